@@ -1,0 +1,47 @@
+// The one interface every runtime implements (process, container, external; the agent runtimes
+// sandbox/process/worker/inline arrive as more drivers). A driver turns a UnitSpec instance into
+// something running; the instance's lifetime is an Effect Scope, so closing it can never leak.
+import { Data, type Effect, type Scope } from "effect"
+import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
+import type { StopSpec, UnitSpec } from "../unitSpec.ts"
+
+export type { ExitInfo }
+
+export class DriverError extends Data.TaggedError("DriverError")<{
+  readonly unit: string
+  readonly message: string
+}> {}
+
+export interface DriverContext {
+  readonly spec: UnitSpec
+  readonly instance: number
+  /** Port assigned to this instance (fixed by config or allocated by SAM). */
+  readonly port: number | undefined
+  /** One line of the instance's output. */
+  readonly log: (stream: "stdout" | "stderr", line: string) => void
+}
+
+export interface InstanceHandle {
+  readonly pid: number | undefined
+  readonly port: number | undefined
+  /** Base URL health checks and the gateway use, when the instance speaks HTTP. */
+  readonly url: string | undefined
+  /** Completes when the instance ends, by itself or because it was stopped. */
+  readonly exited: Effect.Effect<ExitInfo>
+  /** Stop with `signal`, SIGKILL after `graceMs`; completes when nothing of it is left. */
+  readonly stop: (stop: StopSpec) => Effect.Effect<ExitInfo>
+  readonly suspend: Effect.Effect<void>
+  readonly resume: Effect.Effect<void>
+  /** Hook for drivers with a side channel (agent IPC); facts it learns go to `emit`. */
+  readonly facts?: (emit: (fact: DriverFact) => void) => () => void
+}
+
+/** Facts a driver can report besides exit: used by agent runtimes (heartbeats, memory). */
+export type DriverFact =
+  | { readonly type: "HEARTBEAT_MISSED"; readonly detail: string }
+  | { readonly type: "RESOURCE_EXCEEDED"; readonly resource: string; readonly detail: string }
+
+export interface Driver {
+  readonly name: string
+  readonly start: (ctx: DriverContext) => Effect.Effect<InstanceHandle, DriverError, Scope.Scope>
+}

@@ -1,0 +1,94 @@
+// In-process publish/subscribe for everything SAM observes: lifecycle transitions, health
+// changes, logs, supervisor decisions. Surfaces (API, CLI, dashboard, tests) subscribe here;
+// a bounded history with monotonically increasing ids lets SSE clients resume (Last-Event-ID).
+
+export interface TransitionEvent {
+  readonly type: "transition"
+  readonly unit: string
+  readonly instance: number
+  readonly from: string
+  readonly to: string
+  readonly reason: string
+  readonly pid?: number | undefined
+}
+
+export interface HealthEvent {
+  readonly type: "health"
+  readonly unit: string
+  readonly instance: number
+  readonly ok: boolean
+  readonly probe: string
+  readonly detail: string
+}
+
+export interface LogEvent {
+  readonly type: "log"
+  readonly unit: string
+  readonly instance: number
+  readonly stream: "stdout" | "stderr"
+  readonly line: string
+}
+
+export interface SupervisorEvent {
+  readonly type: "supervisor"
+  /** restart | give-up | escalation | group-shutdown | dependency-restarted | waiting */
+  readonly action: string
+  readonly unit?: string
+  readonly group?: string
+  readonly detail: string
+}
+
+export interface CustomEvent {
+  readonly type: `${string}.${string}`
+  readonly [key: string]: unknown
+}
+
+export type SamEventBody = TransitionEvent | HealthEvent | LogEvent | SupervisorEvent | CustomEvent
+export type SamEvent = SamEventBody & { readonly id: number; readonly at: string }
+
+export type Listener = (event: SamEvent) => void
+
+export class EventBus {
+  private readonly listeners = new Set<Listener>()
+  private readonly history: SamEvent[] = []
+  private nextId = 1
+
+  private readonly historySize: number
+  constructor(historySize = 1000) {
+    this.historySize = historySize
+  }
+
+  /** `keep: false` delivers without storing in history (chatty events such as log lines). */
+  publish(body: SamEventBody, options: { keep?: boolean } = {}): SamEvent {
+    const event = { ...body, id: this.nextId++, at: new Date().toISOString() } as SamEvent
+    if (options.keep !== false) {
+      this.history.push(event)
+      if (this.history.length > this.historySize) this.history.shift()
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A faulty subscriber must never break the publisher or its siblings.
+      }
+    }
+    return event
+  }
+
+  /** Subscribe; returns the unsubscribe function. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+
+  /** Events with an id greater than `afterId` still held in history. */
+  since(afterId = 0): ReadonlyArray<SamEvent> {
+    return this.history.filter((e) => e.id > afterId)
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size
+  }
+}

@@ -1,0 +1,112 @@
+// Runs an instance's probes while it is `running` (one fiber per probe, interrupted when the
+// state is left) and turns results into readiness and liveness facts with thresholds:
+// `successThreshold` passes in a row make a probe pass, `failureThreshold` failures in a row make
+// it fail; liveness failures inside `startPeriodMs` do not count (nor, before a first pass,
+// inside failureThreshold × interval). Until a probe first passes it is
+// polled quickly (every 50 ms at most) so a restarted instance is routed to again without waiting
+// a whole interval.
+import { Effect } from "effect"
+import type { ProbeSpec } from "../unitSpec.ts"
+import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeTarget } from "./probe.ts"
+
+export interface HealthCallbacks {
+  readonly onRecord: (record: HealthRecord) => void
+  readonly onReady: (detail: string) => void
+  readonly onUnready: (detail: string) => void
+  readonly onLivenessFailed: (detail: string) => void
+}
+
+const fastPollMs = 50
+
+const isReadiness = (p: ProbeSpec) => p.role === "readiness" || p.role === "both"
+const isLiveness = (p: ProbeSpec) => p.role === "liveness" || p.role === "both"
+
+export const monitorHealth = (
+  probes: ReadonlyArray<ProbeSpec>,
+  registry: ProbeRegistry,
+  target: () => ProbeTarget,
+  callbacks: HealthCallbacks,
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const active = probes.filter((p) => registry.get(p.type) !== undefined || p.type !== "heartbeat")
+    const readiness = active.filter(isReadiness)
+    if (readiness.length === 0) callbacks.onReady("no readiness check configured")
+    if (active.length === 0) return yield* Effect.never
+    const passing = new Set<number>()
+    const startedAt = Date.now()
+
+    const runOne = (spec: ProbeSpec, index: number) =>
+      Effect.gen(function* () {
+        let oks = 0
+        let fails = 0
+        let everPassed = false
+        while (true) {
+          const began = Date.now()
+          const result = yield* runProbe(registry, spec, target())
+          callbacks.onRecord({
+            at: new Date().toISOString(),
+            probe: spec.type,
+            ok: result.ok,
+            detail: result.detail,
+            durationMs: Date.now() - began,
+          })
+          if (result.ok) {
+            oks++
+            fails = 0
+            if (oks >= spec.successThreshold && !passing.has(index)) {
+              everPassed = true
+              passing.add(index)
+              if (
+                isReadiness(spec) &&
+                readiness.every((_, i) => passing.has(probes.indexOf(readiness[i]!)))
+              ) {
+                callbacks.onReady(result.detail)
+              }
+            }
+          } else {
+            fails++
+            oks = 0
+            if (fails >= spec.failureThreshold) {
+              const wasPassing = passing.delete(index)
+              if (isReadiness(spec) && (wasPassing || fails === spec.failureThreshold))
+                callbacks.onUnready(result.detail)
+              // Before a first pass, fast polling must not kill a slow starter: liveness then
+              // needs the time `failureThreshold` checks at the normal interval would take.
+              const grace = everPassed
+                ? spec.startPeriodMs
+                : Math.max(spec.startPeriodMs, spec.failureThreshold * spec.intervalMs)
+              if (isLiveness(spec) && Date.now() - startedAt >= grace) {
+                callbacks.onLivenessFailed(`liveness check failed ${fails} times: ${result.detail}`)
+              }
+            }
+          }
+          yield* Effect.sleep(everPassed ? spec.intervalMs : Math.min(spec.intervalMs, fastPollMs))
+        }
+      })
+
+    yield* Effect.all(
+      active.map((spec) => runOne(spec, probes.indexOf(spec))),
+      { concurrency: "unbounded", discard: true },
+    )
+  })
+
+const runProbe = (
+  registry: ProbeRegistry,
+  spec: ProbeSpec,
+  target: ProbeTarget,
+): Effect.Effect<ProbeResult> => {
+  const fn = registry.get(spec.type)
+  if (!fn) return Effect.succeed({ ok: false, detail: `unknown health check kind "${spec.type}"` })
+  return Effect.promise((signal) =>
+    fn(spec, target, signal).catch((error: unknown) => ({
+      ok: false,
+      detail: `${spec.type} check threw: ${error instanceof Error ? error.message : String(error)}`,
+    })),
+  ).pipe(
+    // A probe that ignores its own timeout still cannot stall the monitor.
+    Effect.timeoutOption(spec.timeoutMs + 1_000),
+    Effect.map((r) =>
+      r._tag === "Some" ? r.value : { ok: false, detail: `${spec.type} check did not settle` },
+    ),
+  )
+}

@@ -1,0 +1,100 @@
+// The normalized, runtime-facing description of one supervised unit (agent or service).
+// Config (snake_case, user-facing) is turned into UnitSpecs by fromConfig.ts; drivers and the
+// supervisor only ever see this shape, so config churn stays out of the runtime.
+
+export type UnitKind = "agent" | "service"
+export type RestartType = "permanent" | "transient" | "temporary"
+export type RuntimeKind = "process" | "external" | "container" | "sandbox" | "worker" | "inline"
+
+export interface RestartSpec {
+  readonly type: RestartType
+  /** Most restarts of this unit allowed within windowMs before it is marked crashed. */
+  readonly maxRestarts: number
+  readonly windowMs: number
+  readonly backoffBaseMs: number
+  readonly backoffMaxMs: number
+  /** Up this long without failing and the backoff sequence starts over. */
+  readonly stableMs: number
+  /** Exit codes that always restart (even `temporary`). */
+  readonly forceExitCodes: ReadonlyArray<number>
+  /** Exit codes that never restart (even `permanent`). */
+  readonly preventExitCodes: ReadonlyArray<number>
+}
+
+export interface StopSpec {
+  readonly signal: NodeJS.Signals
+  readonly graceMs: number
+}
+
+export type ProbeType = "http" | "tcp" | "exec" | "heartbeat" | (string & {})
+export type ProbeRole = "readiness" | "liveness" | "both"
+
+export interface ProbeSpec {
+  readonly type: ProbeType
+  /** Path ("/health") probed on the instance's port, or a full URL. */
+  readonly endpoint?: string
+  readonly port?: number
+  readonly command?: string
+  readonly expectedStatus?: number
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly failureThreshold: number
+  readonly successThreshold: number
+  readonly startPeriodMs: number
+  readonly role: ProbeRole
+  /** Options for probe kinds registered by plugins. */
+  readonly options?: unknown
+}
+
+export interface ProcessDeployment {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd?: string
+  readonly env: Readonly<Record<string, string>>
+  /** Fixed port; otherwise a free port is allocated per instance. */
+  readonly port?: number
+  /** Inherit SAM's own environment (services yes, sandboxed agents never). */
+  readonly inheritEnv: boolean
+}
+
+export interface ContainerDeployment {
+  readonly engine?: string
+  readonly image: string
+  readonly ports: ReadonlyArray<string>
+  readonly volumes: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, string>>
+  readonly args: ReadonlyArray<string>
+}
+
+export interface UnitSpec {
+  readonly id: string
+  readonly kind: UnitKind
+  readonly runtime: RuntimeKind
+  /** Supervision group (default "services" / "agents"). */
+  readonly group: string
+  readonly dependsOn: ReadonlyArray<string>
+  /** What a dependent does when one of its dependencies restarts. */
+  readonly dependencyRestart: "restart" | "none"
+  readonly instances: number
+  readonly restart: RestartSpec
+  readonly stop: StopSpec
+  readonly probes: ReadonlyArray<ProbeSpec>
+  readonly process?: ProcessDeployment
+  readonly container?: ContainerDeployment
+  readonly externalUrl?: string
+  /** Opaque extra data for driver kinds that arrive later (agents). */
+  readonly extra?: Readonly<Record<string, unknown>>
+}
+
+export const defaultRestart: RestartSpec = {
+  type: "permanent",
+  maxRestarts: 5,
+  windowMs: 60_000,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 30_000,
+  stableMs: 10_000,
+  forceExitCodes: [],
+  preventExitCodes: [],
+}
+
+export const defaultStop: StopSpec = { signal: "SIGTERM", graceMs: 10_000 }

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from "vitest"
+import {
+  type Harness,
+  harness,
+  httpCheck,
+  nodeService,
+  survivors,
+  transitionsOf,
+} from "../support/runtime.ts"
+
+let h: Harness | undefined
+afterEach(async () => {
+  if (!h) return
+  await h.dispose()
+  expect(survivors(h.pids)).toEqual([])
+  h = undefined
+})
+
+describe("restart after a crash", () => {
+  it("a service killed with SIGKILL is back and ready after its backoff", async () => {
+    h = harness([nodeService("api", "http-service.mjs", { probes: [httpCheck()] })])
+    const report = await h.supervisor.startAll()
+    expect(report.ready).toEqual(["api"])
+    const first = h.supervisor.status("api")
+    expect(first.state).toBe("running")
+    const pid = first.pid as number
+
+    process.kill(pid, "SIGKILL")
+    await h.next((e) => e.type === "transition" && e.unit === "api" && e.to === "backoff")
+    const [runner] = h.supervisor.runners("api")
+    await runner!.waitFor((r) => r.state === "running" && r.ready)
+
+    const after = h.supervisor.status("api")
+    expect(after.pid).not.toBe(pid)
+    expect(after.restarts).toBe(1)
+    const error = h.events.find((e) => e.type === "transition" && e.unit === "api" && e.to === "error")
+    expect(error && "reason" in error && error.reason).toBe("exited on SIGKILL")
+    expect(transitionsOf(h.events, "api")).toEqual([
+      "stopped->starting",
+      "starting->running.unready",
+      "running.unready->running.ready",
+      "running.ready->error",
+      "error->backoff",
+      "backoff->starting",
+      "starting->running.unready",
+      "running.unready->running.ready",
+    ])
+  })
+
+  it("a crash-looping child ends crashed after its intensity limit and the escalation is observable", async () => {
+    h = harness([
+      nodeService("flaky", "exit.mjs", {
+        env: { EXIT_CODE: "3" },
+        restart: { maxRestarts: 3, windowMs: 60_000 },
+      }),
+    ])
+    void h.supervisor.startAll()
+    await h.next((e) => e.type === "transition" && e.unit === "flaky" && e.to === "crashed")
+    const status = h.supervisor.status("flaky")
+    expect(status.state).toBe("crashed")
+    expect(status.restarts).toBe(3)
+    const escalation = await h.next((e) => e.type === "supervisor" && e.action === "escalation")
+    expect(escalation).toMatchObject({ group: "services" })
+    expect(transitionsOf(h.events, "flaky").filter((t) => t === "error->backoff")).toHaveLength(3)
+  })
+
+  it("a transient unit that exits cleanly is not restarted", async () => {
+    h = harness([nodeService("job", "exit.mjs", { env: { EXIT_CODE: "0" }, restart: { type: "transient" } })])
+    void h.supervisor.startAll()
+    await h.next(
+      (e) => e.type === "transition" && e.unit === "job" && e.to === "stopped" && e.from === "error",
+    )
+    expect(h.supervisor.status("job").restarts).toBe(0)
+  })
+
+  it("an exit code in no_restart_exit_codes prevents the restart of a permanent unit", async () => {
+    h = harness([
+      nodeService("cfg", "exit.mjs", { env: { EXIT_CODE: "78" }, restart: { preventExitCodes: [78] } }),
+    ])
+    void h.supervisor.startAll()
+    const standDown = await h.next((e) => e.type === "supervisor" && e.action === "stand-down")
+    expect(standDown).toMatchObject({ detail: "exit code 78 is in no_restart_exit_codes" })
+  })
+})

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs"
+import { afterEach, describe, expect, it } from "vitest"
+import { type Harness, harness, nodeService, survivors } from "../support/runtime.ts"
+
+let h: Harness | undefined
+afterEach(async () => {
+  if (!h) return
+  await h.dispose()
+  expect(survivors(h.pids)).toEqual([])
+  h = undefined
+})
+
+const grandchildOf = (h: Harness, unit: string) =>
+  new Promise<number>((resolve) => {
+    const look = () => {
+      const line = h.supervisor.runners(unit)[0]!.logs.find((l) => l.includes("grandchild "))
+      return line ? Number(line.split("grandchild ")[1]) : undefined
+    }
+    const found = look()
+    if (found) return resolve(found)
+    const off = h.bus.subscribe(() => {
+      const pid = look()
+      if (pid) {
+        off()
+        resolve(pid)
+      }
+    })
+  })
+
+describe("graceful stop", () => {
+  it("a child that ignores SIGTERM is SIGKILLed after its grace period, with its grandchild", async () => {
+    h = harness([nodeService("stubborn", "stubborn.mjs", { stop: { graceMs: 300 } })])
+    await h.supervisor.startAll()
+    const pid = h.supervisor.status("stubborn").pid as number
+    const grandchild = await grandchildOf(h, "stubborn")
+    h.pids.add(grandchild)
+    expect(survivors([pid, grandchild])).toEqual([pid, grandchild])
+
+    const began = Date.now()
+    await h.supervisor.command("stubborn", "stop")
+    expect(Date.now() - began).toBeGreaterThanOrEqual(300)
+    expect(survivors([pid, grandchild])).toEqual([])
+    expect(h.supervisor.status("stubborn").state).toBe("stopped")
+  })
+
+  it("a grandchild left behind when its parent crashes is killed with the group", async () => {
+    h = harness([nodeService("stubborn", "stubborn.mjs", { restart: { type: "temporary" } })])
+    await h.supervisor.startAll()
+    const pid = h.supervisor.status("stubborn").pid as number
+    const grandchild = await grandchildOf(h, "stubborn")
+    h.pids.add(grandchild)
+    process.kill(pid, "SIGKILL")
+    await h.next((e) => e.type === "transition" && e.unit === "stubborn" && e.to === "stopped")
+    expect(survivors([grandchild])).toEqual([])
+  })
+
+  it("suspend stops the process group with SIGSTOP and resume continues it", async () => {
+    h = harness([nodeService("sleepy", "http-service.mjs")])
+    await h.supervisor.startAll()
+    const pid = h.supervisor.status("sleepy").pid as number
+    await h.supervisor.command("sleepy", "suspend")
+    expect(h.supervisor.status("sleepy").state).toBe("suspended")
+    expect(procState(pid)).toBe("T")
+    await h.supervisor.command("sleepy", "resume")
+    expect(h.supervisor.status("sleepy").state).toBe("running")
+    expect(procState(pid)).not.toBe("T")
+  })
+
+  it("a command that makes no sense in the current state is refused with the state named", async () => {
+    h = harness([nodeService("svc", "http-service.mjs")])
+    await h.supervisor.startAll()
+    await expect(h.supervisor.command("svc", "start")).rejects.toMatchObject({
+      _tag: "CommandRefused",
+      state: "running",
+      message: 'cannot start "svc": it is running',
+    })
+    await expect(h.supervisor.command("svc", "resume")).rejects.toMatchObject({ _tag: "CommandRefused" })
+    await expect(h.supervisor.command("nope", "start")).rejects.toMatchObject({ _tag: "UnitNotFound" })
+  })
+})
+
+const procState = (pid: number): string => {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8")
+  return text.slice(text.lastIndexOf(")") + 2).split(" ")[0] ?? "?"
+}
