@@ -13,6 +13,7 @@ import {
   type StopOptions,
   topState,
 } from "../actors/lifecycle.machine.ts"
+import type { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
 import type { Driver, InstanceHandle } from "./drivers/driver.ts"
 import type { EventBus } from "./eventBus.ts"
 import { freePort } from "./freePort.ts"
@@ -29,6 +30,7 @@ export class CommandRefused extends Data.TaggedError("CommandRefused")<{
 
 export interface RunnerEnvironment {
   readonly bus: EventBus
+  readonly capabilities?: CapabilityRouter
   readonly drivers: ReadonlyMap<string, Driver>
   readonly probes: ProbeRegistry
   readonly maxLogLines: number
@@ -63,7 +65,7 @@ const stateName = (snapshot: Snapshot): string => {
 export type TransitionListener = (runner: InstanceRunner, from: string, to: string) => void
 
 export class InstanceRunner {
-  readonly spec: UnitSpec
+  spec: UnitSpec
   readonly index: number
   readonly health: HealthRecord[] = []
   readonly logs: string[] = []
@@ -80,6 +82,7 @@ export class InstanceRunner {
   private current: string
   private readonly listeners = new Set<TransitionListener>()
   private lastHealthOk: boolean | undefined
+  private restartProbes: (() => void) | undefined
 
   constructor(spec: UnitSpec, index: number, env: RunnerEnvironment) {
     this.spec = spec
@@ -193,6 +196,15 @@ export class InstanceRunner {
     }
   }
 
+  /**
+   * Take a changed spec that needs no restart (health checks, restart policy, stop settings).
+   * A running instance's probes restart with the new settings; its process is untouched.
+   */
+  reconfigure(spec: UnitSpec): void {
+    this.spec = spec
+    if (this.restartProbes) this.restartProbes()
+  }
+
   /** Stop the actor after making sure nothing of the instance is left running. */
   async dispose(): Promise<void> {
     await Effect.runPromise(this.stopProcess({ graceful: false }))
@@ -240,6 +252,17 @@ export class InstanceRunner {
       this.handle = handle
       this.startedAt = Date.now()
       yield* Effect.forkIn(this.watchExit(handle), scope)
+      const router = this.env.capabilities
+      for (const [capability, provider] of handle.capabilities ?? []) {
+        if (!router) break
+        const withdraw = router.register(capability, {
+          ...provider,
+          id: provider.id || this.key,
+          // Routed to only while this incarnation is live and ready (skips suspended/unready).
+          available: () => this.handle === handle && this.state === "running" && this.ready && (provider.available?.() ?? true),
+        })
+        yield* Scope.addFinalizer(scope, Effect.sync(withdraw))
+      }
       if (handle.facts) {
         const unsubscribe = handle.facts((fact) => {
           if (this.handle === handle) this.actor.send(fact)
@@ -293,15 +316,22 @@ export class InstanceRunner {
       url: this.handle?.url,
       pid: this.handle?.pid,
     })
-    const fiber = Effect.runFork(
-      monitorHealth(this.spec.probes, this.env.probes, target, {
-        onRecord: (record) => this.onHealth(record),
-        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
-        onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
-        onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
-      }),
-    )
+    const run = () =>
+      Effect.runFork(
+        monitorHealth(this.spec.probes, this.env.probes, target, {
+          onRecord: (record) => this.onHealth(record),
+          onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
+          onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
+          onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
+        }),
+      )
+    let fiber = run()
+    this.restartProbes = () => {
+      Effect.runFork(Fiber.interrupt(fiber))
+      fiber = run()
+    }
     return () => {
+      this.restartProbes = undefined
       Effect.runFork(Fiber.interrupt(fiber))
     }
   }
@@ -339,6 +369,9 @@ export class InstanceRunner {
     return freePort()
   }
 }
+
+/** Agents run on `agent:<runtime>` drivers (an agent's "process" is not a service's "process"). */
+export const driverName = (spec: UnitSpec): string => (spec.kind === "agent" ? `agent:${spec.runtime}` : spec.runtime)
 
 const commandEvent = (command: CommandName, options: StopOptions & { reason?: string }): LifecycleEvent => {
   const reason = options.reason === undefined ? {} : { reason: options.reason }

@@ -135,6 +135,19 @@ export class Supervisor {
     this.reorder()
   }
 
+  /** Apply a changed spec in place (no restart): see InstanceRunner.reconfigure. */
+  reconfigure(spec: UnitSpec): void {
+    const unit = this.unit(spec.id)
+    for (const runner of unit.runners) runner.reconfigure(spec)
+    this.units.set(spec.id, { spec, runners: unit.runners })
+    this.childWindowsReset(unit.runners, spec)
+    this.reorder()
+  }
+
+  private childWindowsReset(runners: ReadonlyArray<InstanceRunner>, spec: UnitSpec): void {
+    for (const r of runners) this.childWindows.set(r, new RestartWindow(spec.restart.maxRestarts, spec.restart.windowMs))
+  }
+
   has(id: string): boolean {
     return this.units.has(id)
   }

@@ -82,8 +82,31 @@ export interface UnitSpec {
   readonly process?: ProcessDeployment
   readonly container?: ContainerDeployment
   readonly externalUrl?: string
-  /** Opaque extra data for driver kinds that arrive later (agents). */
-  readonly extra?: Readonly<Record<string, unknown>>
+  /** Agents only: what the agent runtimes (sandbox/process/worker/inline) need. */
+  readonly agent?: AgentDeployment
+}
+
+export interface AgentDeployment {
+  /** Absolute path of the agent module (a file, or a directory with index.ts/index.js). */
+  readonly path: string
+  readonly securityProfile: "standard" | "strict" | "trusted"
+  /** Exactly the variables the agent sees (secrets already resolved). */
+  readonly environment: Readonly<Record<string, string>>
+  /** Capabilities the config declares; the agent reports what it really offers at ready. */
+  readonly capabilities: ReadonlyArray<string>
+  readonly maxMemoryMb?: number
+  readonly maxCpuPercent?: number
+  readonly timeoutMs?: number
+  readonly heartbeatIntervalMs: number
+  readonly heartbeatTtlMs: number
+  /** The only directory a `standard` sandbox may write. */
+  readonly dataDir: string
+  readonly persona?: string
+  readonly version?: string
+  /** Concurrent invocations per instance; more queue in the router. */
+  readonly concurrency?: number
+  /** The agent's own config section, passed to its handlers as `ctx.config`. */
+  readonly config: Readonly<Record<string, unknown>>
 }
 
 export const defaultRestart: RestartSpec = {

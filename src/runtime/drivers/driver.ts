@@ -3,6 +3,7 @@
 // something running; the instance's lifetime is an Effect Scope, so closing it can never leak.
 import { Data, type Effect, type Scope } from "effect"
 import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
+import type { CapabilityProvider } from "../capabilities/capability.ts"
 import type { StopSpec, UnitSpec } from "../unitSpec.ts"
 
 export type { ExitInfo }
@@ -32,6 +33,8 @@ export interface InstanceHandle {
   readonly stop: (stop: StopSpec) => Effect.Effect<ExitInfo>
   readonly suspend: Effect.Effect<void>
   readonly resume: Effect.Effect<void>
+  /** Capabilities this instance serves; registered with the router while it is ready. */
+  readonly capabilities?: ReadonlyArray<readonly [string, CapabilityProvider]>
   /** Hook for drivers with a side channel (agent IPC); facts it learns go to `emit`. */
   readonly facts?: (emit: (fact: DriverFact) => void) => () => void
 }
@@ -41,6 +44,7 @@ export type DriverFact =
   | { readonly type: "HEARTBEAT_MISSED"; readonly detail: string }
   | { readonly type: "RESOURCE_EXCEEDED"; readonly resource: string; readonly detail: string }
 
+/** Registered in `sam.drivers` under the runtime name; agent runtimes under `agent:<runtime>`. */
 export interface Driver {
   readonly name: string
   readonly start: (ctx: DriverContext) => Effect.Effect<InstanceHandle, DriverError, Scope.Scope>

@@ -1,0 +1,226 @@
+// The seed's CapabilityResolver: picks a provider for each invocation (least in-flight first,
+// skipping unavailable ones), queues with a bound when all are busy, fails fast when none can
+// serve, and enforces the per-call deadline through the AbortSignal it hands the provider.
+import { Data } from "effect"
+import { type CapabilityProvider, type InvokeOptions, type InvokeOutput, type InvokeResult, isAsyncIterable } from "./capability.ts"
+
+export class CapabilityError extends Data.TaggedError("CapabilityError")<{
+  readonly capability: string
+  /** not_found | unavailable | queue_full | timeout | cancelled | failed */
+  readonly reason: "not_found" | "unavailable" | "queue_full" | "timeout" | "cancelled" | "failed"
+  readonly message: string
+}> {}
+
+interface Entry {
+  readonly provider: CapabilityProvider
+  inFlight: number
+}
+
+interface Waiter {
+  readonly wake: () => void
+}
+
+let nextInvocation = 0
+
+export class CapabilityRouter {
+  private readonly providers = new Map<string, Entry[]>()
+  private readonly waiters = new Map<string, Waiter[]>()
+  private readonly maxQueue: number
+
+  constructor(options: { maxQueue?: number } = {}) {
+    this.maxQueue = options.maxQueue ?? 100
+  }
+
+  /** Offer `capability` through `provider`; returns the withdrawal function. */
+  register(capability: string, provider: CapabilityProvider): () => void {
+    const list = this.providers.get(capability) ?? []
+    const entry: Entry = { provider, inFlight: 0 }
+    list.push(entry)
+    this.providers.set(capability, list)
+    this.wake(capability)
+    return () => {
+      const current = this.providers.get(capability)
+      if (!current) return
+      const rest = current.filter((e) => e !== entry)
+      if (rest.length === 0) this.providers.delete(capability)
+      else this.providers.set(capability, rest)
+    }
+  }
+
+  /** Capability names with their providers, for status surfaces. */
+  list(): ReadonlyArray<{ capability: string; providers: ReadonlyArray<{ id: string; available: boolean; inFlight: number }> }> {
+    return [...this.providers.entries()].map(([capability, entries]) => ({
+      capability,
+      providers: entries.map((e) => ({ id: e.provider.id, available: e.provider.available?.() ?? true, inFlight: e.inFlight })),
+    }))
+  }
+
+  has(capability: string): boolean {
+    return this.providers.has(capability)
+  }
+
+  /** Invoke and collect the whole output (a stream is gathered into an array of chunks). */
+  async invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const began = performance.now()
+    const { agent, output, release } = await this.dispatch(capability, input, options)
+    try {
+      const value = isAsyncIterable(output) ? await collect(output) : await output
+      return { output: value, agent, duration_ms: Math.round(performance.now() - began) }
+    } catch (error) {
+      throw this.failure(capability, error, options)
+    } finally {
+      release()
+    }
+  }
+
+  /** Invoke and yield chunks as they come (a plain value is one chunk). */
+  async *stream(capability: string, input: unknown, options: InvokeOptions = {}): AsyncGenerator<unknown, string> {
+    const { agent, output, release } = await this.dispatch(capability, input, options)
+    try {
+      const value = await output
+      if (isAsyncIterable(value)) for await (const chunk of value) yield chunk
+      else yield value
+      return agent
+    } catch (error) {
+      throw this.failure(capability, error, options)
+    } finally {
+      release()
+    }
+  }
+
+  private async dispatch(
+    capability: string,
+    input: unknown,
+    options: InvokeOptions,
+  ): Promise<{ agent: string; output: Promise<InvokeOutput>; release: () => void }> {
+    const controller = new AbortController()
+    const signals = [controller.signal]
+    if (options.signal) signals.push(options.signal)
+    if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs))
+    const signal = AbortSignal.any(signals)
+    const entry = await this.acquire(capability, signal, options)
+    entry.inFlight++
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      entry.inFlight--
+      controller.abort(new Error("invocation finished"))
+      this.wake(capability)
+    }
+    const id = `inv-${++nextInvocation}`
+    const output = Promise.resolve()
+      .then(() => entry.provider.invoke(input, { signal, id }))
+      .then((value) => (isAsyncIterable(value) ? abortable(value, signal) : value))
+    return { agent: entry.provider.id, output: raceAbort(output, signal), release }
+  }
+
+  private async acquire(capability: string, signal: AbortSignal, options: InvokeOptions): Promise<Entry> {
+    while (true) {
+      const entries = this.providers.get(capability)
+      if (!entries || entries.length === 0) {
+        throw new CapabilityError({
+          capability,
+          reason: "not_found",
+          message: `no agent or plugin offers capability "${capability}"`,
+        })
+      }
+      const available = entries.filter((e) => e.provider.available?.() ?? true)
+      if (available.length === 0) {
+        throw new CapabilityError({
+          capability,
+          reason: "unavailable",
+          message: `capability "${capability}" has providers but none is ready (${entries.map((e) => e.provider.id).join(", ")})`,
+        })
+      }
+      const free = available.filter((e) => e.inFlight < (e.provider.concurrency ?? Number.POSITIVE_INFINITY))
+      if (free.length > 0) return free.reduce((best, e) => (e.inFlight < best.inFlight ? e : best))
+      const queue = this.waiters.get(capability) ?? []
+      if (queue.length >= this.maxQueue) {
+        throw new CapabilityError({
+          capability,
+          reason: "queue_full",
+          message: `capability "${capability}" is busy: ${queue.length} calls already queued (limit ${this.maxQueue})`,
+        })
+      }
+      await new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = { wake: resolve }
+        queue.push(waiter)
+        this.waiters.set(capability, queue)
+        signal.addEventListener(
+          "abort",
+          () => {
+            const list = this.waiters.get(capability) ?? []
+            this.waiters.set(
+              capability,
+              list.filter((w) => w !== waiter),
+            )
+            reject(this.failure(capability, signal.reason, options))
+          },
+          { once: true },
+        )
+      })
+    }
+  }
+
+  private wake(capability: string): void {
+    const queue = this.waiters.get(capability)
+    const next = queue?.shift()
+    next?.wake()
+  }
+
+  private failure(capability: string, error: unknown, options: InvokeOptions): CapabilityError {
+    if (error instanceof CapabilityError) return error
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      return new CapabilityError({
+        capability,
+        reason: "timeout",
+        message: `capability "${capability}" timed out after ${options.timeoutMs} ms`,
+      })
+    }
+    if (options.signal?.aborted) {
+      return new CapabilityError({ capability, reason: "cancelled", message: `invocation of "${capability}" was cancelled` })
+    }
+    return new CapabilityError({
+      capability,
+      reason: "failed",
+      message: `capability "${capability}" failed: ${error instanceof Error ? error.message : String(error)}`,
+    })
+  }
+}
+
+const collect = async (iterable: AsyncIterable<unknown>): Promise<unknown[]> => {
+  const chunks: unknown[] = []
+  for await (const chunk of iterable) chunks.push(chunk)
+  return chunks
+}
+
+const raceAbort = <A>(promise: Promise<A>, signal: AbortSignal): Promise<A> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener("abort", onAbort, { once: true })
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort)
+        resolve(v)
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort)
+        reject(e)
+      },
+    )
+  })
+
+async function* abortable(source: AsyncIterable<unknown>, signal: AbortSignal): AsyncGenerator<unknown> {
+  const iterator = source[Symbol.asyncIterator]()
+  try {
+    while (true) {
+      const next = await raceAbort(iterator.next(), signal)
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    await iterator.return?.()
+  }
+}

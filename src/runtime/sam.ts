@@ -1,0 +1,161 @@
+// SAM as a library: one object that owns the event bus, the supervisor, the drivers, probe
+// kinds and the capability router. The daemon, the CLI and embedding Node apps all use this.
+// start() and stop() are idempotent and safe to call concurrently.
+import type { CommandName, StopOptions } from "../actors/lifecycle.machine.ts"
+import { didYouMean } from "../config/suggest.ts"
+import type { InvokeOptions, InvokeResult } from "./capabilities/capability.ts"
+import { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
+import { containerDriver } from "./drivers/containerDriver.ts"
+import type { Driver } from "./drivers/driver.ts"
+import { externalDriver } from "./drivers/externalDriver.ts"
+import { processDriver } from "./drivers/processDriver.ts"
+import { EventBus, type Listener, type SamEvent } from "./eventBus.ts"
+import { builtinProbes } from "./health/builtinProbes.ts"
+import type { ProbeRegistry } from "./health/probe.ts"
+import { type GroupSpec, type StartReport, Supervisor, UnitNotFound, type UnitStatus } from "./supervisor.ts"
+import type { UnitKind, UnitSpec } from "./unitSpec.ts"
+
+export interface SamOptions {
+  readonly units: ReadonlyArray<UnitSpec>
+  readonly groups?: ReadonlyArray<GroupSpec>
+  /** Lines of output kept per instance. */
+  readonly maxLogLines?: number
+  /** How long start() waits for units to become ready before it reports. */
+  readonly startTimeoutMs?: number
+  readonly maxQueue?: number
+}
+
+export interface SamStatus {
+  readonly timestamp: string
+  readonly uptimeMs: number
+  readonly units: ReadonlyArray<UnitStatus>
+}
+
+/** Lifecycle commands on the units of one kind (`sam.agents`, `sam.services`). */
+export interface UnitCommands {
+  start(id: string): Promise<void>
+  stop(id: string, options?: StopOptions): Promise<void>
+  restart(id: string): Promise<void>
+  suspend(id: string): Promise<void>
+  resume(id: string): Promise<void>
+  status(id: string): UnitStatus
+  list(): ReadonlyArray<UnitStatus>
+}
+
+type Finalizer = () => Promise<void> | void
+
+export class Sam {
+  readonly bus: EventBus
+  readonly supervisor: Supervisor
+  readonly probes: ProbeRegistry
+  readonly drivers: Map<string, Driver>
+  readonly capabilities: CapabilityRouter
+  readonly agents: UnitCommands
+  readonly services: UnitCommands
+  readonly events: { subscribe(listener: Listener): () => void; since(afterId?: number): ReadonlyArray<SamEvent> }
+
+  private readonly startedAt = Date.now()
+  private readonly startTimeoutMs: number
+  private starting: Promise<StartReport> | undefined
+  private stopping: Promise<void> | undefined
+  private readonly finalizers: Finalizer[] = []
+
+  constructor(options: SamOptions) {
+    this.bus = new EventBus()
+    this.probes = builtinProbes()
+    this.drivers = new Map<string, Driver>([
+      ["process", processDriver],
+      ["external", externalDriver],
+      ["container", containerDriver],
+    ])
+    this.capabilities = new CapabilityRouter(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue })
+    this.startTimeoutMs = options.startTimeoutMs ?? 60_000
+    this.supervisor = new Supervisor(options.units, options.groups ?? [], {
+      bus: this.bus,
+      capabilities: this.capabilities,
+      drivers: this.drivers,
+      probes: this.probes,
+      maxLogLines: options.maxLogLines ?? 1000,
+    })
+    this.agents = this.commandsFor("agent")
+    this.services = this.commandsFor("service")
+    this.events = { subscribe: (l) => this.bus.subscribe(l), since: (id) => this.bus.since(id) }
+  }
+
+  /** Start every enabled unit in dependency order; resolves with who is ready. */
+  start(): Promise<StartReport> {
+    if (this.stopping) return Promise.reject(new Error("SAM is stopped; create a new instance to start again"))
+    this.starting ??= this.supervisor.startAll(this.startTimeoutMs)
+    return this.starting
+  }
+
+  /** Stop every unit (dependents first) and release everything SAM holds. */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.supervisor.shutdown(options)
+      for (const finalizer of this.finalizers.reverse()) {
+        try {
+          await finalizer()
+        } catch (error) {
+          this.bus.publish({ type: "supervisor", action: "finalizer-failed", detail: String(error) })
+        }
+      }
+    })()
+    return this.stopping
+  }
+
+  /** Run `finalizer` when SAM stops, after every unit is down (last registered runs first). */
+  addFinalizer(finalizer: Finalizer): void {
+    this.finalizers.push(finalizer)
+  }
+
+  status(): SamStatus {
+    return {
+      timestamp: new Date().toISOString(),
+      uptimeMs: Date.now() - this.startedAt,
+      units: this.supervisor.statuses(),
+    }
+  }
+
+  invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+    return this.capabilities.invoke(capability, input, options)
+  }
+
+  /** A lifecycle command on any unit by id. */
+  command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
+    this.requireUnit(id)
+    return this.supervisor.command(id, command, options)
+  }
+
+  private requireUnit(id: string, kind?: UnitKind): UnitSpec {
+    const specs = this.supervisor.specs()
+    const spec = specs.find((s) => s.id === id)
+    if (spec && (kind === undefined || spec.kind === kind)) return spec
+    const noun = kind ?? "agent or service"
+    if (spec) throw new UnitNotFound({ unit: id, message: `"${id}" is a ${spec.kind}, not ${kind === "agent" ? "an agent" : "a service"}` })
+    const hint = didYouMean(
+      id,
+      specs.filter((s) => kind === undefined || s.kind === kind).map((s) => s.id),
+    )
+    throw new UnitNotFound({ unit: id, message: `no ${noun} "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}` })
+  }
+
+  private commandsFor(kind: UnitKind): UnitCommands {
+    const run = (id: string, command: CommandName, options: StopOptions = {}) => {
+      this.requireUnit(id, kind)
+      return this.supervisor.command(id, command, options)
+    }
+    return {
+      start: (id) => run(id, "start"),
+      stop: (id, options) => run(id, "stop", options),
+      restart: (id) => run(id, "restart"),
+      suspend: (id) => run(id, "suspend"),
+      resume: (id) => run(id, "resume"),
+      status: (id) => {
+        this.requireUnit(id, kind)
+        return this.supervisor.status(id)
+      },
+      list: () => this.supervisor.statuses().filter((s) => s.kind === kind),
+    }
+  }
+}
