@@ -34,6 +34,8 @@ export interface RunnerEnvironment {
   readonly drivers: ReadonlyMap<string, Driver>
   readonly probes: ProbeRegistry
   readonly maxLogLines: number
+  /** URL of a unit's first ready instance, for dependency injection into children. */
+  readonly urlOf?: (id: string) => string | undefined
 }
 
 export interface InstanceStatus {
@@ -244,7 +246,13 @@ export class InstanceRunner {
       const scope = yield* Scope.make()
       this.scope = scope
       const handle = yield* driver
-        .start({ spec: this.spec, instance: this.index, port: this.port, log: (s, l) => this.onLog(s, l) })
+        .start({
+          spec: this.spec,
+          instance: this.index,
+          port: this.port,
+          dependencyUrls: this.dependencyUrls(),
+          log: (s, l) => this.onLog(s, l),
+        })
         .pipe(
           Scope.provide(scope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit))),
@@ -259,7 +267,11 @@ export class InstanceRunner {
           ...provider,
           id: provider.id || this.key,
           // Routed to only while this incarnation is live and ready (skips suspended/unready).
-          available: () => this.handle === handle && this.state === "running" && this.ready && (provider.available?.() ?? true),
+          available: () =>
+            this.handle === handle &&
+            this.state === "running" &&
+            this.ready &&
+            (provider.available?.() ?? true),
         })
         yield* Scope.addFinalizer(scope, Effect.sync(withdraw))
       }
@@ -361,6 +373,19 @@ export class InstanceRunner {
     )
   }
 
+  private dependencyUrls(): Record<string, string> {
+    const urls: Record<string, string> = {}
+    for (const id of this.spec.dependsOn) {
+      const url = this.env.urlOf?.(id)
+      if (url) urls[id] = url
+    }
+    return urls
+  }
+
+  get url(): string | undefined {
+    return this.handle?.url
+  }
+
   private async assignPort(): Promise<number | undefined> {
     if (this.spec.runtime === "external") return undefined
     const fixed = this.spec.process?.port
@@ -371,7 +396,8 @@ export class InstanceRunner {
 }
 
 /** Agents run on `agent:<runtime>` drivers (an agent's "process" is not a service's "process"). */
-export const driverName = (spec: UnitSpec): string => (spec.kind === "agent" ? `agent:${spec.runtime}` : spec.runtime)
+export const driverName = (spec: UnitSpec): string =>
+  spec.kind === "agent" ? `agent:${spec.runtime}` : spec.runtime
 
 const commandEvent = (command: CommandName, options: StopOptions & { reason?: string }): LifecycleEvent => {
   const reason = options.reason === undefined ? {} : { reason: options.reason }

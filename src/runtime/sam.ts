@@ -52,7 +52,10 @@ export class Sam {
   readonly capabilities: CapabilityRouter
   readonly agents: UnitCommands
   readonly services: UnitCommands
-  readonly events: { subscribe(listener: Listener): () => void; since(afterId?: number): ReadonlyArray<SamEvent> }
+  readonly events: {
+    subscribe(listener: Listener): () => void
+    since(afterId?: number): ReadonlyArray<SamEvent>
+  }
 
   private readonly startedAt = Date.now()
   private readonly startTimeoutMs: number
@@ -68,7 +71,9 @@ export class Sam {
       ["external", externalDriver],
       ["container", containerDriver],
     ])
-    this.capabilities = new CapabilityRouter(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue })
+    this.capabilities = new CapabilityRouter(
+      options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue },
+    )
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000
     this.supervisor = new Supervisor(options.units, options.groups ?? [], {
       bus: this.bus,
@@ -84,7 +89,8 @@ export class Sam {
 
   /** Start every enabled unit in dependency order; resolves with who is ready. */
   start(): Promise<StartReport> {
-    if (this.stopping) return Promise.reject(new Error("SAM is stopped; create a new instance to start again"))
+    if (this.stopping)
+      return Promise.reject(new Error("SAM is stopped; create a new instance to start again"))
     this.starting ??= this.supervisor.startAll(this.startTimeoutMs)
     return this.starting
   }
@@ -132,12 +138,19 @@ export class Sam {
     const spec = specs.find((s) => s.id === id)
     if (spec && (kind === undefined || spec.kind === kind)) return spec
     const noun = kind ?? "agent or service"
-    if (spec) throw new UnitNotFound({ unit: id, message: `"${id}" is a ${spec.kind}, not ${kind === "agent" ? "an agent" : "a service"}` })
+    if (spec)
+      throw new UnitNotFound({
+        unit: id,
+        message: `"${id}" is a ${spec.kind}, not ${kind === "agent" ? "an agent" : "a service"}`,
+      })
     const hint = didYouMean(
       id,
       specs.filter((s) => kind === undefined || s.kind === kind).map((s) => s.id),
     )
-    throw new UnitNotFound({ unit: id, message: `no ${noun} "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}` })
+    throw new UnitNotFound({
+      unit: id,
+      message: `no ${noun} "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+    })
   }
 
   private commandsFor(kind: UnitKind): UnitCommands {

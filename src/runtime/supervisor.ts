@@ -100,7 +100,10 @@ export class Supervisor {
   private readonly waiting = new Set<string>()
 
   constructor(specs: ReadonlyArray<UnitSpec>, groups: ReadonlyArray<GroupSpec>, env: RunnerEnvironment) {
-    this.env = env
+    this.env = {
+      ...env,
+      urlOf: (id) => this.units.get(id)?.runners.find((r) => r.state === "running" && r.ready)?.url,
+    }
     for (const g of groups)
       this.groups.set(g.name, {
         spec: g,
@@ -145,7 +148,8 @@ export class Supervisor {
   }
 
   private childWindowsReset(runners: ReadonlyArray<InstanceRunner>, spec: UnitSpec): void {
-    for (const r of runners) this.childWindows.set(r, new RestartWindow(spec.restart.maxRestarts, spec.restart.windowMs))
+    for (const r of runners)
+      this.childWindows.set(r, new RestartWindow(spec.restart.maxRestarts, spec.restart.windowMs))
   }
 
   has(id: string): boolean {
@@ -174,13 +178,7 @@ export class Supervisor {
     const all = [...this.order]
     for (const id of all) void this.startUnit(id).catch(() => {})
     const deadline = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal])
-    await Promise.all(
-      this.allRunners().map((r) =>
-        r
-          .waitFor((x) => settled(x) && !this.waiting.has(x.spec.id) && x.state !== "stopped", deadline)
-          .catch(() => {}),
-      ),
-    )
+    await Promise.all(this.allRunners().map((r) => r.waitFor(settled, deadline).catch(() => {})))
     return this.report(all)
   }
 

@@ -22,9 +22,10 @@ describe("dependencies", () => {
     ])
     expect(h.supervisor.startOrder()).toEqual(["db", "api", "web"])
     const report = await h.supervisor.startAll()
-    expect(report.ready.sort()).toEqual(["api", "db", "web"])
+    expect([...report.ready].sort()).toEqual(["api", "db", "web"])
 
-    const index = (pred: (e: (typeof h.events)[number]) => boolean) => h!.events.findIndex(pred)
+    const events = h.events
+    const index = (pred: (e: (typeof events)[number]) => boolean) => events.findIndex(pred)
     const dbReady = index((e) => e.type === "transition" && e.unit === "db" && e.to === "running.ready")
     const apiStarting = index((e) => e.type === "transition" && e.unit === "api" && e.to === "starting")
     const apiReady = index((e) => e.type === "transition" && e.unit === "api" && e.to === "running.ready")

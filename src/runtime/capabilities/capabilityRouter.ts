@@ -2,7 +2,13 @@
 // skipping unavailable ones), queues with a bound when all are busy, fails fast when none can
 // serve, and enforces the per-call deadline through the AbortSignal it hands the provider.
 import { Data } from "effect"
-import { type CapabilityProvider, type InvokeOptions, type InvokeOutput, type InvokeResult, isAsyncIterable } from "./capability.ts"
+import {
+  type CapabilityProvider,
+  type InvokeOptions,
+  type InvokeOutput,
+  type InvokeResult,
+  isAsyncIterable,
+} from "./capability.ts"
 
 export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly capability: string
@@ -48,10 +54,17 @@ export class CapabilityRouter {
   }
 
   /** Capability names with their providers, for status surfaces. */
-  list(): ReadonlyArray<{ capability: string; providers: ReadonlyArray<{ id: string; available: boolean; inFlight: number }> }> {
+  list(): ReadonlyArray<{
+    capability: string
+    providers: ReadonlyArray<{ id: string; available: boolean; inFlight: number }>
+  }> {
     return [...this.providers.entries()].map(([capability, entries]) => ({
       capability,
-      providers: entries.map((e) => ({ id: e.provider.id, available: e.provider.available?.() ?? true, inFlight: e.inFlight })),
+      providers: entries.map((e) => ({
+        id: e.provider.id,
+        available: e.provider.available?.() ?? true,
+        inFlight: e.inFlight,
+      })),
     }))
   }
 
@@ -74,7 +87,11 @@ export class CapabilityRouter {
   }
 
   /** Invoke and yield chunks as they come (a plain value is one chunk). */
-  async *stream(capability: string, input: unknown, options: InvokeOptions = {}): AsyncGenerator<unknown, string> {
+  async *stream(
+    capability: string,
+    input: unknown,
+    options: InvokeOptions = {},
+  ): AsyncGenerator<unknown, string> {
     const { agent, output, release } = await this.dispatch(capability, input, options)
     try {
       const value = await output
@@ -179,7 +196,11 @@ export class CapabilityRouter {
       })
     }
     if (options.signal?.aborted) {
-      return new CapabilityError({ capability, reason: "cancelled", message: `invocation of "${capability}" was cancelled` })
+      return new CapabilityError({
+        capability,
+        reason: "cancelled",
+        message: `invocation of "${capability}" was cancelled`,
+      })
     }
     return new CapabilityError({
       capability,

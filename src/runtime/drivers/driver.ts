@@ -18,6 +18,8 @@ export interface DriverContext {
   readonly instance: number
   /** Port assigned to this instance (fixed by config or allocated by SAM). */
   readonly port: number | undefined
+  /** Base URLs of the unit's ready dependencies by id (injected as SAM_<ID>_URL). */
+  readonly dependencyUrls: Readonly<Record<string, string>>
   /** One line of the instance's output. */
   readonly log: (stream: "stdout" | "stderr", line: string) => void
 }

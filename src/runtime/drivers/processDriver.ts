@@ -34,12 +34,20 @@ export const childEnvironment = (
   }
   return {
     ...base,
+    ...dependencyVariables(ctx.dependencyUrls),
     ...own,
     ...(ctx.port === undefined ? {} : { PORT: String(ctx.port) }),
     SAM_UNIT_ID: ctx.spec.id,
     SAM_INSTANCE: String(ctx.instance),
   }
 }
+
+/** `notes-store` → `SAM_NOTES_STORE_URL`. */
+export const dependencyVariable = (id: string): string =>
+  `SAM_${id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_URL`
+
+export const dependencyVariables = (urls: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(urls).map(([id, url]) => [dependencyVariable(id), url]))
 
 const pollMs = 15
 

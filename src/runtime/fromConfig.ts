@@ -1,0 +1,154 @@
+// Turns the validated config (snake_case, user-facing) into the runtime's UnitSpecs and
+// supervision groups. Disabled units are left out. Pure: no I/O.
+import { join } from "node:path"
+import type {
+  AgentConfig,
+  HealthCheckConfig,
+  RestartPolicyConfig,
+  SamConfig,
+  ServiceConfig,
+} from "../config/schema.ts"
+import type { GroupSpec } from "./supervisor.ts"
+import type { ProbeSpec, RestartSpec, StopSpec, UnitSpec } from "./unitSpec.ts"
+
+const seconds = (s: number) => Math.round(s * 1000)
+
+export const restartSpec = (policy: RestartPolicyConfig): RestartSpec => ({
+  type: policy.type,
+  maxRestarts: policy.max_restarts,
+  windowMs: seconds(policy.window_seconds),
+  backoffBaseMs: seconds(policy.backoff_seconds),
+  backoffMaxMs: seconds(policy.max_backoff_seconds),
+  stableMs: seconds(policy.stable_seconds),
+  forceExitCodes: policy.restart_exit_codes,
+  preventExitCodes: policy.no_restart_exit_codes,
+})
+
+const stopSpec = (stop: { signal: string; grace_seconds: number }): StopSpec => ({
+  signal: stop.signal as NodeJS.Signals,
+  graceMs: seconds(stop.grace_seconds),
+})
+
+export const probeSpec = (check: HealthCheckConfig, kind: "agent" | "service"): ProbeSpec => ({
+  // An agent has no port to probe: its health check runs over IPC (the agent's health() hook).
+  type: kind === "agent" && check.type === "http" ? "heartbeat" : check.type,
+  ...(check.endpoint === undefined ? {} : { endpoint: check.endpoint }),
+  ...(check.port === undefined ? {} : { port: check.port }),
+  ...(check.command === undefined ? {} : { command: check.command }),
+  ...(check.expected_status === undefined ? {} : { expectedStatus: check.expected_status }),
+  intervalMs: seconds(check.interval_seconds),
+  timeoutMs: seconds(check.timeout_seconds),
+  failureThreshold: check.failure_threshold,
+  successThreshold: check.success_threshold,
+  startPeriodMs: seconds(check.start_period_seconds),
+  role: check.kind,
+})
+
+export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string): UnitSpec => {
+  const d = service.deployment
+  const env = d.env ?? {}
+  const envPort = env.PORT === undefined ? undefined : Number(env.PORT)
+  const port = d.port ?? (envPort !== undefined && Number.isInteger(envPort) ? envPort : undefined)
+  return {
+    id,
+    kind: "service",
+    runtime: d.mode,
+    group: service.group,
+    dependsOn: service.depends_on,
+    dependencyRestart: service.dependency_restart,
+    instances: service.scaling.min_instances,
+    restart: restartSpec(service.restart_policy),
+    stop: stopSpec(service.stop),
+    probes: service.health_check ? [probeSpec(service.health_check, "service")] : [],
+    ...(d.mode === "process" && d.command !== undefined
+      ? {
+          process: {
+            command: d.command,
+            args: d.args ?? [],
+            // Relative commands and args work from the config file's directory by default.
+            ...(d.cwd === undefined ? (baseDir === undefined ? {} : { cwd: baseDir }) : { cwd: d.cwd }),
+            env,
+            ...(port === undefined ? {} : { port }),
+            inheritEnv: true,
+          },
+        }
+      : {}),
+    ...(d.mode === "container" && d.image !== undefined
+      ? {
+          container: {
+            ...(d.engine === undefined ? {} : { engine: d.engine }),
+            image: d.image,
+            ports: d.ports ?? [],
+            volumes: d.volumes ?? [],
+            env,
+            args: d.args ?? [],
+          },
+        }
+      : {}),
+    ...(d.mode === "external" && d.url !== undefined ? { externalUrl: d.url } : {}),
+  }
+}
+
+export const agentSpec = (id: string, agent: AgentConfig, stateDir: string): UnitSpec => ({
+  id,
+  kind: "agent",
+  runtime: agent.runtime,
+  group: agent.group,
+  dependsOn: agent.depends_on,
+  dependencyRestart: agent.dependency_restart,
+  instances: 1,
+  restart: restartSpec(agent.restart_policy),
+  stop: stopSpec(agent.stop),
+  probes: agent.health_check ? [probeSpec(agent.health_check, "agent")] : [],
+  agent: {
+    path: agent.path,
+    securityProfile: agent.security_profile,
+    environment: agent.environment,
+    capabilities: agent.capabilities,
+    ...(agent.resources?.max_memory_mb === undefined ? {} : { maxMemoryMb: agent.resources.max_memory_mb }),
+    ...(agent.resources?.max_cpu_percent === undefined
+      ? {}
+      : { maxCpuPercent: agent.resources.max_cpu_percent }),
+    ...(agent.resources?.timeout_seconds === undefined
+      ? {}
+      : { timeoutMs: seconds(agent.resources.timeout_seconds) }),
+    heartbeatIntervalMs: seconds(agent.heartbeat?.interval_seconds ?? 5),
+    heartbeatTtlMs: seconds(agent.heartbeat?.ttl_seconds ?? 15),
+    dataDir: agent.data_dir ?? join(stateDir, "agents", id, "data"),
+    ...(agent.persona === undefined ? {} : { persona: agent.persona }),
+    ...(agent.version === undefined ? {} : { version: agent.version }),
+    ...(agent.concurrency === undefined ? {} : { concurrency: agent.concurrency }),
+    config: {},
+  },
+})
+
+export const groupSpecs = (config: SamConfig): ReadonlyArray<GroupSpec> =>
+  Object.entries(config.supervision.groups).map(([name, g]) => ({
+    name,
+    strategy: g.strategy,
+    maxRestarts: g.max_restarts,
+    windowMs: seconds(g.window_seconds),
+  }))
+
+/**
+ * Every enabled unit of the config, plus the supervision groups. A dependency on a disabled
+ * unit is dropped (config validation warns about it): waiting for it would wait forever.
+ */
+export const unitSpecsFromConfig = (
+  config: SamConfig,
+  baseDir?: string,
+): { units: UnitSpec[]; groups: ReadonlyArray<GroupSpec> } => {
+  const units = [
+    ...Object.entries(config.services)
+      .filter(([, s]) => s.enabled)
+      .map(([id, s]) => serviceSpec(id, s, baseDir)),
+    ...Object.entries(config.agents)
+      .filter(([, a]) => a.enabled)
+      .map(([id, a]) => agentSpec(id, a, config.runtime.state_dir)),
+  ]
+  const enabled = new Set(units.map((u) => u.id))
+  return {
+    units: units.map((u) => ({ ...u, dependsOn: u.dependsOn.filter((d) => enabled.has(d)) })),
+    groups: groupSpecs(config),
+  }
+}
