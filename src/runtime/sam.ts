@@ -128,7 +128,7 @@ export class Sam {
   }
 
   /** A lifecycle command on any unit by id. */
-  command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
+  async command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
     this.requireUnit(id)
     return this.supervisor.command(id, command, options)
   }
@@ -154,7 +154,7 @@ export class Sam {
   }
 
   private commandsFor(kind: UnitKind): UnitCommands {
-    const run = (id: string, command: CommandName, options: StopOptions = {}) => {
+    const run = async (id: string, command: CommandName, options: StopOptions = {}) => {
       this.requireUnit(id, kind)
       return this.supervisor.command(id, command, options)
     }

@@ -45,7 +45,13 @@ describe("container driver", () => {
     const args = containerRunArgs(
       "qdrant",
       0,
-      { image: "qdrant/qdrant:v1.7.0", ports: ["6333:6333"], volumes: ["/srv/q:/qdrant/storage"], env: { A: "1" }, args: [] },
+      {
+        image: "qdrant/qdrant:v1.7.0",
+        ports: ["6333:6333"],
+        volumes: ["/srv/q:/qdrant/storage"],
+        env: { A: "1" },
+        args: [],
+      },
       undefined,
     )
     expect(args).toEqual([
@@ -73,7 +79,14 @@ describe("container driver", () => {
     const spec: UnitSpec = {
       ...nodeService("vectors", "http-service.mjs", { probes: [httpCheck()] }),
       runtime: "container",
-      container: { engine: fixture("fake-engine.sh"), image: "example/vectors:1", ports: [], volumes: [], env: {}, args: [] },
+      container: {
+        engine: fixture("fake-engine.sh"),
+        image: "example/vectors:1",
+        ports: [],
+        volumes: [],
+        env: {},
+        args: [],
+      },
     }
     const { supervisor } = supervise([spec])
     const report = await supervisor.startAll()
@@ -93,7 +106,14 @@ describe("container driver", () => {
     const spec: UnitSpec = {
       ...nodeService("qdrant", "http-service.mjs", { restart: { type: "temporary" } }),
       runtime: "container",
-      container: { engine: "no-such-engine-here", image: "qdrant/qdrant", ports: [], volumes: [], env: {}, args: [] },
+      container: {
+        engine: "no-such-engine-here",
+        image: "qdrant/qdrant",
+        ports: [],
+        volumes: [],
+        env: {},
+        args: [],
+      },
     }
     const { supervisor, bus } = supervise([spec])
     const errors: string[] = []
@@ -101,7 +121,9 @@ describe("container driver", () => {
       if (e.type === "transition" && e.to === "error") errors.push(e.reason)
     })
     await supervisor.startAll()
-    expect(errors[0]).toBe('spawn failed: container engine "no-such-engine-here" not found or not executable (deployment.engine)')
+    expect(errors[0]).toBe(
+      'spawn failed: container engine "no-such-engine-here" not found or not executable (deployment.engine)',
+    )
   })
 })
 
@@ -116,7 +138,9 @@ describe("external driver", () => {
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const address = server.address() as { port: number }
     const spec: UnitSpec = {
-      ...nodeService("llm", "http-service.mjs", { probes: [httpCheck({ role: "readiness", intervalMs: 50 })] }),
+      ...nodeService("llm", "http-service.mjs", {
+        probes: [httpCheck({ role: "readiness", intervalMs: 50 })],
+      }),
       runtime: "external",
       externalUrl: `http://127.0.0.1:${address.port}`,
     }
@@ -141,15 +165,21 @@ describe("process driver", () => {
       if (e.type === "transition" && e.to === "error") reasons.push(e.reason)
     })
     await supervisor.startAll()
-    expect(reasons[0]).toBe('spawn failed: command not found: "definitely-not-a-command" (check deployment.command and PATH)')
+    expect(reasons[0]).toBe(
+      'spawn failed: command not found: "definitely-not-a-command" (check deployment.command and PATH)',
+    )
   })
 
   it("runs several instances of a unit, each on its own port with SAM_INSTANCE set", async () => {
-    const { supervisor } = supervise([nodeService("pool", "http-service.mjs", { instances: 3, probes: [httpCheck()] })])
+    const { supervisor } = supervise([
+      nodeService("pool", "http-service.mjs", { instances: 3, probes: [httpCheck()] }),
+    ])
     expect((await supervisor.startAll()).ready).toEqual(["pool"])
     const instances = supervisor.status("pool").instances
     expect(new Set(instances.map((i) => i.port)).size).toBe(3)
-    const answers = await Promise.all(instances.map((i) => fetch(`http://127.0.0.1:${i.port}/`).then((r) => r.json())))
+    const answers = await Promise.all(
+      instances.map((i) => fetch(`http://127.0.0.1:${i.port}/`).then((r) => r.json())),
+    )
     expect(answers.map((a) => a.instance)).toEqual(["0", "1", "2"])
   })
 })
