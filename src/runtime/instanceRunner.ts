@@ -207,6 +207,11 @@ export class InstanceRunner {
     if (this.restartProbes) this.restartProbes()
   }
 
+  /** The machine's JSON-serializable snapshot (state, context) for persistence and debugging. */
+  persistedSnapshot(): unknown {
+    return this.actor.getPersistedSnapshot()
+  }
+
   /** Stop the actor after making sure nothing of the instance is left running. */
   async dispose(): Promise<void> {
     await Effect.runPromise(this.stopProcess({ graceful: false }))

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import { type Harness, harness, httpCheck, nodeService, survivors } from "../support/runtime.ts"
+
+let h: Harness | undefined
+const dirs: string[] = []
+afterEach(async () => {
+  if (h) {
+    await h.dispose()
+    expect(survivors(h.pids)).toEqual([])
+    h = undefined
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+describe("health checks", () => {
+  it("a readiness failure only marks the instance unready; it is not restarted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-health-"))
+    dirs.push(dir)
+    const flag = join(dir, "healthy")
+    writeFileSync(flag, "")
+    h = harness([
+      nodeService("svc", "http-service.mjs", {
+        probes: [
+          {
+            ...httpCheck(),
+            type: "exec",
+            command: `test -f ${flag}`,
+            role: "readiness",
+            intervalMs: 50,
+            failureThreshold: 2,
+          },
+        ],
+      }),
+    ])
+    await h.supervisor.startAll()
+    const [runner] = h.supervisor.runners("svc")
+    const pid = runner!.pid
+    rmSync(flag)
+    await runner!.waitFor((r) => r.state === "running" && !r.ready)
+    writeFileSync(flag, "")
+    await runner!.waitFor((r) => r.ready)
+    expect(runner!.pid).toBe(pid)
+    expect(runner!.restarts).toBe(0)
+    expect(runner!.health.some((r) => !r.ok && r.detail.includes("exit 1"))).toBe(true)
+  })
+
+  it("a liveness failure restarts the instance with the check's reason", async () => {
+    h = harness([
+      nodeService("svc", "http-service.mjs", {
+        env: { HEALTH_STATUS: "500" },
+        probes: [httpCheck({ role: "liveness", intervalMs: 50, failureThreshold: 2 })],
+        restart: { maxRestarts: 1 },
+      }),
+    ])
+    void h.supervisor.startAll()
+    const failed = await h.next((e) => e.type === "transition" && e.unit === "svc" && e.to === "stopping")
+    expect(failed).toMatchObject({
+      reason: expect.stringMatching(/^liveness check failed \d+ times: GET .*\/health/),
+    })
+    await h.next((e) => e.type === "transition" && e.unit === "svc" && e.to === "backoff")
+  })
+
+  it("a tcp check passes once the port accepts connections; history keeps the last 100 results", async () => {
+    h = harness([
+      nodeService("svc", "http-service.mjs", {
+        probes: [httpCheck({ type: "tcp", intervalMs: 5, role: "readiness" })],
+      }),
+    ])
+    await h.supervisor.startAll()
+    const [runner] = h.supervisor.runners("svc")
+    expect(runner!.ready).toBe(true)
+    // Probes record without transitions: poll the history itself until it has wrapped.
+    await vi.waitFor(() => expect(runner!.health.length).toBe(100), { timeout: 10_000, interval: 20 })
+    const oldest = runner!.health[0]!.at
+    await vi.waitFor(() => expect(runner!.health[0]!.at).not.toBe(oldest), { timeout: 10_000, interval: 20 })
+    expect(runner!.health.length).toBe(100)
+    expect(runner!.health.at(-1)).toMatchObject({ probe: "tcp", ok: true })
+  })
+})
