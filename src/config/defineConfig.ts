@@ -1,10 +1,16 @@
-// defineConfig: an identity function whose only job is types and editor completion for
-// sam.config.ts (like Vite's). A plain object default export works the same.
+// defineConfig: the identity function a sam.config.ts wraps its object in, for types and editor
+// completion (the file-format type, so every optional field stays optional).
+
 import type { SamConfigInput } from "./schema.ts"
 
 /**
- * Type your SAM config.
+ * Types a SAM config object; returns it unchanged.
+ *
  * @example
- * export default defineConfig({ services: { api: { deployment: { mode: "process", command: "node", args: ["api.js"] } } } })
+ * // sam.config.ts
+ * import { defineConfig } from "sam"
+ * export default defineConfig({
+ *   services: { db: { deployment: { mode: "process", command: "postgres" }, restart_policy: "always" } },
+ * })
  */
 export const defineConfig = (config: SamConfigInput): SamConfigInput => config

@@ -36,6 +36,8 @@ export const nodeService = (id: string, script: string, overrides: SpecOverrides
   }
 }
 
+/** An HTTP readiness check (readiness only: a loaded CI machine may start node slowly, and a
+ * liveness check would then restart it, which these tests are not about). */
 export const httpCheck = (overrides: Partial<ProbeSpec> = {}): ProbeSpec => ({
   type: "http",
   endpoint: "/health",
@@ -44,7 +46,7 @@ export const httpCheck = (overrides: Partial<ProbeSpec> = {}): ProbeSpec => ({
   failureThreshold: 2,
   successThreshold: 1,
   startPeriodMs: 0,
-  role: "both",
+  role: "readiness",
   ...overrides,
 })
 

@@ -1,0 +1,149 @@
+// The shape of a CLI command and the shared argument parsing: node:util parseArgs, `--help` on every
+// command, and usage errors that name the offending argument with a did-you-mean hint.
+
+import { parseArgs } from "node:util"
+import { suggestionSuffix } from "../config/suggest.ts"
+import type { CliIo } from "./io.ts"
+
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+/** Usage errors and invalid configuration: nothing was started or changed. */
+export const EXIT_USAGE = 2
+
+export interface OptionSpec {
+  readonly type: "string" | "boolean"
+  readonly short?: string
+  readonly multiple?: boolean
+  /** Placeholder shown in help: `--config <file>`. */
+  readonly placeholder?: string
+  readonly description: string
+}
+
+export type OptionValues = Record<string, string | boolean | Array<string> | undefined>
+
+export interface CommandContext {
+  readonly values: OptionValues
+  readonly positionals: ReadonlyArray<string>
+  readonly io: CliIo
+}
+
+export interface Command {
+  readonly name: string
+  readonly summary: string
+  /** Arguments after the command name, for the usage line: `<key> [value]`. */
+  readonly args?: string
+  readonly description?: string
+  readonly options?: Readonly<Record<string, OptionSpec>>
+  readonly positionals?: { readonly min: number; readonly max: number }
+  readonly subcommands?: ReadonlyArray<Command>
+  readonly run?: (ctx: CommandContext) => Promise<number>
+}
+
+export class UsageError extends Error {
+  readonly _tag = "UsageError"
+  readonly command: ReadonlyArray<string>
+  constructor(message: string, command: ReadonlyArray<string>) {
+    super(message)
+    this.name = "UsageError"
+    this.command = command
+  }
+}
+
+const HELP: OptionSpec = { type: "boolean", short: "h", description: "Show this help" }
+
+const optionLabel = (name: string, spec: OptionSpec): string =>
+  `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.type === "string" ? ` <${spec.placeholder ?? "value"}>` : ""}`
+
+/** Help text of `command` reached through `path` (["sam", "config", "print"]). */
+export const formatHelp = (command: Command, path: ReadonlyArray<string>): string => {
+  const options = { ...command.options, help: HELP }
+  const optionSyntax = Object.entries(command.options ?? {})
+    .map(([name, spec]) => {
+      const flag = `--${name}${spec.type === "string" ? ` <${spec.placeholder ?? "value"}>` : ""}`
+      return `[${flag}]${spec.multiple ? "..." : ""}`
+    })
+    .join(" ")
+  const lines: Array<string> = []
+  const sub = command.subcommands !== undefined && command.subcommands.length > 0
+  lines.push(
+    `Usage: ${[...path, sub ? "<command>" : undefined, command.args, optionSyntax].filter((s) => s !== undefined && s !== "").join(" ")}`,
+    "",
+    command.description ?? command.summary,
+  )
+  if (sub) {
+    lines.push("", "Commands:")
+    const width = Math.max(
+      ...command.subcommands!.map((c) => c.name.length + (c.args ? c.args.length + 1 : 0)),
+    )
+    for (const c of command.subcommands!) {
+      lines.push(`  ${`${c.name}${c.args ? ` ${c.args}` : ""}`.padEnd(width)}   ${c.summary}`)
+    }
+  }
+  lines.push("", "Options:")
+  const labels = Object.entries(options).map(([name, spec]) => [optionLabel(name, spec), spec] as const)
+  const width = Math.max(...labels.map(([label]) => label.length))
+  for (const [label, spec] of labels) {
+    lines.push(`  ${label.padEnd(width)}   ${spec.description}${spec.multiple ? " (repeatable)" : ""}`)
+  }
+  if (sub) lines.push("", `Run '${path.join(" ")} <command> --help' for a command's options.`)
+  return `${lines.join("\n")}\n`
+}
+
+/** Parses `argv` for `command`; throws UsageError naming an unknown flag or a missing/extra argument. */
+export const parseCommandArgs = (
+  command: Command,
+  argv: ReadonlyArray<string>,
+  path: ReadonlyArray<string>,
+): { values: OptionValues; positionals: Array<string> } => {
+  const specs = { ...command.options, help: HELP }
+  const options = Object.fromEntries(
+    Object.entries(specs).map(([name, spec]) => [
+      name,
+      {
+        type: spec.type,
+        ...(spec.short ? { short: spec.short } : {}),
+        ...(spec.multiple ? { multiple: true } : {}),
+      },
+    ]),
+  )
+  const where = path.join(" ")
+  let parsed: { values: OptionValues; positionals: Array<string> }
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code
+    const message = cause instanceof Error ? cause.message : String(cause)
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const flag = /'([^']+)'/.exec(message)?.[1] ?? "?"
+      const candidates = Object.keys(specs).map((n) => `--${n}`)
+      throw new UsageError(
+        `unknown option ${flag} for '${where}'${suggestionSuffix(flag, candidates, "")}`,
+        path,
+      )
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const flag = /--([A-Za-z-]+)/.exec(message)?.[0] ?? "option"
+      throw new UsageError(`${flag} needs a value`, path)
+    }
+    throw new UsageError(message, path)
+  }
+  if (parsed.values.help === true) return parsed
+  const { min, max } = command.positionals ?? { min: 0, max: 0 }
+  if (parsed.positionals.length > max) {
+    throw new UsageError(`unexpected argument '${parsed.positionals[max]}' for '${where}'`, path)
+  }
+  if (parsed.positionals.length < min) {
+    throw new UsageError(`'${where}' needs ${command.args ?? "more arguments"}`, path)
+  }
+  return parsed
+}
+
+export const stringOption = (values: OptionValues, name: string): string | undefined => {
+  const v = values[name]
+  return typeof v === "string" ? v : undefined
+}
+
+export const listOption = (values: OptionValues, name: string): Array<string> => {
+  const v = values[name]
+  return Array.isArray(v) ? v : typeof v === "string" ? [v] : []
+}

@@ -1,0 +1,57 @@
+// Options and loading shared by the commands that read the config (start, validate, config print,
+// secrets): --config/--set, and printing a ConfigError the same way everywhere.
+
+import { ConfigError } from "../config/errors.ts"
+import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts"
+import { listOption, type OptionSpec, type OptionValues, stringOption } from "./command.ts"
+import type { CliIo } from "./io.ts"
+
+export const configOption: OptionSpec = {
+  type: "string",
+  short: "c",
+  placeholder: "file",
+  description: "Main config file: .ts .mjs .js .json .yaml .yml (default: sam.config.ts)",
+}
+
+export const setOption: OptionSpec = {
+  type: "string",
+  multiple: true,
+  placeholder: "path=value",
+  description: "Override one value (value parsed as JSON when it is JSON), e.g. --set api.port=8080",
+}
+
+/** Prints every problem of a ConfigError to stderr. */
+export const printConfigError = (io: CliIo, error: ConfigError): void => {
+  const n = error.issues.length
+  io.stderr(`sam: invalid configuration, ${n} problem${n === 1 ? "" : "s"}:\n${error.format()}\n`)
+}
+
+export const printWarnings = (io: CliIo, warnings: ReadonlyArray<string>): void => {
+  for (const w of warnings) io.stderr(`warning: ${w}\n`)
+}
+
+/** loadConfig from the command's --config/--set; undefined (after printing) on a ConfigError. */
+export const loadFromOptions = async (
+  io: CliIo,
+  values: OptionValues,
+  extra: Partial<LoadConfigOptions> = {},
+): Promise<LoadedConfig | undefined> => {
+  const configPath = stringOption(values, "config")
+  // Loaded on demand: `sam --help` and usage errors stay fast without the schema machinery.
+  const { loadConfig } = await import("../config/load.ts")
+  try {
+    return await loadConfig({
+      cwd: io.cwd,
+      env: io.env,
+      ...(configPath === undefined ? {} : { configPath }),
+      ...extra,
+      cliOverrides: [...listOption(values, "set"), ...(extra.cliOverrides ?? [])],
+    })
+  } catch (cause) {
+    if (cause instanceof ConfigError) {
+      printConfigError(io, cause)
+      return undefined
+    }
+    throw cause
+  }
+}

@@ -1,0 +1,78 @@
+// Dispatches `sam <command> [<subcommand>] [options]` through the command table and maps failures to
+// exit codes in one place: 0 ok, 1 failed, 2 usage error or invalid configuration.
+
+import { readFileSync } from "node:fs"
+import { suggestionSuffix } from "../config/suggest.ts"
+import {
+  type Command,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  formatHelp,
+  parseCommandArgs,
+  UsageError,
+} from "./command.ts"
+import { sam } from "./commands.ts"
+import type { CliIo } from "./io.ts"
+
+const version = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version?: string
+  }
+  return pkg.version ?? "unknown"
+}
+
+/** Walks down subcommands; returns the command reached, its path and the remaining arguments. */
+const resolveCommand = (argv: ReadonlyArray<string>) => {
+  let command: Command = sam
+  const path = ["sam"]
+  let rest = [...argv]
+  while (command.subcommands !== undefined) {
+    const next = rest[0]
+    if (next === undefined || next.startsWith("-")) break
+    const found = command.subcommands.find((c) => c.name === next)
+    if (found === undefined) {
+      const names = command.subcommands.map((c) => c.name)
+      throw new UsageError(
+        `unknown command '${[...path.slice(1), next].join(" ")}'${suggestionSuffix(next, names, "'")}`,
+        path,
+      )
+    }
+    command = found
+    path.push(found.name)
+    rest = rest.slice(1)
+  }
+  return { command, path, rest }
+}
+
+/** Runs the CLI on `argv` (without the node and script paths); resolves to the exit code. */
+export const runCli = async (argv: ReadonlyArray<string>, io: CliIo): Promise<number> => {
+  let path: ReadonlyArray<string> = ["sam"]
+  try {
+    const resolved = resolveCommand(argv)
+    path = resolved.path
+    const { command, rest } = resolved
+    const { values, positionals } = parseCommandArgs(command, rest, path)
+    if (values.help === true) {
+      io.stdout(formatHelp(command, path))
+      return EXIT_OK
+    }
+    if (command === sam && values.version === true) {
+      io.stdout(`${version()}\n`)
+      return EXIT_OK
+    }
+    if (command.run === undefined) {
+      const what = path.length === 1 ? "missing command" : `'${path.slice(1).join(" ")}' needs a command`
+      io.stderr(`sam: ${what}\n\n${formatHelp(command, path)}`)
+      return EXIT_USAGE
+    }
+    return await command.run({ values, positionals, io })
+  } catch (cause) {
+    if (cause instanceof UsageError) {
+      io.stderr(`sam: ${cause.message}\nRun '${cause.command.join(" ")} --help' for usage.\n`)
+      return EXIT_USAGE
+    }
+    io.stderr(`sam: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`)
+    return EXIT_FAILURE
+  }
+}

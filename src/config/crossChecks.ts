@@ -1,0 +1,308 @@
+// Checks that span fields or units, run on the merged (undecoded) config so they are reported
+// together with schema errors: unit ids, depends_on targets and cycles, fixed ports, deployment
+// modes, scaling bounds, supervision groups and health check requirements. Pure.
+
+import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
+import type { IssueDraft } from "./issueDraft.ts"
+import { suggestionSuffix } from "./suggest.ts"
+
+/** Top-level paths of the control API; a unit with one of these ids would shadow it. */
+export const RESERVED_IDS = [
+  "agents",
+  "services",
+  "status",
+  "events",
+  "plugins",
+  "capabilities",
+  "openapi.json",
+  "config",
+  "health",
+  "metrics",
+  "audit",
+] as const
+
+export const UNIT_ID = /^[A-Za-z][A-Za-z0-9_-]*$/
+
+type Kind = "agents" | "services"
+
+interface Unit {
+  readonly kind: Kind
+  readonly id: string
+  readonly value: Record<string, unknown>
+}
+
+const unitsOf = (raw: Record<string, unknown>, kind: Kind): Array<Unit> => {
+  const section = raw[kind]
+  if (!isRecord(section)) return []
+  return Object.entries(section)
+    .filter((e): e is [string, Record<string, unknown>] => isRecord(e[1]))
+    .map(([id, value]) => ({ kind, id, value }))
+}
+
+const strings = (value: unknown): Array<string> =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []
+
+const checkIds = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>) => {
+  const agentIds = new Set(units.filter((u) => u.kind === "agents").map((u) => u.id))
+  for (const unit of units) {
+    const path = [unit.kind, unit.id]
+    if (!UNIT_ID.test(unit.id)) {
+      out.push({
+        path,
+        atKey: true,
+        message: `id "${unit.id}" must start with a letter and use only letters, digits, _ and -`,
+      })
+    }
+    if ((RESERVED_IDS as ReadonlyArray<string>).includes(unit.id)) {
+      out.push({
+        path,
+        atKey: true,
+        message: `id "${unit.id}" is reserved by the control API (/${unit.id}); choose another id`,
+      })
+    }
+    if (unit.kind === "services" && agentIds.has(unit.id)) {
+      out.push({
+        path,
+        atKey: true,
+        message: `id "${unit.id}" is used by both an agent and a service; ids must be unique`,
+      })
+    }
+  }
+}
+
+/** Every elementary cycle found by a depth-first walk, each once, as [a, b, ..., a]. */
+export const findCycles = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Array<Array<string>> => {
+  const cycles: Array<Array<string>> = []
+  const seen = new Set<string>()
+  const state = new Map<string, "active" | "done">()
+  const stack: Array<string> = []
+  const visit = (node: string) => {
+    state.set(node, "active")
+    stack.push(node)
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue
+      const s = state.get(next)
+      if (s === "active") {
+        const cycle = stack.slice(stack.indexOf(next))
+        // Rotate so the smallest id leads; a cycle found twice is reported once.
+        const start = cycle.indexOf([...cycle].sort()[0]!)
+        const rotated = [...cycle.slice(start), ...cycle.slice(0, start)]
+        const key = rotated.join("\u0000")
+        if (!seen.has(key)) {
+          seen.add(key)
+          cycles.push([...rotated, rotated[0]!])
+        }
+      } else if (s === undefined) visit(next)
+    }
+    stack.pop()
+    state.set(node, "done")
+  }
+  for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node)
+  return cycles
+}
+
+const checkDependsOn = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>, warnings: Array<string>) => {
+  const byId = new Map(units.map((u) => [u.id, u]))
+  const graph = new Map<string, Array<string>>()
+  for (const unit of units) {
+    const targets = strings(unit.value.depends_on)
+    graph.set(unit.id, targets)
+    targets.forEach((target, i) => {
+      const path = [unit.kind, unit.id, "depends_on", i]
+      const dep = byId.get(target)
+      if (dep === undefined) {
+        out.push({
+          path,
+          message: `depends on "${target}", which is no agent or service${suggestionSuffix(target, byId.keys())}`,
+        })
+      } else if (dep.value.enabled === false && unit.value.enabled !== false) {
+        warnings.push(
+          `${formatPath(path)}: depends on "${target}", which is disabled; the dependency is ignored`,
+        )
+      }
+    })
+  }
+  for (const cycle of findCycles(graph)) {
+    const first = byId.get(cycle[0]!)!
+    out.push({
+      path: [first.kind, first.id, "depends_on"],
+      message: `dependency cycle: ${cycle.join(" -> ")}`,
+    })
+  }
+}
+
+/** The host port of a container mapping ("8080:80", "127.0.0.1:8080:80/tcp"), if it fixes one. */
+export const hostPort = (mapping: string): number | undefined => {
+  const parts = mapping.replace(/\/(tcp|udp|sctp)$/, "").split(":")
+  if (parts.length < 2) return undefined
+  const host = parts[parts.length - 2]!
+  return /^\d+$/.test(host) ? Number(host) : undefined
+}
+
+const portNumber = (value: unknown): number | undefined => {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value
+  return typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 65535 ? n : undefined
+}
+
+const checkPorts = (raw: Record<string, unknown>, units: ReadonlyArray<Unit>, out: Array<IssueDraft>) => {
+  const claims: Array<{ owner: string; port: number; path: ConfigPath }> = []
+  const claim = (owner: string, port: number | undefined, path: ConfigPath) => {
+    if (port !== undefined) claims.push({ owner, port, path })
+  }
+  if (isRecord(raw.api)) claim("api", portNumber(raw.api.port), ["api", "port"])
+  for (const unit of units) {
+    if (unit.value.enabled === false) continue
+    const owner = `${unit.kind}.${unit.id}`
+    if (unit.kind === "agents") {
+      if (isRecord(unit.value.environment))
+        claim(owner, portNumber(unit.value.environment.PORT), [unit.kind, unit.id, "environment", "PORT"])
+      continue
+    }
+    const d = unit.value.deployment
+    if (!isRecord(d)) continue
+    const at = [unit.kind, unit.id, "deployment"]
+    claim(owner, portNumber(d.port), [...at, "port"])
+    if (isRecord(d.env)) claim(owner, portNumber(d.env.PORT), [...at, "env", "PORT"])
+    if (Array.isArray(d.ports)) {
+      const mine = new Map<number, number>()
+      d.ports.forEach((p, i) => {
+        const port = typeof p === "string" ? hostPort(p) : undefined
+        if (port === undefined) return
+        const prior = mine.get(port)
+        if (prior !== undefined) {
+          out.push({
+            path: [...at, "ports", i],
+            message: `host port ${port} is also mapped by ${formatPath([...at, "ports", prior])}`,
+          })
+        } else mine.set(port, i)
+        claim(owner, port, [...at, "ports", i])
+      })
+    }
+    const scaling = unit.value.scaling
+    const min = isRecord(scaling) && typeof scaling.min_instances === "number" ? scaling.min_instances : 1
+    const fixed = portNumber(d.port) ?? (isRecord(d.env) ? portNumber(d.env.PORT) : undefined)
+    if (min > 1 && fixed !== undefined && d.mode === "process") {
+      out.push({
+        path: [...at, "port"],
+        message: `fixed port ${fixed} cannot be shared by ${min} instances (scaling.min_instances)`,
+      })
+    }
+  }
+  const firstClaim = new Map<number, { owner: string; path: ConfigPath }>()
+  for (const c of claims) {
+    const prior = firstClaim.get(c.port)
+    // A unit naming the same port twice (deployment.port and env PORT) claims it once.
+    if (prior === undefined) firstClaim.set(c.port, c)
+    else if (prior.owner !== c.owner) {
+      out.push({ path: c.path, message: `port ${c.port} is also used by ${formatPath(prior.path)}` })
+    }
+  }
+}
+
+const checkDeployment = (unit: Unit, out: Array<IssueDraft>) => {
+  const d = unit.value.deployment
+  if (!isRecord(d)) return
+  const at = [unit.kind, unit.id, "deployment"]
+  const need = (key: string, why: string) => {
+    if (d[key] === undefined)
+      out.push({ path: [...at, key], message: `required when mode is "${d.mode}" (${why})` })
+  }
+  if (d.mode === "process") need("command", "the executable to run")
+  if (d.mode === "container") need("image", "the image to run")
+  if (d.mode === "external") {
+    need("url", "where the service is reached")
+    if (typeof d.url === "string" && !d.url.includes("${") && !URL.canParse(d.url)) {
+      out.push({
+        path: [...at, "url"],
+        message: "not a valid URL",
+        expected: "an absolute URL like http://host:port",
+        found: describeValue(d.url),
+      })
+    }
+  }
+}
+
+const checkScaling = (unit: Unit, out: Array<IssueDraft>) => {
+  const s = unit.value.scaling
+  if (!isRecord(s) || typeof s.max_instances !== "number") return
+  const min = typeof s.min_instances === "number" ? s.min_instances : 1
+  if (min > s.max_instances) {
+    out.push({
+      path: [unit.kind, unit.id, "scaling", "max_instances"],
+      message: `max_instances (${s.max_instances}) is below min_instances (${min})`,
+    })
+  }
+}
+
+const checkGroup = (raw: Record<string, unknown>, unit: Unit, out: Array<IssueDraft>) => {
+  if (typeof unit.value.group !== "string") return
+  const supervision = raw.supervision
+  const defined = isRecord(supervision) && isRecord(supervision.groups) ? Object.keys(supervision.groups) : []
+  const known = new Set(["services", "agents", ...defined])
+  if (!known.has(unit.value.group)) {
+    out.push({
+      path: [unit.kind, unit.id, "group"],
+      message: `no supervision group "${unit.value.group}" (define it under supervision.groups)${suggestionSuffix(unit.value.group, known)}`,
+    })
+  }
+}
+
+const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>) => {
+  const h = unit.value.health_check
+  if (!isRecord(h)) return
+  const at = [unit.kind, unit.id, "health_check"]
+  if (h.type === undefined && h.endpoint === undefined && h.command === undefined && h.port === undefined) {
+    out.push({
+      path: at,
+      message: 'needs an endpoint (http), a command (exec), a port (tcp) or type: "heartbeat"',
+    })
+  }
+  if (h.type === "http" && h.endpoint === undefined)
+    out.push({ path: [...at, "endpoint"], message: 'required for type "http"' })
+  if (h.type === "exec" && h.command === undefined)
+    out.push({ path: [...at, "command"], message: 'required for type "exec"' })
+}
+
+const checkRestartPolicy = (unit: Unit, out: Array<IssueDraft>) => {
+  const r = unit.value.restart_policy
+  if (!isRecord(r) || typeof r.backoff_seconds !== "number" || typeof r.max_backoff_seconds !== "number")
+    return
+  if (r.backoff_seconds > r.max_backoff_seconds) {
+    out.push({
+      path: [unit.kind, unit.id, "restart_policy", "backoff_seconds"],
+      message: `backoff_seconds (${r.backoff_seconds}) is above max_backoff_seconds (${r.max_backoff_seconds})`,
+    })
+  }
+}
+
+const checkPlugins = (raw: Record<string, unknown>, out: Array<IssueDraft>) => {
+  if (!Array.isArray(raw.plugins)) return
+  raw.plugins.forEach((plugin, i) => {
+    if (isRecord(plugin) && (plugin.path === undefined) === (plugin.package === undefined)) {
+      out.push({ path: ["plugins", i], message: "set exactly one of path or package" })
+    }
+  })
+}
+
+/** Cross-field problems (errors) and advisories (warnings) of a merged config. */
+export const crossChecks = (
+  raw: Record<string, unknown>,
+): { issues: Array<IssueDraft>; warnings: Array<string> } => {
+  const issues: Array<IssueDraft> = []
+  const warnings: Array<string> = []
+  const units = [...unitsOf(raw, "agents"), ...unitsOf(raw, "services")]
+  checkIds(units, issues)
+  checkDependsOn(units, issues, warnings)
+  checkPorts(raw, units, issues)
+  for (const unit of units) {
+    if (unit.kind === "services") {
+      checkDeployment(unit, issues)
+      checkScaling(unit, issues)
+    }
+    checkGroup(raw, unit, issues)
+    checkHealthCheck(unit, issues)
+    checkRestartPolicy(unit, issues)
+  }
+  checkPlugins(raw, issues)
+  return { issues, warnings }
+}

@@ -1,0 +1,286 @@
+// loadConfig: reads every layer, merges them, resolves secrets and relative paths, decodes with
+// SamConfigSchema and runs the cross checks, reporting ALL problems in one ConfigError.
+// The runtime (createSam, daemon) and the CLI consume the LoadedConfig it returns.
+
+import { access, constants, stat } from "node:fs/promises"
+import { availableParallelism } from "node:os"
+import { delimiter, join, resolve } from "node:path"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { type ConfigPath, formatPath, isRecord, prefixes } from "./configPath.ts"
+import { DEFAULT_CONFIG_FILE } from "./constants.ts"
+import { crossChecks } from "./crossChecks.ts"
+import { ConfigError, type ConfigIssue, VaultError } from "./errors.ts"
+import type { IssueDraft } from "./issueDraft.ts"
+import { type ConfigLayer, readLayers } from "./layers.ts"
+import { mergeLayers } from "./merge.ts"
+import { resolvePaths } from "./resolvePaths.ts"
+import { type SamConfig, SamConfigSchema } from "./schema.ts"
+import { schemaIssues } from "./schemaIssues.ts"
+import { maskText, type Reference, resolveReferences } from "./secrets.ts"
+import { openVault, type Vault } from "./vault.ts"
+
+export interface LoadedConfig {
+  /** Decoded: defaults filled, secrets resolved, relative paths made absolute. */
+  readonly config: SamConfig
+  /** Absolute path of the main config file. */
+  readonly configPath: string
+  /** Directory of the main config file. */
+  readonly baseDir: string
+  /** Every config file that was read (watch these for hot reload). */
+  readonly files: ReadonlyArray<string>
+  /** Dotted path -> layer name ("defaults.json", "sam.config.ts", "system.yaml", "env", "cli", ...). Unlisted: "defaults". */
+  readonly origins: ReadonlyMap<string, string>
+  /** Every resolved secret value, for masking anywhere. */
+  readonly secretValues: ReadonlySet<string>
+  readonly warnings: ReadonlyArray<string>
+}
+
+export interface LoadConfigOptions {
+  /** Main config file (default sam.config.ts in cwd). */
+  readonly configPath?: string
+  readonly cwd?: string
+  /** Environment for SAM__ overrides, ${env.X} and SAM_VAULT_KEY (default process.env). */
+  readonly env?: Record<string, string | undefined>
+  /** "a.b.c=value" assignments (the CLI's --set). */
+  readonly cliOverrides?: ReadonlyArray<string>
+  /**
+   * "strict" (default): a missing secret or unusable vault is an error.
+   * "lenient" (validate, config print): such problems are warnings and references stay as written.
+   */
+  readonly secrets?: "strict" | "lenient"
+}
+
+const PARSE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
+
+const decode = Schema.decodeUnknownResult(SamConfigSchema)
+
+/** Decode + cross checks of an already merged object (no files, secrets or path resolution). */
+const check = (
+  value: Record<string, unknown>,
+): { config?: SamConfig; drafts: Array<IssueDraft>; warnings: Array<string> } => {
+  const result = decode(value, PARSE_OPTIONS)
+  const cross = crossChecks(value)
+  const drafts = [
+    ...(Result.isFailure(result) ? schemaIssues(result.failure.issue, value) : []),
+    ...cross.issues,
+  ]
+  return Result.isSuccess(result)
+    ? { config: result.success, drafts, warnings: cross.warnings }
+    : { drafts, warnings: cross.warnings }
+}
+
+const toIssue = (
+  draft: IssueDraft,
+  where: { file: string; line?: number; column?: number },
+): ConfigIssue => ({
+  ...where,
+  path: formatPath(draft.path),
+  message: draft.message,
+  ...(draft.expected === undefined ? {} : { expected: draft.expected, found: draft.found ?? "nothing" }),
+})
+
+/**
+ * Validates a plain config object as one layer named `fileLabel`; throws ConfigError.
+ * Relative paths and secret references are left as they are.
+ */
+export const validateConfigObject = (value: unknown, fileLabel = "<config>"): SamConfig => {
+  if (!isRecord(value)) {
+    throw new ConfigError([
+      { file: fileLabel, path: "", message: "", expected: "a mapping of settings", found: typeof value },
+    ])
+  }
+  const result = check(value)
+  if (result.config === undefined || result.drafts.length > 0) {
+    throw new ConfigError(result.drafts.map((d) => toIssue(d, { file: fileLabel })))
+  }
+  return result.config
+}
+
+const isExecutable = async (file: string): Promise<boolean> => {
+  try {
+    await access(file, constants.X_OK)
+    return (await stat(file)).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** Whether `command` (a name looked up on PATH, or a path) can be run. */
+export const onPath = async (
+  command: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<boolean> => {
+  if (command.includes("/")) return isExecutable(command)
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (dir !== "" && (await isExecutable(join(dir, command)))) return true
+  }
+  return false
+}
+
+const environmentWarnings = async (config: SamConfig, env: Readonly<Record<string, string | undefined>>) => {
+  const warnings: Array<string> = []
+  for (const [id, agent] of Object.entries(config.agents)) {
+    if (!agent.enabled) continue
+    try {
+      await stat(agent.path)
+    } catch {
+      warnings.push(`agents.${id}.path: ${agent.path} does not exist (yet)`)
+    }
+    const cpu = agent.resources?.max_cpu_percent
+    if (cpu !== undefined && cpu > 100 * availableParallelism()) {
+      warnings.push(
+        `agents.${id}.resources.max_cpu_percent: ${cpu} is more than this machine's ${availableParallelism()} cores`,
+      )
+    }
+  }
+  let engineFound: boolean | undefined
+  for (const [id, service] of Object.entries(config.services)) {
+    const d = service.deployment
+    if (!service.enabled || d.mode !== "container") continue
+    if (d.engine !== undefined) {
+      if (!(await onPath(d.engine, env)))
+        warnings.push(`services.${id}.deployment.engine: ${d.engine} is not found or not executable`)
+      continue
+    }
+    engineFound ??= (await onPath("docker", env)) || (await onPath("podman", env))
+    if (!engineFound)
+      warnings.push(`services.${id}: mode "container" needs docker or podman, and neither is on PATH`)
+  }
+  return warnings
+}
+
+/** Reads, merges, resolves and validates the configuration. Rejects with ConfigError. */
+export const loadConfig = async (options: LoadConfigOptions = {}): Promise<LoadedConfig> => {
+  const cwd = resolve(options.cwd ?? process.cwd())
+  const env = options.env ?? process.env
+  const strict = options.secrets !== "lenient"
+  const configPath = resolve(cwd, options.configPath ?? DEFAULT_CONFIG_FILE)
+  const baseDir = resolve(configPath, "..")
+
+  const read = await readLayers({ configPath, cwd, env, cliOverrides: options.cliOverrides ?? [] })
+  if (read.fatal) throw new ConfigError(read.issues)
+  const issues: Array<ConfigIssue> = [...read.issues]
+  const warnings: Array<string> = []
+
+  const merged = mergeLayers(read.layers)
+  const origins = new Map(merged.origins)
+  const byName = new Map(read.layers.map((l) => [l.name, l]))
+  const mainLayer = read.layers.find((l) => l.file === configPath)!
+
+  /** The layer that set `path`: the value itself or an ancestor set whole, else the object that holds it. */
+  const layerOf = (path: ConfigPath): ConfigLayer => {
+    for (const p of prefixes(path)) {
+      const name = origins.get(formatPath(p))
+      if (name !== undefined) return byName.get(name) ?? mainLayer
+    }
+    for (const p of prefixes(path)) {
+      const name = merged.containers.get(formatPath(p))
+      if (name !== undefined && name !== "defaults") return byName.get(name) ?? mainLayer
+    }
+    return mainLayer
+  }
+  const locate = (draft: IssueDraft): ConfigIssue =>
+    toIssue(draft, layerOf(draft.path).locate(draft.path, draft.atKey === true))
+
+  // Pass 1: ${env.X}, before paths (a path may use one).
+  const envPass = resolveReferences(merged.value, {
+    kinds: new Set(["env"]),
+    lookup: (_, name) => env[name],
+    final: false,
+  })
+  const raw = envPass.value as Record<string, unknown>
+  const secretValues = new Set(envPass.secretValues)
+  const missing: Array<Reference> = [...envPass.missing]
+
+  for (const agentId of isRecord(raw.agents) ? Object.keys(raw.agents) : []) {
+    const agent = (raw.agents as Record<string, unknown>)[agentId]
+    if (isRecord(agent) && agent.runtime === undefined && origins.has("runtime.default_agent_runtime")) {
+      origins.set(`agents.${agentId}.runtime`, origins.get("runtime.default_agent_runtime")!)
+    }
+  }
+  resolvePaths(raw, (path) => layerOf(path).baseDir, baseDir)
+
+  // Pass 2: ${vault.key}, now that the vault location is an absolute path.
+  let vault: Vault | undefined
+  let vaultProblem: string | undefined
+  const vaultSettings = isRecord(raw.security) && isRecord(raw.security.vault) ? raw.security.vault : {}
+  const needsVault = JSON.stringify(raw).includes("${vault.")
+  if (needsVault && typeof vaultSettings.path === "string" && typeof vaultSettings.key_file === "string") {
+    try {
+      vault = await openVault({ path: vaultSettings.path, keyFile: vaultSettings.key_file }, env)
+    } catch (cause) {
+      if (!(cause instanceof VaultError)) throw cause
+      vaultProblem = cause.message
+    }
+  }
+  const vaultPass = resolveReferences(raw, {
+    kinds: new Set(["vault"]),
+    lookup: (_, name) => {
+      try {
+        return vault?.get(name)
+      } catch (cause) {
+        if (!(cause instanceof VaultError)) throw cause
+        vaultProblem ??= cause.message
+        return undefined
+      }
+    },
+    final: true,
+  })
+  const value = vaultPass.value as Record<string, unknown>
+  for (const s of vaultPass.secretValues) secretValues.add(s)
+  missing.push(...vaultPass.missing)
+
+  for (const ref of vaultPass.unknown) {
+    issues.push(
+      locate({
+        path: ref.path,
+        message: `unknown reference ${ref.text}; use \${env.NAME} or \${vault.key} ($\${ for a literal)`,
+      }),
+    )
+  }
+  for (const ref of missing) {
+    const what =
+      ref.kind === "env"
+        ? `environment variable ${ref.name} is not set (referenced as \${env.${ref.name}})`
+        : vaultProblem !== undefined
+          ? `cannot read \${vault.${ref.name}}: ${vaultProblem}`
+          : `secret "${ref.name}" is not in the vault${vault?.exists ? "" : ` (no vault file at ${String(vaultSettings.path)})`}; add it with \`sam secrets set ${ref.name}\``
+    if (strict) issues.push(locate({ path: ref.path, message: what }))
+    else warnings.push(`${formatPath(ref.path)}: ${what}`)
+  }
+
+  const checked = check(value)
+  issues.push(...checked.drafts.map(locate))
+  warnings.push(...checked.warnings)
+  const mask = (text: string) => maskText(text, secretValues)
+  if (issues.length > 0 || checked.config === undefined) {
+    const byPlace = (a: ConfigIssue, b: ConfigIssue) =>
+      a.file === b.file
+        ? (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)
+        : a.file < b.file
+          ? -1
+          : 1
+    throw new ConfigError(
+      issues.sort(byPlace).map((issue) => ({
+        ...issue,
+        message: mask(issue.message),
+        ...(issue.found === undefined ? {} : { found: mask(issue.found) }),
+      })),
+    )
+  }
+  const config = checked.config
+  warnings.push(...(await environmentWarnings(config, env)))
+
+  return {
+    config,
+    configPath,
+    baseDir,
+    files: read.files,
+    origins,
+    secretValues,
+    warnings: warnings.map(mask),
+  }
+}
+
+export { ConfigError } from "./errors.ts"

@@ -1,0 +1,229 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests write ${env.X} / ${vault.x} references on purpose
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runCli } from "../../src/cli/run.ts"
+import { configJsonSchemaText } from "../../src/config/jsonSchema.ts"
+import { fakeIo } from "./fakeIo.ts"
+import { repoRoot, runSam } from "./runSam.ts"
+
+// Most assertions run the real executable (runSam); cheap variations run in-process (runCli).
+
+const SECRET = "sk-cli-9d3e7a0b41"
+let scratch = ""
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "sam-cli-"))
+})
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true })
+})
+
+/** A directory of its own under the scratch dir, holding `files`. */
+const project = async (name: string, files: Record<string, string>): Promise<string> => {
+  const dir = join(scratch, name)
+  for (const [file, content] of Object.entries(files)) {
+    await mkdir(join(dir, file, ".."), { recursive: true })
+    await writeFile(join(dir, file), content)
+  }
+  return dir
+}
+
+describe.concurrent("sam --help and usage errors", () => {
+  it("prints help for sam and for every command", async () => {
+    const paths = [[], ["start"], ["validate"], ["config"], ["config", "print"], ["schema"], ["secrets"]]
+    paths.push(...["set", "get", "list", "rm"].map((c) => ["secrets", c]))
+    for (const path of paths) {
+      const io = fakeIo()
+      expect(await runCli([...path, "--help"], io), path.join(" ")).toBe(0)
+      expect(io.out()).toMatch(new RegExp(`^Usage: ${["sam", ...path].join(" ")}`))
+      expect(io.out()).toContain("-h, --help")
+    }
+    const run = await runSam(["--help"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/start .*\n\s+validate .*\n\s+config .*\n\s+schema .*\n\s+secrets /)
+  })
+
+  it("an unknown command exits 2 naming it, with a did-you-mean", async () => {
+    const run = await runSam(["valdate"])
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toBe(
+      "sam: unknown command 'valdate' (did you mean 'validate'?)\nRun 'sam --help' for usage.\n",
+    )
+    const sub = fakeIo()
+    expect(await runCli(["secrets", "lst"], sub)).toBe(2)
+    expect(sub.err()).toContain("unknown command 'secrets lst' (did you mean 'list'?)")
+    const bare = fakeIo()
+    expect(await runCli([], bare)).toBe(2)
+    expect(bare.err()).toMatch(/^sam: missing command\n\nUsage: sam/)
+  })
+
+  it("an unknown flag, a missing argument or a bad value exits 2", async () => {
+    const run = await runSam(["validate", "--confg", "x"])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain("sam: unknown option --confg for 'sam validate' (did you mean --config?)")
+    const cases: Array<[Array<string>, string]> = [
+      [["secrets", "get"], "'sam secrets get' needs <key>"],
+      [["secrets", "get", "a", "b"], "unexpected argument 'b' for 'sam secrets get'"],
+      [["start", "--port", "http"], '--port must be 0-65535, found "http"'],
+      [["validate", "--config"], "--config needs a value"],
+    ]
+    for (const [args, message] of cases) {
+      const io = fakeIo()
+      expect(await runCli(args, io), args.join(" ")).toBe(2)
+      expect(io.err()).toContain(message)
+    }
+  })
+})
+
+describe.concurrent("sam validate", () => {
+  it("exits 0 on the seed examples", async () => {
+    const runs = await Promise.all(
+      ["examples/seed-agent.yaml", "examples/seed-service.yaml"].map((file) =>
+        runSam(["validate", "--config", file]),
+      ),
+    )
+    expect(runs.map((r) => [r.code, r.stdout])).toEqual([
+      [0, "ok: 1 agent, 0 services\n"],
+      [0, "ok: 0 agents, 1 service\n"],
+    ])
+    // The agent's vault secret is not stored here: a warning for validate, an error for start.
+    expect(runs[0]!.stderr).toContain(
+      'warning: agents.summaryAgent.environment.OPENAI_API_KEY: secret "openai_key" is not in the vault',
+    )
+  })
+
+  it("exits 0 on the repo's sam.config.ts", async () => {
+    const run = await runSam(["validate"])
+    expect(run.stderr).toBe("")
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe("ok: 0 agents, 2 services\n")
+  })
+
+  it("exits 2 on a broken file and lists every problem with file, path and line:column", async () => {
+    const dir = await project("broken", {
+      "sam.yaml": [
+        "api: { prot: 1 }",
+        "services:",
+        "  qdrant:",
+        "    deployment: { mode: container }",
+        "    restart_policy: sometimes",
+        "    depends_on: [app]",
+        "  app:",
+        "    deployment: { mode: process, command: x }",
+        "    depends_on: [qdrant]",
+        "",
+      ].join("\n"),
+    })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toBe(
+      [
+        "sam: invalid configuration, 4 problems:",
+        'sam.yaml:1:8 api.prot: unknown key "prot" (did you mean "port"?)',
+        'sam.yaml:4:5 services.qdrant.deployment.image: required when mode is "container" (the image to run)',
+        'sam.yaml:5:21 services.qdrant.restart_policy: expected "always" | "on-failure" | "never" or an object, found "sometimes"',
+        "sam.yaml:9:17 services.app.depends_on: dependency cycle: app -> qdrant -> app",
+        "",
+      ].join("\n"),
+    )
+  })
+
+  it("never prints a secret in error output", async () => {
+    const dir = await project("secret-error", { "sam.yaml": "api:\n  port: ${env.PORT_SECRET}\n" })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir, env: { PORT_SECRET: SECRET } })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('sam.yaml:2:9 api.port: expected a number, found "***"')
+    expect(run.stdout + run.stderr).not.toContain(SECRET)
+  })
+
+  it("start exits 2 on an invalid config and starts nothing", async () => {
+    const dir = await project("start-invalid", {
+      "sam.config.ts": "export default { services: { s: { deployment: { mode: 'process' } } } }\n",
+    })
+    const run = await runSam(["start"], { cwd: dir })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(
+      'sam.config.ts services.s.deployment.command: required when mode is "process"',
+    )
+  })
+})
+
+describe("sam secrets and sam config print", () => {
+  it("stores a secret from stdin, and config print masks every resolved secret", async () => {
+    const dir = await project("vault", {
+      "sam.yaml":
+        'agents:\n  a:\n    path: /a\n    environment: { OPENAI_API_KEY: "${vault.openai_key}", TOKEN: "${env.TOKEN}" }\n',
+    })
+    const set = await runSam(["secrets", "set", "openai_key", "--config", "sam.yaml"], {
+      cwd: dir,
+      stdin: `${SECRET}\n`,
+    })
+    expect(set.code).toBe(0)
+    expect(set.stdout).toBe(`stored "openai_key" in ${join(dir, ".sam", "vault.json")}\n`)
+    expect(set.stderr).toContain(`created vault key file ${join(dir, ".sam", "vault.key")} (mode 0600)`)
+    expect((await stat(join(dir, ".sam", "vault.key"))).mode & 0o777).toBe(0o600)
+    expect(await readFile(join(dir, ".sam", "vault.json"), "utf8")).not.toContain(SECRET)
+
+    const print = await runSam(["config", "print", "-c", "sam.yaml", "--set", "api.port=8080"], {
+      cwd: dir,
+      env: { TOKEN: "tok-77aa" },
+    })
+    expect(print.code).toBe(0)
+    expect(print.stdout).toContain("  port: 8080 # cli\n")
+    expect(print.stdout).toContain("  host: 127.0.0.1 # defaults\n")
+    expect(print.stdout).toContain('      OPENAI_API_KEY: "***" # sam.yaml\n')
+    expect(print.stdout).toContain('      TOKEN: "***" # sam.yaml\n')
+    expect(print.stdout + print.stderr).not.toContain(SECRET)
+    expect(print.stdout + print.stderr).not.toContain("tok-77aa")
+
+    const json = fakeIo({ cwd: dir, env: { TOKEN: "tok-77aa" } })
+    expect(await runCli(["config", "print", "-c", "sam.yaml", "--json"], json)).toBe(0)
+    expect(JSON.parse(json.out()).agents.a.environment).toEqual({ OPENAI_API_KEY: "***", TOKEN: "***" })
+
+    const list = fakeIo({ cwd: dir })
+    await runCli(["secrets", "list", "-c", "sam.yaml"], list)
+    expect(list.out()).toBe("openai_key\n")
+    const get = fakeIo({ cwd: dir })
+    await runCli(["secrets", "get", "openai_key", "-c", "sam.yaml"], get)
+    expect(get.out()).toBe(`${SECRET}\n`)
+    const rmIo = fakeIo({ cwd: dir })
+    expect(await runCli(["secrets", "rm", "openai_key", "-c", "sam.yaml"], rmIo)).toBe(0)
+    expect(rmIo.out()).toBe('removed "openai_key"\n')
+    const gone = fakeIo({ cwd: dir })
+    expect(await runCli(["secrets", "get", "openai_key", "-c", "sam.yaml"], gone)).toBe(1)
+    expect(gone.err()).toContain('no secret "openai_key"')
+  })
+
+  it("refuses a vault key file readable by others (exit 2)", async () => {
+    const dir = await project("loose-key", { "sam.yaml": "{}\n" })
+    expect(await runCli(["secrets", "set", "k", "v", "-c", "sam.yaml"], fakeIo({ cwd: dir }))).toBe(0)
+    await chmod(join(dir, ".sam", "vault.key"), 0o644)
+    const run = await runSam(["secrets", "get", "k", "-c", "sam.yaml"], { cwd: dir })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain("has mode 0644; it must be readable by its owner only (chmod 600")
+    expect(run.stdout).toBe("")
+  })
+})
+
+describe("sam schema", () => {
+  it("writes the JSON Schema to stdout or to --out", async () => {
+    const toStdout = await runSam(["schema"])
+    expect(toStdout.code).toBe(0)
+    expect(toStdout.stdout).toBe(configJsonSchemaText())
+    const io = fakeIo({ cwd: scratch })
+    expect(await runCli(["schema", "--out", "out/sam.schema.json"], io)).toBe(0)
+    expect(await readFile(join(scratch, "out", "sam.schema.json"), "utf8")).toBe(configJsonSchemaText())
+  })
+
+  it("is what the examples reference", async () => {
+    for (const file of ["examples/seed-agent.yaml", "examples/seed-service.yaml"]) {
+      expect(await readFile(join(repoRoot, file), "utf8")).toMatch(
+        /^# yaml-language-server: \$schema=\.\.\/schema\/sam\.schema\.json\n/,
+      )
+    }
+  })
+})

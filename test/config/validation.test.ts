@@ -1,0 +1,258 @@
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { ConfigError } from "../../src/config/errors.ts"
+import { loadConfig, validateConfigObject } from "../../src/config/load.ts"
+import { repoRoot, tempDir } from "./tempDir.ts"
+
+/** Loads `files` (main file sam.yaml) and returns the ConfigError it must fail with. */
+const failure = async (
+  files: Record<string, string>,
+  env: Record<string, string> = {},
+): Promise<ConfigError> => {
+  const dir = await tempDir(files)
+  const error = await loadConfig({
+    cwd: dir,
+    configPath: files["sam.yaml"] === undefined ? "sam.config.ts" : "sam.yaml",
+    env,
+  }).catch((e: unknown) => e)
+  if (!(error instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(error)}`)
+  return error
+}
+
+const lines = (error: ConfigError) => error.format().split("\n")
+
+const yaml = (...rows: Array<string>) => `${rows.join("\n")}\n`
+
+describe("schema errors name file, path, line:column, expected and found", () => {
+  it("points into the YAML layer that set the bad value", async () => {
+    const error = await failure({
+      "sam.yaml": yaml(
+        "services:",
+        "  qdrant:",
+        "    deployment: { mode: external, url: 'http://localhost:6333' }",
+      ),
+      "system.yaml": yaml("# ops settings", "services:", "  qdrant:", "    restart_policy: sometimes"),
+    })
+    expect(error.issues).toEqual([
+      {
+        file: "system.yaml",
+        path: "services.qdrant.restart_policy",
+        line: 4,
+        column: 21,
+        expected: '"always" | "on-failure" | "never" or an object',
+        found: '"sometimes"',
+        message: "invalid value",
+      },
+    ])
+    expect(error.format()).toBe(
+      'system.yaml:4:21 services.qdrant.restart_policy: expected "always" | "on-failure" | "never" or an object, found "sometimes"',
+    )
+  })
+
+  it("rejects unknown keys with a did-you-mean hint, at the key", async () => {
+    const error = await failure({
+      "sam.yaml": yaml("agents:", "  a:", "    path: /a", "    helth_check: { endpoint: /h }", "apii: {}"),
+    })
+    expect(lines(error)).toEqual([
+      'sam.yaml:4:5 agents.a.helth_check: unknown key "helth_check" (did you mean "health_check"?)',
+      'sam.yaml:5:1 apii: unknown key "apii" (did you mean "api"?)',
+    ])
+  })
+
+  it("reports every problem at once, schema and cross checks together", async () => {
+    const error = await failure({
+      "sam.yaml": yaml(
+        "api: { port: 70000 }",
+        "agents:",
+        "  a:",
+        "    runtime: docker",
+        "    depends_on: [ghost]",
+        "services:",
+        "  s:",
+        "    deployment: { mode: process }",
+        "    scaling: { min_instances: 0.5 }",
+      ),
+    })
+    expect(lines(error)).toEqual([
+      "sam.yaml:1:14 api.port: expected a value between 0 and 65535, found 70000",
+      "sam.yaml:3:3 agents.a.path: required but missing",
+      'sam.yaml:4:14 agents.a.runtime: expected "sandbox" | "process" | "worker" | "inline", found "docker"',
+      'sam.yaml:5:18 agents.a.depends_on[0]: depends on "ghost", which is no agent or service',
+      'sam.yaml:8:5 services.s.deployment.command: required when mode is "process" (the executable to run)',
+      "sam.yaml:9:31 services.s.scaling.min_instances: expected an integer, found 0.5",
+    ])
+  })
+
+  it("names the TS file and path (no line numbers for code)", async () => {
+    const error = await failure({ "sam.config.ts": "export default { api: { port: 'x' } }\n" })
+    expect(error.format()).toBe('sam.config.ts api.port: expected a number, found "x"')
+  })
+
+  it("reports YAML syntax errors with line:column in every file before validating", async () => {
+    const error = await failure({
+      "sam.yaml": yaml("api:", "  port: 1", " host: x"),
+      "system.yaml": yaml("a: 1", "a: 2"),
+    })
+    expect(error.issues.map((i) => [i.file, i.line, i.column])).toEqual([
+      ["sam.yaml", 3, 1],
+      ["system.yaml", 2, 1],
+    ])
+    expect(error.issues[1]!.message).toMatch(/unique/)
+  })
+
+  it("locates errors in JSON files too", async () => {
+    const error = await failure({
+      "sam.yaml": "{}\n",
+      "defaults.json": '{\n  "api": {\n    "host": 1\n  }\n}\n',
+    })
+    expect(error.format()).toBe("defaults.json:3:13 api.host: expected a string, found 1")
+  })
+
+  it("rejects a file that is not a mapping", async () => {
+    const error = await failure({ "sam.yaml": "- a\n- b\n" })
+    expect(error.format()).toBe("sam.yaml expected a mapping of settings, found an array")
+  })
+})
+
+describe("cross-field checks", () => {
+  const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
+  const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
+
+  it("depends_on must name an agent or service (did you mean)", async () => {
+    expect(
+      await check([
+        "services:",
+        `  qdrant: { deployment: ${ext(1)} }`,
+        `  app: { deployment: ${ext(2)}, depends_on: [qdrnt] }`,
+      ]),
+    ).toEqual([
+      'sam.yaml:3:82 services.app.depends_on[0]: depends on "qdrnt", which is no agent or service (did you mean "qdrant"?)',
+    ])
+  })
+
+  it("prints dependency cycles", async () => {
+    expect(
+      await check([
+        "services:",
+        `  a: { deployment: ${ext(1)}, depends_on: [b] }`,
+        `  b: { deployment: ${ext(2)}, depends_on: [c] }`,
+        `  c: { deployment: ${ext(3)}, depends_on: [a] }`,
+        `  d: { deployment: ${ext(4)}, depends_on: [d] }`,
+      ]),
+    ).toEqual([
+      "sam.yaml:2:79 services.a.depends_on: dependency cycle: a -> b -> c -> a",
+      "sam.yaml:5:79 services.d.depends_on: dependency cycle: d -> d",
+    ])
+  })
+
+  it("finds duplicate fixed ports across deployment.port, env PORT, container host ports and the API", async () => {
+    expect(
+      await check([
+        "api: { port: 9000 }",
+        "services:",
+        "  a: { deployment: { mode: process, command: x, port: 8080, env: { PORT: '8080' } } }",
+        "  b: { deployment: { mode: process, command: x, env: { PORT: '8080' } } }",
+        "  c: { deployment: { mode: container, image: i, ports: ['127.0.0.1:9000:80', '7000:70', '7000:71'] } }",
+        "  d: { enabled: false, deployment: { mode: process, command: x, port: 8080 } }",
+      ]),
+    ).toEqual([
+      "sam.yaml:4:62 services.b.deployment.env.PORT: port 8080 is also used by services.a.deployment.port",
+      "sam.yaml:5:57 services.c.deployment.ports[0]: port 9000 is also used by api.port",
+      "sam.yaml:5:89 services.c.deployment.ports[2]: host port 7000 is also mapped by services.c.deployment.ports[1]",
+    ])
+  })
+
+  it("rejects ids that are reserved API paths, malformed, or shared by an agent and a service", async () => {
+    expect(
+      await check([
+        "agents:",
+        "  both: { path: /a }",
+        "services:",
+        `  status: { deployment: ${ext(1)} }`,
+        `  9lives: { deployment: ${ext(2)} }`,
+        `  both: { deployment: ${ext(3)} }`,
+      ]),
+    ).toEqual([
+      'sam.yaml:4:3 services.status: id "status" is reserved by the control API (/status); choose another id',
+      'sam.yaml:5:3 services["9lives"]: id "9lives" must start with a letter and use only letters, digits, _ and -',
+      'sam.yaml:6:3 services.both: id "both" is used by both an agent and a service; ids must be unique',
+    ])
+  })
+
+  it("requires what each deployment mode needs", async () => {
+    expect(
+      await check([
+        "services:",
+        "  p: { deployment: { mode: process } }",
+        "  c: { deployment: { mode: container } }",
+        "  e: { deployment: { mode: external } }",
+        "  u: { deployment: { mode: external, url: 'not a url' } }",
+      ]),
+    ).toEqual([
+      'sam.yaml:2:8 services.p.deployment.command: required when mode is "process" (the executable to run)',
+      'sam.yaml:3:8 services.c.deployment.image: required when mode is "container" (the image to run)',
+      'sam.yaml:4:8 services.e.deployment.url: required when mode is "external" (where the service is reached)',
+      'sam.yaml:5:43 services.u.deployment.url: expected an absolute URL like http://host:port, found "not a url"',
+    ])
+  })
+
+  it("checks scaling bounds, supervision groups, health checks, plugins and backoff", async () => {
+    expect(
+      await check([
+        "supervision: { groups: { storage: { strategy: one_for_all } } }",
+        "plugins: [{ enabled: true }]",
+        "agents:",
+        "  a: { path: /a, group: storag, health_check: { interval_seconds: 5 } }",
+        "  b: { path: /b, health_check: { type: exec }, restart_policy: { backoff_seconds: 60, max_backoff_seconds: 10 } }",
+        "services:",
+        `  s: { deployment: ${ext(1)}, scaling: { min_instances: 3, max_instances: 2 } }`,
+      ]),
+    ).toEqual([
+      "sam.yaml:2:11 plugins[0]: set exactly one of path or package",
+      'sam.yaml:4:25 agents.a.group: no supervision group "storag" (define it under supervision.groups) (did you mean "storage"?)',
+      'sam.yaml:4:47 agents.a.health_check: needs an endpoint (http), a command (exec), a port (tcp) or type: "heartbeat"',
+      'sam.yaml:5:18 agents.b.health_check.command: required for type "exec"',
+      "sam.yaml:5:83 agents.b.restart_policy.backoff_seconds: backoff_seconds (60) is above max_backoff_seconds (10)",
+      "sam.yaml:7:111 services.s.scaling.max_instances: max_instances (2) is below min_instances (3)",
+    ])
+  })
+})
+
+describe("warnings do not fail loading", () => {
+  it("warns about a missing agent path, a disabled dependency and a missing container engine", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "agents:",
+        "  a: { path: ./not-there, depends_on: [off] }",
+        "services:",
+        "  off: { enabled: false, deployment: { mode: process, command: x } }",
+        "  box: { deployment: { mode: container, image: i } }",
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "" } })
+    expect(loaded.warnings).toEqual([
+      'agents.a.depends_on[0]: depends on "off", which is disabled; the dependency is ignored',
+      `agents.a.path: ${join(dir, "not-there")} does not exist (yet)`,
+      'services.box: mode "container" needs docker or podman, and neither is on PATH',
+    ])
+  })
+})
+
+describe("the seed examples and the repo config", () => {
+  it.each(["examples/seed-agent.yaml", "examples/seed-service.yaml"])(
+    "%s validates as written",
+    async (file) => {
+      const loaded = await loadConfig({ cwd: repoRoot, configPath: file, env: {}, secrets: "lenient" })
+      expect(Object.keys(loaded.config.agents).length + Object.keys(loaded.config.services).length).toBe(1)
+    },
+  )
+})
+
+describe("validateConfigObject", () => {
+  it("decodes a plain object and throws ConfigError labelled with the given name", () => {
+    expect(validateConfigObject({ api: { port: 1 } }).api.port).toBe(1)
+    expect(() => validateConfigObject({ api: { port: "x" } }, "PUT /config")).toThrow(
+      'PUT /config api.port: expected a number, found "x"',
+    )
+  })
+})
