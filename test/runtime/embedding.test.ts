@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { createSam } from "../../src/runtime/createSam.ts"
 import { Sam } from "../../src/runtime/sam.ts"
-import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { SamService, samLayer } from "../../src/runtime/samLayer.ts"
+import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
 
 /** Handles that matter for leaks; stdio pipes and the test runner's own are stable across a run. */
 const resources = () =>
@@ -52,5 +58,64 @@ describe("embedding SAM in a Node app", () => {
     expect(seen.slice(-4)).toEqual(["api:stopping", "api:stopped", "db:stopping", "db:stopped"])
     expect(sam.bus.listenerCount).toBe(0)
     expect(added(before, resources())).toEqual([])
+  })
+})
+
+describe("createSam and the Effect layer", () => {
+  it("createSam takes an inline config object and rejects a bad one with every problem", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-embed-"))
+    try {
+      const sam = await createSam(
+        {
+          runtime: { state_dir: dir },
+          services: {
+            web: {
+              deployment: { mode: "process", command: process.execPath, args: [fixture("http-service.mjs")] },
+              health_check: { endpoint: "/health", interval_seconds: 1, kind: "readiness" },
+            },
+          },
+        },
+        { logFile: false },
+      )
+      expect((await sam.start()).ready).toEqual(["web"])
+      const pid = sam.services.status("web").pid as number
+      await sam.stop()
+      expect(survivors([pid])).toEqual([])
+      await expect(
+        createSam({ services: { web: { deployment: { mode: "process" }, depends_on: ["nope"] } } }),
+      ).rejects.toMatchObject({
+        issues: expect.arrayContaining([expect.objectContaining({ path: "services.web.depends_on[0]" })]),
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("samLayer starts SAM for an Effect program and stops it when the scope closes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-layer-"))
+    try {
+      const config = {
+        runtime: { state_dir: dir },
+        services: {
+          web: {
+            deployment: {
+              mode: "process" as const,
+              command: process.execPath,
+              args: [fixture("http-service.mjs")],
+            },
+          },
+        },
+      }
+      const pid = await Effect.runPromise(
+        Effect.gen(function* () {
+          const sam = yield* SamService
+          return sam.services.status("web").pid as number
+        }).pipe(Effect.provide(samLayer(config, { logFile: false }))),
+      )
+      expect(pid).toBeGreaterThan(0)
+      expect(survivors([pid])).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,0 +1,66 @@
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { survivors } from "../support/runtime.ts"
+import { repoRoot } from "./runSam.ts"
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const fixture = (name: string) => join(repoRoot, "test", "fixtures", name)
+
+describe("sam start (the daemon)", () => {
+  it("brings units up in dependency order and on SIGTERM stops them in reverse, then exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-daemon-"))
+    dirs.push(dir)
+    const service = (dependsOn: string[]) => ({
+      deployment: { mode: "process", command: process.execPath, args: [fixture("http-service.mjs")] },
+      depends_on: dependsOn,
+      health_check: { endpoint: "/health", interval_seconds: 1, kind: "readiness" },
+    })
+    writeFileSync(
+      join(dir, "sam.config.json"),
+      JSON.stringify({ services: { db: service([]), api: service(["db"]), web: service(["api"]) } }),
+    )
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "src/cli/main.ts"), "start", "--config", "sam.config.json", "--port", "0"],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString()
+        if (stdout.includes("units ready")) resolve()
+      })
+      child.once("exit", () => reject(new Error(`sam exited early:\n${stdout}\n${stderr}`)))
+    })
+    expect(stdout).toContain("3/3 units ready")
+    const pids = [...stdout.matchAll(/ready \S+ pid (\d+)/g)].map((m) => Number(m[1]))
+    expect(pids).toHaveLength(3)
+    expect([...stdout.matchAll(/ready (\S+) pid/g)].map((m) => m[1])).toEqual(["db", "api", "web"])
+
+    child.kill("SIGTERM")
+    expect(await exited).toBe(0)
+    expect(survivors(pids)).toEqual([])
+    const log = readFileSync(join(dir, ".sam", "sam.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { unit?: string; to?: string })
+    const stopped = log.filter((l) => l.to === "stopped").map((l) => l.unit)
+    expect(stopped).toEqual(["web", "api", "db"])
+  })
+})
