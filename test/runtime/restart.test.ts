@@ -81,4 +81,17 @@ describe("restart after a crash", () => {
     const standDown = await h.next((e) => e.type === "supervisor" && e.action === "stand-down")
     expect(standDown).toMatchObject({ detail: "exit code 78 is in no_restart_exit_codes" })
   })
+
+  it("an exit code in restart_exit_codes forces the restart of a temporary unit", async () => {
+    h = harness([
+      nodeService("worker", "exit.mjs", {
+        env: { EXIT_CODE: "75", EXIT_AFTER_MS: "20" },
+        restart: { type: "temporary", forceExitCodes: [75], maxRestarts: 1 },
+      }),
+    ])
+    void h.supervisor.startAll()
+    await h.next((e) => e.type === "transition" && e.unit === "worker" && e.to === "backoff")
+    await h.next((e) => e.type === "transition" && e.unit === "worker" && e.to === "crashed")
+    expect(h.supervisor.status("worker").restarts).toBe(1)
+  })
 })
