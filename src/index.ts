@@ -1,5 +1,7 @@
 // SAM's public API. Everything not exported here may change without notice.
 
+// Runtime types surfaces and extensions see.
+export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycle.machine.ts"
 // Config: type your sam.config.ts, load and validate configs.
 export { defineConfig } from "./config/defineConfig.ts"
 export { ConfigError, type LoadedConfig, loadConfig, validateConfigObject } from "./config/load.ts"
@@ -11,19 +13,15 @@ export type {
   ServiceConfig,
   ServiceConfigInput,
 } from "./config/schema.ts"
-
-// Embedding: create, start and stop SAM from a Node app or an Effect program.
-export { type ConfiguredSam, type CreateSamOptions, createSam } from "./runtime/createSam.ts"
-export { Sam, type SamOptions, type SamStatus, type UnitCommands } from "./runtime/sam.ts"
-export { SamService, samLayer } from "./runtime/samLayer.ts"
-
-// Runtime types surfaces and extensions see.
-export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycle.machine.ts"
 export type { CapabilityProvider, InvokeOptions, InvokeResult } from "./runtime/capabilities/capability.ts"
 export { CapabilityError } from "./runtime/capabilities/capabilityRouter.ts"
+// Embedding: create, start and stop SAM from a Node app or an Effect program.
+export { type ConfiguredSam, type CreateSamOptions, createSam } from "./runtime/createSam.ts"
 export type { Driver, DriverContext, InstanceHandle } from "./runtime/drivers/driver.ts"
 export type { SamEvent } from "./runtime/eventBus.ts"
 export type { ProbeFn, ProbeResult, ProbeTarget } from "./runtime/health/probe.ts"
 export { CommandRefused, type InstanceStatus } from "./runtime/instanceRunner.ts"
+export { Sam, type SamOptions, type SamStatus, type UnitCommands } from "./runtime/sam.ts"
+export { SamService, samLayer } from "./runtime/samLayer.ts"
 export { type StartReport, UnitNotFound, type UnitStatus } from "./runtime/supervisor.ts"
 export type { UnitSpec } from "./runtime/unitSpec.ts"

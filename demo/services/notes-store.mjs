@@ -46,7 +46,9 @@ const server = createServer((req, res) => {
   }
   send(res, 404, { error: `no route ${req.method} ${url.pathname}` })
 })
-server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log(`notes-store: listening on ${process.env.PORT}`))
+server.listen(Number(process.env.PORT), "127.0.0.1", () =>
+  console.log(`notes-store: listening on ${process.env.PORT}`),
+)
 const shutdown = () => server.close(() => process.exit(0))
 process.on("SIGTERM", shutdown)
 process.on("SIGINT", shutdown)
