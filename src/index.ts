@@ -2,6 +2,8 @@
 
 // Runtime types surfaces and extensions see.
 export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycle.machine.ts"
+// Agent authors: the SDK agent modules import (also "sam/agent", which loads no runtime).
+export * from "./agent/index.ts"
 // Config: type your sam.config.ts, load and validate configs.
 export { defineConfig } from "./config/defineConfig.ts"
 export { ConfigError, type LoadedConfig, loadConfig, validateConfigObject } from "./config/load.ts"
@@ -15,6 +17,7 @@ export type {
 } from "./config/schema.ts"
 export type { CapabilityProvider, InvokeOptions, InvokeResult } from "./runtime/capabilities/capability.ts"
 export { CapabilityError } from "./runtime/capabilities/capabilityRouter.ts"
+
 // Embedding: create, start and stop SAM from a Node app or an Effect program.
 export { type ConfiguredSam, type CreateSamOptions, createSam } from "./runtime/createSam.ts"
 export type { Driver, DriverContext, InstanceHandle } from "./runtime/drivers/driver.ts"

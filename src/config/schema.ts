@@ -85,6 +85,10 @@ export const AgentSchema = Schema.Struct({
     }).annotate({ identifier: "Heartbeat" }),
   ),
   data_dir: optional(Schema.String, "Default <state_dir>/agents/<id>/data; always set by loadConfig."),
+  config: optional(
+    Schema.Record(Schema.String, Schema.Unknown),
+    "The agent's own settings, passed to its handlers as ctx.config.",
+  ),
   max_queue: optional(Count),
   concurrency: optional(PositiveCount),
 }).annotate({ identifier: "Agent" })

@@ -118,7 +118,7 @@ export const agentSpec = (id: string, agent: AgentConfig, stateDir: string): Uni
     ...(agent.persona === undefined ? {} : { persona: agent.persona }),
     ...(agent.version === undefined ? {} : { version: agent.version }),
     ...(agent.concurrency === undefined ? {} : { concurrency: agent.concurrency }),
-    config: {},
+    config: agent.config ?? {},
   },
 })
 

@@ -240,10 +240,10 @@ export class InstanceRunner {
 
   private spawn(): Effect.Effect<{ pid?: number }, unknown> {
     return Effect.gen({ self: this }, function* () {
-      const driver = this.env.drivers.get(this.spec.runtime)
+      const driver = this.env.drivers.get(driverName(this.spec))
       if (!driver) {
         return yield* Effect.fail(
-          new Error(`no driver for runtime "${this.spec.runtime}" (not available in this SAM)`),
+          new Error(`no driver for runtime "${driverName(this.spec)}" (not available in this SAM)`),
         )
       }
       if (this.port === undefined) this.port = yield* Effect.promise(() => this.assignPort())
@@ -257,6 +257,8 @@ export class InstanceRunner {
           port: this.port,
           dependencyUrls: this.dependencyUrls(),
           log: (s, l) => this.onLog(s, l),
+          event: (type, fields) =>
+            this.env.bus.publish({ ...fields, type, unit: this.spec.id, instance: this.index }),
         })
         .pipe(
           Scope.provide(scope),
@@ -392,7 +394,8 @@ export class InstanceRunner {
   }
 
   private async assignPort(): Promise<number | undefined> {
-    if (this.spec.runtime === "external") return undefined
+    // Agents talk over IPC (or run inline), never on a port of their own.
+    if (this.spec.runtime === "external" || this.spec.kind === "agent") return undefined
     const fixed = this.spec.process?.port
     if (fixed !== undefined) return fixed + this.index
     if (this.spec.runtime === "container" && this.spec.container?.ports.length) return undefined

@@ -5,6 +5,7 @@ import type { CommandName, StopOptions } from "../actors/lifecycle.machine.ts"
 import { didYouMean } from "../config/suggest.ts"
 import type { InvokeOptions, InvokeResult } from "./capabilities/capability.ts"
 import { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
+import { agentDrivers } from "./drivers/agent/agentDrivers.ts"
 import { containerDriver } from "./drivers/containerDriver.ts"
 import type { Driver } from "./drivers/driver.ts"
 import { externalDriver } from "./drivers/externalDriver.ts"
@@ -44,6 +45,20 @@ export interface UnitCommands {
 
 type Finalizer = () => Promise<void> | void
 
+/** A lifecycle command that went through Sam, and how it ended (for the audit log). */
+export interface CommandRecord {
+  readonly unit: string
+  readonly kind: UnitKind | undefined
+  readonly command: CommandName
+  readonly options: StopOptions
+  /** ok, refused (CommandRefused, with the state), not_found (UnitNotFound) or failed. */
+  readonly outcome: "ok" | "refused" | "not_found" | "failed"
+  readonly state?: string
+  readonly error?: string
+}
+
+export type CommandListener = (record: CommandRecord) => void
+
 export class Sam {
   readonly bus: EventBus
   readonly supervisor: Supervisor
@@ -62,6 +77,7 @@ export class Sam {
   private starting: Promise<StartReport> | undefined
   private stopping: Promise<void> | undefined
   private readonly finalizers: Finalizer[] = []
+  private readonly commandListeners = new Set<CommandListener>()
 
   constructor(options: SamOptions) {
     this.bus = new EventBus()
@@ -70,6 +86,10 @@ export class Sam {
       ["process", processDriver],
       ["external", externalDriver],
       ["container", containerDriver],
+      // Calls agents make go through this SAM's router (created below, used only later).
+      ...agentDrivers({
+        invoke: (capability, input, options) => this.capabilities.invoke(capability, input, options),
+      }),
     ])
     this.capabilities = new CapabilityRouter(
       options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue },
@@ -129,8 +149,54 @@ export class Sam {
 
   /** A lifecycle command on any unit by id. */
   async command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
-    this.requireUnit(id)
-    return this.supervisor.command(id, command, options)
+    return this.recorded(id, undefined, command, options, () => {
+      this.requireUnit(id)
+      return this.supervisor.command(id, command, options)
+    })
+  }
+
+  /** Be told about every lifecycle command run through this Sam (audit); returns the unsubscribe function. */
+  onCommand(listener: CommandListener): () => void {
+    this.commandListeners.add(listener)
+    return () => {
+      this.commandListeners.delete(listener)
+    }
+  }
+
+  private async recorded(
+    unit: string,
+    kind: UnitKind | undefined,
+    command: CommandName,
+    options: StopOptions,
+    run: () => Promise<void>,
+  ): Promise<void> {
+    const tell = (outcome: CommandRecord["outcome"], error?: unknown) => {
+      const tagged = error as { _tag?: string; state?: string; message?: string } | undefined
+      const record: CommandRecord = {
+        unit,
+        kind: kind ?? this.supervisor.specs().find((s) => s.id === unit)?.kind,
+        command,
+        options,
+        outcome,
+        ...(tagged?.state === undefined ? {} : { state: tagged.state }),
+        ...(error === undefined ? {} : { error: tagged?.message ?? String(error) }),
+      }
+      for (const listener of this.commandListeners) {
+        try {
+          listener(record)
+        } catch {
+          // An audit listener must never change the outcome of a command.
+        }
+      }
+    }
+    try {
+      await run()
+      tell("ok")
+    } catch (error) {
+      const tag = (error as { _tag?: string })._tag
+      tell(tag === "CommandRefused" ? "refused" : tag === "UnitNotFound" ? "not_found" : "failed", error)
+      throw error
+    }
   }
 
   private requireUnit(id: string, kind?: UnitKind): UnitSpec {
@@ -154,10 +220,11 @@ export class Sam {
   }
 
   private commandsFor(kind: UnitKind): UnitCommands {
-    const run = async (id: string, command: CommandName, options: StopOptions = {}) => {
-      this.requireUnit(id, kind)
-      return this.supervisor.command(id, command, options)
-    }
+    const run = async (id: string, command: CommandName, options: StopOptions = {}) =>
+      this.recorded(id, kind, command, options, async () => {
+        this.requireUnit(id, kind)
+        return this.supervisor.command(id, command, options)
+      })
     return {
       start: (id) => run(id, "start"),
       stop: (id, options) => run(id, "stop", options),

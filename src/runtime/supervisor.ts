@@ -98,6 +98,7 @@ export class Supervisor {
   private shuttingDown = false
   private readonly lifetime = new AbortController()
   private readonly waiting = new Set<string>()
+  private readonly starts = new Map<string, Promise<void>>()
 
   constructor(specs: ReadonlyArray<UnitSpec>, groups: ReadonlyArray<GroupSpec>, env: RunnerEnvironment) {
     this.env = {
@@ -111,11 +112,18 @@ export class Supervisor {
         members: [],
         failed: false,
       })
-    for (const spec of specs) this.add(spec)
+    // One ordering for all units: reordering after each would be quadratic (10,000 agents).
+    for (const spec of specs) this.insert(spec)
+    this.reorder()
   }
 
   /** Add a unit (stopped). Used at construction and by config hot reload. */
   add(spec: UnitSpec): void {
+    this.insert(spec)
+    this.reorder()
+  }
+
+  private insert(spec: UnitSpec): void {
     if (this.units.has(spec.id)) throw new Error(`unit "${spec.id}" already exists`)
     const runners = Array.from(
       { length: Math.max(1, spec.instances) },
@@ -126,7 +134,6 @@ export class Supervisor {
       runner.onTransition((r, from, to) => this.onTransition(r, from, to))
     }
     this.units.set(spec.id, { spec, runners })
-    this.reorder()
   }
 
   /** Stop and forget a unit. */
@@ -183,7 +190,16 @@ export class Supervisor {
   }
 
   /** Start one unit after its dependencies (started as needed) are ready. */
-  async startUnit(id: string): Promise<void> {
+  startUnit(id: string): Promise<void> {
+    // One start per unit at a time: a unit is reached both directly and as a dependency.
+    const inFlight = this.starts.get(id)
+    if (inFlight) return inFlight
+    const start = this.startUnitNow(id).finally(() => this.starts.delete(id))
+    this.starts.set(id, start)
+    return start
+  }
+
+  private async startUnitNow(id: string): Promise<void> {
     const unit = this.unit(id)
     for (const dep of unit.spec.dependsOn) {
       const depUnit = this.units.get(dep)

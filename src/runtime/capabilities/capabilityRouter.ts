@@ -17,7 +17,7 @@ export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly message: string
 }> {}
 
-interface Entry {
+export interface Entry {
   readonly provider: CapabilityProvider
   inFlight: number
 }
@@ -27,10 +27,14 @@ interface Waiter {
 }
 
 let nextInvocation = 0
+/** Reason of the signal of a call that completed (one object: an Error per call is costly). */
+const finished = new Error("invocation finished")
 
 export class CapabilityRouter {
   private readonly providers = new Map<string, Entry[]>()
   private readonly waiters = new Map<string, Waiter[]>()
+  /** Where the next search starts, per capability: ties go round-robin. */
+  private readonly cursors = new Map<string, number>()
   private readonly maxQueue: number
 
   constructor(options: { maxQueue?: number } = {}) {
@@ -47,9 +51,9 @@ export class CapabilityRouter {
     return () => {
       const current = this.providers.get(capability)
       if (!current) return
-      const rest = current.filter((e) => e !== entry)
-      if (rest.length === 0) this.providers.delete(capability)
-      else this.providers.set(capability, rest)
+      const index = current.indexOf(entry)
+      if (index >= 0) current.splice(index, 1)
+      if (current.length === 0) this.providers.delete(capability)
     }
   }
 
@@ -77,7 +81,9 @@ export class CapabilityRouter {
     const began = performance.now()
     const { agent, output, release } = await this.dispatch(capability, input, options)
     try {
-      const value = isAsyncIterable(output) ? await collect(output) : await output
+      // `output` settles with a value or a stream; a stream is gathered into its chunks.
+      const settled = await output
+      const value = isAsyncIterable(settled) ? await collect(settled) : settled
       return { output: value, agent, duration_ms: Math.round(performance.now() - began) }
     } catch (error) {
       throw this.failure(capability, error, options)
@@ -115,14 +121,14 @@ export class CapabilityRouter {
     if (options.signal) signals.push(options.signal)
     if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs))
     const signal = AbortSignal.any(signals)
+    // acquire() reserves the slot itself: a burst of calls must see each other's picks.
     const entry = await this.acquire(capability, signal, options)
-    entry.inFlight++
     let released = false
     const release = () => {
       if (released) return
       released = true
       entry.inFlight--
-      controller.abort(new Error("invocation finished"))
+      controller.abort(finished)
       this.wake(capability)
     }
     const id = `inv-${++nextInvocation}`
@@ -142,16 +148,23 @@ export class CapabilityRouter {
           message: `no agent or plugin offers capability "${capability}"`,
         })
       }
-      const available = entries.filter((e) => e.provider.available?.() ?? true)
-      if (available.length === 0) {
+      const start = this.cursors.get(capability) ?? 0
+      const pick = pickProvider(entries, start)
+      if (pick === "unavailable") {
+        const ids = entries.map((e) => e.provider.id)
+        const named =
+          ids.length > 5 ? `${ids.slice(0, 5).join(", ")} and ${ids.length - 5} more` : ids.join(", ")
         throw new CapabilityError({
           capability,
           reason: "unavailable",
-          message: `capability "${capability}" has providers but none is ready (${entries.map((e) => e.provider.id).join(", ")})`,
+          message: `capability "${capability}" has providers but none is ready (${named})`,
         })
       }
-      const free = available.filter((e) => e.inFlight < (e.provider.concurrency ?? Number.POSITIVE_INFINITY))
-      if (free.length > 0) return free.reduce((best, e) => (e.inFlight < best.inFlight ? e : best))
+      if (pick !== "busy") {
+        this.cursors.set(capability, (entries.indexOf(pick) + 1) % entries.length)
+        pick.inFlight++
+        return pick
+      }
       const queue = this.waiters.get(capability) ?? []
       if (queue.length >= this.maxQueue) {
         throw new CapabilityError({
@@ -208,6 +221,28 @@ export class CapabilityRouter {
       message: `capability "${capability}" failed: ${error instanceof Error ? error.message : String(error)}`,
     })
   }
+}
+
+/**
+ * The provider with the fewest calls in flight among those available and below their
+ * concurrency, searching from `start` so that ties rotate. An idle one ends the search at once:
+ * with thousands of providers a call costs O(1) while any is idle.
+ */
+export const pickProvider = (
+  entries: ReadonlyArray<Entry>,
+  start: number,
+): Entry | "unavailable" | "busy" => {
+  let best: Entry | undefined
+  let anyAvailable = false
+  for (let n = 0; n < entries.length; n++) {
+    const entry = entries[(start + n) % entries.length]!
+    if (!(entry.provider.available?.() ?? true)) continue
+    anyAvailable = true
+    if (entry.inFlight >= (entry.provider.concurrency ?? Number.POSITIVE_INFINITY)) continue
+    if (entry.inFlight === 0) return entry
+    if (!best || entry.inFlight < best.inFlight) best = entry
+  }
+  return best ?? (anyAvailable ? "busy" : "unavailable")
 }
 
 const collect = async (iterable: AsyncIterable<unknown>): Promise<unknown[]> => {

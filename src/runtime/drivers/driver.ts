@@ -22,6 +22,8 @@ export interface DriverContext {
   readonly dependencyUrls: Readonly<Record<string, string>>
   /** One line of the instance's output. */
   readonly log: (stream: "stdout" | "stderr", line: string) => void
+  /** Publish `<kind>.<type>` on SAM's bus for this instance (agent warnings, permission denials). */
+  readonly event?: (type: `${string}.${string}`, fields: Readonly<Record<string, unknown>>) => void
 }
 
 export interface InstanceHandle {
@@ -45,6 +47,9 @@ export interface InstanceHandle {
 export type DriverFact =
   | { readonly type: "HEARTBEAT_MISSED"; readonly detail: string }
   | { readonly type: "RESOURCE_EXCEEDED"; readonly resource: string; readonly detail: string }
+  /** Readiness learned over the side channel (late heartbeats, the agent's health() hook). */
+  | { readonly type: "PROBE_FAILED"; readonly detail: string }
+  | { readonly type: "PROBE_PASSED"; readonly detail: string }
 
 /** Registered in `sam.drivers` under the runtime name; agent runtimes under `agent:<runtime>`. */
 export interface Driver {

@@ -17,6 +17,10 @@ export interface SpawnRequest {
   readonly args: ReadonlyArray<string>
   readonly cwd: string | undefined
   readonly env: Readonly<Record<string, string>>
+  /** Open a Node IPC channel (advanced serialization) to the child: agent runtimes. */
+  readonly ipc?: boolean
+  /** Sees the child as soon as it exists, before any of its output or messages. */
+  readonly onSpawn?: (child: ChildProcess) => void
 }
 
 export const childEnvironment = (
@@ -70,12 +74,14 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
           cwd: request.cwd,
           env: request.env,
           detached: true,
-          stdio: ["ignore", "pipe", "pipe"],
+          stdio: request.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+          ...(request.ipc ? { serialization: "advanced" as const } : {}),
         })
       } catch (error) {
         resume(Effect.fail(new DriverError({ unit, message: spawnMessage(request, error) })))
         return
       }
+      request.onSpawn?.(child)
       const onError = (error: Error) =>
         resume(Effect.fail(new DriverError({ unit, message: spawnMessage(request, error) })))
       child.once("error", onError)

@@ -1,0 +1,275 @@
+// The agent side of the IPC protocol, independent of the transport: runs setup, answers
+// invocations (values, streams, errors), forwards calls to SAM, and sends heartbeats from a
+// timer so that SAM notices a blocked event loop. childMain.ts and workerMain.ts plug a port in.
+import { format } from "node:util"
+import {
+  type AgentContext,
+  type AgentDefinition,
+  type AgentLogger,
+  type CallOptions,
+  handlerOf,
+  type InvocationContext,
+  validateInput,
+} from "./defineAgent.ts"
+import { decodeToAgentMessage, type FromAgent, type LogLevel, preview, type ToAgent } from "./protocol.ts"
+
+/** How the host talks to SAM: a child's IPC channel or a worker's parentPort. */
+export interface AgentPort {
+  /** Throws when the message cannot be serialized (DataCloneError). */
+  readonly send: (message: FromAgent) => void
+  readonly onMessage: (listener: (raw: unknown) => void) => () => void
+}
+
+export type InitMessage = Extract<ToAgent, { type: "init" }>
+
+interface PendingCall {
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: Error) => void
+}
+
+export class AgentHost {
+  private readonly definition: AgentDefinition
+  private readonly port: AgentPort
+  private readonly init: InitMessage
+  private readonly env: Readonly<Record<string, string | undefined>>
+  private readonly inFlight = new Map<string, AbortController>()
+  private readonly calls = new Map<string, PendingCall>()
+  private nextCall = 0
+  private heartbeat: ReturnType<typeof setInterval> | undefined
+  private stopping: Promise<void> | undefined
+  private readonly offMessages: () => void
+  private readonly onShutdown: () => void
+  readonly logger: AgentLogger
+  readonly context: AgentContext
+
+  constructor(options: {
+    definition: AgentDefinition
+    port: AgentPort
+    init: InitMessage
+    env: Readonly<Record<string, string | undefined>>
+    /** Called once a `shutdown` message has been honoured (the worker exits). */
+    onShutdown?: () => void
+  }) {
+    this.definition = options.definition
+    this.port = options.port
+    this.init = options.init
+    this.env = options.env
+    this.onShutdown = options.onShutdown ?? (() => {})
+    this.logger = portLogger(this.port)
+    this.context = {
+      agent: { id: this.init.unit, instance: this.init.instance, dataDir: this.init.dataDir },
+      logger: this.logger,
+      config: this.init.config,
+      env: this.env,
+      invoke: (capability, input, callOptions) => this.call(capability, input, callOptions),
+    }
+    this.offMessages = this.port.onMessage((raw) => this.receive(raw))
+  }
+
+  /** Start heartbeats, run setup, report ready with the capabilities offered. */
+  async start(): Promise<void> {
+    this.startHeartbeat()
+    await this.definition.setup?.(this.context)
+    this.send({ type: "ready", capabilities: Object.keys(this.definition.capabilities) })
+  }
+
+  /** Abort what is running, run the shutdown hook, stop heartbeats. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const controller of this.inFlight.values()) controller.abort(new Error("agent is stopping"))
+      for (const call of this.calls.values()) call.reject(new Error("agent is stopping"))
+      this.calls.clear()
+      try {
+        await this.definition.shutdown?.(this.context)
+      } catch (error) {
+        this.logger.error("shutdown hook failed:", error)
+      } finally {
+        if (this.heartbeat) clearInterval(this.heartbeat)
+        this.offMessages()
+      }
+    })()
+    return this.stopping
+  }
+
+  private startHeartbeat(): void {
+    const beat = async () => {
+      let healthy = true
+      let detail: string | undefined
+      try {
+        const report = await this.definition.health?.()
+        if (report === false) healthy = false
+        else if (typeof report === "object" && report !== null) {
+          healthy = report.ok
+          detail = report.detail
+        }
+      } catch (error) {
+        healthy = false
+        detail = `health() threw: ${errorMessage(error)}`
+      }
+      const memory = process.memoryUsage()
+      this.send({
+        type: "heartbeat",
+        heapUsedBytes: memory.heapUsed,
+        rssBytes: memory.rss,
+        healthy,
+        ...(detail === undefined ? {} : { detail }),
+      })
+    }
+    void beat()
+    this.heartbeat = setInterval(() => void beat(), this.init.heartbeatIntervalMs)
+    this.heartbeat.unref()
+  }
+
+  private receive(raw: unknown): void {
+    const decoded = decodeToAgentMessage(raw)
+    if (!decoded.ok) {
+      this.logger.warn(`dropped a malformed message from SAM (${decoded.error}): ${preview(raw)}`)
+      return
+    }
+    const message = decoded.message
+    switch (message.type) {
+      case "invoke":
+        void this.run(message.id, message.capability, message.input)
+        return
+      case "cancel":
+        this.inFlight.get(message.id)?.abort(new Error("invocation cancelled"))
+        return
+      case "call-result": {
+        const call = this.calls.get(message.id)
+        if (!call) return
+        this.calls.delete(message.id)
+        if (message.error !== undefined) call.reject(new Error(message.error))
+        else call.resolve(message.output)
+        return
+      }
+      case "shutdown":
+        void this.stop().then(this.onShutdown)
+        return
+      case "init":
+        this.logger.warn("ignored a second init message")
+        return
+    }
+  }
+
+  private async run(id: string, capabilityName: string, input: unknown): Promise<void> {
+    const capabilities = this.definition.capabilities
+    if (!Object.hasOwn(capabilities, capabilityName)) {
+      this.send({ type: "error", id, message: `agent ${this.init.unit} does not offer "${capabilityName}"` })
+      return
+    }
+    const capability = capabilities[capabilityName]!
+    const controller = new AbortController()
+    this.inFlight.set(id, controller)
+    const signal = controller.signal
+    const ctx: InvocationContext = { ...this.context, signal, invocationId: id }
+    try {
+      const valid = await validateInput(capability, input)
+      const output = await handlerOf(capability)(valid, ctx)
+      if (isAsyncIterable(output)) {
+        for await (const chunk of output) {
+          if (signal.aborted) break
+          if (!this.sendOutput({ type: "chunk", id, chunk })) return
+        }
+        if (!signal.aborted) this.send({ type: "end", id })
+      } else if (!signal.aborted) {
+        this.sendOutput({ type: "result", id, output })
+      }
+    } catch (error) {
+      // After a cancel SAM has already answered the caller; a late error is of no interest.
+      if (!signal.aborted)
+        this.send({ type: "error", id, message: describeError(error), ...errorCode(error) })
+    } finally {
+      this.inFlight.delete(id)
+    }
+  }
+
+  /** Send a result or chunk; an unserializable one becomes an error for the caller. */
+  private sendOutput(message: Extract<FromAgent, { type: "result" | "chunk" }>): boolean {
+    try {
+      this.port.send(message)
+      return true
+    } catch (error) {
+      this.send({
+        type: "error",
+        id: message.id,
+        message: `the ${message.type === "chunk" ? "chunk" : "result"} cannot be sent to SAM: ${errorMessage(error)}`,
+      })
+      return false
+    }
+  }
+
+  private send(message: FromAgent): void {
+    try {
+      this.port.send(message)
+    } catch {
+      // The channel is gone (SAM stopped us); nothing is left to tell.
+    }
+  }
+
+  private call(capability: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const id = `call-${++this.nextCall}`
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(options.signal.reason)
+      const onAbort = () => {
+        this.calls.delete(id)
+        this.send({ type: "cancel", id })
+        reject(options.signal?.reason)
+      }
+      options.signal?.addEventListener("abort", onAbort, { once: true })
+      this.calls.set(id, {
+        resolve: (value) => {
+          options.signal?.removeEventListener("abort", onAbort)
+          resolve(value)
+        },
+        reject: (error) => {
+          options.signal?.removeEventListener("abort", onAbort)
+          reject(error)
+        },
+      })
+      try {
+        this.port.send({
+          type: "call",
+          id,
+          capability,
+          input,
+          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        })
+      } catch (error) {
+        this.calls.delete(id)
+        reject(new Error(`cannot call "${capability}": ${errorMessage(error)}`))
+      }
+    })
+  }
+}
+
+const portLogger = (port: AgentPort): AgentLogger => {
+  const log =
+    (level: LogLevel) =>
+    (message: string, ...details: unknown[]) => {
+      try {
+        port.send({ type: "log", level, msg: details.length === 0 ? message : format(message, ...details) })
+      } catch {
+        // No channel: nowhere to log to.
+      }
+    }
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }
+}
+
+export const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === "object" && value !== null && Symbol.asyncIterator in value
+
+export const errorMessage = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === "string" ? error : format("%o", error)
+
+const errorCode = (error: unknown): { code?: string } => {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === "string" ? { code } : {}
+}
+
+/** Node's permission errors name what was refused: keep that for SAM's report. */
+const describeError = (error: unknown): string => {
+  const { permission, resource } = (error ?? {}) as { permission?: unknown; resource?: unknown }
+  const message = errorMessage(error)
+  if (typeof permission !== "string") return message
+  return `${message} (${permission}${typeof resource === "string" ? ` ${resource}` : ""})`
+}

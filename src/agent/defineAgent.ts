@@ -1,0 +1,150 @@
+// What an agent author writes: `export default defineAgent({ capabilities: { ... } })`. The same
+// definition runs in every runtime (sandbox/process child, worker thread, inline in SAM); the
+// host (agentHost.ts, or the inline driver) gives each handler its context.
+
+/** The Standard Schema interface (zod, valibot, arktype, Effect's `Schema.toStandardSchemaV1`). */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly "~standard": {
+    readonly version: 1
+    readonly vendor: string
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined
+  }
+}
+
+export type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined
+      }>
+    }
+
+export interface AgentLogger {
+  debug(message: string, ...details: unknown[]): void
+  info(message: string, ...details: unknown[]): void
+  warn(message: string, ...details: unknown[]): void
+  error(message: string, ...details: unknown[]): void
+}
+
+export interface CallOptions {
+  /** Deadline for this call (the called agent's own timeout_seconds still applies). */
+  readonly timeoutMs?: number
+  /** Aborts the call; pass `ctx.signal` to cancel it together with the current invocation. */
+  readonly signal?: AbortSignal
+}
+
+/** Who the agent is, as SAM runs it. */
+export interface AgentIdentity {
+  readonly id: string
+  readonly instance: number
+  /** The only directory a `standard` sandbox may write. */
+  readonly dataDir: string
+}
+
+/** What setup/shutdown receive. */
+export interface AgentContext<Config = Readonly<Record<string, unknown>>> {
+  readonly agent: AgentIdentity
+  readonly logger: AgentLogger
+  /** The agent's own config section. */
+  readonly config: Config
+  /** Exactly the environment the agent's config declares (plus SAM_* variables). */
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** Call any capability through SAM (routed like `sam.invoke`); resolves with its output. */
+  readonly invoke: (capability: string, input: unknown, options?: CallOptions) => Promise<unknown>
+}
+
+/** What a capability handler receives besides its input. */
+export interface InvocationContext<Config = Readonly<Record<string, unknown>>> extends AgentContext<Config> {
+  /** Aborted when the caller cancels, `timeout_seconds` passes, or the agent stops. */
+  readonly signal: AbortSignal
+  /** Correlation id of this invocation. */
+  readonly invocationId: string
+}
+
+/** A value, a promise of one, or an async iterable whose items are streamed as chunks. */
+export type HandlerResult<Output> = Output | Promise<Output> | AsyncIterable<Output>
+
+// biome-ignore lint/suspicious/noExplicitAny: a handler declares its own input type; any lets it fit the record
+export type CapabilityHandler<Input = any, Output = unknown> = (
+  input: Input,
+  ctx: InvocationContext,
+) => HandlerResult<Output>
+
+/** A handler with an input schema: the input is validated before the handler runs. */
+// biome-ignore lint/suspicious/noExplicitAny: as for CapabilityHandler
+export interface CapabilityDefinition<Input = any, Output = unknown> {
+  readonly input?: StandardSchemaV1<unknown, Input>
+  readonly description?: string
+  readonly handler: CapabilityHandler<Input, Output>
+}
+
+export type Capability = CapabilityHandler | CapabilityDefinition
+
+export interface HealthReport {
+  readonly ok: boolean
+  readonly detail?: string
+}
+
+export interface AgentDefinition<
+  Capabilities extends Record<string, Capability> = Record<string, Capability>,
+> {
+  /** Capability name → handler. Only these are offered; config must declare each of them. */
+  readonly capabilities: Capabilities
+  /** Runs once before the agent reports ready; a throw fails the start with its message. */
+  readonly setup?: (ctx: AgentContext) => void | Promise<void>
+  /** Asked on every heartbeat; false (or ok: false) makes the agent unready until it recovers. */
+  readonly health?: () => boolean | HealthReport | Promise<boolean | HealthReport>
+  /** Runs on a graceful stop, before the process exits (bounded by the stop grace period). */
+  readonly shutdown?: (ctx: AgentContext) => void | Promise<void>
+}
+
+/**
+ * Define an agent. Identity at runtime; its job is the types.
+ *
+ * @example
+ * export default defineAgent({
+ *   capabilities: {
+ *     echo: (input: { text: string }) => ({ text: input.text }),
+ *   },
+ * })
+ * @category agent
+ */
+export const defineAgent = <const Capabilities extends Record<string, Capability>>(
+  definition: AgentDefinition<Capabilities>,
+): AgentDefinition<Capabilities> => definition
+
+/** The handler of a capability entry, whatever its form. */
+export const handlerOf = (capability: Capability): CapabilityHandler =>
+  typeof capability === "function" ? capability : capability.handler
+
+/** Validate `input` against the capability's schema, if it has one. */
+export const validateInput = async (capability: Capability, input: unknown): Promise<unknown> => {
+  if (typeof capability === "function" || capability.input === undefined) return input
+  const result = await capability.input["~standard"].validate(input)
+  if (result.issues === undefined) return result.value
+  const detail = result.issues
+    .map((issue) => {
+      const path = (issue.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".")
+      return path ? `${path}: ${issue.message}` : issue.message
+    })
+    .join("; ")
+  throw new InvalidInput(detail)
+}
+
+export class InvalidInput extends Error {
+  override readonly name = "InvalidInput"
+  readonly code = "SAM_INVALID_INPUT"
+  constructor(detail: string) {
+    super(`invalid input: ${detail}`)
+  }
+}
+
+/** Does `value` look like an agent definition (the module's default or `agent` export)? */
+export const isAgentDefinition = (value: unknown): value is AgentDefinition =>
+  typeof value === "object" &&
+  value !== null &&
+  "capabilities" in value &&
+  typeof (value as { capabilities: unknown }).capabilities === "object" &&
+  (value as { capabilities: unknown }).capabilities !== null

@@ -1,0 +1,144 @@
+// The IPC protocol between SAM and an agent (child process or worker thread), as Effect Schemas.
+// Both sides decode every message they receive; a malformed one is logged and dropped, so a
+// buggy or hostile peer cannot crash the other side. See docs/AGENTS.md for the message flow.
+// Sub-path imports: every agent process loads this file, and the `effect` barrel costs ~150 ms more.
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+
+const Id = Schema.String
+
+// --- SAM → agent -----------------------------------------------------------------------------
+
+/** First message to a fresh agent: what to load and how to behave. */
+export const Init = Schema.Struct({
+  type: Schema.Literal("init"),
+  unit: Schema.String,
+  instance: Schema.Number,
+  /** Absolute path of the agent module (file or directory). */
+  path: Schema.String,
+  config: Schema.Record(Schema.String, Schema.Unknown),
+  heartbeatIntervalMs: Schema.Number,
+  dataDir: Schema.String,
+})
+
+/** Run `capability` with `input`; answered by result, or chunk…end, or error, all with `id`. */
+export const Invoke = Schema.Struct({
+  type: Schema.Literal("invoke"),
+  id: Id,
+  capability: Schema.String,
+  input: Schema.Unknown,
+})
+
+/** Stop the operation `id` (an invocation SAM sent, or a call the agent made): abort its signal. */
+export const Cancel = Schema.Struct({ type: Schema.Literal("cancel"), id: Id })
+
+/** The answer to an agent's `call`: `output`, or `error` when the call failed. */
+export const CallResult = Schema.Struct({
+  type: Schema.Literal("call-result"),
+  id: Id,
+  output: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(Schema.String),
+})
+
+/** Graceful stop for runtimes without signals (worker threads). */
+export const Shutdown = Schema.Struct({ type: Schema.Literal("shutdown") })
+
+export const ToAgent = Schema.Union([Init, Invoke, Cancel, CallResult, Shutdown])
+export type ToAgent = typeof ToAgent.Type
+
+// --- agent → SAM -----------------------------------------------------------------------------
+
+/** Setup finished; `capabilities` are the ones the agent really offers. */
+export const Ready = Schema.Struct({
+  type: Schema.Literal("ready"),
+  capabilities: Schema.Array(Schema.String),
+})
+
+/** Sent every heartbeat interval from a timer: its absence means the event loop is stuck. */
+export const Heartbeat = Schema.Struct({
+  type: Schema.Literal("heartbeat"),
+  heapUsedBytes: Schema.Number,
+  rssBytes: Schema.Number,
+  /** What the agent's health() hook said (true when it has none). */
+  healthy: Schema.Boolean,
+  detail: Schema.optionalKey(Schema.String),
+})
+
+export const InvokeResult = Schema.Struct({ type: Schema.Literal("result"), id: Id, output: Schema.Unknown })
+export const Chunk = Schema.Struct({ type: Schema.Literal("chunk"), id: Id, chunk: Schema.Unknown })
+export const End = Schema.Struct({ type: Schema.Literal("end"), id: Id })
+export const InvokeError = Schema.Struct({
+  type: Schema.Literal("error"),
+  id: Id,
+  message: Schema.String,
+  /** Node's error code when there is one (`ERR_ACCESS_DENIED` for a sandbox refusal). */
+  code: Schema.optionalKey(Schema.String),
+})
+
+export const LogLevel = Schema.Literals(["debug", "info", "warn", "error"])
+export type LogLevel = typeof LogLevel.Type
+export const Log = Schema.Struct({ type: Schema.Literal("log"), level: LogLevel, msg: Schema.String })
+
+/** The agent calls another capability through SAM (answered by call-result). */
+export const Call = Schema.Struct({
+  type: Schema.Literal("call"),
+  id: Id,
+  capability: Schema.String,
+  input: Schema.Unknown,
+  timeoutMs: Schema.optionalKey(Schema.Number),
+})
+
+export const FromAgent = Schema.Union([
+  Ready,
+  Heartbeat,
+  InvokeResult,
+  Chunk,
+  End,
+  InvokeError,
+  Log,
+  Call,
+  Cancel,
+])
+export type FromAgent = typeof FromAgent.Type
+
+export type Decoded<A> =
+  | { readonly ok: true; readonly message: A }
+  | { readonly ok: false; readonly error: string }
+
+const toAgentTypes = ["init", "invoke", "cancel", "call-result", "shutdown"]
+const fromAgentTypes = ["ready", "heartbeat", "result", "chunk", "end", "error", "log", "call", "cancel"]
+
+const decoder = <A>(schema: Schema.Codec<A, unknown>, types: ReadonlyArray<string>) => {
+  const decode = Schema.decodeUnknownResult(schema)
+  return (raw: unknown): Decoded<A> => {
+    // Name an unknown type plainly instead of listing every member of the union.
+    const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined
+    if (typeof type !== "string" || !types.includes(type)) {
+      return {
+        ok: false,
+        error: `not a protocol message (type ${preview(type)}; expected ${types.join(", ")})`,
+      }
+    }
+    const result = decode(raw)
+    return Result.isSuccess(result)
+      ? { ok: true, message: result.success }
+      : { ok: false, error: `invalid "${type}" message: ${result.failure.message.replaceAll("\n", " ")}` }
+  }
+}
+
+/** Validate a message SAM received from an agent. */
+export const decodeFromAgentMessage = decoder<FromAgent>(FromAgent, fromAgentTypes)
+
+/** Validate a message an agent received from SAM. */
+export const decodeToAgentMessage = decoder<ToAgent>(ToAgent, toAgentTypes)
+
+/** A short, bounded rendering of a rejected message for logs. */
+export const preview = (raw: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(raw) ?? String(raw)
+  } catch {
+    text = String(raw)
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}

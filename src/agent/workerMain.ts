@@ -1,0 +1,40 @@
+// Entry script of an agent worker thread (runtime `worker`): the same protocol as childMain.ts,
+// over the worker's parentPort. The thread ends on a shutdown message or when terminated.
+import { parentPort } from "node:worker_threads"
+import { AgentHost, type AgentPort, errorMessage, type InitMessage } from "./agentHost.ts"
+import { loadAgent } from "./loadAgent.ts"
+import { decodeToAgentMessage, preview } from "./protocol.ts"
+
+if (!parentPort) throw new Error("workerMain.ts must run in a worker thread started by SAM")
+const parent = parentPort
+
+const port: AgentPort = {
+  send: (message) => parent.postMessage(message),
+  onMessage: (listener) => {
+    parent.on("message", listener)
+    return () => parent.off("message", listener)
+  },
+}
+
+const waitForInit = (): Promise<InitMessage> =>
+  new Promise((resolve) => {
+    const off = port.onMessage((raw) => {
+      const decoded = decodeToAgentMessage(raw)
+      if (decoded.ok && decoded.message.type === "init") {
+        off()
+        resolve(decoded.message)
+      } else {
+        port.send({ type: "log", level: "warn", msg: `dropped a message before init: ${preview(raw)}` })
+      }
+    })
+  })
+
+const init = await waitForInit()
+try {
+  const definition = await loadAgent(init.path)
+  const host = new AgentHost({ definition, port, init, env: process.env, onShutdown: () => process.exit(0) })
+  await host.start()
+} catch (error) {
+  // Uncaught, the error reaches SAM through the Worker's "error" event with its message intact.
+  throw new Error(`failed to start: ${errorMessage(error)}`)
+}

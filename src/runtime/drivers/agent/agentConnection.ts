@@ -1,0 +1,307 @@
+// SAM's side of the agent IPC protocol (src/agent/protocol.ts), for one agent instance over any
+// transport (child IPC channel, worker port): correlates invocations with their results and
+// chunks, serves the agent's calls through the router, and records heartbeats and health.
+import { decodeFromAgentMessage, type FromAgent, preview, type ToAgent } from "../../../agent/protocol.ts"
+import type { InvokeOptions, InvokeOutput, InvokeResult } from "../../capabilities/capability.ts"
+
+/** Where an agent's own calls go (the capability router). */
+export interface CallHost {
+  readonly invoke: (capability: string, input: unknown, options: InvokeOptions) => Promise<InvokeResult>
+}
+
+export interface ConnectionOptions {
+  readonly unit: string
+  /** Throws when the transport is closed or the message cannot be serialized. */
+  readonly send: (message: ToAgent) => void
+  readonly log: (stream: "stdout" | "stderr", line: string) => void
+  readonly calls: CallHost | undefined
+  /** Reported as `agent.<type>` events on SAM's bus. */
+  readonly event: (type: string, fields: Record<string, unknown>) => void
+  /** The sandbox profile, named in permission errors. */
+  readonly profile: string | undefined
+}
+
+interface Pending {
+  readonly capability: string
+  settle: { resolve: (output: InvokeOutput) => void; reject: (error: unknown) => void } | undefined
+  stream: ChunkStream | undefined
+  readonly cleanup: () => void
+}
+
+export class AgentConnection {
+  private readonly options: ConnectionOptions
+  private readonly pending = new Map<string, Pending>()
+  private readonly calls = new Map<string, AbortController>()
+  private nextId = 0
+  private closed: string | undefined
+  private readyResolve: ((capabilities: ReadonlyArray<string>) => void) | undefined
+  private readyReported = false
+  /** Resolves with the capabilities the agent offers once it says ready. */
+  readonly ready: Promise<ReadonlyArray<string>>
+  lastHeartbeatAt: number = Date.now()
+  heartbeats = 0
+  heapUsedBytes = 0
+  rssBytes = 0
+  healthy = true
+  healthDetail: string | undefined
+  /** The last error the agent logged (explains a failed start). */
+  lastError: string | undefined
+  dropped = 0
+
+  constructor(options: ConnectionOptions) {
+    this.options = options
+    this.ready = new Promise((resolve) => {
+      this.readyResolve = resolve
+    })
+  }
+
+  get inFlight(): number {
+    return this.pending.size
+  }
+
+  /** Handle one raw message from the agent; malformed ones are logged and dropped. */
+  receive(raw: unknown): void {
+    const decoded = decodeFromAgentMessage(raw)
+    if (!decoded.ok) {
+      this.dropped++
+      const detail = `dropped a malformed message from agent ${this.options.unit} (${decoded.error}): ${preview(raw)}`
+      this.options.log("stderr", `sam: ${detail}`)
+      this.options.event("protocol-error", { detail })
+      return
+    }
+    this.handle(decoded.message)
+  }
+
+  private handle(message: FromAgent): void {
+    switch (message.type) {
+      case "ready":
+        if (this.readyReported) {
+          this.options.log("stderr", "sam: ignored a second ready message")
+          return
+        }
+        this.readyReported = true
+        this.readyResolve?.(message.capabilities)
+        return
+      case "heartbeat":
+        this.lastHeartbeatAt = Date.now()
+        this.heartbeats++
+        this.heapUsedBytes = message.heapUsedBytes
+        this.rssBytes = message.rssBytes
+        this.healthy = message.healthy
+        this.healthDetail = message.detail
+        return
+      case "log":
+        if (message.level === "error") this.lastError = message.msg
+        this.options.log(
+          message.level === "warn" || message.level === "error" ? "stderr" : "stdout",
+          message.level === "info" ? message.msg : `${message.level}: ${message.msg}`,
+        )
+        return
+      case "result": {
+        const pending = this.take(message.id)
+        pending?.settle?.resolve(message.output)
+        return
+      }
+      case "chunk": {
+        const pending = this.pending.get(message.id)
+        if (!pending) return
+        if (!pending.stream) {
+          pending.stream = new ChunkStream(() => this.cancel(message.id))
+          pending.settle?.resolve(pending.stream)
+          pending.settle = undefined
+        }
+        pending.stream.push(message.chunk)
+        return
+      }
+      case "end": {
+        const pending = this.take(message.id)
+        if (!pending) return
+        if (pending.stream) pending.stream.end()
+        else pending.settle?.resolve(ChunkStream.empty())
+        return
+      }
+      case "error": {
+        const pending = this.take(message.id)
+        if (!pending) return
+        const error = new Error(this.describeFailure(pending.capability, message.message, message.code))
+        if (pending.stream) pending.stream.fail(error)
+        else pending.settle?.reject(error)
+        return
+      }
+      case "call":
+        void this.serveCall(message)
+        return
+      case "cancel":
+        this.calls.get(message.id)?.abort(new Error("cancelled by the agent"))
+        return
+    }
+  }
+
+  /**
+   * Invoke `capability` on the agent. Resolves with the value, or with an async iterable of
+   * chunks as soon as the first chunk arrives; `signal` cancels it on both sides.
+   */
+  invoke(capability: string, input: unknown, signal: AbortSignal): Promise<InvokeOutput> {
+    if (this.closed) return Promise.reject(new Error(this.closed))
+    if (signal.aborted) return Promise.reject(signal.reason)
+    const id = `i${++this.nextId}`
+    return new Promise<InvokeOutput>((resolve, reject) => {
+      const onAbort = () => {
+        const pending = this.take(id)
+        if (!pending) return
+        this.trySend({ type: "cancel", id })
+        if (pending.stream) pending.stream.fail(signal.reason)
+        else pending.settle?.reject(signal.reason)
+      }
+      signal.addEventListener("abort", onAbort, { once: true })
+      this.pending.set(id, {
+        capability,
+        settle: { resolve, reject },
+        stream: undefined,
+        cleanup: () => signal.removeEventListener("abort", onAbort),
+      })
+      try {
+        this.options.send({ type: "invoke", id, capability, input })
+      } catch (error) {
+        this.take(id)
+        reject(
+          new Error(`cannot send the input of "${capability}" to agent ${this.options.unit}: ${text(error)}`),
+        )
+      }
+    })
+  }
+
+  /** Fail everything still pending (the agent is gone or stopping). */
+  close(reason: string): void {
+    if (this.closed) return
+    this.closed = reason
+    for (const id of [...this.pending.keys()]) {
+      const pending = this.take(id)
+      const error = new Error(reason)
+      if (pending?.stream) pending.stream.fail(error)
+      else pending?.settle?.reject(error)
+    }
+    for (const controller of this.calls.values()) controller.abort(new Error(reason))
+    this.calls.clear()
+  }
+
+  private take(id: string): Pending | undefined {
+    const pending = this.pending.get(id)
+    if (!pending) return undefined
+    this.pending.delete(id)
+    pending.cleanup()
+    return pending
+  }
+
+  private cancel(id: string): void {
+    if (this.take(id)) this.trySend({ type: "cancel", id })
+  }
+
+  private trySend(message: ToAgent): void {
+    try {
+      this.options.send(message)
+    } catch {
+      // Transport closed: the agent is gone, nothing to cancel.
+    }
+  }
+
+  private describeFailure(capability: string, message: string, code: string | undefined): string {
+    if (code !== "ERR_ACCESS_DENIED") return message
+    const profile = this.options.profile ?? "sandbox"
+    const detail = `permission denied by the "${profile}" security profile: ${message}`
+    this.options.log("stderr", `sam: ${capability}: ${detail}`)
+    this.options.event("permission-denied", { capability, detail })
+    return detail
+  }
+
+  private async serveCall(call: Extract<FromAgent, { type: "call" }>): Promise<void> {
+    const host = this.options.calls
+    if (!host) {
+      this.trySend({ type: "call-result", id: call.id, error: "this SAM does not route calls from agents" })
+      return
+    }
+    const controller = new AbortController()
+    this.calls.set(call.id, controller)
+    try {
+      const result = await host.invoke(call.capability, call.input, {
+        signal: controller.signal,
+        ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
+      })
+      if (!controller.signal.aborted) {
+        try {
+          this.options.send({ type: "call-result", id: call.id, output: result.output })
+        } catch (error) {
+          this.trySend({ type: "call-result", id: call.id, error: `result cannot be sent: ${text(error)}` })
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) this.trySend({ type: "call-result", id: call.id, error: text(error) })
+    } finally {
+      this.calls.delete(call.id)
+    }
+  }
+}
+
+/** Chunks of one streamed invocation, consumed once as an async iterable. */
+export class ChunkStream implements AsyncIterable<unknown> {
+  private readonly items: unknown[] = []
+  private waiter: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void } | undefined
+  private done = false
+  private error: { readonly reason: unknown } | undefined
+  private readonly onReturn: () => void
+
+  constructor(onReturn: () => void) {
+    this.onReturn = onReturn
+  }
+
+  static empty(): ChunkStream {
+    const stream = new ChunkStream(() => {})
+    stream.end()
+    return stream
+  }
+
+  push(chunk: unknown): void {
+    if (this.done) return
+    if (this.waiter) {
+      this.waiter.resolve({ value: chunk, done: false })
+      this.waiter = undefined
+    } else this.items.push(chunk)
+  }
+
+  end(): void {
+    this.done = true
+    this.waiter?.resolve({ value: undefined, done: true })
+    this.waiter = undefined
+  }
+
+  fail(reason: unknown): void {
+    if (this.done) return
+    this.done = true
+    this.error = { reason }
+    this.waiter?.reject(reason)
+    this.waiter = undefined
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return {
+      next: () => {
+        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift(), done: false })
+        if (this.error) return Promise.reject(this.error.reason)
+        if (this.done) return Promise.resolve({ value: undefined, done: true })
+        return new Promise((resolve, reject) => {
+          this.waiter = { resolve, reject }
+        })
+      },
+      return: () => {
+        // The consumer stopped early: tell the agent to stop producing.
+        if (!this.done) {
+          this.done = true
+          this.onReturn()
+        }
+        return Promise.resolve({ value: undefined, done: true })
+      },
+    }
+  }
+}
+
+const text = (error: unknown): string => (error instanceof Error ? error.message : String(error))

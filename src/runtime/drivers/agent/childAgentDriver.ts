@@ -1,0 +1,154 @@
+// Runtimes `sandbox` and `process`: the agent runs in a child Node process (src/agent/childMain.ts)
+// started as a group leader by the process driver's spawnInstance, speaking the protocol over an
+// IPC channel. `sandbox` adds Node's permission model per security profile and gives the agent
+// only its declared environment; `process` runs it unrestricted with a minimal environment.
+import type { ChildProcess } from "node:child_process"
+import { mkdirSync } from "node:fs"
+import { isAbsolute, join, resolve } from "node:path"
+import { Effect } from "effect"
+import { agentDirectory, agentEntry } from "../../../agent/loadAgent.ts"
+import type { ToAgent } from "../../../agent/protocol.ts"
+import { liveGroupMembers } from "../../processGroup.ts"
+import type { AgentDeployment } from "../../unitSpec.ts"
+import { type Driver, type DriverContext, DriverError, type ExitInfo } from "../driver.ts"
+import { childEnvironment, dependencyVariables, spawnInstance } from "../processDriver.ts"
+import { instanceKey } from "./agentCapabilities.ts"
+import { AgentConnection, type CallHost } from "./agentConnection.ts"
+import { attachAgent } from "./agentInstance.ts"
+import { throttleCpu } from "./cpuThrottle.ts"
+import { residentBytes, sumOver } from "./procStats.ts"
+import { memoryFlags, permissionFlags, runtimeReadPaths, sdkDirectory } from "./sandboxFlags.ts"
+
+type ChildRuntime = "sandbox" | "process"
+
+/** V8's last words when it hits --max-old-space-size. */
+const heapOutOfMemory = /Reached heap limit|JavaScript heap out of memory|Allocation failed/
+
+export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefined): Driver => ({
+  name: `agent:${runtime}`,
+  start: (ctx) =>
+    Effect.gen(function* () {
+      const agent = yield* agentDeployment(ctx)
+      const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
+      yield* Effect.try({
+        try: () => {
+          agentEntry(path)
+          mkdirSync(agent.dataDir, { recursive: true })
+        },
+        catch: (error) => new DriverError({ unit: ctx.spec.id, message: String((error as Error).message) }),
+      })
+      const agentDir = agentDirectory(path)
+      const profile = runtime === "sandbox" ? agent.securityProfile : "trusted"
+
+      let child: ChildProcess | undefined
+      let heapExhausted: string | undefined
+      const send = (message: ToAgent) => {
+        if (!child?.connected) throw new Error("the agent's IPC channel is closed")
+        child.send(message)
+      }
+      const connection = new AgentConnection({
+        unit: instanceKey(ctx.spec, ctx.instance),
+        send,
+        log: ctx.log,
+        calls,
+        event: (type, fields) => ctx.event?.(`agent.${type}`, fields),
+        profile: runtime === "sandbox" ? profile : undefined,
+      })
+      const args = [
+        ...(runtime === "sandbox"
+          ? permissionFlags(profile, {
+              agentDir,
+              dataDir: agent.dataDir,
+              runtimeReadPaths: runtimeReadPaths(),
+            })
+          : []),
+        ...memoryFlags(agent.maxMemoryMb),
+        join(sdkDirectory(), "childMain.ts"),
+      ]
+      const base = yield* spawnInstance(
+        {
+          ...ctx,
+          log: (stream, line) => {
+            if (stream === "stderr" && heapOutOfMemory.test(line)) heapExhausted = line.trim()
+            ctx.log(stream, line)
+          },
+        },
+        {
+          command: process.execPath,
+          args,
+          cwd: agentDir,
+          env: environment(runtime, ctx, agent),
+          ipc: true,
+          onSpawn: (spawned) => {
+            child = spawned
+            spawned.on("message", (raw) => connection.receive(raw))
+          },
+        },
+      )
+      yield* Effect.try({
+        try: () =>
+          send({
+            type: "init",
+            unit: ctx.spec.id,
+            instance: ctx.instance,
+            path,
+            config: agent.config,
+            heartbeatIntervalMs: agent.heartbeatIntervalMs,
+            dataDir: agent.dataDir,
+          }),
+        catch: (error) =>
+          new DriverError({ unit: ctx.spec.id, message: `cannot initialise the agent: ${error}` }),
+      })
+
+      const pid = base.pid as number
+      let members: ReadonlyArray<number> = [pid]
+      let sampledAt = 0
+      return yield* attachAgent(ctx, {
+        transport: base,
+        connection,
+        memory: () => {
+          // The group's resident memory (a `process` agent may have children); members are
+          // re-listed every few seconds, the leader's RSS is read on every poll.
+          if (Date.now() - sampledAt > 2_000) {
+            sampledAt = Date.now()
+            const live = liveGroupMembers(pid)
+            members = live.length > 0 ? live : [pid]
+          }
+          return sumOver(members, residentBytes) ?? connection.rssBytes
+        },
+        memoryLabel: "RSS",
+        throttle:
+          agent.maxCpuPercent === undefined ? undefined : throttleCpu(pid, agent.maxCpuPercent, ctx.spec.id),
+        memoryExit: (exit: ExitInfo) =>
+          agent.maxMemoryMb !== undefined && (heapExhausted !== undefined || exit.signal === "SIGABRT")
+            ? `memory: V8 heap limit of max_memory_mb ${agent.maxMemoryMb} reached (${heapExhausted ?? "aborted"})`
+            : undefined,
+      })
+    }),
+})
+
+const agentDeployment = (ctx: DriverContext) =>
+  ctx.spec.agent
+    ? Effect.succeed(ctx.spec.agent)
+    : Effect.fail(new DriverError({ unit: ctx.spec.id, message: "an agent runtime needs the agent's path" }))
+
+/**
+ * `sandbox`: exactly the agent's declared environment plus SAM's variables, nothing of SAM's
+ * own (not even PATH). NODE_OPTIONS is dropped: it could grant permissions back.
+ * `process`: the same with PATH, like a service that does not inherit.
+ */
+const environment = (
+  runtime: ChildRuntime,
+  ctx: DriverContext,
+  agent: AgentDeployment,
+): Record<string, string> => {
+  const own: Record<string, string> = { ...agent.environment, SAM_AGENT_DATA_DIR: agent.dataDir }
+  if (runtime === "process") return childEnvironment(ctx, own, false)
+  const { NODE_OPTIONS: _dropped, ...declared } = own
+  return {
+    ...dependencyVariables(ctx.dependencyUrls),
+    ...declared,
+    SAM_UNIT_ID: ctx.spec.id,
+    SAM_INSTANCE: String(ctx.instance),
+  }
+}

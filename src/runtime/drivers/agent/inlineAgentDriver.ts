@@ -1,0 +1,195 @@
+// Runtime `inline`: the agent module is imported into SAM's own process and its handlers are
+// called directly: no IPC, no isolation, lowest cost. For trusted agents and embedding. The
+// lifecycle, capability checks, timeouts and health() are the same as for the other runtimes.
+import { isAbsolute, resolve } from "node:path"
+import { format } from "node:util"
+import { Deferred, Effect } from "effect"
+import {
+  type AgentContext,
+  type AgentDefinition,
+  type AgentLogger,
+  handlerOf,
+  validateInput,
+} from "../../../agent/defineAgent.ts"
+import { loadAgent } from "../../../agent/loadAgent.ts"
+import { isAsyncIterable } from "../../capabilities/capability.ts"
+import type { StopSpec } from "../../unitSpec.ts"
+import { type Driver, type DriverContext, DriverError, type DriverFact, type ExitInfo } from "../driver.ts"
+import { dependencyVariables } from "../processDriver.ts"
+import { admitCapabilities, capabilityProviders, raceSignal } from "./agentCapabilities.ts"
+import type { CallHost } from "./agentConnection.ts"
+
+export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
+  name: "agent:inline",
+  start: (ctx) =>
+    Effect.gen(function* () {
+      const unit = ctx.spec.id
+      const agent = ctx.spec.agent
+      if (!agent) return yield* new DriverError({ unit, message: "an agent runtime needs the agent's path" })
+      const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
+      const fail = (what: string) => (error: unknown) =>
+        new DriverError({
+          unit,
+          message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
+        })
+      const definition = yield* Effect.tryPromise({
+        try: () => loadAgent(path),
+        catch: fail("cannot load agent"),
+      })
+
+      const lifetime = new AbortController()
+      const inFlight = new Set<AbortController>()
+      const context: AgentContext = {
+        agent: { id: unit, instance: ctx.instance, dataDir: agent.dataDir },
+        logger: lineLogger(ctx),
+        config: agent.config,
+        env: {
+          ...dependencyVariables(ctx.dependencyUrls),
+          ...agent.environment,
+          SAM_UNIT_ID: unit,
+          SAM_INSTANCE: String(ctx.instance),
+          SAM_AGENT_DATA_DIR: agent.dataDir,
+        },
+        invoke: async (capability, input, options = {}) => {
+          if (!calls) throw new Error("this SAM does not route calls from agents")
+          const signal = options.signal ? AbortSignal.any([options.signal, lifetime.signal]) : lifetime.signal
+          const result = await calls.invoke(capability, input, {
+            signal,
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+          })
+          return result.output
+        },
+      }
+      yield* Effect.tryPromise({
+        try: () => Promise.resolve(definition.setup?.(context)),
+        catch: fail("setup failed"),
+      })
+      const routed = yield* admitCapabilities(ctx, Object.keys(definition.capabilities))
+
+      const exit = yield* Deferred.make<ExitInfo>()
+      const health = watchHealth(definition, agent.heartbeatIntervalMs)
+      const stop = (spec: StopSpec) =>
+        Effect.gen(function* () {
+          if (yield* Deferred.isDone(exit)) return yield* Deferred.await(exit)
+          health.stop()
+          const stopping = new Error(`agent ${unit} is stopping`)
+          lifetime.abort(stopping)
+          for (const invocation of inFlight) invocation.abort(stopping)
+          if (spec.signal !== "SIGKILL" && definition.shutdown) {
+            yield* Effect.promise(() =>
+              Promise.resolve()
+                .then(() => definition.shutdown?.(context))
+                .catch((error: unknown) => context.logger.error("shutdown hook failed:", error)),
+            ).pipe(Effect.timeoutOption(spec.graceMs))
+          }
+          yield* Deferred.succeed(exit, { code: 0, signal: null })
+          return yield* Deferred.await(exit)
+        })
+      yield* Effect.addFinalizer(() => Effect.asVoid(stop({ signal: "SIGKILL", graceMs: 0 })))
+
+      return {
+        pid: undefined,
+        port: undefined,
+        url: undefined,
+        exited: Deferred.await(exit),
+        stop,
+        // Nothing to pause in SAM's own thread: a suspended agent is simply not routed to.
+        suspend: Effect.void,
+        resume: Effect.void,
+        capabilities: capabilityProviders(ctx.spec, ctx.instance, routed, (capability, input, signal, id) => {
+          const entry = definition.capabilities[capability]!
+          // The handler's signal aborts with the caller's, or when the agent stops. (Not
+          // AbortSignal.any on the long-lived lifetime signal: dependents would pile up on it.)
+          const invocation = new AbortController()
+          const onAbort = () => invocation.abort(signal.reason)
+          if (signal.aborted) onAbort()
+          else signal.addEventListener("abort", onAbort, { once: true })
+          inFlight.add(invocation)
+          const done = () => {
+            inFlight.delete(invocation)
+            signal.removeEventListener("abort", onAbort)
+          }
+          const output = raceSignal(
+            validateInput(entry, input).then((valid) =>
+              handlerOf(entry)(valid, { ...context, signal: invocation.signal, invocationId: id }),
+            ),
+            invocation.signal,
+          )
+          return output.then(
+            (value) => {
+              if (isAsyncIterable(value)) return untilDone(value, done)
+              done()
+              return value
+            },
+            (error: unknown) => {
+              done()
+              throw error
+            },
+          )
+        }),
+        facts: health.subscribe,
+      }
+    }),
+})
+
+/** A stream stays connected to its caller's signal until it is fully consumed or abandoned. */
+async function* untilDone(source: AsyncIterable<unknown>, done: () => void) {
+  try {
+    yield* source
+  } finally {
+    done()
+  }
+}
+
+const lineLogger = (ctx: DriverContext): AgentLogger => {
+  const log =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (message: string, ...details: unknown[]) => {
+      const text = details.length === 0 ? message : format(message, ...details)
+      ctx.log(
+        level === "warn" || level === "error" ? "stderr" : "stdout",
+        level === "info" ? text : `${level}: ${text}`,
+      )
+    }
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }
+}
+
+/** The health() hook, asked every heartbeat interval; only agents that define one get a timer. */
+const watchHealth = (definition: AgentDefinition, intervalMs: number) => {
+  let listener: ((fact: DriverFact) => void) | undefined
+  let healthy = true
+  const timer = definition.health
+    ? setInterval(async () => {
+        let ok = true
+        let detail = "health() returned false"
+        try {
+          const report = await definition.health?.()
+          if (report === false) ok = false
+          else if (typeof report === "object" && report !== null) {
+            ok = report.ok
+            detail = report.detail ?? detail
+          }
+        } catch (error) {
+          ok = false
+          detail = `health() threw: ${error instanceof Error ? error.message : String(error)}`
+        }
+        if (ok === healthy) return
+        healthy = ok
+        listener?.(
+          ok
+            ? { type: "PROBE_PASSED", detail: "healthy" }
+            : { type: "PROBE_FAILED", detail: `unhealthy: ${detail}` },
+        )
+      }, intervalMs)
+    : undefined
+  timer?.unref()
+  return {
+    stop: () => clearInterval(timer),
+    subscribe: (emit: (fact: DriverFact) => void) => {
+      listener = emit
+      return () => {
+        listener = undefined
+      }
+    },
+  }
+}

@@ -1,0 +1,88 @@
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { CapabilityError } from "../../src/runtime/capabilities/capabilityRouter.ts"
+import { agentUnit, removeScratch, startAgents, stopAll, transitionTo } from "../support/agents.ts"
+
+afterEach(async () => {
+  expect(await stopAll()).toEqual([])
+})
+afterAll(removeScratch)
+
+describe("capability routing", () => {
+  it("invoke balances a burst across two agents offering the same capability", async () => {
+    const h = await startAgents([
+      agentUnit("left", { agent: { capabilities: ["whoami", "stream"] } }),
+      agentUnit("right", { agent: { capabilities: ["whoami", "stream"] } }),
+    ])
+    const served = await Promise.all(Array.from({ length: 10 }, () => h.sam.invoke("whoami", {})))
+    const byAgent = Map.groupBy(served, (r) => r.agent)
+    expect([...byAgent.keys()].sort()).toEqual(["left", "right"])
+    expect(byAgent.get("left")).toHaveLength(5)
+    expect(byAgent.get("right")).toHaveLength(5)
+    // Each answer came from the process the router named.
+    for (const r of served) expect(String(r.output)).toMatch(new RegExp(`^${r.agent}#0:\\d+$`))
+  })
+
+  it("streams chunks in order, both as a stream and collected by invoke", async () => {
+    const h = await startAgents([agentUnit("streamer", { agent: { capabilities: ["stream"] } })])
+    const chunks: unknown[] = []
+    for await (const chunk of h.sam.capabilities.stream("stream", { count: 200 })) chunks.push(chunk)
+    expect(chunks).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+    expect((await h.sam.invoke("stream", { count: 5 })).output).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it("a caller that stops reading a stream early cancels it in the agent", async () => {
+    const h = await startAgents([agentUnit("stopper", { agent: { capabilities: ["stream", "echo"] } })])
+    const taken: unknown[] = []
+    for await (const chunk of h.sam.capabilities.stream("stream", { count: 1_000_000 })) {
+      taken.push(chunk)
+      if (taken.length === 3) break
+    }
+    expect(taken).toEqual([1, 2, 3])
+    expect((await h.sam.invoke("echo", "next")).output).toBe("next")
+  })
+
+  it("a capability declared in config but not offered fails the start with a clear reason", async () => {
+    const h = await startAgents([
+      agentUnit("liar", { agent: { capabilities: ["echo", "translate"] }, restart: { type: "temporary" } }),
+    ])
+    const failed = await h.next(transitionTo("liar", "error"))
+    expect(failed).toMatchObject({
+      reason: expect.stringContaining('agent liar does not offer "translate" declared in its config'),
+    })
+    await h.next(transitionTo("liar", "stopped"))
+    await expect(h.sam.invoke("echo", 1)).rejects.toMatchObject({ reason: "not_found" })
+  })
+
+  it("a capability offered but not declared is reported as a warning and not routed", async () => {
+    const h = await startAgents([agentUnit("modest", { agent: { capabilities: ["echo"] } })])
+    const warning = await h.next((e) => e.type === "agent.undeclared-capability" && e.unit === "modest")
+    expect((warning as unknown as { capabilities: string[] }).capabilities).toContain("whoami")
+    expect((await h.sam.invoke("echo", 2)).output).toBe(2)
+    await expect(h.sam.invoke("whoami", {})).rejects.toBeInstanceOf(CapabilityError)
+  })
+})
+
+describe.each(["worker", "inline"] as const)("the %s runtime", (runtime) => {
+  it("serves values and streams, enforces timeouts and restarts like the others", async () => {
+    const h = await startAgents([
+      agentUnit(`${runtime}-agent`, {
+        runtime,
+        agent: { capabilities: ["echo", "stream", "slow"], timeoutMs: 200 },
+      }),
+    ])
+    expect(h.sam.agents.status(`${runtime}-agent`)).toMatchObject({
+      state: "running",
+      ready: true,
+      pid: undefined,
+    })
+    expect((await h.sam.invoke("echo", { n: 1 })).output).toEqual({ n: 1 })
+    expect((await h.sam.invoke("stream", { count: 4 })).output).toEqual([1, 2, 3, 4])
+    const aborted = h.next((e) => e.type === "log" && e.line.startsWith("slow: signal aborted"))
+    await expect(h.sam.invoke("slow", {})).rejects.toMatchObject({ reason: "timeout" })
+    await aborted
+    const before = h.events.at(-1)?.id ?? 0
+    await h.sam.agents.restart(`${runtime}-agent`)
+    await h.next((e) => transitionTo(`${runtime}-agent`, "running.ready")(e) && e.id > before)
+    expect((await h.sam.invoke("echo", 2)).output).toBe(2)
+  })
+})

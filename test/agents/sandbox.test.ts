@@ -1,0 +1,79 @@
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { agentUnit, eventsOf, removeScratch, scratch, startAgents, stopAll } from "../support/agents.ts"
+
+afterEach(async () => {
+  expect(await stopAll()).toEqual([])
+})
+afterAll(removeScratch)
+
+const escapes = ["read_passwd", "spawn_child", "write_outside", "write_data", "env"]
+
+describe("sandbox security profiles", () => {
+  it("a standard agent cannot read /etc/passwd, spawn a child or write outside its data dir, and SAM reports each refusal", async () => {
+    const outside = join(scratch(), "escaped.txt")
+    const h = await startAgents([agentUnit("guarded", { agent: { capabilities: escapes } })])
+
+    for (const [capability, input] of [
+      ["read_passwd", {}],
+      ["spawn_child", {}],
+      ["write_outside", { path: outside }],
+    ] as const) {
+      await expect(h.sam.invoke(capability, input)).rejects.toMatchObject({
+        _tag: "CapabilityError",
+        reason: "failed",
+        message: expect.stringContaining('permission denied by the "standard" security profile'),
+      })
+    }
+    expect(existsSync(outside)).toBe(false)
+    const reports = eventsOf(h, "agent.permission-denied")
+    expect(reports.map((e) => e.capability)).toEqual(["read_passwd", "spawn_child", "write_outside"])
+    expect(reports.map((e) => String(e.detail))).toEqual([
+      expect.stringContaining("FileSystemRead /etc/passwd"),
+      expect.stringContaining("ChildProcess"),
+      expect.stringContaining(`FileSystemWrite ${outside}`),
+    ])
+    // Its own data dir stays writable, and a refusal does not cost the agent its life.
+    expect((await h.sam.invoke("write_data", {})).output).toBe("kept")
+    expect(h.sam.agents.status("guarded")).toMatchObject({ state: "running", ready: true, restarts: 0 })
+  })
+
+  it("a strict agent may not write even its data dir", async () => {
+    const h = await startAgents([
+      agentUnit("locked", { agent: { securityProfile: "strict", capabilities: escapes } }),
+    ])
+    await expect(h.sam.invoke("write_data", {})).rejects.toMatchObject({
+      message: expect.stringContaining('permission denied by the "strict" security profile'),
+    })
+  })
+
+  it("a trusted agent may read, spawn and write anywhere", async () => {
+    const outside = join(scratch(), "trusted.txt")
+    const h = await startAgents([
+      agentUnit("trusty", { agent: { securityProfile: "trusted", capabilities: escapes } }),
+    ])
+    expect((await h.sam.invoke("read_passwd", {})).output).toMatch(/^root:/)
+    expect((await h.sam.invoke("spawn_child", {})).output).toBe("child ran")
+    expect((await h.sam.invoke("write_outside", { path: outside })).output).toBe("written")
+    expect(existsSync(outside)).toBe(true)
+    expect(eventsOf(h, "agent.permission-denied")).toEqual([])
+  })
+
+  it("an agent sees only the environment its config declares, never SAM's", async () => {
+    process.env.SAM_TEST_SECRET = "do-not-leak"
+    try {
+      const h = await startAgents([
+        agentUnit("envy", { agent: { capabilities: escapes, environment: { GREETING: "hello" } } }),
+      ])
+      const env = (await h.sam.invoke("env", {})).output as Record<string, string>
+      expect(env.GREETING).toBe("hello")
+      expect(env.SAM_UNIT_ID).toBe("envy")
+      expect(env.SAM_TEST_SECRET).toBeUndefined()
+      expect(env.PATH).toBeUndefined()
+      expect(env.HOME).toBeUndefined()
+    } finally {
+      delete process.env.SAM_TEST_SECRET
+    }
+  })
+})
