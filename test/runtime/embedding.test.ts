@@ -6,29 +6,12 @@ import { describe, expect, it } from "vitest"
 import { createSam } from "../../src/runtime/createSam.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { SamService, samLayer } from "../../src/runtime/samLayer.ts"
+import { added, openResources } from "../support/handles.ts"
 import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
-
-/** Handles that matter for leaks; stdio pipes and the test runner's own are stable across a run. */
-const resources = () =>
-  process
-    .getActiveResourcesInfo()
-    .filter((r) => r !== "TTYWrap")
-    .sort()
-
-/** What `after` holds beyond `before` (as multisets). */
-const added = (before: string[], after: string[]) => {
-  const rest = [...before]
-  return after.filter((r) => {
-    const i = rest.indexOf(r)
-    if (i === -1) return true
-    rest.splice(i, 1)
-    return false
-  })
-}
 
 describe("embedding SAM in a Node app", () => {
   it("start and stop are idempotent, and stopping leaves no process, timer or socket behind", async () => {
-    const before = resources()
+    const before = openResources()
     const sam = new Sam({
       units: [
         nodeService("db", "http-service.mjs", { probes: [httpCheck()] }),
@@ -57,7 +40,7 @@ describe("embedding SAM in a Node app", () => {
     expect(survivors(pids)).toEqual([])
     expect(seen.slice(-4)).toEqual(["api:stopping", "api:stopped", "db:stopping", "db:stopped"])
     expect(sam.bus.listenerCount).toBe(0)
-    expect(added(before, resources())).toEqual([])
+    expect(added(before, openResources())).toEqual([])
   })
 })
 

@@ -101,13 +101,23 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
       const lines = createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY })
       lines.on("line", (line) => ctx.log(stream, line))
     }
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()))
     child.once("exit", (code, signal) => {
-      // The leader is gone; anything left in its group is an orphan-to-be: kill it, and report
-      // the exit only once nothing of the instance is left (a restart must not overlap it).
+      // The leader is gone; anything left in its group is an orphan-to-be: kill it. The exit is
+      // reported once nothing of the instance is left and its output is fully read (a restart
+      // must not overlap it). A pipe held by a process that escaped the group is cut after 2 s.
       signalGroup(pid, "SIGKILL")
-      child.stdout?.destroy()
-      child.stderr?.destroy()
-      Effect.runFork(Effect.andThen(waitGroupGone(pid, 5_000), Deferred.succeed(exit, { code, signal })))
+      const cut = setTimeout(() => {
+        child.stdout?.destroy()
+        child.stderr?.destroy()
+      }, 2_000)
+      Effect.runFork(
+        waitGroupGone(pid, 5_000).pipe(
+          Effect.andThen(Effect.promise(() => closed)),
+          Effect.andThen(Effect.sync(() => clearTimeout(cut))),
+          Effect.andThen(Deferred.succeed(exit, { code, signal })),
+        ),
+      )
     })
 
     const stop = (spec: StopSpec) =>

@@ -1,0 +1,282 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { PluginHost } from "../../src/plugins/index.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import type { ProbeSpec } from "../../src/runtime/unitSpec.ts"
+import {
+  type EventLog,
+  eventLog,
+  http,
+  listen,
+  type TempProject,
+  type TestServer,
+  tempProject,
+} from "../support/plugins.ts"
+import { nodeService, survivors } from "../support/runtime.ts"
+
+/** A plain-object plugin (no SAM import) with one of each kind of registration. */
+const probeKit = (version: number, change: { setupThrows?: boolean; syntaxError?: boolean } = {}) => `
+// probe-kit v${version}
+export default {
+  name: "probe-kit",
+  version: "${version}.0.0",
+  apiVersion: 1,
+  setup(ctx) {
+    ${change.setupThrows ? 'throw new Error("cannot start: PROBE_KIT_TOKEN is not set")' : ""}
+    ${change.syntaxError ? "const = ;" : ""}
+    ctx.capabilities.register("echo", async (input) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return { version: ${version}, input }
+    })
+    ctx.api.get("/version", () => ({ version: ${version} }))
+    ctx.healthChecks.register("probe-kit", async () => {
+      ctx.events.publish({ type: "probe-kit.checked", version: ${version} })
+      return { ok: true, detail: "probe-kit v${version}" }
+    })
+    ctx.events.subscribe((event) => {
+      if (event.type !== "demo.ping") return
+      ctx
+        .fetch(ctx.config.sink, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ version: ${version}, ping: event.n }),
+        })
+        .catch((error) => ctx.log.warn("sink unreachable", { error: String(error) }))
+    })
+  },
+}
+`
+
+const probeKitCheck: ProbeSpec = {
+  type: "probe-kit",
+  intervalMs: 100,
+  timeoutMs: 1_000,
+  failureThreshold: 3,
+  successThreshold: 1,
+  startPeriodMs: 0,
+  role: "readiness",
+}
+
+interface World {
+  project: TempProject
+  sam: Sam
+  host: PluginHost
+  api: TestServer
+  sink: TestServer
+  pings: Array<{ version: number; ping: number }>
+  log: EventLog
+  pids: Set<number>
+}
+
+let world: World | undefined
+
+const setup = async (options: { units?: boolean } = {}): Promise<World> => {
+  const project = tempProject()
+  project.write("probe-kit.mjs", probeKit(1))
+  const pings: Array<{ version: number; ping: number }> = []
+  const sink = await listen((req, res) => {
+    const chunks: Buffer[] = []
+    req.on("data", (c: Buffer) => chunks.push(c))
+    req.on("end", () => {
+      pings.push(JSON.parse(Buffer.concat(chunks).toString("utf8")))
+      res.writeHead(204).end()
+    })
+  })
+  const sam = new Sam({
+    units:
+      options.units === false ? [] : [nodeService("api", "http-service.mjs", { probes: [probeKitCheck] })],
+  })
+  const log = eventLog(sam.bus)
+  const host = new PluginHost({
+    sam,
+    baseDir: project.dir,
+    pluginsDir: false,
+    entries: [{ path: "./probe-kit.mjs", config: { sink: sink.url } }],
+    debounceMs: 20,
+  })
+  const api = await listen((req, res) => {
+    if (!host.handleHttp(req, res)) res.writeHead(404).end()
+  })
+  world = { project, sam, host, api, sink, pings, log, pids: new Set() }
+  return world
+}
+
+afterEach(async () => {
+  if (!world) return
+  const w = world
+  world = undefined
+  for (const u of w.sam.status().units) if (u.pid) w.pids.add(u.pid)
+  await w.sam.stop()
+  await w.host.stop()
+  await w.api.close()
+  await w.sink.close()
+  w.log.stop()
+  w.project.remove()
+  expect(survivors(w.pids)).toEqual([])
+})
+
+const pingSeen = (w: World, ping: number) =>
+  new Promise<{ version: number; ping: number }>((resolve) => {
+    const check = () => {
+      const hit = w.pings.find((p) => p.ping === ping)
+      if (hit) resolve(hit)
+      return hit !== undefined
+    }
+    if (check()) return
+    w.sink.server.on("request", (_req, res) => res.on("finish", check))
+  })
+
+describe("a plugin's registrations", () => {
+  it("a plugin adds a capability, a control-API route, a health check kind and an event sink", async () => {
+    const w = await setup()
+    await w.host.start()
+    const report = await w.sam.start()
+    // The unit's readiness check is the plugin's health check kind.
+    expect(report.ready).toEqual(["api"])
+    expect(await w.log.next((e) => e.type === "probe-kit.checked")).toMatchObject({
+      version: 1,
+      plugin: "probe-kit",
+    })
+
+    const result = await w.sam.invoke("echo", "hello")
+    expect(result).toMatchObject({ output: { version: 1, input: "hello" }, agent: "plugin:probe-kit" })
+
+    const list = await http(`${w.api.url}/api/plugins`)
+    expect(list.status).toBe(200)
+    expect(list.body).toEqual({
+      plugins: [
+        {
+          name: "probe-kit",
+          version: "1.0.0",
+          status: "running",
+          source: "./probe-kit.mjs",
+          reloads: 0,
+          dependsOn: [],
+        },
+      ],
+    })
+    expect(await http(`${w.api.url}/api/plugins/probe-kit/version`)).toEqual({
+      status: 200,
+      body: { version: 1 },
+    })
+    expect((await http(`${w.api.url}/api/plugins/probe-kit/nope`)).status).toBe(404)
+    expect(await http(`${w.api.url}/api/plugins/probe-kitt/version`)).toMatchObject({
+      status: 404,
+      body: { error: 'no plugin "probe-kitt" (did you mean "probe-kit"?)' },
+    })
+
+    w.sam.bus.publish({ type: "demo.ping", n: 1 })
+    expect(await pingSeen(w, 1)).toEqual({ version: 1, ping: 1 })
+  })
+})
+
+describe("hot reload of a plugin", () => {
+  it("an edit goes live without restarting units (same PIDs) and without dropping a request", async () => {
+    const w = await setup()
+    await w.host.start()
+    await w.sam.start()
+    const pid = w.sam.status().units[0]?.pid as number
+    expect(pid).toBeGreaterThan(0)
+    const transitionsBefore = w.log.of("transition").length
+
+    let reloaded = false
+    let started = 0
+    let firstCall: () => void = () => {}
+    const allStarted = new Promise<void>((resolve) => {
+      firstCall = () => {
+        if (++started === 4) resolve()
+      }
+    })
+    // Bounded request loops: each stops 25 calls after the swap (or after 5000 calls at most).
+    const loop = async (call: () => Promise<number>) => {
+      const versions: number[] = []
+      const failures: string[] = []
+      let after = 0
+      for (let i = 0; i < 5_000 && after < 25; i++) {
+        try {
+          versions.push(await call())
+        } catch (error) {
+          failures.push(String(error))
+        }
+        if (i === 0) firstCall()
+        if (reloaded) after++
+      }
+      return { versions, failures }
+    }
+    const viaCapability = () =>
+      w.sam.invoke("echo", "x").then((r) => (r.output as { version: number }).version)
+    const viaApi = async () => {
+      const res = await http(`${w.api.url}/api/plugins/probe-kit/version`)
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body)}`)
+      return (res.body as { version: number }).version
+    }
+    const loops = Promise.all([loop(viaCapability), loop(viaCapability), loop(viaApi), loop(viaApi)])
+    await allStarted
+
+    const swapped = w.log.upcoming((e) => e.type === "plugin.reloaded")
+    w.project.write("probe-kit.mjs", probeKit(2))
+    expect(await swapped).toMatchObject({ plugin: "probe-kit", from: "1.0.0", to: "2.0.0" })
+    reloaded = true
+    const results = await loops
+
+    for (const { versions, failures } of results) {
+      expect(failures).toEqual([])
+      expect(versions).toContain(1)
+      expect(versions.at(-1)).toBe(2)
+      // Atomic switch: once a caller has seen version 2 it never sees version 1 again.
+      expect(versions.slice(versions.indexOf(2))).not.toContain(1)
+    }
+    // The new health check kind, event sink and capability are the ones in use now.
+    expect(await w.log.upcoming((e) => e.type === "probe-kit.checked")).toMatchObject({ version: 2 })
+    w.sam.bus.publish({ type: "demo.ping", n: 2 })
+    expect(await pingSeen(w, 2)).toEqual({ version: 2, ping: 2 })
+    expect(w.sam.capabilities.list().find((c) => c.capability === "echo")?.providers).toHaveLength(1)
+
+    // No unit was touched.
+    expect(w.sam.status().units[0]?.pid).toBe(pid)
+    expect(w.log.of("transition").length).toBe(transitionsBefore)
+    expect(w.host.get("probe-kit")).toMatchObject({ version: "2.0.0", status: "running", reloads: 1 })
+  })
+
+  it("a broken edit keeps the old version serving and reports why", async () => {
+    const w = await setup({ units: false })
+    await w.host.start()
+
+    const syntaxFailure = w.log.upcoming((e) => e.type === "plugin.reload-failed")
+    w.project.write("probe-kit.mjs", probeKit(2, { syntaxError: true }))
+    expect(await syntaxFailure).toMatchObject({
+      plugin: "probe-kit",
+      version: "1.0.0",
+      code: "PLUGIN_IMPORT_FAILED",
+    })
+    expect((await w.sam.invoke("echo", "x")).output).toMatchObject({ version: 1 })
+
+    const setupFailure = w.log.upcoming((e) => e.type === "plugin.reload-failed")
+    w.project.write("probe-kit.mjs", probeKit(3, { setupThrows: true }))
+    expect(await setupFailure).toMatchObject({
+      code: "PLUGIN_SETUP_FAILED",
+      error: expect.stringContaining("PROBE_KIT_TOKEN is not set"),
+    })
+
+    // Still version 1, and the failed version's registrations never went live.
+    expect((await w.sam.invoke("echo", "x")).output).toMatchObject({ version: 1 })
+    expect(await http(`${w.api.url}/api/plugins/probe-kit/version`)).toEqual({
+      status: 200,
+      body: { version: 1 },
+    })
+    expect(w.sam.capabilities.list().find((c) => c.capability === "echo")?.providers).toHaveLength(1)
+    const status = (await http(`${w.api.url}/api/plugins`)).body as {
+      plugins: Array<Record<string, unknown>>
+    }
+    expect(status.plugins[0]).toMatchObject({ name: "probe-kit", version: "1.0.0", status: "running" })
+    expect(String(status.plugins[0]?.error)).toMatch(
+      /^reload failed, still serving 1\.0\.0: .*PROBE_KIT_TOKEN/,
+    )
+
+    // A fixed edit goes live and clears the error.
+    const fixed = w.log.upcoming((e) => e.type === "plugin.reloaded")
+    w.project.write("probe-kit.mjs", probeKit(4))
+    expect(await fixed).toMatchObject({ from: "1.0.0", to: "4.0.0" })
+    expect(w.host.get("probe-kit")).toMatchObject({ status: "running", version: "4.0.0" })
+    expect(w.host.get("probe-kit")).not.toHaveProperty("error")
+  })
+})
