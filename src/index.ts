@@ -18,6 +18,10 @@ export type {
 export type { CapabilityProvider, InvokeOptions, InvokeResult } from "./runtime/capabilities/capability.ts"
 export { CapabilityError } from "./runtime/capabilities/capabilityRouter.ts"
 
+// Plugin authors: definePlugin and the plugin host.
+export * from "./plugins/index.ts"
+export { type ConfigReloader, configReloaderFor } from "./runtime/configReload.ts"
+
 // Embedding: create, start and stop SAM from a Node app or an Effect program.
 export { type ConfiguredSam, type CreateSamOptions, createSam } from "./runtime/createSam.ts"
 export type { Driver, DriverContext, InstanceHandle } from "./runtime/drivers/driver.ts"

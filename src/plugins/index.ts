@@ -21,7 +21,7 @@ export { PluginHost, type PluginHostOptions, type ReloadOutcome } from "./plugin
 export type { PluginEntry } from "./pluginSources.ts"
 export { type PluginReply, reply } from "./reply.ts"
 export type {
-  CapabilityHandler,
+  PluginCapabilityHandler,
   CapabilityOptions,
   HttpMethod,
   PluginContext,

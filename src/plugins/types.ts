@@ -49,7 +49,7 @@ export interface PluginStatus {
 
 export type Unregister = () => void
 
-export type CapabilityHandler = (input: unknown, call: InvokeContext) => InvokeOutput | Promise<InvokeOutput>
+export type PluginCapabilityHandler = (input: unknown, call: InvokeContext) => InvokeOutput | Promise<InvokeOutput>
 
 export interface CapabilityOptions {
   /** Concurrent invocations this plugin serves; more queue in the router. */
@@ -100,7 +100,7 @@ export interface PluginContext<Config = unknown> {
 
   readonly capabilities: {
     /** Offer `capability` (for example `"text_statistics"`); SAM routes invocations here. */
-    register(capability: string, handler: CapabilityHandler, options?: CapabilityOptions): Unregister
+    register(capability: string, handler: PluginCapabilityHandler, options?: CapabilityOptions): Unregister
   }
   readonly healthChecks: {
     /** A health check kind units can use as `health_check.type`. */
