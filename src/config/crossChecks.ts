@@ -3,6 +3,7 @@
 // modes, scaling bounds, supervision groups and health check requirements. Pure.
 
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
+import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { suggestionSuffix } from "./suggest.ts"
 
@@ -284,6 +285,17 @@ const checkPlugins = (raw: Record<string, unknown>, out: Array<IssueDraft>) => {
   })
 }
 
+/** A health check kind SAM does not ship must come from a plugin: say so before it fails at run time. */
+const checkProbeKind = (unit: Unit, warnings: Array<string>) => {
+  const check = unit.value.health_check
+  if (!isRecord(check) || typeof check.type !== "string") return
+  if ((BUILTIN_PROBE_TYPES as ReadonlyArray<string>).includes(check.type)) return
+  warnings.push(
+    `${formatPath([unit.kind, unit.id, "health_check", "type"])}: "${check.type}" is not a built-in kind` +
+      `${suggestionSuffix(check.type, BUILTIN_PROBE_TYPES)}; it must be registered by a plugin`,
+  )
+}
+
 /** Cross-field problems (errors) and advisories (warnings) of a merged config. */
 export const crossChecks = (
   raw: Record<string, unknown>,
@@ -301,6 +313,7 @@ export const crossChecks = (
     }
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues)
+    checkProbeKind(unit, warnings)
     checkRestartPolicy(unit, issues)
   }
   checkPlugins(raw, issues)

@@ -5,7 +5,12 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { optional, Port, PositiveCount, PositiveSeconds, Seconds, withDefault } from "./schemaPrimitives.ts"
 
-const ProbeType = Schema.Literals(["http", "tcp", "exec", "heartbeat"])
+/** Kinds SAM ships with; plugins register more (checked at run time, warned about here). */
+export const BUILTIN_PROBE_TYPES = ["http", "tcp", "exec", "heartbeat"] as const
+const ProbeType = Schema.NonEmptyString.annotate({
+  description: "http, tcp, exec, heartbeat (agents), or a kind registered by a plugin.",
+  examples: [...BUILTIN_PROBE_TYPES],
+})
 const ProbeKind = Schema.Literals(["readiness", "liveness", "both"])
 
 const HealthCheckInput = Schema.Struct({

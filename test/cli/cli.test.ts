@@ -99,7 +99,7 @@ describe.concurrent("sam validate", () => {
     const run = await runSam(["validate"])
     expect(run.stderr).toBe("")
     expect(run.code).toBe(0)
-    expect(run.stdout).toBe("ok: 0 agents, 2 services\n")
+    expect(run.stdout).toBe("ok: 2 agents, 2 services\n")
   })
 
   it("exits 2 on a broken file and lists every problem with file, path and line:column", async () => {

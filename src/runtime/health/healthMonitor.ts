@@ -100,7 +100,12 @@ const runProbe = (
   target: ProbeTarget,
 ): Effect.Effect<ProbeResult> => {
   const fn = registry.get(spec.type)
-  if (!fn) return Effect.succeed({ ok: false, detail: `unknown health check kind "${spec.type}"` })
+  if (!fn) {
+    return Effect.succeed({
+      ok: false,
+      detail: `unknown health check kind "${spec.type}" (built in: http, tcp, exec; is the plugin that adds it loaded?)`,
+    })
+  }
   return Effect.promise((signal) =>
     fn(spec, target, signal).catch((error: unknown) => ({
       ok: false,
