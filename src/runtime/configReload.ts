@@ -22,7 +22,7 @@ export interface ConfigSnapshot<C> {
 export interface ConfigReloaderOptions<C> {
   readonly supervisor: Pick<
     Supervisor,
-    "specs" | "startOrder" | "add" | "remove" | "reconfigure" | "startUnit" | "status"
+    "specs" | "startOrder" | "add" | "configureGroups" | "remove" | "reconfigure" | "startUnit" | "status"
   >
   readonly bus: EventBus
   /** The config SAM is running now. */
@@ -51,8 +51,8 @@ export type ConfigReloadReport =
       readonly restarted: ReadonlyArray<string>
       readonly reconfigured: ReadonlyArray<string>
       readonly unchanged: ReadonlyArray<string>
-      /** Supervision groups whose settings changed: these apply when SAM restarts. */
-      readonly groupsPendingRestart: ReadonlyArray<string>
+      /** Supervision groups whose settings changed (applied at once; running units untouched). */
+      readonly groupsReconfigured: ReadonlyArray<string>
       /** Units the new config could not be applied to, with why. */
       readonly failures: ReadonlyArray<{ readonly unit: string; readonly error: string }>
     }
@@ -144,6 +144,7 @@ export class ConfigReloader<C> {
       before: previousGroups,
       after: specs.groups ?? [],
     })
+    if (specs.groups) this.options.supervisor.configureGroups(specs.groups)
     const failures = await this.apply(diff)
     const filesChanged = next.files.join("\n") !== this.current.files.join("\n")
     this.current = next
@@ -162,7 +163,7 @@ export class ConfigReloader<C> {
       restarted: diff.restarted.map((u) => u.id),
       reconfigured: diff.reconfigured.map((u) => u.id),
       unchanged: diff.unchanged,
-      groupsPendingRestart: diff.groups,
+      groupsReconfigured: diff.groups,
       failures,
     }
     const { ok: _ok, ...summary } = this.last

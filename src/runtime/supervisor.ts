@@ -145,6 +145,29 @@ export class Supervisor {
     this.reorder()
   }
 
+  /**
+   * Take new group settings (strategy, intensity) without touching running units: a changed
+   * intensity starts a fresh window, a new group starts empty, a group no unit uses is kept.
+   */
+  configureGroups(groups: ReadonlyArray<GroupSpec>): void {
+    for (const spec of groups) {
+      const group = this.groups.get(spec.name)
+      const same =
+        group &&
+        group.spec.strategy === spec.strategy &&
+        group.spec.maxRestarts === spec.maxRestarts &&
+        group.spec.windowMs === spec.windowMs
+      if (same) continue
+      this.groups.set(spec.name, {
+        spec,
+        window: new RestartWindow(spec.maxRestarts, spec.windowMs),
+        members: group?.members ?? [],
+        failed: group?.failed ?? false,
+      })
+    }
+    this.reorder()
+  }
+
   /** Apply a changed spec in place (no restart): see InstanceRunner.reconfigure. */
   reconfigure(spec: UnitSpec): void {
     const unit = this.unit(spec.id)

@@ -57,6 +57,18 @@ describe("group strategies restart exactly the right siblings", () => {
     expect(after.c).not.toBe(before.c)
   })
 
+  it("a group's strategy can be changed at run time without touching its running units", async () => {
+    h = harness(trio("g"), [{ name: "g", strategy: "one_for_one", maxRestarts: 10, windowMs: 60_000 }])
+    await h.supervisor.startAll()
+    const before = pids(h)
+    h.supervisor.configureGroups([{ name: "g", strategy: "one_for_all", maxRestarts: 10, windowMs: 60_000 }])
+    expect(pids(h)).toEqual(before)
+    process.kill(before.a as number, "SIGKILL")
+    await allReadyAgain(h, ["a", "b", "c"])
+    const after = pids(h)
+    for (const id of ["a", "b", "c"]) expect(after[id]).not.toBe(before[id])
+  })
+
   it("a group past its restart intensity shuts down its children and escalates to the root", async () => {
     const specs = ["x", "y"].map((id) =>
       nodeService(id, "exit.mjs", { group: "fragile", env: { EXIT_CODE: "1", EXIT_AFTER_MS: "30" } }),
