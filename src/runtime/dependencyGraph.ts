@@ -36,9 +36,20 @@ export const startOrder = (nodes: ReadonlyArray<DependencyNode>): ReadonlyArray<
   return order
 }
 
-/** Ids of units that list `id` in their dependsOn, directly. */
-export const dependentsOf = (nodes: ReadonlyArray<DependencyNode>, id: string): ReadonlyArray<string> =>
-  nodes.filter((n) => n.dependsOn.includes(id)).map((n) => n.id)
+/** For every id, the ids that depend on it directly (one pass, for large unit counts). */
+export const dependentsMap = (
+  nodes: ReadonlyArray<DependencyNode>,
+): ReadonlyMap<string, ReadonlyArray<string>> => {
+  const map = new Map<string, string[]>()
+  for (const node of nodes) {
+    for (const dep of node.dependsOn) {
+      const list = map.get(dep) ?? []
+      list.push(node.id)
+      map.set(dep, list)
+    }
+  }
+  return map
+}
 
 /** Adjacency list for surfaces (`GET /api/services` → dependencies). */
 export const dependencyMap = (nodes: ReadonlyArray<DependencyNode>): Record<string, ReadonlyArray<string>> =>

@@ -5,7 +5,7 @@
 import { Data, Effect } from "effect"
 import type { CommandName, LifecycleState, StopOptions } from "../actors/lifecycle.machine.ts"
 import { backoffDelay } from "./backoff.ts"
-import { dependentsOf, startOrder } from "./dependencyGraph.ts"
+import { dependentsMap, startOrder } from "./dependencyGraph.ts"
 import {
   CommandRefused,
   InstanceRunner,
@@ -95,6 +95,8 @@ export class Supervisor {
   private readonly groups = new Map<string, Group>()
   private readonly childWindows = new WeakMap<InstanceRunner, RestartWindow>()
   private order: ReadonlyArray<string> = []
+  /** Reverse edges of depends_on, rebuilt with the order. */
+  private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
   private shuttingDown = false
   private readonly lifetime = new AbortController()
   private readonly waiting = new Set<string>()
@@ -282,10 +284,9 @@ export class Supervisor {
   async stopAll(options: StopOptions = {}): Promise<void> {
     this.shuttingDown = true
     const done = new Map<string, Promise<void>>()
-    const specs = this.specs()
     for (const id of [...this.order].reverse()) {
       const unit = this.unit(id)
-      const after = dependentsOf(specs, id).map((d) => done.get(d) ?? Promise.resolve())
+      const after = (this.dependents.get(id) ?? []).map((d) => done.get(d) ?? Promise.resolve())
       done.set(
         id,
         Promise.all(after).then(() => this.stopRunners(unit, options)),
@@ -344,7 +345,9 @@ export class Supervisor {
   }
 
   private reorder(): void {
-    this.order = startOrder(this.specs())
+    const specs = this.specs()
+    this.order = startOrder(specs)
+    this.dependents = dependentsMap(specs)
     for (const g of this.groups.values()) g.members.length = 0
     for (const id of this.order) {
       const unit = this.unit(id)
@@ -577,7 +580,7 @@ export class Supervisor {
   }
 
   private notifyDependents(id: string): void {
-    for (const dependent of dependentsOf(this.specs(), id)) {
+    for (const dependent of this.dependents.get(id) ?? []) {
       const unit = this.units.get(dependent)
       if (!unit) continue
       const act = unit.spec.dependencyRestart === "restart"
