@@ -96,8 +96,9 @@ describe("container driver", () => {
     await supervisor.runners("vectors")[0]!.waitFor((r) => r.state === "running" && r.ready && r.pid !== pid)
     await supervisor.command("vectors", "stop")
     const calls = readFileSync(log, "utf8").trim().split("\n")
-    expect(calls[0]).toBe("rm -f sam-vectors-0")
-    expect(calls[1]).toMatch(/^run --rm --name sam-vectors-0 -e PORT=\d+ example\/vectors:1$/)
+    expect(calls[0]).toBe("version")
+    expect(calls[1]).toBe("rm -f sam-vectors-0")
+    expect(calls[2]).toMatch(/^run --rm --name sam-vectors-0 -e PORT=\d+ example\/vectors:1$/)
     expect(calls.filter((c) => c.startsWith("run "))).toHaveLength(2)
     expect(calls.at(-1)).toBe("rm -f sam-vectors-0")
   })
@@ -124,6 +125,40 @@ describe("container driver", () => {
     expect(errors[0]).toBe(
       'spawn failed: container engine "no-such-engine-here" not found or not executable (deployment.engine)',
     )
+  })
+})
+
+describe("container engine without a daemon", () => {
+  it("fails the start with the engine's own explanation", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-engine-"))
+    cleanups.push(() => {
+      delete process.env.FAKE_ENGINE_DOWN
+      rmSync(dir, { recursive: true, force: true })
+    })
+    process.env.FAKE_ENGINE_LOG = join(dir, "calls.log")
+    process.env.FAKE_ENGINE_DOWN = "1"
+    const spec: UnitSpec = {
+      ...nodeService("vectors", "http-service.mjs", { restart: { type: "temporary" } }),
+      runtime: "container",
+      container: {
+        engine: fixture("fake-engine.sh"),
+        image: "example/vectors:1",
+        ports: [],
+        volumes: [],
+        env: {},
+        args: [],
+      },
+    }
+    const { supervisor, bus } = supervise([spec])
+    const errors: string[] = []
+    bus.subscribe((e) => {
+      if (e.type === "transition" && e.to === "error") errors.push(e.reason)
+    })
+    await supervisor.startAll()
+    expect(errors[0]).toBe(
+      `spawn failed: container engine "${fixture("fake-engine.sh")}" is installed but cannot run containers: Cannot connect to the container daemon. Is the daemon running?`,
+    )
+    expect(readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n")).toEqual(["version"])
   })
 })
 

@@ -2,7 +2,7 @@
 // deployment.image/ports/volumes and supervises the foreground CLI process like any other
 // process (the CLI proxies signals to the container). The engine is deployment.engine, else the
 // first of docker/podman found on PATH; with neither, starting fails with a clear error.
-import { spawnSync } from "node:child_process"
+import { execFile, spawnSync } from "node:child_process"
 import { accessSync, constants } from "node:fs"
 import { delimiter, isAbsolute, join } from "node:path"
 import { Effect } from "effect"
@@ -34,6 +34,23 @@ const isExecutable = (file: string): boolean => {
 
 export const findContainerEngine = (configured?: string): string | undefined =>
   configured ? findOnPath(configured) : engines.map((e) => findOnPath(e)).find((e) => e !== undefined)
+
+/**
+ * Ask the engine whether it can run containers (`<engine> version`): a docker CLI without a
+ * running daemon would otherwise fail every start with an exit code and no explanation.
+ */
+export const engineProblem = (engine: string): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    execFile(engine, ["version"], { timeout: 10_000 }, (error, _stdout, stderr) => {
+      if (!error) return resolve(undefined)
+      const detail =
+        `${stderr}`
+          .trim()
+          .split("\n")
+          .find((l) => l.trim() !== "") ?? error.message
+      resolve(`container engine "${engine}" is installed but cannot run containers: ${detail}`)
+    })
+  })
 
 /** The container's name: stable per unit instance so a leftover can be removed by name. */
 export const containerName = (unit: string, instance: number): string => `sam-${unit}-${instance}`
@@ -75,6 +92,8 @@ export const containerDriver: Driver = {
             : "no container engine found: install docker or podman, or set deployment.engine to its path",
         })
       }
+      const problem = yield* Effect.promise(() => engineProblem(engine))
+      if (problem) return yield* new DriverError({ unit, message: problem })
       const name = containerName(unit, ctx.instance)
       // A container left by a previous SAM run would make `run --name` fail: remove it first.
       spawnSync(engine, ["rm", "-f", name], { stdio: "ignore", timeout: 10_000 })
