@@ -15,11 +15,10 @@ export type {
   ServiceConfig,
   ServiceConfigInput,
 } from "./config/schema.ts"
-export type { CapabilityProvider, InvokeOptions, InvokeResult } from "./runtime/capabilities/capability.ts"
-export { CapabilityError } from "./runtime/capabilities/capabilityRouter.ts"
-
 // Plugin authors: definePlugin and the plugin host.
 export * from "./plugins/index.ts"
+export type { CapabilityProvider, InvokeOptions, InvokeResult } from "./runtime/capabilities/capability.ts"
+export { CapabilityError } from "./runtime/capabilities/capabilityRouter.ts"
 export { type ConfigReloader, configReloaderFor } from "./runtime/configReload.ts"
 
 // Embedding: create, start and stop SAM from a Node app or an Effect program.

@@ -1,16 +1,20 @@
 // `sam start`: load the config (exit 2 on any problem, nothing started), then run the daemon
-// (src/runtime/daemon.ts) in the foreground until SIGINT/SIGTERM.
+// (src/runtime/daemon.ts) in the foreground until SIGINT/SIGTERM. `sam start <id>` instead starts
+// one unit of the running SAM through its control API (lifecycleCommands.ts).
 
-import { type Command, EXIT_USAGE, stringOption, UsageError } from "./command.ts"
+import { type Command, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
 import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
 
 export const startCommand: Command = {
   name: "start",
-  summary: "Run SAM in the foreground with the configured agents and services",
+  summary: "Run SAM in the foreground (or, with <id>, start a unit of the running SAM)",
+  args: "[id]",
+  positionals: { min: 0, max: 1 },
   description:
     "Run SAM in the foreground: load and validate the configuration, start every enabled\n" +
     "agent and service in dependency order, and serve the control API until SIGINT/SIGTERM.\n" +
-    "An invalid configuration is reported in full and nothing starts (exit 2).",
+    "An invalid configuration is reported in full and nothing starts (exit 2).\n" +
+    "With <id>: start that agent or service of the running SAM (SAM_URL, token SAM_TOKEN).",
   options: {
     config: configOption,
     set: setOption,
@@ -24,8 +28,18 @@ export const startCommand: Command = {
       placeholder: "port",
       description: "Control API port, 0 for any free port (--set api.port=...)",
     },
+    url: {
+      type: "string",
+      placeholder: "url",
+      description: "With <id>: the running SAM's API URL (default SAM_URL)",
+    },
   },
-  run: async ({ values, io }) => {
+  run: async (context) => {
+    if (context.positionals[0] !== undefined) {
+      const { lifecycleRun } = await import("./lifecycleCommands.ts")
+      return lifecycleRun("start")(context)
+    }
+    const { values, io } = context
     const overrides: Array<string> = []
     const host = stringOption(values, "host")
     const port = stringOption(values, "port")
@@ -39,6 +53,7 @@ export const startCommand: Command = {
     if (loaded === undefined) return EXIT_USAGE
     printWarnings(io, loaded.warnings)
     const { runDaemon } = await import("../runtime/daemon.ts")
-    return runDaemon(loaded, {})
+    // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
+    return runDaemon(loaded, { cliOverrides: [...listOption(values, "set"), ...overrides] })
   },
 }

@@ -21,9 +21,9 @@ export { PluginHost, type PluginHostOptions, type ReloadOutcome } from "./plugin
 export type { PluginEntry } from "./pluginSources.ts"
 export { type PluginReply, reply } from "./reply.ts"
 export type {
-  PluginCapabilityHandler,
   CapabilityOptions,
   HttpMethod,
+  PluginCapabilityHandler,
   PluginContext,
   PluginDefinition,
   PluginLogger,

@@ -49,7 +49,10 @@ export interface PluginStatus {
 
 export type Unregister = () => void
 
-export type PluginCapabilityHandler = (input: unknown, call: InvokeContext) => InvokeOutput | Promise<InvokeOutput>
+export type PluginCapabilityHandler = (
+  input: unknown,
+  call: InvokeContext,
+) => InvokeOutput | Promise<InvokeOutput>
 
 export interface CapabilityOptions {
   /** Concurrent invocations this plugin serves; more queue in the router. */

@@ -1,8 +1,13 @@
 // Build a Sam from configuration: a config file path, or a config already loaded by
 // loadConfig. This is the entry point for the daemon and for Node apps embedding SAM.
 import { join, resolve } from "node:path"
+import { auditCommands } from "../audit/auditCommands.ts"
+import { AuditLog } from "../audit/auditLog.ts"
 import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"
+import type { PluginHost } from "../plugins/index.ts"
+import { attachPlugins } from "./attachPlugins.ts"
+import type { ConfigReloader } from "./configReload.ts"
 import { unitSpecsFromConfig } from "./fromConfig.ts"
 import { createLogger, type Logger, logEvents } from "./logger.ts"
 import { Sam } from "./sam.ts"
@@ -15,11 +20,23 @@ export interface CreateSamOptions {
   readonly startTimeoutMs?: number
   /** Write SAM's JSON log to <state_dir>/sam.log (default true). */
   readonly logFile?: boolean
+  /** Load plugins (config `plugins:` and the project's plugins/ folder); default true. */
+  readonly plugins?: boolean
+  /** `--set` assignments, kept for config reloads. */
+  readonly cliOverrides?: ReadonlyArray<string>
+  /** Record lifecycle commands in the hash-chained <state_dir>/audit.log (default true). */
+  readonly auditLog?: boolean
 }
 
 export interface ConfiguredSam extends Sam {
   readonly loaded: LoadedConfig
   readonly logger: Logger | undefined
+  /** The plugin host (undefined with `plugins: false`). */
+  readonly plugins: PluginHost | undefined
+  /** Applies config file edits as a diff: `reloader.reload()`, `reloader.watch()`. */
+  readonly reloader: ConfigReloader<SamConfig> | undefined
+  /** The audit log every lifecycle command is recorded in (undefined with `auditLog: false`). */
+  readonly audit: AuditLog | undefined
 }
 
 const isLoaded = (input: unknown): input is LoadedConfig =>
@@ -81,9 +98,10 @@ export const createSam = async (
     groups,
     maxLogLines: config.monitoring.logs.max_lines_per_unit,
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
-  }) as Sam & { loaded: LoadedConfig; logger: Logger | undefined }
+  }) as Sam & { loaded: LoadedConfig; logger: Logger | undefined; audit: AuditLog | undefined }
   sam.loaded = loaded
   sam.logger = undefined
+  sam.audit = undefined
   if (options.logFile !== false) {
     const logger = createLogger(config.runtime.state_dir, config.runtime.log_level)
     sam.logger = logger
@@ -93,7 +111,38 @@ export const createSam = async (
       logger.flush()
     })
   }
-  return sam
+  if (options.auditLog !== false) {
+    const audit = await AuditLog.open(join(config.runtime.state_dir, "audit.log"), {
+      onError: (error) =>
+        sam.bus.publish({
+          type: "supervisor",
+          action: "audit-failed",
+          detail: `audit log write failed: ${String(error)}`,
+        }),
+    })
+    sam.audit = audit
+    const off = auditCommands(sam, audit)
+    sam.addFinalizer(async () => {
+      off()
+      await audit.settled()
+    })
+  }
+  const extras = sam as unknown as Sam & {
+    plugins: PluginHost | undefined
+    reloader: ConfigReloader<SamConfig> | undefined
+  }
+  extras.plugins = undefined
+  extras.reloader = undefined
+  if (options.plugins !== false) {
+    const attached = await attachPlugins(sam, loaded, {
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.cliOverrides === undefined ? {} : { cliOverrides: options.cliOverrides }),
+    })
+    extras.plugins = attached.plugins
+    extras.reloader = attached.reloader
+  }
+  return sam as unknown as ConfiguredSam
 }
 
 export const stateFile = (loaded: LoadedConfig, name: string): string =>

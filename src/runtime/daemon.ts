@@ -1,14 +1,21 @@
 // `sam start`: runs SAM in the foreground on a loaded config, prints bring-up progress as units
 // become ready and a summary, then keeps everything supervised until SIGINT/SIGTERM, when it
 // stops every unit in reverse dependency order and exits 0.
+import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
+import { ApiServeError, type ApiServer, type PluginHttpHandler, startApiServer } from "../api/apiServer.ts"
+import { Authenticator, bindRefusal } from "../api/auth.ts"
 import type { LoadedConfig } from "../config/load.ts"
-import { createSam } from "./createSam.ts"
+import { type ConfiguredSam, createSam } from "./createSam.ts"
 import type { SamEvent } from "./eventBus.ts"
 
 export interface DaemonOptions {
   /** Print plain progress lines even on a TTY. */
   readonly plain?: boolean
   readonly out?: NodeJS.WritableStream
+  /** `--set` assignments, applied again on every config reload. */
+  readonly cliOverrides?: ReadonlyArray<string>
+  /** The plugin host's HTTP router, served under /api/plugins and /api/config/reload. */
+  readonly pluginHttp?: PluginHttpHandler
 }
 
 const color = (on: boolean) => (code: number, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text)
@@ -18,7 +25,14 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const tty = !options.plain && (out as NodeJS.WriteStream).isTTY === true
   const paint = color(tty)
   const say = (line: string) => out.write(`${line}\n`)
-  const sam = await createSam(loaded)
+  const { api, runtime, security } = loaded.config
+  const tokens = security.api_tokens ?? {}
+  const refusal = bindRefusal(api.host, new Authenticator(tokens))
+  if (refusal) {
+    say(`sam: ${refusal}`)
+    return 2
+  }
+  const sam = await createSam(loaded, options.cliOverrides ? { cliOverrides: options.cliOverrides } : {})
   const began = Date.now()
 
   say(`sam: starting ${sam.supervisor.specs().length} units from ${loaded.configPath}`)
@@ -36,22 +50,68 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
 
   let stopping: Promise<void> | undefined
   const { promise: stopped, resolve: markStopped } = Promise.withResolvers<void>()
-  const stop = (signal: string) => {
+  // The API comes up while units are still starting; a stop waits for it to be up, then closes it.
+  const starting = sam.start()
+  const serving: Promise<ApiServer | ApiServeError> = startApiServer({
+    sam,
+    host: api.host,
+    port: api.port,
+    tokens,
+    ...(sam.audit === undefined ? {} : { audit: sam.audit }),
+    ...pluginRoutes(options.pluginHttp, sam.plugins),
+    stateDir: runtime.state_dir,
+    onError: (message) => sam.logger?.error(message),
+  }).catch((error: unknown) => {
+    if (error instanceof ApiServeError) return error
+    throw error
+  })
+  const stop = (why: string) => {
     if (stopping) return
-    say(`sam: ${signal} received, stopping units in reverse dependency order`)
-    stopping = sam.stop().then(() => {
-      say("sam: stopped")
-      markStopped()
-    })
+    say(`sam: ${why}, stopping units in reverse dependency order`)
+    // Units first, so API clients watching the event stream see them stop; then the API.
+    stopping = sam
+      .stop()
+      .then(async () => {
+        const server = await serving
+        if (!(server instanceof ApiServeError)) await server.close()
+        await removeApiState(runtime.state_dir).catch(() => {})
+      })
+      .then(() => {
+        say("sam: stopped")
+        markStopped()
+      })
   }
-  const onSignal = (signal: NodeJS.Signals) => stop(signal)
+  const onSignal = (signal: NodeJS.Signals) => stop(`${signal} received`)
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
 
-  const report = await sam.start()
+  const server = await serving
+  if (server instanceof ApiServeError) {
+    say(paint(31, `sam: ${server.message}`))
+    stop("the control API could not start")
+    await stopped
+    offProgress()
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+    return server.reason === "unsafe-bind" ? 2 : 1
+  }
+  const apiUrl = server.url
+  await writeApiState(runtime.state_dir, {
+    url: connectUrl(server.host, server.port),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  }).catch((error: unknown) =>
+    say(`sam: could not write ${runtime.state_dir}/api.json (${String(error)}); set SAM_URL for the CLI`),
+  )
+  say(
+    `sam: control API on ${apiUrl}${Object.keys(tokens).length > 0 ? "" : " (no API tokens: open, loopback only)"}`,
+  )
+  const report = await starting
+  // Config edits apply as a diff from now on (invalid edits are reported and change nothing).
+  if (!stopping) sam.reloader?.watch()
   if (!stopping) {
     const total = report.ready.length + report.notReady.length
-    say(`sam: ${report.ready.length}/${total} units ready in ${Date.now() - began} ms`)
+    say(`sam: ${report.ready.length}/${total} units ready in ${Date.now() - began} ms; API ${apiUrl}`)
     for (const unit of report.notReady) say(paint(33, `sam:   ${unit.id} is ${unit.state}: ${unit.reason}`))
     say(`sam: log ${sam.loaded.config.runtime.state_dir}/sam.log; press Ctrl+C to stop`)
   }
@@ -74,5 +134,21 @@ const progressLine = (event: SamEvent, began: number, tty: boolean): string | un
     return undefined
   }
   if (event.type === "supervisor" && event.action !== "restart") return `   ${event.action}: ${event.detail}`
+  if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
+  if (event.type === "config.reloaded") {
+    const list = (key: string) => ((event[key] as ReadonlyArray<string> | undefined) ?? []).join(", ") || "-"
+    return `sam: config reloaded: added ${list("added")}; removed ${list("removed")}; restarted ${list("restarted")}; reconfigured ${list("reconfigured")}`
+  }
   return undefined
 }
+
+/** The plugin host's routes, when one is loaded (or the caller brought its own). */
+const pluginRoutes = (
+  given: PluginHttpHandler | undefined,
+  host: ConfiguredSam["plugins"],
+): { pluginHttp?: PluginHttpHandler } =>
+  given !== undefined
+    ? { pluginHttp: given }
+    : host
+      ? { pluginHttp: (req, res) => host.handleHttp(req, res) }
+      : {}

@@ -85,6 +85,7 @@ export class InstanceRunner {
   private readonly listeners = new Set<TransitionListener>()
   private lastHealthOk: boolean | undefined
   private restartProbes: (() => void) | undefined
+  private probesDone: Fiber.Fiber<void> | undefined
 
   constructor(spec: UnitSpec, index: number, env: RunnerEnvironment) {
     this.spec = spec
@@ -305,6 +306,7 @@ export class InstanceRunner {
 
   private stopProcess(options: StopOptions | undefined): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
+      if (this.probesDone) yield* Fiber.await(this.probesDone)
       const handle = this.handle
       this.handle = undefined
       if (handle) {
@@ -351,7 +353,9 @@ export class InstanceRunner {
     }
     return () => {
       this.restartProbes = undefined
-      Effect.runFork(Fiber.interrupt(fiber))
+      // XState cleanups are synchronous: start the interruption here, and let a stop wait for
+      // it (probesDone) so no probe socket outlives the instance.
+      this.probesDone = Effect.runFork(Fiber.interrupt(fiber))
     }
   }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest"
 import { createSam } from "../../src/runtime/createSam.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { SamService, samLayer } from "../../src/runtime/samLayer.ts"
-import { added, openResources } from "../support/handles.ts"
+import { added, closePhase, openResources } from "../support/handles.ts"
 import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
 
 describe("embedding SAM in a Node app", () => {
@@ -40,6 +40,7 @@ describe("embedding SAM in a Node app", () => {
     expect(survivors(pids)).toEqual([])
     expect(seen.slice(-4)).toEqual(["api:stopping", "api:stopped", "db:stopping", "db:stopped"])
     expect(sam.bus.listenerCount).toBe(0)
+    await closePhase()
     expect(added(before, openResources())).toEqual([])
   })
 })

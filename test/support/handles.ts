@@ -31,3 +31,12 @@ export const added = (before: ReadonlyArray<string>, after: ReadonlyArray<string
     return false
   })
 }
+
+/**
+ * Let libuv finish closing handles that were already closed (a destroyed socket leaves the
+ * handle list in the loop's close phase): two turns of the loop, not a timed wait.
+ */
+export const closePhase = async (): Promise<void> => {
+  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setImmediate(resolve))
+}

@@ -1,0 +1,46 @@
+// Where a running SAM's control API can be reached. The daemon writes <state_dir>/api.json when it
+// listens (the real port, even for api.port 0) and removes it on stop; the CLI reads it, falling
+// back to api.host:api.port from the config. SAM_URL overrides both.
+import { readFileSync } from "node:fs"
+import { rm, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+
+export interface ApiState {
+  /** A URL clients can connect to (a wildcard bind is reached through loopback). */
+  readonly url: string
+  readonly pid: number
+  readonly startedAt: string
+}
+
+export const apiStateFile = (stateDir: string): string => join(stateDir, "api.json")
+
+/** The URL to connect to for a server bound to `host:port`. */
+export const connectUrl = (host: string, port: number): string => {
+  const target = host === "0.0.0.0" ? "127.0.0.1" : host === "::" || host === "[::]" ? "::1" : host
+  return `http://${target.includes(":") && !target.startsWith("[") ? `[${target}]` : target}:${port}`
+}
+
+export const writeApiState = (stateDir: string, state: ApiState): Promise<void> =>
+  writeFile(apiStateFile(stateDir), `${JSON.stringify(state)}\n`, { mode: 0o600 })
+
+export const removeApiState = (stateDir: string): Promise<void> => rm(apiStateFile(stateDir), { force: true })
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** The state a live SAM wrote in `stateDir`, or undefined (none, unreadable, or its SAM is gone). */
+export const readApiState = (stateDir: string): ApiState | undefined => {
+  try {
+    const state = JSON.parse(readFileSync(apiStateFile(stateDir), "utf8")) as Partial<ApiState>
+    if (typeof state.url !== "string" || typeof state.pid !== "number") return undefined
+    return alive(state.pid) ? (state as ApiState) : undefined
+  } catch {
+    return undefined
+  }
+}

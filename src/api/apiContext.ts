@@ -1,0 +1,37 @@
+// What the control API's handlers and middleware work with, as one Effect service provided by the
+// server (apiServer.ts): the Sam they control, the audit log, the authenticator and the settings.
+import { Context } from "effect"
+import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
+import type { AuditLog } from "../audit/auditLog.ts"
+import type { Sam } from "../runtime/sam.ts"
+import type { ApiPrincipal, Authenticator } from "./auth.ts"
+import type { ProcessUsage } from "./resources.ts"
+
+export interface ApiContextShape {
+  readonly sam: Sam
+  readonly audit: AuditLog | undefined
+  readonly authenticator: Authenticator
+  readonly usage: ProcessUsage
+  /** Aborted when the server closes (ends event streams). */
+  readonly shutdown: AbortSignal
+  readonly heartbeatMs: number
+  readonly stateDir: string
+  readonly version: string
+  /** Default deadline of an invocation without timeout_seconds. */
+  readonly invokeTimeoutMs: number
+}
+
+export class ApiContext extends Context.Service<ApiContext, ApiContextShape>()("sam/api/ApiContext") {}
+
+export const apiActor = (principal: ApiPrincipal): AuditActor => ({
+  name: principal.name,
+  role: principal.role,
+  via: "api",
+})
+
+/** Append to the audit log (if any) and wait until it is written, so the answer follows the record. */
+export const auditNow = async (context: ApiContextShape, record: AuditRecord): Promise<void> => {
+  if (!context.audit) return
+  context.audit.append(record)
+  await context.audit.settled()
+}

@@ -1,0 +1,356 @@
+// The control API server: node:http on api.host:api.port in front of the Effect HttpApi
+// (controlApi.ts). Node's own limits guard against slow clients (headers and request timeouts);
+// the front door here enforces the body size limit, hands plugin paths to the plugin host
+// (authorized first) and turns every non-problem error answer into application/problem+json.
+// close() ends open event streams, lets requests in flight finish, then closes every connection.
+import { readFileSync } from "node:fs"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Cause, Data, Effect, Exit, Layer, Scope } from "effect"
+import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import type { AuditLog } from "../audit/auditLog.ts"
+import type { Sam } from "../runtime/sam.ts"
+import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
+import { type ApiTokenConfig, Authenticator, bindRefusal, roleAllows } from "./auth.ts"
+import { ControlApi, openApiPath } from "./controlApi.ts"
+import { agentsLive } from "./handlers/agents.ts"
+import { capabilitiesLive } from "./handlers/capabilities.ts"
+import { pluginsLive } from "./handlers/plugins.ts"
+import { servicesLive } from "./handlers/services.ts"
+import { systemLive } from "./handlers/system.ts"
+import { AuthorizationLive, RequestValidationLive } from "./middleware.ts"
+import { PROBLEM_JSON, problemBody } from "./problems.ts"
+import { ProcessUsage } from "./resources.ts"
+
+export type PluginHttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean
+
+export interface ApiServerOptions {
+  readonly sam: Sam
+  /** Default 127.0.0.1. A non-loopback host needs API tokens. */
+  readonly host?: string
+  /** Default 7070; 0 picks a free port (see `url`). */
+  readonly port?: number
+  /** security.api_tokens; none means an open, loopback-only API. */
+  readonly tokens?: Readonly<Record<string, ApiTokenConfig>>
+  readonly audit?: AuditLog
+  /** The plugin host's router for /api/plugins..., /api/config/reload; tried first for those paths. */
+  readonly pluginHttp?: PluginHttpHandler
+  /** Where disk space is measured (default the working directory). */
+  readonly stateDir?: string
+  /** Largest request body accepted (default 1 MiB). */
+  readonly maxBodyBytes?: number
+  /** A client must send its headers within this (default 10 s)... */
+  readonly headersTimeoutMs?: number
+  /** ...and its whole request within this (default 30 s); Node answers 408 otherwise. */
+  readonly requestTimeoutMs?: number
+  /** Comment lines on idle event streams (default 15 s). */
+  readonly heartbeatMs?: number
+  /** How long close() lets requests in flight finish before cutting connections (default 5 s). */
+  readonly shutdownGraceMs?: number
+  /** Deadline of an invocation without timeout_seconds (default 60 s). */
+  readonly invokeTimeoutMs?: number
+  /** Told about answers SAM failed to give (500s): a bug to report, never the client's fault. */
+  readonly onError?: (message: string) => void
+}
+
+export interface ApiServer {
+  /** http://host:port as bound (the real port when 0 was asked for). */
+  readonly url: string
+  readonly host: string
+  readonly port: number
+  /** End event streams, finish requests in flight (up to the grace), close every connection. */
+  close(): Promise<void>
+}
+
+/** The API could not be served: an open API on a non-loopback host, or the address is taken. */
+export class ApiServeError extends Data.TaggedError("ApiServeError")<{
+  readonly reason: "unsafe-bind" | "listen"
+  readonly message: string
+}> {}
+
+const version = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string
+    }
+    return pkg.version ?? "unknown"
+  } catch {
+    return "unknown"
+  }
+})()
+
+const pluginPath = (path: string) =>
+  path === "/api/plugins" || path.startsWith("/api/plugins/") || path === "/api/config/reload"
+
+const readOnly = (method: string) => method === "GET" || method === "HEAD"
+
+const sendProblem = (
+  res: ServerResponse,
+  status: number,
+  detail: string,
+  headers: Record<string, string> = {},
+): void => {
+  if (res.headersSent || res.writableEnded) return
+  res
+    .writeHead(status, { "content-type": PROBLEM_JSON, ...headers })
+    .end(JSON.stringify(problemBody(status, detail)))
+}
+
+const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
+
+/** Start serving the control API for `sam`; rejects with ApiServeError when it cannot. */
+export const startApiServer = async (options: ApiServerOptions): Promise<ApiServer> => {
+  const host = options.host ?? "127.0.0.1"
+  const authenticator = new Authenticator(options.tokens ?? {})
+  const refusal = bindRefusal(host, authenticator)
+  if (refusal) throw new ApiServeError({ reason: "unsafe-bind", message: refusal })
+
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
+  const shutdown = new AbortController()
+  const report = options.onError ?? (() => {})
+  const context: ApiContextShape = {
+    sam: options.sam,
+    audit: options.audit,
+    authenticator,
+    usage: new ProcessUsage(),
+    shutdown: shutdown.signal,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    stateDir: options.stateDir ?? process.cwd(),
+    version,
+    invokeTimeoutMs: options.invokeTimeoutMs ?? 60_000,
+  }
+
+  const groups = Layer.mergeAll(agentsLive, servicesLive, systemLive, capabilitiesLive, pluginsLive).pipe(
+    Layer.provide([AuthorizationLive, RequestValidationLive]),
+    Layer.provide(Layer.succeed(ApiContext, context)),
+  )
+  const app = HttpApiBuilder.layer(ControlApi, { openapiPath: openApiPath }).pipe(
+    Layer.provide(groups),
+    Layer.provide(NodeHttpServer.layerHttpServices),
+  )
+  const scope = Effect.runSync(Scope.make())
+  const httpEffect = await Effect.runPromise(HttpRouter.toHttpEffect(app).pipe(Scope.provide(scope)))
+  const answered = httpEffect.pipe(
+    Effect.catchCause((cause) =>
+      Effect.map(HttpServerError.causeResponse(cause), ([response]) => {
+        // An interrupted request (the client went away, or a slow one was cut off) is no failure.
+        if (response.status >= 500 && !Cause.hasInterruptsOnly(cause))
+          report(`control API failed to answer: ${Cause.pretty(cause)}`)
+        return response
+      }),
+    ),
+    Effect.flatMap(asProblem),
+    Effect.provideService(ApiContext, context),
+  )
+  const effectHandler = await Effect.runPromise(NodeHttpServer.makeHandler(answered, { scope }))
+
+  let closing = false
+  const front = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      if (closing) res.setHeader("connection", "close")
+      const method = req.method ?? "GET"
+      const path = new URL(req.url ?? "/", "http://sam.local").pathname
+      const refusal = bodyRefusal(req, maxBodyBytes)
+      if (refusal) {
+        sendProblem(res, refusal.status, refusal.detail, { connection: "close" })
+        return
+      }
+      if (
+        options.pluginHttp &&
+        pluginPath(path) &&
+        servePlugin(options.pluginHttp, context, req, res, method, path)
+      )
+        return
+      effectHandler(req, res)
+    } catch (error) {
+      // A malformed URL is the client's fault; anything else here is SAM's bug.
+      if (error instanceof TypeError && /URL/i.test(error.message)) {
+        sendProblem(res, 400, "malformed request URL")
+        return
+      }
+      report(
+        `control API front door failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      )
+      sendProblem(res, 500, "SAM failed to answer this request; see SAM's log")
+    }
+  }
+
+  const headersTimeout = options.headersTimeoutMs ?? 10_000
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout),
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+      keepAliveTimeout: 5_000,
+    },
+    front,
+  )
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket))
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening)
+      reject(
+        new ApiServeError({
+          reason: "listen",
+          message:
+            error.code === "EADDRINUSE"
+              ? `cannot serve the control API on ${host}:${options.port ?? 7070}: the address is in use. ` +
+                "Is SAM already running (`sam status`)? Otherwise set api.port (or `sam start --port`)."
+              : `cannot serve the control API on ${host}:${options.port ?? 7070}: ${error.message}`,
+        }),
+      )
+    }
+    const onListening = () => {
+      server.off("error", onError)
+      resolve()
+    }
+    server.once("error", onError)
+    server.once("listening", onListening)
+    server.listen({ host, port: options.port ?? 7070 })
+  }).catch(async (error: unknown) => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw error
+  })
+
+  const address = server.address()
+  const port = typeof address === "object" && address !== null ? address.port : (options.port ?? 7070)
+  let closed: Promise<void> | undefined
+  return {
+    url: `http://${bracketed(host)}:${port}`,
+    host,
+    port,
+    close: () => {
+      closed ??= (async () => {
+        closing = true
+        shutdown.abort()
+        const done = new Promise<void>((resolve) => server.close(() => resolve()))
+        // Connections go idle as their last response ends (event streams just did): close them then.
+        const sweep = setInterval(() => server.closeIdleConnections(), 25)
+        const cut = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 5_000)
+        server.closeIdleConnections()
+        await done
+        clearInterval(sweep)
+        clearTimeout(cut)
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      })()
+      return closed
+    },
+  }
+}
+
+/** Bodies must declare their length (411) and fit the limit (413); checked before any is read. */
+const bodyRefusal = (
+  req: IncomingMessage,
+  maxBodyBytes: number,
+): { status: number; detail: string } | undefined => {
+  const length = req.headers["content-length"]
+  if (length === undefined)
+    return req.headers["transfer-encoding"] === undefined
+      ? undefined
+      : { status: 411, detail: "send the request body with a Content-Length header" }
+  if (Number(length) > maxBodyBytes)
+    return { status: 413, detail: `the request body is larger than the limit of ${maxBodyBytes} bytes` }
+  return undefined
+}
+
+/**
+ * Plugin routes: authorized here (viewer for reads, admin for the rest), then offered to the
+ * plugin host. Mutating calls it takes are audited when the answer is sent. False: not taken.
+ */
+const servePlugin = (
+  pluginHttp: PluginHttpHandler,
+  context: ApiContextShape,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  path: string,
+): boolean => {
+  const authentication = context.authenticator.authenticate(req.headers.authorization)
+  const required = readOnly(method) ? "viewer" : "admin"
+  const action = path === "/api/config/reload" ? "config.reload" : `${method} ${path}`
+  const audit = (
+    actor: Parameters<typeof auditNow>[1]["actor"],
+    result: "ok" | "failed" | "denied",
+    detail: string,
+  ) => {
+    if (!readOnly(method)) void auditNow(context, { actor, action, target: path, result, detail })
+  }
+  if (!authentication.ok) {
+    audit({ name: "unauthenticated", via: "api" }, "denied", authentication.detail)
+    sendProblem(res, 401, authentication.detail, { "www-authenticate": 'Bearer realm="sam"' })
+    return true
+  }
+  const { principal } = authentication
+  if (!roleAllows(principal.role, required)) {
+    const detail = `token "${principal.name}" has role ${principal.role}; ${method} ${path} needs ${required}: use a token with that role`
+    audit(apiActor(principal), "denied", detail)
+    sendProblem(res, 403, detail)
+    return true
+  }
+  const taken = pluginHttp(req, res)
+  if (taken && !readOnly(method))
+    res.once("finish", () =>
+      audit(apiActor(principal), res.statusCode < 400 ? "ok" : "failed", `answered ${res.statusCode}`),
+    )
+  return taken
+}
+
+const clientErrorStatus: Record<string, number> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADER_OVERFLOW: 431,
+}
+
+/** Malformed requests, slow clients and oversized headers get a problem and a closed connection. */
+const answerClientError = (error: NodeJS.ErrnoException, socket: Socket): void => {
+  const status = clientErrorStatus[error.code ?? ""] ?? 400
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const detail =
+    status === 408
+      ? "the request was not received in time (slow client); send it again"
+      : status === 431
+        ? "the request headers are too large"
+        : "the request is not valid HTTP"
+  const body = JSON.stringify(problemBody(status, detail))
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      `content-type: ${PROBLEM_JSON}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}
+
+const defaultDetail = (status: number, method: string, path: string): string => {
+  if (status === 404) return `no route ${method} ${path}; GET ${openApiPath} lists every endpoint`
+  if (status === 405) return `${method} is not allowed on ${path}`
+  if (status === 415) return "send the body as application/json"
+  if (status === 499) return "the client closed the request"
+  return "see SAM's log"
+}
+
+/** Error answers that are not problems yet (router 404s, 415s, empty 500s) become problems. */
+const asProblem = (response: HttpServerResponse.HttpServerResponse) =>
+  Effect.gen(function* () {
+    if (response.status === 401 && response.headers["www-authenticate"] === undefined)
+      response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="sam"')
+    if (response.status < 400 || (response.headers["content-type"] ?? "").includes("problem+json"))
+      return response
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const path = new URL(request.url, "http://sam.local").pathname
+    const text =
+      response.body._tag === "Uint8Array" && response.body.body.length > 0 && response.body.body.length < 1024
+        ? new TextDecoder().decode(response.body.body)
+        : undefined
+    const detail =
+      response.status === 415 && text
+        ? `${text}; send the body as application/json`
+        : (text ?? defaultDetail(response.status, request.method, path))
+    return HttpServerResponse.jsonUnsafe(problemBody(response.status, detail), {
+      status: response.status,
+      contentType: PROBLEM_JSON,
+      headers: response.headers,
+    })
+  })

@@ -1,0 +1,208 @@
+// The control API as one Effect HttpApi definition: paths, request and response schemas, errors,
+// the role each endpoint needs and the bearer security scheme. The server (apiServer.ts), the
+// typed client (HttpApiClient.make(ControlApi)) and GET /api/openapi.json all derive from it.
+import { Context, Schema } from "effect"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi,
+} from "effect/http-api"
+import {
+  CapabilityBusy,
+  CapabilityFailed,
+  CapabilityNotFound,
+  CapabilityTimeout,
+  CapabilityUnavailable,
+  CommandConflict,
+  Forbidden,
+  InvalidRequest,
+  NotAvailable,
+  NotFound,
+  Unauthorized,
+  Unprocessable,
+} from "./problems.ts"
+import {
+  Agent,
+  AgentList,
+  AgentListQuery,
+  AgentStatus,
+  InvokeBody,
+  InvokeResult,
+  PluginList,
+  ReloadResult,
+  type Role,
+  Service,
+  ServiceHealth,
+  ServiceList,
+  StartBody,
+  StopBody,
+  StreamEvent,
+  SystemStatus,
+} from "./schemas.ts"
+
+/** The role an endpoint needs (endpoint annotation; viewer when absent). */
+export class RequiredRole extends Context.Reference<Role>("sam/api/RequiredRole", {
+  defaultValue: () => "viewer",
+}) {}
+
+/** Who is calling, as the Authorization middleware established it. */
+export class Principal extends Context.Service<Principal, { readonly name: string; readonly role: Role }>()(
+  "sam/api/Principal",
+) {}
+
+/** Bearer-token authentication and role check of every endpoint (authMiddleware.ts). */
+export class Authorization extends HttpApiMiddleware.Service<Authorization, { provides: Principal }>()(
+  "sam/api/Authorization",
+  {
+    error: [Unauthorized, Forbidden],
+    security: {
+      bearer: HttpApiSecurity.bearer.pipe(
+        HttpApiSecurity.annotate(
+          OpenApi.Description,
+          "A token from security.api_tokens. Roles: viewer (read), operator (lifecycle, invoke), admin (all).",
+        ),
+      ),
+    },
+  },
+) {}
+
+/** Turns request decoding failures into a 400 problem listing every issue. */
+export class RequestValidation extends HttpApiMiddleware.Service<RequestValidation>()(
+  "sam/api/RequestValidation",
+  {
+    error: InvalidRequest,
+  },
+) {}
+
+const id = { id: Schema.String }
+/** Lifecycle commands may come with no body at all. */
+const optionalBody = <S extends Schema.Top>(schema: S) => [schema, Schema.Null] as const
+
+const agentCommand = <const Name extends string, Body extends typeof StartBody | typeof StopBody>(
+  name: Name,
+  body: Body,
+) =>
+  HttpApiEndpoint.post(name, `/agents/:id/${name}`, {
+    params: id,
+    payload: optionalBody(body),
+    success: Agent,
+    error: [NotFound, CommandConflict, Unprocessable],
+  }).annotate(RequiredRole, "operator")
+
+const serviceCommand = <const Name extends string>(name: Name) =>
+  HttpApiEndpoint.post(name, `/services/:id/${name}`, {
+    params: id,
+    payload: optionalBody(StopBody),
+    success: Service,
+    error: [NotFound, CommandConflict],
+  }).annotate(RequiredRole, "operator")
+
+export class AgentsGroup extends HttpApiGroup.make("agents")
+  .add(HttpApiEndpoint.get("list", "/agents", { query: AgentListQuery, success: AgentList }))
+  .add(
+    HttpApiEndpoint.get("status", "/agents/:id/status", {
+      params: id,
+      success: AgentStatus,
+      error: NotFound,
+    }),
+  )
+  .add(agentCommand("start", StartBody))
+  .add(agentCommand("stop", StopBody))
+  .add(agentCommand("restart", StopBody))
+  .add(agentCommand("suspend", StopBody))
+  .add(agentCommand("resume", StopBody))
+  .annotate(OpenApi.Description, "Agents: list, status and lifecycle commands") {}
+
+export class ServicesGroup extends HttpApiGroup.make("services")
+  .add(HttpApiEndpoint.get("list", "/services", { success: ServiceList }))
+  .add(
+    HttpApiEndpoint.get("health", "/services/:id/health", {
+      params: id,
+      success: ServiceHealth,
+      error: NotFound,
+    }),
+  )
+  .add(serviceCommand("start"))
+  .add(serviceCommand("stop"))
+  .add(serviceCommand("restart"))
+  .annotate(OpenApi.Description, "Services: list with the dependency graph, health and lifecycle commands") {}
+
+export class SystemGroup extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("status", "/status", { success: SystemStatus }))
+  .add(
+    HttpApiEndpoint.get("events", "/events", {
+      headers: {
+        "last-event-id": Schema.optionalKey(
+          Schema.String.annotate({
+            description: "Resume after this event id (sent by EventSource on reconnect)",
+          }),
+        ),
+      },
+      success: HttpApiSchema.StreamSse({ data: StreamEvent }),
+    }).annotate(
+      OpenApi.Description,
+      "Server-Sent Events: a `snapshot` of every unit first, then every event as it happens; " +
+        "comment lines (`: keep-alive`) as heartbeats.",
+    ),
+  )
+  .annotate(OpenApi.Description, "SAM as a whole: status and the live event stream") {}
+
+export class CapabilitiesGroup extends HttpApiGroup.make("capabilities")
+  .add(
+    HttpApiEndpoint.post("invoke", "/capabilities/:name/invoke", {
+      params: { name: Schema.String },
+      payload: InvokeBody,
+      success: [InvokeResult, HttpApiSchema.StreamSse({ data: Schema.Unknown })],
+      error: [CapabilityNotFound, CapabilityBusy, CapabilityFailed, CapabilityUnavailable, CapabilityTimeout],
+    })
+      .annotate(RequiredRole, "operator")
+      .annotate(
+        OpenApi.Description,
+        "Invoke a capability on the agent SAM routes it to. With `Accept: text/event-stream` the result " +
+          "streams as `chunk` events, then `done` ({agent, duration_ms}) or `error` (a problem).",
+      ),
+  )
+  .annotate(OpenApi.Description, "Capabilities offered by agents") {}
+
+export class PluginsGroup extends HttpApiGroup.make("plugins")
+  .add(HttpApiEndpoint.get("list", "/plugins", { success: PluginList }))
+  .add(
+    HttpApiEndpoint.post("reload", "/config/reload", { success: ReloadResult, error: NotAvailable })
+      .annotate(RequiredRole, "admin")
+      .annotate(OpenApi.Description, "Reload the configuration files and apply the difference"),
+  )
+  .annotate(OpenApi.Description, "Plugins and configuration (served by the plugin host when loaded)") {}
+
+const strict = { errors: "all", onExcessProperty: "error" } as const
+
+export class ControlApi extends HttpApi.make("sam")
+  .add(AgentsGroup)
+  .add(ServicesGroup)
+  .add(SystemGroup)
+  .add(CapabilitiesGroup)
+  .add(PluginsGroup)
+  .prefix("/api")
+  .middleware(RequestValidation)
+  .middleware(Authorization)
+  .annotate(HttpApi.PayloadParseOptions, strict)
+  .annotate(HttpApi.QueryParseOptions, strict)
+  .annotate(HttpApi.ParamsParseOptions, { errors: "all" })
+  .annotate(HttpApi.HeadersParseOptions, {})
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "SAM control API",
+      version: "1",
+      description:
+        "Supervise SAM's agents and services. Errors are application/problem+json (RFC 9457). " +
+        "See docs/API.md for authentication, the event stream and examples.",
+    }),
+  ) {}
+
+export const openApiPath = "/api/openapi.json"
+
+/** The OpenAPI 3.1 document of the control API. */
+export const openApiDocument = () => OpenApi.fromApi(ControlApi)

@@ -1,0 +1,113 @@
+// The control API's two middleware: Authorization (bearer token → principal, role check against
+// the endpoint's RequiredRole) and RequestValidation (a request that fails its schema becomes a
+// 400 problem listing every issue). Refused mutating calls are recorded in the audit log.
+import { Context, Effect, Layer, Option, Redacted, SchemaIssue } from "effect"
+import { HttpRouter } from "effect/http"
+import type { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { HttpApiMiddleware } from "effect/http-api"
+import type { AuditResult } from "../audit/auditEntry.ts"
+import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
+import { type ApiPrincipal, anonymous, roleAllows } from "./auth.ts"
+import { Authorization, Principal, RequestValidation, RequiredRole } from "./controlApi.ts"
+import { Forbidden, InvalidRequest, Unauthorized } from "./problems.ts"
+
+const mutating = (endpoint: HttpApiEndpoint.Top) => endpoint.method !== "GET" && endpoint.method !== "HEAD"
+
+const nouns: Record<string, string> = {
+  agents: "agent",
+  services: "service",
+  capabilities: "capability",
+  plugins: "config",
+}
+
+/** Record a refused call to a mutating endpoint: `service.stop` on `db`, like the command itself. */
+const auditRefusal = (
+  context: ApiContextShape,
+  group: HttpApiGroup.Top,
+  endpoint: HttpApiEndpoint.Top,
+  principal: ApiPrincipal | undefined,
+  result: AuditResult,
+  detail: string,
+) =>
+  mutating(endpoint)
+    ? Effect.gen(function* () {
+        const params = yield* HttpRouter.params
+        yield* Effect.promise(() =>
+          auditNow(context, {
+            actor: principal ? apiActor(principal) : { name: "unauthenticated", via: "api" },
+            action: `${nouns[group.identifier] ?? group.identifier}.${endpoint.identifier}`,
+            target: params.id ?? params.name ?? endpoint.path,
+            result,
+            detail,
+          }),
+        )
+      })
+    : Effect.void
+
+export const AuthorizationLive = Layer.effect(
+  Authorization,
+  Effect.gen(function* () {
+    const context = yield* ApiContext
+    return {
+      bearer: (httpEffect, { credential, endpoint, group }) =>
+        Effect.gen(function* () {
+          const token = Redacted.value(credential)
+          const authentication = context.authenticator.open
+            ? ({ ok: true, principal: anonymous } as const)
+            : token === ""
+              ? context.authenticator.authenticate(undefined)
+              : context.authenticator.authenticateToken(token)
+          if (!authentication.ok) {
+            yield* auditRefusal(context, group, endpoint, undefined, "denied", authentication.detail)
+            return yield* new Unauthorized({ detail: authentication.detail })
+          }
+          const { principal } = authentication
+          const required = Context.get(endpoint.annotations, RequiredRole)
+          if (!roleAllows(principal.role, required)) {
+            const detail =
+              `token "${principal.name}" has role ${principal.role}; ${endpoint.method} ${endpoint.path} ` +
+              `needs ${required}: use a token with that role`
+            yield* auditRefusal(context, group, endpoint, principal, "denied", detail)
+            return yield* new Forbidden({ detail, role: principal.role, required_role: required })
+          }
+          return yield* Effect.provideService(httpEffect, Principal, principal)
+        }),
+    }
+  }),
+)
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const pathSegment = (segment: PropertyKey | { key: PropertyKey }): string | number => {
+  const key = typeof segment === "object" ? segment.key : segment
+  return typeof key === "number" ? key : String(key)
+}
+
+const describePath = (path: ReadonlyArray<string | number>) =>
+  path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("")
+
+export const RequestValidationLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const context = yield* ApiContext
+    return HttpApiMiddleware.layerSchemaErrorTransform(RequestValidation, (error, { endpoint, group }) =>
+      Effect.gen(function* () {
+        // A response that fails its own schema is SAM's bug, not the caller's: let it be a 500.
+        if (error.kind === "Body" || error.kind === "ResponseHeaders") return yield* Effect.fail(error)
+        const slot = error.kind.toLowerCase()
+        const errors = formatIssues(error.cause.issue).issues.map((issue) => ({
+          path: [slot, ...(issue.path ?? []).map(pathSegment)],
+          message: issue.message,
+        }))
+        const first = errors[0]
+        const detail =
+          `invalid ${slot}` +
+          (first ? `: ${describePath(first.path)}: ${first.message}` : "") +
+          (errors.length > 1 ? ` (and ${errors.length - 1} more, see errors)` : "") +
+          "; GET /api/openapi.json describes every request"
+        const principal = yield* Effect.serviceOption(Principal)
+        yield* auditRefusal(context, group, endpoint, Option.getOrUndefined(principal), "invalid", detail)
+        return yield* new InvalidRequest({ detail, errors })
+      }),
+    )
+  }),
+)

@@ -1,0 +1,147 @@
+// Every error the control API answers, as RFC 9457 problems (application/problem+json): typed
+// classes the HttpApi declares per endpoint (so they are validated, documented in the OpenAPI
+// document and decoded by the typed client), and `problemBody` for answers given before a
+// request reaches the HttpApi (limits, plugin routes). One place maps runtime errors to them.
+import { STATUS_CODES } from "node:http"
+import { Schema } from "effect"
+import { HttpApiError } from "effect/http-api"
+import { CapabilityError } from "../runtime/capabilities/capabilityRouter.ts"
+
+const type = (name: string) => `urn:sam:problem:${name}` as const
+
+export const ProblemIssue = Schema.Struct({
+  path: Schema.Array(Schema.Union([Schema.String, Schema.Number])),
+  message: Schema.String,
+}).annotate({ identifier: "ProblemIssue" })
+
+export class InvalidRequest extends HttpApiError.Problem<InvalidRequest>()(
+  "InvalidRequest",
+  { type: type("invalid-request"), status: 400, title: "Invalid request" },
+  { errors: Schema.Array(ProblemIssue) },
+) {}
+
+export class Unauthorized extends HttpApiError.Problem<Unauthorized>()("Unauthorized", {
+  type: type("unauthorized"),
+  status: 401,
+  title: "Unauthorized",
+}) {}
+
+export class Forbidden extends HttpApiError.Problem<Forbidden>()(
+  "Forbidden",
+  { type: type("forbidden"), status: 403, title: "Forbidden" },
+  { role: Schema.String, required_role: Schema.String },
+) {}
+
+export class NotFound extends HttpApiError.Problem<NotFound>()(
+  "NotFound",
+  { type: type("not-found"), status: 404, title: "Not found" },
+  { id: Schema.optionalKey(Schema.String) },
+) {}
+
+export class CommandConflict extends HttpApiError.Problem<CommandConflict>()(
+  "CommandConflict",
+  { type: type("command-refused"), status: 409, title: "Command refused in the current state" },
+  { unit: Schema.String, command: Schema.String, state: Schema.String },
+) {}
+
+export class Unprocessable extends HttpApiError.Problem<Unprocessable>()("Unprocessable", {
+  type: type("unprocessable"),
+  status: 422,
+  title: "Cannot do that",
+}) {}
+
+const capabilityFields = { capability: Schema.String, reason: Schema.String }
+
+export class CapabilityNotFound extends HttpApiError.Problem<CapabilityNotFound>()(
+  "CapabilityNotFound",
+  { type: type("capability-not-found"), status: 404, title: "No such capability" },
+  capabilityFields,
+) {}
+
+export class CapabilityBusy extends HttpApiError.Problem<CapabilityBusy>()(
+  "CapabilityBusy",
+  { type: type("capability-busy"), status: 429, title: "Capability busy" },
+  capabilityFields,
+) {}
+
+export class CapabilityFailed extends HttpApiError.Problem<CapabilityFailed>()(
+  "CapabilityFailed",
+  { type: type("capability-failed"), status: 502, title: "Capability failed" },
+  capabilityFields,
+) {}
+
+export class CapabilityUnavailable extends HttpApiError.Problem<CapabilityUnavailable>()(
+  "CapabilityUnavailable",
+  { type: type("capability-unavailable"), status: 503, title: "Capability unavailable" },
+  capabilityFields,
+) {}
+
+export class CapabilityTimeout extends HttpApiError.Problem<CapabilityTimeout>()(
+  "CapabilityTimeout",
+  { type: type("capability-timeout"), status: 504, title: "Capability timed out" },
+  capabilityFields,
+) {}
+
+export class NotAvailable extends HttpApiError.Problem<NotAvailable>()("NotAvailable", {
+  type: type("not-available"),
+  status: 501,
+  title: "Not available in this SAM",
+}) {}
+
+export const capabilityProblems = [
+  CapabilityNotFound,
+  CapabilityBusy,
+  CapabilityFailed,
+  CapabilityUnavailable,
+  CapabilityTimeout,
+] as const
+
+export type CapabilityProblem =
+  | CapabilityNotFound
+  | CapabilityBusy
+  | CapabilityFailed
+  | CapabilityUnavailable
+  | CapabilityTimeout
+
+/** The problem answering a failed invocation. */
+export const capabilityProblem = (error: unknown, capability: string): CapabilityProblem => {
+  const failure =
+    error instanceof CapabilityError
+      ? error
+      : new CapabilityError({ capability, reason: "failed", message: String(error) })
+  const fields = { capability, reason: failure.reason, detail: failure.message }
+  switch (failure.reason) {
+    case "not_found":
+      return new CapabilityNotFound({
+        ...fields,
+        detail: `${failure.message}; GET /api/agents lists the agents and their capabilities`,
+      })
+    case "queue_full":
+      return new CapabilityBusy({ ...fields, detail: `${failure.message}; retry shortly` })
+    case "unavailable":
+    case "cancelled":
+      return new CapabilityUnavailable(fields)
+    case "timeout":
+      return new CapabilityTimeout({
+        ...fields,
+        detail: `${failure.message}; raise timeout_seconds if the agent needs longer`,
+      })
+    case "failed":
+      return new CapabilityFailed(fields)
+  }
+}
+
+export const PROBLEM_JSON = "application/problem+json"
+
+/** A problem body for answers written outside the HttpApi. */
+export const problemBody = (
+  status: number,
+  detail: string,
+  extra: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> => ({
+  type: "about:blank",
+  title: STATUS_CODES[status] ?? "Error",
+  status,
+  detail,
+  ...extra,
+})

@@ -1,0 +1,214 @@
+// The shapes the control API reads and writes. Field names follow the seed design (`pageSize`,
+// `duration_ms`, `timeout_seconds`); fields SAM adds are snake_case like its config. Durations
+// named `uptime` are seconds. These schemas validate requests, encode responses and become the
+// OpenAPI document (controlApi.ts).
+import { Schema } from "effect"
+import { lifecycleStates } from "../actors/lifecycle.machine.ts"
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Seconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Seconds" })
+const Pid = Schema.NullOr(Schema.Int)
+
+/** A query parameter holding a whole number within bounds. */
+const IntParam = (minimum: number, maximum: number, description: string) =>
+  Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum, maximum })).annotate({
+    description,
+  })
+
+export const UnitState = Schema.Literals(lifecycleStates).annotate({
+  identifier: "UnitState",
+  description: "Lifecycle state of the unit (the worst of its instances)",
+})
+
+export const Role = Schema.Literals(["viewer", "operator", "admin"])
+export type Role = typeof Role.Type
+
+export const HealthCheck = Schema.Struct({
+  at: Schema.String,
+  instance: Count,
+  probe: Schema.String,
+  ok: Schema.Boolean,
+  detail: Schema.String,
+  duration_ms: Schema.Finite,
+}).annotate({ identifier: "HealthCheck" })
+
+export const Health = Schema.Struct({
+  ready: Schema.Boolean,
+  status: Schema.Literals(["healthy", "unhealthy", "unknown"]),
+  last: Schema.NullOr(HealthCheck),
+  history: Schema.Array(HealthCheck).annotate({
+    description: "Recent checks, oldest first (100 per instance)",
+  }),
+}).annotate({ identifier: "Health" })
+
+const unitFields = {
+  id: Schema.String,
+  status: UnitState,
+  ready: Schema.Boolean,
+  runtime: Schema.String,
+  group: Schema.String,
+  instances: Count,
+  restarts: Count,
+  pid: Pid,
+  uptime: Seconds,
+  cpu_percent: Schema.NullOr(Schema.Finite),
+  memory_bytes: Schema.NullOr(Count),
+  reason: Schema.String.annotate({ description: "Why the unit is in its state" }),
+}
+
+export const Agent = Schema.Struct({
+  ...unitFields,
+  capabilities: Schema.Array(Schema.String),
+}).annotate({ identifier: "Agent" })
+export type Agent = typeof Agent.Type
+
+export const Service = Schema.Struct({
+  ...unitFields,
+  url: Schema.NullOr(Schema.String),
+  depends_on: Schema.Array(Schema.String),
+}).annotate({ identifier: "Service" })
+export type Service = typeof Service.Type
+
+export const AgentListQuery = Schema.Struct({
+  page: Schema.optionalKey(IntParam(1, 1_000_000, "Page number, from 1 (default 1)")),
+  pageSize: Schema.optionalKey(IntParam(1, 500, "Agents per page, 1-500 (default 50)")),
+  status: Schema.optionalKey(
+    Schema.Literals([...lifecycleStates, "ready", "unready"]).annotate({
+      description: "Only agents in this state (or ready / unready)",
+    }),
+  ),
+  capability: Schema.optionalKey(
+    Schema.String.annotate({ description: "Only agents offering this capability" }),
+  ),
+})
+
+export const AgentList = Schema.Struct({
+  agents: Schema.Array(Agent),
+  total: Count,
+  page: Count,
+  pageSize: Count,
+}).annotate({ identifier: "AgentList" })
+
+export const AgentStatus = Schema.Struct({
+  id: Schema.String,
+  status: UnitState,
+  health: Health,
+  metrics: Schema.Struct({
+    restarts: Count,
+    instances: Count,
+    pid: Pid,
+    cpu_percent: Schema.NullOr(Schema.Finite),
+    memory_bytes: Schema.NullOr(Count),
+    in_flight: Count.annotate({ description: "Invocations being served now" }),
+  }),
+  uptime: Seconds,
+}).annotate({ identifier: "AgentStatus" })
+
+export const ServiceList = Schema.Struct({
+  services: Schema.Array(Service),
+  total: Count,
+  dependencies: Schema.Record(Schema.String, Schema.Array(Schema.String)).annotate({
+    description: "The dependency graph: each unit id and the ids it depends on",
+  }),
+}).annotate({ identifier: "ServiceList" })
+
+export const ServiceHealth = Schema.Struct({
+  id: Schema.String,
+  status: UnitState,
+  health: Health,
+  endpoints: Schema.Array(
+    Schema.Struct({
+      instance: Count,
+      status: UnitState,
+      ready: Schema.Boolean,
+      url: Schema.NullOr(Schema.String),
+      port: Schema.NullOr(Schema.Int),
+      pid: Pid,
+    }),
+  ),
+  dependencies: Schema.Array(Schema.Struct({ id: Schema.String, status: UnitState, ready: Schema.Boolean })),
+}).annotate({ identifier: "ServiceHealth" })
+
+const Timeout = Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(3600))
+
+export const StartBody = Schema.Struct({
+  config: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.Unknown).annotate({
+      description: "Per-start config overrides (not supported yet: change the config and reload)",
+    }),
+  ),
+  force: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "Restart the agent if it is already running" }),
+  ),
+}).annotate({ identifier: "StartBody" })
+
+export const StopBody = Schema.Struct({
+  graceful: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "false kills at once (SIGKILL); default true" }),
+  ),
+  timeout: Schema.optionalKey(
+    Timeout.annotate({ description: "Seconds to wait before killing (default: the unit's grace)" }),
+  ),
+}).annotate({ identifier: "StopBody" })
+
+export const SystemCounts = Schema.Struct({
+  total: Count,
+  running: Count,
+  stopped: Count,
+  error: Count.annotate({ description: "error, backoff or crashed" }),
+  other: Count.annotate({ description: "starting, stopping or suspended" }),
+})
+
+export const SystemStatus = Schema.Struct({
+  timestamp: Schema.String,
+  uptime: Seconds,
+  version: Schema.String,
+  agents: SystemCounts,
+  services: SystemCounts,
+  resources: Schema.Struct({
+    memory: Schema.Struct({ total_bytes: Count, free_bytes: Count, sam_rss_bytes: Count }),
+    cpu: Schema.Struct({
+      cores: Count,
+      load_average: Schema.Array(Schema.Finite),
+      sam_percent: Schema.NullOr(Schema.Finite),
+    }),
+    disk: Schema.Struct({
+      path: Schema.String,
+      total_bytes: Schema.NullOr(Count),
+      free_bytes: Schema.NullOr(Count),
+    }),
+  }),
+  health: Schema.Literals(["healthy", "degraded", "unhealthy"]).annotate({
+    description: "healthy: every started unit is ready; unhealthy: one crashed; degraded otherwise",
+  }),
+}).annotate({ identifier: "SystemStatus" })
+
+export const InvokeBody = Schema.Struct({
+  input: Schema.Unknown.annotate({ description: "Passed to the agent as is" }),
+  timeout_seconds: Schema.optionalKey(Timeout.annotate({ description: "Deadline (default 60)" })),
+}).annotate({ identifier: "InvokeBody" })
+
+export const InvokeResult = Schema.Struct({
+  output: Schema.Unknown,
+  agent: Schema.String.annotate({ description: "The agent instance that served the call" }),
+  duration_ms: Count,
+}).annotate({ identifier: "InvokeResult" })
+
+export const PluginList = Schema.Struct({
+  plugins: Schema.Array(
+    Schema.Struct({
+      name: Schema.String,
+      version: Schema.String,
+      status: Schema.String,
+      error: Schema.optionalKey(Schema.String),
+    }),
+  ),
+}).annotate({ identifier: "PluginList" })
+
+export const ReloadResult = Schema.Struct({ ok: Schema.Boolean }).annotate({ identifier: "ReloadResult" })
+
+export const StreamEvent = Schema.Unknown.annotate({
+  description:
+    "`snapshot` (every unit), then SAM events by type (transition, health, supervisor, plugin ..., alert ...); " +
+    "`shutdown` when SAM closes the stream",
+})

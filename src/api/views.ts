@@ -1,0 +1,114 @@
+// What the API shows of SAM's units: supervisor statuses, health records and capability routes
+// turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
+import type { LifecycleState } from "../actors/lifecycle.machine.ts"
+import type { Sam } from "../runtime/sam.ts"
+import type { UnitStatus } from "../runtime/supervisor.ts"
+import type { ProcessUsage } from "./resources.ts"
+import type { Agent, Health, HealthCheck, Service, SystemCounts } from "./schemas.ts"
+
+type HealthView = typeof Health.Type
+type Counts = typeof SystemCounts.Type
+type Check = typeof HealthCheck.Type
+
+const seconds = (ms: number) => Math.round(ms) / 1000
+
+const pidsOf = (status: UnitStatus): number[] =>
+  status.instances.flatMap((i) => (i.pid === undefined ? [] : [i.pid]))
+
+const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
+  id: status.id,
+  status: status.state,
+  ready: status.ready,
+  runtime: status.runtime,
+  group: status.group,
+  instances: status.instances.length,
+  restarts: status.restarts,
+  pid: status.pid ?? null,
+  uptime: seconds(status.uptimeMs),
+  ...usage.of(pidsOf(status), status.uptimeMs),
+  reason:
+    status.instances.find((i) => !(i.state === "running" && i.ready))?.reason ??
+    status.instances[0]?.reason ??
+    "",
+})
+
+/** Whether a capability provider id (`summarizer`, `summarizer#1`) is an instance of `unit`. */
+const servesFor = (providerId: string, unit: string) =>
+  providerId === unit || providerId.startsWith(`${unit}#`)
+
+/** Capabilities an agent declares in its config or offers right now. */
+export const agentCapabilities = (sam: Sam, id: string): string[] => {
+  const declared = sam.supervisor.specs().find((s) => s.id === id)?.agent?.capabilities ?? []
+  const offered = sam.capabilities
+    .list()
+    .filter((c) => c.providers.some((p) => servesFor(p.id, id)))
+    .map((c) => c.capability)
+  return [...new Set([...declared, ...offered])].sort()
+}
+
+export const inFlightOf = (sam: Sam, id: string): number =>
+  sam.capabilities
+    .list()
+    .flatMap((c) => c.providers)
+    .filter((p) => servesFor(p.id, id))
+    .reduce((n, p) => n + p.inFlight, 0)
+
+export const agentView = (sam: Sam, status: UnitStatus, usage: ProcessUsage): Agent => ({
+  ...unitFields(status, usage),
+  capabilities: agentCapabilities(sam, status.id),
+})
+
+export const serviceView = (status: UnitStatus, usage: ProcessUsage): Service => ({
+  ...unitFields(status, usage),
+  url: status.instances.find((i) => i.url !== undefined)?.url ?? null,
+  depends_on: [...status.dependsOn],
+})
+
+const live = (state: LifecycleState) => state === "running" || state === "suspended"
+
+/** Health of a unit from the check history of its instances (oldest first). */
+export const healthView = (sam: Sam, status: UnitStatus): HealthView => {
+  const runners = sam.supervisor.runners(status.id)
+  const history: Check[] = runners
+    .flatMap((r) =>
+      r.health.map((h) => ({
+        at: h.at,
+        instance: r.index,
+        probe: h.probe,
+        ok: h.ok,
+        detail: h.detail,
+        duration_ms: h.durationMs,
+      })),
+    )
+    .sort((a, b) => a.at.localeCompare(b.at))
+  const lasts = runners.map((r) => r.health.at(-1))
+  const health =
+    !live(status.state) || lasts.every((h) => h === undefined)
+      ? "unknown"
+      : lasts.every((h) => h?.ok !== false)
+        ? "healthy"
+        : "unhealthy"
+  return { ready: status.ready, status: health, last: history.at(-1) ?? null, history }
+}
+
+export const countStates = (statuses: ReadonlyArray<UnitStatus>): Counts => {
+  const counts = { total: statuses.length, running: 0, stopped: 0, error: 0, other: 0 }
+  for (const s of statuses) {
+    if (s.state === "running") counts.running++
+    else if (s.state === "stopped") counts.stopped++
+    else if (s.state === "error" || s.state === "backoff" || s.state === "crashed") counts.error++
+    else counts.other++
+  }
+  return counts
+}
+
+/** healthy: every unit that is not stopped is running and ready; unhealthy: something crashed. */
+export const overallHealth = (statuses: ReadonlyArray<UnitStatus>): "healthy" | "degraded" | "unhealthy" => {
+  if (statuses.some((s) => s.state === "crashed")) return "unhealthy"
+  const started = statuses.filter((s) => s.state !== "stopped")
+  return started.every((s) => s.state === "running" && s.ready) ? "healthy" : "degraded"
+}
+
+/** Each unit id and the ids it depends on. */
+export const dependencyGraph = (sam: Sam): Record<string, string[]> =>
+  Object.fromEntries(sam.supervisor.specs().map((s) => [s.id, [...s.dependsOn]]))

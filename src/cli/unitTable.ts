@@ -1,0 +1,106 @@
+// The `sam ps` / `sam status` table of units and how its cells read (1h02m, 12.4 MB, 0.3%).
+import type { Agent, Service } from "../api/schemas.ts"
+import type { SamApi } from "./apiClient.ts"
+
+export interface UnitRow {
+  readonly id: string
+  readonly kind: "agent" | "service"
+  readonly runtime: string
+  readonly state: string
+  readonly ready: boolean
+  readonly restarts: number
+  /** Seconds. */
+  readonly uptime: number
+  readonly pid: number | null
+  readonly cpu_percent: number | null
+  readonly memory_bytes: number | null
+}
+
+const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
+  id: u.id,
+  kind,
+  runtime: u.runtime,
+  state: u.status,
+  ready: u.ready,
+  restarts: u.restarts,
+  uptime: u.uptime,
+  pid: u.pid,
+  cpu_percent: u.cpu_percent,
+  memory_bytes: u.memory_bytes,
+})
+
+const fetchAgents = async (api: SamApi): Promise<Agent[]> => {
+  const agents: Agent[] = []
+  for (let page = 1; ; page++) {
+    const result = await api.call<{ agents: Agent[]; total: number }>(
+      "GET",
+      `/api/agents?page=${page}&pageSize=500`,
+    )
+    agents.push(...result.agents)
+    if (agents.length >= result.total || result.agents.length === 0) return agents
+  }
+}
+
+/** Every unit of the running SAM: services first (they start first), then agents. */
+export const fetchUnits = async (api: SamApi): Promise<UnitRow[]> => {
+  const [{ services }, agents] = await Promise.all([
+    api.call<{ services: Service[] }>("GET", "/api/services"),
+    fetchAgents(api),
+  ])
+  return [...services.map((s) => row("service", s)), ...agents.map((a) => row("agent", a))]
+}
+
+export const formatUptime = (seconds: number): string => {
+  if (seconds <= 0) return "-"
+  const s = Math.floor(seconds)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
+  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, "0")}h`
+}
+
+export const formatBytes = (bytes: number | null): string => {
+  if (bytes === null) return "-"
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`
+  return `${(bytes / 1024 ** 3).toFixed(2)} GB`
+}
+
+const columns = [
+  "ID",
+  "KIND",
+  "RUNTIME",
+  "STATE",
+  "READY",
+  "RESTARTS",
+  "UPTIME",
+  "PID",
+  "CPU",
+  "MEM",
+] as const
+
+const cells = (r: UnitRow): string[] => [
+  r.id,
+  r.kind,
+  r.runtime,
+  r.state,
+  r.ready ? "yes" : "no",
+  String(r.restarts),
+  formatUptime(r.uptime),
+  r.pid === null ? "-" : String(r.pid),
+  r.cpu_percent === null ? "-" : `${r.cpu_percent.toFixed(1)}%`,
+  formatBytes(r.memory_bytes),
+]
+
+/** A plain aligned table (no colours: it is read by people and by grep alike). */
+export const formatTable = (rows: ReadonlyArray<UnitRow>): string => {
+  if (rows.length === 0) return "no agents or services configured\n"
+  const body = rows.map(cells)
+  const widths = columns.map((c, i) => Math.max(c.length, ...body.map((r) => r[i]!.length)))
+  const line = (values: ReadonlyArray<string>) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd()
+  return `${[line(columns), ...body.map(line)].join("\n")}\n`
+}

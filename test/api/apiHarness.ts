@@ -1,0 +1,171 @@
+// Test support for the control API: a Sam running real process services (and an agent), its API
+// server on 127.0.0.1 port 0 with an audit log in a scratch directory, typed clients per token,
+// raw fetch helpers, and cleanup that closes everything and reports any process left alive.
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { HttpApiClient } from "effect/http-api"
+import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
+import { ControlApi } from "../../src/api/controlApi.ts"
+import { auditCommands } from "../../src/audit/auditCommands.ts"
+import { AuditLog } from "../../src/audit/auditLog.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
+import { survivors } from "../support/runtime.ts"
+
+export const tokens = {
+  admin: { token: "admin-7f3c9a1e5b", role: "admin" },
+  ops: { token: "ops-2d8e4b6c0f", role: "operator" },
+  watcher: { token: "watch-5a1f7c3e9d", role: "viewer" },
+} as const
+
+export type TokenName = keyof typeof tokens
+
+export interface ApiHarness {
+  readonly sam: Sam
+  readonly server: ApiServer
+  readonly audit: AuditLog
+  readonly dir: string
+  readonly url: string
+  /** fetch against the API with `token`'s bearer header (none for undefined). */
+  fetch(path: string, init?: RequestInit & { as?: TokenName | undefined }): Promise<Response>
+  /** The bearer token of `as` (undefined: none). */
+  token(as: TokenName | undefined): string | undefined
+  /** What the server reported as failing to answer (500s): must stay empty. */
+  readonly errors: string[]
+  /** Pids of every instance seen, for the leak check. */
+  readonly pids: Set<number>
+  close(): Promise<number[]>
+}
+
+type ControlClient = Effect.Success<ReturnType<typeof makeClient>>
+
+const makeClient = (url: string, token: string | undefined) =>
+  HttpApiClient.make(ControlApi, {
+    baseUrl: url,
+    transformClient: (client) =>
+      token === undefined ? client : HttpClient.mapRequest(client, HttpClientRequest.bearerToken(token)),
+  })
+
+/** Run `call` with a typed client for the API at `url`; fails with the endpoint's typed error. */
+export const withClient = <A, E>(
+  url: string,
+  token: string | undefined,
+  call: (client: ControlClient) => Effect.Effect<A, E>,
+): Promise<A> =>
+  Effect.runPromise(makeClient(url, token).pipe(Effect.flatMap(call), Effect.provide(FetchHttpClient.layer)))
+
+/** The typed error of a failing call (the test fails if the call succeeds). */
+export const failureOf = <A, E>(
+  url: string,
+  token: string | undefined,
+  call: (client: ControlClient) => Effect.Effect<A, E>,
+): Promise<E> =>
+  Effect.runPromise(
+    makeClient(url, token).pipe(Effect.flatMap(call), Effect.flip, Effect.provide(FetchHttpClient.layer)),
+  ) as Promise<E>
+
+export const startApi = async (
+  units: ReadonlyArray<UnitSpec>,
+  options: Partial<Omit<ApiServerOptions, "sam">> & { start?: boolean } = {},
+): Promise<ApiHarness> => {
+  const dir = mkdtempSync(join(tmpdir(), "sam-api-"))
+  const sam = new Sam({ units, startTimeoutMs: 20_000 })
+  const pids = new Set<number>()
+  sam.events.subscribe((e) => {
+    if (e.type === "transition" && typeof e.pid === "number") pids.add(e.pid)
+  })
+  const audit = await AuditLog.open(join(dir, "audit.log"))
+  const offAudit = auditCommands(sam, audit)
+  const { start, ...serverOptions } = options
+  const errors: string[] = []
+  const server = await startApiServer({
+    sam,
+    port: 0,
+    tokens,
+    audit,
+    stateDir: dir,
+    heartbeatMs: 100,
+    onError: (message) => errors.push(message),
+    ...serverOptions,
+  })
+  if (start !== false) await sam.start()
+  const tokenOf = (as: TokenName | undefined) => (as === undefined ? undefined : tokens[as].token)
+  return {
+    sam,
+    server,
+    audit,
+    dir,
+    url: server.url,
+    pids,
+    errors,
+    token: tokenOf,
+    fetch: (path, init = {}) => {
+      const { as, headers, ...rest } = init
+      const token = tokenOf(as)
+      return fetch(`${server.url}${path}`, {
+        ...rest,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(headers as Record<string, string>),
+        },
+      })
+    },
+    close: async () => {
+      for (const unit of sam.status().units) for (const i of unit.instances) if (i.pid) pids.add(i.pid)
+      await sam.stop({ timeoutMs: 1_000 })
+      await server.close()
+      offAudit()
+      await audit.settled()
+      rmSync(dir, { recursive: true, force: true })
+      return survivors(pids)
+    },
+  }
+}
+
+/** Read an SSE response until `until` holds for the frames so far; then cancel it. */
+export const readEvents = async (
+  response: Response,
+  until: (frames: ReadonlyArray<SseFrame>, raw: string) => boolean,
+): Promise<{ frames: SseFrame[]; raw: string }> => {
+  const reader = response.body!.getReader()
+  const decoder = new TextDecoder()
+  let raw = ""
+  let frames: SseFrame[] = []
+  while (true) {
+    const { value, done } = await reader.read()
+    if (done) break
+    raw += decoder.decode(value, { stream: true })
+    frames = parseFrames(raw)
+    if (until(frames, raw)) break
+  }
+  await reader.cancel().catch(() => {})
+  return { frames, raw }
+}
+
+export interface SseFrame {
+  readonly id: string | undefined
+  readonly event: string
+  readonly data: Record<string, unknown>
+}
+
+/** Complete event frames of an SSE text (comments and retry lines skipped). */
+export const parseFrames = (raw: string): SseFrame[] =>
+  raw
+    .split("\n\n")
+    .slice(0, -1)
+    .flatMap((block) => {
+      const lines = block.split("\n")
+      const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2)
+      const data = field("data")
+      if (data === undefined) return []
+      return [
+        {
+          id: field("id"),
+          event: field("event") ?? "message",
+          data: JSON.parse(data) as Record<string, unknown>,
+        },
+      ]
+    })

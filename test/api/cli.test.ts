@@ -1,0 +1,270 @@
+// The real `sam` binary against a running SAM: the daemon (`sam start`) serves its control API
+// while units are still starting, and status, ps, the lifecycle commands, invoke, events, reload
+// and audit verify work against it; every error says what to do next. SIGTERM stops it all.
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { repoRoot, runSam } from "../cli/runSam.ts"
+import { fixture, survivors } from "../support/runtime.ts"
+
+const ADMIN = "cli-admin-3b9f1d7e"
+const VIEWER = "cli-viewer-8c2a6e4f"
+
+let dir = ""
+let daemon: ChildProcess
+let daemonOut = ""
+let url = ""
+const pids = new Set<number>()
+
+/** Resolves with the daemon's output once it matches `pattern`. */
+const daemonSays = (pattern: RegExp): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const check = () => {
+      if (pattern.test(daemonOut)) {
+        daemon.stdout?.off("data", check)
+        daemon.off("exit", onExit)
+        resolve(daemonOut)
+      }
+    }
+    const onExit = (code: number | null) =>
+      reject(new Error(`sam start exited (${code}) before ${pattern}:\n${daemonOut}`))
+    daemon.stdout?.on("data", check)
+    daemon.once("exit", onExit)
+    check()
+  })
+
+/** Run the real `sam` in the project directory with SAM_TOKEN = `token` (null: none). */
+const sam = (args: ReadonlyArray<string>, token: string | null = ADMIN, env: Record<string, string> = {}) =>
+  runSam(args, { cwd: dir, env: { ...(token === null ? {} : { SAM_TOKEN: token }), ...env } })
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sam-cli-api-"))
+  const service = (script: string, extra: Record<string, unknown> = {}) => ({
+    deployment: { mode: "process", command: process.execPath, args: [fixture(script)] },
+    health_check: { endpoint: "/health", interval_seconds: 0.2, timeout_seconds: 1 },
+    ...extra,
+  })
+  const config = {
+    api: { port: 0 },
+    security: {
+      api_tokens: {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a config secret reference, resolved by SAM
+        root: { token: "${env.SAM_ADMIN_TOKEN}", role: "admin" },
+        dashboard: { token: VIEWER, role: "viewer" },
+      },
+    },
+    services: {
+      db: service("http-service.mjs"),
+      web: service("http-service.mjs", { depends_on: ["db"] }),
+      // Ready after 2.5 s; its check gates readiness only, so the wait is not a failure.
+      slow: {
+        deployment: {
+          mode: "process",
+          command: process.execPath,
+          args: [fixture("slow-ready.mjs")],
+          env: { READY_AFTER_MS: "2500" },
+        },
+        health_check: { endpoint: "/health", interval_seconds: 0.2, kind: "readiness" },
+      },
+    },
+    agents: { helper: { path: fixture("agents/probe"), capabilities: ["echo", "stream"] } },
+  }
+  await writeFile(join(dir, "sam.config.ts"), `export default ${JSON.stringify(config, null, 2)}\n`)
+  daemon = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "start"], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, SAM_ADMIN_TOKEN: ADMIN },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  daemon.stdout?.on("data", (chunk: Buffer) => {
+    daemonOut += chunk.toString()
+  })
+  daemon.stderr?.on("data", (chunk: Buffer) => {
+    daemonOut += chunk.toString()
+  })
+  const out = await daemonSays(/control API on (http:\/\/127\.0\.0\.1:\d+)/)
+  url = /control API on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!
+})
+
+afterAll(async () => {
+  if (daemon.exitCode === null && daemon.signalCode === null) {
+    // Still running (a test failed or was skipped): stop it the way users do, so its units stop too.
+    await units().catch(() => [])
+    const exited = new Promise((resolve) => daemon.once("exit", resolve))
+    daemon.kill("SIGTERM")
+    const deadline = setTimeout(() => daemon.kill("SIGKILL"), 15_000)
+    await exited
+    clearTimeout(deadline)
+  }
+  expect(survivors(pids)).toEqual([])
+  await rm(dir, { recursive: true, force: true })
+})
+
+interface Row {
+  id: string
+  kind: string
+  state: string
+  ready: boolean
+  pid: number | null
+}
+
+const units = async (): Promise<Row[]> => {
+  const run = await sam(["ps", "--json"])
+  expect(run.stderr).toBe("")
+  const rows = JSON.parse(run.stdout) as Row[]
+  for (const r of rows) if (r.pid !== null) pids.add(r.pid)
+  return rows
+}
+
+describe("sam against a running SAM", () => {
+  it("the API answers while units are still starting; the summary names the API URL", async () => {
+    const early = await fetch(`${url}/api/services`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    const slow = ((await early.json()) as { services: Row[] }).services.find((s) => s.id === "slow")
+    expect(slow).toMatchObject({ ready: false })
+    await daemonSays(/units ready in \d+ ms; API http:\/\/127\.0\.0\.1:\d+/)
+    expect(daemonOut).toContain(`4/4 units ready`)
+    expect(daemonOut.indexOf("control API on")).toBeLessThan(daemonOut.indexOf("ready slow"))
+  })
+
+  it("sam status and sam ps print a table; --json is for scripts", async () => {
+    const status = await sam(["status"])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(
+      new RegExp(`^SAM \\S+ at ${url}: healthy, up \\S+\\n3/3 services running; 1/1 agents running\\n`),
+    )
+    expect(status.stdout).toMatch(/\nID +KIND +RUNTIME +STATE +READY +RESTARTS +UPTIME +PID +CPU +MEM\n/)
+    expect(status.stdout).toMatch(/\ndb +service +process +running +yes +0 +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/)
+    expect(status.stdout).toMatch(/\nhelper +agent +sandbox +running +yes /)
+    const rows = await units()
+    expect(rows.map((r) => [r.id, r.kind])).toEqual([
+      ["db", "service"],
+      ["web", "service"],
+      ["slow", "service"],
+      ["helper", "agent"],
+    ])
+  })
+
+  it("sam stop, start, restart, suspend and resume act on units and report their state", async () => {
+    expect(await sam(["stop", "web"])).toMatchObject({ code: 0, stdout: "web is stopped\n" })
+    const again = await sam(["stop", "web"])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toBe('sam: cannot stop "web": it is stopped; it is not running\n')
+    expect((await sam(["start", "web"])).stdout).toMatch(/^web is running/)
+    expect((await sam(["restart", "db"])).stdout).toMatch(/^db is running/)
+    expect((await sam(["suspend", "helper"])).stdout).toMatch(/^helper is suspended, pid \d+\n$/)
+    expect((await sam(["resume", "helper"])).stdout).toMatch(/^helper is running/)
+    const service = await sam(["suspend", "db"])
+    expect(service).toMatchObject({ code: 1 })
+    expect(service.stderr).toContain("only agents can be suspended and resumed (use `sam stop db`)")
+    const unknown = await sam(["stop", "dbb"])
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toBe('sam: no agent or service "dbb" (did you mean "db"?); `sam ps` lists them\n')
+    await units()
+  })
+
+  it("sam invoke prints the output, and says who served it", async () => {
+    const run = await sam(["invoke", "echo", '{"text":"hi"}'])
+    expect(run).toMatchObject({ code: 0, stdout: '{\n  "text": "hi"\n}\n' })
+    expect(run.stderr).toMatch(/^served by helper in \d+ ms\n$/)
+    const streamed = await sam(["invoke", "stream", '{"count":2}', "--stream"])
+    expect(streamed).toMatchObject({ code: 0, stdout: "1\n2\n" })
+    const bad = await sam(["invoke", "echo", "{oops"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("<json> is not valid JSON")
+    const missing = await sam(["invoke", "summarize", "{}"])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('no agent or plugin offers capability "summarize"')
+  })
+
+  it("sam events follows the stream until Ctrl+C", async () => {
+    const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "events"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SAM_TOKEN: VIEWER },
+    })
+    let out = ""
+    const seen = (pattern: RegExp) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (pattern.test(out)) {
+            child.stdout.off("data", check)
+            resolve()
+          }
+        }
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString()
+        })
+        child.stdout.on("data", check)
+      })
+    await seen(/snapshot: 4 units\n/)
+    const restarted = seen(/ web running\.ready → stopping/)
+    await sam(["restart", "web"])
+    await restarted
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
+    child.kill("SIGINT")
+    expect(await exited).toBe(0)
+    expect(out).toMatch(/^\d\d:\d\d:\d\d snapshot: 4 units\n {2}db running ready\n/)
+    await units()
+  })
+
+  it("sam reload reloads the configuration of the running SAM", async () => {
+    const run = await sam(["reload"])
+    expect(run.stderr).toBe("")
+    expect(run).toMatchObject({ code: 0, stdout: "config reloaded: nothing changed\n" })
+  })
+
+  it("errors say what to do: no token, a weaker role, SAM not running", async () => {
+    const anonymous = await sam(["ps"], null)
+    expect(anonymous.code).toBe(1)
+    expect(anonymous.stderr).toContain("Set SAM_TOKEN to a token from security.api_tokens")
+    const viewer = await sam(["stop", "db"], VIEWER)
+    expect(viewer.code).toBe(1)
+    expect(viewer.stderr).toContain(
+      'token "dashboard" has role viewer; POST /api/services/:id/stop needs operator',
+    )
+    const nowhere = await sam(["status"], ADMIN, { SAM_URL: "http://127.0.0.1:9" })
+    expect(nowhere).toMatchObject({ code: 1 })
+    expect(nowhere.stderr).toBe(
+      "sam: SAM is not running at http://127.0.0.1:9: start it with `npm start` (or `sam start`), or set SAM_URL to where it runs\n",
+    )
+  })
+
+  it("sam audit verify checks the log of every command above", async () => {
+    const run = await sam(["audit", "verify"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/audit\.log: \d+ entries, chain intact/)
+  })
+
+  it("SIGTERM stops every unit and the API, and exits 0", async () => {
+    await units()
+    const exited = new Promise<number | null>((resolve) => daemon.once("exit", resolve))
+    daemon.kill("SIGTERM")
+    expect(await exited).toBe(0)
+    expect(daemonOut).toContain("sam: stopped")
+    expect(survivors(pids)).toEqual([])
+    expect(existsSync(join(dir, ".sam", "api.json"))).toBe(false)
+    expect(await fetch(`${url}/api/status`).catch(() => "refused")).toBe("refused")
+  })
+})
+
+describe("sam start refusing an unsafe address", () => {
+  it("exits 2 without starting anything when the API would be open on a non-loopback host", async () => {
+    const project = await mkdtemp(join(tmpdir(), "sam-cli-open-"))
+    try {
+      await writeFile(
+        join(project, "sam.config.ts"),
+        `export default { services: { db: { deployment: { mode: "process", command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixture("http-service.mjs"))}] } } } }\n`,
+      )
+      const run = await runSam(["start", "--host", "0.0.0.0", "--port", "0"], { cwd: project })
+      expect(run.code).toBe(2)
+      expect(run.stdout).toContain(
+        "refusing to serve the control API on 0.0.0.0: no API tokens are configured",
+      )
+      expect(run.stdout).toContain("security.api_tokens")
+      expect(run.stdout).not.toContain("starting")
+    } finally {
+      await rm(project, { recursive: true, force: true })
+    }
+  })
+})

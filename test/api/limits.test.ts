@@ -1,0 +1,194 @@
+// The control API's protections and edges: body size limit, slow and malformed clients, graceful
+// shutdown of event streams, the open (token-less) mode and its loopback rule, the address being
+// taken, and plugin routes authorized before the plugin host sees them.
+import { request } from "node:http"
+import { connect } from "node:net"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import { ApiServeError, startApiServer } from "../../src/api/apiServer.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import { nodeService } from "../support/runtime.ts"
+import { type ApiHarness, parseFrames, readEvents, startApi, withClient } from "./apiHarness.ts"
+
+const open: ApiHarness[] = []
+const harness = async (...args: Parameters<typeof startApi>) => {
+  const h = await startApi(...args)
+  open.push(h)
+  return h
+}
+
+afterEach(async () => {
+  for (const h of open.splice(0)) {
+    expect(await h.close()).toEqual([])
+    expect(h.errors).toEqual([])
+  }
+})
+
+/** Send raw bytes, then collect everything the server answers until it closes the connection. */
+const rawExchange = (url: string, bytes: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(url)
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(bytes))
+    let answer = ""
+    socket.on("data", (chunk) => {
+      answer += chunk.toString()
+    })
+    socket.on("error", reject)
+    socket.on("close", () => resolve(answer))
+  })
+
+describe("request limits", () => {
+  it("a body over the limit is a 413 problem before it is read; a body without a length is a 411", async () => {
+    const h = await harness([], { maxBodyBytes: 1024 })
+    const big = await h.fetch("/api/capabilities/echo/invoke", {
+      as: "ops",
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input: "x".repeat(4096) }),
+    })
+    expect(big.status).toBe(413)
+    expect(await big.json()).toMatchObject({ status: 413, detail: expect.stringContaining("1024 bytes") })
+
+    const chunked = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+      const req = request(`${h.url}/api/capabilities/echo/invoke`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${h.token("ops")}`, "content-type": "application/json" },
+      })
+      req.on("response", (res) => {
+        let body = ""
+        res.on("data", (c) => {
+          body += c
+        })
+        res.on("end", () => resolve({ status: res.statusCode, body }))
+      })
+      req.on("error", reject)
+      req.write('{"input":')
+      req.end("1}")
+    })
+    expect(chunked.status).toBe(411)
+    expect(JSON.parse(chunked.body)).toMatchObject({ status: 411 })
+  })
+
+  it("a client that sends its headers too slowly gets a 408 and a closed connection", async () => {
+    const h = await harness([], { headersTimeoutMs: 300, requestTimeoutMs: 300 })
+    const answer = await rawExchange(h.url, "GET /api/status HTTP/1.1\r\nHost: sam\r\n")
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    expect(answer).toContain("application/problem+json")
+    expect(answer).toContain("slow client")
+    // SAM still answers others.
+    expect((await h.fetch("/api/status", { as: "watcher" })).status).toBe(200)
+  })
+
+  it("a client that trickles its body is cut off with a 408", async () => {
+    const h = await harness([], { headersTimeoutMs: 300, requestTimeoutMs: 400 })
+    const answer = await rawExchange(
+      h.url,
+      `POST /api/capabilities/echo/invoke HTTP/1.1\r\nHost: sam\r\nAuthorization: Bearer ${h.token("ops")}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"input":',
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+  })
+
+  it("malformed HTTP is a 400 problem", async () => {
+    const h = await harness([])
+    const answer = await rawExchange(h.url, "HELLO THERE\r\n\r\n")
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(answer).toContain('"status":400')
+  })
+})
+
+describe("shutdown", () => {
+  it("a client that goes away releases its event stream's subscription", async () => {
+    const h = await harness([])
+    const listeners = h.sam.bus.listenerCount
+    await readEvents(await h.fetch("/api/events", { as: "watcher" }), (frames) => frames.length > 0)
+    await vi.waitFor(() => expect(h.sam.bus.listenerCount).toBe(listeners))
+  })
+
+  it("close() ends open event streams with a shutdown event and releases their subscriptions", async () => {
+    const h = await harness([nodeService("db", "http-service.mjs")])
+    const listeners = h.sam.bus.listenerCount
+    const response = await h.fetch("/api/events", { as: "watcher" })
+    const reader = response.body!.getReader()
+    let raw = ""
+    while (!raw.includes("event: snapshot")) raw += new TextDecoder().decode((await reader.read()).value)
+    expect(h.sam.bus.listenerCount).toBe(listeners + 1)
+    const closing = h.server.close()
+    while (true) {
+      const { value, done } = await reader.read()
+      if (done) break
+      raw += new TextDecoder().decode(value)
+    }
+    await closing
+    expect(parseFrames(raw).at(-1)).toMatchObject({ event: "shutdown" })
+    expect(h.sam.bus.listenerCount).toBe(listeners)
+    // Closing the API leaves SAM's units alone.
+    expect(h.sam.status().units[0]?.state).toBe("running")
+  })
+})
+
+describe("open mode and binding", () => {
+  it("without tokens the API is open on loopback, and a non-loopback host is refused", async () => {
+    const h = await harness([nodeService("db", "http-service.mjs")], { tokens: {} })
+    const status = await withClient(h.url, undefined, (c) => c.system.status())
+    expect(status.services.running).toBe(1)
+    await withClient(h.url, undefined, (c) => c.services.restart({ params: { id: "db" }, payload: null }))
+    await h.audit.settled()
+    const { readFile } = await import("node:fs/promises")
+    expect(await readFile(h.audit.file, "utf8")).toContain(
+      '"actor":{"name":"anonymous","role":"admin","via":"api"}',
+    )
+
+    const sam = new Sam({ units: [] })
+    const refused = await startApiServer({ sam, host: "0.0.0.0", port: 0 }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(ApiServeError)
+    expect(refused).toMatchObject({ reason: "unsafe-bind" })
+    expect((refused as Error).message).toContain("security.api_tokens")
+    await sam.stop()
+  })
+
+  it("an address in use is an ApiServeError that says what to do", async () => {
+    const h = await harness([])
+    const sam = new Sam({ units: [] })
+    const taken = await startApiServer({ sam, port: h.server.port }).catch((e: unknown) => e)
+    expect(taken).toMatchObject({ _tag: "ApiServeError", reason: "listen" })
+    expect((taken as Error).message).toContain("the address is in use")
+    await sam.stop()
+  })
+})
+
+describe("plugin routes", () => {
+  it("are authorized (viewer reads, admin writes) before the plugin host sees them, and audited", async () => {
+    const seen: string[] = []
+    const h = await harness([], {
+      pluginHttp: (req, res) => {
+        if (req.url === "/api/plugins/unknown") return false
+        seen.push(`${req.method} ${req.url}`)
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ plugins: [{ name: "p" }] }))
+        return true
+      },
+    })
+    expect(await (await h.fetch("/api/plugins", { as: "watcher" })).json()).toEqual({
+      plugins: [{ name: "p" }],
+    })
+    expect((await h.fetch("/api/plugins")).status).toBe(401)
+    const forbidden = await h.fetch("/api/plugins/p/action", { as: "ops", method: "POST" })
+    expect(forbidden.status).toBe(403)
+    expect(await forbidden.json()).toMatchObject({
+      status: 403,
+      detail: expect.stringContaining("needs admin"),
+    })
+    expect((await h.fetch("/api/config/reload", { as: "admin", method: "POST" })).status).toBe(200)
+    expect(seen).toEqual(["GET /api/plugins", "POST /api/config/reload"])
+    // Not taken by the plugin host: the API's own answer.
+    expect((await h.fetch("/api/plugins/unknown", { as: "watcher" })).status).toBe(404)
+    await h.audit.settled()
+    const { readFile } = await import("node:fs/promises")
+    const log = await readFile(h.audit.file, "utf8")
+    expect(log).toContain('"action":"config.reload","target":"/api/config/reload","result":"ok"')
+    expect(log).toContain(
+      '"action":"POST /api/plugins/p/action","target":"/api/plugins/p/action","result":"denied"',
+    )
+  })
+})
