@@ -14,6 +14,7 @@ import { handlePluginHttp } from "./pluginHttp.ts"
 import type { PluginInstance } from "./pluginInstance.ts"
 import { loadDefinition } from "./pluginModule.ts"
 import { orderPlugins } from "./pluginOrder.ts"
+import { type PluginRestartPolicy, PluginRestarts } from "./pluginRestarts.ts"
 import { decodeConfig, setUpInstance } from "./pluginSetup.ts"
 import { fileHash, newSlot, type Slot, statusOf } from "./pluginSlot.ts"
 import { type PluginEntry, type PluginSource, resolvePluginSources } from "./pluginSources.ts"
@@ -42,6 +43,8 @@ export interface PluginHostOptions {
    * module instance in memory; past this SAM stops hot-reloading the plugin (default 50).
    */
   readonly maxReloads?: number
+  /** Restarts of a plugin whose hooks throw (default 3 in 60 s, backoff from 1 s); false for none. */
+  readonly restart?: PluginRestartPolicy | false
 }
 
 export type ReloadOutcome =
@@ -59,6 +62,7 @@ export class PluginHost {
   private readonly baseDir: string
   private readonly pluginsDir: string | undefined
   private readonly env: PluginEnvironment
+  private readonly restarts: PluginRestarts
   private slots: Slot[] = []
   /** Names in the order they went live, for stopping in reverse. */
   private liveOrder: string[] = []
@@ -71,6 +75,10 @@ export class PluginHost {
   constructor(options: PluginHostOptions) {
     this.options = options
     this.sam = options.sam
+    this.restarts = new PluginRestarts(
+      options.sam.bus,
+      options.restart === false ? { maxRestarts: 0 } : (options.restart ?? {}),
+    )
     this.baseDir = options.baseDir ?? process.cwd()
     this.pluginsDir =
       options.pluginsDir === false ? undefined : (options.pluginsDir ?? join(this.baseDir, "plugins"))
@@ -107,6 +115,7 @@ export class PluginHost {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => {})
+      this.restarts.stop()
       for (const slot of this.slots) slot.watcher?.close()
       for (const name of [...this.liveOrder].reverse()) await this.unload(name)
       await Promise.all(this.retiring)
@@ -434,6 +443,7 @@ export class PluginHost {
     this.liveOrder = this.liveOrder.filter((n) => n !== slot.name)
     instance.goDark()
     this.markFailed(slot, failure)
+    slot.error += this.restarts.failed(slot.name, () => void this.reload(slot.name, { reimport: false }))
     void this.retire(instance)
   }
 
@@ -452,6 +462,7 @@ export class PluginHost {
   // ---- bookkeeping ----
 
   private goneLive(slot: Slot, instance: PluginInstance): void {
+    this.restarts.cancel(slot.name)
     slot.current = instance
     slot.version = instance.version
     slot.status = "running"

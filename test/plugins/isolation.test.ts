@@ -89,6 +89,37 @@ describe("failure isolation", () => {
     expect((await sam.invoke("calm_work", null)).output).toBe("ok")
   })
 
+  it("a plugin whose hook throws is supervised: set up again after a backoff, crashed past its intensity", async () => {
+    const { host, log, sam } = await start(
+      {
+        "plugins/flaky.mjs": plugin(
+          "flaky",
+          `ctx.capabilities.register("flaky_work", () => "ok")
+    ctx.events.subscribe((event) => {
+      if (event.type === "demo.boom") throw new Error("boom")
+    })`,
+        ),
+      },
+      { restart: { maxRestarts: 1, windowMs: 60_000, backoffBaseMs: 10, backoffMaxMs: 10 } },
+    )
+    const restarting = log.upcoming((e) => e.type === "plugin.restarting")
+    const back = log.upcoming((e) => e.type === "plugin.loaded" && e.plugin === "flaky")
+    sam.bus.publish({ type: "demo.boom" })
+    expect(await restarting).toMatchObject({ plugin: "flaky" })
+    await back
+    expect(host.get("flaky")?.status).toBe("running")
+    expect((await sam.invoke("flaky_work", null)).output).toBe("ok")
+
+    const crashed = log.upcoming((e) => e.type === "plugin.crashed")
+    sam.bus.publish({ type: "demo.boom" })
+    expect(await crashed).toMatchObject({ plugin: "flaky", detail: "gave up after 1 restarts in 60s" })
+    expect(host.get("flaky")).toMatchObject({ status: "failed" })
+    expect(host.get("flaky")?.error).toContain(
+      "gave up after 1 restarts in 60s (save a fixed version to reload it)",
+    )
+    expect(sam.capabilities.has("flaky_work")).toBe(false)
+  })
+
   it("a throwing timer callback fails its plugin", async () => {
     const { host, log } = await start({
       "plugins/ticker.mjs": plugin(
