@@ -10,6 +10,7 @@ import { attachPlugins } from "./attachPlugins.ts"
 import type { ConfigReloader } from "./configReload.ts"
 import { unitSpecsFromConfig } from "./fromConfig.ts"
 import { createLogger, type Logger, logEvents } from "./logger.ts"
+import { reapOrphans, recordChildren } from "./orphanReaper.ts"
 import { Sam } from "./sam.ts"
 
 export interface CreateSamOptions {
@@ -111,6 +112,19 @@ export const createSam = async (
       logger.flush()
     })
   }
+  // Before anything starts: stop what a SAM that died hard left running on this state dir.
+  const reaped = await reapOrphans(config.runtime.state_dir)
+  if (reaped.length > 0) {
+    sam.bus.publish({
+      type: "supervisor",
+      action: "orphans-reaped",
+      detail: `stopped ${reaped.length} process group(s) left by a previous SAM that did not stop cleanly: ${reaped
+        .map((c) => `${c.unit} (pid ${c.pid})`)
+        .join(", ")}`,
+    })
+  }
+  const offChildren = recordChildren(config.runtime.state_dir, sam.bus)
+  sam.addFinalizer(offChildren)
   if (options.auditLog !== false) {
     const audit = await AuditLog.open(join(config.runtime.state_dir, "audit.log"), {
       onError: (error) =>
