@@ -4,7 +4,7 @@
 // it fail; liveness failures inside `startPeriodMs` do not count (nor, before a first pass,
 // inside failureThreshold × interval). Until a probe first passes it is
 // polled quickly so a restarted instance is routed to again without waiting
-// a whole interval (5 ms, doubling to 50 ms: a local connect refused costs microseconds).
+// a whole interval (5 ms, doubling to 20 ms: a local connect refused costs microseconds).
 import { Effect } from "effect"
 import type { ProbeSpec } from "../unitSpec.ts"
 import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeTarget } from "./probe.ts"
@@ -16,7 +16,7 @@ export interface HealthCallbacks {
   readonly onLivenessFailed: (detail: string) => void
 }
 
-const fastPollMs = 50
+const fastPollMs = 20
 const firstPollMs = 5
 
 const isReadiness = (p: ProbeSpec) => p.role === "readiness" || p.role === "both"
