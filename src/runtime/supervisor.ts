@@ -12,6 +12,7 @@ import {
   type InstanceStatus,
   type RunnerEnvironment,
 } from "./instanceRunner.ts"
+import { restartVerdict } from "./restartPolicy.ts"
 import { RestartWindow } from "./restartWindow.ts"
 import type { UnitKind, UnitSpec } from "./unitSpec.ts"
 
@@ -444,42 +445,21 @@ export class Supervisor {
     const ctx = runner.context
     const now = Date.now()
     const group = this.group(spec.group)
-    const exit = ctx.lastExit
-    const code = ctx.failure === "exit" ? (exit?.code ?? null) : null
-    const clean = ctx.failure === "exit" && exit?.code === 0 && !exit.signal
-
     if (this.shuttingDown || group.failed) {
-      runner.send({
-        type: "STAND_DOWN",
-        reason: `${ctx.reason}; not restarted (${this.shuttingDown ? "SAM is stopping" : `group ${group.spec.name} is shut down`})`,
-      })
+      const why = this.shuttingDown ? "SAM is stopping" : `group ${group.spec.name} is shut down`
+      runner.send({ type: "STAND_DOWN", reason: `${ctx.reason}; not restarted (${why})` })
       return
     }
-    let restart: boolean
-    let why = ""
-    if (code !== null && policy.preventExitCodes.includes(code)) {
-      restart = false
-      why = `exit code ${code} is in no_restart_exit_codes`
-    } else if (code !== null && policy.forceExitCodes.includes(code)) {
-      restart = true
-    } else if (policy.type === "permanent") {
-      restart = true
-    } else if (policy.type === "transient") {
-      restart = !clean
-      why = "clean exit of a transient (on-failure) unit"
-    } else {
-      restart = false
-      why = "restart policy is temporary (never)"
-    }
-    if (!restart) {
+    const verdict = restartVerdict(policy, ctx.failure, ctx.lastExit)
+    if (!verdict.restart) {
       this.env.bus.publish({
         type: "supervisor",
         action: "stand-down",
         unit: runner.key,
         group: group.spec.name,
-        detail: why,
+        detail: verdict.why,
       })
-      runner.send({ type: "STAND_DOWN", reason: `${ctx.reason}; not restarted: ${why}` })
+      runner.send({ type: "STAND_DOWN", reason: `${ctx.reason}; not restarted: ${verdict.why}` })
       return
     }
 
