@@ -3,75 +3,40 @@
 // applies the group strategy to siblings, escalates crashes (child → group → root; the root
 // reports and keeps SAM alive), and orders starts and stops by `depends_on`.
 import { Data, Effect } from "effect"
-import type { CommandName, LifecycleState, StopOptions } from "../actors/lifecycle.machine.ts"
+import type { CommandName, StopOptions } from "../actors/lifecycle.machine.ts"
 import { backoffDelay } from "./backoff.ts"
 import { dependentsMap, startOrder } from "./dependencyGraph.ts"
-import {
-  CommandRefused,
-  InstanceRunner,
-  type InstanceStatus,
-  type RunnerEnvironment,
-} from "./instanceRunner.ts"
+import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
 import { restartVerdict } from "./restartPolicy.ts"
 import { RestartWindow } from "./restartWindow.ts"
-import type { UnitKind, UnitSpec } from "./unitSpec.ts"
+import {
+  type Group,
+  type GroupSpec,
+  implicitGroupIntensity,
+  makeGroup,
+  type Strategy,
+  siblingsToRestart,
+} from "./supervisionGroup.ts"
+import type { UnitSpec } from "./unitSpec.ts"
+import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
 
-export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one"
-
-export interface GroupSpec {
-  readonly name: string
-  readonly strategy: Strategy
-  readonly maxRestarts: number
-  readonly windowMs: number
-}
+export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
+export type { UnitStatus } from "./unitStatus.ts"
 
 export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
   readonly unit: string
   readonly message: string
 }> {}
 
-export interface UnitStatus {
-  readonly id: string
-  readonly kind: UnitKind
-  readonly runtime: string
-  readonly group: string
-  readonly state: LifecycleState
-  readonly ready: boolean
-  readonly restarts: number
-  readonly pid: number | undefined
-  readonly uptimeMs: number
-  readonly dependsOn: ReadonlyArray<string>
-  readonly instances: ReadonlyArray<InstanceStatus>
-}
-
 export interface StartReport {
   readonly ready: ReadonlyArray<string>
   readonly notReady: ReadonlyArray<{ readonly id: string; readonly state: string; readonly reason: string }>
-}
-
-interface Group {
-  readonly spec: GroupSpec
-  readonly window: RestartWindow
-  readonly members: InstanceRunner[]
-  failed: boolean
 }
 
 interface Unit {
   readonly spec: UnitSpec
   readonly runners: ReadonlyArray<InstanceRunner>
 }
-
-/** Worst first: the state a multi-instance unit reports is the worst of its instances. */
-const severity: ReadonlyArray<LifecycleState> = [
-  "crashed",
-  "error",
-  "backoff",
-  "stopping",
-  "starting",
-  "suspended",
-  "running",
-  "stopped",
-]
 
 /** Done starting: ready, given up on, or stopped again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -87,8 +52,6 @@ const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
   suspend: (r) => r.state !== "running",
   resume: (r) => r.state !== "suspended",
 }
-
-export const implicitGroupIntensity = { maxRestarts: 30, windowMs: 60_000 }
 
 export class Supervisor {
   readonly env: RunnerEnvironment
@@ -108,13 +71,7 @@ export class Supervisor {
       ...env,
       urlOf: (id) => this.units.get(id)?.runners.find((r) => r.state === "running" && r.ready)?.url,
     }
-    for (const g of groups)
-      this.groups.set(g.name, {
-        spec: g,
-        window: new RestartWindow(g.maxRestarts, g.windowMs),
-        members: [],
-        failed: false,
-      })
+    for (const g of groups) this.groups.set(g.name, makeGroup(g))
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
     for (const spec of specs) this.insert(spec)
     this.reorder()
@@ -161,12 +118,7 @@ export class Supervisor {
         group.spec.maxRestarts === spec.maxRestarts &&
         group.spec.windowMs === spec.windowMs
       if (same) continue
-      this.groups.set(spec.name, {
-        spec,
-        window: new RestartWindow(spec.maxRestarts, spec.windowMs),
-        members: group?.members ?? [],
-        failed: group?.failed ?? false,
-      })
+      this.groups.set(spec.name, makeGroup(spec, group?.members ?? [], group?.failed ?? false))
     }
     this.reorder()
   }
@@ -229,8 +181,7 @@ export class Supervisor {
     const unit = this.unit(id)
     for (const dep of unit.spec.dependsOn) {
       const depUnit = this.units.get(dep)
-      if (depUnit && depUnit.runners.every((r) => r.state === "stopped"))
-        void this.startUnit(dep).catch(() => {})
+      if (depUnit?.runners.every((r) => r.state === "stopped")) void this.startUnit(dep).catch(() => {})
     }
     const pending = unit.spec.dependsOn.filter((d) => !this.available(d))
     if (pending.length > 0) {
@@ -334,12 +285,7 @@ export class Supervisor {
   private group(name: string): Group {
     let group = this.groups.get(name)
     if (!group) {
-      group = {
-        spec: { name, strategy: "one_for_one", ...implicitGroupIntensity },
-        window: new RestartWindow(implicitGroupIntensity.maxRestarts, implicitGroupIntensity.windowMs),
-        members: [],
-        failed: false,
-      }
+      group = makeGroup({ name, strategy: "one_for_one", ...implicitGroupIntensity })
       this.groups.set(name, group)
     }
     return group
@@ -359,7 +305,7 @@ export class Supervisor {
   /** A dependency is available when at least one of its instances is ready. */
   private available(id: string): boolean {
     const unit = this.units.get(id)
-    return unit !== undefined && unit.runners.some((r) => r.state === "running" && r.ready)
+    return unit?.runners.some((r) => r.state === "running" && r.ready) ?? false
   }
 
   private waitAvailable(id: string, signal: AbortSignal): Promise<void> {
@@ -415,21 +361,7 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    const instances = unit.runners.map((r) => r.status())
-    const state = severity.find((s) => instances.some((i) => i.state === s)) ?? "stopped"
-    return {
-      id: unit.spec.id,
-      kind: unit.spec.kind,
-      runtime: unit.spec.runtime,
-      group: unit.spec.group,
-      state,
-      ready: instances.every((i) => i.ready),
-      restarts: instances.reduce((n, i) => n + i.restarts, 0),
-      pid: instances[0]?.pid,
-      uptimeMs: Math.max(0, ...instances.map((i) => i.uptimeMs)),
-      dependsOn: unit.spec.dependsOn,
-      instances,
-    }
+    return aggregateStatus(unit.spec, unit.runners)
   }
 
   private onTransition(runner: InstanceRunner, from: string, to: string): void {
@@ -505,17 +437,8 @@ export class Supervisor {
   }
 
   private restartSiblings(group: Group, failed: InstanceRunner): void {
-    const strategy = group.spec.strategy
-    if (strategy === "one_for_one") return
-    const index = group.members.indexOf(failed)
-    const siblings =
-      strategy === "one_for_all" ? group.members.filter((m) => m !== failed) : group.members.slice(index + 1)
-    for (const sibling of siblings) {
-      // OTP: temporary children are never restarted because of a sibling.
-      if (sibling.spec.restart.type === "temporary") continue
-      if (sibling.state === "stopped" || sibling.state === "crashed" || sibling.state === "stopping") continue
-      sibling.send({ type: "RESTART", reason: `${strategy}: sibling ${failed.key} failed` })
-    }
+    const reason = `${group.spec.strategy}: sibling ${failed.key} failed`
+    for (const sibling of siblingsToRestart(group, failed)) sibling.send({ type: "RESTART", reason })
   }
 
   private escalate(group: Group, detail: string): void {

@@ -1,0 +1,49 @@
+// What surfaces see of a unit: its instances' statuses folded into one (the worst state wins,
+// ready only when every instance is ready, restarts summed).
+import type { LifecycleState } from "../actors/lifecycle.machine.ts"
+import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
+import type { UnitKind, UnitSpec } from "./unitSpec.ts"
+
+export interface UnitStatus {
+  readonly id: string
+  readonly kind: UnitKind
+  readonly runtime: string
+  readonly group: string
+  readonly state: LifecycleState
+  readonly ready: boolean
+  readonly restarts: number
+  readonly pid: number | undefined
+  readonly uptimeMs: number
+  readonly dependsOn: ReadonlyArray<string>
+  readonly instances: ReadonlyArray<InstanceStatus>
+}
+
+/** Worst first: the state a multi-instance unit reports is the worst of its instances. */
+const severity: ReadonlyArray<LifecycleState> = [
+  "crashed",
+  "error",
+  "backoff",
+  "stopping",
+  "starting",
+  "suspended",
+  "running",
+  "stopped",
+]
+
+export const aggregateStatus = (spec: UnitSpec, runners: ReadonlyArray<InstanceRunner>): UnitStatus => {
+  const instances = runners.map((r) => r.status())
+  const state = severity.find((s) => instances.some((i) => i.state === s)) ?? "stopped"
+  return {
+    id: spec.id,
+    kind: spec.kind,
+    runtime: spec.runtime,
+    group: spec.group,
+    state,
+    ready: instances.every((i) => i.ready),
+    restarts: instances.reduce((n, i) => n + i.restarts, 0),
+    pid: instances[0]?.pid,
+    uptimeMs: Math.max(0, ...instances.map((i) => i.uptimeMs)),
+    dependsOn: spec.dependsOn,
+    instances,
+  }
+}
