@@ -89,7 +89,12 @@ export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string
   }
 }
 
-export const agentSpec = (id: string, agent: AgentConfig, stateDir: string): UnitSpec => ({
+export const agentSpec = (
+  id: string,
+  agent: AgentConfig,
+  stateDir: string,
+  runAs?: { readonly uid?: number; readonly gid?: number },
+): UnitSpec => ({
   id,
   kind: "agent",
   runtime: agent.runtime,
@@ -119,6 +124,7 @@ export const agentSpec = (id: string, agent: AgentConfig, stateDir: string): Uni
     ...(agent.version === undefined ? {} : { version: agent.version }),
     ...(agent.concurrency === undefined ? {} : { concurrency: agent.concurrency }),
     config: agent.config ?? {},
+    ...(runAs === undefined ? {} : { runAs }),
   },
 })
 
@@ -144,7 +150,7 @@ export const unitSpecsFromConfig = (
       .map(([id, s]) => serviceSpec(id, s, baseDir)),
     ...Object.entries(config.agents)
       .filter(([, a]) => a.enabled)
-      .map(([id, a]) => agentSpec(id, a, config.runtime.state_dir)),
+      .map(([id, a]) => agentSpec(id, a, config.runtime.state_dir, config.security.run_as)),
   ]
   const enabled = new Set(units.map((u) => u.id))
   return {

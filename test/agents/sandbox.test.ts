@@ -1,7 +1,15 @@
-import { existsSync } from "node:fs"
-import { join } from "node:path"
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { agentUnit, eventsOf, removeScratch, scratch, startAgents, stopAll } from "../support/agents.ts"
+import {
+  agentUnit,
+  eventsOf,
+  probeAgent,
+  removeScratch,
+  scratch,
+  startAgents,
+  stopAll,
+} from "../support/agents.ts"
 
 afterEach(async () => {
   expect(await stopAll()).toEqual([])
@@ -76,4 +84,33 @@ describe("sandbox security profiles", () => {
       delete process.env.SAM_TEST_SECRET
     }
   })
+})
+
+/** Whether every folder above `path` lets other users through (o+x): the agent user must read its code. */
+const reachableByOthers = (path: string): boolean => {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false
+  }
+  return true
+}
+
+describe("running agents as another user", () => {
+  it.runIf(process.getuid?.() === 0 && reachableByOthers(probeAgent) && reachableByOthers(process.execPath))(
+    "with security.run_as, a root SAM starts the agent as that uid/gid and it can still write its data dir",
+    async () => {
+      // The scratch dir is private (0700) to its creator: the agent's user must be able to reach
+      // its data dir inside it.
+      chmodSync(scratch(), 0o755)
+      const h = await startAgents([
+        agentUnit("nobody", {
+          agent: { capabilities: escapes, runAs: { uid: 65534, gid: 65534 } },
+        }),
+      ])
+      const pid = h.sam.agents.status("nobody").pid as number
+      const status = readFileSync(`/proc/${pid}/status`, "utf8")
+      expect(status).toMatch(/^Uid:\s+65534\s/m)
+      expect(status).toMatch(/^Gid:\s+65534\s/m)
+      expect((await h.sam.invoke("write_data", {})).output).toBeDefined()
+    },
+  )
 })

@@ -17,6 +17,9 @@ export interface SpawnRequest {
   readonly args: ReadonlyArray<string>
   readonly cwd: string | undefined
   readonly env: Readonly<Record<string, string>>
+  /** Run the child as this user and group (SAM must be root). */
+  readonly uid?: number
+  readonly gid?: number
   /** Open a Node IPC channel (advanced serialization) to the child: agent runtimes. */
   readonly ipc?: boolean
   /** Sees the child as soon as it exists, before any of its output or messages. */
@@ -74,6 +77,8 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
           cwd: request.cwd,
           env: request.env,
           detached: true,
+          ...(request.uid === undefined ? {} : { uid: request.uid }),
+          ...(request.gid === undefined ? {} : { gid: request.gid }),
           stdio: request.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
           ...(request.ipc ? { serialization: "advanced" as const } : {}),
         })

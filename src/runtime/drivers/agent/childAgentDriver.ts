@@ -3,7 +3,7 @@
 // IPC channel. `sandbox` adds Node's permission model per security profile and gives the agent
 // only its declared environment; `process` runs it unrestricted with a minimal environment.
 import type { ChildProcess } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { chownSync, mkdirSync } from "node:fs"
 import { isAbsolute, join, resolve } from "node:path"
 import { Effect } from "effect"
 import { agentDirectory, agentEntry } from "../../../agent/loadAgent.ts"
@@ -24,16 +24,25 @@ type ChildRuntime = "sandbox" | "process"
 /** V8's last words when it hits --max-old-space-size. */
 const heapOutOfMemory = /Reached heap limit|JavaScript heap out of memory|Allocation failed/
 
+/** `security.run_as` applies only when SAM runs as root (only root may switch users). */
+const effectiveRunAs = (runAs: AgentDeployment["runAs"]): AgentDeployment["runAs"] =>
+  runAs && (runAs.uid !== undefined || runAs.gid !== undefined) && process.getuid?.() === 0
+    ? runAs
+    : undefined
+
 export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefined): Driver => ({
   name: `agent:${runtime}`,
   start: (ctx) =>
     Effect.gen(function* () {
       const agent = yield* agentDeployment(ctx)
       const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
+      const runAs = effectiveRunAs(agent.runAs)
       yield* Effect.try({
         try: () => {
           agentEntry(path)
           mkdirSync(agent.dataDir, { recursive: true })
+          // The data dir is the agent's to write, as whichever user it runs as.
+          if (runAs) chownSync(agent.dataDir, runAs.uid ?? -1, runAs.gid ?? -1)
         },
         catch: (error) => new DriverError({ unit: ctx.spec.id, message: String((error as Error).message) }),
       })
@@ -79,6 +88,8 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
           cwd: agentDir,
           env: environment(runtime, ctx, agent),
           ipc: true,
+          ...(runAs?.uid === undefined ? {} : { uid: runAs.uid }),
+          ...(runAs?.gid === undefined ? {} : { gid: runAs.gid }),
           onSpawn: (spawned) => {
             child = spawned
             spawned.on("message", (raw) => connection.receive(raw))
