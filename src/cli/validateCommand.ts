@@ -1,6 +1,7 @@
 // `sam validate`: load and check the configuration without starting anything; every problem is
 // printed with file, path and line:column (exit 2), else "ok: N agents, M services" (exit 0).
 
+import type { SamConfig } from "../config/schema.ts"
 import { type Command, EXIT_OK, EXIT_USAGE } from "./command.ts"
 import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
 
@@ -29,7 +30,26 @@ export const validateCommand: Command = {
     io.stdout(
       `ok: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
     )
-    printWarnings(io, loaded.warnings)
+    printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
     return EXIT_OK
   },
+}
+
+/**
+ * A container engine CLI that is installed but cannot run containers (a docker client with no
+ * daemon) would fail every start: say so now. A missing CLI is already a load warning.
+ */
+const engineWarnings = async (config: SamConfig): Promise<ReadonlyArray<string>> => {
+  const containers = Object.entries(config.services).filter(
+    ([, s]) => s.enabled && s.deployment.mode === "container",
+  )
+  if (containers.length === 0) return []
+  const { engineProblem, findContainerEngine } = await import("../runtime/drivers/containerDriver.ts")
+  const warnings: string[] = []
+  for (const [id, service] of containers) {
+    const engine = findContainerEngine(service.deployment.engine)
+    const problem = engine ? await engineProblem(engine) : undefined
+    if (problem) warnings.push(`services.${id}: ${problem}; starting it will fail`)
+  }
+  return warnings
 }
