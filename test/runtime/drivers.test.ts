@@ -40,6 +40,18 @@ const supervise = (specs: UnitSpec[]) => {
   return { supervisor, bus, pids }
 }
 
+/** A container service run by `engine` (a stand-in executable in these tests). */
+const containerUnit = (
+  id: string,
+  engine: string,
+  image: string,
+  overrides: Parameters<typeof nodeService>[2] = {},
+): UnitSpec => ({
+  ...nodeService(id, "http-service.mjs", overrides),
+  runtime: "container",
+  container: { engine, image, ports: [], volumes: [], env: {}, args: [] },
+})
+
 describe("container driver", () => {
   it("builds the engine's run command from image, ports, volumes and env", () => {
     const args = containerRunArgs(
@@ -76,18 +88,9 @@ describe("container driver", () => {
     process.env.FAKE_ENGINE_LOG = log
     process.env.FAKE_ENGINE_NODE = process.execPath
     process.env.FAKE_ENGINE_SERVICE = fixture("http-service.mjs")
-    const spec: UnitSpec = {
-      ...nodeService("vectors", "http-service.mjs", { probes: [httpCheck()] }),
-      runtime: "container",
-      container: {
-        engine: fixture("fake-engine.sh"),
-        image: "example/vectors:1",
-        ports: [],
-        volumes: [],
-        env: {},
-        args: [],
-      },
-    }
+    const spec: UnitSpec = containerUnit("vectors", fixture("fake-engine.sh"), "example/vectors:1", {
+      probes: [httpCheck()],
+    })
     const { supervisor } = supervise([spec])
     const report = await supervisor.startAll()
     expect(report.ready).toEqual(["vectors"])
@@ -104,18 +107,9 @@ describe("container driver", () => {
   })
 
   it("fails to start with a clear error when no container engine exists", async () => {
-    const spec: UnitSpec = {
-      ...nodeService("qdrant", "http-service.mjs", { restart: { type: "temporary" } }),
-      runtime: "container",
-      container: {
-        engine: "no-such-engine-here",
-        image: "qdrant/qdrant",
-        ports: [],
-        volumes: [],
-        env: {},
-        args: [],
-      },
-    }
+    const spec: UnitSpec = containerUnit("qdrant", "no-such-engine-here", "qdrant/qdrant", {
+      restart: { type: "temporary" },
+    })
     const { supervisor, bus } = supervise([spec])
     const errors: string[] = []
     bus.subscribe((e) => {
@@ -137,18 +131,9 @@ describe("container engine without a daemon", () => {
     })
     process.env.FAKE_ENGINE_LOG = join(dir, "calls.log")
     process.env.FAKE_ENGINE_DOWN = "1"
-    const spec: UnitSpec = {
-      ...nodeService("vectors", "http-service.mjs", { restart: { type: "temporary" } }),
-      runtime: "container",
-      container: {
-        engine: fixture("fake-engine.sh"),
-        image: "example/vectors:1",
-        ports: [],
-        volumes: [],
-        env: {},
-        args: [],
-      },
-    }
+    const spec: UnitSpec = containerUnit("vectors", fixture("fake-engine.sh"), "example/vectors:1", {
+      restart: { type: "temporary" },
+    })
     const { supervisor, bus } = supervise([spec])
     const errors: string[] = []
     bus.subscribe((e) => {
