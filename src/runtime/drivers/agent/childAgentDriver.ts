@@ -3,10 +3,9 @@
 // IPC channel. `sandbox` adds Node's permission model per security profile and gives the agent
 // only its declared environment; `process` runs it unrestricted with a minimal environment.
 import type { ChildProcess } from "node:child_process"
-import { chownSync, mkdirSync } from "node:fs"
-import { isAbsolute, join, resolve } from "node:path"
+import { join } from "node:path"
 import { Effect } from "effect"
-import { agentDirectory, agentEntry } from "../../../agent/loadAgent.ts"
+import { agentDirectory } from "../../../agent/loadAgent.ts"
 import type { ToAgent } from "../../../agent/protocol.ts"
 import { liveGroupMembers } from "../../processGroup.ts"
 import type { AgentDeployment } from "../../unitSpec.ts"
@@ -16,6 +15,7 @@ import { instanceKey } from "./agentCapabilities.ts"
 import { AgentConnection, type CallHost } from "./agentConnection.ts"
 import { attachAgent } from "./agentInstance.ts"
 import { throttleCpu } from "./cpuThrottle.ts"
+import { prepareAgent } from "./prepareAgent.ts"
 import { residentBytes, sumOver } from "./procStats.ts"
 import { memoryFlags, permissionFlags, runtimeReadPaths, sdkDirectory } from "./sandboxFlags.ts"
 
@@ -34,18 +34,8 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
   name: `agent:${runtime}`,
   start: (ctx) =>
     Effect.gen(function* () {
-      const agent = yield* agentDeployment(ctx)
-      const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
-      const runAs = effectiveRunAs(agent.runAs)
-      yield* Effect.try({
-        try: () => {
-          agentEntry(path)
-          mkdirSync(agent.dataDir, { recursive: true })
-          // The data dir is the agent's to write, as whichever user it runs as.
-          if (runAs) chownSync(agent.dataDir, runAs.uid ?? -1, runAs.gid ?? -1)
-        },
-        catch: (error) => new DriverError({ unit: ctx.spec.id, message: String((error as Error).message) }),
-      })
+      const runAs = effectiveRunAs(ctx.spec.agent?.runAs)
+      const { agent, path } = yield* prepareAgent(ctx, runAs)
       const agentDir = agentDirectory(path)
       const profile = runtime === "sandbox" ? agent.securityProfile : "trusted"
 
@@ -137,11 +127,6 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
       })
     }),
 })
-
-const agentDeployment = (ctx: DriverContext) =>
-  ctx.spec.agent
-    ? Effect.succeed(ctx.spec.agent)
-    : Effect.fail(new DriverError({ unit: ctx.spec.id, message: "an agent runtime needs the agent's path" }))
 
 /**
  * `sandbox`: exactly the agent's declared environment plus SAM's variables, nothing of SAM's

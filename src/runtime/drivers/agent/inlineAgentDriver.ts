@@ -1,7 +1,6 @@
 // Runtime `inline`: the agent module is imported into SAM's own process and its handlers are
 // called directly: no IPC, no isolation, lowest cost. For trusted agents and embedding. The
 // lifecycle, capability checks, timeouts and health() are the same as for the other runtimes.
-import { isAbsolute, resolve } from "node:path"
 import { format } from "node:util"
 import { Deferred, Effect } from "effect"
 import {
@@ -18,15 +17,14 @@ import { type Driver, type DriverContext, DriverError, type DriverFact, type Exi
 import { dependencyVariables } from "../processDriver.ts"
 import { admitCapabilities, capabilityProviders, raceSignal } from "./agentCapabilities.ts"
 import type { CallHost } from "./agentConnection.ts"
+import { prepareAgent } from "./prepareAgent.ts"
 
 export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
   name: "agent:inline",
   start: (ctx) =>
     Effect.gen(function* () {
       const unit = ctx.spec.id
-      const agent = ctx.spec.agent
-      if (!agent) return yield* new DriverError({ unit, message: "an agent runtime needs the agent's path" })
-      const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
+      const { agent, path } = yield* prepareAgent(ctx)
       const fail = (what: string) => (error: unknown) =>
         new DriverError({
           unit,

@@ -1,12 +1,9 @@
 // Runtime `worker`: the agent runs in a worker thread of SAM's process (src/agent/workerMain.ts)
 // with V8 `resourceLimits` from max_memory_mb, speaking the same protocol over its port. Cheaper
 // than a child, but not isolated: it shares SAM's process, permissions and CPU (docs/AGENTS.md).
-import { mkdirSync } from "node:fs"
-import { isAbsolute, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { Worker } from "node:worker_threads"
 import { Deferred, Effect } from "effect"
-import { agentEntry } from "../../../agent/loadAgent.ts"
 import type { ToAgent } from "../../../agent/protocol.ts"
 import type { StopSpec } from "../../unitSpec.ts"
 import { type Driver, DriverError, type ExitInfo } from "../driver.ts"
@@ -14,6 +11,7 @@ import { dependencyVariables } from "../processDriver.ts"
 import { instanceKey } from "./agentCapabilities.ts"
 import { AgentConnection, type CallHost } from "./agentConnection.ts"
 import { attachAgent } from "./agentInstance.ts"
+import { prepareAgent } from "./prepareAgent.ts"
 
 const workerMain = new URL("../../../agent/workerMain.ts", import.meta.url)
 
@@ -22,16 +20,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
   start: (ctx) =>
     Effect.gen(function* () {
       const unit = ctx.spec.id
-      const agent = ctx.spec.agent
-      if (!agent) return yield* new DriverError({ unit, message: "an agent runtime needs the agent's path" })
-      const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
-      yield* Effect.try({
-        try: () => {
-          agentEntry(path)
-          mkdirSync(agent.dataDir, { recursive: true })
-        },
-        catch: (error) => new DriverError({ unit, message: String((error as Error).message) }),
-      })
+      const { agent, path } = yield* prepareAgent(ctx)
       if (agent.maxCpuPercent !== undefined) {
         const detail = `max_cpu_percent is not enforced for the worker runtime (a thread of SAM); use sandbox or process`
         ctx.log("stderr", `sam: ${detail}`)

@@ -1,0 +1,36 @@
+// What every agent runtime does first: take the agent's deployment from the spec, resolve its
+// module (a file or a folder with an index), and create its data dir, owned by the user the
+// agent will run as when that is another one.
+import { chownSync, mkdirSync } from "node:fs"
+import { isAbsolute, resolve } from "node:path"
+import { Effect } from "effect"
+import { agentEntry } from "../../../agent/loadAgent.ts"
+import type { AgentDeployment } from "../../unitSpec.ts"
+import { type DriverContext, DriverError } from "../driver.ts"
+
+export interface PreparedAgent {
+  readonly agent: AgentDeployment
+  /** Absolute path of the agent module (as configured: file or folder). */
+  readonly path: string
+}
+
+export const prepareAgent = (
+  ctx: DriverContext,
+  owner?: { readonly uid?: number; readonly gid?: number },
+): Effect.Effect<PreparedAgent, DriverError> =>
+  Effect.gen(function* () {
+    const unit = ctx.spec.id
+    const agent = ctx.spec.agent
+    if (!agent) return yield* new DriverError({ unit, message: "an agent runtime needs the agent's path" })
+    const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
+    yield* Effect.try({
+      try: () => {
+        agentEntry(path)
+        mkdirSync(agent.dataDir, { recursive: true })
+        if (owner) chownSync(agent.dataDir, owner.uid ?? -1, owner.gid ?? -1)
+      },
+      catch: (error) =>
+        new DriverError({ unit, message: error instanceof Error ? error.message : String(error) }),
+    })
+    return { agent, path }
+  })
