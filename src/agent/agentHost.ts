@@ -22,6 +22,22 @@ export interface AgentPort {
 
 export type InitMessage = Extract<ToAgent, { type: "init" }>
 
+/** The first thing an agent entry does: wait for SAM's init; anything else first is reported and dropped. */
+export const waitForInit = (port: AgentPort, dropped: (detail: string) => void): Promise<InitMessage> =>
+  new Promise((resolve) => {
+    const off = port.onMessage((raw) => {
+      const decoded = decodeToAgentMessage(raw)
+      if (decoded.ok && decoded.message.type === "init") {
+        off()
+        resolve(decoded.message)
+      } else {
+        dropped(
+          `dropped a message before init: ${decoded.ok ? decoded.message.type : decoded.error} ${preview(raw)}`,
+        )
+      }
+    })
+  })
+
 interface PendingCall {
   readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void

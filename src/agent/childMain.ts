@@ -1,9 +1,9 @@
 // Entry script of an agent child process (runtimes `sandbox` and `process`): waits for SAM's
 // init message on the IPC channel, loads the agent module and hosts it. It exits when SAM asks
 // (SIGTERM, shutdown message) or disappears (IPC disconnect): an agent never outlives SAM.
-import { AgentHost, type AgentPort, errorMessage, type InitMessage } from "./agentHost.ts"
+import { AgentHost, type AgentPort, errorMessage, waitForInit } from "./agentHost.ts"
 import { loadAgent } from "./loadAgent.ts"
-import { decodeToAgentMessage, type FromAgent, preview } from "./protocol.ts"
+import type { FromAgent } from "./protocol.ts"
 
 if (!process.send) {
   console.error("sam agent: childMain.ts must be started by SAM with an IPC channel")
@@ -29,26 +29,10 @@ const log = (level: "warn" | "error", msg: string) => {
   }
 }
 
-const waitForInit = (): Promise<InitMessage> =>
-  new Promise((resolve) => {
-    const off = port.onMessage((raw) => {
-      const decoded = decodeToAgentMessage(raw)
-      if (decoded.ok && decoded.message.type === "init") {
-        off()
-        resolve(decoded.message)
-      } else {
-        log(
-          "warn",
-          `dropped a message before init: ${decoded.ok ? decoded.message.type : decoded.error} ${preview(raw)}`,
-        )
-      }
-    })
-  })
-
 // SAM gone: nobody is left to supervise or stop us.
 process.on("disconnect", () => process.exit())
 
-const init = await waitForInit()
+const init = await waitForInit(port, (detail) => log("warn", detail))
 let host: AgentHost | undefined
 const exitAfterStop = (code: number) => {
   const stopping = host ? host.stop() : Promise.resolve()

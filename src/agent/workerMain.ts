@@ -1,9 +1,8 @@
 // Entry script of an agent worker thread (runtime `worker`): the same protocol as childMain.ts,
 // over the worker's parentPort. The thread ends on a shutdown message or when terminated.
 import { parentPort } from "node:worker_threads"
-import { AgentHost, type AgentPort, errorMessage, type InitMessage } from "./agentHost.ts"
+import { AgentHost, type AgentPort, errorMessage, waitForInit } from "./agentHost.ts"
 import { loadAgent } from "./loadAgent.ts"
-import { decodeToAgentMessage, preview } from "./protocol.ts"
 
 if (!parentPort) throw new Error("workerMain.ts must run in a worker thread started by SAM")
 const parent = parentPort
@@ -16,20 +15,7 @@ const port: AgentPort = {
   },
 }
 
-const waitForInit = (): Promise<InitMessage> =>
-  new Promise((resolve) => {
-    const off = port.onMessage((raw) => {
-      const decoded = decodeToAgentMessage(raw)
-      if (decoded.ok && decoded.message.type === "init") {
-        off()
-        resolve(decoded.message)
-      } else {
-        port.send({ type: "log", level: "warn", msg: `dropped a message before init: ${preview(raw)}` })
-      }
-    })
-  })
-
-const init = await waitForInit()
+const init = await waitForInit(port, (msg) => port.send({ type: "log", level: "warn", msg }))
 try {
   const definition = await loadAgent(init.path)
   const host = new AgentHost({ definition, port, init, env: process.env, onShutdown: () => process.exit(0) })

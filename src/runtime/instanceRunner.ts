@@ -75,6 +75,8 @@ export class InstanceRunner {
   /** Failures since the instance was last up for `restart.stableMs`; drives backoff growth. */
   consecutiveFailures = 0
   startedAt: number | undefined
+  /** Whether it was ever asked to start (a stopped instance that never was is not "settled"). */
+  launched = false
   port: number | undefined
 
   private readonly env: RunnerEnvironment
@@ -226,6 +228,7 @@ export class InstanceRunner {
     const from = this.current
     this.current = next
     const to = topState(snapshot.value)
+    if (to === "starting") this.launched = true
     if (to === "starting" && from !== "stopped" && from !== "crashed") this.restarts++
     this.env.bus.publish({
       type: "transition",

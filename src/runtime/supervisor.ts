@@ -40,9 +40,7 @@ interface Unit {
 
 /** Done starting: ready, given up on, or stopped again after having been started. */
 const settled = (r: InstanceRunner) =>
-  (r.state === "running" && r.ready) ||
-  r.state === "crashed" ||
-  (r.state === "stopped" && r.context.reason !== "created")
+  (r.state === "running" && r.ready) || r.state === "crashed" || (r.state === "stopped" && r.launched)
 
 /** Where a command has finished acting, for callers that wait on it. */
 const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
