@@ -36,6 +36,7 @@ const unit = (
     securityProfile: "standard",
     environment: {},
     capabilities: ["echo", "burn"],
+    network: false,
     heartbeatIntervalMs: 1_000,
     heartbeatTtlMs: 5_000,
     dataDir: join(scratch, id),

@@ -77,6 +77,10 @@ export const AgentSchema = Schema.Struct({
   ),
   environment: StringMap.pipe(withDefault({}, "Environment variables of the agent process.")),
   capabilities: StringList.pipe(withDefault([], "Capabilities this agent offers.")),
+  network: optional(
+    Schema.Boolean,
+    "May open network connections (sandbox standard profile). Default: true when it depends on a service.",
+  ),
   group: Schema.String.pipe(withDefault("agents", "Supervision group (supervision.groups).")),
   heartbeat: optional(
     Schema.Struct({

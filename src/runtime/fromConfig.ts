@@ -94,6 +94,7 @@ export const agentSpec = (
   agent: AgentConfig,
   stateDir: string,
   runAs?: { readonly uid?: number; readonly gid?: number },
+  serviceIds: ReadonlySet<string> = new Set(),
 ): UnitSpec => ({
   id,
   kind: "agent",
@@ -110,6 +111,7 @@ export const agentSpec = (
     securityProfile: agent.security_profile,
     environment: agent.environment,
     capabilities: agent.capabilities,
+    network: agent.network ?? agent.depends_on.some((d) => serviceIds.has(d)),
     ...(agent.resources?.max_memory_mb === undefined ? {} : { maxMemoryMb: agent.resources.max_memory_mb }),
     ...(agent.resources?.max_cpu_percent === undefined
       ? {}
@@ -150,7 +152,9 @@ export const unitSpecsFromConfig = (
       .map(([id, s]) => serviceSpec(id, s, baseDir)),
     ...Object.entries(config.agents)
       .filter(([, a]) => a.enabled)
-      .map(([id, a]) => agentSpec(id, a, config.runtime.state_dir, config.security.run_as)),
+      .map(([id, a]) =>
+        agentSpec(id, a, config.runtime.state_dir, config.security.run_as, new Set(Object.keys(config.services))),
+      ),
   ]
   const enabled = new Set(units.map((u) => u.id))
   return {

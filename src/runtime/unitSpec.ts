@@ -94,6 +94,8 @@ export interface AgentDeployment {
   readonly environment: Readonly<Record<string, string>>
   /** Capabilities the config declares; the agent reports what it really offers at ready. */
   readonly capabilities: ReadonlyArray<string>
+  /** May open network connections (`network: true`, or it depends on a service). */
+  readonly network: boolean
   readonly maxMemoryMb?: number
   readonly maxCpuPercent?: number
   readonly timeoutMs?: number

@@ -54,7 +54,11 @@ describe("demo agents", () => {
       summaryAgent(),
       agentUnit("notesAgent", {
         dependsOn: ["notes-store"],
-        agent: { path: demo("agents/notes"), capabilities: ["notes_search", "notes_add", "notes_digest"] },
+        agent: {
+          path: demo("agents/notes"),
+          capabilities: ["notes_search", "notes_add", "notes_digest"],
+          network: true,
+        },
       }),
     ])
     expect(h.sam.agents.status("notesAgent")).toMatchObject({ state: "running", ready: true })

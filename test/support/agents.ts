@@ -41,6 +41,7 @@ export const agentUnit = (id: string, overrides: AgentOverrides = {}): UnitSpec 
       securityProfile: "standard",
       environment: {},
       capabilities: ["echo"],
+      network: false,
       // Generous: a loaded CI machine must not make a blocking-but-healthy handler "late".
       heartbeatIntervalMs: 1_000,
       heartbeatTtlMs: 10_000,

@@ -59,6 +59,7 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
               agentDir,
               dataDir: agent.dataDir,
               runtimeReadPaths: runtimeReadPaths(),
+              network: agent.network,
             })
           : []),
         ...memoryFlags(agent.maxMemoryMb),

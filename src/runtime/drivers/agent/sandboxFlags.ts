@@ -14,6 +14,8 @@ export interface SandboxPaths {
   readonly dataDir: string
   /** SAM's in-agent SDK (src/agent) and the package roots it imports. */
   readonly runtimeReadPaths: ReadonlyArray<string>
+  /** Node 26's permission model denies all network access unless --allow-net is given. */
+  readonly network: boolean
 }
 
 export const permissionFlags = (profile: SecurityProfile, paths: SandboxPaths): string[] => {
@@ -23,6 +25,8 @@ export const permissionFlags = (profile: SecurityProfile, paths: SandboxPaths): 
     "--permission",
     ...unique(reads).map((path) => `--allow-fs-read=${path}`),
     ...(profile === "standard" ? [`--allow-fs-write=${paths.dataDir}`] : []),
+    // `strict` never gets the network; `standard` only when the agent needs it.
+    ...(profile === "standard" && paths.network ? ["--allow-net"] : []),
   ]
 }
 
