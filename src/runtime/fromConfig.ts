@@ -153,7 +153,13 @@ export const unitSpecsFromConfig = (
     ...Object.entries(config.agents)
       .filter(([, a]) => a.enabled)
       .map(([id, a]) =>
-        agentSpec(id, a, config.runtime.state_dir, config.security.run_as, new Set(Object.keys(config.services))),
+        agentSpec(
+          id,
+          a,
+          config.runtime.state_dir,
+          config.security.run_as,
+          new Set(Object.keys(config.services)),
+        ),
       ),
   ]
   const enabled = new Set(units.map((u) => u.id))
