@@ -4,6 +4,9 @@
 export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycle.machine.ts"
 // Agent authors: the SDK agent modules import (also "sam/agent", which loads no runtime).
 export * from "./agent/index.ts"
+// Embedding: create, start and stop SAM from a Node app or an Effect program.
+export { type ConfiguredSam, type CreateSamOptions, createSam } from "./app/createSam.ts"
+export { SamService, samLayer } from "./app/samLayer.ts"
 // Config: type your sam.config.ts, load and validate configs.
 export { defineConfig } from "./config/defineConfig.ts"
 export { ConfigError, type LoadedConfig, loadConfig, validateConfigObject } from "./config/load.ts"
@@ -20,14 +23,10 @@ export * from "./plugins/index.ts"
 export type { CapabilityProvider, InvokeOptions, InvokeResult } from "./runtime/capabilities/capability.ts"
 export { CapabilityError } from "./runtime/capabilities/capabilityRouter.ts"
 export { type ConfigReloader, configReloaderFor } from "./runtime/configReload.ts"
-
-// Embedding: create, start and stop SAM from a Node app or an Effect program.
-export { type ConfiguredSam, type CreateSamOptions, createSam } from "./runtime/createSam.ts"
 export type { Driver, DriverContext, InstanceHandle } from "./runtime/drivers/driver.ts"
 export type { SamEvent } from "./runtime/eventBus.ts"
 export type { ProbeFn, ProbeResult, ProbeTarget } from "./runtime/health/probe.ts"
 export { CommandRefused, type InstanceStatus } from "./runtime/instanceRunner.ts"
 export { Sam, type SamOptions, type SamStatus, type UnitCommands } from "./runtime/sam.ts"
-export { SamService, samLayer } from "./runtime/samLayer.ts"
 export { type StartReport, UnitNotFound, type UnitStatus } from "./runtime/supervisor.ts"
 export type { UnitSpec } from "./runtime/unitSpec.ts"

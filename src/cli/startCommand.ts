@@ -1,5 +1,5 @@
 // `sam start`: load the config (exit 2 on any problem, nothing started), then run the daemon
-// (src/runtime/daemon.ts) in the foreground until SIGINT/SIGTERM. `sam start <id>` instead starts
+// (src/app/daemon.ts) in the foreground until SIGINT/SIGTERM. `sam start <id>` instead starts
 // one unit of the running SAM through its control API (lifecycleCommands.ts).
 
 import { type Command, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
@@ -52,7 +52,7 @@ export const startCommand: Command = {
     const loaded = await loadFromOptions(io, values, { cliOverrides: overrides })
     if (loaded === undefined) return EXIT_USAGE
     printWarnings(io, loaded.warnings)
-    const { runDaemon } = await import("../runtime/daemon.ts")
+    const { runDaemon } = await import("../app/daemon.ts")
     // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
     return runDaemon(loaded, { cliOverrides: [...listOption(values, "set"), ...overrides] })
   },

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { createSam } from "../../src/runtime/createSam.ts"
+import { createSam } from "../../src/app/createSam.ts"
 import { fixture, survivors } from "../support/runtime.ts"
 
 const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts")

@@ -6,12 +6,12 @@ import { AuditLog } from "../audit/auditLog.ts"
 import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"
 import type { PluginHost } from "../plugins/index.ts"
+import type { ConfigReloader } from "../runtime/configReload.ts"
+import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
+import { createLogger, type Logger, logEvents } from "../runtime/logger.ts"
+import { reapOrphans, recordChildren } from "../runtime/orphanReaper.ts"
+import { Sam } from "../runtime/sam.ts"
 import { attachPlugins } from "./attachPlugins.ts"
-import type { ConfigReloader } from "./configReload.ts"
-import { unitSpecsFromConfig } from "./fromConfig.ts"
-import { createLogger, type Logger, logEvents } from "./logger.ts"
-import { reapOrphans, recordChildren } from "./orphanReaper.ts"
-import { Sam } from "./sam.ts"
 
 export interface CreateSamOptions {
   /** Where a relative config path is resolved, and the default config is looked for. */

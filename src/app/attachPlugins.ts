@@ -4,8 +4,8 @@
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts"
 import type { SamConfig } from "../config/schema.ts"
 import { PluginHost } from "../plugins/index.ts"
-import { type ConfigReloader, configReloaderFor } from "./configReload.ts"
-import type { Sam } from "./sam.ts"
+import { type ConfigReloader, configReloaderFor } from "../runtime/configReload.ts"
+import type { Sam } from "../runtime/sam.ts"
 
 export interface AttachedPlugins {
   readonly plugins: PluginHost

@@ -5,8 +5,8 @@ import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
 import { ApiServeError, type ApiServer, type PluginHttpHandler, startApiServer } from "../api/apiServer.ts"
 import { Authenticator, bindRefusal } from "../api/auth.ts"
 import type { LoadedConfig } from "../config/load.ts"
+import type { SamEvent } from "../runtime/eventBus.ts"
 import { type ConfiguredSam, createSam } from "./createSam.ts"
-import type { SamEvent } from "./eventBus.ts"
 
 export interface DaemonOptions {
   /** Print plain progress lines even on a TTY. */
