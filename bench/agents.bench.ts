@@ -54,7 +54,7 @@ const inlineAtScale = async (count: number) => {
   gc()
   const before = process.memoryUsage()
   const units = Array.from({ length: count }, (_, i) => unit(`inline-${i}`, "inline"))
-  const sam = new Sam({ units, startTimeoutMs: 600_000, maxLogLines: 10 })
+  const sam = new Sam({ units, startTimeoutMs: 600_000, recentLines: 10 })
   let began = performance.now()
   const report = await sam.start()
   const startMs = performance.now() - began

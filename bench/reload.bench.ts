@@ -174,8 +174,7 @@ const configRounds = async () => {
     const applied = next(sam, (e) => e.type === "config.reloaded")
     save(file, serviceConfig({ ...base, [id]: { interval: 1 } }))
     await applied
-    const [runner] = sam.supervisor.runners(id)
-    await runner!.waitFor((r) => r.state === "running" && r.ready)
+    await sam.until(id, (s) => s.state === "running" && s.ready)
     added.push(performance.now() - began)
     const removed = next(sam, (e) => e.type === "config.reloaded")
     save(file, serviceConfig(base))

@@ -35,11 +35,10 @@ const rawSpawn = async (): Promise<number> => {
 }
 
 const samRestart = async (sam: Sam): Promise<number> => {
-  const [runner] = sam.supervisor.runners("svc")
-  const pid = runner!.pid as number
+  const pid = sam.unitStatus("svc").pid as number
   const began = performance.now()
   process.kill(pid, "SIGKILL")
-  await runner!.waitFor((r) => r.pid !== pid && r.state === "running" && r.ready)
+  await sam.until("svc", (s) => s.pid !== pid && s.state === "running" && s.ready)
   return performance.now() - began
 }
 

@@ -1,8 +1,12 @@
 // The lifecycle of one agent or service instance as a pure XState machine: no I/O here.
-// The runtime (src/runtime/instanceRunner.ts) provides the actors that do the work of each state
-// (spawn, watch probes, stop) and sends facts back as events; the supervisor answers `error`.
+// The machine owns intent: every command (start, stop, force, restart, suspend, resume, SAM's
+// shutdown, a group shutdown) is an event each state answers, declared once on the parent state
+// it applies to; why an instance is stopping is a sub-state, not a flag. The runtime
+// (src/runtime/supervisor/instanceRunner.ts) provides the actors that do each state's work (spawn,
+// watch health, stop, wait) and sends facts back; the supervisor answers `down.error`.
 import { assign, fromCallback, fromPromise, setup } from "xstate"
 
+/** The state names surfaces show (the machine's nesting folded away). */
 export type LifecycleState =
   | "stopped"
   | "starting"
@@ -26,27 +30,31 @@ export const lifecycleStates: ReadonlyArray<LifecycleState> = [
 
 export type Readiness = "ready" | "unready"
 
+/** Why an instance is stopping decides where it goes once it is down. */
+export type StopIntent = "toStopped" | "toRestart" | "toFail" | "toCrash" | "toShutdown"
+
 export interface ExitInfo {
   readonly code: number | null
   readonly signal: string | null
 }
-
-/** Why a stopping instance is being stopped decides where it goes once it is down. */
-type AfterStop = "stopped" | "restart" | "fail" | "crash"
 
 export interface LifecycleContext {
   readonly id: string
   readonly reason: string
   readonly pid: number | undefined
   readonly lastExit: ExitInfo | undefined
-  readonly backoffMs: number
-  readonly afterStop: AfterStop
-  /** Why the instance failed (set on entering `error`): "exit", "spawn", "liveness", "heartbeat", "memory", ... */
+  /** Why the instance failed (set on entering error): "exit", "spawn", "liveness", "heartbeat", "memory", ... */
   readonly failure: string | undefined
-  readonly stopOptions: StopOptions | undefined
+  /** The stop in progress skips the grace period (SIGKILL at once). */
+  readonly force: boolean
+  /** Grace period of the stop in progress, when the command set one. */
+  readonly timeoutMs: number | undefined
+  /** How long backoff (or a crashed unit's next attempt) waits. */
+  readonly delayMs: number
 }
 
 export interface StopOptions {
+  /** false: SIGKILL at once (a forced stop). */
   readonly graceful?: boolean
   readonly timeoutMs?: number
 }
@@ -58,10 +66,17 @@ export type CommandEvent =
   | { type: "SUSPEND"; reason?: string }
   | { type: "RESUME"; reason?: string }
 
+/** Sent by the supervisor, not by operators. */
+export type SystemEvent =
+  /** SAM is stopping: stop, and stay stopped. */
+  | { type: "SHUTDOWN"; reason: string; graceful?: boolean }
+  /** The instance's group passed its restart intensity: stop, and stay crashed. */
+  | { type: "GROUP_SHUTDOWN"; reason: string }
+
 export type FactEvent =
-  | { type: "SPAWNED"; pid?: number }
-  | { type: "SPAWN_FAILED"; error: string }
   | { type: "EXITED"; code: number | null; signal: string | null }
+  /** The stop actor is done: nothing of the instance is left running. */
+  | { type: "STOPPED" }
   | { type: "PROBE_PASSED"; detail?: string }
   | { type: "PROBE_FAILED"; detail: string }
   | { type: "LIVENESS_FAILED"; detail: string }
@@ -71,22 +86,33 @@ export type FactEvent =
 /** The supervisor's answer to an instance in `error`. */
 export type DecisionEvent =
   | { type: "RETRY"; delayMs: number; reason: string }
+  /** Past its restart intensity, but `on_exhausted: retry`: crashed, with another attempt after delayMs. */
+  | { type: "RETRY_LATER"; delayMs: number; reason: string }
   | { type: "GIVE_UP"; reason: string }
   | { type: "STAND_DOWN"; reason: string }
-  /** The group shut down (its restart intensity was exceeded): stop and stay crashed. */
-  | { type: "SHUTDOWN"; reason: string }
 
-export type LifecycleEvent = CommandEvent | FactEvent | DecisionEvent
+export type LifecycleEvent = CommandEvent | SystemEvent | FactEvent | DecisionEvent
 
 export type CommandName = "start" | "stop" | "restart" | "suspend" | "resume"
 
-const describeExit = (e: { code: number | null; signal: string | null }) =>
-  e.signal ? `exited on ${e.signal}` : `exited with code ${e.code}`
+const describeExit = (e: ExitInfo) => (e.signal ? `exited on ${e.signal}` : `exited with code ${e.code}`)
 
-/** Placeholders: the runtime replaces these with real Effect-backed actors via `.provide`. */
+/** What the stop actor needs; a later forced stop reaches it through the `escalate` action. */
+export interface StopInput {
+  readonly id: string
+  readonly force: boolean
+  readonly timeoutMs: number | undefined
+}
+
+/** Placeholders: the runtime replaces these with Effect-backed actors via `.provide`. */
 const spawnPlaceholder = fromPromise<{ pid?: number }, { id: string }>(async () => ({}))
-const stopPlaceholder = fromPromise<void, { id: string; options: StopOptions | undefined }>(async () => {})
+const stopPlaceholder = fromCallback<LifecycleEvent, StopInput>(({ sendBack }) => {
+  sendBack({ type: "STOPPED" })
+})
 const watchPlaceholder = fromCallback<LifecycleEvent, { id: string }>(() => () => {})
+const waitPlaceholder = fromPromise<void, { delayMs: number }>(async () => {})
+
+const reasonOf = (event: { reason?: string }, fallback: string) => event.reason ?? fallback
 
 export const lifecycleMachine = setup({
   types: {
@@ -96,11 +122,38 @@ export const lifecycleMachine = setup({
   },
   actors: {
     spawnInstance: spawnPlaceholder,
+    // Runs a stop to its end (signal, grace period, SIGKILL), then sends STOPPED; `escalate` skips
+    // what is left of the grace.
     stopInstance: stopPlaceholder,
     watchHealth: watchPlaceholder,
+    wait: waitPlaceholder,
   },
-  delays: {
-    backoffDelay: ({ context }) => context.backoffMs,
+  actions: {
+    /** A command or event with an optional reason becomes the instance's reason. */
+    because: assign({ reason: (_, params: { reason: string }) => params.reason }),
+    /** A stop begins: graceful unless forced, with the command's grace period if any. */
+    beginStop: assign((_, params: { reason: string; force: boolean; timeoutMs?: number | undefined }) => ({
+      reason: params.reason,
+      force: params.force,
+      timeoutMs: params.timeoutMs,
+    })),
+    /** A forced stop during a graceful one: the runtime SIGKILLs now (provided by the runner). */
+    escalate: () => {},
+    recordExit: assign((_, params: { code: number | null; signal: string | null; suffix: string }) => ({
+      failure: "exit",
+      pid: undefined,
+      lastExit: { code: params.code, signal: params.signal },
+      reason: `${describeExit(params)}${params.suffix}`,
+    })),
+    recordFailure: assign((_, params: { failure: string; reason: string }) => ({
+      failure: params.failure,
+      reason: params.reason,
+    })),
+    delay: assign((_, params: { delayMs: number; reason: string }) => ({
+      delayMs: params.delayMs,
+      reason: params.reason,
+    })),
+    cleared: assign({ pid: undefined, force: false, timeoutMs: undefined }),
   },
 }).createMachine({
   id: "lifecycle",
@@ -110,282 +163,374 @@ export const lifecycleMachine = setup({
     reason: "created",
     pid: undefined,
     lastExit: undefined,
-    backoffMs: 0,
-    afterStop: "stopped",
     failure: undefined,
-    stopOptions: undefined,
+    force: false,
+    timeoutMs: undefined,
+    delayMs: 0,
   }),
   states: {
     stopped: {
       on: {
-        START: { target: "starting", actions: assign({ reason: ({ event }) => event.reason ?? "start" }) },
+        START: {
+          target: "live.starting",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "start") }) },
+        },
         RESTART: {
-          target: "starting",
-          actions: assign({ reason: ({ event }) => event.reason ?? "restart" }),
+          target: "live.starting",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "restart") }) },
         },
       },
     },
-    starting: {
-      invoke: {
-        src: "spawnInstance",
-        input: ({ context }) => ({ id: context.id }),
-        onDone: {
-          target: "running",
-          actions: assign({ pid: ({ event }) => event.output.pid, reason: "spawned" }),
-        },
-        onError: {
-          target: "error",
-          actions: assign({
-            failure: "spawn",
-            pid: undefined,
-            reason: ({ event }) => `spawn failed: ${errorText(event.error)}`,
-          }),
-        },
-      },
+
+    // Something of the instance may be running: every command that ends it is answered here.
+    live: {
+      initial: "starting",
       on: {
-        EXITED: {
-          target: "error",
-          actions: assign({
-            failure: "exit",
-            pid: undefined,
-            lastExit: ({ event }) => ({ code: event.code, signal: event.signal }),
-            reason: ({ event }) => `${describeExit(event)} while starting`,
-          }),
+        STOP: {
+          target: "stopping.toStopped",
+          actions: {
+            type: "beginStop",
+            params: ({ event }) => ({
+              reason: reasonOf(event, "stop"),
+              force: event.graceful === false,
+              timeoutMs: event.timeoutMs,
+            }),
+          },
+        },
+        RESTART: {
+          target: "stopping.toRestart",
+          actions: {
+            type: "beginStop",
+            params: ({ event }) => ({ reason: reasonOf(event, "restart"), force: false }),
+          },
         },
         SHUTDOWN: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "crash",
-            stopOptions: undefined,
-            reason: ({ event }) => event.reason,
-          }),
+          target: "stopping.toShutdown",
+          actions: {
+            type: "beginStop",
+            params: ({ event }) => ({ reason: event.reason, force: event.graceful === false }),
+          },
         },
-        STOP: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "stopped",
-            stopOptions: ({ event }) => stopOptionsOf(event),
-            reason: ({ event }) => event.reason ?? "stop",
-          }),
+        GROUP_SHUTDOWN: {
+          target: "stopping.toCrash",
+          actions: { type: "beginStop", params: ({ event }) => ({ reason: event.reason, force: false }) },
         },
       },
-    },
-    running: {
-      initial: "unready",
-      invoke: { src: "watchHealth", input: ({ context }) => ({ id: context.id }) },
       states: {
-        unready: {
+        starting: {
+          invoke: {
+            src: "spawnInstance",
+            input: ({ context }) => ({ id: context.id }),
+            onDone: {
+              target: "running",
+              actions: assign({ pid: ({ event }) => event.output.pid, reason: "spawned" }),
+            },
+            onError: {
+              target: "#lifecycle.down.error",
+              actions: {
+                type: "recordFailure",
+                params: ({ event }) => ({
+                  failure: "spawn",
+                  reason: `spawn failed: ${errorText(event.error)}`,
+                }),
+              },
+            },
+          },
           on: {
-            PROBE_PASSED: {
-              target: "ready",
-              actions: assign({ reason: ({ event }) => event.detail ?? "ready" }),
+            EXITED: {
+              target: "#lifecycle.down.error",
+              actions: {
+                type: "recordExit",
+                params: ({ event }) => ({
+                  code: event.code,
+                  signal: event.signal,
+                  suffix: " while starting",
+                }),
+              },
             },
           },
         },
-        ready: {
+        running: {
+          initial: "unready",
+          invoke: { src: "watchHealth", input: ({ context }) => ({ id: context.id }) },
+          states: {
+            unready: {
+              on: {
+                PROBE_PASSED: {
+                  target: "ready",
+                  actions: { type: "because", params: ({ event }) => ({ reason: event.detail ?? "ready" }) },
+                },
+              },
+            },
+            ready: {
+              on: {
+                PROBE_FAILED: {
+                  target: "unready",
+                  actions: { type: "because", params: ({ event }) => ({ reason: event.detail }) },
+                },
+              },
+            },
+          },
           on: {
-            PROBE_FAILED: { target: "unready", actions: assign({ reason: ({ event }) => event.detail }) },
+            EXITED: {
+              target: "#lifecycle.down.error",
+              actions: {
+                type: "recordExit",
+                params: ({ event }) => ({ code: event.code, signal: event.signal, suffix: "" }),
+              },
+            },
+            LIVENESS_FAILED: {
+              target: "#lifecycle.stopping.toFail",
+              actions: {
+                type: "recordFailure",
+                params: ({ event }) => ({ failure: "liveness", reason: event.detail }),
+              },
+            },
+            HEARTBEAT_MISSED: {
+              target: "#lifecycle.stopping.toFail",
+              actions: {
+                type: "recordFailure",
+                params: ({ event }) => ({ failure: "heartbeat", reason: event.detail ?? "heartbeat missed" }),
+              },
+            },
+            RESOURCE_EXCEEDED: {
+              target: "#lifecycle.stopping.toFail",
+              actions: {
+                type: "recordFailure",
+                params: ({ event }) => ({ failure: event.resource, reason: event.detail }),
+              },
+            },
+            SUSPEND: {
+              target: "suspended",
+              actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "suspend") }) },
+            },
+          },
+        },
+        suspended: {
+          on: {
+            RESUME: {
+              target: "running",
+              actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "resume") }) },
+            },
+            EXITED: {
+              target: "#lifecycle.down.error",
+              actions: {
+                type: "recordExit",
+                params: ({ event }) => ({
+                  code: event.code,
+                  signal: event.signal,
+                  suffix: " while suspended",
+                }),
+              },
+            },
           },
         },
       },
-      on: {
-        EXITED: {
-          target: "error",
-          actions: assign({
-            failure: "exit",
-            pid: undefined,
-            lastExit: ({ event }) => ({ code: event.code, signal: event.signal }),
-            reason: ({ event }) => describeExit(event),
-          }),
-        },
-        LIVENESS_FAILED: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "fail",
-            failure: "liveness",
-            stopOptions: undefined,
-            reason: ({ event }) => event.detail,
-          }),
-        },
-        HEARTBEAT_MISSED: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "fail",
-            failure: "heartbeat",
-            stopOptions: undefined,
-            reason: ({ event }) => event.detail ?? "heartbeat missed",
-          }),
-        },
-        RESOURCE_EXCEEDED: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "fail",
-            failure: ({ event }) => event.resource,
-            stopOptions: undefined,
-            reason: ({ event }) => event.detail,
-          }),
-        },
-        STOP: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "stopped",
-            stopOptions: ({ event }) => stopOptionsOf(event),
-            reason: ({ event }) => event.reason ?? "stop",
-          }),
-        },
-        RESTART: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "restart",
-            stopOptions: undefined,
-            reason: ({ event }) => event.reason ?? "restart",
-          }),
-        },
-        SUSPEND: {
-          target: "suspended",
-          actions: assign({ reason: ({ event }) => event.reason ?? "suspend" }),
-        },
-        SHUTDOWN: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "crash",
-            stopOptions: undefined,
-            reason: ({ event }) => event.reason,
-          }),
-        },
-      },
     },
-    suspended: {
-      on: {
-        RESUME: { target: "running", actions: assign({ reason: ({ event }) => event.reason ?? "resume" }) },
-        EXITED: {
-          target: "error",
-          actions: assign({
-            failure: "exit",
-            pid: undefined,
-            lastExit: ({ event }) => ({ code: event.code, signal: event.signal }),
-            reason: ({ event }) => `${describeExit(event)} while suspended`,
-          }),
-        },
-        STOP: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "stopped",
-            stopOptions: ({ event }) => stopOptionsOf(event),
-            reason: ({ event }) => event.reason ?? "stop",
-          }),
-        },
-        RESTART: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "restart",
-            stopOptions: undefined,
-            reason: ({ event }) => event.reason ?? "restart",
-          }),
-        },
-        SHUTDOWN: {
-          target: "stopping",
-          actions: assign({
-            afterStop: "crash",
-            stopOptions: undefined,
-            reason: ({ event }) => event.reason,
-          }),
-        },
-      },
-    },
+
+    // The stop actor runs to its end whatever the intent becomes; the last intent decides where
+    // the instance goes. A forced stop escalates at once; SAM's shutdown outranks every other.
     stopping: {
+      initial: "toStopped",
       invoke: {
         src: "stopInstance",
-        input: ({ context }) => ({ id: context.id, options: context.stopOptions }),
-        onDone: [
+        input: ({ context }) => ({ id: context.id, force: context.force, timeoutMs: context.timeoutMs }),
+      },
+      on: {
+        STOP: [
           {
-            guard: ({ context }) => context.afterStop === "restart",
-            target: "starting",
-            actions: assign({ pid: undefined }),
+            guard: ({ event }) => event.graceful === false,
+            target: ".toStopped",
+            actions: [
+              { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "stop") }) },
+              "escalate",
+            ],
           },
           {
-            guard: ({ context }) => context.afterStop === "fail",
-            target: "error",
-            actions: assign({ pid: undefined }),
+            target: ".toStopped",
+            actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "stop") }) },
           },
-          {
-            guard: ({ context }) => context.afterStop === "crash",
-            target: "crashed",
-            actions: assign({ pid: undefined }),
-          },
-          { target: "stopped", actions: assign({ pid: undefined, reason: ({ context }) => context.reason }) },
         ],
-        // A stop that fails still leaves nothing running (the driver escalates to SIGKILL).
-        onError: {
-          target: "stopped",
-          actions: assign({ pid: undefined, reason: ({ event }) => `stop: ${errorText(event.error)}` }),
+        START: {
+          target: ".toRestart",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "start") }) },
+        },
+        RESTART: {
+          target: ".toRestart",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "restart") }) },
+        },
+        SHUTDOWN: [
+          {
+            guard: ({ event }) => event.graceful === false,
+            target: ".toShutdown",
+            actions: [{ type: "because", params: ({ event }) => ({ reason: event.reason }) }, "escalate"],
+          },
+          {
+            target: ".toShutdown",
+            actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+          },
+        ],
+      },
+      // Each intent says where the instance goes when the stop actor is done.
+      states: {
+        toStopped: {
+          on: {
+            STOPPED: { target: "#lifecycle.stopped", actions: "cleared" },
+            GROUP_SHUTDOWN: {},
+          },
+        },
+        toRestart: {
+          on: {
+            STOPPED: { target: "#lifecycle.live.starting", actions: "cleared" },
+            GROUP_SHUTDOWN: {
+              target: "toCrash",
+              actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
+        },
+        toFail: {
+          on: {
+            STOPPED: { target: "#lifecycle.down.error", actions: "cleared" },
+            GROUP_SHUTDOWN: {
+              target: "toCrash",
+              actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
+        },
+        toCrash: {
+          on: { STOPPED: { target: "#lifecycle.down.crashed", actions: "cleared" } },
+        },
+        // Nothing starts again once SAM is stopping; a stop only waits (or, forced, escalates).
+        toShutdown: {
+          on: {
+            STOPPED: { target: "#lifecycle.stopped", actions: "cleared" },
+            START: {},
+            RESTART: {},
+            STOP: [{ guard: ({ event }) => event.graceful === false, actions: "escalate" }, {}],
+          },
         },
       },
+    },
+
+    // Nothing of the instance runs; a start or restart brings it back, a stop settles it.
+    down: {
+      initial: "error",
       on: {
-        // Stopping wins over a stop-to-restart: the operator's intent is the last word.
+        START: {
+          target: "live.starting",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "start") }) },
+        },
+        RESTART: {
+          target: "live.starting",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "restart") }) },
+        },
         STOP: {
-          actions: assign({ afterStop: "stopped", reason: ({ event }) => event.reason ?? "stop" }),
+          target: "stopped",
+          actions: { type: "because", params: ({ event }) => ({ reason: reasonOf(event, "stop") }) },
+        },
+        SHUTDOWN: {
+          target: "stopped",
+          actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+        },
+        GROUP_SHUTDOWN: {
+          target: ".crashed",
+          actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
         },
       },
-    },
-    backoff: {
-      after: { backoffDelay: { target: "starting", actions: assign({ reason: "backoff elapsed" }) } },
-      on: {
-        START: { target: "starting", actions: assign({ reason: ({ event }) => event.reason ?? "start" }) },
-        RESTART: {
-          target: "starting",
-          actions: assign({ reason: ({ event }) => event.reason ?? "restart" }),
+      states: {
+        // Waiting for the supervisor's decision (it answers at once).
+        error: {
+          on: {
+            RETRY: {
+              target: "backoff",
+              actions: {
+                type: "delay",
+                params: ({ event }) => ({ delayMs: event.delayMs, reason: event.reason }),
+              },
+            },
+            RETRY_LATER: {
+              target: "crashed.retrying",
+              actions: {
+                type: "delay",
+                params: ({ event }) => ({ delayMs: event.delayMs, reason: event.reason }),
+              },
+            },
+            GIVE_UP: {
+              target: "crashed",
+              actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+            },
+            STAND_DOWN: {
+              target: "#lifecycle.stopped",
+              actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
         },
-        STOP: { target: "stopped", actions: assign({ reason: ({ event }) => event.reason ?? "stop" }) },
-        SHUTDOWN: { target: "crashed", actions: assign({ reason: ({ event }) => event.reason }) },
-      },
-    },
-    error: {
-      on: {
-        RETRY: {
-          target: "backoff",
-          actions: assign({ backoffMs: ({ event }) => event.delayMs, reason: ({ event }) => event.reason }),
+        backoff: {
+          invoke: {
+            src: "wait",
+            input: ({ context }) => ({ delayMs: context.delayMs }),
+            onDone: {
+              target: "#lifecycle.live.starting",
+              actions: { type: "because", params: { reason: "backoff elapsed" } },
+            },
+          },
         },
-        GIVE_UP: { target: "crashed", actions: assign({ reason: ({ event }) => event.reason }) },
-        STAND_DOWN: { target: "stopped", actions: assign({ reason: ({ event }) => event.reason }) },
-        START: { target: "starting", actions: assign({ reason: ({ event }) => event.reason ?? "start" }) },
-        RESTART: {
-          target: "starting",
-          actions: assign({ reason: ({ event }) => event.reason ?? "restart" }),
-        },
-        STOP: { target: "stopped", actions: assign({ reason: ({ event }) => event.reason ?? "stop" }) },
-        SHUTDOWN: { target: "crashed", actions: assign({ reason: ({ event }) => event.reason }) },
-      },
-    },
-    crashed: {
-      on: {
-        START: { target: "starting", actions: assign({ reason: ({ event }) => event.reason ?? "start" }) },
-        RESTART: {
-          target: "starting",
-          actions: assign({ reason: ({ event }) => event.reason ?? "restart" }),
+        crashed: {
+          initial: "gaveUp",
+          states: {
+            gaveUp: {},
+            // on_exhausted: retry — down for max_backoff_seconds, then one more attempt.
+            retrying: {
+              invoke: {
+                src: "wait",
+                input: ({ context }) => ({ delayMs: context.delayMs }),
+                onDone: {
+                  target: "#lifecycle.live.starting",
+                  actions: {
+                    type: "because",
+                    params: { reason: "retrying after restart intensity was exceeded" },
+                  },
+                },
+              },
+            },
+          },
         },
       },
     },
   },
 })
 
-const stopOptionsOf = (e: StopOptions): StopOptions | undefined =>
-  e.graceful === undefined && e.timeoutMs === undefined
-    ? undefined
-    : {
-        ...(e.graceful === undefined ? {} : { graceful: e.graceful }),
-        ...(e.timeoutMs === undefined ? {} : { timeoutMs: e.timeoutMs }),
-      }
-
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 export type LifecycleMachine = typeof lifecycleMachine
 
-/** The top-level state name of a snapshot value (`{ running: "ready" }` → "running"). */
-export const topState = (value: unknown): LifecycleState =>
-  (typeof value === "string" ? value : Object.keys(value as object)[0]) as LifecycleState
+/** What surfaces see of a snapshot value: the state name, readiness, and the finer detail. */
+export interface PublicState {
+  readonly state: LifecycleState
+  readonly readiness: Readiness | undefined
+  readonly stopIntent: StopIntent | undefined
+  /** Crashed and waiting for another attempt (`on_exhausted: retry`). */
+  readonly retrying: boolean
+}
 
-export const readinessOf = (value: unknown): Readiness | undefined =>
-  typeof value === "object" && value !== null && "running" in value
-    ? ((value as { running: Readiness }).running ?? undefined)
-    : undefined
+export const publicState = (value: unknown): PublicState => {
+  const none = { readiness: undefined, stopIntent: undefined, retrying: false }
+  if (typeof value === "string") return { state: value as LifecycleState, ...none }
+  const v = value as Record<string, unknown>
+  if (v.live !== undefined) {
+    const live = v.live
+    if (typeof live === "string") return { state: live as LifecycleState, ...none }
+    const running = (live as { running: Readiness }).running
+    return { state: "running", ...none, readiness: running }
+  }
+  if (v.stopping !== undefined) return { state: "stopping", ...none, stopIntent: v.stopping as StopIntent }
+  const down = v.down
+  if (typeof down === "string") return { state: down as LifecycleState, ...none }
+  const crashed = (down as { crashed: string }).crashed
+  return { state: "crashed", ...none, retrying: crashed === "retrying" }
+}
+
+/** The top-level state name of a snapshot value (`{ live: { running: "ready" } }` → "running"). */
+export const topState = (value: unknown): LifecycleState => publicState(value).state
+
+export const readinessOf = (value: unknown): Readiness | undefined => publicState(value).readiness

@@ -2,7 +2,7 @@
 // turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
 import type { LifecycleState } from "../actors/lifecycle.machine.ts"
 import type { Sam } from "../runtime/sam.ts"
-import type { UnitStatus } from "../runtime/supervisor.ts"
+import type { UnitStatus } from "../runtime/supervisor/supervisor.ts"
 import type { ProcessUsage } from "./resources.ts"
 import type { Agent, Health, HealthCheck, Service, SystemCounts } from "./schemas.ts"
 
@@ -38,7 +38,7 @@ const servesFor = (providerId: string, unit: string) =>
 
 /** Capabilities an agent declares in its config or offers right now. */
 export const agentCapabilities = (sam: Sam, id: string): string[] => {
-  const declared = sam.supervisor.specs().find((s) => s.id === id)?.agent?.capabilities ?? []
+  const declared = sam.unitSpecs().find((s) => s.id === id)?.agent?.capabilities ?? []
   const offered = sam.capabilities
     .list()
     .filter((c) => c.providers.some((p) => servesFor(p.id, id)))
@@ -68,12 +68,12 @@ const live = (state: LifecycleState) => state === "running" || state === "suspen
 
 /** Health of a unit from the check history of its instances (oldest first). */
 export const healthView = (sam: Sam, status: UnitStatus): HealthView => {
-  const runners = sam.supervisor.runners(status.id)
-  const history: Check[] = runners
+  const records = sam.records(status.id)
+  const history: Check[] = records
     .flatMap((r) =>
       r.health.map((h) => ({
         at: h.at,
-        instance: r.index,
+        instance: r.instance,
         probe: h.probe,
         ok: h.ok,
         detail: h.detail,
@@ -81,7 +81,7 @@ export const healthView = (sam: Sam, status: UnitStatus): HealthView => {
       })),
     )
     .sort((a, b) => a.at.localeCompare(b.at))
-  const lasts = runners.map((r) => r.health.at(-1))
+  const lasts = records.map((r) => r.health.at(-1))
   const health =
     !live(status.state) || lasts.every((h) => h === undefined)
       ? "unknown"
@@ -111,4 +111,4 @@ export const overallHealth = (statuses: ReadonlyArray<UnitStatus>): "healthy" | 
 
 /** Each unit id and the ids it depends on. */
 export const dependencyGraph = (sam: Sam): Record<string, string[]> =>
-  Object.fromEntries(sam.supervisor.specs().map((s) => [s.id, [...s.dependsOn]]))
+  Object.fromEntries(sam.unitSpecs().map((s) => [s.id, [...s.dependsOn]]))

@@ -10,6 +10,7 @@ import type { ConfigReloader } from "../runtime/configReload.ts"
 import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
 import { createLogger, type Logger, logEvents } from "../runtime/logger.ts"
 import { reapOrphans, recordChildren } from "../runtime/orphanReaper.ts"
+import type { OutputLine } from "../runtime/output/recentLines.ts"
 import { Sam } from "../runtime/sam.ts"
 import { attachPlugins } from "./attachPlugins.ts"
 
@@ -94,10 +95,15 @@ export const createSam = async (
         })
   const { config } = loaded
   const { units, groups } = unitSpecsFromConfig(config, loaded.baseDir)
+  let logOutput: ((unit: string, instance: number, line: OutputLine) => void) | undefined
+  const maxLineKb = (config.monitoring.logs as { max_line_kb?: number }).max_line_kb ?? 64
   const sam = new Sam({
     units,
     groups,
-    maxLogLines: config.monitoring.logs.max_lines_per_unit,
+    recentLines: config.monitoring.logs.max_lines_per_unit,
+    maxLineBytes: maxLineKb * 1024,
+    shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
+    output: (unit, instance, line) => logOutput?.(unit, instance, line),
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
   }) as Sam & { loaded: LoadedConfig; logger: Logger | undefined; audit: AuditLog | undefined }
   sam.loaded = loaded
@@ -107,6 +113,9 @@ export const createSam = async (
     const logger = createLogger(config.runtime.state_dir, config.runtime.log_level)
     sam.logger = logger
     const off = logEvents(sam.bus, logger)
+    // Unit output goes to SAM's log only at debug (the logs issue gives it files of its own).
+    if (logger.isLevelEnabled("debug"))
+      logOutput = (unit, instance, line) => logger.debug({ unit, instance, stream: line.stream }, line.line)
     sam.addFinalizer(() => {
       off()
       logger.flush()

@@ -35,7 +35,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const sam = await createSam(loaded, options.cliOverrides ? { cliOverrides: options.cliOverrides } : {})
   const began = Date.now()
 
-  say(`sam: starting ${sam.supervisor.specs().length} units from ${loaded.configPath}`)
+  say(`sam: starting ${sam.unitSpecs().length} units from ${loaded.configPath}`)
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
     const line = progressLine(event, began, tty)
     if (line)

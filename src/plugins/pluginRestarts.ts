@@ -2,9 +2,10 @@
 // sink) is set up again after a backoff, at most `maxRestarts` times in `windowMs`; past that it
 // stays failed (crashed) until a fixed version is saved. Setup failures are not retried here: the
 // same code would fail the same way, and an edit reloads it anyway.
-import { backoffDelay } from "../runtime/backoff.ts"
+
 import type { EventBus } from "../runtime/eventBus.ts"
-import { RestartWindow } from "../runtime/restartWindow.ts"
+import { backoffDelay } from "../runtime/supervisor/backoff.ts"
+import { hasRoom } from "../runtime/supervisor/restartWindow.ts"
 
 export interface PluginRestartPolicy {
   /** 0 turns automatic restarts off. Default 3. */
@@ -15,7 +16,7 @@ export interface PluginRestartPolicy {
 }
 
 interface Track {
-  readonly window: RestartWindow
+  stamps: number[]
   attempts: number
   timer: NodeJS.Timeout | undefined
 }
@@ -43,11 +44,13 @@ export class PluginRestarts {
   failed(plugin: string, restart: () => void): string {
     if (this.stopped || this.policy.maxRestarts === 0) return ""
     const track = this.track(plugin)
-    if (!track.window.tryRecord(Date.now())) {
+    const now = Date.now()
+    if (!hasRoom(track.stamps, now, this.policy.maxRestarts, this.policy.windowMs)) {
       const detail = `gave up after ${this.policy.maxRestarts} restarts in ${this.policy.windowMs / 1000}s`
       this.bus.publish({ type: "plugin.crashed", plugin, detail })
       return `; ${detail} (save a fixed version to reload it)`
     }
+    track.stamps = [...track.stamps.filter((t) => now - t < this.policy.windowMs), now]
     const delayMs = backoffDelay(
       { baseMs: this.policy.backoffBaseMs, maxMs: this.policy.backoffMaxMs },
       track.attempts++,
@@ -78,7 +81,7 @@ export class PluginRestarts {
     let track = this.tracks.get(plugin)
     if (!track) {
       track = {
-        window: new RestartWindow(this.policy.maxRestarts, this.policy.windowMs),
+        stamps: [],
         attempts: 0,
         timer: undefined,
       }

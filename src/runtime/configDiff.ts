@@ -1,7 +1,7 @@
 // What a config edit means for the running units: which to add, remove, restart, or
 // reconfigure in place (only health checks, restart policy or stop settings changed), and which
 // to leave alone. Pure; configReload.ts applies the result to the supervisor.
-import type { GroupSpec } from "./supervisor.ts"
+import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { UnitSpec } from "./unitSpec.ts"
 
 export interface UnitDiff {

@@ -5,12 +5,11 @@
 import { type ConfigIssue, formatIssue, isConfigError } from "../config/errors.ts"
 import { type LoadConfigOptions, type LoadedConfig, loadConfig } from "../config/load.ts"
 import type { PluginConfig, SamConfig } from "../config/schema.ts"
-import { diffUnits, isEmptyDiff, type UnitDiff } from "./configDiff.ts"
 import type { EventBus } from "./eventBus.ts"
 import { type WatchHandle, watchFiles } from "./fileWatcher.ts"
 import { unitSpecsFromConfig } from "./fromConfig.ts"
-import type { Sam } from "./sam.ts"
-import type { GroupSpec, Supervisor } from "./supervisor.ts"
+import type { ApplyReport, Sam } from "./sam.ts"
+import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { UnitSpec } from "./unitSpec.ts"
 
 /** A loaded config: the value and every file it was read from. */
@@ -20,10 +19,11 @@ export interface ConfigSnapshot<C> {
 }
 
 export interface ConfigReloaderOptions<C> {
-  readonly supervisor: Pick<
-    Supervisor,
-    "specs" | "startOrder" | "add" | "configureGroups" | "remove" | "reconfigure" | "startUnit" | "status"
-  >
+  /** Applies the new units and groups as a diff (Sam.apply). */
+  readonly apply: (
+    next: { units: ReadonlyArray<UnitSpec>; groups: ReadonlyArray<GroupSpec> },
+    start: boolean,
+  ) => Promise<ApplyReport>
   readonly bus: EventBus
   /** The config SAM is running now. */
   readonly initial: ConfigSnapshot<C>
@@ -139,13 +139,12 @@ export class ConfigReloader<C> {
       this.last = { ok: false, at, message, issues }
       return this.last
     }
-    const previousGroups = this.options.toSpecs(this.current.config).groups ?? []
-    const diff = diffUnits(this.options.supervisor.specs(), specs.units, {
-      before: previousGroups,
-      after: specs.groups ?? [],
-    })
-    if (specs.groups) this.options.supervisor.configureGroups(specs.groups)
-    const failures = await this.apply(diff)
+    const applied = await this.options.apply(
+      { units: specs.units, groups: specs.groups ?? [] },
+      this.options.startUnits?.() ?? true,
+    )
+    const { diff } = applied
+    const failures = [...applied.failures]
     const filesChanged = next.files.join("\n") !== this.current.files.join("\n")
     this.current = next
     if (filesChanged && this.watcher) this.watch()
@@ -157,7 +156,7 @@ export class ConfigReloader<C> {
     this.last = {
       ok: true,
       at,
-      changed: !isEmptyDiff(diff),
+      changed: applied.changed,
       added: diff.added.map((u) => u.id),
       removed: diff.removed,
       restarted: diff.restarted.map((u) => u.id),
@@ -169,42 +168,6 @@ export class ConfigReloader<C> {
     const { ok: _ok, ...summary } = this.last
     this.options.bus.publish({ type: "config.reloaded", ...summary })
     return this.last
-  }
-
-  /** Removals (dependents first), replacements, in-place changes, additions, then starts. */
-  private async apply(diff: UnitDiff): Promise<Array<{ unit: string; error: string }>> {
-    const { supervisor } = this.options
-    const failures: Array<{ unit: string; error: string }> = []
-    const attempt = async (unit: string, step: () => unknown) => {
-      try {
-        await step()
-        return true
-      } catch (error) {
-        failures.push({ unit, error: describe(error) })
-        return false
-      }
-    }
-    const order = supervisor.startOrder()
-    const removed = [...diff.removed].sort((a, b) => order.indexOf(b) - order.indexOf(a))
-    for (const id of removed) await attempt(id, () => supervisor.remove(id))
-
-    const toStart: string[] = []
-    for (const spec of diff.restarted) {
-      const state = supervisor.status(spec.id).state
-      const wasActive = state !== "stopped" && state !== "crashed"
-      const replaced = await attempt(spec.id, async () => {
-        await supervisor.remove(spec.id)
-        supervisor.add(spec)
-      })
-      if (replaced && wasActive) toStart.push(spec.id)
-    }
-    for (const spec of diff.reconfigured) await attempt(spec.id, () => supervisor.reconfigure(spec))
-    for (const spec of diff.added)
-      if (await attempt(spec.id, () => supervisor.add(spec))) toStart.push(spec.id)
-
-    if (this.options.startUnits?.() ?? true)
-      await Promise.all(toStart.map((id) => attempt(id, () => supervisor.startUnit(id))))
-    return failures
   }
 }
 
@@ -220,7 +183,7 @@ export class ConfigReloader<C> {
  * ```
  */
 export const configReloaderFor = (
-  sam: Pick<Sam, "supervisor" | "bus">,
+  sam: Pick<Sam, "apply" | "bus">,
   loaded: LoadedConfig,
   options: {
     readonly loadOptions?: Omit<LoadConfigOptions, "configPath">
@@ -231,7 +194,7 @@ export const configReloaderFor = (
 ): ConfigReloader<SamConfig> => {
   const { plugins } = options
   return new ConfigReloader<SamConfig>({
-    supervisor: sam.supervisor,
+    apply: (next, start) => sam.apply(next, start),
     bus: sam.bus,
     initial: loaded,
     load: () => loadConfig({ ...options.loadOptions, configPath: loaded.configPath }),

@@ -8,7 +8,7 @@ import type {
   SamConfig,
   ServiceConfig,
 } from "../config/schema.ts"
-import type { GroupSpec } from "./supervisor.ts"
+import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { ProbeSpec, RestartSpec, StopSpec, UnitSpec } from "./unitSpec.ts"
 
 const seconds = (s: number) => Math.round(s * 1000)
@@ -22,6 +22,8 @@ export const restartSpec = (policy: RestartPolicyConfig): RestartSpec => ({
   stableMs: seconds(policy.stable_seconds),
   forceExitCodes: policy.restart_exit_codes,
   preventExitCodes: policy.no_restart_exit_codes,
+  // Until the config schema has restart_policy.on_exhausted, a unit retries (the default).
+  onExhausted: (policy as { on_exhausted?: "retry" | "give_up" }).on_exhausted ?? "retry",
 })
 
 const stopSpec = (stop: { signal: string; grace_seconds: number }): StopSpec => ({

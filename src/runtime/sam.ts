@@ -1,10 +1,13 @@
-// SAM as a library: one object that owns the event bus, the supervisor, the drivers, probe
-// kinds and the capability router. The daemon, the CLI and embedding Node apps all use this.
-// start() and stop() are idempotent and safe to call concurrently.
+// SAM as a library: the facade every surface (daemon, API, CLI, plugins, embedding apps) uses.
+// It owns the event bus, the supervisor (private: surfaces never see runners or drivers), probe
+// kinds and the capability router, and is the one place Effects become Promises. start() and
+// stop() are idempotent and safe to call concurrently; stop() is bounded by shutdownTimeoutMs.
+import { Cause, Effect, Exit, Scope } from "effect"
 import type { CommandName, StopOptions } from "../actors/lifecycle.machine.ts"
 import { didYouMean } from "../config/suggest.ts"
 import type { InvokeOptions, InvokeResult } from "./capabilities/capability.ts"
 import { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
+import { diffUnits, isEmptyDiff, type UnitDiff } from "./configDiff.ts"
 import { agentDrivers } from "./drivers/agent/agentDrivers.ts"
 import { containerDriver } from "./drivers/containerDriver.ts"
 import type { Driver } from "./drivers/driver.ts"
@@ -12,18 +15,38 @@ import { externalDriver } from "./drivers/externalDriver.ts"
 import { processDriver } from "./drivers/processDriver.ts"
 import { EventBus, type Listener, type SamEvent } from "./eventBus.ts"
 import { builtinProbes } from "./health/builtinProbes.ts"
-import type { ProbeRegistry } from "./health/probe.ts"
-import { type GroupSpec, type StartReport, Supervisor, UnitNotFound, type UnitStatus } from "./supervisor.ts"
+import type { HealthRecord, ProbeRegistry } from "./health/probe.ts"
+import type { OutputLine } from "./output/recentLines.ts"
+import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
+import {
+  type GroupSpec,
+  SamStopping,
+  type StartReport,
+  Supervisor,
+  type SupervisorMemory,
+  UnitNotFound,
+  type UnitStatus,
+} from "./supervisor/supervisor.ts"
 import type { UnitKind, UnitSpec } from "./unitSpec.ts"
 
 export interface SamOptions {
   readonly units: ReadonlyArray<UnitSpec>
   readonly groups?: ReadonlyArray<GroupSpec>
-  /** Lines of output kept per instance. */
-  readonly maxLogLines?: number
   /** How long start() waits for units to become ready before it reports. */
   readonly startTimeoutMs?: number
+  /** stop() SIGKILLs whatever is still running after this (runtime.shutdown_timeout_seconds). */
+  readonly shutdownTimeoutMs?: number
   readonly maxQueue?: number
+  /** Longest output line kept whole (monitoring.logs.max_line_kb × 1024). */
+  readonly maxLineBytes?: number
+  /** Recent output lines kept in memory per instance (monitoring.logs.max_lines_per_unit). */
+  readonly recentLines?: number
+  /** Every line of unit output, for the log channel. */
+  readonly output?: (unit: string, instance: number, line: OutputLine) => void
+  /** Ports and restart windows that survive SAM restarts (the runtime store). */
+  readonly memory?: SupervisorMemory
+  /** Extra drivers (tests, embedders) by runtime name; agent runtimes as `agent:<runtime>`. */
+  readonly drivers?: ReadonlyArray<readonly [string, Driver]>
 }
 
 export interface SamStatus {
@@ -51,7 +74,7 @@ export interface CommandRecord {
   readonly kind: UnitKind | undefined
   readonly command: CommandName
   readonly options: StopOptions
-  /** ok, refused (CommandRefused, with the state), not_found (UnitNotFound) or failed. */
+  /** ok, refused (CommandRefused or SAM stopping, with the state), not_found (UnitNotFound) or failed. */
   readonly outcome: "ok" | "refused" | "not_found" | "failed"
   readonly state?: string
   readonly error?: string
@@ -59,11 +82,25 @@ export interface CommandRecord {
 
 export type CommandListener = (record: CommandRecord) => void
 
+/** What a config change did to the units (reload). */
+export interface ApplyReport {
+  readonly diff: UnitDiff
+  readonly changed: boolean
+  readonly failures: Array<{ readonly unit: string; readonly error: string }>
+}
+
+/** Recent output and health history of one instance. */
+export interface InstanceRecords {
+  readonly instance: number
+  readonly output: ReadonlyArray<OutputLine>
+  readonly health: ReadonlyArray<HealthRecord>
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
 export class Sam {
   readonly bus: EventBus
-  readonly supervisor: Supervisor
   readonly probes: ProbeRegistry
-  readonly drivers: Map<string, Driver>
   readonly capabilities: CapabilityRouter
   readonly agents: UnitCommands
   readonly services: UnitCommands
@@ -72,8 +109,11 @@ export class Sam {
     since(afterId?: number): ReadonlyArray<SamEvent>
   }
 
+  private readonly supervisor: Supervisor
+  private readonly scope: Scope.Closeable
   private readonly startedAt = Date.now()
   private readonly startTimeoutMs: number
+  private readonly shutdownTimeoutMs: number
   private starting: Promise<StartReport> | undefined
   private stopping: Promise<void> | undefined
   private readonly finalizers: Finalizer[] = []
@@ -82,52 +122,79 @@ export class Sam {
   constructor(options: SamOptions) {
     this.bus = new EventBus()
     this.probes = builtinProbes()
-    this.drivers = new Map<string, Driver>([
-      ["process", processDriver],
-      ["external", externalDriver],
-      ["container", containerDriver],
-      // Calls agents make go through this SAM's router (created below, used only later).
-      ...agentDrivers({
-        invoke: (capability, input, options) => this.capabilities.invoke(capability, input, options),
-      }),
-    ])
     this.capabilities = new CapabilityRouter(
       options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue },
     )
+    const drivers = new Map<string, Driver>([
+      ["process", processDriver],
+      ["external", externalDriver],
+      ["container", containerDriver],
+      // Calls agents make go through this SAM's router.
+      ...agentDrivers({
+        invoke: (capability, input, invokeOptions) =>
+          this.capabilities.invoke(capability, input, invokeOptions),
+      }),
+      ...(options.drivers ?? []),
+    ])
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000
-    this.supervisor = new Supervisor(options.units, options.groups ?? [], {
-      bus: this.bus,
-      capabilities: this.capabilities,
-      drivers: this.drivers,
-      probes: this.probes,
-      maxLogLines: options.maxLogLines ?? 1000,
-    })
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000
+    this.scope = Effect.runSync(Scope.make())
+    const output = options.output
+    this.supervisor = Effect.runSync(
+      Supervisor.make(options.units, options.groups ?? [], {
+        drivers,
+        probes: this.probes,
+        capabilities: this.capabilities,
+        publish: (event) => this.bus.publish(event),
+        ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
+        recentLines: { lines: options.recentLines ?? 200, bytes: 256 * 1024 },
+        ...(output === undefined
+          ? {}
+          : {
+              output: (runner: InstanceRunner, line: OutputLine) =>
+                output(runner.spec.id, runner.index, line),
+            }),
+        ...(options.memory === undefined ? {} : { memory: options.memory }),
+      }).pipe(Scope.provide(this.scope)),
+    )
     this.agents = this.commandsFor("agent")
     this.services = this.commandsFor("service")
     this.events = { subscribe: (l) => this.bus.subscribe(l), since: (id) => this.bus.since(id) }
   }
 
   /** Start every enabled unit in dependency order; resolves with who is ready. */
-  start(): Promise<StartReport> {
+  start(ids?: ReadonlyArray<string>): Promise<StartReport> {
     if (this.stopping)
       return Promise.reject(new Error("SAM is stopped; create a new instance to start again"))
-    this.starting ??= this.supervisor.startAll(this.startTimeoutMs)
+    this.starting ??= Effect.runPromise(
+      this.supervisor.startAll(this.startTimeoutMs, ids ?? this.supervisor.startOrder()),
+    )
     return this.starting
   }
 
-  /** Stop every unit (dependents first) and release everything SAM holds. */
-  stop(options: StopOptions = {}): Promise<void> {
+  /**
+   * Stop every unit (dependents first) and release everything SAM holds. Bounded: whatever is
+   * still running after the shutdown timeout is SIGKILLed. `graceful: false` SIGKILLs at once.
+   */
+  stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     this.stopping ??= (async () => {
-      await this.supervisor.shutdown(options)
+      const timeoutMs = options.graceful === false ? 0 : (options.timeoutMs ?? this.shutdownTimeoutMs)
+      await Effect.runPromise(this.supervisor.shutdown({ timeoutMs }))
       for (const finalizer of this.finalizers.reverse()) {
         try {
           await finalizer()
         } catch (error) {
-          this.bus.publish({ type: "supervisor", action: "finalizer-failed", detail: String(error) })
+          this.bus.publish({ type: "supervisor", action: "finalizer-failed", detail: describe(error) })
         }
       }
+      await Effect.runPromise(Scope.close(this.scope, Exit.void))
     })()
     return this.stopping
+  }
+
+  /** Whether stop() has been called. */
+  get isStopping(): boolean {
+    return this.stopping !== undefined
   }
 
   /** Run `finalizer` when SAM stops, after every unit is down (last registered runs first). */
@@ -143,16 +210,75 @@ export class Sam {
     }
   }
 
+  /** The status of one unit; throws UnitNotFound (with a did-you-mean). */
+  unitStatus(id: string): UnitStatus {
+    this.requireUnit(id)
+    return this.supervisor.status(id)
+  }
+
+  /**
+   * Resolves once `predicate` holds for unit `id`'s status (checked now and on each of its
+   * transitions); rejects after `timeoutMs` (default 60 s) naming the unit and its state.
+   *
+   * @example
+   * ```ts
+   * await sam.until("api", (s) => s.state === "running" && s.ready)
+   * ```
+   */
+  until(id: string, predicate: (status: UnitStatus) => boolean, timeoutMs = 60_000): Promise<UnitStatus> {
+    this.requireUnit(id)
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const status = this.supervisor.status(id)
+        if (!predicate(status)) return false
+        off()
+        clearTimeout(timer)
+        resolve(status)
+        return true
+      }
+      const off = this.bus.subscribe((event) => {
+        if (event.type === "transition" && event.unit === id) check()
+      })
+      const timer = setTimeout(() => {
+        off()
+        reject(
+          new Error(
+            `"${id}" did not reach the awaited state within ${timeoutMs} ms (it is ${this.supervisor.status(id).state})`,
+          ),
+        )
+      }, timeoutMs)
+      check()
+    })
+  }
+
+  /** The specs of every unit, in start (dependency) order. */
+  unitSpecs(): ReadonlyArray<UnitSpec> {
+    return this.supervisor.startOrder().flatMap((id) => {
+      const spec = this.supervisor.spec(id)
+      return spec ? [spec] : []
+    })
+  }
+
+  /** Each instance's recent output and health history (oldest first). */
+  records(id: string): ReadonlyArray<InstanceRecords> {
+    this.requireUnit(id)
+    return this.supervisor
+      .runners(id)
+      .map((r) => ({ instance: r.index, output: r.output.last(), health: r.health }))
+  }
+
+  /** Supervision groups with their strategy and whether they are shut down. */
+  groups() {
+    return this.supervisor.groupStates()
+  }
+
   invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     return this.capabilities.invoke(capability, input, options)
   }
 
   /** A lifecycle command on any unit by id. */
   async command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
-    return this.recorded(id, undefined, command, options, () => {
-      this.requireUnit(id)
-      return this.supervisor.command(id, command, options)
-    })
+    return this.recorded(id, undefined, command, options)
   }
 
   /** Be told about every lifecycle command run through this Sam (audit); returns the unsubscribe function. */
@@ -163,23 +289,65 @@ export class Sam {
     }
   }
 
-  private async recorded(
-    unit: string,
-    kind: UnitKind | undefined,
-    command: CommandName,
-    options: StopOptions,
-    run: () => Promise<void>,
-  ): Promise<void> {
-    const tell = (outcome: CommandRecord["outcome"], error?: unknown) => {
-      const tagged = error as { _tag?: string; state?: string; message?: string } | undefined
+  /**
+   * Apply a new set of units and groups (a config reload) as a diff: removals (dependents
+   * first), replacements (stop, swap, start again; ports kept), in-place changes, additions.
+   * Starts nothing when `start` is false (before SAM has started).
+   */
+  apply(
+    next: { units: ReadonlyArray<UnitSpec>; groups: ReadonlyArray<GroupSpec> },
+    start = true,
+  ): Promise<ApplyReport> {
+    const supervisor = this.supervisor
+    const program = Effect.gen(function* () {
+      const diff = diffUnits(supervisor.specs(), next.units, {
+        before: supervisor.groupSpecs(),
+        after: next.groups,
+      })
+      supervisor.configureGroups(next.groups)
+      const failures: Array<{ unit: string; error: string }> = []
+      const attempt = (unit: string, step: Effect.Effect<void, unknown>) =>
+        step.pipe(
+          Effect.catchCause((cause) =>
+            Effect.sync(() => {
+              failures.push({ unit, error: describe(Cause.squash(cause)) })
+            }),
+          ),
+        )
+      const order = supervisor.startOrder()
+      const removed = [...diff.removed].sort((a, b) => order.indexOf(b) - order.indexOf(a))
+      for (const id of removed) yield* attempt(id, supervisor.remove(id))
+      for (const spec of diff.restarted) yield* attempt(spec.id, supervisor.replace(spec))
+      for (const spec of diff.reconfigured) yield* attempt(spec.id, supervisor.reconfigure(spec))
+      for (const spec of diff.added)
+        yield* attempt(
+          spec.id,
+          Effect.sync(() => supervisor.add(spec)),
+        )
+      if (start && !supervisor.shuttingDown)
+        yield* Effect.forEach(
+          diff.added,
+          (spec) => attempt(spec.id, Effect.asVoid(supervisor.startUnit(spec.id))),
+          {
+            concurrency: "unbounded",
+            discard: true,
+          },
+        )
+      return { diff, changed: !isEmptyDiff(diff), failures }
+    })
+    return Effect.runPromise(program)
+  }
+
+  private async recorded(id: string, kind: UnitKind | undefined, command: CommandName, options: StopOptions) {
+    const tell = (outcome: CommandRecord["outcome"], error?: { message?: string; state?: string }) => {
       const record: CommandRecord = {
-        unit,
-        kind: kind ?? this.supervisor.specs().find((s) => s.id === unit)?.kind,
+        unit: id,
+        kind: kind ?? this.supervisor.spec(id)?.kind,
         command,
         options,
         outcome,
-        ...(tagged?.state === undefined ? {} : { state: tagged.state }),
-        ...(error === undefined ? {} : { error: tagged?.message ?? String(error) }),
+        ...(error?.state === undefined ? {} : { state: error.state }),
+        ...(error === undefined ? {} : { error: error.message ?? "failed" }),
       }
       for (const listener of this.commandListeners) {
         try {
@@ -189,19 +357,27 @@ export class Sam {
         }
       }
     }
-    try {
-      await run()
+    const exit = await Effect.runPromiseExit(
+      Effect.suspend(() => {
+        this.requireUnit(id, kind)
+        return this.supervisor.command(id, command, options)
+      }),
+    )
+    if (Exit.isSuccess(exit)) {
       tell("ok")
-    } catch (error) {
-      const tag = (error as { _tag?: string })._tag
-      tell(tag === "CommandRefused" ? "refused" : tag === "UnitNotFound" ? "not_found" : "failed", error)
-      throw error
+      return
     }
+    const error = Cause.squash(exit.cause)
+    if (error instanceof UnitNotFound) tell("not_found", error)
+    else if (error instanceof SamStopping) tell("refused", { message: error.message, state: "stopping" })
+    else if ((error as { _tag?: unknown })._tag === "CommandRefused")
+      tell("refused", error as { message: string; state: string })
+    else tell("failed", { message: describe(error) })
+    throw error
   }
 
   private requireUnit(id: string, kind?: UnitKind): UnitSpec {
-    const specs = this.supervisor.specs()
-    const spec = specs.find((s) => s.id === id)
+    const spec = this.supervisor.spec(id)
     if (spec && (kind === undefined || spec.kind === kind)) return spec
     const noun = kind ?? "agent or service"
     if (spec)
@@ -211,7 +387,10 @@ export class Sam {
       })
     const hint = didYouMean(
       id,
-      specs.filter((s) => kind === undefined || s.kind === kind).map((s) => s.id),
+      this.supervisor
+        .specs()
+        .filter((s) => kind === undefined || s.kind === kind)
+        .map((s) => s.id),
     )
     throw new UnitNotFound({
       unit: id,
@@ -220,11 +399,8 @@ export class Sam {
   }
 
   private commandsFor(kind: UnitKind): UnitCommands {
-    const run = async (id: string, command: CommandName, options: StopOptions = {}) =>
-      this.recorded(id, kind, command, options, async () => {
-        this.requireUnit(id, kind)
-        return this.supervisor.command(id, command, options)
-      })
+    const run = (id: string, command: CommandName, options: StopOptions = {}) =>
+      this.recorded(id, kind, command, options)
     return {
       start: (id) => run(id, "start"),
       stop: (id, options) => run(id, "stop", options),

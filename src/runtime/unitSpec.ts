@@ -19,6 +19,8 @@ export interface RestartSpec {
   readonly forceExitCodes: ReadonlyArray<number>
   /** Exit codes that never restart (even `permanent`). */
   readonly preventExitCodes: ReadonlyArray<number>
+  /** Past its intensity: keep retrying every backoffMaxMs (crashed meanwhile), or stay down. */
+  readonly onExhausted: "retry" | "give_up"
 }
 
 export interface StopSpec {
@@ -118,10 +120,11 @@ export const defaultRestart: RestartSpec = {
   maxRestarts: 5,
   windowMs: 60_000,
   backoffBaseMs: 1_000,
-  backoffMaxMs: 30_000,
+  backoffMaxMs: 300_000,
   stableMs: 10_000,
   forceExitCodes: [],
   preventExitCodes: [],
+  onExhausted: "retry",
 }
 
 export const defaultStop: StopSpec = { signal: "SIGTERM", graceMs: 10_000 }

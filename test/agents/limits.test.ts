@@ -73,9 +73,7 @@ describe("resource limits are enforced", () => {
     const h = await startAgents([
       agentUnit("sloth", { agent: { capabilities: ["slow", "echo"], timeoutMs: 300 } }),
     ])
-    const aborted = h.next(
-      (e) => e.type === "log" && e.unit === "sloth" && e.line.startsWith("slow: signal aborted"),
-    )
+    const aborted = h.nextLine((line) => line.startsWith("slow: signal aborted"), "sloth")
     await expect(h.sam.invoke("slow", {})).rejects.toMatchObject({
       _tag: "CapabilityError",
       reason: "timeout",

@@ -31,9 +31,7 @@ describe("the agent IPC protocol", () => {
   it("malformed messages are logged and dropped, and neither side crashes", async () => {
     const h = await startAgents([agentUnit("noisy", { agent: { capabilities: ["garbage", "echo"] } })])
     // The agent sends SAM three bad messages, and delivers a bad "invoke" to its own host.
-    const agentSide = h.next(
-      (e) => e.type === "log" && e.unit === "noisy" && e.line.includes("malformed message from SAM"),
-    )
+    const agentSide = h.nextLine((line) => line.includes("malformed message from SAM"), "noisy")
     expect((await h.sam.invoke("garbage", {})).output).toBe("still here")
     await agentSide
     const dropped = eventsOf(h, "agent.protocol-error")

@@ -77,7 +77,7 @@ describe.each(["worker", "inline"] as const)("the %s runtime", (runtime) => {
     })
     expect((await h.sam.invoke("echo", { n: 1 })).output).toEqual({ n: 1 })
     expect((await h.sam.invoke("stream", { count: 4 })).output).toEqual([1, 2, 3, 4])
-    const aborted = h.next((e) => e.type === "log" && e.line.startsWith("slow: signal aborted"))
+    const aborted = h.nextLine((line) => line.startsWith("slow: signal aborted"))
     await expect(h.sam.invoke("slow", {})).rejects.toMatchObject({ reason: "timeout" })
     await aborted
     const before = h.events.at(-1)?.id ?? 0

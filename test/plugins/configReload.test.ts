@@ -106,9 +106,8 @@ afterEach(async () => {
 const lifecycle = (events: ReadonlyArray<SamEvent>, unit: string) =>
   transitionsOf(events, unit).filter((t) => !/^running\.\w+->running\.\w+$/.test(t))
 
-const pidOf = (w: World, id: string) => w.sam.supervisor.status(id).pid as number
-const ready = (w: World, id: string) =>
-  Promise.all(w.sam.supervisor.runners(id).map((r) => r.waitFor((x) => x.state === "running" && x.ready)))
+const pidOf = (w: World, id: string) => w.sam.unitStatus(id).pid as number
+const ready = (w: World, id: string) => w.sam.until(id, (s) => s.state === "running" && s.ready)
 
 describe("config hot reload", () => {
   it("an edit adds, removes, restarts and reconfigures exactly the units it changed", async () => {
@@ -150,10 +149,10 @@ describe("config hot reload", () => {
     expect(lifecycle(since, "tune")).toEqual([])
     expect(pidOf(w, "keep")).toBe(pids.keep)
     expect(pidOf(w, "tune")).toBe(pids.tune)
-    expect(w.sam.supervisor.specs().find((s) => s.id === "tune")?.probes[0]?.intervalMs).toBe(5_000)
+    expect(w.sam.unitSpecs().find((s) => s.id === "tune")?.probes[0]?.intervalMs).toBe(5_000)
     // The removed unit was stopped and forgotten.
     expect(lifecycle(since, "drop")).toEqual(["running.ready->stopping", "stopping->stopped"])
-    expect(w.sam.supervisor.has("drop")).toBe(false)
+    expect(w.sam.unitSpecs().some((s) => s.id === "drop")).toBe(false)
     expect(survivors([pids.drop as number])).toEqual([])
     // The changed unit was stopped and started again as a new process.
     expect(lifecycle(since, "change")).toEqual([
@@ -188,7 +187,7 @@ describe("config hot reload", () => {
     expect(event.message).toMatch(/^config reload rejected, still running the previous config:\n/)
 
     expect(w.reloader.config).toBe(before)
-    expect(w.sam.supervisor.has("three")).toBe(false)
+    expect(w.sam.unitSpecs().some((s) => s.id === "three")).toBe(false)
     expect([pidOf(w, "one"), pidOf(w, "two")]).toEqual(pids)
     expect(w.log.events.slice(mark).filter((e) => e.type === "transition")).toEqual([])
 

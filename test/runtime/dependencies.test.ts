@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { type Harness, harness, httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { type Harness, harness, httpCheck, nodeService, survivors, waitFor } from "../support/runtime.ts"
 
 let h: Harness | undefined
 afterEach(async () => {
@@ -37,7 +37,7 @@ describe("dependencies", () => {
       true,
     )
 
-    await h.supervisor.stopAll()
+    await h.supervisor.shutdown()
     expect(order(h, "stopped")).toEqual(["web", "api", "db"])
   })
 
@@ -55,7 +55,10 @@ describe("dependencies", () => {
     const apiPid = h.supervisor.status("api").pid
     const logPid = h.supervisor.status("log").pid
     process.kill(h.supervisor.status("db").pid as number, "SIGKILL")
-    await h.supervisor.runners("api")[0]!.waitFor((r) => r.state === "running" && r.ready && r.pid !== apiPid)
+    await waitFor(
+      h.supervisor.runners("api")[0]!,
+      (r) => r.state === "running" && r.ready && r.pid !== apiPid,
+    )
     expect(h.supervisor.status("log").pid).toBe(logPid)
     const told = h.events.filter((e) => e.type === "supervisor" && e.action === "dependency-restarted")
     expect(told.map((e) => ("unit" in e ? e.unit : "")).sort()).toEqual(["api", "log"])

@@ -7,10 +7,8 @@ import { containerDriver, containerRunArgs } from "../../src/runtime/drivers/con
 import { externalDriver } from "../../src/runtime/drivers/externalDriver.ts"
 import { processDriver } from "../../src/runtime/drivers/processDriver.ts"
 import { EventBus } from "../../src/runtime/eventBus.ts"
-import { builtinProbes } from "../../src/runtime/health/builtinProbes.ts"
-import { Supervisor } from "../../src/runtime/supervisor.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
-import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { fixture, httpCheck, nodeService, survivors, testSupervisor, waitFor } from "../support/runtime.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -19,22 +17,17 @@ afterEach(async () => {
 
 const supervise = (specs: UnitSpec[]) => {
   const bus = new EventBus()
-  const supervisor = new Supervisor(specs, [], {
-    bus,
-    drivers: new Map([
-      ["process", processDriver],
-      ["container", containerDriver],
-      ["external", externalDriver],
-    ]),
-    probes: builtinProbes(),
-    maxLogLines: 100,
-  })
+  const supervisor = testSupervisor(specs, [], bus, [
+    ["process", processDriver],
+    ["container", containerDriver],
+    ["external", externalDriver],
+  ])
   const pids = new Set<number>()
   bus.subscribe((e) => {
     if (e.type === "transition" && e.pid) pids.add(e.pid)
   })
   cleanups.push(async () => {
-    await supervisor.shutdown()
+    await supervisor.dispose()
     expect(survivors(pids)).toEqual([])
   })
   return { supervisor, bus, pids }
@@ -96,7 +89,7 @@ describe("container driver", () => {
     expect(report.ready).toEqual(["vectors"])
     const pid = supervisor.status("vectors").pid as number
     process.kill(pid, "SIGKILL")
-    await supervisor.runners("vectors")[0]!.waitFor((r) => r.state === "running" && r.ready && r.pid !== pid)
+    await waitFor(supervisor.runners("vectors")[0]!, (r) => r.state === "running" && r.ready && r.pid !== pid)
     await supervisor.command("vectors", "stop")
     const calls = readFileSync(log, "utf8").trim().split("\n")
     expect(calls[0]).toBe("version")
@@ -168,9 +161,9 @@ describe("external driver", () => {
     expect((await supervisor.startAll()).ready).toEqual(["llm"])
     expect(supervisor.status("llm").pid).toBeUndefined()
     healthy = false
-    await supervisor.runners("llm")[0]!.waitFor((r) => r.state === "running" && !r.ready)
+    await waitFor(supervisor.runners("llm")[0]!, (r) => r.state === "running" && !r.ready)
     healthy = true
-    await supervisor.runners("llm")[0]!.waitFor((r) => r.ready)
+    await waitFor(supervisor.runners("llm")[0]!, (r) => r.ready)
   })
 })
 

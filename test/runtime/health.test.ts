@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { type Harness, harness, httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { type Harness, harness, httpCheck, nodeService, survivors, waitFor } from "../support/runtime.ts"
 
 let h: Harness | undefined
 const dirs: string[] = []
@@ -39,9 +39,9 @@ describe("health checks", () => {
     const [runner] = h.supervisor.runners("svc")
     const pid = runner!.pid
     rmSync(flag)
-    await runner!.waitFor((r) => r.state === "running" && !r.ready)
+    await waitFor(runner!, (r) => r.state === "running" && !r.ready)
     writeFileSync(flag, "")
-    await runner!.waitFor((r) => r.ready)
+    await waitFor(runner!, (r) => r.ready)
     expect(runner!.pid).toBe(pid)
     expect(runner!.restarts).toBe(0)
     expect(runner!.health.some((r) => !r.ok && r.detail.includes("exit 1"))).toBe(true)

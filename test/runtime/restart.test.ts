@@ -6,6 +6,7 @@ import {
   nodeService,
   survivors,
   transitionsOf,
+  waitFor,
 } from "../support/runtime.ts"
 
 let h: Harness | undefined
@@ -28,7 +29,7 @@ describe("restart after a crash", () => {
     process.kill(pid, "SIGKILL")
     await h.next((e) => e.type === "transition" && e.unit === "api" && e.to === "backoff")
     const [runner] = h.supervisor.runners("api")
-    await runner!.waitFor((r) => r.state === "running" && r.ready)
+    await waitFor(runner!, (r) => r.state === "running" && r.ready)
 
     const after = h.supervisor.status("api")
     expect(after.pid).not.toBe(pid)
@@ -51,7 +52,7 @@ describe("restart after a crash", () => {
     h = harness([
       nodeService("flaky", "exit.mjs", {
         env: { EXIT_CODE: "3" },
-        restart: { maxRestarts: 3, windowMs: 60_000 },
+        restart: { maxRestarts: 3, windowMs: 60_000, onExhausted: "give_up" },
       }),
     ])
     void h.supervisor.startAll()
@@ -79,7 +80,9 @@ describe("restart after a crash", () => {
     ])
     void h.supervisor.startAll()
     const standDown = await h.next((e) => e.type === "supervisor" && e.action === "stand-down")
-    expect(standDown).toMatchObject({ detail: "exit code 78 is in no_restart_exit_codes" })
+    expect(standDown).toMatchObject({
+      detail: "exited with code 78; not restarted: exit code 78 is in no_restart_exit_codes",
+    })
   })
 
   it("an exit code in restart_exit_codes forces the restart of a temporary unit", async () => {

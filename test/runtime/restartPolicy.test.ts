@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { restartVerdict } from "../../src/runtime/restartPolicy.ts"
+import { restartVerdict } from "../../src/runtime/supervisor/restartPolicy.ts"
 import { defaultRestart, type RestartSpec } from "../../src/runtime/unitSpec.ts"
 
 const policy = (overrides: Partial<RestartSpec>): RestartSpec => ({ ...defaultRestart, ...overrides })

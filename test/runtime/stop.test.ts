@@ -10,22 +10,8 @@ afterEach(async () => {
   h = undefined
 })
 
-const grandchildOf = (h: Harness, unit: string) =>
-  new Promise<number>((resolve) => {
-    const look = () => {
-      const line = h.supervisor.runners(unit)[0]!.logs.find((l) => l.includes("grandchild "))
-      return line ? Number(line.split("grandchild ")[1]) : undefined
-    }
-    const found = look()
-    if (found) return resolve(found)
-    const off = h.bus.subscribe(() => {
-      const pid = look()
-      if (pid) {
-        off()
-        resolve(pid)
-      }
-    })
-  })
+const grandchildOf = async (h: Harness, unit: string) =>
+  Number((await h.nextLine(unit, (l) => l.includes("grandchild "))).split("grandchild ")[1])
 
 describe("graceful stop", () => {
   it("a child that ignores SIGTERM is SIGKILLed after its grace period, with its grandchild", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { type Harness, harness, httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { type Harness, harness, httpCheck, nodeService, survivors, waitFor } from "../support/runtime.ts"
 
 let h: Harness | undefined
 afterEach(async () => {
@@ -18,7 +18,7 @@ const pids = (h: Harness) =>
 const allReadyAgain = (h: Harness, ids: string[]) =>
   Promise.all(
     ids.map((id) =>
-      h.supervisor.runners(id)[0]!.waitFor((r) => r.state === "running" && r.ready && r.restarts > 0),
+      waitFor(h.supervisor.runners(id)[0]!, (r) => r.state === "running" && r.ready && r.restarts > 0),
     ),
   )
 
@@ -79,7 +79,7 @@ describe("group strategies restart exactly the right siblings", () => {
     expect(shutdown).toMatchObject({ group: "fragile" })
     await h.next((e) => e.type === "supervisor" && e.action === "escalation" && e.group === "root")
     await Promise.all(
-      ["x", "y"].map((id) => h!.supervisor.runners(id)[0]!.waitFor((r) => r.state === "crashed")),
+      ["x", "y"].map((id) => waitFor(h!.supervisor.runners(id)[0]!, (r) => r.state === "crashed")),
     )
     expect(h.supervisor.groupStates().find((g) => g.name === "fragile")?.failed).toBe(true)
   })

@@ -63,14 +63,25 @@ export interface AgentHarness {
   readonly sam: Sam
   readonly events: SamEvent[]
   readonly pids: Set<number>
-  /** The first event (already seen or future, logs included) matching `predicate`. */
+  /** The first event (already seen or future) matching `predicate`. */
   next(predicate: (e: SamEvent) => boolean): Promise<SamEvent>
+  /** The first line of output (of `unit`, or any unit; already seen or future) matching `predicate`. */
+  nextLine(predicate: (line: string) => boolean, unit?: string): Promise<string>
 }
 
 const running: AgentHarness[] = []
 
 export const startAgents = async (units: ReadonlyArray<UnitSpec>): Promise<AgentHarness> => {
-  const sam = new Sam({ units, startTimeoutMs: 20_000 })
+  const lines: Array<{ unit: string; line: string }> = []
+  const lineWaiters = new Set<(entry: { unit: string; line: string }) => void>()
+  const sam = new Sam({
+    units,
+    startTimeoutMs: 20_000,
+    output: (unit, _instance, { line }) => {
+      lines.push({ unit, line })
+      for (const waiter of lineWaiters) waiter({ unit, line })
+    },
+  })
   const events: SamEvent[] = []
   const pids = new Set<number>()
   const waiting = new Set<{ predicate: (e: SamEvent) => boolean; resolve: (e: SamEvent) => void }>()
@@ -93,6 +104,19 @@ export const startAgents = async (units: ReadonlyArray<UnitSpec>): Promise<Agent
         const seen = events.find(predicate)
         if (seen) resolve(seen)
         else waiting.add({ predicate, resolve })
+      }),
+    nextLine: (predicate, unit) =>
+      new Promise((resolve) => {
+        const matches = (e: { unit: string; line: string }) =>
+          (unit === undefined || e.unit === unit) && predicate(e.line)
+        const seen = lines.find(matches)
+        if (seen) return resolve(seen.line)
+        const waiter = (e: { unit: string; line: string }) => {
+          if (!matches(e)) return
+          lineWaiters.delete(waiter)
+          resolve(e.line)
+        }
+        lineWaiters.add(waiter)
       }),
   }
   running.push(harness)

@@ -1,11 +1,20 @@
 // Test support for the runtime: build UnitSpecs tersely, run a Supervisor on them, and guarantee
 // that every process it started (and every grandchild a fixture reported) is gone afterwards.
 import { fileURLToPath } from "node:url"
+import { Effect, Exit, Scope } from "effect"
+import type { CommandName, StopOptions } from "../../src/actors/lifecycle.machine.ts"
+import type { Driver } from "../../src/runtime/drivers/driver.ts"
 import { processDriver } from "../../src/runtime/drivers/processDriver.ts"
 import { EventBus, type SamEvent } from "../../src/runtime/eventBus.ts"
 import { builtinProbes } from "../../src/runtime/health/builtinProbes.ts"
 import { isAlive } from "../../src/runtime/processGroup.ts"
-import { type GroupSpec, Supervisor } from "../../src/runtime/supervisor.ts"
+import type { InstanceRunner } from "../../src/runtime/supervisor/instanceRunner.ts"
+import {
+  type GroupSpec,
+  type StartReport,
+  Supervisor,
+  type UnitStatus,
+} from "../../src/runtime/supervisor/supervisor.ts"
 import { defaultRestart, defaultStop, type ProbeSpec, type UnitSpec } from "../../src/runtime/unitSpec.ts"
 
 export const fixture = (name: string): string =>
@@ -50,15 +59,70 @@ export const httpCheck = (overrides: Partial<ProbeSpec> = {}): ProbeSpec => ({
   ...overrides,
 })
 
+/** A supervisor driven from promise-based tests (the Effect API is the supervisor's own). */
+export interface TestSupervisor {
+  readonly effect: Supervisor
+  startAll(timeoutMs?: number): Promise<StartReport>
+  command(id: string, command: CommandName, options?: StopOptions & { reason?: string }): Promise<void>
+  shutdown(options?: { timeoutMs?: number }): Promise<void>
+  status(id: string): UnitStatus
+  runners(id: string): ReadonlyArray<InstanceRunner>
+  startOrder(): ReadonlyArray<string>
+  groupStates(): ReturnType<Supervisor["groupStates"]>
+  configureGroups(groups: ReadonlyArray<GroupSpec>): void
+}
+
 export interface Harness {
-  readonly supervisor: Supervisor
+  readonly supervisor: TestSupervisor
   readonly bus: EventBus
   readonly events: SamEvent[]
   /** Every pid seen in a transition, plus any registered by the test. */
   readonly pids: Set<number>
   /** Resolves with the first event matching `predicate` (already seen or future). */
   next(predicate: (e: SamEvent) => boolean): Promise<SamEvent>
+  /** Resolves with the first line of `unit`'s output matching `predicate` (already seen or future). */
+  nextLine(unit: string, predicate: (line: string) => boolean): Promise<string>
   dispose(): Promise<void>
+}
+
+/** Resolves once `predicate` holds for `runner`. */
+export const waitFor = (runner: InstanceRunner, predicate: (r: InstanceRunner) => boolean): Promise<void> =>
+  Effect.runPromise(runner.until(predicate))
+
+/** A Supervisor in a scope of its own, with promise methods for tests. */
+export const testSupervisor = (
+  specs: ReadonlyArray<UnitSpec>,
+  groups: ReadonlyArray<GroupSpec>,
+  bus: EventBus,
+  drivers: ReadonlyArray<readonly [string, Driver]> = [["process", processDriver]],
+  output?: (unit: string, line: string) => void,
+): TestSupervisor & { dispose(): Promise<void> } => {
+  const scope = Effect.runSync(Scope.make())
+  const supervisor = Effect.runSync(
+    Supervisor.make(specs, groups, {
+      drivers: new Map(drivers),
+      probes: builtinProbes(),
+      publish: (event) => bus.publish(event),
+      recentLines: { lines: 200, bytes: 256 * 1024 },
+      ...(output === undefined ? {} : { output: (runner, entry) => output(runner.spec.id, entry.line) }),
+    }).pipe(Scope.provide(scope)),
+  )
+  const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+  return {
+    effect: supervisor,
+    startAll: (timeoutMs) => run(supervisor.startAll(timeoutMs)),
+    command: (id, command, options) => run(supervisor.command(id, command, options)),
+    shutdown: (options) => run(supervisor.shutdown(options)),
+    status: (id) => supervisor.status(id),
+    runners: (id) => supervisor.runners(id),
+    startOrder: () => supervisor.startOrder(),
+    groupStates: () => supervisor.groupStates(),
+    configureGroups: (groups) => supervisor.configureGroups(groups),
+    dispose: async () => {
+      await run(supervisor.shutdown())
+      await run(Scope.close(scope, Exit.void))
+    },
+  }
 }
 
 export const harness = (specs: ReadonlyArray<UnitSpec>, groups: ReadonlyArray<GroupSpec> = []): Harness => {
@@ -69,11 +133,12 @@ export const harness = (specs: ReadonlyArray<UnitSpec>, groups: ReadonlyArray<Gr
     events.push(e)
     if (e.type === "transition" && typeof e.pid === "number") pids.add(e.pid)
   })
-  const supervisor = new Supervisor(specs, groups, {
-    bus,
-    drivers: new Map([["process", processDriver]]),
-    probes: builtinProbes(),
-    maxLogLines: 200,
+  const lines: Array<{ unit: string; line: string }> = []
+  const lineWaiters = new Set<(entry: { unit: string; line: string }) => void>()
+  const supervisor = testSupervisor(specs, groups, bus, undefined, (unit, line) => {
+    const entry = { unit, line }
+    lines.push(entry)
+    for (const waiter of lineWaiters) waiter(entry)
   })
   return {
     supervisor,
@@ -91,9 +156,21 @@ export const harness = (specs: ReadonlyArray<UnitSpec>, groups: ReadonlyArray<Gr
           }
         })
       }),
+    nextLine: (unit, predicate) =>
+      new Promise((resolve) => {
+        const seen = lines.find((l) => l.unit === unit && predicate(l.line))
+        if (seen) return resolve(seen.line)
+        const waiter = (entry: { unit: string; line: string }) => {
+          if (entry.unit === unit && predicate(entry.line)) {
+            lineWaiters.delete(waiter)
+            resolve(entry.line)
+          }
+        }
+        lineWaiters.add(waiter)
+      }),
     dispose: async () => {
-      for (const r of supervisor.allRunners()) if (r.pid) pids.add(r.pid)
-      await supervisor.shutdown()
+      for (const r of supervisor.effect.allRunners()) if (r.pid) pids.add(r.pid)
+      await supervisor.dispose()
     },
   }
 }

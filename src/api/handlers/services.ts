@@ -37,7 +37,7 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
               pid: i.pid ?? null,
             })),
             dependencies: status.dependsOn.map((dep) => {
-              const d = sam.supervisor.has(dep) ? sam.supervisor.status(dep) : undefined
+              const d = sam.status().units.find((u) => u.id === dep)
               return { id: dep, status: d?.state ?? "stopped", ready: d?.ready ?? false }
             }),
           })),

@@ -20,6 +20,8 @@ export interface DriverContext {
   readonly port: number | undefined
   /** Base URLs of the unit's ready dependencies by id (injected as SAM_<ID>_URL). */
   readonly dependencyUrls: Readonly<Record<string, string>>
+  /** Longest output line kept whole; longer ones are truncated with a marker. */
+  readonly maxLineBytes: number
   /** One line of the instance's output. */
   readonly log: (stream: "stdout" | "stderr", line: string) => void
   /** Publish `<kind>.<type>` on SAM's bus for this instance (agent warnings, permission denials). */

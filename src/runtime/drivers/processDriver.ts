@@ -3,8 +3,8 @@
 // grace period. Group members that outlive their leader are killed too (no orphans).
 import { type ChildProcess, spawn } from "node:child_process"
 import { statSync } from "node:fs"
-import { createInterface } from "node:readline"
 import { Deferred, Effect } from "effect"
+import { LineSplitter } from "../output/lineSplitter.ts"
 import { groupAlive, groupStopped, signalGroup } from "../processGroup.ts"
 import type { StopSpec } from "../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type ExitInfo, type InstanceHandle } from "./driver.ts"
@@ -103,8 +103,10 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
       ["stderr", child.stderr],
     ] as const) {
       if (!source) continue
-      const lines = createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY })
-      lines.on("line", (line) => ctx.log(stream, line))
+      // Bounded: a line is never held past maxLineBytes, however long the child makes it.
+      const lines = new LineSplitter(ctx.maxLineBytes, (line) => ctx.log(stream, line))
+      source.on("data", (chunk: Buffer) => lines.push(chunk))
+      source.once("end", () => lines.end())
     }
     const closed = new Promise<void>((resolve) => child.once("close", () => resolve()))
     child.once("exit", (code, signal) => {

@@ -1,8 +1,8 @@
 // What surfaces see of a unit: its instances' statuses folded into one (the worst state wins,
 // ready only when every instance is ready, restarts summed).
-import type { LifecycleState } from "../actors/lifecycle.machine.ts"
+import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
+import type { UnitKind, UnitSpec } from "../unitSpec.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
-import type { UnitKind, UnitSpec } from "./unitSpec.ts"
 
 export interface UnitStatus {
   readonly id: string
@@ -16,6 +16,8 @@ export interface UnitStatus {
   readonly uptimeMs: number
   readonly dependsOn: ReadonlyArray<string>
   readonly instances: ReadonlyArray<InstanceStatus>
+  /** The earliest next attempt of an instance in backoff or retrying while crashed (epoch ms). */
+  readonly nextAttemptAt: number | undefined
 }
 
 /** Worst first: the state a multi-instance unit reports is the worst of its instances. */
@@ -30,8 +32,13 @@ const severity: ReadonlyArray<LifecycleState> = [
   "stopped",
 ]
 
-export const aggregateStatus = (spec: UnitSpec, runners: ReadonlyArray<InstanceRunner>): UnitStatus => {
-  const instances = runners.map((r) => r.status())
+export const aggregateStatus = (
+  spec: UnitSpec,
+  runners: ReadonlyArray<InstanceRunner>,
+  now: number,
+): UnitStatus => {
+  const instances = runners.map((r) => r.status(now))
+  const attempts = instances.flatMap((i) => (i.nextAttemptAt === undefined ? [] : [i.nextAttemptAt]))
   const state = severity.find((s) => instances.some((i) => i.state === s)) ?? "stopped"
   return {
     id: spec.id,
@@ -45,5 +52,6 @@ export const aggregateStatus = (spec: UnitSpec, runners: ReadonlyArray<InstanceR
     uptimeMs: Math.max(0, ...instances.map((i) => i.uptimeMs)),
     dependsOn: spec.dependsOn,
     instances,
+    nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
   }
 }

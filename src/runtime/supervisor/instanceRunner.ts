@@ -1,25 +1,28 @@
-// One running instance of a unit: its lifecycle actor, the driver that does the work, and the
-// Effect scope that owns the live process. The machine decides; this module provides the state
-// actors (spawn, watch health, stop) as Effect fibers and turns driver facts into events.
-import { Data, Effect, Exit, Fiber, Scope } from "effect"
-import { createActor, fromCallback, fromPromise, type SnapshotFrom } from "xstate"
+// One instance of a unit: its lifecycle actor, the driver that does the work, and the Effect
+// scope that owns the live incarnation. The machine decides; this module provides the state
+// actors (spawn, watch health, stop, wait) as fibers in SAM's fiber set and turns driver facts
+// into events. It never decides about restarts (the supervisor does) and never serves HTTP.
+import { Clock, Data, Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { createActor, type SnapshotFrom } from "xstate"
 import {
   type CommandName,
   type ExitInfo,
   type LifecycleEvent,
   type LifecycleState,
   lifecycleMachine,
-  readinessOf,
+  type PublicState,
+  publicState,
+  type StopInput,
   type StopOptions,
-  topState,
-} from "../actors/lifecycle.machine.ts"
-import type { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
-import type { Driver, InstanceHandle } from "./drivers/driver.ts"
-import type { EventBus } from "./eventBus.ts"
-import { freePort } from "./freePort.ts"
-import { monitorHealth } from "./health/healthMonitor.ts"
-import type { HealthRecord, ProbeRegistry, ProbeTarget } from "./health/probe.ts"
-import type { UnitSpec } from "./unitSpec.ts"
+} from "../../actors/lifecycle.machine.ts"
+import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
+import type { Driver, InstanceHandle } from "../drivers/driver.ts"
+import type { SamEventBody } from "../eventBus.ts"
+import { monitorHealth } from "../health/healthMonitor.ts"
+import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
+import { type OutputLine, RecentLines } from "../output/recentLines.ts"
+import type { UnitSpec } from "../unitSpec.ts"
+import { type ForkIn, fromEffectCallback, fromEffectPromise } from "./effectActors.ts"
 
 export class CommandRefused extends Data.TaggedError("CommandRefused")<{
   readonly unit: string
@@ -28,14 +31,28 @@ export class CommandRefused extends Data.TaggedError("CommandRefused")<{
   readonly message: string
 }> {}
 
+export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
+  readonly unit: string
+  readonly message: string
+}> {}
+
 export interface RunnerEnvironment {
-  readonly bus: EventBus
-  readonly capabilities?: CapabilityRouter
+  /** Forks the work of a state into SAM's fiber set. */
+  readonly fork: ForkIn
   readonly drivers: ReadonlyMap<string, Driver>
   readonly probes: ProbeRegistry
-  readonly maxLogLines: number
-  /** URL of a unit's first ready instance, for dependency injection into children. */
-  readonly urlOf?: (id: string) => string | undefined
+  readonly capabilities?: CapabilityRouter
+  /** Longest line of output kept whole (monitoring.logs.max_line_kb). */
+  readonly maxLineBytes: number
+  /** Recent output kept per instance (count and bytes). */
+  readonly recentLines: { readonly lines: number; readonly bytes: number }
+  /** The instance's port, stable across its restarts and reloads (the supervisor's table). */
+  readonly portFor: (runner: InstanceRunner) => Effect.Effect<number | undefined>
+  /** Base URL of a unit's first ready instance, for SAM_<ID>_URL. */
+  readonly urlOf: (id: string) => string | undefined
+  readonly publish: (event: SamEventBody) => void
+  /** Every line of output, for the log channel. */
+  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
 }
 
 export interface InstanceStatus {
@@ -48,9 +65,13 @@ export interface InstanceStatus {
   readonly url: string | undefined
   readonly restarts: number
   readonly uptimeMs: number
+  /** When the current incarnation started (epoch ms). */
+  readonly startedAt: number | undefined
   readonly reason: string
   readonly lastExit: ExitInfo | undefined
   readonly lastHealth: HealthRecord | undefined
+  /** Backoff or a crashed unit's retry: when the next attempt is due (epoch ms). */
+  readonly nextAttemptAt: number | undefined
 }
 
 const historySize = 100
@@ -58,11 +79,8 @@ const historySize = 100
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>
 
 /** "running.ready", "running.unready" or the plain state name. */
-const stateName = (snapshot: Snapshot): string => {
-  const top = topState(snapshot.value)
-  const readiness = readinessOf(snapshot.value)
-  return readiness ? `${top}.${readiness}` : top
-}
+export const stateName = (view: PublicState): string =>
+  view.readiness ? `${view.state}.${view.readiness}` : view.state
 
 export type TransitionListener = (runner: InstanceRunner, from: string, to: string) => void
 
@@ -70,38 +88,56 @@ export class InstanceRunner {
   spec: UnitSpec
   readonly index: number
   readonly health: HealthRecord[] = []
-  readonly logs: string[] = []
+  readonly output: RecentLines
+  /** Times this instance was started again after it had been running. */
   restarts = 0
-  /** Failures since the instance was last up for `restart.stableMs`; drives backoff growth. */
-  consecutiveFailures = 0
   startedAt: number | undefined
   /** Whether it was ever asked to start (a stopped instance that never was is not "settled"). */
   launched = false
   port: number | undefined
+  nextAttemptAt: number | undefined
 
   private readonly env: RunnerEnvironment
   private readonly actor: ReturnType<typeof createActor<typeof lifecycleMachine>>
   private handle: InstanceHandle | undefined
   private scope: Scope.Closeable | undefined
   private current: string
+  private view: PublicState
   private readonly listeners = new Set<TransitionListener>()
   private lastHealthOk: boolean | undefined
   private restartProbes: (() => void) | undefined
-  private probesDone: Fiber.Fiber<void> | undefined
+  private probes: Fiber.Fiber<void> | undefined
+  /** Completed when the stop in progress must SIGKILL now. */
+  private forced: Deferred.Deferred<void> | undefined
 
   constructor(spec: UnitSpec, index: number, env: RunnerEnvironment) {
     this.spec = spec
     this.index = index
     this.env = env
+    this.output = new RecentLines(env.recentLines.lines, env.recentLines.bytes)
     const machine = lifecycleMachine.provide({
       actors: {
-        spawnInstance: fromPromise(({ signal }) => Effect.runPromise(this.spawn(), { signal })),
-        stopInstance: fromPromise(({ input }) => Effect.runPromise(this.stopProcess(input.options))),
-        watchHealth: fromCallback<LifecycleEvent, { id: string }>(({ sendBack }) => this.watch(sendBack)),
+        spawnInstance: fromEffectPromise(env.fork, () => this.spawn()),
+        stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(env.fork, (input, sendBack) =>
+          Effect.andThen(
+            this.stopProcess(input),
+            Effect.sync(() => sendBack({ type: "STOPPED" })),
+          ),
+        ),
+        watchHealth: fromEffectCallback<{ id: string }, LifecycleEvent>(env.fork, (_, sendBack) =>
+          this.watch(sendBack),
+        ),
+        wait: fromEffectPromise(env.fork, ({ delayMs }: { delayMs: number }) => Effect.sleep(delayMs)),
+      },
+      actions: {
+        escalate: () => {
+          if (this.forced) Deferred.doneUnsafe(this.forced, Exit.void)
+        },
       },
     })
     this.actor = createActor(machine, { input: { id: this.key } })
-    this.current = stateName(this.actor.getSnapshot())
+    this.view = publicState(this.actor.getSnapshot().value)
+    this.current = stateName(this.view)
     this.actor.subscribe((snapshot) => this.onSnapshot(snapshot))
     this.actor.start()
   }
@@ -111,15 +147,24 @@ export class InstanceRunner {
   }
 
   get state(): LifecycleState {
-    return topState(this.actor.getSnapshot().value)
+    return this.view.state
   }
 
   get ready(): boolean {
-    return readinessOf(this.actor.getSnapshot().value) === "ready"
+    return this.view.readiness === "ready"
+  }
+
+  /** The finer state: readiness, why it is stopping, whether a crashed unit retries. */
+  get detail(): PublicState {
+    return this.view
   }
 
   get pid(): number | undefined {
     return this.handle?.pid
+  }
+
+  get url(): string | undefined {
+    return this.handle?.url
   }
 
   get context() {
@@ -131,14 +176,14 @@ export class InstanceRunner {
     return () => this.listeners.delete(listener)
   }
 
-  /** Send a fact or supervisor decision; ignored by the machine when it does not apply. */
+  /** Send a fact, system event or supervisor decision; ignored when it does not apply. */
   send(event: LifecycleEvent): void {
     this.actor.send(event)
   }
 
-  /** Whether `command` makes sense in the current state. */
-  accepts(command: CommandName): boolean {
-    return this.actor.getSnapshot().can(commandEvent(command, {}))
+  /** Whether `event` changes anything in the current state. */
+  accepts(event: LifecycleEvent): boolean {
+    return this.actor.getSnapshot().can(event)
   }
 
   /** An operator command; refused (never thrown at the machine) when the state does not allow it. */
@@ -148,7 +193,7 @@ export class InstanceRunner {
   ): Effect.Effect<void, CommandRefused> {
     return Effect.gen({ self: this }, function* () {
       const event = commandEvent(command, options)
-      if (!this.actor.getSnapshot().can(event)) {
+      if (!this.accepts(event)) {
         return yield* new CommandRefused({
           unit: this.key,
           command,
@@ -156,48 +201,48 @@ export class InstanceRunner {
           message: `cannot ${command} "${this.key}": it is ${this.state}`,
         })
       }
+      // Suspension acts on the process before the machine records it.
       if (command === "suspend" && this.handle) yield* this.handle.suspend
       if (command === "resume" && this.handle) yield* this.handle.resume
       this.actor.send(event)
     })
   }
 
-  /** Resolves once `predicate` holds for this instance (checked now and on every transition). */
-  waitFor(predicate: (runner: InstanceRunner) => boolean, signal?: AbortSignal): Promise<void> {
-    if (predicate(this)) return Promise.resolve()
-    return new Promise((resolve, reject) => {
+  /** Completes once `predicate` holds (checked now and on every transition); interruptible. */
+  until(predicate: (runner: InstanceRunner) => boolean): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (predicate(this)) {
+        resume(Effect.void)
+        return
+      }
       const off = this.onTransition(() => {
         if (predicate(this)) {
           off()
-          signal?.removeEventListener("abort", onAbort)
-          resolve()
+          resume(Effect.void)
         }
       })
-      const onAbort = () => {
-        off()
-        reject(signal?.reason ?? new Error("aborted"))
-      }
-      signal?.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(off)
     })
   }
 
-  status(): InstanceStatus {
+  status(now: number): InstanceStatus {
     const snapshot = this.actor.getSnapshot()
-    const state = topState(snapshot.value)
-    const live = state === "running" || state === "suspended"
+    const live = this.state === "running" || this.state === "suspended"
     return {
       unit: this.spec.id,
       instance: this.index,
-      state,
-      ready: readinessOf(snapshot.value) === "ready",
+      state: this.state,
+      ready: this.ready,
       pid: this.handle?.pid,
       port: this.port ?? this.handle?.port,
       url: this.handle?.url,
       restarts: this.restarts,
-      uptimeMs: live && this.startedAt !== undefined ? Date.now() - this.startedAt : 0,
+      uptimeMs: live && this.startedAt !== undefined ? Math.max(0, now - this.startedAt) : 0,
+      startedAt: live ? this.startedAt : undefined,
       reason: snapshot.context.reason,
       lastExit: snapshot.context.lastExit,
       lastHealth: this.health.at(-1),
+      nextAttemptAt: this.state === "backoff" || this.view.retrying ? this.nextAttemptAt : undefined,
     }
   }
 
@@ -207,7 +252,7 @@ export class InstanceRunner {
    */
   reconfigure(spec: UnitSpec): void {
     this.spec = spec
-    if (this.restartProbes) this.restartProbes()
+    this.restartProbes?.()
   }
 
   /** The machine's JSON-serializable snapshot (state, context) for persistence and debugging. */
@@ -216,21 +261,35 @@ export class InstanceRunner {
   }
 
   /** Stop the actor after making sure nothing of the instance is left running. */
-  async dispose(): Promise<void> {
-    await Effect.runPromise(this.stopProcess({ graceful: false }))
-    this.actor.stop()
-    this.listeners.clear()
+  dispose(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.stopProcess({ id: this.key, force: true, timeoutMs: 0 })
+      this.actor.stop()
+      this.listeners.clear()
+    })
   }
 
   private onSnapshot(snapshot: Snapshot): void {
-    const next = stateName(snapshot)
-    if (next === this.current) return
+    const view = publicState(snapshot.value)
+    const next = stateName(view)
+    if (
+      next === this.current &&
+      view.stopIntent === this.view.stopIntent &&
+      view.retrying === this.view.retrying
+    ) {
+      this.view = view
+      return
+    }
     const from = this.current
+    this.view = view
     this.current = next
-    const to = topState(snapshot.value)
-    if (to === "starting") this.launched = true
-    if (to === "starting" && from !== "stopped" && from !== "crashed") this.restarts++
-    this.env.bus.publish({
+    if (next === from) return
+    if (view.state === "starting") {
+      if (this.launched && from !== "stopped") this.restarts++
+      this.launched = true
+    }
+    if (view.state === "backoff" || view.retrying) this.nextAttemptAt = Date.now() + snapshot.context.delayMs
+    this.env.publish({
       type: "transition",
       unit: this.spec.id,
       instance: this.index,
@@ -242,15 +301,16 @@ export class InstanceRunner {
     for (const listener of this.listeners) listener(this, from, next)
   }
 
-  private spawn(): Effect.Effect<{ pid?: number }, unknown> {
+  private spawn(): Effect.Effect<{ pid?: number }, SpawnFailed> {
     return Effect.gen({ self: this }, function* () {
       const driver = this.env.drivers.get(driverName(this.spec))
       if (!driver) {
-        return yield* Effect.fail(
-          new Error(`no driver for runtime "${driverName(this.spec)}" (not available in this SAM)`),
-        )
+        return yield* new SpawnFailed({
+          unit: this.key,
+          message: `no driver for runtime "${driverName(this.spec)}" (not available in this SAM)`,
+        })
       }
-      if (this.port === undefined) this.port = yield* Effect.promise(() => this.assignPort())
+      this.port = yield* this.env.portFor(this)
       yield* this.closeScope() // a previous incarnation's scope, if its exit was not a stop
       const scope = yield* Scope.make()
       this.scope = scope
@@ -260,16 +320,18 @@ export class InstanceRunner {
           instance: this.index,
           port: this.port,
           dependencyUrls: this.dependencyUrls(),
-          log: (s, l) => this.onLog(s, l),
+          maxLineBytes: this.env.maxLineBytes,
+          log: (stream, line) => this.onLine(stream, line),
           event: (type, fields) =>
-            this.env.bus.publish({ ...fields, type, unit: this.spec.id, instance: this.index }),
+            this.env.publish({ ...fields, type, unit: this.spec.id, instance: this.index }),
         })
         .pipe(
           Scope.provide(scope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit))),
+          Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })),
         )
       this.handle = handle
-      this.startedAt = Date.now()
+      this.startedAt = yield* Clock.currentTimeMillis
       yield* Effect.forkIn(this.watchExit(handle), scope)
       const router = this.env.capabilities
       for (const [capability, provider] of handle.capabilities ?? []) {
@@ -307,19 +369,26 @@ export class InstanceRunner {
     )
   }
 
-  private stopProcess(options: StopOptions | undefined): Effect.Effect<void> {
+  /** Signal, grace period, SIGKILL; a forced stop (now or later, via `escalate`) skips the grace. */
+  private stopProcess(input: StopInput): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
-      if (this.probesDone) yield* Fiber.await(this.probesDone)
+      const forced = yield* Deferred.make<void>()
+      this.forced = forced
+      if (input.force) yield* Deferred.succeed(forced, undefined)
+      // No probe may outlive the incarnation (a socket to a port a restart will reuse).
+      if (this.probes) yield* Fiber.interrupt(this.probes)
       const handle = this.handle
       this.handle = undefined
       if (handle) {
-        const forced = options?.graceful === false
-        yield* handle.stop({
-          signal: forced ? "SIGKILL" : this.spec.stop.signal,
-          graceMs: forced ? 0 : (options?.timeoutMs ?? this.spec.stop.graceMs),
-        })
+        const graceMs = input.timeoutMs ?? this.spec.stop.graceMs
+        const kill = handle.stop({ signal: "SIGKILL", graceMs: 0 })
+        yield* Effect.raceFirst(
+          handle.stop({ signal: this.spec.stop.signal, graceMs }),
+          Effect.andThen(Deferred.await(forced), kill),
+        )
       }
       yield* this.closeScope()
+      if (this.forced === forced) this.forced = undefined
     })
   }
 
@@ -331,7 +400,7 @@ export class InstanceRunner {
     })
   }
 
-  private watch(sendBack: (event: LifecycleEvent) => void): () => void {
+  private watch(sendBack: (event: LifecycleEvent) => void): Effect.Effect<void> {
     const target = (): ProbeTarget => ({
       unit: this.spec.id,
       instance: this.index,
@@ -340,26 +409,31 @@ export class InstanceRunner {
       url: this.handle?.url,
       pid: this.handle?.pid,
     })
-    const run = () =>
-      Effect.runFork(
-        monitorHealth(this.spec.probes, this.env.probes, target, {
-          onRecord: (record) => this.onHealth(record),
-          onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
-          onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
-          onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
-        }),
+    const monitor = () =>
+      monitorHealth(this.spec.probes, this.env.probes, target, {
+        onRecord: (record) => this.onHealth(record),
+        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
+        onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
+        onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
+      })
+    return Effect.gen({ self: this }, function* () {
+      let fiber = this.env.fork(monitor())
+      this.probes = fiber
+      this.restartProbes = () => {
+        fiber.interruptUnsafe()
+        fiber = this.env.fork(monitor())
+        this.probes = fiber
+      }
+      // Runs until the state is left; then the probes stop before the stop actor proceeds.
+      yield* Effect.never.pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            this.restartProbes = undefined
+            fiber.interruptUnsafe()
+          }),
+        ),
       )
-    let fiber = run()
-    this.restartProbes = () => {
-      Effect.runFork(Fiber.interrupt(fiber))
-      fiber = run()
-    }
-    return () => {
-      this.restartProbes = undefined
-      // XState cleanups are synchronous: start the interruption here, and let a stop wait for
-      // it (probesDone) so no probe socket outlives the instance.
-      this.probesDone = Effect.runFork(Fiber.interrupt(fiber))
-    }
+    })
   }
 
   private onHealth(record: HealthRecord): void {
@@ -367,7 +441,7 @@ export class InstanceRunner {
     if (this.health.length > historySize) this.health.shift()
     if (record.ok !== this.lastHealthOk) {
       this.lastHealthOk = record.ok
-      this.env.bus.publish({
+      this.env.publish({
         type: "health",
         unit: this.spec.id,
         instance: this.index,
@@ -378,35 +452,19 @@ export class InstanceRunner {
     }
   }
 
-  private onLog(stream: "stdout" | "stderr", line: string): void {
-    this.logs.push(`${stream === "stderr" ? "E" : "O"} ${line}`)
-    if (this.logs.length > this.env.maxLogLines) this.logs.shift()
-    this.env.bus.publish(
-      { type: "log", unit: this.spec.id, instance: this.index, stream, line },
-      { keep: false },
-    )
+  private onLine(stream: "stdout" | "stderr", line: string): void {
+    const entry: OutputLine = { time: Date.now(), stream, line }
+    this.output.push(entry)
+    this.env.output?.(this, entry)
   }
 
   private dependencyUrls(): Record<string, string> {
     const urls: Record<string, string> = {}
     for (const id of this.spec.dependsOn) {
-      const url = this.env.urlOf?.(id)
+      const url = this.env.urlOf(id)
       if (url) urls[id] = url
     }
     return urls
-  }
-
-  get url(): string | undefined {
-    return this.handle?.url
-  }
-
-  private async assignPort(): Promise<number | undefined> {
-    // Agents talk over IPC (or run inline), never on a port of their own.
-    if (this.spec.runtime === "external" || this.spec.kind === "agent") return undefined
-    const fixed = this.spec.process?.port
-    if (fixed !== undefined) return fixed + this.index
-    if (this.spec.runtime === "container" && this.spec.container?.ports.length) return undefined
-    return freePort()
   }
 }
 
@@ -414,7 +472,10 @@ export class InstanceRunner {
 export const driverName = (spec: UnitSpec): string =>
   spec.kind === "agent" ? `agent:${spec.runtime}` : spec.runtime
 
-const commandEvent = (command: CommandName, options: StopOptions & { reason?: string }): LifecycleEvent => {
+export const commandEvent = (
+  command: CommandName,
+  options: StopOptions & { reason?: string },
+): LifecycleEvent => {
   const reason = options.reason === undefined ? {} : { reason: options.reason }
   switch (command) {
     case "start":

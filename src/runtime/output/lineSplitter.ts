@@ -1,0 +1,71 @@
+// Splits a child's output stream into lines without ever holding more than `maxLineBytes` of a
+// line: a longer line is emitted as soon as it reaches the limit, with a marker, and the rest of
+// it (up to the next newline) is dropped, so one child printing a 600 MB line without a newline
+// cannot grow SAM's memory or crash it. Pure; the process driver feeds it chunks as they arrive.
+
+export const truncationMarker = (maxLineBytes: number): string =>
+  ` … [line truncated: longer than ${maxLineBytes} bytes]`
+
+const NEWLINE = 0x0a
+const CARRIAGE_RETURN = 0x0d
+
+export class LineSplitter {
+  private parts: Buffer[] = []
+  private held = 0
+  /** The current line reached the limit and was emitted: drop the rest of it. */
+  private truncated = false
+  private readonly maxLineBytes: number
+  private readonly emit: (line: string) => void
+
+  constructor(maxLineBytes: number, emit: (line: string) => void) {
+    this.maxLineBytes = Math.max(1, Math.floor(maxLineBytes))
+    this.emit = emit
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start)
+      const end = newline === -1 ? chunk.length : newline
+      this.take(chunk.subarray(start, end))
+      if (newline === -1) return
+      this.finishLine()
+      start = newline + 1
+    }
+  }
+
+  /** The stream ended: a last line without a newline is still a line. */
+  end(): void {
+    if (this.held > 0) this.finishLine()
+  }
+
+  private take(bytes: Buffer): void {
+    if (bytes.length === 0 || this.truncated) return
+    const room = this.maxLineBytes - this.held
+    if (bytes.length <= room) {
+      // Copy: the chunk's memory belongs to the stream's pool.
+      this.parts.push(Buffer.from(bytes))
+      this.held += bytes.length
+      return
+    }
+    if (room > 0) this.parts.push(Buffer.from(bytes.subarray(0, room)))
+    this.held += room
+    const head = Buffer.concat(this.parts, this.held).toString("utf8")
+    this.emit(`${head}${truncationMarker(this.maxLineBytes)}`)
+    this.parts = []
+    this.held = 0
+    this.truncated = true
+  }
+
+  private finishLine(): void {
+    if (this.truncated) {
+      this.truncated = false
+      return
+    }
+    let line = Buffer.concat(this.parts, this.held)
+    if (line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN) line = line.subarray(0, line.length - 1)
+    this.emit(line.toString("utf8"))
+    this.parts = []
+    this.held = 0
+  }
+}

@@ -1,0 +1,38 @@
+// XState actor logic whose work is an Effect fiber forked into SAM's fiber set (so closing SAM's
+// scope interrupts it): the bridge between the lifecycle machine and the runtime. Leaving a state
+// interrupts its fiber; a failure rejects with the typed error (the machine records its message).
+import { Cause, type Effect, Exit, type Fiber } from "effect"
+import { type EventObject, fromCallback, fromPromise } from "xstate"
+
+/** Forks an effect into SAM's fiber set (FiberSet.makeRuntime). */
+export type ForkIn = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+
+/** A promise actor: resolves with the effect's value, rejects with its error; abort interrupts. */
+export const fromEffectPromise = <A, E, I>(fork: ForkIn, body: (input: I) => Effect.Effect<A, E>) =>
+  fromPromise<A, I>(
+    ({ input, signal }) =>
+      new Promise<A>((resolve, reject) => {
+        const fiber = fork(body(input))
+        const onAbort = () => fiber.interruptUnsafe()
+        signal.addEventListener("abort", onAbort, { once: true })
+        fiber.addObserver((exit) => {
+          signal.removeEventListener("abort", onAbort)
+          if (Exit.isSuccess(exit)) resolve(exit.value)
+          else if (!Cause.hasInterruptsOnly(exit.cause)) reject(Cause.squash(exit.cause))
+          // Interrupted: the actor was stopped, nobody listens for the result any more.
+        })
+      }),
+  )
+
+/**
+ * A callback actor: the effect runs while the state is active and may send events back to the
+ * machine; leaving the state interrupts it.
+ */
+export const fromEffectCallback = <I, TEvent extends EventObject>(
+  fork: ForkIn,
+  body: (input: I, sendBack: (event: TEvent) => void) => Effect.Effect<void>,
+) =>
+  fromCallback<TEvent, I>(({ input, sendBack }) => {
+    const fiber = fork(body(input, sendBack))
+    return () => fiber.interruptUnsafe()
+  })

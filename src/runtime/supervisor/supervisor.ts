@@ -1,0 +1,741 @@
+// The supervision tree: root → groups (strategy + restart intensity) → unit instances. It answers
+// every instance that enters `error` with the pure decide() (restart after backoff, retry while
+// crashed, give up, stand down, shut the group down), applies the group strategy to siblings,
+// orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
+// each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
+// (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
+import { Clock, Data, Duration, Effect, Fiber, FiberMap, FiberSet, Random, type Scope } from "effect"
+import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
+import { dependentsMap, startOrder } from "../dependencyGraph.ts"
+import type { Driver } from "../drivers/driver.ts"
+import type { SamEventBody } from "../eventBus.ts"
+import { freePort } from "../freePort.ts"
+import type { ProbeRegistry } from "../health/probe.ts"
+import type { OutputLine } from "../output/recentLines.ts"
+import type { UnitSpec } from "../unitSpec.ts"
+import { type Decision, decide, freshWindow, type InstanceWindow } from "./decide.ts"
+import type { ForkIn } from "./effectActors.ts"
+import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
+import { type GroupSpec, implicitGroup, type Strategy, siblingsToRestart } from "./supervisionGroup.ts"
+import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
+
+export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
+export type { UnitStatus } from "./unitStatus.ts"
+
+export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
+  readonly unit: string
+  readonly message: string
+}> {}
+
+/** Every command is refused once SAM has begun to stop. */
+export class SamStopping extends Data.TaggedError("SamStopping")<{ readonly message: string }> {}
+
+export interface StartReport {
+  readonly ready: ReadonlyArray<string>
+  readonly notReady: ReadonlyArray<{ readonly id: string; readonly state: string; readonly reason: string }>
+}
+
+/** What the supervisor persists between SAM runs (the runtime store implements it). */
+export interface SupervisorMemory {
+  readonly portOf: (unit: string, instance: number) => number | undefined
+  readonly setPort: (unit: string, instance: number, port: number) => void
+  readonly clearPorts: (unit: string) => void
+  readonly windowOf: (key: string) => InstanceWindow | undefined
+  readonly setWindow: (key: string, window: InstanceWindow) => void
+}
+
+export interface SupervisorOptions {
+  readonly drivers: ReadonlyMap<string, Driver>
+  readonly probes: ProbeRegistry
+  readonly capabilities?: CapabilityRouter
+  readonly publish: (event: SamEventBody) => void
+  readonly maxLineBytes?: number
+  readonly recentLines?: { readonly lines: number; readonly bytes: number }
+  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
+  readonly memory?: SupervisorMemory
+}
+
+interface Unit {
+  readonly spec: UnitSpec
+  readonly runners: ReadonlyArray<InstanceRunner>
+}
+
+interface GroupState {
+  readonly spec: GroupSpec
+  stamps: ReadonlyArray<number>
+  failed: boolean
+}
+
+const isDown = (r: InstanceRunner) => r.state === "stopped" || r.state === "crashed"
+
+/** Done starting: ready, given up on, or down again after having been started. */
+const settled = (r: InstanceRunner) =>
+  (r.state === "running" && r.ready) ||
+  (r.state === "crashed" && r.launched) ||
+  (r.state === "stopped" && r.launched)
+
+/** Where a command has finished acting, for callers that wait on it. */
+const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
+  start: (r) => r.state !== "starting" && r.state !== "stopped" && r.state !== "stopping",
+  stop: isDown,
+  restart: (r) => r.state !== "stopping" && r.state !== "starting",
+  suspend: (r) => r.state !== "running",
+  resume: (r) => r.state !== "suspended",
+}
+
+/** Extra time a command waits beyond the stop grace period before it reports. */
+const commandSlackMs = 30_000
+
+export class Supervisor {
+  private readonly units = new Map<string, Unit>()
+  private readonly groups = new Map<string, GroupState>()
+  private readonly windows = new Map<string, InstanceWindow>()
+  private readonly ports = new Map<string, number>()
+  private readonly env: RunnerEnvironment
+  private readonly options: SupervisorOptions
+  private readonly starts: FiberMap.FiberMap<string>
+  private readonly fork: ForkIn
+  private readonly clock: Clock.Clock
+  private readonly random: Random.Random
+  private order: ReadonlyArray<string> = []
+  /** Reverse edges of depends_on, rebuilt with the order. */
+  private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
+  private stopping = false
+  private readonly waiting = new Set<string>()
+
+  /** A supervisor whose fibers live in the current scope (closing it interrupts them all). */
+  static make(
+    specs: ReadonlyArray<UnitSpec>,
+    groups: ReadonlyArray<GroupSpec>,
+    options: SupervisorOptions,
+  ): Effect.Effect<Supervisor, never, Scope.Scope> {
+    return Effect.gen(function* () {
+      const fork = (yield* FiberSet.makeRuntime<never>()) as ForkIn
+      const starts = yield* FiberMap.make<string>()
+      const clock = yield* Clock.Clock
+      const random = yield* Random.Random
+      return new Supervisor(specs, groups, options, { fork, starts, clock, random })
+    })
+  }
+
+  private constructor(
+    specs: ReadonlyArray<UnitSpec>,
+    groups: ReadonlyArray<GroupSpec>,
+    options: SupervisorOptions,
+    runtime: { fork: ForkIn; starts: FiberMap.FiberMap<string>; clock: Clock.Clock; random: Random.Random },
+  ) {
+    this.options = options
+    this.fork = runtime.fork
+    this.starts = runtime.starts
+    this.clock = runtime.clock
+    this.random = runtime.random
+    this.env = {
+      fork: runtime.fork,
+      drivers: options.drivers,
+      probes: options.probes,
+      ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
+      maxLineBytes: options.maxLineBytes ?? 64 * 1024,
+      recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
+      portFor: (runner) => this.portFor(runner),
+      urlOf: (id) => this.units.get(id)?.runners.find((r) => r.state === "running" && r.ready)?.url,
+      publish: options.publish,
+      ...(options.output === undefined ? {} : { output: options.output }),
+    }
+    for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
+    // One ordering for all units: reordering after each would be quadratic (10,000 agents).
+    for (const spec of specs) this.insert(spec)
+    this.reorder()
+  }
+
+  private now(): number {
+    return this.clock.currentTimeMillisUnsafe()
+  }
+
+  // ── the units ────────────────────────────────────────────────────────────────────────────────
+
+  has(id: string): boolean {
+    return this.units.has(id)
+  }
+
+  specs(): ReadonlyArray<UnitSpec> {
+    return [...this.units.values()].map((u) => u.spec)
+  }
+
+  spec(id: string): UnitSpec | undefined {
+    return this.units.get(id)?.spec
+  }
+
+  runners(id: string): ReadonlyArray<InstanceRunner> {
+    return this.unit(id).runners
+  }
+
+  allRunners(): ReadonlyArray<InstanceRunner> {
+    return [...this.units.values()].flatMap((u) => u.runners)
+  }
+
+  startOrder(): ReadonlyArray<string> {
+    return this.order
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping
+  }
+
+  status(id: string): UnitStatus {
+    return this.aggregate(this.unit(id))
+  }
+
+  statuses(): ReadonlyArray<UnitStatus> {
+    return this.order.map((id) => this.aggregate(this.unit(id)))
+  }
+
+  /** The groups' settings as configured (implicit groups included). */
+  groupSpecs(): ReadonlyArray<GroupSpec> {
+    return [...this.groups.values()].map((g) => g.spec)
+  }
+
+  groupStates(): ReadonlyArray<{
+    name: string
+    strategy: Strategy
+    failed: boolean
+    limited: boolean
+    members: ReadonlyArray<string>
+  }> {
+    return [...this.groups.values()].map((g) => ({
+      name: g.spec.name,
+      strategy: g.spec.strategy,
+      failed: g.failed,
+      limited: g.spec.maxRestarts !== undefined,
+      members: this.members(g.spec.name).map((r) => r.key),
+    }))
+  }
+
+  /** Add a unit (stopped). Used at construction and by config hot reload. */
+  add(spec: UnitSpec): void {
+    this.insert(spec)
+    this.reorder()
+  }
+
+  /** Stop and forget a unit; its ports are released unless `keepPorts` (a replacement follows). */
+  remove(id: string, options: { keepPorts?: boolean } = {}): Effect.Effect<void, UnitNotFound> {
+    return Effect.gen({ self: this }, function* () {
+      const unit = yield* this.lookup(id)
+      yield* FiberMap.remove(this.starts, id)
+      yield* this.stopRunners(unit, { type: "STOP", reason: "removed from the config" })
+      yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
+      this.units.delete(id)
+      for (const r of unit.runners) this.windows.delete(r.key)
+      if (!options.keepPorts) {
+        for (const key of [...this.ports.keys()]) if (key.startsWith(`${id}#`)) this.ports.delete(key)
+        this.options.memory?.clearPorts(id)
+      }
+      this.reorder()
+    })
+  }
+
+  /**
+   * A config change only a new process can honour: stop the unit, replace its spec, start it
+   * again if it was active. Its port stays (unless the change fixes another), and dependents
+   * with `dependency_restart: restart` restart once it is ready again.
+   */
+  replace(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
+    return Effect.gen({ self: this }, function* () {
+      const before = yield* this.lookup(spec.id)
+      const wasActive = before.runners.some((r) => !isDown(r))
+      const portChanged =
+        before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
+      yield* this.remove(spec.id, { keepPorts: !portChanged })
+      this.add(spec)
+      if (wasActive && !this.stopping) {
+        this.restartDependentsWhenReady(spec.id)
+        yield* this.startFiber(spec.id)
+      }
+    })
+  }
+
+  /**
+   * Take new group settings (strategy, intensity) without touching running units: a changed
+   * intensity starts a fresh window, a new group starts empty, a group no unit uses is kept.
+   */
+  configureGroups(groups: ReadonlyArray<GroupSpec>): void {
+    for (const spec of groups) {
+      const group = this.groups.get(spec.name)
+      const same =
+        group &&
+        group.spec.strategy === spec.strategy &&
+        group.spec.maxRestarts === spec.maxRestarts &&
+        group.spec.windowMs === spec.windowMs
+      if (same) continue
+      this.groups.set(spec.name, { spec, stamps: [], failed: group?.failed ?? false })
+    }
+    this.reorder()
+  }
+
+  /** Apply a changed spec in place (no restart): see InstanceRunner.reconfigure; windows reset. */
+  reconfigure(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
+    return Effect.gen({ self: this }, function* () {
+      const unit = yield* this.lookup(spec.id)
+      for (const runner of unit.runners) {
+        runner.reconfigure(spec)
+        this.resetWindow(runner)
+      }
+      this.units.set(spec.id, { spec, runners: unit.runners })
+      this.reorder()
+    })
+  }
+
+  // ── starting ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Start the given units (default: all) in dependency order; completes when each is ready or
+   * settled, or at the timeout, with who is ready.
+   */
+  startAll(timeoutMs = 60_000, ids: ReadonlyArray<string> = this.order): Effect.Effect<StartReport> {
+    return Effect.gen({ self: this }, function* () {
+      if (this.stopping) return this.report(ids)
+      yield* Effect.forEach(ids, (id) => this.startFiber(id), { discard: true })
+      const runners = ids.flatMap((id) => this.units.get(id)?.runners ?? [])
+      yield* Effect.forEach(runners, (r) => r.until(settled), {
+        concurrency: "unbounded",
+        discard: true,
+      }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
+      return this.report(ids)
+    })
+  }
+
+  /** Start one unit after its dependencies (started as needed) are ready. */
+  startUnit(id: string): Effect.Effect<void> {
+    return Effect.flatMap(this.startFiber(id), (fiber) => Effect.asVoid(Fiber.await(fiber)))
+  }
+
+  /** One start per unit at a time: a unit is reached both directly and as a dependency. */
+  private startFiber(id: string): Effect.Effect<Fiber.Fiber<void, unknown>> {
+    return FiberMap.run(this.starts, id, this.startWhenAvailable(id), { onlyIfMissing: true })
+  }
+
+  private startWhenAvailable(id: string): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const unit = this.units.get(id)
+      if (!unit || this.stopping) return
+      for (const dep of unit.spec.dependsOn) {
+        const depUnit = this.units.get(dep)
+        if (depUnit?.runners.every((r) => r.state === "stopped")) yield* this.startFiber(dep)
+      }
+      const pending = unit.spec.dependsOn.filter((d) => !this.available(d))
+      if (pending.length > 0) {
+        this.waiting.add(id)
+        this.options.publish({
+          type: "supervisor",
+          action: "waiting",
+          unit: id,
+          detail: `${id}: waiting for ${pending.join(", ")} to be ready`,
+        })
+        yield* Effect.forEach(pending, (d) => this.untilAvailable(d), {
+          concurrency: "unbounded",
+          discard: true,
+        }).pipe(Effect.ensuring(Effect.sync(() => this.waiting.delete(id))))
+      }
+      if (this.stopping) return
+      const current = this.units.get(id)
+      if (current !== unit) return // replaced or removed meanwhile
+      for (const runner of unit.runners)
+        if (runner.accepts({ type: "START" })) runner.send({ type: "START", reason: "start" })
+    })
+  }
+
+  // ── operator commands ────────────────────────────────────────────────────────────────────────
+
+  /** An operator command on every instance of a unit; completes once it has taken effect. */
+  command(
+    id: string,
+    command: CommandName,
+    options: StopOptions & { reason?: string } = {},
+  ): Effect.Effect<void, CommandRefused | UnitNotFound | SamStopping> {
+    return Effect.gen({ self: this }, function* () {
+      if (this.stopping)
+        return yield* new SamStopping({ message: `cannot ${command} "${id}": SAM is stopping` })
+      const unit = yield* this.lookup(id)
+      const accepting = unit.runners.filter((r) => r.accepts(commandEventOf(command, options)))
+      // A stop of a unit still waiting for its dependencies cancels that start.
+      if (command === "stop" && accepting.length === 0 && (yield* FiberMap.has(this.starts, id))) {
+        yield* FiberMap.remove(this.starts, id)
+        return
+      }
+      if (accepting.length === 0) {
+        const state = this.aggregate(unit).state
+        return yield* new CommandRefused({
+          unit: id,
+          command,
+          state,
+          message: `cannot ${command} "${id}": it is ${state}`,
+        })
+      }
+      const pendingDeps = unit.spec.dependsOn.filter((d) => !this.available(d))
+      if (command === "start" || command === "restart") {
+        this.clearGroupFailure(unit.spec.group)
+        for (const r of unit.runners) this.resetWindow(r)
+      }
+      if (command === "stop") yield* FiberMap.remove(this.starts, id)
+      const acting = Effect.gen({ self: this }, function* () {
+        if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
+          // A restart whose dependencies are down is a stop, then a start that brings them up first.
+          if (command === "restart")
+            yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "restart" })
+          yield* this.startUnit(id)
+        } else {
+          for (const r of accepting) yield* r.command(command, options)
+        }
+        yield* Effect.forEach(accepting, (r) => r.until(commandDone[command]), {
+          concurrency: "unbounded",
+          discard: true,
+        })
+      })
+      const graceMs = options.timeoutMs ?? unit.spec.stop.graceMs
+      yield* acting.pipe(Effect.timeoutOption(Duration.millis(graceMs + commandSlackMs)))
+    })
+  }
+
+  // ── stopping ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Stop everything, dependents before their dependencies, within `timeoutMs`: what is still
+   * running then is SIGKILLed. Every command after this is refused; units never start again.
+   */
+  shutdown(options: { timeoutMs?: number; reason?: string } = {}): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      this.stopping = true
+      const reason = options.reason ?? "SAM is stopping"
+      yield* FiberMap.clear(this.starts)
+      const done = new Map<string, Fiber.Fiber<void>>()
+      for (const id of [...this.order].reverse()) {
+        const unit = this.unit(id)
+        const after = (this.dependents.get(id) ?? []).flatMap((d) => {
+          const fiber = done.get(d)
+          return fiber ? [fiber] : []
+        })
+        done.set(
+          id,
+          this.fork(
+            Effect.andThen(Fiber.awaitAll(after), this.stopRunners(unit, { type: "SHUTDOWN", reason })),
+          ),
+        )
+      }
+      const all = Fiber.awaitAll([...done.values()])
+      const finished = yield* Effect.timeoutOption(all, Duration.millis(options.timeoutMs ?? 30_000))
+      if (finished._tag === "None") {
+        const left = this.allRunners().filter((r) => !isDown(r))
+        this.options.publish({
+          type: "supervisor",
+          action: "shutdown-timeout",
+          detail: `shutdown took longer than ${(options.timeoutMs ?? 30_000) / 1000}s: SIGKILL ${left.map((r) => r.key).join(", ")}`,
+        })
+        for (const r of left) r.send({ type: "SHUTDOWN", reason: `${reason} (timed out)`, graceful: false })
+        // Forced stops finish within the kill wait of the drivers; interrupt what is left of the order.
+        yield* Fiber.interruptAll([...done.values()])
+        yield* Effect.forEach(left, (r) => r.until(isDown), { concurrency: "unbounded", discard: true }).pipe(
+          Effect.timeoutOption(Duration.seconds(10)),
+        )
+      }
+      yield* Effect.forEach(this.allRunners(), (r) => r.dispose(), {
+        concurrency: "unbounded",
+        discard: true,
+      })
+    })
+  }
+
+  private stopRunners(
+    unit: Unit,
+    event: { type: "STOP"; reason: string } | { type: "SHUTDOWN"; reason: string },
+  ): Effect.Effect<void> {
+    return Effect.forEach(
+      unit.runners,
+      (r) =>
+        Effect.suspend(() => {
+          if (r.accepts(event)) r.send(event)
+          return r.until(isDown)
+        }),
+      { concurrency: "unbounded", discard: true },
+    )
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────────────────────
+
+  private insert(spec: UnitSpec): void {
+    if (this.units.has(spec.id)) throw new Error(`unit "${spec.id}" already exists`)
+    const runners = Array.from(
+      { length: Math.max(1, spec.instances) },
+      (_, i) => new InstanceRunner(spec, i, this.env),
+    )
+    for (const runner of runners) runner.onTransition((r, from, to) => this.onTransition(r, from, to))
+    this.units.set(spec.id, { spec, runners })
+  }
+
+  private lookup(id: string): Effect.Effect<Unit, UnitNotFound> {
+    const unit = this.units.get(id)
+    return unit
+      ? Effect.succeed(unit)
+      : Effect.fail(new UnitNotFound({ unit: id, message: `no agent or service "${id}"` }))
+  }
+
+  private unit(id: string): Unit {
+    const unit = this.units.get(id)
+    if (!unit) throw new UnitNotFound({ unit: id, message: `no agent or service "${id}"` })
+    return unit
+  }
+
+  private group(name: string): GroupState {
+    let group = this.groups.get(name)
+    if (!group) {
+      group = { spec: implicitGroup(name), stamps: [], failed: false }
+      this.groups.set(name, group)
+    }
+    return group
+  }
+
+  /** A group's instances in start order. */
+  private members(name: string): ReadonlyArray<InstanceRunner> {
+    return this.order.flatMap((id) => {
+      const unit = this.units.get(id)
+      return unit && unit.spec.group === name ? unit.runners : []
+    })
+  }
+
+  private reorder(): void {
+    const specs = this.specs()
+    this.order = startOrder(specs)
+    this.dependents = dependentsMap(specs)
+    for (const spec of specs) this.group(spec.group)
+  }
+
+  /** A dependency is available when at least one of its instances is ready. */
+  private available(id: string): boolean {
+    const unit = this.units.get(id)
+    return unit?.runners.some((r) => r.state === "running" && r.ready) ?? false
+  }
+
+  private untilAvailable(id: string): Effect.Effect<void> {
+    const unit = this.units.get(id)
+    if (!unit) return Effect.never
+    return Effect.raceAll(unit.runners.map((r) => r.until((x) => x.state === "running" && x.ready)))
+  }
+
+  private portFor(runner: InstanceRunner): Effect.Effect<number | undefined> {
+    return Effect.gen({ self: this }, function* () {
+      const { spec } = runner
+      // Agents talk over IPC (or run inline), never on a port of their own.
+      if (spec.runtime === "external" || spec.kind === "agent") return undefined
+      const fixed = spec.process?.port
+      if (fixed !== undefined) return fixed + runner.index
+      if (spec.runtime === "container" && spec.container?.ports.length) return undefined
+      const key = `${spec.id}#${runner.index}`
+      const known = this.ports.get(key) ?? this.options.memory?.portOf(spec.id, runner.index)
+      if (known !== undefined) {
+        this.ports.set(key, known)
+        return known
+      }
+      const port = yield* Effect.promise(() => freePort())
+      this.ports.set(key, port)
+      this.options.memory?.setPort(spec.id, runner.index, port)
+      return port
+    })
+  }
+
+  private windowOf(runner: InstanceRunner): InstanceWindow {
+    return this.windows.get(runner.key) ?? this.options.memory?.windowOf(runner.key) ?? freshWindow
+  }
+
+  private setWindow(runner: InstanceRunner, window: InstanceWindow): void {
+    this.windows.set(runner.key, window)
+    this.options.memory?.setWindow(runner.key, window)
+  }
+
+  /** An operator's start or restart, or a config change of the unit, gives it fresh windows. */
+  private resetWindow(runner: InstanceRunner): void {
+    this.setWindow(runner, freshWindow)
+  }
+
+  private report(ids: ReadonlyArray<string>): StartReport {
+    const ready: string[] = []
+    const notReady: Array<{ id: string; state: string; reason: string }> = []
+    for (const id of ids) {
+      const unit = this.units.get(id)
+      if (!unit) continue
+      if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
+      else {
+        const worst = this.aggregate(unit)
+        const reason = this.waiting.has(id)
+          ? `waiting for ${unit.spec.dependsOn.filter((d) => !this.available(d)).join(", ")}`
+          : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
+        notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
+      }
+    }
+    return { ready, notReady }
+  }
+
+  private aggregate(unit: Unit): UnitStatus {
+    return aggregateStatus(unit.spec, unit.runners, this.now())
+  }
+
+  private onTransition(runner: InstanceRunner, from: string, to: string): void {
+    if (to === "error") this.answer(runner)
+    // Every restart of a dependency, whatever its cause, restarts dependents that ask for it.
+    else if (to === "starting" && runner.launched && from !== "stopped")
+      this.restartDependentsWhenReady(runner.spec.id)
+  }
+
+  /** OTP's answer to a failed child, computed by decide() and applied here. */
+  private answer(runner: InstanceRunner): void {
+    const { spec } = runner
+    const ctx = runner.context
+    const group = this.group(spec.group)
+    const result = decide({
+      key: runner.key,
+      policy: spec.restart,
+      failure: ctx.failure,
+      exit: ctx.lastExit,
+      reason: ctx.reason,
+      window: this.windowOf(runner),
+      startedAt: runner.startedAt,
+      group,
+      shuttingDown: this.stopping,
+      now: this.now(),
+      random: this.random.nextDoubleUnsafe(),
+    })
+    this.setWindow(runner, result.window)
+    group.stamps = result.groupStamps
+    this.apply(runner, group, result.decision)
+  }
+
+  private apply(runner: InstanceRunner, group: GroupState, decision: Decision): void {
+    const publish = (action: string, detail: string, extra: { unit?: string; group?: string } = {}) =>
+      this.options.publish({ type: "supervisor", action, detail, ...extra })
+    switch (decision.kind) {
+      case "stand_down":
+        if (!this.stopping && !group.failed)
+          publish("stand-down", decision.reason, { unit: runner.key, group: group.spec.name })
+        runner.send({ type: "STAND_DOWN", reason: decision.reason })
+        return
+      case "retry":
+        publish("restart", `${decision.reason} (${group.spec.strategy})`, {
+          unit: runner.key,
+          group: group.spec.name,
+        })
+        runner.send({ type: "RETRY", delayMs: decision.delayMs, reason: decision.reason })
+        this.restartSiblings(group, runner)
+        return
+      case "retry_later":
+        publish("give-up", `${decision.escalation}; retrying every ${decision.delayMs / 1000}s`, {
+          unit: runner.key,
+          group: group.spec.name,
+        })
+        this.escalated(group, decision.escalation)
+        runner.send({ type: "RETRY_LATER", delayMs: decision.delayMs, reason: decision.reason })
+        return
+      case "give_up":
+        publish("give-up", decision.escalation, { unit: runner.key, group: group.spec.name })
+        this.escalated(group, decision.escalation)
+        runner.send({ type: "GIVE_UP", reason: decision.reason })
+        return
+      case "group_shutdown":
+        runner.send({ type: "GIVE_UP", reason: decision.reason })
+        this.shutdownGroup(group, decision.reason)
+        return
+    }
+  }
+
+  private escalated(group: GroupState, detail: string): void {
+    const limit = group.spec.maxRestarts === undefined ? " (it has no restart limit of its own)" : ""
+    this.options.publish({
+      type: "supervisor",
+      action: "escalation",
+      group: group.spec.name,
+      detail: `escalated to group ${group.spec.name}${limit}: ${detail}`,
+    })
+  }
+
+  private restartSiblings(group: GroupState, failed: InstanceRunner): void {
+    const members = this.members(group.spec.name)
+    const keys = siblingsToRestart(
+      group.spec.strategy,
+      members.map((m) => ({
+        key: m.key,
+        temporary: m.spec.restart.type === "temporary",
+        settled: isDown(m) || m.state === "stopping",
+      })),
+      failed.key,
+    )
+    const reason = `${group.spec.strategy}: sibling ${failed.key} failed`
+    for (const sibling of members) if (keys.includes(sibling.key)) sibling.send({ type: "RESTART", reason })
+  }
+
+  /** OTP: a supervisor past its intensity terminates its children and escalates; the root reports. */
+  private shutdownGroup(group: GroupState, reason: string): void {
+    group.failed = true
+    this.options.publish({
+      type: "supervisor",
+      action: "group-shutdown",
+      group: group.spec.name,
+      detail: reason,
+    })
+    for (const member of this.members(group.spec.name)) member.send({ type: "GROUP_SHUTDOWN", reason })
+    this.options.publish({
+      type: "supervisor",
+      action: "escalation",
+      group: "root",
+      detail: `escalated to root: ${reason}; SAM keeps running, start the group's units again to recover`,
+    })
+  }
+
+  private clearGroupFailure(name: string): void {
+    const group = this.groups.get(name)
+    if (group?.failed) {
+      group.failed = false
+      group.stamps = []
+    }
+  }
+
+  /** Dependents with `dependency_restart: restart` restart once `id` is ready again. */
+  private restartDependentsWhenReady(id: string): void {
+    for (const dependent of this.dependents.get(id) ?? []) {
+      const unit = this.units.get(dependent)
+      if (!unit) continue
+      const act = unit.spec.dependencyRestart === "restart"
+      this.options.publish({
+        type: "supervisor",
+        action: "dependency-restarted",
+        unit: dependent,
+        detail: `${dependent}: ${id} restarted; ${act ? "restarting once it is ready" : "no action (dependency_restart: none)"}`,
+      })
+      if (!act) continue
+      const restart = Effect.andThen(
+        this.untilAvailable(id),
+        Effect.sync(() => {
+          if (this.stopping || this.units.get(dependent) !== unit) return
+          for (const r of unit.runners)
+            if (r.state === "running" || r.state === "suspended")
+              r.send({ type: "RESTART", reason: `dependency ${id} restarted` })
+        }),
+      )
+      // Keyed so a dependency restarting twice before it is ready restarts its dependent once.
+      this.fork(FiberMap.run(this.starts, `dependency:${id}->${dependent}`, restart))
+    }
+  }
+}
+
+const commandEventOf = (command: CommandName, options: StopOptions & { reason?: string }) => {
+  switch (command) {
+    case "start":
+      return { type: "START" as const }
+    case "stop":
+      return { type: "STOP" as const, ...(options.graceful === false ? { graceful: false } : {}) }
+    case "restart":
+      return { type: "RESTART" as const }
+    case "suspend":
+      return { type: "SUSPEND" as const }
+    case "resume":
+      return { type: "RESUME" as const }
+  }
+}
+
+export { CommandRefused } from "./instanceRunner.ts"
