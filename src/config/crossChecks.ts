@@ -264,8 +264,14 @@ const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>) => {
     out.push({ path: [...at, "command"], message: 'required for type "exec"' })
 }
 
-const checkRestartPolicy = (unit: Unit, out: Array<IssueDraft>) => {
+const checkRestartPolicy = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {
   const r = unit.value.restart_policy
+  const neverRestarts = isRecord(r) && (r.enabled === false || r.type === "never" || r.type === "temporary")
+  if (neverRestarts && r.on_exhausted !== undefined) {
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "restart_policy", "on_exhausted"])}: has no effect, the unit is never restarted`,
+    )
+  }
   if (!isRecord(r) || typeof r.backoff_seconds !== "number" || typeof r.max_backoff_seconds !== "number")
     return
   if (r.backoff_seconds > r.max_backoff_seconds) {
@@ -314,7 +320,7 @@ export const crossChecks = (
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues)
     checkProbeKind(unit, warnings)
-    checkRestartPolicy(unit, issues)
+    checkRestartPolicy(unit, issues, warnings)
   }
   checkPlugins(raw, issues)
   return { issues, warnings }

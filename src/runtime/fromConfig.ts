@@ -130,11 +130,12 @@ export const agentSpec = (
   },
 })
 
+/** A group nobody declared (max_restarts null) has no group limit: maxRestarts undefined. */
 export const groupSpecs = (config: SamConfig): ReadonlyArray<GroupSpec> =>
   Object.entries(config.supervision.groups).map(([name, g]) => ({
     name,
     strategy: g.strategy,
-    maxRestarts: g.max_restarts,
+    maxRestarts: g.max_restarts ?? undefined,
     windowMs: seconds(g.window_seconds),
   }))
 

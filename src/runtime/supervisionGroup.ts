@@ -8,7 +8,8 @@ export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one"
 export interface GroupSpec {
   readonly name: string
   readonly strategy: Strategy
-  readonly maxRestarts: number
+  /** Restarts of all members within windowMs before the group fails; undefined: no group limit. */
+  readonly maxRestarts: number | undefined
   readonly windowMs: number
 }
 
@@ -24,7 +25,7 @@ export const implicitGroupIntensity = { maxRestarts: 30, windowMs: 60_000 }
 
 export const makeGroup = (spec: GroupSpec, members: InstanceRunner[] = [], failed = false): Group => ({
   spec,
-  window: new RestartWindow(spec.maxRestarts, spec.windowMs),
+  window: new RestartWindow(spec.maxRestarts ?? Number.POSITIVE_INFINITY, spec.windowMs),
   members,
   failed,
 })
