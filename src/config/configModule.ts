@@ -21,12 +21,13 @@ export type ConfigModuleResult =
 
 /** File URLs (no query) of `.ts` config files: the only modules the hook changes. */
 const typescriptConfigs = new Set<string>()
+// Kept so the hook is registered once; SAM never deregisters it (it only matches config URLs).
 let hooks: ModuleHooks | undefined
 
 const withoutQuery = (url: string): string => url.replace(/[?#].*$/, "")
 
 /** Installs the load hook once per process; it only touches URLs in typescriptConfigs. */
-const forceEsmTypescript = (href: string): void => {
+const forceEsmTypescript = (href: string): ModuleHooks => {
   typescriptConfigs.add(href)
   hooks ??= registerHooks({
     load: (url, context, nextLoad) =>
@@ -34,6 +35,7 @@ const forceEsmTypescript = (href: string): void => {
         ? nextLoad(url, { ...context, format: "module-typescript" })
         : nextLoad(url, context),
   })
+  return hooks
 }
 
 const ESM_SYNTAX_AS_COMMONJS =

@@ -46,10 +46,10 @@ export const jsonSyntaxError = (text: string): JsonSyntaxError | undefined => {
       }
       if (c === "\\") {
         ESCAPE.lastIndex = i + 1
-        const escape = ESCAPE.exec(text)
-        if (escape === null) fail('invalid escape in string (use \\", \\\\, \\n, \\uXXXX, ...)')
-        out += JSON.parse(`"\\${escape![0]}"`) as string
-        i += 1 + escape![0].length
+        const sequence = ESCAPE.exec(text)?.[0]
+        if (sequence === undefined) fail('invalid escape in string (use \\", \\\\, \\n, \\uXXXX, ...)')
+        out += JSON.parse(`"\\${sequence}"`) as string
+        i += 1 + sequence!.length
         continue
       }
       if (c! < " ") fail("control character in string (write it as an escape such as \\n)")
@@ -62,8 +62,14 @@ export const jsonSyntaxError = (text: string): JsonSyntaxError | undefined => {
     if (depth > 1000) fail("nested too deeply")
     skip()
     const c = text[i]
-    if (c === "{") return object(depth)
-    if (c === "[") return array(depth)
+    if (c === "{") {
+      object(depth)
+      return
+    }
+    if (c === "[") {
+      array(depth)
+      return
+    }
     if (c === '"') {
       string()
       return
