@@ -212,7 +212,8 @@ const checkDeployment = (unit: Unit, out: Array<IssueDraft>) => {
   if (d.mode === "container") need("image", "the image to run")
   if (d.mode === "external") {
     need("url", "where the service is reached")
-    if (typeof d.url === "string" && !d.url.includes("${") && !URL.canParse(d.url)) {
+    // An empty url is the schema's to report (non-empty string).
+    if (typeof d.url === "string" && d.url !== "" && !d.url.includes("${") && !URL.canParse(d.url)) {
       out.push({
         path: [...at, "url"],
         message: "not a valid URL",

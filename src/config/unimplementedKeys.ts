@@ -33,6 +33,6 @@ const matches = (root: unknown, pattern: ReadonlyArray<string>, at: ConfigPath =
 export const unimplementedKeyWarnings = (raw: Record<string, unknown>): Array<string> =>
   UNIMPLEMENTED_KEYS.flatMap((key) =>
     matches(raw, key.path.split(".")).map(
-      (path) => `${formatPath(path)}: is not implemented yet and has no effect (${key.instead})`,
+      (path) => `${formatPath(path)}: not implemented yet, the setting has no effect (${key.instead})`,
     ),
   )
