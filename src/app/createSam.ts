@@ -96,12 +96,11 @@ export const createSam = async (
   const { config } = loaded
   const { units, groups } = unitSpecsFromConfig(config, loaded.baseDir)
   let logOutput: ((unit: string, instance: number, line: OutputLine) => void) | undefined
-  const maxLineKb = (config.monitoring.logs as { max_line_kb?: number }).max_line_kb ?? 64
   const sam = new Sam({
     units,
     groups,
     recentLines: config.monitoring.logs.max_lines_per_unit,
-    maxLineBytes: maxLineKb * 1024,
+    maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
     shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
     output: (unit, instance, line) => logOutput?.(unit, instance, line),
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),

@@ -212,7 +212,8 @@ const checkDeployment = (unit: Unit, out: Array<IssueDraft>) => {
   if (d.mode === "container") need("image", "the image to run")
   if (d.mode === "external") {
     need("url", "where the service is reached")
-    if (typeof d.url === "string" && !d.url.includes("${") && !URL.canParse(d.url)) {
+    // An empty url is the schema's to report (non-empty string).
+    if (typeof d.url === "string" && d.url !== "" && !d.url.includes("${") && !URL.canParse(d.url)) {
       out.push({
         path: [...at, "url"],
         message: "not a valid URL",
@@ -264,8 +265,14 @@ const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>) => {
     out.push({ path: [...at, "command"], message: 'required for type "exec"' })
 }
 
-const checkRestartPolicy = (unit: Unit, out: Array<IssueDraft>) => {
+const checkRestartPolicy = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {
   const r = unit.value.restart_policy
+  const neverRestarts = isRecord(r) && (r.enabled === false || r.type === "never" || r.type === "temporary")
+  if (neverRestarts && r.on_exhausted !== undefined) {
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "restart_policy", "on_exhausted"])}: has no effect, the unit is never restarted`,
+    )
+  }
   if (!isRecord(r) || typeof r.backoff_seconds !== "number" || typeof r.max_backoff_seconds !== "number")
     return
   if (r.backoff_seconds > r.max_backoff_seconds) {
@@ -314,7 +321,7 @@ export const crossChecks = (
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues)
     checkProbeKind(unit, warnings)
-    checkRestartPolicy(unit, issues)
+    checkRestartPolicy(unit, issues, warnings)
   }
   checkPlugins(raw, issues)
   return { issues, warnings }

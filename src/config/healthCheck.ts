@@ -3,7 +3,15 @@
 
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { optional, Port, PositiveCount, PositiveSeconds, Seconds, withDefault } from "./schemaPrimitives.ts"
+import {
+  NonEmpty,
+  optional,
+  Port,
+  PositiveCount,
+  PositiveSeconds,
+  Seconds,
+  withDefault,
+} from "./schemaPrimitives.ts"
 
 /** Kinds SAM ships with; plugins register more (checked at run time, warned about here). */
 export const BUILTIN_PROBE_TYPES = ["http", "tcp", "exec", "heartbeat"] as const
@@ -18,9 +26,9 @@ const HealthCheckInput = Schema.Struct({
     ProbeType,
     "Probe kind. Default: http with an endpoint, exec with a command, tcp with only a port.",
   ),
-  endpoint: optional(Schema.String, 'HTTP path on the unit\'s port ("/health") or a full URL.'),
+  endpoint: optional(NonEmpty, 'HTTP path on the unit\'s port ("/health") or a full URL.'),
   port: optional(Port, "Port to probe (default: the unit's port)."),
-  command: optional(Schema.String, "Shell command for exec probes; exit 0 means healthy."),
+  command: optional(NonEmpty, "Shell command for exec probes; exit 0 means healthy."),
   expected_status: optional(
     Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 599 })),
     "HTTP status that counts as healthy (default: any 2xx or 3xx).",

@@ -18,6 +18,7 @@ import { resolvePaths } from "./resolvePaths.ts"
 import { type SamConfig, SamConfigSchema } from "./schema.ts"
 import { schemaIssues } from "./schemaIssues.ts"
 import { maskText, type Reference, resolveReferences } from "./secrets.ts"
+import { unimplementedKeyWarnings } from "./unimplementedKeys.ts"
 import { openVault, type Vault } from "./vault.ts"
 
 export interface LoadedConfig {
@@ -65,9 +66,8 @@ const check = (
     ...(Result.isFailure(result) ? schemaIssues(result.failure.issue, value) : []),
     ...cross.issues,
   ]
-  return Result.isSuccess(result)
-    ? { config: result.success, drafts, warnings: cross.warnings }
-    : { drafts, warnings: cross.warnings }
+  const warnings = [...cross.warnings, ...unimplementedKeyWarnings(value)]
+  return Result.isSuccess(result) ? { config: result.success, drafts, warnings } : { drafts, warnings }
 }
 
 const toIssue = (

@@ -1,11 +1,23 @@
-// Reads one config file: YAML/JSON through the `yaml` package (keeping node positions so errors get
-// line:column), or TS/JS through dynamic import of the default export (a value or a function).
+// Reads one config file: YAML through the `yaml` package (keeping node positions so errors get
+// line:column; aliases capped), JSON checked strictly (jsonSyntax.ts) then located the same way,
+// or TS/JS through configModule.ts. An empty or comment-only file is an error, never `{}`.
 
 import { readFile } from "node:fs/promises"
 import { extname } from "node:path"
-import { pathToFileURL } from "node:url"
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml"
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml"
+import { importConfigModule } from "./configModule.ts"
 import type { ConfigPath } from "./configPath.ts"
+import { jsonSyntaxError } from "./jsonSyntax.ts"
 
 export interface Position {
   readonly line: number
@@ -63,8 +75,41 @@ const locateIn =
     return pos
   }
 
-const readData = (text: string): ConfigFile => {
+const EMPTY = "the config file is empty (write {} for a config with no settings)"
+
+/** A problem with the whole file: no value, nothing to locate. */
+const unusable = (problem: FileProblem): ConfigFile => ({
+  value: {},
+  locate: () => undefined,
+  problems: [problem],
+})
+
+/** Most aliases a YAML document may expand: an alias bomb ("billion laughs") stops here. */
+export const MAX_YAML_ALIASES = 100
+
+const at = (counter: LineCounter, offset: number): { line: number; column: number } => {
+  const { line, col } = counter.linePos(offset)
+  return { line, column: col }
+}
+
+const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
   const counter = new LineCounter()
+  if (format === "json") {
+    if (text.trim() === "") return unusable({ message: EMPTY })
+    // The yaml parser (kept for node positions) accepts trailing commas and other non-JSON.
+    const error = jsonSyntaxError(text)
+    if (error !== undefined) {
+      counter.addNewLine(0)
+      for (let i = 0; i < text.length; i++) if (text[i] === "\n") counter.addNewLine(i + 1)
+      return unusable({ message: `invalid JSON: ${error.message}`, ...at(counter, error.offset) })
+    }
+    const doc = parseDocument(text, { lineCounter: counter })
+    return {
+      value: JSON.parse(text.replace(/^\uFEFF/, "")) as unknown,
+      locate: locateIn(doc, counter),
+      problems: [],
+    }
+  }
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true })
   const problems: Array<FileProblem> = [...doc.errors, ...doc.warnings].map((e) => {
     const first = e.message.split("\n")[0] ?? e.message
@@ -73,46 +118,58 @@ const readData = (text: string): ConfigFile => {
       ? { message }
       : { message, line: e.linePos[0].line, column: e.linePos[0].col }
   })
-  const value = doc.errors.length > 0 ? undefined : (doc.toJS() as unknown)
-  return { value: value ?? {}, locate: locateIn(doc, counter), problems }
+  // No node at all, or the empty scalar a bare `---` leaves (an explicit `~`/`null` has a source).
+  const contents = doc.contents
+  const empty = contents === null || (isScalar(contents) && contents.source === "" && contents.value === null)
+  if (problems.length === 0 && empty) return unusable({ message: EMPTY })
+  let value: unknown
+  if (doc.errors.length === 0) {
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES })
+    } catch (cause) {
+      // yaml throws a ReferenceError when aliases expand past maxAliasCount.
+      if (!(cause instanceof ReferenceError)) throw cause
+      let first: Node | undefined
+      visit(doc, {
+        Alias: (_, node) => {
+          first ??= node
+          return visit.BREAK
+        },
+      })
+      const range = first?.range
+      problems.push({
+        message: `YAML aliases expand too much (more than ${MAX_YAML_ALIASES} times; an alias bomb?): write the values out or use fewer *aliases`,
+        ...(range === undefined || range === null ? {} : at(counter, range[0])),
+      })
+    }
+  }
+  return { value: problems.length > 0 ? {} : value, locate: locateIn(doc, counter), problems }
 }
 
-const readCode = async (file: string): Promise<ConfigFile> => {
-  const noLocation = () => undefined
-  try {
-    // The query defeats the module cache so a reload sees the edited file.
-    const mod = (await import(`${pathToFileURL(file).href}?t=${Date.now()}-${Math.random()}`)) as {
-      default?: unknown
-    }
-    const exported = typeof mod.default === "function" ? await (mod.default as () => unknown)() : mod.default
-    if (exported === undefined) {
-      return {
-        value: {},
-        locate: noLocation,
-        problems: [{ message: "has no default export (export default defineConfig({...}))" }],
-      }
-    }
-    return { value: exported, locate: noLocation, problems: [] }
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message.split("\n")[0] : String(cause)
-    return { value: {}, locate: noLocation, problems: [{ message: `could not be loaded: ${message}` }] }
-  }
+// Only comments and blank space (a shebang too): nothing a config could export.
+const isBlankSource = (source: string): boolean =>
+  source
+    .replace(/^#!.*/, "")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\/\/.*$/gm, "")
+    .trim() === ""
+
+const readCode = async (file: string, source: string): Promise<ConfigFile> => {
+  if (isBlankSource(source)) return unusable({ message: EMPTY })
+  const result = await importConfigModule(file)
+  return result.ok ? { value: result.value, locate: () => undefined, problems: [] } : unusable(result.problem)
 }
 
 /** Reads and parses `file` by extension; I/O errors become problems, not exceptions. */
 export const readConfigFile = async (file: string): Promise<ConfigFile> => {
   const ext = extname(file).toLowerCase()
-  if (CODE_EXTENSIONS.includes(ext)) return readCode(file)
   let text: string
   try {
     text = await readFile(file, "utf8")
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code
-    return {
-      value: {},
-      locate: () => undefined,
-      problems: [{ message: code === "ENOENT" ? "not found" : `cannot be read (${code})` }],
-    }
+    return unusable({ message: code === "ENOENT" ? "not found" : `cannot be read (${code})` })
   }
-  return readData(text)
+  if (CODE_EXTENSIONS.includes(ext)) return readCode(file, text)
+  return readData(text, ext === ".json" ? "json" : "yaml")
 }

@@ -7,13 +7,17 @@ import { Count, optional, PositiveSeconds, Seconds, withDefault } from "./schema
 
 const ShortForm = Schema.Literals(["always", "on-failure", "never"])
 const RestartType = Schema.Literals(["permanent", "transient", "temporary"])
+/** Past its own intensity a unit is crashed; then "retry" keeps retrying every max_backoff_seconds, "give_up" stays down. */
+export const ON_EXHAUSTED = ["retry", "give_up"] as const
+const OnExhausted = Schema.Literals(ON_EXHAUSTED)
 
 export const RESTART_DEFAULTS = {
   max_restarts: 5,
   window_seconds: 60,
   backoff_seconds: 1,
-  max_backoff_seconds: 30,
+  max_backoff_seconds: 300,
   stable_seconds: 10,
+  on_exhausted: "retry",
 } as const
 
 const ObjectForm = Schema.Struct({
@@ -30,13 +34,22 @@ const ObjectForm = Schema.Struct({
     withDefault(RESTART_DEFAULTS.backoff_seconds, "First delay before a restart; doubles each time."),
   ),
   max_backoff_seconds: Seconds.pipe(
-    withDefault(RESTART_DEFAULTS.max_backoff_seconds, "Cap on the restart delay."),
+    withDefault(
+      RESTART_DEFAULTS.max_backoff_seconds,
+      "Cap on the restart delay; also the pace of retries after max_restarts (on_exhausted: retry).",
+    ),
   ),
   stable_seconds: Seconds.pipe(
     withDefault(RESTART_DEFAULTS.stable_seconds, "Up this long and the backoff starts over."),
   ),
   restart_exit_codes: optional(Schema.Array(Schema.Int), "Exit codes that always restart."),
   no_restart_exit_codes: optional(Schema.Array(Schema.Int), "Exit codes that never restart."),
+  on_exhausted: OnExhausted.pipe(
+    withDefault(
+      RESTART_DEFAULTS.on_exhausted,
+      "Past max_restarts in window_seconds the unit is crashed; retry: try again every max_backoff_seconds, indefinitely; give_up: stay down. No effect for never/temporary.",
+    ),
+  ),
 }).annotate({ identifier: "RestartPolicyObject" })
 
 export const RestartPolicyDecoded = Schema.Struct({
@@ -48,6 +61,7 @@ export const RestartPolicyDecoded = Schema.Struct({
   stable_seconds: Schema.Number,
   restart_exit_codes: Schema.Array(Schema.Number),
   no_restart_exit_codes: Schema.Array(Schema.Number),
+  on_exhausted: OnExhausted,
 })
 
 export type RestartPolicyConfig = typeof RestartPolicyDecoded.Type
@@ -81,6 +95,7 @@ const decodeRestartPolicy = (input: RestartPolicyInput): RestartPolicyConfig => 
     stable_seconds: input.stable_seconds,
     restart_exit_codes: input.restart_exit_codes ?? [],
     no_restart_exit_codes: input.no_restart_exit_codes ?? [],
+    on_exhausted: input.on_exhausted,
   }
 }
 

@@ -5,16 +5,20 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DEFAULT_STATE_DIR } from "./constants.ts"
 import { HealthCheckSchema } from "./healthCheck.ts"
 import { encodedDefaultRestartPolicy, RestartPolicySchema } from "./restartPolicy.ts"
 import {
   Count,
+  NonEmpty,
   optional,
   Port,
   PositiveCount,
+  PositiveNumber,
   PositiveSeconds,
   Seconds,
+  SignalName,
   StringList,
   StringMap,
   withDefault,
@@ -32,7 +36,9 @@ const AgentRuntime = Schema.Literals(AGENT_RUNTIMES)
 const DependencyRestart = Schema.Literals(["restart", "none"])
 
 const Stop = Schema.Struct({
-  signal: Schema.String.pipe(withDefault("SIGTERM", "Signal sent first when stopping.")),
+  signal: SignalName.pipe(
+    withDefault("SIGTERM", "Signal sent first when stopping (a name from os.constants.signals)."),
+  ),
   grace_seconds: Seconds.pipe(withDefault(10, "Time to exit after the signal before SIGKILL.")),
 }).annotate({ identifier: "Stop" })
 
@@ -62,7 +68,7 @@ const unitFields = {
 
 export const AgentSchema = Schema.Struct({
   ...unitFields,
-  path: Schema.String.annotate({
+  path: NonEmpty.annotate({
     description: "Directory or entry file of the agent (relative to this file).",
   }),
   persona: optional(Schema.String),
@@ -70,8 +76,8 @@ export const AgentSchema = Schema.Struct({
   security_profile: Schema.Literals(["standard", "strict", "trusted"]).pipe(withDefault("standard")),
   resources: optional(
     Schema.Struct({
-      max_memory_mb: optional(PositiveSeconds),
-      max_cpu_percent: optional(PositiveSeconds, "Percent of one core; up to 100 x cores."),
+      max_memory_mb: optional(PositiveNumber),
+      max_cpu_percent: optional(PositiveNumber, "Percent of one core; up to 100 x cores."),
       timeout_seconds: optional(PositiveSeconds),
     }).annotate({ identifier: "AgentResources" }),
   ),
@@ -81,19 +87,19 @@ export const AgentSchema = Schema.Struct({
     Schema.Boolean,
     "May open network connections (sandbox standard profile). Default: true when it depends on a service.",
   ),
-  group: Schema.String.pipe(withDefault("agents", "Supervision group (supervision.groups).")),
+  group: NonEmpty.pipe(withDefault("agents", "Supervision group (supervision.groups).")),
   heartbeat: optional(
     Schema.Struct({
       interval_seconds: PositiveSeconds.pipe(withDefault(5)),
       ttl_seconds: PositiveSeconds.pipe(withDefault(15)),
     }).annotate({ identifier: "Heartbeat" }),
   ),
-  data_dir: optional(Schema.String, "Default <state_dir>/agents/<id>/data; always set by loadConfig."),
+  data_dir: optional(NonEmpty, "Default <state_dir>/agents/<id>/data; always set by loadConfig."),
   config: optional(
     Schema.Record(Schema.String, Schema.Unknown),
     "The agent's own settings, passed to its handlers as ctx.config.",
   ),
-  max_queue: optional(Count),
+  max_queue: optional(Count, "Not implemented yet (a warning says so when set)."),
   concurrency: optional(PositiveCount),
 }).annotate({ identifier: "Agent" })
 
@@ -101,16 +107,16 @@ const Deployment = Schema.Struct({
   mode: Schema.Literals(DEPLOYMENT_MODES).annotate({
     description: "process: run command; container: run image with docker/podman; external: only watch url.",
   }),
-  command: optional(Schema.String, "mode process: executable."),
+  command: optional(NonEmpty, "mode process: executable."),
   args: optional(StringList),
-  cwd: optional(Schema.String, "Working directory (relative to this file)."),
+  cwd: optional(NonEmpty, "Working directory (relative to this file)."),
   env: optional(StringMap),
   port: optional(Port, "Fixed port the process listens on (also passed as PORT)."),
-  image: optional(Schema.String, "mode container: image reference."),
+  image: optional(NonEmpty, "mode container: image reference."),
   ports: optional(StringList, 'mode container: "host:container" mappings.'),
   volumes: optional(StringList, 'mode container: "host:container"; a relative host path is resolved.'),
-  engine: optional(Schema.String, "mode container: docker/podman CLI name or path."),
-  url: optional(Schema.String, "mode external: base URL of the service."),
+  engine: optional(NonEmpty, "mode container: docker/podman CLI name or path."),
+  url: optional(NonEmpty, "mode external: base URL of the service."),
 }).annotate({ identifier: "Deployment" })
 
 export const ServiceSchema = Schema.Struct({
@@ -120,41 +126,79 @@ export const ServiceSchema = Schema.Struct({
   configuration: optional(Schema.Unknown, "Free-form settings passed to the service."),
   scaling: Schema.Struct({
     min_instances: PositiveCount.pipe(withDefault(1)),
-    max_instances: optional(PositiveCount),
-    cpu_threshold: optional(PositiveSeconds, "CPU percent that triggers scaling up."),
+    max_instances: optional(PositiveCount, "Not implemented yet (a warning says so when set)."),
+    cpu_threshold: optional(
+      PositiveNumber,
+      "CPU percent that triggers scaling up. Not implemented yet (a warning says so when set).",
+    ),
   })
     .annotate({ identifier: "Scaling" })
     .pipe(withDefault({})),
-  group: Schema.String.pipe(withDefault("services", "Supervision group (supervision.groups).")),
+  group: NonEmpty.pipe(withDefault("services", "Supervision group (supervision.groups).")),
 }).annotate({ identifier: "Service" })
 
+const Strategy = Schema.Literals(["one_for_one", "one_for_all", "rest_for_one"])
+
+/** Group defaults when a group is declared under supervision.groups (OTP's supervisor intensity). */
+export const DECLARED_GROUP_DEFAULTS = {
+  strategy: "one_for_one",
+  max_restarts: 30,
+  window_seconds: 60,
+} as const
+
 const SupervisionGroup = Schema.Struct({
-  strategy: Schema.Literals(["one_for_one", "one_for_all", "rest_for_one"]).pipe(withDefault("one_for_one")),
+  strategy: Strategy.pipe(withDefault(DECLARED_GROUP_DEFAULTS.strategy)),
   max_restarts: Count.pipe(
-    withDefault(30, "Restarts of all its units within window_seconds before the group shuts down."),
+    withDefault(
+      DECLARED_GROUP_DEFAULTS.max_restarts,
+      "Restarts of all its units within window_seconds before the group shuts down.",
+    ),
   ),
-  window_seconds: PositiveSeconds.pipe(withDefault(60)),
+  window_seconds: PositiveSeconds.pipe(withDefault(DECLARED_GROUP_DEFAULTS.window_seconds)),
 }).annotate({ identifier: "SupervisionGroup" })
 
-const implicitGroup = { strategy: "one_for_one", max_restarts: 30, window_seconds: 60 } as const
+const SupervisionGroupDecoded = Schema.Struct({
+  strategy: Strategy,
+  /** null: no group intensity (an implicit group nobody declared); each unit keeps its own. */
+  max_restarts: Schema.NullOr(Schema.Number),
+  window_seconds: Schema.Number,
+})
 
-// The groups "services" and "agents" always exist; a user entry overrides their settings.
+export type SupervisionGroupConfig = typeof SupervisionGroupDecoded.Type
+type SupervisionGroupInput = typeof SupervisionGroup.Type
+
+/** The groups "services" and "agents" when the user declares neither: no group limit. */
+export const IMPLICIT_GROUP: SupervisionGroupConfig = {
+  strategy: "one_for_one",
+  max_restarts: null,
+  window_seconds: DECLARED_GROUP_DEFAULTS.window_seconds,
+}
+export const IMPLICIT_GROUP_NAMES = ["services", "agents"] as const
+
+// The groups "services" and "agents" always exist; a user entry of that name is a declared group.
 const SupervisionGroups = Schema.Record(Schema.String, SupervisionGroup).pipe(
-  Schema.decode({
-    decode: SchemaGetter.transform((groups) => ({
-      services: implicitGroup,
-      agents: implicitGroup,
-      ...groups,
-    })),
-    encode: SchemaGetter.transform((groups) => groups),
-  }),
+  Schema.decodeTo(
+    Schema.Record(Schema.String, SupervisionGroupDecoded),
+    SchemaTransformation.transform<
+      Record<string, SupervisionGroupConfig>,
+      Record<string, SupervisionGroupInput>
+    >({
+      decode: (groups) => ({ services: IMPLICIT_GROUP, agents: IMPLICIT_GROUP, ...groups }),
+      encode: (groups) => {
+        const declared: Record<string, SupervisionGroupInput> = {}
+        for (const [name, g] of Object.entries(groups))
+          if (g.max_restarts !== null) declared[name] = { ...g, max_restarts: g.max_restarts }
+        return declared
+      },
+    }),
+  ),
 )
 
 const Plugin = Schema.Union([
-  Schema.String.annotate({ description: 'A package name, or a path starting with "." or "/".' }),
+  NonEmpty.annotate({ description: 'A package name, or a path starting with "." or "/".' }),
   Schema.Struct({
-    path: optional(Schema.String, "Plugin module path (relative to this file)."),
-    package: optional(Schema.String, "Plugin package name."),
+    path: optional(NonEmpty, "Plugin module path (relative to this file)."),
+    package: optional(NonEmpty, "Plugin package name."),
     enabled: optional(Schema.Boolean),
     config: optional(Schema.Unknown, "Options passed to the plugin."),
   }).annotate({ identifier: "PluginObject" }),
@@ -184,7 +228,7 @@ const PluginSchema = Plugin.pipe(
 )
 
 const ApiToken = Schema.Struct({
-  token: Schema.String,
+  token: NonEmpty,
   role: Schema.Literals(["viewer", "operator", "admin"]),
 }).annotate({ identifier: "ApiToken" })
 
@@ -193,7 +237,7 @@ export const SamConfigSchema = Schema.Struct({
   agents: Schema.Record(Schema.String, AgentSchema).pipe(withDefault({}, "Agents by id.")),
   services: Schema.Record(Schema.String, ServiceSchema).pipe(withDefault({}, "Services by id.")),
   api: Schema.Struct({
-    host: Schema.String.pipe(withDefault("127.0.0.1", "Address of the control API.")),
+    host: NonEmpty.pipe(withDefault("127.0.0.1", "Address of the control API.")),
     port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })).pipe(
       withDefault(7070, "Port of the control API; 0 picks a free one."),
     ),
@@ -201,7 +245,7 @@ export const SamConfigSchema = Schema.Struct({
     .annotate({ identifier: "Api" })
     .pipe(withDefault({})),
   runtime: Schema.Struct({
-    state_dir: Schema.String.pipe(
+    state_dir: NonEmpty.pipe(
       withDefault(DEFAULT_STATE_DIR, "SAM's state directory (relative to this file)."),
     ),
     log_level: Schema.Literals(LOG_LEVELS).pipe(withDefault("info")),
@@ -217,9 +261,9 @@ export const SamConfigSchema = Schema.Struct({
     ),
     vault: optional(
       Schema.Struct({
-        path: optional(Schema.String, "Vault file (default <state_dir>/vault.json)."),
+        path: optional(NonEmpty, "Vault file (default <state_dir>/vault.json)."),
         key_file: optional(
-          Schema.String,
+          NonEmpty,
           "Key file, mode 0600 (default <state_dir>/vault.key); SAM_VAULT_KEY wins.",
         ),
       }).annotate({ identifier: "Vault" }),
@@ -232,20 +276,29 @@ export const SamConfigSchema = Schema.Struct({
     .pipe(withDefault({})),
   monitoring: Schema.Struct({
     metrics: Schema.Struct({
-      enabled: Schema.Boolean.pipe(withDefault(true)),
-      path: Schema.String.pipe(withDefault("/metrics")),
+      enabled: Schema.Boolean.pipe(withDefault(true, "Not implemented yet (a warning says so when set).")),
+      path: NonEmpty.pipe(withDefault("/metrics", "Not implemented yet (a warning says so when set).")),
     }).pipe(withDefault({})),
     logs: Schema.Struct({
       max_lines_per_unit: PositiveCount.pipe(withDefault(1000, "Log lines kept in memory per unit.")),
+      max_line_kb: PositiveCount.pipe(
+        withDefault(64, "A child's output line longer than this many KiB is split by SAM."),
+      ),
     }).pipe(withDefault({})),
-    alerts: optional(Schema.Record(Schema.String, Schema.Unknown), "Alert rules (free-form, for plugins)."),
+    alerts: optional(
+      Schema.Record(Schema.String, Schema.Unknown),
+      "Alert rules (free-form). Not implemented yet (a warning says so when set).",
+    ),
   })
     .annotate({ identifier: "Monitoring" })
     .pipe(withDefault({})),
   plugins: Schema.Array(PluginSchema).pipe(withDefault([], "Plugins to load, in order.")),
   supervision: Schema.Struct({
     groups: SupervisionGroups.pipe(
-      withDefault({}, 'Supervision groups; "services" and "agents" always exist.'),
+      withDefault(
+        {},
+        'Supervision groups by name. A declared group defaults to one_for_one, 30 restarts in 60 s; the implicit groups "services" and "agents" have no group limit unless declared.',
+      ),
     ),
   })
     .annotate({ identifier: "Supervision" })

@@ -1,8 +1,11 @@
-// Small reusable schemas for the config: numbers with units, ports, string maps, and `withDefault`
-// (a decoding default that also shows up as `default` in the generated JSON Schema).
+// Small reusable schemas for the config: bounded durations, numbers, ports, non-empty strings,
+// signal names, string maps, and `withDefault` (a decoding default that also shows up as
+// `default` in the generated JSON Schema). Used by schema.ts, restartPolicy.ts, healthCheck.ts.
 
+import { constants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { suggestionSuffix } from "./suggest.ts"
 
 /** Makes a struct key optional in the input, filled with `value` when absent, documented in the JSON Schema. */
 export const withDefault =
@@ -19,15 +22,50 @@ export const withDefault =
 export const optional = <S extends Schema.Top>(schema: S, description?: string) =>
   Schema.optionalKey(description === undefined ? schema : schema.annotate({ description }))
 
-/** A duration in (possibly fractional) seconds, zero allowed. */
-export const Seconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-/** A duration in seconds that must be above zero. */
-export const PositiveSeconds = Schema.Finite.check(Schema.isGreaterThan(0))
+/**
+ * The longest duration any `*_seconds` key accepts: one day. Longer values are typos or overflow
+ * attempts (Node timers cap at ~24.8 days, and 1e308 seconds is no timeout anyone means).
+ */
+export const MAX_SECONDS = 86_400
+
+const atMostADay = Schema.isLessThanOrEqualTo(MAX_SECONDS, {
+  expected: `at most ${MAX_SECONDS} seconds (1 day)`,
+})
+
+/** A duration in (possibly fractional) seconds, zero allowed, at most a day. */
+export const Seconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0), atMostADay)
+/** A duration in seconds that must be above zero, at most a day. */
+export const PositiveSeconds = Schema.Finite.check(Schema.isGreaterThan(0), atMostADay)
+/** A finite number above zero (megabytes, percentages). */
+export const PositiveNumber = Schema.Finite.check(Schema.isGreaterThan(0))
 /** A whole number, zero or more. */
 export const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 /** A whole number, one or more. */
 export const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 /** A TCP port a unit listens on. */
 export const Port = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 }))
+/** A string that must not be empty (a command, path, image, URL). */
+export const NonEmpty = Schema.String.check(Schema.isMinLength(1, { expected: "a non-empty string" }))
 export const StringMap = Schema.Record(Schema.String, Schema.String)
 export const StringList = Schema.Array(Schema.String)
+
+/** Signal names this Node knows (`SIGTERM`, `SIGINT`, ...), spelled as Node spells them. */
+export const SIGNAL_NAMES: ReadonlyArray<string> = Object.keys(constants.signals)
+
+// "term" and "sigterm" mean SIGTERM: try the usual spelling first, then string distance.
+const signalHint = (name: string): string => {
+  const upper = name.toUpperCase()
+  const spelled = [upper, `SIG${upper}`].find((s) => SIGNAL_NAMES.includes(s))
+  return spelled === undefined ? suggestionSuffix(name, SIGNAL_NAMES) : ` (did you mean "${spelled}"?)`
+}
+
+/** A signal name from os.constants.signals; a typo gets a did-you-mean. */
+export const SignalName = Schema.String.check(
+  Schema.makeFilter(
+    (name: string) =>
+      SIGNAL_NAMES.includes(name) ||
+      `expected a signal name such as "SIGTERM" (os.constants.signals), found ${JSON.stringify(name)}${signalHint(name)}`,
+    // The JSON Schema gives the shape only: the list of names differs between platforms.
+    { expected: 'a signal name such as "SIGTERM"', toJsonSchema: () => ({ pattern: "^SIG[A-Z0-9]+$" }) },
+  ),
+)

@@ -22,8 +22,7 @@ export const restartSpec = (policy: RestartPolicyConfig): RestartSpec => ({
   stableMs: seconds(policy.stable_seconds),
   forceExitCodes: policy.restart_exit_codes,
   preventExitCodes: policy.no_restart_exit_codes,
-  // Until the config schema has restart_policy.on_exhausted, a unit retries (the default).
-  onExhausted: (policy as { on_exhausted?: "retry" | "give_up" }).on_exhausted ?? "retry",
+  onExhausted: policy.on_exhausted,
 })
 
 const stopSpec = (stop: { signal: string; grace_seconds: number }): StopSpec => ({
@@ -132,11 +131,12 @@ export const agentSpec = (
   },
 })
 
+/** A group nobody declared (max_restarts null) has no group limit: maxRestarts undefined. */
 export const groupSpecs = (config: SamConfig): ReadonlyArray<GroupSpec> =>
   Object.entries(config.supervision.groups).map(([name, g]) => ({
     name,
     strategy: g.strategy,
-    maxRestarts: g.max_restarts,
+    maxRestarts: g.max_restarts ?? undefined,
     windowMs: seconds(g.window_seconds),
   }))
 

@@ -230,10 +230,11 @@ describe("decoded defaults", () => {
       max_restarts: 5,
       window_seconds: 60,
       backoff_seconds: 1,
-      max_backoff_seconds: 30,
+      max_backoff_seconds: 300,
       stable_seconds: 10,
       restart_exit_codes: [],
       no_restart_exit_codes: [],
+      on_exhausted: "retry",
     })
     expect(config.services.t!.restart_policy.type).toBe("temporary")
     expect(config.services.u!.restart_policy.type).toBe("permanent")

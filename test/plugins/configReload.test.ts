@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { formatIssue } from "../../src/config/errors.ts"
 import { type LoadedConfig, loadConfig } from "../../src/config/load.ts"
 import type { SamConfig } from "../../src/config/schema.ts"
 import { PluginHost } from "../../src/plugins/index.ts"
@@ -198,6 +199,44 @@ describe("config hot reload", () => {
       ok: false,
       issues: expect.arrayContaining([expect.objectContaining({ path: "services.one.restart_policy" })]),
     })
+  })
+
+  it("an empty, unparsable or out-of-bounds file changes nothing: reload() says why, units keep their PIDs", async () => {
+    const w = await boot({ services: { one: service(), two: service() } }, { watch: false })
+    const pids = [pidOf(w, "one"), pidOf(w, "two")]
+    const mark = w.log.events.length
+    const before = w.reloader.config
+    const file = w.project.path("sam.json")
+    const valid = JSON.stringify({ services: { one: service(), two: service() } }, null, 2)
+    const cases: Array<[string, string]> = [
+      ["", `${file} the config file is empty (write {} for a config with no settings)`],
+      ["\n  \n", `${file} the config file is empty (write {} for a config with no settings)`],
+      ['{ "services": {}, }', `${file}:1:17 invalid JSON: trailing comma before "}" (JSON allows none)`],
+      [
+        valid.replace('"grace_seconds": 2', '"grace_seconds": 1e308'),
+        "expected at most 86400 seconds (1 day)",
+      ],
+      [
+        valid.replace(`"command": ${JSON.stringify(process.execPath)}`, '"command": ""'),
+        "expected a non-empty string",
+      ],
+    ]
+    for (const [content, problem] of cases) {
+      w.project.write("sam.json", content)
+      const report = await w.reloader.reload()
+      expect(report.ok, JSON.stringify(content)).toBe(false)
+      if (report.ok) continue
+      expect(report.message).toMatch(/^config reload rejected, still running the previous config:\n/)
+      expect(report.issues.map(formatIssue).join("\n")).toContain(problem)
+    }
+    expect(w.reloader.config).toBe(before)
+    expect([pidOf(w, "one"), pidOf(w, "two")]).toEqual(pids)
+    expect(w.log.events.slice(mark).filter((e) => e.type === "transition")).toEqual([])
+
+    // Once the file is whole again, the reload goes through and finds nothing to change.
+    w.project.write("sam.json", valid)
+    expect(await w.reloader.reload()).toMatchObject({ ok: true, changed: false, unchanged: ["one", "two"] })
+    expect([pidOf(w, "one"), pidOf(w, "two")]).toEqual(pids)
   })
 
   it("POST /api/config/reload applies unit and plugin changes on demand", async () => {

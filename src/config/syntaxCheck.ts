@@ -1,0 +1,50 @@
+// Locates a syntax error in a TS/JS config file (line:column and Node's message), in a separate
+// Node process: an imported ES module's SyntaxError carries no position on Node 26, and a test
+// runner's loader words it differently. configModule.ts calls it only after an import failed.
+
+import { execFile } from "node:child_process"
+import { extname } from "node:path"
+
+export interface SyntaxProblem {
+  readonly message: string
+  readonly line: number
+  readonly column: number
+}
+
+// TypeScript: Node's own type stripper (the parser `node file.ts` uses); it throws on any syntax
+// error and on TypeScript that needs transformation (enum, namespace). `node --check` skips TS.
+const CHECK_TYPESCRIPT = `
+const source = require("node:fs").readFileSync(process.argv[1], "utf8")
+try { require("node:module").stripTypeScriptTypes(source) }
+catch (error) { process.stderr.write(String(error && error.stack)); process.exitCode = 1 }
+`
+
+const TYPESCRIPT = [".ts", ".mts", ".cts"]
+
+/**
+ * Node's report: a `<file>:<line>` header, the source line, a caret line under the column,
+ * then `SyntaxError[ [CODE]]: message`.
+ */
+export const parseSyntaxReport = (report: string): SyntaxProblem | undefined => {
+  const lines = report.split("\n")
+  const header = /:(\d+)$/.exec(lines[0] ?? "")
+  const caret = lines.findIndex((l, i) => i > 0 && /^\s*\^+\s*$/.test(l))
+  const error = lines.map((l) => /^(?:SyntaxError|TypeError|Error)(?: \[\w+\])?: (.+)$/.exec(l)).find(Boolean)
+  if (header === null || caret < 0 || error == null) return undefined
+  return { message: error[1]!, line: Number(header[1]), column: lines[caret]!.indexOf("^") + 1 }
+}
+
+/** The first syntax error of `file` as Node would parse it, or undefined when it parses. */
+export const findSyntaxError = (file: string): Promise<SyntaxProblem | undefined> => {
+  const args = TYPESCRIPT.includes(extname(file).toLowerCase())
+    ? ["-e", CHECK_TYPESCRIPT, file]
+    : ["--check", file]
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--no-warnings", ...args],
+      { timeout: 10_000, env: { PATH: process.env.PATH ?? "" } },
+      (error, _stdout, stderr) => resolve(error === null ? undefined : parseSyntaxReport(stderr)),
+    )
+  })
+}

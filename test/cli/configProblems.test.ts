@@ -1,0 +1,190 @@
+import { spawn } from "node:child_process"
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { repoRoot, runSam } from "./runSam.ts"
+
+// The real `sam` executable on configs it must refuse (exit 2, file:line:col and what is wrong,
+// nothing started), on a .ts config in a "type": "commonjs" project, and the restart limits and
+// warnings it prints for a valid config.
+
+let scratch = ""
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "sam-cli-config-"))
+})
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true })
+})
+
+let projects = 0
+const project = async (files: Record<string, string>): Promise<string> => {
+  const dir = join(scratch, `p${++projects}`)
+  for (const [file, content] of Object.entries(files)) {
+    await mkdir(join(dir, file, ".."), { recursive: true })
+    await writeFile(join(dir, file), content)
+  }
+  return dir
+}
+
+const aliasBomb = (): string => {
+  const rows = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+  const names = "abcdefghi"
+  for (let i = 1; i < names.length; i++)
+    rows.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(", ")}]`,
+    )
+  return `${rows.join("\n")}\n`
+}
+
+const EMPTY = "the config file is empty (write {} for a config with no settings)"
+
+const refused: ReadonlyArray<[string, Record<string, string>, string, string]> = [
+  ["an empty file", { "sam.yaml": "" }, "sam.yaml", `sam.yaml ${EMPTY}`],
+  ["a comment-only .ts file", { "sam.config.ts": "// soon\n" }, "sam.config.ts", `sam.config.ts ${EMPTY}`],
+  [
+    "JSON with a trailing comma",
+    { "sam.json": '{\n  "api": { "port": 1, }\n}\n' },
+    "sam.json",
+    'sam.json:2:21 invalid JSON: trailing comma before "}" (JSON allows none)',
+  ],
+  [
+    "an empty deployment.command",
+    { "sam.yaml": 'services:\n  s:\n    deployment: { mode: process, command: "" }\n' },
+    "sam.yaml",
+    'sam.yaml:3:43 services.s.deployment.command: expected a non-empty string, found ""',
+  ],
+  [
+    "a misspelt stop signal",
+    { "sam.yaml": "agents:\n  a: { path: /a, stop: { signal: SIGTREM } }\n" },
+    "sam.yaml",
+    'sam.yaml:2:34 agents.a.stop.signal: expected a signal name such as "SIGTERM" (os.constants.signals), found "SIGTREM" (did you mean "SIGTERM"?)',
+  ],
+  [
+    "a grace period of 1e308 seconds",
+    { "sam.yaml": "agents:\n  a: { path: /a, stop: { grace_seconds: 1e308 } }\n" },
+    "sam.yaml",
+    "sam.yaml:2:41 agents.a.stop.grace_seconds: expected at most 86400 seconds (1 day), found 1e+308",
+  ],
+  [
+    "a YAML alias bomb",
+    { "sam.yaml": aliasBomb() },
+    "sam.yaml",
+    "sam.yaml:2:8 YAML aliases expand too much (more than 100 times; an alias bomb?): write the values out or use fewer *aliases",
+  ],
+  [
+    "a syntax error in a .ts config",
+    { "sam.config.ts": "export default {\n  api: { port: 1 },,\n}\n" },
+    "sam.config.ts",
+    "sam.config.ts:2:20 syntax error: Unexpected token `,`. Expected identifier, string literal, numeric literal or [ for the computed key",
+  ],
+  [
+    "a syntax error in a .mjs config",
+    { "sam.config.mjs": "export default {\n  api: { port: 1 },,\n}\n" },
+    "sam.config.mjs",
+    "sam.config.mjs:2:20 syntax error: Unexpected token ','",
+  ],
+  [
+    "an ES module .js config in a commonjs package",
+    { "package.json": '{ "type": "commonjs" }\n', "sam.config.js": "export default {}\n" },
+    "sam.config.js",
+    `sam.config.js:1:1 syntax error: Unexpected token 'export'; Node loads this .js file as CommonJS: rename it to .mjs, or add "type": "module" to the nearest package.json`,
+  ],
+]
+
+describe("sam validate and sam start refuse a config SAM cannot use (exit 2)", () => {
+  it.each(refused)("%s", async (_, files, config, line) => {
+    const dir = await project(files)
+    for (const args of [
+      ["validate", "--config", config],
+      ["start", "--config", config, "--port", "0"],
+    ]) {
+      const run = await runSam(args, { cwd: dir })
+      expect(run.code, `${args[0]}: ${run.stderr}`).toBe(2)
+      expect(run.stdout).toBe("")
+      expect(run.stderr).toContain(`sam: invalid configuration, 1 problem:\n${line}\n`)
+      expect(run.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    }
+  })
+})
+
+describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)', () => {
+  it("validates, and sam start runs it and prints its warnings in the banner", async () => {
+    const dir = await project({
+      "package.json": '{ "name": "app", "version": "1.0.0", "type": "commonjs" }\n',
+      "sam.config.ts": [
+        "const port: number = 0",
+        "export default {",
+        "  api: { port },",
+        "  monitoring: { metrics: { enabled: false } },",
+        "  services: {},",
+        "}",
+        "",
+      ].join("\n"),
+    })
+    const validate = await runSam(["validate"], { cwd: dir })
+    expect(validate.code, validate.stderr).toBe(0)
+    expect(validate.stdout).toBe("ok: 0 agents, 0 services\n")
+    const warning =
+      "warning: monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)\n"
+    expect(validate.stderr).toBe(warning)
+
+    const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "start"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString()
+        if (stdout.includes("units ready")) resolve()
+      })
+      child.once("exit", () => reject(new Error(`sam exited early:\n${stdout}\n${stderr}`)))
+    })
+    expect(stdout).toContain("0/0 units ready")
+    expect(stderr.startsWith(warning)).toBe(true)
+    child.kill("SIGTERM")
+    expect(await exited).toBe(0)
+  })
+})
+
+describe("sam validate on a valid config", () => {
+  it("lists each unit's restart limits and warns about keys that do nothing yet (exit 0)", async () => {
+    const dir = await project({
+      "sam.yaml": [
+        "supervision: { groups: { storage: { strategy: one_for_all } } }",
+        "services:",
+        "  db:",
+        "    deployment: { mode: external, url: 'http://localhost:1' }",
+        "    group: storage",
+        "    restart_policy: { on_exhausted: give_up }",
+        "    scaling: { max_instances: 2 }",
+        "agents:",
+        "  helper: { path: ., restart_policy: never }",
+        "",
+      ].join("\n"),
+    })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe(
+      [
+        "ok: 1 agent, 1 service",
+        "restart limits:",
+        "  services.db: permanent, 5 restarts in 60s, then give up; group storage (one_for_all): 30 restarts in 60s",
+        "  agents.helper: temporary, never restarted; group agents: no group limit (implicit group)",
+        "",
+      ].join("\n"),
+    )
+    expect(run.stderr).toBe(
+      "warning: services.db.scaling.max_instances: not implemented yet, the setting has no effect (scaling.min_instances instances run, no more)\n",
+    )
+  })
+})

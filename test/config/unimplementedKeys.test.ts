@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest"
+import { loadConfig } from "../../src/config/load.ts"
+import { tempDir } from "./tempDir.ts"
+
+// Keys the schema accepts before SAM acts on them: setting one is a warning naming the key, so a
+// user is never left believing it works. Defaults are never warned about.
+
+const warningsOf = async (yaml: string, env: Record<string, string> = {}) => {
+  const dir = await tempDir({ "sam.yaml": yaml })
+  return (await loadConfig({ cwd: dir, configPath: "sam.yaml", env })).warnings
+}
+
+describe("a set key SAM does not implement yet is a warning", () => {
+  it("names every such key the user set, per unit", async () => {
+    const yaml = [
+      "services:",
+      "  api:",
+      "    deployment: { mode: external, url: 'http://localhost:1' }",
+      "    scaling: { min_instances: 1, max_instances: 3, cpu_threshold: 80 }",
+      "agents:",
+      "  a: { path: /, max_queue: 10 }",
+      "monitoring:",
+      "  metrics: { enabled: false, path: /m }",
+      "  alerts: { cpu: { above: 90 } }",
+      "  logs: { max_lines_per_unit: 10, max_line_kb: 16 }",
+      "",
+    ].join("\n")
+    expect(await warningsOf(yaml)).toEqual([
+      "services.api.scaling.max_instances: not implemented yet, the setting has no effect (scaling.min_instances instances run, no more)",
+      "services.api.scaling.cpu_threshold: not implemented yet, the setting has no effect (nothing scales on CPU load)",
+      "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
+      "monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
+      "monitoring.metrics.path: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
+      "monitoring.alerts: not implemented yet, the setting has no effect (no alert rules are evaluated)",
+    ])
+  })
+
+  it("also when set from the environment", async () => {
+    expect(await warningsOf("{}\n", { SAM__monitoring__metrics__enabled: "false" })).toEqual([
+      "monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
+    ])
+  })
+
+  it("never for defaults or for the keys that work", async () => {
+    const yaml = [
+      "services:",
+      "  api: { deployment: { mode: external, url: 'http://localhost:1' }, scaling: { min_instances: 1 } }",
+      "monitoring: { logs: { max_lines_per_unit: 10, max_line_kb: 16 } }",
+      "",
+    ].join("\n")
+    expect(await warningsOf(yaml)).toEqual([])
+  })
+})
