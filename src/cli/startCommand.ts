@@ -1,8 +1,9 @@
 // `sam start`: load the config (exit 2 on any problem, nothing started), then run the daemon
 // (src/app/daemon.ts) in the foreground until SIGINT/SIGTERM. `sam start <id>` instead starts
-// one unit of the running SAM through its control API (lifecycleCommands.ts).
+// one unit of the running SAM through its control API (lifecycleCommands.ts). A state dir another
+// SAM holds is refused: exit 1, nothing touched.
 
-import { type Command, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
+import { type Command, EXIT_FAILURE, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
 import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
 
 export const startCommand: Command = {
@@ -53,7 +54,17 @@ export const startCommand: Command = {
     if (loaded === undefined) return EXIT_USAGE
     printWarnings(io, loaded.warnings)
     const { runDaemon } = await import("../app/daemon.ts")
-    // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
-    return runDaemon(loaded, { cliOverrides: [...listOption(values, "set"), ...overrides] })
+    const { StateDirInUse } = await import("../runtime/store/stateDirLock.ts")
+    try {
+      // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
+      return await runDaemon(loaded, { cliOverrides: [...listOption(values, "set"), ...overrides] })
+    } catch (error) {
+      // Another SAM runs on this state dir: say who, touch nothing of it.
+      if (error instanceof StateDirInUse) {
+        io.stderr(`sam: ${error.message}\n`)
+        return EXIT_FAILURE
+      }
+      throw error
+    }
   },
 }
