@@ -30,6 +30,11 @@ export interface CreateSamOptions {
   readonly cliOverrides?: ReadonlyArray<string>
   /** Record lifecycle commands in the hash-chained <state_dir>/audit.log (default true). */
   readonly auditLog?: boolean
+  /**
+   * The config's state dir, already taken with acquireStateDir (the daemon does this before it
+   * loads the rest of SAM, so a refusal is fast); SAM then owns it and releases it on stop.
+   */
+  readonly stateDirLock?: StateDirLock
 }
 
 export interface ConfiguredSam extends Sam {
@@ -116,7 +121,14 @@ export const createSam = async (
   const { config } = loaded
   // First of all: the state dir is this SAM's, or nothing happens (StateDirInUse: no reaping,
   // no log, no write). Released last, after the store closes.
-  const lock = acquireStateDir(config.runtime.state_dir)
+  const lock = options.stateDirLock ?? acquireStateDir(config.runtime.state_dir)
+  if (lock.stateDir !== resolve(config.runtime.state_dir)) {
+    lock.release()
+    throw new Error(
+      `createSam: stateDirLock holds ${lock.stateDir}, but the config's state dir is ` +
+        `${resolve(config.runtime.state_dir)}: take the lock of runtime.state_dir`,
+    )
+  }
   let store: RuntimeStore
   let sam: BuildingSam
   try {

@@ -109,7 +109,7 @@ export const openRuntimeStore = (stateDir: string, options: RuntimeStoreOptions 
         },
       ]),
     ) as T
-  const tables = guarded({ transaction: context.transaction, watch: desiredState.watch })
+  const entry = guarded({ transaction: context.transaction, watch: desiredState.watch })
   return {
     file,
     schemaVersion: version,
@@ -123,8 +123,8 @@ export const openRuntimeStore = (stateDir: string, options: RuntimeStoreOptions 
     auditCheckpoints: guarded(auditCheckpointsTable(context)),
     changes: feed.pubsub,
     subscribe: (listener) => feed.subscribe(listener),
-    watchDesiredState: tables.watch,
-    transaction: tables.transaction,
+    watchDesiredState: entry.watch,
+    transaction: entry.transaction,
     close: () => {
       if (closed) return
       closed = true

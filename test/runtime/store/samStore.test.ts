@@ -62,3 +62,21 @@ describe("createSam and its state dir", () => {
     lock.release()
   })
 })
+
+describe("createSam with a state dir already taken (what sam start does)", () => {
+  it("adopts the lock of its state dir, and refuses (releasing it) the lock of another dir", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "sam-adopt-"))
+    const other = mkdtempSync(join(tmpdir(), "sam-other-"))
+    dirs.push(stateDir, other)
+    const wrong = acquireStateDir(other)
+    await expect(createSam(config(stateDir), { plugins: false, stateDirLock: wrong })).rejects.toThrow(
+      `createSam: stateDirLock holds ${other}, but the config's state dir is ${stateDir}: take the lock of runtime.state_dir`,
+    )
+    acquireStateDir(other).release()
+
+    const sam = await createSam(config(stateDir), { plugins: false, stateDirLock: acquireStateDir(stateDir) })
+    expect(() => acquireStateDir(stateDir)).toThrow(StateDirInUse)
+    await sam.stop()
+    acquireStateDir(stateDir).release()
+  })
+})
