@@ -1,5 +1,6 @@
 // Build a Sam from configuration: a config file path, or a config already loaded by
 // loadConfig. This is the entry point for the daemon and for Node apps embedding SAM.
+import { randomUUID } from "node:crypto"
 import { join, resolve } from "node:path"
 import { auditCommands } from "../audit/auditCommands.ts"
 import { AuditLog } from "../audit/auditLog.ts"
@@ -9,9 +10,11 @@ import type { PluginHost } from "../plugins/index.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
 import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
 import { createLogger, type Logger, logEvents } from "../runtime/logger.ts"
-import { reapOrphans, recordChildren } from "../runtime/orphanReaper.ts"
+import { processStartTime, reapOrphans, recordChildren } from "../runtime/orphanReaper.ts"
 import type { OutputLine } from "../runtime/output/recentLines.ts"
 import { Sam } from "../runtime/sam.ts"
+import { openRuntimeStore, type RuntimeStore } from "../runtime/store/runtimeStore.ts"
+import { acquireStateDir, type StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { attachPlugins } from "./attachPlugins.ts"
 
 export interface CreateSamOptions {
@@ -28,6 +31,11 @@ export interface CreateSamOptions {
   readonly cliOverrides?: ReadonlyArray<string>
   /** Record lifecycle commands in the hash-chained <state_dir>/audit.log (default true). */
   readonly auditLog?: boolean
+  /**
+   * The config's state dir, already taken with acquireStateDir (the daemon does this before it
+   * loads the rest of SAM, so a refusal is fast); SAM then owns it and releases it on stop.
+   */
+  readonly stateDirLock?: StateDirLock
 }
 
 export interface ConfiguredSam extends Sam {
@@ -39,7 +47,25 @@ export interface ConfiguredSam extends Sam {
   readonly reloader: ConfigReloader<SamConfig> | undefined
   /** The audit log every lifecycle command is recorded in (undefined with `auditLog: false`). */
   readonly audit: AuditLog | undefined
+  /** SAM's durable runtime state (<state_dir>/state.db), open until `stop()` finishes. */
+  readonly store: RuntimeStore
+  /** This SAM's id in `store.samRuns`. */
+  readonly samId: string
 }
+
+/** A Sam while createSam fills in the ConfiguredSam fields. */
+type BuildingSam = Sam & {
+  loaded: LoadedConfig
+  logger: Logger | undefined
+  audit: AuditLog | undefined
+  plugins: PluginHost | undefined
+  reloader: ConfigReloader<SamConfig> | undefined
+  store: RuntimeStore
+  samId: string
+}
+
+/** How many cleanly stopped runs samRuns keeps (unclean ones stay until swept). */
+const KEEP_CLEAN_RUNS = 20
 
 const isLoaded = (input: unknown): input is LoadedConfig =>
   typeof input === "object" && input !== null && "config" in input && "configPath" in input
@@ -94,27 +120,101 @@ export const createSam = async (
           ...(options.env === undefined ? {} : { env: options.env }),
         })
   const { config } = loaded
-  const { units, groups } = unitSpecsFromConfig(config, loaded.baseDir)
-  let logOutput: ((unit: string, instance: number, line: OutputLine) => void) | undefined
-  const sam = new Sam({
-    units,
-    groups,
-    recentLines: config.monitoring.logs.max_lines_per_unit,
-    maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
-    shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
-    output: (unit, instance, line) => logOutput?.(unit, instance, line),
-    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
-  }) as Sam & { loaded: LoadedConfig; logger: Logger | undefined; audit: AuditLog | undefined }
-  sam.loaded = loaded
-  sam.logger = undefined
-  sam.audit = undefined
+  // First of all: the state dir is this SAM's, or nothing happens (StateDirInUse: no reaping,
+  // no log, no write). Released last, after the store closes.
+  const lock = options.stateDirLock ?? acquireStateDir(config.runtime.state_dir)
+  if (lock.stateDir !== resolve(config.runtime.state_dir)) {
+    lock.release()
+    throw new Error(
+      `createSam: stateDirLock holds ${lock.stateDir}, but the config's state dir is ` +
+        `${resolve(config.runtime.state_dir)}: take the lock of runtime.state_dir`,
+    )
+  }
+  let store: RuntimeStore
+  let sam: BuildingSam
+  // Where unit output goes, decided once the log is open (configure).
+  const sink: OutputSink = {}
+  try {
+    store = openRuntimeStore(config.runtime.state_dir)
+    const { units, groups } = unitSpecsFromConfig(config, loaded.baseDir)
+    sam = Object.assign(
+      new Sam({
+        units,
+        groups,
+        recentLines: config.monitoring.logs.max_lines_per_unit,
+        maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
+        shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
+        output: (unit, instance, line) => sink.write?.(unit, instance, line),
+        ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+      }),
+      {
+        loaded,
+        logger: undefined,
+        audit: undefined,
+        plugins: undefined,
+        reloader: undefined,
+        store,
+        samId: randomUUID(),
+      },
+    )
+  } catch (error) {
+    closeQuietly(undefined, lock)
+    throw error
+  }
+  // Registered first, so it runs last (finalizers run in reverse).
+  sam.addFinalizer(() => {
+    try {
+      store.samRuns.markStopped(sam.samId)
+    } finally {
+      closeQuietly(store, lock)
+    }
+  })
+  try {
+    await configure(sam, loaded, options, sink)
+  } catch (error) {
+    // Half-built: release what was taken (units never started) before reporting.
+    await sam.stop()
+    throw error
+  }
+  return sam
+}
+
+/** Close the store, then release the lock, even when closing fails. */
+const closeQuietly = (store: RuntimeStore | undefined, lock: StateDirLock) => {
+  try {
+    store?.close()
+  } finally {
+    lock.release()
+  }
+}
+
+/** Everything after the lock and the store: the run record, logs, reaping, audit, plugins. */
+interface OutputSink {
+  write?: (unit: string, instance: number, line: OutputLine) => void
+}
+
+const configure = async (
+  sam: BuildingSam,
+  loaded: LoadedConfig,
+  options: CreateSamOptions,
+  sink: OutputSink,
+): Promise<void> => {
+  const { config } = loaded
+  sam.store.samRuns.begin({
+    samId: sam.samId,
+    pid: process.pid,
+    startTime: processStartTime(process.pid),
+    startedAt: new Date().toISOString(),
+    cgroupDirs: [],
+  })
+  sam.store.samRuns.pruneClean(KEEP_CLEAN_RUNS)
   if (options.logFile !== false) {
     const logger = createLogger(config.runtime.state_dir, config.runtime.log_level)
     sam.logger = logger
     const off = logEvents(sam.bus, logger)
     // Unit output goes to SAM's log only at debug (the logs issue gives it files of its own).
     if (logger.isLevelEnabled("debug"))
-      logOutput = (unit, instance, line) => logger.debug({ unit, instance, stream: line.stream }, line.line)
+      sink.write = (unit, instance, line) => logger.debug({ unit, instance, stream: line.stream }, line.line)
     sam.addFinalizer(() => {
       off()
       logger.flush()
@@ -149,22 +249,15 @@ export const createSam = async (
       await audit.settled()
     })
   }
-  const extras = sam as unknown as Sam & {
-    plugins: PluginHost | undefined
-    reloader: ConfigReloader<SamConfig> | undefined
-  }
-  extras.plugins = undefined
-  extras.reloader = undefined
   if (options.plugins !== false) {
     const attached = await attachPlugins(sam, loaded, {
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cliOverrides === undefined ? {} : { cliOverrides: options.cliOverrides }),
     })
-    extras.plugins = attached.plugins
-    extras.reloader = attached.reloader
+    sam.plugins = attached.plugins
+    sam.reloader = attached.reloader
   }
-  return sam as unknown as ConfiguredSam
 }
 
 export const stateFile = (loaded: LoadedConfig, name: string): string =>

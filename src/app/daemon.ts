@@ -6,6 +6,7 @@ import { ApiServeError, type ApiServer, type PluginHttpHandler, startApiServer }
 import { Authenticator, bindRefusal } from "../api/auth.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
+import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { type ConfiguredSam, createSam } from "./createSam.ts"
 
 export interface DaemonOptions {
@@ -16,6 +17,8 @@ export interface DaemonOptions {
   readonly cliOverrides?: ReadonlyArray<string>
   /** The plugin host's HTTP router, served under /api/plugins and /api/config/reload. */
   readonly pluginHttp?: PluginHttpHandler
+  /** The state dir, already taken (`sam start` takes it before loading the rest of SAM). */
+  readonly stateDirLock?: StateDirLock
 }
 
 const color = (on: boolean) => (code: number, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text)
@@ -32,7 +35,10 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     say(`sam: ${refusal}`)
     return 2
   }
-  const sam = await createSam(loaded, options.cliOverrides ? { cliOverrides: options.cliOverrides } : {})
+  const sam = await createSam(loaded, {
+    ...(options.cliOverrides ? { cliOverrides: options.cliOverrides } : {}),
+    ...(options.stateDirLock ? { stateDirLock: options.stateDirLock } : {}),
+  })
   const began = Date.now()
 
   say(`sam: starting ${sam.unitSpecs().length} units from ${loaded.configPath}`)

@@ -1,7 +1,11 @@
-// How CLI commands talk to a running SAM: find its control API (SAM_URL, else the api.json the
-// daemon writes in its state directory, else api.host:api.port from the config), send SAM_TOKEN
-// as the bearer token, and turn every failure into a message that says what to do next.
-import { connectUrl, readApiState } from "../api/apiAddress.ts"
+// How CLI commands talk to a running SAM: find its control API (--url or SAM_URL; else the
+// api.json the daemon writes in its state dir: SAM_STATE_DIR's, the config's runtime.state_dir,
+// or <config dir>/.sam when the config does not load; else api.host:api.port from the config),
+// send SAM_TOKEN as the bearer token, and turn every failure into a message that says what to do.
+import { existsSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { apiStateFile, connectUrl, readApiState } from "../api/apiAddress.ts"
+import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
 import { ConfigError } from "../config/errors.ts"
 import { EXIT_FAILURE, EXIT_USAGE, type OptionSpec, type OptionValues, stringOption } from "./command.ts"
 import { configOption } from "./configOptions.ts"
@@ -12,7 +16,8 @@ export const apiOptions: Readonly<Record<string, OptionSpec>> = {
   url: {
     type: "string",
     placeholder: "url",
-    description: "Control API URL (default: SAM_URL, else the running SAM's, else api.host:api.port)",
+    description:
+      "Control API URL (default: SAM_URL, else the running SAM's api.json in SAM_STATE_DIR or the config's state dir, else api.host:api.port)",
   },
 }
 
@@ -40,33 +45,77 @@ export interface SamApi {
   ): Promise<Response>
 }
 
+/**
+ * The config does not load and no running SAM is recorded beside it: the CLI will not guess a
+ * default address for a project whose config is broken (exit 2, the config's problems listed).
+ */
+export class ConfigUnloadable extends Error {
+  readonly _tag = "ConfigUnloadable"
+  readonly configError: ConfigError
+  constructor(message: string, configError: ConfigError) {
+    super(message)
+    this.name = "ConfigUnloadable"
+    this.configError = configError
+  }
+}
+
+const DEFAULT_URL = "http://127.0.0.1:7070"
+
 /** The control API address for this invocation. */
 export const resolveApiUrl = async (io: CliIo, values: OptionValues): Promise<string> => {
   const explicit = stringOption(values, "url") ?? io.env.SAM_URL
   if (explicit !== undefined && explicit !== "") return explicit.replace(/\/+$/, "")
+  const stateDirEnv = io.env.SAM_STATE_DIR
+  if (stateDirEnv !== undefined && stateDirEnv !== "") {
+    const stateDir = resolve(io.cwd, stateDirEnv)
+    const running = readApiState(stateDir)
+    if (running) return running.url
+    throw new ApiCallError(
+      `no running SAM is recorded in ${apiStateFile(stateDir)} (SAM_STATE_DIR): start SAM on that ` +
+        `state dir, or set SAM_URL to where it runs`,
+    )
+  }
   const configPath = stringOption(values, "config")
   const { loadConfig } = await import("../config/load.ts")
+  let loaded: Awaited<ReturnType<typeof loadConfig>>
   try {
-    const loaded = await loadConfig({
+    loaded = await loadConfig({
       cwd: io.cwd,
       env: io.env,
       secrets: "lenient",
       ...(configPath === undefined ? {} : { configPath }),
     })
-    const running = readApiState(loaded.config.runtime.state_dir)
-    if (running) return running.url
-    const { host, port } = loaded.config.api
-    if (port === 0)
-      throw new ApiCallError(
-        `the config sets api.port 0 (any free port) and no running SAM recorded its address in ` +
-          `${loaded.config.runtime.state_dir}/api.json: is SAM running? Otherwise set SAM_URL`,
-      )
-    return connectUrl(host, port)
   } catch (error) {
-    // No config here (or an unreadable one) and none asked for: the default address.
-    if (error instanceof ConfigError && configPath === undefined) return "http://127.0.0.1:7070"
-    throw error
+    if (!(error instanceof ConfigError)) throw error
+    return runningBesideConfig(io, configPath, error)
   }
+  const running = readApiState(loaded.config.runtime.state_dir)
+  if (running) return running.url
+  const { host, port } = loaded.config.api
+  if (port === 0)
+    throw new ApiCallError(
+      `the config sets api.port 0 (any free port) and no running SAM recorded its address in ` +
+        `${loaded.config.runtime.state_dir}/api.json: is SAM running? Otherwise set SAM_URL`,
+    )
+  return connectUrl(host, port)
+}
+
+/**
+ * The config does not load (an editor mid-save, a syntax error): a SAM running on the default
+ * state dir beside it is still found; no config file at all means the default address.
+ */
+const runningBesideConfig = (io: CliIo, configPath: string | undefined, error: ConfigError): string => {
+  const configFile = resolve(io.cwd, configPath ?? DEFAULT_CONFIG_FILE)
+  const stateDir = join(dirname(configFile), DEFAULT_STATE_DIR)
+  const running = readApiState(stateDir)
+  if (running) return running.url
+  if (configPath === undefined && !existsSync(configFile)) return DEFAULT_URL
+  throw new ConfigUnloadable(
+    `the config ${configFile} does not load, and no running SAM is recorded in ${apiStateFile(stateDir)}. ` +
+      `Fix the config (\`sam validate\` lists every problem), or point the CLI at SAM with --url <url>, ` +
+      `SAM_URL=<url> or SAM_STATE_DIR=<its state dir>`,
+    error,
+  )
 }
 
 const describeProblem = (
@@ -133,8 +182,8 @@ export const connectApi = async (io: CliIo, values: OptionValues): Promise<SamAp
 }
 
 /**
- * Run a command body against the running SAM; an ApiCallError is printed (exit 1), an invalid
- * --config is reported like other commands do (exit 2).
+ * Run a command body against the running SAM; an ApiCallError is printed (exit 1), a config that
+ * does not load (with no running SAM found beside it) is reported like other commands do (exit 2).
  */
 export const withApi = async (
   io: CliIo,
@@ -147,6 +196,10 @@ export const withApi = async (
     if (error instanceof ApiCallError) {
       io.stderr(`sam: ${error.message}\n`)
       return EXIT_FAILURE
+    }
+    if (error instanceof ConfigUnloadable) {
+      io.stderr(`sam: ${error.message}\n${error.configError.format()}\n`)
+      return EXIT_USAGE
     }
     if (error instanceof ConfigError) {
       const { printConfigError } = await import("./configOptions.ts")

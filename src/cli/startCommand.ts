@@ -1,8 +1,10 @@
 // `sam start`: load the config (exit 2 on any problem, nothing started), then run the daemon
 // (src/app/daemon.ts) in the foreground until SIGINT/SIGTERM. `sam start <id>` instead starts
-// one unit of the running SAM through its control API (lifecycleCommands.ts).
+// one unit of the running SAM through its control API (lifecycleCommands.ts). A state dir another
+// SAM holds is refused: exit 1, nothing touched.
 
-import { type Command, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
+import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
+import { type Command, EXIT_FAILURE, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
 import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
 
 export const startCommand: Command = {
@@ -52,8 +54,29 @@ export const startCommand: Command = {
     const loaded = await loadFromOptions(io, values, { cliOverrides: overrides })
     if (loaded === undefined) return EXIT_USAGE
     printWarnings(io, loaded.warnings)
-    const { runDaemon } = await import("../app/daemon.ts")
-    // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
-    return runDaemon(loaded, { cliOverrides: [...listOption(values, "set"), ...overrides] })
+    // The state dir first, before the rest of SAM loads: a second SAM on it is told at once,
+    // and touches nothing of the first.
+    const { acquireStateDir, StateDirInUse } = await import("../runtime/store/stateDirLock.ts")
+    let stateDirLock: StateDirLock
+    try {
+      stateDirLock = acquireStateDir(loaded.config.runtime.state_dir)
+    } catch (error) {
+      if (error instanceof StateDirInUse) {
+        io.stderr(`sam: ${error.message}\n`)
+        return EXIT_FAILURE
+      }
+      throw error
+    }
+    try {
+      const { runDaemon } = await import("../app/daemon.ts")
+      // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
+      return await runDaemon(loaded, {
+        cliOverrides: [...listOption(values, "set"), ...overrides],
+        stateDirLock,
+      })
+    } finally {
+      // SAM releases it when it stops; this covers a return before SAM took it over.
+      stateDirLock.release()
+    }
   },
 }
