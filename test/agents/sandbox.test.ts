@@ -9,7 +9,9 @@ import {
   scratch,
   startAgents,
   stopAll,
+  transitionTo,
 } from "../support/agents.ts"
+import { fixture } from "../support/runtime.ts"
 
 afterEach(async () => {
   expect(await stopAll()).toEqual([])
@@ -45,6 +47,24 @@ describe("sandbox security profiles", () => {
     // Its own data dir stays writable, and a refusal does not cost the agent its life.
     expect((await h.sam.invoke("write_data", {})).output).toBe("kept")
     expect(h.sam.agents.status("guarded")).toMatchObject({ state: "running", ready: true, restarts: 0 })
+  })
+
+  it("an agent whose module imports a file outside its directory fails to start, and SAM names the path and the profile", async () => {
+    const outside = fixture("agents/outside.mjs")
+    const h = await startAgents([
+      agentUnit("reacher", { agent: { path: fixture("agents/reaches-out"), capabilities: ["secret"] } }),
+    ])
+    const failed = await h.next(transitionTo("reacher", "error"))
+    expect(failed).toMatchObject({
+      reason: expect.stringContaining(
+        `failed to start: permission denied by the "standard" security profile: FileSystemRead ${outside}; `,
+      ),
+    })
+    expect(eventsOf(h, "agent.permission-denied")[0]).toMatchObject({
+      unit: "reacher",
+      during: "start",
+      detail: expect.stringContaining(`FileSystemRead ${outside}`),
+    })
   })
 
   it("a strict agent may not write even its data dir", async () => {
