@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, readFileSync, statSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { dirname, join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import {
@@ -52,7 +53,10 @@ describe("sandbox security profiles", () => {
   it("an agent whose module imports a file outside its directory fails to start, and SAM names the path and the profile", async () => {
     const outside = fixture("agents/outside.mjs")
     const h = await startAgents([
-      agentUnit("reacher", { agent: { path: fixture("agents/reaches-out"), capabilities: ["secret"] } }),
+      agentUnit("reacher", {
+        agent: { path: fixture("agents/reaches-out"), capabilities: ["secret"] },
+        restart: { type: "temporary" },
+      }),
     ])
     const failed = await h.next(transitionTo("reacher", "error"))
     expect(failed).toMatchObject({
@@ -65,6 +69,24 @@ describe("sandbox security profiles", () => {
       during: "start",
       detail: expect.stringContaining(`FileSystemRead ${outside}`),
     })
+  })
+
+  it("a standard agent reaches the network only when its config allows it", async () => {
+    const server = createServer((socket) => socket.end())
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const { port } = server.address() as AddressInfo
+      const offline = await startAgents([agentUnit("offline", { agent: { capabilities: ["connect"] } })])
+      await expect(offline.sam.invoke("connect", { port })).rejects.toMatchObject({
+        message: expect.stringContaining('permission denied by the "standard" security profile'),
+      })
+      const online = await startAgents([
+        agentUnit("online", { agent: { capabilities: ["connect"], network: true } }),
+      ])
+      expect((await online.sam.invoke("connect", { port })).output).toBe("connected")
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it("a strict agent may not write even its data dir", async () => {

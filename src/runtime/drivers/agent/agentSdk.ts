@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js"
 
 /** src/agent or dist/agent: where childMain, workerMain and the SDK of this SAM live. */
-export const sdkDirectory: string = fileURLToPath(new URL("../../../agent/", import.meta.url))
+export const sdkDirectory: string = fileURLToPath(new URL("../../../agent", import.meta.url))
 
 /** The script a child (`childMain`) or worker (`workerMain`) agent runs, for this build of SAM. */
 export const agentEntryScript = (name: "childMain" | "workerMain"): string =>

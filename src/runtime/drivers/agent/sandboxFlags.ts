@@ -32,4 +32,8 @@ export const permissionFlags = (profile: SecurityProfile, paths: SandboxPaths): 
 export const memoryFlags = (maxMemoryMb: number | undefined): string[] =>
   maxMemoryMb === undefined ? [] : [`--max-old-space-size=${Math.max(16, Math.floor(maxMemoryMb))}`]
 
-const unique = (paths: ReadonlyArray<string>): string[] => [...new Set(paths)]
+/** Each path once, and none inside another one granted (the flags stay readable in `ps`). */
+const unique = (paths: ReadonlyArray<string>): string[] => {
+  const distinct = [...new Set(paths.map((path) => (path.length > 1 ? path.replace(/\/+$/, "") : path)))]
+  return distinct.filter((path) => !distinct.some((other) => other !== path && path.startsWith(`${other}/`)))
+}
