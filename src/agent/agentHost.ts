@@ -11,6 +11,7 @@ import {
   type InvocationContext,
   validateInput,
 } from "./defineAgent.ts"
+import { describeError, errorCode, errorMessage } from "./describeError.ts"
 import { decodeToAgentMessage, type FromAgent, type LogLevel, preview, type ToAgent } from "./protocol.ts"
 
 /** How the host talks to SAM: a child's IPC channel or a worker's parentPort. */
@@ -273,19 +274,3 @@ const portLogger = (port: AgentPort): AgentLogger => {
 
 export const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === "object" && value !== null && Symbol.asyncIterator in value
-
-export const errorMessage = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === "string" ? error : format("%o", error)
-
-const errorCode = (error: unknown): { code?: string } => {
-  const code = (error as { code?: unknown } | undefined)?.code
-  return typeof code === "string" ? { code } : {}
-}
-
-/** Node's permission errors name what was refused: keep that for SAM's report. */
-const describeError = (error: unknown): string => {
-  const { permission, resource } = (error ?? {}) as { permission?: unknown; resource?: unknown }
-  const message = errorMessage(error)
-  if (typeof permission !== "string") return message
-  return `${message} (${permission}${typeof resource === "string" ? ` ${resource}` : ""})`
-}

@@ -75,6 +75,16 @@ export const InvokeError = Schema.Struct({
   code: Schema.optionalKey(Schema.String),
 })
 
+/**
+ * The agent could not start: loading the SDK or the agent module, or its setup, failed. Sent
+ * once, then the agent exits. `code` is Node's (`ERR_ACCESS_DENIED` when the sandbox refused).
+ */
+export const StartFailed = Schema.Struct({
+  type: Schema.Literal("start-failed"),
+  message: Schema.String,
+  code: Schema.optionalKey(Schema.String),
+})
+
 export const LogLevel = Schema.Literals(["debug", "info", "warn", "error"])
 export type LogLevel = typeof LogLevel.Type
 export const Log = Schema.Struct({ type: Schema.Literal("log"), level: LogLevel, msg: Schema.String })
@@ -98,6 +108,7 @@ export const FromAgent = Schema.Union([
   Log,
   Call,
   Cancel,
+  StartFailed,
 ])
 export type FromAgent = typeof FromAgent.Type
 
@@ -106,7 +117,18 @@ export type Decoded<A> =
   | { readonly ok: false; readonly error: string }
 
 const toAgentTypes = ["init", "invoke", "cancel", "call-result", "shutdown"]
-const fromAgentTypes = ["ready", "heartbeat", "result", "chunk", "end", "error", "log", "call", "cancel"]
+const fromAgentTypes = [
+  "ready",
+  "heartbeat",
+  "result",
+  "chunk",
+  "end",
+  "error",
+  "log",
+  "call",
+  "cancel",
+  "start-failed",
+]
 
 const decoder = <A>(schema: Schema.Codec<A, unknown>, types: ReadonlyArray<string>) => {
   const decode = Schema.decodeUnknownResult(schema)

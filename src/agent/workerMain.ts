@@ -1,7 +1,8 @@
 // Entry script of an agent worker thread (runtime `worker`): the same protocol as childMain.ts,
 // over the worker's parentPort. The thread ends on a shutdown message or when terminated.
 import { parentPort } from "node:worker_threads"
-import { AgentHost, type AgentPort, errorMessage, waitForInit } from "./agentHost.ts"
+import { AgentHost, type AgentPort, waitForInit } from "./agentHost.ts"
+import { describeError } from "./describeError.ts"
 import { loadAgent } from "./loadAgent.ts"
 
 if (!parentPort) throw new Error("workerMain.ts must run in a worker thread started by SAM")
@@ -22,5 +23,5 @@ try {
   await host.start()
 } catch (error) {
   // Uncaught, the error reaches SAM through the Worker's "error" event with its message intact.
-  throw new Error(`failed to start: ${errorMessage(error)}`)
+  throw new Error(`failed to start: ${describeError(error)}`)
 }

@@ -1,35 +1,7 @@
-// The public plugin API: what plugin authors import (definePlugin, reply, types) and what SAM's
-// composition root uses (PluginHost, GatewayRegistry, Diagnostics).
-
-export type { InvokeContext, InvokeOptions, InvokeResult } from "../runtime/capabilities/capability.ts"
-export type { SamEvent } from "../runtime/eventBus.ts"
-export type { ProbeFn, ProbeResult, ProbeTarget } from "../runtime/health/probe.ts"
-export type { ProbeSpec } from "../runtime/unitSpec.ts"
-export { definePlugin, PLUGIN_API_VERSION, SUPPORTED_PLUGIN_API_VERSIONS } from "./definePlugin.ts"
-export type { Alert, AlertSink, LogRecord, LogSink, MetricSample, MetricSink } from "./diagnostics.ts"
+// The plugin API (api.ts, what plugin authors import as `sam/plugin`) plus what SAM's
+// composition root uses: PluginHost, GatewayRegistry, Diagnostics, PluginError.
+export * from "./api.ts"
 export { Diagnostics } from "./diagnostics.ts"
-export { PluginError, type PluginErrorCode } from "./errors.ts"
-export type {
-  GatewayHook,
-  GatewayMiddleware,
-  GatewayRequest,
-  GatewayResponse,
-  GatewayRoute,
-} from "./gatewayRegistry.ts"
+export { PluginError } from "./errors.ts"
 export { GatewayConflict, GatewayRegistry } from "./gatewayRegistry.ts"
 export { PluginHost, type PluginHostOptions, type ReloadOutcome } from "./pluginHost.ts"
-export type { PluginEntry } from "./pluginSources.ts"
-export { type PluginReply, reply } from "./reply.ts"
-export type {
-  CapabilityOptions,
-  HttpMethod,
-  PluginCapabilityHandler,
-  PluginContext,
-  PluginDefinition,
-  PluginLogger,
-  PluginRequest,
-  PluginRouteHandler,
-  PluginStatus,
-  PluginStatusName,
-  Unregister,
-} from "./types.ts"

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, readFileSync, statSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { dirname, join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import {
@@ -9,7 +10,9 @@ import {
   scratch,
   startAgents,
   stopAll,
+  transitionTo,
 } from "../support/agents.ts"
+import { fixture } from "../support/runtime.ts"
 
 afterEach(async () => {
   expect(await stopAll()).toEqual([])
@@ -45,6 +48,45 @@ describe("sandbox security profiles", () => {
     // Its own data dir stays writable, and a refusal does not cost the agent its life.
     expect((await h.sam.invoke("write_data", {})).output).toBe("kept")
     expect(h.sam.agents.status("guarded")).toMatchObject({ state: "running", ready: true, restarts: 0 })
+  })
+
+  it("an agent whose module imports a file outside its directory fails to start, and SAM names the path and the profile", async () => {
+    const outside = fixture("agents/outside.mjs")
+    const h = await startAgents([
+      agentUnit("reacher", {
+        agent: { path: fixture("agents/reaches-out"), capabilities: ["secret"] },
+        restart: { type: "temporary" },
+      }),
+    ])
+    const failed = await h.next(transitionTo("reacher", "error"))
+    expect(failed).toMatchObject({
+      reason: expect.stringContaining(
+        `failed to start: permission denied by the "standard" security profile: FileSystemRead ${outside}; `,
+      ),
+    })
+    expect(eventsOf(h, "agent.permission-denied")[0]).toMatchObject({
+      unit: "reacher",
+      during: "start",
+      detail: expect.stringContaining(`FileSystemRead ${outside}`),
+    })
+  })
+
+  it("a standard agent reaches the network only when its config allows it", async () => {
+    const server = createServer((socket) => socket.end())
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const { port } = server.address() as AddressInfo
+      const offline = await startAgents([agentUnit("offline", { agent: { capabilities: ["connect"] } })])
+      await expect(offline.sam.invoke("connect", { port })).rejects.toMatchObject({
+        message: expect.stringContaining('permission denied by the "standard" security profile'),
+      })
+      const online = await startAgents([
+        agentUnit("online", { agent: { capabilities: ["connect"], network: true } }),
+      ])
+      expect((await online.sam.invoke("connect", { port })).output).toBe("connected")
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it("a strict agent may not write even its data dir", async () => {

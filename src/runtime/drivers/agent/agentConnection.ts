@@ -134,6 +134,15 @@ export class AgentConnection {
       case "cancel":
         this.calls.get(message.id)?.abort(new Error("cancelled by the agent"))
         return
+      case "start-failed": {
+        const detail =
+          message.code === "ERR_ACCESS_DENIED"
+            ? this.permissionDenied({ during: "start" }, `${message.message}; ${startDenialFix}`)
+            : message.message
+        this.lastError = `failed to start: ${detail}`
+        this.options.log("stderr", `error: ${this.lastError}`)
+        return
+      }
     }
   }
 
@@ -207,10 +216,16 @@ export class AgentConnection {
 
   private describeFailure(capability: string, message: string, code: string | undefined): string {
     if (code !== "ERR_ACCESS_DENIED") return message
+    const detail = this.permissionDenied({ capability }, message)
+    this.options.log("stderr", `sam: ${capability}: ${detail}`)
+    return detail
+  }
+
+  /** Name the profile that refused, and publish `agent.permission-denied` with where it happened. */
+  private permissionDenied(where: { capability: string } | { during: "start" }, message: string): string {
     const profile = this.options.profile ?? "sandbox"
     const detail = `permission denied by the "${profile}" security profile: ${message}`
-    this.options.log("stderr", `sam: ${capability}: ${detail}`)
-    this.options.event("permission-denied", { capability, detail })
+    this.options.event("permission-denied", { ...where, detail })
     return detail
   }
 
@@ -303,5 +318,10 @@ export class ChunkStream implements AsyncIterable<unknown> {
     }
   }
 }
+
+/** What a sandboxed agent may read, and the way out, for a refusal while it loads. */
+const startDenialFix =
+  "a sandboxed agent may read only its own directory, its data dir and SAM's agent SDK (sam/agent): " +
+  "keep what it imports inside its directory (its own node_modules), or use security_profile: trusted"
 
 const text = (error: unknown): string => (error instanceof Error ? error.message : String(error))

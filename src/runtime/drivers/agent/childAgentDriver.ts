@@ -1,9 +1,8 @@
-// Runtimes `sandbox` and `process`: the agent runs in a child Node process (src/agent/childMain.ts)
+// Runtimes `sandbox` and `process`: the agent runs in a child Node process (src/agent/childMain)
 // started as a group leader by the process driver's spawnInstance, speaking the protocol over an
 // IPC channel. `sandbox` adds Node's permission model per security profile and gives the agent
 // only its declared environment; `process` runs it unrestricted with a minimal environment.
 import type { ChildProcess } from "node:child_process"
-import { join } from "node:path"
 import { Effect } from "effect"
 import { agentDirectory } from "../../../agent/loadAgent.ts"
 import type { ToAgent } from "../../../agent/protocol.ts"
@@ -14,10 +13,11 @@ import { childEnvironment, dependencyVariables, spawnInstance } from "../process
 import { instanceKey } from "./agentCapabilities.ts"
 import { AgentConnection, type CallHost } from "./agentConnection.ts"
 import { attachAgent } from "./agentInstance.ts"
+import { agentEntryScript, sdkReadPaths } from "./agentSdk.ts"
 import { throttleCpu } from "./cpuThrottle.ts"
 import { prepareAgent } from "./prepareAgent.ts"
 import { residentBytes, sumOver } from "./procStats.ts"
-import { memoryFlags, permissionFlags, runtimeReadPaths, sdkDirectory } from "./sandboxFlags.ts"
+import { memoryFlags, permissionFlags } from "./sandboxFlags.ts"
 
 type ChildRuntime = "sandbox" | "process"
 
@@ -35,7 +35,7 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
   start: (ctx) =>
     Effect.gen(function* () {
       const runAs = effectiveRunAs(ctx.spec.agent?.runAs)
-      const { agent, path } = yield* prepareAgent(ctx, runAs)
+      const { agent, path, entry } = yield* prepareAgent(ctx, runAs)
       const agentDir = agentDirectory(path)
       const profile = runtime === "sandbox" ? agent.securityProfile : "trusted"
 
@@ -58,12 +58,12 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
           ? permissionFlags(profile, {
               agentDir,
               dataDir: agent.dataDir,
-              runtimeReadPaths: runtimeReadPaths(),
+              sdkReadPaths: sdkReadPaths(entry),
               network: agent.network,
             })
           : []),
         ...memoryFlags(agent.maxMemoryMb),
-        join(sdkDirectory(), "childMain.ts"),
+        agentEntryScript("childMain"),
       ]
       const base = yield* spawnInstance(
         {

@@ -12,6 +12,8 @@ export interface PreparedAgent {
   readonly agent: AgentDeployment
   /** Absolute path of the agent module (as configured: file or folder). */
   readonly path: string
+  /** The module file SAM will import: `path`, or the index file in that folder. */
+  readonly entry: string
 }
 
 export const prepareAgent = (
@@ -23,14 +25,15 @@ export const prepareAgent = (
     const agent = ctx.spec.agent
     if (!agent) return yield* new DriverError({ unit, message: "an agent runtime needs the agent's path" })
     const path = isAbsolute(agent.path) ? agent.path : resolve(agent.path)
-    yield* Effect.try({
+    const entry = yield* Effect.try({
       try: () => {
-        agentEntry(path)
+        const entry = agentEntry(path)
         mkdirSync(agent.dataDir, { recursive: true })
         if (owner) chownSync(agent.dataDir, owner.uid ?? -1, owner.gid ?? -1)
+        return entry
       },
       catch: (error) =>
         new DriverError({ unit, message: error instanceof Error ? error.message : String(error) }),
     })
-    return { agent, path }
+    return { agent, path, entry }
   })

@@ -1,4 +1,4 @@
-// Runtime `worker`: the agent runs in a worker thread of SAM's process (src/agent/workerMain.ts)
+// Runtime `worker`: the agent runs in a worker thread of SAM's process (src/agent/workerMain)
 // with V8 `resourceLimits` from max_memory_mb, speaking the same protocol over its port. Cheaper
 // than a child, but not isolated: it shares SAM's process, permissions and CPU (docs/AGENTS.md).
 import { createInterface } from "node:readline"
@@ -11,9 +11,8 @@ import { dependencyVariables } from "../processDriver.ts"
 import { instanceKey } from "./agentCapabilities.ts"
 import { AgentConnection, type CallHost } from "./agentConnection.ts"
 import { attachAgent } from "./agentInstance.ts"
+import { agentEntryScript } from "./agentSdk.ts"
 import { prepareAgent } from "./prepareAgent.ts"
-
-const workerMain = new URL("../../../agent/workerMain.ts", import.meta.url)
 
 export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
   name: "agent:worker",
@@ -29,7 +28,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
 
       const worker = yield* Effect.try({
         try: () =>
-          new Worker(workerMain, {
+          new Worker(agentEntryScript("workerMain"), {
             env: {
               ...dependencyVariables(ctx.dependencyUrls),
               ...agent.environment,

@@ -1,0 +1,284 @@
+// SAM as users get it: `npm pack`, installed into a fresh project from the tarball (its
+// dependencies from the registry), then embedded with createSam, run with `npx sam`, and an
+// agent importing `sam/agent` run in the sandbox. The README's and docs/AGENTS.md's examples
+// are taken from the markdown and run here too. One pack and install for the whole file.
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { delimiter, dirname, join } from "node:path"
+import { createInterface } from "node:readline"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { isAlive } from "../../src/runtime/processGroup.ts"
+import { repoRoot } from "../cli/runSam.ts"
+import { docBlock } from "../support/docBlock.ts"
+
+const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string })
+  .version
+
+/**
+ * The project's Node first on PATH (the machine's own may be older); nothing of npm's lifecycle
+ * (npm_*: `npm test` sets them) or SAM's configuration leaks into the fresh project.
+ */
+const environment = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || /^(npm_|sam_|vitest|init_cwd$|node_options$)/i.test(key)) continue
+    env[key] = value
+  }
+  env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`
+  return env
+}
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Run a command to its end (bounded: a hung one is killed and fails the test). */
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 60_000): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: environment(), stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+const ok = async (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs?: number) => {
+  const result = await run(command, args, cwd, timeoutMs)
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`)
+  return result
+}
+
+let work: string
+let project: string
+let installOutput: Run
+let daemon: ChildProcess | undefined
+let daemonPid: number | undefined
+
+const write = (path: string, text: string) => {
+  mkdirSync(dirname(join(project, path)), { recursive: true })
+  writeFileSync(join(project, path), text)
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "sam-package-"))
+  project = join(work, "project")
+  mkdirSync(project)
+  await ok("npm", ["pack", "--pack-destination", work], repoRoot, 120_000)
+  const tarball = readdirSync(work).find((name) => name.endsWith(".tgz"))
+  if (!tarball) throw new Error(`npm pack wrote no tarball into ${work}`)
+  await ok("npm", ["init", "-y"], project)
+  installOutput = await ok(
+    "npm",
+    ["install", "--no-audit", "--no-fund", join(work, tarball)],
+    project,
+    150_000,
+  )
+
+  // A service for the embedding example: any HTTP server on $PORT.
+  write(
+    "server.mjs",
+    `import { createServer } from "node:http"
+const server = createServer((req, res) => res.end(req.url === "/health" ? "ok" : "hello"))
+server.listen(Number(process.env.PORT), "127.0.0.1")
+process.on("SIGTERM", () => server.close(() => process.exit(0)))
+`,
+  )
+  // .mts: npm init's package.json says "type": "commonjs", and the README's block is an ES module.
+  write("readme-embed.mts", docBlock("README.md", "embed"))
+  write(
+    "agents/greeter.mjs",
+    `import { defineAgent } from "sam/agent"
+
+export default defineAgent({
+  capabilities: { greet: (input) => ({ greeting: \`hello, \${input.name}\` }) },
+})
+`,
+  )
+  write("agents/tour/package.json", `${JSON.stringify({ type: "module" })}\n`)
+  write("agents/tour/index.ts", docBlock("docs/AGENTS.md", "agent"))
+  write(
+    "sam.yaml",
+    `api:
+  port: 0
+agents:
+  greeter:
+    path: agents/greeter.mjs
+    runtime: sandbox
+    capabilities: [greet]
+  tour:
+    path: agents/tour
+    runtime: sandbox
+    capabilities: [echo, shout, count]
+`,
+  )
+  write(
+    "tsconfig.json",
+    `${JSON.stringify({
+      compilerOptions: {
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2024",
+        lib: ["es2024", "dom"],
+        types: [],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+      },
+      files: ["readme-embed.mts", "agents/tour/index.ts"],
+    })}\n`,
+  )
+}, 180_000)
+
+afterAll(async () => {
+  // Only if a test failed half way: the daemon is ours, stop it by its pid.
+  if (daemonPid !== undefined && isAlive(daemonPid)) process.kill(daemonPid, "SIGKILL")
+  if (daemon && daemon.exitCode === null && daemon.pid !== undefined) daemon.kill("SIGKILL")
+  if (work) rmSync(work, { recursive: true, force: true })
+})
+
+const pidsIn = (value: unknown): number[] =>
+  Array.isArray(value)
+    ? value.flatMap(pidsIn)
+    : typeof value === "object" && value !== null
+      ? Object.entries(value).flatMap(([key, v]) =>
+          key === "pid" && typeof v === "number" ? [v] : pidsIn(v),
+        )
+      : []
+
+describe("the packed package in a fresh project", { timeout: 60_000 }, () => {
+  it("ships compiled JavaScript with types, the CLI and the schema, not sources, and installs without scripts", () => {
+    const installed = join(project, "node_modules", "sam")
+    for (const file of [
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/agent/index.js",
+      "dist/agent/index.d.ts",
+      "dist/agent/childMain.js",
+      "dist/agent/workerMain.js",
+      "dist/plugins/api.js",
+      "dist/plugins/api.d.ts",
+      "bin/sam.js",
+      "schema/sam.schema.json",
+    ])
+      expect(existsSync(join(installed, file)), file).toBe(true)
+    for (const absent of ["src", "test", "dist/.tsbuildinfo"])
+      expect(existsSync(join(installed, absent)), absent).toBe(false)
+    // No lifecycle script for npm to run (or warn about) in the user's project.
+    expect(installOutput.stderr).not.toMatch(/install scripts|allowScripts/)
+  })
+
+  it("sam, sam/agent and sam/plugin load; the SDK and the plugin API load none of SAM's runtime", async () => {
+    write(
+      "entries.mjs",
+      `import { registerHooks } from "node:module"
+const loaded = []
+registerHooks({ resolve: (specifier, context, next) => { const r = next(specifier, context); loaded.push(r.url); return r } })
+const agent = await import("sam/agent")
+const agentFiles = loaded.splice(0)
+const plugin = await import("sam/plugin")
+const pluginFiles = loaded.splice(0)
+const sam = await import("sam")
+console.log(JSON.stringify({
+  agent: typeof agent.defineAgent, plugin: typeof plugin.definePlugin, reply: typeof plugin.reply,
+  createSam: typeof sam.createSam, sameDefineAgent: sam.defineAgent === agent.defineAgent,
+  agentFiles, pluginFiles,
+}))
+`,
+    )
+    const { stdout } = await ok(process.execPath, ["entries.mjs"], project)
+    const seen = JSON.parse(stdout) as Record<string, unknown> & {
+      agentFiles: string[]
+      pluginFiles: string[]
+    }
+    expect(seen).toMatchObject({
+      agent: "function",
+      plugin: "function",
+      reply: "function",
+      createSam: "function",
+      sameDefineAgent: true,
+    })
+    const dist = `file://${join(project, "node_modules", "sam", "dist")}`
+    expect(seen.agentFiles.length).toBeGreaterThan(0)
+    for (const url of seen.agentFiles) expect(url).toMatch(new RegExp(`^${dist}/agent/[^/]+\\.js$`))
+    expect(seen.pluginFiles.length).toBeGreaterThan(0)
+    for (const url of seen.pluginFiles)
+      expect(url).toMatch(new RegExp(`^${dist}/plugins/(api|definePlugin|reply)\\.js$`))
+  })
+
+  it("the README's embedding example runs: the service becomes ready, and no process is left after stop", async () => {
+    const { stdout } = await ok(process.execPath, ["readme-embed.mts"], project)
+    expect(stdout).toMatch(/^web: \S+ -> running\.ready$/m)
+    expect(stdout).toMatch(/state: 'running'/)
+    expect(stdout).toMatch(/ready: true/)
+    const pid = Number(/pid: (\d+)/.exec(stdout)?.[1])
+    expect(pid).toBeGreaterThan(0)
+    expect(isAlive(pid)).toBe(false)
+  })
+
+  it("npx sam --version prints the package's version", async () => {
+    const { stdout } = await ok("npx", ["sam", "--version"], project)
+    expect(stdout.trim()).toContain(version)
+  })
+
+  it("agents importing sam/agent (plain .mjs, and the docs' TypeScript example) run sandboxed under npx sam start", async () => {
+    const started = spawn("npx", ["sam", "start", "--config", "sam.yaml"], {
+      cwd: project,
+      env: environment(),
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    daemon = started
+    const output: string[] = []
+    const exited = new Promise<number | null>((resolve) => started.on("close", resolve))
+    const ready = new Promise<string>((resolve, reject) => {
+      for (const stream of [started.stdout, started.stderr])
+        createInterface({ input: stream }).on("line", (line) => {
+          output.push(line)
+          if (/units ready in/.test(line)) resolve(line)
+        })
+      void exited.then((code) => reject(new Error(`sam start exited ${code}:\n${output.join("\n")}`)))
+    })
+    expect(await ready).toMatch(/^sam: 2\/2 units ready in/)
+    daemonPid = (JSON.parse(readFileSync(join(project, ".sam", "api.json"), "utf8")) as { pid: number }).pid
+
+    const invoke = (...args: string[]) =>
+      run("npx", ["sam", "invoke", ...args, "--config", "sam.yaml"], project)
+    const greeted = await invoke("greet", '{"name":"Ada"}')
+    expect(JSON.parse(greeted.stdout)).toEqual({ greeting: "hello, Ada" })
+    expect(greeted.stderr).toMatch(/served by greeter/)
+    expect((await invoke("shout", '{"text":"quiet"}')).stdout.trim()).toBe("QUIET")
+    const invalid = await invoke("shout", '{"text":1}')
+    expect(invalid.code).not.toBe(0)
+    expect(invalid.stderr).toContain("invalid input: text: expected a string")
+    expect((await invoke("count", '{"to":3}', "--stream")).stdout.trim().split("\n")).toEqual(["1", "2", "3"])
+
+    const { stdout } = await ok("npx", ["sam", "ps", "--json", "--config", "sam.yaml"], project)
+    const agentPids = pidsIn(JSON.parse(stdout))
+    expect(agentPids.length).toBeGreaterThanOrEqual(2)
+
+    // The daemon itself, not npx (npm does not pass SIGTERM through its `sh -c`).
+    process.kill(daemonPid, "SIGTERM")
+    expect(await exited).toBe(0)
+    expect([daemonPid, ...agentPids].filter(isAlive)).toEqual([])
+  })
+
+  it("the shipped type declarations check the docs' examples", async () => {
+    const tsc = join(repoRoot, "node_modules", ".bin", "tsc")
+    const result = await run(tsc, ["-p", "tsconfig.json"], project)
+    expect(result.stdout + result.stderr).toBe("")
+    expect(result.code).toBe(0)
+  })
+})
