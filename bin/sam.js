@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `sam` executable: checks the Node version, then runs the compiled CLI (dist/, built by
-// `npm run build`; an installed package ships it, a source checkout builds it with `npm start`).
+// The `sam` executable: checks the Node version, then runs the compiled CLI (dist/, shipped in the
+// package and built by `npm run build`, `npm start` and `npm run sam`). In a source checkout that
+// has not been built yet it runs the TypeScript sources, which Node strips outside node_modules.
 import { existsSync } from "node:fs"
 
 const [major] = process.versions.node.split(".").map(Number)
@@ -11,12 +12,11 @@ if (major < 24) {
   )
   process.exit(2)
 }
-const main = new URL("../dist/cli/main.js", import.meta.url)
-if (!existsSync(main)) {
-  console.error(
-    "sam: the compiled CLI (dist/cli/main.js) is missing. In a source checkout, build it with " +
-      "`npm run build` (npm start and npm run sam build first).",
-  )
+const compiled = new URL("../dist/cli/main.js", import.meta.url)
+const sources = new URL("../src/cli/main.ts", import.meta.url)
+if (existsSync(compiled)) await import(compiled.href)
+else if (existsSync(sources)) await import(sources.href)
+else {
+  console.error("sam: the compiled CLI (dist/cli/main.js) is missing: build it with `npm run build`.")
   process.exit(2)
 }
-await import(main.href)
