@@ -103,6 +103,7 @@ const serviceCommand = <const Name extends string>(name: Name) =>
 
 export class AgentsGroup extends HttpApiGroup.make("agents")
   .add(HttpApiEndpoint.get("list", "/agents", { query: AgentListQuery, success: AgentList }))
+  .add(HttpApiEndpoint.get("get", "/agents/:id", { params: id, success: Agent, error: NotFound }))
   .add(
     HttpApiEndpoint.get("status", "/agents/:id/status", {
       params: id,
@@ -119,6 +120,7 @@ export class AgentsGroup extends HttpApiGroup.make("agents")
 
 export class ServicesGroup extends HttpApiGroup.make("services")
   .add(HttpApiEndpoint.get("list", "/services", { success: ServiceList }))
+  .add(HttpApiEndpoint.get("get", "/services/:id", { params: id, success: Service, error: NotFound }))
   .add(
     HttpApiEndpoint.get("health", "/services/:id/health", {
       params: id,
@@ -129,6 +131,8 @@ export class ServicesGroup extends HttpApiGroup.make("services")
   .add(serviceCommand("start"))
   .add(serviceCommand("stop"))
   .add(serviceCommand("restart"))
+  .add(serviceCommand("suspend"))
+  .add(serviceCommand("resume"))
   .annotate(OpenApi.Description, "Services: list with the dependency graph, health and lifecycle commands") {}
 
 export class SystemGroup extends HttpApiGroup.make("system")

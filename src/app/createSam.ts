@@ -2,7 +2,9 @@
 // loadConfig. This is the entry point for the daemon and for Node apps embedding SAM.
 import { randomUUID } from "node:crypto"
 import { join, resolve } from "node:path"
+import { currentActor } from "../audit/auditActor.ts"
 import { auditCommands } from "../audit/auditCommands.ts"
+import type { AuditActor } from "../audit/auditEntry.ts"
 import { AuditLog } from "../audit/auditLog.ts"
 import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"
@@ -15,6 +17,7 @@ import type { OutputLine } from "../runtime/output/recentLines.ts"
 import { Sam } from "../runtime/sam.ts"
 import { openRuntimeStore, type RuntimeStore } from "../runtime/store/runtimeStore.ts"
 import { acquireStateDir, type StateDirLock } from "../runtime/store/stateDirLock.ts"
+import { storeMemory } from "../runtime/store/supervisorMemory.ts"
 import { attachPlugins } from "./attachPlugins.ts"
 
 export interface CreateSamOptions {
@@ -145,6 +148,8 @@ export const createSam = async (
         maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
         shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
         output: (unit, instance, line) => sink.write?.(unit, instance, line),
+        memory: storeMemory(store),
+        actor: () => actorName(currentActor()),
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
       }),
       {
@@ -178,6 +183,9 @@ export const createSam = async (
   }
   return sam
 }
+
+/** How the desired state names who set it: "api:alice", "library:embedding". */
+const actorName = (actor: AuditActor): string => `${actor.via}:${actor.name}`
 
 /** Close the store, then release the lock, even when closing fails. */
 const closeQuietly = (store: RuntimeStore | undefined, lock: StateDirLock) => {

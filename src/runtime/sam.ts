@@ -43,8 +43,10 @@ export interface SamOptions {
   readonly recentLines?: number
   /** Every line of unit output, for the log channel. */
   readonly output?: (unit: string, instance: number, line: OutputLine) => void
-  /** Ports and restart windows that survive SAM restarts (the runtime store). */
+  /** Ports, restart windows and the operator's desired states that survive SAM restarts. */
   readonly memory?: SupervisorMemory
+  /** Who is giving the current command (the audit actor), recorded with desired states. */
+  readonly actor?: () => string
   /** Extra drivers (tests, embedders) by runtime name; agent runtimes as `agent:<runtime>`. */
   readonly drivers?: ReadonlyArray<readonly [string, Driver]>
 }
@@ -118,8 +120,10 @@ export class Sam {
   private stopping: Promise<void> | undefined
   private readonly finalizers: Finalizer[] = []
   private readonly commandListeners = new Set<CommandListener>()
+  private readonly actor: () => string
 
   constructor(options: SamOptions) {
+    this.actor = options.actor ?? (() => "library")
     this.bus = new EventBus()
     this.probes = builtinProbes()
     this.capabilities = new CapabilityRouter(
@@ -360,7 +364,7 @@ export class Sam {
     const exit = await Effect.runPromiseExit(
       Effect.suspend(() => {
         this.requireUnit(id, kind)
-        return this.supervisor.command(id, command, options)
+        return this.supervisor.command(id, command, { ...options, by: this.actor() })
       }),
     )
     if (Exit.isSuccess(exit)) {

@@ -1,4 +1,5 @@
-// GET /api/agents (paged, filtered), GET /api/agents/:id/status and the agent lifecycle commands.
+// GET /api/agents (paged, filtered), GET /api/agents/:id (and its status) and the agent lifecycle
+// commands.
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext } from "../apiContext.ts"
@@ -45,6 +46,10 @@ export const agentsLive = HttpApiBuilder.group(ControlApi, "agents", (handlers) 
             pageSize,
           }
         }),
+      get: ({ params }) =>
+        lookup("agents", params.id, () => sam.agents.status(params.id)).pipe(
+          Effect.map((status) => agentView(sam, status, usage)),
+        ),
       status: ({ params }) =>
         lookup("agents", params.id, () => sam.agents.status(params.id)).pipe(
           Effect.map((status) => {

@@ -1,5 +1,5 @@
-// GET /api/services (with the dependency graph), GET /api/services/:id/health and the service
-// lifecycle commands.
+// GET /api/services (with the dependency graph), GET /api/services/:id (and its health) and the
+// service lifecycle commands.
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext } from "../apiContext.ts"
@@ -11,7 +11,7 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
   Effect.gen(function* () {
     const { sam, usage } = yield* ApiContext
     const command =
-      (name: "start" | "stop" | "restart") =>
+      (name: "start" | "stop" | "restart" | "suspend" | "resume") =>
       (request: { params: { id: string }; payload: { graceful?: boolean; timeout?: number } | null }) =>
         runUnitCommand("services", request.params.id, name, stopOptions(request.payload)).pipe(
           Effect.andThen(Effect.sync(() => serviceView(sam.services.status(request.params.id), usage))),
@@ -22,6 +22,10 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
           const services = sam.services.list().map((s) => serviceView(s, usage))
           return { services, total: services.length, dependencies: dependencyGraph(sam) }
         }),
+      get: ({ params }) =>
+        lookup("services", params.id, () => sam.services.status(params.id)).pipe(
+          Effect.map((status) => serviceView(status, usage)),
+        ),
       health: ({ params }) =>
         lookup("services", params.id, () => sam.services.status(params.id)).pipe(
           Effect.map((status) => ({
@@ -45,6 +49,8 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
       start: command("start"),
       stop: command("stop"),
       restart: command("restart"),
+      suspend: command("suspend"),
+      resume: command("resume"),
     })
   }),
 )

@@ -43,6 +43,23 @@ export interface SupervisorMemory {
   readonly clearPorts: (unit: string) => void
   readonly windowOf: (key: string) => InstanceWindow | undefined
   readonly setWindow: (key: string, window: InstanceWindow) => void
+  /** The operator's last start or stop of this version of the unit's config, if any. */
+  readonly desiredOf: (spec: UnitSpec) => DesiredIntent | undefined
+  readonly setDesired: (spec: UnitSpec, state: "running" | "stopped", by: string) => void
+  /** The unit left the config: forget its ports and desired state. */
+  readonly forget: (unit: string) => void
+}
+
+export interface DesiredIntent {
+  readonly state: "running" | "stopped"
+  readonly by: string
+  readonly at: string
+}
+
+/** Who gave a command, for the desired state ("operator:alice", "api", "library"). */
+export interface CommandOptions extends StopOptions {
+  readonly reason?: string
+  readonly by?: string
 }
 
 export interface SupervisorOptions {
@@ -225,10 +242,11 @@ export class Supervisor {
       yield* this.stopRunners(unit, { type: "STOP", reason: "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
-      for (const r of unit.runners) this.windows.delete(r.key)
+      // A removed or replaced unit starts with fresh windows.
+      for (const r of unit.runners) this.resetWindow(r)
       if (!options.keepPorts) {
         for (const key of [...this.ports.keys()]) if (key.startsWith(`${id}#`)) this.ports.delete(key)
-        this.options.memory?.clearPorts(id)
+        this.options.memory?.forget(id)
       }
       this.reorder()
     })
@@ -294,8 +312,10 @@ export class Supervisor {
   startAll(timeoutMs = 60_000, ids: ReadonlyArray<string> = this.order): Effect.Effect<StartReport> {
     return Effect.gen({ self: this }, function* () {
       if (this.stopping) return this.report(ids)
-      yield* Effect.forEach(ids, (id) => this.startFiber(id), { discard: true })
-      const runners = ids.flatMap((id) => this.units.get(id)?.runners ?? [])
+      // An operator's stop outlives SAM restarts: those units stay stopped.
+      const starting = ids.filter((id) => this.heldBy(id) === undefined)
+      yield* Effect.forEach(starting, (id) => this.startFiber(id), { discard: true })
+      const runners = starting.flatMap((id) => this.units.get(id)?.runners ?? [])
       yield* Effect.forEach(runners, (r) => r.until(settled), {
         concurrency: "unbounded",
         discard: true,
@@ -320,7 +340,9 @@ export class Supervisor {
       if (!unit || this.stopping) return
       for (const dep of unit.spec.dependsOn) {
         const depUnit = this.units.get(dep)
-        if (depUnit?.runners.every((r) => r.state === "stopped")) yield* this.startFiber(dep)
+        // A dependency the operator stopped stays stopped: the dependent waits for it.
+        if (depUnit?.runners.every((r) => r.state === "stopped") && this.heldBy(dep) === undefined)
+          yield* this.startFiber(dep)
       }
       const pending = unit.spec.dependsOn.filter((d) => !this.available(d))
       if (pending.length > 0) {
@@ -350,7 +372,7 @@ export class Supervisor {
   command(
     id: string,
     command: CommandName,
-    options: StopOptions & { reason?: string } = {},
+    options: CommandOptions = {},
   ): Effect.Effect<void, CommandRefused | UnitNotFound | SamStopping> {
     return Effect.gen({ self: this }, function* () {
       if (this.stopping)
@@ -360,6 +382,7 @@ export class Supervisor {
       // A stop of a unit still waiting for its dependencies cancels that start.
       if (command === "stop" && accepting.length === 0 && (yield* FiberMap.has(this.starts, id))) {
         yield* FiberMap.remove(this.starts, id)
+        this.options.memory?.setDesired(unit.spec, "stopped", options.by ?? "library")
         return
       }
       if (accepting.length === 0) {
@@ -372,6 +395,12 @@ export class Supervisor {
         })
       }
       const pendingDeps = unit.spec.dependsOn.filter((d) => !this.available(d))
+      if (command === "stop" || command === "start" || command === "restart")
+        this.options.memory?.setDesired(
+          unit.spec,
+          command === "stop" ? "stopped" : "running",
+          options.by ?? "library",
+        )
       if (command === "start" || command === "restart") {
         this.clearGroupFailure(unit.spec.group)
         for (const r of unit.runners) this.resetWindow(r)
@@ -508,6 +537,13 @@ export class Supervisor {
     for (const spec of specs) this.group(spec.group)
   }
 
+  /** Who stopped `id` for good (an operator's stop kept across SAM restarts), if anyone. */
+  heldBy(id: string): DesiredIntent | undefined {
+    const spec = this.units.get(id)?.spec
+    const desired = spec && this.options.memory?.desiredOf(spec)
+    return desired?.state === "stopped" ? desired : undefined
+  }
+
   /** A dependency is available when at least one of its instances is ready. */
   private available(id: string): boolean {
     const unit = this.units.get(id)
@@ -561,7 +597,10 @@ export class Supervisor {
     for (const id of ids) {
       const unit = this.units.get(id)
       if (!unit) continue
+      const held = this.heldBy(id)
       if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
+      else if (held && unit.runners.every((r) => r.state === "stopped"))
+        notReady.push({ id, state: "stopped", reason: heldReason(id, held) })
       else {
         const worst = this.aggregate(unit)
         const reason = this.waiting.has(id)
@@ -574,7 +613,11 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    return aggregateStatus(unit.spec, unit.runners, this.now())
+    const status = aggregateStatus(unit.spec, unit.runners, this.now())
+    const held = status.state === "stopped" ? this.heldBy(unit.spec.id) : undefined
+    if (!held) return status
+    const reason = heldReason(unit.spec.id, held)
+    return { ...status, instances: status.instances.map((i) => ({ ...i, reason })) }
   }
 
   private onTransition(runner: InstanceRunner, from: string, to: string): void {
@@ -723,7 +766,10 @@ export class Supervisor {
   }
 }
 
-const commandEventOf = (command: CommandName, options: StopOptions & { reason?: string }) => {
+const heldReason = (id: string, held: DesiredIntent) =>
+  `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
+
+const commandEventOf = (command: CommandName, options: CommandOptions) => {
   switch (command) {
     case "start":
       return { type: "START" as const }

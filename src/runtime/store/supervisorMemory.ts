@@ -1,0 +1,61 @@
+// What the supervisor remembers across SAM restarts, kept in the runtime store: each instance's
+// port, its restart windows, and the operator's desired state per unit. The desired-state rule
+// (desiredState.ts) is applied here: a record made for another version of a unit's config is
+// stale and cleared when read, so a config change gives the config its say again.
+import { createHash } from "node:crypto"
+import type { SupervisorMemory } from "../supervisor/supervisor.ts"
+import type { UnitSpec } from "../unitSpec.ts"
+import type { RuntimeStore } from "./runtimeStore.ts"
+
+/** Canonical JSON (sorted keys) of plain data. */
+const canonical = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
+  if (value !== null && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`
+  return JSON.stringify(value) ?? "null"
+}
+
+/** A short, stable hash of what a unit's config says (key order does not matter). */
+export const specHash = (spec: UnitSpec): string =>
+  createHash("sha256").update(canonical(spec)).digest("hex").slice(0, 16)
+
+export const storeMemory = (store: RuntimeStore): SupervisorMemory => ({
+  portOf: (unit, instance) => store.ports.get(unit, instance),
+  setPort: (unit, instance, port) => store.ports.set(unit, instance, port),
+  clearPorts: (unit) => void store.ports.clear(unit),
+  windowOf: (key) => {
+    const record = store.restartWindows.get(key)
+    return record && { stamps: record.stamps, consecutiveFailures: record.consecutiveFailures }
+  },
+  setWindow: (key, window) =>
+    store.restartWindows.set({
+      key,
+      stamps: window.stamps,
+      consecutiveFailures: window.consecutiveFailures,
+      restarts: store.restartWindows.get(key)?.restarts ?? 0,
+    }),
+  desiredOf: (spec) => {
+    const record = store.desiredState.get(spec.id)
+    if (record === undefined) return undefined
+    if (record.configHash === specHash(spec)) return record
+    store.desiredState.clear(spec.id)
+    return undefined
+  },
+  setDesired: (spec, state, by) =>
+    store.desiredState.set({
+      unit: spec.id,
+      state,
+      by,
+      at: new Date().toISOString(),
+      configHash: specHash(spec),
+    }),
+  forget: (unit) =>
+    store.transaction(() => {
+      store.ports.clear(unit)
+      store.desiredState.clear(unit)
+    }),
+})

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+
+let p: Project | undefined
+afterEach(async () => {
+  const left = await p?.cleanup()
+  p = undefined
+  expect(left ?? []).toEqual([])
+})
+
+const http = (env: Record<string, string> = {}) => ({
+  deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")], env },
+  health_check: { endpoint: "/health", interval_seconds: 1, kind: "readiness" },
+})
+
+describe("an operator's stop and start outlive SAM", () => {
+  it("a stopped unit stays stopped across SIGKILL of SAM and a restart, until the operator starts it", async () => {
+    p = project()
+    p.writeConfig({ services: { keep: http(), paused: http() } })
+    let sam = await p.start()
+    await sam.waitForOutput("2/2 units ready")
+    expect((await sam.api("POST", "/api/services/paused/stop")).status).toBe(200)
+
+    sam.child.kill("SIGKILL")
+    await sam.exited
+    sam = await p.start()
+    await sam.waitForOutput("press Ctrl+C")
+    expect(sam.output()).toContain("1/2 units ready")
+    expect(sam.output()).toMatch(/paused is stopped: stopped by \S+ at \S+, kept across SAM restarts/)
+    const paused = await sam.api<{ status: string; reason: string }>("GET", "/api/services/paused")
+    expect(paused.body).toMatchObject({
+      status: "stopped",
+      reason: expect.stringContaining("kept across SAM restarts"),
+    })
+    await untilUnit(sam, "services", "keep", (s) => s.status === "running" && s.ready)
+
+    // The operator's start is remembered too: after the next hard kill it comes back.
+    expect((await sam.api("POST", "/api/services/paused/start")).status).toBe(200)
+    sam.child.kill("SIGKILL")
+    await sam.exited
+    sam = await p.start()
+    await sam.waitForOutput("2/2 units ready")
+  })
+
+  it("a change to the unit's config clears the operator's stop: the config has its say again", async () => {
+    p = project()
+    p.writeConfig({ services: { api: http() } })
+    let sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    await sam.api("POST", "/api/services/api/stop")
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+
+    sam = await p.start()
+    await sam.waitForOutput("0/1 units ready")
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+
+    p.writeConfig({ services: { api: http({ MODE: "changed" }) } })
+    sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+  })
+})
+
+describe("SAM's shutdown is bounded", () => {
+  it("a unit stuck stopping to restart (SIGTERM ignored, 30 s grace) cannot hold SAM past shutdown_timeout_seconds", async () => {
+    p = project()
+    p.writeConfig({
+      runtime: { shutdown_timeout_seconds: 2 },
+      services: {
+        stubborn: {
+          deployment: { mode: "process", command: process.execPath, args: [fixturePath("stubborn.mjs")] },
+          health_check: { endpoint: "/health", interval_seconds: 1, kind: "readiness" },
+          stop: { grace_seconds: 30 },
+        },
+      },
+    })
+    const sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    // The restart waits out the 30 s grace: the unit is `stopping (to restart)`.
+    void sam.api("POST", "/api/services/stubborn/restart").catch(() => {})
+    await untilUnit(sam, "services", "stubborn", (s) => s.status === "stopping")
+    const began = Date.now()
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    // Far below the 30 s grace: the 2 s shutdown timeout, then SIGKILL of what was left.
+    expect(Date.now() - began).toBeLessThan(15_000)
+    expect(sam.output()).toContain("shutdown took longer than 2s")
+  })
+})

@@ -1,0 +1,150 @@
+// Runs the real `sam start` daemon in a child process on a temp project, the way operators do,
+// and talks to it through its control API (the address it records in <state_dir>/api.json).
+// Every daemon and every pid it reported is tracked, so a test can check nothing is left.
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { repoRoot } from "../cli/runSam.ts"
+import { survivors } from "./runtime.ts"
+
+const main = join(repoRoot, "src", "cli", "main.ts")
+
+export const fixturePath = (name: string): string => join(repoRoot, "test", "fixtures", name)
+
+export interface Daemon {
+  readonly child: ChildProcess
+  readonly pid: number
+  /** Everything printed so far. */
+  output(): string
+  /** Resolves once the output contains `text` (or matches it); rejects if SAM exits first. */
+  waitForOutput(text: string | RegExp): Promise<void>
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>
+  /** A control API call; resolves with status and parsed body. */
+  api<A = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: A }>
+}
+
+export interface Project {
+  readonly dir: string
+  readonly stateDir: string
+  /** Write the config file (JSON) the daemon runs. */
+  writeConfig(config: unknown): void
+  start(args?: ReadonlyArray<string>, env?: Record<string, string>): Promise<Daemon>
+  /** Every pid a daemon of this project ever reported for a unit, plus the daemons themselves. */
+  readonly pids: Set<number>
+  /** Stop every daemon still running (SIGTERM, then SIGKILL), and remove the project. */
+  cleanup(): Promise<number[]>
+}
+
+const untilExit = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
+    else child.once("exit", (code) => resolve(code))
+  })
+
+export const project = (configFile = "sam.config.json"): Project => {
+  const dir = mkdtempSync(join(tmpdir(), "sam-project-"))
+  const stateDir = join(dir, ".sam")
+  const daemons: Daemon[] = []
+  const pids = new Set<number>()
+  const self: Project = {
+    dir,
+    stateDir,
+    pids,
+    writeConfig: (config) => writeFileSync(join(dir, configFile), JSON.stringify(config, null, 2)),
+    start: async (args = [], env = {}) => {
+      const child = spawn(process.execPath, [main, "start", "--config", configFile, "--port", "0", ...args], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+      let text = ""
+      const waiters = new Set<() => void>()
+      const onData = (chunk: Buffer) => {
+        text += chunk.toString()
+        for (const match of text.matchAll(/pid (\d+)/g)) pids.add(Number(match[1]))
+        for (const waiter of waiters) waiter()
+      }
+      child.stdout?.on("data", onData)
+      child.stderr?.on("data", onData)
+      const exited = untilExit(child)
+      const daemon: Daemon = {
+        child,
+        pid: child.pid as number,
+        output: () => text,
+        exited,
+        waitForOutput: (wanted) =>
+          new Promise((resolve, reject) => {
+            const check = () => {
+              const hit = typeof wanted === "string" ? text.includes(wanted) : wanted.test(text)
+              if (!hit) return
+              waiters.delete(check)
+              resolve()
+            }
+            waiters.add(check)
+            check()
+            void exited.then(() => {
+              if (waiters.delete(check))
+                reject(new Error(`sam exited before printing ${String(wanted)}:\n${text}`))
+            })
+          }),
+        api: async (method, path, body) => {
+          const state = JSON.parse(readFileSync(join(stateDir, "api.json"), "utf8")) as { url: string }
+          const tokenFile = join(stateDir, "token")
+          const token = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : undefined
+          const response = await fetch(`${state.url}${path}`, {
+            method,
+            headers: {
+              ...(body === undefined ? {} : { "content-type": "application/json" }),
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          })
+          const raw = await response.text()
+          return { status: response.status, body: (raw ? JSON.parse(raw) : undefined) as never }
+        },
+      }
+      pids.add(daemon.pid)
+      daemons.push(daemon)
+      return daemon
+    },
+    cleanup: async () => {
+      for (const d of daemons) {
+        if (d.child.exitCode === null && d.child.signalCode === null) {
+          d.child.kill("SIGTERM")
+          const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r("late"), 15_000))])
+          if (code === "late") d.child.kill("SIGKILL")
+          await d.exited
+        }
+      }
+      const left = survivors(pids)
+      rmSync(dir, { recursive: true, force: true })
+      return left
+    },
+  }
+  return self
+}
+
+/** Resolves once SAM's status of `unit` satisfies `predicate` (polled through the API). */
+export const untilUnit = async (
+  daemon: Daemon,
+  kind: "services" | "agents",
+  unit: string,
+  predicate: (status: { status: string; ready: boolean; pid: number | null; restarts: number }) => boolean,
+  timeoutMs = 20_000,
+): Promise<{ status: string; ready: boolean; pid: number | null; restarts: number }> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { status, body } = await daemon.api<{
+      status: string
+      ready: boolean
+      pid: number | null
+      restarts: number
+    }>("GET", `/api/${kind}/${unit}`)
+    if (status === 200 && predicate(body)) return body
+    if (Date.now() > deadline)
+      throw new Error(`${unit} did not reach the awaited state: ${JSON.stringify(body)}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
