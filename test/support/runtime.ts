@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url"
 import { processDriver } from "../../src/runtime/drivers/processDriver.ts"
 import { EventBus, type SamEvent } from "../../src/runtime/eventBus.ts"
 import { builtinProbes } from "../../src/runtime/health/builtinProbes.ts"
-import { isAlive } from "../../src/runtime/processGroup.ts"
+import { isAlive } from "../../src/runtime/os/proc.ts"
 import { type GroupSpec, Supervisor } from "../../src/runtime/supervisor.ts"
 import { defaultRestart, defaultStop, type ProbeSpec, type UnitSpec } from "../../src/runtime/unitSpec.ts"
 
