@@ -22,9 +22,7 @@ const measure = async (mode?: ContainmentMode) => {
   for (let i = 0; i < runs; i++) {
     const cell = containment?.cell(`bench#${i}`)
     const env = { PATH: process.env.PATH ?? "", ...(cell?.env ?? {}) }
-    const { command, args } = cell
-      ? (wrap?.(cell) ?? cell).wrap("/bin/echo", ["hi"])
-      : { command: "/bin/echo", args: ["hi"] }
+    const { command, args } = cell ? cell.wrap("/bin/echo", ["hi"]) : { command: "/bin/echo", args: ["hi"] }
     times.push(await firstOutput(command, args, env))
   }
   await containment?.dispose()
