@@ -118,12 +118,15 @@ for (const { mode, available } of modes) {
       async () => {
         const containment = contain(mode)
         const cell = containment.cell("nobody#0")
-        const run = spawnInCell(cell, "/bin/sh", ["-c", "id -u; id -G; exec sleep 600"], {
-          uid: 65534,
-          gid: 65534,
-        })
+        const run = spawnInCell(cell, "/bin/sh", ["-c", "id -u; exec sleep 600"], { uid: 65534, gid: 65534 })
         learned.add(run.child.pid as number)
         expect(await run.firstLine).toBe("65534")
+        const status = readFileSync(`/proc/${run.child.pid}/status`, "utf8")
+        expect(status).toMatch(/^Uid:\t65534\t65534\t65534\t65534$/m)
+        expect(status).toMatch(/^Gid:\t65534\t65534\t65534\t65534$/m)
+        expect(status).toMatch(/^Groups:[ \t]*$/m)
+        // `id` may still be exiting when its output arrives.
+        expect(await waitUntil(() => cell.members().length === 1)).toBe(true)
         expect(cell.members()).toEqual([run.child.pid])
         cell.kill()
         expect(await waitUntil(() => cell.empty())).toBe(true)

@@ -78,6 +78,19 @@ const allGone = (pids: ReadonlyArray<number>, dirs: ReadonlyArray<string>) =>
 const leftOf = (pids: ReadonlyArray<number>, dirs: ReadonlyArray<string>) =>
   `alive: [${survivors(pids).join(", ")}], directories: [${dirs.filter((dir) => existsSync(dir)).join(", ")}]`
 
+/**
+ * After a sweep by record: nothing of the tree is left. In process-group mode the record names no
+ * groups, so a process that kept the group but cleared its environment survives the sweep (the
+ * documented escape; orphanReaper's recorded groups catch it at the next start).
+ */
+const expectSweptClean = async (mode: ContainmentMode, report: HarnessReport) => {
+  const { leader, setsid, doubleFork, scrubbed } = report.tree
+  const expected = mode === "process-group" ? [leader, setsid, doubleFork] : treePids(report.tree)
+  const gone = await waitUntil(() => allGone(expected, report.record.cgroupDirs))
+  expect(gone, leftOf(expected, report.record.cgroupDirs)).toBe(true)
+  if (mode === "process-group") expect(isAlive(scrubbed)).toBe(true)
+}
+
 for (const { mode, available } of modes) {
   describe.runIf(available)(`SAM's death (${mode})`, () => {
     it("SAM killed with SIGKILL: within 3 s nothing of the tree is left, nor the reaper, nor a directory", async () => {
@@ -86,9 +99,9 @@ for (const { mode, available } of modes) {
       expect(survivors(pids)).toEqual(pids)
       child.kill("SIGKILL")
       await exited
-      expect(
-        await waitUntil(() => allGone([...pids, report.reaper as number], report.record.cgroupDirs)),
-      ).toBe(true)
+      const everything = [...pids, report.reaper as number]
+      const gone = await waitUntil(() => allGone(everything, report.record.cgroupDirs))
+      expect(gone, leftOf(everything, report.record.cgroupDirs)).toBe(true)
     })
 
     it("the reaper killed first, then SAM: the direct child dies by pdeathsig, the next start's sweep cleans the rest", async () => {
@@ -99,13 +112,14 @@ for (const { mode, available } of modes) {
       await exited
       expect(await waitUntil(() => !isAlive(report.tree.leader))).toBe(true)
       // Grandchildren have no parent-death signal: they wait for the sweep.
-      expect(survivors([report.tree.setsid, report.tree.doubleFork])).toHaveLength(2)
+      const { setsid, doubleFork, scrubbed } = report.tree
+      expect(survivors([setsid, doubleFork, scrubbed])).toHaveLength(3)
 
       const sweep = await sweepLeftovers(report.record)
-      expect(sweep.killed).toEqual(expect.arrayContaining([report.tree.setsid, report.tree.doubleFork]))
+      expect(sweep.killed).toEqual(expect.arrayContaining([setsid, doubleFork]))
       expect(sweep.removed).toEqual(report.record.cgroupDirs)
       expect(sweep.left).toEqual([])
-      expect(await waitUntil(() => allGone(treePids(report.tree), report.record.cgroupDirs))).toBe(true)
+      await expectSweptClean(mode, report)
     })
 
     it.runIf(runAsNobody)(
@@ -119,7 +133,7 @@ for (const { mode, available } of modes) {
         expect(await waitUntil(() => !isAlive(report.tree.leader))).toBe(true)
         const sweep = await sweepLeftovers(report.record)
         expect(sweep.killed).toEqual(expect.arrayContaining([report.tree.setsid, report.tree.doubleFork]))
-        expect(await waitUntil(() => allGone(treePids(report.tree), report.record.cgroupDirs))).toBe(true)
+        await expectSweptClean(mode, report)
       },
     )
   })

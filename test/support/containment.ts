@@ -91,10 +91,18 @@ export const spawnInCell = (
   return { child, firstLine, exited }
 }
 
+/** The pids escaping-tree.mjs reports. */
 export interface TreePids {
   readonly leader: number
   readonly setsid: number
   readonly doubleFork: number
+  /** In the leader's group, without any environment (so without SAM's markers). */
+  readonly scrubbed: number
 }
 
-export const treePids = (tree: TreePids): number[] => [tree.leader, tree.setsid, tree.doubleFork]
+export const treePids = (tree: TreePids): number[] => [
+  tree.leader,
+  tree.setsid,
+  tree.doubleFork,
+  tree.scrubbed,
+]

@@ -56,6 +56,7 @@ export const cgroupV1 = (own: V1Directories, samId: string): ModeBackend => {
         cgroupDirs: [cell.pids, cell.freezer],
         joinFiles: [join(cell.pids, "cgroup.procs"), join(cell.freezer, "cgroup.procs")],
         pids,
+        empty: () => pids().length === 0,
         adopt: (leaderPid) => {
           // The wrapper has joined already, unless it could not (no setpriv and a run_as user).
           for (const dir of [cell.pids, cell.freezer]) {

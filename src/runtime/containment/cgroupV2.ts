@@ -47,6 +47,7 @@ export const cgroupV2 = (own: string, samId: string, hybrid: boolean): ModeBacke
         cgroupDirs: [dir],
         joinFiles: [join(dir, "cgroup.procs")],
         pids: () => cgroupPids(dir),
+        empty: () => cgroupPids(dir).length === 0,
         adopt: (leaderPid) => {
           if (!cgroupPids(dir).includes(leaderPid)) writeControl(join(dir, "cgroup.procs"), String(leaderPid))
         },

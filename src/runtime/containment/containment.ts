@@ -58,10 +58,10 @@ export const makeContainment = (
         for (const pid of members()) killPid(pid, signal)
       },
       kill: () => inner.kill(),
-      empty: () => members().length === 0,
+      empty: () => inner.empty(),
       release: () => {
         if (released) return true
-        if (members().length > 0 || !inner.remove()) return false
+        if (!inner.empty() || !inner.remove()) return false
         released = true
         live.delete(self)
         if (leader !== undefined) emit({ type: "released", cell: id, pid: leader })
@@ -90,11 +90,12 @@ export const makeContainment = (
   }
 
   const leftovers = () => [...new Set([...[...live].flatMap((c) => c.members()), ...markedProcesses(samId)])]
+  const settled = () => [...live].every((c) => c.empty()) && markedProcesses(samId).length === 0
 
   const dispose = async () => {
     killAll()
     const deadline = Date.now() + disposeWithinMs
-    while (leftovers().length > 0 && Date.now() < deadline) {
+    while (!settled() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10))
       killAll()
     }

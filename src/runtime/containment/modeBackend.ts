@@ -8,6 +8,8 @@ export interface CellBackend {
   readonly joinFiles: ReadonlyArray<string>
   /** Pids in the cell; may include one that is exiting (callers filter with isAlive). */
   pids(): number[]
+  /** Nothing of the cell is left, not even a task still exiting (a cgroup is removable then). */
+  empty(): boolean
   adopt(leaderPid: number): void
   /** SIGKILL the whole cell. */
   kill(): void

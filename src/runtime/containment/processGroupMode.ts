@@ -1,6 +1,7 @@
 // Containment without cgroups: a cell is its leader's process group (SAM spawns it detached)
 // plus every process whose environment carries the cell's markers, which setsid and double forks
 // keep. A process that both leaves the group and clears its environment escapes (docs/CONTAINMENT.md).
+import { isAlive } from "../os/proc.ts"
 import { liveGroupMembers, signalGroup } from "../processGroup.ts"
 import { killUntilGone } from "./killing.ts"
 import { markedProcesses } from "./markers.ts"
@@ -18,6 +19,7 @@ export const processGroupMode = (samId: string, why: string): ModeBackend => ({
       cgroupDirs: [],
       joinFiles: [],
       pids,
+      empty: () => !pids().some(isAlive),
       adopt: (leaderPid) => {
         leader = leaderPid
       },

@@ -73,7 +73,7 @@ export interface Cell {
   signal(signal: NodeJS.Signals): void
   /** SIGKILL the whole tree; race-free against forks in the cgroup modes. Returns at once. */
   kill(): void
-  /** No live member is left. */
+  /** Nothing is left: no live member, and in the cgroup modes no task still exiting either. */
   empty(): boolean
   /** Remove the cell's cgroup directories once it is empty; true when nothing is left. Idempotent. */
   release(): boolean
