@@ -91,26 +91,26 @@ export const makeContainment = (
 
   const leftovers = () => [...new Set([...[...live].flatMap((c) => c.members()), ...markedProcesses(samId)])]
   const settled = () => [...live].every((c) => c.empty()) && markedProcesses(samId).length === 0
+  /** Remove every cell's directories, then SAM's; false while the kernel still holds one. */
+  const removeAll = () => [...live].filter((c) => !c.release()).length === 0 && backend.removeTop()
 
   const dispose = async () => {
-    killAll()
     const deadline = Date.now() + disposeWithinMs
-    while (!settled() && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
+    for (;;) {
       killAll()
+      if (settled() && removeAll()) return
+      if (Date.now() >= deadline) break
+      await new Promise((resolve) => setTimeout(resolve, 10))
     }
-    const stuck = [...live].filter((c) => !c.release())
-    const topRemoved = backend.removeTop()
     const left = leftovers()
-    if (left.length > 0 || stuck.length > 0 || !topRemoved) {
-      throw new ContainmentError({
-        message:
-          `containment ${samId} could not clean up within ${disposeWithinMs / 1000} s: ` +
-          `${left.length > 0 ? `pids ${left.join(", ")} still run` : "no process left"}` +
-          `${stuck.length > 0 || !topRemoved ? `; cgroup directories remain under ${backend.cgroupDirs.join(", ")}` : ""}` +
-          " (a process in uninterruptible sleep? see docs/CONTAINMENT.md)",
-      })
-    }
+    const dirs =
+      backend.cgroupDirs.length > 0 ? `; directories may remain under ${backend.cgroupDirs.join(", ")}` : ""
+    throw new ContainmentError({
+      message:
+        `containment ${samId} could not clean up within ${disposeWithinMs / 1000} s: ` +
+        `${left.length > 0 ? `pids ${left.join(", ")} still run` : "no process left"}${dirs}` +
+        " (a process in uninterruptible sleep? see docs/CONTAINMENT.md)",
+    })
   }
 
   return {

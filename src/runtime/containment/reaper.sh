@@ -30,8 +30,11 @@ while IFS=' ' read -r verb pgid; do
 done
 
 # Only directories named for this SAM are touched: a damaged record must not aim elsewhere.
+named() {
+  case ${1##*/} in "sam-$sam_id") return 0 ;; *) return 1 ;; esac
+}
 ours() {
-  case ${1##*/} in "sam-$sam_id") [ -d "$1" ] ;; *) return 1 ;; esac
+  named "$1" && [ -d "$1" ]
 }
 
 kill_listed() {
@@ -46,7 +49,7 @@ listed() {
 
 # Freeze (v1 freezer.state, v2 cgroup.freeze) so that nothing forks while it is being killed.
 for dir in "$@"; do
-  ours "$dir" || { echo "refused $dir"; continue; }
+  named "$dir" || { echo "refused $dir"; continue; }
   if [ -f "$dir/freezer.state" ]; then
     echo FROZEN >"$dir/freezer.state"
     tries=0
@@ -91,16 +94,19 @@ while [ $rounds -lt 50 ]; do
   rounds=$((rounds + 1))
 done
 
-# A cgroup can be removed once its killed tasks have exited: wait 5 s at most, killing again.
+# A cgroup can be removed once its killed tasks have exited: 5 s at most, killing again.
 for dir in "$@"; do
-  ours "$dir" || continue
+  named "$dir" || continue
   tries=0
-  while listed "$dir" && [ $tries -lt 250 ]; do
-    kill_listed "$dir"
-    sleep 0.02
+  while [ -d "$dir" ] && [ $tries -lt 250 ]; do
+    if listed "$dir"; then
+      kill_listed "$dir"
+    else
+      find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+    fi
+    [ -d "$dir" ] && sleep 0.02
     tries=$((tries + 1))
   done
-  find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
   if [ -d "$dir" ]; then echo "left $dir"; else echo "removed $dir"; fi
 done
 exit 0
