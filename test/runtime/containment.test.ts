@@ -5,7 +5,7 @@ import { detectContainment } from "../../src/runtime/containment/detectContainme
 import { markedProcesses } from "../../src/runtime/containment/markers.ts"
 import type { Containment } from "../../src/runtime/containment/types.ts"
 import { findExecutable, wrapCommand } from "../../src/runtime/containment/wrapper.ts"
-import { residentBytes } from "../../src/runtime/os/proc.ts"
+import { readStat, residentBytes } from "../../src/runtime/os/proc.ts"
 import {
   availableModes,
   killLearned,
@@ -134,6 +134,24 @@ for (const { mode, available } of modes) {
     )
   })
 }
+
+const processGroupMode = modes.find((m) => m.mode === "process-group")?.available === true
+
+describe.runIf(processGroupMode)("process-group mode's documented escape", () => {
+  it("loses a process that both leaves the group and clears its environment", async () => {
+    const containment = contain("process-group")
+    const cell = containment.cell("escape#0")
+    const run = spawnInCell(cell, "/bin/sh", ["-c", "setsid env -i sleep 600 & echo $!; exec sleep 600"])
+    learned.add(run.child.pid as number)
+    const escaped = Number(await run.firstLine)
+    learned.add(escaped)
+    expect(await waitUntil(() => readStat(escaped)?.session === escaped)).toBe(true)
+    expect(cell.members()).toEqual([run.child.pid])
+    cell.kill()
+    expect(await waitUntil(() => cell.empty())).toBe(true)
+    expect(survivors([escaped])).toEqual([escaped])
+  })
+})
 
 describe("mode detection", () => {
   const plan = planCgroups(

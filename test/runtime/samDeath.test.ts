@@ -152,6 +152,26 @@ describe("the reaper on a clean stop", () => {
   })
 })
 
+describe("the reaper itself", () => {
+  it("ignores the signals a closing terminal or a service manager sends, stays small, and still sweeps on close", async () => {
+    const containment = detectContainment()
+    const reaper = startReaper(containment)
+    learned.add(reaper.pid)
+    const status = () => readFileSync(`/proc/${reaper.pid}/status`, "utf8")
+    // HUP 1, INT 2, PIPE 13, TERM 15: bits 0, 1, 12 and 14 of SigIgn.
+    const ignored = () =>
+      (BigInt(`0x${/^SigIgn:\s*([0-9a-f]+)$/m.exec(status())?.[1] ?? "0"}`) & 0x5003n) === 0x5003n
+    expect(await waitUntil(ignored)).toBe(true)
+    expect(Number(/^VmRSS:\s*(\d+) kB$/m.exec(status())?.[1])).toBeLessThan(4 * 1024)
+    process.kill(reaper.pid, "SIGTERM")
+    process.kill(reaper.pid, "SIGHUP")
+    expect(reaper.alive()).toBe(true)
+    await containment.dispose()
+    await reaper.close()
+    expect(reaper.alive()).toBe(false)
+  })
+})
+
 describe("sweepLeftovers", () => {
   it("does nothing while the recorded SAM still runs, and touches only directories named for that SAM", async () => {
     const alive = detectContainment({ force: "process-group" })
