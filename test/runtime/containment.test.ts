@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import { planCgroups } from "../../src/runtime/containment/cgroupHierarchies.ts"
@@ -170,6 +171,29 @@ describe("mode detection", () => {
       mode: "cgroup-v1",
       detail: expect.stringContaining("cgroup v1 (pids + freezer)"),
     })
+  })
+
+  it.runIf(runAsNobody)("as an unprivileged user, falls back to process groups and says why", async () => {
+    const run = spawnSync(
+      "/usr/bin/setpriv",
+      [
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        "--",
+        process.execPath,
+        fixture("print-containment.ts"),
+      ],
+      { encoding: "utf8", cwd: "/" },
+    )
+    expect(run.stderr).toBe("")
+    const info = JSON.parse(run.stdout) as Containment["info"]
+    expect(info.mode).toBe("process-group")
+    expect(info.detail).toMatch(
+      /^process groups \+ SAM_OWNER\/SAM_CELL environment markers \(no usable cgroup: cgroup-v1: cannot create cgroup .*EACCES/,
+    )
   })
 
   it("falls back to process groups, or refuses a forced mode the host lacks with the reason", async () => {

@@ -71,7 +71,7 @@ export const createCgroup = (dir: string): void => {
     mkdirSync(dir)
   } catch (error) {
     throw new ContainmentError({
-      message: `cannot create cgroup ${dir} (${errorCode(error) ?? String(error)}): SAM needs write access there (root, or a delegated subtree via SAM_CGROUP_DIR)`,
+      message: `cannot create cgroup ${dir} (${errorCode(error) ?? String(error)})`,
     })
   }
 }

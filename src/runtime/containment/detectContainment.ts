@@ -58,9 +58,12 @@ export const detectContainment = (options: DetectOptions = {}): Containment => {
       return cgroupV1(plan.v1, samId)
     },
     "process-group": () =>
-      processGroupMode(samId, options.force === "process-group" ? "forced by option" : failures.join("; ")),
+      processGroupMode(
+        samId,
+        options.force === "process-group" ? "forced by option" : `no usable cgroup: ${failures.join("; ")}`,
+      ),
   }
-  const failures: string[] = []
+  const failures: string[] = linux ? [] : [`cgroups: ${process.platform} is not Linux`]
   const order: ReadonlyArray<ContainmentMode> = options.force
     ? [options.force]
     : v2Primary
@@ -85,6 +88,6 @@ export const detectContainment = (options: DetectOptions = {}): Containment => {
   const mode = options.force ?? "process-group"
   throw new ContainmentUnavailable({
     mode,
-    message: `containment mode ${mode} is not available here: ${failures.join("; ")}`,
+    message: `containment mode ${mode} is not available here: ${failures.join("; ")} (cgroups need root, or a delegated cgroup v2 directory in SAM_CGROUP_DIR)`,
   })
 }
