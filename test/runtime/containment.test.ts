@@ -154,6 +154,27 @@ describe.runIf(processGroupMode)("process-group mode's documented escape", () =>
   })
 })
 
+describe("cell changes", () => {
+  it("tell a late subscriber (the reaper) the leaders adopted so far, then adoptions and releases", async () => {
+    const containment = contain("process-group")
+    const first = containment.cell("a#0")
+    const run = spawnInCell(first, "/bin/sh", ["-c", "echo up; exec sleep 600"])
+    learned.add(run.child.pid as number)
+    await run.firstLine
+    const changes: unknown[] = []
+    const unsubscribe = containment.subscribe((change) => changes.push(change))
+    expect(changes).toEqual([{ type: "adopted", cell: first.id, pid: run.child.pid }])
+    first.kill()
+    await run.exited
+    expect(await waitUntil(() => first.release())).toBe(true)
+    expect(changes).toEqual([
+      { type: "adopted", cell: first.id, pid: run.child.pid },
+      { type: "released", cell: first.id, pid: run.child.pid },
+    ])
+    unsubscribe()
+  })
+})
+
 describe("mode detection", () => {
   const plan = planCgroups(
     readFileSync("/proc/self/mountinfo", "utf8"),

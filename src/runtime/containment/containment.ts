@@ -26,7 +26,8 @@ export const makeContainment = (
   setpriv: string | undefined,
   info: ContainmentInfo,
 ): Containment => {
-  const live = new Set<Cell>()
+  /** Live cells, with their leader once adopted. */
+  const live = new Map<Cell, number | undefined>()
   const listeners = new Set<(change: CellChange) => void>()
   const emit = (change: CellChange) => {
     for (const listener of listeners) listener(change)
@@ -39,7 +40,6 @@ export const makeContainment = (
       throw new ContainmentError({ message: `cannot make cell "${key}": containment is disposed` })
     const id = cellName(key, ++sequence)
     const inner = backend.createCell(id)
-    let leader: number | undefined
     let released = false
     const members = () => inner.pids().filter(isAlive)
     const self: Cell = {
@@ -49,7 +49,7 @@ export const makeContainment = (
       wrap: (command, args, options = {}) =>
         wrapCommand({ joinFiles: inner.joinFiles, setpriv, cellId: id }, command, args, options),
       adopt: (leaderPid) => {
-        leader = leaderPid
+        live.set(self, leaderPid)
         inner.adopt(leaderPid)
         emit({ type: "adopted", cell: id, pid: leaderPid })
       },
@@ -63,6 +63,7 @@ export const makeContainment = (
         if (released) return true
         if (!inner.empty() || !inner.remove()) return false
         released = true
+        const leader = live.get(self)
         live.delete(self)
         if (leader !== undefined) emit({ type: "released", cell: id, pid: leader })
         return true
@@ -79,20 +80,21 @@ export const makeContainment = (
         return { rssBytes, cpuSeconds: cpuTicks / clockTicksPerSecond() }
       },
     }
-    live.add(self)
+    live.set(self, undefined)
     return self
   }
 
   const killAll = () => {
-    for (const c of live) c.kill()
+    for (const c of live.keys()) c.kill()
     backend.killAll()
     killUntilGone(() => markedProcesses(samId))
   }
 
-  const leftovers = () => [...new Set([...[...live].flatMap((c) => c.members()), ...markedProcesses(samId)])]
-  const settled = () => [...live].every((c) => c.empty()) && markedProcesses(samId).length === 0
+  const cells = () => [...live.keys()]
+  const leftovers = () => [...new Set([...cells().flatMap((c) => c.members()), ...markedProcesses(samId)])]
+  const settled = () => cells().every((c) => c.empty()) && markedProcesses(samId).length === 0
   /** Remove every cell's directories, then SAM's; false while the kernel still holds one. */
-  const removeAll = () => [...live].filter((c) => !c.release()).length === 0 && backend.removeTop()
+  const removeAll = () => cells().filter((c) => !c.release()).length === 0 && backend.removeTop()
 
   const dispose = async () => {
     const deadline = Date.now() + disposeWithinMs
@@ -130,6 +132,8 @@ export const makeContainment = (
       return disposed
     },
     subscribe: (listener) => {
+      for (const [c, leader] of live)
+        if (leader !== undefined) listener({ type: "adopted", cell: c.id, pid: leader })
       listeners.add(listener)
       return () => listeners.delete(listener)
     },

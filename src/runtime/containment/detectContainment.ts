@@ -48,6 +48,7 @@ export const detectContainment = (options: DetectOptions = {}): Containment => {
     process.env.SAM_CGROUP_DIR !== undefined ||
     plan.unified?.primary === true
 
+  const failures: string[] = linux ? [] : [`cgroups: ${process.platform} is not Linux`]
   const attempts: Record<ContainmentMode, () => ModeBackend> = {
     "cgroup-v2": () => {
       if (v2Dir === undefined) throw new Error("no cgroup2 hierarchy is mounted")
@@ -63,7 +64,6 @@ export const detectContainment = (options: DetectOptions = {}): Containment => {
         options.force === "process-group" ? "forced by option" : `no usable cgroup: ${failures.join("; ")}`,
       ),
   }
-  const failures: string[] = linux ? [] : [`cgroups: ${process.platform} is not Linux`]
   const order: ReadonlyArray<ContainmentMode> = options.force
     ? [options.force]
     : v2Primary

@@ -108,11 +108,7 @@ export interface SweepReport {
  * SAM still runs. Only directories named `sam-<samId>` are touched.
  */
 export const sweepLeftovers = async (record: ContainmentRecord): Promise<SweepReport> => {
-  if (
-    record.samPid !== process.pid &&
-    isAlive(record.samPid) &&
-    processStartTime(record.samPid) === record.samStartTime
-  ) {
+  if (isAlive(record.samPid) && processStartTime(record.samPid) === record.samStartTime) {
     return {
       skipped: `SAM ${record.samId} (pid ${record.samPid}) is still running`,
       killed: [],

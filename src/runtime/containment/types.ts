@@ -39,7 +39,7 @@ export interface Containment {
   killAll(): void
   /** killAll, wait until nothing is left (5 s at most), remove SAM's cgroup directories. */
   dispose(): Promise<void>
-  /** Be told when cells gain a leader or are released. Returns the unsubscribe function. */
+  /** Be told when cells gain a leader or are released (live leaders first). Returns the unsubscribe function. */
   subscribe(listener: (change: CellChange) => void): () => void
 }
 
