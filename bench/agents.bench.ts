@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { cpuMillis } from "../src/runtime/drivers/agent/procStats.ts"
+import { cpuMillis } from "../src/runtime/os/proc.ts"
 import { Sam } from "../src/runtime/sam.ts"
 import { defaultRestart, defaultStop, type RuntimeKind, type UnitSpec } from "../src/runtime/unitSpec.ts"
 

@@ -4,7 +4,7 @@
 // the per-process numbers are null.
 import { statfs } from "node:fs/promises"
 import { availableParallelism, freemem, loadavg, totalmem } from "node:os"
-import { cpuMillis, residentBytes } from "../runtime/drivers/agent/procStats.ts"
+import { cpuMillis, residentBytes } from "../runtime/os/proc.ts"
 
 interface Sample {
   readonly cpuMs: number

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { EventBus } from "./eventBus.ts"
+import { processStartTime } from "./os/proc.ts"
 import { groupAlive, signalGroup } from "./processGroup.ts"
 
 interface ChildRecord {
@@ -19,16 +20,6 @@ interface ChildrenFile {
   readonly samPid: number
   readonly samStartTime: string
   readonly children: ReadonlyArray<ChildRecord>
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); "" when unknown. */
-export const processStartTime = (pid: number): string => {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return text.slice(text.lastIndexOf(")") + 2).split(" ")[19] ?? ""
-  } catch {
-    return ""
-  }
 }
 
 const sameProcess = (pid: number, startTime: string): boolean =>

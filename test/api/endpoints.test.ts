@@ -342,11 +342,13 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(document.paths).sort()).toEqual(
       [
         "/api/agents",
+        "/api/agents/{id}",
         "/api/agents/{id}/status",
         ...["start", "stop", "restart", "suspend", "resume"].map((c) => `/api/agents/{id}/${c}`),
         "/api/services",
+        "/api/services/{id}",
         "/api/services/{id}/health",
-        ...["start", "stop", "restart"].map((c) => `/api/services/{id}/${c}`),
+        ...["start", "stop", "restart", "suspend", "resume"].map((c) => `/api/services/{id}/${c}`),
         "/api/status",
         "/api/events",
         "/api/capabilities/{name}/invoke",

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { isAlive } from "../../src/runtime/processGroup.ts"
+import { isAlive } from "../../src/runtime/os/proc.ts"
 import { repoRoot } from "../cli/runSam.ts"
 import { docBlock } from "../support/docBlock.ts"
 

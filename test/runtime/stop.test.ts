@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
+import { readStat } from "../../src/runtime/os/proc.ts"
 import { type Harness, harness, nodeService, survivors } from "../support/runtime.ts"
 
 let h: Harness | undefined
@@ -65,7 +65,4 @@ describe("graceful stop", () => {
   })
 })
 
-const procState = (pid: number): string => {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8")
-  return text.slice(text.lastIndexOf(")") + 2).split(" ")[0] ?? "?"
-}
+const procState = (pid: number): string => readStat(pid)?.state ?? "?"

@@ -7,7 +7,7 @@ import type { Driver } from "../../src/runtime/drivers/driver.ts"
 import { processDriver } from "../../src/runtime/drivers/processDriver.ts"
 import { EventBus, type SamEvent } from "../../src/runtime/eventBus.ts"
 import { builtinProbes } from "../../src/runtime/health/builtinProbes.ts"
-import { isAlive } from "../../src/runtime/processGroup.ts"
+import { isAlive } from "../../src/runtime/os/proc.ts"
 import type { InstanceRunner } from "../../src/runtime/supervisor/instanceRunner.ts"
 import {
   type GroupSpec,

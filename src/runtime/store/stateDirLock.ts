@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import { join, resolve } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Data } from "effect"
-import { processStartTime } from "../orphanReaper.ts"
+import { processStartTime } from "../os/proc.ts"
 import { isBusy } from "./sqlite.ts"
 
 export interface LockHolder {

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { processStartTime } from "../../../src/runtime/orphanReaper.ts"
+import { processStartTime } from "../../../src/runtime/os/proc.ts"
 import {
   acquireStateDir,
   holderFile,

@@ -4,8 +4,8 @@
 // the group for exactly as long as it takes to pay back CPU used beyond its share.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { cpuMillis, sumOver } from "../../os/proc.ts"
 import { liveGroupMembers, signalGroup } from "../../processGroup.ts"
-import { cpuMillis, sumOver } from "./procStats.ts"
 
 export type ThrottleMechanism = "cgroup-v2" | "duty-cycle"
 
