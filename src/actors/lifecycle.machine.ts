@@ -74,7 +74,8 @@ export type SystemEvent =
   | { type: "GROUP_SHUTDOWN"; reason: string }
 
 export type FactEvent =
-  | { type: "EXITED"; code: number | null; signal: string | null }
+  /** `lastLine`: the last line it wrote to stderr, quoted in the reason (EADDRINUSE, a stack trace). */
+  | { type: "EXITED"; code: number | null; signal: string | null; lastLine?: string }
   /** The stop actor is done: nothing of the instance is left running. */
   | { type: "STOPPED" }
   | { type: "PROBE_PASSED"; detail?: string }
@@ -139,12 +140,17 @@ export const lifecycleMachine = setup({
     })),
     /** A forced stop during a graceful one: the runtime SIGKILLs now (provided by the runner). */
     escalate: () => {},
-    recordExit: assign((_, params: { code: number | null; signal: string | null; suffix: string }) => ({
-      failure: "exit",
-      pid: undefined,
-      lastExit: { code: params.code, signal: params.signal },
-      reason: `${describeExit(params)}${params.suffix}`,
-    })),
+    recordExit: assign(
+      (
+        _,
+        params: { code: number | null; signal: string | null; suffix: string; lastLine?: string | undefined },
+      ) => ({
+        failure: "exit",
+        pid: undefined,
+        lastExit: { code: params.code, signal: params.signal },
+        reason: `${describeExit(params)}${params.suffix}${params.lastLine ? `: ${params.lastLine}` : ""}`,
+      }),
+    ),
     recordFailure: assign((_, params: { failure: string; reason: string }) => ({
       failure: params.failure,
       reason: params.reason,
@@ -276,7 +282,12 @@ export const lifecycleMachine = setup({
               target: "#lifecycle.down.error",
               actions: {
                 type: "recordExit",
-                params: ({ event }) => ({ code: event.code, signal: event.signal, suffix: "" }),
+                params: ({ event }) => ({
+                  code: event.code,
+                  signal: event.signal,
+                  suffix: "",
+                  lastLine: event.lastLine,
+                }),
               },
             },
             LIVENESS_FAILED: {

@@ -97,4 +97,23 @@ describe("restart after a crash", () => {
     await h.next((e) => e.type === "transition" && e.unit === "worker" && e.to === "crashed")
     expect(h.supervisor.status("worker").restarts).toBe(1)
   })
+
+  it("the reason of a unit that dies quotes the last line it wrote to stderr", async () => {
+    h = harness([
+      nodeService("api", "exit.mjs", {
+        env: {
+          EXIT_CODE: "1",
+          EXIT_MESSAGE: "Error: listen EADDRINUSE: address already in use 127.0.0.1:8080",
+        },
+        restart: { type: "temporary" },
+      }),
+    ])
+    void h.supervisor.startAll()
+    const failed = await h.next((e) => e.type === "transition" && e.unit === "api" && e.to === "error")
+    expect(failed).toMatchObject({
+      reason: "exited with code 1: Error: listen EADDRINUSE: address already in use 127.0.0.1:8080",
+    })
+    const facts = await h.next((e) => e.type === "instance.failed" && e.unit === "api")
+    expect(facts).toMatchObject({ failure: "exit", exit_code: 1, signal: null, restarts: 0 })
+  })
 })

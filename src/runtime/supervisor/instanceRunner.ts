@@ -364,7 +364,16 @@ export class InstanceRunner {
         // Only the live incarnation reports; a stop already cleared `handle`.
         if (this.handle !== handle) return
         this.handle = undefined
-        this.actor.send({ type: "EXITED", code: exit.code, signal: exit.signal })
+        // Quote what it last said on stderr in this incarnation: the reason it died, usually.
+        const last = this.output.lastOf("stderr")
+        const lastLine =
+          last && this.startedAt !== undefined && last.time >= this.startedAt ? last.line : undefined
+        this.actor.send({
+          type: "EXITED",
+          code: exit.code,
+          signal: exit.signal,
+          ...(lastLine === undefined ? {} : { lastLine: quoteLine(lastLine) }),
+        })
       }),
     )
   }
@@ -466,6 +475,12 @@ export class InstanceRunner {
     }
     return urls
   }
+}
+
+/** A line fit for a one-line reason: trimmed, and cut at 300 characters. */
+const quoteLine = (line: string): string => {
+  const trimmed = line.trim()
+  return trimmed.length > 300 ? `${trimmed.slice(0, 300)}…` : trimmed
 }
 
 /** Agents run on `agent:<runtime>` drivers (an agent's "process" is not a service's "process"). */

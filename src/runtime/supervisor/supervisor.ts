@@ -631,6 +631,20 @@ export class Supervisor {
   private answer(runner: InstanceRunner): void {
     const { spec } = runner
     const ctx = runner.context
+    const now = this.now()
+    // The facts of the failure, for crash reports and alerts (before the decision changes them).
+    this.options.publish({
+      type: "instance.failed",
+      unit: spec.id,
+      instance: runner.index,
+      failure: ctx.failure ?? "exit",
+      exit_code: ctx.lastExit?.code ?? null,
+      signal: ctx.lastExit?.signal ?? null,
+      reason: ctx.reason,
+      started_at: runner.startedAt ?? null,
+      uptime_ms: runner.startedAt === undefined ? 0 : Math.max(0, now - runner.startedAt),
+      restarts: runner.restarts,
+    })
     const group = this.group(spec.group)
     const result = decide({
       key: runner.key,
@@ -642,7 +656,7 @@ export class Supervisor {
       startedAt: runner.startedAt,
       group,
       shuttingDown: this.stopping,
-      now: this.now(),
+      now,
       random: this.random.nextDoubleUnsafe(),
     })
     this.setWindow(runner, result.window)
