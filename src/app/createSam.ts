@@ -12,7 +12,7 @@ import type { PluginHost } from "../plugins/index.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
 import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
 import { createLogger, type Logger, logEvents } from "../runtime/logger.ts"
-import { reapOrphans, recordChildren } from "../runtime/orphanReaper.ts"
+import { reapLeftovers, recordInstances } from "../runtime/orphanReaper.ts"
 import { processStartTime } from "../runtime/os/proc.ts"
 import type { OutputLine } from "../runtime/output/recentLines.ts"
 import { Sam } from "../runtime/sam.ts"
@@ -136,6 +136,7 @@ export const createSam = async (
   }
   let store: RuntimeStore
   let sam: BuildingSam
+  const samId = randomUUID()
   // Where unit output goes, decided once the log is open (configure).
   const sink: OutputSink = {}
   try {
@@ -148,6 +149,8 @@ export const createSam = async (
         recentLines: config.monitoring.logs.max_lines_per_unit,
         maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
         shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
+        containment: config.runtime.containment,
+        samId,
         output: (unit, instance, line) => sink.write?.(unit, instance, line),
         memory: storeMemory(store),
         actor: () => actorName(currentActor()),
@@ -160,7 +163,7 @@ export const createSam = async (
         plugins: undefined,
         reloader: undefined,
         store,
-        samId: randomUUID(),
+        samId,
       },
     )
   } catch (error) {
@@ -214,7 +217,7 @@ const configure = async (
     pid: process.pid,
     startTime: processStartTime(process.pid),
     startedAt: new Date().toISOString(),
-    cgroupDirs: [],
+    cgroupDirs: sam.containment?.record.cgroupDirs ?? [],
   })
   sam.store.samRuns.pruneClean(KEEP_CLEAN_RUNS)
   if (options.logFile !== false) {
@@ -229,19 +232,20 @@ const configure = async (
       logger.flush()
     })
   }
-  // Before anything starts: stop what a SAM that died hard left running on this state dir.
-  const reaped = await reapOrphans(config.runtime.state_dir)
-  if (reaped.length > 0) {
+  // Before anything starts: stop what a SAM that died hard (its reaper too) left on this state dir.
+  const reaped = await reapLeftovers(sam.store, sam.samId)
+  const killed = reaped.swept.flatMap((s) => s.report.killed)
+  if (reaped.leaders.length > 0 || killed.length > 0) {
     sam.bus.publish({
       type: "supervisor",
       action: "orphans-reaped",
-      detail: `stopped ${reaped.length} process group(s) left by a previous SAM that did not stop cleanly: ${reaped
-        .map((c) => `${c.unit} (pid ${c.pid})`)
-        .join(", ")}`,
+      detail: `stopped what a previous SAM that did not stop cleanly left running: ${[
+        ...reaped.leaders.map((c) => `${c.unit} (pid ${c.pid})`),
+        ...(killed.length > 0 ? [`${killed.length} process(es) of its cells`] : []),
+      ].join(", ")}`,
     })
   }
-  const offChildren = recordChildren(config.runtime.state_dir, sam.bus)
-  sam.addFinalizer(offChildren)
+  sam.addFinalizer(recordInstances(sam.store, sam.bus))
   if (options.auditLog !== false) {
     const audit = await AuditLog.open(join(config.runtime.state_dir, "audit.log"), {
       onError: (error) =>

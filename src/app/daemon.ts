@@ -42,6 +42,9 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const began = Date.now()
 
   say(`sam: starting ${sam.unitSpecs().length} units from ${loaded.configPath}`)
+  say(
+    `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
+  )
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
     const line = progressLine(event, began, tty)
     if (line)

@@ -249,7 +249,12 @@ export const SamConfigSchema = Schema.Struct({
       withDefault(DEFAULT_STATE_DIR, "SAM's state directory (relative to this file)."),
     ),
     log_level: Schema.Literals(LOG_LEVELS).pipe(withDefault("info")),
-    shutdown_timeout_seconds: Seconds.pipe(withDefault(30)),
+    shutdown_timeout_seconds: Seconds.pipe(
+      withDefault(30, "Bound on SAM's whole shutdown; what is still running then is SIGKILLed."),
+    ),
+    containment: Schema.Literals(["auto", "cgroup-v2", "cgroup-v1", "process-group"]).pipe(
+      withDefault("auto", "How unit processes are contained (docs/CONTAINMENT.md); auto picks the best."),
+    ),
     default_agent_runtime: AgentRuntime.pipe(withDefault("sandbox", "runtime of agents that set none.")),
   })
     .annotate({ identifier: "Runtime" })

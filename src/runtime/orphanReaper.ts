@@ -1,83 +1,72 @@
-// No orphans even when SAM itself dies hard (SIGKILL, OOM, power of the terminal): SAM keeps
-// the process groups it runs in <state_dir>/children.json; the next SAM on the same state dir
-// finds the groups whose SAM is gone and stops them (SIGTERM, SIGKILL after a grace period)
-// before starting anything, so a leftover cannot hold a port or a file. A pid is only signalled
-// when its /proc start time still matches, so a reused pid is never touched.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+// No orphans even when SAM dies hard and its reaper with it (both SIGKILLed, an OOM kill of the
+// session): each SAM records its run (its id, pid, cgroup dirs) and every live instance's leader
+// (pid + /proc start time) in the runtime store; the next SAM on the state dir, before it starts
+// anything, sweeps what an unclean run left (its cgroups, its marked processes) and SIGKILLs the
+// process groups of recorded leaders still alive. A pid is signalled only when its start time
+// still matches, so a reused pid is never touched.
+import { type SweepReport, sweepLeftovers } from "./containment/index.ts"
 import type { EventBus } from "./eventBus.ts"
 import { processStartTime } from "./os/proc.ts"
 import { groupAlive, signalGroup } from "./processGroup.ts"
+import type { RuntimeStore } from "./store/runtimeStore.ts"
+import type { InstanceRecord } from "./store/storeTypes.ts"
 
-interface ChildRecord {
-  readonly unit: string
-  readonly instance: number
-  readonly pid: number
-  readonly startTime: string
-}
-
-interface ChildrenFile {
-  readonly samPid: number
-  readonly samStartTime: string
-  readonly children: ReadonlyArray<ChildRecord>
+export interface ReapReport {
+  /** Leaders (with their groups) a previous SAM left running. */
+  readonly leaders: ReadonlyArray<InstanceRecord>
+  /** What the containment sweep of each unclean run killed. */
+  readonly swept: ReadonlyArray<{ readonly samId: string; readonly report: SweepReport }>
 }
 
 const sameProcess = (pid: number, startTime: string): boolean =>
   startTime !== "" && processStartTime(pid) === startTime
 
-const readFile = (file: string): ChildrenFile | undefined => {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as ChildrenFile
-  } catch {
-    return undefined
+/** Stop everything runs before `samId` left behind (call before anything starts). */
+export const reapLeftovers = async (
+  store: RuntimeStore,
+  samId: string,
+  graceMs = 2_000,
+): Promise<ReapReport> => {
+  const swept: Array<{ samId: string; report: SweepReport }> = []
+  for (const run of store.samRuns.unclean(samId)) {
+    const report = await sweepLeftovers({
+      samId: run.samId,
+      samPid: run.pid,
+      samStartTime: run.startTime,
+      mode: run.cgroupDirs.length > 0 ? "cgroup-v1" : "process-group",
+      cgroupDirs: run.cgroupDirs,
+    })
+    // A run that is still alive (another SAM holds no lock on this dir: impossible) stays recorded.
+    if (report.skipped === undefined) store.samRuns.markStopped(run.samId)
+    swept.push({ samId: run.samId, report })
   }
-}
-
-/** Stop the groups a dead SAM left behind; returns what was reaped. */
-export const reapOrphans = async (stateDir: string, graceMs = 2_000): Promise<ReadonlyArray<ChildRecord>> => {
-  const previous = readFile(join(stateDir, "children.json"))
-  if (!previous || sameProcess(previous.samPid, previous.samStartTime)) return []
-  const leftovers = previous.children.filter((c) => sameProcess(c.pid, c.startTime))
-  for (const child of leftovers) signalGroup(child.pid, "SIGTERM")
+  const leaders = store.instances.list().filter((r) => sameProcess(r.pid, r.startTime))
+  for (const leader of leaders) signalGroup(leader.pid, "SIGTERM")
   const deadline = Date.now() + graceMs
-  while (leftovers.some((c) => groupAlive(c.pid)) && Date.now() < deadline) {
+  while (leaders.some((l) => groupAlive(l.pid)) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  for (const child of leftovers) if (groupAlive(child.pid)) signalGroup(child.pid, "SIGKILL")
-  return leftovers
+  for (const leader of leaders) if (groupAlive(leader.pid)) signalGroup(leader.pid, "SIGKILL")
+  store.transaction(() => {
+    for (const record of store.instances.list()) store.instances.remove(record.unit, record.instance)
+  })
+  return { leaders, swept }
 }
 
-/** Keep children.json current from the bus: a pid is recorded while its instance is live. */
-export const recordChildren = (stateDir: string, bus: EventBus): (() => void) => {
-  mkdirSync(stateDir, { recursive: true })
-  const file = join(stateDir, "children.json")
-  const live = new Map<string, ChildRecord>()
-  const samStartTime = processStartTime(process.pid)
-  const write = () => {
-    const body: ChildrenFile = { samPid: process.pid, samStartTime, children: [...live.values()] }
-    const temp = `${file}.tmp`
-    writeFileSync(temp, JSON.stringify(body))
-    renameSync(temp, file)
-  }
-  write()
-  return bus.subscribe((event) => {
+/** Keep the instances table current from the bus: a leader is recorded while its instance is live. */
+export const recordInstances = (store: RuntimeStore, bus: EventBus): (() => void) =>
+  bus.subscribe((event) => {
     if (event.type !== "transition") return
-    const key = `${event.unit}#${event.instance}`
-    if (event.to.startsWith("running") && event.pid !== undefined && !live.has(key)) {
-      live.set(key, {
+    const live = event.to.startsWith("running") || event.to === "suspended" || event.to === "stopping"
+    if (event.to.startsWith("running") && event.pid !== undefined && event.from === "starting") {
+      store.instances.upsert({
         unit: event.unit,
         instance: event.instance,
         pid: event.pid,
         startTime: processStartTime(event.pid),
+        cell: "",
+        port: null,
+        startedAt: event.at,
       })
-      write()
-    } else if (
-      !event.to.startsWith("running") &&
-      event.to !== "suspended" &&
-      event.to !== "stopping" &&
-      live.delete(key)
-    ) {
-      write()
-    }
+    } else if (!live) store.instances.remove(event.unit, event.instance)
   })
-}

@@ -8,6 +8,13 @@ import { didYouMean } from "../config/suggest.ts"
 import type { InvokeOptions, InvokeResult } from "./capabilities/capability.ts"
 import { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
 import { diffUnits, isEmptyDiff, type UnitDiff } from "./configDiff.ts"
+import {
+  type Containment,
+  type ContainmentMode,
+  detectContainment,
+  type Reaper,
+  startReaper,
+} from "./containment/index.ts"
 import { agentDrivers } from "./drivers/agent/agentDrivers.ts"
 import { containerDriver } from "./drivers/containerDriver.ts"
 import type { Driver } from "./drivers/driver.ts"
@@ -49,6 +56,15 @@ export interface SamOptions {
   readonly actor?: () => string
   /** Extra drivers (tests, embedders) by runtime name; agent runtimes as `agent:<runtime>`. */
   readonly drivers?: ReadonlyArray<readonly [string, Driver]>
+  /** This SAM's id (names its cgroups and marks its processes); default random. */
+  readonly samId?: string
+  /**
+   * How processes are contained (runtime.containment): "auto" (default) picks the best of
+   * cgroup v2, cgroup v1, process groups; false: process groups only, no cells, no reaper.
+   */
+  readonly containment?: "auto" | ContainmentMode | false
+  /** Start the reaper that kills SAM's processes if SAM dies hard (default true). */
+  readonly reaper?: boolean
 }
 
 export interface SamStatus {
@@ -111,6 +127,9 @@ export class Sam {
     since(afterId?: number): ReadonlyArray<SamEvent>
   }
 
+  /** How this SAM contains its processes (undefined: process groups only). */
+  readonly containment: Containment | undefined
+  private readonly reaper: Reaper | undefined
   private readonly supervisor: Supervisor
   private readonly scope: Scope.Closeable
   private readonly startedAt = Date.now()
@@ -143,12 +162,23 @@ export class Sam {
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000
     this.scope = Effect.runSync(Scope.make())
+    const mode = options.containment ?? "auto"
+    this.containment =
+      mode === false
+        ? undefined
+        : detectContainment({
+            ...(mode === "auto" ? {} : { force: mode }),
+            ...(options.samId === undefined ? {} : { samId: options.samId }),
+          })
+    // Outlives SAM only to kill what SAM ran, should SAM die hard.
+    this.reaper = this.containment && options.reaper !== false ? startReaper(this.containment) : undefined
     const output = options.output
     this.supervisor = Effect.runSync(
       Supervisor.make(options.units, options.groups ?? [], {
         drivers,
         probes: this.probes,
         capabilities: this.capabilities,
+        ...(this.containment === undefined ? {} : { containment: this.containment }),
         publish: (event) => this.bus.publish(event),
         ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
         recentLines: { lines: options.recentLines ?? 200, bytes: 256 * 1024 },
@@ -192,6 +222,8 @@ export class Sam {
         }
       }
       await Effect.runPromise(Scope.close(this.scope, Exit.void))
+      await this.containment?.dispose()
+      await this.reaper?.close()
     })()
     return this.stopping
   }

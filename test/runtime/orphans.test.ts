@@ -1,58 +1,66 @@
-import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import { createSam } from "../../src/app/createSam.ts"
-import { fixture, survivors } from "../support/runtime.ts"
+import { readStat } from "../../src/runtime/os/proc.ts"
+import { fixturePath, type Project, project } from "../support/daemon.ts"
+import { survivors } from "../support/runtime.ts"
 
-const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts")
+let p: Project | undefined
+afterEach(async () => {
+  const left = await p?.cleanup()
+  p = undefined
+  expect(left ?? []).toEqual([])
+})
 
-describe("a SAM that dies hard", () => {
-  it("leaves its children running, and the next SAM on the same state dir stops them first", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sam-orphans-"))
-    const config = join(dir, "sam.config.json")
-    writeFileSync(
-      config,
-      JSON.stringify({
-        services: {
-          web: {
-            deployment: { mode: "process", command: process.execPath, args: [fixture("http-service.mjs")] },
-            health_check: { endpoint: "/health", interval_seconds: 1, kind: "readiness" },
+/** SAM's reaper: its child running reaper.sh. */
+const reaperOf = (samPid: number): number | undefined =>
+  readdirSync("/proc")
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && readStat(pid)?.ppid === samPid)
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("reaper.sh")
+      } catch {
+        return false
+      }
+    })
+
+describe("a SAM that dies hard together with its reaper", () => {
+  it("leaves grandchildren in its cells, and the next SAM on the same state dir sweeps them before it starts", async () => {
+    p = project()
+    const treeFile = join(p.dir, "tree.json")
+    p.writeConfig({
+      services: {
+        tree: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("escaping-tree.mjs")],
+            env: { TREE_FILE: treeFile },
           },
         },
-      }),
-    )
-    const first = spawn(process.execPath, [main, "start", "--config", config, "--port", "0"], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ["ignore", "pipe", "inherit"],
+      },
     })
-    const exited = new Promise((resolve) => first.once("exit", resolve))
-    let out = ""
-    const unitPid = await new Promise<number>((resolve, reject) => {
-      first.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString()
-        const match = /ready web pid (\d+)/.exec(out)
-        if (match && out.includes("units ready")) resolve(Number(match[1]))
-      })
-      first.once("exit", () => reject(new Error(`sam exited early:\n${out}`)))
-    })
-    try {
-      first.kill("SIGKILL")
-      await exited
-      expect(survivors([unitPid])).toEqual([unitPid])
+    const sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    const deadline = Date.now() + 10_000
+    while (!existsSync(treeFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const tree = JSON.parse(readFileSync(treeFile, "utf8")) as { setsid: number; doubleFork: number }
+    const escaped = [tree.setsid, tree.doubleFork]
+    for (const pid of escaped) p.pids.add(pid)
+    const reaper = reaperOf(sam.pid)
+    expect(reaper).toBeDefined()
+    process.kill(reaper as number, "SIGKILL")
+    sam.child.kill("SIGKILL")
+    await sam.exited
+    // The leader died with SAM (parent-death signal); the setsid grandchildren did not.
+    expect(survivors(escaped)).toEqual(escaped)
 
-      const next = await createSam(config, { plugins: false })
-      expect(survivors([unitPid])).toEqual([])
-      const reaped = next.events
-        .since(0)
-        .find((e) => e.type === "supervisor" && e.action === "orphans-reaped")
-      expect(reaped).toMatchObject({ detail: expect.stringContaining(`web (pid ${unitPid})`) })
-      await next.stop()
-    } finally {
-      if (survivors([unitPid]).length > 0) process.kill(-unitPid, "SIGKILL")
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const next = await createSam(join(p.dir, "sam.config.json"), { plugins: false })
+    expect(survivors(escaped)).toEqual([])
+    const reaped = next.events.since(0).find((e) => e.type === "supervisor" && e.action === "orphans-reaped")
+    expect(reaped).toMatchObject({ detail: expect.stringContaining("process(es) of its cells") })
+    await next.stop()
   })
 })

@@ -3,6 +3,7 @@
 import { fileURLToPath } from "node:url"
 import { Effect, Exit, Scope } from "effect"
 import type { CommandName, StopOptions } from "../../src/actors/lifecycle.machine.ts"
+import { type Containment, detectContainment } from "../../src/runtime/containment/index.ts"
 import type { Driver } from "../../src/runtime/drivers/driver.ts"
 import { processDriver } from "../../src/runtime/drivers/processDriver.ts"
 import { EventBus, type SamEvent } from "../../src/runtime/eventBus.ts"
@@ -96,12 +97,14 @@ export const testSupervisor = (
   bus: EventBus,
   drivers: ReadonlyArray<readonly [string, Driver]> = [["process", processDriver]],
   output?: (unit: string, line: string) => void,
+  containment: Containment | undefined = detectContainment(),
 ): TestSupervisor & { dispose(): Promise<void> } => {
   const scope = Effect.runSync(Scope.make())
   const supervisor = Effect.runSync(
     Supervisor.make(specs, groups, {
       drivers: new Map(drivers),
       probes: builtinProbes(),
+      ...(containment === undefined ? {} : { containment }),
       publish: (event) => bus.publish(event),
       recentLines: { lines: 200, bytes: 256 * 1024 },
       ...(output === undefined ? {} : { output: (runner, entry) => output(runner.spec.id, entry.line) }),
@@ -121,6 +124,7 @@ export const testSupervisor = (
     dispose: async () => {
       await run(supervisor.shutdown())
       await run(Scope.close(scope, Exit.void))
+      await containment?.dispose()
     },
   }
 }

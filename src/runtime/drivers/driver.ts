@@ -4,6 +4,7 @@
 import { Data, type Effect, type Scope } from "effect"
 import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
 import type { CapabilityProvider } from "../capabilities/capability.ts"
+import type { Containment } from "../containment/index.ts"
 import type { StopSpec, UnitSpec } from "../unitSpec.ts"
 
 export type { ExitInfo }
@@ -20,6 +21,9 @@ export interface DriverContext {
   readonly port: number | undefined
   /** Base URLs of the unit's ready dependencies by id (injected as SAM_<ID>_URL). */
   readonly dependencyUrls: Readonly<Record<string, string>>
+  /** Where processes are contained: a driver that spawns puts each incarnation in a cell of it
+   * (absent: process groups only). */
+  readonly containment?: Containment
   /** Longest output line kept whole; longer ones are truncated with a marker. */
   readonly maxLineBytes: number
   /** One line of the instance's output. */
@@ -39,6 +43,8 @@ export interface InstanceHandle {
   readonly stop: (stop: StopSpec) => Effect.Effect<ExitInfo>
   readonly suspend: Effect.Effect<void>
   readonly resume: Effect.Effect<void>
+  /** Resident memory and CPU time of everything the instance runs (its whole process tree). */
+  readonly usage?: () => { readonly rssBytes: number; readonly cpuSeconds: number }
   /** Capabilities this instance serves; registered with the router while it is ready. */
   readonly capabilities?: ReadonlyArray<readonly [string, CapabilityProvider]>
   /** Hook for drivers with a side channel (agent IPC); facts it learns go to `emit`. */

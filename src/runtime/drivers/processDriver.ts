@@ -1,13 +1,15 @@
-// Runs any executable as the leader of its own process group, captures stdout/stderr line by
-// line, and stops it with the configured signal, then SIGKILL for the whole group after the
-// grace period. Group members that outlive their leader are killed too (no orphans).
+// Runs any executable in the instance's containment cell (or as the leader of its own process
+// group without containment), captures stdout/stderr line by line (bounded), and stops it with
+// the configured signal, then SIGKILL for the whole tree after the grace period. What outlives
+// the leader is killed too: no orphans, setsid and double forks included where a cell holds them.
 import { type ChildProcess, spawn } from "node:child_process"
 import { statSync } from "node:fs"
 import { Deferred, Effect } from "effect"
+import { type Cell, findExecutable } from "../containment/index.ts"
 import { LineSplitter } from "../output/lineSplitter.ts"
-import { groupAlive, groupStopped, signalGroup } from "../processGroup.ts"
 import type { StopSpec } from "../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type ExitInfo, type InstanceHandle } from "./driver.ts"
+import { cellTree, groupTree, type ProcessTree, treeStopped } from "./processTree.ts"
 
 /** Variables of SAM's own that must never reach a child. */
 const privateVariables = ["SAM_VAULT_KEY", "SAM_TOKEN"]
@@ -58,27 +60,62 @@ export const dependencyVariables = (urls: Readonly<Record<string, string>>): Rec
 
 const pollMs = 15
 
-/** Wait until no live member of the group is left, at most `ms`. */
-const waitGroupGone = (pgid: number, ms: number) =>
+/** Wait until nothing of the tree is left alive, at most `ms`. */
+const waitGone = (tree: ProcessTree, ms: number) =>
   Effect.gen(function* () {
     const deadline = Date.now() + ms
-    while (groupAlive(pgid) && Date.now() < deadline) yield* Effect.sleep(pollMs)
-    return !groupAlive(pgid)
+    while (tree.alive() && Date.now() < deadline) yield* Effect.sleep(pollMs)
+    return !tree.alive()
   })
 
-/** Spawn `request` in its own group and wrap it as an InstanceHandle owned by the current Scope. */
+/** Exit status of the containment wrapper when the process could not join its cell. */
+const cellJoinFailed = 125
+
+/** What to spawn: the request itself, or (with a cell) the wrapper that joins the cell first. */
+const launchOf = (cell: Cell | undefined, request: SpawnRequest) => {
+  if (!cell)
+    return {
+      command: request.command,
+      args: [...request.args],
+      env: request.env,
+      uid: request.uid,
+      gid: request.gid,
+    }
+  const wrapped = cell.wrap(request.command, request.args, {
+    ...(request.uid === undefined ? {} : { uid: request.uid }),
+    ...(request.gid === undefined ? {} : { gid: request.gid }),
+  })
+  // The cell's markers last: nothing the unit sets may hide it from SAM.
+  return {
+    command: wrapped.command,
+    args: wrapped.args,
+    env: { ...request.env, ...cell.env },
+    uid: wrapped.uid,
+    gid: wrapped.gid,
+  }
+}
+
+/** Spawn `request` (in the instance's cell) and wrap it as an InstanceHandle owned by the current Scope. */
 export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
   Effect.gen(function* () {
     const unit = ctx.spec.id
+    const cell = ctx.containment?.cell(`${unit}#${ctx.instance}`)
+    // The wrapper always finds /bin/sh: look the unit's own command up first, for a clear error.
+    if (cell && !findExecutable(request.command, request.env.PATH ?? "", request.cwd ?? process.cwd())) {
+      cell.release()
+      const enoent = Object.assign(new Error(`spawn ${request.command} ENOENT`), { code: "ENOENT" })
+      return yield* new DriverError({ unit, message: spawnMessage(request, enoent) })
+    }
+    const launch = launchOf(cell, request)
     const child = yield* Effect.callback<ChildProcess, DriverError>((resume) => {
       let child: ChildProcess
       try {
-        child = spawn(request.command, [...request.args], {
+        child = spawn(launch.command, launch.args, {
           cwd: request.cwd,
-          env: request.env,
+          env: launch.env,
           detached: true,
-          ...(request.uid === undefined ? {} : { uid: request.uid }),
-          ...(request.gid === undefined ? {} : { gid: request.gid }),
+          ...(launch.uid === undefined ? {} : { uid: launch.uid }),
+          ...(launch.gid === undefined ? {} : { gid: launch.gid }),
           stdio: request.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
           ...(request.ipc ? { serialization: "advanced" as const } : {}),
         })
@@ -94,8 +131,10 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
         child.off("error", onError)
         resume(Effect.succeed(child))
       })
-    })
+    }).pipe(Effect.tapError(() => Effect.sync(() => cell?.release())))
     const pid = child.pid as number
+    cell?.adopt(pid)
+    const tree = cell ? cellTree(cell) : groupTree(pid)
     const exit = yield* Deferred.make<ExitInfo>()
     child.on("error", () => {}) // later errors (e.g. kill of a dead pid) are reported through exit
     for (const [stream, source] of [
@@ -110,16 +149,16 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
     }
     const closed = new Promise<void>((resolve) => child.once("close", () => resolve()))
     child.once("exit", (code, signal) => {
-      // The leader is gone; anything left in its group is an orphan-to-be: kill it. The exit is
+      // The leader is gone; anything left of its tree is an orphan-to-be: kill it. The exit is
       // reported once nothing of the instance is left and its output is fully read (a restart
-      // must not overlap it). A pipe held by a process that escaped the group is cut after 2 s.
-      signalGroup(pid, "SIGKILL")
+      // must not overlap it). A pipe held by a process that escaped the tree is cut after 2 s.
+      tree.kill()
       const cut = setTimeout(() => {
         child.stdout?.destroy()
         child.stderr?.destroy()
       }, 2_000)
       Effect.runFork(
-        waitGroupGone(pid, 5_000).pipe(
+        waitGone(tree, 5_000).pipe(
           Effect.andThen(Effect.promise(() => closed)),
           Effect.andThen(Effect.sync(() => clearTimeout(cut))),
           Effect.andThen(Deferred.succeed(exit, { code, signal })),
@@ -129,25 +168,30 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
 
     const stop = (spec: StopSpec) =>
       Effect.gen(function* () {
-        if (!(yield* Deferred.isDone(exit)) || groupAlive(pid)) {
-          signalGroup(pid, spec.signal)
-          signalGroup(pid, "SIGCONT") // a suspended group cannot act on the signal otherwise
-          const gone = yield* waitGroupGone(pid, spec.graceMs)
+        if (!(yield* Deferred.isDone(exit)) || tree.alive()) {
+          if (spec.signal === "SIGKILL") tree.kill()
+          else {
+            tree.signal(spec.signal)
+            tree.signal("SIGCONT") // a suspended tree cannot act on the signal otherwise
+          }
+          const gone = yield* waitGone(tree, spec.graceMs)
           if (!gone) {
-            signalGroup(pid, "SIGKILL")
-            yield* waitGroupGone(pid, 5_000)
+            tree.kill()
+            yield* waitGone(tree, 5_000)
           }
         }
         return yield* Deferred.await(exit)
       })
 
-    // Last resort when the scope closes without a graceful stop (interrupt, SAM crash path).
+    // Last resort when the scope closes without a graceful stop (interrupt, SAM crash path); then
+    // the cell's cgroup directories go (retried: a dying task holds them for a moment).
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        if (groupAlive(pid)) {
-          signalGroup(pid, "SIGKILL")
-          yield* waitGroupGone(pid, 5_000)
+        if (tree.alive()) {
+          tree.kill()
+          yield* waitGone(tree, 5_000)
         }
+        for (let attempt = 0; attempt < 50 && !tree.release(); attempt++) yield* Effect.sleep(20)
       }),
     )
 
@@ -158,11 +202,12 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
       exited: Deferred.await(exit),
       stop,
       suspend: Effect.gen(function* () {
-        signalGroup(pid, "SIGSTOP")
+        tree.signal("SIGSTOP")
         const deadline = Date.now() + 2_000
-        while (!groupStopped(pid) && Date.now() < deadline) yield* Effect.sleep(5)
+        while (!treeStopped(tree) && Date.now() < deadline) yield* Effect.sleep(5)
       }),
-      resume: Effect.sync(() => void signalGroup(pid, "SIGCONT")),
+      resume: Effect.sync(() => tree.signal("SIGCONT")),
+      usage: () => tree.usage(),
     }
     return handle
   })

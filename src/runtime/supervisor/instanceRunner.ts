@@ -16,6 +16,7 @@ import {
   type StopOptions,
 } from "../../actors/lifecycle.machine.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
+import type { Containment } from "../containment/index.ts"
 import type { Driver, InstanceHandle } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import { monitorHealth } from "../health/healthMonitor.ts"
@@ -42,6 +43,8 @@ export interface RunnerEnvironment {
   readonly drivers: ReadonlyMap<string, Driver>
   readonly probes: ProbeRegistry
   readonly capabilities?: CapabilityRouter
+  /** Cells for every process an instance starts (absent: process groups only). */
+  readonly containment?: Containment
   /** Longest line of output kept whole (monitoring.logs.max_line_kb). */
   readonly maxLineBytes: number
   /** Recent output kept per instance (count and bytes). */
@@ -320,6 +323,7 @@ export class InstanceRunner {
           instance: this.index,
           port: this.port,
           dependencyUrls: this.dependencyUrls(),
+          ...(this.env.containment === undefined ? {} : { containment: this.env.containment }),
           maxLineBytes: this.env.maxLineBytes,
           log: (stream, line) => this.onLine(stream, line),
           event: (type, fields) =>

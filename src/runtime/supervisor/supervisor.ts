@@ -7,6 +7,7 @@
 import { Clock, Data, Duration, Effect, Fiber, FiberMap, FiberSet, Random, type Scope } from "effect"
 import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
+import type { Containment } from "../containment/index.ts"
 import { dependentsMap, startOrder } from "../dependencyGraph.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
@@ -66,6 +67,7 @@ export interface SupervisorOptions {
   readonly drivers: ReadonlyMap<string, Driver>
   readonly probes: ProbeRegistry
   readonly capabilities?: CapabilityRouter
+  readonly containment?: Containment
   readonly publish: (event: SamEventBody) => void
   readonly maxLineBytes?: number
   readonly recentLines?: { readonly lines: number; readonly bytes: number }
@@ -152,6 +154,7 @@ export class Supervisor {
       drivers: options.drivers,
       probes: options.probes,
       ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
+      ...(options.containment === undefined ? {} : { containment: options.containment }),
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
       portFor: (runner) => this.portFor(runner),
@@ -460,6 +463,8 @@ export class Supervisor {
           detail: `shutdown took longer than ${(options.timeoutMs ?? 30_000) / 1000}s: SIGKILL ${left.map((r) => r.key).join(", ")}`,
         })
         for (const r of left) r.send({ type: "SHUTDOWN", reason: `${reason} (timed out)`, graceful: false })
+        // Whatever a unit started, in every cell, dies now.
+        this.options.containment?.killAll()
         // Forced stops finish within the kill wait of the drivers; interrupt what is left of the order.
         yield* Fiber.interruptAll([...done.values()])
         yield* Effect.forEach(left, (r) => r.until(isDown), { concurrency: "unbounded", discard: true }).pipe(

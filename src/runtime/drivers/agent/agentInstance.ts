@@ -22,6 +22,7 @@ export interface AgentTransport {
   readonly stop: (stop: StopSpec) => Effect.Effect<ExitInfo>
   readonly suspend: Effect.Effect<void>
   readonly resume: Effect.Effect<void>
+  readonly usage?: () => { readonly rssBytes: number; readonly cpuSeconds: number }
 }
 
 export interface AttachOptions {
@@ -121,6 +122,7 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
           options.throttle?.resume()
         }),
       ),
+      ...(transport.usage === undefined ? {} : { usage: transport.usage }),
       capabilities: capabilityProviders(ctx.spec, ctx.instance, routed, (capability, input, signal) =>
         connection.invoke(capability, input, signal),
       ),

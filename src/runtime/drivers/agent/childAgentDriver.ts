@@ -6,8 +6,6 @@ import type { ChildProcess } from "node:child_process"
 import { Effect } from "effect"
 import { agentDirectory } from "../../../agent/loadAgent.ts"
 import type { ToAgent } from "../../../agent/protocol.ts"
-import { residentBytes, sumOver } from "../../os/proc.ts"
-import { liveGroupMembers } from "../../processGroup.ts"
 import type { AgentDeployment } from "../../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type ExitInfo } from "../driver.ts"
 import { childEnvironment, dependencyVariables, spawnInstance } from "../processDriver.ts"
@@ -103,20 +101,19 @@ export const childAgentDriver = (runtime: ChildRuntime, calls: CallHost | undefi
       })
 
       const pid = base.pid as number
-      let members: ReadonlyArray<number> = [pid]
+      let rss: number | undefined
       let sampledAt = 0
       return yield* attachAgent(ctx, {
         transport: base,
         connection,
         memory: () => {
-          // The group's resident memory (a `process` agent may have children); members are
-          // re-listed every few seconds, the leader's RSS is read on every poll.
-          if (Date.now() - sampledAt > 2_000) {
+          // The whole tree's resident memory (a `process` agent may have children), read at most
+          // every 500 ms: listing a tree can mean a /proc scan.
+          if (Date.now() - sampledAt > 500) {
             sampledAt = Date.now()
-            const live = liveGroupMembers(pid)
-            members = live.length > 0 ? live : [pid]
+            rss = base.usage?.().rssBytes || undefined
           }
-          return sumOver(members, residentBytes) ?? connection.rssBytes
+          return rss ?? connection.rssBytes
         },
         memoryLabel: "RSS",
         throttle:
