@@ -97,7 +97,8 @@ const settled = (r: InstanceRunner) =>
 /** Where a command has finished acting, for callers that wait on it. */
 const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
   start: (r) => r.state !== "starting" && r.state !== "stopped" && r.state !== "stopping",
-  stop: isDown,
+  // Down, or superseded: a start queued during the stop brings it back up.
+  stop: (r) => r.state !== "stopping",
   restart: (r) => r.state !== "stopping" && r.state !== "starting",
   suspend: (r) => r.state !== "running",
   resume: (r) => r.state !== "suspended",

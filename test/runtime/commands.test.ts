@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { type Harness, harness, httpCheck, nodeService, waitFor } from "../support/runtime.ts"
+
+// The state × command table (docs/LIFECYCLE.md) with real processes: the cells that used to go
+// wrong. `stubborn` ignores SIGTERM once it is ready, so a stop waits out its grace period.
+let h: Harness | undefined
+afterEach(async () => {
+  await h?.dispose()
+  h = undefined
+})
+
+const stubborn = (graceMs: number) =>
+  nodeService("stubborn", "stubborn.mjs", { probes: [httpCheck()], stop: { graceMs } })
+
+const stopping = (h: Harness) => waitFor(h.supervisor.runners("stubborn")[0]!, (r) => r.state === "stopping")
+
+describe("commands while a unit is stopping", () => {
+  it("a stop during a stop-to-restart stops: the unit does not come back", async () => {
+    h = harness([stubborn(1_500)])
+    await h.supervisor.startAll()
+    const restart = h.supervisor.command("stubborn", "restart")
+    await stopping(h)
+    await h.supervisor.command("stubborn", "stop")
+    await restart
+    expect(h.supervisor.status("stubborn").state).toBe("stopped")
+  })
+
+  it("a forced stop during a graceful one SIGKILLs at once", async () => {
+    h = harness([stubborn(60_000)])
+    await h.supervisor.startAll()
+    const graceful = h.supervisor.command("stubborn", "stop")
+    await stopping(h)
+    const began = Date.now()
+    await h.supervisor.command("stubborn", "stop", { graceful: false })
+    await graceful
+    expect(h.supervisor.status("stubborn").state).toBe("stopped")
+    expect(Date.now() - began).toBeLessThan(30_000)
+  })
+
+  it("a start during a stop is queued: the unit starts again once it is down", async () => {
+    h = harness([stubborn(500)])
+    await h.supervisor.startAll()
+    const pid = h.supervisor.status("stubborn").pid
+    const stop = h.supervisor.command("stubborn", "stop")
+    await stopping(h)
+    await h.supervisor.command("stubborn", "start")
+    await stop
+    await waitFor(h.supervisor.runners("stubborn")[0]!, (r) => r.state === "running" && r.ready)
+    expect(h.supervisor.status("stubborn").pid).not.toBe(pid)
+  })
+
+  it("SAM's shutdown during a slow restart ends it: bounded, and the unit stays down", async () => {
+    h = harness([stubborn(60_000)])
+    await h.supervisor.startAll()
+    void h.supervisor.command("stubborn", "restart")
+    await stopping(h)
+    const began = Date.now()
+    await h.supervisor.shutdown({ timeoutMs: 1_000 })
+    expect(Date.now() - began).toBeLessThan(30_000)
+    expect(h.supervisor.status("stubborn").state).toBe("stopped")
+    await expect(h.supervisor.command("stubborn", "start")).rejects.toMatchObject({
+      _tag: "SamStopping",
+      message: 'cannot start "stubborn": SAM is stopping',
+    })
+  })
+})
