@@ -1,6 +1,8 @@
 // The typed client of the control API, used by the CLI and the tests. Its request and response
 // types come from the HttpApi definition (controlApi.ts) at compile time only; at run time it is
-// plain fetch over a table of method and path per endpoint, so loading it loads no Effect.
+// plain node:http over a table of method and path per endpoint, so loading it loads no Effect.
+// (node:http rather than fetch: undici's start-up alone costs more than the rest of `sam ps`.)
+import { request as httpRequest, type IncomingMessage } from "node:http"
 import type { HttpApiSchema } from "effect/http-api"
 import type { ControlApi } from "./controlApi.ts"
 import { readSse } from "./sseReader.ts"
@@ -206,6 +208,37 @@ const pathOf = (route: AnyRoute, request: AnyRequest): string => {
   return search === "" ? path : `${path}?${search}`
 }
 
+/** One HTTP exchange: resolves with the answer once its status and headers are in. */
+const exchange = async (
+  target: URL,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+): Promise<IncomingMessage> => {
+  // TLS is loaded only for an https URL (a SAM behind a proxy): plain http is the common case.
+  const request = target.protocol === "https:" ? (await import("node:https")).request : httpRequest
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: init.method,
+        headers:
+          init.body === undefined
+            ? init.headers
+            : { ...init.headers, "content-length": String(Buffer.byteLength(init.body)) },
+        ...(init.signal === undefined ? {} : { signal: init.signal }),
+      },
+      resolve,
+    )
+    req.once("error", reject)
+    req.end(init.body)
+  })
+}
+
+const readAll = async (body: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString("utf8")
+}
+
 const parseJson = (text: string): unknown => {
   try {
     return JSON.parse(text)
@@ -222,16 +255,16 @@ export const controlClient = (options: ControlClientOptions): ControlClient => {
     request: AnyRequest = {},
     callOptions: CallOptions = {},
     accept = "application/json",
-  ): Promise<Response> => {
+  ): Promise<IncomingMessage> => {
     const endpoint = `${route.method} ${route.path}`
     const headers: Record<string, string> = { accept }
     for (const [name, value] of Object.entries(request.headers ?? {}))
       if (value !== undefined) headers[name] = value
     if (options.token) headers.authorization = `Bearer ${options.token}`
     if (request.payload !== undefined) headers["content-type"] = "application/json"
-    let response: Response
+    let response: IncomingMessage
     try {
-      response = await fetch(`${url}${pathOf(route, request)}`, {
+      response = await exchange(new URL(`${url}${pathOf(route, request)}`), {
         method: route.method,
         headers,
         ...(request.payload === undefined ? {} : { body: JSON.stringify(request.payload) }),
@@ -242,31 +275,35 @@ export const controlClient = (options: ControlClientOptions): ControlClient => {
       throw new ControlApiError({
         endpoint,
         url,
-        message: `no answer from SAM at ${url} (${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)})`,
+        message: `no answer from SAM at ${url} (${error instanceof Error ? error.message : String(error)})`,
         cause: error,
       })
     }
-    if (response.ok) return response
-    const text = await response.text()
+    const status = response.statusCode ?? 0
+    if (status >= 200 && status < 300) return response
+    const text = await readAll(response)
     const body = parseJson(text)
     const problem = typeof body === "object" && body !== null ? (body as Problem) : undefined
     throw new ControlApiError({
       endpoint,
       url,
-      status: response.status,
+      status,
       ...(problem === undefined ? {} : { problem }),
-      message:
-        problem?.detail ?? problem?.title ?? (text.trim() || `HTTP ${response.status} from ${endpoint}`),
+      message: problem?.detail ?? problem?.title ?? (text.trim() || `HTTP ${status} from ${endpoint}`),
     })
   }
   const call = async (route: AnyRoute, request?: AnyRequest, callOptions?: CallOptions) => {
-    const text = await (await send(route, request, callOptions)).text()
+    const text = await readAll(await send(route, request, callOptions))
     return text === "" ? undefined : JSON.parse(text)
   }
-  async function* events(response: Response): AsyncGenerator<ServerEvent<unknown>, void> {
-    if (response.body === null) return
-    for await (const message of readSse(response.body))
-      yield { event: message.event, id: message.id, data: parseJson(message.data) }
+  async function* events(response: IncomingMessage): AsyncGenerator<ServerEvent<unknown>, void> {
+    try {
+      for await (const message of readSse(response))
+        yield { event: message.event, id: message.id, data: parseJson(message.data) }
+    } finally {
+      // A consumer that stops early closes the connection (SAM's stream would go on forever).
+      response.destroy()
+    }
   }
   const stream = async (route: AnyRoute, request?: AnyRequest, callOptions?: CallOptions) =>
     events(await send(route, request, callOptions, "text/event-stream"))

@@ -47,6 +47,11 @@ export interface Command {
    * that runs is loaded, so `sam --version`, `--help` and usage errors load none.
    */
   readonly load?: () => Promise<CommandRun>
+  /**
+   * A body given inline. Everything its module imports loads with the command table, so keep it
+   * for bodies that import nothing; prefer `load`.
+   */
+  readonly run?: CommandRun
 }
 
 export class UsageError extends Error {

@@ -72,12 +72,12 @@ export const runCli = async (argv: ReadonlyArray<string>, io: CliIo): Promise<nu
       io.stdout(`${version()}\n`)
       return EXIT_OK
     }
-    if (command.load === undefined) {
+    const run = command.run ?? (await command.load?.())
+    if (run === undefined) {
       const what = path.length === 1 ? "missing command" : `'${path.slice(1).join(" ")}' needs a command`
       io.stderr(`sam: ${what}\n\n${formatHelp(command, path)}`)
       return EXIT_USAGE
     }
-    const run = await command.load()
     return await run({ values, positionals, io })
   } catch (cause) {
     if (cause instanceof UsageError) {
