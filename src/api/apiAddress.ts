@@ -10,6 +10,8 @@ export interface ApiState {
   readonly url: string
   readonly pid: number
   readonly startedAt: string
+  /** The main config file that SAM runs (the CLI finds it by this without loading the config). */
+  readonly config?: string
 }
 
 export const apiStateFile = (stateDir: string): string => join(stateDir, "api.json")

@@ -1,6 +1,6 @@
 // The control API as one Effect HttpApi definition: paths, request and response schemas, errors,
 // the role each endpoint needs and the bearer security scheme. The server (apiServer.ts), the
-// typed client (HttpApiClient.make(ControlApi)) and GET /api/openapi.json all derive from it.
+// typed client (controlClient.ts, from its types only) and GET /api/openapi.json derive from it.
 import { Context, Schema } from "effect"
 import {
   HttpApi,
@@ -30,6 +30,7 @@ import {
   AgentList,
   AgentListQuery,
   AgentStatus,
+  CapabilityList,
   InvokeBody,
   InvokeResult,
   PluginList,
@@ -156,6 +157,13 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .annotate(OpenApi.Description, "SAM as a whole: status and the live event stream") {}
 
 export class CapabilitiesGroup extends HttpApiGroup.make("capabilities")
+  .add(
+    HttpApiEndpoint.get("list", "/capabilities", { success: CapabilityList }).annotate(
+      OpenApi.Description,
+      "Every capability with its providers and their readiness, including those declared by configured " +
+        "agents that are not running (then `available` is false).",
+    ),
+  )
   .add(
     HttpApiEndpoint.post("invoke", "/capabilities/:name/invoke", {
       params: { name: Schema.String },

@@ -114,7 +114,7 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
     case "not_found":
       return new CapabilityNotFound({
         ...fields,
-        detail: `${failure.message}; GET /api/agents lists the agents and their capabilities`,
+        detail: `${failure.message}; GET /api/capabilities (sam capabilities) lists every capability`,
       })
     case "queue_full":
       return new CapabilityBusy({ ...fields, detail: `${failure.message}; retry shortly` })

@@ -194,6 +194,28 @@ export const InvokeResult = Schema.Struct({
   duration_ms: Count,
 }).annotate({ identifier: "InvokeResult" })
 
+export const CapabilityProvider = Schema.Struct({
+  unit: Schema.String.annotate({ description: "The agent offering it, or plugin:<name>" }),
+  instance: Count,
+  state: Schema.String.annotate({ description: "The instance's lifecycle state (running for a plugin)" }),
+  ready: Schema.Boolean.annotate({ description: "Whether SAM routes calls to it now" }),
+  in_flight: Count.annotate({ description: "Invocations it is serving now" }),
+}).annotate({ identifier: "CapabilityProvider" })
+
+export const CapabilityList = Schema.Struct({
+  capabilities: Schema.Array(
+    Schema.Struct({
+      name: Schema.String,
+      providers: Schema.Array(CapabilityProvider).annotate({
+        description:
+          "Every provider: the instances offering it now, and the configured agents declaring it that are not up",
+      }),
+      available: Schema.Boolean.annotate({ description: "Whether any provider is ready" }),
+    }),
+  ).annotate({ description: "Sorted by name" }),
+}).annotate({ identifier: "CapabilityList" })
+export type CapabilityList = typeof CapabilityList.Type
+
 export const PluginList = Schema.Struct({
   plugins: Schema.Array(
     Schema.Struct({

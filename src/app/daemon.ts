@@ -109,6 +109,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     url: connectUrl(server.host, server.port),
     pid: process.pid,
     startedAt: new Date().toISOString(),
+    config: loaded.configPath,
   }).catch((error: unknown) =>
     say(`sam: could not write ${runtime.state_dir}/api.json (${String(error)}); set SAM_URL for the CLI`),
   )

@@ -1,48 +1,24 @@
-// How CLI commands talk to a running SAM: find its control API (--url or SAM_URL; else the
-// api.json the daemon writes in its state dir: SAM_STATE_DIR's, the config's runtime.state_dir,
-// or <config dir>/.sam when the config does not load; else api.host:api.port from the config),
-// send SAM_TOKEN as the bearer token, and turn every failure into a message that says what to do.
-import { existsSync } from "node:fs"
+// How CLI commands reach a running SAM: find its control API (--url or SAM_URL; else the api.json
+// the daemon writes in its state dir: SAM_STATE_DIR's, <config dir>/.sam's when that SAM runs this
+// config, the config's runtime.state_dir; else api.host:api.port from the config), take the
+// bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
+// (src/api/controlClient.ts), and turn every failure into a message that says what to do.
+import { existsSync, readFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { apiStateFile, connectUrl, readApiState } from "../api/apiAddress.ts"
+import { ControlApiError, type ControlClient, controlClient } from "../api/controlClient.ts"
 import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
 import { ConfigError } from "../config/errors.ts"
-import { EXIT_FAILURE, EXIT_USAGE, type OptionSpec, type OptionValues, stringOption } from "./command.ts"
-import { configOption } from "./configOptions.ts"
+import { EXIT_FAILURE, EXIT_USAGE, type OptionValues, stringOption } from "./command.ts"
 import type { CliIo } from "./io.ts"
 
-export const apiOptions: Readonly<Record<string, OptionSpec>> = {
-  config: { ...configOption, description: "Config of the SAM to talk to (for its API address)" },
-  url: {
-    type: "string",
-    placeholder: "url",
-    description:
-      "Control API URL (default: SAM_URL, else the running SAM's api.json in SAM_STATE_DIR or the config's state dir, else api.host:api.port)",
-  },
-}
-
-/** A failed call, with a message that says what to do. */
+/** A failure the CLI explains itself (no SAM recorded, no such unit, a broken stream). */
 export class ApiCallError extends Error {
-  readonly status: number | undefined
-  readonly problem: Record<string, unknown> | undefined
-  constructor(message: string, status?: number, problem?: Record<string, unknown>) {
+  readonly _tag = "ApiCallError"
+  constructor(message: string) {
     super(message)
     this.name = "ApiCallError"
-    this.status = status
-    this.problem = problem
   }
-}
-
-export interface SamApi {
-  readonly url: string
-  /** JSON in, JSON out; rejects with ApiCallError. */
-  call<A = unknown>(method: string, path: string, body?: unknown): Promise<A>
-  /** The raw response of a streaming call (already checked for success). */
-  stream(
-    method: string,
-    path: string,
-    init: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> },
-  ): Promise<Response>
 }
 
 /**
@@ -59,23 +35,42 @@ export class ConfigUnloadable extends Error {
   }
 }
 
+/** Where the running SAM is, and the state dir its api.json was read from (none for a URL). */
+export interface SamLocation {
+  readonly url: string
+  readonly stateDir?: string
+}
+
 const DEFAULT_URL = "http://127.0.0.1:7070"
 
-/** The control API address for this invocation. */
-export const resolveApiUrl = async (io: CliIo, values: OptionValues): Promise<string> => {
+/** Env overrides that may move the state dir (SAM__runtime__state_dir, or all of SAM__runtime). */
+const stateDirOverridden = (env: CliIo["env"]): boolean =>
+  Object.keys(env).some((key) => key === "SAM__runtime" || key.startsWith("SAM__runtime__"))
+
+/** The control API address (and state dir) for this invocation. */
+export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLocation> => {
   const explicit = stringOption(values, "url") ?? io.env.SAM_URL
-  if (explicit !== undefined && explicit !== "") return explicit.replace(/\/+$/, "")
+  if (explicit !== undefined && explicit !== "") return { url: explicit.replace(/\/+$/, "") }
   const stateDirEnv = io.env.SAM_STATE_DIR
   if (stateDirEnv !== undefined && stateDirEnv !== "") {
     const stateDir = resolve(io.cwd, stateDirEnv)
     const running = readApiState(stateDir)
-    if (running) return running.url
+    if (running) return { url: running.url, stateDir }
     throw new ApiCallError(
       `no running SAM is recorded in ${apiStateFile(stateDir)} (SAM_STATE_DIR): start SAM on that ` +
         `state dir, or set SAM_URL to where it runs`,
     )
   }
   const configPath = stringOption(values, "config")
+  const configFile = resolve(io.cwd, configPath ?? DEFAULT_CONFIG_FILE)
+  // The common case without loading the config (which costs more than the call itself): a SAM
+  // running this very config on the default state dir beside it.
+  const beside = join(dirname(configFile), DEFAULT_STATE_DIR)
+  const near = stateDirOverridden(io.env) ? undefined : readApiState(beside)
+  if (near && (near.config === undefined || near.config === configFile))
+    return { url: near.url, stateDir: beside }
+  // No config file here at all (loadConfig would only say so): SAM's default address.
+  if (configPath === undefined && !existsSync(configFile)) return { url: DEFAULT_URL }
   const { loadConfig } = await import("../config/load.ts")
   let loaded: Awaited<ReturnType<typeof loadConfig>>
   try {
@@ -87,29 +82,27 @@ export const resolveApiUrl = async (io: CliIo, values: OptionValues): Promise<st
     })
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    return runningBesideConfig(io, configPath, error)
+    return runningBesideConfig(configFile, beside, error)
   }
-  const running = readApiState(loaded.config.runtime.state_dir)
-  if (running) return running.url
+  const stateDir = loaded.config.runtime.state_dir
+  const running = readApiState(stateDir)
+  if (running) return { url: running.url, stateDir }
   const { host, port } = loaded.config.api
   if (port === 0)
     throw new ApiCallError(
       `the config sets api.port 0 (any free port) and no running SAM recorded its address in ` +
-        `${loaded.config.runtime.state_dir}/api.json: is SAM running? Otherwise set SAM_URL`,
+        `${stateDir}/api.json: is SAM running? Otherwise set SAM_URL`,
     )
-  return connectUrl(host, port)
+  return { url: connectUrl(host, port) }
 }
 
 /**
  * The config does not load (an editor mid-save, a syntax error): a SAM running on the default
- * state dir beside it is still found; no config file at all means the default address.
+ * state dir beside it is still found, whichever config it runs.
  */
-const runningBesideConfig = (io: CliIo, configPath: string | undefined, error: ConfigError): string => {
-  const configFile = resolve(io.cwd, configPath ?? DEFAULT_CONFIG_FILE)
-  const stateDir = join(dirname(configFile), DEFAULT_STATE_DIR)
+const runningBesideConfig = (configFile: string, stateDir: string, error: ConfigError): SamLocation => {
   const running = readApiState(stateDir)
-  if (running) return running.url
-  if (configPath === undefined && !existsSync(configFile)) return DEFAULT_URL
+  if (running) return { url: running.url, stateDir }
   throw new ConfigUnloadable(
     `the config ${configFile} does not load, and no running SAM is recorded in ${apiStateFile(stateDir)}. ` +
       `Fix the config (\`sam validate\` lists every problem), or point the CLI at SAM with --url <url>, ` +
@@ -118,81 +111,73 @@ const runningBesideConfig = (io: CliIo, configPath: string | undefined, error: C
   )
 }
 
-const describeProblem = (
-  status: number,
-  problem: Record<string, unknown> | undefined,
-  text: string,
-): string => {
-  const detail = typeof problem?.detail === "string" ? problem.detail : text.trim() || `HTTP ${status}`
-  if (status === 401) return `${detail}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
-  return detail
-}
-
-export const connectApi = async (io: CliIo, values: OptionValues): Promise<SamApi> => {
-  const url = await resolveApiUrl(io, values)
-  const token = io.env.SAM_TOKEN
-  const headers = (extra: Record<string, string> = {}): Record<string, string> => ({
-    accept: "application/json",
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-    ...extra,
-  })
-  const send = async (
-    method: string,
-    path: string,
-    init: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> },
-  ) => {
-    let response: Response
-    try {
-      response = await fetch(`${url}${path}`, {
-        method,
-        headers: headers({
-          ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-          ...init.headers,
-        }),
-        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-        ...(init.signal === undefined ? {} : { signal: init.signal }),
-      })
-    } catch (error) {
-      if ((error as Error).name === "AbortError") throw error
-      throw new ApiCallError(
-        `SAM is not running at ${url}: start it with \`npm start\` (or \`sam start\`), or set SAM_URL to where it runs`,
-      )
-    }
-    if (!response.ok) {
-      const text = await response.text().catch(() => "")
-      let problem: Record<string, unknown> | undefined
-      try {
-        problem = JSON.parse(text) as Record<string, unknown>
-      } catch {
-        problem = undefined
-      }
-      throw new ApiCallError(describeProblem(response.status, problem, text), response.status, problem)
-    }
-    return response
-  }
-  return {
-    url,
-    call: async <A>(method: string, path: string, body?: unknown) => {
-      const response = await send(method, path, body === undefined ? {} : { body })
-      const text = await response.text()
-      return (text === "" ? undefined : JSON.parse(text)) as A
-    },
-    stream: send,
-  }
+/** The token the calls carry, and where it came from (for the advice when SAM refuses it). */
+interface Token {
+  readonly token: string
+  readonly from: string
 }
 
 /**
- * Run a command body against the running SAM; an ApiCallError is printed (exit 1), a config that
+ * SAM_TOKEN, else the local admin token a SAM keeps in `<state dir>/token` (mode 0600) beside the
+ * api.json the CLI found it by.
+ */
+const tokenFor = (io: CliIo, location: SamLocation): Token | undefined => {
+  const fromEnv = io.env.SAM_TOKEN
+  if (fromEnv !== undefined && fromEnv !== "") return { token: fromEnv, from: "SAM_TOKEN" }
+  if (location.stateDir === undefined) return undefined
+  const file = join(location.stateDir, "token")
+  let text: string
+  try {
+    text = readFileSync(file, "utf8")
+  } catch (error) {
+    // No token file: this SAM keeps none (or is open); anything else is worth saying.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      io.stderr(`sam: warning: cannot read ${file} (${(error as Error).message}); calling SAM without it\n`)
+    return undefined
+  }
+  const token = text.trim()
+  return token === "" ? undefined : { token, from: file }
+}
+
+/** The typed client for the running SAM, with its token. */
+export const connectApi = async (
+  io: CliIo,
+  values: OptionValues,
+): Promise<{ client: ControlClient; token: Token | undefined }> => {
+  const location = await locateSam(io, values)
+  const token = tokenFor(io, location)
+  return { client: controlClient({ url: location.url, token: token?.token }), token }
+}
+
+/** What the CLI says about a failed call. */
+const describeFailure = (error: ControlApiError, token: Token | undefined): string => {
+  if (error.status === undefined)
+    return `SAM is not running at ${error.url}: start it with \`npm start\` (or \`sam start\`), or set SAM_URL to where it runs`
+  if (error.status !== 401) return error.message
+  if (token === undefined || token.from === "SAM_TOKEN")
+    return `${error.message}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
+  return `${error.message}: SAM refused the token in ${token.from}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
+}
+
+/**
+ * Run a command body against the running SAM; a failed call is printed (exit 1), a config that
  * does not load (with no running SAM found beside it) is reported like other commands do (exit 2).
  */
 export const withApi = async (
   io: CliIo,
   values: OptionValues,
-  body: (api: SamApi) => Promise<number>,
+  body: (client: ControlClient) => Promise<number>,
 ): Promise<number> => {
+  let token: Token | undefined
   try {
-    return await body(await connectApi(io, values))
+    const connected = await connectApi(io, values)
+    token = connected.token
+    return await body(connected.client)
   } catch (error) {
+    if (error instanceof ControlApiError) {
+      io.stderr(`sam: ${describeFailure(error, token)}\n`)
+      return EXIT_FAILURE
+    }
     if (error instanceof ApiCallError) {
       io.stderr(`sam: ${error.message}\n`)
       return EXIT_FAILURE

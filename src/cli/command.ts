@@ -1,5 +1,6 @@
 // The shape of a CLI command and the shared argument parsing: node:util parseArgs, `--help` on every
-// command, and usage errors that name the offending argument with a did-you-mean hint.
+// command, and usage errors that name the offending argument with a did-you-mean hint. A command is
+// static data (names, help text, option specs) plus `load`, which imports its body on demand.
 
 import { parseArgs } from "node:util"
 import { suggestionSuffix } from "../config/suggest.ts"
@@ -27,16 +28,30 @@ export interface CommandContext {
   readonly io: CliIo
 }
 
+/** A command's body; resolves to the exit code. */
+export type CommandRun = (ctx: CommandContext) => Promise<number>
+
 export interface Command {
   readonly name: string
   readonly summary: string
+  /** Starts SAM itself (`sam start`): never offered as a did-you-mean for a mistyped command. */
+  readonly startsDaemon?: boolean
   /** Arguments after the command name, for the usage line: `<key> [value]`. */
   readonly args?: string
   readonly description?: string
   readonly options?: Readonly<Record<string, OptionSpec>>
   readonly positionals?: { readonly min: number; readonly max: number }
   readonly subcommands?: ReadonlyArray<Command>
-  readonly run?: (ctx: CommandContext) => Promise<number>
+  /**
+   * Imports the body: `load: () => import("./psCommand.ts").then((m) => m.run)`. Only the command
+   * that runs is loaded, so `sam --version`, `--help` and usage errors load none.
+   */
+  readonly load?: () => Promise<CommandRun>
+  /**
+   * A body given inline. Everything its module imports loads with the command table, so keep it
+   * for bodies that import nothing; prefer `load`.
+   */
+  readonly run?: CommandRun
 }
 
 export class UsageError extends Error {

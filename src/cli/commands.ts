@@ -1,18 +1,274 @@
-// The command table of `sam`. Add a command by writing <name>Command.ts and listing it here.
-// status, ps, the lifecycle commands, events, invoke and reload talk to a running SAM's control API.
+// The command table of `sam`: names, help text and option specs only, so that --help, --version,
+// did-you-mean and usage errors load nothing else. Each command's body is imported by `load` when
+// it runs. Add a command by writing <name>Command.ts (exporting its run) and listing it here.
+// status, ps, the lifecycle commands, events, invoke, capabilities and reload talk to a running
+// SAM's control API (controlClient.ts).
 
-import { auditCommand } from "./auditCommand.ts"
-import type { Command } from "./command.ts"
-import { configCommand } from "./configCommand.ts"
-import { eventsCommand } from "./eventsCommand.ts"
-import { invokeCommand } from "./invokeCommand.ts"
-import { restartCommand, resumeCommand, stopCommand, suspendCommand } from "./lifecycleCommands.ts"
-import { reloadCommand } from "./reloadCommand.ts"
-import { schemaCommand } from "./schemaCommand.ts"
-import { secretsCommand } from "./secretsCommand.ts"
-import { startCommand } from "./startCommand.ts"
-import { psCommand, statusCommand } from "./statusCommand.ts"
-import { validateCommand } from "./validateCommand.ts"
+import type { Command, OptionSpec } from "./command.ts"
+import { apiOptions, configOption, jsonOption, setOption } from "./options.ts"
+
+const stopOptions: Readonly<Record<string, OptionSpec>> = {
+  force: { type: "boolean", description: "Kill at once (SIGKILL) instead of a graceful stop" },
+  timeout: {
+    type: "string",
+    placeholder: "seconds",
+    description: "Grace before the kill (default: the unit's)",
+  },
+}
+
+const lifecycle = (
+  name: "stop" | "restart" | "suspend" | "resume",
+  summary: string,
+  options: Readonly<Record<string, OptionSpec>> = {},
+): Command => ({
+  name,
+  summary,
+  args: "<id>",
+  description:
+    `${summary}, through the running SAM's control API; waits until the command took effect.\n` +
+    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN, role operator or admin).",
+  options: { ...apiOptions, ...options },
+  positionals: { min: 1, max: 1 },
+  load: () => import("./lifecycleCommands.ts").then((m) => m.lifecycleRun(name)),
+})
+
+const start: Command = {
+  name: "start",
+  summary: "Run SAM in the foreground (or, with <id>, start a unit of the running SAM)",
+  startsDaemon: true,
+  args: "[id]",
+  positionals: { min: 0, max: 1 },
+  description:
+    "Run SAM in the foreground: load and validate the configuration, start every enabled\n" +
+    "agent and service in dependency order, and serve the control API until SIGINT/SIGTERM.\n" +
+    "An invalid configuration is reported in full and nothing starts (exit 2).\n" +
+    "With <id>: start that agent or service of the running SAM (SAM_URL, token SAM_TOKEN).",
+  options: {
+    config: configOption,
+    set: setOption,
+    host: {
+      type: "string",
+      placeholder: "host",
+      description: "Control API address (same as --set api.host=...)",
+    },
+    port: {
+      type: "string",
+      placeholder: "port",
+      description: "Control API port, 0 for any free port (--set api.port=...)",
+    },
+    url: {
+      type: "string",
+      placeholder: "url",
+      description: "With <id>: the running SAM's API URL (default SAM_URL)",
+    },
+  },
+  load: () => import("./startCommand.ts").then((m) => m.run),
+}
+
+const validate: Command = {
+  name: "validate",
+  summary: "Check the configuration without starting anything",
+  description:
+    "Check the configuration without starting anything. Every problem is listed with its file,\n" +
+    "path and line:column; the exit code is 2 when there is any, else 0, and each unit's restart\n" +
+    "limits are listed (its own intensity and its supervision group's). Secrets that cannot be\n" +
+    "resolved yet (no vault, unset variable) are warnings unless --strict-secrets is given.",
+  options: {
+    config: configOption,
+    set: setOption,
+    "strict-secrets": {
+      type: "boolean",
+      description: `Treat unresolvable \${env.X} / \${vault.x} references as errors`,
+    },
+  },
+  load: () => import("./validateCommand.ts").then((m) => m.run),
+}
+
+const config: Command = {
+  name: "config",
+  summary: "Inspect the configuration (config print)",
+  subcommands: [
+    {
+      name: "print",
+      summary: "Show the merged configuration and where each value came from",
+      description:
+        "Show the merged configuration (all layers, defaults filled, paths absolute) as YAML with\n" +
+        "the layer of each value as a comment (defaults, defaults.json, the main file, system.yaml,\n" +
+        "local-overrides.yaml, env, cli). Resolved secrets are shown as ***. Plugins found in the\n" +
+        "project's plugins/ folder are listed too, marked as auto-loaded.",
+      options: {
+        config: configOption,
+        set: setOption,
+        json: { type: "boolean", description: "Print JSON (without origins) instead of YAML" },
+      },
+      load: () => import("./configCommand.ts").then((m) => m.runPrint),
+    },
+  ],
+}
+
+const schema: Command = {
+  name: "schema",
+  summary: "Write the JSON Schema of config files (for editor completion)",
+  description:
+    "Write the JSON Schema (draft 2020-12) of SAM config files, generated from the same schema\n" +
+    "that validates them. Reference it from YAML with\n" +
+    "  # yaml-language-server: $schema=<path>/sam.schema.json",
+  options: {
+    out: {
+      type: "string",
+      short: "o",
+      placeholder: "file",
+      description: "Write to this file instead of stdout",
+    },
+  },
+  load: () => import("./schemaCommand.ts").then((m) => m.run),
+}
+
+const vaultOptions = { config: configOption }
+const secrets: Command = {
+  name: "secrets",
+  summary: "Manage the encrypted secrets vault (set, get, list, rm)",
+  description:
+    `Manage the encrypted local vault read by \${vault.key} references in the config.\n` +
+    "The vault is security.vault.path (default <state_dir>/vault.json); its key is SAM_VAULT_KEY\n" +
+    "or security.vault.key_file (default <state_dir>/vault.key, must be mode 0600).",
+  subcommands: [
+    {
+      name: "set",
+      args: "<key> [value]",
+      summary: "Store a secret (value read from stdin when omitted)",
+      description:
+        "Store a secret in the vault, encrypted with AES-256-GCM. Without a value it is read from\n" +
+        "stdin (safer: it stays out of shell history). The key comes from SAM_VAULT_KEY or the key\n" +
+        "file (mode 0600); when neither exists a new key file is created.",
+      options: vaultOptions,
+      positionals: { min: 1, max: 2 },
+      load: () => import("./secretsCommand.ts").then((m) => m.runSet),
+    },
+    {
+      name: "get",
+      args: "<key>",
+      summary: "Print a secret's value",
+      options: vaultOptions,
+      positionals: { min: 1, max: 1 },
+      load: () => import("./secretsCommand.ts").then((m) => m.runGet),
+    },
+    {
+      name: "list",
+      summary: "List the names of stored secrets (never their values)",
+      options: vaultOptions,
+      load: () => import("./secretsCommand.ts").then((m) => m.runList),
+    },
+    {
+      name: "rm",
+      args: "<key>",
+      summary: "Remove a secret",
+      options: vaultOptions,
+      positionals: { min: 1, max: 1 },
+      load: () => import("./secretsCommand.ts").then((m) => m.runRm),
+    },
+  ],
+}
+
+const status: Command = {
+  name: "status",
+  summary: "Show the running SAM's health, resources and units",
+  description:
+    "Show the running SAM: overall health, uptime, resources, then the table of `sam ps`.\n" +
+    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
+  options: { ...apiOptions, json: jsonOption },
+  load: () => import("./statusCommand.ts").then((m) => m.runStatus),
+}
+
+const ps: Command = {
+  name: "ps",
+  summary: "List the agents and services of the running SAM",
+  description:
+    "List every agent and service of the running SAM: id, kind, runtime, state, readiness, restarts,\n" +
+    "uptime, pid, CPU and memory. Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
+  options: { ...apiOptions, json: jsonOption },
+  load: () => import("./statusCommand.ts").then((m) => m.runPs),
+}
+
+const events: Command = {
+  name: "events",
+  summary: "Follow the running SAM's events live (Ctrl+C ends)",
+  description:
+    "Follow the running SAM's events live: a snapshot of every unit, then lifecycle transitions,\n" +
+    "health changes, supervisor decisions and plugin events as they happen. Ctrl+C ends.",
+  options: { ...apiOptions, json: { type: "boolean", description: "Print each event as a JSON line" } },
+  load: () => import("./eventsCommand.ts").then((m) => m.run),
+}
+
+const invoke: Command = {
+  name: "invoke",
+  summary: "Invoke a capability of the running SAM",
+  args: "<capability> <json>",
+  description:
+    "Invoke a capability on the agent the running SAM routes it to, with <json> as its input,\n" +
+    `e.g. sam invoke text_summarization '{"text": "..."}'. The output is printed on stdout.`,
+  options: {
+    ...apiOptions,
+    timeout: { type: "string", placeholder: "seconds", description: "Deadline of the call (default 60)" },
+    stream: { type: "boolean", description: "Print streamed chunks as they arrive" },
+  },
+  positionals: { min: 2, max: 2 },
+  load: () => import("./invokeCommand.ts").then((m) => m.run),
+}
+
+const capabilities: Command = {
+  name: "capabilities",
+  summary: "List the running SAM's capabilities, their providers and readiness",
+  description:
+    "List every capability of the running SAM with each provider (agent instance or plugin), its\n" +
+    "state, whether SAM routes calls to it now, and the calls it is serving. Capabilities that\n" +
+    "configured agents declare are listed even while none of them runs.",
+  options: { ...apiOptions, json: jsonOption },
+  load: () => import("./capabilitiesCommand.ts").then((m) => m.run),
+}
+
+const reload: Command = {
+  name: "reload",
+  summary: "Reload the running SAM's configuration",
+  description:
+    "Make the running SAM read its configuration files again and apply the difference: new units start,\n" +
+    "removed ones stop, changed ones restart. An invalid config changes nothing. Needs an admin token.",
+  options: { ...apiOptions },
+  load: () => import("./reloadCommand.ts").then((m) => m.run),
+}
+
+const audit: Command = {
+  name: "audit",
+  summary: "Check SAM's audit log",
+  description: "SAM records every lifecycle command and every mutating API call in a hash-chained audit log.",
+  subcommands: [
+    {
+      name: "verify",
+      summary: "Check that no audit entry was changed, removed or reordered",
+      description:
+        "Check the audit log's hash chain: every entry holds the hash of the one before it, so a changed,\n" +
+        "removed or reordered entry breaks the chain at that line (exit 1, naming it). Exit 0 when intact.",
+      options: {
+        file: {
+          type: "string",
+          placeholder: "path",
+          description: "Audit log to check (default <state_dir>/audit.log)",
+        },
+        config: configOption,
+      },
+      load: () => import("./auditCommand.ts").then((m) => m.runVerify),
+    },
+  ],
+}
+
+/** `sam help [command]`: the same text as `sam [command] --help` (run.ts answers it). */
+export const helpCommand: Command = {
+  name: "help",
+  summary: "Show help for sam or for a command",
+  args: "[command]",
+  description: "Show the help of sam, or of a command: `sam help config print` is `sam config print --help`.",
+  positionals: { min: 0, max: 8 },
+}
 
 export const sam: Command = {
   name: "sam",
@@ -22,20 +278,22 @@ export const sam: Command = {
     "from one typed, layered configuration (sam.config.ts).",
   options: { version: { type: "boolean", short: "v", description: "Print the version" } },
   subcommands: [
-    startCommand,
-    validateCommand,
-    configCommand,
-    schemaCommand,
-    secretsCommand,
-    statusCommand,
-    psCommand,
-    stopCommand,
-    restartCommand,
-    suspendCommand,
-    resumeCommand,
-    eventsCommand,
-    invokeCommand,
-    reloadCommand,
-    auditCommand,
+    start,
+    validate,
+    config,
+    schema,
+    secrets,
+    status,
+    ps,
+    lifecycle("stop", "Stop an agent or service of the running SAM", stopOptions),
+    lifecycle("restart", "Restart an agent or service of the running SAM"),
+    lifecycle("suspend", "Suspend an agent of the running SAM (SIGSTOP)"),
+    lifecycle("resume", "Resume a suspended agent of the running SAM"),
+    events,
+    invoke,
+    capabilities,
+    reload,
+    audit,
+    helpCommand,
   ],
 }

@@ -1,32 +1,30 @@
-// `sam config print`: the merged configuration with the layer each value came from, secrets masked.
+// `sam config print` (described in commands.ts): the merged configuration with the layer each
+// value came from, secrets masked, and the plugins SAM loads from the project's plugins/ folder.
 
-import { type Command, EXIT_OK, EXIT_USAGE } from "./command.ts"
-import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
+import { join } from "node:path"
+import type { LoadedConfig } from "../config/load.ts"
+import type { AutoLoadedPlugin } from "../config/printConfig.ts"
+import { type CommandRun, EXIT_OK, EXIT_USAGE } from "./command.ts"
+import { loadFromOptions, printWarnings } from "./configOptions.ts"
 
-const printCommand: Command = {
-  name: "print",
-  summary: "Show the merged configuration and where each value came from",
-  description:
-    "Show the merged configuration (all layers, defaults filled, paths absolute) as YAML with\n" +
-    "the layer of each value as a comment (defaults, defaults.json, the main file, system.yaml,\n" +
-    "local-overrides.yaml, env, cli). Resolved secrets are shown as ***.",
-  options: {
-    config: configOption,
-    set: setOption,
-    json: { type: "boolean", description: "Print JSON (without origins) instead of YAML" },
-  },
-  run: async ({ values, io }) => {
-    const loaded = await loadFromOptions(io, values, { secrets: "lenient" })
-    if (loaded === undefined) return EXIT_USAGE
-    const { configToJson, configToYaml } = await import("../config/printConfig.ts")
-    io.stdout(values.json === true ? configToJson(loaded) : configToYaml(loaded))
-    printWarnings(io, loaded.warnings)
-    return EXIT_OK
-  },
+/** Plugins the plugin host finds in <config dir>/plugins/ that no `plugins:` entry names. */
+const autoLoadedPlugins = async (loaded: LoadedConfig): Promise<AutoLoadedPlugin[]> => {
+  const { resolvePluginSources } = await import("../plugins/pluginSources.ts")
+  const { sources } = resolvePluginSources({
+    entries: loaded.config.plugins,
+    baseDir: loaded.baseDir,
+    pluginsDir: join(loaded.baseDir, "plugins"),
+  })
+  return sources.filter((s) => s.origin === "folder").map((s) => ({ label: s.label, entry: s.entry }))
 }
 
-export const configCommand: Command = {
-  name: "config",
-  summary: "Inspect the configuration (config print)",
-  subcommands: [printCommand],
+export const runPrint: CommandRun = async ({ values, io }) => {
+  const loaded = await loadFromOptions(io, values, { secrets: "lenient" })
+  if (loaded === undefined) return EXIT_USAGE
+  const { configToJson, configToYaml } = await import("../config/printConfig.ts")
+  io.stdout(
+    values.json === true ? configToJson(loaded) : configToYaml(loaded, await autoLoadedPlugins(loaded)),
+  )
+  printWarnings(io, loaded.warnings)
+  return EXIT_OK
 }

@@ -1,24 +1,10 @@
-// Options and loading shared by the commands that read the config (start, validate, config print,
-// secrets): --config/--set, and printing a ConfigError the same way everywhere.
+// Loading shared by the commands that read the config (start, validate, config print, secrets):
+// the config from --config/--set (options.ts), and printing a ConfigError the same way everywhere.
 
 import { ConfigError } from "../config/errors.ts"
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts"
-import { listOption, type OptionSpec, type OptionValues, stringOption } from "./command.ts"
+import { listOption, type OptionValues, stringOption } from "./command.ts"
 import type { CliIo } from "./io.ts"
-
-export const configOption: OptionSpec = {
-  type: "string",
-  short: "c",
-  placeholder: "file",
-  description: "Main config file: .ts .mjs .js .json .yaml .yml (default: sam.config.ts)",
-}
-
-export const setOption: OptionSpec = {
-  type: "string",
-  multiple: true,
-  placeholder: "path=value",
-  description: "Override one value (value parsed as JSON when it is JSON), e.g. --set api.port=8080",
-}
 
 /** Prints every problem of a ConfigError to stderr. */
 export const printConfigError = (io: CliIo, error: ConfigError): void => {

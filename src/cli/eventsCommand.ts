@@ -1,26 +1,17 @@
-// `sam events`: the running SAM's live event stream (GET /api/events) as one line per event, or
-// as JSON lines with --json, until Ctrl+C or until SAM stops.
-import { Sse } from "effect/encoding"
-import { ApiCallError, apiOptions, withApi } from "./apiClient.ts"
-import { type Command, EXIT_FAILURE, EXIT_OK } from "./command.ts"
-
-interface Frame {
-  readonly event: string
-  readonly id: string | undefined
-  readonly data: string
-}
+// `sam events` (described in commands.ts): the running SAM's live event stream (GET /api/events)
+// as one line per event, or as JSON lines with --json, until Ctrl+C or until SAM stops.
+import { ControlApiError, type ServerEvent } from "../api/controlClient.ts"
+import { ApiCallError, withApi } from "./apiClient.ts"
+import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
 
 const time = (at: unknown) =>
   typeof at === "string" ? at.slice(11, 19) : new Date().toISOString().slice(11, 19)
 
 /** One readable line for an event (undefined: nothing to print). */
-export const formatEvent = (frame: Frame): string | undefined => {
-  let data: Record<string, unknown>
-  try {
-    data = JSON.parse(frame.data) as Record<string, unknown>
-  } catch {
-    return `${frame.event} ${frame.data}`
-  }
+export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => {
+  if (typeof frame.data !== "object" || frame.data === null)
+    return `${frame.event} ${JSON.stringify(frame.data)}`
+  const data = frame.data as Record<string, unknown>
   switch (frame.event) {
     case "snapshot": {
       const units = [
@@ -53,53 +44,35 @@ export const formatEvent = (frame: Frame): string | undefined => {
   }
 }
 
-export const eventsCommand: Command = {
-  name: "events",
-  summary: "Follow the running SAM's events live (Ctrl+C ends)",
-  description:
-    "Follow the running SAM's events live: a snapshot of every unit, then lifecycle transitions,\n" +
-    "health changes, supervisor decisions and plugin events as they happen. Ctrl+C ends.",
-  options: { ...apiOptions, json: { type: "boolean", description: "Print each event as a JSON line" } },
-  run: ({ values, io }) =>
-    withApi(io, values, async (api) => {
-      const abort = new AbortController()
-      const onSignal = () => abort.abort()
-      process.once("SIGINT", onSignal)
-      process.once("SIGTERM", onSignal)
-      let sawShutdown = false
-      const parser = Sse.makeParser((event) => {
-        if (event._tag !== "Event") return
+export const run: CommandRun = ({ values, io }) =>
+  withApi(io, values, async (client) => {
+    const abort = new AbortController()
+    const onSignal = () => abort.abort()
+    process.once("SIGINT", onSignal)
+    process.once("SIGTERM", onSignal)
+    let sawShutdown = false
+    try {
+      const events = await client.streams.system.events({}, { signal: abort.signal })
+      for await (const event of events) {
         if (event.event === "shutdown") sawShutdown = true
         if (values.json === true) {
-          io.stdout(
-            `${JSON.stringify({ event: event.event, id: event.id ?? null, data: JSON.parse(event.data) })}\n`,
-          )
-          return
+          io.stdout(`${JSON.stringify({ event: event.event, id: event.id ?? null, data: event.data })}\n`)
+          continue
         }
         const line = formatEvent(event)
         if (line) io.stdout(`${line}\n`)
-      })
-      try {
-        const response = await api.stream("GET", "/api/events", {
-          signal: abort.signal,
-          headers: { accept: "text/event-stream" },
-        })
-        const decoder = new TextDecoder()
-        for await (const chunk of response.body ?? []) parser.feed(decoder.decode(chunk, { stream: true }))
-      } catch (error) {
-        if (abort.signal.aborted) return EXIT_OK
-        if (error instanceof ApiCallError) throw error
-        throw new ApiCallError(
-          `the event stream broke (${(error as Error).message}); run \`sam events\` again`,
-        )
-      } finally {
-        process.off("SIGINT", onSignal)
-        process.off("SIGTERM", onSignal)
       }
-      if (abort.signal.aborted || sawShutdown) return EXIT_OK
-      io.stderr(
-        `sam: the event stream ended: SAM at ${api.url} went away; run \`sam events\` again once it is back\n`,
-      )
-      return EXIT_FAILURE
-    }),
-}
+    } catch (error) {
+      if (abort.signal.aborted) return EXIT_OK
+      if (error instanceof ApiCallError || error instanceof ControlApiError) throw error
+      throw new ApiCallError(`the event stream broke (${(error as Error).message}); run \`sam events\` again`)
+    } finally {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+    }
+    if (abort.signal.aborted || sawShutdown) return EXIT_OK
+    io.stderr(
+      `sam: the event stream ended: SAM at ${client.url} went away; run \`sam events\` again once it is back\n`,
+    )
+    return EXIT_FAILURE
+  })

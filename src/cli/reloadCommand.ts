@@ -1,7 +1,8 @@
-// `sam reload`: make the running SAM reload its configuration files (POST /api/config/reload) and
-// report what changed, or every problem of an invalid config (nothing changes then).
-import { apiOptions, withApi } from "./apiClient.ts"
-import { type Command, EXIT_FAILURE, EXIT_OK } from "./command.ts"
+// `sam reload` (described in commands.ts): make the running SAM reload its configuration files
+// (POST /api/config/reload) and report what changed, or every problem of an invalid config
+// (nothing changes then).
+import { withApi } from "./apiClient.ts"
+import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
 
 interface ReloadReport {
   readonly ok: boolean
@@ -19,29 +20,22 @@ const listed = (report: ReloadReport, key: string): string | undefined => {
   return Array.isArray(value) && value.length > 0 ? `${key} ${value.join(", ")}` : undefined
 }
 
-export const reloadCommand: Command = {
-  name: "reload",
-  summary: "Reload the running SAM's configuration",
-  description:
-    "Make the running SAM read its configuration files again and apply the difference: new units start,\n" +
-    "removed ones stop, changed ones restart. An invalid config changes nothing. Needs an admin token.",
-  options: { ...apiOptions },
-  run: ({ values, io }) =>
-    withApi(io, values, async (api) => {
-      const report = await api.call<ReloadReport>("POST", "/api/config/reload")
-      if (report?.ok !== true) {
-        io.stderr(`sam: the config was not reloaded${report?.message ? `: ${report.message}` : ""}\n`)
-        for (const issue of report?.issues ?? [])
-          io.stderr(`  ${issue.file ?? ""}${issue.path ? ` ${issue.path}` : ""}: ${issue.message ?? ""}\n`)
-        io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
-        return EXIT_FAILURE
-      }
-      const changes = ["added", "removed", "restarted", "reconfigured"]
-        .map((k) => listed(report, k))
-        .filter(Boolean)
-      io.stdout(
-        `config reloaded${changes.length > 0 ? `: ${changes.join("; ")}` : report.changed === false ? ": nothing changed" : ""}\n`,
-      )
-      return EXIT_OK
-    }),
-}
+export const run: CommandRun = ({ values, io }) =>
+  withApi(io, values, async (client) => {
+    // The plugin host answers more than the schema's {ok}: what changed, or the config's issues.
+    const report: ReloadReport = await client.plugins.reload()
+    if (report?.ok !== true) {
+      io.stderr(`sam: the config was not reloaded${report?.message ? `: ${report.message}` : ""}\n`)
+      for (const issue of report?.issues ?? [])
+        io.stderr(`  ${issue.file ?? ""}${issue.path ? ` ${issue.path}` : ""}: ${issue.message ?? ""}\n`)
+      io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
+      return EXIT_FAILURE
+    }
+    const changes = ["added", "removed", "restarted", "reconfigured"]
+      .map((k) => listed(report, k))
+      .filter(Boolean)
+    io.stdout(
+      `config reloaded${changes.length > 0 ? `: ${changes.join("; ")}` : report.changed === false ? ": nothing changed" : ""}\n`,
+    )
+    return EXIT_OK
+  })

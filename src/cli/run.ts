@@ -1,5 +1,6 @@
 // Dispatches `sam <command> [<subcommand>] [options]` through the command table and maps failures to
-// exit codes in one place: 0 ok, 1 failed, 2 usage error or invalid configuration.
+// exit codes in one place: 0 ok, 1 failed, 2 usage error or invalid configuration. The command that
+// runs is the only one loaded; `sam help [command]` prints the same help as `--help`.
 
 import { readFileSync } from "node:fs"
 import { suggestionSuffix } from "../config/suggest.ts"
@@ -12,7 +13,7 @@ import {
   parseCommandArgs,
   UsageError,
 } from "./command.ts"
-import { sam } from "./commands.ts"
+import { helpCommand, sam } from "./commands.ts"
 import type { CliIo } from "./io.ts"
 
 const version = (): string => {
@@ -22,7 +23,10 @@ const version = (): string => {
   return pkg.version ?? "unknown"
 }
 
-/** Walks down subcommands; returns the command reached, its path and the remaining arguments. */
+/**
+ * Walks down subcommands; returns the command reached, its path and the remaining arguments.
+ * A mistyped name gets a did-you-mean, never one that starts SAM (`sam stat` is not `start`).
+ */
 const resolveCommand = (argv: ReadonlyArray<string>) => {
   let command: Command = sam
   const path = ["sam"]
@@ -32,7 +36,7 @@ const resolveCommand = (argv: ReadonlyArray<string>) => {
     if (next === undefined || next.startsWith("-")) break
     const found = command.subcommands.find((c) => c.name === next)
     if (found === undefined) {
-      const names = command.subcommands.map((c) => c.name)
+      const names = command.subcommands.filter((c) => c.startsDaemon !== true).map((c) => c.name)
       throw new UsageError(
         `unknown command '${[...path.slice(1), next].join(" ")}'${suggestionSuffix(next, names, "'")}`,
         path,
@@ -57,16 +61,24 @@ export const runCli = async (argv: ReadonlyArray<string>, io: CliIo): Promise<nu
       io.stdout(formatHelp(command, path))
       return EXIT_OK
     }
+    if (command === helpCommand) {
+      const target = resolveCommand(positionals)
+      if (target.rest.length > 0)
+        throw new UsageError(`'${target.path.join(" ")}' has no command '${target.rest[0]}'`, ["sam", "help"])
+      io.stdout(formatHelp(target.command, target.path))
+      return EXIT_OK
+    }
     if (command === sam && values.version === true) {
       io.stdout(`${version()}\n`)
       return EXIT_OK
     }
-    if (command.run === undefined) {
+    const run = command.run ?? (await command.load?.())
+    if (run === undefined) {
       const what = path.length === 1 ? "missing command" : `'${path.slice(1).join(" ")}' needs a command`
       io.stderr(`sam: ${what}\n\n${formatHelp(command, path)}`)
       return EXIT_USAGE
     }
-    return await command.run({ values, positionals, io })
+    return await run({ values, positionals, io })
   } catch (cause) {
     if (cause instanceof UsageError) {
       io.stderr(`sam: ${cause.message}\nRun '${cause.command.join(" ")} --help' for usage.\n`)

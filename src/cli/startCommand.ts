@@ -1,82 +1,52 @@
-// `sam start`: load the config (exit 2 on any problem, nothing started), then run the daemon
-// (src/app/daemon.ts) in the foreground until SIGINT/SIGTERM. `sam start <id>` instead starts
-// one unit of the running SAM through its control API (lifecycleCommands.ts). A state dir another
-// SAM holds is refused: exit 1, nothing touched.
+// `sam start` (described in commands.ts): load the config (exit 2 on any problem, nothing
+// started), then run the daemon (src/app/daemon.ts) in the foreground until SIGINT/SIGTERM.
+// `sam start <id>` instead starts one unit of the running SAM through its control API
+// (lifecycleCommands.ts). A state dir another SAM holds is refused: exit 1, nothing touched.
 
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
-import { type Command, EXIT_FAILURE, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
-import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
+import { type CommandRun, EXIT_FAILURE, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
+import { loadFromOptions, printWarnings } from "./configOptions.ts"
 
-export const startCommand: Command = {
-  name: "start",
-  summary: "Run SAM in the foreground (or, with <id>, start a unit of the running SAM)",
-  args: "[id]",
-  positionals: { min: 0, max: 1 },
-  description:
-    "Run SAM in the foreground: load and validate the configuration, start every enabled\n" +
-    "agent and service in dependency order, and serve the control API until SIGINT/SIGTERM.\n" +
-    "An invalid configuration is reported in full and nothing starts (exit 2).\n" +
-    "With <id>: start that agent or service of the running SAM (SAM_URL, token SAM_TOKEN).",
-  options: {
-    config: configOption,
-    set: setOption,
-    host: {
-      type: "string",
-      placeholder: "host",
-      description: "Control API address (same as --set api.host=...)",
-    },
-    port: {
-      type: "string",
-      placeholder: "port",
-      description: "Control API port, 0 for any free port (--set api.port=...)",
-    },
-    url: {
-      type: "string",
-      placeholder: "url",
-      description: "With <id>: the running SAM's API URL (default SAM_URL)",
-    },
-  },
-  run: async (context) => {
-    if (context.positionals[0] !== undefined) {
-      const { lifecycleRun } = await import("./lifecycleCommands.ts")
-      return lifecycleRun("start")(context)
+export const run: CommandRun = async (context) => {
+  if (context.positionals[0] !== undefined) {
+    const { lifecycleRun } = await import("./lifecycleCommands.ts")
+    return lifecycleRun("start")(context)
+  }
+  const { values, io } = context
+  const overrides: Array<string> = []
+  const host = stringOption(values, "host")
+  const port = stringOption(values, "port")
+  if (host !== undefined) overrides.push(`api.host=${JSON.stringify(host)}`)
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) > 65535)
+      throw new UsageError(`--port must be 0-65535, found "${port}"`, ["sam", "start"])
+    overrides.push(`api.port=${port}`)
+  }
+  const loaded = await loadFromOptions(io, values, { cliOverrides: overrides })
+  if (loaded === undefined) return EXIT_USAGE
+  printWarnings(io, loaded.warnings)
+  // The state dir first, before the rest of SAM loads: a second SAM on it is told at once,
+  // and touches nothing of the first.
+  const { acquireStateDir, StateDirInUse } = await import("../runtime/store/stateDirLock.ts")
+  let stateDirLock: StateDirLock
+  try {
+    stateDirLock = acquireStateDir(loaded.config.runtime.state_dir)
+  } catch (error) {
+    if (error instanceof StateDirInUse) {
+      io.stderr(`sam: ${error.message}\n`)
+      return EXIT_FAILURE
     }
-    const { values, io } = context
-    const overrides: Array<string> = []
-    const host = stringOption(values, "host")
-    const port = stringOption(values, "port")
-    if (host !== undefined) overrides.push(`api.host=${JSON.stringify(host)}`)
-    if (port !== undefined) {
-      if (!/^\d+$/.test(port) || Number(port) > 65535)
-        throw new UsageError(`--port must be 0-65535, found "${port}"`, ["sam", "start"])
-      overrides.push(`api.port=${port}`)
-    }
-    const loaded = await loadFromOptions(io, values, { cliOverrides: overrides })
-    if (loaded === undefined) return EXIT_USAGE
-    printWarnings(io, loaded.warnings)
-    // The state dir first, before the rest of SAM loads: a second SAM on it is told at once,
-    // and touches nothing of the first.
-    const { acquireStateDir, StateDirInUse } = await import("../runtime/store/stateDirLock.ts")
-    let stateDirLock: StateDirLock
-    try {
-      stateDirLock = acquireStateDir(loaded.config.runtime.state_dir)
-    } catch (error) {
-      if (error instanceof StateDirInUse) {
-        io.stderr(`sam: ${error.message}\n`)
-        return EXIT_FAILURE
-      }
-      throw error
-    }
-    try {
-      const { runDaemon } = await import("../app/daemon.ts")
-      // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
-      return await runDaemon(loaded, {
-        cliOverrides: [...listOption(values, "set"), ...overrides],
-        stateDirLock,
-      })
-    } finally {
-      // SAM releases it when it stops; this covers a return before SAM took it over.
-      stateDirLock.release()
-    }
-  },
+    throw error
+  }
+  try {
+    const { runDaemon } = await import("../app/daemon.ts")
+    // The reloader re-reads the files with the same flags, so --set keeps winning after an edit.
+    return await runDaemon(loaded, {
+      cliOverrides: [...listOption(values, "set"), ...overrides],
+      stateDirLock,
+    })
+  } finally {
+    // SAM releases it when it stops; this covers a return before SAM took it over.
+    stateDirLock.release()
+  }
 }

@@ -1,32 +1,22 @@
 // `sam status` (SAM's health and resources, then every unit) and `sam ps` (just the units) of a
-// running SAM, as a table or, with --json, as JSON for scripts.
-import type { SystemStatus } from "../api/schemas.ts"
-import { apiOptions, withApi } from "./apiClient.ts"
-import { type Command, EXIT_OK } from "./command.ts"
+// running SAM, as a table or, with --json, as JSON for scripts. Described in commands.ts.
+import type { ResponseOf } from "../api/controlClient.ts"
+import { withApi } from "./apiClient.ts"
+import { type CommandRun, EXIT_OK } from "./command.ts"
 import { fetchUnits, formatBytes, formatTable, formatUptime } from "./unitTable.ts"
 
-const json = { type: "boolean", description: "Print JSON instead of a table" } as const
+export const runPs: CommandRun = ({ values, io }) =>
+  withApi(io, values, async (client) => {
+    const units = await fetchUnits(client)
+    io.stdout(values.json === true ? `${JSON.stringify(units, null, 2)}\n` : formatTable(units))
+    return EXIT_OK
+  })
 
-export const psCommand: Command = {
-  name: "ps",
-  summary: "List the agents and services of the running SAM",
-  description:
-    "List every agent and service of the running SAM: id, kind, runtime, state, readiness, restarts,\n" +
-    "uptime, pid, CPU and memory. Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
-  options: { ...apiOptions, json },
-  run: ({ values, io }) =>
-    withApi(io, values, async (api) => {
-      const units = await fetchUnits(api)
-      io.stdout(values.json === true ? `${JSON.stringify(units, null, 2)}\n` : formatTable(units))
-      return EXIT_OK
-    }),
-}
+type SystemStatus = ResponseOf<"system", "status">
 
-type Status = typeof SystemStatus.Type
-
-const summary = (url: string, s: Status): string => {
+const summary = (url: string, s: SystemStatus): string => {
   const { memory, cpu, disk } = s.resources
-  const counts = (c: Status["agents"], noun: string) =>
+  const counts = (c: SystemStatus["agents"], noun: string) =>
     `${c.running}/${c.total} ${noun} running${c.error > 0 ? `, ${c.error} failing` : ""}${c.other > 0 ? `, ${c.other} changing` : ""}`
   return [
     `SAM ${s.version} at ${url}: ${s.health}, up ${formatUptime(s.uptime)}`,
@@ -38,21 +28,13 @@ const summary = (url: string, s: Status): string => {
   ].join("\n")
 }
 
-export const statusCommand: Command = {
-  name: "status",
-  summary: "Show the running SAM's health, resources and units",
-  description:
-    "Show the running SAM: overall health, uptime, resources, then the table of `sam ps`.\n" +
-    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
-  options: { ...apiOptions, json },
-  run: ({ values, io }) =>
-    withApi(io, values, async (api) => {
-      const [status, units] = await Promise.all([api.call<Status>("GET", "/api/status"), fetchUnits(api)])
-      io.stdout(
-        values.json === true
-          ? `${JSON.stringify({ ...status, units }, null, 2)}\n`
-          : `${summary(api.url, status)}\n${formatTable(units)}`,
-      )
-      return EXIT_OK
-    }),
-}
+export const runStatus: CommandRun = ({ values, io }) =>
+  withApi(io, values, async (client) => {
+    const [status, units] = await Promise.all([client.system.status(), fetchUnits(client)])
+    io.stdout(
+      values.json === true
+        ? `${JSON.stringify({ ...status, units }, null, 2)}\n`
+        : `${summary(client.url, status)}\n${formatTable(units)}`,
+    )
+    return EXIT_OK
+  })

@@ -1,43 +1,26 @@
-// `sam validate`: load and check the configuration without starting anything; every problem is
-// printed with file, path and line:column (exit 2), else "ok: N agents, M services" and the
-// restart limits of each unit (exit 0). Warnings (stderr) never change the exit code.
+// `sam validate` (described in commands.ts): load and check the configuration without starting
+// anything; every problem is printed with file, path and line:column (exit 2), else "ok: N agents,
+// M services" and the restart limits of each unit (exit 0). Warnings (stderr) never change the exit code.
 
 import { describeRestartLimits } from "../config/restartLimits.ts"
 import type { SamConfig } from "../config/schema.ts"
-import { type Command, EXIT_OK, EXIT_USAGE } from "./command.ts"
-import { configOption, loadFromOptions, printWarnings, setOption } from "./configOptions.ts"
+import { type CommandRun, EXIT_OK, EXIT_USAGE } from "./command.ts"
+import { loadFromOptions, printWarnings } from "./configOptions.ts"
 
-export const validateCommand: Command = {
-  name: "validate",
-  summary: "Check the configuration without starting anything",
-  description:
-    "Check the configuration without starting anything. Every problem is listed with its file,\n" +
-    "path and line:column; the exit code is 2 when there is any, else 0, and each unit's restart\n" +
-    "limits are listed (its own intensity and its supervision group's). Secrets that cannot be\n" +
-    "resolved yet (no vault, unset variable) are warnings unless --strict-secrets is given.",
-  options: {
-    config: configOption,
-    set: setOption,
-    "strict-secrets": {
-      type: "boolean",
-      description: `Treat unresolvable \${env.X} / \${vault.x} references as errors`,
-    },
-  },
-  run: async ({ values, io }) => {
-    const loaded = await loadFromOptions(io, values, {
-      secrets: values["strict-secrets"] === true ? "strict" : "lenient",
-    })
-    if (loaded === undefined) return EXIT_USAGE
-    const agents = Object.keys(loaded.config.agents).length
-    const services = Object.keys(loaded.config.services).length
-    io.stdout(
-      `ok: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
-    )
-    const limits = describeRestartLimits(loaded.config)
-    if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
-    printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
-    return EXIT_OK
-  },
+export const run: CommandRun = async ({ values, io }) => {
+  const loaded = await loadFromOptions(io, values, {
+    secrets: values["strict-secrets"] === true ? "strict" : "lenient",
+  })
+  if (loaded === undefined) return EXIT_USAGE
+  const agents = Object.keys(loaded.config.agents).length
+  const services = Object.keys(loaded.config.services).length
+  io.stdout(
+    `ok: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
+  )
+  const limits = describeRestartLimits(loaded.config)
+  if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
+  printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
+  return EXIT_OK
 }
 
 /**

@@ -39,10 +39,37 @@ const annotate = (
   }
 }
 
-/** YAML of the merged config with per-value origins as comments. */
-export const configToYaml = (loaded: LoadedConfig): string => {
+/** A plugin SAM loads without a `plugins:` entry (the project's plugins/ folder). */
+export interface AutoLoadedPlugin {
+  /** `plugins/<name>` */
+  readonly label: string
+  /** The module SAM imports. */
+  readonly entry: string
+}
+
+/** The auto-loaded plugins as `plugins:` entries, each marked as such. */
+const addAutoLoaded = (doc: Document, plugins: ReadonlyArray<AutoLoadedPlugin>): void => {
+  if (plugins.length === 0 || !isMap(doc.contents)) return
+  const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === "plugins")
+  if (pair === undefined || !isSeq(pair.value)) return
+  const seq = pair.value
+  seq.flow = false
+  seq.comment = null
+  for (const plugin of plugins) {
+    const entry = doc.createNode({ path: plugin.entry })
+    entry.commentBefore = ` auto-loaded from ${plugin.label} (no plugins: entry names it)`
+    seq.items.push(entry)
+  }
+}
+
+/** YAML of the merged config with per-value origins as comments, auto-loaded plugins marked. */
+export const configToYaml = (
+  loaded: LoadedConfig,
+  autoLoaded: ReadonlyArray<AutoLoadedPlugin> = [],
+): string => {
   const doc = new Document(maskDeep(loaded.config, loaded.secretValues))
   annotate(doc.contents as Node | null, [], loaded.origins)
+  addAutoLoaded(doc, autoLoaded)
   doc.commentBefore =
     ` Merged configuration of ${loaded.configPath}\n` +
     " Each value is annotated with the layer that set it; secrets are shown as ***."

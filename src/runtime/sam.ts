@@ -145,9 +145,10 @@ export class Sam {
     this.actor = options.actor ?? (() => "library")
     this.bus = new EventBus()
     this.probes = builtinProbes()
-    this.capabilities = new CapabilityRouter(
-      options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue },
-    )
+    this.capabilities = new CapabilityRouter({
+      ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+      whyMissing: (capability) => this.providersDown(capability),
+    })
     const drivers = new Map<string, Driver>([
       ["process", processDriver],
       ["external", externalDriver],
@@ -410,6 +411,23 @@ export class Sam {
       tell("refused", error as { message: string; state: string })
     else tell("failed", { message: describe(error) })
     throw error
+  }
+
+  /**
+   * Why `capability` has no running provider when configured agents declare it: which ones and
+   * their state, and how to bring one up. Undefined when no agent declares it.
+   */
+  private providersDown(capability: string): string | undefined {
+    const declaring = this.supervisor
+      .specs()
+      .filter((s) => s.kind === "agent" && s.agent?.capabilities.includes(capability))
+    if (declaring.length === 0) return undefined
+    const states = declaring.map((s) => ({ id: s.id, state: this.supervisor.status(s.id).state }))
+    const named = states.map((s) => `${s.id} (${s.state})`).join(", ")
+    const startable = states.find((s) => ["stopped", "crashed", "error"].includes(s.state))
+    const running = states.some((s) => s.state === "running")
+    const hint = startable ? `; start one with \`sam start ${startable.id}\`` : ""
+    return `capability "${capability}" is unavailable: its providers ${named} ${running ? "do not serve it" : "are not running"}${hint}`
   }
 
   private requireUnit(id: string, kind?: UnitKind): UnitSpec {

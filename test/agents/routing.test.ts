@@ -50,7 +50,12 @@ describe("capability routing", () => {
       reason: expect.stringContaining('agent liar does not offer "translate" declared in its config'),
     })
     await h.next(transitionTo("liar", "stopped"))
-    await expect(h.sam.invoke("echo", 1)).rejects.toMatchObject({ reason: "not_found" })
+    // Declared but its only provider is down: unavailable (not "no such capability"), naming it.
+    await expect(h.sam.invoke("echo", 1)).rejects.toMatchObject({
+      reason: "unavailable",
+      message:
+        'capability "echo" is unavailable: its providers liar (stopped) are not running; start one with `sam start liar`',
+    })
   })
 
   it("a capability offered but not declared is reported as a warning and not routed", async () => {

@@ -1,14 +1,17 @@
 // Test support for the control API: a Sam running real process services (and an agent), its API
-// server on 127.0.0.1 port 0 with an audit log in a scratch directory, typed clients per token,
-// raw fetch helpers, and cleanup that closes everything and reports any process left alive.
+// server on 127.0.0.1 port 0 with an audit log in a scratch directory, the typed client the CLI
+// uses (src/api/controlClient.ts) per token, raw fetch helpers, and cleanup that closes
+// everything and reports any process left alive.
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { HttpApiClient } from "effect/http-api"
 import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
-import { ControlApi } from "../../src/api/controlApi.ts"
+import {
+  ControlApiError,
+  type ControlClient,
+  controlClient,
+  type Problem,
+} from "../../src/api/controlClient.ts"
 import { auditCommands } from "../../src/audit/auditCommands.ts"
 import { AuditLog } from "../../src/audit/auditLog.ts"
 import { Sam } from "../../src/runtime/sam.ts"
@@ -40,32 +43,28 @@ export interface ApiHarness {
   close(): Promise<number[]>
 }
 
-type ControlClient = Effect.Success<ReturnType<typeof makeClient>>
-
-const makeClient = (url: string, token: string | undefined) =>
-  HttpApiClient.make(ControlApi, {
-    baseUrl: url,
-    transformClient: (client) =>
-      token === undefined ? client : HttpClient.mapRequest(client, HttpClientRequest.bearerToken(token)),
-  })
-
-/** Run `call` with a typed client for the API at `url`; fails with the endpoint's typed error. */
-export const withClient = <A, E>(
+/** Run `call` with the typed client for the API at `url`, as `token`. */
+export const withClient = <A>(
   url: string,
   token: string | undefined,
-  call: (client: ControlClient) => Effect.Effect<A, E>,
-): Promise<A> =>
-  Effect.runPromise(makeClient(url, token).pipe(Effect.flatMap(call), Effect.provide(FetchHttpClient.layer)))
+  call: (client: ControlClient) => Promise<A>,
+): Promise<A> => call(controlClient({ url, token }))
 
-/** The typed error of a failing call (the test fails if the call succeeds). */
-export const failureOf = <A, E>(
+/** The problem a failing call answered, with its HTTP status (the test fails if the call succeeds). */
+export const failureOf = async (
   url: string,
   token: string | undefined,
-  call: (client: ControlClient) => Effect.Effect<A, E>,
-): Promise<E> =>
-  Effect.runPromise(
-    makeClient(url, token).pipe(Effect.flatMap(call), Effect.flip, Effect.provide(FetchHttpClient.layer)),
-  ) as Promise<E>
+  call: (client: ControlClient) => Promise<unknown>,
+): Promise<Problem & { readonly status: number }> => {
+  try {
+    await call(controlClient({ url, token }))
+  } catch (error) {
+    if (error instanceof ControlApiError && error.status !== undefined)
+      return { ...error.problem, status: error.status }
+    throw error
+  }
+  throw new Error("expected the call to fail, and it succeeded")
+}
 
 export const startApi = async (
   units: ReadonlyArray<UnitSpec>,

@@ -178,6 +178,42 @@ describe("sam against a running SAM", () => {
     expect(missing.stderr).toContain('no agent or plugin offers capability "summarize"')
   })
 
+  it("sam capabilities lists each capability's providers; one whose providers are stopped says how to start one", async () => {
+    const listed = await sam(["capabilities"], VIEWER)
+    expect(listed).toMatchObject({ code: 0, stderr: "" })
+    expect(listed.stdout).toBe(
+      [
+        "CAPABILITY  AVAILABLE  PROVIDER  STATE    READY  IN FLIGHT",
+        "echo        yes        helper    running  yes    0",
+        "stream      yes        helper    running  yes    0",
+        "",
+      ].join("\n"),
+    )
+    expect((await sam(["stop", "helper"])).code).toBe(0)
+    const json = await sam(["capabilities", "--json"], VIEWER)
+    expect(JSON.parse(json.stdout)).toEqual({
+      capabilities: [
+        {
+          name: "echo",
+          available: false,
+          providers: [{ unit: "helper", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
+        },
+        {
+          name: "stream",
+          available: false,
+          providers: [{ unit: "helper", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
+        },
+      ],
+    })
+    const down = await sam(["invoke", "echo", "{}"])
+    expect(down).toMatchObject({ code: 1, stdout: "" })
+    expect(down.stderr).toBe(
+      'sam: capability "echo" is unavailable: its providers helper (stopped) are not running; start one with `sam start helper`\n',
+    )
+    expect((await sam(["start", "helper"])).stdout).toMatch(/^helper is running/)
+    await units()
+  })
+
   it("sam events follows the stream until Ctrl+C", async () => {
     const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "events"], {
       cwd: dir,

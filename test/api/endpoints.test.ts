@@ -1,7 +1,7 @@
-// Every endpoint of the control API over real HTTP, through the typed HttpApiClient (raw fetch
-// only for what the typed client cannot send or read: malformed requests and event streams).
+// Every endpoint of the control API over real HTTP, through the typed client the CLI uses
+// (src/api/controlClient.ts; raw fetch only for what it cannot send: malformed requests, raw
+// event streams). Problems are checked in their wire form (type URN, status, fields).
 import { Validator } from "@seriousme/openapi-schema-validator"
-import { Effect, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { verifyAuditLog } from "../../src/audit/verifyAudit.ts"
 import { agentUnit, removeScratch } from "../support/agents.ts"
@@ -70,7 +70,7 @@ describe("reading SAM's state", () => {
     expect(status.metrics.in_flight).toBe(0)
     expect(status.uptime).toBeGreaterThan(0)
     const missing = await failureOf(h.url, as("watcher"), (c) => c.agents.status({ params: { id: "helpr" } }))
-    expect(missing).toMatchObject({ _tag: "NotFound", status: 404, id: "helpr" })
+    expect(missing).toMatchObject({ type: "urn:sam:problem:not-found", status: 404, id: "helpr" })
     expect((missing as { detail: string }).detail).toContain('did you mean "helper"?')
   })
 
@@ -102,7 +102,7 @@ describe("reading SAM's state", () => {
     const missing = await failureOf(h.url, as("watcher"), (c) =>
       c.services.health({ params: { id: "helper" } }),
     )
-    expect(missing).toMatchObject({ _tag: "NotFound", status: 404 })
+    expect(missing).toMatchObject({ type: "urn:sam:problem:not-found", status: 404 })
   })
 
   it("GET /api/plugins answers an empty list when no plugin host serves it", async () => {
@@ -120,7 +120,7 @@ describe("lifecycle commands", () => {
       c.services.stop({ params: { id: "web" }, payload: null }),
     )
     expect(again).toMatchObject({
-      _tag: "CommandConflict",
+      type: "urn:sam:problem:command-refused",
       status: 409,
       unit: "web",
       command: "stop",
@@ -150,13 +150,13 @@ describe("lifecycle commands", () => {
       c.agents.stop({ params: { id: "db" }, payload: null }),
     )
     expect(agent).toMatchObject({
-      _tag: "NotFound",
+      type: "urn:sam:problem:not-found",
       detail: '"db" is a service, not an agent; GET /api/agents lists them',
     })
     const unknown = await failureOf(h.url, as("ops"), (c) =>
       c.services.restart({ params: { id: "nope" }, payload: null }),
     )
-    expect(unknown).toMatchObject({ _tag: "NotFound", status: 404 })
+    expect(unknown).toMatchObject({ type: "urn:sam:problem:not-found", status: 404 })
   })
 
   it("suspends, resumes, stops and starts an agent; force restarts a running one", async () => {
@@ -172,7 +172,11 @@ describe("lifecycle commands", () => {
       status: "running",
     })
     const resumeAgain = await failureOf(h.url, as("ops"), (c) => c.agents.resume({ ...id, payload: null }))
-    expect(resumeAgain).toMatchObject({ _tag: "CommandConflict", state: "running", command: "resume" })
+    expect(resumeAgain).toMatchObject({
+      type: "urn:sam:problem:command-refused",
+      state: "running",
+      command: "resume",
+    })
     expect(
       await withClient(h.url, as("ops"), (c) => c.agents.stop({ ...id, payload: { graceful: false } })),
     ).toMatchObject({
@@ -188,7 +192,7 @@ describe("lifecycle commands", () => {
     const override = await failureOf(h.url, as("ops"), (c) =>
       c.agents.start({ ...id, payload: { config: { model: "x" } } }),
     )
-    expect(override).toMatchObject({ _tag: "Unprocessable", status: 422 })
+    expect(override).toMatchObject({ type: "urn:sam:problem:unprocessable", status: 422 })
   })
 })
 
@@ -197,11 +201,58 @@ describe("capabilities", () => {
     const result = await withClient(h.url, as("ops"), (c) =>
       c.capabilities.invoke({ params: { name: "echo" }, payload: { input: { hello: "world" } } }),
     )
-    // The typed result is JSON or an event stream (chosen by Accept); without Accept it is JSON.
-    if (!("agent" in result)) throw new Error("expected a JSON result")
     expect(result.output).toEqual({ hello: "world" })
     expect(["helper", "translator"]).toContain(result.agent)
     expect(result.duration_ms).toBeGreaterThanOrEqual(0)
+  })
+
+  it("GET /api/capabilities lists every capability with its providers and their readiness", async () => {
+    const { capabilities } = await withClient(h.url, as("watcher"), (c) => c.capabilities.list())
+    expect(capabilities.map((c) => c.name)).toEqual(["echo", "slow", "stream", "whoami"])
+    expect(capabilities[0]).toEqual({
+      name: "echo",
+      available: true,
+      providers: [
+        { unit: "helper", instance: 0, state: "running", ready: true, in_flight: 0 },
+        { unit: "translator", instance: 0, state: "running", ready: true, in_flight: 0 },
+      ],
+    })
+  })
+
+  it("a capability whose providers are all stopped is listed, and invoking it is a 503 naming them", async () => {
+    await withClient(h.url, as("ops"), (c) => c.agents.stop({ params: { id: "translator" }, payload: null }))
+    try {
+      const { capabilities } = await withClient(h.url, as("watcher"), (c) => c.capabilities.list())
+      expect(capabilities.find((c) => c.name === "whoami")).toEqual({
+        name: "whoami",
+        available: false,
+        providers: [{ unit: "translator", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
+      })
+      const down = await failureOf(h.url, as("ops"), (c) =>
+        c.capabilities.invoke({ params: { name: "whoami" }, payload: { input: null } }),
+      )
+      expect(down).toMatchObject({
+        type: "urn:sam:problem:capability-unavailable",
+        status: 503,
+        reason: "unavailable",
+        detail:
+          'capability "whoami" is unavailable: its providers translator (stopped) are not running; ' +
+          "start one with `sam start translator`",
+      })
+      // Streamed, the same answer before any event.
+      const streamed = await h.fetch("/api/capabilities/whoami/invoke", {
+        as: "ops",
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ input: null }),
+      })
+      expect(streamed.status).toBe(503)
+      expect(await streamed.json()).toMatchObject({ reason: "unavailable", detail: down.detail })
+    } finally {
+      await withClient(h.url, as("ops"), (c) =>
+        c.agents.start({ params: { id: "translator" }, payload: null }),
+      )
+    }
   })
 
   it("streams chunks as SSE when the client accepts text/event-stream", async () => {
@@ -223,22 +274,26 @@ describe("capabilities", () => {
     const unknown = await failureOf(h.url, as("ops"), (c) =>
       c.capabilities.invoke({ params: { name: "summarize" }, payload: { input: 1 } }),
     )
-    expect(unknown).toMatchObject({ _tag: "CapabilityNotFound", status: 404, reason: "not_found" })
+    expect(unknown).toMatchObject({
+      type: "urn:sam:problem:capability-not-found",
+      status: 404,
+      reason: "not_found",
+    })
     const late = await failureOf(h.url, as("ops"), (c) =>
       c.capabilities.invoke({ params: { name: "slow" }, payload: { input: null, timeout_seconds: 0.2 } }),
     )
-    expect(late).toMatchObject({ _tag: "CapabilityTimeout", status: 504, reason: "timeout" })
+    expect(late).toMatchObject({ type: "urn:sam:problem:capability-timeout", status: 504, reason: "timeout" })
   })
 })
 
 describe("authentication, authorization and validation", () => {
   it("no or a wrong token is a 401 problem with a WWW-Authenticate challenge", async () => {
     expect(await failureOf(h.url, undefined, (c) => c.system.status())).toMatchObject({
-      _tag: "Unauthorized",
+      type: "urn:sam:problem:unauthorized",
       status: 401,
     })
     expect(await failureOf(h.url, "not-a-token", (c) => c.services.list())).toMatchObject({
-      _tag: "Unauthorized",
+      type: "urn:sam:problem:unauthorized",
     })
     const raw = await h.fetch("/api/agents", { headers: { authorization: "Basic YWxhZGRpbjpvcGVu" } })
     expect(raw.status).toBe(401)
@@ -255,18 +310,27 @@ describe("authentication, authorization and validation", () => {
     const stop = await failureOf(h.url, as("watcher"), (c) =>
       c.services.stop({ params: { id: "db" }, payload: null }),
     )
-    expect(stop).toMatchObject({ _tag: "Forbidden", status: 403, role: "viewer", required_role: "operator" })
+    expect(stop).toMatchObject({
+      type: "urn:sam:problem:forbidden",
+      status: 403,
+      role: "viewer",
+      required_role: "operator",
+    })
     const reload = await failureOf(h.url, as("ops"), (c) => c.plugins.reload())
-    expect(reload).toMatchObject({ _tag: "Forbidden", role: "operator", required_role: "admin" })
+    expect(reload).toMatchObject({
+      type: "urn:sam:problem:forbidden",
+      role: "operator",
+      required_role: "admin",
+    })
     const invoke = await failureOf(h.url, as("watcher"), (c) =>
       c.capabilities.invoke({ params: { name: "echo" }, payload: { input: 1 } }),
     )
-    expect(invoke).toMatchObject({ _tag: "Forbidden", required_role: "operator" })
+    expect(invoke).toMatchObject({ type: "urn:sam:problem:forbidden", required_role: "operator" })
   })
 
   it("an admin may reload, which is 501 without a plugin host", async () => {
     const reload = await failureOf(h.url, as("admin"), (c) => c.plugins.reload())
-    expect(reload).toMatchObject({ _tag: "NotAvailable", status: 501 })
+    expect(reload).toMatchObject({ type: "urn:sam:problem:not-available", status: 501 })
   })
 
   it("a bad body or query is a 400 listing every problem", async () => {
@@ -351,6 +415,7 @@ describe("the OpenAPI document", () => {
         ...["start", "stop", "restart", "suspend", "resume"].map((c) => `/api/services/{id}/${c}`),
         "/api/status",
         "/api/events",
+        "/api/capabilities",
         "/api/capabilities/{name}/invoke",
         "/api/plugins",
         "/api/config/reload",
@@ -389,13 +454,13 @@ describe("GET /api/events", () => {
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
   })
 
-  it("reads as a stream of event data through the typed client", async () => {
-    const first = await withClient(h.url, as("watcher"), (c) =>
-      c.system
-        .events({ headers: {} })
-        .pipe(Effect.flatMap((events) => Stream.runCollect(Stream.take(events, 1)))),
-    )
-    expect(first[0]).toMatchObject({ services: [{ id: "db" }, { id: "web" }] })
+  it("reads as a stream of events through the typed client", async () => {
+    const first = await withClient(h.url, as("watcher"), async (c) => {
+      const events = await c.streams.system.events({})
+      for await (const event of events) return event // leaving the loop cancels the stream
+    })
+    expect(first).toMatchObject({ event: "snapshot", data: { services: [{ id: "db" }, { id: "web" }] } })
+    expect(Number(first?.id)).toBeGreaterThan(0)
   })
 
   it("resumes after Last-Event-ID without a snapshot, and snapshots again when the id is unknown", async () => {

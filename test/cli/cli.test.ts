@@ -3,6 +3,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Command } from "../../src/cli/command.ts"
+import { sam } from "../../src/cli/commands.ts"
 import { runCli } from "../../src/cli/run.ts"
 import { configJsonSchemaText } from "../../src/config/jsonSchema.ts"
 import { fakeIo } from "./fakeIo.ts"
@@ -31,18 +33,55 @@ const project = async (name: string, files: Record<string, string>): Promise<str
 }
 
 describe.concurrent("sam --help and usage errors", () => {
-  it("prints help for sam and for every command", async () => {
-    const paths = [[], ["start"], ["validate"], ["config"], ["config", "print"], ["schema"], ["secrets"]]
-    paths.push(...["set", "get", "list", "rm"].map((c) => ["secrets", c]))
+  it("prints help for sam and for every command, with --help or sam help", async () => {
+    const paths: string[][] = []
+    const walk = (command: Command, path: string[]) => {
+      paths.push(path)
+      for (const sub of command.subcommands ?? []) walk(sub, [...path, sub.name])
+    }
+    walk(sam, [])
+    expect(paths).toEqual(
+      expect.arrayContaining([["start"], ["config", "print"], ["capabilities"], ["help"]]),
+    )
     for (const path of paths) {
       const io = fakeIo()
       expect(await runCli([...path, "--help"], io), path.join(" ")).toBe(0)
       expect(io.out()).toMatch(new RegExp(`^Usage: ${["sam", ...path].join(" ")}`))
       expect(io.out()).toContain("-h, --help")
+      const viaHelp = fakeIo()
+      expect(await runCli(["help", ...path], viaHelp), `help ${path.join(" ")}`).toBe(0)
+      expect(viaHelp.out()).toBe(io.out())
     }
     const run = await runSam(["--help"])
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(/start .*\n\s+validate .*\n\s+config .*\n\s+schema .*\n\s+secrets /)
+    expect(run.stdout).toMatch(/\n {2}help \[command\] +Show help for sam or for a command\n/)
+    const help = await runSam(["help", "config", "print"])
+    expect(help).toMatchObject({ code: 0, stdout: (await runSam(["config", "print", "--help"])).stdout })
+  })
+
+  it("sam help names an unknown command with a did-you-mean (exit 2)", async () => {
+    const run = await runSam(["help", "invok"])
+    expect(run).toMatchObject({ code: 2, stdout: "" })
+    expect(run.stderr).toBe(
+      "sam: unknown command 'invok' (did you mean 'invoke'?)\nRun 'sam --help' for usage.\n",
+    )
+    const extra = fakeIo()
+    expect(await runCli(["help", "ps", "now"], extra)).toBe(2)
+    expect(extra.err()).toContain("'sam ps' has no command 'now'")
+  })
+
+  it("a mistyped command is never taken for `start`, which would run SAM", async () => {
+    const stat = await runSam(["stat"])
+    expect(stat).toMatchObject({ code: 2, stdout: "" })
+    expect(stat.stderr).toBe(
+      "sam: unknown command 'stat' (did you mean 'status'?)\nRun 'sam --help' for usage.\n",
+    )
+    for (const typo of ["star", "strat", "sart", "tsart", "starts"]) {
+      const io = fakeIo()
+      expect(await runCli([typo], io), typo).toBe(2)
+      expect(io.err(), typo).not.toContain("'start'")
+    }
   })
 
   it("an unknown command exits 2 naming it, with a did-you-mean", async () => {
@@ -201,6 +240,32 @@ describe("sam secrets and sam config print", () => {
     const gone = fakeIo({ cwd: dir })
     expect(await runCli(["secrets", "get", "openai_key", "-c", "sam.yaml"], gone)).toBe(1)
     expect(gone.err()).toContain('no secret "openai_key"')
+  })
+
+  it("config print lists the plugins SAM loads from the plugins/ folder, marked as auto-loaded", async () => {
+    const dir = await project("auto-plugins", {
+      "sam.yaml": "plugins:\n  - path: ./plugins/named.ts\n",
+      "plugins/named.ts": "export default {}\n",
+      "plugins/stats/index.ts": "export default {}\n",
+      "plugins/_draft.ts": "export default {}\n",
+    })
+    const print = await runSam(["config", "print", "-c", "sam.yaml"], { cwd: dir })
+    expect(print.code).toBe(0)
+    expect(print.stdout).toContain(
+      `plugins: # sam.yaml\n  - path: ${join(dir, "plugins", "named.ts")} # sam.yaml\n    enabled: true # sam.yaml\n` +
+        "  # auto-loaded from plugins/stats (no plugins: entry names it)\n" +
+        `  - path: ${join(dir, "plugins", "stats", "index.ts")}\n`,
+    )
+    expect(print.stdout).not.toContain("_draft")
+    // None configured: the folder's plugins alone, still marked.
+    const bare = await project("auto-plugins-only", {
+      "sam.yaml": "{}\n",
+      "plugins/stats.mjs": "export default {}\n",
+    })
+    const only = await runSam(["config", "print", "-c", "sam.yaml"], { cwd: bare })
+    expect(only.stdout).toContain(
+      `plugins:\n  # auto-loaded from plugins/stats.mjs (no plugins: entry names it)\n  - path: ${join(bare, "plugins", "stats.mjs")}\n`,
+    )
   })
 
   it("refuses a vault key file readable by others (exit 2)", async () => {

@@ -14,12 +14,18 @@ export interface SamRun {
 
 export const runSam = (
   args: ReadonlyArray<string>,
-  options: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {},
+  options: {
+    cwd?: string
+    env?: Record<string, string | undefined>
+    stdin?: string
+    /** Options for node itself, before the script (`--import <preload>`). */
+    nodeArgs?: ReadonlyArray<string>
+  } = {},
 ): Promise<SamRun> =>
   new Promise((resolve, reject) => {
     // Only PATH and HOME from the test's own environment: SAM__* or SAM_VAULT_KEY must not leak in.
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }
-    const child = spawn(process.execPath, [main, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main, ...args], {
       cwd: options.cwd ?? repoRoot,
       env,
       stdio: "pipe",

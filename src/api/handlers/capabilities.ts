@@ -1,3 +1,4 @@
+// GET /api/capabilities lists every capability with its providers (capabilityList.ts).
 // POST /api/capabilities/:name/invoke: routes the call through SAM's capability router, as JSON
 // ({output, agent, duration_ms}) or, when the client accepts text/event-stream, as SSE `chunk`
 // events followed by `done` or `error`. Every invocation is recorded in the audit log.
@@ -7,6 +8,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import type { AuditResult } from "../../audit/auditEntry.ts"
 import { ApiContext, type ApiContextShape, apiActor, auditNow } from "../apiContext.ts"
 import type { ApiPrincipal } from "../auth.ts"
+import { capabilityList } from "../capabilityList.ts"
 import { ControlApi, Principal } from "../controlApi.ts"
 import { sseFrame } from "../eventStream.ts"
 import { type CapabilityProblem, capabilityProblem } from "../problems.ts"
@@ -45,6 +47,7 @@ export const capabilitiesLive = HttpApiBuilder.group(ControlApi, "capabilities",
     const context = yield* ApiContext
     const { sam } = context
     return handlers.handleAll({
+      list: () => Effect.sync(() => capabilityList(sam)),
       invoke: ({ params, payload, request }) =>
         Effect.gen(function* () {
           const principal = yield* Principal

@@ -36,9 +36,15 @@ export class CapabilityRouter {
   /** Where the next search starts, per capability: ties go round-robin. */
   private readonly cursors = new Map<string, number>()
   private readonly maxQueue: number
+  private readonly whyMissing: (capability: string) => string | undefined
 
-  constructor(options: { maxQueue?: number } = {}) {
+  /**
+   * `whyMissing` explains a capability no running provider offers: a message naming the
+   * configured providers that are down makes the call `unavailable` instead of `not_found`.
+   */
+  constructor(options: { maxQueue?: number; whyMissing?: (capability: string) => string | undefined } = {}) {
     this.maxQueue = options.maxQueue ?? 100
+    this.whyMissing = options.whyMissing ?? (() => undefined)
   }
 
   /** Offer `capability` through `provider`; returns the withdrawal function. */
@@ -142,6 +148,8 @@ export class CapabilityRouter {
     while (true) {
       const entries = this.providers.get(capability)
       if (!entries || entries.length === 0) {
+        const why = this.whyMissing(capability)
+        if (why !== undefined) throw new CapabilityError({ capability, reason: "unavailable", message: why })
         throw new CapabilityError({
           capability,
           reason: "not_found",
