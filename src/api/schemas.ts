@@ -54,6 +54,9 @@ const unitFields = {
   cpu_percent: Schema.NullOr(Schema.Finite),
   memory_bytes: Schema.NullOr(Count),
   reason: Schema.String.annotate({ description: "Why the unit is in its state" }),
+  next_attempt_at: Schema.NullOr(Schema.String).annotate({
+    description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
+  }),
 }
 
 export const Agent = Schema.Struct({

@@ -30,6 +30,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
     status.instances.find((i) => !(i.state === "running" && i.ready))?.reason ??
     status.instances[0]?.reason ??
     "",
+  next_attempt_at: status.nextAttemptAt === undefined ? null : new Date(status.nextAttemptAt).toISOString(),
 })
 
 /** Whether a capability provider id (`summarizer`, `summarizer#1`) is an instance of `unit`. */

@@ -14,6 +14,8 @@ export interface UnitRow {
   readonly pid: number | null
   readonly cpu_percent: number | null
   readonly memory_bytes: number | null
+  /** When a unit in backoff or retrying while crashed tries again (ISO), else null. */
+  readonly next_attempt_at: string | null
 }
 
 const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
@@ -27,6 +29,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   pid: u.pid,
   cpu_percent: u.cpu_percent,
   memory_bytes: u.memory_bytes,
+  next_attempt_at: u.next_attempt_at,
 })
 
 const fetchAgents = async (client: ControlClient): Promise<Agent[]> => {
@@ -73,11 +76,18 @@ const columns = [
   "MEM",
 ] as const
 
-const cells = (r: UnitRow): string[] => [
+/** "crashed, retry in 4m59s": when the next attempt of a unit that is down is due. */
+const stateText = (r: UnitRow, now: number): string => {
+  if (r.next_attempt_at === null) return r.state
+  const seconds = Math.max(0, (Date.parse(r.next_attempt_at) - now) / 1000)
+  return `${r.state}, retry in ${seconds < 1 ? "<1s" : formatUptime(seconds)}`
+}
+
+const cells = (r: UnitRow, now: number): string[] => [
   r.id,
   r.kind,
   r.runtime,
-  r.state,
+  stateText(r, now),
   r.ready ? "yes" : "no",
   String(r.restarts),
   formatUptime(r.uptime),
@@ -87,9 +97,9 @@ const cells = (r: UnitRow): string[] => [
 ]
 
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
-export const formatTable = (rows: ReadonlyArray<UnitRow>): string => {
+export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
   if (rows.length === 0) return "no agents or services configured\n"
-  const body = rows.map(cells)
+  const body = rows.map((r) => cells(r, now))
   const widths = columns.map((c, i) => Math.max(c.length, ...body.map((r) => r[i]!.length)))
   const line = (values: ReadonlyArray<string>) =>
     values

@@ -19,8 +19,22 @@ export const run: CommandRun = async ({ values, io }) => {
   )
   const limits = describeRestartLimits(loaded.config)
   if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
+  io.stdout(`containment: ${await containmentDetail(loaded.config)}\n`)
   printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
   return EXIT_OK
+}
+
+/** The containment `sam start` would use here (detected, then released at once). */
+const containmentDetail = async (config: SamConfig): Promise<string> => {
+  const { detectContainment } = await import("../runtime/containment/index.ts")
+  const mode = config.runtime.containment
+  try {
+    const containment = detectContainment(mode === "auto" ? {} : { force: mode })
+    await containment.dispose()
+    return containment.info.detail
+  } catch (error) {
+    return `${(error as Error).message}: \`sam start\` will refuse to start`
+  }
 }
 
 /**
@@ -32,7 +46,7 @@ const engineWarnings = async (config: SamConfig): Promise<ReadonlyArray<string>>
     ([, s]) => s.enabled && s.deployment.mode === "container",
   )
   if (containers.length === 0) return []
-  const { engineProblem, findContainerEngine } = await import("../runtime/drivers/containerDriver.ts")
+  const { engineProblem, findContainerEngine } = await import("../runtime/os/containerEngine.ts")
   const warnings: string[] = []
   for (const [id, service] of containers) {
     const engine = findContainerEngine(service.deployment.engine)

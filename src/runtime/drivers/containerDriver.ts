@@ -2,55 +2,12 @@
 // deployment.image/ports/volumes and supervises the foreground CLI process like any other
 // process (the CLI proxies signals to the container). The engine is deployment.engine, else the
 // first of docker/podman found on PATH; with neither, starting fails with a clear error.
-import { execFile, spawnSync } from "node:child_process"
-import { accessSync, constants } from "node:fs"
-import { delimiter, isAbsolute, join } from "node:path"
+import { spawnSync } from "node:child_process"
 import { Effect } from "effect"
+import { engineProblem, findContainerEngine } from "../os/containerEngine.ts"
 import type { ContainerDeployment } from "../unitSpec.ts"
 import { type Driver, DriverError } from "./driver.ts"
 import { childEnvironment, spawnInstance } from "./processDriver.ts"
-
-const engines = ["docker", "podman"]
-
-/** Absolute path of an executable on PATH, or undefined. */
-export const findOnPath = (name: string, path = process.env.PATH ?? ""): string | undefined => {
-  if (isAbsolute(name)) return isExecutable(name) ? name : undefined
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue
-    const candidate = join(dir, name)
-    if (isExecutable(candidate)) return candidate
-  }
-  return undefined
-}
-
-const isExecutable = (file: string): boolean => {
-  try {
-    accessSync(file, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
-export const findContainerEngine = (configured?: string): string | undefined =>
-  configured ? findOnPath(configured) : engines.map((e) => findOnPath(e)).find((e) => e !== undefined)
-
-/**
- * Ask the engine whether it can run containers (`<engine> version`): a docker CLI without a
- * running daemon would otherwise fail every start with an exit code and no explanation.
- */
-export const engineProblem = (engine: string): Promise<string | undefined> =>
-  new Promise((resolve) => {
-    execFile(engine, ["version"], { timeout: 10_000 }, (error, _stdout, stderr) => {
-      if (!error) return resolve(undefined)
-      const detail =
-        `${stderr}`
-          .trim()
-          .split("\n")
-          .find((l) => l.trim() !== "") ?? error.message
-      resolve(`container engine "${engine}" is installed but cannot run containers: ${detail}`)
-    })
-  })
 
 /** The container's name: stable per unit instance so a leftover can be removed by name. */
 export const containerName = (unit: string, instance: number): string => `sam-${unit}-${instance}`
