@@ -21,8 +21,8 @@ describe("plugin order", () => {
       { name: "d", dependsOn: [] },
     ])
     expect(order).toEqual(["d"])
-    expect(blocked.get("a")).toBe("dependency cycle: a → b → a")
-    expect(blocked.get("c")).toBe('depends on "a", which cannot be loaded: dependency cycle: a → b → a')
+    expect(blocked.get("a")).toBe("dependency cycle: a -> b -> a")
+    expect(blocked.get("c")).toBe('depends on "a", which cannot be loaded: dependency cycle: a -> b -> a')
   })
 })
 
