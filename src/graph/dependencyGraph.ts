@@ -1,7 +1,8 @@
 // Dependency graphs of named things: units by `depends_on` and plugins by `dependsOn`. Which
 // dependencies are missing, which cycles exist, the order to start things in and who depends on
 // whom. Pure and neutral, so config checks, the runtime and the plugin host all import it.
-import { Data, Result } from "effect"
+import * as Data from "effect/Data"
+import * as Result from "effect/Result"
 
 export interface DependencyNode {
   readonly id: string
