@@ -1,8 +1,8 @@
 // The lifecycle of one plugin (across its versions) as a pure XState machine: no I/O here.
 // The machine owns intent: load, reload and unload are events every state answers, and what a
 // plugin does once the work in progress is done is a sub-state (`loading.thenUnload`), not a
-// flag. The plugin host (src/plugins/pluginHost.ts) provides the work (set up a version and swap
-// it in, tear the live one down), reports facts (a hook crashed) and answers `failed.deciding`.
+// flag. The plugin host (src/plugins/pluginHost.ts) provides the work (set a version up, swap it
+// in, tear the live one down), reports facts (a hook crashed) and answers `failed.deciding`.
 import { assign, fromPromise, raise, setup } from "xstate"
 
 /** The status names `GET /api/plugins` shows (the machine's nesting folded away). */
@@ -24,9 +24,9 @@ export interface PluginContext {
 
 export type CommandEvent =
   /** Set the plugin up (enabled, or its turn in dependency order came). */
-  | { type: "LOAD"; config?: { readonly value: unknown } }
+  | { type: "LOAD"; config?: { readonly value: unknown } | undefined }
   /** Set a new version up beside the live one and swap it in (an edit, a config change). */
-  | { type: "RELOAD"; reimport?: boolean; config?: { readonly value: unknown } }
+  | { type: "RELOAD"; reimport?: boolean; config?: { readonly value: unknown } | undefined }
   /** Withdraw the live version, let its calls finish, close it. */
   | { type: "UNLOAD" }
 
@@ -35,7 +35,7 @@ export type FactEvent =
   | { type: "FAILED"; error: string }
   /** A hook of the live version threw; the host has already withdrawn that version. */
   | { type: "CRASHED"; error: string }
-  /** Raised from the set-up work: a version is live. */
+  /** Raised from the set-up work: a version is set up (it goes live with the transition). */
   | { type: "SET_UP"; version: string }
   /** Raised from the set-up work: the new version did not set up (the old one, if any, serves). */
   | { type: "SETUP_FAILED"; error: string }
@@ -64,7 +64,11 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
 
 const reloadPlan = {
   type: "plan",
-  params: ({ event }: { event: { reimport?: boolean; config?: { readonly value: unknown } } }) => ({
+  params: ({
+    event,
+  }: {
+    event: { reimport?: boolean; config?: { readonly value: unknown } | undefined }
+  }) => ({
     reimport: event.reimport ?? true,
     config: event.config,
   }),
@@ -72,7 +76,7 @@ const reloadPlan = {
 
 const loadPlan = {
   type: "plan",
-  params: ({ event }: { event: { config?: { readonly value: unknown } } }) => ({
+  params: ({ event }: { event: { config?: { readonly value: unknown } | undefined } }) => ({
     reimport: false,
     config: event.config,
   }),
@@ -85,7 +89,7 @@ export const pluginMachine = setup({
     input: {} as { name: string },
   },
   actors: {
-    // Sets a version up and, if it succeeded, swaps it in (resolves with its version), or rejects.
+    // Sets a version up beside the live one, not yet visible: resolves with its version, or rejects.
     setUp: setUpPlaceholder,
     // Withdraws the live version, drains it and closes it.
     tearDown: tearDownPlaceholder,
@@ -97,6 +101,10 @@ export const pluginMachine = setup({
       config: params.config,
     })),
     live: assign((_, params: { version: string }) => ({ version: params.version, error: undefined })),
+    /** The version just set up replaces the live one, in this very transition (the host's). */
+    swapIn: () => {},
+    /** Ask the host for its restart decision; it answers with RETRY, GIVE_UP or STAND_DOWN. */
+    decide: () => {},
     failed: assign((_, params: { error: string }) => ({ error: params.error })),
     /** A refused reload: the old version keeps serving and says why. */
     refused: assign(({ context }, params: { error: string }) => ({
@@ -158,7 +166,7 @@ export const pluginMachine = setup({
           on: {
             SET_UP: {
               target: "#plugin.active",
-              actions: { type: "live", params: ({ event }) => ({ version: event.version }) },
+              actions: [{ type: "live", params: ({ event }) => ({ version: event.version }) }, "swapIn"],
             },
             SETUP_FAILED: {
               target: "#plugin.failed",
@@ -171,7 +179,7 @@ export const pluginMachine = setup({
           on: {
             SET_UP: {
               target: "#plugin.active.reloading",
-              actions: { type: "live", params: ({ event }) => ({ version: event.version }) },
+              actions: [{ type: "live", params: ({ event }) => ({ version: event.version }) }, "swapIn"],
             },
             SETUP_FAILED: { target: "#plugin.loading", reenter: true },
           },
@@ -233,7 +241,7 @@ export const pluginMachine = setup({
               on: {
                 SET_UP: {
                   target: "#plugin.active.serving",
-                  actions: { type: "live", params: ({ event }) => ({ version: event.version }) },
+                  actions: [{ type: "live", params: ({ event }) => ({ version: event.version }) }, "swapIn"],
                 },
                 SETUP_FAILED: {
                   target: "#plugin.active.serving",
@@ -251,7 +259,7 @@ export const pluginMachine = setup({
                 SET_UP: {
                   target: "#plugin.active.reloading",
                   reenter: true,
-                  actions: { type: "live", params: ({ event }) => ({ version: event.version }) },
+                  actions: [{ type: "live", params: ({ event }) => ({ version: event.version }) }, "swapIn"],
                 },
                 SETUP_FAILED: { target: "#plugin.active.reloading", reenter: true },
               },
@@ -274,7 +282,7 @@ export const pluginMachine = setup({
               on: {
                 SET_UP: {
                   target: "#plugin.active.serving",
-                  actions: { type: "live", params: ({ event }) => ({ version: event.version }) },
+                  actions: [{ type: "live", params: ({ event }) => ({ version: event.version }) }, "swapIn"],
                 },
                 SETUP_FAILED: "#plugin.failed.deciding",
               },
@@ -341,6 +349,7 @@ export const pluginMachine = setup({
         },
         // A hook crashed: the host answers at once with its restart decision.
         deciding: {
+          entry: "decide",
           on: {
             RETRY: {
               target: "backoff",

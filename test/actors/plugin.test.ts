@@ -20,10 +20,11 @@ interface Pending<I> {
 interface Controls {
   setUps: Array<Pending<SetUpInput>>
   tearDowns: Array<Pending<{ name: string }>>
+  swaps: number
 }
 
 const build = () => {
-  const controls: Controls = { setUps: [], tearDowns: [] }
+  const controls: Controls = { setUps: [], tearDowns: [], swaps: 0 }
   let versions = 0
   const machine = pluginMachine.provide({
     actors: {
@@ -40,6 +41,7 @@ const build = () => {
           ),
       ),
     },
+    actions: { swapIn: () => void controls.swaps++ },
   })
   const actor = createActor(machine, { input: { name: "kit" } }).start()
   return { actor, controls }
@@ -273,6 +275,8 @@ describe("plugin machine: the work and what it leaves behind", () => {
     controls.setUps.at(-1)!.resolve()
     await settle()
     expect(actor.getSnapshot().context).toMatchObject({ version: "2.0.0", error: undefined })
+    // The first version and the reload each went live once; the refused one never did.
+    expect(controls.swaps).toBe(2)
     actor.stop()
   })
 
@@ -311,6 +315,8 @@ describe("plugin machine: the work and what it leaves behind", () => {
     controls.setUps.at(-1)!.resolve()
     await settle()
     expect(describeState(actor.getSnapshot().value)).toBe("unloading")
+    // What was set up never went live.
+    expect(controls.swaps).toBe(0)
     actor.send({ type: "LOAD" })
     controls.tearDowns.at(-1)!.resolve()
     await settle()
