@@ -4,7 +4,6 @@
 // crashed ones by the supervisor's rules (crashDecision.ts), and hot-reloads them: a new version
 // is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
 // one is drained and disposed.
-import type { IncomingMessage, ServerResponse } from "node:http"
 import { join } from "node:path"
 import { type Actor, createActor, fromPromise, waitFor } from "xstate"
 import {
@@ -23,7 +22,6 @@ import { Diagnostics } from "./diagnostics.ts"
 import { describe, PluginError, pluginError } from "./errors.ts"
 import { GatewayRegistry } from "./gatewayRegistry.ts"
 import type { PluginEnvironment } from "./pluginContext.ts"
-import { handlePluginHttp } from "./pluginHttp.ts"
 import type { PluginInstance } from "./pluginInstance.ts"
 import { loadDefinition } from "./pluginModule.ts"
 import { orderPlugins } from "./pluginOrder.ts"
@@ -148,12 +146,7 @@ export class PluginHost {
     return slot && statusOf(slot)
   }
 
-  /** Serve `/api/plugins...` and `POST /api/config/reload`; true when the request was taken. */
-  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
-    return handlePluginHttp(this, req, res)
-  }
-
-  /** The version currently serving `name`, if one does. */
+  /** The version currently serving `name`, if one does (the control API serves its routes). */
   liveInstance(name: string): PluginInstance | undefined {
     return this.slot(name)?.current
   }

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { HttpApiClient } from "effect/http-api"
+import type { PluginBackend } from "../../src/api/apiContext.ts"
 import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
 import { ControlApi } from "../../src/api/controlApi.ts"
 import { auditCommands } from "../../src/audit/auditCommands.ts"
@@ -69,7 +70,11 @@ export const failureOf = <A, E>(
 
 export const startApi = async (
   units: ReadonlyArray<UnitSpec>,
-  options: Partial<Omit<ApiServerOptions, "sam">> & { start?: boolean } = {},
+  options: Partial<Omit<ApiServerOptions, "sam" | "plugins">> & {
+    start?: boolean
+    /** A plugin host for this Sam, started before the API serves (Sam's stop stops it). */
+    plugins?: (sam: Sam) => Promise<PluginBackend>
+  } = {},
 ): Promise<ApiHarness> => {
   const dir = mkdtempSync(join(tmpdir(), "sam-api-"))
   const sam = new Sam({ units, startTimeoutMs: 20_000 })
@@ -79,7 +84,8 @@ export const startApi = async (
   })
   const audit = await AuditLog.open(join(dir, "audit.log"))
   const offAudit = auditCommands(sam, audit)
-  const { start, ...serverOptions } = options
+  const { start, plugins, ...serverOptions } = options
+  const backend = plugins === undefined ? undefined : await plugins(sam)
   const errors: string[] = []
   const server = await startApiServer({
     sam,
@@ -89,6 +95,7 @@ export const startApi = async (
     stateDir: dir,
     heartbeatMs: 100,
     onError: (message) => errors.push(message),
+    ...(backend === undefined ? {} : { plugins: backend }),
     ...serverOptions,
   })
   if (start !== false) await sam.start()

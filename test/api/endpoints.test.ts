@@ -353,6 +353,7 @@ describe("the OpenAPI document", () => {
         "/api/events",
         "/api/capabilities/{name}/invoke",
         "/api/plugins",
+        "/api/plugins/{name}/*",
         "/api/config/reload",
       ].sort(),
     )
