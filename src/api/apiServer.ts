@@ -135,7 +135,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
           // An interrupted request (the client went away, or a slow one was cut off) is no failure.
           if (response.status >= 500 && !Cause.hasInterruptsOnly(cause))
             report(`control API failed to answer: ${Cause.pretty(cause)}`)
-          return asProblem(request, response)
+          return asProblem(response)
         })
       }),
     )
@@ -285,7 +285,7 @@ const routedAnswer = (
     response.status === 401 && response.headers["www-authenticate"] === undefined
       ? HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="sam"')
       : response
-  return isPluginRoute(request.url) ? Effect.succeed(answer) : asProblem(request, answer)
+  return isPluginRoute(request.url) ? Effect.succeed(answer) : asProblem(answer)
 }
 
 const defaultDetail = (status: number): string => {
@@ -295,10 +295,7 @@ const defaultDetail = (status: number): string => {
 }
 
 /** Error answers that are not problems yet (415s from payload decoding, empty 500s) become problems. */
-const asProblem = (
-  request: HttpServerRequest.HttpServerRequest,
-  response: HttpServerResponse.HttpServerResponse,
-) =>
+const asProblem = (response: HttpServerResponse.HttpServerResponse) =>
   Effect.sync(() => {
     if (response.status < 400 || (response.headers["content-type"] ?? "").includes("problem+json"))
       return response
