@@ -71,6 +71,9 @@ export class ApiServeError extends Data.TaggedError("ApiServeError")<{
   readonly message: string
 }> {}
 
+export const isApiServeError = (u: unknown): u is ApiServeError =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ApiServeError"
+
 const version = (() => {
   try {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {

@@ -122,8 +122,8 @@ export type CapabilityProblem =
 /** The problem answering a failed invocation. */
 export const capabilityProblem = (error: unknown, capability: string): CapabilityProblem => {
   const failure =
-    error instanceof CapabilityError
-      ? error
+    (error as { _tag?: unknown } | null)?._tag === "CapabilityError"
+      ? (error as CapabilityError)
       : new CapabilityError({ capability, reason: "failed", message: String(error) })
   const fields = { capability, reason: failure.reason, detail: failure.message }
   switch (failure.reason) {

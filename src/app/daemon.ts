@@ -2,7 +2,7 @@
 // become ready and a summary, then keeps everything supervised until SIGINT/SIGTERM, when it
 // stops every unit in reverse dependency order and exits 0.
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
-import { ApiServeError, type ApiServer, startApiServer } from "../api/apiServer.ts"
+import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
 import { Authenticator, bindRefusal } from "../api/auth.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
@@ -66,7 +66,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
   }).catch((error: unknown) => {
-    if (error instanceof ApiServeError) return error
+    if (isApiServeError(error)) return error
     throw error
   })
   const stop = (why: string) => {
@@ -77,7 +77,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       .stop()
       .then(async () => {
         const server = await serving
-        if (!(server instanceof ApiServeError)) await server.close()
+        if (!isApiServeError(server)) await server.close()
         await removeApiState(runtime.state_dir).catch(() => {})
       })
       .then(() => {
@@ -90,7 +90,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   process.on("SIGTERM", onSignal)
 
   const server = await serving
-  if (server instanceof ApiServeError) {
+  if (isApiServeError(server)) {
     say(paint(31, `sam: ${server.message}`))
     stop("the control API could not start")
     await stopped

@@ -23,6 +23,10 @@ export class PluginError extends Data.TaggedError("PluginError")<{
   readonly cause?: unknown
 }> {}
 
+/** Matched by tag: a value from another copy of this module is a PluginError too. */
+export const isPluginError = (u: unknown): u is PluginError =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "PluginError"
+
 export const pluginError = (
   code: PluginErrorCode,
   plugin: string,

@@ -19,16 +19,16 @@ import type { Sam } from "../runtime/sam.ts"
 import type { RestartSpec } from "../runtime/unitSpec.ts"
 import { decideCrash, type PluginRestartPolicy, restartSpecOf } from "./crashDecision.ts"
 import { Diagnostics } from "./diagnostics.ts"
-import { describe, PluginError, pluginError } from "./errors.ts"
+import { describe, isPluginError, type PluginError, pluginError } from "./errors.ts"
 import { GatewayRegistry } from "./gatewayRegistry.ts"
 import type { PluginEnvironment } from "./pluginContext.ts"
 import type { PluginInstance } from "./pluginInstance.ts"
 import { loadDefinition } from "./pluginModule.ts"
 import { orderPlugins } from "./pluginOrder.ts"
-import { decodeConfig, setUpInstance } from "./pluginSetup.ts"
 import { fileHash, newSlot, provisionalName, type Slot, statusOf } from "./pluginSlot.ts"
 import { type PluginEntry, type PluginSource, resolvePluginSources } from "./pluginSources.ts"
-import type { PluginDefinition, PluginStatus } from "./types.ts"
+import { publishFailed, retire, setUpVersion, swapIn, tearDown, type VersionWork } from "./pluginVersions.ts"
+import type { PluginStatus } from "./types.ts"
 
 export type { PluginRestartPolicy }
 
@@ -83,6 +83,7 @@ export class PluginHost {
   private bridgeOff: (() => void) | undefined
   /** Replaced or crashed versions still finishing their calls. */
   private readonly retiring = new Set<Promise<void>>()
+  private readonly work: VersionWork
 
   constructor(options: PluginHostOptions) {
     this.options = options
@@ -100,6 +101,22 @@ export class PluginHost {
       probeOwners: new Map(),
       onHookFailure: (instance, where, error) => this.hookFailed(instance, where, error),
       cleanupTimeoutMs: options.cleanupTimeoutMs ?? 5_000,
+    }
+    this.work = {
+      bus: this.sam.bus,
+      env: this.env,
+      setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      maxReloads: options.maxReloads ?? 50,
+      stopping: () => this.stopping !== undefined,
+      statusOf: (name) => this.get(name),
+      wentLive: (slot) => {
+        if (!this.liveOrder.includes(slot.name)) this.liveOrder.push(slot.name)
+      },
+      wentDark: (slot) => {
+        this.liveOrder = this.liveOrder.filter((n) => n !== slot.name)
+      },
+      retiring: this.retiring,
     }
   }
 
@@ -248,7 +265,7 @@ export class PluginHost {
     )
     const fresh: Slot[] = []
     for (const { source, loaded } of imported) {
-      const named = loaded !== undefined && !(loaded instanceof PluginError) ? loaded.name : undefined
+      const named = loaded !== undefined && !isPluginError(loaded) ? loaded.name : undefined
       const holder = named === undefined ? undefined : this.slots.find((s) => s.definition?.name === named)
       const slot = this.addSlot(source, named !== undefined && !holder ? named : provisionalName(source))
       fresh.push(slot)
@@ -258,7 +275,7 @@ export class PluginHost {
       }
       slot.imports = 1
       slot.hashes.set(source.entry, fileHash(source.entry))
-      if (loaded instanceof PluginError) {
+      if (isPluginError(loaded)) {
         this.fail(slot, loaded)
         continue
       }
@@ -297,27 +314,6 @@ export class PluginHost {
     for (const slot of fresh) this.watch(slot)
   }
 
-  /** Decode the config, check dependencies, run setup (bounded); a live-ready instance or why not. */
-  private async instantiate(
-    definition: PluginDefinition,
-    rawConfig: unknown,
-  ): Promise<PluginInstance | PluginError> {
-    const name = definition.name
-    const config = decodeConfig(definition, rawConfig)
-    if (config instanceof PluginError) return config
-    for (const dep of definition.dependsOn ?? []) {
-      const holder = this.slot(dep)
-      const status = holder && statusOf(holder)
-      if (status?.status !== "running")
-        return pluginError(
-          "PLUGIN_DEPENDENCY",
-          name,
-          `plugin "${name}" depends on "${dep}", which is ${status ? `${status.status}${status.error ? ` (${status.error})` : ""}` : "not loaded"}`,
-        )
-    }
-    return setUpInstance(definition, config.value, this.env, this.options.setupTimeoutMs ?? 10_000)
-  }
-
   // ---- the machine's work ----
 
   private addSlot(source: PluginSource, name: string): Slot {
@@ -329,122 +325,17 @@ export class PluginHost {
   private machineFor(slot: () => Slot, name: string): Actor<PluginMachine> {
     const machine = pluginMachine.provide({
       actors: {
-        setUp: fromPromise<{ version: string }, SetUpInput>(({ input }) => this.setUp(slot(), input)),
-        tearDown: fromPromise<void, { name: string }>(() => this.tearDown(slot())),
+        setUp: fromPromise<{ version: string }, SetUpInput>(({ input }) =>
+          setUpVersion(this.work, slot(), input),
+        ),
+        tearDown: fromPromise<void, { name: string }>(() => tearDown(this.work, slot())),
       },
       actions: {
-        swapIn: () => this.swapIn(slot()),
+        swapIn: () => swapIn(this.work, slot()),
         decide: ({ context, self }) => self.send(this.decide(slot(), context.error ?? "crashed")),
       },
     })
     return createActor(machine, { input: { name } }).start()
-  }
-
-  /** Set a version up beside the live one (staged, not visible); rejects with why not. */
-  private async setUp(slot: Slot, plan: SetUpInput): Promise<{ version: string }> {
-    const failed = (error: PluginError): never => {
-      slot.lastError = error
-      if (slot.current)
-        this.sam.bus.publish({
-          type: "plugin.reload-failed",
-          plugin: slot.name,
-          version: slot.current.version,
-          code: error.code,
-          error: error.message,
-        })
-      else this.publishFailed(slot, error)
-      throw error
-    }
-    const maxReloads = this.options.maxReloads ?? 50
-    if (plan.reimport && slot.imports > maxReloads)
-      failed(
-        pluginError(
-          "PLUGIN_RELOAD_LIMIT",
-          slot.name,
-          `plugin "${slot.name}" was reloaded ${slot.imports - 1} times; every reload keeps one module instance ` +
-            `in memory (ESM cannot unload modules), so SAM stops hot-reloading it after ${maxReloads}. ` +
-            "Restart SAM to load the new version",
-        ),
-      )
-    let definition = slot.definition
-    if (plan.reimport || !definition) {
-      slot.imports++
-      const loaded = await loadDefinition(slot.source.entry, slot.source.label)
-      if (loaded instanceof PluginError) return failed(loaded)
-      if (slot.definition && loaded.name !== slot.name)
-        failed(
-          pluginError(
-            "PLUGIN_INVALID",
-            slot.name,
-            `${slot.source.label} renamed its plugin from "${slot.name}" to "${loaded.name}"; a rename takes effect when SAM restarts`,
-          ),
-        )
-      definition = loaded
-    }
-    const config = plan.config === undefined ? slot.source.config : plan.config.value
-    if (!slot.current) {
-      slot.name = definition.name
-      this.sam.bus.publish({ type: "plugin.loading", plugin: slot.name, source: slot.source.label })
-    }
-    const instance = await this.instantiate(definition, config)
-    if (instance instanceof PluginError) return failed(instance)
-    if (this.stopping) {
-      await instance.close()
-      return failed(pluginError("PLUGIN_CLOSED", slot.name, "SAM is stopping"))
-    }
-    slot.lastError = undefined
-    slot.staged = { instance, definition, config }
-    return { version: instance.version }
-  }
-
-  /** The swap, run by the machine's transition: synchronous, so every request and event sees either version. */
-  private swapIn(slot: Slot): void {
-    const staged = slot.staged
-    if (!staged) return
-    slot.staged = undefined
-    const old = slot.current
-    staged.instance.goLive()
-    old?.goDark()
-    slot.current = staged.instance
-    slot.definition = staged.definition
-    slot.source = { ...slot.source, config: staged.config }
-    slot.version = staged.instance.version
-    slot.liveSince = Date.now()
-    if (!this.liveOrder.includes(slot.name)) this.liveOrder.push(slot.name)
-    this.sam.bus.publish(
-      old
-        ? { type: "plugin.reloaded", plugin: slot.name, from: old.version, to: staged.instance.version }
-        : { type: "plugin.loaded", plugin: slot.name, version: staged.instance.version },
-    )
-    if (old) void this.retire(old)
-  }
-
-  /** Withdraw the live version (and one staged but overtaken by the unload), drain, close. */
-  private async tearDown(slot: Slot): Promise<void> {
-    const instance = slot.current
-    const staged = slot.staged
-    slot.current = undefined
-    slot.staged = undefined
-    this.liveOrder = this.liveOrder.filter((n) => n !== slot.name)
-    await staged?.instance.close()
-    if (!instance) return
-    instance.goDark()
-    await instance.drain(this.options.drainTimeoutMs ?? 10_000)
-    await instance.close()
-    this.sam.bus.publish({ type: "plugin.stopped", plugin: slot.name, version: instance.version })
-  }
-
-  /** Let a replaced or crashed version finish what it started, then close it. */
-  private retire(old: PluginInstance): Promise<void> {
-    const done = (async () => {
-      // One macrotask turn lets calls already routed to the old version (their dispatch pending
-      // in microtasks) start, so the drain counts them.
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      await old.drain(this.options.drainTimeoutMs ?? 10_000)
-      await old.close()
-    })()
-    this.retiring.add(done)
-    return done.finally(() => this.retiring.delete(done))
   }
 
   /** Resolves once no set-up or tear-down is in progress (at once when none is). */
@@ -490,11 +381,11 @@ export class PluginHost {
       error,
     )
     slot.current = undefined
-    this.liveOrder = this.liveOrder.filter((n) => n !== slot.name)
+    this.work.wentDark(slot)
     instance.goDark()
-    this.publishFailed(slot, failure)
+    publishFailed(this.sam.bus, slot, failure)
     slot.actor.send({ type: "CRASHED", error: failure.message })
-    void this.retire(instance)
+    void retire(this.work, instance)
   }
 
   /** The restart decision on a crash (the machine asks in `failed.deciding`). */
@@ -517,18 +408,8 @@ export class PluginHost {
   /** A plugin that cannot be set up at all (before or without a set-up). */
   private fail(slot: Slot, error: PluginError): void {
     slot.lastError = error
-    this.publishFailed(slot, error)
+    publishFailed(this.sam.bus, slot, error)
     slot.actor.send({ type: "FAILED", error: error.message })
-  }
-
-  private publishFailed(slot: Slot, error: PluginError): void {
-    this.sam.bus.publish({
-      type: "plugin.failed",
-      plugin: slot.name,
-      version: slot.version,
-      code: error.code,
-      error: error.message,
-    })
   }
 
   // ---- bookkeeping ----
