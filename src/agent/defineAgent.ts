@@ -1,7 +1,6 @@
 // What an agent author writes: `export default defineAgent({ capabilities: { ... } })`. The same
 // definition runs in every runtime (sandbox/process child, worker thread, inline in SAM); the
 // host (agentHost.ts, or the inline driver) gives each handler its context.
-import * as Data from "effect/Data"
 
 /** The Standard Schema interface (zod, valibot, arktype, Effect's `Schema.toStandardSchemaV1`). */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -134,14 +133,19 @@ export const validateInput = async (capability: Capability, input: unknown): Pro
   throw new InvalidInput(detail)
 }
 
-/** A capability's input failed its schema; `detail` lists every issue. SAM reports it to the caller. */
-export class InvalidInput extends Data.TaggedError("InvalidInput")<{
+/**
+ * A capability's input failed its schema; `detail` lists every issue. SAM reports it to the caller.
+ * Tagged like a `Data.TaggedError` (`_tag`, `name`), written without Effect so that loading the
+ * SDK loads nothing outside src/agent (test/package checks it).
+ */
+export class InvalidInput extends Error {
+  readonly _tag = "InvalidInput"
+  override readonly name = "InvalidInput"
+  readonly code = "SAM_INVALID_INPUT"
   readonly detail: string
-  readonly message: string
-  readonly code: "SAM_INVALID_INPUT"
-}> {
   constructor(detail: string) {
-    super({ detail, message: `invalid input: ${detail}`, code: "SAM_INVALID_INPUT" })
+    super(`invalid input: ${detail}`)
+    this.detail = detail
   }
 }
 
