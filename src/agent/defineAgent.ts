@@ -133,11 +133,19 @@ export const validateInput = async (capability: Capability, input: unknown): Pro
   throw new InvalidInput(detail)
 }
 
+/**
+ * A capability's input failed its schema; `detail` lists every issue. SAM reports it to the caller.
+ * Tagged like a `Data.TaggedError` (`_tag`, `name`), written without Effect so that loading the
+ * SDK loads nothing outside src/agent (test/package checks it).
+ */
 export class InvalidInput extends Error {
+  readonly _tag = "InvalidInput"
   override readonly name = "InvalidInput"
   readonly code = "SAM_INVALID_INPUT"
+  readonly detail: string
   constructor(detail: string) {
     super(`invalid input: ${detail}`)
+    this.detail = detail
   }
 }
 

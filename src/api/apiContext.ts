@@ -1,14 +1,36 @@
 // What the control API's handlers and middleware work with, as one Effect service provided by the
-// server (apiServer.ts): the Sam they control, the audit log, the authenticator and the settings.
+// server (apiServer.ts): the Sam they control, the plugin host whose routes it serves, the audit
+// log, the authenticator and the settings.
 import { Context } from "effect"
 import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
 import type { AuditLog } from "../audit/auditLog.ts"
+import type { CompiledRoute } from "../plugins/routeTable.ts"
+import type { PluginRouteHandler, PluginStatus } from "../plugins/types.ts"
 import type { Sam } from "../runtime/sam.ts"
 import type { ApiPrincipal, Authenticator } from "./auth.ts"
 import type { ProcessUsage } from "./resources.ts"
 
+/** The version of a plugin serving its routes now. */
+export interface LivePlugin {
+  readonly name: string
+  /** Its route table as of now (immutable; a hot reload swaps in another instance). */
+  readonly routes: ReadonlyArray<CompiledRoute<PluginRouteHandler>>
+  /** Count a request in flight on this version until the returned function is called. */
+  enter(): () => void
+}
+
+/** What the API needs of the plugin host (PluginHost implements it). */
+export interface PluginBackend {
+  list(): ReadonlyArray<PluginStatus>
+  liveInstance(name: string): LivePlugin | undefined
+  /** Runs a config reload; undefined when SAM runs without a config file. */
+  readonly reloadConfig: (() => Promise<{ readonly ok: boolean }>) | undefined
+}
+
 export interface ApiContextShape {
   readonly sam: Sam
+  /** The plugin host, when SAM runs one: `/api/plugins...` and `/api/config/reload` are its. */
+  readonly plugins: PluginBackend | undefined
   readonly audit: AuditLog | undefined
   readonly authenticator: Authenticator
   readonly usage: ProcessUsage

@@ -1,19 +1,21 @@
 // The control API server: node:http on api.host:api.port in front of the Effect HttpApi
-// (controlApi.ts). Node's own limits guard against slow clients (headers and request timeouts);
-// the front door here enforces the body size limit, hands plugin paths to the plugin host
-// (authorized first) and turns every non-problem error answer into application/problem+json.
+// (controlApi.ts), which also serves the plugin host's routes. Node's own limits guard against
+// slow clients (headers and request timeouts); every request then passes the request guards
+// (requestGuards.ts: path encoding, body limit) and the router, and every error SAM answers is
+// application/problem+json: a wrong method on a known path is 405 with `Allow`.
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
 import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Data, Effect, Exit, Layer, Scope } from "effect"
+import { Cause, Data, Effect, Exit, Layer, Predicate, Scope } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { Sam } from "../runtime/sam.ts"
-import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
-import { type ApiTokenConfig, Authenticator, bindRefusal, roleAllows } from "./auth.ts"
+import { allowedMethods } from "./allowedMethods.ts"
+import { ApiContext, type ApiContextShape, type PluginBackend } from "./apiContext.ts"
+import { type ApiTokenConfig, Authenticator, bindRefusal } from "./auth.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
 import { capabilitiesLive } from "./handlers/capabilities.ts"
@@ -21,10 +23,9 @@ import { pluginsLive } from "./handlers/plugins.ts"
 import { servicesLive } from "./handlers/services.ts"
 import { systemLive } from "./handlers/system.ts"
 import { AuthorizationLive, RequestValidationLive } from "./middleware.ts"
-import { PROBLEM_JSON, problemBody } from "./problems.ts"
+import { PROBLEM_JSON, problemBody, problemResponse } from "./problems.ts"
+import { requestRefusal } from "./requestGuards.ts"
 import { ProcessUsage } from "./resources.ts"
-
-export type PluginHttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean
 
 export interface ApiServerOptions {
   readonly sam: Sam
@@ -35,8 +36,8 @@ export interface ApiServerOptions {
   /** security.api_tokens; none means an open, loopback-only API. */
   readonly tokens?: Readonly<Record<string, ApiTokenConfig>>
   readonly audit?: AuditLog
-  /** The plugin host's router for /api/plugins..., /api/config/reload; tried first for those paths. */
-  readonly pluginHttp?: PluginHttpHandler
+  /** The plugin host: its plugins, their routes under /api/plugins/<name>/ and config reload. */
+  readonly plugins?: PluginBackend
   /** Where disk space is measured (default the working directory). */
   readonly stateDir?: string
   /** Largest request body accepted (default 1 MiB). */
@@ -70,6 +71,8 @@ export class ApiServeError extends Data.TaggedError("ApiServeError")<{
   readonly message: string
 }> {}
 
+export const isApiServeError = (u: unknown): u is ApiServeError => Predicate.isTagged(u, "ApiServeError")
+
 const version = (() => {
   try {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -81,21 +84,9 @@ const version = (() => {
   }
 })()
 
-const pluginPath = (path: string) =>
-  path === "/api/plugins" || path.startsWith("/api/plugins/") || path === "/api/config/reload"
-
-const readOnly = (method: string) => method === "GET" || method === "HEAD"
-
-const sendProblem = (
-  res: ServerResponse,
-  status: number,
-  detail: string,
-  headers: Record<string, string> = {},
-): void => {
+const sendProblem = (res: ServerResponse, status: number, detail: string): void => {
   if (res.headersSent || res.writableEnded) return
-  res
-    .writeHead(status, { "content-type": PROBLEM_JSON, ...headers })
-    .end(JSON.stringify(problemBody(status, detail)))
+  res.writeHead(status, { "content-type": PROBLEM_JSON }).end(JSON.stringify(problemBody(status, detail)))
 }
 
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
@@ -112,6 +103,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const report = options.onError ?? (() => {})
   const context: ApiContextShape = {
     sam: options.sam,
+    plugins: options.plugins,
     audit: options.audit,
     authenticator,
     usage: new ProcessUsage(),
@@ -132,44 +124,32 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   )
   const scope = Effect.runSync(Scope.make())
   const httpEffect = await Effect.runPromise(HttpRouter.toHttpEffect(app).pipe(Scope.provide(scope)))
-  const answered = httpEffect.pipe(
-    Effect.catchCause((cause) =>
-      Effect.map(HttpServerError.causeResponse(cause), ([response]) => {
-        // An interrupted request (the client went away, or a slow one was cut off) is no failure.
-        if (response.status >= 500 && !Cause.hasInterruptsOnly(cause))
-          report(`control API failed to answer: ${Cause.pretty(cause)}`)
-        return response
+  const allowed = allowedMethods(ControlApi, [{ method: "GET", path: openApiPath }])
+  const answered = Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const refused = requestRefusal(request, maxBodyBytes)
+    if (refused) return refused
+    return yield* httpEffect.pipe(
+      Effect.flatMap((response) => routedAnswer(request, response)),
+      Effect.catchCause((cause) => {
+        if (isRouteNotFound(cause)) return Effect.succeed(unrouted(request, allowed(request.url)))
+        return Effect.flatMap(HttpServerError.causeResponse(cause), ([response]) => {
+          // An interrupted request (the client went away, or a slow one was cut off) is no failure.
+          if (response.status >= 500 && !Cause.hasInterruptsOnly(cause))
+            report(`control API failed to answer: ${Cause.pretty(cause)}`)
+          return asProblem(response)
+        })
       }),
-    ),
-    Effect.flatMap(asProblem),
-    Effect.provideService(ApiContext, context),
-  )
+    )
+  }).pipe(Effect.provideService(ApiContext, context))
   const effectHandler = await Effect.runPromise(NodeHttpServer.makeHandler(answered, { scope }))
 
   let closing = false
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
-      const method = req.method ?? "GET"
-      const path = new URL(req.url ?? "/", "http://sam.local").pathname
-      const refusal = bodyRefusal(req, maxBodyBytes)
-      if (refusal) {
-        sendProblem(res, refusal.status, refusal.detail, { connection: "close" })
-        return
-      }
-      if (
-        options.pluginHttp &&
-        pluginPath(path) &&
-        servePlugin(options.pluginHttp, context, req, res, method, path)
-      )
-        return
       effectHandler(req, res)
     } catch (error) {
-      // A malformed URL is the client's fault; anything else here is SAM's bug.
-      if (error instanceof TypeError && /URL/i.test(error.message)) {
-        sendProblem(res, 400, "malformed request URL")
-        return
-      }
       report(
         `control API front door failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       )
@@ -241,63 +221,6 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   }
 }
 
-/** Bodies must declare their length (411) and fit the limit (413); checked before any is read. */
-const bodyRefusal = (
-  req: IncomingMessage,
-  maxBodyBytes: number,
-): { status: number; detail: string } | undefined => {
-  const length = req.headers["content-length"]
-  if (length === undefined)
-    return req.headers["transfer-encoding"] === undefined
-      ? undefined
-      : { status: 411, detail: "send the request body with a Content-Length header" }
-  if (Number(length) > maxBodyBytes)
-    return { status: 413, detail: `the request body is larger than the limit of ${maxBodyBytes} bytes` }
-  return undefined
-}
-
-/**
- * Plugin routes: authorized here (viewer for reads, admin for the rest), then offered to the
- * plugin host. Mutating calls it takes are audited when the answer is sent. False: not taken.
- */
-const servePlugin = (
-  pluginHttp: PluginHttpHandler,
-  context: ApiContextShape,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-): boolean => {
-  const authentication = context.authenticator.authenticate(req.headers.authorization)
-  const required = readOnly(method) ? "viewer" : "admin"
-  const action = path === "/api/config/reload" ? "config.reload" : `${method} ${path}`
-  const audit = (
-    actor: Parameters<typeof auditNow>[1]["actor"],
-    result: "ok" | "failed" | "denied",
-    detail: string,
-  ) => {
-    if (!readOnly(method)) void auditNow(context, { actor, action, target: path, result, detail })
-  }
-  if (!authentication.ok) {
-    audit({ name: "unauthenticated", via: "api" }, "denied", authentication.detail)
-    sendProblem(res, 401, authentication.detail, { "www-authenticate": 'Bearer realm="sam"' })
-    return true
-  }
-  const { principal } = authentication
-  if (!roleAllows(principal.role, required)) {
-    const detail = `token "${principal.name}" has role ${principal.role}; ${method} ${path} needs ${required}: use a token with that role`
-    audit(apiActor(principal), "denied", detail)
-    sendProblem(res, 403, detail)
-    return true
-  }
-  const taken = pluginHttp(req, res)
-  if (taken && !readOnly(method))
-    res.once("finish", () =>
-      audit(apiActor(principal), res.statusCode < 400 ? "ok" : "failed", `answered ${res.statusCode}`),
-    )
-  return taken
-}
-
 const clientErrorStatus: Record<string, number> = {
   ERR_HTTP_REQUEST_TIMEOUT: 408,
   HPE_HEADER_OVERFLOW: 431,
@@ -323,23 +246,61 @@ const answerClientError = (error: NodeJS.ErrnoException, socket: Socket): void =
   )
 }
 
-const defaultDetail = (status: number, method: string, path: string): string => {
-  if (status === 404) return `no route ${method} ${path}; GET ${openApiPath} lists every endpoint`
-  if (status === 405) return `${method} is not allowed on ${path}`
+const pathOf = (url: string) => url.split("?")[0] ?? url
+
+/** `/api/plugins/<name>/<more>`: answered by the plugin's own route handler. */
+const isPluginRoute = (url: string) => {
+  const segments = pathOf(url)
+    .split("/")
+    .filter((s) => s !== "")
+  return segments.length > 3 && segments[0] === "api" && segments[1] === "plugins"
+}
+
+const isRouteNotFound = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.findErrorOption(cause)
+  if (error._tag === "None") return false
+  const failure = error.value as { _tag?: unknown; reason?: { _tag?: unknown } }
+  return failure._tag === "HttpServerError" && failure.reason?._tag === "RouteNotFound"
+}
+
+/** No route for the request: 405 with `Allow` when the path has routes for other methods, else 404. */
+const unrouted = (request: HttpServerRequest.HttpServerRequest, allowed: ReadonlyArray<string>) => {
+  const path = pathOf(request.url)
+  if (allowed.length > 0)
+    return problemResponse(
+      405,
+      `${request.method} is not allowed on ${path}; it allows ${allowed.join(", ")}`,
+      { allow: allowed.join(", ") },
+    )
+  return problemResponse(404, `no route ${request.method} ${path}; GET ${openApiPath} lists every endpoint`)
+}
+
+/**
+ * What a route answered. A 401 says how to authenticate. A plugin's own answers (`reply(400, ...)`)
+ * are its contract and are sent as they are; SAM's other error answers become problems.
+ */
+const routedAnswer = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse,
+) => {
+  const answer =
+    response.status === 401 && response.headers["www-authenticate"] === undefined
+      ? HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="sam"')
+      : response
+  return isPluginRoute(request.url) ? Effect.succeed(answer) : asProblem(answer)
+}
+
+const defaultDetail = (status: number): string => {
   if (status === 415) return "send the body as application/json"
   if (status === 499) return "the client closed the request"
   return "see SAM's log"
 }
 
-/** Error answers that are not problems yet (router 404s, 415s, empty 500s) become problems. */
+/** Error answers that are not problems yet (415s from payload decoding, empty 500s) become problems. */
 const asProblem = (response: HttpServerResponse.HttpServerResponse) =>
-  Effect.gen(function* () {
-    if (response.status === 401 && response.headers["www-authenticate"] === undefined)
-      response = HttpServerResponse.setHeader(response, "www-authenticate", 'Bearer realm="sam"')
+  Effect.sync(() => {
     if (response.status < 400 || (response.headers["content-type"] ?? "").includes("problem+json"))
       return response
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const path = new URL(request.url, "http://sam.local").pathname
     const text =
       response.body._tag === "Uint8Array" && response.body.body.length > 0 && response.body.body.length < 1024
         ? new TextDecoder().decode(response.body.body)
@@ -347,7 +308,7 @@ const asProblem = (response: HttpServerResponse.HttpServerResponse) =>
     const detail =
       response.status === 415 && text
         ? `${text}; send the body as application/json`
-        : (text ?? defaultDetail(response.status, request.method, path))
+        : (text ?? defaultDetail(response.status))
     return HttpServerResponse.jsonUnsafe(problemBody(response.status, detail), {
       status: response.status,
       contentType: PROBLEM_JSON,

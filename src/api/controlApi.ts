@@ -18,10 +18,12 @@ import {
   CapabilityTimeout,
   CapabilityUnavailable,
   CommandConflict,
+  ConfigInvalid,
   Forbidden,
   InvalidRequest,
   NotAvailable,
   NotFound,
+  PluginUnavailable,
   Unauthorized,
   Unprocessable,
 } from "./problems.ts"
@@ -48,6 +50,14 @@ import {
 /** The role an endpoint needs (endpoint annotation; viewer when absent). */
 export class RequiredRole extends Context.Reference<Role>("sam/api/RequiredRole", {
   defaultValue: () => "viewer",
+}) {}
+
+/**
+ * Audit refused calls to the endpoint as `<METHOD> <path>` on the request's path rather than by
+ * the endpoint's name (plugin routes, whose meaning only the plugin knows).
+ */
+export class AuditAsRequest extends Context.Reference<boolean>("sam/api/AuditAsRequest", {
+  defaultValue: () => false,
 }) {}
 
 /** Who is calling, as the Authorization middleware established it. */
@@ -180,14 +190,46 @@ export class CapabilitiesGroup extends HttpApiGroup.make("capabilities")
   )
   .annotate(OpenApi.Description, "Capabilities offered by agents") {}
 
+/**
+ * One endpoint per method a plugin route may have, all on `/plugins/:name/*`: the plugin host's
+ * current route table decides what answers (so a hot reload needs no new routes here).
+ * `GET /plugins/:name` itself is the plugin's status.
+ */
+const pluginRoute = <const Method extends "GET" | "POST" | "PUT" | "PATCH" | "DELETE">(method: Method) =>
+  HttpApiEndpoint.make(method)(`route${method}`, "/plugins/:name/*", {
+    params: { name: Schema.String },
+    success: Schema.Unknown,
+    error: [NotFound, PluginUnavailable],
+  })
+    .annotate(RequiredRole, method === "GET" ? "viewer" : "admin")
+    .annotate(AuditAsRequest, true)
+    .annotate(
+      OpenApi.Description,
+      method === "GET"
+        ? "A plugin's own GET routes below /api/plugins/{name}/ (`ctx.api.get`); /api/plugins/{name} " +
+            "is the plugin's status"
+        : `A plugin's own ${method} routes below /api/plugins/{name}/ (admin)`,
+    )
+
 export class PluginsGroup extends HttpApiGroup.make("plugins")
   .add(HttpApiEndpoint.get("list", "/plugins", { success: PluginList }))
   .add(
-    HttpApiEndpoint.post("reload", "/config/reload", { success: ReloadResult, error: NotAvailable })
+    HttpApiEndpoint.post("reload", "/config/reload", {
+      success: ReloadResult,
+      error: [NotAvailable, ConfigInvalid],
+    })
       .annotate(RequiredRole, "admin")
       .annotate(OpenApi.Description, "Reload the configuration files and apply the difference"),
   )
-  .annotate(OpenApi.Description, "Plugins and configuration (served by the plugin host when loaded)") {}
+  .add(pluginRoute("GET"))
+  .add(pluginRoute("POST"))
+  .add(pluginRoute("PUT"))
+  .add(pluginRoute("PATCH"))
+  .add(pluginRoute("DELETE"))
+  .annotate(
+    OpenApi.Description,
+    "Plugins, their routes and configuration reload (served by the plugin host)",
+  ) {}
 
 const strict = { errors: "all", onExcessProperty: "error" } as const
 

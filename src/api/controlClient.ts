@@ -95,6 +95,11 @@ export const routes = {
   plugins: {
     list: { method: "GET", path: "/api/plugins", sse: false },
     reload: { method: "POST", path: "/api/config/reload", sse: false },
+    routeGET: { method: "GET", path: "/api/plugins/:name/*", sse: false },
+    routePOST: { method: "POST", path: "/api/plugins/:name/*", sse: false },
+    routePUT: { method: "PUT", path: "/api/plugins/:name/*", sse: false },
+    routePATCH: { method: "PATCH", path: "/api/plugins/:name/*", sse: false },
+    routeDELETE: { method: "DELETE", path: "/api/plugins/:name/*", sse: false },
   },
 } as const satisfies RouteTable
 
@@ -198,9 +203,10 @@ interface AnyRequest {
 type AnyRoute = Route<string, string, boolean>
 
 const pathOf = (route: AnyRoute, request: AnyRequest): string => {
-  const path = route.path.replace(/:(\w+)/g, (_, name: string) =>
-    encodeURIComponent(request.params?.[name] ?? ""),
-  )
+  const path = route.path
+    .replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(request.params?.[name] ?? ""))
+    // A plugin route's rest of the path: its segments encoded, its slashes kept.
+    .replace(/\*$/, () => (request.params?.["*"] ?? "").split("/").map(encodeURIComponent).join("/"))
   const query = new URLSearchParams()
   for (const [key, value] of Object.entries(request.query ?? {}))
     if (value !== undefined) query.append(key, String(value))

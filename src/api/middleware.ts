@@ -2,13 +2,13 @@
 // the endpoint's RequiredRole) and RequestValidation (a request that fails its schema becomes a
 // 400 problem listing every issue). Refused mutating calls are recorded in the audit log.
 import { Context, Effect, Layer, Option, Redacted, SchemaIssue } from "effect"
-import { HttpRouter } from "effect/http"
+import { HttpRouter, HttpServerRequest } from "effect/http"
 import type { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { HttpApiMiddleware } from "effect/http-api"
 import type { AuditResult } from "../audit/auditEntry.ts"
 import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
 import { type ApiPrincipal, anonymous, roleAllows } from "./auth.ts"
-import { Authorization, Principal, RequestValidation, RequiredRole } from "./controlApi.ts"
+import { AuditAsRequest, Authorization, Principal, RequestValidation, RequiredRole } from "./controlApi.ts"
 import { Forbidden, InvalidRequest, Unauthorized } from "./problems.ts"
 
 const mutating = (endpoint: HttpApiEndpoint.Top) => endpoint.method !== "GET" && endpoint.method !== "HEAD"
@@ -20,7 +20,16 @@ const nouns: Record<string, string> = {
   plugins: "config",
 }
 
-/** Record a refused call to a mutating endpoint: `service.stop` on `db`, like the command itself. */
+/** The request's method and path (without the query): how plugin routes are named. */
+const requestLine = Effect.map(HttpServerRequest.HttpServerRequest, (request) => ({
+  method: request.method,
+  path: request.url.split("?")[0] ?? request.url,
+}))
+
+/**
+ * Record a refused call to a mutating endpoint: `service.stop` on `db`, like the command itself;
+ * `POST /api/plugins/x/y` on that path for a plugin route (AuditAsRequest).
+ */
 const auditRefusal = (
   context: ApiContextShape,
   group: HttpApiGroup.Top,
@@ -32,11 +41,15 @@ const auditRefusal = (
   mutating(endpoint)
     ? Effect.gen(function* () {
         const params = yield* HttpRouter.params
+        const line = yield* requestLine
+        const byRequest = Context.get(endpoint.annotations, AuditAsRequest)
         yield* Effect.promise(() =>
           auditNow(context, {
             actor: principal ? apiActor(principal) : { name: "unauthenticated", via: "api" },
-            action: `${nouns[group.identifier] ?? group.identifier}.${endpoint.identifier}`,
-            target: params.id ?? params.name ?? endpoint.path,
+            action: byRequest
+              ? `${line.method} ${line.path}`
+              : `${nouns[group.identifier] ?? group.identifier}.${endpoint.identifier}`,
+            target: byRequest ? line.path : (params.id ?? params.name ?? endpoint.path),
             result,
             detail,
           }),
@@ -64,8 +77,11 @@ export const AuthorizationLive = Layer.effect(
           const { principal } = authentication
           const required = Context.get(endpoint.annotations, RequiredRole)
           if (!roleAllows(principal.role, required)) {
+            const line = Context.get(endpoint.annotations, AuditAsRequest)
+              ? yield* requestLine
+              : { method: endpoint.method, path: endpoint.path }
             const detail =
-              `token "${principal.name}" has role ${principal.role}; ${endpoint.method} ${endpoint.path} ` +
+              `token "${principal.name}" has role ${principal.role}; ${line.method} ${line.path} ` +
               `needs ${required}: use a token with that role`
             yield* auditRefusal(context, group, endpoint, principal, "denied", detail)
             return yield* new Forbidden({ detail, role: principal.role, required_role: required })

@@ -1,9 +1,11 @@
 // Every error the control API answers, as RFC 9457 problems (application/problem+json): typed
 // classes the HttpApi declares per endpoint (so they are validated, documented in the OpenAPI
 // document and decoded by the typed client), and `problemBody` for answers given before a
-// request reaches the HttpApi (limits, plugin routes). One place maps runtime errors to them.
+// request reaches the HttpApi (limits, routing) and `problemResponse` for SAM's own answers on
+// plugin routes. One place maps runtime errors to them.
 import { STATUS_CODES } from "node:http"
 import { Schema } from "effect"
+import { HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import { CapabilityError } from "../runtime/capabilities/capabilityRouter.ts"
 
@@ -82,6 +84,20 @@ export class CapabilityTimeout extends HttpApiError.Problem<CapabilityTimeout>()
   capabilityFields,
 ) {}
 
+/** A plugin that is known but serves no version now (failed, stopped, still loading). */
+export class PluginUnavailable extends HttpApiError.Problem<PluginUnavailable>()(
+  "PluginUnavailable",
+  { type: type("plugin-unavailable"), status: 503, title: "Plugin not running" },
+  { plugin: Schema.String, state: Schema.String },
+) {}
+
+/** A config reload found problems: nothing changed; `issues` lists every one. */
+export class ConfigInvalid extends HttpApiError.Problem<ConfigInvalid>()(
+  "ConfigInvalid",
+  { type: type("config-invalid"), status: 422, title: "Invalid configuration" },
+  { ok: Schema.Literal(false), issues: Schema.Array(Schema.Unknown) },
+) {}
+
 export class NotAvailable extends HttpApiError.Problem<NotAvailable>()("NotAvailable", {
   type: type("not-available"),
   status: 501,
@@ -106,8 +122,8 @@ export type CapabilityProblem =
 /** The problem answering a failed invocation. */
 export const capabilityProblem = (error: unknown, capability: string): CapabilityProblem => {
   const failure =
-    error instanceof CapabilityError
-      ? error
+    (error as { _tag?: unknown } | null)?._tag === "CapabilityError"
+      ? (error as CapabilityError)
       : new CapabilityError({ capability, reason: "failed", message: String(error) })
   const fields = { capability, reason: failure.reason, detail: failure.message }
   switch (failure.reason) {
@@ -132,6 +148,14 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
 }
 
 export const PROBLEM_JSON = "application/problem+json"
+
+/** A problem response for answers the HttpApi does not type (limits, routing, plugin routes). */
+export const problemResponse = (
+  status: number,
+  detail: string,
+  headers: Readonly<Record<string, string>> = {},
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.jsonUnsafe(problemBody(status, detail), { status, contentType: PROBLEM_JSON, headers })
 
 /** A problem body for answers written outside the HttpApi. */
 export const problemBody = (

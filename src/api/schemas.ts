@@ -219,18 +219,35 @@ export const CapabilityList = Schema.Struct({
 }).annotate({ identifier: "CapabilityList" })
 export type CapabilityList = typeof CapabilityList.Type
 
-export const PluginList = Schema.Struct({
-  plugins: Schema.Array(
-    Schema.Struct({
-      name: Schema.String,
-      version: Schema.String,
-      status: Schema.String,
-      error: Schema.optionalKey(Schema.String),
-    }),
-  ),
-}).annotate({ identifier: "PluginList" })
+export const PluginStatus = Schema.Struct({
+  name: Schema.String,
+  version: Schema.String,
+  status: Schema.String.annotate({ description: "loading, running, failed or stopped" }),
+  error: Schema.optionalKey(Schema.String),
+  source: Schema.optionalKey(Schema.String),
+  reloads: Schema.optionalKey(Count),
+  dependsOn: Schema.optionalKey(Schema.Array(Schema.String)),
+}).annotate({ identifier: "PluginStatus" })
 
-export const ReloadResult = Schema.Struct({ ok: Schema.Boolean }).annotate({ identifier: "ReloadResult" })
+export const PluginList = Schema.Struct({ plugins: Schema.Array(PluginStatus) }).annotate({
+  identifier: "PluginList",
+})
+
+const unitIds = Schema.Array(Schema.String)
+
+/** What a config reload did (POST /api/config/reload); an invalid config is a ConfigInvalid problem. */
+export const ReloadResult = Schema.Struct({
+  ok: Schema.Boolean,
+  at: Schema.optionalKey(Schema.String),
+  changed: Schema.optionalKey(Schema.Boolean),
+  added: Schema.optionalKey(unitIds),
+  removed: Schema.optionalKey(unitIds),
+  restarted: Schema.optionalKey(unitIds),
+  reconfigured: Schema.optionalKey(unitIds),
+  unchanged: Schema.optionalKey(unitIds),
+  groupsReconfigured: Schema.optionalKey(unitIds),
+  failures: Schema.optionalKey(Schema.Array(Schema.Struct({ unit: Schema.String, error: Schema.String }))),
+}).annotate({ identifier: "ReloadResult" })
 
 export const StreamEvent = Schema.Unknown.annotate({
   description:

@@ -1,8 +1,7 @@
 // What the API shows of SAM's units: supervisor statuses, health records and capability routes
 // turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
 import type { LifecycleState } from "../actors/lifecycle.machine.ts"
-import type { Sam } from "../runtime/sam.ts"
-import type { UnitStatus } from "../runtime/supervisor/supervisor.ts"
+import type { Sam, UnitStatus } from "../runtime/sam.ts"
 import type { ProcessUsage } from "./resources.ts"
 import type { Agent, Health, HealthCheck, Service, SystemCounts } from "./schemas.ts"
 

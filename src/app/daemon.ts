@@ -2,12 +2,12 @@
 // become ready and a summary, then keeps everything supervised until SIGINT/SIGTERM, when it
 // stops every unit in reverse dependency order and exits 0.
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
-import { ApiServeError, type ApiServer, type PluginHttpHandler, startApiServer } from "../api/apiServer.ts"
+import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
 import { Authenticator, bindRefusal } from "../api/auth.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
-import { type ConfiguredSam, createSam } from "./createSam.ts"
+import { createSam } from "./createSam.ts"
 
 export interface DaemonOptions {
   /** Print plain progress lines even on a TTY. */
@@ -15,8 +15,6 @@ export interface DaemonOptions {
   readonly out?: NodeJS.WritableStream
   /** `--set` assignments, applied again on every config reload. */
   readonly cliOverrides?: ReadonlyArray<string>
-  /** The plugin host's HTTP router, served under /api/plugins and /api/config/reload. */
-  readonly pluginHttp?: PluginHttpHandler
   /** The state dir, already taken (`sam start` takes it before loading the rest of SAM). */
   readonly stateDirLock?: StateDirLock
 }
@@ -67,11 +65,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     port: api.port,
     tokens,
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
-    ...pluginRoutes(options.pluginHttp, sam.plugins),
+    ...(sam.plugins === undefined ? {} : { plugins: sam.plugins }),
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
   }).catch((error: unknown) => {
-    if (error instanceof ApiServeError) return error
+    if (isApiServeError(error)) return error
     throw error
   })
   const stop = (why: string) => {
@@ -82,7 +80,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       .stop()
       .then(async () => {
         const server = await serving
-        if (!(server instanceof ApiServeError)) await server.close()
+        if (!isApiServeError(server)) await server.close()
         await removeApiState(runtime.state_dir).catch(() => {})
       })
       .then(() => {
@@ -95,7 +93,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   process.on("SIGTERM", onSignal)
 
   const server = await serving
-  if (server instanceof ApiServeError) {
+  if (isApiServeError(server)) {
     say(paint(31, `sam: ${server.message}`))
     stop("the control API could not start")
     await stopped
@@ -151,14 +149,3 @@ const progressLine = (event: SamEvent, began: number, tty: boolean): string | un
   }
   return undefined
 }
-
-/** The plugin host's routes, when one is loaded (or the caller brought its own). */
-const pluginRoutes = (
-  given: PluginHttpHandler | undefined,
-  host: ConfiguredSam["plugins"],
-): { pluginHttp?: PluginHttpHandler } =>
-  given !== undefined
-    ? { pluginHttp: given }
-    : host
-      ? { pluginHttp: (req, res) => host.handleHttp(req, res) }
-      : {}

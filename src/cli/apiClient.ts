@@ -8,8 +8,13 @@ import { dirname, join, resolve } from "node:path"
 import { apiStateFile, connectUrl, readApiState } from "../api/apiAddress.ts"
 import { ControlApiError, type ControlClient, controlClient } from "../api/controlClient.ts"
 import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
-import { ConfigError } from "../config/errors.ts"
+import type { ConfigError } from "../config/errors.ts"
 import { EXIT_FAILURE, EXIT_USAGE, type OptionValues, stringOption } from "./command.ts"
+
+/** By tag, without loading the config module (and effect) on the client path. */
+const isConfigError = (error: unknown): error is ConfigError =>
+  (error as { _tag?: unknown } | null)?._tag === "ConfigError"
+
 import type { CliIo } from "./io.ts"
 
 /** A failure the CLI explains itself (no SAM recorded, no such unit, a broken stream). */
@@ -81,7 +86,7 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
       ...(configPath === undefined ? {} : { configPath }),
     })
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
+    if (!isConfigError(error)) throw error
     return runningBesideConfig(configFile, beside, error)
   }
   const stateDir = loaded.config.runtime.state_dir
@@ -186,7 +191,7 @@ export const withApi = async (
       io.stderr(`sam: ${error.message}\n${error.configError.format()}\n`)
       return EXIT_USAGE
     }
-    if (error instanceof ConfigError) {
+    if (isConfigError(error)) {
       const { printConfigError } = await import("./configOptions.ts")
       printConfigError(io, error)
       return EXIT_USAGE

@@ -2,6 +2,7 @@
 // together with schema errors: unit ids, depends_on targets and cycles, fixed ports, deployment
 // modes, scaling bounds, supervision groups and health check requirements. Pure.
 
+import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
@@ -71,64 +72,27 @@ const checkIds = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>) => {
   }
 }
 
-/** Every elementary cycle found by a depth-first walk, each once, as [a, b, ..., a]. */
-export const findCycles = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Array<Array<string>> => {
-  const cycles: Array<Array<string>> = []
-  const seen = new Set<string>()
-  const state = new Map<string, "active" | "done">()
-  const stack: Array<string> = []
-  const visit = (node: string) => {
-    state.set(node, "active")
-    stack.push(node)
-    for (const next of graph.get(node) ?? []) {
-      if (!graph.has(next)) continue
-      const s = state.get(next)
-      if (s === "active") {
-        const cycle = stack.slice(stack.indexOf(next))
-        // Rotate so the smallest id leads; a cycle found twice is reported once.
-        const start = cycle.indexOf([...cycle].sort()[0]!)
-        const rotated = [...cycle.slice(start), ...cycle.slice(0, start)]
-        const key = rotated.join("\u0000")
-        if (!seen.has(key)) {
-          seen.add(key)
-          cycles.push([...rotated, rotated[0]!])
-        }
-      } else if (s === undefined) visit(next)
-    }
-    stack.pop()
-    state.set(node, "done")
-  }
-  for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node)
-  return cycles
-}
-
 const checkDependsOn = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>, warnings: Array<string>) => {
   const byId = new Map(units.map((u) => [u.id, u]))
-  const graph = new Map<string, Array<string>>()
-  for (const unit of units) {
-    const targets = strings(unit.value.depends_on)
-    graph.set(unit.id, targets)
-    targets.forEach((target, i) => {
-      const path = [unit.kind, unit.id, "depends_on", i]
-      const dep = byId.get(target)
-      if (dep === undefined) {
-        out.push({
-          path,
-          message: `depends on "${target}", which is no agent or service${suggestionSuffix(target, byId.keys())}`,
-        })
-      } else if (dep.value.enabled === false && unit.value.enabled !== false) {
-        warnings.push(
-          `${formatPath(path)}: depends on "${target}", which is disabled; the dependency is ignored`,
-        )
-      }
+  const nodes = units.map((u) => ({ id: u.id, dependsOn: strings(u.value.depends_on) }))
+  for (const { id, dependency, index } of missingDependencies(nodes)) {
+    const unit = byId.get(id) as Unit
+    out.push({
+      path: [unit.kind, unit.id, "depends_on", index],
+      message: `depends on "${dependency}", which is no agent or service${suggestionSuffix(dependency, byId.keys())}`,
     })
   }
-  for (const cycle of findCycles(graph)) {
-    const first = byId.get(cycle[0]!)!
-    out.push({
-      path: [first.kind, first.id, "depends_on"],
-      message: `dependency cycle: ${cycle.join(" -> ")}`,
+  for (const unit of units)
+    strings(unit.value.depends_on).forEach((target, i) => {
+      const dep = byId.get(target)
+      if (dep !== undefined && dep.value.enabled === false && unit.value.enabled !== false)
+        warnings.push(
+          `${formatPath([unit.kind, unit.id, "depends_on", i])}: depends on "${target}", which is disabled; the dependency is ignored`,
+        )
     })
+  for (const cycle of findCycles(nodes)) {
+    const first = byId.get(cycle.cycle[0] as string) as Unit
+    out.push({ path: [first.kind, first.id, "depends_on"], message: cycle.message })
   }
 }
 

@@ -1,5 +1,8 @@
 // ConfigError: every problem found while loading a config, each located by file, path and (for
-// YAML/JSON) line:column. Produced by load.ts; the CLI prints format() and exits 2.
+// YAML/JSON) line:column. Produced by load.ts; the CLI prints format() and exits 2. VaultError:
+// the vault itself cannot be used. Both are tagged (`_tag`), matched with isConfigError/isVaultError.
+import * as Data from "effect/Data"
+import * as Predicate from "effect/Predicate"
 
 export interface ConfigIssue {
   /** File (relative to the working directory when inside it) or layer label ("env SAM__a__b", "cli --set a.b"). */
@@ -26,17 +29,17 @@ export const formatIssue = (issue: ConfigIssue): string => {
   return issue.path === "" ? `${where} ${what}` : `${where} ${issue.path}: ${what}`
 }
 
-export class ConfigError extends Error {
-  readonly _tag = "ConfigError"
+/** Every problem of a config, located; `message` lists them, `format()` too without the heading. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly issues: ReadonlyArray<ConfigIssue>
-
+  readonly message: string
+}> {
   constructor(issues: ReadonlyArray<ConfigIssue>) {
     const count = issues.length
-    super(
-      `invalid configuration (${count} problem${count === 1 ? "" : "s"}):\n${issues.map(formatIssue).join("\n")}`,
-    )
-    this.name = "ConfigError"
-    this.issues = issues
+    super({
+      issues,
+      message: `invalid configuration (${count} problem${count === 1 ? "" : "s"}):\n${issues.map(formatIssue).join("\n")}`,
+    })
   }
 
   /** One line per issue. */
@@ -45,13 +48,13 @@ export class ConfigError extends Error {
   }
 }
 
-export const isConfigError = (u: unknown): u is ConfigError => u instanceof ConfigError
+export const isConfigError = (u: unknown): u is ConfigError => Predicate.isTagged(u, "ConfigError")
 
 /** A problem with the vault itself (missing key, bad permissions, wrong key, corrupt file). */
-export class VaultError extends Error {
-  readonly _tag = "VaultError"
+export class VaultError extends Data.TaggedError("VaultError")<{ readonly message: string }> {
   constructor(message: string) {
-    super(message)
-    this.name = "VaultError"
+    super({ message })
   }
 }
+
+export const isVaultError = (u: unknown): u is VaultError => Predicate.isTagged(u, "VaultError")

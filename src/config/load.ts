@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import { type ConfigPath, formatPath, isRecord, prefixes } from "./configPath.ts"
 import { DEFAULT_CONFIG_FILE } from "./constants.ts"
 import { crossChecks } from "./crossChecks.ts"
-import { ConfigError, type ConfigIssue, VaultError } from "./errors.ts"
+import { ConfigError, type ConfigIssue, isVaultError } from "./errors.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { type ConfigLayer, readLayers } from "./layers.ts"
 import { mergeLayers } from "./merge.ts"
@@ -210,7 +210,7 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
     try {
       vault = await openVault({ path: vaultSettings.path, keyFile: vaultSettings.key_file }, env)
     } catch (cause) {
-      if (!(cause instanceof VaultError)) throw cause
+      if (!isVaultError(cause)) throw cause
       vaultProblem = cause.message
     }
   }
@@ -220,7 +220,7 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
       try {
         return vault?.get(name)
       } catch (cause) {
-        if (!(cause instanceof VaultError)) throw cause
+        if (!isVaultError(cause)) throw cause
         vaultProblem ??= cause.message
         return undefined
       }

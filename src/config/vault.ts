@@ -5,7 +5,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto"
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises"
 import { dirname } from "node:path"
-import { VaultError } from "./errors.ts"
+import { isVaultError, VaultError } from "./errors.ts"
 
 export const VAULT_KEY_ENV = "SAM_VAULT_KEY"
 export const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/
@@ -98,7 +98,7 @@ const readKeyMaterial = async (
     if (material === "") throw new VaultError(`vault key file ${location.keyFile} is empty`)
     return { material, created: false }
   } catch (cause) {
-    if (cause instanceof VaultError) throw cause
+    if (isVaultError(cause)) throw cause
     if (errno(cause) !== "ENOENT")
       throw new VaultError(`cannot read vault key file ${location.keyFile} (${errno(cause)})`)
   }

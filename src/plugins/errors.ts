@@ -1,6 +1,6 @@
 // Why a plugin did not load, reload or keep running. Each error names the plugin and says what
 // to do; `code` is stable (for scripts and docs), `message` is for people.
-import { Data } from "effect"
+import { Data, Predicate } from "effect"
 
 export type PluginErrorCode =
   | "PLUGIN_NOT_FOUND"
@@ -22,6 +22,9 @@ export class PluginError extends Data.TaggedError("PluginError")<{
   readonly message: string
   readonly cause?: unknown
 }> {}
+
+/** Matched by tag: a value from another copy of this module is a PluginError too. */
+export const isPluginError = (u: unknown): u is PluginError => Predicate.isTagged(u, "PluginError")
 
 export const pluginError = (
   code: PluginErrorCode,

@@ -82,15 +82,7 @@ export const createPluginContext = (instance: PluginInstance, env: PluginEnviron
 
   const apiRoute = (method: HttpMethod, path: string, handler: PluginRouteHandler): Unregister => {
     const route = compileRoute(method, path, handler)
-    return instance.register({
-      activate: () => {
-        instance.routes.push(route)
-        return () => {
-          const at = instance.routes.indexOf(route)
-          if (at >= 0) instance.routes.splice(at, 1)
-        }
-      },
-    })
+    return instance.register({ activate: () => instance.addRoute(route) })
   }
 
   const timer = (kind: "interval" | "timeout", callback: () => unknown, ms: number): Unregister => {

@@ -1,24 +1,36 @@
 // The plugin host: loads plugins (config entries and the project's plugins/ folder) in
-// dependency order, supervises them (loading → running | failed → stopped), isolates their
-// failures from SAM, and hot-reloads them: a new version is set up beside the old one, swapped
-// in atomically only if its setup succeeded, and the old one is drained and disposed.
-import type { IncomingMessage, ServerResponse } from "node:http"
+// dependency order, runs each through its lifecycle machine (src/actors/plugin.machine.ts, which
+// decides; the host does the work it asks for), isolates their failures from SAM, restarts
+// crashed ones by the supervisor's rules (crashDecision.ts), and hot-reloads them: a new version
+// is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
+// one is drained and disposed.
 import { join } from "node:path"
+import { type Actor, createActor, fromPromise, waitFor } from "xstate"
+import {
+  type DecisionEvent,
+  type PluginEvent,
+  type PluginMachine,
+  pluginBusy,
+  pluginMachine,
+  type SetUpInput,
+} from "../actors/plugin.machine.ts"
 import { watchFiles } from "../runtime/fileWatcher.ts"
 import type { Sam } from "../runtime/sam.ts"
+import type { RestartSpec } from "../runtime/unitSpec.ts"
+import { decideCrash, type PluginRestartPolicy, restartSpecOf } from "./crashDecision.ts"
 import { Diagnostics } from "./diagnostics.ts"
-import { describe, PluginError, pluginError } from "./errors.ts"
+import { describe, isPluginError, type PluginError, pluginError } from "./errors.ts"
 import { GatewayRegistry } from "./gatewayRegistry.ts"
 import type { PluginEnvironment } from "./pluginContext.ts"
-import { handlePluginHttp } from "./pluginHttp.ts"
 import type { PluginInstance } from "./pluginInstance.ts"
 import { loadDefinition } from "./pluginModule.ts"
 import { orderPlugins } from "./pluginOrder.ts"
-import { type PluginRestartPolicy, PluginRestarts } from "./pluginRestarts.ts"
-import { decodeConfig, setUpInstance } from "./pluginSetup.ts"
-import { fileHash, newSlot, type Slot, statusOf } from "./pluginSlot.ts"
+import { fileHash, newSlot, provisionalName, type Slot, statusOf } from "./pluginSlot.ts"
 import { type PluginEntry, type PluginSource, resolvePluginSources } from "./pluginSources.ts"
-import type { PluginDefinition, PluginStatus } from "./types.ts"
+import { publishFailed, retire, setUpVersion, swapIn, tearDown, type VersionWork } from "./pluginVersions.ts"
+import type { PluginStatus } from "./types.ts"
+
+export type { PluginRestartPolicy }
 
 export interface PluginHostOptions {
   readonly sam: Pick<Sam, "bus" | "capabilities" | "probes" | "status" | "invoke" | "addFinalizer">
@@ -62,23 +74,21 @@ export class PluginHost {
   private readonly baseDir: string
   private readonly pluginsDir: string | undefined
   private readonly env: PluginEnvironment
-  private readonly restarts: PluginRestarts
+  private readonly restartPolicy: RestartSpec
   private slots: Slot[] = []
   /** Names in the order they went live, for stopping in reverse. */
   private liveOrder: string[] = []
   private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
   private bridgeOff: (() => void) | undefined
-  /** Replaced or failed versions still finishing their calls. */
+  /** Replaced or crashed versions still finishing their calls. */
   private readonly retiring = new Set<Promise<void>>()
+  private readonly work: VersionWork
 
   constructor(options: PluginHostOptions) {
     this.options = options
     this.sam = options.sam
-    this.restarts = new PluginRestarts(
-      options.sam.bus,
-      options.restart === false ? { maxRestarts: 0 } : (options.restart ?? {}),
-    )
+    this.restartPolicy = restartSpecOf(options.restart ?? {})
     this.baseDir = options.baseDir ?? process.cwd()
     this.pluginsDir =
       options.pluginsDir === false ? undefined : (options.pluginsDir ?? join(this.baseDir, "plugins"))
@@ -92,33 +102,53 @@ export class PluginHost {
       onHookFailure: (instance, where, error) => this.hookFailed(instance, where, error),
       cleanupTimeoutMs: options.cleanupTimeoutMs ?? 5_000,
     }
+    this.work = {
+      bus: this.sam.bus,
+      env: this.env,
+      setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      maxReloads: options.maxReloads ?? 50,
+      stopping: () => this.stopping !== undefined,
+      statusOf: (name) => this.get(name),
+      wentLive: (slot) => {
+        if (!this.liveOrder.includes(slot.name)) this.liveOrder.push(slot.name)
+      },
+      wentDark: (slot) => {
+        this.liveOrder = this.liveOrder.filter((n) => n !== slot.name)
+      },
+      retiring: this.retiring,
+    }
   }
 
   /** Load every configured and discovered plugin; resolves when each is running or failed. */
   start(): Promise<void> {
-    if (this.stopping) return Promise.reject(new Error("the plugin host is stopped"))
+    if (this.stopping)
+      return Promise.reject(pluginError("PLUGIN_CLOSED", "(host)", "the plugin host is stopped"))
     this.starting ??= (async () => {
       this.bridgeOff = this.diagnostics.bridge(this.sam.bus)
       this.sam.addFinalizer(() => this.stop())
-      const { sources, errors } = resolvePluginSources({
-        entries: this.options.entries ?? [],
-        baseDir: this.baseDir,
-        ...(this.pluginsDir === undefined ? {} : { pluginsDir: this.pluginsDir }),
-      })
+      const { sources, errors } = this.resolve(this.options.entries ?? [])
       for (const error of errors) this.addUnresolved(error)
       await this.loadSources(sources)
     })()
     return this.starting
   }
 
-  /** Unload every plugin (dependents first) and stop watching. Idempotent. */
+  /** Unload every plugin (dependents first), stop watching and restarting. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.starting?.catch(() => {})
-      this.restarts.stop()
+      // A start that failed has nothing more to undo than what the slots show.
+      await Promise.allSettled([this.starting])
       for (const slot of this.slots) slot.watcher?.close()
       for (const name of [...this.liveOrder].reverse()) await this.unload(name)
+      // Set-ups still running see `stopping` and close what they made; one that finished just
+      // before went live after the loop above and is unloaded now.
+      for (const slot of this.slots) {
+        await this.quiet(slot)
+        if (slot.current) await this.unload(slot.name)
+      }
       await Promise.all(this.retiring)
+      for (const slot of this.slots) slot.actor.stop()
       this.bridgeOff?.()
     })()
     return this.stopping
@@ -133,33 +163,37 @@ export class PluginHost {
     return slot && statusOf(slot)
   }
 
-  /** The version currently serving `name`, if it is running. */
+  /** The version currently serving `name`, if one does (the control API serves its routes). */
   liveInstance(name: string): PluginInstance | undefined {
-    const slot = this.slot(name)
-    return slot?.status === "running" ? slot.current : undefined
-  }
-
-  /** Serve `/api/plugins...` and `POST /api/config/reload`; true when the request was taken. */
-  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
-    return handlePluginHttp(this, req, res)
+    return this.slot(name)?.current
   }
 
   /**
    * Load the plugin's module again and swap the new version in if its setup succeeds; a failed
-   * attempt leaves the old version serving. `config` replaces the plugin's config.
+   * attempt leaves the old version serving. `config` replaces the plugin's config. A stopped
+   * plugin is loaded.
    */
-  reload(
+  async reload(
     name: string,
     options: { readonly config?: unknown; readonly reimport?: boolean } = {},
   ): Promise<ReloadOutcome> {
     const slot = this.slot(name)
     if (!slot)
-      return Promise.resolve({
+      return { ok: false, plugin: name, error: pluginError("PLUGIN_NOT_FOUND", name, `no plugin "${name}"`) }
+    const config = options.config === undefined ? undefined : { value: options.config }
+    const reload: PluginEvent = { type: "RELOAD", reimport: options.reimport ?? true, config }
+    slot.lastError = undefined
+    slot.actor.send(slot.actor.getSnapshot().can(reload) ? reload : { type: "LOAD", config })
+    await this.quiet(slot)
+    const status = statusOf(slot)
+    if (slot.lastError) return { ok: false, plugin: slot.name, error: slot.lastError }
+    if (status.status !== "running")
+      return {
         ok: false,
-        plugin: name,
-        error: pluginError("PLUGIN_NOT_FOUND", name, `no plugin "${name}"`),
-      })
-    return this.serialize(slot, () => this.replace(slot, options))
+        plugin: slot.name,
+        error: pluginError("PLUGIN_CLOSED", slot.name, `plugin "${slot.name}" is ${status.status}`),
+      }
+    return { ok: true, plugin: slot.name, version: status.version }
   }
 
   /** Stop a plugin (and the plugins depending on it first); it stays listed as stopped. */
@@ -169,37 +203,22 @@ export class PluginHost {
     for (const dependent of this.slots)
       if (dependent.current && dependent.definition?.dependsOn?.includes(name))
         await this.unload(dependent.name)
-    await this.serialize(slot, async () => {
-      const instance = slot.current
-      slot.current = undefined
-      if (slot.status !== "failed") {
-        slot.status = "stopped"
-        slot.error = undefined
-      }
-      this.liveOrder = this.liveOrder.filter((n) => n !== name)
-      if (!instance) return
-      instance.goDark()
-      await instance.drain(this.options.drainTimeoutMs ?? 10_000)
-      await instance.close()
-      this.sam.bus.publish({ type: "plugin.stopped", plugin: name, version: instance.version })
-    })
+    slot.actor.send({ type: "UNLOAD" })
+    await this.quiet(slot)
   }
 
   /**
    * Apply a changed `plugins:` list (config hot reload): new entries load, removed ones unload,
-   * entries whose `config` or `enabled` changed are reloaded with the new settings.
+   * entries whose `config` or `enabled` changed are set up again with the new settings.
    */
   async reconcile(entries: ReadonlyArray<PluginEntry>): Promise<void> {
-    const { sources, errors } = resolvePluginSources({
-      entries,
-      baseDir: this.baseDir,
-      ...(this.pluginsDir === undefined ? {} : { pluginsDir: this.pluginsDir }),
-    })
+    const { sources, errors } = this.resolve(entries)
     const byEntry = new Map(sources.map((s) => [s.entry, s]))
     for (const slot of [...this.slots]) {
       if (slot.source.entry === "" || !byEntry.has(slot.source.entry)) {
         await this.unload(slot.name)
         slot.watcher?.close()
+        slot.actor.stop()
         this.slots = this.slots.filter((s) => s !== slot)
       }
     }
@@ -212,11 +231,12 @@ export class PluginHost {
       }
       const before = slot.source
       slot.source = source
+      const status = statusOf(slot).status
       if (!source.enabled) {
-        if (slot.current || slot.status !== "stopped") await this.unload(slot.name)
+        if (status !== "stopped") await this.unload(slot.name)
       } else if (
         !before.enabled ||
-        slot.status !== "running" ||
+        status !== "running" ||
         JSON.stringify(before.config) !== JSON.stringify(source.config)
       ) {
         await this.reload(slot.name, { config: source.config, reimport: slot.definition === undefined })
@@ -228,6 +248,14 @@ export class PluginHost {
 
   // ---- loading ----
 
+  private resolve(entries: ReadonlyArray<PluginEntry>) {
+    return resolvePluginSources({
+      entries,
+      baseDir: this.baseDir,
+      ...(this.pluginsDir === undefined ? {} : { pluginsDir: this.pluginsDir }),
+    })
+  }
+
   private async loadSources(sources: ReadonlyArray<PluginSource>): Promise<void> {
     const imported = await Promise.all(
       sources.map(async (source) => ({
@@ -237,20 +265,23 @@ export class PluginHost {
     )
     const fresh: Slot[] = []
     for (const { source, loaded } of imported) {
-      const slot = newSlot(source)
-      this.slots.push(slot)
+      const named = loaded !== undefined && !isPluginError(loaded) ? loaded.name : undefined
+      const holder = named === undefined ? undefined : this.slots.find((s) => s.definition?.name === named)
+      const slot = this.addSlot(source, named !== undefined && !holder ? named : provisionalName(source))
       fresh.push(slot)
-      if (loaded === undefined) continue
-      slot.imports = 1
-      slot.hashes.set(source.entry, fileHash(source.entry))
-      if (loaded instanceof PluginError) {
-        this.markFailed(slot, loaded)
+      if (loaded === undefined) {
+        slot.actor.send({ type: "UNLOAD" })
         continue
       }
-      const holder = this.slots.find((s) => s !== slot && s.definition?.name === loaded.name)
+      slot.imports = 1
+      slot.hashes.set(source.entry, fileHash(source.entry))
+      if (isPluginError(loaded)) {
+        this.fail(slot, loaded)
+        continue
+      }
       slot.version = loaded.version
       if (holder) {
-        this.markFailed(
+        this.fail(
           slot,
           pluginError(
             "PLUGIN_CONFLICT",
@@ -260,147 +291,60 @@ export class PluginHost {
         )
         continue
       }
-      slot.name = loaded.name
       slot.definition = loaded
     }
-    const candidates = fresh.filter((s) => s.definition !== undefined && s.status === "loading")
-    const running = this.slots.filter((s) => s.status === "running" && s.definition)
+    const candidates = fresh.filter(
+      (s) => s.definition !== undefined && s.actor.getSnapshot().matches("pending"),
+    )
+    const running = this.slots.filter((s) => s.current && s.definition)
     const { order, blocked } = orderPlugins(
       [...running, ...candidates].map((s) => ({ name: s.name, dependsOn: s.definition?.dependsOn ?? [] })),
     )
     for (const slot of candidates) {
       const why = blocked.get(slot.name)
-      if (why)
-        this.markFailed(slot, pluginError("PLUGIN_DEPENDENCY", slot.name, `plugin "${slot.name}" ${why}`))
+      if (why) this.fail(slot, pluginError("PLUGIN_DEPENDENCY", slot.name, `plugin "${slot.name}" ${why}`))
     }
     for (const name of order) {
       const slot = candidates.find((s) => s.name === name)
-      if (slot && slot.status === "loading") await this.serialize(slot, () => this.firstStart(slot))
+      if (slot?.actor.getSnapshot().matches("pending")) {
+        slot.actor.send({ type: "LOAD" })
+        await this.quiet(slot)
+      }
     }
     for (const slot of fresh) this.watch(slot)
   }
 
-  private async firstStart(slot: Slot): Promise<void> {
-    const definition = slot.definition as PluginDefinition
-    this.sam.bus.publish({ type: "plugin.loading", plugin: slot.name, source: slot.source.label })
-    const instance = await this.instantiate(definition, slot.source.config)
-    if (instance instanceof PluginError) return this.markFailed(slot, instance)
-    instance.goLive()
-    this.goneLive(slot, instance)
-    this.sam.bus.publish({ type: "plugin.loaded", plugin: slot.name, version: instance.version })
+  // ---- the machine's work ----
+
+  private addSlot(source: PluginSource, name: string): Slot {
+    const slot = newSlot(source, name, (get, named) => this.machineFor(get, named))
+    this.slots.push(slot)
+    return slot
   }
 
-  /** Decode the config, check dependencies, run setup (bounded); a live-ready instance or why not. */
-  private async instantiate(
-    definition: PluginDefinition,
-    rawConfig: unknown,
-  ): Promise<PluginInstance | PluginError> {
-    const name = definition.name
-    const config = decodeConfig(definition, rawConfig)
-    if (config instanceof PluginError) return config
-    for (const dep of definition.dependsOn ?? []) {
-      const holder = this.slot(dep)
-      if (holder?.status !== "running")
-        return pluginError(
-          "PLUGIN_DEPENDENCY",
-          name,
-          `plugin "${name}" depends on "${dep}", which is ${holder ? `${holder.status}${holder.error ? ` (${holder.error})` : ""}` : "not loaded"}`,
-        )
-    }
-    return setUpInstance(definition, config.value, this.env, this.options.setupTimeoutMs ?? 10_000)
+  private machineFor(slot: () => Slot, name: string): Actor<PluginMachine> {
+    const machine = pluginMachine.provide({
+      actors: {
+        setUp: fromPromise<{ version: string }, SetUpInput>(({ input }) =>
+          setUpVersion(this.work, slot(), input),
+        ),
+        tearDown: fromPromise<void, { name: string }>(() => tearDown(this.work, slot())),
+      },
+      actions: {
+        swapIn: () => swapIn(this.work, slot()),
+        decide: ({ context, self }) => self.send(this.decide(slot(), context.error ?? "crashed")),
+      },
+    })
+    return createActor(machine, { input: { name } }).start()
   }
 
-  // ---- hot reload ----
-
-  private async replace(
-    slot: Slot,
-    options: { readonly config?: unknown; readonly reimport?: boolean },
-  ): Promise<ReloadOutcome> {
-    const reimport = options.reimport ?? true
-    const maxReloads = this.options.maxReloads ?? 50
-    if (reimport && slot.imports > maxReloads) {
-      const error = pluginError(
-        "PLUGIN_RELOAD_LIMIT",
-        slot.name,
-        `plugin "${slot.name}" was reloaded ${slot.imports - 1} times; every reload keeps one module instance ` +
-          `in memory (ESM cannot unload modules), so SAM stops hot-reloading it after ${maxReloads}. ` +
-          "Restart SAM to load the new version",
-      )
-      return this.reloadFailed(slot, error)
-    }
-    let definition = slot.definition
-    if (reimport || !definition) {
-      slot.imports++
-      const loaded = await loadDefinition(slot.source.entry, slot.source.label)
-      if (loaded instanceof PluginError) return this.reloadFailed(slot, loaded)
-      if (slot.definition && loaded.name !== slot.name)
-        return this.reloadFailed(
-          slot,
-          pluginError(
-            "PLUGIN_INVALID",
-            slot.name,
-            `${slot.source.label} renamed its plugin from "${slot.name}" to "${loaded.name}"; a rename takes effect when SAM restarts`,
-          ),
-        )
-      definition = loaded
-    }
-    const config = options.config === undefined ? slot.source.config : options.config
-    const old = slot.current
-    if (!old) {
-      slot.status = "loading"
-      slot.name = definition.name
-      this.sam.bus.publish({ type: "plugin.loading", plugin: slot.name, source: slot.source.label })
-    }
-    const instance = await this.instantiate(definition, config)
-    if (instance instanceof PluginError) return this.reloadFailed(slot, instance)
-    if (this.stopping) {
-      await instance.close()
-      return {
-        ok: false,
-        plugin: slot.name,
-        error: pluginError("PLUGIN_CLOSED", slot.name, "SAM is stopping"),
-      }
-    }
-    // The swap: synchronous, so every request and event sees either the old or the new version.
-    instance.goLive()
-    old?.goDark()
-    slot.definition = definition
-    slot.source = { ...slot.source, config }
-    this.goneLive(slot, instance)
-    this.sam.bus.publish(
-      old
-        ? { type: "plugin.reloaded", plugin: slot.name, from: old.version, to: instance.version }
-        : { type: "plugin.loaded", plugin: slot.name, version: instance.version },
-    )
-    if (old) await this.retire(old)
-    return { ok: true, plugin: slot.name, version: instance.version }
-  }
-
-  /** Let a replaced version finish what it started, then close it. */
-  private retire(old: PluginInstance): Promise<void> {
-    const done = (async () => {
-      // One macrotask turn lets calls already routed to the old version (their dispatch pending
-      // in microtasks) start, so the drain counts them.
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      await old.drain(this.options.drainTimeoutMs ?? 10_000)
-      await old.close()
-    })()
-    this.retiring.add(done)
-    return done.finally(() => this.retiring.delete(done))
-  }
-
-  private reloadFailed(slot: Slot, error: PluginError): ReloadOutcome {
-    if (slot.current) {
-      slot.error = `reload failed, still serving ${slot.current.version}: ${error.message}`
-      this.sam.bus.publish({
-        type: "plugin.reload-failed",
-        plugin: slot.name,
-        version: slot.current.version,
-        code: error.code,
-        error: error.message,
-      })
-    } else this.markFailed(slot, error)
-    return { ok: false, plugin: slot.name, error }
+  /** Resolves once no set-up or tear-down is in progress (at once when none is). */
+  private async quiet(slot: Slot): Promise<void> {
+    if (slot.actor.getSnapshot().status !== "active") return
+    await waitFor(slot.actor, (s) => !pluginBusy(s.value)).catch((error: unknown) => {
+      // Only a machine stopped meanwhile (host stop, a removed entry) ends the wait early.
+      if (slot.actor.getSnapshot().status === "active") throw error
+    })
   }
 
   private watch(slot: Slot): void {
@@ -410,14 +354,11 @@ export class PluginHost {
       slot.source.watch,
       (paths) => {
         const unchanged = paths.every((p) => slot.hashes.get(p) === fileHash(p))
-        // A stopped plugin (unloaded or disabled) stays stopped until its config enables it again.
-        if (unchanged || slot.reloadQueued || slot.status === "stopped") return
+        const edit: PluginEvent = { type: "RELOAD", reimport: true }
+        // An unloaded (disabled) plugin ignores edits until its config enables it again.
+        if (unchanged || this.stopping || !slot.actor.getSnapshot().can(edit)) return
         for (const p of paths) slot.hashes.set(p, fileHash(p))
-        slot.reloadQueued = true
-        void this.serialize(slot, async () => {
-          slot.reloadQueued = false
-          if (!this.stopping) await this.replace(slot, {})
-        })
+        slot.actor.send(edit)
       },
       {
         ...(this.options.debounceMs === undefined ? {} : { debounceMs: this.options.debounceMs }),
@@ -440,57 +381,52 @@ export class PluginHost {
       error,
     )
     slot.current = undefined
-    this.liveOrder = this.liveOrder.filter((n) => n !== slot.name)
+    this.work.wentDark(slot)
     instance.goDark()
-    this.markFailed(slot, failure)
-    slot.error += this.restarts.failed(slot.name, () => void this.reload(slot.name, { reimport: false }))
-    void this.retire(instance)
+    publishFailed(this.sam.bus, slot, failure)
+    slot.actor.send({ type: "CRASHED", error: failure.message })
+    void retire(this.work, instance)
   }
 
-  private markFailed(slot: Slot, error: PluginError): void {
-    slot.status = "failed"
-    slot.error = error.message
-    this.sam.bus.publish({
-      type: "plugin.failed",
+  /** The restart decision on a crash (the machine asks in `failed.deciding`). */
+  private decide(slot: Slot, reason: string): DecisionEvent {
+    const decision = decideCrash({
       plugin: slot.name,
-      version: slot.version,
-      code: error.code,
-      error: error.message,
+      policy: this.restartPolicy,
+      reason,
+      window: slot.window,
+      liveSince: slot.liveSince,
+      stopping: this.stopping !== undefined,
+      now: Date.now(),
+      random: Math.random(),
     })
+    slot.window = decision.window
+    if (decision.published) this.sam.bus.publish({ ...decision.published, plugin: slot.name })
+    return decision.event
+  }
+
+  /** A plugin that cannot be set up at all (before or without a set-up). */
+  private fail(slot: Slot, error: PluginError): void {
+    slot.lastError = error
+    publishFailed(this.sam.bus, slot, error)
+    slot.actor.send({ type: "FAILED", error: error.message })
   }
 
   // ---- bookkeeping ----
 
-  private goneLive(slot: Slot, instance: PluginInstance): void {
-    this.restarts.cancel(slot.name)
-    slot.current = instance
-    slot.version = instance.version
-    slot.status = "running"
-    slot.error = undefined
-    if (!this.liveOrder.includes(slot.name)) this.liveOrder.push(slot.name)
-  }
-
   private addUnresolved(error: PluginError): void {
-    const slot = newSlot({
+    const source: PluginSource = {
       label: error.plugin,
       entry: "",
       watch: [],
       config: undefined,
       enabled: true,
       origin: "config",
-    })
-    slot.name = error.plugin
-    this.slots.push(slot)
-    this.markFailed(slot, error)
+    }
+    this.fail(this.addSlot(source, error.plugin), error)
   }
 
   private slot(name: string): Slot | undefined {
     return this.slots.find((s) => s.name === name)
-  }
-
-  private serialize<A>(slot: Slot, task: () => Promise<A>): Promise<A> {
-    const run = slot.queue.then(task, task)
-    slot.queue = run.catch(() => {})
-    return run
   }
 }

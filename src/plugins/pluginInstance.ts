@@ -27,8 +27,7 @@ export class PluginInstance {
   readonly config: unknown
   readonly scope: Scope.Closeable = Scope.makeUnsafe()
   readonly controller = new AbortController()
-  /** Control-API routes, consulted by the host while this instance is the live one. */
-  readonly routes: Array<CompiledRoute<PluginRouteHandler>> = []
+  private routeTable: ReadonlyArray<CompiledRoute<PluginRouteHandler>> = []
 
   private readonly slots = new Set<Slot>()
   private live = false
@@ -59,6 +58,22 @@ export class PluginInstance {
 
   get pending(): number {
     return this.inFlight
+  }
+
+  /**
+   * Its control-API routes, in registration order: an immutable table, replaced whole when a
+   * route is added or withdrawn, so a request matches against one consistent table.
+   */
+  get routes(): ReadonlyArray<CompiledRoute<PluginRouteHandler>> {
+    return this.routeTable
+  }
+
+  /** Serve `route` (while this instance is live); returns the undo. */
+  addRoute(route: CompiledRoute<PluginRouteHandler>): () => void {
+    this.routeTable = [...this.routeTable, route]
+    return () => {
+      this.routeTable = this.routeTable.filter((r) => r !== route)
+    }
   }
 
   /** Stage `registration` (applied now if live); the scope undoes it on close. */
@@ -103,6 +118,17 @@ export class PluginInstance {
     for (const slot of this.slots) {
       slot.undo?.()
       slot.undo = undefined
+    }
+  }
+
+  /** Count a call as in flight until the returned function is called (once). */
+  enter(): () => void {
+    this.inFlight++
+    let left = false
+    return () => {
+      if (left) return
+      left = true
+      this.settle()
     }
   }
 

@@ -1,6 +1,8 @@
 // The order plugins are set up in: dependencies first (declared `dependsOn`), otherwise the
-// order they were listed in. Pure; plugins that cannot be ordered come back with the reason.
+// order they were listed in (src/graph/dependencyGraph.ts); plugins that cannot be ordered come
+// back with the reason in words, for their status. Pure.
 import { didYouMean } from "../config/suggest.ts"
+import { type Blocked, orderDependencies } from "../graph/dependencyGraph.ts"
 
 export interface OrderInput {
   readonly name: string
@@ -14,43 +16,24 @@ export interface PluginOrder {
 }
 
 export const orderPlugins = (plugins: ReadonlyArray<OrderInput>): PluginOrder => {
-  const byName = new Map(plugins.map((p) => [p.name, p]))
-  const names = [...byName.keys()]
-  const blocked = new Map<string, string>()
-  for (const p of plugins) {
-    const missing = p.dependsOn.filter((d) => !byName.has(d))
-    if (missing.length > 0) {
-      const hints = missing.map((m) => {
-        const hint = didYouMean(m, names)
-        return hint ? `"${m}" (did you mean "${hint}"?)` : `"${m}"`
-      })
-      blocked.set(p.name, `depends on ${hints.join(", ")}, which is not configured or not found`)
-    }
-  }
-  const order: string[] = []
-  const state = new Map<string, "visiting" | "done">()
-  const visit = (name: string, path: ReadonlyArray<string>): boolean => {
-    if (state.get(name) === "done") return !blocked.has(name)
-    if (state.get(name) === "visiting") {
-      const cycle = [...path.slice(path.indexOf(name)), name]
-      for (const member of cycle) blocked.set(member, `dependency cycle: ${cycle.join(" → ")}`)
-      return false
-    }
-    state.set(name, "visiting")
-    const plugin = byName.get(name) as OrderInput
-    let ok = !blocked.has(name)
-    for (const dep of plugin.dependsOn) {
-      if (!byName.has(dep)) continue
-      if (!visit(dep, [...path, name])) {
-        ok = false
-        if (!blocked.has(name))
-          blocked.set(name, `depends on "${dep}", which cannot be loaded: ${blocked.get(dep)}`)
+  const names = plugins.map((p) => p.name)
+  const { order, blocked } = orderDependencies(plugins.map((p) => ({ id: p.name, dependsOn: p.dependsOn })))
+  const why = (reason: Blocked): string => {
+    switch (reason._tag) {
+      case "Missing": {
+        const hints = reason.missing.map((m) => {
+          const hint = didYouMean(m, names)
+          return hint ? `"${m}" (did you mean "${hint}"?)` : `"${m}"`
+        })
+        return `depends on ${hints.join(", ")}, which is not configured or not found`
+      }
+      case "Cycle":
+        return reason.cycle.message
+      case "BlockedBy": {
+        const next = blocked.get(reason.dependency)
+        return `depends on "${reason.dependency}", which cannot be loaded: ${next ? why(next) : "it is blocked"}`
       }
     }
-    state.set(name, "done")
-    if (ok && !blocked.has(name)) order.push(name)
-    return ok && !blocked.has(name)
   }
-  for (const name of names) visit(name, [])
-  return { order, blocked }
+  return { order, blocked: new Map([...blocked].map(([name, reason]) => [name, why(reason)])) }
 }

@@ -1,27 +1,44 @@
-// The host's record of one plugin across its versions: where it comes from, which version is
-// live, its status, how often it was re-imported, and the queue its operations run on.
+// The host's record of one plugin across its versions: where it comes from, its lifecycle machine
+// (src/actors/plugin.machine.ts: the status and the error come from it), the version live and the
+// one staged beside it, how often it was re-imported, and its restart window.
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { basename, dirname, extname } from "node:path"
+import type { Actor } from "xstate"
+import { type PluginMachine, pluginStatus } from "../actors/plugin.machine.ts"
 import type { WatchHandle } from "../runtime/fileWatcher.ts"
+import type { InstanceWindow } from "../runtime/supervisor/decide.ts"
+import type { PluginError } from "./errors.ts"
 import type { PluginInstance } from "./pluginInstance.ts"
 import type { PluginSource } from "./pluginSources.ts"
-import type { PluginDefinition, PluginStatus, PluginStatusName } from "./types.ts"
+import type { PluginDefinition, PluginStatus } from "./types.ts"
+
+/** A version set up and not live yet, with what it was set up from. */
+export interface Staged {
+  readonly instance: PluginInstance
+  readonly definition: PluginDefinition
+  readonly config: unknown
+}
 
 export interface Slot {
   source: PluginSource
   name: string
   version: string
   definition: PluginDefinition | undefined
+  /** The version serving, if any. */
   current: PluginInstance | undefined
-  status: PluginStatusName
-  error: string | undefined
+  /** Set up and waiting for the machine to swap it in (or tear it down). */
+  staged: Staged | undefined
+  /** The plugin's lifecycle; every change of state goes through it. */
+  readonly actor: Actor<PluginMachine>
+  /** Why the last set-up failed (undefined after one succeeded), for reload outcomes. */
+  lastError: PluginError | undefined
   imports: number
   hashes: Map<string, string>
   watcher: WatchHandle | undefined
-  /** Operations on one plugin run one at a time. */
-  queue: Promise<unknown>
-  reloadQueued: boolean
+  /** Restarts after crashes within the window, and when the live version went live. */
+  window: InstanceWindow | undefined
+  liveSince: number | undefined
 }
 
 export const fileHash = (path: string): string => {
@@ -38,29 +55,38 @@ export const provisionalName = (source: PluginSource): string => {
   return file === "index" ? basename(dirname(source.entry)) : file
 }
 
-export const newSlot = (source: PluginSource): Slot => {
-  return {
+/** A slot for `source` named `name`; `machineFor` makes its machine (reaching the slot lazily). */
+export const newSlot = (
+  source: PluginSource,
+  name: string,
+  machineFor: (slot: () => Slot, name: string) => Actor<PluginMachine>,
+): Slot => {
+  const slot: Slot = {
     source,
-    name: provisionalName(source),
+    name,
     version: "",
     definition: undefined,
     current: undefined,
-    status: source.enabled ? "loading" : "stopped",
-    error: undefined,
+    staged: undefined,
+    actor: machineFor(() => slot, name),
+    lastError: undefined,
     imports: 0,
     hashes: new Map(),
     watcher: undefined,
-    queue: Promise.resolve(),
-    reloadQueued: false,
+    window: undefined,
+    liveSince: undefined,
   }
+  return slot
 }
 
 export const statusOf = (slot: Slot): PluginStatus => {
+  const snapshot = slot.actor.getSnapshot()
+  const error = snapshot.context.error
   return {
     name: slot.name,
     version: slot.version,
-    status: slot.status,
-    ...(slot.error === undefined ? {} : { error: slot.error }),
+    status: pluginStatus(snapshot.value),
+    ...(error === undefined ? {} : { error }),
     source: slot.source.label,
     reloads: Math.max(0, slot.imports - 1),
     dependsOn: slot.definition?.dependsOn ?? [],

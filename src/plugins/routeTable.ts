@@ -1,4 +1,5 @@
-// Matching control-API paths against a plugin's routes ("/items/:id"). Pure: no I/O.
+// Matching control-API paths against a plugin's routes ("/items/:id"): a route, the methods a
+// path allows (for 405 + Allow), or nothing. Pure: no I/O. The API serves them (src/api).
 
 export interface CompiledRoute<H> {
   readonly method: string
@@ -24,6 +25,15 @@ export const compileRoute = <H>(method: string, path: string, handler: H): Compi
   handler,
 })
 
+/** A path segment with its percent-escapes decoded; undefined when they are malformed. */
+const decoded = (segment: string): string | undefined => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return undefined
+  }
+}
+
 const matchSegments = (
   pattern: ReadonlyArray<string>,
   actual: ReadonlyArray<string>,
@@ -33,13 +43,19 @@ const matchSegments = (
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i] as string
     const a = actual[i] as string
-    if (p.startsWith(":")) params[p.slice(1)] = decodeURIComponent(a)
-    else if (p !== a) return undefined
+    if (p.startsWith(":")) {
+      const value = decoded(a)
+      if (value === undefined) return undefined
+      params[p.slice(1)] = value
+    } else if (p !== a) return undefined
   }
   return params
 }
 
-/** First route (in registration order) whose path and method match; HEAD is served by GET. */
+/**
+ * First route (in registration order) whose path and method match; HEAD is served by GET. A path
+ * whose routes all have other methods is MethodNotAllowed with those methods (HEAD with GET).
+ */
 export const matchRoute = <H>(
   routes: ReadonlyArray<CompiledRoute<H>>,
   method: string,
@@ -52,7 +68,8 @@ export const matchRoute = <H>(
     const params = matchSegments(route.segments, actual)
     if (params === undefined) continue
     if (route.method === wanted) return { _tag: "Found", route, params }
-    allowed.push(route.method)
+    if (!allowed.includes(route.method)) allowed.push(route.method)
+    if (route.method === "GET" && !allowed.includes("HEAD")) allowed.push("HEAD")
   }
-  return allowed.length > 0 ? { _tag: "MethodNotAllowed", allowed } : { _tag: "NotFound" }
+  return allowed.length > 0 ? { _tag: "MethodNotAllowed", allowed: allowed.sort() } : { _tag: "NotFound" }
 }

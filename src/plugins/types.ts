@@ -2,6 +2,7 @@
 // receives (PluginContext). definePlugin.ts, pluginContext.ts and pluginHost.ts implement it.
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Schema, Scope } from "effect"
+import type { PluginStatusName } from "../actors/plugin.machine.ts"
 import type {
   InvokeContext,
   InvokeOptions,
@@ -33,7 +34,7 @@ export interface PluginDefinition<Config = unknown> {
   readonly setup: (ctx: PluginContext<Config>) => void | Promise<void>
 }
 
-export type PluginStatusName = "loading" | "running" | "failed" | "stopped"
+export type { PluginStatusName }
 
 /** One plugin as `GET /api/plugins` reports it. */
 export interface PluginStatus {

@@ -36,6 +36,9 @@ import {
 } from "./supervisor/supervisor.ts"
 import type { UnitKind, UnitSpec } from "./unitSpec.ts"
 
+/** What surfaces read of a unit, through this facade rather than the supervisor. */
+export type { UnitStatus }
+
 export interface SamOptions {
   readonly units: ReadonlyArray<UnitSpec>
   readonly groups?: ReadonlyArray<GroupSpec>

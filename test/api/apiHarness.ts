@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { PluginBackend } from "../../src/api/apiContext.ts"
 import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
 import {
   ControlApiError,
@@ -68,7 +69,11 @@ export const failureOf = async (
 
 export const startApi = async (
   units: ReadonlyArray<UnitSpec>,
-  options: Partial<Omit<ApiServerOptions, "sam">> & { start?: boolean } = {},
+  options: Partial<Omit<ApiServerOptions, "sam" | "plugins">> & {
+    start?: boolean
+    /** A plugin host for this Sam, started before the API serves (Sam's stop stops it). */
+    plugins?: (sam: Sam) => Promise<PluginBackend>
+  } = {},
 ): Promise<ApiHarness> => {
   const dir = mkdtempSync(join(tmpdir(), "sam-api-"))
   const sam = new Sam({ units, startTimeoutMs: 20_000 })
@@ -78,7 +83,8 @@ export const startApi = async (
   })
   const audit = await AuditLog.open(join(dir, "audit.log"))
   const offAudit = auditCommands(sam, audit)
-  const { start, ...serverOptions } = options
+  const { start, plugins, ...serverOptions } = options
+  const backend = plugins === undefined ? undefined : await plugins(sam)
   const errors: string[] = []
   const server = await startApiServer({
     sam,
@@ -88,6 +94,7 @@ export const startApi = async (
     stateDir: dir,
     heartbeatMs: 100,
     onError: (message) => errors.push(message),
+    ...(backend === undefined ? {} : { plugins: backend }),
     ...serverOptions,
   })
   if (start !== false) await sam.start()

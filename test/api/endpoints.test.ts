@@ -418,6 +418,7 @@ describe("the OpenAPI document", () => {
         "/api/capabilities",
         "/api/capabilities/{name}/invoke",
         "/api/plugins",
+        "/api/plugins/{name}/*",
         "/api/config/reload",
       ].sort(),
     )

@@ -1,6 +1,6 @@
 // The control API's protections and edges: body size limit, slow and malformed clients, graceful
 // shutdown of event streams, the open (token-less) mode and its loopback rule, the address being
-// taken, and plugin routes authorized before the plugin host sees them.
+// taken. Plugin routes: pluginRoutes.test.ts; wrong methods and malformed paths: routing.test.ts.
 import { request } from "node:http"
 import { connect } from "node:net"
 import { afterEach, describe, expect, it, vi } from "vitest"
@@ -153,42 +153,5 @@ describe("open mode and binding", () => {
     expect(taken).toMatchObject({ _tag: "ApiServeError", reason: "listen" })
     expect((taken as Error).message).toContain("the address is in use")
     await sam.stop()
-  })
-})
-
-describe("plugin routes", () => {
-  it("are authorized (viewer reads, admin writes) before the plugin host sees them, and audited", async () => {
-    const seen: string[] = []
-    const h = await harness([], {
-      pluginHttp: (req, res) => {
-        if (req.url === "/api/plugins/unknown") return false
-        seen.push(`${req.method} ${req.url}`)
-        res
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify({ plugins: [{ name: "p" }] }))
-        return true
-      },
-    })
-    expect(await (await h.fetch("/api/plugins", { as: "watcher" })).json()).toEqual({
-      plugins: [{ name: "p" }],
-    })
-    expect((await h.fetch("/api/plugins")).status).toBe(401)
-    const forbidden = await h.fetch("/api/plugins/p/action", { as: "ops", method: "POST" })
-    expect(forbidden.status).toBe(403)
-    expect(await forbidden.json()).toMatchObject({
-      status: 403,
-      detail: expect.stringContaining("needs admin"),
-    })
-    expect((await h.fetch("/api/config/reload", { as: "admin", method: "POST" })).status).toBe(200)
-    expect(seen).toEqual(["GET /api/plugins", "POST /api/config/reload"])
-    // Not taken by the plugin host: the API's own answer.
-    expect((await h.fetch("/api/plugins/unknown", { as: "watcher" })).status).toBe(404)
-    await h.audit.settled()
-    const { readFile } = await import("node:fs/promises")
-    const log = await readFile(h.audit.file, "utf8")
-    expect(log).toContain('"action":"config.reload","target":"/api/config/reload","result":"ok"')
-    expect(log).toContain(
-      '"action":"POST /api/plugins/p/action","target":"/api/plugins/p/action","result":"denied"',
-    )
   })
 })

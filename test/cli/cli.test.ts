@@ -143,7 +143,9 @@ describe.concurrent("sam validate", () => {
     const run = await runSam(["validate"])
     expect(run.stderr).toBe("")
     expect(run.code).toBe(0)
-    expect(run.stdout).toMatch(/^ok: 2 agents, 2 services\nrestart limits:\n( {2}.+\n){4}$/)
+    expect(run.stdout).toMatch(
+      /^ok: 2 agents, 2 services\nrestart limits:\n( {2}.+\n){4}containment: .*(cgroup|process group)/,
+    )
   })
 
   it("exits 2 on a broken file and lists every problem with file, path and line:column", async () => {

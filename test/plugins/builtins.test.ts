@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
 import { PluginHost } from "../../src/plugins/index.ts"
 import { Sam } from "../../src/runtime/sam.ts"
-import { eventLog, http, listen, type TestServer } from "../support/plugins.ts"
+import { eventLog, http, listen, serveApi, type TestServer } from "../support/plugins.ts"
 
 const builtin = (name: string) => fileURLToPath(new URL(`../../plugins/${name}`, import.meta.url))
 
@@ -15,9 +15,7 @@ afterEach(async () => {
 const hostWith = async (entries: ConstructorParameters<typeof PluginHost>[0]["entries"]) => {
   const sam = new Sam({ units: [] })
   const host = new PluginHost({ sam, entries: entries ?? [], pluginsDir: false, watch: false })
-  const api = await listen((req, res) => {
-    if (!host.handleHttp(req, res)) res.writeHead(404).end()
-  })
+  const api = await serveApi(sam, host)
   cleanup.push(
     () => api.close(),
     () => host.stop(),

@@ -11,15 +11,7 @@ import {
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
 import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
 import { Sam } from "../../src/runtime/sam.ts"
-import {
-  type EventLog,
-  eventLog,
-  http,
-  listen,
-  type TempProject,
-  type TestServer,
-  tempProject,
-} from "../support/plugins.ts"
+import { type EventLog, eventLog, http, serveApi, type TempProject, tempProject } from "../support/plugins.ts"
 import { fixture, survivors, transitionsOf } from "../support/runtime.ts"
 
 interface UnitOptions {
@@ -52,7 +44,7 @@ interface World {
   loaded: LoadedConfig
   reloader: ConfigReloader<SamConfig>
   host: PluginHost
-  api: TestServer
+  api: { url: string; close(): Promise<void> }
   log: EventLog
   pids: Set<number>
 }
@@ -78,9 +70,7 @@ const boot = async (config: Record<string, unknown>, options: { watch?: boolean 
   })
   const reloader = configReloaderFor(sam, loaded, { plugins: host, debounceMs: 20 })
   host.reloadConfig = () => reloader.reload()
-  const api = await listen((req, res) => {
-    if (!host.handleHttp(req, res)) res.writeHead(404).end()
-  })
+  const api = await serveApi(sam, host)
   world = { project, sam, loaded, reloader, host, api, log, pids: new Set() }
   await host.start()
   const report = await sam.start()

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { PluginHost } from "../../src/plugins/index.ts"
 import { Sam } from "../../src/runtime/sam.ts"
-import { eventLog, http, listen, tempProject } from "../support/plugins.ts"
+import { eventLog, http, serveApi, tempProject } from "../support/plugins.ts"
 
 let cleanup: Array<() => unknown> = []
 afterEach(async () => {
@@ -59,7 +59,7 @@ export default {
     const at = new Date().toISOString()
     host.diagnostics.emitMetrics([{ name: "sam_units_running", type: "gauge", value: 3, at }])
 
-    const api = await listen((req, res) => void host.handleHttp(req, res))
+    const api = await serveApi(sam, host)
     cleanup.push(() => api.close())
     const collected = (await http(`${api.url}/api/plugins/collector/seen`)).body as {
       logs: unknown[]

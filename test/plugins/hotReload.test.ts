@@ -7,6 +7,7 @@ import {
   eventLog,
   http,
   listen,
+  serveApi,
   type TempProject,
   type TestServer,
   tempProject,
@@ -60,7 +61,7 @@ interface World {
   project: TempProject
   sam: Sam
   host: PluginHost
-  api: TestServer
+  api: { url: string; close(): Promise<void> }
   sink: TestServer
   pings: Array<{ version: number; ping: number }>
   log: EventLog
@@ -93,9 +94,7 @@ const setup = async (options: { units?: boolean } = {}): Promise<World> => {
     entries: [{ path: "./probe-kit.mjs", config: { sink: sink.url } }],
     debounceMs: 20,
   })
-  const api = await listen((req, res) => {
-    if (!host.handleHttp(req, res)) res.writeHead(404).end()
-  })
+  const api = await serveApi(sam, host)
   world = { project, sam, host, api, sink, pings, log, pids: new Set() }
   return world
 }
@@ -161,7 +160,10 @@ describe("a plugin's registrations", () => {
     expect((await http(`${w.api.url}/api/plugins/probe-kit/nope`)).status).toBe(404)
     expect(await http(`${w.api.url}/api/plugins/probe-kitt/version`)).toMatchObject({
       status: 404,
-      body: { error: 'no plugin "probe-kitt" (did you mean "probe-kit"?)' },
+      body: {
+        type: "urn:sam:problem:not-found",
+        detail: 'no plugin "probe-kitt" (did you mean "probe-kit"?); GET /api/plugins lists them',
+      },
     })
 
     w.sam.bus.publish({ type: "demo.ping", n: 1 })

@@ -21,8 +21,8 @@ describe("plugin order", () => {
       { name: "d", dependsOn: [] },
     ])
     expect(order).toEqual(["d"])
-    expect(blocked.get("a")).toBe("dependency cycle: a → b → a")
-    expect(blocked.get("c")).toBe('depends on "a", which cannot be loaded: dependency cycle: a → b → a')
+    expect(blocked.get("a")).toBe("dependency cycle: a -> b -> a")
+    expect(blocked.get("c")).toBe('depends on "a", which cannot be loaded: dependency cycle: a -> b -> a')
   })
 })
 
@@ -37,7 +37,7 @@ describe("control-API routes of a plugin", () => {
     expect(matchRoute(routes, "HEAD", "/items")).toMatchObject({ _tag: "Found", route: { handler: "list" } })
     expect(matchRoute(routes, "DELETE", "/items")).toEqual({
       _tag: "MethodNotAllowed",
-      allowed: ["GET", "POST"],
+      allowed: ["GET", "HEAD", "POST"],
     })
     expect(matchRoute(routes, "GET", "/other")).toEqual({ _tag: "NotFound" })
   })

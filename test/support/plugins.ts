@@ -1,4 +1,4 @@
-// Test support for plugins and hot reload: temp project folders, a control-API server for the
+// Test support for plugins and hot reload: temp project folders, SAM's control API serving a
 // plugin host on 127.0.0.1, plain HTTP requests without keep-alive (so no client socket
 // outlives a request), waiting on bus events, and counting active handles.
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
@@ -6,7 +6,10 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo, Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { startApiServer } from "../../src/api/apiServer.ts"
+import type { PluginHost } from "../../src/plugins/index.ts"
 import type { EventBus, SamEvent } from "../../src/runtime/eventBus.ts"
+import type { Sam } from "../../src/runtime/sam.ts"
 
 export interface TempProject {
   readonly dir: string
@@ -72,6 +75,13 @@ export const listen = async (
       }),
   }
 }
+
+/** The control API (open, loopback, port 0) for `sam` with `host`'s plugins and routes. */
+export const serveApi = async (
+  sam: Sam,
+  host: PluginHost,
+): Promise<{ url: string; close(): Promise<void> }> =>
+  startApiServer({ sam, plugins: host, port: 0, shutdownGraceMs: 1_000 })
 
 export interface HttpResult {
   readonly status: number

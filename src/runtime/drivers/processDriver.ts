@@ -68,9 +68,6 @@ const waitGone = (tree: ProcessTree, ms: number) =>
     return !tree.alive()
   })
 
-/** Exit status of the containment wrapper when the process could not join its cell. */
-const cellJoinFailed = 125
-
 /** What to spawn: the request itself, or (with a cell) the wrapper that joins the cell first. */
 const launchOf = (cell: Cell | undefined, request: SpawnRequest) => {
   if (!cell)

@@ -4,11 +4,11 @@
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
 // each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
 // (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
-import { Clock, Data, Duration, Effect, Fiber, FiberMap, FiberSet, Random, type Scope } from "effect"
+import { Clock, Data, Duration, Effect, Fiber, FiberMap, FiberSet, Random, Result, type Scope } from "effect"
 import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
+import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
-import { dependentsMap, startOrder } from "../dependencyGraph.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import { freePort } from "../freePort.ts"
@@ -538,8 +538,11 @@ export class Supervisor {
 
   private reorder(): void {
     const specs = this.specs()
-    this.order = startOrder(specs)
-    this.dependents = dependentsMap(specs)
+    const order = startOrder(specs)
+    // Config validation refuses cycles; specs an embedder hands in directly may still have one.
+    if (Result.isFailure(order)) throw order.failure
+    this.order = order.success
+    this.dependents = dependentsOf(specs)
     for (const spec of specs) this.group(spec.group)
   }
 
