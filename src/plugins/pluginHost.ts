@@ -21,7 +21,7 @@ import { type PluginEntry, type PluginSource, resolvePluginSources } from "./plu
 import type { PluginDefinition, PluginStatus } from "./types.ts"
 
 export interface PluginHostOptions {
-  readonly sam: Pick<Sam, "bus" | "capabilities" | "probes" | "status" | "invoke" | "addFinalizer">
+  readonly sam: Pick<Sam, "bus" | "logs" | "capabilities" | "probes" | "status" | "invoke" | "addFinalizer">
   /** The config's `plugins:` entries. */
   readonly entries?: ReadonlyArray<PluginEntry>
   /** Where relative entry paths resolve (the config file's folder); default the working directory. */
@@ -98,7 +98,7 @@ export class PluginHost {
   start(): Promise<void> {
     if (this.stopping) return Promise.reject(new Error("the plugin host is stopped"))
     this.starting ??= (async () => {
-      this.bridgeOff = this.diagnostics.bridge(this.sam.bus)
+      this.bridgeOff = this.diagnostics.bridge(this.sam.bus, this.sam.logs)
       this.sam.addFinalizer(() => this.stop())
       const { sources, errors } = resolvePluginSources({
         entries: this.options.entries ?? [],
