@@ -4,12 +4,15 @@ import { Context } from "effect"
 import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { Sam } from "../runtime/sam.ts"
+import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import type { ApiPrincipal, Authenticator } from "./auth.ts"
 import type { ProcessUsage } from "./resources.ts"
 
 export interface ApiContextShape {
   readonly sam: Sam
   readonly audit: AuditLog | undefined
+  /** The store's crash reports (undefined: a SAM without a runtime store). */
+  readonly crashReports: Pick<CrashReportsTable, "list" | "get"> | undefined
   readonly authenticator: Authenticator
   readonly usage: ProcessUsage
   /** Aborted when the server closes (ends event streams). */

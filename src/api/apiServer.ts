@@ -12,11 +12,14 @@ import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } fr
 import { HttpApiBuilder } from "effect/http-api"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { Sam } from "../runtime/sam.ts"
+import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal, roleAllows } from "./auth.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
 import { capabilitiesLive } from "./handlers/capabilities.ts"
+import { crashesLive } from "./handlers/crashes.ts"
+import { logsLive } from "./handlers/logs.ts"
 import { pluginsLive } from "./handlers/plugins.ts"
 import { servicesLive } from "./handlers/services.ts"
 import { systemLive } from "./handlers/system.ts"
@@ -35,6 +38,8 @@ export interface ApiServerOptions {
   /** security.api_tokens; none means an open, loopback-only API. */
   readonly tokens?: Readonly<Record<string, ApiTokenConfig>>
   readonly audit?: AuditLog
+  /** The runtime store's crash reports, for GET /api/crashes (none: those answer 501). */
+  readonly crashReports?: Pick<CrashReportsTable, "list" | "get">
   /** The plugin host's router for /api/plugins..., /api/config/reload; tried first for those paths. */
   readonly pluginHttp?: PluginHttpHandler
   /** Where disk space is measured (default the working directory). */
@@ -113,6 +118,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const context: ApiContextShape = {
     sam: options.sam,
     audit: options.audit,
+    crashReports: options.crashReports,
     authenticator,
     usage: new ProcessUsage(),
     shutdown: shutdown.signal,
@@ -122,7 +128,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     invokeTimeoutMs: options.invokeTimeoutMs ?? 60_000,
   }
 
-  const groups = Layer.mergeAll(agentsLive, servicesLive, systemLive, capabilitiesLive, pluginsLive).pipe(
+  const groups = Layer.mergeAll(
+    agentsLive,
+    servicesLive,
+    systemLive,
+    logsLive,
+    crashesLive,
+    capabilitiesLive,
+    pluginsLive,
+  ).pipe(
     Layer.provide([AuthorizationLive, RequestValidationLive]),
     Layer.provide(Layer.succeed(ApiContext, context)),
   )

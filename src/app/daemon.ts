@@ -64,6 +64,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     port: api.port,
     tokens,
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
+    crashReports: sam.store.crashReports,
     ...pluginRoutes(options.pluginHttp, sam.plugins),
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),

@@ -1,12 +1,15 @@
 // The command table of `sam`. Add a command by writing <name>Command.ts and listing it here.
-// status, ps, the lifecycle commands, events, invoke and reload talk to a running SAM's control API.
+// status, ps, the lifecycle commands, events, logs, crashes, invoke and reload talk to a running
+// SAM's control API.
 
 import { auditCommand } from "./auditCommand.ts"
 import type { Command } from "./command.ts"
 import { configCommand } from "./configCommand.ts"
+import { crashesCommand } from "./crashesCommand.ts"
 import { eventsCommand } from "./eventsCommand.ts"
 import { invokeCommand } from "./invokeCommand.ts"
 import { restartCommand, resumeCommand, stopCommand, suspendCommand } from "./lifecycleCommands.ts"
+import { logsCommand } from "./logsCommand.ts"
 import { reloadCommand } from "./reloadCommand.ts"
 import { schemaCommand } from "./schemaCommand.ts"
 import { secretsCommand } from "./secretsCommand.ts"
@@ -34,6 +37,8 @@ export const sam: Command = {
     suspendCommand,
     resumeCommand,
     eventsCommand,
+    logsCommand,
+    crashesCommand,
     invokeCommand,
     reloadCommand,
     auditCommand,
