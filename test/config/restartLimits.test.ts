@@ -145,7 +145,8 @@ describe("monitoring.logs rotation and monitoring.crash_reports", () => {
   })
 
   it("refuse sizes, counts and ages that make no sense", async () => {
-    const problems = async (yaml: string) => ((await load(yaml).catch((e: unknown) => e)) as ConfigError).format()
+    const problems = async (yaml: string) =>
+      ((await load(yaml).catch((e: unknown) => e)) as ConfigError).format()
     expect(await problems("monitoring: { logs: { max_file_mb: 0 } }\n")).toContain(
       "monitoring.logs.max_file_mb: expected a value greater than or equal to 0.0009765625, found 0",
     )
