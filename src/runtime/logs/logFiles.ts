@@ -13,7 +13,7 @@ import { RotatingFile, type RotationSettings, rotatedFiles } from "./rotatingFil
 export interface LogFilesOptions extends RotationSettings {
   /** The logs directory (<state_dir>/logs). */
   readonly dir: string
-  /** Bytes of one unit's records waiting for the disk before its new lines are dropped (4 MiB). */
+  /** Bytes of one unit's records waiting for the disk before its new lines are dropped (8 MiB). */
   readonly maxPendingBytes?: number
   /** ...and of all units together (64 MiB). */
   readonly maxPendingTotalBytes?: number
@@ -23,9 +23,17 @@ export interface LogFilesOptions extends RotationSettings {
   readonly onError?: (unit: string, error: unknown) => void
 }
 
-/** Largest single write. */
-const batchBytes = 1024 * 1024
+/** Records are encoded into chunks of this size, reused once written (no garbage per line). */
+const chunkBytes = 256 * 1024
+/**
+ * Largest single write (chunks, one writev): all that may be pending, since one turn of the event
+ * loop can read megabytes of a flooding child and one write a turn must keep up with that.
+ */
+const batchBytes = 8 * 1024 * 1024
+/** Free chunks kept for reuse, all units together. */
+const spareChunks = 16
 const reportEveryMs = 1_000
+const NEWLINE = 0x0a
 
 /** A file name for any unit id (config ids are already safe; embedders' may not be). */
 export const logFileName = (unit: string): string =>
@@ -36,15 +44,21 @@ interface Waiter {
   readonly resolve: () => void
 }
 
+/** Encoded records, whole ones only (a record never spans chunks). */
+interface Chunk {
+  buffer: Buffer
+  used: number
+  firstSeq: number
+  lastSeq: number
+}
+
 class UnitQueue {
   readonly unit: string
   readonly file: RotatingFile
-  texts: string[] = []
-  sizes: number[] = []
-  seqs: number[] = []
-  head = 0
+  /** Waiting for the disk, oldest first; the last one is being filled. */
+  chunks: Chunk[] = []
   bytes = 0
-  /** Seq of the first record of the batch being written (undefined: none in flight). */
+  /** Seq of the first record of the write in flight (undefined: none). */
   inFlight: number | undefined
   dropped = 0
   droppedBytes = 0
@@ -58,23 +72,15 @@ class UnitQueue {
   }
 
   get empty(): boolean {
-    return this.head >= this.texts.length
+    return this.chunks.length === 0
   }
 
   /** Every record up to `seq` is on disk (or dropped). */
   settled(seq: number): boolean {
     return (
       (this.inFlight === undefined || this.inFlight > seq) &&
-      (this.empty || (this.seqs[this.head] as number) > seq)
+      (this.empty || (this.chunks[0] as Chunk).firstSeq > seq)
     )
-  }
-
-  compact(): void {
-    if (this.head < 1024 || this.head * 2 < this.texts.length) return
-    this.texts = this.texts.slice(this.head)
-    this.sizes = this.sizes.slice(this.head)
-    this.seqs = this.seqs.slice(this.head)
-    this.head = 0
   }
 }
 
@@ -84,11 +90,12 @@ export class LogFiles implements LogStorage {
   private readonly maxPendingTotal: number
   private readonly units = new Map<string, UnitQueue>()
   private readonly pumps = new Set<Promise<void>>()
+  private readonly spare: Buffer[] = []
   private totalBytes = 0
 
   constructor(options: LogFilesOptions) {
     this.options = options
-    this.maxPending = options.maxPendingBytes ?? 4 * 1024 * 1024
+    this.maxPending = options.maxPendingBytes ?? 8 * 1024 * 1024
     this.maxPendingTotal = options.maxPendingTotalBytes ?? 64 * 1024 * 1024
     mkdirSync(options.dir, { recursive: true, mode: 0o700 })
   }
@@ -115,7 +122,8 @@ export class LogFiles implements LogStorage {
     for (const record of records) {
       const queue = this.queueOf(record.unit)
       const text = encodeRecord(record)
-      const bytes = Buffer.byteLength(text)
+      // A UTF-8 byte count only when it might matter (a line of ASCII is text.length bytes).
+      const bytes = text.length * 3 <= chunkBytes ? text.length : Buffer.byteLength(text)
       // SAM's own notes (the drop reports) are never dropped.
       if (
         record.stream !== "sam" &&
@@ -125,11 +133,9 @@ export class LogFiles implements LogStorage {
         queue.droppedBytes += bytes
         continue
       }
-      queue.texts.push(text)
-      queue.sizes.push(bytes)
-      queue.seqs.push(record.seq)
-      queue.bytes += bytes
-      this.totalBytes += bytes
+      const written = this.put(queue, text, record.seq)
+      queue.bytes += written
+      this.totalBytes += written
       touched.add(queue)
     }
     for (const queue of touched) this.pump(queue)
@@ -137,10 +143,8 @@ export class LogFiles implements LogStorage {
 
   async read(unit: string, query: LogQuery): Promise<ReadonlyArray<LogRecord>> {
     const queue = this.units.get(unit)
-    if (queue) {
-      const last = queue.seqs.at(-1)
-      if (last !== undefined) await this.settled(queue, last)
-    }
+    const last = queue?.chunks.at(-1)?.lastSeq
+    if (queue && last !== undefined) await this.settled(queue, last)
     return readRecords(this.pathOf(unit), unit, query)
   }
 
@@ -169,6 +173,28 @@ export class LogFiles implements LogStorage {
     return queue
   }
 
+  /** Encode `text` into the queue's open chunk (a new one when it does not fit); returns its bytes. */
+  private put(queue: UnitQueue, text: string, seq: number): number {
+    // Chunks being written have left the queue: the last one here is still open.
+    let chunk = queue.chunks.at(-1)
+    const needed = text.length * 3 <= chunkBytes ? text.length * 3 : Buffer.byteLength(text)
+    if (!chunk || chunk.buffer.length - chunk.used < needed) {
+      const size = Math.max(chunkBytes, needed)
+      const buffer =
+        size === chunkBytes ? (this.spare.pop() ?? Buffer.allocUnsafe(chunkBytes)) : Buffer.allocUnsafe(size)
+      chunk = { buffer, used: 0, firstSeq: seq, lastSeq: seq }
+      queue.chunks.push(chunk)
+    }
+    const written = chunk.buffer.write(text, chunk.used, "utf8")
+    chunk.used += written
+    chunk.lastSeq = seq
+    return written
+  }
+
+  private release(chunk: Chunk): void {
+    if (chunk.buffer.length === chunkBytes && this.spare.length < spareChunks) this.spare.push(chunk.buffer)
+  }
+
   private settled(queue: UnitQueue, seq: number): Promise<void> {
     if (queue.settled(seq)) return Promise.resolve()
     return new Promise((resolve) => queue.waiters.push({ seq, resolve }))
@@ -178,48 +204,84 @@ export class LogFiles implements LogStorage {
   private pump(queue: UnitQueue): void {
     if (queue.inFlight !== undefined || queue.empty) return
     // Marked in flight at once, so the next tick's append does not start a second writer.
-    queue.inFlight = queue.seqs[queue.head]
+    queue.inFlight = queue.chunks[0]?.firstSeq
     const run = this.drain(queue).finally(() => this.pumps.delete(run))
     this.pumps.add(run)
   }
 
-  private async drain(queue: UnitQueue): Promise<void> {
-    const { unit } = queue
-    while (!queue.empty) {
-      const file = queue.file
-      const room = file.opened ? file.room() : this.options.maxFileBytes
-      const limit = Math.min(room > 0 ? room : this.options.maxFileBytes, batchBytes)
-      let end = queue.head
-      let bytes = 0
-      while (end < queue.texts.length) {
-        const size = queue.sizes[end] as number
-        if (end > queue.head && bytes + size > limit) break
-        bytes += size
-        end++
+  /** The chunks of the next write: whole chunks up to the file's room, the last one cut at a record. */
+  private take(queue: UnitQueue): { parts: Buffer[]; taken: Chunk[]; bytes: number } {
+    const file = queue.file
+    const room = file.room()
+    const limit = Math.min(room > 0 ? room : this.options.maxFileBytes, batchBytes)
+    const parts: Buffer[] = []
+    const taken: Chunk[] = []
+    let bytes = 0
+    while (queue.chunks.length > 0) {
+      const chunk = queue.chunks[0] as Chunk
+      if (bytes + chunk.used <= limit) {
+        parts.push(chunk.buffer.subarray(0, chunk.used))
+        taken.push(chunk)
+        bytes += chunk.used
+        queue.chunks.shift()
+        continue
       }
-      const text = queue.texts.slice(queue.head, end).join("")
-      const count = end - queue.head
-      queue.inFlight = queue.seqs[queue.head]
-      queue.head = end
+      // Only part of it fits: the records up to the last newline within the limit (at least one).
+      let cut = chunk.buffer.lastIndexOf(NEWLINE, limit - bytes - 1) + 1
+      if (cut <= 0 && bytes === 0) cut = chunk.buffer.indexOf(NEWLINE) + 1
+      if (cut >= chunk.used) {
+        // Its one record is bigger than the room: it goes whole (the file rotates first).
+        parts.push(chunk.buffer.subarray(0, chunk.used))
+        taken.push(chunk)
+        bytes += chunk.used
+        queue.chunks.shift()
+      } else if (cut > 0) {
+        const head = Buffer.from(chunk.buffer.subarray(0, cut))
+        chunk.buffer.copy(chunk.buffer, 0, cut, chunk.used)
+        chunk.used -= cut
+        parts.push(head)
+        bytes += cut
+      }
+      break
+    }
+    return { parts, taken, bytes }
+  }
+
+  private async drain(queue: UnitQueue): Promise<void> {
+    const { unit, file } = queue
+    while (!queue.empty) {
       try {
-        await file.append(text, bytes)
+        await file.ready()
+      } catch (error) {
+        this.failed(queue, error)
+      }
+      queue.inFlight = queue.chunks[0]?.firstSeq
+      const { parts, taken, bytes } = this.take(queue)
+      // Never empty while chunks wait (take always takes a record); a spin here would starve SAM.
+      if (parts.length === 0) break
+      try {
+        await file.append(parts)
         queue.failing = false
       } catch (error) {
-        if (!queue.failing) this.options.onError?.(unit, error)
-        queue.failing = true
-        queue.dropped += count
+        this.failed(queue, error)
+        queue.dropped += parts.reduce((n, part) => n + count(part), 0)
         queue.droppedBytes += bytes
       } finally {
         queue.inFlight = undefined
         queue.bytes -= bytes
         this.totalBytes -= bytes
-        queue.compact()
+        for (const chunk of taken) this.release(chunk)
       }
       this.wake(queue)
       this.report(queue, unit, false)
     }
     queue.inFlight = undefined
     this.wake(queue)
+  }
+
+  private failed(queue: UnitQueue, error: unknown): void {
+    if (!queue.failing) this.options.onError?.(queue.unit, error)
+    queue.failing = true
   }
 
   private wake(queue: UnitQueue): void {
@@ -242,6 +304,13 @@ export class LogFiles implements LogStorage {
     queue.lastReport = now
     this.options.onDropped?.(unit, dropped, droppedBytes)
   }
+}
+
+/** Records in a run of encoded ones (one newline each). */
+const count = (part: Buffer): number => {
+  let n = 0
+  for (let i = part.indexOf(NEWLINE); i !== -1; i = part.indexOf(NEWLINE, i + 1)) n++
+  return n
 }
 
 const tailBytes = 64 * 1024

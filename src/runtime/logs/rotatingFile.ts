@@ -72,6 +72,20 @@ export const rotatedFiles = (path: string): ReadonlyArray<LogFile> => {
   return current ? [current, ...rotated] : rotated
 }
 
+/** What is left of `parts` after the first `written` bytes (a short write). */
+const remainder = (parts: ReadonlyArray<Uint8Array>, written: number): Uint8Array[] => {
+  const rest: Uint8Array[] = []
+  let skip = written
+  for (const part of parts) {
+    if (skip >= part.length) skip -= part.length
+    else {
+      rest.push(skip > 0 ? part.subarray(skip) : part)
+      skip = 0
+    }
+  }
+  return rest
+}
+
 const ignoreMissing = (error: unknown) => {
   if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
 }
@@ -101,18 +115,25 @@ export class RotatingFile {
     return this.handle !== undefined || this.fd !== undefined
   }
 
-  /** Append `text` (`bytes` long), rotating first if it would not fit. Calls must not overlap. */
-  async append(text: string, bytes: number): Promise<void> {
+  /** Open the file now (room() is known from then on). */
+  async ready(): Promise<void> {
     if (!this.handle) await this.open()
+  }
+
+  /** Append `parts` (one write), rotating first if they would not fit. Calls must not overlap. */
+  async append(parts: ReadonlyArray<Uint8Array>): Promise<void> {
+    if (!this.handle) await this.open()
+    const bytes = parts.reduce((n, part) => n + part.length, 0)
     if (this.size > 0 && this.size + bytes > this.settings.maxFileBytes) await this.rotate()
     const handle = this.handle as FileHandle
-    const buffer = Buffer.from(text, "utf8")
-    let offset = 0
-    while (offset < buffer.length) {
-      const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset)
-      offset += bytesWritten
+    let pending = [...parts]
+    let left = bytes
+    while (left > 0) {
+      const { bytesWritten } = await handle.writev(pending)
+      left -= bytesWritten
+      this.size += bytesWritten
+      if (left > 0) pending = remainder(pending, bytesWritten)
     }
-    this.size += buffer.length
   }
 
   /** The same, synchronously (SAM's own log: a line is on disk when the call returns). */

@@ -108,6 +108,25 @@ describe("unit log files", () => {
     })
   }
 
+  it("a record that does not fit the room left starts a new file; one bigger than a file has it alone", async () => {
+    const dir = logsDir()
+    const { hub } = hubOn(dir, { maxFileBytes: 1000, maxFiles: 10 })
+    const sizes = [600, 600, 2500, 100, 100]
+    sizes.forEach((size, i) => say(hub, "web", `${i}${"z".repeat(size)}`))
+    expect((await hub.read("web", { lines: 10 })).map((r) => r.line.length)).toEqual(sizes.map((n) => n + 1))
+    await hub.close()
+    const perFile = readdirSync(dir)
+      .sort()
+      .map((f) =>
+        readFileSync(join(dir, f), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).line[0]),
+      )
+    // Newest first: web.log, web.log.1, ...
+    expect(perFile).toEqual([["3", "4"], ["2"], ["1"], ["0"]])
+  })
+
   it("a unit writing faster than its disk takes loses lines past the bound, counted and said in its log", async () => {
     const dir = logsDir()
     const drops: Array<{ unit: string; lines: number }> = []
