@@ -112,7 +112,7 @@ describe("unit log files", () => {
     const dir = logsDir()
     const { hub } = hubOn(dir, { maxFileBytes: 1000, maxFiles: 10 })
     const sizes = [600, 600, 2500, 100, 100]
-    sizes.forEach((size, i) => say(hub, "web", `${i}${"z".repeat(size)}`))
+    for (const [i, size] of sizes.entries()) say(hub, "web", `${i}${"z".repeat(size)}`)
     expect((await hub.read("web", { lines: 10 })).map((r) => r.line.length)).toEqual(sizes.map((n) => n + 1))
     await hub.close()
     const perFile = readdirSync(dir)
