@@ -173,11 +173,15 @@ describe("sam logs", () => {
     expect((await sam(["logs", "talker", "--stream", "stderr"])).stdout).not.toContain("info: hi")
   })
 
-  it("keeps each unit's log in <state_dir>/logs/<id>.log, readable only by SAM's user", () => {
+  it("keeps each unit's log in <state_dir>/logs/<id>.log, readable only by SAM's user, apart from sam.log", () => {
     const dir = join(proj.stateDir, "logs")
     expect(readdirSync(dir).sort()).toEqual(expect.arrayContaining(["crasher.log", "talker.log", "web.log"]))
     expect(statSync(join(dir, "web.log")).mode & 0o777).toBe(0o600)
     expect(statSync(dir).mode & 0o777).toBe(0o700)
+    // SAM's own log has the transitions, not the units' output.
+    const own = readFileSync(join(proj.stateDir, "sam.log"), "utf8")
+    expect(own).toContain('"unit":"web"')
+    expect(own).not.toContain("tick 1")
   })
 })
 
