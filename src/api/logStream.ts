@@ -1,5 +1,5 @@
 // GET /api/{services,agents}/:id/logs as Server-Sent Events: the matching history first (the last
-// `lines`, or everything after Last-Event-ID), then each new line as the log hub delivers it, for
+// `lines`, or everything after Last-Event-ID; at most 10,000 lines either way), then each new line as the log hub delivers it, for
 // as long as the client stays (the unit may restart any number of times). Each `line` event's id
 // is the line's seq. A client that falls too far behind is cut off and resumes with Last-Event-ID.
 import { Effect, Queue, Stream } from "effect"
@@ -32,7 +32,7 @@ export interface LogStreamOptions {
   readonly heartbeatMs: number
   /** Aborted when the API server closes: the stream says `shutdown` and ends. */
   readonly shutdown: AbortSignal
-  /** Frames a slow client may fall behind by before the stream is ended (default 10,000). */
+  /** Live frames a slow client may fall behind by before the stream is ended (default 10,000). */
   readonly maxQueued?: number
 }
 
@@ -81,7 +81,9 @@ export const logFrames = (options: LogStreamOptions): Stream.Stream<string> =>
           push(`retry: ${retryMs}\n\n`)
           const after = resumeSeq(options.lastEventId)
           const history: LogQuery =
-            after === undefined ? options.query : { ...live, afterSeq: after, lines: maxReplay }
+            after === undefined
+              ? { ...options.query, lines: Math.min(options.query.lines ?? maxReplay, maxReplay) }
+              : { ...live, afterSeq: after, lines: maxReplay }
           options.logs.read(options.unit, history).then(
             (records) => {
               if (after !== undefined && records.length === maxReplay)
@@ -121,5 +123,6 @@ export const logFrames = (options: LogStreamOptions): Stream.Stream<string> =>
         }),
         (release) => Effect.sync(release),
       ),
-    { bufferSize: options.maxQueued ?? 10_000, strategy: "dropping" },
+    // Room for the whole history at once, plus what a slow client may fall behind by.
+    { bufferSize: maxReplay + 16 + (options.maxQueued ?? 10_000), strategy: "dropping" },
   )

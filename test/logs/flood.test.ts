@@ -152,6 +152,30 @@ describe("a flooding unit", () => {
     expect((await untilUnit(daemon, "services", "quiet", (s) => s.ready)).status).toBe("running")
   }, 90_000)
 
+  it("resuming from long ago replays the last 10,000 lines after a `gap` event", async () => {
+    const abort = new AbortController()
+    const events: Array<{ event: string; id: string | undefined }> = []
+    const parser = Sse.makeParser((event) => {
+      if (event._tag !== "Event") return
+      events.push({ event: event.event, id: event.id })
+      if (events.length >= 10_001) abort.abort()
+    })
+    try {
+      const response = await fetch(`${url}/api/services/flood/logs?follow=true`, {
+        headers: { "last-event-id": "1" },
+        signal: abort.signal,
+      })
+      const decoder = new TextDecoder()
+      for await (const chunk of response.body ?? []) parser.feed(decoder.decode(chunk, { stream: true }))
+    } catch (error) {
+      if (!abort.signal.aborted) throw error
+    }
+    expect(events[0]?.event).toBe("gap")
+    const ids = events.slice(1).map((e) => Number(e.id))
+    expect(ids).toHaveLength(10_000)
+    expect(ids.every((id, i) => i === 0 || id === (ids[i - 1] as number) + 1)).toBe(true)
+  }, 60_000)
+
   it("a 600 MB line without a newline is cut at max_line_kb, and SAM stays up", async () => {
     process.kill(await pidOf("long"), "SIGUSR2")
     const deadline = Date.now() + 60_000

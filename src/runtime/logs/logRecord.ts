@@ -30,12 +30,15 @@ export interface LogQuery {
 
 export const defaultLines = 100
 
-/** Whether `record` passes the query's filters (not `lines`, which counts). */
+/**
+ * Whether `record` passes the query's filters (not `lines`, which counts). SAM's notes pass the
+ * stream and instance filters: lines lost are news to whoever reads any part of the log.
+ */
 export const matches = (record: LogRecord, query: LogQuery): boolean =>
   (query.afterSeq === undefined || record.seq > query.afterSeq) &&
   (query.since === undefined || record.time >= query.since) &&
-  (query.stream === undefined || record.stream === query.stream) &&
-  (query.instance === undefined || record.instance === query.instance) &&
+  (query.stream === undefined || record.stream === query.stream || record.stream === "sam") &&
+  (query.instance === undefined || record.instance === query.instance || record.stream === "sam") &&
   (query.grep === undefined || query.grep.test(record.line))
 
 /** Scanning newest first, whether nothing older than `record` can match any more. */

@@ -108,6 +108,18 @@ describe("unit log files", () => {
     })
   }
 
+  it("max_files 0 keeps no old file: a full file is started again", async () => {
+    const dir = logsDir()
+    const { hub } = hubOn(dir, { maxFileBytes: 1000, maxFiles: 0 })
+    for (let i = 0; i < 30; i++) say(hub, "web", `line ${i} ${"w".repeat(80)}`)
+    const kept = await hub.read("web", { lines: 100 })
+    await hub.close()
+    expect(readdirSync(dir)).toEqual(["web.log"])
+    expect(kept.at(-1)?.line).toMatch(/^line 29 /)
+    expect(kept.length).toBeLessThan(30)
+    expect(statSync(join(dir, "web.log")).size).toBeLessThanOrEqual(1000)
+  })
+
   it("a record that does not fit the room left starts a new file; one bigger than a file has it alone", async () => {
     const dir = logsDir()
     const { hub } = hubOn(dir, { maxFileBytes: 1000, maxFiles: 10 })
@@ -144,6 +156,8 @@ describe("unit log files", () => {
     // One turn of the event loop with 4 MB of output: far past the 64 KiB queue.
     for (let i = 0; i < 40_000; i++) say(hub, "flood", `${i} ${"y".repeat(100)}`)
     const records = await hub.read("flood", { lines: 1_000_000 })
+    // Whoever reads part of the log (one stream, one instance) learns that lines were lost.
+    const notes = await hub.read("flood", { stream: "stderr", instance: 3 })
     await hub.close()
     const dropped = drops.reduce((n, d) => n + d.lines, 0)
     expect(dropped).toBeGreaterThan(0)
@@ -151,5 +165,6 @@ describe("unit log files", () => {
     expect(records.filter((r) => r.stream === "sam").map((r) => r.line)).toEqual(
       drops.map((d) => `sam: dropped ${d.lines} lines`),
     )
+    expect(notes.map((r) => r.stream)).toEqual(drops.map(() => "sam"))
   })
 })
