@@ -1,7 +1,7 @@
 // Reads a unit's records back from its files (logFiles.ts writes them), newest first through the
 // current file and its rotated (possibly gzipped) predecessors, and stops as soon as the query is
 // answered: `sam logs -n 20` of a unit with 60 MB of history reads one chunk of one file.
-import { open } from "node:fs/promises"
+import { type FileHandle, open } from "node:fs/promises"
 import { promisify } from "node:util"
 import { gunzip } from "node:zlib"
 import { decodeRecord, defaultLines, type LogQuery, type LogRecord, matches, pastQuery } from "./logRecord.ts"
@@ -44,9 +44,10 @@ async function* backwards(
 }
 
 /** A file's lines in batches, newest first (a gzipped one is inflated whole: rotated files are bounded). */
-async function* linesNewestFirst(file: LogFile): AsyncGenerator<string[]> {
+async function* linesNewestFirst(file: OpenLogFile): AsyncGenerator<string[]> {
+  const { handle } = file
   if (file.compressed) {
-    const data = await gunzipAsync(await readWhole(file.path))
+    const data = await gunzipAsync(await handle.readFile())
     // Yield to the event loop between slices, so a big file does not hold it in one go.
     yield* backwards(data.length, async (start, end) => {
       await new Promise((resolve) => setImmediate(resolve))
@@ -54,40 +55,53 @@ async function* linesNewestFirst(file: LogFile): AsyncGenerator<string[]> {
     })
     return
   }
-  const handle = await open(file.path, "r")
-  try {
-    const size = (await handle.stat()).size
-    yield* backwards(size, async (start, end) => {
-      const chunk = Buffer.alloc(end - start)
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, start)
-      return chunk.subarray(0, bytesRead)
-    })
-  } finally {
-    await handle.close()
-  }
+  const size = (await handle.stat()).size
+  yield* backwards(size, async (start, end) => {
+    const chunk = Buffer.alloc(end - start)
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, start)
+    return chunk.subarray(0, bytesRead)
+  })
 }
 
-const readWhole = async (path: string): Promise<Buffer> => {
-  const handle = await open(path, "r")
-  try {
-    return await handle.readFile()
-  } finally {
-    await handle.close()
+interface OpenLogFile {
+  readonly handle: FileHandle
+  readonly compressed: boolean
+}
+
+/**
+ * Open a listed file; one compressed since the listing is opened as .gz, one rotated away is
+ * skipped (its records are in the next file, or gone with the oldest).
+ */
+const openListed = async (file: LogFile): Promise<OpenLogFile | undefined> => {
+  const attempt = async (path: string, compressed: boolean) => {
+    try {
+      return { handle: await open(path, "r"), compressed }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+      throw error
+    }
   }
+  return (
+    (await attempt(file.path, file.compressed)) ??
+    (file.compressed ? undefined : await attempt(`${file.path}.gz`, true))
+  )
 }
 
 /**
  * The last `query.lines` (default 100) records of `unit` in the log at `path` that match the
- * query, oldest first. A file that disappears mid-read (rotated away) is skipped; a record seen
- * twice (renamed between listing and reading) counts once.
+ * query, oldest first. Every file is opened before any is read, so a rotation meanwhile (renames)
+ * changes nothing of what is read; a record seen twice counts once.
  */
 export const readRecords = async (path: string, unit: string, query: LogQuery): Promise<LogRecord[]> => {
   const limit = query.lines ?? defaultLines
   const found: LogRecord[] = []
   if (limit <= 0) return found
+  const files = (await Promise.all(rotatedFiles(path).map(openListed))).filter(
+    (file): file is OpenLogFile => file !== undefined,
+  )
   let lowestSeq = Number.POSITIVE_INFINITY
-  for (const file of rotatedFiles(path)) {
-    try {
+  try {
+    for (const file of files) {
       for await (const batch of linesNewestFirst(file)) {
         for (const text of batch) {
           const record = decodeRecord(text, unit)
@@ -99,10 +113,9 @@ export const readRecords = async (path: string, unit: string, query: LogQuery): 
           if (found.length >= limit) return found.reverse()
         }
       }
-    } catch (error) {
-      // Rotated away (or compressed) between listing and opening: the next file has its records.
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
     }
+    return found.reverse()
+  } finally {
+    await Promise.all(files.map((file) => file.handle.close()))
   }
-  return found.reverse()
 }

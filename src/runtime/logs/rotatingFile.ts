@@ -178,30 +178,30 @@ export class RotatingFile {
 
   private async rotate(): Promise<void> {
     await this.compressing
-    await this.handle?.close()
+    const old = this.handle
     this.handle = undefined
-    const { maxFiles, compress } = this.settings
-    if (maxFiles === 0) await unlink(this.path).catch(ignoreMissing)
-    else {
-      for (const compressed of [false, true])
-        await unlink(rotatedPath(this.path, maxFiles, compressed)).catch(ignoreMissing)
-      for (let k = maxFiles - 1; k >= 1; k--)
-        for (const compressed of [false, true])
-          await rename(
-            rotatedPath(this.path, k, compressed),
-            rotatedPath(this.path, k + 1, compressed),
-          ).catch(ignoreMissing)
-      // Missing: someone removed the file under SAM; the new one starts the chain again.
-      await rename(this.path, rotatedPath(this.path, 1, false)).catch(ignoreMissing)
-      if (compress) this.compressing = this.compress(rotatedPath(this.path, 1, false))
-    }
+    // The renames are a handful of metadata calls: done at once rather than queued behind the
+    // thread pool's writes (a flooding unit's queue fills while its file rotates).
+    this.shiftFiles()
     await this.open()
+    await old?.close()
+    if (this.settings.compress && this.settings.maxFiles > 0)
+      this.compressing = this.compress(rotatedPath(this.path, 1, false))
   }
 
   private rotateSync(): void {
     if (this.fd !== undefined) closeSync(this.fd)
     this.fd = undefined
-    const { maxFiles, compress } = this.settings
+    this.shiftFiles()
+    this.openSync()
+    // Synchronous, so no rotation can overlap it; SAM's own log rotates rarely.
+    if (this.settings.compress && this.settings.maxFiles > 0)
+      this.compressSync(rotatedPath(this.path, 1, false))
+  }
+
+  /** <path>.N goes, .k becomes .k+1, <path> becomes .1 (only the files that exist are touched). */
+  private shiftFiles(): void {
+    const { maxFiles } = this.settings
     const quietly = (step: () => void) => {
       try {
         step()
@@ -209,21 +209,31 @@ export class RotatingFile {
         ignoreMissing(error)
       }
     }
-    if (maxFiles === 0) quietly(() => unlinkSync(this.path))
-    else {
-      for (const compressed of [false, true])
+    if (maxFiles === 0) {
+      quietly(() => unlinkSync(this.path))
+      return
+    }
+    let present = new Set<string>()
+    try {
+      present = new Set(readdirSync(dirname(this.path)))
+    } catch (error) {
+      // The directory went away under SAM: there is nothing to shift.
+      ignoreMissing(error)
+    }
+    // Both forms of a number may exist mid-compression; each moves with its own suffix.
+    const exists = (k: number, compressed: boolean) =>
+      present.has(basename(rotatedPath(this.path, k, compressed)))
+    for (const compressed of [false, true]) {
+      if (exists(maxFiles, compressed))
         quietly(() => unlinkSync(rotatedPath(this.path, maxFiles, compressed)))
       for (let k = maxFiles - 1; k >= 1; k--)
-        for (const compressed of [false, true])
+        if (exists(k, compressed))
           quietly(() =>
             renameSync(rotatedPath(this.path, k, compressed), rotatedPath(this.path, k + 1, compressed)),
           )
-      const first = rotatedPath(this.path, 1, false)
-      quietly(() => renameSync(this.path, first))
-      // Synchronous, so no rotation can overlap it; SAM's own log rotates rarely.
-      if (compress) this.compressSync(first)
     }
-    this.openSync()
+    // Missing: someone removed the file under SAM; the new one starts the chain again.
+    quietly(() => renameSync(this.path, rotatedPath(this.path, 1, false)))
   }
 
   /** Gzip `file` to `file.gz` (through a temp name, so a reader never sees half of it). */

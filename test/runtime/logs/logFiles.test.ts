@@ -85,7 +85,7 @@ describe("unit log files", () => {
       const maxFileBytes = 16 * 1024
       const { hub } = hubOn(dir, { maxFileBytes, maxFiles: 3, compress })
       const line = (i: number) => `line ${String(i).padStart(6, "0")} ${"x".repeat(80)}`
-      // About 110 bytes a record: 2,000 of them need 14 files of 16 KiB, so most are rotated away.
+      // About 180 bytes a record: 2,000 of them fill 22 files of 16 KiB, so most are rotated away.
       for (let i = 0; i < 2000; i++) {
         say(hub, "web", line(i))
         if (i % 100 === 99) await hub.read("web", { lines: 1 })
