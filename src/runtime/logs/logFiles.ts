@@ -13,7 +13,7 @@ import { RotatingFile, type RotationSettings, rotatedFiles } from "./rotatingFil
 export interface LogFilesOptions extends RotationSettings {
   /** The logs directory (<state_dir>/logs). */
   readonly dir: string
-  /** Bytes of one unit's records waiting for the disk before its new lines are dropped (8 MiB). */
+  /** Bytes of one unit's records waiting for the disk before its new lines are dropped (16 MiB). */
   readonly maxPendingBytes?: number
   /** ...and of all units together (64 MiB). */
   readonly maxPendingTotalBytes?: number
@@ -29,7 +29,7 @@ const chunkBytes = 256 * 1024
  * Largest single write (chunks, one writev): all that may be pending, since one turn of the event
  * loop can read megabytes of a flooding child and one write a turn must keep up with that.
  */
-const batchBytes = 8 * 1024 * 1024
+const batchBytes = 16 * 1024 * 1024
 /** Free chunks kept for reuse, all units together. */
 const spareChunks = 16
 const reportEveryMs = 1_000
@@ -95,7 +95,7 @@ export class LogFiles implements LogStorage {
 
   constructor(options: LogFilesOptions) {
     this.options = options
-    this.maxPending = options.maxPendingBytes ?? 8 * 1024 * 1024
+    this.maxPending = options.maxPendingBytes ?? 16 * 1024 * 1024
     this.maxPendingTotal = options.maxPendingTotalBytes ?? 64 * 1024 * 1024
     mkdirSync(options.dir, { recursive: true, mode: 0o700 })
   }
