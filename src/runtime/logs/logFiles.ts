@@ -49,7 +49,6 @@ interface Chunk {
   buffer: Buffer
   used: number
   firstSeq: number
-  lastSeq: number
 }
 
 class UnitQueue {
@@ -60,6 +59,8 @@ class UnitQueue {
   bytes = 0
   /** Seq of the first record of the write in flight (undefined: none). */
   inFlight: number | undefined
+  /** Seq of the newest record queued (written, in flight or waiting). */
+  newest = 0
   dropped = 0
   droppedBytes = 0
   lastReport = 0
@@ -142,9 +143,9 @@ export class LogFiles implements LogStorage {
   }
 
   async read(unit: string, query: LogQuery): Promise<ReadonlyArray<LogRecord>> {
+    // Everything queued so far is on disk first (the write in flight included).
     const queue = this.units.get(unit)
-    const last = queue?.chunks.at(-1)?.lastSeq
-    if (queue && last !== undefined) await this.settled(queue, last)
+    if (queue) await this.settled(queue, queue.newest)
     return readRecords(this.pathOf(unit), unit, query)
   }
 
@@ -182,12 +183,12 @@ export class LogFiles implements LogStorage {
       const size = Math.max(chunkBytes, needed)
       const buffer =
         size === chunkBytes ? (this.spare.pop() ?? Buffer.allocUnsafe(chunkBytes)) : Buffer.allocUnsafe(size)
-      chunk = { buffer, used: 0, firstSeq: seq, lastSeq: seq }
+      chunk = { buffer, used: 0, firstSeq: seq }
       queue.chunks.push(chunk)
     }
     const written = chunk.buffer.write(text, chunk.used, "utf8")
     chunk.used += written
-    chunk.lastSeq = seq
+    queue.newest = seq
     return written
   }
 
