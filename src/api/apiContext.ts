@@ -7,6 +7,7 @@ import type { AuditLog } from "../audit/auditLog.ts"
 import type { CompiledRoute } from "../plugins/routeTable.ts"
 import type { PluginRouteHandler, PluginStatus } from "../plugins/types.ts"
 import type { Sam } from "../runtime/sam.ts"
+import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import type { ApiPrincipal, Authenticator } from "./auth.ts"
 import type { ProcessUsage } from "./resources.ts"
 
@@ -32,6 +33,8 @@ export interface ApiContextShape {
   /** The plugin host, when SAM runs one: `/api/plugins...` and `/api/config/reload` are its. */
   readonly plugins: PluginBackend | undefined
   readonly audit: AuditLog | undefined
+  /** The store's crash reports (undefined: a SAM without a runtime store). */
+  readonly crashReports: Pick<CrashReportsTable, "list" | "get"> | undefined
   readonly authenticator: Authenticator
   readonly usage: ProcessUsage
   /** Aborted when the server closes (ends event streams). */

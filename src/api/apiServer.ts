@@ -13,12 +13,15 @@ import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } fr
 import { HttpApiBuilder } from "effect/http-api"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { Sam } from "../runtime/sam.ts"
+import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { allowedMethods } from "./allowedMethods.ts"
 import { ApiContext, type ApiContextShape, type PluginBackend } from "./apiContext.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal } from "./auth.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
 import { capabilitiesLive } from "./handlers/capabilities.ts"
+import { crashesLive } from "./handlers/crashes.ts"
+import { logsLive } from "./handlers/logs.ts"
 import { pluginsLive } from "./handlers/plugins.ts"
 import { servicesLive } from "./handlers/services.ts"
 import { systemLive } from "./handlers/system.ts"
@@ -38,6 +41,8 @@ export interface ApiServerOptions {
   readonly audit?: AuditLog
   /** The plugin host: its plugins, their routes under /api/plugins/<name>/ and config reload. */
   readonly plugins?: PluginBackend
+  /** The runtime store's crash reports, for GET /api/crashes (none: those answer 501). */
+  readonly crashReports?: Pick<CrashReportsTable, "list" | "get">
   /** Where disk space is measured (default the working directory). */
   readonly stateDir?: string
   /** Largest request body accepted (default 1 MiB). */
@@ -105,6 +110,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     sam: options.sam,
     plugins: options.plugins,
     audit: options.audit,
+    crashReports: options.crashReports,
     authenticator,
     usage: new ProcessUsage(),
     shutdown: shutdown.signal,
@@ -114,7 +120,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     invokeTimeoutMs: options.invokeTimeoutMs ?? 60_000,
   }
 
-  const groups = Layer.mergeAll(agentsLive, servicesLive, systemLive, capabilitiesLive, pluginsLive).pipe(
+  const groups = Layer.mergeAll(
+    agentsLive,
+    servicesLive,
+    systemLive,
+    logsLive,
+    crashesLive,
+    capabilitiesLive,
+    pluginsLive,
+  ).pipe(
     Layer.provide([AuthorizationLive, RequestValidationLive]),
     Layer.provide(Layer.succeed(ApiContext, context)),
   )

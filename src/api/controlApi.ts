@@ -33,8 +33,13 @@ import {
   AgentListQuery,
   AgentStatus,
   CapabilityList,
+  CrashList,
+  CrashListQuery,
+  CrashReport,
   InvokeBody,
   InvokeResult,
+  LogLine,
+  LogQuery,
   PluginList,
   ReloadResult,
   type Role,
@@ -45,6 +50,7 @@ import {
   StopBody,
   StreamEvent,
   SystemStatus,
+  UnitLog,
 } from "./schemas.ts"
 
 /** The role an endpoint needs (endpoint annotation; viewer when absent). */
@@ -166,6 +172,53 @@ export class SystemGroup extends HttpApiGroup.make("system")
   )
   .annotate(OpenApi.Description, "SAM as a whole: status and the live event stream") {}
 
+const lastEventId = {
+  "last-event-id": Schema.optionalKey(
+    Schema.String.annotate({
+      description: "Resume after this line (its seq; sent by EventSource on reconnect)",
+    }),
+  ),
+}
+
+const unitLog = <const Name extends string>(name: Name, path: `/${string}/:id/logs`) =>
+  HttpApiEndpoint.get(name, path, {
+    params: id,
+    query: LogQuery,
+    headers: lastEventId,
+    success: [UnitLog, HttpApiSchema.StreamSse({ data: LogLine })],
+    error: [NotFound, InvalidRequest],
+  }).annotate(
+    OpenApi.Description,
+    "The unit's last lines of output (both streams, every instance), oldest first. With `follow=true` " +
+      "or `Accept: text/event-stream`: Server-Sent Events, `line` events (id = seq) for the history, " +
+      "then each new line as it comes, across restarts of the unit; `Last-Event-ID` resumes after a line.",
+  )
+
+export class LogsGroup extends HttpApiGroup.make("logs")
+  .add(unitLog("service", "/services/:id/logs"))
+  .add(unitLog("agent", "/agents/:id/logs"))
+  .annotate(OpenApi.Description, "Units' output: captured, rotated files under <state_dir>/logs, and live") {}
+
+export class CrashesGroup extends HttpApiGroup.make("crashes")
+  .add(
+    HttpApiEndpoint.get("list", "/crashes", {
+      query: CrashListQuery,
+      success: CrashList,
+      error: [InvalidRequest, NotAvailable],
+    }),
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/crashes/:id", {
+      params: { id: Schema.NumberFromString.check(Schema.isInt()) },
+      success: CrashReport,
+      error: [NotFound, NotAvailable],
+    }),
+  )
+  .annotate(
+    OpenApi.Description,
+    "Crash reports: one per unexpected exit or kill for a limit, with the last lines and resources",
+  ) {}
+
 export class CapabilitiesGroup extends HttpApiGroup.make("capabilities")
   .add(
     HttpApiEndpoint.get("list", "/capabilities", { success: CapabilityList }).annotate(
@@ -237,6 +290,8 @@ export class ControlApi extends HttpApi.make("sam")
   .add(AgentsGroup)
   .add(ServicesGroup)
   .add(SystemGroup)
+  .add(LogsGroup)
+  .add(CrashesGroup)
   .add(CapabilitiesGroup)
   .add(PluginsGroup)
   .prefix("/api")

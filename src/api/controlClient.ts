@@ -101,6 +101,14 @@ export const routes = {
     routePATCH: { method: "PATCH", path: "/api/plugins/:name/*", sse: false },
     routeDELETE: { method: "DELETE", path: "/api/plugins/:name/*", sse: false },
   },
+  logs: {
+    service: { method: "GET", path: "/api/services/:id/logs", sse: true },
+    agent: { method: "GET", path: "/api/agents/:id/logs", sse: true },
+  },
+  crashes: {
+    list: { method: "GET", path: "/api/crashes", sse: false },
+    get: { method: "GET", path: "/api/crashes/:id", sse: false },
+  },
 } as const satisfies RouteTable
 
 export interface CallOptions {

@@ -1,7 +1,7 @@
 // GET /api/events: SAM's event bus as Server-Sent Events. A connection gets a `snapshot` of every
 // unit first (id = the last event id it covers), then each event as it is published, with comment
 // heartbeats in between. With Last-Event-ID the events after that id are replayed from the bus
-// history instead, when the history still holds them. Unit output lines are not streamed.
+// history instead, when the history still holds them. Unit output has its own stream (logStream.ts).
 import { Effect, Queue, Stream } from "effect"
 import type { EventBus, SamEvent } from "../runtime/eventBus.ts"
 
@@ -31,8 +31,6 @@ export interface EventStreamOptions {
   /** Frames a slow client may fall behind by before the stream is ended (it can resume). */
   readonly maxQueued?: number
 }
-
-const streamed = (event: SamEvent) => event.type !== "log"
 
 /** The events to replay after `lastEventId`, or undefined when a snapshot is needed instead. */
 export const replayAfter = (
@@ -66,7 +64,7 @@ export const eventFrames = (options: EventStreamOptions): Stream.Stream<string> 
           }
           let lastSent = 0
           const send = (event: SamEvent) => {
-            if (event.id <= lastSent || !streamed(event)) return
+            if (event.id <= lastSent) return
             lastSent = event.id
             push(sseFrame({ id: event.id, event: event.type, data: event }))
           }

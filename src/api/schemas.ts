@@ -254,3 +254,93 @@ export const StreamEvent = Schema.Unknown.annotate({
     "`snapshot` (every unit), then SAM events by type (transition, health, supervisor, plugin ..., alert ...); " +
     "`shutdown` when SAM closes the stream",
 })
+
+export const LogLine = Schema.Struct({
+  seq: Count.annotate({ description: "The line's number in its unit's log (the SSE event id)" }),
+  time: Schema.String.annotate({ description: "When SAM read the line (ISO)" }),
+  instance: Count,
+  stream: Schema.Literals(["stdout", "stderr", "sam"]).annotate({
+    description: "`sam`: a note of SAM's in the unit's log (lines it had to drop)",
+  }),
+  line: Schema.String,
+  fields: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.Unknown).annotate({
+      description: "The line's fields, when the unit printed a JSON object",
+    }),
+  ),
+}).annotate({ identifier: "LogLine" })
+export type LogLine = typeof LogLine.Type
+
+export const UnitLog = Schema.Struct({
+  id: Schema.String,
+  lines: Schema.Array(LogLine).annotate({ description: "Oldest first" }),
+  last_seq: Count.annotate({
+    description: "The seq of the unit's newest line: follow from here with Last-Event-ID",
+  }),
+}).annotate({ identifier: "UnitLog" })
+
+export const LogQuery = Schema.Struct({
+  lines: Schema.optionalKey(IntParam(0, 100_000, "The last this many matching lines (default 100)")),
+  since: Schema.optionalKey(
+    Schema.String.annotate({
+      description: "Only lines since: a duration back (10m, 1h30m, 2d) or an ISO time",
+    }),
+  ),
+  grep: Schema.optionalKey(
+    Schema.String.annotate({
+      description: "Only lines matching this regular expression (nested quantifiers are refused)",
+    }),
+  ),
+  stream: Schema.optionalKey(Schema.Literals(["stdout", "stderr"])),
+  instance: Schema.optionalKey(IntParam(0, 100_000, "Only lines of this instance")),
+  follow: Schema.optionalKey(
+    Schema.Literals(["true", "false"]).annotate({
+      description: "true: answer Server-Sent Events, the matching history first, then lines as they come",
+    }),
+  ),
+})
+
+export const CrashLine = Schema.Struct({
+  time: Schema.String,
+  stream: Schema.String,
+  line: Schema.String,
+}).annotate({ identifier: "CrashLine" })
+
+const crashFields = {
+  id: Count,
+  unit: Schema.String,
+  instance: Count,
+  time: Schema.String.annotate({ description: "When it failed (ISO)" }),
+  failure: Schema.String.annotate({
+    description: "exit, or the limit it was killed for: liveness, heartbeat, memory, ...",
+  }),
+  exit_code: Schema.NullOr(Schema.Int),
+  signal: Schema.NullOr(Schema.String),
+  reason: Schema.String,
+  uptime_ms: Count,
+  restarts: Count.annotate({ description: "Restarts of the instance before this failure" }),
+}
+
+export const CrashSummary = Schema.Struct(crashFields).annotate({ identifier: "CrashSummary" })
+
+export const CrashReport = Schema.Struct({
+  ...crashFields,
+  last_lines: Schema.Array(CrashLine).annotate({
+    description: "The incarnation's last lines of output (both streams, up to 50), oldest first",
+  }),
+  resources: Schema.Record(Schema.String, Schema.Unknown).annotate({
+    description: "rss_bytes and cpu_seconds when last sampled (null when no sample was taken)",
+  }),
+}).annotate({ identifier: "CrashReport" })
+
+export const CrashList = Schema.Struct({
+  crashes: Schema.Array(CrashSummary).annotate({ description: "Newest first" }),
+}).annotate({ identifier: "CrashList" })
+
+export const CrashListQuery = Schema.Struct({
+  unit: Schema.optionalKey(Schema.String.annotate({ description: "Only this unit's reports" })),
+  since: Schema.optionalKey(
+    Schema.String.annotate({ description: "Only reports since: a duration back (10m, 2d) or an ISO time" }),
+  ),
+  limit: Schema.optionalKey(IntParam(1, 1000, "At most this many (default 50)")),
+})

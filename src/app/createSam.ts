@@ -10,11 +10,12 @@ import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/l
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"
 import type { PluginHost } from "../plugins/index.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
+import { reportCrashes } from "../runtime/crashReporter.ts"
 import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
-import { createLogger, type Logger, logEvents } from "../runtime/logger.ts"
+import { type Logger, logEvents, openSamLog } from "../runtime/logger.ts"
+import type { RotationSettings } from "../runtime/logs/rotatingFile.ts"
 import { reapLeftovers, recordInstances } from "../runtime/orphanReaper.ts"
 import { processStartTime } from "../runtime/os/proc.ts"
-import type { OutputLine } from "../runtime/output/recentLines.ts"
 import { Sam } from "../runtime/sam.ts"
 import { openRuntimeStore, type RuntimeStore } from "../runtime/store/runtimeStore.ts"
 import { acquireStateDir, type StateDirLock } from "../runtime/store/stateDirLock.ts"
@@ -137,8 +138,12 @@ export const createSam = async (
   let store: RuntimeStore
   let sam: BuildingSam
   const samId = randomUUID()
-  // Where unit output goes, decided once the log is open (configure).
-  const sink: OutputSink = {}
+  const { logs } = config.monitoring
+  const rotation = {
+    maxFileBytes: logs.max_file_mb * 1024 * 1024,
+    maxFiles: logs.max_files,
+    compress: logs.compress,
+  }
   try {
     store = openRuntimeStore(config.runtime.state_dir)
     const { units, groups } = unitSpecsFromConfig(config, loaded.baseDir)
@@ -151,7 +156,7 @@ export const createSam = async (
         shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
         containment: config.runtime.containment,
         samId,
-        output: (unit, instance, line) => sink.write?.(unit, instance, line),
+        logs: { dir: join(config.runtime.state_dir, "logs"), ...rotation },
         memory: storeMemory(store),
         actor: () => actorName(currentActor()),
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
@@ -179,7 +184,7 @@ export const createSam = async (
     }
   })
   try {
-    await configure(sam, loaded, options, sink)
+    await configure(sam, loaded, options, rotation)
   } catch (error) {
     // Half-built: release what was taken (units never started) before reporting.
     await sam.stop()
@@ -200,16 +205,12 @@ const closeQuietly = (store: RuntimeStore | undefined, lock: StateDirLock) => {
   }
 }
 
-/** Everything after the lock and the store: the run record, logs, reaping, audit, plugins. */
-interface OutputSink {
-  write?: (unit: string, instance: number, line: OutputLine) => void
-}
-
+/** Everything after the lock and the store: the run record, logs, crash reports, reaping, audit, plugins. */
 const configure = async (
   sam: BuildingSam,
   loaded: LoadedConfig,
   options: CreateSamOptions,
-  sink: OutputSink,
+  rotation: RotationSettings,
 ): Promise<void> => {
   const { config } = loaded
   sam.store.samRuns.begin({
@@ -221,17 +222,22 @@ const configure = async (
   })
   sam.store.samRuns.pruneClean(KEEP_CLEAN_RUNS)
   if (options.logFile !== false) {
-    const logger = createLogger(config.runtime.state_dir, config.runtime.log_level)
-    sam.logger = logger
-    const off = logEvents(sam.bus, logger)
-    // Unit output goes to SAM's log only at debug (the logs issue gives it files of its own).
-    if (logger.isLevelEnabled("debug"))
-      sink.write = (unit, instance, line) => logger.debug({ unit, instance, stream: line.stream }, line.line)
+    const log = openSamLog(config.runtime.state_dir, config.runtime.log_level, rotation, (error) =>
+      sam.bus.publish({ type: "supervisor", action: "logs-failed", detail: `sam.log: ${String(error)}` }),
+    )
+    sam.logger = log.logger
+    const off = logEvents(sam.bus, log.logger)
     sam.addFinalizer(() => {
       off()
-      logger.flush()
+      return log.close()
     })
   }
+  const { crash_reports } = config.monitoring
+  const offCrashes = reportCrashes(sam, sam.store.crashReports, {
+    maxPerUnit: crash_reports.max_per_unit,
+    maxAgeMs: crash_reports.max_age_days * 24 * 60 * 60 * 1000,
+  })
+  sam.addFinalizer(offCrashes)
   // Before anything starts: stop what a SAM that died hard (its reaper too) left on this state dir.
   const reaped = await reapLeftovers(sam.store, sam.samId)
   const killed = reaped.swept.flatMap((s) => s.report.killed)

@@ -66,6 +66,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     tokens,
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
     ...(sam.plugins === undefined ? {} : { plugins: sam.plugins }),
+    crashReports: sam.store.crashReports,
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
   }).catch((error: unknown) => {

@@ -69,13 +69,15 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   const configPath = stringOption(values, "config")
   const configFile = resolve(io.cwd, configPath ?? DEFAULT_CONFIG_FILE)
   // The common case without loading the config (which costs more than the call itself): a SAM
-  // running this very config on the default state dir beside it.
+  // running this very config on the default state dir beside it, or (no sam.config.ts here, none
+  // named) the SAM started here with another config file.
   const beside = join(dirname(configFile), DEFAULT_STATE_DIR)
   const near = stateDirOverridden(io.env) ? undefined : readApiState(beside)
-  if (near && (near.config === undefined || near.config === configFile))
+  const noConfigHere = configPath === undefined && !existsSync(configFile)
+  if (near && (near.config === undefined || near.config === configFile || noConfigHere))
     return { url: near.url, stateDir: beside }
   // No config file here at all (loadConfig would only say so): SAM's default address.
-  if (configPath === undefined && !existsSync(configFile)) return { url: DEFAULT_URL }
+  if (noConfigHere) return { url: DEFAULT_URL }
   const { loadConfig } = await import("../config/load.ts")
   let loaded: Awaited<ReturnType<typeof loadConfig>>
   try {

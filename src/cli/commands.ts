@@ -1,7 +1,7 @@
 // The command table of `sam`: names, help text and option specs only, so that --help, --version,
 // did-you-mean and usage errors load nothing else. Each command's body is imported by `load` when
 // it runs. Add a command by writing <name>Command.ts (exporting its run) and listing it here.
-// status, ps, the lifecycle commands, events, invoke, capabilities and reload talk to a running
+// status, ps, the lifecycle commands, events, logs, crashes, invoke, capabilities and reload talk to a running
 // SAM's control API (controlClient.ts).
 
 import type { Command, OptionSpec } from "./command.ts"
@@ -216,6 +216,77 @@ const invoke: Command = {
   load: () => import("./invokeCommand.ts").then((m) => m.run),
 }
 
+const logs: Command = {
+  name: "logs",
+  summary: "Show (and with -f follow) units' output",
+  args: "[<id>...]",
+  description:
+    "Show the last lines of output (stdout and stderr) of the given agents and services of the running\n" +
+    "SAM, or of every unit, merged by time and prefixed with the unit when there are several.\n" +
+    "With -f, keep printing new lines as they come, across restarts of the units, until Ctrl+C.\n" +
+    "SAM keeps them in <state_dir>/logs/<id>.log, rotated by monitoring.logs.max_file_mb and max_files.",
+  positionals: { min: 0, max: 10_000 },
+  options: {
+    ...apiOptions,
+    follow: { type: "boolean", short: "f", description: "Keep printing new lines (Ctrl+C ends)" },
+    lines: {
+      type: "string",
+      short: "n",
+      placeholder: "N",
+      description: "The last N lines of each unit (default 100; 0 with -f: only new lines)",
+    },
+    since: {
+      type: "string",
+      placeholder: "when",
+      description: "Only lines since a duration back (10m, 1h30m, 2d) or an ISO time",
+    },
+    grep: {
+      type: "string",
+      placeholder: "regex",
+      description: "Only lines matching this regular expression",
+    },
+    stream: { type: "string", placeholder: "stdout|stderr", description: "Only this stream" },
+    instance: { type: "string", placeholder: "N", description: "Only this instance of each unit" },
+    json: {
+      type: "boolean",
+      description: "Print each line as JSON (unit, seq, time, instance, stream, line, fields)",
+    },
+  },
+  load: () => import("./logsCommand.ts").then((m) => m.run),
+}
+
+const crashes: Command = {
+  name: "crashes",
+  summary: "List crash reports (sam crashes show <id> prints one)",
+  args: "[<unit>]",
+  description:
+    "List the running SAM's crash reports, newest first: one for every unexpected exit of a unit and\n" +
+    "every kill for a limit (liveness, heartbeat, memory). `sam crashes show <id>` prints one report\n" +
+    "with the last lines the unit printed. Kept per monitoring.crash_reports (count and age).",
+  positionals: { min: 0, max: 1 },
+  options: {
+    ...apiOptions,
+    since: {
+      type: "string",
+      placeholder: "when",
+      description: "Only reports since a duration back (2h, 7d) or an ISO time",
+    },
+    limit: { type: "string", placeholder: "N", description: "At most N reports (default 50)" },
+    json: { type: "boolean", description: "Print JSON" },
+  },
+  load: () => import("./crashesCommand.ts").then((m) => m.runList),
+  subcommands: [
+    {
+      name: "show",
+      summary: "Print one crash report with the last lines the unit printed",
+      args: "<id>",
+      options: { ...apiOptions, json: { type: "boolean", description: "Print JSON" } },
+      positionals: { min: 1, max: 1 },
+      load: () => import("./crashesCommand.ts").then((m) => m.runShow),
+    },
+  ],
+}
+
 const capabilities: Command = {
   name: "capabilities",
   summary: "List the running SAM's capabilities, their providers and readiness",
@@ -287,9 +358,11 @@ export const sam: Command = {
     ps,
     lifecycle("stop", "Stop an agent or service of the running SAM", stopOptions),
     lifecycle("restart", "Restart an agent or service of the running SAM"),
-    lifecycle("suspend", "Suspend an agent of the running SAM (SIGSTOP)"),
-    lifecycle("resume", "Resume a suspended agent of the running SAM"),
+    lifecycle("suspend", "Suspend an agent or service of the running SAM (SIGSTOP)"),
+    lifecycle("resume", "Resume a suspended agent or service of the running SAM"),
     events,
+    logs,
+    crashes,
     invoke,
     capabilities,
     reload,

@@ -35,6 +35,10 @@ const resolveCommand = (argv: ReadonlyArray<string>) => {
     const next = rest[0]
     if (next === undefined || next.startsWith("-")) break
     const found = command.subcommands.find((c) => c.name === next)
+    // A command that runs by itself takes a word that is none of its subcommands as an argument
+    // (`sam crashes api` beside `sam crashes show 3`).
+    if (found === undefined && command !== sam && (command.load !== undefined || command.run !== undefined))
+      break
     if (found === undefined) {
       const names = command.subcommands.filter((c) => c.startsDaemon !== true).map((c) => c.name)
       throw new UsageError(

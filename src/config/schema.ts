@@ -33,6 +33,11 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] a
 export const DEPLOYMENT_MODES = ["process", "container", "external"] as const
 
 const AgentRuntime = Schema.Literals(AGENT_RUNTIMES)
+/** At least 1 KiB, at most 1 TiB (fractions allowed: 0.5 = 512 KiB). */
+const LogFileMegabytes = Schema.Finite.check(
+  Schema.isGreaterThanOrEqualTo(1 / 1024),
+  Schema.isLessThanOrEqualTo(1024 * 1024),
+)
 const DependencyRestart = Schema.Literals(["restart", "none"])
 
 const Stop = Schema.Struct({
@@ -285,10 +290,24 @@ export const SamConfigSchema = Schema.Struct({
       path: NonEmpty.pipe(withDefault("/metrics", "Not implemented yet (a warning says so when set).")),
     }).pipe(withDefault({})),
     logs: Schema.Struct({
-      max_lines_per_unit: PositiveCount.pipe(withDefault(1000, "Log lines kept in memory per unit.")),
+      max_lines_per_unit: PositiveCount.pipe(
+        withDefault(1000, "Output lines kept in memory per instance (crash reports quote the last 50)."),
+      ),
       max_line_kb: PositiveCount.pipe(
         withDefault(64, "A child's output line longer than this many KiB is split by SAM."),
       ),
+      max_file_mb: LogFileMegabytes.pipe(
+        withDefault(
+          10,
+          "A unit's log file (<state_dir>/logs/<id>.log) and SAM's own sam.log are rotated before they pass this many MiB.",
+        ),
+      ),
+      max_files: Count.pipe(withDefault(5, "Rotated files kept per log beside the current one.")),
+      compress: Schema.Boolean.pipe(withDefault(false, "Gzip rotated log files (<id>.log.1.gz).")),
+    }).pipe(withDefault({})),
+    crash_reports: Schema.Struct({
+      max_per_unit: PositiveCount.pipe(withDefault(100, "Crash reports kept per unit (the newest).")),
+      max_age_days: PositiveNumber.pipe(withDefault(30, "Crash reports older than this are deleted.")),
     }).pipe(withDefault({})),
     alerts: optional(
       Schema.Record(Schema.String, Schema.Unknown),

@@ -1,8 +1,10 @@
 // Diagnostics sinks: the hook interfaces metrics exporters, log shippers and alert channels
 // implement. SAM emits into the Diagnostics hub; plugins register sinks through ctx.diagnostics.
-// The hub bridges bus events (unit logs, plugin logs, supervisor give-ups) into log records and
-// alerts, and isolates sinks: a throwing sink is reported to its owner, never to the emitter.
+// The hub bridges bus events (plugin logs, supervisor give-ups) and the unit log channel (one
+// batch per event-loop turn) into log records and alerts, and isolates sinks: a throwing sink is
+// reported to its owner, never to the emitter.
 import type { EventBus, SamEvent } from "../runtime/eventBus.ts"
+import type { LogRecord as UnitLogRecord } from "../runtime/logs/logRecord.ts"
 
 export interface MetricSample {
   readonly name: string
@@ -87,14 +89,23 @@ export class Diagnostics {
     this.deliver(this.alertSinks, (s) => s.notify(alert))
   }
 
-  /** Feed bus events to the sinks; returns the unsubscribe function. */
-  bridge(bus: EventBus): () => void {
-    return bus.subscribe((event) => {
+  /** Feed bus events (and unit output, from `logs`) to the sinks; returns the unsubscribe function. */
+  bridge(bus: EventBus, logs?: UnitLogChannel): () => void {
+    const offBus = bus.subscribe((event) => {
       const record = logRecordOf(event)
       if (record) this.emitLog(record)
       const alert = alertOf(event)
       if (alert) this.emitAlert(alert)
     })
+    const offLogs = logs?.subscribe((records) => {
+      // Nothing to do for a flood nobody listens to.
+      if (this.logSinks.size === 0) return
+      for (const record of records) this.emitLog(unitLogRecord(record))
+    })
+    return () => {
+      offBus()
+      offLogs?.()
+    }
   }
 
   private deliver<S>(sinks: Set<Registered<S>>, call: (sink: S) => void | Promise<void>): void {
@@ -133,16 +144,19 @@ const add = <S>(set: Set<S>, entry: S): (() => void) => {
   }
 }
 
+/** Where unit output comes from (`sam.logs`). */
+export interface UnitLogChannel {
+  subscribe(listener: (records: ReadonlyArray<UnitLogRecord>) => void): () => void
+}
+
+const unitLogRecord = (record: UnitLogRecord): LogRecord => ({
+  at: new Date(record.time).toISOString(),
+  level: record.stream === "stdout" ? "info" : "warn",
+  source: `unit:${record.unit}#${record.instance}`,
+  message: record.line,
+})
+
 const logRecordOf = (event: SamEvent): LogRecord | undefined => {
-  if (event.type === "log") {
-    const e = event as Extract<SamEvent, { type: "log" }>
-    return {
-      at: e.at,
-      level: e.stream === "stderr" ? "warn" : "info",
-      source: `unit:${e.unit}#${e.instance}`,
-      message: e.line,
-    }
-  }
   if (event.type === "plugin.log") {
     const { plugin, level, message, fields } = event as Record<string, unknown>
     return {

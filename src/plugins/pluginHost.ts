@@ -33,7 +33,7 @@ import type { PluginStatus } from "./types.ts"
 export type { PluginRestartPolicy }
 
 export interface PluginHostOptions {
-  readonly sam: Pick<Sam, "bus" | "capabilities" | "probes" | "status" | "invoke" | "addFinalizer">
+  readonly sam: Pick<Sam, "bus" | "logs" | "capabilities" | "probes" | "status" | "invoke" | "addFinalizer">
   /** The config's `plugins:` entries. */
   readonly entries?: ReadonlyArray<PluginEntry>
   /** Where relative entry paths resolve (the config file's folder); default the working directory. */
@@ -125,7 +125,7 @@ export class PluginHost {
     if (this.stopping)
       return Promise.reject(pluginError("PLUGIN_CLOSED", "(host)", "the plugin host is stopped"))
     this.starting ??= (async () => {
-      this.bridgeOff = this.diagnostics.bridge(this.sam.bus)
+      this.bridgeOff = this.diagnostics.bridge(this.sam.bus, this.sam.logs)
       this.sam.addFinalizer(() => this.stop())
       const { sources, errors } = this.resolve(this.options.entries ?? [])
       for (const error of errors) this.addUnresolved(error)

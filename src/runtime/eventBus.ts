@@ -1,5 +1,5 @@
 // In-process publish/subscribe for everything SAM observes: lifecycle transitions, health
-// changes, logs, supervisor decisions. Surfaces (API, CLI, dashboard, tests) subscribe here;
+// changes, supervisor decisions (unit output has its own channel, logs/logHub.ts). Surfaces (API, CLI, dashboard, tests) subscribe here;
 // a bounded history with monotonically increasing ids lets SSE clients resume (Last-Event-ID).
 
 export interface TransitionEvent {
@@ -21,14 +21,6 @@ export interface HealthEvent {
   readonly detail: string
 }
 
-export interface LogEvent {
-  readonly type: "log"
-  readonly unit: string
-  readonly instance: number
-  readonly stream: "stdout" | "stderr"
-  readonly line: string
-}
-
 export interface SupervisorEvent {
   readonly type: "supervisor"
   /** restart | give-up | escalation | group-shutdown | dependency-restarted | waiting */
@@ -43,7 +35,7 @@ export interface CustomEvent {
   readonly [key: string]: unknown
 }
 
-export type SamEventBody = TransitionEvent | HealthEvent | LogEvent | SupervisorEvent | CustomEvent
+export type SamEventBody = TransitionEvent | HealthEvent | SupervisorEvent | CustomEvent
 export type SamEvent = SamEventBody & { readonly id: number; readonly at: string }
 
 export type Listener = (event: SamEvent) => void
@@ -58,7 +50,7 @@ export class EventBus {
     this.historySize = historySize
   }
 
-  /** `keep: false` delivers without storing in history (chatty events such as log lines). */
+  /** `keep: false` delivers without storing in history (chatty events). */
   publish(body: SamEventBody, options: { keep?: boolean } = {}): SamEvent {
     const event = { ...body, id: this.nextId++, at: new Date().toISOString() } as SamEvent
     if (options.keep !== false) {

@@ -1,18 +1,49 @@
 // SAM's own structured log (pino, JSON lines) in <state_dir>/sam.log, fed from the event bus:
-// transitions at info, supervisor decisions at warn (escalations at error), unit output at debug.
+// transitions at info, supervisor decisions at warn (escalations at error). Units' output is not
+// here: it has files of its own (logs/logFiles.ts). Rotated like them (rotatingFile.ts), written
+// synchronously, so the last line before SAM dies is on disk.
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import pino from "pino"
 import type { EventBus } from "./eventBus.ts"
+import { RotatingFile, type RotationSettings } from "./logs/rotatingFile.ts"
 
 export type Logger = pino.Logger
 
-export const createLogger = (stateDir: string, level: string): Logger => {
+const unrotated: RotationSettings = { maxFileBytes: Number.POSITIVE_INFINITY, maxFiles: 0, compress: false }
+
+export interface SamLog {
+  readonly logger: Logger
+  /** Close the file (later lines are dropped). */
+  close(): Promise<void>
+}
+
+/** Open <state_dir>/sam.log at `level`, rotated by `rotation` (default: never). */
+export const openSamLog = (
+  stateDir: string,
+  level: string,
+  rotation: RotationSettings = unrotated,
+  onError: (error: unknown) => void = (error) =>
+    process.emitWarning(`SAM's log could not be rotated: ${String(error)}`, "SamLogWarning"),
+): SamLog => {
   mkdirSync(stateDir, { recursive: true })
-  return pino(
+  const file = new RotatingFile(join(stateDir, "sam.log"), rotation, onError)
+  let open = true
+  const logger = pino(
     { level, base: { app: "sam" } },
-    pino.destination({ dest: join(stateDir, "sam.log"), sync: true }),
+    {
+      write: (line: string) => {
+        if (open) file.appendSync(line)
+      },
+    },
   )
+  return {
+    logger,
+    close: () => {
+      open = false
+      return file.close()
+    },
+  }
 }
 
 /** Log every bus event; returns the unsubscribe function. */
@@ -39,9 +70,6 @@ export const logEvents = (bus: EventBus, logger: Logger): (() => void) =>
           { unit: event.unit, instance: event.instance, ok: event.ok, probe: event.probe },
           event.detail,
         )
-        return
-      case "log":
-        logger.debug({ unit: event.unit, instance: event.instance, stream: event.stream }, event.line)
         return
       default:
         logger.info(event, event.type)

@@ -23,6 +23,11 @@ import { processDriver } from "./drivers/processDriver.ts"
 import { EventBus, type Listener, type SamEvent } from "./eventBus.ts"
 import { builtinProbes } from "./health/builtinProbes.ts"
 import type { HealthRecord, ProbeRegistry } from "./health/probe.ts"
+import { LogFiles } from "./logs/logFiles.ts"
+import { LogHub, type LogListener } from "./logs/logHub.ts"
+import type { LogQuery, LogRecord } from "./logs/logRecord.ts"
+import { MemoryLog } from "./logs/memoryLog.ts"
+import type { RotationSettings } from "./logs/rotatingFile.ts"
 import type { OutputLine } from "./output/recentLines.ts"
 import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
 import {
@@ -51,8 +56,13 @@ export interface SamOptions {
   readonly maxLineBytes?: number
   /** Recent output lines kept in memory per instance (monitoring.logs.max_lines_per_unit). */
   readonly recentLines?: number
-  /** Every line of unit output, for the log channel. */
+  /** Every line of unit output, as it is read (besides `sam.logs`). */
   readonly output?: (unit: string, instance: number, line: OutputLine) => void
+  /**
+   * Keep unit logs as files in `dir` (<state_dir>/logs), rotated by size. Without it the last
+   * `recentLines` lines of each unit are kept in memory only.
+   */
+  readonly logs?: RotationSettings & { readonly dir: string }
   /** Ports, restart windows and the operator's desired states that survive SAM restarts. */
   readonly memory?: SupervisorMemory
   /** Who is giving the current command (the audit actor), recorded with desired states. */
@@ -110,6 +120,19 @@ export interface ApplyReport {
   readonly failures: Array<{ readonly unit: string; readonly error: string }>
 }
 
+/** Every unit's output: read back (files or memory) and live. */
+export interface UnitLogs {
+  /**
+   * The last `query.lines` (default 100) records of unit `id` that match the query, oldest first,
+   * up to the line read last. Rejects with UnitNotFound (with a did-you-mean).
+   */
+  read(id: string, query?: LogQuery): Promise<ReadonlyArray<LogRecord>>
+  /** Every unit's records as they are captured, one batch per event-loop turn. */
+  subscribe(listener: LogListener): () => void
+  /** The seq of unit `id`'s newest record (0: none yet). */
+  lastSeq(id: string): number
+}
+
 /** Recent output and health history of one instance. */
 export interface InstanceRecords {
   readonly instance: number
@@ -129,6 +152,7 @@ export class Sam {
     subscribe(listener: Listener): () => void
     since(afterId?: number): ReadonlyArray<SamEvent>
   }
+  readonly logs: UnitLogs
 
   /** How this SAM contains its processes (undefined: process groups only). */
   readonly containment: Containment | undefined
@@ -143,6 +167,7 @@ export class Sam {
   private readonly finalizers: Finalizer[] = []
   private readonly commandListeners = new Set<CommandListener>()
   private readonly actor: () => string
+  private readonly logHub: LogHub
 
   constructor(options: SamOptions) {
     this.actor = options.actor ?? (() => "library")
@@ -176,6 +201,8 @@ export class Sam {
           })
     // Outlives SAM only to kill what SAM ran, should SAM die hard.
     this.reaper = this.containment && options.reaper !== false ? startReaper(this.containment) : undefined
+    this.logHub = this.makeLogHub(options)
+    const hub = this.logHub
     const output = options.output
     this.supervisor = Effect.runSync(
       Supervisor.make(options.units, options.groups ?? [], {
@@ -186,18 +213,50 @@ export class Sam {
         publish: (event) => this.bus.publish(event),
         ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
         recentLines: { lines: options.recentLines ?? 200, bytes: 256 * 1024 },
-        ...(output === undefined
-          ? {}
-          : {
-              output: (runner: InstanceRunner, line: OutputLine) =>
-                output(runner.spec.id, runner.index, line),
-            }),
+        output: (runner: InstanceRunner, line: OutputLine) => {
+          hub.push(runner.spec.id, runner.index, line)
+          output?.(runner.spec.id, runner.index, line)
+        },
         ...(options.memory === undefined ? {} : { memory: options.memory }),
       }).pipe(Scope.provide(this.scope)),
     )
     this.agents = this.commandsFor("agent")
     this.services = this.commandsFor("service")
     this.events = { subscribe: (l) => this.bus.subscribe(l), since: (id) => this.bus.since(id) }
+    this.logs = {
+      read: async (id, query) => {
+        this.requireUnit(id)
+        return this.logHub.read(id, query ?? {})
+      },
+      subscribe: (listener) => this.logHub.subscribe(listener),
+      lastSeq: (id) => {
+        this.requireUnit(id)
+        return this.logHub.lastSeq(id)
+      },
+    }
+  }
+
+  /** Files when a logs dir is given, else memory; losses and failures are said on the bus. */
+  private makeLogHub(options: SamOptions): LogHub {
+    const settings = options.logs
+    const report = (detail: string) => this.bus.publish({ type: "supervisor", action: "logs-failed", detail })
+    const storage =
+      settings === undefined
+        ? new MemoryLog(options.recentLines ?? 200)
+        : new LogFiles({
+            ...settings,
+            onDropped: (unit, lines, bytes) => {
+              const text = `sam: dropped ${lines} lines (${bytes} bytes) of output: "${unit}" wrote faster than its log could be written`
+              hub.note(unit, 0, text)
+              this.bus.publish({ type: "logs.dropped", unit, lines, bytes, detail: text })
+            },
+            onError: (unit, error) =>
+              report(`writing the log of "${unit}" in ${settings.dir} failed: ${describe(error)}`),
+          })
+    const hub = new LogHub(storage, {
+      onListenerError: (error) => report(`a unit log subscriber threw: ${describe(error)}`),
+    })
+    return hub
   }
 
   /** Start every enabled unit in dependency order; resolves with who is ready. */
@@ -218,6 +277,8 @@ export class Sam {
     this.stopping ??= (async () => {
       const timeoutMs = options.graceful === false ? 0 : (options.timeoutMs ?? this.shutdownTimeoutMs)
       await Effect.runPromise(this.supervisor.shutdown({ timeoutMs }))
+      // Every unit is down: its last lines are in; write them out.
+      await this.logHub.close()
       for (const finalizer of this.finalizers.reverse()) {
         try {
           await finalizer()

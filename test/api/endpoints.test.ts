@@ -420,10 +420,34 @@ describe("the OpenAPI document", () => {
         "/api/plugins",
         "/api/plugins/{name}/*",
         "/api/config/reload",
+        "/api/services/{id}/logs",
+        "/api/agents/{id}/logs",
+        "/api/crashes",
+        "/api/crashes/{id}",
       ].sort(),
     )
     expect(document.paths["/api/services/{id}/stop"]?.post?.security).toEqual([{ bearer: [] }])
+    expect(document.paths["/api/services/{id}/logs"]?.get?.security).toEqual([{ bearer: [] }])
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "Bearer" })
+  })
+})
+
+describe("unit logs and crash reports", () => {
+  it("a SAM without a state dir answers logs from memory; the endpoints need a token; crashes need a store", async () => {
+    const deadline = Date.now() + 10_000
+    let body: { id: string; lines: Array<{ line: string; stream: string }> } = { id: "", lines: [] }
+    while (!body.lines.some((l) => /^listening on \d+$/.test(l.line))) {
+      if (Date.now() > deadline) throw new Error(`db's first line never came: ${JSON.stringify(body)}`)
+      const response = await h.fetch("/api/services/db/logs", { as: "watcher" })
+      expect(response.status).toBe(200)
+      body = (await response.json()) as typeof body
+    }
+    expect(body.id).toBe("db")
+    expect(body.lines.every((l) => l.stream === "stdout")).toBe(true)
+    expect((await h.fetch("/api/services/db/logs")).status).toBe(401)
+    const crashes = await h.fetch("/api/crashes", { as: "watcher" })
+    expect(crashes.status).toBe(501)
+    expect(((await crashes.json()) as { detail: string }).detail).toContain("keeps no crash reports")
   })
 })
 

@@ -116,13 +116,49 @@ describe("describeRestartLimits: one line per unit, as sam validate prints them"
 
 describe("monitoring.logs.max_line_kb", () => {
   it("defaults to 64 and takes a positive integer", async () => {
-    expect((await load("{}\n")).config.monitoring.logs).toEqual({ max_lines_per_unit: 1000, max_line_kb: 64 })
+    expect((await load("{}\n")).config.monitoring.logs).toEqual({
+      max_lines_per_unit: 1000,
+      max_line_kb: 64,
+      max_file_mb: 10,
+      max_files: 5,
+      compress: false,
+    })
     expect(
       (await load("monitoring: { logs: { max_line_kb: 8 } }\n")).config.monitoring.logs.max_line_kb,
     ).toBe(8)
     const error = await load("monitoring: { logs: { max_line_kb: 0 } }\n").catch((e: unknown) => e)
     expect((error as ConfigError).format()).toBe(
       "sam.yaml:1:36 monitoring.logs.max_line_kb: expected a value greater than or equal to 1, found 0",
+    )
+  })
+})
+
+describe("monitoring.logs rotation and monitoring.crash_reports", () => {
+  it("default to 10 MiB × 5 files uncompressed, and 100 reports per unit for 30 days", async () => {
+    const { monitoring } = (await load("{}\n")).config
+    expect(monitoring.crash_reports).toEqual({ max_per_unit: 100, max_age_days: 30 })
+    const set = await load(
+      "monitoring: { logs: { max_file_mb: 0.5, max_files: 0, compress: true }, crash_reports: { max_per_unit: 3, max_age_days: 0.5 } }\n",
+    )
+    expect(set.config.monitoring.logs).toMatchObject({ max_file_mb: 0.5, max_files: 0, compress: true })
+    expect(set.config.monitoring.crash_reports).toEqual({ max_per_unit: 3, max_age_days: 0.5 })
+  })
+
+  it("refuse sizes, counts and ages that make no sense", async () => {
+    const problems = async (yaml: string) =>
+      ((await load(yaml).catch((e: unknown) => e)) as ConfigError).format()
+    expect(await problems("monitoring: { logs: { max_file_mb: 0 } }\n")).toContain(
+      "monitoring.logs.max_file_mb: expected a value greater than or equal to 0.0009765625, found 0",
+    )
+    expect(await problems("monitoring: { logs: { max_files: -1 } }\n")).toContain(
+      "monitoring.logs.max_files: expected a value greater than or equal to 0, found -1",
+    )
+    expect(await problems("monitoring: { logs: { compress: yes } }\n")).toContain("monitoring.logs.compress")
+    expect(await problems("monitoring: { crash_reports: { max_per_unit: 0 } }\n")).toContain(
+      "monitoring.crash_reports.max_per_unit: expected a value greater than or equal to 1, found 0",
+    )
+    expect(await problems("monitoring: { crash_reports: { max_age_days: 0 } }\n")).toContain(
+      "monitoring.crash_reports.max_age_days: expected a value greater than 0, found 0",
     )
   })
 })

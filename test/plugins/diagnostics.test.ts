@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { PluginHost } from "../../src/plugins/index.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { eventLog, http, serveApi, tempProject } from "../support/plugins.ts"
+import { nodeService } from "../support/runtime.ts"
 
 let cleanup: Array<() => unknown> = []
 afterEach(async () => {
@@ -38,17 +39,24 @@ export default {
 }
 `,
     )
-    const sam = new Sam({ units: [] })
+    // A unit that says one line on stderr and exits (never restarted).
+    const unit = nodeService("api", "exit.mjs", {
+      env: { EXIT_MESSAGE: "disk almost full", EXIT_CODE: "0" },
+      restart: { type: "temporary" },
+    })
+    const sam = new Sam({ units: [unit] })
     const log = eventLog(sam.bus)
     const host = new PluginHost({ sam, baseDir: project.dir, watch: false })
     cleanup.push(
       () => project.remove(),
       () => log.stop(),
+      () => sam.stop(),
       () => host.stop(),
     )
     await host.start()
+    await sam.start()
+    await sam.until("api", (s) => s.state === "stopped" || s.state === "crashed")
 
-    sam.bus.publish({ type: "log", unit: "api", instance: 0, stream: "stderr", line: "disk almost full" })
     sam.bus.publish({
       type: "supervisor",
       action: "give-up",

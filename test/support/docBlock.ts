@@ -10,7 +10,12 @@ export const docBlock = (file: string, name: string): string => {
   const text = readFileSync(join(repoRoot, file), "utf8")
   const marker = text.indexOf(`<!-- doc-test: ${name} `)
   if (marker < 0) throw new Error(`${file} has no "<!-- doc-test: ${name} ... -->" marker`)
-  const block = /^```[a-z]*\n([\s\S]*?)^```$/m.exec(text.slice(marker))
-  if (!block?.[1]) throw new Error(`${file}: no fenced code block after the doc-test marker "${name}"`)
-  return block[1]
+  // A block in a list item is indented: its lines come back without the indentation.
+  const block = /^( *)```[a-z]*\n([\s\S]*?)^\1```$/m.exec(text.slice(marker))
+  if (!block?.[2]) throw new Error(`${file}: no fenced code block after the doc-test marker "${name}"`)
+  const indent = block[1] ?? ""
+  return block[2]
+    .split("\n")
+    .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
+    .join("\n")
 }

@@ -26,6 +26,13 @@ export class LineSplitter {
     let start = 0
     while (start < chunk.length) {
       const newline = chunk.indexOf(NEWLINE, start)
+      // The common case, a whole short line inside this chunk: decoded in place, no copies.
+      if (newline !== -1 && this.held === 0 && !this.truncated && newline - start <= this.maxLineBytes) {
+        const end = newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline
+        this.emit(chunk.toString("utf8", start, end))
+        start = newline + 1
+        continue
+      }
       const end = newline === -1 ? chunk.length : newline
       this.take(chunk.subarray(start, end))
       if (newline === -1) return

@@ -7,6 +7,8 @@ import type { CrashReport, CrashReportInput } from "./storeTypes.ts"
 
 export interface CrashReportQuery {
   readonly unit?: string
+  /** Only reports at or after this ISO time. */
+  readonly since?: string
   /** Newest first; default 100. */
   readonly limit?: number
 }
@@ -16,6 +18,8 @@ export interface CrashReportsTable {
   insert(report: CrashReportInput): CrashReport
   /** Newest first. */
   list(query?: CrashReportQuery): ReadonlyArray<CrashReport>
+  /** One report by id. */
+  get(id: number): CrashReport | undefined
   /** Delete reports whose time is before `time` (ISO); returns how many. */
   deleteOlderThan(time: string): number
   /** Keep the newest `count` reports (per unit when `unit` is given); returns how many went. */
@@ -27,6 +31,7 @@ const fromRow = (row: Row): CrashReport => ({
   unit: text(row, "unit"),
   instance: int(row, "instance"),
   time: text(row, "time"),
+  failure: text(row, "failure"),
   exitCode: intOrNull(row, "exit_code"),
   signal: textOrNull(row, "signal"),
   reason: text(row, "reason"),
@@ -39,11 +44,15 @@ const fromRow = (row: Row): CrashReport => ({
 export const crashReportsTable = (context: StoreContext): CrashReportsTable => {
   const { db } = context
   const insert = db.prepare(
-    `INSERT INTO crash_reports (unit, instance, time, exit_code, signal, reason, uptime_ms, restarts,
-       last_lines, resources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO crash_reports (unit, instance, time, failure, exit_code, signal, reason, uptime_ms,
+       restarts, last_lines, resources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-  const all = db.prepare("SELECT * FROM crash_reports ORDER BY time DESC, id DESC LIMIT ?")
-  const ofUnit = db.prepare("SELECT * FROM crash_reports WHERE unit = ? ORDER BY time DESC, id DESC LIMIT ?")
+  // An absent filter is NULL, which every row passes.
+  const select = db.prepare(
+    `SELECT * FROM crash_reports WHERE (?1 IS NULL OR unit = ?1) AND (?2 IS NULL OR time >= ?2)
+       ORDER BY time DESC, id DESC LIMIT ?3`,
+  )
+  const byId = db.prepare("SELECT * FROM crash_reports WHERE id = ?")
   const older = db.prepare("DELETE FROM crash_reports WHERE time < ?")
   const keepAll = db.prepare(
     "DELETE FROM crash_reports WHERE id NOT IN (SELECT id FROM crash_reports ORDER BY time DESC, id DESC LIMIT ?)",
@@ -58,6 +67,7 @@ export const crashReportsTable = (context: StoreContext): CrashReportsTable => {
         r.unit,
         r.instance,
         r.time,
+        r.failure,
         r.exitCode,
         r.signal,
         r.reason,
@@ -70,9 +80,11 @@ export const crashReportsTable = (context: StoreContext): CrashReportsTable => {
       context.emit({ table: "crash_reports", value: report })
       return report
     },
-    list: (query = {}) => {
-      const limit = query.limit ?? 100
-      return (query.unit === undefined ? all.all(limit) : ofUnit.all(query.unit, limit)).map(fromRow)
+    list: (query = {}) =>
+      select.all(query.unit ?? null, query.since ?? null, query.limit ?? 100).map(fromRow),
+    get: (id) => {
+      const row = byId.get(id)
+      return row === undefined ? undefined : fromRow(row)
     },
     deleteOlderThan: (time) => Number(older.run(time).changes),
     keepNewest: (count, unit) =>

@@ -77,5 +77,9 @@ const v1: Migration = (db) =>
     ) STRICT;
   `)
 
+/** Crash reports say what failed: an exit, or the limit the instance was killed for. */
+const v2: Migration = (db) =>
+  db.exec(`ALTER TABLE crash_reports ADD COLUMN failure TEXT NOT NULL DEFAULT 'exit';`)
+
 /** Index i takes the database from version i to i + 1; its length is the current version. */
-export const runtimeStoreMigrations: ReadonlyArray<Migration> = [v1]
+export const runtimeStoreMigrations: ReadonlyArray<Migration> = [v1, v2]

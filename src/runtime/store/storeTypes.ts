@@ -56,17 +56,28 @@ export interface SamRun {
 
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
+/** One line of output quoted in a crash report. */
+export interface CrashLine {
+  /** ISO time SAM read it. */
+  readonly time: string
+  readonly stream: string
+  readonly line: string
+}
+
 export interface CrashReportInput {
   readonly unit: string
   readonly instance: number
   /** ISO time of the exit. */
   readonly time: string
+  /** What failed: "exit", or the limit it was killed for ("liveness", "heartbeat", "memory", ...). */
+  readonly failure: string
   readonly exitCode: number | null
   readonly signal: string | null
   readonly reason: string
   readonly uptimeMs: number
   readonly restarts: number
-  readonly lastLines: ReadonlyArray<string>
+  /** The incarnation's last lines of output, both streams, oldest first. */
+  readonly lastLines: ReadonlyArray<CrashLine>
   readonly resources: { readonly [key: string]: Json }
 }
 

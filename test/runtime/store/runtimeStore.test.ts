@@ -220,12 +220,16 @@ describe("the runtime store's tables", () => {
         unit,
         instance: 0,
         time: `2026-12-01T10:${String(minute).padStart(2, "0")}:00.000Z`,
+        failure: minute % 2 === 0 ? "exit" : "memory",
         exitCode: minute % 2 === 0 ? 1 : null,
         signal: minute % 2 === 0 ? null : "SIGKILL",
         reason: `crash ${minute}`,
         uptimeMs: minute * 1000,
         restarts: minute,
-        lastLines: [`last line ${minute}`, "bye"],
+        lastLines: [
+          { time: "2026-12-01T10:00:00.000Z", stream: "stdout", line: `last line ${minute}` },
+          { time: "2026-12-01T10:00:00.000Z", stream: "stderr", line: "bye" },
+        ],
         resources: { rssBytes: 1024 * minute, cpu: { user: 0.5 } },
       })
     const first = report("web", 1)
@@ -238,16 +242,26 @@ describe("the runtime store's tables", () => {
         unit: "web",
         instance: 0,
         time: "2026-12-01T10:05:00.000Z",
+        failure: "memory",
         exitCode: null,
         signal: "SIGKILL",
         reason: "crash 5",
         uptimeMs: 5000,
         restarts: 5,
-        lastLines: ["last line 5", "bye"],
+        lastLines: [
+          { time: "2026-12-01T10:00:00.000Z", stream: "stdout", line: "last line 5" },
+          { time: "2026-12-01T10:00:00.000Z", stream: "stderr", line: "bye" },
+        ],
         resources: { rssBytes: 5120, cpu: { user: 0.5 } },
       },
       expect.objectContaining({ id: 4, exitCode: 1, signal: null }),
     ])
+    expect(store.crashReports.list({ since: "2026-12-01T10:06:00.000Z" }).map((r) => r.id)).toEqual([7, 6])
+    expect(
+      store.crashReports.list({ unit: "web", since: "2026-12-01T10:04:00.000Z" }).map((r) => r.id),
+    ).toEqual([5, 4])
+    expect(store.crashReports.get(3)).toMatchObject({ id: 3, unit: "web", reason: "crash 3" })
+    expect(store.crashReports.get(99)).toBeUndefined()
     expect(store.crashReports.deleteOlderThan("2026-12-01T10:02:00.000Z")).toBe(1)
     expect(store.crashReports.keepNewest(2, "web")).toBe(2)
     expect(store.crashReports.list().map((r) => r.reason)).toEqual([

@@ -1,0 +1,120 @@
+// The query of a log request (`lines`, `since`, `grep`, `stream`, `instance`) as a LogQuery, with
+// a problem for what cannot be read: a `since` that is neither a duration (10m, 1h30m, 2d) nor a
+// time, and a `grep` pattern that is invalid or could backtrack for ages on a 64 KiB line (nested
+// quantifiers, back-references): SAM's event loop runs the match. Pure.
+import { defaultLines, type LogQuery } from "../runtime/logs/logRecord.ts"
+
+export interface LogQueryParams {
+  readonly lines?: number
+  readonly since?: string
+  readonly grep?: string
+  readonly stream?: "stdout" | "stderr"
+  readonly instance?: number
+}
+
+export interface QueryIssue {
+  readonly path: ReadonlyArray<string>
+  readonly message: string
+}
+
+const unitMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `10m`, `90s`, `1h30m`, `2d` before `now`, or an ISO time; undefined when it is neither. */
+export const parseSince = (text: string, now: number): number | undefined => {
+  const trimmed = text.trim()
+  if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) {
+    let total = 0
+    for (const [, amount, unit] of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g))
+      total += Number(amount) * (unitMs[unit as string] as number)
+    return now - total
+  }
+  // A date or a time with a date: Date.parse alone also takes "1" or "May".
+  if (!/^\d{4}-\d\d-\d\d/.test(trimmed)) return undefined
+  const ms = Date.parse(trimmed)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+const maxPatternLength = 500
+
+/**
+ * Why `pattern` could take exponential time, if it could: a quantified group that holds a
+ * quantifier or an alternation (`(a+)+`, `(a|aa)*`), or a back-reference. Conservative by design.
+ */
+export const riskyPattern = (pattern: string): string | undefined => {
+  const groups: Array<{ risky: boolean }> = []
+  let inClass = false
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]
+    if (c === "\\") {
+      const next = pattern[i + 1] ?? ""
+      if (!inClass && /[1-9k]/.test(next)) return "back-references can take exponential time"
+      i++
+      continue
+    }
+    if (inClass) {
+      if (c === "]") inClass = false
+      continue
+    }
+    if (c === "[") inClass = true
+    else if (c === "(") groups.push({ risky: false })
+    else if (c === "|") {
+      const top = groups.at(-1)
+      if (top) top.risky = true
+    } else if (c === "*" || c === "+" || c === "{") {
+      const top = groups.at(-1)
+      if (top) top.risky = true
+    } else if (c === ")") {
+      const group = groups.pop()
+      const next = pattern[i + 1]
+      const quantified = next === "*" || next === "+" || next === "{"
+      if (group?.risky && quantified)
+        return "a repeated group that itself repeats or alternates can take exponential time"
+      // A risky group inside another group makes that one risky too.
+      const outer = groups.at(-1)
+      if (outer && (group?.risky || quantified)) outer.risky = true
+    }
+  }
+  return undefined
+}
+
+/** The LogQuery of `params`, or every issue with them (for a 400 problem). */
+export const logQueryOf = (
+  params: LogQueryParams,
+  now: number,
+): { readonly query: LogQuery } | { readonly issues: ReadonlyArray<QueryIssue> } => {
+  const issues: QueryIssue[] = []
+  let since: number | undefined
+  if (params.since !== undefined) {
+    since = parseSince(params.since, now)
+    if (since === undefined)
+      issues.push({
+        path: ["since"],
+        message: `expected a duration such as 10m, 1h30m or 2d, or an ISO time, found "${params.since}"`,
+      })
+  }
+  let grep: RegExp | undefined
+  if (params.grep !== undefined) {
+    const risk =
+      params.grep.length > maxPatternLength
+        ? `longer than ${maxPatternLength} characters`
+        : riskyPattern(params.grep)
+    if (risk) issues.push({ path: ["grep"], message: `pattern refused: ${risk}; simplify it` })
+    else {
+      try {
+        grep = new RegExp(params.grep)
+      } catch (error) {
+        issues.push({ path: ["grep"], message: `not a regular expression: ${(error as Error).message}` })
+      }
+    }
+  }
+  if (issues.length > 0) return { issues }
+  return {
+    query: {
+      lines: params.lines ?? defaultLines,
+      ...(since === undefined ? {} : { since }),
+      ...(grep === undefined ? {} : { grep }),
+      ...(params.stream === undefined ? {} : { stream: params.stream }),
+      ...(params.instance === undefined ? {} : { instance: params.instance }),
+    },
+  }
+}

@@ -1,0 +1,81 @@
+// `sam crashes [<unit>]` lists the running SAM's crash reports, newest first (GET /api/crashes);
+// `sam crashes show <id>` prints one with the last lines the unit printed before it died.
+import type { CrashList, CrashReport } from "../api/schemas.ts"
+import { withApi } from "./apiClient.ts"
+import { type CommandRun, EXIT_OK, stringOption, UsageError } from "./command.ts"
+
+type Summary = (typeof CrashList.Type)["crashes"][number]
+type Report = typeof CrashReport.Type
+
+const exitOf = (c: Summary): string =>
+  c.exit_code !== null ? `code ${c.exit_code}` : c.signal !== null ? c.signal : c.failure
+
+const seconds = (ms: number): string => (ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`)
+
+/** The list as a table: id, time, unit#instance, exit, up, reason (cut to the terminal's taste). */
+export const formatCrashes = (crashes: ReadonlyArray<Summary>): string => {
+  if (crashes.length === 0) return "no crash reports\n"
+  const rows = crashes.map((c) => [
+    String(c.id),
+    c.time.replace("T", " ").slice(0, 19),
+    c.instance > 0 ? `${c.unit}#${c.instance}` : c.unit,
+    c.failure === "exit" ? exitOf(c) : `${c.failure} (${exitOf(c)})`,
+    seconds(c.uptime_ms),
+    c.reason.length > 100 ? `${c.reason.slice(0, 99)}…` : c.reason,
+  ])
+  const header = ["ID", "TIME (UTC)", "UNIT", "EXIT", "UP", "REASON"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number)))
+      .join("  ")
+      .trimEnd()
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`
+}
+
+export const formatCrash = (c: Report): string => {
+  const resources = c.resources as { rss_bytes?: number | null; cpu_seconds?: number | null; note?: string }
+  const usage =
+    typeof resources.rss_bytes === "number"
+      ? `rss ${(resources.rss_bytes / 1024 / 1024).toFixed(1)} MB, cpu ${resources.cpu_seconds ?? "?"} s`
+      : (resources.note ?? "not sampled")
+  return [
+    `crash ${c.id}: ${c.unit}${c.instance > 0 ? `#${c.instance}` : ""} at ${c.time}`,
+    `  failure:  ${c.failure}${c.exit_code !== null ? `, exit code ${c.exit_code}` : ""}${c.signal !== null ? `, signal ${c.signal}` : ""}`,
+    `  reason:   ${c.reason}`,
+    `  up:       ${seconds(c.uptime_ms)} (restarts before: ${c.restarts})`,
+    `  usage:    ${usage}`,
+    `  last ${c.last_lines.length} lines:`,
+    ...c.last_lines.map((l) => `    ${l.time.slice(11, 23)} ${l.stream.padEnd(6)} ${l.line}`),
+    "",
+  ].join("\n")
+}
+
+export const runShow: CommandRun = ({ values, positionals, io }) => {
+  const [id] = positionals
+  if (!/^\d{1,15}$/.test(id ?? ""))
+    throw new UsageError(`a crash report id is a number, not '${id}'`, ["sam", "crashes", "show"])
+  return withApi(io, values, async (client) => {
+    const report = await client.crashes.get({ params: { id: id as string } } as never)
+    io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCrash(report))
+    return EXIT_OK
+  })
+}
+
+export const runList: CommandRun = ({ values, positionals, io }) => {
+  const [unit] = positionals
+  const limit = stringOption(values, "limit")
+  if (limit !== undefined && !/^\d{1,4}$/.test(limit))
+    throw new UsageError(`--limit needs a whole number, got '${limit}'`, ["sam", "crashes"])
+  return withApi(io, values, async (client) => {
+    const since = stringOption(values, "since")
+    const query = {
+      ...(unit === undefined ? {} : { unit }),
+      ...(since === undefined ? {} : { since }),
+      ...(limit === undefined ? {} : { limit }),
+    }
+    const { crashes } = await client.crashes.list({ query } as never)
+    io.stdout(values.json === true ? `${JSON.stringify(crashes, null, 2)}\n` : formatCrashes(crashes))
+    return EXIT_OK
+  })
+}

@@ -1,0 +1,201 @@
+// `sam logs [<id>...]`: units' output from the running SAM (GET /api/{services,agents}/:id/logs),
+// the last lines of each merged by time, prefixed with the unit like Compose when there are
+// several; with -f it then follows every one of them live (SSE, resumed by seq) across restarts of
+// the units, until Ctrl+C or until SAM stops.
+import type { ControlClient } from "../api/controlClient.ts"
+import { logQueryOf } from "../api/logQuery.ts"
+import type { LogLine } from "../api/schemas.ts"
+import { didYouMean } from "../config/suggest.ts"
+import { ApiCallError, withApi } from "./apiClient.ts"
+import {
+  type CommandRun,
+  EXIT_FAILURE,
+  EXIT_OK,
+  type OptionValues,
+  stringOption,
+  UsageError,
+} from "./command.ts"
+import type { CliIo } from "./io.ts"
+import { fetchUnits } from "./unitTable.ts"
+
+interface Target {
+  readonly id: string
+  readonly kind: "service" | "agent"
+}
+
+/** The query every request of this run shares, as the API's query parameters. */
+type Query = Readonly<Record<string, string>>
+
+const path = ["sam", "logs"]
+
+const wholeNumber = (values: OptionValues, name: string): number | undefined => {
+  const text = stringOption(values, name)
+  if (text === undefined) return undefined
+  if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--${name} needs a whole number, got '${text}'`, path)
+  return Number(text)
+}
+
+/** The query every request of this run shares (checked here: a bad one is a usage error). */
+const queryOf = (values: OptionValues): Query => {
+  const lines = wholeNumber(values, "lines")
+  const instance = wholeNumber(values, "instance")
+  const since = stringOption(values, "since")
+  const grep = stringOption(values, "grep")
+  const stream = stringOption(values, "stream")
+  if (stream !== undefined && stream !== "stdout" && stream !== "stderr")
+    throw new UsageError(`--stream is stdout or stderr, not '${stream}'`, path)
+  const checked = logQueryOf(
+    {
+      ...(since === undefined ? {} : { since }),
+      ...(grep === undefined ? {} : { grep }),
+    },
+    Date.now(),
+  )
+  if ("issues" in checked)
+    throw new UsageError(checked.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; "), path)
+  return {
+    ...(lines === undefined ? {} : { lines: String(lines) }),
+    ...(since === undefined ? {} : { since }),
+    ...(grep === undefined ? {} : { grep }),
+    ...(stream === undefined ? {} : { stream }),
+    ...(instance === undefined ? {} : { instance: String(instance) }),
+  }
+}
+
+/** The units to show: the ids given (each must exist), or every unit. */
+const targetsOf = async (client: ControlClient, ids: ReadonlyArray<string>): Promise<Target[]> => {
+  const units = await fetchUnits(client)
+  const kindOf = new Map(units.map((u) => [u.id, u.kind]))
+  const wanted = ids.length === 0 ? units.map((u) => u.id) : [...new Set(ids)]
+  return wanted.map((id) => {
+    const kind = kindOf.get(id)
+    if (kind === undefined) {
+      const hint = didYouMean(id, kindOf.keys())
+      throw new ApiCallError(
+        `no agent or service "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}; \`sam ps\` lists them`,
+      )
+    }
+    return { id, kind }
+  })
+}
+
+interface Printer {
+  print(unit: string, line: LogLine): void
+}
+
+const printer = (io: CliIo, targets: ReadonlyArray<Target>, json: boolean): Printer => {
+  const prefixed = targets.length > 1
+  const label = (unit: string, instance: number) => (instance > 0 ? `${unit}#${instance}` : unit)
+  const width = Math.max(...targets.map((t) => t.id.length))
+  return {
+    print: (unit, line) => {
+      if (json) {
+        io.stdout(`${JSON.stringify({ unit, ...line })}\n`)
+        return
+      }
+      const who = label(unit, line.instance)
+      const prefix = prefixed || line.instance > 0 ? `${who.padEnd(Math.max(width, who.length))} | ` : ""
+      io.stdout(`${prefix}${line.line}\n`)
+    },
+  }
+}
+
+/** The typed request of the unit's log endpoint (the query's values stay strings on the wire). */
+const request = (target: Target, query: Query, headers: Readonly<Record<string, string>> = {}) =>
+  ({ params: { id: target.id }, query, headers }) as never
+
+/** The history of every target, merged by time (a unit's own lines stay in seq order). */
+const history = async (client: ControlClient, targets: ReadonlyArray<Target>, query: Query) => {
+  const answers = await Promise.all(targets.map((t) => client.logs[t.kind](request(t, query))))
+  const merged = answers.flatMap((answer, order) =>
+    answer.lines.map((line) => ({ unit: answer.id, order, line })),
+  )
+  merged.sort(
+    (a, b) => a.line.time.localeCompare(b.line.time) || a.order - b.order || a.line.seq - b.line.seq,
+  )
+  return { merged, lastSeqs: new Map(answers.map((a) => [a.id, a.last_seq])) }
+}
+
+/** Follow one unit from `after` until the stream ends; resolves with how (and the last seq seen). */
+const follow = async (
+  client: ControlClient,
+  target: Target,
+  query: Query,
+  after: number,
+  signal: AbortSignal,
+  onLine: (line: LogLine) => void,
+): Promise<{ readonly how: "shutdown" | "ended" | "aborted"; readonly last: number }> => {
+  let last = after
+  let how: "shutdown" | "ended" | "aborted" = "ended"
+  const { lines: _lines, since: _since, ...rest } = query
+  try {
+    const events = await client.streams.logs[target.kind](
+      request(target, { ...rest, follow: "true" }, { "last-event-id": String(last) }),
+      { signal },
+    )
+    for await (const event of events) {
+      if (event.event === "shutdown") how = "shutdown"
+      if (event.event !== "line") continue
+      const line = event.data as LogLine
+      // A line may come twice around the switch from history to live.
+      if (line.seq <= last) continue
+      last = line.seq
+      onLine(line)
+    }
+  } catch (error) {
+    if (signal.aborted) return { how: "aborted", last }
+    // A refusal (unknown unit, bad query, no token) is an answer; a cut stream is not.
+    if ((error as { status?: number }).status !== undefined) throw error
+    return { how: "ended", last }
+  }
+  return { how: signal.aborted ? "aborted" : how, last }
+}
+
+/** Reconnects after a stream SAM ended without shutting down (a client that fell behind). */
+const maxReconnects = 5
+
+export const run: CommandRun = async ({ values, positionals, io }) => {
+  const query = queryOf(values)
+  return withApi(io, values, async (client) => {
+    const targets = await targetsOf(client, positionals)
+    if (targets.length === 0) {
+      io.stderr("sam: the running SAM has no agents or services\n")
+      return EXIT_OK
+    }
+    const out = printer(io, targets, values.json === true)
+    const { merged, lastSeqs } = await history(client, targets, query)
+    for (const { unit, line } of merged) out.print(unit, line)
+    if (values.follow !== true) return EXIT_OK
+
+    const abort = new AbortController()
+    const onSignal = () => abort.abort()
+    process.once("SIGINT", onSignal)
+    process.once("SIGTERM", onSignal)
+    try {
+      const endings = await Promise.all(
+        targets.map(async (target) => {
+          let after = lastSeqs.get(target.id) ?? 0
+          for (let attempt = 0; ; attempt++) {
+            const result = await follow(client, target, query, after, abort.signal, (line) =>
+              out.print(target.id, line),
+            ).catch((error: unknown) => {
+              // One unit's stream failing ends them all (the error is reported once).
+              abort.abort()
+              throw error
+            })
+            if (result.how !== "ended" || attempt >= maxReconnects) return result.how
+            after = result.last
+          }
+        }),
+      )
+      if (abort.signal.aborted || endings.includes("shutdown")) return EXIT_OK
+    } finally {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+    }
+    io.stderr(
+      `sam: the log stream ended: SAM at ${client.url} went away; run \`sam logs -f\` again once it is back\n`,
+    )
+    return EXIT_FAILURE
+  })
+}

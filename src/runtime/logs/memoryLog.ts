@@ -1,0 +1,46 @@
+// Log storage for a SAM without a state dir (a bare `new Sam()`): the last lines of each unit in
+// memory, bounded by count. createSam always uses files (logFiles.ts) instead.
+import { defaultLines, type LogQuery, type LogRecord, matches } from "./logRecord.ts"
+import type { LogStorage } from "./logStorage.ts"
+
+export class MemoryLog implements LogStorage {
+  private readonly units = new Map<string, LogRecord[]>()
+  private readonly keep: number
+
+  constructor(keep = 1000) {
+    this.keep = Math.max(1, keep)
+  }
+
+  lastSeq(unit: string): number {
+    return this.units.get(unit)?.at(-1)?.seq ?? 0
+  }
+
+  append(records: ReadonlyArray<LogRecord>): void {
+    for (const record of records) {
+      let kept = this.units.get(record.unit)
+      if (!kept) {
+        kept = []
+        this.units.set(record.unit, kept)
+      }
+      kept.push(record)
+      // Trimmed in steps, not per line: shifting a full array on every line is quadratic.
+      if (kept.length > this.keep * 1.5) kept.splice(0, kept.length - this.keep)
+    }
+  }
+
+  async read(unit: string, query: LogQuery): Promise<ReadonlyArray<LogRecord>> {
+    const kept = this.units.get(unit) ?? []
+    const from = Math.max(0, kept.length - this.keep)
+    const found: LogRecord[] = []
+    const limit = query.lines ?? defaultLines
+    for (let i = kept.length - 1; i >= from && found.length < limit; i--) {
+      const record = kept[i] as LogRecord
+      if (matches(record, query)) found.push(record)
+    }
+    return found.reverse()
+  }
+
+  async settle(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,132 @@
+// Crash reports from a real Sam and a real runtime store: every failure of a crash-looping unit is
+// reported with its exit code and its last lines, a kill for a failed liveness check too (as
+// `liveness`, with its reason), and retention keeps the newest per unit and none past the age.
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { reportCrashes } from "../../src/runtime/crashReporter.ts"
+import type { SamEvent } from "../../src/runtime/eventBus.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import { openRuntimeStore } from "../../src/runtime/store/runtimeStore.ts"
+import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
+import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+
+let cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step()
+  cleanup = []
+})
+
+const day = 86_400_000
+
+const withSam = (units: ReadonlyArray<UnitSpec>, retention = { maxPerUnit: 100, maxAgeMs: 30 * day }) => {
+  const dir = mkdtempSync(join(tmpdir(), "sam-crashes-"))
+  const store = openRuntimeStore(dir)
+  const sam = new Sam({
+    units,
+    logs: { dir: join(dir, "logs"), maxFileBytes: 1024 * 1024, maxFiles: 1, compress: false },
+  })
+  const pids = new Set<number>()
+  const reported: SamEvent[] = []
+  sam.events.subscribe((e) => {
+    if (e.type === "transition" && typeof e.pid === "number") pids.add(e.pid)
+    if (e.type === "crash.reported") reported.push(e)
+  })
+  const off = reportCrashes(sam, store.crashReports, retention)
+  cleanup.push(async () => {
+    await sam.stop()
+    off()
+    store.close()
+    expect(survivors(pids)).toEqual([])
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { sam, store, reported }
+}
+
+const until = async (check: () => boolean, what: string) => {
+  const deadline = Date.now() + 20_000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe("crash reports", () => {
+  it("every failure of a crash-looping unit is reported; the newest max_per_unit are kept", async () => {
+    const { sam, store, reported } = withSam(
+      [
+        nodeService("loop", "exit.mjs", {
+          env: { EXIT_MESSAGE: "fatal: config missing", EXIT_CODE: "3", EXIT_AFTER_MS: "50" },
+          restart: { maxRestarts: 100, backoffBaseMs: 10, backoffMaxMs: 10 },
+        }),
+      ],
+      { maxPerUnit: 2, maxAgeMs: 30 * day },
+    )
+    void sam.start()
+    await until(() => reported.length >= 4, "4 crash reports")
+    const reports = store.crashReports.list({ unit: "loop" })
+    expect(reports).toHaveLength(2)
+    expect(reports[0]).toMatchObject({
+      unit: "loop",
+      instance: 0,
+      failure: "exit",
+      exitCode: 3,
+      signal: null,
+      reason: "exited with code 3: fatal: config missing",
+      lastLines: [{ time: expect.any(String), stream: "stderr", line: "fatal: config missing" }],
+    })
+    // Newest first, each with the restarts before it.
+    expect((reports[0]?.restarts ?? 0) > (reports[1]?.restarts ?? 0)).toBe(true)
+    expect(reports[0]?.resources).toMatchObject({ rss_bytes: null })
+  })
+
+  it("a kill for a failed liveness check is reported as `liveness` with the check's reason", async () => {
+    const { sam, store, reported } = withSam([
+      nodeService("sick", "http-service.mjs", {
+        env: { HEALTH_STATUS: "500" },
+        // Judged once it had time to listen (it answers 500 from then on).
+        probes: [httpCheck({ role: "liveness", intervalMs: 50, failureThreshold: 2, startPeriodMs: 2_000 })],
+        restart: { type: "temporary" },
+      }),
+    ])
+    void sam.start()
+    await until(() => reported.length >= 1, "a crash report")
+    const [report] = store.crashReports.list({ unit: "sick" })
+    expect(report).toMatchObject({
+      failure: "liveness",
+      reason: expect.stringMatching(/^liveness check failed \d+ times: GET .*\/health.*500/),
+      lastLines: [{ stream: "stdout", line: expect.stringMatching(/^listening on \d+$/) }],
+    })
+    expect(report?.uptimeMs).toBeGreaterThan(0)
+  })
+
+  it("reports older than max_age are deleted when SAM starts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-crashes-"))
+    const store = openRuntimeStore(dir)
+    cleanup.push(() => {
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const at = (ms: number) => ({
+      unit: "old",
+      instance: 0,
+      time: new Date(ms).toISOString(),
+      failure: "exit",
+      exitCode: 1,
+      signal: null,
+      reason: "exited with code 1",
+      uptimeMs: 1,
+      restarts: 0,
+      lastLines: [],
+      resources: {},
+    })
+    const recent = at(Date.now() - day)
+    store.crashReports.insert(at(Date.now() - 40 * day))
+    store.crashReports.insert(recent)
+    const sam = new Sam({ units: [] })
+    const off = reportCrashes(sam, store.crashReports, { maxPerUnit: 100, maxAgeMs: 30 * day })
+    off()
+    expect(store.crashReports.list().map((r) => r.time)).toEqual([recent.time])
+  })
+})
