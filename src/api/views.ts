@@ -14,6 +14,17 @@ const seconds = (ms: number) => Math.round(ms) / 1000
 const pidsOf = (status: UnitStatus): number[] =>
   status.instances.flatMap((i) => (i.pid === undefined ? [] : [i.pid]))
 
+/** The whole trees' CPU and memory as SAM samples them, or per pid where it does not. */
+const usageOf = (status: UnitStatus, usage: ProcessUsage) => {
+  const live = status.instances.filter((i) => i.pid !== undefined)
+  if (live.length === 0 || live.some((i) => i.lastUsage === undefined))
+    return usage.of(pidsOf(status), status.uptimeMs)
+  return {
+    cpu_percent: Math.round(live.reduce((n, i) => n + (i.lastUsage?.cpuPercent ?? 0), 0) * 10) / 10,
+    memory_bytes: live.reduce((n, i) => n + (i.lastUsage?.rssBytes ?? 0), 0),
+  }
+}
+
 const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
   id: status.id,
   status: status.state,
@@ -24,7 +35,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
   restarts: status.restarts,
   pid: status.pid ?? null,
   uptime: seconds(status.uptimeMs),
-  ...usage.of(pidsOf(status), status.uptimeMs),
+  ...usageOf(status, usage),
   reason:
     status.instances.find((i) => !(i.state === "running" && i.ready))?.reason ??
     status.instances[0]?.reason ??

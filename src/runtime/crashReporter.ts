@@ -24,24 +24,16 @@ export interface CrashReporterOptions extends CrashRetention {
 /** A quoted line is cut here: a report stays small whatever the unit printed. */
 const maxQuotedChars = 2_000
 
-/** What the instance used when last sampled (InstanceStatus.lastUsage, when the runtime samples it). */
-interface UsageSample {
-  readonly rssBytes: number | null
-  readonly cpuSeconds: number | null
-  readonly at: number | string
-}
-
-const usageOf = (instance: InstanceStatus | undefined): UsageSample | undefined =>
-  (instance as (InstanceStatus & { readonly lastUsage?: UsageSample }) | undefined)?.lastUsage
-
+/** What the instance's tree used at its last sample before it died ("at death", give or take an interval). */
 const resourcesOf = (instance: InstanceStatus | undefined): { readonly [key: string]: Json } => {
-  const usage = usageOf(instance)
+  const usage = instance?.lastUsage
   if (!usage)
     return { rss_bytes: null, cpu_seconds: null, note: "no resource sample of this instance was taken" }
   return {
     rss_bytes: usage.rssBytes,
     cpu_seconds: usage.cpuSeconds,
-    sampled_at: typeof usage.at === "number" ? new Date(usage.at).toISOString() : usage.at,
+    cpu_percent: Math.round(usage.cpuPercent * 10) / 10,
+    sampled_at: new Date(usage.at).toISOString(),
   }
 }
 

@@ -78,6 +78,8 @@ export interface SamOptions {
   readonly containment?: "auto" | ContainmentMode | false
   /** Start the reaper that kills SAM's processes if SAM dies hard (default true). */
   readonly reaper?: boolean
+  /** How often each running instance's whole process tree is measured (default 2 s). */
+  readonly usageIntervalMs?: number
 }
 
 export interface SamStatus {
@@ -218,6 +220,7 @@ export class Sam {
           output?.(runner.spec.id, runner.index, line)
         },
         ...(options.memory === undefined ? {} : { memory: options.memory }),
+        ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       }).pipe(Scope.provide(this.scope)),
     )
     this.agents = this.commandsFor("agent")

@@ -78,7 +78,10 @@ describe("crash reports", () => {
     })
     // Newest first, each with the restarts before it.
     expect((reports[0]?.restarts ?? 0) > (reports[1]?.restarts ?? 0)).toBe(true)
-    expect(reports[0]?.resources).toMatchObject({ rss_bytes: null })
+    expect(reports[0]?.resources).toMatchObject({
+      rss_bytes: expect.any(Number),
+      cpu_seconds: expect.any(Number),
+    })
   })
 
   it("a kill for a failed liveness check is reported as `liveness` with the check's reason", async () => {

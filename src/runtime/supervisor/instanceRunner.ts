@@ -56,6 +56,18 @@ export interface RunnerEnvironment {
   readonly publish: (event: SamEventBody) => void
   /** Every line of output, for the log channel. */
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
+  /** How often a running instance's whole tree is measured (CPU, memory); default 2 s. */
+  readonly usageIntervalMs?: number
+}
+
+/** What an instance's whole process tree used at its last sample. */
+export interface InstanceUsage {
+  readonly rssBytes: number
+  readonly cpuSeconds: number
+  /** Over the last sampling interval, in percent of one core. */
+  readonly cpuPercent: number
+  /** Epoch ms of the sample. */
+  readonly at: number
 }
 
 export interface InstanceStatus {
@@ -75,6 +87,8 @@ export interface InstanceStatus {
   readonly lastHealth: HealthRecord | undefined
   /** Backoff or a crashed unit's retry: when the next attempt is due (epoch ms). */
   readonly nextAttemptAt: number | undefined
+  /** The last sample of the running incarnation's tree (kept after it dies: a crash report's "at death"). */
+  readonly lastUsage: InstanceUsage | undefined
 }
 
 const historySize = 100
@@ -99,6 +113,8 @@ export class InstanceRunner {
   launched = false
   port: number | undefined
   nextAttemptAt: number | undefined
+  /** The last usage sample of the current or last incarnation. */
+  lastUsage: InstanceUsage | undefined
 
   private readonly env: RunnerEnvironment
   private readonly actor: ReturnType<typeof createActor<typeof lifecycleMachine>>
@@ -246,6 +262,7 @@ export class InstanceRunner {
       lastExit: snapshot.context.lastExit,
       lastHealth: this.health.at(-1),
       nextAttemptAt: this.state === "backoff" || this.view.retrying ? this.nextAttemptAt : undefined,
+      lastUsage: this.lastUsage,
     }
   }
 
@@ -336,7 +353,10 @@ export class InstanceRunner {
         )
       this.handle = handle
       this.startedAt = yield* Clock.currentTimeMillis
+      this.lastUsage = undefined
       yield* Effect.forkIn(this.watchExit(handle), scope)
+      const usage = handle.usage
+      if (usage) yield* Effect.forkIn(this.sampleUsage(handle, usage), scope)
       const router = this.env.capabilities
       for (const [capability, provider] of handle.capabilities ?? []) {
         if (!router) break
@@ -359,6 +379,29 @@ export class InstanceRunner {
         yield* Scope.addFinalizer(scope, Effect.sync(unsubscribe))
       }
       return handle.pid === undefined ? {} : { pid: handle.pid }
+    })
+  }
+
+  /** Measure the tree now and then while this incarnation is live; CPU % over each interval. */
+  private sampleUsage(
+    handle: InstanceHandle,
+    usage: () => { readonly rssBytes: number; readonly cpuSeconds: number },
+  ): Effect.Effect<void> {
+    const interval = this.env.usageIntervalMs ?? 2_000
+    return Effect.gen({ self: this }, function* () {
+      for (;;) {
+        if (this.handle !== handle) return
+        const now = yield* Clock.currentTimeMillis
+        const { rssBytes, cpuSeconds } = usage()
+        const last = this.lastUsage
+        const cpuPercent =
+          last && now > last.at
+            ? Math.max(0, ((cpuSeconds - last.cpuSeconds) * 100_000) / (now - last.at))
+            : 0
+        // A tree that is gone (between its exit and the exit being reported) keeps its last sample.
+        if (rssBytes > 0 || last === undefined) this.lastUsage = { rssBytes, cpuSeconds, cpuPercent, at: now }
+        yield* Effect.sleep(interval)
+      }
     })
   }
 

@@ -73,6 +73,8 @@ export interface SupervisorOptions {
   readonly recentLines?: { readonly lines: number; readonly bytes: number }
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
   readonly memory?: SupervisorMemory
+  /** How often each running instance's tree is measured (default 2 s). */
+  readonly usageIntervalMs?: number
 }
 
 interface Unit {
@@ -162,6 +164,7 @@ export class Supervisor {
       urlOf: (id) => this.units.get(id)?.runners.find((r) => r.state === "running" && r.ready)?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
+      ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { residentBytes } from "../../src/runtime/os/proc.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import { nodeService, survivors } from "../support/runtime.ts"
+
+let sam: Sam | undefined
+const pids = new Set<number>()
+afterEach(async () => {
+  for (const unit of sam?.status().units ?? []) for (const i of unit.instances) if (i.pid) pids.add(i.pid)
+  await sam?.stop()
+  sam = undefined
+  expect(survivors(pids)).toEqual([])
+})
+
+const ready = Promise.withResolvers<void>()
+
+describe("per-unit CPU and memory cover the whole process tree", () => {
+  it("a unit's memory counts its children, and its CPU share is measured over each interval", async () => {
+    sam = new Sam({
+      units: [nodeService("tree", "busy-tree.mjs", { env: { CHILD_MB: "60", BUSY: "1" } })],
+      usageIntervalMs: 200,
+      output: (_unit, _instance, { line }) => {
+        if (line === "ready") ready.resolve()
+      },
+    })
+    await sam.start()
+    await ready.promise
+    const leader = sam.unitStatus("tree").pid as number
+    // Two samples after the children hold their memory.
+    const first = sam.unitStatus("tree").instances[0]!.lastUsage!.at
+    const deadline = Date.now() + 10_000
+    let usage = sam.unitStatus("tree").instances[0]!.lastUsage!
+    while ((usage.at <= first + 200 || usage.rssBytes < 120 * 1024 * 1024) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+      usage = sam.unitStatus("tree").instances[0]!.lastUsage!
+    }
+    expect(usage.rssBytes).toBeGreaterThan((residentBytes(leader) ?? 0) + 100 * 1024 * 1024)
+    expect(usage.cpuPercent).toBeGreaterThan(30)
+  })
+})
