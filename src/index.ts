@@ -28,5 +28,11 @@ export type { SamEvent } from "./runtime/eventBus.ts"
 export type { ProbeFn, ProbeResult, ProbeTarget } from "./runtime/health/probe.ts"
 export { Sam, type SamOptions, type SamStatus, type UnitCommands } from "./runtime/sam.ts"
 export { CommandRefused, type InstanceStatus } from "./runtime/supervisor/instanceRunner.ts"
-export { type StartReport, UnitNotFound, type UnitStatus } from "./runtime/supervisor/supervisor.ts"
+export {
+  SamStopping,
+  ScaleRefused,
+  type StartReport,
+  UnitNotFound,
+  type UnitStatus,
+} from "./runtime/supervisor/supervisor.ts"
 export type { UnitSpec } from "./runtime/unitSpec.ts"

@@ -58,6 +58,7 @@ export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string
     dependsOn: service.depends_on,
     dependencyRestart: service.dependency_restart,
     instances: service.scaling.min_instances,
+    ...(service.scaling.max_instances === undefined ? {} : { maxInstances: service.scaling.max_instances }),
     restart: restartSpec(service.restart_policy),
     stop: stopSpec(service.stop),
     probes: service.health_check ? [probeSpec(service.health_check, "service")] : [],

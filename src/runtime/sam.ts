@@ -380,6 +380,35 @@ export class Sam {
     return this.capabilities.invoke(capability, input, options)
   }
 
+  /**
+   * Run `count` instances of unit `id` (0 to its scaling.max_instances): new ones start, the
+   * highest-numbered beyond `count` are drained (`drain`, e.g. the gateway's in-flight requests),
+   * stopped and released. Rejects with UnitNotFound, ScaleRefused (out of range) or SamStopping.
+   *
+   * @example
+   * ```ts
+   * await sam.scale("api", 3)
+   * ```
+   */
+  scale(
+    id: string,
+    count: number,
+    options: { drain?: (unit: string, instance: number) => Promise<void> } = {},
+  ): Promise<void> {
+    const drain = options.drain
+    return Effect.runPromise(
+      Effect.suspend(() => {
+        this.requireUnit(id)
+        return this.supervisor.scale(id, count, {
+          by: this.actor(),
+          ...(drain === undefined
+            ? {}
+            : { drain: (unit, instance) => Effect.promise(() => drain(unit, instance)) }),
+        })
+      }),
+    )
+  }
+
   /** A lifecycle command on any unit by id. */
   async command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
     return this.recorded(id, undefined, command, options)

@@ -77,7 +77,10 @@ export interface UnitSpec {
   readonly dependsOn: ReadonlyArray<string>
   /** What a dependent does when one of its dependencies restarts. */
   readonly dependencyRestart: "restart" | "none"
+  /** Instances started at first (scaling.min_instances; 0: none until scaled, e.g. on demand). */
   readonly instances: number
+  /** Most instances the unit may be scaled to (scaling.max_instances); default `instances`. */
+  readonly maxInstances?: number
   readonly restart: RestartSpec
   readonly stop: StopSpec
   readonly probes: ReadonlyArray<ProbeSpec>
@@ -128,3 +131,14 @@ export const defaultRestart: RestartSpec = {
 }
 
 export const defaultStop: StopSpec = { signal: "SIGTERM", graceMs: 10_000 }
+
+/** Most instances `spec` may run. */
+export const maxInstancesOf = (spec: UnitSpec): number =>
+  Math.max(spec.instances, spec.maxInstances ?? spec.instances)
+
+/**
+ * The name of instance `index` of a unit: the unit's id when it can only ever have one
+ * instance, else `id#index` (stable while the unit scales: `api#0`, `api#1`).
+ */
+export const instanceKey = (spec: UnitSpec, index: number): string =>
+  maxInstancesOf(spec) > 1 ? `${spec.id}#${index}` : spec.id

@@ -71,6 +71,7 @@ export interface TestSupervisor {
   startOrder(): ReadonlyArray<string>
   groupStates(): ReturnType<Supervisor["groupStates"]>
   configureGroups(groups: ReadonlyArray<GroupSpec>): void
+  scale(id: string, count: number, drain?: (unit: string, instance: number) => Promise<void>): Promise<void>
 }
 
 export interface Harness {
@@ -121,6 +122,16 @@ export const testSupervisor = (
     startOrder: () => supervisor.startOrder(),
     groupStates: () => supervisor.groupStates(),
     configureGroups: (groups) => supervisor.configureGroups(groups),
+    scale: (id, count, drain) =>
+      run(
+        supervisor.scale(
+          id,
+          count,
+          drain === undefined
+            ? {}
+            : { drain: (unit, instance) => Effect.promise(() => drain(unit, instance)) },
+        ),
+      ),
     dispose: async () => {
       await run(supervisor.shutdown())
       await run(Scope.close(scope, Exit.void))

@@ -22,7 +22,7 @@ import type { SamEventBody } from "../eventBus.ts"
 import { monitorHealth } from "../health/healthMonitor.ts"
 import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
-import type { UnitSpec } from "../unitSpec.ts"
+import { instanceKey, type UnitSpec } from "../unitSpec.ts"
 import { type ForkIn, fromEffectCallback, fromEffectPromise } from "./effectActors.ts"
 
 export class CommandRefused extends Data.TaggedError("CommandRefused")<{
@@ -89,6 +89,8 @@ export interface InstanceStatus {
   readonly nextAttemptAt: number | undefined
   /** The last sample of the running incarnation's tree (kept after it dies: a crash report's "at death"). */
   readonly lastUsage: InstanceUsage | undefined
+  /** Being scaled away: the gateway sends it no new request; it stops once drained. */
+  readonly draining: boolean
 }
 
 const historySize = 100
@@ -115,6 +117,8 @@ export class InstanceRunner {
   nextAttemptAt: number | undefined
   /** The last usage sample of the current or last incarnation. */
   lastUsage: InstanceUsage | undefined
+  /** Being scaled away: no new traffic, stopped once drained. */
+  draining = false
 
   private readonly env: RunnerEnvironment
   private readonly actor: ReturnType<typeof createActor<typeof lifecycleMachine>>
@@ -162,7 +166,7 @@ export class InstanceRunner {
   }
 
   get key(): string {
-    return this.spec.instances > 1 ? `${this.spec.id}#${this.index}` : this.spec.id
+    return instanceKey(this.spec, this.index)
   }
 
   get state(): LifecycleState {
@@ -263,6 +267,7 @@ export class InstanceRunner {
       lastHealth: this.health.at(-1),
       nextAttemptAt: this.state === "backoff" || this.view.retrying ? this.nextAttemptAt : undefined,
       lastUsage: this.lastUsage,
+      draining: this.draining,
     }
   }
 

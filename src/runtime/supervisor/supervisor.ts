@@ -14,7 +14,7 @@ import type { SamEventBody } from "../eventBus.ts"
 import { freePort } from "../freePort.ts"
 import type { ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
-import type { UnitSpec } from "../unitSpec.ts"
+import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
 import { type Decision, decide, freshWindow, type InstanceWindow } from "./decide.ts"
 import type { ForkIn } from "./effectActors.ts"
 import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
@@ -79,7 +79,24 @@ export interface SupervisorOptions {
 
 interface Unit {
   readonly spec: UnitSpec
-  readonly runners: ReadonlyArray<InstanceRunner>
+  /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
+  runners: ReadonlyArray<InstanceRunner>
+}
+
+/** `sam scale` asked for a count the unit may not have. */
+export class ScaleRefused extends Data.TaggedError("ScaleRefused")<{
+  readonly unit: string
+  readonly instances: number
+  readonly message: string
+}> {}
+
+export interface ScaleOptions {
+  /**
+   * Before an instance that goes away is stopped: resolves once no request is in flight to it
+   * (the gateway's drain). Bounded by the unit's stop grace period.
+   */
+  readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
+  readonly by?: string
 }
 
 interface GroupState {
@@ -432,6 +449,76 @@ export class Supervisor {
     })
   }
 
+  // ── scaling ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Run `count` instances of a unit (0 to its scaling.max_instances): new ones start (once its
+   * dependencies are ready), the highest-numbered ones beyond `count` are drained, stopped and
+   * released. Each instance keeps its port across scaling (ports are per instance number).
+   */
+  scale(
+    id: string,
+    count: number,
+    options: ScaleOptions = {},
+  ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
+    return Effect.gen({ self: this }, function* () {
+      if (this.stopping) return yield* new SamStopping({ message: `cannot scale "${id}": SAM is stopping` })
+      const unit = yield* this.lookup(id)
+      const max = maxInstancesOf(unit.spec)
+      if (!Number.isInteger(count) || count < 0 || count > max) {
+        return yield* new ScaleRefused({
+          unit: id,
+          instances: count,
+          message: `cannot scale "${id}" to ${count} instances: it may run 0 to ${max} (scaling.max_instances)`,
+        })
+      }
+      const current = unit.runners.length
+      if (count > current) {
+        unit.runners = [
+          ...unit.runners,
+          ...Array.from({ length: count - current }, (_, i) => this.runnerFor(unit.spec, current + i)),
+        ]
+        this.options.memory?.setDesired(unit.spec, "running", options.by ?? "library")
+        this.options.publish({
+          type: "supervisor",
+          action: "scale",
+          unit: id,
+          detail: `${id}: scaled from ${current} to ${count} instances`,
+        })
+        yield* this.startFiber(id)
+        return
+      }
+      if (count === current) return
+      const leaving = unit.runners.slice(count)
+      for (const r of leaving) r.draining = true
+      this.options.publish({
+        type: "supervisor",
+        action: "scale",
+        unit: id,
+        detail: `${id}: scaling from ${current} to ${count} instances`,
+      })
+      yield* Effect.forEach(
+        leaving,
+        (r) =>
+          Effect.gen({ self: this }, function* () {
+            // In-flight requests finish first (bounded by the stop grace period), then the stop.
+            if (options.drain && !isDown(r))
+              yield* options
+                .drain(id, r.index)
+                .pipe(Effect.timeoutOption(Duration.millis(unit.spec.stop.graceMs)))
+            yield* this.stopRunners(
+              { spec: unit.spec, runners: [r] },
+              { type: "STOP", reason: `scaled to ${count} instances` },
+            )
+            yield* r.dispose()
+            this.resetWindow(r)
+          }),
+        { concurrency: "unbounded", discard: true },
+      )
+      unit.runners = unit.runners.filter((r) => !leaving.includes(r))
+    })
+  }
+
   // ── stopping ─────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -501,12 +588,14 @@ export class Supervisor {
 
   private insert(spec: UnitSpec): void {
     if (this.units.has(spec.id)) throw new Error(`unit "${spec.id}" already exists`)
-    const runners = Array.from(
-      { length: Math.max(1, spec.instances) },
-      (_, i) => new InstanceRunner(spec, i, this.env),
-    )
-    for (const runner of runners) runner.onTransition((r, from, to) => this.onTransition(r, from, to))
+    const runners = Array.from({ length: Math.max(0, spec.instances) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
+  }
+
+  private runnerFor(spec: UnitSpec, index: number): InstanceRunner {
+    const runner = new InstanceRunner(spec, index, this.env)
+    runner.onTransition((r, from, to) => this.onTransition(r, from, to))
+    return runner
   }
 
   private lookup(id: string): Effect.Effect<Unit, UnitNotFound> {
@@ -610,7 +699,13 @@ export class Supervisor {
       const unit = this.units.get(id)
       if (!unit) continue
       const held = this.heldBy(id)
-      if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
+      if (unit.runners.length === 0)
+        notReady.push({
+          id,
+          state: "stopped",
+          reason: `${id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`,
+        })
+      else if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
       else if (held && unit.runners.every((r) => r.state === "stopped"))
         notReady.push({ id, state: "stopped", reason: heldReason(id, held) })
       else {

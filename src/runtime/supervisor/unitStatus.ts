@@ -46,7 +46,7 @@ export const aggregateStatus = (
     runtime: spec.runtime,
     group: spec.group,
     state,
-    ready: instances.every((i) => i.ready),
+    ready: instances.length > 0 && instances.every((i) => i.ready),
     restarts: instances.reduce((n, i) => n + i.restarts, 0),
     pid: instances[0]?.pid,
     uptimeMs: Math.max(0, ...instances.map((i) => i.uptimeMs)),

@@ -4,7 +4,7 @@
 import { Effect } from "effect"
 import { type CapabilityProvider, type InvokeOutput, isAsyncIterable } from "../../capabilities/capability.ts"
 import { CapabilityError } from "../../capabilities/capabilityRouter.ts"
-import type { UnitSpec } from "../../unitSpec.ts"
+import { instanceKey, type UnitSpec } from "../../unitSpec.ts"
 import { type DriverContext, DriverError } from "../driver.ts"
 
 export interface CapabilityCheck {
@@ -65,10 +65,6 @@ export type RunCapability = (
   signal: AbortSignal,
   id: string,
 ) => Promise<InvokeOutput> | InvokeOutput
-
-/** The instance's name as the router reports it (`summaryAgent`, `summaryAgent#1`). */
-export const instanceKey = (spec: UnitSpec, instance: number): string =>
-  spec.instances > 1 ? `${spec.id}#${instance}` : spec.id
 
 export const capabilityProviders = (
   spec: UnitSpec,

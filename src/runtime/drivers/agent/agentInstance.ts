@@ -3,6 +3,7 @@
 // resource watch and CPU throttle. Shared by the sandbox, process and worker drivers.
 import { Effect } from "effect"
 import type { StopSpec } from "../../unitSpec.ts"
+import { instanceKey } from "../../unitSpec.ts"
 import {
   type DriverContext,
   DriverError,
@@ -10,7 +11,7 @@ import {
   type ExitInfo,
   type InstanceHandle,
 } from "../driver.ts"
-import { admitCapabilities, capabilityProviders, instanceKey } from "./agentCapabilities.ts"
+import { admitCapabilities, capabilityProviders } from "./agentCapabilities.ts"
 import type { AgentConnection } from "./agentConnection.ts"
 import type { CpuThrottle } from "./cpuThrottle.ts"
 import { ResourceWatch } from "./resourceWatch.ts"
