@@ -95,7 +95,7 @@ for (const { mode, available } of modes) {
       // Every sleeper the storm started carries the markers: none may be left anywhere.
       expect(markedProcesses(containment.samId)).toEqual([])
       await run.exited
-      expect(cell.release()).toBe(true)
+      expect(await waitUntil(() => cell.release())).toBe(true)
       await containment.dispose()
       for (const dir of containment.record.cgroupDirs) expect(existsSync(dir)).toBe(false)
     })
