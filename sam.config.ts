@@ -29,9 +29,9 @@ export default defineConfig({
       type: "object-store",
       deployment: {
         mode: "process",
-        // exec keeps python as the process SAM supervises; PORT is chosen and injected by SAM.
-        command: "sh",
-        args: ["-c", 'exec python3 -m http.server "$PORT" --bind 127.0.0.1 --directory demo/blobs'],
+        // SAM picks the port and fills in ${sam.port} (no shell needed).
+        command: "python3",
+        args: ["-m", "http.server", "${sam.port}", "--bind", "127.0.0.1", "--directory", "demo/blobs"],
       },
       health_check: { endpoint: "/seed-notes.json", interval_seconds: 5, timeout_seconds: 2 },
       restart_policy: "always",

@@ -38,13 +38,15 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     ...(options.stateDirLock ? { stateDirLock: options.stateDirLock } : {}),
   })
   const began = Date.now()
+  // When each instance last began starting: a ready time counts from there, not from SAM's start.
+  const starts = new Map<string, number>()
 
   say(`sam: starting ${sam.unitSpecs().length} units from ${loaded.configPath}`)
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
-    const line = progressLine(event, began, tty)
+    const line = progressLine(event, starts, tty)
     if (line)
       say(
         line.startsWith("!")
@@ -131,9 +133,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   return 0
 }
 
-const progressLine = (event: SamEvent, began: number, tty: boolean): string | undefined => {
-  const t = `${((Date.now() - began) / 1000).toFixed(1)}s`
+const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean): string | undefined => {
   if (event.type === "transition") {
+    const key = `${event.unit}#${event.instance}`
+    if (event.to === "starting") starts.set(key, Date.parse(event.at))
+    const t = `${((Date.parse(event.at) - (starts.get(key) ?? Date.parse(event.at))) / 1000).toFixed(1)}s`
     const pid = event.pid ? ` pid ${event.pid}` : ""
     if (event.to === "running.ready")
       return tty ? `+  ✓ ${event.unit} ready${pid} (${t})` : `ready ${event.unit}${pid} ${t}`

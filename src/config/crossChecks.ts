@@ -6,6 +6,7 @@ import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
+import { placeholderProblem } from "./placeholders.ts"
 import { suggestionSuffix } from "./suggest.ts"
 
 /** Top-level paths of the control API; a unit with one of these ids would shadow it. */
@@ -268,6 +269,27 @@ const checkProbeKind = (unit: Unit, warnings: Array<string>) => {
 }
 
 /** Cross-field problems (errors) and advisories (warnings) of a merged config. */
+/** `${sam.port}`, `${sam.url.<dep>}`, ... in a process's command, args and env: known names, real dependencies. */
+const checkPlaceholders = (unit: Unit, out: Array<IssueDraft>) => {
+  const deployment = unit.value.deployment
+  if (!isRecord(deployment)) return
+  const dependsOn = strings(unit.value.depends_on)
+  const places: Array<[Array<string | number>, unknown]> = [
+    [["command"], deployment.command],
+    ...strings(deployment.args).map((a, i): [Array<string | number>, unknown] => [["args", i], a]),
+    ...Object.entries(isRecord(deployment.env) ? deployment.env : {}).map(
+      ([k, v]): [Array<string | number>, unknown] => [["env", k], v],
+    ),
+  ]
+  for (const [where, text] of places) {
+    if (typeof text !== "string") continue
+    for (const match of text.matchAll(/\$\{sam\.([^}]*)\}/g)) {
+      const problem = placeholderProblem(match[1] ?? "", dependsOn)
+      if (problem) out.push({ path: [unit.kind, unit.id, "deployment", ...where], message: problem })
+    }
+  }
+}
+
 export const crossChecks = (
   raw: Record<string, unknown>,
 ): { issues: Array<IssueDraft>; warnings: Array<string> } => {
@@ -281,6 +303,7 @@ export const crossChecks = (
     if (unit.kind === "services") {
       checkDeployment(unit, issues)
       checkScaling(unit, issues)
+      checkPlaceholders(unit, issues)
     }
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues)

@@ -235,7 +235,7 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
     issues.push(
       locate({
         path: ref.path,
-        message: `unknown reference ${ref.text}; use \${env.NAME} or \${vault.key} ($\${ for a literal)`,
+        message: `unknown reference ${ref.text}; use \${env.NAME}, \${vault.key} or (in deployment args and env) \${sam.port}, \${sam.instance}, \${sam.url.<dependency>} ($\${ for a literal)`,
       }),
     )
   }

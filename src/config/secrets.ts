@@ -1,5 +1,7 @@
 // Secret references in config strings: `${env.NAME}` and `${vault.key}` (`$${` writes a literal `${`).
 // Resolution returns the secret values so every surface can mask them (maskText / maskDeep).
+// `${sam.port}`, `${sam.url.<dependency>}`... are run-time placeholders, not secrets: they are
+// left as written here and filled in when the instance starts (runtime/drivers/placeholders.ts).
 
 import { type ConfigPath, isRecord } from "./configPath.ts"
 
@@ -76,6 +78,7 @@ export const resolveReferences = (tree: unknown, options: ResolveOptions): Resol
     text.replace(TOKEN, (whole, inner: string | undefined) => {
       if (inner === undefined) return final ? "${" : whole
       const { kind, name } = parseRef(inner)
+      if (kind === "sam" && name !== "") return whole
       if ((kind !== "env" && kind !== "vault") || name === "") {
         if (final) unknown.push({ path, text: whole })
         return whole

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { statSync } from "node:fs"
 import { Deferred, Effect } from "effect"
+import { expandPlaceholders } from "../../config/placeholders.ts"
 import { type Cell, findExecutable } from "../containment/index.ts"
 import { LineSplitter } from "../output/lineSplitter.ts"
 import type { StopSpec } from "../unitSpec.ts"
@@ -239,11 +240,17 @@ export const processDriver: Driver = {
           message: "process runtime needs deployment.command",
         })
       }
+      const values = { unit: ctx.spec.id, instance: ctx.instance, port: ctx.port, urls: ctx.dependencyUrls }
+      const expand = (text: string) => expandPlaceholders(text, values)
       return yield* spawnInstance(ctx, {
-        command: deployment.command,
-        args: deployment.args,
+        command: expand(deployment.command),
+        args: deployment.args.map(expand),
         cwd: deployment.cwd,
-        env: childEnvironment(ctx, deployment.env, deployment.inheritEnv),
+        env: childEnvironment(
+          ctx,
+          Object.fromEntries(Object.entries(deployment.env).map(([k, v]) => [k, expand(v)])),
+          deployment.inheritEnv,
+        ),
       })
     }),
 }
