@@ -268,15 +268,20 @@ const configure = async (
       await audit.settled()
     })
   }
-  if (options.plugins !== false) {
-    const attached = await attachPlugins(sam, loaded, {
+  const attached = await attachPlugins(sam, loaded, {
+    plugins: options.plugins !== false,
+    loadOptions: {
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cliOverrides === undefined ? {} : { cliOverrides: options.cliOverrides }),
-    })
-    sam.plugins = attached.plugins
-    sam.reloader = attached.reloader
-  }
+    },
+    // SAM's own settings that apply without a restart.
+    onApplied: (next) => {
+      if (sam.logger && sam.logger.level !== next.runtime.log_level) sam.logger.level = next.runtime.log_level
+    },
+  })
+  sam.plugins = attached.plugins
+  sam.reloader = attached.reloader
 }
 
 export const stateFile = (loaded: LoadedConfig, name: string): string =>

@@ -188,18 +188,23 @@ export const configReloaderFor = (
   options: {
     readonly loadOptions?: Omit<LoadConfigOptions, "configPath">
     readonly plugins?: { reconcile(entries: ReadonlyArray<PluginConfig>): Promise<void> }
+    /** More to apply once the units took the new config (SAM's own settings: the log level). */
+    readonly onApplied?: (config: SamConfig) => void
     readonly startUnits?: () => boolean
     readonly debounceMs?: number
   } = {},
 ): ConfigReloader<SamConfig> => {
-  const { plugins } = options
+  const { plugins, onApplied } = options
   return new ConfigReloader<SamConfig>({
     apply: (next, start) => sam.apply(next, start),
     bus: sam.bus,
     initial: loaded,
     load: () => loadConfig({ ...options.loadOptions, configPath: loaded.configPath }),
     toSpecs: (config) => unitSpecsFromConfig(config, loaded.baseDir),
-    ...(plugins === undefined ? {} : { onApplied: (config: SamConfig) => plugins.reconcile(config.plugins) }),
+    onApplied: async (config: SamConfig) => {
+      onApplied?.(config)
+      await plugins?.reconcile(config.plugins)
+    },
     ...(options.startUnits === undefined ? {} : { startUnits: options.startUnits }),
     ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
   })

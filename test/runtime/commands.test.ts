@@ -64,3 +64,18 @@ describe("commands while a unit is stopping", () => {
     })
   })
 })
+
+describe("commands and dependencies", () => {
+  it("a restart of a unit whose dependency is stopped starts the dependency first, like a start", async () => {
+    const db = nodeService("db", "http-service.mjs", { probes: [httpCheck()] })
+    const api = nodeService("api", "http-service.mjs", { dependsOn: ["db"], probes: [httpCheck()] })
+    h = harness([db, api])
+    await h.supervisor.startAll()
+    await h.supervisor.command("db", "stop")
+    const apiPid = h.supervisor.status("api").pid
+    await h.supervisor.command("api", "restart")
+    expect(h.supervisor.status("db")).toMatchObject({ state: "running", ready: true })
+    await waitFor(h.supervisor.runners("api")[0]!, (r) => r.state === "running" && r.ready)
+    expect(h.supervisor.status("api").pid).not.toBe(apiPid)
+  })
+})

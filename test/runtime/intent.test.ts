@@ -62,6 +62,22 @@ describe("an operator's stop and start outlive SAM", () => {
   })
 })
 
+describe("an operator's stop of a dependency", () => {
+  it("is not undone by a start or restart of a dependent: that is refused, naming the dependency", async () => {
+    p = project()
+    p.writeConfig({ services: { db: http(), api: { ...http(), depends_on: ["db"] } } })
+    const sam = await p.start()
+    await sam.waitForOutput("2/2 units ready")
+    expect((await sam.api("POST", "/api/services/db/stop")).status).toBe(200)
+    const refused = await sam.api<{ detail: string; state: string }>("POST", "/api/services/api/restart")
+    expect(refused.status).toBe(409)
+    expect(refused.body.detail).toContain(
+      'cannot restart "api": its dependency db was stopped by an operator; start it first',
+    )
+    expect((await sam.api("GET", "/api/services/db")).body).toMatchObject({ status: "stopped" })
+  })
+})
+
 describe("SAM's shutdown is bounded", () => {
   it("a unit stuck stopping to restart (SIGTERM ignored, 30 s grace) cannot hold SAM past shutdown_timeout_seconds", async () => {
     p = project()

@@ -419,6 +419,17 @@ export class Supervisor {
         })
       }
       const pendingDeps = unit.spec.dependsOn.filter((d) => !this.available(d))
+      // A dependency an operator stopped is not started behind their back: say which, refuse.
+      const heldDeps = pendingDeps.filter((d) => this.heldBy(d) !== undefined)
+      if ((command === "start" || command === "restart") && heldDeps.length > 0) {
+        const state = this.aggregate(unit).state
+        return yield* new CommandRefused({
+          unit: id,
+          command,
+          state,
+          message: `cannot ${command} "${id}": its dependenc${heldDeps.length === 1 ? "y" : "ies"} ${heldDeps.join(", ")} ${heldDeps.length === 1 ? "was" : "were"} stopped by an operator; start ${heldDeps.length === 1 ? "it" : "them"} first`,
+        })
+      }
       if (command === "stop" || command === "start" || command === "restart")
         this.options.memory?.setDesired(
           unit.spec,

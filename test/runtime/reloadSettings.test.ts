@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
+
+let sam: ConfiguredSam | undefined
+let dir: string | undefined
+afterEach(async () => {
+  await sam?.stop()
+  sam = undefined
+  if (dir) rmSync(dir, { recursive: true, force: true })
+  dir = undefined
+})
+
+describe("a config reload applies SAM's own settings too", () => {
+  it("runtime.log_level changes the level of SAM's log at once (with or without plugins)", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sam-reload-settings-"))
+    const file = join(dir, "sam.config.json")
+    writeFileSync(file, JSON.stringify({ runtime: { log_level: "info" } }))
+    sam = await createSam(file, { plugins: false })
+    expect(sam.logger?.level).toBe("info")
+    writeFileSync(file, JSON.stringify({ runtime: { log_level: "debug" } }))
+    const report = await sam.reloader!.reload()
+    expect(report.ok).toBe(true)
+    expect(sam.logger?.level).toBe("debug")
+  })
+})
