@@ -4,64 +4,36 @@
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
 // each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
 // (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
-import { Clock, Data, Duration, Effect, Fiber, FiberMap, FiberSet, Random, Result, type Scope } from "effect"
+import { Clock, Duration, Effect, Fiber, FiberMap, FiberSet, Random, Result, type Scope } from "effect"
 import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
-import { freePort } from "../freePort.ts"
 import type { ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
-import { type Decision, decide, freshWindow, type InstanceWindow } from "./decide.ts"
+import {
+  type CommandOptions,
+  type DesiredIntent,
+  SamStopping,
+  type ScaleOptions,
+  ScaleRefused,
+  type StartReport,
+  type SupervisorMemory,
+  UnitNotFound,
+} from "./contracts.ts"
 import type { ForkIn } from "./effectActors.ts"
+import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
+import { InstanceMemory } from "./instanceMemory.ts"
 import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
-import { type GroupSpec, implicitGroup, type Strategy, siblingsToRestart } from "./supervisionGroup.ts"
+import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
 import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
 
+export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
 export type { UnitStatus } from "./unitStatus.ts"
-
-export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
-  readonly unit: string
-  readonly message: string
-}> {}
-
-/** Every command is refused once SAM has begun to stop. */
-export class SamStopping extends Data.TaggedError("SamStopping")<{ readonly message: string }> {}
-
-export interface StartReport {
-  readonly ready: ReadonlyArray<string>
-  readonly notReady: ReadonlyArray<{ readonly id: string; readonly state: string; readonly reason: string }>
-}
-
-/** What the supervisor persists between SAM runs (the runtime store implements it). */
-export interface SupervisorMemory {
-  readonly portOf: (unit: string, instance: number) => number | undefined
-  readonly setPort: (unit: string, instance: number, port: number) => void
-  readonly clearPorts: (unit: string) => void
-  readonly windowOf: (key: string) => InstanceWindow | undefined
-  readonly setWindow: (key: string, window: InstanceWindow) => void
-  /** The operator's last start or stop of this version of the unit's config, if any. */
-  readonly desiredOf: (spec: UnitSpec) => DesiredIntent | undefined
-  readonly setDesired: (spec: UnitSpec, state: "running" | "stopped", by: string) => void
-  /** The unit left the config: forget its ports and desired state. */
-  readonly forget: (unit: string) => void
-}
-
-export interface DesiredIntent {
-  readonly state: "running" | "stopped"
-  readonly by: string
-  readonly at: string
-}
-
-/** Who gave a command, for the desired state ("operator:alice", "api", "library"). */
-export interface CommandOptions extends StopOptions {
-  readonly reason?: string
-  readonly by?: string
-}
 
 export interface SupervisorOptions {
   readonly drivers: ReadonlyMap<string, Driver>
@@ -82,30 +54,6 @@ interface Unit {
   /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
   runners: ReadonlyArray<InstanceRunner>
 }
-
-/** `sam scale` asked for a count the unit may not have. */
-export class ScaleRefused extends Data.TaggedError("ScaleRefused")<{
-  readonly unit: string
-  readonly instances: number
-  readonly message: string
-}> {}
-
-export interface ScaleOptions {
-  /**
-   * Before an instance that goes away is stopped: resolves once no request is in flight to it
-   * (the gateway's drain). Bounded by the unit's stop grace period.
-   */
-  readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
-  readonly by?: string
-}
-
-interface GroupState {
-  readonly spec: GroupSpec
-  stamps: ReadonlyArray<number>
-  failed: boolean
-}
-
-const isDown = (r: InstanceRunner) => r.state === "stopped" || r.state === "crashed"
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -129,8 +77,7 @@ const commandSlackMs = 30_000
 export class Supervisor {
   private readonly units = new Map<string, Unit>()
   private readonly groups = new Map<string, GroupState>()
-  private readonly windows = new Map<string, InstanceWindow>()
-  private readonly ports = new Map<string, number>()
+  private readonly memory: InstanceMemory
   private readonly env: RunnerEnvironment
   private readonly options: SupervisorOptions
   private readonly starts: FiberMap.FiberMap<string>
@@ -165,6 +112,7 @@ export class Supervisor {
     runtime: { fork: ForkIn; starts: FiberMap.FiberMap<string>; clock: Clock.Clock; random: Random.Random },
   ) {
     this.options = options
+    this.memory = new InstanceMemory(options.memory)
     this.fork = runtime.fork
     this.starts = runtime.starts
     this.clock = runtime.clock
@@ -177,7 +125,7 @@ export class Supervisor {
       ...(options.containment === undefined ? {} : { containment: options.containment }),
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
-      portFor: (runner) => this.portFor(runner),
+      portFor: (runner) => this.memory.portFor(runner),
       urlOf: (id) => this.units.get(id)?.runners.find((r) => r.state === "running" && r.ready)?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
@@ -267,11 +215,8 @@ export class Supervisor {
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
       // A removed or replaced unit starts with fresh windows.
-      for (const r of unit.runners) this.resetWindow(r)
-      if (!options.keepPorts) {
-        for (const key of [...this.ports.keys()]) if (key.startsWith(`${id}#`)) this.ports.delete(key)
-        this.options.memory?.forget(id)
-      }
+      for (const r of unit.runners) this.memory.resetWindow(r)
+      if (!options.keepPorts) this.memory.forgetUnit(id)
       this.reorder()
     })
   }
@@ -320,7 +265,7 @@ export class Supervisor {
       const unit = yield* this.lookup(spec.id)
       for (const runner of unit.runners) {
         runner.reconfigure(spec)
-        this.resetWindow(runner)
+        this.memory.resetWindow(runner)
       }
       this.units.set(spec.id, { spec, runners: unit.runners })
       this.reorder()
@@ -438,7 +383,7 @@ export class Supervisor {
         )
       if (command === "start" || command === "restart") {
         this.clearGroupFailure(unit.spec.group)
-        for (const r of unit.runners) this.resetWindow(r)
+        for (const r of unit.runners) this.memory.resetWindow(r)
       }
       if (command === "stop") yield* FiberMap.remove(this.starts, id)
       const acting = Effect.gen({ self: this }, function* () {
@@ -522,7 +467,7 @@ export class Supervisor {
               { type: "STOP", reason: `scaled to ${count} instances` },
             )
             yield* r.dispose()
-            this.resetWindow(r)
+            this.memory.resetWindow(r)
           }),
         { concurrency: "unbounded", discard: true },
       )
@@ -668,41 +613,6 @@ export class Supervisor {
     return Effect.raceAll(unit.runners.map((r) => r.until((x) => x.state === "running" && x.ready)))
   }
 
-  private portFor(runner: InstanceRunner): Effect.Effect<number | undefined> {
-    return Effect.gen({ self: this }, function* () {
-      const { spec } = runner
-      // Agents talk over IPC (or run inline), never on a port of their own.
-      if (spec.runtime === "external" || spec.kind === "agent") return undefined
-      const fixed = spec.process?.port
-      if (fixed !== undefined) return fixed + runner.index
-      if (spec.runtime === "container" && spec.container?.ports.length) return undefined
-      const key = `${spec.id}#${runner.index}`
-      const known = this.ports.get(key) ?? this.options.memory?.portOf(spec.id, runner.index)
-      if (known !== undefined) {
-        this.ports.set(key, known)
-        return known
-      }
-      const port = yield* Effect.promise(() => freePort())
-      this.ports.set(key, port)
-      this.options.memory?.setPort(spec.id, runner.index, port)
-      return port
-    })
-  }
-
-  private windowOf(runner: InstanceRunner): InstanceWindow {
-    return this.windows.get(runner.key) ?? this.options.memory?.windowOf(runner.key) ?? freshWindow
-  }
-
-  private setWindow(runner: InstanceRunner, window: InstanceWindow): void {
-    this.windows.set(runner.key, window)
-    this.options.memory?.setWindow(runner.key, window)
-  }
-
-  /** An operator's start or restart, or a config change of the unit, gives it fresh windows. */
-  private resetWindow(runner: InstanceRunner): void {
-    this.setWindow(runner, freshWindow)
-  }
-
   private report(ids: ReadonlyArray<string>): StartReport {
     const ready: string[] = []
     const notReady: Array<{ id: string; state: string; reason: string }> = []
@@ -745,121 +655,21 @@ export class Supervisor {
       this.restartDependentsWhenReady(runner.spec.id)
   }
 
-  /** OTP's answer to a failed child, computed by decide() and applied here. */
+  /** OTP's answer to a failed child (failureAnswer.ts: decide() applied). */
   private answer(runner: InstanceRunner): void {
-    const { spec } = runner
-    const ctx = runner.context
-    const now = this.now()
-    // The facts of the failure, for crash reports and alerts (before the decision changes them).
-    this.options.publish({
-      type: "instance.failed",
-      unit: spec.id,
-      instance: runner.index,
-      failure: ctx.failure ?? "exit",
-      exit_code: ctx.lastExit?.code ?? null,
-      signal: ctx.lastExit?.signal ?? null,
-      reason: ctx.reason,
-      started_at: runner.startedAt ?? null,
-      uptime_ms: runner.startedAt === undefined ? 0 : Math.max(0, now - runner.startedAt),
-      restarts: runner.restarts,
-    })
-    const group = this.group(spec.group)
-    const result = decide({
-      key: runner.key,
-      policy: spec.restart,
-      failure: ctx.failure,
-      exit: ctx.lastExit,
-      reason: ctx.reason,
-      window: this.windowOf(runner),
-      startedAt: runner.startedAt,
-      group,
-      shuttingDown: this.stopping,
-      now,
-      random: this.random.nextDoubleUnsafe(),
-    })
-    this.setWindow(runner, result.window)
-    group.stamps = result.groupStamps
-    this.apply(runner, group, result.decision)
-  }
-
-  private apply(runner: InstanceRunner, group: GroupState, decision: Decision): void {
-    const publish = (action: string, detail: string, extra: { unit?: string; group?: string } = {}) =>
-      this.options.publish({ type: "supervisor", action, detail, ...extra })
-    switch (decision.kind) {
-      case "stand_down":
-        if (!this.stopping && !group.failed)
-          publish("stand-down", decision.reason, { unit: runner.key, group: group.spec.name })
-        runner.send({ type: "STAND_DOWN", reason: decision.reason })
-        return
-      case "retry":
-        publish("restart", `${decision.reason} (${group.spec.strategy})`, {
-          unit: runner.key,
-          group: group.spec.name,
-        })
-        runner.send({ type: "RETRY", delayMs: decision.delayMs, reason: decision.reason })
-        this.restartSiblings(group, runner)
-        return
-      case "retry_later":
-        publish("give-up", `${decision.escalation}; retrying every ${decision.delayMs / 1000}s`, {
-          unit: runner.key,
-          group: group.spec.name,
-        })
-        this.escalated(group, decision.escalation)
-        runner.send({ type: "RETRY_LATER", delayMs: decision.delayMs, reason: decision.reason })
-        return
-      case "give_up":
-        publish("give-up", decision.escalation, { unit: runner.key, group: group.spec.name })
-        this.escalated(group, decision.escalation)
-        runner.send({ type: "GIVE_UP", reason: decision.reason })
-        return
-      case "group_shutdown":
-        runner.send({ type: "GIVE_UP", reason: decision.reason })
-        this.shutdownGroup(group, decision.reason)
-        return
-    }
-  }
-
-  private escalated(group: GroupState, detail: string): void {
-    const limit = group.spec.maxRestarts === undefined ? " (it has no restart limit of its own)" : ""
-    this.options.publish({
-      type: "supervisor",
-      action: "escalation",
-      group: group.spec.name,
-      detail: `escalated to group ${group.spec.name}${limit}: ${detail}`,
-    })
-  }
-
-  private restartSiblings(group: GroupState, failed: InstanceRunner): void {
-    const members = this.members(group.spec.name)
-    const keys = siblingsToRestart(
-      group.spec.strategy,
-      members.map((m) => ({
-        key: m.key,
-        temporary: m.spec.restart.type === "temporary",
-        settled: isDown(m) || m.state === "stopping",
-      })),
-      failed.key,
+    answerFailure(
+      {
+        group: (name) => this.group(name),
+        members: (name) => this.members(name),
+        windowOf: (r) => this.memory.windowOf(r),
+        setWindow: (r, window) => this.memory.setWindow(r, window),
+        publish: this.options.publish,
+        now: () => this.now(),
+        random: () => this.random.nextDoubleUnsafe(),
+        stopping: this.stopping,
+      },
+      runner,
     )
-    const reason = `${group.spec.strategy}: sibling ${failed.key} failed`
-    for (const sibling of members) if (keys.includes(sibling.key)) sibling.send({ type: "RESTART", reason })
-  }
-
-  /** OTP: a supervisor past its intensity terminates its children and escalates; the root reports. */
-  private shutdownGroup(group: GroupState, reason: string): void {
-    group.failed = true
-    this.options.publish({
-      type: "supervisor",
-      action: "group-shutdown",
-      group: group.spec.name,
-      detail: reason,
-    })
-    for (const member of this.members(group.spec.name)) member.send({ type: "GROUP_SHUTDOWN", reason })
-    this.options.publish({
-      type: "supervisor",
-      action: "escalation",
-      group: "root",
-      detail: `escalated to root: ${reason}; SAM keeps running, start the group's units again to recover`,
-    })
   }
 
   private clearGroupFailure(name: string): void {

@@ -1,0 +1,61 @@
+// What the supervisor promises and asks of others: its tagged errors, what it persists between
+// SAM runs (SupervisorMemory, implemented by the runtime store) and the options of its commands.
+import { Data, type Effect } from "effect"
+import type { StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { UnitSpec } from "../unitSpec.ts"
+import type { InstanceWindow } from "./decide.ts"
+
+export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
+  readonly unit: string
+  readonly message: string
+}> {}
+
+/** Every command is refused once SAM has begun to stop. */
+export class SamStopping extends Data.TaggedError("SamStopping")<{ readonly message: string }> {}
+
+export interface StartReport {
+  readonly ready: ReadonlyArray<string>
+  readonly notReady: ReadonlyArray<{ readonly id: string; readonly state: string; readonly reason: string }>
+}
+
+/** What the supervisor persists between SAM runs (the runtime store implements it). */
+export interface SupervisorMemory {
+  readonly portOf: (unit: string, instance: number) => number | undefined
+  readonly setPort: (unit: string, instance: number, port: number) => void
+  readonly clearPorts: (unit: string) => void
+  readonly windowOf: (key: string) => InstanceWindow | undefined
+  readonly setWindow: (key: string, window: InstanceWindow) => void
+  /** The operator's last start or stop of this version of the unit's config, if any. */
+  readonly desiredOf: (spec: UnitSpec) => DesiredIntent | undefined
+  readonly setDesired: (spec: UnitSpec, state: "running" | "stopped", by: string) => void
+  /** The unit left the config: forget its ports and desired state. */
+  readonly forget: (unit: string) => void
+}
+
+export interface DesiredIntent {
+  readonly state: "running" | "stopped"
+  readonly by: string
+  readonly at: string
+}
+
+/** Who gave a command, for the desired state ("operator:alice", "api", "library"). */
+export interface CommandOptions extends StopOptions {
+  readonly reason?: string
+  readonly by?: string
+}
+
+/** `sam scale` asked for a count the unit may not have. */
+export class ScaleRefused extends Data.TaggedError("ScaleRefused")<{
+  readonly unit: string
+  readonly instances: number
+  readonly message: string
+}> {}
+
+export interface ScaleOptions {
+  /**
+   * Before an instance that goes away is stopped: resolves once no request is in flight to it
+   * (the gateway's drain). Bounded by the unit's stop grace period.
+   */
+  readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
+  readonly by?: string
+}

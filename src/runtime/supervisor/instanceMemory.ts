@@ -1,0 +1,60 @@
+// What the supervisor remembers of each instance: its port (kept across restarts, reloads and
+// scaling, so a dependent's SAM_<ID>_URL keeps answering) and its restart windows, in memory and,
+// when SAM has a runtime store, across SAM restarts (SupervisorMemory).
+import { Effect } from "effect"
+import { freePort } from "../freePort.ts"
+import type { SupervisorMemory } from "./contracts.ts"
+import { freshWindow, type InstanceWindow } from "./decide.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+
+export class InstanceMemory {
+  private readonly ports = new Map<string, number>()
+  private readonly windows = new Map<string, InstanceWindow>()
+  private readonly durable: SupervisorMemory | undefined
+
+  constructor(durable: SupervisorMemory | undefined) {
+    this.durable = durable
+  }
+
+  /** The instance's port: fixed by config, or the one it had, or a free one (then kept). */
+  portFor(runner: InstanceRunner): Effect.Effect<number | undefined> {
+    return Effect.gen({ self: this }, function* () {
+      const { spec } = runner
+      // Agents talk over IPC (or run inline), never on a port of their own.
+      if (spec.runtime === "external" || spec.kind === "agent") return undefined
+      const fixed = spec.process?.port
+      if (fixed !== undefined) return fixed + runner.index
+      if (spec.runtime === "container" && spec.container?.ports.length) return undefined
+      const key = `${spec.id}#${runner.index}`
+      const known = this.ports.get(key) ?? this.durable?.portOf(spec.id, runner.index)
+      if (known !== undefined) {
+        this.ports.set(key, known)
+        return known
+      }
+      const port = yield* Effect.promise(() => freePort())
+      this.ports.set(key, port)
+      this.durable?.setPort(spec.id, runner.index, port)
+      return port
+    })
+  }
+
+  /** The unit left the config: its ports (and desired state) are forgotten. */
+  forgetUnit(id: string): void {
+    for (const key of [...this.ports.keys()]) if (key.startsWith(`${id}#`)) this.ports.delete(key)
+    this.durable?.forget(id)
+  }
+
+  windowOf(runner: InstanceRunner): InstanceWindow {
+    return this.windows.get(runner.key) ?? this.durable?.windowOf(runner.key) ?? freshWindow
+  }
+
+  setWindow(runner: InstanceRunner, window: InstanceWindow): void {
+    this.windows.set(runner.key, window)
+    this.durable?.setWindow(runner.key, window)
+  }
+
+  /** An operator's start or restart, or a config change of the unit, gives it fresh windows. */
+  resetWindow(runner: InstanceRunner): void {
+    this.setWindow(runner, freshWindow)
+  }
+}
