@@ -84,7 +84,10 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       .then(async () => {
         const server = await serving
         if (!isApiServeError(server)) await server.close()
-        await removeApiState(runtime.state_dir).catch(() => {})
+        // A leftover api.json names a dead pid, which the CLI ignores: say it, do not fail the stop.
+        await removeApiState(runtime.state_dir).catch((error: unknown) =>
+          say(`sam: could not remove ${runtime.state_dir}/api.json: ${String(error)}`),
+        )
       })
       .then(() => {
         say("sam: stopped")

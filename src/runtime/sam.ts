@@ -29,7 +29,7 @@ import type { LogQuery, LogRecord } from "./logs/logRecord.ts"
 import { MemoryLog } from "./logs/memoryLog.ts"
 import type { RotationSettings } from "./logs/rotatingFile.ts"
 import type { OutputLine } from "./output/recentLines.ts"
-import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
+import { CommandRefused, type InstanceRunner } from "./supervisor/instanceRunner.ts"
 import {
   type GroupSpec,
   SamStopping,
@@ -503,8 +503,7 @@ export class Sam {
     const error = Cause.squash(exit.cause)
     if (error instanceof UnitNotFound) tell("not_found", error)
     else if (error instanceof SamStopping) tell("refused", { message: error.message, state: "stopping" })
-    else if ((error as { _tag?: unknown })._tag === "CommandRefused")
-      tell("refused", error as { message: string; state: string })
+    else if (error instanceof CommandRefused) tell("refused", error)
     else tell("failed", { message: describe(error) })
     throw error
   }
