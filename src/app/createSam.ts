@@ -254,12 +254,16 @@ const configure = async (
           action: "audit-failed",
           detail: `audit log write failed: ${String(error)}`,
         }),
+      // Each checkpoint also in the store: a cut tail is found even when the head file went with it.
+      anchor: sam.store.auditCheckpoints,
+      onGap: (detail) => sam.bus.publish({ type: "supervisor", action: "audit-gap", detail }),
+      maxFileBytes: config.security.audit.max_file_mb * 1024 * 1024,
     })
     sam.audit = audit
     const off = auditCommands(sam, audit)
     sam.addFinalizer(async () => {
       off()
-      await audit.settled()
+      await audit.close()
     })
   }
   if (options.plugins !== false) {
