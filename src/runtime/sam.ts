@@ -24,6 +24,7 @@ import { EventBus, type Listener, type SamEvent } from "./eventBus.ts"
 import { builtinProbes } from "./health/builtinProbes.ts"
 import type { HealthRecord, ProbeRegistry } from "./health/probe.ts"
 import type { OutputLine } from "./output/recentLines.ts"
+import { chooseSandbox, type SandboxChoice, type SandboxPolicy } from "./sandboxChoice.ts"
 import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
 import {
   type GroupSpec,
@@ -68,6 +69,8 @@ export interface SamOptions {
   readonly containment?: "auto" | ContainmentMode | false
   /** Start the reaper that kills SAM's processes if SAM dies hard (default true). */
   readonly reaper?: boolean
+  /** How the `sandbox` agent runtime walls agents in (security.sandbox, allow_weak_sandbox). */
+  readonly sandbox?: SandboxPolicy
 }
 
 export interface SamStatus {
@@ -132,6 +135,8 @@ export class Sam {
 
   /** How this SAM contains its processes (undefined: process groups only). */
   readonly containment: Containment | undefined
+  private readonly sandboxPolicy: SandboxPolicy
+  private sandboxChoice: SandboxChoice | undefined
   private readonly reaper: Reaper | undefined
   private readonly supervisor: Supervisor
   private readonly scope: Scope.Closeable
@@ -146,6 +151,7 @@ export class Sam {
 
   constructor(options: SamOptions) {
     this.actor = options.actor ?? (() => "library")
+    this.sandboxPolicy = options.sandbox ?? {}
     this.bus = new EventBus()
     this.probes = builtinProbes()
     this.capabilities = new CapabilityRouter({
@@ -157,10 +163,13 @@ export class Sam {
       ["external", externalDriver],
       ["container", containerDriver],
       // Calls agents make go through this SAM's router.
-      ...agentDrivers({
-        invoke: (capability, input, invokeOptions) =>
-          this.capabilities.invoke(capability, input, invokeOptions),
-      }),
+      ...agentDrivers(
+        {
+          invoke: (capability, input, invokeOptions) =>
+            this.capabilities.invoke(capability, input, invokeOptions),
+        },
+        () => this.sandbox,
+      ),
       ...(options.drivers ?? []),
     ])
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000
@@ -198,6 +207,12 @@ export class Sam {
     this.agents = this.commandsFor("agent")
     this.services = this.commandsFor("service")
     this.events = { subscribe: (l) => this.bus.subscribe(l), since: (id) => this.bus.since(id) }
+  }
+
+  /** How sandboxed agents are walled in on this host (bubblewrap is checked on first use). */
+  get sandbox(): SandboxChoice {
+    this.sandboxChoice ??= chooseSandbox(this.sandboxPolicy)
+    return this.sandboxChoice
   }
 
   /** Start every enabled unit in dependency order; resolves with who is ready. */
