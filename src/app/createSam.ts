@@ -10,12 +10,14 @@ import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/l
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"
 import type { PluginHost } from "../plugins/index.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
+import { withholdFromChildren } from "../runtime/drivers/processDriver.ts"
 import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
 import { createLogger, type Logger, logEvents } from "../runtime/logger.ts"
 import { reapLeftovers, recordInstances } from "../runtime/orphanReaper.ts"
 import { processStartTime } from "../runtime/os/proc.ts"
 import type { OutputLine } from "../runtime/output/recentLines.ts"
 import { Sam } from "../runtime/sam.ts"
+import type { SandboxPolicy } from "../runtime/sandboxChoice.ts"
 import { openRuntimeStore, type RuntimeStore } from "../runtime/store/runtimeStore.ts"
 import { acquireStateDir, type StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { storeMemory } from "../runtime/store/supervisorMemory.ts"
@@ -154,6 +156,7 @@ export const createSam = async (
         output: (unit, instance, line) => sink.write?.(unit, instance, line),
         memory: storeMemory(store),
         actor: () => actorName(currentActor()),
+        sandbox: sandboxPolicy(config),
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
       }),
       {
@@ -187,6 +190,21 @@ export const createSam = async (
   }
   return sam
 }
+
+/**
+ * security.sandbox and allow_weak_sandbox; a walled agent never sees SAM's state dir (its token,
+ * store, audit log) or vault, even when they lie inside what it may read.
+ */
+const sandboxPolicy = (config: SamConfig): SandboxPolicy => ({
+  mode: config.security.sandbox,
+  allowWeak: config.security.allow_weak_sandbox,
+  hiddenPaths: [
+    resolve(config.runtime.state_dir),
+    ...[config.security.vault?.path, config.security.vault?.key_file]
+      .filter((path): path is string => path !== undefined)
+      .map((path) => resolve(path)),
+  ],
+})
 
 /** How the desired state names who set it: "api:alice", "library:embedding". */
 const actorName = (actor: AuditActor): string => `${actor.via}:${actor.name}`
@@ -246,6 +264,8 @@ const configure = async (
     })
   }
   sam.addFinalizer(recordInstances(sam.store, sam.bus))
+  // A token resolved from ${env.X} is still in SAM's environment: no child inherits it.
+  sam.addFinalizer(withholdFromChildren(Object.values(config.security.api_tokens ?? {}).map((t) => t.token)))
   if (options.auditLog !== false) {
     const audit = await AuditLog.open(join(config.runtime.state_dir, "audit.log"), {
       onError: (error) =>

@@ -9,6 +9,7 @@ import { dashboardLink } from "../api/dashboardLink.ts"
 import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
+import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { createSam } from "./createSam.ts"
 
@@ -56,6 +57,14 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )
+  const refusals = sandboxRefusals(loaded.config, sam.sandbox)
+  if (sandboxedAgents(loaded.config).length > 0) say(`sam: sandbox: ${sam.sandbox.detail}`)
+  if (refusals.length > 0) {
+    for (const refusal of refusals) say(paint(31, `sam: ${refusal}`))
+    say("sam: nothing was started")
+    await sam.stop()
+    return 2
+  }
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
     const line = progressLine(event, began, tty)
     if (line)

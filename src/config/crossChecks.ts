@@ -7,7 +7,7 @@ import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPa
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { suggestionSuffix } from "./suggest.ts"
-import { checkApiTokens } from "./tokenChecks.ts"
+import { checkApiTokens, checkTokenHandouts } from "./tokenChecks.ts"
 
 /** Top-level paths of the control API; a unit with one of these ids would shadow it. */
 export const RESERVED_IDS = [
@@ -290,5 +290,6 @@ export const crossChecks = (
   }
   checkPlugins(raw, issues)
   checkApiTokens(raw, issues)
+  checkTokenHandouts(raw, issues)
   return { issues, warnings }
 }

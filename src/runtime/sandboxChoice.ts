@@ -85,3 +85,30 @@ export const sandboxRefusal = (
     )
   return undefined
 }
+
+/** What the refusal rules need of the config: its agents (SamConfig satisfies it). */
+export interface AgentsConfig {
+  readonly agents: Readonly<
+    Record<
+      string,
+      {
+        readonly enabled: boolean
+        readonly runtime: string
+        readonly security_profile: "standard" | "strict" | "trusted"
+      }
+    >
+  >
+}
+
+/** The enabled agents of the `sandbox` runtime. */
+export const sandboxedAgents = (config: AgentsConfig): ReadonlyArray<string> =>
+  Object.entries(config.agents)
+    .filter(([, agent]) => agent.enabled && agent.runtime === "sandbox")
+    .map(([id]) => id)
+
+/** Every enabled sandboxed agent that would refuse to start under `choice`, as its refusal. */
+export const sandboxRefusals = (config: AgentsConfig, choice: SandboxChoice): ReadonlyArray<string> =>
+  sandboxedAgents(config).flatMap((id) => {
+    const refusal = sandboxRefusal(choice, id, config.agents[id]?.security_profile ?? "standard")
+    return refusal === undefined ? [] : [refusal]
+  })

@@ -11,10 +11,12 @@ import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { type ApiServer, startApiServer } from "../../src/api/apiServer.ts"
 import { ensureLocalToken } from "../../src/api/localToken.ts"
 import type { SandboxPolicy } from "../../src/runtime/sandboxChoice.ts"
+import { runSam } from "../cli/runSam.ts"
 import {
   type AgentHarness,
   agentUnit,
   eventsOf,
+  probeAgent,
   removeScratch,
   scratch,
   startAgents,
@@ -286,5 +288,44 @@ describe("on Node's permission model alone (security.sandbox: permission-model)"
     })
     expect((refused as { reason: string }).reason).toContain("security.allow_weak_sandbox: true")
     expect(h.sam.agents.status("plain")).toMatchObject({ state: "running", ready: true })
+  })
+})
+
+describe("sam validate and sam start say how agents are walled in", () => {
+  it("name bubblewrap when it works; on the permission model alone a strict agent is a problem (exit 2) unless allowed", async () => {
+    const dir = join(scratch(), "cli-project")
+    mkdirSync(dir, { recursive: true })
+    const write = (security: Record<string, unknown>) =>
+      writeFileSync(
+        join(dir, "sam.config.json"),
+        JSON.stringify({ agents: { locked: { path: probeAgent, security_profile: "strict" } }, security }),
+      )
+    const validate = () => runSam(["validate", "--config", "sam.config.json"], { cwd: dir })
+
+    write({})
+    const walled = await validate()
+    expect(walled.code, walled.stderr).toBe(0)
+    expect(walled.stdout).toMatch(
+      /^sandbox: bubblewrap \S+ \(\/\S+\) around Node's permission model: each agent has its own PID, IPC and mount namespaces/m,
+    )
+
+    write({ sandbox: "permission-model" })
+    const weak = await validate()
+    expect(weak.code).toBe(2)
+    expect(weak.stdout).toContain(
+      "sandbox: Node's permission model only (security.sandbox: permission-model, no bubblewrap): agents can see and signal SAM's and every other process of its user",
+    )
+    expect(weak.stderr).toContain(
+      'sam: agent "locked" has security_profile strict, which needs bubblewrap\'s walls',
+    )
+    const start = await runSam(["start", "--config", "sam.config.json", "--port", "0"], { cwd: dir })
+    expect(start.code).toBe(2)
+    expect(start.stdout).toContain("sam: sandbox: Node's permission model only")
+    expect(start.stdout).toContain('agent "locked" has security_profile strict')
+    expect(start.stdout).toContain("sam: nothing was started")
+    expect(start.stdout).not.toContain("units ready")
+
+    write({ sandbox: "permission-model", allow_weak_sandbox: true })
+    expect((await validate()).code).toBe(0)
   })
 })

@@ -196,3 +196,66 @@ describe("token strength", () => {
     }
   })
 })
+
+describe("no unit is given an API token", () => {
+  it("a token resolved from SAM's environment is withheld from every child that inherits it, under any name", async () => {
+    const { createSam } = await import("../../src/app/createSam.ts")
+    const { mkdtempSync, existsSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const dir = mkdtempSync(join(tmpdir(), "sam-withheld-"))
+    const token = "withheld-admin-token-4d2f8e1a9b"
+    process.env.SAM_TEST_WITHHELD = token
+    process.env.SAM_TEST_HARMLESS = "an ordinary value"
+    const dump = join(dir, "env.json")
+    const sam = await createSam(
+      {
+        services: {
+          dumper: {
+            deployment: {
+              mode: "process",
+              command: process.execPath,
+              args: [
+                "-e",
+                "require('node:fs').writeFileSync(process.argv[1], JSON.stringify(process.env)); setInterval(() => {}, 1000)",
+                dump,
+              ],
+            },
+          },
+        },
+        security: { api_tokens: { me: { token, role: "admin" } } },
+        runtime: { state_dir: ".sam" },
+      },
+      { cwd: dir, plugins: false },
+    )
+    try {
+      await sam.start()
+      const deadline = Date.now() + 10_000
+      while (!existsSync(dump) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      const env = JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>
+      expect(env.SAM_TEST_HARMLESS).toBe("an ordinary value")
+      expect(env.SAM_TEST_WITHHELD).toBeUndefined()
+      expect(Object.values(env)).not.toContain(token)
+    } finally {
+      await sam.stop()
+      delete process.env.SAM_TEST_WITHHELD
+      delete process.env.SAM_TEST_HARMLESS
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("a config that hands a unit an API token is refused, naming the variable", async () => {
+    const p = newProject({
+      services: {
+        web: {
+          ...httpService,
+          deployment: { ...httpService.deployment, env: { SAM_API: "Bearer a-token-long-enough-000" } },
+        },
+      },
+      security: { api_tokens: { ops: { token: "a-token-long-enough-000", role: "operator" } } },
+    })
+    const run = await runSam(["validate", "--config", "sam.config.json"], { cwd: p.dir })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('services.web.deployment.env.SAM_API: holds the API token "ops"')
+    expect(run.stderr).not.toContain("a-token-long-enough-000")
+  })
+})
