@@ -135,7 +135,7 @@ export const tokenFor = (io: CliIo, location: SamLocation): Token | undefined =>
   try {
     text = readFileSync(file, "utf8")
   } catch (error) {
-    // No token file: this SAM keeps none (or is open); anything else is worth saying.
+    // No token file: this SAM has configured tokens (SAM_TOKEN is needed); anything else is worth saying.
     if ((error as NodeJS.ErrnoException).code !== "ENOENT")
       io.stderr(`sam: warning: cannot read ${file} (${(error as Error).message}); calling SAM without it\n`)
     return undefined

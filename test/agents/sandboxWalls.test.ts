@@ -200,6 +200,18 @@ describe("with bubblewrap's walls", () => {
     }
   })
 
+  it("an agent that dies by a signal inside the walls is reported as dying by that signal", async () => {
+    const h = await startAgents([
+      agentUnit("doomed", { agent: { capabilities: ["die"] }, restart: { type: "temporary" } }),
+    ])
+    expect(h.sam.sandbox.walls).toBeDefined()
+    await expect(h.sam.invoke("die", { signal: "SIGKILL" })).rejects.toBeDefined()
+    const exit = await h.next(
+      (e) => e.type === "transition" && e.unit === "doomed" && /^exited (on|with)/.test(String(e.reason)),
+    )
+    expect(exit).toMatchObject({ reason: expect.stringMatching(/^exited on SIGKILL/) })
+  })
+
   it("SAM's state dir inside an agent's directory is covered over: its token cannot be read, though the permission model would allow it", async () => {
     const project = join(scratch(), "project")
     const stateDir = join(project, ".sam")

@@ -2,7 +2,7 @@
 // tokens keeps a local admin token (mode 0600) and refuses every request without it; the CLI and
 // `sam dashboard` work through it; short and empty tokens are refused at validate and start;
 // startApiServer will not serve without a credential. Sessions and cookies: browserLogin.test.ts.
-import { chmodSync, readFileSync, rmSync, statSync } from "node:fs"
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { ApiServeError, startApiServer } from "../../src/api/apiServer.ts"
@@ -112,6 +112,8 @@ describe("with no tokens configured", () => {
     expect(second).not.toBe(first)
     expect(statSync(join(p.stateDir, "token")).mode & 0o777).toBe(0o600)
 
+    writeFileSync(join(p.stateDir, "token"), "short\n", { mode: 0o600 })
+    expect(await run()).toContain("it was shorter than 16 characters")
     rmSync(join(p.stateDir, "token"))
     await run()
     expect(tokenOf()).not.toBe(second)
