@@ -71,13 +71,13 @@ export const childAgentDriver = (
       const profile = runtime === "sandbox" ? agent.securityProfile : "trusted"
       const choice = profile === "trusted" ? undefined : sandbox?.()
       // Run as another user, bwrap needs that user's namespaces: check them for it.
-      const walls =
-        choice?.walls && runAs
-          ? (() => {
-              const probe = detectBubblewrap({ bwrap: choice.walls.path, identity: runAs })
-              return probe.ok ? probe.host : undefined
-            })()
-          : choice?.walls
+      const asUser =
+        choice?.walls && runAs ? detectBubblewrap({ bwrap: choice.walls.path, identity: runAs }) : undefined
+      const walls = asUser === undefined ? choice?.walls : asUser.ok ? asUser.host : undefined
+      if (asUser && !asUser.ok)
+        ctx.event?.("agent.sandbox-weak", {
+          detail: `agent "${ctx.spec.id}" runs on Node's permission model alone: as uid ${runAs?.uid ?? "-"} ${asUser.reason}`,
+        })
       const refusal = choice && sandboxRefusal({ ...choice, walls }, ctx.spec.id, agent.securityProfile)
       if (refusal) return yield* new DriverError({ unit: ctx.spec.id, message: refusal })
 
