@@ -23,7 +23,7 @@ import {
   stopAll,
   transitionTo,
 } from "../support/agents.ts"
-import { nodeService } from "../support/runtime.ts"
+import { nodeService, survivors } from "../support/runtime.ts"
 
 afterEach(async () => {
   expect(await stopAll()).toEqual([])
@@ -174,8 +174,9 @@ describe("with bubblewrap's walls", () => {
   it("from outside: own PID, IPC and mount namespaces, no network namespace of SAM's unless needed, a root with only what it may read", async () => {
     for (const agent of ["netted", "offline", "locked"] as const) {
       const s = await scene(agent, {})
+      let pid = 0
       try {
-        const pid = nodePidOf(s.h.sam.agents.status(agent).pid as number)
+        pid = nodePidOf(s.h.sam.agents.status(agent).pid as number)
         for (const kind of ["pid", "ipc", "mnt"] as const) expect(ns(pid, kind)).not.toBe(ns("self", kind))
         expect(ns(pid, "net") === ns("self", "net")).toBe(agent === "netted")
         const status = readFileSync(`/proc/${pid}/status`, "utf8")
@@ -196,6 +197,8 @@ describe("with bubblewrap's walls", () => {
       } finally {
         await s.close()
         expect(await stopAll()).toEqual([])
+        // The Node inside the walls was in the cell too: nothing of the tree is left.
+        expect(survivors([pid])).toEqual([])
       }
     }
   })
