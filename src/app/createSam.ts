@@ -2,7 +2,6 @@
 // loadConfig. This is the entry point for the daemon and for Node apps embedding SAM.
 import { randomUUID } from "node:crypto"
 import { join, resolve } from "node:path"
-import { currentActor } from "../audit/auditActor.ts"
 import { auditCommands } from "../audit/auditCommands.ts"
 import type { AuditActor } from "../audit/auditEntry.ts"
 import { AuditLog } from "../audit/auditLog.ts"
@@ -160,7 +159,6 @@ export const createSam = async (
         samId,
         logs: { dir: join(config.runtime.state_dir, "logs"), ...rotation },
         memory: storeMemory(store),
-        actor: () => actorName(currentActor()),
         sandbox: sandboxPolicy(config),
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
       }),
@@ -210,9 +208,6 @@ const sandboxPolicy = (config: SamConfig): SandboxPolicy => ({
       .map((path) => resolve(path)),
   ],
 })
-
-/** How the desired state names who set it: "api:alice", "library:embedding". */
-const actorName = (actor: AuditActor): string => `${actor.via}:${actor.name}`
 
 /** Close the store, then release the lock, even when closing fails. */
 const closeQuietly = (store: RuntimeStore | undefined, lock: StateDirLock) => {

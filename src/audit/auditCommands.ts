@@ -1,7 +1,6 @@
 // Records every lifecycle command run through a Sam (API, CLI via the API, embedding code) in the
-// audit log, as the actor of the call chain (auditActor.ts).
+// audit log, as the actor the command came with (the API's principal, else the embedding library).
 import type { CommandRecord, Sam } from "../runtime/sam.ts"
-import { currentActor } from "./auditActor.ts"
 import type { AuditRecord, AuditResult } from "./auditEntry.ts"
 import type { AuditLog } from "./auditLog.ts"
 
@@ -17,7 +16,7 @@ export const commandAuditRecord = (record: CommandRecord): AuditRecord => {
   if (record.options.graceful !== undefined) params.graceful = record.options.graceful
   if (record.options.timeoutMs !== undefined) params.timeout_ms = record.options.timeoutMs
   return {
-    actor: currentActor(),
+    actor: record.actor,
     action: `${record.kind ?? "unit"}.${record.command}`,
     target: record.unit,
     ...(Object.keys(params).length === 0 ? {} : { params }),

@@ -66,8 +66,6 @@ export interface SamOptions {
   readonly logs?: RotationSettings & { readonly dir: string }
   /** Ports, restart windows and the operator's desired states that survive SAM restarts. */
   readonly memory?: SupervisorMemory
-  /** Who is giving the current command (the audit actor), recorded with desired states. */
-  readonly actor?: () => string
   /** Extra drivers (tests, embedders) by runtime name; agent runtimes as `agent:<runtime>`. */
   readonly drivers?: ReadonlyArray<readonly [string, Driver]>
   /** This SAM's id (names its cgroups and marks its processes); default random. */
@@ -93,13 +91,29 @@ export interface SamStatus {
 
 /** Lifecycle commands on the units of one kind (`sam.agents`, `sam.services`). */
 export interface UnitCommands {
-  start(id: string): Promise<void>
-  stop(id: string, options?: StopOptions): Promise<void>
-  restart(id: string): Promise<void>
-  suspend(id: string): Promise<void>
-  resume(id: string): Promise<void>
+  start(id: string, options?: CommandCall): Promise<void>
+  stop(id: string, options?: StopOptions & CommandCall): Promise<void>
+  restart(id: string, options?: CommandCall): Promise<void>
+  suspend(id: string, options?: CommandCall): Promise<void>
+  resume(id: string, options?: CommandCall): Promise<void>
   status(id: string): UnitStatus
   list(): ReadonlyArray<UnitStatus>
+}
+
+/** Who gives a command (audited, and recorded with the desired state it sets). */
+export interface CommandActor {
+  readonly name: string
+  /** viewer | operator | admin for API tokens; absent for local callers. */
+  readonly role?: string
+  /** api | library */
+  readonly via: string
+}
+
+/** An embedding app's calls, when it names no actor. */
+export const libraryActor: CommandActor = { name: "embedding", via: "library" }
+
+export interface CommandCall {
+  readonly actor?: CommandActor
 }
 
 type Finalizer = () => Promise<void> | void
@@ -110,6 +124,7 @@ export interface CommandRecord {
   readonly kind: UnitKind | undefined
   readonly command: CommandName
   readonly options: StopOptions
+  readonly actor: CommandActor
   /** ok, refused (CommandRefused or SAM stopping, with the state), not_found (UnitNotFound) or failed. */
   readonly outcome: "ok" | "refused" | "not_found" | "failed"
   readonly state?: string
@@ -173,11 +188,9 @@ export class Sam {
   private stopping: Promise<void> | undefined
   private readonly finalizers: Finalizer[] = []
   private readonly commandListeners = new Set<CommandListener>()
-  private readonly actor: () => string
   private readonly logHub: LogHub
 
   constructor(options: SamOptions) {
-    this.actor = options.actor ?? (() => "library")
     this.sandboxPolicy = options.sandbox ?? {}
     this.bus = new EventBus()
     this.probes = builtinProbes()
@@ -408,14 +421,14 @@ export class Sam {
   scale(
     id: string,
     count: number,
-    options: { drain?: (unit: string, instance: number) => Promise<void> } = {},
+    options: { drain?: (unit: string, instance: number) => Promise<void> } & CommandCall = {},
   ): Promise<void> {
     const drain = options.drain
     return Effect.runPromise(
       Effect.suspend(() => {
         this.requireUnit(id)
         return this.supervisor.scale(id, count, {
-          by: this.actor(),
+          by: `${(options.actor ?? libraryActor).via}:${(options.actor ?? libraryActor).name}`,
           ...(drain === undefined
             ? {}
             : { drain: (unit, instance) => Effect.promise(() => drain(unit, instance)) }),
@@ -425,7 +438,7 @@ export class Sam {
   }
 
   /** A lifecycle command on any unit by id. */
-  async command(id: string, command: CommandName, options: StopOptions = {}): Promise<void> {
+  async command(id: string, command: CommandName, options: StopOptions & CommandCall = {}): Promise<void> {
     return this.recorded(id, undefined, command, options)
   }
 
@@ -486,13 +499,19 @@ export class Sam {
     return Effect.runPromise(program)
   }
 
-  private async recorded(id: string, kind: UnitKind | undefined, command: CommandName, options: StopOptions) {
+  private async recorded(
+    id: string,
+    kind: UnitKind | undefined,
+    command: CommandName,
+    { actor = libraryActor, ...options }: StopOptions & CommandCall,
+  ) {
     const tell = (outcome: CommandRecord["outcome"], error?: { message?: string; state?: string }) => {
       const record: CommandRecord = {
         unit: id,
         kind: kind ?? this.supervisor.spec(id)?.kind,
         command,
         options,
+        actor,
         outcome,
         ...(error?.state === undefined ? {} : { state: error.state }),
         ...(error === undefined ? {} : { error: error.message ?? "failed" }),
@@ -508,7 +527,7 @@ export class Sam {
     const exit = await Effect.runPromiseExit(
       Effect.suspend(() => {
         this.requireUnit(id, kind)
-        return this.supervisor.command(id, command, { ...options, by: this.actor() })
+        return this.supervisor.command(id, command, { ...options, by: `${actor.via}:${actor.name}` })
       }),
     )
     if (Exit.isSuccess(exit)) {
@@ -563,14 +582,14 @@ export class Sam {
   }
 
   private commandsFor(kind: UnitKind): UnitCommands {
-    const run = (id: string, command: CommandName, options: StopOptions = {}) =>
+    const run = (id: string, command: CommandName, options: StopOptions & CommandCall = {}) =>
       this.recorded(id, kind, command, options)
     return {
-      start: (id) => run(id, "start"),
+      start: (id, options) => run(id, "start", options),
       stop: (id, options) => run(id, "stop", options),
-      restart: (id) => run(id, "restart"),
-      suspend: (id) => run(id, "suspend"),
-      resume: (id) => run(id, "resume"),
+      restart: (id, options) => run(id, "restart", options),
+      suspend: (id, options) => run(id, "suspend", options),
+      resume: (id, options) => run(id, "resume", options),
       status: (id) => {
         this.requireUnit(id, kind)
         return this.supervisor.status(id)

@@ -118,7 +118,7 @@ describe("with no tokens configured", () => {
     await run()
     expect(tokenOf()).not.toBe(second)
     expect(tokenOf().length).toBeGreaterThanOrEqual(16)
-  })
+  }, 90_000)
 
   it("configured tokens replace the local one: its file is removed, and it no longer works", async () => {
     const p = newProject({ services: {} })

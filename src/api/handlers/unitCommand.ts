@@ -3,8 +3,7 @@
 // CommandRefused → 409 naming the state and what to do instead.
 import { Effect } from "effect"
 import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
-import { actingAs } from "../../audit/auditActor.ts"
-import type { UnitCommands } from "../../runtime/sam.ts"
+import type { CommandCall, UnitCommands } from "../../runtime/sam.ts"
 import { ApiContext, apiActor } from "../apiContext.ts"
 import { Principal } from "../controlApi.ts"
 import { CommandConflict, NotFound } from "../problems.ts"
@@ -48,18 +47,25 @@ export const stopOptions = (body: { graceful?: boolean; timeout?: number } | nul
   ...(body?.timeout === undefined ? {} : { timeoutMs: Math.round(body.timeout * 1000) }),
 })
 
-const call = (commands: UnitCommands, command: CommandName, id: string, options: StopOptions) => {
+const call = (
+  commands: UnitCommands,
+  command: CommandName,
+  id: string,
+  options: StopOptions & CommandCall,
+) => {
+  const { actor } = options
+  const call = actor === undefined ? {} : { actor }
   switch (command) {
     case "start":
-      return commands.start(id)
+      return commands.start(id, call)
     case "stop":
       return commands.stop(id, options)
     case "restart":
-      return commands.restart(id)
+      return commands.restart(id, call)
     case "suspend":
-      return commands.suspend(id)
+      return commands.suspend(id, call)
     case "resume":
-      return commands.resume(id)
+      return commands.resume(id, call)
   }
 }
 
@@ -75,7 +81,7 @@ export const runUnitCommand = (
     const principal = yield* Principal
     const commands = kind === "agents" ? context.sam.agents : context.sam.services
     yield* Effect.tryPromise({
-      try: () => actingAs(apiActor(principal), () => call(commands, command, id, options)),
+      try: () => call(commands, command, id, { ...options, actor: apiActor(principal) }),
       catch: (error) => error,
     }).pipe(
       Effect.catch((error): Effect.Effect<never, CommandConflict | NotFound> => {
