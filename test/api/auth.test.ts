@@ -150,7 +150,6 @@ describe("token strength", () => {
   const withToken = (p: Project) =>
     p.writeConfig({
       services: {},
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a config secret reference, resolved by SAM
       security: { api_tokens: { me: { token: "${env.SAM_ADMIN_TOKEN}", role: "admin" } } },
     })
 

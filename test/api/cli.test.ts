@@ -51,7 +51,6 @@ beforeAll(async () => {
     api: { port: 0 },
     security: {
       api_tokens: {
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a config secret reference, resolved by SAM
         root: { token: "${env.SAM_ADMIN_TOKEN}", role: "admin" },
         dashboard: { token: VIEWER, role: "viewer" },
       },
