@@ -3,7 +3,6 @@
 import { randomUUID } from "node:crypto"
 import { join, resolve } from "node:path"
 import { auditCommands } from "../audit/auditCommands.ts"
-import type { AuditActor } from "../audit/auditEntry.ts"
 import { AuditLog } from "../audit/auditLog.ts"
 import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"

@@ -5,7 +5,7 @@
 // each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
 // (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
 import { Clock, Duration, Effect, Fiber, FiberMap, FiberSet, Random, Result, type Scope } from "effect"
-import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
