@@ -4,7 +4,19 @@
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
 // each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
 // (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
-import { Clock, Data, Duration, Effect, Fiber, FiberMap, FiberSet, Random, Result, type Scope } from "effect"
+import {
+  Clock,
+  Data,
+  Duration,
+  Effect,
+  Fiber,
+  FiberMap,
+  FiberSet,
+  Random,
+  Result,
+  type Scope,
+  Semaphore,
+} from "effect"
 import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
@@ -87,6 +99,8 @@ interface Unit {
 export class ScaleRefused extends Data.TaggedError("ScaleRefused")<{
   readonly unit: string
   readonly instances: number
+  /** The counts the unit may have: 0 to scaling.max_instances. */
+  readonly max: number
   readonly message: string
 }> {}
 
@@ -97,6 +111,8 @@ export interface ScaleOptions {
    */
   readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
   readonly by?: string
+  /** Why (the autoscaler's verdict), for the `scale` event; default "scaled from N to M instances". */
+  readonly reason?: string
 }
 
 interface GroupState {
@@ -142,6 +158,8 @@ export class Supervisor {
   private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
   private stopping = false
   private readonly waiting = new Set<string>()
+  /** One scale of a unit at a time (`sam scale` and the autoscaler may meet). */
+  private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
 
   /** A supervisor whose fibers live in the current scope (closing it interrupts them all). */
   static make(
@@ -461,6 +479,21 @@ export class Supervisor {
     count: number,
     options: ScaleOptions = {},
   ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
+    return Effect.suspend(() => {
+      let lock = this.scaleLocks.get(id)
+      if (lock === undefined) {
+        lock = Semaphore.makeUnsafe(1)
+        this.scaleLocks.set(id, lock)
+      }
+      return lock.withPermit(this.scaleNow(id, count, options))
+    })
+  }
+
+  private scaleNow(
+    id: string,
+    count: number,
+    options: ScaleOptions,
+  ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
     return Effect.gen({ self: this }, function* () {
       if (this.stopping) return yield* new SamStopping({ message: `cannot scale "${id}": SAM is stopping` })
       const unit = yield* this.lookup(id)
@@ -469,34 +502,32 @@ export class Supervisor {
         return yield* new ScaleRefused({
           unit: id,
           instances: count,
+          max,
           message: `cannot scale "${id}" to ${count} instances: it may run 0 to ${max} (scaling.max_instances)`,
         })
       }
       const current = unit.runners.length
+      const publish = (detail: string) =>
+        this.options.publish({
+          type: "supervisor",
+          action: "scale",
+          unit: id,
+          detail: options.reason ?? detail,
+        })
       if (count > current) {
         unit.runners = [
           ...unit.runners,
           ...Array.from({ length: count - current }, (_, i) => this.runnerFor(unit.spec, current + i)),
         ]
         this.options.memory?.setDesired(unit.spec, "running", options.by ?? "library")
-        this.options.publish({
-          type: "supervisor",
-          action: "scale",
-          unit: id,
-          detail: `${id}: scaled from ${current} to ${count} instances`,
-        })
+        publish(`${id}: scaled from ${current} to ${count} instances`)
         yield* this.startFiber(id)
         return
       }
       if (count === current) return
       const leaving = unit.runners.slice(count)
       for (const r of leaving) r.draining = true
-      this.options.publish({
-        type: "supervisor",
-        action: "scale",
-        unit: id,
-        detail: `${id}: scaling from ${current} to ${count} instances`,
-      })
+      publish(`${id}: scaling from ${current} to ${count} instances`)
       yield* Effect.forEach(
         leaving,
         (r) =>
