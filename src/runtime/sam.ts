@@ -331,8 +331,8 @@ export class Sam {
   }
 
   /**
-   * Resolves once `predicate` holds for unit `id`'s status (checked now and on each of its
-   * transitions); rejects after `timeoutMs` (default 60 s) naming the unit and its state.
+   * Resolves once `predicate` holds for unit `id`'s status (checked now, on each of its
+   * transitions and supervisor events); rejects after `timeoutMs` (default 60 s) naming the unit and its state.
    *
    * @example
    * ```ts
@@ -350,8 +350,9 @@ export class Sam {
         resolve(status)
         return true
       }
+      // Transitions, and the supervisor's word on the unit (a scale down ends with one).
       const off = this.bus.subscribe((event) => {
-        if (event.type === "transition" && event.unit === id) check()
+        if ((event.type === "transition" || event.type === "supervisor") && event.unit === id) check()
       })
       const timer = setTimeout(() => {
         off()

@@ -547,6 +547,13 @@ export class Supervisor {
         { concurrency: "unbounded", discard: true },
       )
       unit.runners = unit.runners.filter((r) => !leaving.includes(r))
+      const left = unit.runners.length
+      this.options.publish({
+        type: "supervisor",
+        action: "scaled",
+        unit: id,
+        detail: `${id}: ${leaving.length} drained and stopped, ${left} ${left === 1 ? "instance" : "instances"} left`,
+      })
     })
   }
 
