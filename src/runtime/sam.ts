@@ -601,7 +601,7 @@ export class Sam {
     if (spec)
       throw new UnitNotFound({
         unit: id,
-        message: `"${id}" is a ${spec.kind}, not ${kind === "agent" ? "an agent" : "a service"}`,
+        message: `"${id}" is ${spec.kind === "agent" ? "an agent" : "a service"}, not ${kind === "agent" ? "an agent" : "a service"}`,
       })
     const hint = didYouMean(
       id,

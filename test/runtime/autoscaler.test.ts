@@ -140,12 +140,30 @@ describe("the autoscaler under the TestClock", () => {
         // Well below from the figures of 41-42 s on; the window must hold 30 s.
         assert.deepStrictEqual(yield* until(80), [
           { at: 72, action: "scale", detail: "api: cpu 5% well below 80% for 30s: 3 → 1 instances" },
+          { at: 72, action: "scaled", detail: "api: 2 drained and stopped, 1 instance left" },
         ])
         assert.strictEqual(count(), 1)
         // Back in the band at 1 instance (5% is well below, but 1 is the floor): nothing more.
         assert.deepStrictEqual(yield* until(120), [])
         yield* stop
       }),
+  )
+
+  it.effect("a reconfigured target applies in place, from the next look on", () =>
+    Effect.gen(function* () {
+      const spec = api({ cpuPercent: 80, upMs: 2_000, downMs: 60_000, cooldownMs: 1_000 })
+      const { w, supervisor, until, count, stop } = yield* setup(spec)
+      w.load.percent = 75 // within 10% of 80: nothing to do
+      assert.deepStrictEqual(yield* until(10), [])
+      yield* supervisor.reconfigure({ ...spec, autoscale: { ...spec.autoscale!, cpuPercent: 25 } })
+      const out = yield* until(14)
+      assert.deepStrictEqual(
+        out.map((e) => e.detail),
+        ["api: cpu 75% > 25% for 2s: 1 → 3 instances"],
+      )
+      assert.strictEqual(count(), 3)
+      yield* stop
+    }),
   )
 
   it.effect("scales on the gateway's requests in flight per instance", () =>
@@ -167,7 +185,10 @@ describe("the autoscaler under the TestClock", () => {
       assert.strictEqual(count(), 3)
       inFlight.clear()
       const back = yield* until(15)
-      assert.strictEqual(back.length, 1)
+      assert.deepStrictEqual(
+        back.map((e) => e.action),
+        ["scale", "scaled"],
+      )
       assert.match(
         back[0]!.detail,
         /^api: 0 in flight per instance well below 4 for [5-7]s: 3 → 1 instances$/,

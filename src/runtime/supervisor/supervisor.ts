@@ -90,7 +90,8 @@ export interface SupervisorOptions {
 }
 
 interface Unit {
-  readonly spec: UnitSpec
+  /** Changed in place by reconfigure (a replace makes a new Unit). */
+  spec: UnitSpec
   /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
   runners: ReadonlyArray<InstanceRunner>
 }
@@ -340,7 +341,8 @@ export class Supervisor {
         runner.reconfigure(spec)
         this.resetWindow(runner)
       }
-      this.units.set(spec.id, { spec, runners: unit.runners })
+      // The same Unit: a start waiting for dependencies or a scale in progress holds it.
+      unit.spec = spec
       this.reorder()
     })
   }
