@@ -466,7 +466,7 @@ export class Sam {
       startAutoscaler(
         {
           specs: () => (supervisor.shuttingDown ? [] : supervisor.specs()),
-          status: (id) => supervisor.status(id),
+          status: (id) => (supervisor.has(id) ? supervisor.status(id) : undefined),
           scale: (id, count, reason) => this.scaleUnit(id, count, { by: "autoscaler", reason }),
           traffic: () => this.traffic,
           publish: (event) => this.bus.publish(event),

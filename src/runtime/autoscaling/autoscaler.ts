@@ -17,7 +17,8 @@ import type { UnitTraffic } from "./unitTraffic.ts"
 export interface AutoscalerEnvironment {
   /** Every unit; those with an `autoscale` spec are scaled. */
   readonly specs: () => ReadonlyArray<UnitSpec>
-  readonly status: (id: string) => UnitStatus
+  /** Undefined once the unit is gone (a reload removed it since `specs`). */
+  readonly status: (id: string) => UnitStatus | undefined
   /** Run `count` instances of `id` (draining those that go); `reason` goes on the bus. */
   readonly scale: (id: string, count: number, reason: string) => Effect.Effect<void, unknown>
   /** The gateway's counts and drain, once one is plugged in. */
@@ -69,7 +70,9 @@ export const runAutoscaler = (env: AutoscalerEnvironment): Effect.Effect<never, 
     const look = (spec: UnitSpec, policy: ScalingPolicy, now: number) =>
       Effect.gen(function* () {
         const id = spec.id
-        const observed = observe(env.status(id), env.traffic(), now)
+        const status = env.status(id)
+        if (status === undefined) return
+        const observed = observe(status, env.traffic(), now)
         const { verdict, state } = decideScale(id, policy, observed, states.get(id))
         states.set(id, state)
         if (verdict.kind === "limited")
