@@ -25,6 +25,7 @@ import {
   NotAvailable,
   NotFound,
   PluginUnavailable,
+  ScaleOutOfRange,
   Unauthorized,
   Unprocessable,
 } from "./problems.ts"
@@ -44,6 +45,7 @@ import {
   PluginList,
   ReloadResult,
   type Role,
+  ScaleBody,
   Service,
   ServiceHealth,
   ServiceList,
@@ -156,7 +158,26 @@ export class ServicesGroup extends HttpApiGroup.make("services")
   .add(serviceCommand("restart"))
   .add(serviceCommand("suspend"))
   .add(serviceCommand("resume"))
-  .annotate(OpenApi.Description, "Services: list with the dependency graph, health and lifecycle commands") {}
+  .add(
+    HttpApiEndpoint.post("scale", "/services/:id/scale", {
+      params: id,
+      payload: ScaleBody,
+      success: Service,
+      error: [NotFound, CommandConflict, ScaleOutOfRange],
+    })
+      .annotate(RequiredRole, "operator")
+      .annotate(
+        OpenApi.Description,
+        "Run this many instances (0 to scaling.max_instances): new ones start, the highest-numbered " +
+          "beyond the count are drained, stopped and released. Answers once the new instances are " +
+          "starting or the removed ones stopped. An autoscaled service goes on from this count after " +
+          "its cooldown, within min_instances..max_instances.",
+      ),
+  )
+  .annotate(
+    OpenApi.Description,
+    "Services: list with the dependency graph, health, lifecycle commands and scaling",
+  ) {}
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("status", "/status", { success: SystemStatus }))

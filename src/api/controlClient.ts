@@ -83,6 +83,7 @@ export const routes = {
     restart: { method: "POST", path: "/api/services/:id/restart", sse: false },
     suspend: { method: "POST", path: "/api/services/:id/suspend", sse: false },
     resume: { method: "POST", path: "/api/services/:id/resume", sse: false },
+    scale: { method: "POST", path: "/api/services/:id/scale", sse: false },
   },
   system: {
     status: { method: "GET", path: "/api/status", sse: false },

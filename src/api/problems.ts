@@ -59,6 +59,13 @@ export class Unprocessable extends HttpApiError.Problem<Unprocessable>()("Unproc
   title: "Cannot do that",
 }) {}
 
+/** `POST /api/services/:id/scale` to a count outside 0..scaling.max_instances. */
+export class ScaleOutOfRange extends HttpApiError.Problem<ScaleOutOfRange>()(
+  "ScaleOutOfRange",
+  { type: type("scale-out-of-range"), status: 422, title: "Instance count out of range" },
+  { unit: Schema.String, instances: Schema.Number, min: Schema.Number, max: Schema.Number },
+) {}
+
 const capabilityFields = { capability: Schema.String, reason: Schema.String }
 
 export class CapabilityNotFound extends HttpApiError.Problem<CapabilityNotFound>()(

@@ -154,6 +154,12 @@ export const StopBody = Schema.Struct({
   ),
 }).annotate({ identifier: "StopBody" })
 
+export const ScaleBody = Schema.Struct({
+  instances: Schema.Int.annotate({
+    description: "How many instances to run: 0 to the service's scaling.max_instances",
+  }),
+}).annotate({ identifier: "ScaleBody" })
+
 export const SystemCounts = Schema.Struct({
   total: Count,
   running: Count,

@@ -15,7 +15,7 @@ import { type Logger, logEvents, openSamLog } from "../runtime/logger.ts"
 import type { RotationSettings } from "../runtime/logs/rotatingFile.ts"
 import { reapLeftovers, recordInstances } from "../runtime/orphanReaper.ts"
 import { processStartTime } from "../runtime/os/proc.ts"
-import { Sam } from "../runtime/sam.ts"
+import { Sam, type UnitTraffic } from "../runtime/sam.ts"
 import type { SandboxPolicy } from "../runtime/sandboxChoice.ts"
 import { openRuntimeStore, type RuntimeStore } from "../runtime/store/runtimeStore.ts"
 import { acquireStateDir, type StateDirLock } from "../runtime/store/stateDirLock.ts"
@@ -41,6 +41,13 @@ export interface CreateSamOptions {
    * loads the rest of SAM, so a refusal is fast); SAM then owns it and releases it on stop.
    */
   readonly stateDirLock?: StateDirLock
+  /**
+   * What routes requests to the units (the gateway): its in-flight counts feed the autoscaler's
+   * scaling.target_in_flight, its drain runs before an instance is scaled away. Without it the
+   * autoscaler scales on CPU only and instances are stopped without a drain. One built later
+   * plugs in with `sam.useTraffic(traffic)`.
+   */
+  readonly traffic?: UnitTraffic
 }
 
 export interface ConfiguredSam extends Sam {
@@ -175,6 +182,8 @@ export const createSam = async (
     closeQuietly(undefined, lock)
     throw error
   }
+  // The gateway's seat: in-flight counts for the autoscaler, drains before scale-downs.
+  if (options.traffic) sam.useTraffic(options.traffic)
   // Registered first, so it runs last (finalizers run in reverse).
   sam.addFinalizer(() => {
     try {

@@ -1,8 +1,8 @@
 // The command table of `sam`: names, help text and option specs only, so that --help, --version,
 // did-you-mean and usage errors load nothing else. Each command's body is imported by `load` when
 // it runs. Add a command by writing <name>Command.ts (exporting its run) and listing it here.
-// status, ps, the lifecycle commands, events, logs, crashes, invoke, capabilities, reload and
-// dashboard talk to a running SAM's control API (controlClient.ts).
+// status, ps, the lifecycle commands, scale, events, logs, crashes, invoke, capabilities, reload
+// and dashboard talk to a running SAM's control API (controlClient.ts).
 
 import type { Command, OptionSpec } from "./command.ts"
 import { apiOptions, configOption, jsonOption, setOption } from "./options.ts"
@@ -190,6 +190,20 @@ const ps: Command = {
   load: () => import("./statusCommand.ts").then((m) => m.runPs),
 }
 
+const scale: Command = {
+  name: "scale",
+  summary: "Run n instances of a service of the running SAM",
+  args: "<id> <n>",
+  description:
+    "Run <n> instances of a service of the running SAM (0 to its scaling.max_instances): new ones\n" +
+    "start, the highest-numbered beyond <n> are drained, stopped and released. A service that\n" +
+    "autoscales goes on from <n> after its cooldown, within min_instances..max_instances.\n" +
+    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN, role operator or admin).",
+  options: { ...apiOptions },
+  positionals: { min: 2, max: 2 },
+  load: () => import("./scaleCommand.ts").then((m) => m.run),
+}
+
 const events: Command = {
   name: "events",
   summary: "Follow the running SAM's events live (Ctrl+C ends)",
@@ -372,6 +386,7 @@ export const sam: Command = {
     lifecycle("restart", "Restart an agent or service of the running SAM"),
     lifecycle("suspend", "Suspend an agent or service of the running SAM (SIGSTOP)"),
     lifecycle("resume", "Resume a suspended agent or service of the running SAM"),
+    scale,
     events,
     logs,
     crashes,

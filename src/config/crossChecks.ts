@@ -190,16 +190,53 @@ const checkDeployment = (unit: Unit, out: Array<IssueDraft>) => {
   }
 }
 
-const checkScaling = (unit: Unit, out: Array<IssueDraft>) => {
+const AUTOSCALE_METRICS = ["cpu_threshold", "target_in_flight"] as const
+const AUTOSCALE_TIMINGS = ["scale_up_seconds", "scale_down_seconds", "cooldown_seconds"] as const
+
+const checkScaling = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {
   const s = unit.value.scaling
-  if (!isRecord(s) || typeof s.max_instances !== "number") return
+  if (!isRecord(s)) return
+  const at = [unit.kind, unit.id, "scaling"]
   const min = typeof s.min_instances === "number" ? s.min_instances : 1
-  if (min > s.max_instances) {
+  // A max the schema refuses (0, 1.5) is reported there only.
+  const max =
+    typeof s.max_instances === "number" && Number.isInteger(s.max_instances) && s.max_instances >= 1
+      ? s.max_instances
+      : undefined
+  if (max !== undefined && min > max) {
     out.push({
-      path: [unit.kind, unit.id, "scaling", "max_instances"],
-      message: `max_instances (${s.max_instances}) is below min_instances (${min})`,
+      path: [...at, "max_instances"],
+      message: `max_instances (${max}) is below min_instances (${min})`,
     })
+    return
   }
+  const metrics = AUTOSCALE_METRICS.filter((key) => s[key] !== undefined)
+  // An autoscaler with no room to move, or timings with no autoscaler, would be silently inert.
+  // The autoscaler never goes below one instance (0 is for the operator or start-on-demand).
+  const lowest = Math.max(min, 1)
+  if (metrics.length > 0 && (max ?? min) <= lowest) {
+    const setting = max === undefined ? `is not set (it defaults to min_instances, ${min})` : `is ${max}`
+    for (const key of metrics)
+      warnings.push(
+        `${formatPath([...at, key])}: has no effect: max_instances ${setting}, so the autoscaler has no room above ${lowest}; raise scaling.max_instances`,
+      )
+  }
+  if (metrics.length === 0)
+    for (const key of AUTOSCALE_TIMINGS)
+      if (s[key] !== undefined)
+        warnings.push(
+          `${formatPath([...at, key])}: has no effect without scaling.cpu_threshold or scaling.target_in_flight`,
+        )
+  const d = unit.value.deployment
+  const hostPorts =
+    isRecord(d) && d.mode === "container" && Array.isArray(d.ports)
+      ? d.ports.flatMap((p) => (typeof p === "string" && hostPort(p) !== undefined ? [hostPort(p)] : []))
+      : []
+  if (max !== undefined && max > 1 && hostPorts.length > 0)
+    warnings.push(
+      `${formatPath([...at, "max_instances"])}: a container mapping fixed host ports (${hostPorts.join(", ")}) ` +
+        "runs one instance at most: every instance beyond the first would fail to bind them",
+    )
 }
 
 const checkGroup = (raw: Record<string, unknown>, unit: Unit, out: Array<IssueDraft>) => {
@@ -303,7 +340,7 @@ export const crossChecks = (
   for (const unit of units) {
     if (unit.kind === "services") {
       checkDeployment(unit, issues)
-      checkScaling(unit, issues)
+      checkScaling(unit, issues, warnings)
       checkPlaceholders(unit, issues)
     }
     checkGroup(raw, unit, issues)

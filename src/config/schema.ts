@@ -130,11 +130,32 @@ export const ServiceSchema = Schema.Struct({
   deployment: Deployment,
   configuration: optional(Schema.Unknown, "Free-form settings passed to the service."),
   scaling: Schema.Struct({
-    min_instances: PositiveCount.pipe(withDefault(1)),
-    max_instances: optional(PositiveCount, "Not implemented yet (a warning says so when set)."),
+    min_instances: Count.pipe(
+      withDefault(
+        1,
+        "Instances started, and the fewest the autoscaler keeps (0: none until scaled up, e.g. by `sam scale`).",
+      ),
+    ),
+    max_instances: optional(
+      PositiveCount,
+      "Most instances `sam scale` and the autoscaler may run (default: min_instances).",
+    ),
     cpu_threshold: optional(
       PositiveNumber,
-      "CPU percent that triggers scaling up. Not implemented yet (a warning says so when set).",
+      "Autoscale on CPU: the target in percent of one core, averaged over the instances.",
+    ),
+    target_in_flight: optional(
+      PositiveNumber,
+      "Autoscale on requests in flight per instance (counted by the gateway).",
+    ),
+    scale_up_seconds: Seconds.pipe(
+      withDefault(15, "How long the load must stay above its target before instances are added."),
+    ),
+    scale_down_seconds: Seconds.pipe(
+      withDefault(300, "How long the load must stay well below its target before instances are removed."),
+    ),
+    cooldown_seconds: Seconds.pipe(
+      withDefault(30, "No autoscaling for this long after the instance count changed (whoever changed it)."),
     ),
   })
     .annotate({ identifier: "Scaling" })

@@ -16,8 +16,11 @@ export interface UnitDiff {
   readonly groups: ReadonlyArray<string>
 }
 
-/** UnitSpec fields Supervisor.reconfigure applies to running instances without a restart. */
-export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = ["probes", "restart", "stop"]
+/**
+ * UnitSpec fields Supervisor.reconfigure applies without a restart: running instances take the
+ * new probes, restart and stop settings; the autoscaler reads its targets afresh each time.
+ */
+export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = ["probes", "restart", "stop", "autoscale"]
 
 /** Structural equality for plain data; key order does not matter and undefined equals missing. */
 export const sameValue = (a: unknown, b: unknown): boolean => {

@@ -23,7 +23,10 @@ export interface HealthEvent {
 
 export interface SupervisorEvent {
   readonly type: "supervisor"
-  /** restart | give-up | escalation | group-shutdown | dependency-restarted | waiting */
+  /**
+   * restart | give-up | escalation | group-shutdown | dependency-restarted | waiting | scale
+   * (with why) | scaled (a scale down finished) | scale-limited | scale-failed | drain-failed
+   */
   readonly action: string
   readonly unit?: string
   readonly group?: string

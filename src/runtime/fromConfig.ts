@@ -9,7 +9,7 @@ import type {
   ServiceConfig,
 } from "../config/schema.ts"
 import type { GroupSpec } from "./supervisor/supervisor.ts"
-import type { ProbeSpec, RestartSpec, StopSpec, UnitSpec } from "./unitSpec.ts"
+import type { AutoscaleSpec, ProbeSpec, RestartSpec, StopSpec, UnitSpec } from "./unitSpec.ts"
 
 const seconds = (s: number) => Math.round(s * 1000)
 
@@ -45,11 +45,24 @@ export const probeSpec = (check: HealthCheckConfig, kind: "agent" | "service"): 
   role: check.kind,
 })
 
+/** The autoscaler's targets, when scaling sets one (cpu_threshold, target_in_flight). */
+export const autoscaleSpec = (scaling: ServiceConfig["scaling"]): AutoscaleSpec | undefined =>
+  scaling.cpu_threshold === undefined && scaling.target_in_flight === undefined
+    ? undefined
+    : {
+        ...(scaling.cpu_threshold === undefined ? {} : { cpuPercent: scaling.cpu_threshold }),
+        ...(scaling.target_in_flight === undefined ? {} : { inFlight: scaling.target_in_flight }),
+        upMs: seconds(scaling.scale_up_seconds),
+        downMs: seconds(scaling.scale_down_seconds),
+        cooldownMs: seconds(scaling.cooldown_seconds),
+      }
+
 export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string): UnitSpec => {
   const d = service.deployment
   const env = d.env ?? {}
   const envPort = env.PORT === undefined ? undefined : Number(env.PORT)
   const port = d.port ?? (envPort !== undefined && Number.isInteger(envPort) ? envPort : undefined)
+  const autoscale = autoscaleSpec(service.scaling)
   return {
     id,
     kind: "service",
@@ -59,6 +72,7 @@ export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string
     dependencyRestart: service.dependency_restart,
     instances: service.scaling.min_instances,
     ...(service.scaling.max_instances === undefined ? {} : { maxInstances: service.scaling.max_instances }),
+    ...(autoscale === undefined ? {} : { autoscale }),
     restart: restartSpec(service.restart_policy),
     stop: stopSpec(service.stop),
     probes: service.health_check ? [probeSpec(service.health_check, "service")] : [],

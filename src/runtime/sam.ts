@@ -2,9 +2,11 @@
 // It owns the event bus, the supervisor (private: surfaces never see runners or drivers), probe
 // kinds and the capability router, and is the one place Effects become Promises. start() and
 // stop() are idempotent and safe to call concurrently; stop() is bounded by shutdownTimeoutMs.
-import { Cause, Effect, Exit, Scope } from "effect"
+import { Cause, Effect, Exit, type Fiber, Scope } from "effect"
 import type { CommandName, StopOptions } from "../actors/lifecycle.machine.ts"
 import { didYouMean } from "../config/suggest.ts"
+import { startAutoscaler } from "./autoscaling/autoscaler.ts"
+import type { UnitTraffic } from "./autoscaling/unitTraffic.ts"
 import type { InvokeOptions, InvokeResult } from "./capabilities/capability.ts"
 import { CapabilityRouter } from "./capabilities/capabilityRouter.ts"
 import { diffUnits, isEmptyDiff, type UnitDiff } from "./configDiff.ts"
@@ -43,7 +45,7 @@ import {
 import type { UnitKind, UnitSpec } from "./unitSpec.ts"
 
 /** What surfaces read of a unit, through this facade rather than the supervisor. */
-export type { UnitStatus }
+export type { UnitStatus, UnitTraffic }
 
 export interface SamOptions {
   readonly units: ReadonlyArray<UnitSpec>
@@ -77,7 +79,10 @@ export interface SamOptions {
   readonly containment?: "auto" | ContainmentMode | false
   /** Start the reaper that kills SAM's processes if SAM dies hard (default true). */
   readonly reaper?: boolean
-  /** How often each running instance's whole process tree is measured (default 2 s). */
+  /**
+   * How often each running instance's whole process tree is measured (default 2 s); the
+   * autoscaler looks at its units as often.
+   */
   readonly usageIntervalMs?: number
   /** How the `sandbox` agent runtime walls agents in (security.sandbox, allow_weak_sandbox). */
   readonly sandbox?: SandboxPolicy
@@ -189,6 +194,9 @@ export class Sam {
   private readonly finalizers: Finalizer[] = []
   private readonly commandListeners = new Set<CommandListener>()
   private readonly logHub: LogHub
+  private readonly usageIntervalMs: number
+  private traffic: UnitTraffic | undefined
+  private autoscaler: Fiber.Fiber<never> | undefined
 
   constructor(options: SamOptions) {
     this.sandboxPolicy = options.sandbox ?? {}
@@ -213,6 +221,7 @@ export class Sam {
       ...(options.drivers ?? []),
     ])
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000
+    this.usageIntervalMs = options.usageIntervalMs ?? 2_000
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000
     this.scope = Effect.runSync(Scope.make())
     const mode = options.containment ?? "auto"
@@ -242,7 +251,7 @@ export class Sam {
           output?.(runner.spec.id, runner.index, line)
         },
         ...(options.memory === undefined ? {} : { memory: options.memory }),
-        ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
+        usageIntervalMs: this.usageIntervalMs,
       }).pipe(Scope.provide(this.scope)),
     )
     this.agents = this.commandsFor("agent")
@@ -294,6 +303,7 @@ export class Sam {
   start(ids?: ReadonlyArray<string>): Promise<StartReport> {
     if (this.stopping)
       return Promise.reject(new Error("SAM is stopped; create a new instance to start again"))
+    this.autoscaler ??= this.startAutoscaling()
     this.starting ??= Effect.runPromise(
       this.supervisor.startAll(this.startTimeoutMs, ids ?? this.supervisor.startOrder()),
     )
@@ -349,8 +359,8 @@ export class Sam {
   }
 
   /**
-   * Resolves once `predicate` holds for unit `id`'s status (checked now and on each of its
-   * transitions); rejects after `timeoutMs` (default 60 s) naming the unit and its state.
+   * Resolves once `predicate` holds for unit `id`'s status (checked now, on each of its
+   * transitions and supervisor events); rejects after `timeoutMs` (default 60 s) naming the unit and its state.
    *
    * @example
    * ```ts
@@ -368,8 +378,9 @@ export class Sam {
         resolve(status)
         return true
       }
+      // Transitions, and the supervisor's word on the unit (a scale down ends with one).
       const off = this.bus.subscribe((event) => {
-        if (event.type === "transition" && event.unit === id) check()
+        if ((event.type === "transition" || event.type === "supervisor") && event.unit === id) check()
       })
       const timer = setTimeout(() => {
         off()
@@ -410,8 +421,11 @@ export class Sam {
 
   /**
    * Run `count` instances of unit `id` (0 to its scaling.max_instances): new ones start, the
-   * highest-numbered beyond `count` are drained (`drain`, e.g. the gateway's in-flight requests),
-   * stopped and released. Rejects with UnitNotFound, ScaleRefused (out of range) or SamStopping.
+   * highest-numbered beyond `count` are drained (`drain`, default the traffic's from useTraffic:
+   * the gateway's in-flight requests), stopped and released. Resolves once the new instances are
+   * starting or the removed ones stopped. The autoscaler, if the unit has one, goes on from this
+   * count after its cooldown. Rejects with UnitNotFound, ScaleRefused (out of range, naming it)
+   * or SamStopping.
    *
    * @example
    * ```ts
@@ -423,17 +437,75 @@ export class Sam {
     count: number,
     options: { drain?: (unit: string, instance: number) => Promise<void> } & CommandCall = {},
   ): Promise<void> {
-    const drain = options.drain
     return Effect.runPromise(
       Effect.suspend(() => {
         this.requireUnit(id)
-        return this.supervisor.scale(id, count, {
-          by: `${(options.actor ?? libraryActor).via}:${(options.actor ?? libraryActor).name}`,
-          ...(drain === undefined
-            ? {}
-            : { drain: (unit, instance) => Effect.promise(() => drain(unit, instance)) }),
+        const actor = options.actor ?? libraryActor
+        return this.scaleUnit(id, count, {
+          by: `${actor.via}:${actor.name}`,
+          ...(options.drain === undefined ? {} : { drain: options.drain }),
         })
       }),
+    )
+  }
+
+  /**
+   * Plug in what routes requests to the units (the gateway): its in-flight counts feed the
+   * autoscaler's target_in_flight, and its drain runs before an instance is scaled away.
+   * Returns the function that unplugs it.
+   */
+  useTraffic(traffic: UnitTraffic): () => void {
+    this.traffic = traffic
+    return () => {
+      if (this.traffic === traffic) this.traffic = undefined
+    }
+  }
+
+  private scaleUnit(
+    id: string,
+    count: number,
+    options: { by: string; reason?: string; drain?: (unit: string, instance: number) => Promise<void> },
+  ) {
+    const drain = options.drain ?? this.traffic?.drain.bind(this.traffic)
+    return this.supervisor.scale(id, count, {
+      by: options.by,
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+      ...(drain === undefined
+        ? {}
+        : {
+            drain: (unit: string, instance: number) =>
+              Effect.tryPromise(() => drain(unit, instance)).pipe(
+                // A drain that fails leaves the instance to its stop (and its grace period).
+                Effect.catch((error) =>
+                  Effect.sync(() =>
+                    this.bus.publish({
+                      type: "supervisor",
+                      action: "drain-failed",
+                      unit: id,
+                      detail: `draining ${id}#${instance} failed: ${describe(error.cause ?? error)}; stopping it anyway`,
+                    }),
+                  ),
+                ),
+              ),
+          }),
+    })
+  }
+
+  /** The autoscaler's fiber, in SAM's scope: it scales as "autoscaler" and drains like `scale`. */
+  private startAutoscaling(): Fiber.Fiber<never> {
+    const supervisor = this.supervisor
+    return Effect.runSync(
+      startAutoscaler(
+        {
+          specs: () => (supervisor.shuttingDown ? [] : supervisor.specs()),
+          status: (id) => (supervisor.has(id) ? supervisor.status(id) : undefined),
+          scale: (id, count, reason) => this.scaleUnit(id, count, { by: "autoscaler", reason }),
+          traffic: () => this.traffic,
+          publish: (event) => this.bus.publish(event),
+          intervalMs: this.usageIntervalMs,
+        },
+        this.scope,
+      ),
     )
   }
 
@@ -566,7 +638,7 @@ export class Sam {
     if (spec)
       throw new UnitNotFound({
         unit: id,
-        message: `"${id}" is a ${spec.kind}, not ${kind === "agent" ? "an agent" : "a service"}`,
+        message: `"${id}" is ${spec.kind === "agent" ? "an agent" : "a service"}, not ${kind === "agent" ? "an agent" : "a service"}`,
       })
     const hint = didYouMean(
       id,

@@ -81,6 +81,8 @@ export interface UnitSpec {
   readonly instances: number
   /** Most instances the unit may be scaled to (scaling.max_instances); default `instances`. */
   readonly maxInstances?: number
+  /** Scale between `instances` (at least 1) and `maxInstances` on load; absent: by hand only. */
+  readonly autoscale?: AutoscaleSpec
   readonly restart: RestartSpec
   readonly stop: StopSpec
   readonly probes: ReadonlyArray<ProbeSpec>
@@ -89,6 +91,20 @@ export interface UnitSpec {
   readonly externalUrl?: string
   /** Agents only: what the agent runtimes (sandbox/process/worker/inline) need. */
   readonly agent?: AgentDeployment
+}
+
+/** What the autoscaler aims for (src/runtime/autoscaling/): at least one target is set. */
+export interface AutoscaleSpec {
+  /** Average CPU per instance, in percent of one core (scaling.cpu_threshold). */
+  readonly cpuPercent?: number
+  /** Requests in flight per instance, as the gateway counts them (scaling.target_in_flight). */
+  readonly inFlight?: number
+  /** How long the load must stay above target before instances are added. */
+  readonly upMs: number
+  /** How long the load must stay well below target before instances are removed. */
+  readonly downMs: number
+  /** No autoscaling for this long after the instance count changed. */
+  readonly cooldownMs: number
 }
 
 export interface AgentDeployment {

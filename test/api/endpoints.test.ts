@@ -413,6 +413,7 @@ describe("the OpenAPI document", () => {
         "/api/services/{id}",
         "/api/services/{id}/health",
         ...["start", "stop", "restart", "suspend", "resume"].map((c) => `/api/services/{id}/${c}`),
+        "/api/services/{id}/scale",
         "/api/status",
         "/api/events",
         "/api/capabilities",

@@ -131,8 +131,10 @@ describe.concurrent("sam validate", () => {
     expect(runs[0]!.stdout).toContain(
       "restart limits:\n  agents.summaryAgent: permanent, 3 restarts in 60s, then retry every 300s; group agents: no group limit (implicit group)\n",
     )
-    // The seed's scaling keys are accepted but not implemented yet: warned about, not silent.
-    expect(runs[1]!.stderr).toContain("warning: services.qdrant.scaling.max_instances: not implemented yet")
+    // The seed scales a container that maps a fixed host port: only one instance can bind it.
+    expect(runs[1]!.stderr).toContain(
+      "warning: services.qdrant.scaling.max_instances: a container mapping fixed host ports (6333) runs one instance at most",
+    )
     // The agent's vault secret is not stored here: a warning for validate, an error for start.
     expect(runs[0]!.stderr).toContain(
       'warning: agents.summaryAgent.environment.OPENAI_API_KEY: secret "openai_key" is not in the vault',

@@ -82,6 +82,7 @@ describe("what a command loads", () => {
       invoke: await traced(["invoke", "echo", '{"n":1}'], { env }),
       streamed: await traced(["invoke", "echo", '{"n":2}', "--stream"], { env }),
       restart: await traced(["restart", "db"], { env }),
+      scale: await traced(["scale", "db", "1"], { env }),
       reload: await traced(["reload"], { env }),
     }
     expect(runs.ps).toMatchObject({ code: 0, stderr: "" })
@@ -94,6 +95,10 @@ describe("what a command loads", () => {
     expect(runs.invoke).toMatchObject({ code: 0, stdout: '{\n  "n": 1\n}\n' })
     expect(runs.streamed).toMatchObject({ code: 0, stdout: '{\n  "n": 2\n}\n' })
     expect(runs.restart.stdout).toMatch(/^db is running/)
+    expect(runs.scale).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^db runs 1 instance; it is /),
+    })
     // No plugin host in this SAM: a 501 problem, printed as such.
     expect(runs.reload).toMatchObject({ code: 1 })
     expect(runs.reload.stderr).toMatch(/^sam: .*reload/)

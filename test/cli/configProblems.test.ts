@@ -166,7 +166,7 @@ describe("sam validate on a valid config", () => {
         "    deployment: { mode: external, url: 'http://localhost:1' }",
         "    group: storage",
         "    restart_policy: { on_exhausted: give_up }",
-        "    scaling: { max_instances: 2 }",
+        "    scaling: { max_instances: 2, target_in_flight: 4 }",
         "agents:",
         "  helper: { path: ., restart_policy: never }",
         "",
@@ -187,7 +187,7 @@ describe("sam validate on a valid config", () => {
       "",
     ])
     expect(run.stderr).toBe(
-      "warning: services.db.scaling.max_instances: not implemented yet, the setting has no effect (scaling.min_instances instances run, no more)\n",
+      "warning: services.db.scaling.target_in_flight: not implemented yet, the setting has no effect (nothing counts requests in flight yet; only cpu_threshold scales)\n",
     )
   })
 })

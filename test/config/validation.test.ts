@@ -218,6 +218,76 @@ describe("cross-field checks", () => {
   })
 })
 
+describe("the scaling block", () => {
+  const scaling = (rows: Array<string>) =>
+    yaml(
+      "services:",
+      ...rows.map(
+        (r, i) =>
+          `  s${i}: { deployment: { mode: external, url: 'http://localhost:${i + 1}' }, scaling: ${r} }`,
+      ),
+    )
+
+  it("bounds every key: counts, a positive target, durations of at most a day, max above min", async () => {
+    const error = await failure({
+      "sam.yaml": scaling([
+        "{ min_instances: -1 }",
+        "{ cpu_threshold: 0, target_in_flight: -2 }",
+        "{ scale_up_seconds: -1, scale_down_seconds: 100000, cooldown_seconds: x }",
+        "{ min_instances: 3, max_instances: 2 }",
+        "{ max_instances: 0 }",
+      ]),
+    })
+    expect(lines(error)).toEqual([
+      "sam.yaml:2:94 services.s0.scaling.min_instances: expected a value greater than or equal to 0, found -1",
+      "sam.yaml:3:94 services.s1.scaling.cpu_threshold: expected a value greater than 0, found 0",
+      "sam.yaml:3:115 services.s1.scaling.target_in_flight: expected a value greater than 0, found -2",
+      "sam.yaml:4:97 services.s2.scaling.scale_up_seconds: expected a value greater than or equal to 0, found -1",
+      "sam.yaml:4:121 services.s2.scaling.scale_down_seconds: expected at most 86400 seconds (1 day), found 100000",
+      'sam.yaml:4:147 services.s2.scaling.cooldown_seconds: expected a number, found "x"',
+      "sam.yaml:5:112 services.s3.scaling.max_instances: max_instances (2) is below min_instances (3)",
+      "sam.yaml:6:94 services.s4.scaling.max_instances: expected a value greater than or equal to 1, found 0",
+    ])
+  })
+
+  it("fills the defaults: min 1, max = min, up 15 s, down 300 s, cooldown 30 s; min_instances 0 is allowed", async () => {
+    const dir = await tempDir({
+      "sam.yaml": scaling(["{}", "{ min_instances: 0, max_instances: 2, cpu_threshold: 80 }"]),
+    })
+    const { config } = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: {} })
+    expect(config.services.s0!.scaling).toEqual({
+      min_instances: 1,
+      scale_up_seconds: 15,
+      scale_down_seconds: 300,
+      cooldown_seconds: 30,
+    })
+    expect(config.services.s1!.scaling).toMatchObject({
+      min_instances: 0,
+      max_instances: 2,
+      cpu_threshold: 80,
+    })
+  })
+
+  it("warns about settings that cannot act: a target with no room, timings with no target, fixed host ports", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        "  a: { deployment: { mode: external, url: 'http://localhost:1' }, scaling: { cpu_threshold: 80 } }",
+        "  b: { deployment: { mode: external, url: 'http://localhost:2' }, scaling: { min_instances: 2, max_instances: 2, cpu_threshold: 80 } }",
+        "  c: { deployment: { mode: external, url: 'http://localhost:3' }, scaling: { max_instances: 3, cooldown_seconds: 5 } }",
+        "  d: { deployment: { mode: container, image: i, ports: ['6333:6333'] }, scaling: { max_instances: 3 } }",
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "" } })
+    expect(loaded.warnings.filter((w) => w.includes(".scaling."))).toEqual([
+      "services.a.scaling.cpu_threshold: has no effect: max_instances is not set (it defaults to min_instances, 1), so the autoscaler has no room above 1; raise scaling.max_instances",
+      "services.b.scaling.cpu_threshold: has no effect: max_instances is 2, so the autoscaler has no room above 2; raise scaling.max_instances",
+      "services.c.scaling.cooldown_seconds: has no effect without scaling.cpu_threshold or scaling.target_in_flight",
+      "services.d.scaling.max_instances: a container mapping fixed host ports (6333) runs one instance at most: every instance beyond the first would fail to bind them",
+    ])
+  })
+})
+
 describe("warnings do not fail loading", () => {
   it("warns about a missing agent path, a disabled dependency and a missing container engine", async () => {
     const dir = await tempDir({

@@ -37,6 +37,21 @@ describe("the config diff", () => {
     })
   })
 
+  it("the autoscaler's targets and timings change in place; the instance range needs a restart", () => {
+    const autoscale = { cpuPercent: 80, upMs: 15_000, downMs: 300_000, cooldownMs: 30_000 }
+    const before = [
+      unit("tuned", { maxInstances: 3, autoscale }),
+      unit("ranged", { maxInstances: 3, autoscale }),
+    ]
+    const after = [
+      unit("tuned", { maxInstances: 3, autoscale: { ...autoscale, cpuPercent: 60, upMs: 5_000 } }),
+      unit("ranged", { maxInstances: 4, autoscale }),
+    ]
+    const diff = diffUnits(before, after)
+    expect(diff.reconfigured.map((u) => u.id)).toEqual(["tuned"])
+    expect(diff.restarted.map((u) => u.id)).toEqual(["ranged"])
+  })
+
   it("a change to a health check and to the command together needs a restart", () => {
     const before = [unit("api")]
     const after = [unit("api", { probes: [httpCheck({ intervalMs: 1 })], instances: 2 })]

@@ -75,6 +75,45 @@ describe("createSam and the Effect layer", () => {
     }
   })
 
+  it("createSam plugs in a traffic source (the gateway's seat): a scale down drains through it first", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-traffic-"))
+    const drained: Array<[string, number, string]> = []
+    try {
+      const sam = await createSam(
+        {
+          runtime: { state_dir: dir },
+          services: {
+            web: {
+              deployment: { mode: "process", command: process.execPath, args: [fixture("http-service.mjs")] },
+              health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+              scaling: { max_instances: 2 },
+            },
+          },
+        },
+        {
+          logFile: false,
+          plugins: false,
+          traffic: {
+            inFlight: () => 0,
+            drain: async (unit, instance) => {
+              drained.push([unit, instance, sam.services.status(unit).instances[instance]?.state ?? "gone"])
+            },
+          },
+        },
+      )
+      await sam.start()
+      await sam.scale("web", 2)
+      await sam.until("web", (s) => s.instances.length === 2 && s.ready, 20_000)
+      const pids = sam.services.status("web").instances.map((i) => i.pid as number)
+      await sam.scale("web", 1)
+      expect(drained).toEqual([["web", 1, "running"]])
+      await sam.stop()
+      expect(survivors(pids)).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("samLayer starts SAM for an Effect program and stops it when the scope closes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-layer-"))
     try {

@@ -1,10 +1,11 @@
-// GET /api/services (with the dependency graph), GET /api/services/:id (and its health) and the
-// service lifecycle commands.
+// GET /api/services (with the dependency graph), GET /api/services/:id (and its health), the
+// service lifecycle commands and POST /api/services/:id/scale (scale.ts).
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { dependencyGraph, healthView, serviceView } from "../views.ts"
+import { runScale } from "./scale.ts"
 import { lookup, runUnitCommand, stopOptions } from "./unitCommand.ts"
 
 export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handlers) =>
@@ -51,6 +52,10 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
       restart: command("restart"),
       suspend: command("suspend"),
       resume: command("resume"),
+      scale: ({ params, payload }) =>
+        runScale(params.id, payload.instances).pipe(
+          Effect.andThen(Effect.sync(() => serviceView(sam.services.status(params.id), usage))),
+        ),
     })
   }),
 )

@@ -48,6 +48,8 @@ export interface CommandOptions extends StopOptions {
 export class ScaleRefused extends Data.TaggedError("ScaleRefused")<{
   readonly unit: string
   readonly instances: number
+  /** The counts the unit may have: 0 to scaling.max_instances. */
+  readonly max: number
   readonly message: string
 }> {}
 
@@ -58,4 +60,6 @@ export interface ScaleOptions {
    */
   readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
   readonly by?: string
+  /** Why (the autoscaler's verdict), for the `scale` event; default "scaled from N to M instances". */
+  readonly reason?: string
 }

@@ -66,6 +66,8 @@ export interface InstanceUsage {
   readonly cpuSeconds: number
   /** Over the last sampling interval, in percent of one core. */
   readonly cpuPercent: number
+  /** How long cpuPercent was measured over (0: the first sample of an incarnation, no figure yet). */
+  readonly intervalMs: number
   /** Epoch ms of the sample. */
   readonly at: number
 }
@@ -399,12 +401,12 @@ export class InstanceRunner {
         const now = yield* Clock.currentTimeMillis
         const { rssBytes, cpuSeconds } = usage()
         const last = this.lastUsage
+        const intervalMs = last && now > last.at ? now - last.at : 0
         const cpuPercent =
-          last && now > last.at
-            ? Math.max(0, ((cpuSeconds - last.cpuSeconds) * 100_000) / (now - last.at))
-            : 0
+          last && intervalMs > 0 ? Math.max(0, ((cpuSeconds - last.cpuSeconds) * 100_000) / intervalMs) : 0
         // A tree that is gone (between its exit and the exit being reported) keeps its last sample.
-        if (rssBytes > 0 || last === undefined) this.lastUsage = { rssBytes, cpuSeconds, cpuPercent, at: now }
+        if (rssBytes > 0 || last === undefined)
+          this.lastUsage = { rssBytes, cpuSeconds, cpuPercent, intervalMs, at: now }
         yield* Effect.sleep(interval)
       }
     })

@@ -4,7 +4,18 @@
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
 // each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
 // (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
-import { Clock, Duration, Effect, Fiber, FiberMap, FiberSet, Random, Result, type Scope } from "effect"
+import {
+  Clock,
+  Duration,
+  Effect,
+  Fiber,
+  FiberMap,
+  FiberSet,
+  Random,
+  Result,
+  type Scope,
+  Semaphore,
+} from "effect"
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
@@ -50,7 +61,8 @@ export interface SupervisorOptions {
 }
 
 interface Unit {
-  readonly spec: UnitSpec
+  /** Changed in place by reconfigure (a replace makes a new Unit). */
+  spec: UnitSpec
   /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
   runners: ReadonlyArray<InstanceRunner>
 }
@@ -89,6 +101,8 @@ export class Supervisor {
   private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
   private stopping = false
   private readonly waiting = new Set<string>()
+  /** One scale of a unit at a time (`sam scale` and the autoscaler may meet). */
+  private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
 
   /** A supervisor whose fibers live in the current scope (closing it interrupts them all). */
   static make(
@@ -267,7 +281,8 @@ export class Supervisor {
         runner.reconfigure(spec)
         this.memory.resetWindow(runner)
       }
-      this.units.set(spec.id, { spec, runners: unit.runners })
+      // The same Unit: a start waiting for dependencies or a scale in progress holds it.
+      unit.spec = spec
       this.reorder()
     })
   }
@@ -417,6 +432,21 @@ export class Supervisor {
     count: number,
     options: ScaleOptions = {},
   ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
+    return Effect.suspend(() => {
+      let lock = this.scaleLocks.get(id)
+      if (lock === undefined) {
+        lock = Semaphore.makeUnsafe(1)
+        this.scaleLocks.set(id, lock)
+      }
+      return lock.withPermit(this.scaleNow(id, count, options))
+    })
+  }
+
+  private scaleNow(
+    id: string,
+    count: number,
+    options: ScaleOptions,
+  ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
     return Effect.gen({ self: this }, function* () {
       if (this.stopping) return yield* new SamStopping({ message: `cannot scale "${id}": SAM is stopping` })
       const unit = yield* this.lookup(id)
@@ -425,34 +455,32 @@ export class Supervisor {
         return yield* new ScaleRefused({
           unit: id,
           instances: count,
+          max,
           message: `cannot scale "${id}" to ${count} instances: it may run 0 to ${max} (scaling.max_instances)`,
         })
       }
       const current = unit.runners.length
+      const publish = (detail: string) =>
+        this.options.publish({
+          type: "supervisor",
+          action: "scale",
+          unit: id,
+          detail: options.reason ?? detail,
+        })
       if (count > current) {
         unit.runners = [
           ...unit.runners,
           ...Array.from({ length: count - current }, (_, i) => this.runnerFor(unit.spec, current + i)),
         ]
         this.options.memory?.setDesired(unit.spec, "running", options.by ?? "library")
-        this.options.publish({
-          type: "supervisor",
-          action: "scale",
-          unit: id,
-          detail: `${id}: scaled from ${current} to ${count} instances`,
-        })
+        publish(`${id}: scaled from ${current} to ${count} instances`)
         yield* this.startFiber(id)
         return
       }
       if (count === current) return
       const leaving = unit.runners.slice(count)
       for (const r of leaving) r.draining = true
-      this.options.publish({
-        type: "supervisor",
-        action: "scale",
-        unit: id,
-        detail: `${id}: scaling from ${current} to ${count} instances`,
-      })
+      publish(`${id}: scaling from ${current} to ${count} instances`)
       yield* Effect.forEach(
         leaving,
         (r) =>
@@ -472,6 +500,13 @@ export class Supervisor {
         { concurrency: "unbounded", discard: true },
       )
       unit.runners = unit.runners.filter((r) => !leaving.includes(r))
+      const left = unit.runners.length
+      this.options.publish({
+        type: "supervisor",
+        action: "scaled",
+        unit: id,
+        detail: `${id}: ${leaving.length} drained and stopped, ${left} ${left === 1 ? "instance" : "instances"} left`,
+      })
     })
   }
 
