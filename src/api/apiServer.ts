@@ -159,9 +159,12 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const effectHandler = await Effect.runPromise(NodeHttpServer.makeHandler(answered, { scope }))
 
   let closing = false
+  // The dashboard's page and assets (src/dashboard/serve.ts); the API itself lives under /api.
+  const dashboard = dashboardServer()
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
+      if (dashboard.serve(req, res)) return
       effectHandler(req, res)
     } catch (error) {
       report(

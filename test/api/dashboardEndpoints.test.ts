@@ -49,7 +49,9 @@ describe("GET /api/events for the dashboard", () => {
   })
 
   it("carries the last events in the snapshot when asked", async () => {
-    await withClient(h.url, h.token("ops"), (c) => c.services.restart({ params: { id: "db" }, payload: null }))
+    await withClient(h.url, h.token("ops"), (c) =>
+      c.services.restart({ params: { id: "db" }, payload: null }),
+    )
     const { frames } = await readEvents(
       await h.fetch("/api/events?recent=3", { as: "watcher" }),
       (frames) => frames.length > 0,
