@@ -62,6 +62,9 @@ export const layersOf = (nodes: ReadonlyArray<GraphInput>): Map<string, number> 
 const mean = (values: ReadonlyArray<number>): number | undefined =>
   values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length
 
+/** How far above the nodes an edge skipping `span` columns rises. */
+const arcRise = (span: number, sizes: LayoutSizes) => sizes.rowGap + 10 * Math.min(span, 4)
+
 export const layout = (nodes: ReadonlyArray<GraphInput>, sizes: LayoutSizes = defaultSizes): Layout => {
   const layers = layersOf(nodes)
   const known = new Set(nodes.map((n) => n.id))
@@ -98,11 +101,19 @@ export const layout = (nodes: ReadonlyArray<GraphInput>, sizes: LayoutSizes = de
   }
   const tallest = Math.max(1, ...columns.map((c) => c.length))
   const step = sizes.nodeHeight + sizes.rowGap
-  const height = tallest * step - sizes.rowGap
+  // Edges that skip a column arc over the nodes between: room for the highest arc on top.
+  const longest = Math.max(
+    1,
+    ...nodes.flatMap((n) =>
+      n.dependsOn.filter((d) => known.has(d)).map((d) => (layers.get(n.id) ?? 0) - (layers.get(d) ?? 0)),
+    ),
+  )
+  const top = longest > 1 ? arcRise(longest, sizes) : 0
+  const height = top + tallest * step - sizes.rowGap
   const placed = new Map<string, PlacedNode>()
   for (const [c, column] of columns.entries()) {
     // Shorter columns are centred against the tallest.
-    const offset = ((tallest - column.length) * step) / 2
+    const offset = top + ((tallest - column.length) * step) / 2
     const x = c * (sizes.nodeWidth + sizes.columnGap)
     for (const [row, id] of column.entries()) placed.set(id, { id, layer: c, x, y: offset + row * step })
   }

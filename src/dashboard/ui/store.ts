@@ -194,11 +194,11 @@ export const applyUsage = (state: State, sample: Raw): State => {
   for (const entry of (sample.units as Raw[] | undefined) ?? []) {
     const id = String(entry.id)
     const before = usage.get(id) ?? { cpu: [], memory: [] }
-    const cpu = typeof entry.cpu_percent === "number" ? entry.cpu_percent : 0
-    const memory = typeof entry.memory_bytes === "number" ? entry.memory_bytes : 0
+    // A unit with nothing running has no sample: its lines pause rather than drop to zero.
+    if (typeof entry.cpu_percent !== "number" || typeof entry.memory_bytes !== "number") continue
     usage.set(id, {
-      cpu: [...before.cpu, cpu].slice(-sparkLength),
-      memory: [...before.memory, memory].slice(-sparkLength),
+      cpu: [...before.cpu, entry.cpu_percent].slice(-sparkLength),
+      memory: [...before.memory, entry.memory_bytes].slice(-sparkLength),
     })
   }
   const units = new Map(state.units)
