@@ -128,12 +128,21 @@ export const layout = (nodes: ReadonlyArray<GraphInput>, sizes: LayoutSizes = de
       const y1 = from.y + sizes.nodeHeight / 2
       const x2 = to.x + sizes.nodeWidth
       const y2 = to.y + sizes.nodeHeight / 2
-      const bend = Math.max(24, (x1 - x2) / 2)
-      edges.push({
-        from: n.id,
-        to: d,
-        path: `M${x1},${y1} C${x1 - bend},${y1} ${x2 + bend},${y2} ${x2},${y2}`,
-      })
+      const span = from.layer - to.layer
+      if (span <= 1) {
+        const bend = Math.max(24, (x1 - x2) / 2)
+        edges.push({
+          from: n.id,
+          to: d,
+          path: `M${x1},${y1} C${x1 - bend},${y1} ${x2 + bend},${y2} ${x2},${y2}`,
+        })
+        continue
+      }
+      // Over the columns in between: leave from the top edge, rise above every node, come down.
+      const sx = from.x + sizes.nodeWidth / 3
+      const ex = to.x + (sizes.nodeWidth * 2) / 3
+      const peak = Math.min(from.y, to.y) - arcRise(span, sizes) * 1.33
+      edges.push({ from: n.id, to: d, path: `M${sx},${from.y} C${sx},${peak} ${ex},${peak} ${ex},${to.y}` })
     }
   return {
     nodes: nodes.map((n) => placed.get(n.id)).filter((n): n is PlacedNode => n !== undefined),
