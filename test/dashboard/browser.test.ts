@@ -27,6 +27,8 @@ let profile: string
 let context: BrowserContext
 let page: Page
 const problems: string[] = []
+/** SAM's 5xx answers to the page: none, but for the known race while SAM shuts down (below). */
+const failedAnswers: string[] = []
 /** Chromium reports every error status a fetch got; the refusal below asks for one 409. */
 const refusalLogged = "Failed to load resource: the server responded with a status of 409 (Conflict)"
 
@@ -85,6 +87,14 @@ beforeAll(async () => {
         depends_on: ["api", "db"],
       },
     },
+    agents: {
+      helper: {
+        path: join(repoRoot, "test", "fixtures", "agents", "logger"),
+        runtime: "process",
+        capabilities: ["say"],
+        depends_on: ["db"],
+      },
+    },
   })
   sam = await p.start([], { SAM_TOKEN: tokens.ops.token })
   await sam.waitForOutput("press Ctrl+C")
@@ -107,6 +117,10 @@ beforeAll(async () => {
   })
   page = context.pages()[0] ?? (await context.newPage())
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
+  page.on("response", (response) => {
+    if (response.status() >= 500)
+      failedAnswers.push(`${response.status()} ${new URL(response.url()).pathname}`)
+  })
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`)
   })
@@ -127,9 +141,10 @@ describe("the dashboard in Chromium", () => {
     }
     page.on("response", onResponse)
     await signIn(tokens.ops.token)
-    for (const id of ["db", "api", "worker"]) await until(id, "data-state", (s) => s === "running")
+    for (const id of ["db", "api", "worker", "helper"]) await until(id, "data-state", (s) => s === "running")
     page.off("response", onResponse)
-    expect(await page.locator("[data-unit]").count()).toBe(3)
+    expect(await page.locator("[data-unit]").count()).toBe(4)
+    expect(await unit("helper").locator(".capabilities li").allTextContents()).toEqual(["say"])
     expect(Number(await attribute("db", "data-pid"))).toBeGreaterThan(0)
     expect(await attribute("db", "data-restarts")).toBe("0")
     await page.waitForSelector('[data-role="operator"]')
@@ -143,11 +158,11 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("draws the dependency graph with one node per unit and an edge per dependency", async () => {
-    expect(await page.locator("svg.graph [data-node]").count()).toBe(3)
+    expect(await page.locator("svg.graph [data-node]").count()).toBe(4)
     const edges = await page
       .locator("svg.graph [data-edge]")
       .evaluateAll((els) => els.map((e) => e.getAttribute("data-edge")).sort())
-    expect(edges).toEqual(["api->db", "worker->api", "worker->db"])
+    expect(edges).toEqual(["api->db", "helper->db", "worker->api", "worker->db"])
   })
 
   it("shows a unit SIGKILLed from outside coming back: restarts go up, a new pid, no reload", async () => {
@@ -181,7 +196,8 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("tails the selected unit's log live", async () => {
-    await unit("api").locator(".unit-name").click()
+    // A graph node selects its unit for the log panel, as the card's name does.
+    await page.locator('svg.graph [data-node="api"]').click()
     await page.waitForSelector('[data-log="api"] .log-line')
     const pid = await attribute("api", "data-pid")
     // chatty.mjs says hello with its pid on start, then a tick every 700 ms.
@@ -214,12 +230,39 @@ describe("the dashboard in Chromium", () => {
   it("shows a viewer no action controls at all", async () => {
     await signIn(tokens.watcher.token)
     await page.waitForSelector('[data-role="viewer"]')
-    expect(await page.locator("[data-unit]").count()).toBe(3)
+    expect(await page.locator("[data-unit]").count()).toBe(4)
     expect(await page.locator("[data-action]").count()).toBe(0)
     await page.screenshot({ path: join(artifacts, "dashboard-viewer.png") })
   })
 
-  it("logged no errors in the console", () => {
+  it("logged no errors in the console, and SAM answered no request with a 5xx", () => {
     expect(problems).toEqual([])
+    expect(failedAnswers).toEqual([])
+  })
+
+  it("says when SAM is gone, and picks up again when it is back", async () => {
+    const port = new URL(url).port
+    const logged = problems.length
+    failedAnswers.length = 0
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    await page.waitForSelector('[data-connection="reconnecting"]')
+    expect(await page.locator(".banner").textContent()).toContain("reconnecting")
+    sam = await p.start(["--port", port], { SAM_TOKEN: tokens.ops.token })
+    await sam.waitForOutput("press Ctrl+C")
+    if (loginLink) {
+      // Sessions live in SAM's memory: the page says it is signed out, and the link signs in again.
+      await page.waitForSelector('[data-connection="signed-out"]')
+      expect(await page.locator(".banner").textContent()).toContain("Sign in again")
+      await signIn(tokens.watcher.token)
+    } else await page.waitForSelector('[data-connection="live"]')
+    // The new SAM's units, from its snapshot: restarts counted from zero again, new pids.
+    await until("api", "data-restarts", (r) => r === "0")
+    await until("db", "data-state", (s) => s === "running")
+    // Chromium logs each refused connection (and a 401) while SAM was away: those, and only those.
+    const during = problems.splice(logged)
+    expect(during.filter((m) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 401/.test(m))).toEqual(
+      [],
+    )
   })
 })
