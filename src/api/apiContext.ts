@@ -1,6 +1,6 @@
 // What the control API's handlers and middleware work with, as one Effect service provided by the
 // server (apiServer.ts): the Sam they control, the plugin host whose routes it serves, the audit
-// log, the authenticator and the settings.
+// log, the authenticator, the browser sessions and the settings.
 import { Context } from "effect"
 import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
 import type { AuditLog } from "../audit/auditLog.ts"
@@ -10,6 +10,7 @@ import type { Sam } from "../runtime/sam.ts"
 import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import type { ApiPrincipal, Authenticator } from "./auth.ts"
 import type { ProcessUsage } from "./resources.ts"
+import type { SessionStore } from "./sessions.ts"
 
 /** The version of a plugin serving its routes now. */
 export interface LivePlugin {
@@ -36,6 +37,10 @@ export interface ApiContextShape {
   /** The store's crash reports (undefined: a SAM without a runtime store). */
   readonly crashReports: Pick<CrashReportsTable, "list" | "get"> | undefined
   readonly authenticator: Authenticator
+  /** Browser sessions signed in with the login link (their cookie authenticates like a token). */
+  readonly sessions: SessionStore
+  /** The port the server listens on (known once it listens; names the session cookie). */
+  readonly port: () => number
   readonly usage: ProcessUsage
   /** Aborted when the server closes (ends event streams). */
   readonly shutdown: AbortSignal

@@ -2,7 +2,9 @@
 // (controlApi.ts), which also serves the plugin host's routes. Node's own limits guard against
 // slow clients (headers and request timeouts); every request then passes the request guards
 // (requestGuards.ts: path encoding, body limit) and the router, and every error SAM answers is
-// application/problem+json: a wrong method on a known path is 405 with `Allow`.
+// application/problem+json: a wrong method on a known path is 405 with `Allow`. Every endpoint but
+// GET /api/openapi.json needs a credential (configured tokens, else the local token); `GET /` is
+// where a browser signs in (browserLogin.ts).
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
 import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -17,7 +19,8 @@ import type { Sam } from "../runtime/sam.ts"
 import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { allowedMethods } from "./allowedMethods.ts"
 import { ApiContext, type ApiContextShape, type PluginBackend } from "./apiContext.ts"
-import { type ApiTokenConfig, Authenticator, bindRefusal } from "./auth.ts"
+import { type ApiTokenConfig, Authenticator, bindRefusal, weakTokens } from "./auth.ts"
+import { browserAnswer, browserRoutes } from "./browserLogin.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
 import { capabilitiesLive } from "./handlers/capabilities.ts"
@@ -26,19 +29,28 @@ import { logsLive } from "./handlers/logs.ts"
 import { pluginsLive } from "./handlers/plugins.ts"
 import { servicesLive } from "./handlers/services.ts"
 import { systemLive } from "./handlers/system.ts"
+import { LOCAL_TOKEN_NAME } from "./localToken.ts"
 import { AuthorizationLive, RequestValidationLive } from "./middleware.ts"
 import { PROBLEM_JSON, problemBody, problemResponse } from "./problems.ts"
 import { requestRefusal } from "./requestGuards.ts"
 import { ProcessUsage } from "./resources.ts"
+import { SessionStore } from "./sessions.ts"
 
 export interface ApiServerOptions {
   readonly sam: Sam
-  /** Default 127.0.0.1. A non-loopback host needs API tokens. */
+  /** Default 127.0.0.1. A non-loopback host needs configured tokens. */
   readonly host?: string
   /** Default 7070; 0 picks a free port (see `url`). */
   readonly port?: number
-  /** security.api_tokens; none means an open, loopback-only API. */
+  /** security.api_tokens (each at least 16 characters). */
   readonly tokens?: Readonly<Record<string, ApiTokenConfig>>
+  /**
+   * The local admin token (localToken.ts), accepted as the admin "local"; the daemon passes it
+   * when no tokens are configured. With neither, the server refuses to start: no open API.
+   */
+  readonly localToken?: string
+  /** How long a browser session signed in with the login link lasts (default 12 hours). */
+  readonly sessionLifetimeMs?: number
   readonly audit?: AuditLog
   /** The plugin host: its plugins, their routes under /api/plugins/<name>/ and config reload. */
   readonly plugins?: PluginBackend
@@ -71,9 +83,12 @@ export interface ApiServer {
   close(): Promise<void>
 }
 
-/** The API could not be served: an open API on a non-loopback host, or the address is taken. */
+/**
+ * The API could not be served: no credential at all, a token too short, only the local token on a
+ * non-loopback host, or the address is taken.
+ */
 export class ApiServeError extends Data.TaggedError("ApiServeError")<{
-  readonly reason: "unsafe-bind" | "listen"
+  readonly reason: "no-credential" | "weak-token" | "unsafe-bind" | "listen"
   readonly message: string
 }> {}
 
@@ -100,9 +115,29 @@ const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
 /** Start serving the control API for `sam`; rejects with ApiServeError when it cannot. */
 export const startApiServer = async (options: ApiServerOptions): Promise<ApiServer> => {
   const host = options.host ?? "127.0.0.1"
-  const authenticator = new Authenticator(options.tokens ?? {})
-  const refusal = bindRefusal(host, authenticator)
+  const configured = options.tokens ?? {}
+  const tokens: Record<string, ApiTokenConfig> = {
+    ...(options.localToken === undefined
+      ? {}
+      : { [LOCAL_TOKEN_NAME]: { token: options.localToken, role: "admin" } }),
+    ...configured,
+  }
+  if (Object.keys(tokens).length === 0)
+    throw new ApiServeError({
+      reason: "no-credential",
+      message:
+        "the control API needs a credential: pass tokens (security.api_tokens) or the local token " +
+        "(ensureLocalToken(stateDir).token as localToken)",
+    })
+  const weak = weakTokens(tokens)
+  if (weak.length > 0) throw new ApiServeError({ reason: "weak-token", message: weak.join("; ") })
+  const authenticator = new Authenticator(tokens)
+  const refusal = bindRefusal(host, Object.keys(configured).length)
   if (refusal) throw new ApiServeError({ reason: "unsafe-bind", message: refusal })
+  const sessions = new SessionStore(
+    options.sessionLifetimeMs === undefined ? {} : { lifetimeMs: options.sessionLifetimeMs },
+  )
+  let boundPort = options.port ?? 7070
 
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
   const shutdown = new AbortController()
@@ -113,6 +148,8 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     audit: options.audit,
     crashReports: options.crashReports,
     authenticator,
+    sessions,
+    port: () => boundPort,
     usage: new ProcessUsage(),
     shutdown: shutdown.signal,
     heartbeatMs: options.heartbeatMs ?? 15_000,
@@ -139,11 +176,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   )
   const scope = Effect.runSync(Scope.make())
   const httpEffect = await Effect.runPromise(HttpRouter.toHttpEffect(app).pipe(Scope.provide(scope)))
-  const allowed = allowedMethods(ControlApi, [{ method: "GET", path: openApiPath }])
+  const allowed = allowedMethods(ControlApi, [{ method: "GET", path: openApiPath }, ...browserRoutes])
+  // The dashboard's page and assets (src/dashboard/serve.ts), for signed-in browsers (browserLogin.ts).
+  const dashboard = dashboardServer()
   const answered = Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const refused = requestRefusal(request, maxBodyBytes)
     if (refused) return refused
+    const page = browserAnswer(request, context, dashboard)
+    if (page) return page
     return yield* httpEffect.pipe(
       Effect.flatMap((response) => routedAnswer(request, response)),
       Effect.catchCause((cause) => {
@@ -160,12 +201,9 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const effectHandler = await Effect.runPromise(NodeHttpServer.makeHandler(answered, { scope }))
 
   let closing = false
-  // The dashboard's page and assets (src/dashboard/serve.ts); the API itself lives under /api.
-  const dashboard = dashboardServer()
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
-      if (dashboard.serve(req, res)) return
       effectHandler(req, res)
     } catch (error) {
       report(
@@ -215,6 +253,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
 
   const address = server.address()
   const port = typeof address === "object" && address !== null ? address.port : (options.port ?? 7070)
+  boundPort = port
   let closed: Promise<void> | undefined
   return {
     url: `http://${bracketed(host)}:${port}`,

@@ -1,9 +1,11 @@
 // Who may call the control API: bearer tokens from `security.api_tokens` with roles viewer (read),
-// operator (lifecycle commands, invoke) and admin (everything). Tokens are compared as SHA-256
-// digests with timingSafeEqual against every configured token, so timing reveals neither which
-// token nor how much of it matched. With no tokens the API is open, and only on loopback.
+// operator (lifecycle commands, invoke) and admin (everything); with none configured, the local
+// admin token of localToken.ts. There is no open API: every request but GET /api/openapi.json
+// needs a credential. Tokens are compared as SHA-256 digests with timingSafeEqual against every
+// token, so timing reveals neither which token nor how much of it matched.
 import { createHash, timingSafeEqual } from "node:crypto"
 import { isIP } from "node:net"
+import { MIN_API_TOKEN_LENGTH } from "../config/constants.ts"
 import type { Role } from "./schemas.ts"
 
 export interface ApiTokenConfig {
@@ -12,7 +14,7 @@ export interface ApiTokenConfig {
 }
 
 export interface ApiPrincipal {
-  /** The token's name in security.api_tokens ("anonymous" when the API is open). */
+  /** The token's name in security.api_tokens ("local" for the local admin token). */
   readonly name: string
   readonly role: Role
 }
@@ -28,8 +30,6 @@ export const roleAllows = (role: Role, required: Role): boolean => rank[role] >=
 
 const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
-export const anonymous: ApiPrincipal = { name: "anonymous", role: "admin" }
-
 export class Authenticator {
   private readonly tokens: ReadonlyArray<{
     readonly name: string
@@ -37,28 +37,19 @@ export class Authenticator {
     readonly digest: Buffer
   }>
 
-  constructor(tokens: Readonly<Record<string, ApiTokenConfig>> = {}) {
-    this.tokens = Object.entries(tokens)
-      // An empty token would let "Authorization: Bearer " in; config validation should catch it.
-      .filter(([, t]) => t.token.length > 0)
-      .map(([name, t]) => ({ name, role: t.role, digest: digest(t.token) }))
+  constructor(tokens: Readonly<Record<string, ApiTokenConfig>>) {
+    this.tokens = Object.entries(tokens).map(([name, t]) => ({ name, role: t.role, digest: digest(t.token) }))
   }
 
-  /** No tokens configured: every caller is admin (the server only binds loopback then). */
-  get open(): boolean {
-    return this.tokens.length === 0
+  /** How many tokens are accepted (startApiServer refuses to serve with none). */
+  get size(): number {
+    return this.tokens.length
   }
 
-  /** Authenticate an `Authorization` header value (or a bare token). */
+  /** Authenticate an `Authorization` header value. */
   authenticate(header: string | undefined): Authentication {
-    if (this.open) return { ok: true, principal: anonymous }
     const token = bearerToken(header)
-    if (token === undefined)
-      return {
-        ok: false,
-        detail:
-          "this SAM requires a bearer token: send `Authorization: Bearer <token>` (the CLI reads SAM_TOKEN)",
-      }
+    if (token === undefined) return { ok: false, detail: missingCredential }
     return this.authenticateToken(token)
   }
 
@@ -71,7 +62,11 @@ export class Authenticator {
     }
     return found
       ? { ok: true, principal: { name: found.name, role: found.role } }
-      : { ok: false, detail: "the bearer token matches none in security.api_tokens: check SAM_TOKEN" }
+      : {
+          ok: false,
+          detail:
+            "the bearer token matches none of this SAM's tokens: check SAM_TOKEN (or the local token in <state_dir>/token)",
+        }
   }
 }
 
@@ -91,10 +86,27 @@ export const isLoopbackHost = (host: string): boolean => {
   return false
 }
 
-/** Why binding `host` is refused (an open API on a non-loopback address), or undefined. */
-export const bindRefusal = (host: string, authenticator: Authenticator): string | undefined =>
-  authenticator.open && !isLoopbackHost(host)
-    ? `refusing to serve the control API on ${host}: no API tokens are configured, so anyone who can reach ` +
-      `it could control SAM. Add tokens under security.api_tokens (e.g. admin: { token: "\${env.SAM_ADMIN_TOKEN}", ` +
-      `role: "admin" }) or bind 127.0.0.1 (api.host).`
+/** What a request without any credential is told. */
+export const missingCredential =
+  "this SAM requires a credential: send `Authorization: Bearer <token>` (the CLI reads SAM_TOKEN, " +
+  "else the local token in <state_dir>/token), or sign in with the link `sam dashboard` prints"
+
+/** Tokens too short to be unguessable, as one message each (they are never served). */
+export const weakTokens = (tokens: Readonly<Record<string, ApiTokenConfig>>): ReadonlyArray<string> =>
+  Object.entries(tokens)
+    .filter(([, t]) => t.token.length < MIN_API_TOKEN_LENGTH)
+    .map(
+      ([name, t]) =>
+        `the token "${name}" is ${t.token.length} characters long; API tokens need at least ${MIN_API_TOKEN_LENGTH}`,
+    )
+
+/**
+ * Why binding `host` is refused, or undefined: off loopback, only configured tokens may be used
+ * (the local token is for callers on this machine; anyone on the network would face it alone).
+ */
+export const bindRefusal = (host: string, configuredTokens: number): string | undefined =>
+  configuredTokens === 0 && !isLoopbackHost(host)
+    ? `refusing to serve the control API on ${host}: no API tokens are configured, and the local token ` +
+      `(<state_dir>/token) is for callers on this machine. Add tokens under security.api_tokens ` +
+      `(e.g. admin: { token: "\${env.SAM_ADMIN_TOKEN}", role: "admin" }) or bind 127.0.0.1 (api.host).`
     : undefined

@@ -19,6 +19,7 @@ import {
   CapabilityUnavailable,
   CommandConflict,
   ConfigInvalid,
+  CrossSiteRefused,
   Forbidden,
   InvalidRequest,
   NotAvailable,
@@ -73,16 +74,21 @@ export class Principal extends Context.Service<Principal, { readonly name: strin
   "sam/api/Principal",
 ) {}
 
-/** Bearer-token authentication and role check of every endpoint (authMiddleware.ts). */
+/**
+ * Authentication (a bearer token, or a browser session's cookie: middleware.ts) and the role
+ * check of every endpoint.
+ */
 export class Authorization extends HttpApiMiddleware.Service<Authorization, { provides: Principal }>()(
   "sam/api/Authorization",
   {
-    error: [Unauthorized, Forbidden],
+    error: [Unauthorized, Forbidden, CrossSiteRefused],
     security: {
       bearer: HttpApiSecurity.bearer.pipe(
         HttpApiSecurity.annotate(
           OpenApi.Description,
-          "A token from security.api_tokens. Roles: viewer (read), operator (lifecycle, invoke), admin (all).",
+          "A token from security.api_tokens, or the local admin token in <state_dir>/token when none is " +
+            "configured. Roles: viewer (read), operator (lifecycle, invoke), admin (all). Browsers signed in " +
+            "with the login link send a session cookie instead (docs/API.md).",
         ),
       ),
     },

@@ -1,15 +1,18 @@
-// The control API's two middleware: Authorization (bearer token → principal, role check against
-// the endpoint's RequiredRole) and RequestValidation (a request that fails its schema becomes a
-// 400 problem listing every issue). Refused mutating calls are recorded in the audit log.
+// The control API's two middleware: Authorization (bearer token or session cookie → principal,
+// requestCredential.ts; role check against the endpoint's RequiredRole) and RequestValidation (a
+// request that fails its schema becomes a 400 problem listing every issue). Refused mutating calls
+// of an authenticated caller are recorded in the audit log one by one; unauthenticated refusals are
+// counted per source and minute (AuditLog.refused), so a flood cannot fill the disk.
 import { Context, Effect, Layer, Option, Redacted, SchemaIssue } from "effect"
 import { HttpRouter, HttpServerRequest } from "effect/http"
 import type { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { HttpApiMiddleware } from "effect/http-api"
 import type { AuditResult } from "../audit/auditEntry.ts"
 import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
-import { type ApiPrincipal, anonymous, roleAllows } from "./auth.ts"
+import { type ApiPrincipal, roleAllows } from "./auth.ts"
 import { AuditAsRequest, Authorization, Principal, RequestValidation, RequiredRole } from "./controlApi.ts"
-import { Forbidden, InvalidRequest, Unauthorized } from "./problems.ts"
+import { CrossSiteRefused, Forbidden, InvalidRequest, Unauthorized } from "./problems.ts"
+import { authenticateRequest } from "./requestCredential.ts"
 
 const mutating = (endpoint: HttpApiEndpoint.Top) => endpoint.method !== "GET" && endpoint.method !== "HEAD"
 
@@ -64,14 +67,28 @@ export const AuthorizationLive = Layer.effect(
     return {
       bearer: (httpEffect, { credential, endpoint, group }) =>
         Effect.gen(function* () {
-          const token = Redacted.value(credential)
-          const authentication = context.authenticator.open
-            ? ({ ok: true, principal: anonymous } as const)
-            : token === ""
-              ? context.authenticator.authenticate(undefined)
-              : context.authenticator.authenticateToken(token)
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const authentication = authenticateRequest(
+            context,
+            request,
+            Redacted.value(credential),
+            mutating(endpoint),
+          )
+          if (!authentication.ok && authentication.reason === "cross-site") {
+            yield* auditRefusal(
+              context,
+              group,
+              endpoint,
+              authentication.principal,
+              "denied",
+              authentication.detail,
+            )
+            return yield* new CrossSiteRefused({ detail: authentication.detail })
+          }
           if (!authentication.ok) {
-            yield* auditRefusal(context, group, endpoint, undefined, "denied", authentication.detail)
+            context.audit?.refused(
+              request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown",
+            )
             return yield* new Unauthorized({ detail: authentication.detail })
           }
           const { principal } = authentication

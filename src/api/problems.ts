@@ -34,6 +34,13 @@ export class Forbidden extends HttpApiError.Problem<Forbidden>()(
   { role: Schema.String, required_role: Schema.String },
 ) {}
 
+/** A cookie-authenticated change from another origin (CSRF): only bearer tokens work across origins. */
+export class CrossSiteRefused extends HttpApiError.Problem<CrossSiteRefused>()("CrossSiteRefused", {
+  type: type("cross-site"),
+  status: 403,
+  title: "Cross-site request refused",
+}) {}
+
 export class NotFound extends HttpApiError.Problem<NotFound>()(
   "NotFound",
   { type: type("not-found"), status: 404, title: "Not found" },

@@ -11,12 +11,14 @@ import type { SamConfig, SamConfigInput } from "../config/schema.ts"
 import type { PluginHost } from "../plugins/index.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
 import { reportCrashes } from "../runtime/crashReporter.ts"
+import { withholdFromChildren } from "../runtime/drivers/processDriver.ts"
 import { unitSpecsFromConfig } from "../runtime/fromConfig.ts"
 import { type Logger, logEvents, openSamLog } from "../runtime/logger.ts"
 import type { RotationSettings } from "../runtime/logs/rotatingFile.ts"
 import { reapLeftovers, recordInstances } from "../runtime/orphanReaper.ts"
 import { processStartTime } from "../runtime/os/proc.ts"
 import { Sam } from "../runtime/sam.ts"
+import type { SandboxPolicy } from "../runtime/sandboxChoice.ts"
 import { openRuntimeStore, type RuntimeStore } from "../runtime/store/runtimeStore.ts"
 import { acquireStateDir, type StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { storeMemory } from "../runtime/store/supervisorMemory.ts"
@@ -159,6 +161,7 @@ export const createSam = async (
         logs: { dir: join(config.runtime.state_dir, "logs"), ...rotation },
         memory: storeMemory(store),
         actor: () => actorName(currentActor()),
+        sandbox: sandboxPolicy(config),
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
       }),
       {
@@ -192,6 +195,21 @@ export const createSam = async (
   }
   return sam
 }
+
+/**
+ * security.sandbox and allow_weak_sandbox; a walled agent never sees SAM's state dir (its token,
+ * store, audit log) or vault, even when they lie inside what it may read.
+ */
+const sandboxPolicy = (config: SamConfig): SandboxPolicy => ({
+  mode: config.security.sandbox,
+  allowWeak: config.security.allow_weak_sandbox,
+  hiddenPaths: [
+    resolve(config.runtime.state_dir),
+    ...[config.security.vault?.path, config.security.vault?.key_file]
+      .filter((path): path is string => path !== undefined)
+      .map((path) => resolve(path)),
+  ],
+})
 
 /** How the desired state names who set it: "api:alice", "library:embedding". */
 const actorName = (actor: AuditActor): string => `${actor.via}:${actor.name}`
@@ -252,6 +270,8 @@ const configure = async (
     })
   }
   sam.addFinalizer(recordInstances(sam.store, sam.bus))
+  // A token resolved from ${env.X} is still in SAM's environment: no child inherits it.
+  sam.addFinalizer(withholdFromChildren(Object.values(config.security.api_tokens ?? {}).map((t) => t.token)))
   if (options.auditLog !== false) {
     const audit = await AuditLog.open(join(config.runtime.state_dir, "audit.log"), {
       onError: (error) =>
@@ -260,12 +280,16 @@ const configure = async (
           action: "audit-failed",
           detail: `audit log write failed: ${String(error)}`,
         }),
+      // Each checkpoint also in the store: a cut tail is found even when the head file went with it.
+      anchor: sam.store.auditCheckpoints,
+      onGap: (detail) => sam.bus.publish({ type: "supervisor", action: "audit-gap", detail }),
+      maxFileBytes: config.security.audit.max_file_mb * 1024 * 1024,
     })
     sam.audit = audit
     const off = auditCommands(sam, audit)
     sam.addFinalizer(async () => {
       off()
-      await audit.settled()
+      await audit.close()
     })
   }
   const attached = await attachPlugins(sam, loaded, {

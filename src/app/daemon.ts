@@ -1,11 +1,15 @@
 // `sam start`: runs SAM in the foreground on a loaded config, prints bring-up progress as units
 // become ready and a summary, then keeps everything supervised until SIGINT/SIGTERM, when it
-// stops every unit in reverse dependency order and exits 0.
+// stops every unit in reverse dependency order and exits 0. Without security.api_tokens it keeps
+// the local admin token in <state_dir>/token and prints the dashboard's login link.
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
 import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
-import { Authenticator, bindRefusal } from "../api/auth.ts"
+import { bindRefusal } from "../api/auth.ts"
+import { dashboardLink } from "../api/dashboardLink.ts"
+import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
+import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { createSam } from "./createSam.ts"
 
@@ -28,10 +32,20 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const say = (line: string) => out.write(`${line}\n`)
   const { api, runtime, security } = loaded.config
   const tokens = security.api_tokens ?? {}
-  const refusal = bindRefusal(api.host, new Authenticator(tokens))
+  const refusal = bindRefusal(api.host, Object.keys(tokens).length)
   if (refusal) {
     say(`sam: ${refusal}`)
     return 2
+  }
+  // No open API: without configured tokens the local admin token is the credential.
+  const configured = Object.keys(tokens).length > 0
+  let localToken: string | undefined
+  if (configured) removeLocalToken(runtime.state_dir)
+  else {
+    const local = ensureLocalToken(runtime.state_dir)
+    localToken = local.token
+    if (local.renewed !== undefined && local.renewed !== "there was none")
+      say(`sam: wrote a new local API token to ${local.file}: ${local.renewed}`)
   }
   const sam = await createSam(loaded, {
     ...(options.cliOverrides ? { cliOverrides: options.cliOverrides } : {}),
@@ -45,6 +59,14 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )
+  const refusals = sandboxRefusals(loaded.config, sam.sandbox)
+  if (sandboxedAgents(loaded.config).length > 0) say(`sam: sandbox: ${sam.sandbox.detail}`)
+  if (refusals.length > 0) {
+    for (const refusal of refusals) say(paint(31, `sam: ${refusal}`))
+    say("sam: nothing was started")
+    await sam.stop()
+    return 2
+  }
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
     const line = progressLine(event, starts, tty)
     if (line)
@@ -66,6 +88,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     host: api.host,
     port: api.port,
     tokens,
+    ...(localToken === undefined ? {} : { localToken }),
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
     ...(sam.plugins === undefined ? {} : { plugins: sam.plugins }),
     crashReports: sam.store.crashReports,
@@ -84,7 +107,10 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       .then(async () => {
         const server = await serving
         if (!isApiServeError(server)) await server.close()
-        await removeApiState(runtime.state_dir).catch(() => {})
+        // A leftover api.json names a dead pid, which the CLI ignores: say it, do not fail the stop.
+        await removeApiState(runtime.state_dir).catch((error: unknown) =>
+          say(`sam: could not remove ${runtime.state_dir}/api.json: ${String(error)}`),
+        )
       })
       .then(() => {
         say("sam: stopped")
@@ -103,7 +129,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     offProgress()
     process.off("SIGINT", onSignal)
     process.off("SIGTERM", onSignal)
-    return server.reason === "unsafe-bind" ? 2 : 1
+    return server.reason === "listen" ? 1 : 2
   }
   const apiUrl = server.url
   await writeApiState(runtime.state_dir, {
@@ -115,7 +141,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     say(`sam: could not write ${runtime.state_dir}/api.json (${String(error)}); set SAM_URL for the CLI`),
   )
   say(
-    `sam: control API on ${apiUrl}${Object.keys(tokens).length > 0 ? "" : " (no API tokens: open, loopback only)"}`,
+    `sam: control API on ${apiUrl} (${configured ? "tokens from security.api_tokens" : `local admin token in ${runtime.state_dir}/token`})`,
+  )
+  const link = dashboardLink(connectUrl(server.host, server.port), localToken)
+  say(
+    `sam: dashboard: ${link}${configured ? " (sign in with a token from security.api_tokens; `sam dashboard` with SAM_TOKEN set prints a login link)" : ""}`,
   )
   const report = await starting
   // Config edits apply as a diff from now on (invalid edits are reported and change nothing).

@@ -119,7 +119,7 @@ const runningBesideConfig = (configFile: string, stateDir: string, error: Config
 }
 
 /** The token the calls carry, and where it came from (for the advice when SAM refuses it). */
-interface Token {
+export interface Token {
   readonly token: string
   readonly from: string
 }
@@ -128,7 +128,7 @@ interface Token {
  * SAM_TOKEN, else the local admin token a SAM keeps in `<state dir>/token` (mode 0600) beside the
  * api.json the CLI found it by.
  */
-const tokenFor = (io: CliIo, location: SamLocation): Token | undefined => {
+export const tokenFor = (io: CliIo, location: SamLocation): Token | undefined => {
   const fromEnv = io.env.SAM_TOKEN
   if (fromEnv !== undefined && fromEnv !== "") return { token: fromEnv, from: "SAM_TOKEN" }
   if (location.stateDir === undefined) return undefined
@@ -137,7 +137,7 @@ const tokenFor = (io: CliIo, location: SamLocation): Token | undefined => {
   try {
     text = readFileSync(file, "utf8")
   } catch (error) {
-    // No token file: this SAM keeps none (or is open); anything else is worth saying.
+    // No token file: this SAM has configured tokens (SAM_TOKEN is needed); anything else is worth saying.
     if ((error as NodeJS.ErrnoException).code !== "ENOENT")
       io.stderr(`sam: warning: cannot read ${file} (${(error as Error).message}); calling SAM without it\n`)
     return undefined
@@ -150,10 +150,10 @@ const tokenFor = (io: CliIo, location: SamLocation): Token | undefined => {
 export const connectApi = async (
   io: CliIo,
   values: OptionValues,
-): Promise<{ client: ControlClient; token: Token | undefined }> => {
+): Promise<{ client: ControlClient; token: Token | undefined; location: SamLocation }> => {
   const location = await locateSam(io, values)
   const token = tokenFor(io, location)
-  return { client: controlClient({ url: location.url, token: token?.token }), token }
+  return { client: controlClient({ url: location.url, token: token?.token }), token, location }
 }
 
 /** What the CLI says about a failed call. */
@@ -162,7 +162,7 @@ const describeFailure = (error: ControlApiError, token: Token | undefined): stri
     return `SAM is not running at ${error.url}: start it with \`npm start\` (or \`sam start\`), or set SAM_URL to where it runs`
   if (error.status !== 401) return error.message
   if (token === undefined || token.from === "SAM_TOKEN")
-    return `${error.message}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
+    return `${error.message}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config (without tokens, SAM keeps its local token in <state_dir>/token)`
   return `${error.message}: SAM refused the token in ${token.from}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
 }
 
@@ -173,13 +173,16 @@ const describeFailure = (error: ControlApiError, token: Token | undefined): stri
 export const withApi = async (
   io: CliIo,
   values: OptionValues,
-  body: (client: ControlClient) => Promise<number>,
+  body: (
+    client: ControlClient,
+    connection: { token: Token | undefined; location: SamLocation },
+  ) => Promise<number>,
 ): Promise<number> => {
   let token: Token | undefined
   try {
     const connected = await connectApi(io, values)
     token = connected.token
-    return await body(connected.client)
+    return await body(connected.client, connected)
   } catch (error) {
     if (error instanceof ControlApiError) {
       io.stderr(`sam: ${describeFailure(error, token)}\n`)

@@ -1,7 +1,7 @@
 // `sam audit verify` (described in commands.ts): check the hash chain of SAM's audit log
-// (<state_dir>/audit.log, or --file) and name the first entry that was changed, removed or moved.
-// Reads the file; SAM need not run.
-import { access } from "node:fs/promises"
+// (<state_dir>/audit.log and its rotated files, or --file) against the runtime store's newest
+// checkpoint beside it, and name the first entry that was changed, removed or moved. Reads the
+// files and state.db read-only; SAM need not run, and may.
 import { join } from "node:path"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, stringOption } from "./command.ts"
 import { loadFromOptions } from "./configOptions.ts"
@@ -13,25 +13,29 @@ export const runVerify: CommandRun = async ({ values, io }) => {
     if (loaded === undefined) return EXIT_USAGE
     file = join(loaded.config.runtime.state_dir, "audit.log")
   }
-  try {
-    await access(file)
-  } catch {
+  const { auditFiles, stateDbBeside } = await import("../audit/auditFiles.ts")
+  const { readLatestAuditCheckpoint } = await import("../runtime/store/auditCheckpoints.ts")
+  const checkpoint = readLatestAuditCheckpoint(stateDbBeside(file))
+  if (auditFiles(file).length === 0 && checkpoint === undefined) {
     io.stderr(
       `sam: no audit log at ${file}: SAM writes it on the first lifecycle command; pass --file <path> to check another\n`,
     )
     return EXIT_FAILURE
   }
   const { verifyAuditLog } = await import("../audit/verifyAudit.ts")
-  const result = await verifyAuditLog(file)
+  const result = await verifyAuditLog(file, { checkpoint: checkpoint ?? null })
   if (result.ok) {
+    const anchored = result.checkpoint
+      ? `; matches the runtime store's checkpoint #${result.checkpoint.seq} of ${result.checkpoint.at}`
+      : ""
     io.stdout(
-      `${file}: ${result.entries} entries, chain intact (last #${result.head.seq} ${result.head.hash.slice(0, 12)})\n`,
+      `${file}: ${result.entries} entries, chain intact (last #${result.head.seq} ${result.head.hash.slice(0, 12)})${anchored}\n`,
     )
     return EXIT_OK
   }
   io.stderr(
-    `sam: ${file}:${result.line}: ${result.reason}\n` +
-      `The ${result.entries} entries before line ${result.line} are intact; everything from there on cannot be trusted.\n`,
+    `sam: ${result.file ?? file}:${result.line}: ${result.reason}\n` +
+      `The ${result.entries} entries before that are intact; everything from there on cannot be trusted.\n`,
   )
   return EXIT_FAILURE
 }

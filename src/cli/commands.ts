@@ -1,8 +1,8 @@
 // The command table of `sam`: names, help text and option specs only, so that --help, --version,
 // did-you-mean and usage errors load nothing else. Each command's body is imported by `load` when
 // it runs. Add a command by writing <name>Command.ts (exporting its run) and listing it here.
-// status, ps, the lifecycle commands, events, logs, crashes, invoke, capabilities and reload talk to a running
-// SAM's control API (controlClient.ts).
+// status, ps, the lifecycle commands, events, logs, crashes, invoke, capabilities, reload and
+// dashboard talk to a running SAM's control API (controlClient.ts).
 
 import type { Command, OptionSpec } from "./command.ts"
 import { apiOptions, configOption, jsonOption, setOption } from "./options.ts"
@@ -308,6 +308,18 @@ const reload: Command = {
   load: () => import("./reloadCommand.ts").then((m) => m.run),
 }
 
+const dashboard: Command = {
+  name: "dashboard",
+  summary: "Print the running SAM's dashboard login link",
+  description:
+    "Print the login link of the running SAM's dashboard, http://<host>:<port>/?token=..., with the\n" +
+    "token the CLI uses (SAM_TOKEN, else the local token in <state_dir>/token). Opening it signs a\n" +
+    "browser in with a session cookie and drops the token from the address bar. The link is a\n" +
+    "credential: do not share it.",
+  options: { ...apiOptions },
+  load: () => import("./dashboardCommand.ts").then((m) => m.run),
+}
+
 const audit: Command = {
   name: "audit",
   summary: "Check SAM's audit log",
@@ -366,6 +378,7 @@ export const sam: Command = {
     invoke,
     capabilities,
     reload,
+    dashboard,
     audit,
     helpCommand,
   ],

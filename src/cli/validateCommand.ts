@@ -1,6 +1,8 @@
 // `sam validate` (described in commands.ts): load and check the configuration without starting
 // anything; every problem is printed with file, path and line:column (exit 2), else "ok: N agents,
-// M services" and the restart limits of each unit (exit 0). Warnings (stderr) never change the exit code.
+// M services", the restart limits of each unit, the containment and the sandbox this host gives
+// (exit 0). Warnings (stderr) never change the exit code; a sandboxed agent that `sam start` would
+// refuse (strict without bubblewrap's walls) is a problem: exit 2.
 
 import { describeRestartLimits } from "../config/restartLimits.ts"
 import type { SamConfig } from "../config/schema.ts"
@@ -20,8 +22,18 @@ export const run: CommandRun = async ({ values, io }) => {
   const limits = describeRestartLimits(loaded.config)
   if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
   io.stdout(`containment: ${await containmentDetail(loaded.config)}\n`)
+  const { chooseSandbox, sandboxedAgents, sandboxRefusals } = await import("../runtime/sandboxChoice.ts")
+  const sandbox = chooseSandbox({
+    mode: loaded.config.security.sandbox,
+    allowWeak: loaded.config.security.allow_weak_sandbox,
+  })
+  if (sandboxedAgents(loaded.config).length > 0) io.stdout(`sandbox: ${sandbox.detail}\n`)
   printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
-  return EXIT_OK
+  const refusals = sandboxRefusals(loaded.config, sandbox)
+  if (refusals.length === 0) return EXIT_OK
+  for (const refusal of refusals) io.stderr(`sam: ${refusal}\n`)
+  io.stderr("`sam start` would refuse to start.\n")
+  return EXIT_USAGE
 }
 
 /** The containment `sam start` would use here (detected, then released at once). */

@@ -8,3 +8,5 @@ export const SYSTEM_FILE = "system.yaml"
 export const LOCAL_OVERRIDES_FILE = "local-overrides.yaml"
 /** SAM's state directory, relative to the main config file. */
 export const DEFAULT_STATE_DIR = ".sam"
+/** The shortest API token SAM accepts (configured or generated), counted after secrets resolve. */
+export const MIN_API_TOKEN_LENGTH = 16

@@ -1,6 +1,6 @@
 // Checks that span fields or units, run on the merged (undecoded) config so they are reported
 // together with schema errors: unit ids, depends_on targets and cycles, fixed ports, deployment
-// modes, scaling bounds, supervision groups and health check requirements. Pure.
+// modes, scaling bounds, supervision groups, health check requirements and API token lengths. Pure.
 
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
@@ -8,6 +8,7 @@ import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { placeholderProblem } from "./placeholders.ts"
 import { suggestionSuffix } from "./suggest.ts"
+import { checkApiTokens, checkTokenHandouts } from "./tokenChecks.ts"
 
 /** Top-level paths of the control API; a unit with one of these ids would shadow it. */
 export const RESERVED_IDS = [
@@ -311,5 +312,7 @@ export const crossChecks = (
     checkRestartPolicy(unit, issues, warnings)
   }
   checkPlugins(raw, issues)
+  checkApiTokens(raw, issues)
+  checkTokenHandouts(raw, issues)
   return { issues, warnings }
 }

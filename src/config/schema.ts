@@ -281,6 +281,25 @@ export const SamConfigSchema = Schema.Struct({
     run_as: optional(
       Schema.Struct({ uid: optional(Count), gid: optional(Count) }).annotate({ identifier: "RunAs" }),
     ),
+    sandbox: Schema.Literals(["auto", "bubblewrap", "permission-model"]).pipe(
+      withDefault(
+        "auto",
+        "Walls around sandboxed agents (docs/SECURITY.md): auto uses bubblewrap where it works, else Node's permission model alone; bubblewrap requires it; permission-model never uses it.",
+      ),
+    ),
+    allow_weak_sandbox: Schema.Boolean.pipe(
+      withDefault(
+        false,
+        "Let security_profile strict agents run on Node's permission model alone when bubblewrap cannot run (they refuse to start otherwise).",
+      ),
+    ),
+    audit: Schema.Struct({
+      max_file_mb: PositiveNumber.pipe(
+        withDefault(64, "audit.log is rotated to audit.log.<n> past this size; the hash chain continues."),
+      ),
+    })
+      .annotate({ identifier: "Audit" })
+      .pipe(withDefault({})),
   })
     .annotate({ identifier: "Security" })
     .pipe(withDefault({})),

@@ -29,7 +29,8 @@ import type { LogQuery, LogRecord } from "./logs/logRecord.ts"
 import { MemoryLog } from "./logs/memoryLog.ts"
 import type { RotationSettings } from "./logs/rotatingFile.ts"
 import type { OutputLine } from "./output/recentLines.ts"
-import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
+import { chooseSandbox, type SandboxChoice, type SandboxPolicy } from "./sandboxChoice.ts"
+import { CommandRefused, type InstanceRunner } from "./supervisor/instanceRunner.ts"
 import {
   type GroupSpec,
   SamStopping,
@@ -80,6 +81,8 @@ export interface SamOptions {
   readonly reaper?: boolean
   /** How often each running instance's whole process tree is measured (default 2 s). */
   readonly usageIntervalMs?: number
+  /** How the `sandbox` agent runtime walls agents in (security.sandbox, allow_weak_sandbox). */
+  readonly sandbox?: SandboxPolicy
 }
 
 export interface SamStatus {
@@ -158,6 +161,8 @@ export class Sam {
 
   /** How this SAM contains its processes (undefined: process groups only). */
   readonly containment: Containment | undefined
+  private readonly sandboxPolicy: SandboxPolicy
+  private sandboxChoice: SandboxChoice | undefined
   private readonly reaper: Reaper | undefined
   private readonly supervisor: Supervisor
   private readonly scope: Scope.Closeable
@@ -173,6 +178,7 @@ export class Sam {
 
   constructor(options: SamOptions) {
     this.actor = options.actor ?? (() => "library")
+    this.sandboxPolicy = options.sandbox ?? {}
     this.bus = new EventBus()
     this.probes = builtinProbes()
     this.capabilities = new CapabilityRouter({
@@ -184,10 +190,13 @@ export class Sam {
       ["external", externalDriver],
       ["container", containerDriver],
       // Calls agents make go through this SAM's router.
-      ...agentDrivers({
-        invoke: (capability, input, invokeOptions) =>
-          this.capabilities.invoke(capability, input, invokeOptions),
-      }),
+      ...agentDrivers(
+        {
+          invoke: (capability, input, invokeOptions) =>
+            this.capabilities.invoke(capability, input, invokeOptions),
+        },
+        () => this.sandbox,
+      ),
       ...(options.drivers ?? []),
     ])
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000
@@ -260,6 +269,12 @@ export class Sam {
       onListenerError: (error) => report(`a unit log subscriber threw: ${describe(error)}`),
     })
     return hub
+  }
+
+  /** How sandboxed agents are walled in on this host (bubblewrap is checked on first use). */
+  get sandbox(): SandboxChoice {
+    this.sandboxChoice ??= chooseSandbox(this.sandboxPolicy)
+    return this.sandboxChoice
   }
 
   /** Start every enabled unit in dependency order; resolves with who is ready. */
@@ -503,8 +518,7 @@ export class Sam {
     const error = Cause.squash(exit.cause)
     if (error instanceof UnitNotFound) tell("not_found", error)
     else if (error instanceof SamStopping) tell("refused", { message: error.message, state: "stopping" })
-    else if ((error as { _tag?: unknown })._tag === "CommandRefused")
-      tell("refused", error as { message: string; state: string })
+    else if (error instanceof CommandRefused) tell("refused", error)
     else tell("failed", { message: describe(error) })
     throw error
   }

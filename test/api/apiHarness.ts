@@ -21,7 +21,7 @@ import { survivors } from "../support/runtime.ts"
 
 export const tokens = {
   admin: { token: "admin-7f3c9a1e5b", role: "admin" },
-  ops: { token: "ops-2d8e4b6c0f", role: "operator" },
+  ops: { token: "ops-2d8e4b6c0f7a", role: "operator" },
   watcher: { token: "watch-5a1f7c3e9d", role: "viewer" },
 } as const
 
@@ -124,7 +124,7 @@ export const startApi = async (
       await sam.stop({ timeoutMs: 1_000 })
       await server.close()
       offAudit()
-      await audit.settled()
+      await audit.close()
       rmSync(dir, { recursive: true, force: true })
       return survivors(pids)
     },

@@ -1,7 +1,8 @@
 // The audit log's hash chain: a changed, removed, reordered or cut-off entry is detected and named,
 // by verifyAuditLog and by the real `sam audit verify`; a reopened log continues the chain; the
-// embedding API's lifecycle commands are recorded too.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+// embedding API's lifecycle commands are recorded too. Anchored in the runtime store (a cut tail
+// without its head file), rotated across files, and a flood of unauthenticated requests summed.
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -10,8 +11,10 @@ import { type AuditEntry, entryHash } from "../../src/audit/auditEntry.ts"
 import { AuditLog, headFileOf } from "../../src/audit/auditLog.ts"
 import { verifyAuditLog } from "../../src/audit/verifyAudit.ts"
 import { Sam } from "../../src/runtime/sam.ts"
+import { openRuntimeStore } from "../../src/runtime/store/runtimeStore.ts"
 import { runSam } from "../cli/runSam.ts"
 import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { startApi } from "./apiHarness.ts"
 
 let dir = ""
 let original = ""
@@ -163,5 +166,155 @@ describe("auditing the embedding API", () => {
       ["embedding", "library", "agent.stop", "db", "not_found"],
     ])
     expect(survivors(pids)).toEqual([])
+  })
+})
+
+describe("the audit log's anchor in the runtime store", () => {
+  /** A state dir with a runtime store and an anchored log of six entries written in three batches. */
+  const anchoredLog = async (options: { maxFileBytes?: number; entries?: number } = {}) => {
+    const stateDir = await mkdtemp(join(tmpdir(), "sam-anchor-"))
+    const store = openRuntimeStore(stateDir)
+    const log = await AuditLog.open(join(stateDir, "audit.log"), {
+      anchor: store.auditCheckpoints,
+      ...(options.maxFileBytes === undefined ? {} : { maxFileBytes: options.maxFileBytes }),
+    })
+    const total = options.entries ?? 6
+    for (let i = 1; i <= total; i++) {
+      log.append({
+        actor: { name: "ops", role: "operator", via: "api" },
+        action: "service.stop",
+        target: `s${i}`,
+        result: "ok",
+      })
+      if (i % 2 === 0) await log.settled()
+    }
+    await log.close()
+    return { stateDir, store, file: log.file }
+  }
+
+  it("a cut tail with a deleted head file is detected by `sam audit verify` (exit 1, naming the gap)", async () => {
+    const { stateDir, store, file } = await anchoredLog()
+    try {
+      expect(store.auditCheckpoints.latest()).toMatchObject({ seq: 6, count: 6, file: "audit.log" })
+      store.close()
+      const intact = await runSam(["audit", "verify", "--file", file])
+      expect(intact.code).toBe(0)
+      expect(intact.stdout).toMatch(
+        /6 entries, chain intact \(last #6 [0-9a-f]{12}\); matches the runtime store's checkpoint #6 of /,
+      )
+
+      const lines = (await readFile(file, "utf8")).trimEnd().split("\n")
+      await writeFile(file, `${lines.slice(0, 4).join("\n")}\n`)
+      await rm(headFileOf(file))
+      expect(await verifyAuditLog(file)).toMatchObject({
+        ok: false,
+        entries: 4,
+        line: 5,
+        reason: expect.stringMatching(
+          /^entries #5-#6 were removed from the end: the runtime store's checkpoint of \S+ records entry #6 \(in audit\.log\), the log ends at #4 and its head file audit\.log\.head is gone$/,
+        ),
+      })
+      const cut = await runSam(["audit", "verify", "--file", file])
+      expect(cut.code).toBe(1)
+      expect(cut.stderr).toContain("audit.log:5: entries #5-#6 were removed from the end")
+    } finally {
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+
+  it("a log reopened after its tail was cut goes on after the checkpoint with an audit.gap entry, so the gap stays visible", async () => {
+    const { stateDir, store, file } = await anchoredLog()
+    try {
+      const lines = (await readFile(file, "utf8")).trimEnd().split("\n")
+      await writeFile(file, `${lines.slice(0, 3).join("\n")}\n`)
+      await rm(headFileOf(file))
+      const gaps: string[] = []
+      const reopened = await AuditLog.open(file, {
+        anchor: store.auditCheckpoints,
+        onGap: (d) => gaps.push(d),
+      })
+      await reopened.close()
+      expect(gaps).toEqual([expect.stringContaining("audit entries #4-#6 are missing: the log ends at #3")])
+      const last = entry((await readFile(file, "utf8")).trimEnd().split("\n").at(-1) as string)
+      expect(last).toMatchObject({ seq: 7, action: "audit.gap", result: "failed" })
+      store.close()
+      expect(await verifyAuditLog(file)).toMatchObject({
+        ok: false,
+        line: 4,
+        reason: "expected entry #4, found #7: entries #4-#6 were removed or moved",
+      })
+    } finally {
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+
+  it("rotates past max_file_mb into audit.log.<n>, one chain through every file; a removed or changed rotated file is named", async () => {
+    const { stateDir, store, file } = await anchoredLog({ maxFileBytes: 1_000, entries: 24 })
+    try {
+      store.close()
+      const { auditFiles } = await import("../../src/audit/auditFiles.ts")
+      const files = auditFiles(file)
+      expect(files.length).toBeGreaterThan(3)
+      expect(files.at(-1)).toBe(file)
+      for (const part of files.slice(0, -1))
+        expect((await readFile(part, "utf8")).length).toBeLessThanOrEqual(1_000)
+      expect(await verifyAuditLog(file)).toMatchObject({ ok: true, entries: 24, head: { seq: 24 } })
+
+      const second = files[1] as string
+      const text = await readFile(second, "utf8")
+      await writeFile(second, text.replace('"target":"s', '"target":"x'))
+      expect(await verifyAuditLog(file)).toMatchObject({
+        ok: false,
+        line: 1,
+        file: second,
+        reason: expect.stringMatching(/^entry #\d+ was changed/),
+      })
+      await writeFile(second, text)
+      await rm(files[0] as string)
+      const run = await runSam(["audit", "verify", "--file", file])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(
+        new RegExp(`${second.replaceAll(".", "\\.")}:1: expected entry #1, found #\\d+`),
+      )
+    } finally {
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("refused unauthenticated requests", () => {
+  it("2,000 of them add one entry per source and minute, a few hundred bytes, not one entry each", async () => {
+    const h = await startApi([])
+    try {
+      const before = (await stat(h.audit.file).catch(() => ({ size: 0 }))).size
+      const paths = [
+        "/api/status",
+        "/api/services/x/stop",
+        "/api/config/reload",
+        "/api/events",
+        "/?token=guess",
+      ]
+      for (let round = 0; round < 40; round++)
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            const path = paths[i % paths.length] as string
+            const response = await fetch(`${h.url}${path}`, {
+              method: path.includes("stop") || path.includes("reload") ? "POST" : "GET",
+              headers: i % 3 === 0 ? { authorization: `Bearer guess-${round}-${i}-xxxxxxxxxx` } : {},
+            })
+            expect(response.status).toBe(401)
+            await response.body?.cancel()
+          }),
+        )
+      await h.audit.close()
+      const after = (await stat(h.audit.file)).size
+      expect(after - before).toBeLessThan(2 * 1024)
+      const entries = (await readFile(h.audit.file, "utf8")).trimEnd().split("\n").map(entry)
+      expect(entries.length).toBeLessThanOrEqual(2)
+      expect(entries.every((e) => e.action === "api.unauthenticated" && e.target === "127.0.0.1")).toBe(true)
+      expect(entries.reduce((sum, e) => sum + Number(e.params?.count), 0)).toBe(2000)
+    } finally {
+      expect(await h.close()).toEqual([])
+    }
   })
 })

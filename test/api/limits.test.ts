@@ -1,13 +1,13 @@
 // The control API's protections and edges: body size limit, slow and malformed clients, graceful
-// shutdown of event streams, the open (token-less) mode and its loopback rule, the address being
-// taken. Plugin routes: pluginRoutes.test.ts; wrong methods and malformed paths: routing.test.ts.
+// shutdown of event streams, the address being taken (credentials and the loopback rule:
+// auth.test.ts). Plugin routes: pluginRoutes.test.ts; wrong methods and malformed paths: routing.test.ts.
 import { request } from "node:http"
 import { connect } from "node:net"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { ApiServeError, startApiServer } from "../../src/api/apiServer.ts"
+import { startApiServer } from "../../src/api/apiServer.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { nodeService } from "../support/runtime.ts"
-import { type ApiHarness, parseFrames, readEvents, startApi, withClient } from "./apiHarness.ts"
+import { type ApiHarness, parseFrames, readEvents, startApi } from "./apiHarness.ts"
 
 const open: ApiHarness[] = []
 const harness = async (...args: Parameters<typeof startApi>) => {
@@ -126,30 +126,15 @@ describe("shutdown", () => {
   })
 })
 
-describe("open mode and binding", () => {
-  it("without tokens the API is open on loopback, and a non-loopback host is refused", async () => {
-    const h = await harness([nodeService("db", "http-service.mjs")], { tokens: {} })
-    const status = await withClient(h.url, undefined, (c) => c.system.status())
-    expect(status.services.running).toBe(1)
-    await withClient(h.url, undefined, (c) => c.services.restart({ params: { id: "db" }, payload: null }))
-    await h.audit.settled()
-    const { readFile } = await import("node:fs/promises")
-    expect(await readFile(h.audit.file, "utf8")).toContain(
-      '"actor":{"name":"anonymous","role":"admin","via":"api"}',
-    )
-
-    const sam = new Sam({ units: [] })
-    const refused = await startApiServer({ sam, host: "0.0.0.0", port: 0 }).catch((e: unknown) => e)
-    expect(refused).toBeInstanceOf(ApiServeError)
-    expect(refused).toMatchObject({ reason: "unsafe-bind" })
-    expect((refused as Error).message).toContain("security.api_tokens")
-    await sam.stop()
-  })
-
+describe("binding", () => {
   it("an address in use is an ApiServeError that says what to do", async () => {
     const h = await harness([])
     const sam = new Sam({ units: [] })
-    const taken = await startApiServer({ sam, port: h.server.port }).catch((e: unknown) => e)
+    const taken = await startApiServer({
+      sam,
+      port: h.server.port,
+      localToken: h.token("admin") as string,
+    }).catch((e: unknown) => e)
     expect(taken).toMatchObject({ _tag: "ApiServeError", reason: "listen" })
     expect((taken as Error).message).toContain("the address is in use")
     await sam.stop()

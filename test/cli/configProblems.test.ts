@@ -180,6 +180,10 @@ describe("sam validate on a valid config", () => {
       "  services.db: permanent, 5 restarts in 60s, then give up; group storage (one_for_all): 30 restarts in 60s",
       "  agents.helper: temporary, never restarted; group agents: no group limit (implicit group)",
       expect.stringMatching(/^containment: .*(cgroup|process group).*$/),
+      // The config has a sandboxed agent: how this host walls it in (docs/SECURITY.md).
+      expect.stringMatching(
+        /^sandbox: (bubblewrap .* around Node's permission model|WEAK: Node's permission model only)/,
+      ),
       "",
     ])
     expect(run.stderr).toBe(

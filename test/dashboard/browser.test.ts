@@ -3,12 +3,12 @@
 // without a reload, restarts a unit from its button, draws the dependency graph, tails a unit's
 // log, hides every action from a viewer, loads under 200 KB compressed and logs no errors.
 // Screenshots go to test-artifacts/ (git-ignored). One browser, one page, reused by every test.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { repoRoot } from "../cli/runSam.ts"
+import { repoRoot, runSam } from "../cli/runSam.ts"
 import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
 
 const tokens = {
@@ -17,8 +17,6 @@ const tokens = {
 } as const
 
 const artifacts = join(repoRoot, "test-artifacts")
-/** The login link arrives with the Security work; until then a bearer header stands in for it. */
-const loginLink = existsSync(join(repoRoot, "src", "api", "browserLogin.ts"))
 
 let p: Project
 let sam: Daemon
@@ -32,12 +30,17 @@ const failedAnswers: string[] = []
 /** Chromium reports every error status a fetch got; the refusal below asks for one 409. */
 const refusalLogged = "Failed to load resource: the server responded with a status of 409 (Conflict)"
 
+/** Open the login link `sam dashboard` prints for `token`; resolves once the page is live. */
 const signIn = async (token: string) => {
-  if (loginLink) await page.goto(`${url}/?token=${encodeURIComponent(token)}`)
-  else {
-    await context.setExtraHTTPHeaders({ authorization: `Bearer ${token}` })
-    await page.goto(`${url}/`)
-  }
+  const printed = await runSam(["dashboard", "--config", "sam.config.json"], {
+    cwd: p.dir,
+    env: { SAM_TOKEN: token },
+  })
+  const link = /^dashboard: (\S+)$/m.exec(printed.stdout)?.[1]
+  expect(link, printed.stdout + printed.stderr).toBe(`${url}/?token=${encodeURIComponent(token)}`)
+  await page.goto(link as string)
+  // The link set the session cookie and sent the browser on to / without the token.
+  expect(page.url()).toBe(`${url}/`)
   await page.waitForSelector('[data-connection="live"]')
 }
 
@@ -250,12 +253,10 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator(".banner").textContent()).toContain("reconnecting")
     sam = await p.start(["--port", port], { SAM_TOKEN: tokens.ops.token })
     await sam.waitForOutput("press Ctrl+C")
-    if (loginLink) {
-      // Sessions live in SAM's memory: the page says it is signed out, and the link signs in again.
-      await page.waitForSelector('[data-connection="signed-out"]')
-      expect(await page.locator(".banner").textContent()).toContain("Sign in again")
-      await signIn(tokens.watcher.token)
-    } else await page.waitForSelector('[data-connection="live"]')
+    // Sessions live in SAM's memory: the page says it is signed out, and the link signs in again.
+    await page.waitForSelector('[data-connection="signed-out"]')
+    expect(await page.locator(".banner").textContent()).toContain("Sign in again")
+    await signIn(tokens.watcher.token)
     // The new SAM's units, from its snapshot: restarts counted from zero again, new pids.
     await until("api", "data-restarts", (r) => r === "0")
     await until("db", "data-state", (s) => s === "running")

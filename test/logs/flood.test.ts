@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { Sse } from "effect/encoding"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { truncationMarker } from "../../src/runtime/output/lineSplitter.ts"
-import { type Daemon, fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { authHeaders, type Daemon, fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 
 const maxFileMb = 2
 const maxFiles = 3
@@ -71,6 +71,7 @@ const arrivals = (unit: string) => {
   const done = (async () => {
     try {
       const response = await fetch(`${url}/api/services/${unit}/logs?follow=true&lines=0`, {
+        headers: authHeaders(proj.stateDir),
         signal: abort.signal,
       })
       const decoder = new TextDecoder()
@@ -162,7 +163,7 @@ describe("a flooding unit", () => {
     })
     try {
       const response = await fetch(`${url}/api/services/flood/logs?follow=true`, {
-        headers: { "last-event-id": "1" },
+        headers: { "last-event-id": "1", ...authHeaders(proj.stateDir) },
         signal: abort.signal,
       })
       const decoder = new TextDecoder()

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Sse } from "effect/encoding"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot, runSam } from "../cli/runSam.ts"
-import { type Daemon, fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { authHeaders, type Daemon, fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 
 const EADDRINUSE = "Error: listen EADDRINUSE: address already in use 127.0.0.1:8080"
 const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -200,7 +200,10 @@ const sseFrames = async (
     if (enough(frames)) abort.abort()
   })
   try {
-    const response = await fetch(`${url}${path}`, { headers, signal: abort.signal })
+    const response = await fetch(`${url}${path}`, {
+      headers: { ...headers, ...authHeaders(proj.stateDir) },
+      signal: abort.signal,
+    })
     expect(response.headers.get("content-type")).toContain("text/event-stream")
     const decoder = new TextDecoder()
     for await (const chunk of response.body ?? []) parser.feed(decoder.decode(chunk, { stream: true }))

@@ -1,12 +1,14 @@
 // The README tour's Logs step, run as written against the demo (this repo's sam.config.ts, with a
 // temp state dir): after a `kill -9` of notes-store, `sam logs -f notes-store` shows the restarted
 // notes-store's lines, the multi-unit query is prefixed, and `sam crashes` lists the kill.
+
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot, runSam } from "../cli/runSam.ts"
+import { authHeaders } from "../support/daemon.ts"
 import { docBlock } from "../support/docBlock.ts"
 import { survivors } from "../support/runtime.ts"
 
@@ -63,7 +65,7 @@ const tourCommands = (): string[][] =>
 
 const api = async <A>(path: string): Promise<A> => {
   const state = JSON.parse(readFileSync(join(stateDir, "api.json"), "utf8")) as { url: string }
-  return (await (await fetch(`${state.url}${path}`)).json()) as A
+  return (await (await fetch(`${state.url}${path}`, { headers: authHeaders(stateDir) })).json()) as A
 }
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
-import { Sam } from "../../src/runtime/sam.ts"
+import { Sam, type SamOptions } from "../../src/runtime/sam.ts"
 import {
   type AgentDeployment,
   defaultRestart,
@@ -71,12 +71,16 @@ export interface AgentHarness {
 
 const running: AgentHarness[] = []
 
-export const startAgents = async (units: ReadonlyArray<UnitSpec>): Promise<AgentHarness> => {
+export const startAgents = async (
+  units: ReadonlyArray<UnitSpec>,
+  options: Partial<Omit<SamOptions, "units" | "output">> = {},
+): Promise<AgentHarness> => {
   const lines: Array<{ unit: string; line: string }> = []
   const lineWaiters = new Set<(entry: { unit: string; line: string }) => void>()
   const sam = new Sam({
     units,
     startTimeoutMs: 20_000,
+    ...options,
     output: (unit, _instance, { line }) => {
       lines.push({ unit, line })
       for (const waiter of lineWaiters) waiter({ unit, line })

@@ -12,6 +12,12 @@ const main = join(repoRoot, "src", "cli", "main.ts")
 
 export const fixturePath = (name: string): string => join(repoRoot, "test", "fixtures", name)
 
+/** The Authorization header for the SAM of `stateDir` (its local token), for raw fetches. */
+export const authHeaders = (stateDir: string): Record<string, string> => {
+  const tokenFile = join(stateDir, "token")
+  return existsSync(tokenFile) ? { authorization: `Bearer ${readFileSync(tokenFile, "utf8").trim()}` } : {}
+}
+
 export interface Daemon {
   readonly child: ChildProcess
   readonly pid: number
@@ -91,13 +97,11 @@ export const project = (configFile = "sam.config.json"): Project => {
           }),
         api: async (method, path, body) => {
           const state = JSON.parse(readFileSync(join(stateDir, "api.json"), "utf8")) as { url: string }
-          const tokenFile = join(stateDir, "token")
-          const token = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : undefined
           const response = await fetch(`${state.url}${path}`, {
             method,
             headers: {
               ...(body === undefined ? {} : { "content-type": "application/json" }),
-              ...(token ? { authorization: `Bearer ${token}` } : {}),
+              ...authHeaders(stateDir),
             },
             ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           })

@@ -76,19 +76,22 @@ export const listen = async (
   }
 }
 
-/** The control API (open, loopback, port 0) for `sam` with `host`'s plugins and routes. */
+/** The admin token of serveApi's servers; `http` sends it with every request. */
+export const testApiToken = "plugins-test-admin-token-5e8c1a"
+
+/** The control API (loopback, port 0, admin token testApiToken) for `sam` with `host`'s plugins and routes. */
 export const serveApi = async (
   sam: Sam,
   host: PluginHost,
 ): Promise<{ url: string; close(): Promise<void> }> =>
-  startApiServer({ sam, plugins: host, port: 0, shutdownGraceMs: 1_000 })
+  startApiServer({ sam, plugins: host, port: 0, shutdownGraceMs: 1_000, localToken: testApiToken })
 
 export interface HttpResult {
   readonly status: number
   readonly body: unknown
 }
 
-/** One request on a fresh connection that is closed afterwards. */
+/** One request on a fresh connection that is closed afterwards (with serveApi's token). */
 export const http = (url: string, options: { method?: string; body?: unknown } = {}): Promise<HttpResult> =>
   new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
@@ -99,6 +102,7 @@ export const http = (url: string, options: { method?: string; body?: unknown } =
         agent: false,
         headers: {
           connection: "close",
+          authorization: `Bearer ${testApiToken}`,
           ...(payload === undefined
             ? {}
             : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),

@@ -15,6 +15,26 @@ import { cellTree, groupTree, type ProcessTree, treeStopped } from "./processTre
 /** Variables of SAM's own that must never reach a child. */
 const privateVariables = ["SAM_VAULT_KEY", "SAM_TOKEN"]
 
+/** Values no child inherits from SAM's environment, whatever their name (API tokens), with a count per registration. */
+const withheldValues = new Map<string, number>()
+
+/**
+ * Never pass these values of SAM's environment on to a child, under any variable name: createSam
+ * registers the configured API tokens (`${env.SAM_ADMIN_TOKEN}` leaves the token in SAM's own
+ * environment). Returns the function that forgets them again.
+ */
+export const withholdFromChildren = (values: Iterable<string>): (() => void) => {
+  const registered = [...new Set(values)].filter((value) => value !== "")
+  for (const value of registered) withheldValues.set(value, (withheldValues.get(value) ?? 0) + 1)
+  return () => {
+    for (const value of registered) {
+      const count = (withheldValues.get(value) ?? 1) - 1
+      if (count === 0) withheldValues.delete(value)
+      else withheldValues.set(value, count)
+    }
+  }
+}
+
 export interface SpawnRequest {
   readonly command: string
   readonly args: ReadonlyArray<string>
@@ -37,7 +57,13 @@ export const childEnvironment = (
   const base: Record<string, string> = {}
   if (inherit) {
     for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !privateVariables.includes(k) && !k.startsWith("SAM__")) base[k] = v
+      if (
+        v !== undefined &&
+        !privateVariables.includes(k) &&
+        !k.startsWith("SAM__") &&
+        !withheldValues.has(v)
+      )
+        base[k] = v
     }
   } else if (process.env.PATH) {
     base.PATH = process.env.PATH

@@ -19,6 +19,11 @@ export interface ConnectionOptions {
   readonly event: (type: string, fields: Record<string, unknown>) => void
   /** The sandbox profile, named in permission errors. */
   readonly profile: string | undefined
+  /**
+   * Walled in by bubblewrap: whether `path` is outside what the agent sees. A module there is
+   * not refused by the permission model but simply absent, and is reported as the refusal it is.
+   */
+  readonly outsideWalls?: (path: string) => boolean
 }
 
 interface Pending {
@@ -135,10 +140,17 @@ export class AgentConnection {
         this.calls.get(message.id)?.abort(new Error("cancelled by the agent"))
         return
       case "start-failed": {
+        const hidden = this.hiddenByWalls(message.message, message.code)
         const detail =
           message.code === "ERR_ACCESS_DENIED"
             ? this.permissionDenied({ during: "start" }, `${message.message}; ${startDenialFix}`)
-            : message.message
+            : hidden !== undefined
+              ? this.permissionDenied(
+                  { during: "start" },
+                  `FileSystemRead ${hidden}; it is outside the sandbox's walls, so the agent cannot see it ` +
+                    `(${message.message}); ${startDenialFix}`,
+                )
+              : message.message
         this.lastError = `failed to start: ${detail}`
         this.options.log("stderr", `error: ${this.lastError}`)
         return
@@ -212,6 +224,14 @@ export class AgentConnection {
     } catch {
       // Transport closed: the agent is gone, nothing to cancel.
     }
+  }
+
+  /** The module a walled agent failed to load because it lies outside its walls, if that is why. */
+  private hiddenByWalls(message: string, code: string | undefined): string | undefined {
+    if (!this.options.outsideWalls || (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND"))
+      return undefined
+    const path = /Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1]
+    return path?.startsWith("/") && this.options.outsideWalls(path) ? path : undefined
   }
 
   private describeFailure(capability: string, message: string, code: string | undefined): string {

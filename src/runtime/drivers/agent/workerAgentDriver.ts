@@ -116,7 +116,8 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
           .then((stats) => {
             heapUsed = stats.used_heap_size
           })
-          .catch(() => {})
+          // A worker that just exited has no heap to measure: keep the last figure.
+          .catch(() => undefined)
           .finally(() => {
             sampling = false
           })

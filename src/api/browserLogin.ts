@@ -1,0 +1,121 @@
+// `GET /` on the control API's port: where a browser signs in. The login link
+// `http://127.0.0.1:<port>/?token=…` (`sam start` and `sam dashboard` print it) turns a valid token
+// into a session cookie (sessions.ts) and redirects to `/`, so the token leaves the address bar.
+// With a session `/` and `/assets/*` are the dashboard (src/dashboard/serve.ts); without one, `/`
+// is a token form and nothing of SAM's state, and assets are refused. Failed sign-ins count as
+// unauthenticated refusals.
+
+import type { HttpServerRequest } from "effect/http"
+import { HttpServerResponse } from "effect/http"
+import type { AuditLog } from "../audit/auditLog.ts"
+import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
+import type { Authenticator } from "./auth.ts"
+import { type SessionStore, sessionCookieName } from "./sessions.ts"
+
+export interface BrowserLoginContext {
+  readonly authenticator: Authenticator
+  readonly sessions: SessionStore
+  readonly audit: AuditLog | undefined
+  /** The port the server listens on (names the cookie). */
+  readonly port: () => number
+  readonly version: string
+}
+
+/** The browser paths the front door answers itself, for the router's `Allow` index. */
+export const browserRoutes = [
+  { method: "GET", path: "/" },
+  { method: "GET", path: "/assets/*" },
+] as const
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/** No framing, no referrer (the login URL holds a token), nothing cached, fetch only to itself. */
+const pageHeaders = {
+  "cache-control": "no-store",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+const page = (title: string, body: string, status = 200) =>
+  HttpServerResponse.text(
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
+      `<meta name="viewport" content="width=device-width"><style>body{font:16px system-ui,sans-serif;margin:3rem auto;max-width:36rem;padding:0 1rem}input{font:inherit;width:100%;margin:.5rem 0}</style></head>` +
+      `<body>${body}</body></html>\n`,
+    { status, contentType: "text/html; charset=utf-8", headers: pageHeaders },
+  )
+
+const tokenForm = (problem: string | undefined, status: number) =>
+  page(
+    "SAM: sign in",
+    `<h1>SAM</h1>${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ""}` +
+      `<form method="get" action="/"><label>API token<input name="token" type="password" autocomplete="off" required></label>` +
+      `<button type="submit">Sign in</button></form>` +
+      "<p>Run <code>sam dashboard</code> on SAM's machine for a link that signs you in.</p>",
+    status,
+  )
+
+const cookieOf = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined =>
+  request.cookies[name]
+
+const sourceOf = (request: HttpServerRequest.HttpServerRequest): string =>
+  request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown"
+
+/** The dashboard's answer as an Effect response (its own content type, caching and CSP). */
+const dashboardResponse = (answer: DashboardAnswer): HttpServerResponse.HttpServerResponse => {
+  const { "content-type": contentType, "content-length": _length, ...headers } = answer.headers
+  return HttpServerResponse.uint8Array(answer.body, {
+    status: answer.status,
+    ...(contentType === undefined ? {} : { contentType }),
+    headers,
+  })
+}
+
+/** The answer to a browser path, or undefined when `request` is for the API or someone else. */
+export const browserAnswer = (
+  request: HttpServerRequest.HttpServerRequest,
+  context: BrowserLoginContext,
+  dashboard: DashboardServer,
+): HttpServerResponse.HttpServerResponse | undefined => {
+  const [path, query = ""] = request.url.split("?", 2) as [string, string?]
+  if (request.method !== "GET" && request.method !== "HEAD") return undefined
+  const cookie = sessionCookieName(context.port())
+  if (path.startsWith("/assets/")) {
+    if (context.sessions.principal(cookieOf(request, cookie)) === undefined)
+      return HttpServerResponse.jsonUnsafe(
+        {
+          type: "about:blank",
+          title: "Unauthorized",
+          status: 401,
+          detail: "sign in first: open the link `sam dashboard` prints",
+        },
+        { status: 401, contentType: "application/problem+json" },
+      )
+    const answer = dashboard.answer({ method: request.method, url: path, headers: request.headers })
+    return answer === undefined ? undefined : dashboardResponse(answer)
+  }
+  if (path !== "/") return undefined
+  const token = new URLSearchParams(query).get("token")
+  if (token !== null) {
+    const authentication = context.authenticator.authenticateToken(token)
+    if (!authentication.ok) {
+      context.audit?.refused(sourceOf(request))
+      return tokenForm("That is not a token of this SAM.", 401)
+    }
+    const id = context.sessions.create(authentication.principal)
+    const maxAge = Math.floor(context.sessions.lifetimeMs / 1000)
+    return HttpServerResponse.redirect("/", {
+      status: 303,
+      headers: {
+        ...pageHeaders,
+        "set-cookie": `${cookie}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
+      },
+    })
+  }
+  const principal = context.sessions.principal(cookieOf(request, cookie))
+  if (principal === undefined) return tokenForm(undefined, 200)
+  const answer = dashboard.answer({ method: request.method, url: "/", headers: request.headers })
+  return answer === undefined ? undefined : dashboardResponse(answer)
+}

@@ -1,0 +1,76 @@
+// Which credential a request carries and whom it authenticates: a bearer token (any client), else
+// a browser session's cookie (sessions.ts). A cookie is sent by the browser on its own, so a
+// change made with one must come from SAM's own page: its Origin must be this server's (the CSRF
+// rule: SameSite=Strict keeps other sites out, but another port of 127.0.0.1 is the same *site*).
+import type { HttpServerRequest } from "effect/http"
+import { type ApiPrincipal, type Authenticator, missingCredential } from "./auth.ts"
+import { type SessionStore, sessionCookieName } from "./sessions.ts"
+
+export type RequestAuthentication =
+  | { readonly ok: true; readonly principal: ApiPrincipal; readonly via: "token" | "session" }
+  /** No credential, or one that matches nothing: 401, counted as an unauthenticated refusal. */
+  | { readonly ok: false; readonly reason: "unauthenticated"; readonly detail: string }
+  /** A valid session used for a change from another origin: 403, recorded as that principal's. */
+  | {
+      readonly ok: false
+      readonly reason: "cross-site"
+      readonly detail: string
+      readonly principal: ApiPrincipal
+    }
+
+export interface CredentialContext {
+  readonly authenticator: Authenticator
+  readonly sessions: SessionStore
+  /** The bound port (names the session cookie). */
+  readonly port: () => number
+}
+
+/** The origin a page served by this server has, as the browser writes it in `Origin`. */
+const ownOrigin = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
+  const host = request.headers.host
+  return host === undefined ? undefined : `http://${host}`
+}
+
+/**
+ * Authenticate `request`: `bearer` is the token of its Authorization header ("" when it has none);
+ * `changes` says whether the endpoint changes anything (every method but GET and HEAD).
+ */
+export const authenticateRequest = (
+  context: CredentialContext,
+  request: HttpServerRequest.HttpServerRequest,
+  bearer: string,
+  changes: boolean,
+): RequestAuthentication => {
+  if (bearer !== "") {
+    const byToken = context.authenticator.authenticateToken(bearer)
+    return byToken.ok
+      ? { ok: true, principal: byToken.principal, via: "token" }
+      : { ok: false, reason: "unauthenticated", detail: byToken.detail }
+  }
+  const cookie = request.cookies[sessionCookieName(context.port())]
+  const principal = context.sessions.principal(cookie)
+  if (principal === undefined)
+    return {
+      ok: false,
+      reason: "unauthenticated",
+      detail:
+        cookie === undefined
+          ? missingCredential
+          : "the session cookie is not valid (expired, or SAM restarted): sign in again with the link `sam dashboard` prints",
+    }
+  if (changes) {
+    const origin = request.headers.origin
+    const expected = ownOrigin(request)
+    if (origin === undefined || origin !== expected)
+      return {
+        ok: false,
+        reason: "cross-site",
+        principal,
+        detail:
+          `a change authenticated by a session cookie must come from SAM's own pages (Origin ${expected ?? "of this server"}), ` +
+          `not ${origin === undefined ? "a request without an Origin header" : `Origin ${origin}`}; ` +
+          "other clients send `Authorization: Bearer <token>`",
+      }
+  }
+  return { ok: true, principal, via: "session" }
+}

@@ -1,0 +1,219 @@
+// Signing a browser in: the login link `/?token=…` sets an HttpOnly, SameSite=Strict session
+// cookie and redirects to `/` without the token; the cookie authenticates the page's fetch and
+// EventSource calls; a change authenticated by the cookie must come from SAM's own origin (CSRF).
+// First over plain HTTP, then in the real Chromium (playwright-core, /usr/bin/chromium).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { chromium } from "playwright-core"
+import { afterEach, describe, expect, it } from "vitest"
+import { httpCheck, nodeService } from "../support/runtime.ts"
+import { type ApiHarness, startApi } from "./apiHarness.ts"
+
+const open: ApiHarness[] = []
+const harness = async () => {
+  const h = await startApi([nodeService("db", "http-service.mjs", { probes: [httpCheck()] })])
+  open.push(h)
+  return h
+}
+afterEach(async () => {
+  for (const h of open.splice(0)) {
+    expect(await h.close()).toEqual([])
+    expect(h.errors).toEqual([])
+  }
+})
+
+/** Sign in with `token`: the cookie pair (`name=value`) the login link set, and the raw header. */
+const signIn = async (h: ApiHarness, token: string) => {
+  const response = await fetch(`${h.url}/?token=${encodeURIComponent(token)}`, { redirect: "manual" })
+  const header = response.headers.get("set-cookie") ?? ""
+  return { response, header, cookie: header.split(";")[0] ?? "" }
+}
+
+describe("the login link, over HTTP", () => {
+  it("sets an HttpOnly, SameSite=Strict session cookie and redirects to / without the token", async () => {
+    const h = await harness()
+    const { response, header, cookie } = await signIn(h, h.token("admin") as string)
+    expect(response.status).toBe(303)
+    expect(response.headers.get("location")).toBe("/")
+    expect(response.headers.get("cache-control")).toBe("no-store")
+    expect(response.headers.get("referrer-policy")).toBe("no-referrer")
+    expect(header).toMatch(
+      new RegExp(
+        `^sam_session_${h.server.port}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200$`,
+      ),
+    )
+    expect(header).not.toContain(h.token("admin"))
+
+    const page = await fetch(`${h.url}/`, { headers: { cookie } })
+    // Signed in, / is the dashboard (test/dashboard/ has its own story).
+    expect(await page.text()).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js">/)
+    const status = await fetch(`${h.url}/api/status`, { headers: { cookie } })
+    expect(status.status).toBe(200)
+    expect(await status.json()).toMatchObject({ services: { running: 1 } })
+  })
+
+  it("without a session, / is a token form showing nothing of SAM; a wrong token is a 401 form", async () => {
+    const h = await harness()
+    const form = await fetch(`${h.url}/`)
+    expect(form.status).toBe(200)
+    const text = await form.text()
+    expect(text).toContain('<form method="get" action="/">')
+    expect(text).not.toMatch(/db|Signed in|running/)
+    expect(form.headers.get("content-security-policy")).toContain("frame-ancestors 'none'")
+
+    const wrong = await signIn(h, "not-a-token-of-this-sam")
+    expect(wrong.response.status).toBe(401)
+    expect(wrong.header).toBe("")
+    expect(await wrong.response.text()).toContain("That is not a token of this SAM.")
+    const forged = await fetch(`${h.url}/api/status`, {
+      headers: { cookie: `sam_session_${h.server.port}=forged-session-id` },
+    })
+    expect(forged.status).toBe(401)
+    expect((await forged.json()).detail).toContain("the session cookie is not valid")
+    expect((await fetch(`${h.url}/`, { method: "POST" })).headers.get("allow")).toBe("GET, HEAD")
+  })
+
+  it("a change made with the cookie must carry SAM's own Origin; a bearer token needs none", async () => {
+    const h = await harness()
+    const { cookie } = await signIn(h, h.token("ops") as string)
+    const restart = (headers: Record<string, string>) =>
+      fetch(`${h.url}/api/services/db/restart`, { method: "POST", headers: { cookie, ...headers } })
+
+    const bare = await restart({})
+    expect(bare.status).toBe(403)
+    expect(await bare.json()).toMatchObject({
+      type: "urn:sam:problem:cross-site",
+      detail: expect.stringContaining("not a request without an Origin header"),
+    })
+    // Another port of the same host is the same *site*: SameSite lets the cookie through, Origin does not.
+    const sibling = await restart({ origin: "http://127.0.0.1:1" })
+    expect(sibling.status).toBe(403)
+    expect((await sibling.json()).detail).toContain("not Origin http://127.0.0.1:1")
+    expect(h.sam.services.status("db").restarts).toBe(0)
+
+    const own = await restart({ origin: h.url })
+    expect(own.status).toBe(200)
+    // The session has the role of the token that signed in.
+    const { cookie: viewer } = await signIn(h, h.token("watcher") as string)
+    const reload = await fetch(`${h.url}/api/config/reload`, {
+      method: "POST",
+      headers: { cookie: viewer, origin: h.url },
+    })
+    expect(reload.status).toBe(403)
+    expect((await reload.json()).required_role).toBe("admin")
+
+    await h.audit.settled()
+    const log = readFileSync(h.audit.file, "utf8")
+    expect(log).toContain(
+      '"actor":{"name":"ops","role":"operator","via":"api"},"action":"service.restart","target":"db","result":"denied"',
+    )
+    expect(log).toContain(
+      '"actor":{"name":"ops","role":"operator","via":"api"},"action":"service.restart","target":"db","result":"ok"',
+    )
+  })
+})
+
+/** A page on another origin of the same host (another port): what a local attacker could serve. */
+const otherOrigin = async (): Promise<{ url: string; server: Server }> => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" })
+    res.end("<!doctype html><title>elsewhere</title>")
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
+}
+
+describe("the login link in Chromium", () => {
+  it("signs the browser in; the cookie authenticates fetch and EventSource from SAM's page, not from another origin", async () => {
+    const h = await harness()
+    const profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
+    const elsewhere = await otherOrigin()
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    })
+    try {
+      const page = await browser.newPage()
+      await page.goto(`${h.url}/?token=${h.token("ops")}`)
+      // The token left the address bar (and the history entry).
+      expect(page.url()).toBe(`${h.url}/`)
+      await page.waitForSelector('[data-role="operator"]')
+      expect(await page.textContent(".who")).toContain("ops (operator)")
+      const [cookie] = await browser.cookies(h.url)
+      expect(cookie).toMatchObject({
+        name: `sam_session_${h.server.port}`,
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/",
+      })
+
+      const seen = await page.evaluate(async () => {
+        const status = await fetch("/api/status")
+        const snapshot = await new Promise<string>((resolve, reject) => {
+          const source = new EventSource("/api/events")
+          source.addEventListener("snapshot", (event) => {
+            source.close()
+            resolve((event as MessageEvent<string>).data)
+          })
+          source.onerror = () => {
+            source.close()
+            reject(new Error("EventSource failed"))
+          }
+        })
+        const restart = await fetch("/api/services/db/restart", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "null",
+        })
+        return {
+          status: status.status,
+          services: ((await status.json()) as { services: { running: number } }).services.running,
+          snapshot: JSON.parse(snapshot) as { services: Array<{ id: string }> },
+          restart: restart.status,
+          // HttpOnly: the page's script never sees the session id.
+          cookie: document.cookie,
+        }
+      })
+      expect(seen).toMatchObject({
+        status: 200,
+        services: 1,
+        snapshot: { services: [{ id: "db" }] },
+        restart: 200,
+        cookie: "",
+      })
+      expect(h.sam.services.status("db").restarts).toBe(1)
+
+      // A page elsewhere on 127.0.0.1 sends a "simple" POST (no preflight) with the cookie: refused.
+      const attacker = await browser.newPage()
+      await attacker.goto(elsewhere.url)
+      await attacker.evaluate(async (target) => {
+        await fetch(`${target}/api/services/db/restart`, {
+          method: "POST",
+          mode: "no-cors",
+          credentials: "include",
+        })
+      }, h.url)
+      await h.audit.settled()
+      expect(readFileSync(h.audit.file, "utf8")).toContain(
+        `"detail":"a change authenticated by a session cookie must come from SAM's own pages (Origin ${h.url}), not Origin ${elsewhere.url}`,
+      )
+      expect(h.sam.services.status("db").restarts).toBe(1)
+    } finally {
+      await browser.close()
+      await new Promise((resolve) => elsewhere.server.close(resolve))
+      rmSync(profile, { recursive: true, force: true })
+    }
+  })
+})
