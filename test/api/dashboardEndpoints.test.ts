@@ -28,6 +28,24 @@ describe("GET /api/session", () => {
   })
 })
 
+describe("the dashboard's files on the API's port", () => {
+  it("are for signed-in browsers only: / is the token form and /assets/* a 401 without a session", async () => {
+    const form = await fetch(`${h.url}/`)
+    expect(await form.text()).toContain('<form method="get" action="/">')
+    const login = await fetch(`${h.url}/?token=${h.token("watcher")}`, { redirect: "manual" })
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? ""
+    const page = await fetch(`${h.url}/`, { headers: { cookie } })
+    const script = /src="(\/assets\/index-[\w-]+\.js)"/.exec(await page.text())?.[1] as string
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'")
+    const asset = await fetch(`${h.url}${script}`, { headers: { cookie } })
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable")
+    const refused = await fetch(`${h.url}${script}`)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as { detail: string }).detail).toContain("sam dashboard")
+  })
+})
+
 describe("GET /api/events for the dashboard", () => {
   it("sends usage samples without ids when asked, and none otherwise", async () => {
     const { frames } = await readEvents(
