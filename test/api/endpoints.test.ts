@@ -415,6 +415,7 @@ describe("the OpenAPI document", () => {
         ...["start", "stop", "restart", "suspend", "resume"].map((c) => `/api/services/{id}/${c}`),
         "/api/status",
         "/api/events",
+        "/api/session",
         "/api/capabilities",
         "/api/capabilities/{name}/invoke",
         "/api/plugins",
