@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The dashboard's built assets, which the API serves (built once, when stale).
+    globalSetup: ["test/support/buildDashboard.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -14,6 +14,7 @@ import { Cause, Data, Effect, Exit, Layer, Predicate, Scope } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import type { AuditLog } from "../audit/auditLog.ts"
+import { dashboardServer } from "../dashboard/serve.ts"
 import type { Sam } from "../runtime/sam.ts"
 import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { allowedMethods } from "./allowedMethods.ts"
@@ -176,11 +177,13 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const scope = Effect.runSync(Scope.make())
   const httpEffect = await Effect.runPromise(HttpRouter.toHttpEffect(app).pipe(Scope.provide(scope)))
   const allowed = allowedMethods(ControlApi, [{ method: "GET", path: openApiPath }, ...browserRoutes])
+  // The dashboard's page and assets (src/dashboard/serve.ts), for signed-in browsers (browserLogin.ts).
+  const dashboard = dashboardServer()
   const answered = Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const refused = requestRefusal(request, maxBodyBytes)
     if (refused) return refused
-    const page = browserAnswer(request, context)
+    const page = browserAnswer(request, context, dashboard)
     if (page) return page
     return yield* httpEffect.pipe(
       Effect.flatMap((response) => routedAnswer(request, response)),

@@ -1,12 +1,14 @@
 // `GET /` on the control API's port: where a browser signs in. The login link
 // `http://127.0.0.1:<port>/?token=…` (`sam start` and `sam dashboard` print it) turns a valid token
 // into a session cookie (sessions.ts) and redirects to `/`, so the token leaves the address bar.
-// With a session `/` answers a small placeholder page (the dashboard comes later); without one, a
-// token form and nothing of SAM's state. Failed sign-ins count as unauthenticated refusals.
+// With a session `/` and `/assets/*` are the dashboard (src/dashboard/serve.ts); without one, `/`
+// is a token form and nothing of SAM's state, and assets are refused. Failed sign-ins count as
+// unauthenticated refusals.
 
 import type { HttpServerRequest } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { AuditLog } from "../audit/auditLog.ts"
+import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
 import type { Authenticator } from "./auth.ts"
 import { type SessionStore, sessionCookieName } from "./sessions.ts"
 
@@ -20,7 +22,10 @@ export interface BrowserLoginContext {
 }
 
 /** The browser paths the front door answers itself, for the router's `Allow` index. */
-export const browserRoutes = [{ method: "GET", path: "/" }] as const
+export const browserRoutes = [
+  { method: "GET", path: "/" },
+  { method: "GET", path: "/assets/*" },
+] as const
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
@@ -58,14 +63,40 @@ const cookieOf = (request: HttpServerRequest.HttpServerRequest, name: string): s
 const sourceOf = (request: HttpServerRequest.HttpServerRequest): string =>
   request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown"
 
+/** The dashboard's answer as an Effect response (its own content type, caching and CSP). */
+const dashboardResponse = (answer: DashboardAnswer): HttpServerResponse.HttpServerResponse => {
+  const { "content-type": contentType, "content-length": _length, ...headers } = answer.headers
+  return HttpServerResponse.uint8Array(answer.body, {
+    status: answer.status,
+    ...(contentType === undefined ? {} : { contentType }),
+    headers,
+  })
+}
+
 /** The answer to a browser path, or undefined when `request` is for the API or someone else. */
 export const browserAnswer = (
   request: HttpServerRequest.HttpServerRequest,
   context: BrowserLoginContext,
+  dashboard: DashboardServer,
 ): HttpServerResponse.HttpServerResponse | undefined => {
   const [path, query = ""] = request.url.split("?", 2) as [string, string?]
-  if (path !== "/" || (request.method !== "GET" && request.method !== "HEAD")) return undefined
+  if (request.method !== "GET" && request.method !== "HEAD") return undefined
   const cookie = sessionCookieName(context.port())
+  if (path.startsWith("/assets/")) {
+    if (context.sessions.principal(cookieOf(request, cookie)) === undefined)
+      return HttpServerResponse.jsonUnsafe(
+        {
+          type: "about:blank",
+          title: "Unauthorized",
+          status: 401,
+          detail: "sign in first: open the link `sam dashboard` prints",
+        },
+        { status: 401, contentType: "application/problem+json" },
+      )
+    const answer = dashboard.answer({ method: request.method, url: path, headers: request.headers })
+    return answer === undefined ? undefined : dashboardResponse(answer)
+  }
+  if (path !== "/") return undefined
   const token = new URLSearchParams(query).get("token")
   if (token !== null) {
     const authentication = context.authenticator.authenticateToken(token)
@@ -85,11 +116,6 @@ export const browserAnswer = (
   }
   const principal = context.sessions.principal(cookieOf(request, cookie))
   if (principal === undefined) return tokenForm(undefined, 200)
-  return page(
-    "SAM",
-    `<h1>SAM ${escapeHtml(context.version)}</h1>` +
-      `<p>Signed in as <strong>${escapeHtml(principal.name)}</strong> (${principal.role}).</p>` +
-      "<p>The dashboard is not part of this version yet. This browser session can call the control " +
-      "API under <code>/api</code> (docs/API.md), for example <code>/api/status</code>.</p>",
-  )
+  const answer = dashboard.answer({ method: request.method, url: "/", headers: request.headers })
+  return answer === undefined ? undefined : dashboardResponse(answer)
 }

@@ -38,6 +38,7 @@ import {
   CrashList,
   CrashListQuery,
   CrashReport,
+  EventsQuery,
   InvokeBody,
   InvokeResult,
   LogLine,
@@ -49,6 +50,7 @@ import {
   Service,
   ServiceHealth,
   ServiceList,
+  SessionInfo,
   StartBody,
   StopBody,
   StreamEvent,
@@ -183,6 +185,7 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("status", "/status", { success: SystemStatus }))
   .add(
     HttpApiEndpoint.get("events", "/events", {
+      query: EventsQuery,
       headers: {
         "last-event-id": Schema.optionalKey(
           Schema.String.annotate({
@@ -197,7 +200,14 @@ export class SystemGroup extends HttpApiGroup.make("system")
         "comment lines (`: keep-alive`) as heartbeats.",
     ),
   )
-  .annotate(OpenApi.Description, "SAM as a whole: status and the live event stream") {}
+  .add(
+    HttpApiEndpoint.get("session", "/session", { success: SessionInfo }).annotate(
+      OpenApi.Description,
+      "Who the caller is: the name and role of its token or browser session (the dashboard shows " +
+        "lifecycle controls to operators and admins only).",
+    ),
+  )
+  .annotate(OpenApi.Description, "SAM as a whole: status, the live event stream and who is calling") {}
 
 const lastEventId = {
   "last-event-id": Schema.optionalKey(

@@ -88,6 +88,7 @@ export const routes = {
   system: {
     status: { method: "GET", path: "/api/status", sse: false },
     events: { method: "GET", path: "/api/events", sse: true },
+    session: { method: "GET", path: "/api/session", sse: false },
   },
   capabilities: {
     list: { method: "GET", path: "/api/capabilities", sse: false },

@@ -2,6 +2,7 @@
 // unit first (id = the last event id it covers), then each event as it is published, with comment
 // heartbeats in between. With Last-Event-ID the events after that id are replayed from the bus
 // history instead, when the history still holds them. Unit output has its own stream (logStream.ts).
+// Asked for, `usage` frames (no id: they are samples, not events to resume after) come at an interval.
 import { Effect, Queue, Stream } from "effect"
 import type { EventBus, SamEvent } from "../runtime/eventBus.ts"
 
@@ -30,6 +31,8 @@ export interface EventStreamOptions {
   readonly snapshot: () => unknown
   /** Frames a slow client may fall behind by before the stream is ended (it can resume). */
   readonly maxQueued?: number
+  /** Send a `usage` frame with `sample()` every `everyMs` (the dashboard's sparklines). */
+  readonly usage?: { readonly everyMs: number; readonly sample: () => unknown }
 }
 
 /** The events to replay after `lastEventId`, or undefined when a snapshot is needed instead. */
@@ -81,6 +84,11 @@ export const eventFrames = (options: EventStreamOptions): Stream.Stream<string> 
             () => push(sseComment(`keep-alive ${new Date().toISOString()}`)),
             options.heartbeatMs,
           )
+          const usage = options.usage
+          const sampler =
+            usage === undefined
+              ? undefined
+              : setInterval(() => push(sseFrame({ event: "usage", data: usage.sample() })), usage.everyMs)
           const onShutdown = () => {
             push(sseFrame({ event: "shutdown", data: { reason: "SAM's API server is closing" } }))
             end()
@@ -90,6 +98,7 @@ export const eventFrames = (options: EventStreamOptions): Stream.Stream<string> 
           return () => {
             unsubscribe()
             clearInterval(heartbeat)
+            clearInterval(sampler)
             options.shutdown.removeEventListener("abort", onShutdown)
           }
         }),

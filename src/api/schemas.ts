@@ -255,10 +255,28 @@ export const ReloadResult = Schema.Struct({
   failures: Schema.optionalKey(Schema.Array(Schema.Struct({ unit: Schema.String, error: Schema.String }))),
 }).annotate({ identifier: "ReloadResult" })
 
+/** Who is calling (GET /api/session): the dashboard shows action controls by this role. */
+export const SessionInfo = Schema.Struct({
+  name: Schema.String.annotate({ description: "The token's name (its key in security.api_tokens)" }),
+  role: Role,
+}).annotate({ identifier: "SessionInfo" })
+
+export const EventsQuery = Schema.Struct({
+  usage: Schema.optionalKey(
+    Schema.Literals(["true", "false"]).annotate({
+      description:
+        "true: also send a `usage` event (no id) every 2 s: {at, units: [{id, cpu_percent, memory_bytes}]}",
+    }),
+  ),
+  recent: Schema.optionalKey(
+    IntParam(0, 1000, "The snapshot also carries the last this many events (`recent`, oldest first)"),
+  ),
+})
+
 export const StreamEvent = Schema.Unknown.annotate({
   description:
     "`snapshot` (every unit), then SAM events by type (transition, health, supervisor, plugin ..., alert ...); " +
-    "`shutdown` when SAM closes the stream",
+    "`usage` when asked for; `shutdown` when SAM closes the stream",
 })
 
 export const LogLine = Schema.Struct({

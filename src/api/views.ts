@@ -25,6 +25,12 @@ const usageOf = (status: UnitStatus, usage: ProcessUsage) => {
   }
 }
 
+/** A unit's CPU and memory now (the `usage` frames of GET /api/events?usage=true). */
+export const usageView = (status: UnitStatus, usage: ProcessUsage) => ({
+  id: status.id,
+  ...usageOf(status, usage),
+})
+
 const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
   id: status.id,
   status: status.state,

@@ -416,6 +416,7 @@ describe("the OpenAPI document", () => {
         "/api/services/{id}/scale",
         "/api/status",
         "/api/events",
+        "/api/session",
         "/api/capabilities",
         "/api/capabilities/{name}/invoke",
         "/api/plugins",

@@ -83,6 +83,12 @@ const rules: ReadonlyArray<Rule> = [
         : !under(i.target, ["src/actors"]),
   },
   {
+    name: "the dashboard's server side is plain Node: no Effect, none of the UI's code",
+    from: ["src/dashboard/serve.ts", "src/dashboard/dashboardAssets.ts"],
+    forbids: (i) =>
+      i.specifier === "effect" || i.specifier.startsWith("effect/") || under(i.target, ["src/dashboard/ui"]),
+  },
+  {
     name: "src/graph is neutral: it imports no other part of SAM",
     from: ["src/graph"],
     forbids: (i) => i.target !== undefined && !under(i.target, ["src/graph"]),

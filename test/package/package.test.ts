@@ -173,6 +173,9 @@ describe("the packed package in a fresh project", { timeout: 60_000 }, () => {
       "dist/plugins/api.d.ts",
       "bin/sam.js",
       "schema/sam.schema.json",
+      "dist/dashboard/serve.js",
+      "dist/dashboard/ui/index.html",
+      "dist/dashboard/ui/dashboard.json",
     ])
       expect(existsSync(join(installed, file)), file).toBe(true)
     for (const absent of ["src", "test", "dist/.tsbuildinfo"])
@@ -252,7 +255,24 @@ console.log(JSON.stringify({
       void exited.then((code) => reject(new Error(`sam start exited ${code}:\n${output.join("\n")}`)))
     })
     expect(await ready).toMatch(/^sam: 2\/2 units ready in/)
-    daemonPid = (JSON.parse(readFileSync(join(project, ".sam", "api.json"), "utf8")) as { pid: number }).pid
+    const api = JSON.parse(readFileSync(join(project, ".sam", "api.json"), "utf8")) as {
+      pid: number
+      url: string
+    }
+    daemonPid = api.pid
+
+    // The dashboard ships built: the page SAM serves at / loads its hashed script from /assets/.
+    const tokenFile = join(project, ".sam", "token")
+    const token = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : ""
+    const login = await fetch(`${api.url}/?token=${encodeURIComponent(token)}`, { redirect: "manual" })
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? ""
+    const page = login.status === 303 ? await fetch(`${api.url}/`, { headers: { cookie } }) : login
+    const html = await page.text()
+    const script = /src="(\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1]
+    expect(script, html).toBeDefined()
+    const asset = await fetch(`${api.url}${script}`, { headers: { cookie } })
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8")
 
     const invoke = (...args: string[]) =>
       run("npx", ["sam", "invoke", ...args, "--config", "sam.yaml"], project)

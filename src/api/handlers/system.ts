@@ -1,12 +1,16 @@
-// GET /api/status (counts, resources, health) and GET /api/events (the live event stream).
+// GET /api/status (counts, resources, health), GET /api/events (the live event stream, with usage
+// samples and recent events when asked) and GET /api/session (who is calling).
 import { Effect, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext } from "../apiContext.ts"
-import { ControlApi } from "../controlApi.ts"
+import { ControlApi, Principal } from "../controlApi.ts"
 import { eventFrames } from "../eventStream.ts"
 import { hostResources } from "../resources.ts"
-import { agentView, countStates, overallHealth, serviceView } from "../views.ts"
+import { agentView, countStates, overallHealth, serviceView, usageView } from "../views.ts"
+
+/** How often a `usage` frame is sent (the supervisor samples every 2 s by default). */
+export const usageEveryMs = 2_000
 
 /** Headers of every SSE response: no caching, no proxy buffering. */
 export const sseHeaders = { "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" }
@@ -32,8 +36,9 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
             health: overallHealth(status.units),
           }
         }),
-      events: ({ headers }) =>
+      events: ({ headers, query }) =>
         Effect.sync(() => {
+          const recent = query.recent ?? 0
           const frames = eventFrames({
             bus: sam.bus,
             lastEventId: headers["last-event-id"],
@@ -43,12 +48,29 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
               timestamp: new Date().toISOString(),
               agents: sam.agents.list().map((s) => agentView(sam, s, usage)),
               services: sam.services.list().map((s) => serviceView(s, usage)),
+              ...(recent > 0 ? { recent: sam.bus.since(0).slice(-recent) } : {}),
             }),
+            ...(query.usage === "true"
+              ? {
+                  usage: {
+                    everyMs: usageEveryMs,
+                    sample: () => ({
+                      at: new Date().toISOString(),
+                      units: sam.status().units.map((s) => usageView(s, usage)),
+                    }),
+                  },
+                }
+              : {}),
           })
           return HttpServerResponse.stream(frames.pipe(Stream.encodeText), {
             contentType: "text/event-stream",
             headers: sseHeaders,
           })
+        }),
+      session: () =>
+        Effect.gen(function* () {
+          const principal = yield* Principal
+          return { name: principal.name, role: principal.role }
         }),
     })
   }),

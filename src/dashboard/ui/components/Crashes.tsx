@@ -1,0 +1,82 @@
+// Crash reports, newest first: when, which instance, how it failed, and its last lines of output
+// (the newest few shown at once, the others on a click).
+import { useState } from "preact/hooks"
+import { clock, duration } from "../format.ts"
+import type { Crash, CrashDetail } from "../types.ts"
+import { useDashboard } from "../useStore.ts"
+
+interface Props {
+  readonly crashes: ReadonlyArray<Crash>
+  readonly details: ReadonlyMap<number, CrashDetail>
+}
+
+const shownLines = 8
+
+export const Crashes = ({ crashes, details }: Props) => {
+  const { live } = useDashboard()
+  const [open, setOpen] = useState<ReadonlySet<number>>(new Set())
+  return (
+    <section class="panel crashes" aria-label="crash reports">
+      <header class="panel-head">
+        <h2>Crashes</h2>
+        <span class="muted">{crashes.length === 0 ? "none" : `${crashes.length} recent`}</span>
+      </header>
+      {crashes.length === 0 && <p class="empty">No crash reports.</p>}
+      <ol class="crash-list">
+        {crashes.map((crash) => {
+          const detail = details.get(crash.id)
+          const expanded = open.has(crash.id)
+          const lines = detail?.last_lines ?? []
+          return (
+            <li key={crash.id} class="crash" data-crash={crash.id} data-crash-unit={crash.unit}>
+              <div class="crash-head">
+                <strong>
+                  {crash.unit}
+                  {crash.instance > 0 ? `#${crash.instance}` : ""}
+                </strong>
+                <span class="badge tone-bad">
+                  {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
+                </span>
+                <time>{clock(crash.time)}</time>
+                <span class="muted">after {duration(crash.uptime_ms / 1000)}</span>
+              </div>
+              <p class="reason">{crash.reason}</p>
+              {detail ? (
+                lines.length > 0 && (
+                  <pre class="crash-lines">
+                    {(expanded ? lines : lines.slice(-shownLines)).map((l) => (
+                      <span key={`${l.time}${l.line}`} class={`stream-${l.stream}`}>
+                        {l.line}
+                        {"\n"}
+                      </span>
+                    ))}
+                  </pre>
+                )
+              ) : (
+                <button type="button" class="link" onClick={() => live.readCrash(crash.id)}>
+                  show last lines
+                </button>
+              )}
+              {detail && lines.length > shownLines && (
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() =>
+                    setOpen((o) => {
+                      const next = new Set(o)
+                      if (expanded) next.delete(crash.id)
+                      else next.add(crash.id)
+                      return next
+                    })
+                  }
+                >
+                  {expanded ? "fewer lines" : `all ${lines.length} lines`}
+                </button>
+              )}
+            </li>
+          )
+        })}
+      </ol>
+    </section>
+  )
+}

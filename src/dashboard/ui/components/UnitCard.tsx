@@ -1,0 +1,162 @@
+// One agent or service: state, readiness, restarts, uptime, pid, instances, CPU and memory
+// sparklines, capabilities and the reason of its last transition, with the lifecycle actions an
+// operator may take (none for viewers). Carries the browser tests' hooks: data-unit, data-state,
+// data-restarts, data-pid, and data-action on each control.
+import { useState } from "preact/hooks"
+import { bytes, duration, percent, relative } from "../format.ts"
+import { stateLabel, toneOf } from "../states.ts"
+import type { Series } from "../store.ts"
+import type { LifecycleCommand, Unit } from "../types.ts"
+import { useDashboard, useStore } from "../useStore.ts"
+import { Sparkline } from "./Sparkline.tsx"
+
+const commands: ReadonlyArray<LifecycleCommand> = ["start", "stop", "restart", "suspend", "resume"]
+
+/** The commands that make sense in `state` (the others stay available, quieter). */
+const likely = (unit: Unit): ReadonlySet<LifecycleCommand> => {
+  switch (unit.status) {
+    case "stopped":
+    case "crashed":
+    case "error":
+    case "backoff":
+      return new Set(["start"])
+    case "suspended":
+      return new Set(["resume", "stop"])
+    case "running":
+      return new Set(["restart", "stop", ...(unit.kind === "agent" ? (["suspend"] as const) : [])])
+    default:
+      return new Set(["stop"])
+  }
+}
+
+const uptimeOf = (unit: Unit, now: number): number =>
+  unit.status === "running" || unit.status === "suspended"
+    ? unit.uptime + Math.max(0, now - unit.readAt) / 1000
+    : unit.uptime
+
+interface Props {
+  readonly unit: Unit
+  readonly usage: Series | undefined
+  readonly canAct: boolean
+  readonly canScale: boolean
+  readonly selected: boolean
+  readonly now: number
+}
+
+export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props) => {
+  const { live, store } = useDashboard()
+  const pending = useStore((s) => s.pending)
+  const tone = toneOf(unit.status, unit.ready)
+  const suggested = likely(unit)
+  const capabilities = unit.kind === "agent" ? unit.capabilities : []
+  const [instances, setInstances] = useState(unit.instances)
+  return (
+    <article
+      class={`unit tone-${tone}${selected ? " selected" : ""}`}
+      data-unit={unit.id}
+      data-kind={unit.kind}
+      data-state={unit.status}
+      data-ready={String(unit.ready)}
+      data-restarts={String(unit.restarts)}
+      data-pid={unit.pid === null ? "" : String(unit.pid)}
+    >
+      <header class="unit-head">
+        <button
+          type="button"
+          class="unit-name"
+          title="Show this unit's log"
+          onClick={() => store.update((s) => ({ ...s, selected: unit.id }))}
+        >
+          <span class={`dot tone-${tone}`} aria-hidden="true" />
+          {unit.id}
+        </button>
+        <span class="kind">{unit.kind}</span>
+        <span class={`badge tone-${tone}`}>{stateLabel(unit.status, unit.ready)}</span>
+      </header>
+      <dl class="facts">
+        <div>
+          <dt>restarts</dt>
+          <dd class={unit.restarts > 0 ? "warn-text" : ""}>{unit.restarts}</dd>
+        </div>
+        <div>
+          <dt>uptime</dt>
+          <dd>
+            {unit.status === "running" || unit.status === "suspended" ? duration(uptimeOf(unit, now)) : "—"}
+          </dd>
+        </div>
+        <div>
+          <dt>pid</dt>
+          <dd>{unit.pid ?? "—"}</dd>
+        </div>
+        <div>
+          <dt>instances</dt>
+          <dd>{unit.instances}</dd>
+        </div>
+      </dl>
+      <div class="sparks">
+        <div class="spark-box">
+          <span class="spark-label">
+            cpu <strong>{percent(unit.cpu_percent)}</strong>
+          </span>
+          <Sparkline values={usage?.cpu ?? []} floor={100} label={`CPU of ${unit.id}`} tone="cpu" />
+        </div>
+        <div class="spark-box">
+          <span class="spark-label">
+            mem <strong>{bytes(unit.memory_bytes)}</strong>
+          </span>
+          <Sparkline values={usage?.memory ?? []} label={`memory of ${unit.id}`} tone="memory" />
+        </div>
+      </div>
+      {capabilities && capabilities.length > 0 && (
+        <ul class="capabilities" aria-label="capabilities">
+          {capabilities.map((c) => (
+            <li key={c}>{c}</li>
+          ))}
+        </ul>
+      )}
+      <p class="reason" title={unit.reason}>
+        {unit.reason || "\u00a0"}
+        {unit.next_attempt_at && (
+          <span class="next"> · next attempt {relative(unit.next_attempt_at, now)}</span>
+        )}
+      </p>
+      {canAct && (
+        <div class="actions">
+          {commands.map((command) => (
+            <button
+              type="button"
+              key={command}
+              data-action={command}
+              class={suggested.has(command) ? "act" : "act quiet"}
+              disabled={pending.has(`${unit.id}:${command}`)}
+              onClick={() => void live.command(unit, command)}
+            >
+              {command}
+            </button>
+          ))}
+          {canScale && unit.kind === "service" && (
+            <form
+              class="scale"
+              onSubmit={(e) => {
+                e.preventDefault()
+                void live.scale(unit, instances)
+              }}
+            >
+              <input
+                type="number"
+                min={0}
+                max={64}
+                value={instances}
+                aria-label={`instances of ${unit.id}`}
+                onInput={(e) => setInstances(Number((e.target as HTMLInputElement).value))}
+              />
+              <button type="submit" class="act quiet" data-action="scale">
+                scale
+              </button>
+            </form>
+          )}
+        </div>
+      )}
+    </article>
+  )
+}

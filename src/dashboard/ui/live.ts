@@ -1,0 +1,285 @@
+// Keeps the store live: one event stream (GET /api/events with usage samples and recent events),
+// and on what it says, one-off reads of what changed: a unit's full view after its transitions,
+// crash reports after crash.reported, alerts after alert.*, every unit after a config reload.
+// Reads are coalesced per subject, so a burst of events costs one request. No polling.
+import { ApiProblem, call, get, getIfThere, unitPath } from "./api.ts"
+import { openStream, type Stream } from "./sse.ts"
+import {
+  applyEvent,
+  applyHistory,
+  applySnapshot,
+  applyTransition,
+  applyUnitView,
+  applyUsage,
+  type Store,
+  unitOf,
+  withNotice,
+} from "./store.ts"
+import type {
+  Alert,
+  Crash,
+  CrashDetail,
+  Features,
+  LifecycleCommand,
+  Session,
+  Unit,
+  UnitKind,
+} from "./types.ts"
+
+type Raw = Record<string, unknown>
+
+/** Crash reports whose last lines the page shows without a click. */
+const detailedCrashes = 4
+
+/** Runs `read` for `key` now, or once more after the run in flight when asked again meanwhile. */
+const coalescer = () => {
+  const running = new Map<string, boolean>()
+  return (key: string, read: () => Promise<void>) => {
+    if (running.has(key)) {
+      running.set(key, true)
+      return
+    }
+    running.set(key, false)
+    const run = (): Promise<void> =>
+      read()
+        .catch((error: unknown) => console.warn(`dashboard: reading ${key} failed:`, error))
+        .then(() => {
+          if (running.get(key)) {
+            running.set(key, false)
+            return run()
+          }
+          running.delete(key)
+        })
+    void run()
+  }
+}
+
+const asAlert = (raw: Raw, index: number): Alert => {
+  const name = String(raw.name ?? raw.alert ?? raw.rule ?? "alert")
+  const unit = typeof raw.unit === "string" ? raw.unit : undefined
+  return {
+    key: String(raw.id ?? raw.key ?? `${name}:${unit ?? ""}:${index}`),
+    name,
+    unit,
+    severity: typeof raw.severity === "string" ? raw.severity : undefined,
+    detail: String(raw.detail ?? raw.message ?? raw.summary ?? ""),
+    since: typeof raw.since === "string" ? raw.since : typeof raw.at === "string" ? raw.at : undefined,
+  }
+}
+
+/** Which optional endpoints this SAM serves, from its OpenAPI document (which needs no session). */
+const readFeatures = async (): Promise<Features> => {
+  const document = await get<{ paths?: Record<string, unknown> }>("/api/openapi.json")
+  const paths = new Set(Object.keys(document.paths ?? {}))
+  return {
+    scale: paths.has("/api/services/{id}/scale"),
+    alerts: paths.has("/api/alerts"),
+    metrics: paths.has("/api/services/{id}/metrics"),
+  }
+}
+
+type Metrics = { series?: Record<string, ReadonlyArray<readonly [number, number]>> }
+
+export class Live {
+  private stream: Stream | undefined
+  private readonly once = coalescer()
+
+  constructor(private readonly store: Store) {}
+
+  start(): void {
+    this.stream = openStream({
+      url: "/api/events?usage=true&recent=100",
+      onMessage: (event, data, id) => this.onMessage(event, (data ?? {}) as Raw, id),
+      onState: (state, detail) =>
+        this.store.update((s) => {
+          if (state === "unauthorized") return { ...s, connection: "signed-out", connectionDetail: detail }
+          if (state === "retrying") return { ...s, connection: "reconnecting", connectionDetail: detail }
+          return s
+        }),
+    })
+  }
+
+  close(): void {
+    this.stream?.close()
+  }
+
+  private onMessage(event: string, data: Raw, _id: string | undefined): void {
+    switch (event) {
+      case "snapshot":
+        this.store.update((s) => applySnapshot(s, data, Date.now()))
+        this.readEverythingElse()
+        return
+      case "usage":
+        this.store.update((s) => applyUsage(s, data))
+        return
+      case "transition":
+        this.store.update((s) => applyTransition(s, data))
+        this.refreshUnit(unitOf(data))
+        return
+      case "shutdown":
+        this.store.update((s) => ({ ...s, connection: "reconnecting", connectionDetail: "SAM is stopping" }))
+        return
+      default:
+        this.store.update((s) => applyEvent(s, data))
+    }
+    const unit = unitOf(data)
+    if (event === "supervisor" || event === "health" || event === "instance.failed") this.refreshUnit(unit)
+    if (event === "crash.reported") {
+      this.refreshCrashes()
+      this.refreshUnit(unit)
+    }
+    if (event.startsWith("alert.")) this.refreshAlerts(data, event)
+    if (event === "config.reloaded") this.refreshAllUnits()
+  }
+
+  /** After a snapshot: who we are, what this SAM offers, the graph, crashes and alerts. */
+  private readEverythingElse(): void {
+    this.once("session", async () => {
+      const session = await get<Session>("/api/session")
+      this.store.update((s) => ({ ...s, session }))
+    })
+    this.once("features", async () => {
+      const features = await readFeatures()
+      this.store.update((s) => ({ ...s, features }))
+      if (features.alerts) this.refreshAlerts()
+      if (features.metrics) this.readHistories()
+    })
+    this.refreshDependencies()
+    this.refreshCrashes()
+  }
+
+  private refreshDependencies(): void {
+    this.once("dependencies", async () => {
+      const list = await get<{ dependencies: Record<string, string[]> }>("/api/services")
+      this.store.update((s) => ({ ...s, dependencies: list.dependencies }))
+    })
+  }
+
+  private refreshUnit(id: string | undefined): void {
+    if (id === undefined) return
+    const unit = this.store.state.units.get(id)
+    if (unit === undefined) return
+    const kind: UnitKind = unit.kind
+    this.once(`unit:${id}`, async () => {
+      const view = await getIfThere<Unit>(unitPath(kind, id))
+      if (view) this.store.update((s) => applyUnitView(s, { ...view, kind, readAt: Date.now() } as Unit))
+    })
+  }
+
+  private refreshAllUnits(): void {
+    this.once("units", async () => {
+      const [services, agents] = await Promise.all([
+        get<{ services: Raw[]; dependencies: Record<string, string[]> }>("/api/services"),
+        get<{ agents: Raw[] }>("/api/agents?pageSize=500"),
+      ])
+      this.store.update((s) =>
+        applySnapshot(s, { services: services.services, agents: agents.agents }, Date.now()),
+      )
+      this.store.update((s) => ({ ...s, dependencies: services.dependencies }))
+    })
+  }
+
+  private refreshCrashes(): void {
+    this.once("crashes", async () => {
+      const list = await getIfThere<{ crashes: Crash[] }>("/api/crashes?limit=20")
+      const crashes = list?.crashes ?? []
+      this.store.update((s) => ({ ...s, crashes }))
+      for (const crash of crashes.slice(0, detailedCrashes)) this.readCrash(crash.id)
+    })
+  }
+
+  /** A crash report's last lines (reports do not change: read once). */
+  readCrash(id: number): void {
+    if (this.store.state.crashDetails.has(id)) return
+    this.once(`crash:${id}`, async () => {
+      const detail = await getIfThere<CrashDetail>(`/api/crashes/${id}`)
+      if (detail) this.store.update((s) => ({ ...s, crashDetails: new Map(s.crashDetails).set(id, detail) }))
+    })
+  }
+
+  private refreshAlerts(event?: Raw, type?: string): void {
+    if (!this.store.state.features.alerts) {
+      // An alert event from a SAM whose alerts endpoint we have not seen: keep it from the event.
+      if (event && type === "alert.firing")
+        this.store.update((s) => ({ ...s, alerts: [asAlert(event, s.alerts.length), ...s.alerts] }))
+      if (event && type === "alert.resolved") {
+        const resolved = asAlert(event, 0)
+        this.store.update((s) => ({
+          ...s,
+          alerts: s.alerts.filter((a) => !(a.name === resolved.name && a.unit === resolved.unit)),
+        }))
+      }
+      return
+    }
+    this.once("alerts", async () => {
+      const answer = await getIfThere<{ alerts?: Raw[] } | Raw[]>("/api/alerts")
+      const list = Array.isArray(answer) ? answer : (answer?.alerts ?? [])
+      this.store.update((s) => ({ ...s, alerts: list.map(asAlert) }))
+    })
+  }
+
+  /** Sparklines start from the metrics history where SAM keeps one. */
+  private readHistories(): void {
+    for (const unit of this.store.state.units.values())
+      this.once(`metrics:${unit.id}`, async () => {
+        const metrics = await getIfThere<Metrics>(`${unitPath(unit.kind, unit.id)}/metrics`)
+        const series = metrics?.series ?? {}
+        this.store.update((s) =>
+          applyHistory(s, unit.id, series.cpu_percent ?? [], series.memory_bytes ?? []),
+        )
+      })
+  }
+
+  /** Run a lifecycle command as the signed-in operator; the outcome becomes a notice. */
+  async command(unit: Unit, command: LifecycleCommand): Promise<void> {
+    const key = `${unit.id}:${command}`
+    this.store.update((s) => ({ ...s, pending: new Set(s.pending).add(key) }))
+    try {
+      const view = await call<Unit>("POST", `${unitPath(unit.kind, unit.id)}/${command}`, null)
+      this.store.update((s) =>
+        withNotice(applyUnitView(s, { ...view, kind: unit.kind, readAt: Date.now() } as Unit), {
+          unit: unit.id,
+          kind: "ok",
+          text: `${command} ${unit.id}: done, it is ${view.status}${view.pid ? ` (pid ${view.pid})` : ""}`,
+        }),
+      )
+    } catch (error) {
+      const refused = error instanceof ApiProblem && error.status === 409
+      this.store.update((s) =>
+        withNotice(s, {
+          unit: unit.id,
+          kind: refused ? "refused" : "failed",
+          text: `${command} ${unit.id}: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+      )
+    } finally {
+      this.store.update((s) => {
+        const pending = new Set(s.pending)
+        pending.delete(key)
+        return { ...s, pending }
+      })
+    }
+  }
+
+  /** Scale a service to `instances` (where SAM offers it). */
+  async scale(unit: Unit, instances: number): Promise<void> {
+    try {
+      const view = await call<Unit>("POST", `${unitPath(unit.kind, unit.id)}/scale`, { instances })
+      this.store.update((s) =>
+        withNotice(applyUnitView(s, { ...view, kind: unit.kind, readAt: Date.now() } as Unit), {
+          unit: unit.id,
+          kind: "ok",
+          text: `scale ${unit.id}: ${view.instances ?? instances} instances`,
+        }),
+      )
+    } catch (error) {
+      this.store.update((s) =>
+        withNotice(s, {
+          unit: unit.id,
+          kind: error instanceof ApiProblem && error.status === 409 ? "refused" : "failed",
+          text: `scale ${unit.id}: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+      )
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// The colour family of each lifecycle state, shared by unit cards, graph nodes and the timeline:
+// ok (running and ready), busy (on its way), idle (stopped, suspended), warn (backoff, not ready),
+// bad (error, crashed).
+
+export type Tone = "ok" | "busy" | "idle" | "warn" | "bad"
+
+/** A unit's state (`running`, or a transition's `running.ready`) and readiness as a tone. */
+export const toneOf = (state: string, ready?: boolean): Tone => {
+  if (state === "running.ready") return "ok"
+  if (state === "running.unready") return "warn"
+  const base = state.split(".")[0] ?? state
+  switch (base) {
+    case "running":
+      return ready === false ? "warn" : "ok"
+    case "starting":
+    case "stopping":
+      return "busy"
+    case "stopped":
+    case "suspended":
+      return "idle"
+    case "backoff":
+      return "warn"
+    default:
+      return "bad"
+  }
+}
+
+/** What to call a state on the page: `running` splits into ready and not ready. */
+export const stateLabel = (state: string, ready: boolean): string =>
+  state === "running" ? (ready ? "ready" : "running, not ready") : state

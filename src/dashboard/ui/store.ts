@@ -1,0 +1,268 @@
+// The dashboard's state and the pure steps that change it: a snapshot replaces the units, a
+// transition moves one at once (its full view follows from the API), usage samples grow the
+// sparklines, events become timeline lines. live.ts feeds it; components read it with useStore.
+import type {
+  Alert,
+  Connection,
+  Crash,
+  CrashDetail,
+  Features,
+  Notice,
+  Session,
+  TimelineEntry,
+  Unit,
+} from "./types.ts"
+
+/** Samples kept per sparkline (2 s apart: two minutes). */
+export const sparkLength = 60
+const timelineLength = 200
+
+export interface Series {
+  readonly cpu: ReadonlyArray<number>
+  readonly memory: ReadonlyArray<number>
+}
+
+export interface State {
+  readonly connection: Connection
+  /** Why the connection is not live, when it is not. */
+  readonly connectionDetail: string
+  readonly session: Session | undefined
+  readonly features: Features
+  /** By id, in the order the snapshot listed them (services, then agents). */
+  readonly units: ReadonlyMap<string, Unit>
+  /** Each unit id and the ids it depends on (GET /api/services `dependencies`). */
+  readonly dependencies: Readonly<Record<string, ReadonlyArray<string>>>
+  readonly usage: ReadonlyMap<string, Series>
+  /** Newest first. */
+  readonly timeline: ReadonlyArray<TimelineEntry>
+  readonly crashes: ReadonlyArray<Crash>
+  readonly crashDetails: ReadonlyMap<number, CrashDetail>
+  readonly alerts: ReadonlyArray<Alert>
+  readonly notices: ReadonlyArray<Notice>
+  /** The unit whose log the log panel follows. */
+  readonly selected: string | undefined
+  /** Commands waiting for their answer, as `unit:command`. */
+  readonly pending: ReadonlySet<string>
+}
+
+export const initialState: State = {
+  connection: "connecting",
+  connectionDetail: "",
+  session: undefined,
+  features: { scale: false, alerts: false, metrics: false },
+  units: new Map(),
+  dependencies: {},
+  usage: new Map(),
+  timeline: [],
+  crashes: [],
+  crashDetails: new Map(),
+  alerts: [],
+  notices: [],
+  selected: undefined,
+  pending: new Set(),
+}
+
+type Raw = Record<string, unknown>
+const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+
+/** The unit id of an event's `unit` (`api#2` is instance 2 of `api`). */
+export const unitOf = (event: Raw): string | undefined => text(event.unit)?.split("#")[0]
+
+/** A timeline line for a SAM event, or undefined for events the timeline leaves out. */
+export const timelineEntry = (event: Raw): TimelineEntry | undefined => {
+  const type = text(event.type) ?? ""
+  const id = typeof event.id === "number" ? event.id : 0
+  const at = text(event.at) ?? new Date().toISOString()
+  const unit = unitOf(event)
+  const instance = typeof event.instance === "number" && event.instance > 0 ? `#${event.instance}` : ""
+  switch (type) {
+    case "transition": {
+      const to = text(event.to) ?? "?"
+      const reason = text(event.reason)
+      return {
+        id,
+        at,
+        type,
+        unit,
+        to,
+        text: `${unit}${instance} ${text(event.from) ?? "?"} → ${to}${reason ? `: ${reason}` : ""}`,
+      }
+    }
+    case "supervisor":
+      return {
+        id,
+        at,
+        type,
+        unit,
+        text: `${text(event.action) ?? "supervisor"}: ${text(event.detail) ?? ""}`,
+      }
+    case "crash.reported":
+      return { id, at, type, unit, text: `${unit}${instance} crash report #${String(event.crash_id ?? "?")}` }
+    case "health":
+      return {
+        id,
+        at,
+        type,
+        unit,
+        text: `${unit}${instance} health ${event.ok ? "ok" : "failing"} (${text(event.probe) ?? "probe"}): ${text(event.detail) ?? ""}`,
+      }
+    case "config.reloaded":
+      return { id, at, type, unit: undefined, text: "config reloaded" }
+    case "config.invalid":
+      return { id, at, type, unit: undefined, text: `config invalid: ${text(event.message) ?? ""}` }
+    default:
+      if (type.startsWith("alert."))
+        return {
+          id,
+          at,
+          type,
+          unit,
+          text: `${type}: ${text(event.name) ?? text(event.alert) ?? ""} ${text(event.detail) ?? text(event.message) ?? ""}`.trim(),
+        }
+      return undefined
+  }
+}
+
+const withEntry = (timeline: ReadonlyArray<TimelineEntry>, entry: TimelineEntry | undefined) =>
+  entry === undefined ? timeline : [entry, ...timeline].slice(0, timelineLength)
+
+const unitsOf = (snapshot: Raw, now: number): Map<string, Unit> => {
+  const units = new Map<string, Unit>()
+  for (const service of (snapshot.services as Raw[] | undefined) ?? [])
+    units.set(String(service.id), { ...(service as object), kind: "service", readAt: now } as Unit)
+  for (const agent of (snapshot.agents as Raw[] | undefined) ?? [])
+    units.set(String(agent.id), { ...(agent as object), kind: "agent", readAt: now } as Unit)
+  return units
+}
+
+/** A snapshot: every unit as of now, and the recent events as the timeline. */
+export const applySnapshot = (state: State, snapshot: Raw, now: number): State => {
+  const units = unitsOf(snapshot, now)
+  const recent = ((snapshot.recent as Raw[] | undefined) ?? []).map(timelineEntry)
+  const timeline = recent
+    .filter((e): e is TimelineEntry => e !== undefined)
+    .reverse()
+    .slice(0, timelineLength)
+  const usage = new Map([...state.usage].filter(([id]) => units.has(id)))
+  const selected =
+    state.selected !== undefined && units.has(state.selected) ? state.selected : units.keys().next().value
+  return {
+    ...state,
+    connection: "live",
+    connectionDetail: "",
+    units,
+    usage,
+    timeline: timeline.length > 0 ? timeline : state.timeline,
+    selected,
+  }
+}
+
+/** A transition moves the unit at once (instance 0 carries the pid); the API's view follows. */
+export const applyTransition = (state: State, event: Raw): State => {
+  const id = unitOf(event)
+  const unit = id === undefined ? undefined : state.units.get(id)
+  const timeline = withEntry(state.timeline, timelineEntry(event))
+  if (unit === undefined || id === undefined) return { ...state, timeline }
+  const to = text(event.to) ?? unit.status
+  const [base] = to.split(".")
+  const units = new Map(state.units)
+  const moved =
+    unit.instances <= 1
+      ? {
+          ...unit,
+          status: base as Unit["status"],
+          ready: to === "running.ready",
+          reason: text(event.reason) ?? unit.reason,
+          ...(event.instance === 0 && typeof event.pid === "number" ? { pid: event.pid } : {}),
+          ...(base === "stopped" || base === "crashed" ? { pid: null } : {}),
+        }
+      : unit
+  units.set(id, moved as Unit)
+  return { ...state, units, timeline }
+}
+
+/** The API's view of one unit, read just now. */
+export const applyUnitView = (state: State, unit: Unit): State => {
+  const units = new Map(state.units)
+  units.set(unit.id, unit)
+  return { ...state, units }
+}
+
+/** A `usage` sample: each unit's CPU and memory appended to its sparklines. */
+export const applyUsage = (state: State, sample: Raw): State => {
+  const usage = new Map(state.usage)
+  for (const entry of (sample.units as Raw[] | undefined) ?? []) {
+    const id = String(entry.id)
+    const before = usage.get(id) ?? { cpu: [], memory: [] }
+    // A unit with nothing running has no sample: its lines pause rather than drop to zero.
+    if (typeof entry.cpu_percent !== "number" || typeof entry.memory_bytes !== "number") continue
+    usage.set(id, {
+      cpu: [...before.cpu, entry.cpu_percent].slice(-sparkLength),
+      memory: [...before.memory, entry.memory_bytes].slice(-sparkLength),
+    })
+  }
+  const units = new Map(state.units)
+  for (const entry of (sample.units as Raw[] | undefined) ?? []) {
+    const unit = units.get(String(entry.id))
+    if (unit)
+      units.set(unit.id, {
+        ...unit,
+        cpu_percent: typeof entry.cpu_percent === "number" ? entry.cpu_percent : null,
+        memory_bytes: typeof entry.memory_bytes === "number" ? entry.memory_bytes : null,
+      })
+  }
+  return { ...state, usage, units }
+}
+
+/** Seed a unit's sparklines from a metrics history (`[[t, v], ...]` series), oldest first. */
+export const applyHistory = (
+  state: State,
+  id: string,
+  cpu: ReadonlyArray<readonly [number, number]>,
+  memory: ReadonlyArray<readonly [number, number]>,
+): State => {
+  const usage = new Map(state.usage)
+  const live = usage.get(id) ?? { cpu: [], memory: [] }
+  usage.set(id, {
+    cpu: [...cpu.map(([, v]) => v), ...live.cpu].slice(-sparkLength),
+    memory: [...memory.map(([, v]) => v), ...live.memory].slice(-sparkLength),
+  })
+  return { ...state, usage }
+}
+
+export const applyEvent = (state: State, event: Raw): State => ({
+  ...state,
+  timeline: withEntry(state.timeline, timelineEntry(event)),
+})
+
+export const withNotice = (state: State, notice: Omit<Notice, "id">): State => ({
+  ...state,
+  notices: [
+    { ...notice, id: Date.now() + Math.random() },
+    ...state.notices.filter((n) => n.unit !== notice.unit),
+  ].slice(0, 5),
+})
+
+/** A tiny observable holder of State: set() replaces it and tells every subscriber. */
+export class Store {
+  private current: State
+  private readonly listeners = new Set<() => void>()
+  constructor(state: State = initialState) {
+    this.current = state
+  }
+  get state(): State {
+    return this.current
+  }
+  update(step: (state: State) => State): void {
+    const next = step(this.current)
+    if (next === this.current) return
+    this.current = next
+    for (const listener of this.listeners) listener()
+  }
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+}

@@ -1,0 +1,269 @@
+// The dashboard in a real browser (Chromium through playwright-core) against the real `sam start`
+// daemon: signed in with the login link, it lists the units, shows a SIGKILLed unit's restart
+// without a reload, restarts a unit from its button, draws the dependency graph, tails a unit's
+// log, hides every action from a viewer, loads under 200 KB compressed and logs no errors.
+// Screenshots go to test-artifacts/ (git-ignored). One browser, one page, reused by every test.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { repoRoot, runSam } from "../cli/runSam.ts"
+import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
+
+const tokens = {
+  ops: { token: "ops-dashboard-7c1e9a3f5b", role: "operator" },
+  watcher: { token: "watch-dashboard-2b8d4f6a0e", role: "viewer" },
+} as const
+
+const artifacts = join(repoRoot, "test-artifacts")
+
+let p: Project
+let sam: Daemon
+let url: string
+let profile: string
+let context: BrowserContext
+let page: Page
+const problems: string[] = []
+/** SAM's 5xx answers to the page: none, but for the known race while SAM shuts down (below). */
+const failedAnswers: string[] = []
+/** Chromium reports every error status a fetch got; the refusal below asks for one 409. */
+const refusalLogged = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+
+/** Open the login link `sam dashboard` prints for `token`; resolves once the page is live. */
+const signIn = async (token: string) => {
+  const printed = await runSam(["dashboard", "--config", "sam.config.json"], {
+    cwd: p.dir,
+    env: { SAM_TOKEN: token },
+  })
+  const link = /^dashboard: (\S+)$/m.exec(printed.stdout)?.[1]
+  expect(link, printed.stdout + printed.stderr).toBe(`${url}/?token=${encodeURIComponent(token)}`)
+  await page.goto(link as string)
+  // The link set the session cookie and sent the browser on to / without the token.
+  expect(page.url()).toBe(`${url}/`)
+  await page.waitForSelector('[data-connection="live"]')
+}
+
+const unit = (id: string) => page.locator(`[data-unit="${id}"]`)
+const attribute = async (id: string, name: string) => (await unit(id).getAttribute(name)) ?? ""
+
+/** Resolves once the page shows `id` with `name` satisfying `predicate` (bounded). */
+const until = async (id: string, name: string, predicate: (value: string) => boolean, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await attribute(id, name)
+    if (predicate(value)) return value
+    if (Date.now() > deadline) throw new Error(`${id} ${name} is still "${value}" on the page`)
+    await page
+      .waitForFunction(
+        ([sel, attr, before]) =>
+          document.querySelector(sel as string)?.getAttribute(attr as string) !== before,
+        [`[data-unit="${id}"]`, name, value],
+        { timeout: Math.max(1, deadline - Date.now()) },
+      )
+      .catch(() => {})
+  }
+}
+
+beforeAll(async () => {
+  p = project()
+  p.writeConfig({
+    security: { api_tokens: tokens },
+    services: {
+      db: {
+        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+        health_check: { endpoint: "/health", interval_seconds: 1, timeout_seconds: 1 },
+        restart_policy: { type: "always", backoff_seconds: 0.2 },
+      },
+      api: {
+        deployment: {
+          mode: "process",
+          command: process.execPath,
+          args: [fixturePath("chatty.mjs")],
+          env: { TICK_MS: "700" },
+        },
+        depends_on: ["db"],
+        restart_policy: { type: "always", backoff_seconds: 0.2 },
+      },
+      worker: {
+        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+        depends_on: ["api", "db"],
+      },
+    },
+    agents: {
+      helper: {
+        path: join(repoRoot, "test", "fixtures", "agents", "logger"),
+        runtime: "process",
+        capabilities: ["say"],
+        depends_on: ["db"],
+      },
+    },
+  })
+  sam = await p.start([], { SAM_TOKEN: tokens.ops.token })
+  await sam.waitForOutput("press Ctrl+C")
+  url = (/control API on (http:\/\/\S+)/.exec(sam.output())?.[1] ?? "").replace(/\/$/, "")
+  profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
+  mkdirSync(artifacts, { recursive: true })
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+    viewport: { width: 1280, height: 800 },
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
+  page.on("response", (response) => {
+    if (response.status() >= 500)
+      failedAnswers.push(`${response.status()} ${new URL(response.url()).pathname}`)
+  })
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`)
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await context?.close()
+  if (profile) rmSync(profile, { recursive: true, force: true })
+  expect(await p.cleanup()).toEqual([])
+})
+
+describe("the dashboard in Chromium", () => {
+  it("lists every unit after the login link, with state, pid and restarts", async () => {
+    const sizes: Array<{ url: string; bytes: number }> = []
+    const onResponse = async (response: import("playwright-core").Response) => {
+      if (new URL(response.url()).pathname.startsWith("/api/")) return
+      sizes.push({ url: response.url(), bytes: (await response.request().sizes()).responseBodySize })
+    }
+    page.on("response", onResponse)
+    await signIn(tokens.ops.token)
+    for (const id of ["db", "api", "worker", "helper"]) await until(id, "data-state", (s) => s === "running")
+    page.off("response", onResponse)
+    expect(await page.locator("[data-unit]").count()).toBe(4)
+    expect(await unit("helper").locator(".capabilities li").allTextContents()).toEqual(["say"])
+    expect(Number(await attribute("db", "data-pid"))).toBeGreaterThan(0)
+    expect(await attribute("db", "data-restarts")).toBe("0")
+    await page.waitForSelector('[data-role="operator"]')
+
+    // The first load: the page and every asset it pulled, as sent (compressed).
+    const total = sizes.reduce((n, s) => n + s.bytes, 0)
+    console.log(`dashboard first load: ${sizes.length} files, ${total} bytes compressed`)
+    expect(sizes.some((s) => s.url.endsWith(".js"))).toBe(true)
+    expect(total).toBeGreaterThan(0)
+    expect(total).toBeLessThan(200 * 1024)
+  })
+
+  it("draws the dependency graph with one node per unit and an edge per dependency", async () => {
+    expect(await page.locator("svg.graph [data-node]").count()).toBe(4)
+    const edges = await page
+      .locator("svg.graph [data-edge]")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("data-edge")).sort())
+    expect(edges).toEqual(["api->db", "helper->db", "worker->api", "worker->db"])
+  })
+
+  it("shows a unit SIGKILLed from outside coming back: restarts go up, a new pid, no reload", async () => {
+    const before = Number(await attribute("api", "data-restarts"))
+    const pid = Number(await attribute("api", "data-pid"))
+    process.kill(pid, "SIGKILL")
+    await until("api", "data-restarts", (r) => Number(r) === before + 1)
+    const next = await until("api", "data-pid", (v) => v !== "" && Number(v) !== pid)
+    p.pids.add(Number(next))
+    await until("api", "data-state", (s) => s === "running")
+    expect(await page.locator("[data-event=transition]").count()).toBeGreaterThan(0)
+  })
+
+  it("restarts a unit from its button: a new pid, and the result said", async () => {
+    const pid = await attribute("db", "data-pid")
+    await unit("db").locator('[data-action="restart"]').click()
+    const next = await until("db", "data-pid", (v) => v !== "" && v !== pid, 15_000)
+    p.pids.add(Number(next))
+    await page.waitForSelector('[data-notice="ok"][data-notice-unit="db"]')
+    await until("db", "data-ready", (ready) => ready === "true")
+  })
+
+  it("shows the refusal, naming the state, when the lifecycle says no", async () => {
+    await unit("worker").locator('[data-action="resume"]').click()
+    const notice = page.locator('[data-notice="refused"][data-notice-unit="worker"]')
+    await notice.waitFor()
+    expect(await notice.textContent()).toContain("it is running")
+    const logged = problems.indexOf(`console error: ${refusalLogged}`)
+    expect(logged).toBeGreaterThanOrEqual(0)
+    problems.splice(logged, 1)
+  })
+
+  it("tails the selected unit's log live", async () => {
+    // A graph node selects its unit for the log panel, as the card's name does.
+    await page.locator('svg.graph [data-node="api"]').click()
+    await page.waitForSelector('[data-log="api"] .log-line')
+    const pid = await attribute("api", "data-pid")
+    // chatty.mjs says hello with its pid on start, then a tick every 700 ms.
+    await page.waitForFunction(
+      (text) =>
+        [...document.querySelectorAll('[data-log="api"] .log-line')].some((l) =>
+          l.textContent?.includes(text),
+        ),
+      `pid ${pid}`,
+    )
+    const ticks = () => page.locator('[data-log="api"] .log-line', { hasText: "tick" }).count()
+    const seen = await ticks()
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-log="api"] .log-line').length > n,
+      await page.locator('[data-log="api"] .log-line').count(),
+    )
+    expect(await ticks()).toBeGreaterThanOrEqual(seen)
+    await page.screenshot({ path: join(artifacts, "dashboard-1280x800.png") })
+    await page.screenshot({ path: join(artifacts, "dashboard-1280x800-full.png"), fullPage: true })
+  })
+
+  it("fits a phone's width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: join(artifacts, "dashboard-phone.png"), fullPage: true })
+    await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
+  it("shows a viewer no action controls at all", async () => {
+    await signIn(tokens.watcher.token)
+    await page.waitForSelector('[data-role="viewer"]')
+    expect(await page.locator("[data-unit]").count()).toBe(4)
+    expect(await page.locator("[data-action]").count()).toBe(0)
+    await page.screenshot({ path: join(artifacts, "dashboard-viewer.png") })
+  })
+
+  it("logged no errors in the console, and SAM answered no request with a 5xx", () => {
+    expect(problems).toEqual([])
+    expect(failedAnswers).toEqual([])
+  })
+
+  it("says when SAM is gone, and picks up again when it is back", async () => {
+    const port = new URL(url).port
+    const logged = problems.length
+    failedAnswers.length = 0
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    await page.waitForSelector('[data-connection="reconnecting"]')
+    expect(await page.locator(".banner").textContent()).toContain("reconnecting")
+    sam = await p.start(["--port", port], { SAM_TOKEN: tokens.ops.token })
+    await sam.waitForOutput("press Ctrl+C")
+    // Sessions live in SAM's memory: the page says it is signed out, and the link signs in again.
+    await page.waitForSelector('[data-connection="signed-out"]')
+    expect(await page.locator(".banner").textContent()).toContain("Sign in again")
+    await signIn(tokens.watcher.token)
+    // The new SAM's units, from its snapshot: restarts counted from zero again, new pids.
+    await until("api", "data-restarts", (r) => r === "0")
+    await until("db", "data-state", (s) => s === "running")
+    // Chromium logs each refused connection (and a 401) while SAM was away: those, and only those.
+    const during = problems.splice(logged)
+    expect(during.filter((m) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 401/.test(m))).toEqual(
+      [],
+    )
+  })
+})
