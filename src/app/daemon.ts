@@ -94,14 +94,22 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     crashReports: sam.store.crashReports,
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
-  }).catch((error: unknown) => {
-    if (isApiServeError(error)) return error
-    throw error
   })
+    .then((server) => {
+      // Closed once every unit is down, before SAM closes its store and log: no request in
+      // flight meets a closed store. (The stop below closes it too, if SAM stopped first.)
+      sam.addFinalizer(() => server.close())
+      return server
+    })
+    .catch((error: unknown) => {
+      if (isApiServeError(error)) return error
+      throw error
+    })
   const stop = (why: string) => {
     if (stopping) return
     say(`sam: ${why}, stopping units in reverse dependency order`)
-    // Units first, so API clients watching the event stream see them stop; then the API.
+    // Units first, so API clients watching the event stream see them stop; then the API (a
+    // finalizer), then the store.
     stopping = sam
       .stop()
       .then(async () => {

@@ -265,5 +265,7 @@ describe("the dashboard in Chromium", () => {
     expect(during.filter((m) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 401/.test(m))).toEqual(
       [],
     )
+    // Neither SAM answered a request with a 5xx while stopping or starting.
+    expect(failedAnswers).toEqual([])
   })
 })

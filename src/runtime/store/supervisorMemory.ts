@@ -6,6 +6,7 @@ import { createHash } from "node:crypto"
 import type { SupervisorMemory } from "../supervisor/supervisor.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { RuntimeStore } from "./runtimeStore.ts"
+import type { DesiredState } from "./storeTypes.ts"
 
 /** Canonical JSON (sorted keys) of plain data. */
 const canonical = (value: unknown): string => {
@@ -23,39 +24,66 @@ const canonical = (value: unknown): string => {
 export const specHash = (spec: UnitSpec): string =>
   createHash("sha256").update(canonical(spec)).digest("hex").slice(0, 16)
 
-export const storeMemory = (store: RuntimeStore): SupervisorMemory => ({
-  portOf: (unit, instance) => store.ports.get(unit, instance),
-  setPort: (unit, instance, port) => store.ports.set(unit, instance, port),
-  clearPorts: (unit) => void store.ports.clear(unit),
-  windowOf: (key) => {
-    const record = store.restartWindows.get(key)
-    return record && { stamps: record.stamps, consecutiveFailures: record.consecutiveFailures }
-  },
-  setWindow: (key, window) =>
-    store.restartWindows.set({
-      key,
-      stamps: window.stamps,
-      consecutiveFailures: window.consecutiveFailures,
-      restarts: store.restartWindows.get(key)?.restarts ?? 0,
-    }),
-  desiredOf: (spec) => {
-    const record = store.desiredState.get(spec.id)
-    if (record === undefined) return undefined
-    if (record.configHash === specHash(spec)) return record
-    store.desiredState.clear(spec.id)
-    return undefined
-  },
-  setDesired: (spec, state, by) =>
-    store.desiredState.set({
-      unit: spec.id,
-      state,
-      by,
-      at: new Date().toISOString(),
-      configHash: specHash(spec),
-    }),
-  forget: (unit) =>
-    store.transaction(() => {
-      store.ports.clear(unit)
-      store.desiredState.clear(unit)
-    }),
-})
+/** Specs are immutable values (a reconfigure swaps in a new one): hash each once. */
+const hashes = new WeakMap<UnitSpec, string>()
+const hashOf = (spec: UnitSpec): string => {
+  const known = hashes.get(spec)
+  if (known !== undefined) return known
+  const hash = specHash(spec)
+  hashes.set(spec, hash)
+  return hash
+}
+
+/**
+ * The desired state is read on every status view: it is kept in memory once read, written
+ * through (SAM is the store's one writer, under the state-dir lock), so reads never touch SQLite
+ * and still answer while SAM closes its store.
+ */
+export const storeMemory = (store: RuntimeStore): SupervisorMemory => {
+  const desired = new Map<string, DesiredState | undefined>()
+  const readDesired = (unit: string) => {
+    if (!desired.has(unit)) desired.set(unit, store.desiredState.get(unit))
+    return desired.get(unit)
+  }
+  const setDesired = (unit: string, record: DesiredState | undefined) => {
+    desired.set(unit, record)
+    if (record === undefined) store.desiredState.clear(unit)
+    else store.desiredState.set(record)
+  }
+  return {
+    portOf: (unit, instance) => store.ports.get(unit, instance),
+    setPort: (unit, instance, port) => store.ports.set(unit, instance, port),
+    clearPorts: (unit) => void store.ports.clear(unit),
+    windowOf: (key) => {
+      const record = store.restartWindows.get(key)
+      return record && { stamps: record.stamps, consecutiveFailures: record.consecutiveFailures }
+    },
+    setWindow: (key, window) =>
+      store.restartWindows.set({
+        key,
+        stamps: window.stamps,
+        consecutiveFailures: window.consecutiveFailures,
+        restarts: store.restartWindows.get(key)?.restarts ?? 0,
+      }),
+    desiredOf: (spec) => {
+      const record = readDesired(spec.id)
+      if (record === undefined) return undefined
+      if (record.configHash === hashOf(spec)) return record
+      setDesired(spec.id, undefined)
+      return undefined
+    },
+    setDesired: (spec, state, by) =>
+      setDesired(spec.id, {
+        unit: spec.id,
+        state,
+        by,
+        at: new Date().toISOString(),
+        configHash: hashOf(spec),
+      }),
+    forget: (unit) =>
+      store.transaction(() => {
+        store.ports.clear(unit)
+        setDesired(unit, undefined)
+      }),
+  }
+}
