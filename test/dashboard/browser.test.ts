@@ -88,6 +88,7 @@ beforeAll(async () => {
       worker: {
         deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
         depends_on: ["api", "db"],
+        scaling: { max_instances: 2 },
       },
     },
     agents: {
@@ -196,6 +197,20 @@ describe("the dashboard in Chromium", () => {
     const logged = problems.indexOf(`console error: ${refusalLogged}`)
     expect(logged).toBeGreaterThanOrEqual(0)
     problems.splice(logged, 1)
+  })
+
+  it("scales a service from its card, up and back down", async () => {
+    const scaleTo = async (n: number) => {
+      await unit("worker").locator('input[type="number"]').fill(String(n))
+      await unit("worker").locator('[data-action="scale"]').click()
+      await until("worker", "data-instances", (count) => count === String(n), 20_000)
+    }
+    await scaleTo(2)
+    await page.waitForSelector('[data-notice="ok"][data-notice-unit="worker"]')
+    expect(await page.locator('[data-notice="ok"][data-notice-unit="worker"]').textContent()).toContain(
+      "2 instances",
+    )
+    await scaleTo(1)
   })
 
   it("tails the selected unit's log live", async () => {

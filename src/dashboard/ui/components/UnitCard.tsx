@@ -58,6 +58,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
       data-state={unit.status}
       data-ready={String(unit.ready)}
       data-restarts={String(unit.restarts)}
+      data-instances={String(unit.instances)}
       data-pid={unit.pid === null ? "" : String(unit.pid)}
     >
       <header class="unit-head">
