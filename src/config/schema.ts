@@ -7,6 +7,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DEFAULT_STATE_DIR } from "./constants.ts"
+import { GatewaySchema } from "./gatewayConfig.ts"
 import { HealthCheckSchema } from "./healthCheck.ts"
 import { encodedDefaultRestartPolicy, RestartPolicySchema } from "./restartPolicy.ts"
 import {
@@ -130,16 +131,23 @@ export const ServiceSchema = Schema.Struct({
   deployment: Deployment,
   configuration: optional(Schema.Unknown, "Free-form settings passed to the service."),
   scaling: Schema.Struct({
-    min_instances: PositiveCount.pipe(withDefault(1)),
+    min_instances: Count.pipe(
+      withDefault(1, "Instances run from the start; 0: none until a request through the gateway starts one."),
+    ),
     max_instances: optional(PositiveCount, "Not implemented yet (a warning says so when set)."),
     cpu_threshold: optional(
       PositiveNumber,
       "CPU percent that triggers scaling up. Not implemented yet (a warning says so when set).",
     ),
+    idle_seconds: optional(
+      PositiveSeconds,
+      "min_instances 0: stop the service after this long without a request through the gateway.",
+    ),
   })
     .annotate({ identifier: "Scaling" })
     .pipe(withDefault({})),
   group: NonEmpty.pipe(withDefault("services", "Supervision group (supervision.groups).")),
+  gateway: GatewaySchema.pipe(withDefault({}, "How /api/<id>/ is proxied to the service (docs/GATEWAY.md).")),
 }).annotate({ identifier: "Service" })
 
 const Strategy = Schema.Literals(["one_for_one", "one_for_all", "rest_for_one"])

@@ -1,5 +1,5 @@
 // What a config edit means for the running units: which to add, remove, restart, or
-// reconfigure in place (only health checks, restart policy or stop settings changed), and which
+// reconfigure in place (only health checks, restart policy, stop or gateway settings changed), and which
 // to leave alone. Pure; configReload.ts applies the result to the supervisor.
 import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { UnitSpec } from "./unitSpec.ts"
@@ -17,7 +17,7 @@ export interface UnitDiff {
 }
 
 /** UnitSpec fields Supervisor.reconfigure applies to running instances without a restart. */
-export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = ["probes", "restart", "stop"]
+export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = ["probes", "restart", "stop", "gateway"]
 
 /** Structural equality for plain data; key order does not matter and undefined equals missing. */
 export const sameValue = (a: unknown, b: unknown): boolean => {
