@@ -4,19 +4,23 @@
 // (requestGuards.ts: path encoding, body limit) and the router, and every error SAM answers is
 // application/problem+json: a wrong method on a known path is 405 with `Allow`.
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
+// /api/<service>/... is the gateway's (src/gateway): such a request goes to it before the Effect
+// handler is touched, and so do its WebSocket upgrades.
 import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Data, Effect, Exit, Layer, Predicate, Scope } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import type { AuditLog } from "../audit/auditLog.ts"
+import { type Gateway, makeGateway } from "../gateway/gateway.ts"
 import type { Sam } from "../runtime/sam.ts"
 import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { allowedMethods } from "./allowedMethods.ts"
 import { ApiContext, type ApiContextShape, type PluginBackend } from "./apiContext.ts"
-import { type ApiTokenConfig, Authenticator, bindRefusal } from "./auth.ts"
+import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost } from "./auth.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
 import { capabilitiesLive } from "./handlers/capabilities.ts"
@@ -59,6 +63,11 @@ export interface ApiServerOptions {
   readonly invokeTimeoutMs?: number
   /** Told about answers SAM failed to give (500s): a bug to report, never the client's fault. */
   readonly onError?: (message: string) => void
+  /**
+   * The gateway serving /api/<service>/...: by default one made for this server (closed with it);
+   * pass one to share it (the autoscaler's in-flight counts), or false to serve none.
+   */
+  readonly gateway?: Gateway | false
 }
 
 export interface ApiServer {
@@ -66,6 +75,8 @@ export interface ApiServer {
   readonly url: string
   readonly host: string
   readonly port: number
+  /** The gateway on this server's port (undefined with `gateway: false`). */
+  readonly gateway: Gateway | undefined
   /** End event streams, finish requests in flight (up to the grace), close every connection. */
   close(): Promise<void>
 }
@@ -137,6 +148,20 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     Layer.provide(NodeHttpServer.layerHttpServices),
   )
   const scope = Effect.runSync(Scope.make())
+  const gateway =
+    options.gateway === false
+      ? undefined
+      : (options.gateway ??
+        Effect.runSync(
+          makeGateway({
+            sam: options.sam,
+            ...(options.plugins?.gateway === undefined ? {} : { routes: options.plugins.gateway }),
+            authenticate: (header) => authenticator.authenticate(header),
+            apiTokens: !authenticator.open,
+            loopback: isLoopbackHost(host),
+            report,
+          }).pipe(Scope.provide(scope)),
+        ))
   const httpEffect = await Effect.runPromise(HttpRouter.toHttpEffect(app).pipe(Scope.provide(scope)))
   const allowed = allowedMethods(ControlApi, [{ method: "GET", path: openApiPath }])
   const answered = Effect.gen(function* () {
@@ -162,7 +187,8 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
-      effectHandler(req, res)
+      if (gateway?.claims(req.url)) gateway.handle(req, res)
+      else effectHandler(req, res)
     } catch (error) {
       report(
         `control API front door failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -178,8 +204,13 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       requestTimeout: Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout),
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
       keepAliveTimeout: 5_000,
+      // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request.
+      shouldUpgradeCallback: (req) => gateway?.claims(req.url) ?? false,
     },
     front,
+  )
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    gateway?.upgrade(req, socket, head),
   )
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket))
 
@@ -216,6 +247,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     url: `http://${bracketed(host)}:${port}`,
     host,
     port,
+    gateway,
     close: () => {
       closed ??= (async () => {
         closing = true

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+
+let h: GatewayHarness | undefined
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  expect(left ?? []).toEqual([])
+})
+
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>
+
+describe("routing /api/<service>/...", () => {
+  it("proxies to the service with the prefix stripped and the query kept, adding forwarding headers", async () => {
+    h = await startGateway([upstream("notes")])
+    await h.routable("notes", 1)
+    const response = await fetch(`${h.url}/api/notes/echo?q=1&r=two`, {
+      headers: { "x-request-id": "req-42" },
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("x-request-id")).toBe("req-42")
+    const body = await json(response)
+    expect(body.url).toBe("/echo?q=1&r=two")
+    const headers = body.headers as Record<string, string>
+    expect(headers["x-forwarded-for"]).toBe("127.0.0.1")
+    expect(headers["x-forwarded-proto"]).toBe("http")
+    expect(headers["x-forwarded-host"]).toBe(new URL(h.url).host)
+    expect(headers["x-request-id"]).toBe("req-42")
+    expect(h.errors).toEqual([])
+  })
+
+  it("an unknown service is a 404 problem with a did-you-mean; control API paths stay the control API's", async () => {
+    h = await startGateway([upstream("notes")])
+    const response = await fetch(`${h.url}/api/note/echo`)
+    expect(response.status).toBe(404)
+    expect(response.headers.get("content-type")).toBe("application/problem+json")
+    expect((await json(response)).detail).toContain('no service "note" (did you mean "notes"?)')
+    const status = await fetch(`${h.url}/api/status`)
+    expect(status.status).toBe(200)
+    expect(await json(status)).toHaveProperty("services")
+  })
+
+  it("spreads requests over two instances", async () => {
+    h = await startGateway([upstream("notes", { instances: 2, maxInstances: 2 })])
+    await h.routable("notes", 2)
+    const seen = new Map<string, number>()
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const body = await json(await fetch(`${h!.url}/api/notes/slow?ms=20`))
+        seen.set(String(body.instance), (seen.get(String(body.instance)) ?? 0) + 1)
+      }),
+    )
+    expect([...seen.keys()].sort()).toEqual(["0", "1"])
+    for (const n of seen.values()) expect(n).toBeGreaterThan(5)
+  })
+})
