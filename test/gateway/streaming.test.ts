@@ -1,0 +1,116 @@
+import { request } from "node:http"
+import { afterEach, describe, expect, it } from "vitest"
+import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+import { closePhase, openResources } from "../support/handles.ts"
+
+let h: GatewayHarness | undefined
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  expect(left ?? []).toEqual([])
+})
+
+/** Resolves once `condition` holds, checked every 10 ms; rejects after `ms`. */
+const eventually = async (condition: () => Promise<boolean> | boolean, ms = 5_000): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+const upstreamStats = async (h: GatewayHarness) => {
+  const port = h.sam.unitStatus("api").instances[0]!.port
+  return (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { aborted: number; open: number }
+}
+
+/** GET `url` and destroy the request: at once (mid-headers) or after the first body chunk (mid-stream). */
+const abortedGet = (url: string, when: "headers" | "stream") =>
+  new Promise<void>((resolve) => {
+    const req = request(url, { agent: false }, (res) => {
+      res.once("data", () => {
+        req.destroy()
+        resolve()
+      })
+    })
+    req.on("error", () => resolve())
+    req.on("close", () => resolve())
+    req.end()
+    if (when === "headers") setImmediate(() => req.destroy())
+  })
+
+describe("streaming through the gateway", () => {
+  it("SSE events arrive one by one, as the service sends them", async () => {
+    h = await startGateway([upstream("api")])
+    await h.routable("api", 1)
+    const response = await fetch(`${h.url}/api/api/sse?n=5&every=150`)
+    expect(response.headers.get("content-type")).toBe("text/event-stream")
+    const reader = response.body!.getReader()
+    const arrivals: number[] = []
+    const decoder = new TextDecoder()
+    let text = ""
+    while (true) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+      const events = text.split("\n\n").length - 1
+      while (arrivals.length < events) arrivals.push(Date.now())
+    }
+    expect(arrivals).toHaveLength(5)
+    // Each event came ~150 ms after the one before, not all at the end.
+    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!)
+    for (const gap of gaps) expect(gap).toBeGreaterThan(75)
+  })
+
+  it("a client that goes away aborts the upstream request", async () => {
+    h = await startGateway([upstream("api")])
+    await h.routable("api", 1)
+    await abortedGet(`${h.url}/api/api/hang?stream`, "stream")
+    await eventually(async () => (await upstreamStats(h!)).aborted === 1)
+    expect(h.gateway.inFlight("api", 0)).toBe(0)
+  })
+
+  it("a WebSocket echo works through the gateway", async () => {
+    h = await startGateway([upstream("api")])
+    await h.routable("api", 1)
+    const socket = new WebSocket(`${h.url.replace("http", "ws")}/api/api/ws`)
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send("hello")
+      socket.onmessage = (event) => resolve(String(event.data))
+      socket.onerror = () => reject(new Error("the WebSocket failed"))
+    })
+    expect(reply).toBe("echo 0: hello")
+    expect(h.gateway.inFlight("api", 0)).toBe(1)
+    const closed = new Promise((resolve) => {
+      socket.onclose = resolve
+    })
+    socket.close()
+    await closed
+    await eventually(() => h!.gateway.inFlight("api", 0) === 0)
+  })
+
+  it("1,000 streams aborted mid-headers and mid-stream leave no open socket and SAM standing", async () => {
+    h = await startGateway([upstream("api")])
+    await h.routable("api", 1)
+    await closePhase()
+    const sockets = () => openResources().filter((r) => r === "Socket" || r === "TCP").length
+    const before = sockets()
+    for (let batch = 0; batch < 20; batch++)
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          abortedGet(
+            `${h!.url}/api/api/hang${i % 2 === 0 ? "?stream" : ""}`,
+            i % 2 === 0 ? "stream" : "headers",
+          ),
+        ),
+      )
+    await eventually(async () => (await upstreamStats(h!)).open <= 1)
+    await eventually(() => h!.gateway.inFlight("api", 0) === 0)
+    // The keep-alive pool may hold a few idle connections to the instance; no more than that.
+    await closePhase()
+    expect(sockets() - before).toBeLessThanOrEqual(2)
+    // Still answering.
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
+    expect(h.errors).toEqual([])
+  })
+})
