@@ -1,6 +1,6 @@
 import { request } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
-import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+import { eventually, type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
 import { closePhase, openResources } from "../support/handles.ts"
 
 let h: GatewayHarness | undefined
@@ -9,15 +9,6 @@ afterEach(async () => {
   h = undefined
   expect(left ?? []).toEqual([])
 })
-
-/** Resolves once `condition` holds, checked every 10 ms; rejects after `ms`. */
-const eventually = async (condition: () => Promise<boolean> | boolean, ms = 5_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 const upstreamStats = async (h: GatewayHarness) => {
   const port = h.sam.unitStatus("api").instances[0]!.port

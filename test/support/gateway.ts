@@ -8,6 +8,15 @@ import { Sam } from "../../src/runtime/sam.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
 import { httpCheck, nodeService, survivors } from "./runtime.ts"
 
+/** Resolves once `condition` holds, checked every 10 ms; rejects after `ms`. */
+export const eventually = async (condition: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] }
 
 /** GatewaySpec defaults with some keys (and sub-keys) changed. */
