@@ -30,7 +30,9 @@ describe("start-on-demand and scaling", () => {
     expect(h.sam.unitStatus("vectors").instances).toHaveLength(1)
     const stopping = nextEvent(h, (e) => e.type === "gateway.on-demand" && e.action === "stop")
     const stopped = await stopping
-    expect(stopped.detail).toBe('no request for "vectors" in 0 s (scaling.idle_seconds): stopping it')
+    expect((stopped as { detail?: unknown }).detail).toBe(
+      'no request for "vectors" in 0 s (scaling.idle_seconds): stopping it',
+    )
     await eventually(() => h!.sam.unitStatus("vectors").instances.length === 0)
     // And again on the next request.
     expect((await fetch(`${h.url}/api/vectors/whoami`)).status).toBe(200)
