@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { agentUnit, stopAll } from "../support/agents.ts"
 import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
 
 let h: GatewayHarness | undefined
@@ -6,6 +7,7 @@ afterEach(async () => {
   const left = await h?.close()
   h = undefined
   expect(left ?? []).toEqual([])
+  expect(await stopAll()).toEqual([])
 })
 
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>
@@ -38,6 +40,43 @@ describe("routing /api/<service>/...", () => {
     const status = await fetch(`${h.url}/api/status`)
     expect(status.status).toBe(200)
     expect(await json(status)).toHaveProperty("services")
+  })
+
+  it("strip_prefix: false forwards the whole path; enabled: false is a 404; agents are not proxied", async () => {
+    h = await startGateway([
+      upstream("whole", { gateway: { stripPrefix: false } }),
+      upstream("hidden", { gateway: { enabled: false } }),
+      agentUnit("helper"),
+    ])
+    await h.routable("whole", 1)
+    expect((await json(await fetch(`${h.url}/api/whole/echo?a=1`))).path).toBe("/api/whole/echo")
+    const hidden = await fetch(`${h.url}/api/hidden/whoami`)
+    expect(hidden.status).toBe(404)
+    expect((await json(hidden)).detail).toBe(
+      '"hidden" is not exposed through the gateway (gateway.enabled: false)',
+    )
+    const agent = await fetch(`${h.url}/api/helper/x`)
+    expect(agent.status).toBe(404)
+    expect((await json(agent)).detail).toContain('"helper" is an agent: agents are not proxied')
+    const bad = await fetch(`${h.url}/api/whole/%E0%A4%A`)
+    expect(bad.status).toBe(400)
+  })
+
+  it("a chunked body that passes max_body_bytes is cut with 413", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 100 } })])
+    await h.routable("api", 1)
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode("x".repeat(50)))
+        controller.close()
+      },
+    })
+    const response = await fetch(`${h.url}/api/api/echo`, {
+      method: "POST",
+      body: chunks,
+      duplex: "half",
+    } as RequestInit)
+    expect(response.status).toBe(413)
   })
 
   it("spreads requests over two instances", async () => {
