@@ -47,6 +47,8 @@ export interface Exchange {
   tried: Set<string> | undefined
   upstream: Upstream | undefined
   controller: AbortController
+  /** An attempt is with undici now (its callback will settle the exchange). */
+  inAttempt: boolean
   /** The response headers went to the client: no retry, no problem answer from here on. */
   sent: boolean
   status: number
@@ -90,6 +92,11 @@ const onClientClose = (x: Exchange): void => {
   if (x.res.writableFinished) return
   x.clientClosed = true
   x.controller.abort()
+  // Between attempts (reading the body, backing off) nothing else would end the exchange.
+  if (!x.inAttempt && !x.finished) {
+    x.state.breaker.release(x.ticket)
+    finish(x)
+  }
 }
 
 /** Prepare the body and send the first attempt. */
@@ -131,7 +138,7 @@ export const forward = (x: Exchange): void => {
 const readBody = (x: Exchange): void => {
   const chunks: Buffer[] = []
   x.req.on("data", (chunk: Buffer) => chunks.push(chunk))
-  x.req.on("error", () => finish(x))
+  x.req.on("error", () => onClientClose(x))
   x.req.on("end", () => {
     x.body = Buffer.concat(chunks)
     if (x.clientClosed) finish(x)
@@ -141,7 +148,7 @@ const readBody = (x: Exchange): void => {
 
 /** Send the request to one instance. */
 const attempt = (x: Exchange): void => {
-  if (x.clientClosed) {
+  if (x.clientClosed || x.finished) {
     finish(x)
     return
   }
@@ -175,6 +182,7 @@ const attempt = (x: Exchange): void => {
     spec.timeouts.connectMs,
   )
   x.upstream = upstream
+  x.inAttempt = true
   x.env.upstreams.enter(upstream)
   x.attempts++
   x.state.budget.request(now)
@@ -273,6 +281,7 @@ function onEnd(this: unknown, error: Error | null, data: Dispatcher.StreamData<E
 }
 
 const settle = (x: Exchange, error: Error | null): void => {
+  x.inAttempt = false
   const upstream = x.upstream as Upstream
   x.env.upstreams.leave(upstream)
   const now = Date.now()

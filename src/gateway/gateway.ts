@@ -12,7 +12,7 @@ import { didYouMean } from "../config/suggest.ts"
 import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
-import type { Sam } from "../runtime/sam.ts"
+import type { Sam, UnitStatus } from "../runtime/sam.ts"
 import { type Exchange, type ForwardEnv, forward, isRetryableMethod } from "./forward.ts"
 import { type ApiAuthenticate, authorize } from "./gatewayAuth.ts"
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
@@ -26,6 +26,8 @@ import {
   gatewayTarget,
   type RoutingTable,
   type ServiceRoute,
+  withRoute,
+  withStatus,
 } from "./routingTable.ts"
 import { makeServiceState, type ServiceState } from "./serviceState.ts"
 import { StartOnDemand } from "./startOnDemand.ts"
@@ -49,10 +51,6 @@ export interface GatewayOptions {
 
 /** Ids under /api/ that stay the control API's. */
 const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDS, "openapi.json"])
-
-/** Events after which the routing table may differ. */
-const reroutes = (event: SamEvent): boolean =>
-  event.type === "transition" || event.type === "supervisor" || event.type.startsWith("config.")
 
 type PluginMatch = GatewayRoute & { readonly owner: string }
 
@@ -94,9 +92,7 @@ export class Gateway {
       report: this.report,
     })
     this.rebuild()
-    this.off = options.sam.events.subscribe((event) => {
-      if (reroutes(event)) this.rebuild()
-    })
+    this.off = options.sam.events.subscribe((event) => this.onEvent(event))
   }
 
   // ── what the rest of SAM calls ─────────────────────────────────────────────────────────────
@@ -132,6 +128,35 @@ export class Gateway {
 
   // ── the routing snapshot ───────────────────────────────────────────────────────────────────
 
+  /**
+   * A transition of a service changes its route only (agents have none); scaling, supervisor
+   * decisions and config reloads may change anything: the whole table is built again. Either way
+   * the new table is in place before the publisher goes on (a draining instance is out before
+   * its drain is awaited).
+   */
+  private onEvent(event: SamEvent): void {
+    if (event.type === "transition") {
+      if (this.table.agents.has(event.unit)) return
+      const route = this.table.services.get(event.unit)
+      if (route !== undefined) this.refresh(route)
+      else this.rebuild()
+      return
+    }
+    if (event.type === "supervisor" || event.type.startsWith("config.")) this.rebuild()
+  }
+
+  private refresh(route: ServiceRoute): void {
+    let status: UnitStatus
+    try {
+      status = this.options.sam.unitStatus(route.id)
+    } catch {
+      // Removed meanwhile (a reload): the whole table says so.
+      this.rebuild()
+      return
+    }
+    this.install(withRoute(this.table, withStatus(route, status)))
+  }
+
   private rebuild(): void {
     const { sam } = this.options
     const table = buildRoutingTable(sam.unitSpecs(), sam.status().units, this.table.version + 1)
@@ -147,6 +172,11 @@ export class Gateway {
         state.breaker.stop()
         this.states.delete(id)
       }
+    this.install(table)
+  }
+
+  /** Swap `table` in, retire what left it and release requests waiting for an instance. */
+  private install(table: RoutingTable): void {
     const urls = new Set<string>()
     for (const route of table.services.values()) for (const e of route.endpoints) urls.add(e.url)
     this.table = table
@@ -388,6 +418,7 @@ export class Gateway {
       attempts: 0,
       tried: undefined,
       upstream: undefined,
+      inAttempt: false,
       controller: new AbortController(),
       sent: false,
       status: 0,

@@ -52,6 +52,21 @@ const endpointsOf = (status: UnitStatus): ReadonlyArray<Endpoint> =>
       : [],
   )
 
+/** `route` with the instances of its unit's new `status` (one unit's transition). Pure. */
+export const withStatus = (route: ServiceRoute, status: UnitStatus): ServiceRoute => ({
+  ...route,
+  endpoints: endpointsOf(status),
+  instances: status.instances.length,
+  state: status.state,
+})
+
+/** `table` with one service's route replaced. Pure. */
+export const withRoute = (table: RoutingTable, route: ServiceRoute): RoutingTable => {
+  const services = new Map(table.services)
+  services.set(route.id, route)
+  return { ...table, version: table.version + 1, services }
+}
+
 /** The routing table of `specs` in their current `statuses`. Pure. */
 export const buildRoutingTable = (
   specs: ReadonlyArray<UnitSpec>,
