@@ -233,15 +233,20 @@ export class Gateway {
     return { plugin }
   }
 
-  private unknown(id: string): string {
+  /** Why `/api/<id>` names nothing, with a did-you-mean among services, plugin routes and API paths. */
+  private unknown(method: string, id: string): string {
     if (this.table.agents.has(id))
       return `"${id}" is an agent: agents are not proxied; invoke their capabilities with POST /api/capabilities/:name/invoke`
     const candidates = [
       ...this.table.services.keys(),
       ...(this.options.routes?.list().map((r) => r.prefix.slice(1).split("/")[0] ?? "") ?? []),
+      ...RESERVED,
     ]
     const hint = didYouMean(id, candidates)
-    return `no service "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}; GET /api/services lists them, GET /api/openapi.json the control API`
+    return (
+      `no route ${method} /api/${id}${hint ? ` (did you mean /api/${hint}?)` : ""}: no service "${id}"; ` +
+      "GET /api/openapi.json lists every endpoint"
+    )
   }
 
   /** Answer one request the gateway claims (see `claims`). Never throws. */
@@ -260,9 +265,8 @@ export class Gateway {
     const url = req.url ?? "/"
     const target = gatewayTarget(url)
     if (target === undefined) return sendProblem(res, 404, `no route ${req.method} ${url}`)
-    const path = target.rest.split("?")[0] ?? target.rest
     try {
-      decodeURI(path)
+      decodeURI(url.split("?")[0] ?? url)
     } catch {
       return sendProblem(res, 400, `the request path is not valid percent-encoding; escape "%" as %25`)
     }
@@ -273,7 +277,7 @@ export class Gateway {
         res,
         404,
         route === undefined
-          ? this.unknown(target.id)
+          ? this.unknown(req.method ?? "GET", target.id)
           : `"${target.id}" is not exposed through the gateway (gateway.enabled: false)`,
       )
     const upstreamPath = route.spec.stripPrefix ? target.rest : url
@@ -609,9 +613,13 @@ export class Gateway {
     const target = gatewayTarget(url)
     const route = target === undefined ? undefined : this.resolve(target.id, target.rest).route
     if (target === undefined || route === undefined || !route.spec.enabled)
-      return refuseUpgrade(socket, 404, target === undefined ? `no route ${url}` : this.unknown(target.id))
+      return refuseUpgrade(
+        socket,
+        404,
+        target === undefined ? `no route ${url}` : this.unknown(req.method ?? "GET", target.id),
+      )
     const state = this.states.get(route.id)
-    if (state === undefined) return refuseUpgrade(socket, 404, this.unknown(target.id))
+    if (state === undefined) return refuseUpgrade(socket, 404, this.unknown(req.method ?? "GET", target.id))
     const auth = authorize(route, req.headers, this.table, {
       unitTokens: this.options.sam.unitTokens,
       authenticate: this.options.authenticate,
