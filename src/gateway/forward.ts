@@ -1,16 +1,17 @@
 // The proxy's hot path for one admitted request: pick an instance (balancer over the ones not
-// ejected), send through its undici Pool with `stream()` (the upstream body goes straight into the
-// ServerResponse, with its backpressure), retry an idempotent request that found no answer on
+// ejected), send through its undici Pool with `dispatch()` (the exchange is its own handler:
+// body chunks go straight into the ServerResponse, the upstream is paused while the client is
+// slow, a client that goes away aborts it), retry an idempotent request that found no answer on
 // another instance within the retry budget, and record the outcome (outlier ejection, breaker,
 // counters). Plain node:http + undici: no Effect per request. gateway.ts admits and calls this.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
-import { Transform, Writable } from "node:stream"
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
+import { Transform } from "node:stream"
 import type { Dispatcher } from "undici"
 import type { BreakerTicket } from "./circuitBreaker.ts"
 import type { UpstreamErrorReason } from "./gatewayStats.ts"
 import { clientResponseHeaders } from "./headers.ts"
 import { sendProblem } from "./problems.ts"
-import { freshnessMs, type ResponseCache } from "./responseCache.ts"
+import { freshnessMs } from "./responseCache.ts"
 import type { Endpoint, ServiceRoute } from "./routingTable.ts"
 import type { ServiceState } from "./serviceState.ts"
 import type { Upstream, Upstreams } from "./upstreams.ts"
@@ -22,43 +23,6 @@ export interface ForwardEnv {
   readonly route: (id: string) => ServiceRoute | undefined
   /** Called once per request when it is over (answered, failed or abandoned). */
   readonly done: (exchange: Exchange) => void
-}
-
-/** One client request on its way through the gateway. */
-export interface Exchange {
-  readonly env: ForwardEnv
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
-  readonly state: ServiceState
-  readonly method: Dispatcher.HttpMethod
-  /** The path (and query) sent upstream. */
-  readonly path: string
-  readonly headers: Record<string, string | string[]>
-  readonly requestId: string
-  /** balance hash: the request's key. */
-  readonly hashKey: string | undefined
-  /** Set by the plugin route that targets a fixed URL instead of the service's instances. */
-  readonly fixedEndpoint: Endpoint | undefined
-  readonly ticket: BreakerTicket
-  readonly startedAt: number
-  body: Buffer | Transform | IncomingMessage | null
-  retryable: boolean
-  attempts: number
-  tried: Set<string> | undefined
-  upstream: Upstream | undefined
-  controller: AbortController
-  /** An attempt is with undici now (its callback will settle the exchange). */
-  inAttempt: boolean
-  /** The response headers went to the client: no retry, no problem answer from here on. */
-  sent: boolean
-  status: number
-  ttfbMs: number
-  clientClosed: boolean
-  tooLarge: boolean
-  finished: boolean
-  /** The cache key when this GET may store its answer. */
-  cacheKey: string | undefined
-  cacheDone: (() => void) | undefined
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
@@ -88,12 +52,172 @@ export const failureReason = (error: Error & { code?: string }): UpstreamErrorRe
   return "other"
 }
 
+class ClientClosed extends Error {
+  readonly code = "UND_ERR_ABORTED"
+  constructor() {
+    super("the client closed the request")
+  }
+}
+
+/** One client request on its way through the gateway; it is also undici's handler of each attempt. */
+export class Exchange implements Dispatcher.DispatchHandler {
+  readonly env: ForwardEnv
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly state: ServiceState
+  readonly method: Dispatcher.HttpMethod
+  /** The path (and query) sent upstream. */
+  readonly path: string
+  readonly headers: Record<string, string | string[]>
+  readonly requestId: string
+  /** balance hash: the request's key. */
+  readonly hashKey: string | undefined
+  /** Set by a plugin route that targets a fixed URL instead of the service's instances. */
+  readonly fixedEndpoint: Endpoint | undefined
+  readonly ticket: BreakerTicket
+  readonly startedAt: number
+  body: Buffer | Transform | IncomingMessage | null = null
+  retryable: boolean
+  attempts = 0
+  tried: Set<string> | undefined = undefined
+  upstream: Upstream | undefined = undefined
+  /** undici's controller of the current attempt (set when it starts). */
+  controller: Dispatcher.DispatchController | null = null
+  /** An attempt is with undici now (its end or error will settle the exchange). */
+  inAttempt = false
+  /** The response headers went to the client: no retry, no problem answer from here on. */
+  sent = false
+  status = 0
+  ttfbMs = 0
+  clientClosed = false
+  tooLarge = false
+  finished = false
+  /** The cache key when this GET may store its answer. */
+  cacheKey: string | undefined = undefined
+  cacheDone: (() => void) | undefined = undefined
+  /** The body kept for the cache while it streams to the client (undefined: not kept). */
+  private kept: Buffer[] | undefined = undefined
+  private keptBytes = 0
+  private keptHeaders: OutgoingHttpHeaders | undefined = undefined
+  private upstreamHeaders: IncomingHttpHeaders | undefined = undefined
+  private freshForMs = 0
+  private resumeOnDrain: (() => void) | undefined = undefined
+
+  constructor(
+    env: ForwardEnv,
+    req: IncomingMessage,
+    res: ServerResponse,
+    state: ServiceState,
+    method: Dispatcher.HttpMethod,
+    path: string,
+    headers: Record<string, string | string[]>,
+    requestId: string,
+    hashKey: string | undefined,
+    fixedEndpoint: Endpoint | undefined,
+    ticket: BreakerTicket,
+    startedAt: number,
+  ) {
+    this.env = env
+    this.req = req
+    this.res = res
+    this.state = state
+    this.method = method
+    this.path = path
+    this.headers = headers
+    this.requestId = requestId
+    this.hashKey = hashKey
+    this.fixedEndpoint = fixedEndpoint
+    this.ticket = ticket
+    this.startedAt = startedAt
+    this.retryable = isRetryableMethod(method, req.headers["idempotency-key"])
+  }
+
+  // ── undici's handler ───────────────────────────────────────────────────────────────────────
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.clientClosed) controller.abort(new ClientClosed())
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    if (statusCode < 200) return
+    const { res } = this
+    this.sent = true
+    this.status = statusCode
+    this.ttfbMs = Date.now() - this.startedAt
+    this.state.counters.ttfb.observe(this.ttfbMs / 1000)
+    if (res.destroyed) {
+      controller.abort(new ClientClosed())
+      return
+    }
+    const out = clientResponseHeaders(headers, this.requestId)
+    if (this.cacheKey !== undefined && this.state.cache !== undefined) {
+      out["x-cache"] = "miss"
+      this.state.counters.cacheMisses++
+      const fresh =
+        this.method === "GET" ? freshnessMs(statusCode, headers, this.req.headers, Date.now()) : undefined
+      if (fresh !== undefined) {
+        this.kept = []
+        this.freshForMs = fresh
+        this.upstreamHeaders = headers
+        const { "x-cache": _miss, "x-request-id": _id, ...stored } = out
+        this.keptHeaders = stored
+      }
+    }
+    res.writeHead(statusCode, out)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.kept !== undefined) {
+      this.keptBytes += chunk.length
+      if (this.state.cache !== undefined && this.keptBytes <= this.state.cache.maxEntryBytes)
+        this.kept.push(chunk)
+      else this.kept = undefined
+    }
+    if (this.res.write(chunk)) return
+    // The client is slower than the service: hold the service until the client has drained.
+    controller.pause()
+    this.resumeOnDrain ??= () => this.controller?.resume()
+    this.res.once("drain", this.resumeOnDrain)
+  }
+
+  onResponseEnd(): void {
+    this.res.end()
+    const cache = this.state.cache
+    if (this.kept !== undefined && cache !== undefined && this.cacheKey !== undefined && !this.clientClosed)
+      cache.store(
+        this.cacheKey,
+        this.status,
+        this.keptHeaders ?? {},
+        this.upstreamHeaders ?? {},
+        this.req.headers,
+        Buffer.concat(this.kept),
+        this.freshForMs,
+        Date.now(),
+      )
+    this.kept = undefined
+    settle(this, null)
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.kept = undefined
+    settle(this, error)
+  }
+}
+
 const onClientClose = (x: Exchange): void => {
   if (x.res.writableFinished) return
   x.clientClosed = true
-  x.controller.abort()
+  if (x.inAttempt) {
+    x.controller?.abort(new ClientClosed())
+    return
+  }
   // Between attempts (reading the body, backing off) nothing else would end the exchange.
-  if (!x.inAttempt && !x.finished) {
+  if (!x.finished) {
     x.state.breaker.release(x.ticket)
     finish(x)
   }
@@ -106,7 +230,6 @@ export const forward = (x: Exchange): void => {
   const length = req.headers["content-length"]
   const chunked = req.headers["transfer-encoding"] !== undefined
   if (!chunked && (length === undefined || length === "0")) {
-    x.body = null
     attempt(x)
     return
   }
@@ -117,6 +240,7 @@ export const forward = (x: Exchange): void => {
   }
   // A streamed body cannot be sent twice.
   x.retryable = false
+  req.on("error", () => onClientClose(x))
   if (chunked && max > 0) {
     let seen = 0
     const limit = new Transform({
@@ -128,7 +252,7 @@ export const forward = (x: Exchange): void => {
         } else callback(null, chunk)
       },
     })
-    req.on("error", (error) => limit.destroy(error))
+    limit.on("error", (error) => x.controller?.abort(error))
     req.pipe(limit)
     x.body = limit
   } else x.body = req
@@ -155,19 +279,21 @@ const attempt = (x: Exchange): void => {
   const now = Date.now()
   let endpoint = x.fixedEndpoint
   if (endpoint === undefined) {
-    const route = x.env.route(x.state.id)
-    const endpoints = route?.endpoints ?? []
+    const endpoints = x.env.route(x.state.id)?.endpoints ?? []
     let candidates = x.state.outlier.eligible(endpoints, now)
     if (x.tried !== undefined && candidates.length > 1) {
       const tried = x.tried
       const untried = candidates.filter((e) => !tried.has(e.url))
       if (untried.length > 0) candidates = untried
     }
-    endpoint = x.state.balancer.pick(candidates, {
-      now,
-      inFlight: (e) => x.env.upstreams.inFlightAt(e.url),
-      ...(x.hashKey === undefined ? {} : { key: x.hashKey }),
-    })
+    endpoint =
+      candidates.length === 1
+        ? candidates[0]
+        : x.state.balancer.pick(candidates, {
+            now,
+            inFlight: (e) => x.env.upstreams.inFlightAt(e.url),
+            ...(x.hashKey === undefined ? {} : { key: x.hashKey }),
+          })
   }
   if (endpoint === undefined) {
     x.state.breaker.release(x.ticket)
@@ -183,113 +309,36 @@ const attempt = (x: Exchange): void => {
   )
   x.upstream = upstream
   x.inAttempt = true
+  x.controller = null
   x.env.upstreams.enter(upstream)
   x.attempts++
   x.state.budget.request(now)
-  upstream.pool.stream<Exchange>(
+  upstream.pool.dispatch(
     {
       path: x.path,
       method: x.method,
       headers: x.headers,
       body: x.body,
-      signal: x.controller.signal,
       headersTimeout: spec.timeouts.ttfbMs,
       bodyTimeout: spec.timeouts.idleMs,
-      opaque: x,
       // The gateway decides retries itself (never after the first byte).
       idempotent: false,
     },
-    onHeaders,
-    onEnd,
+    x,
   )
 }
 
-/** The upstream's headers are in: answer the client with them and hand undici the writable. */
-function onHeaders(this: unknown, data: Dispatcher.StreamFactoryData<Exchange>): Writable {
-  const x = data.opaque
-  const { res } = x
-  x.sent = true
-  x.status = data.statusCode
-  x.ttfbMs = Date.now() - x.startedAt
-  x.state.counters.ttfb.observe(x.ttfbMs / 1000)
-  const headers = clientResponseHeaders(data.headers, x.requestId)
-  const cache = x.state.cache
-  if (x.cacheKey !== undefined && cache !== undefined) {
-    headers["x-cache"] = "miss"
-    x.state.counters.cacheMisses++
-    const fresh =
-      x.method === "GET" ? freshnessMs(data.statusCode, data.headers, x.req.headers, Date.now()) : undefined
-    if (fresh !== undefined && !res.destroyed) {
-      res.writeHead(data.statusCode, headers)
-      return storing(x, cache, x.cacheKey, data, headers, fresh)
-    }
-  }
-  if (res.destroyed) return res
-  res.writeHead(data.statusCode, headers)
-  return res
-}
-
-/** A writable that passes the body to the client and keeps a copy for the cache. */
-const storing = (
-  x: Exchange,
-  cache: ResponseCache,
-  key: string,
-  data: Dispatcher.StreamFactoryData<Exchange>,
-  headers: OutgoingHttpHeaders,
-  freshForMs: number,
-): Writable => {
-  const { res } = x
-  let chunks: Buffer[] | undefined = []
-  let size = 0
-  const tee = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (chunks !== undefined) {
-        size += chunk.length
-        if (size > cache.maxEntryBytes) chunks = undefined
-        else chunks.push(chunk)
-      }
-      if (res.write(chunk)) callback()
-      else res.once("drain", () => callback())
-    },
-    final(callback) {
-      res.end()
-      if (chunks !== undefined && !x.clientClosed) {
-        const { "x-cache": _miss, "x-request-id": _id, ...stored } = headers
-        cache.store(
-          key,
-          data.statusCode,
-          stored,
-          data.headers,
-          x.req.headers,
-          Buffer.concat(chunks),
-          freshForMs,
-          Date.now(),
-        )
-      }
-      callback()
-    },
-  })
-  res.once("close", () => {
-    if (!tee.writableFinished) tee.destroy()
-  })
-  return tee
-}
-
 /** The exchange with one instance is over (its body ended, or it failed). */
-function onEnd(this: unknown, error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
-  settle(data.opaque, error)
-}
-
 const settle = (x: Exchange, error: Error | null): void => {
+  if (!x.inAttempt) return
   x.inAttempt = false
   const upstream = x.upstream as Upstream
   x.env.upstreams.leave(upstream)
   const now = Date.now()
   const { state } = x
-  const total = x.env.route(state.id)?.endpoints.length ?? 1
   if (error === null) {
     const failed = x.status >= 500
-    if (failed) state.outlier.recordFailure(upstream.url, now, total)
+    if (failed) state.outlier.recordFailure(upstream.url, now, x.env.route(state.id)?.endpoints.length ?? 1)
     else state.outlier.recordSuccess(upstream.url, now)
     state.breaker.record(x.ticket, now, failed, x.ttfbMs)
     finish(x)
@@ -310,7 +359,8 @@ const settle = (x: Exchange, error: Error | null): void => {
     })
     return
   }
-  if (reason === "connect" || reason === "reset") state.outlier.recordFailure(upstream.url, now, total)
+  if (reason === "connect" || reason === "reset")
+    state.outlier.recordFailure(upstream.url, now, x.env.route(state.id)?.endpoints.length ?? 1)
   if (x.sent) {
     // Mid-body: the client has the status line already; all that is left is to cut it off.
     state.breaker.record(x.ticket, now, true, x.ttfbMs)
@@ -327,7 +377,6 @@ const settle = (x: Exchange, error: Error | null): void => {
     state.counters.retries++
     x.tried ??= new Set()
     x.tried.add(upstream.url)
-    x.controller = new AbortController()
     const base = state.spec.retries.backoffMs * 2 ** (x.attempts - 1)
     const delay = base * (0.5 + Math.random())
     if (delay < 1) attempt(x)

@@ -13,8 +13,8 @@ import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.t
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
-import { type Exchange, type ForwardEnv, forward, isRetryableMethod } from "./forward.ts"
-import { type ApiAuthenticate, authorize } from "./gatewayAuth.ts"
+import { Exchange, type ForwardEnv, forward } from "./forward.ts"
+import { type ApiAuthenticate, authorize, type GatewayAuthOptions } from "./gatewayAuth.ts"
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { sendProblem } from "./problems.ts"
@@ -68,6 +68,9 @@ export class Gateway {
   private readonly report: (message: string) => void
   private readonly off: () => void
   private readonly env: ForwardEnv
+  private readonly authOptions: GatewayAuthOptions
+  /** The same for plugin routes with a fixed target URL (their own pools). */
+  private readonly fixedEnv: ForwardEnv
   private closing: Promise<void> | undefined
   /** Client sockets of upgraded (WebSocket) connections: the HTTP server no longer tracks them. */
   private readonly tunnels = new Set<Duplex>()
@@ -82,6 +85,13 @@ export class Gateway {
       upstreams: this.upstreams,
       route: (id) => this.table.services.get(id),
       done: (x) => this.done(x),
+    }
+    this.fixedEnv = { ...this.env, upstreams: this.fixed }
+    this.authOptions = {
+      unitTokens: options.sam.unitTokens,
+      authenticate: options.authenticate,
+      apiTokens: options.apiTokens,
+      loopback: options.loopback,
     }
     this.onDemand = new StartOnDemand({
       sam: options.sam,
@@ -266,7 +276,7 @@ export class Gateway {
     const target = gatewayTarget(url)
     if (target === undefined) return sendProblem(res, 404, `no route ${req.method} ${url}`)
     try {
-      decodeURI(url.split("?")[0] ?? url)
+      if (url.includes("%")) decodeURI(url.split("?")[0] ?? url)
     } catch {
       return sendProblem(res, 400, `the request path is not valid percent-encoding; escape "%" as %25`)
     }
@@ -304,12 +314,7 @@ export class Gateway {
           connection: "close",
         },
       )
-    const auth = authorize(route, req.headers, this.table, {
-      unitTokens: this.options.sam.unitTokens,
-      authenticate: this.options.authenticate,
-      apiTokens: this.options.apiTokens,
-      loopback: this.options.loopback,
-    })
+    const auth = authorize(route, req.headers, this.table, this.authOptions)
     if (!auth.ok)
       return sendProblem(
         res,
@@ -399,40 +404,25 @@ export class Gateway {
     if (route.onDemand) this.onDemand.busy(route.id)
     const method = (req.method ?? "GET") as Dispatcher.HttpMethod
     const requestId = requestIdOf(req.headers)
-    const x: Exchange = {
-      env: fixedEndpoint === undefined ? this.env : { ...this.env, upstreams: this.fixed },
+    const x = new Exchange(
+      fixedEndpoint === undefined ? this.env : this.fixedEnv,
       req,
       res,
       state,
       method,
-      path: upstreamPath,
-      headers: upstreamRequestHeaders(req.headers, {
+      upstreamPath,
+      upstreamRequestHeaders(req.headers, {
         clientAddress: client,
         proto: "http",
         requestId,
         forwardAuth: spec.forwardAuth,
       }),
       requestId,
-      hashKey: spec.balance === "hash" ? this.hashKey(req, spec, client) : undefined,
+      spec.balance === "hash" ? this.hashKey(req, spec, client) : undefined,
       fixedEndpoint,
       ticket,
-      startedAt: now,
-      body: null,
-      retryable: isRetryableMethod(method, req.headers["idempotency-key"]),
-      attempts: 0,
-      tried: undefined,
-      upstream: undefined,
-      inAttempt: false,
-      controller: new AbortController(),
-      sent: false,
-      status: 0,
-      ttfbMs: 0,
-      clientClosed: false,
-      tooLarge: false,
-      finished: false,
-      cacheKey: undefined,
-      cacheDone: undefined,
-    }
+      now,
+    )
     const cache = state.cache
     if (cache !== undefined && requestMayUseCache(method, req.headers)) {
       this.throughCache(x, cache, route)
@@ -620,12 +610,7 @@ export class Gateway {
       )
     const state = this.states.get(route.id)
     if (state === undefined) return refuseUpgrade(socket, 404, this.unknown(req.method ?? "GET", target.id))
-    const auth = authorize(route, req.headers, this.table, {
-      unitTokens: this.options.sam.unitTokens,
-      authenticate: this.options.authenticate,
-      apiTokens: this.options.apiTokens,
-      loopback: this.options.loopback,
-    })
+    const auth = authorize(route, req.headers, this.table, this.authOptions)
     if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.detail)
     const client = clientAddressOf(req.socket.remoteAddress)
     if (state.buckets !== undefined) {
