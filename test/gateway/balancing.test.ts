@@ -5,6 +5,7 @@ import { createActor } from "xstate"
 import { breakerMachine } from "../../src/actors/breaker.machine.ts"
 import { Balancer } from "../../src/gateway/balancer.ts"
 import { CircuitBreaker } from "../../src/gateway/circuitBreaker.ts"
+import { authorize } from "../../src/gateway/gatewayAuth.ts"
 import { clientResponseHeaders, cookieValue, upstreamRequestHeaders } from "../../src/gateway/headers.ts"
 import { OutlierDetector } from "../../src/gateway/outlierDetector.ts"
 import { freshnessMs, ResponseCache, requestMayUseCache } from "../../src/gateway/responseCache.ts"
@@ -233,6 +234,7 @@ describe("cache rules (RFC 9111)", () => {
     expect(fresh({ "cache-control": "no-store" })).toBeUndefined()
     expect(fresh({ "cache-control": "max-age=60", "content-type": "text/event-stream" })).toBeUndefined()
     expect(fresh({ "cache-control": "max-age=60", "set-cookie": "a=1" })).toBeUndefined()
+    expect(fresh({ "cache-control": "max-age=60", vary: "*" })).toBeUndefined()
     expect(fresh({ "cache-control": "max-age=60" }, { authorization: "Bearer x" })).toBeUndefined()
     expect(fresh({ "cache-control": "public, max-age=60" }, { authorization: "Bearer x" })).toBe(60_000)
     expect(requestMayUseCache("POST", {})).toBe(false)
@@ -261,6 +263,41 @@ describe("cache rules (RFC 9111)", () => {
     expect(cache.lookup("/b", {}, 3)).toBeUndefined()
     expect(cache.lookup("/c", {}, 3)).toBeDefined()
     expect(cache.lookup("/c", {}, 60_001)).toBeUndefined()
+    // One body is at most an eighth of max_bytes.
+    expect(cache.maxEntryBytes).toBe(125)
+    cache.store("/big", 200, {}, {}, {}, Buffer.alloc(126), 60_000, 0)
+    expect(cache.lookup("/big", {}, 1)).toBeUndefined()
+  })
+})
+
+describe("credentials", () => {
+  const route = (auth?: "none" | "token") => ({
+    id: "api",
+    spec: { ...defaultGatewaySpec, ...(auth === undefined ? {} : { auth }) },
+    endpoints: [],
+    onDemand: false,
+    instances: 1,
+    state: "running",
+  })
+  const table = buildRoutingTable([], [], 1)
+  const options = (loopback: boolean) => ({
+    unitTokens: { verify: () => undefined },
+    authenticate: (header: string | undefined) =>
+      header === "Bearer good"
+        ? ({ ok: true, principal: { name: "ops" } } as const)
+        : ({ ok: false } as const),
+    apiTokens: true,
+    loopback,
+  })
+
+  it("default to none on a loopback API and to token elsewhere", () => {
+    expect(authorize(route(), {}, table, options(true))).toEqual({ ok: true, credential: undefined })
+    expect(authorize(route(), {}, table, options(false))).toMatchObject({ ok: false, status: 401 })
+    expect(authorize(route(), { authorization: "Bearer good" }, table, options(false))).toEqual({
+      ok: true,
+      credential: "api:ops",
+    })
+    expect(authorize(route("none"), {}, table, options(false))).toMatchObject({ ok: true })
   })
 })
 

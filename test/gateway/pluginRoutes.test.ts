@@ -43,6 +43,31 @@ describe("plugins' gateway.route registrations", () => {
     expect((await json(await fetch(`${h.url}/api/notes-alias/echo?z=2`))).url).toBe("/echo?z=2")
   })
 
+  it("retries an idempotent request that got no answer, a POST only with Idempotency-Key", async () => {
+    // A closed port: every try is refused.
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve))
+    const routes = new GatewayRegistry()
+    routes.addRoute("down", { prefix: "/down", target: `http://127.0.0.1:${port}` })
+    h = await startGateway([], { plugins: backend(routes) })
+    const retries = () => h!.gateway.stats().services["plugin:down/down"]?.retries ?? 0
+    const get = await fetch(`${h.url}/api/down/x`)
+    expect(get.status).toBe(502)
+    expect((await json(get)).detail).toContain("cannot connect to")
+    expect(retries()).toBe(1)
+    expect((await fetch(`${h.url}/api/down/x`, { method: "POST", body: "data" })).status).toBe(502)
+    expect(retries()).toBe(1)
+    const keyed = await fetch(`${h.url}/api/down/x`, {
+      method: "POST",
+      body: "data",
+      headers: { "idempotency-key": "k1" },
+    })
+    expect(keyed.status).toBe(502)
+    expect(retries()).toBe(2)
+  })
+
   it("an onRequest middleware may answer instead of the service", async () => {
     const routes = new GatewayRegistry()
     routes.addMiddleware("guard", {

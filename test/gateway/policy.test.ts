@@ -52,6 +52,8 @@ describe("the response cache", () => {
     expect(second.headers.get("x-cache")).toBe("hit")
     expect(second.headers.get("age")).toBe("0")
     expect((await json(second)).count).toBe(1)
+    const head = await fetch(`${h.url}/api/api/cached?max_age=60`, { method: "HEAD" })
+    expect(head.headers.get("x-cache")).toBe("hit")
     const bypass = await fetch(`${h.url}/api/api/cached?max_age=60`, {
       headers: { "cache-control": "no-cache" },
     })
@@ -63,7 +65,7 @@ describe("the response cache", () => {
       expect(sse.headers.get("x-cache")).toBe("miss")
       await sse.text()
     }
-    expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 1, misses: 3 })
+    expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 2, misses: 3 })
   })
 
   it("concurrent misses for one URL make one upstream request (coalescing)", async () => {

@@ -137,6 +137,15 @@ describe("instances that fail", () => {
     expect(h.gateway.stats().services.api?.shed).toBe(1)
   })
 
+  it("a stream that pauses longer than idle_ms is cut", async () => {
+    h = await startGateway([upstream("api", { gateway: { timeouts: { idleMs: 300 } } })])
+    await h.routable("api", 1)
+    const response = await fetch(`${h.url}/api/api/hang?stream`)
+    expect(response.status).toBe(200)
+    await expect(response.text()).rejects.toThrow()
+    expect(h.gateway.stats().services.api?.upstreamErrors.timeout).toBe(1)
+  })
+
   it("a service that sends no headers within ttfb_ms answers 504", async () => {
     h = await startGateway([upstream("api", { gateway: { timeouts: { ttfbMs: 200 } } })])
     await h.routable("api", 1)

@@ -17,7 +17,10 @@ describe("routing /api/<service>/...", () => {
     h = await startGateway([upstream("notes")])
     await h.routable("notes", 1)
     const response = await fetch(`${h.url}/api/notes/echo?q=1&r=two`, {
-      headers: { "x-request-id": "req-42" },
+      headers: {
+        "x-request-id": "req-42",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      },
     })
     expect(response.status).toBe(200)
     expect(response.headers.get("x-request-id")).toBe("req-42")
@@ -28,6 +31,13 @@ describe("routing /api/<service>/...", () => {
     expect(headers["x-forwarded-proto"]).toBe("http")
     expect(headers["x-forwarded-host"]).toBe(new URL(h.url).host)
     expect(headers["x-request-id"]).toBe("req-42")
+    expect(headers.traceparent).toBe("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    expect(headers.host).toBe(`127.0.0.1:${h.sam.unitStatus("notes").instances[0]!.port}`)
+    // Without one, the gateway makes a request id up and says it both ways.
+    const fresh = await fetch(`${h.url}/api/notes/echo`)
+    const id = fresh.headers.get("x-request-id")
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(((await json(fresh)).headers as Record<string, string>)["x-request-id"]).toBe(id)
     expect(h.errors).toEqual([])
   })
 
@@ -79,6 +89,25 @@ describe("routing /api/<service>/...", () => {
       duplex: "half",
     } as RequestInit)
     expect(response.status).toBe(413)
+  })
+
+  it("balance: hash keeps a client on one instance by its header", async () => {
+    h = await startGateway([
+      upstream("notes", {
+        instances: 2,
+        maxInstances: 2,
+        gateway: { balance: "hash", hash: { header: "x-user" } },
+      }),
+    ])
+    await h.routable("notes", 2)
+    const instanceOf = async (user: string) =>
+      String(
+        (await json(await fetch(`${h!.url}/api/notes/whoami`, { headers: { "x-user": user } }))).instance,
+      )
+    const users = Array.from({ length: 8 }, (_, i) => `user-${i}`)
+    const first = await Promise.all(users.map(instanceOf))
+    expect(await Promise.all(users.map(instanceOf))).toEqual(first)
+    expect(new Set(first).size).toBe(2)
   })
 
   it("spreads requests over two instances", async () => {
