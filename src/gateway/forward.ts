@@ -168,7 +168,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.keptHeaders = stored
       }
     }
-    res.writeHead(statusCode, out)
+    try {
+      res.writeHead(statusCode, out)
+    } catch (error) {
+      // A header node:http will not send (a value with control characters): the answer is a 502.
+      this.sent = false
+      this.kept = undefined
+      controller.abort(error as Error)
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
