@@ -24,7 +24,11 @@ describe("start-on-demand and scaling", () => {
   it("a min_instances 0 service starts on the first request, answers it, and stops after idle_seconds", async () => {
     h = await startGateway([upstream("vectors", { instances: 0, maxInstances: 1, gateway: { idleMs: 400 } })])
     expect(h.sam.unitStatus("vectors").instances).toEqual([])
+    const starting = nextEvent(h, (e) => e.type === "gateway.on-demand" && e.action === "start")
     const response = await fetch(`${h.url}/api/vectors/whoami`)
+    expect(((await starting) as { detail?: unknown }).detail).toBe(
+      'a request for "vectors" came through the gateway: starting it',
+    )
     expect(response.status).toBe(200)
     expect((await json(response)).instance).toBe("0")
     expect(h.sam.unitStatus("vectors").instances).toHaveLength(1)
