@@ -4,6 +4,7 @@
 import { Context } from "effect"
 import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
 import type { AuditLog } from "../audit/auditLog.ts"
+import type { GatewayRegistry } from "../plugins/gatewayRegistry.ts"
 import type { CompiledRoute } from "../plugins/routeTable.ts"
 import type { PluginRouteHandler, PluginStatus } from "../plugins/types.ts"
 import type { Sam } from "../runtime/sam.ts"
@@ -25,6 +26,8 @@ export interface LivePlugin {
 export interface PluginBackend {
   list(): ReadonlyArray<PluginStatus>
   liveInstance(name: string): LivePlugin | undefined
+  /** Plugins' gateway routes and middleware, served under /api/<prefix> by the gateway. */
+  readonly gateway?: GatewayRegistry
   /** Runs a config reload; undefined when SAM runs without a config file. */
   readonly reloadConfig: (() => Promise<{ readonly ok: boolean }>) | undefined
 }

@@ -6,20 +6,24 @@
 // GET /api/openapi.json needs a credential (configured tokens, else the local token); `GET /` is
 // where a browser signs in (browserLogin.ts).
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
+// /api/<service>/... is the gateway's (src/gateway): such a request goes to it before the Effect
+// handler is touched, and so do its WebSocket upgrades.
 import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Data, Effect, Exit, Layer, Predicate, Scope } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import type { AuditLog } from "../audit/auditLog.ts"
 import { dashboardServer } from "../dashboard/serve.ts"
+import { type Gateway, makeGateway } from "../gateway/gateway.ts"
 import type { Sam } from "../runtime/sam.ts"
 import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { allowedMethods } from "./allowedMethods.ts"
 import { ApiContext, type ApiContextShape, type PluginBackend } from "./apiContext.ts"
-import { type ApiTokenConfig, Authenticator, bindRefusal, weakTokens } from "./auth.ts"
+import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost, weakTokens } from "./auth.ts"
 import { browserAnswer, browserRoutes } from "./browserLogin.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
@@ -72,6 +76,11 @@ export interface ApiServerOptions {
   readonly invokeTimeoutMs?: number
   /** Told about answers SAM failed to give (500s): a bug to report, never the client's fault. */
   readonly onError?: (message: string) => void
+  /**
+   * The gateway serving /api/<service>/...: by default one made for this server (closed with it);
+   * pass one to share it (the autoscaler's in-flight counts), or false to serve none.
+   */
+  readonly gateway?: Gateway | false
 }
 
 export interface ApiServer {
@@ -79,6 +88,8 @@ export interface ApiServer {
   readonly url: string
   readonly host: string
   readonly port: number
+  /** The gateway on this server's port (undefined with `gateway: false`). */
+  readonly gateway: Gateway | undefined
   /** End event streams, finish requests in flight (up to the grace), close every connection. */
   close(): Promise<void>
 }
@@ -175,6 +186,19 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     Layer.provide(NodeHttpServer.layerHttpServices),
   )
   const scope = Effect.runSync(Scope.make())
+  const gateway =
+    options.gateway === false
+      ? undefined
+      : (options.gateway ??
+        Effect.runSync(
+          makeGateway({
+            sam: options.sam,
+            ...(options.plugins?.gateway === undefined ? {} : { routes: options.plugins.gateway }),
+            authenticate: (header) => authenticator.authenticate(header),
+            loopback: isLoopbackHost(host),
+            report,
+          }).pipe(Scope.provide(scope)),
+        ))
   const httpEffect = await Effect.runPromise(HttpRouter.toHttpEffect(app).pipe(Scope.provide(scope)))
   const allowed = allowedMethods(ControlApi, [{ method: "GET", path: openApiPath }, ...browserRoutes])
   // The dashboard's page and assets (src/dashboard/serve.ts), for signed-in browsers (browserLogin.ts).
@@ -204,7 +228,8 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
-      effectHandler(req, res)
+      if (gateway?.claims(req.url)) gateway.handle(req, res)
+      else effectHandler(req, res)
     } catch (error) {
       report(
         `control API front door failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -220,8 +245,13 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       requestTimeout: Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout),
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
       keepAliveTimeout: 5_000,
+      // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request.
+      shouldUpgradeCallback: (req) => gateway?.claims(req.url) ?? false,
     },
     front,
+  )
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    gateway?.upgrade(req, socket, head),
   )
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket))
 
@@ -259,6 +289,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     url: `http://${bracketed(host)}:${port}`,
     host,
     port,
+    gateway,
     close: () => {
       closed ??= (async () => {
         closing = true

@@ -23,6 +23,10 @@ export const RESERVED_IDS = [
   "health",
   "metrics",
   "audit",
+  "crashes",
+  "session",
+  "alerts",
+  "logs",
 ] as const
 
 export const UNIT_ID = /^[A-Za-z][A-Za-z0-9_-]*$/
@@ -239,6 +243,26 @@ const checkScaling = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string
     )
 }
 
+/** The gateway keys that only mean something together with others. */
+const checkGateway = (unit: Unit, warnings: Array<string>) => {
+  const s = unit.value.scaling
+  const min = isRecord(s) && typeof s.min_instances === "number" ? s.min_instances : 1
+  if (isRecord(s) && s.idle_seconds !== undefined && min !== 0)
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "scaling", "idle_seconds"])}: has no effect unless min_instances is 0 (a service started on demand)`,
+    )
+  const g = unit.value.gateway
+  if (!isRecord(g)) return
+  if (g.weights !== undefined && g.balance !== "weighted")
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "gateway", "weights"])}: has no effect unless balance is "weighted"`,
+    )
+  if (g.hash !== undefined && g.balance !== "hash")
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "gateway", "hash"])}: has no effect unless balance is "hash"`,
+    )
+}
+
 const checkGroup = (raw: Record<string, unknown>, unit: Unit, out: Array<IssueDraft>) => {
   if (typeof unit.value.group !== "string") return
   const supervision = raw.supervision
@@ -342,6 +366,7 @@ export const crossChecks = (
       checkDeployment(unit, issues)
       checkScaling(unit, issues, warnings)
       checkPlaceholders(unit, issues)
+      checkGateway(unit, warnings)
     }
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues)

@@ -7,6 +7,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DEFAULT_STATE_DIR } from "./constants.ts"
+import { GatewaySchema } from "./gatewayConfig.ts"
 import { HealthCheckSchema } from "./healthCheck.ts"
 import { encodedDefaultRestartPolicy, RestartPolicySchema } from "./restartPolicy.ts"
 import {
@@ -133,12 +134,12 @@ export const ServiceSchema = Schema.Struct({
     min_instances: Count.pipe(
       withDefault(
         1,
-        "Instances started, and the fewest the autoscaler keeps (0: none until scaled up, e.g. by `sam scale`).",
+        "Instances started, and the fewest the autoscaler keeps (0: none until scaled up by `sam scale`, the autoscaler or a request through the gateway).",
       ),
     ),
     max_instances: optional(
       PositiveCount,
-      "Most instances `sam scale` and the autoscaler may run (default: min_instances).",
+      "Most instances `sam scale` and the autoscaler may run (default: min_instances, or 1 when min_instances is 0).",
     ),
     cpu_threshold: optional(
       PositiveNumber,
@@ -157,10 +158,15 @@ export const ServiceSchema = Schema.Struct({
     cooldown_seconds: Seconds.pipe(
       withDefault(30, "No autoscaling for this long after the instance count changed (whoever changed it)."),
     ),
+    idle_seconds: optional(
+      PositiveSeconds,
+      "min_instances 0: stop the service after this long without a request through the gateway.",
+    ),
   })
     .annotate({ identifier: "Scaling" })
     .pipe(withDefault({})),
   group: NonEmpty.pipe(withDefault("services", "Supervision group (supervision.groups).")),
+  gateway: GatewaySchema.pipe(withDefault({}, "How /api/<id>/ is proxied to the service (docs/GATEWAY.md).")),
 }).annotate({ identifier: "Service" })
 
 const Strategy = Schema.Literals(["one_for_one", "one_for_all", "rest_for_one"])

@@ -12,11 +12,6 @@ export interface UnimplementedKey {
 }
 
 export const UNIMPLEMENTED_KEYS: ReadonlyArray<UnimplementedKey> = [
-  {
-    // The autoscaler reads in-flight counts from the gateway (Sam.useTraffic), which SAM lacks so far.
-    path: "services.*.scaling.target_in_flight",
-    instead: "nothing counts requests in flight yet; only cpu_threshold scales",
-  },
   { path: "agents.*.max_queue", instead: "the agent's queue is not bounded by SAM" },
   { path: "monitoring.metrics.enabled", instead: "SAM serves no metrics endpoint of its own" },
   { path: "monitoring.metrics.path", instead: "SAM serves no metrics endpoint of its own" },

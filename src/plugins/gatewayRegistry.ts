@@ -1,6 +1,6 @@
-// The gateway's routing table and hook chain, filled by plugins and read by the gateway (a later
-// issue). Routes map a path prefix to a target URL or an in-process handler; middleware are named
-// hooks run around every proxied request. Pure data structure: no sockets here.
+// The gateway's plugin routes and hook chain, filled by plugins and served by the gateway under
+// /api/<prefix> (src/gateway/gateway.ts). Routes map a path prefix to a target URL or an
+// in-process handler; middleware are named hooks run around every gateway request. Pure data.
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Data } from "effect"
 
@@ -72,6 +72,16 @@ export class GatewayRegistry {
   private readonly middlewares: MiddlewareEntry[] = []
   private readonly ownerRank = new Map<string, number>()
   private seq = 0
+
+  /** How many routes are registered (the gateway skips matching when there are none). */
+  get size(): number {
+    return this.routes.size
+  }
+
+  /** Middleware of a hook kind are registered (the gateway skips the chain when none are). */
+  hasHooks(hook: GatewayHook): boolean {
+    return this.middlewares.some((e) => e.hooks[hook] !== undefined)
+  }
 
   /**
    * Add a route owned by `owner`. A prefix held by another owner is refused; the same owner

@@ -1,5 +1,5 @@
 // What a config edit means for the running units: which to add, remove, restart, or
-// reconfigure in place (only health checks, restart policy or stop settings changed), and which
+// reconfigure in place (only health checks, restart policy, stop or gateway settings changed), and which
 // to leave alone. Pure; configReload.ts applies the result to the supervisor.
 import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { UnitSpec } from "./unitSpec.ts"
@@ -18,9 +18,15 @@ export interface UnitDiff {
 
 /**
  * UnitSpec fields Supervisor.reconfigure applies without a restart: running instances take the
- * new probes, restart and stop settings; the autoscaler reads its targets afresh each time.
+ * new probes, restart and stop settings; the autoscaler and the gateway read theirs afresh.
  */
-export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = ["probes", "restart", "stop", "autoscale"]
+export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = [
+  "probes",
+  "restart",
+  "stop",
+  "autoscale",
+  "gateway",
+]
 
 /** Structural equality for plain data; key order does not matter and undefined equals missing. */
 export const sameValue = (a: unknown, b: unknown): boolean => {

@@ -1,6 +1,7 @@
 // Turns the validated config (snake_case, user-facing) into the runtime's UnitSpecs and
 // supervision groups. Disabled units are left out. Pure: no I/O.
 import { join } from "node:path"
+import type { GatewayConfig } from "../config/gatewayConfig.ts"
 import type {
   AgentConfig,
   HealthCheckConfig,
@@ -8,6 +9,7 @@ import type {
   SamConfig,
   ServiceConfig,
 } from "../config/schema.ts"
+import type { GatewaySpec } from "./gatewaySpec.ts"
 import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { AutoscaleSpec, ProbeSpec, RestartSpec, StopSpec, UnitSpec } from "./unitSpec.ts"
 
@@ -57,6 +59,60 @@ export const autoscaleSpec = (scaling: ServiceConfig["scaling"]): AutoscaleSpec 
         cooldownMs: seconds(scaling.cooldown_seconds),
       }
 
+export const gatewaySpec = (g: GatewayConfig, idleSeconds?: number): GatewaySpec => ({
+  enabled: g.enabled,
+  stripPrefix: g.strip_prefix,
+  balance: g.balance,
+  hash: {
+    ...(g.hash?.header === undefined ? {} : { header: g.hash.header.toLowerCase() }),
+    ...(g.hash?.cookie === undefined ? {} : { cookie: g.hash.cookie }),
+  },
+  weights: g.weights ?? [],
+  slowStartMs: seconds(g.slow_start_seconds),
+  outlier: {
+    consecutiveFailures: g.outlier.consecutive_failures,
+    baseEjectionMs: seconds(g.outlier.base_ejection_seconds),
+    maxEjectionPercent: g.outlier.max_ejection_percent,
+    panicThresholdPercent: g.outlier.panic_threshold_percent,
+  },
+  timeouts: {
+    connectMs: g.timeouts.connect_ms,
+    ttfbMs: g.timeouts.ttfb_ms,
+    idleMs: g.timeouts.idle_ms,
+    startMs: g.timeouts.start_ms,
+  },
+  retries: {
+    attempts: g.retries.attempts,
+    budgetPercent: g.retries.budget_percent,
+    backoffMs: g.retries.backoff_ms,
+  },
+  breaker: {
+    enabled: g.breaker.enabled,
+    windowMs: seconds(g.breaker.window_seconds),
+    minRequests: g.breaker.min_requests,
+    failurePercent: g.breaker.failure_percent,
+    slowCallMs: g.breaker.slow_call_ms,
+    slowCallPercent: g.breaker.slow_call_percent,
+    openMs: seconds(g.breaker.open_seconds),
+    halfOpenRequests: g.breaker.half_open_requests,
+  },
+  maxInFlight: g.max_in_flight,
+  maxBodyBytes: g.max_body_bytes,
+  ...(g.rate_limit === undefined
+    ? {}
+    : {
+        rateLimit: {
+          requestsPerSecond: g.rate_limit.requests_per_second,
+          burst: g.rate_limit.burst ?? Math.ceil(g.rate_limit.requests_per_second),
+          key: g.rate_limit.key,
+        },
+      }),
+  cache: { enabled: g.cache.enabled, maxEntries: g.cache.max_entries, maxBytes: g.cache.max_bytes },
+  ...(g.auth === undefined ? {} : { auth: g.auth }),
+  forwardAuth: g.forward_auth,
+  ...(idleSeconds === undefined ? {} : { idleMs: seconds(idleSeconds) }),
+})
+
 export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string): UnitSpec => {
   const d = service.deployment
   const env = d.env ?? {}
@@ -71,8 +127,14 @@ export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string
     dependsOn: service.depends_on,
     dependencyRestart: service.dependency_restart,
     instances: service.scaling.min_instances,
-    ...(service.scaling.max_instances === undefined ? {} : { maxInstances: service.scaling.max_instances }),
+    // A service started on demand may run one instance unless it says more.
+    ...(service.scaling.max_instances === undefined
+      ? service.scaling.min_instances === 0
+        ? { maxInstances: 1 }
+        : {}
+      : { maxInstances: service.scaling.max_instances }),
     ...(autoscale === undefined ? {} : { autoscale }),
+    gateway: gatewaySpec(service.gateway, service.scaling.idle_seconds),
     restart: restartSpec(service.restart_policy),
     stop: stopSpec(service.stop),
     probes: service.health_check ? [probeSpec(service.health_check, "service")] : [],

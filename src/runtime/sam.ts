@@ -43,6 +43,7 @@ import {
   type UnitStatus,
 } from "./supervisor/supervisor.ts"
 import type { UnitKind, UnitSpec } from "./unitSpec.ts"
+import { UnitTokens } from "./unitTokens.ts"
 
 /** What surfaces read of a unit, through this facade rather than the supervisor. */
 export type { UnitStatus, UnitTraffic }
@@ -178,6 +179,11 @@ export class Sam {
     since(afterId?: number): ReadonlyArray<SamEvent>
   }
   readonly logs: UnitLogs
+  /**
+   * The credential each unit's processes get as SAM_GATEWAY_TOKEN (fresh for each SAM): the
+   * gateway verifies it (`unitTokens.verify(token)` → the unit id) against the unit's depends_on.
+   */
+  readonly unitTokens = new UnitTokens()
 
   /** How this SAM contains its processes (undefined: process groups only). */
   readonly containment: Containment | undefined
@@ -252,6 +258,7 @@ export class Sam {
         },
         ...(options.memory === undefined ? {} : { memory: options.memory }),
         usageIntervalMs: this.usageIntervalMs,
+        variablesFor: (spec) => ({ SAM_GATEWAY_TOKEN: this.unitTokens.issue(spec.id) }),
       }).pipe(Scope.provide(this.scope)),
     )
     this.agents = this.commandsFor("agent")

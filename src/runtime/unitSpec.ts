@@ -1,6 +1,7 @@
 // The normalized, runtime-facing description of one supervised unit (agent or service).
 // Config (snake_case, user-facing) is turned into UnitSpecs by fromConfig.ts; drivers and the
 // supervisor only ever see this shape, so config churn stays out of the runtime.
+import type { GatewaySpec } from "./gatewaySpec.ts"
 
 export type UnitKind = "agent" | "service"
 export type RestartType = "permanent" | "transient" | "temporary"
@@ -91,6 +92,8 @@ export interface UnitSpec {
   readonly externalUrl?: string
   /** Agents only: what the agent runtimes (sandbox/process/worker/inline) need. */
   readonly agent?: AgentDeployment
+  /** Services: how the gateway serves /api/<id>/ (none: the defaults). */
+  readonly gateway?: GatewaySpec
 }
 
 /** What the autoscaler aims for (src/runtime/autoscaling/): at least one target is set. */

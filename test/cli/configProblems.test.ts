@@ -168,7 +168,7 @@ describe("sam validate on a valid config", () => {
         "    restart_policy: { on_exhausted: give_up }",
         "    scaling: { max_instances: 2, target_in_flight: 4 }",
         "agents:",
-        "  helper: { path: ., restart_policy: never }",
+        "  helper: { path: ., restart_policy: never, max_queue: 10 }",
         "",
       ].join("\n"),
     })
@@ -187,7 +187,7 @@ describe("sam validate on a valid config", () => {
       "",
     ])
     expect(run.stderr).toBe(
-      "warning: services.db.scaling.target_in_flight: not implemented yet, the setting has no effect (nothing counts requests in flight yet; only cpu_threshold scales)\n",
+      "warning: agents.helper.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)\n",
     )
   })
 })

@@ -26,7 +26,6 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "",
     ].join("\n")
     expect(await warningsOf(yaml)).toEqual([
-      "services.api.scaling.target_in_flight: not implemented yet, the setting has no effect (nothing counts requests in flight yet; only cpu_threshold scales)",
       "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
       "monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
       "monitoring.metrics.path: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
@@ -45,7 +44,7 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "services:",
       "  api:",
       "    deployment: { mode: external, url: 'http://localhost:1' }",
-      "    scaling: { min_instances: 0, max_instances: 3, cpu_threshold: 80, scale_up_seconds: 5, scale_down_seconds: 60, cooldown_seconds: 10 }",
+      "    scaling: { min_instances: 0, max_instances: 3, cpu_threshold: 80, target_in_flight: 8, scale_up_seconds: 5, scale_down_seconds: 60, cooldown_seconds: 10 }",
       "monitoring: { logs: { max_lines_per_unit: 10, max_line_kb: 16 } }",
       "",
     ].join("\n")

@@ -153,7 +153,9 @@ describe("autoscaling on CPU", () => {
       if (scaled(e)) events.push(e)
     })
     await s.scale("api", 3)
-    await allReady(s, 3)
+    // Not waiting for all three to be ready: on a loaded machine the autoscaler may already
+    // scale in (cooldown plus window, 1 s) before the third instance answers its check.
+    expect(s.unitStatus("api").instances.length).toBe(3)
     await s.until("api", (u) => u.instances.length === 1, 30_000)
     off()
     // (In one step or two: an instance not measured yet counts as on target when scaling in.)

@@ -21,6 +21,8 @@ export interface DriverContext {
   readonly port: number | undefined
   /** Base URLs of the unit's ready dependencies by id (injected as SAM_<ID>_URL). */
   readonly dependencyUrls: Readonly<Record<string, string>>
+  /** Variables SAM gives every unit process (SAM_GATEWAY_TOKEN), besides SAM_<ID>_URL. */
+  readonly variables?: Readonly<Record<string, string>>
   /** Where processes are contained: a driver that spawns puts each incarnation in a cell of it
    * (absent: process groups only). */
   readonly containment?: Containment

@@ -70,13 +70,19 @@ export const childEnvironment = (
   }
   return {
     ...base,
-    ...dependencyVariables(ctx.dependencyUrls),
+    ...samVariables(ctx),
     ...own,
     ...(ctx.port === undefined ? {} : { PORT: String(ctx.port) }),
     SAM_UNIT_ID: ctx.spec.id,
     SAM_INSTANCE: String(ctx.instance),
   }
 }
+
+/** What SAM tells every unit: its dependencies' URLs and SAM's own variables (SAM_GATEWAY_TOKEN). */
+export const samVariables = (ctx: DriverContext): Record<string, string> => ({
+  ...dependencyVariables(ctx.dependencyUrls),
+  ...ctx.variables,
+})
 
 /** `notes-store` → `SAM_NOTES_STORE_URL`. */
 export const dependencyVariable = (id: string): string =>

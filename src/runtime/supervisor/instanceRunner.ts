@@ -53,6 +53,8 @@ export interface RunnerEnvironment {
   readonly portFor: (runner: InstanceRunner) => Effect.Effect<number | undefined>
   /** Base URL of a unit's first ready instance, for SAM_<ID>_URL. */
   readonly urlOf: (id: string) => string | undefined
+  /** Variables every process of `spec` gets from SAM (its SAM_GATEWAY_TOKEN). */
+  readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
   readonly publish: (event: SamEventBody) => void
   /** Every line of output, for the log channel. */
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
@@ -347,6 +349,7 @@ export class InstanceRunner {
           instance: this.index,
           port: this.port,
           dependencyUrls: this.dependencyUrls(),
+          ...(this.env.variablesFor === undefined ? {} : { variables: this.env.variablesFor(this.spec) }),
           ...(this.env.containment === undefined ? {} : { containment: this.env.containment }),
           maxLineBytes: this.env.maxLineBytes,
           log: (stream, line) => this.onLine(stream, line),

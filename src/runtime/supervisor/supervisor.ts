@@ -58,6 +58,8 @@ export interface SupervisorOptions {
   readonly memory?: SupervisorMemory
   /** How often each running instance's tree is measured (default 2 s). */
   readonly usageIntervalMs?: number
+  /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
+  readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
 }
 
 interface Unit {
@@ -144,6 +146,7 @@ export class Supervisor {
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
+      ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).

@@ -14,7 +14,7 @@ import { type SandboxChoice, sandboxRefusal } from "../../sandboxChoice.ts"
 import type { AgentDeployment } from "../../unitSpec.ts"
 import { instanceKey } from "../../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type ExitInfo } from "../driver.ts"
-import { childEnvironment, dependencyVariables, spawnInstance } from "../processDriver.ts"
+import { childEnvironment, samVariables, spawnInstance } from "../processDriver.ts"
 import { AgentConnection, type CallHost } from "./agentConnection.ts"
 import { attachAgent } from "./agentInstance.ts"
 import { agentEntryScript, sdkReadPaths } from "./agentSdk.ts"
@@ -217,7 +217,7 @@ const environment = (
   if (runtime === "process") return childEnvironment(ctx, own, false)
   const { NODE_OPTIONS: _dropped, ...declared } = own
   return {
-    ...dependencyVariables(ctx.dependencyUrls),
+    ...samVariables(ctx),
     ...declared,
     SAM_UNIT_ID: ctx.spec.id,
     SAM_INSTANCE: String(ctx.instance),

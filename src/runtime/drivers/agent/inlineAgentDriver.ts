@@ -14,7 +14,7 @@ import { loadAgent } from "../../../agent/loadAgent.ts"
 import { isAsyncIterable } from "../../capabilities/capability.ts"
 import type { StopSpec } from "../../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type DriverFact, type ExitInfo } from "../driver.ts"
-import { dependencyVariables } from "../processDriver.ts"
+import { samVariables } from "../processDriver.ts"
 import { admitCapabilities, capabilityProviders, raceSignal } from "./agentCapabilities.ts"
 import type { CallHost } from "./agentConnection.ts"
 import { prepareAgent } from "./prepareAgent.ts"
@@ -42,7 +42,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
         logger: lineLogger(ctx),
         config: agent.config,
         env: {
-          ...dependencyVariables(ctx.dependencyUrls),
+          ...samVariables(ctx),
           ...agent.environment,
           SAM_UNIT_ID: unit,
           SAM_INSTANCE: String(ctx.instance),

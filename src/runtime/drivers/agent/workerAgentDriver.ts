@@ -8,7 +8,7 @@ import type { ToAgent } from "../../../agent/protocol.ts"
 import type { StopSpec } from "../../unitSpec.ts"
 import { instanceKey } from "../../unitSpec.ts"
 import { type Driver, DriverError, type ExitInfo } from "../driver.ts"
-import { dependencyVariables } from "../processDriver.ts"
+import { samVariables } from "../processDriver.ts"
 import { AgentConnection, type CallHost } from "./agentConnection.ts"
 import { attachAgent } from "./agentInstance.ts"
 import { agentEntryScript } from "./agentSdk.ts"
@@ -30,7 +30,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
         try: () =>
           new Worker(agentEntryScript("workerMain"), {
             env: {
-              ...dependencyVariables(ctx.dependencyUrls),
+              ...samVariables(ctx),
               ...agent.environment,
               SAM_UNIT_ID: unit,
               SAM_INSTANCE: String(ctx.instance),

@@ -1,0 +1,196 @@
+// The gateway's opt-in shared HTTP cache (RFC 9111, the parts a local proxy needs): GET/HEAD
+// answers with explicit freshness (s-maxage, max-age, Expires), never no-store/private, never an
+// event stream or a Set-Cookie; Vary is honoured; bounded by entries and bytes (least recently
+// used goes first). Concurrent misses for one key wait for the first (request coalescing).
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http"
+
+export interface CachedResponse {
+  readonly status: number
+  readonly headers: OutgoingHttpHeaders
+  readonly body: Buffer
+  readonly storedAt: number
+  /** Age the response already had when stored (its Age header), ms. */
+  readonly initialAgeMs: number
+  readonly freshForMs: number
+  /** Request headers named by Vary, with the values the stored response was made for. */
+  readonly vary: ReadonlyArray<readonly [string, string]>
+}
+
+const CACHEABLE_STATUS = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501])
+
+/** Cache-Control directives, lower-cased, with their values ("" when none). */
+export const directives = (value: string | string[] | undefined): ReadonlyMap<string, string> => {
+  const out = new Map<string, string>()
+  if (value === undefined) return out
+  for (const part of (Array.isArray(value) ? value.join(",") : value).split(",")) {
+    const eq = part.indexOf("=")
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase()
+    if (name !== "")
+      out.set(
+        name,
+        eq < 0
+          ? ""
+          : part
+              .slice(eq + 1)
+              .trim()
+              .replace(/^"|"$/g, ""),
+      )
+  }
+  return out
+}
+
+/** Whether a request may be answered from the cache (and its answer stored). */
+export const requestMayUseCache = (method: string, headers: IncomingHttpHeaders): boolean => {
+  if (method !== "GET" && method !== "HEAD") return false
+  const cc = directives(headers["cache-control"])
+  if (cc.has("no-store") || cc.has("no-cache")) return false
+  return headers.pragma !== "no-cache" || headers["cache-control"] !== undefined
+}
+
+const seconds = (value: string | undefined): number | undefined => {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined
+  return Number(value) * 1000
+}
+
+/** How long a response may be served from a shared cache, or undefined when it may not be stored. */
+export const freshnessMs = (
+  status: number,
+  headers: IncomingHttpHeaders,
+  requestHeaders: IncomingHttpHeaders,
+  now: number,
+): number | undefined => {
+  if (!CACHEABLE_STATUS.has(status)) return undefined
+  const type = headers["content-type"]
+  if (typeof type === "string" && type.toLowerCase().startsWith("text/event-stream")) return undefined
+  if (headers["set-cookie"] !== undefined) return undefined
+  if (headers.vary === "*") return undefined
+  const cc = directives(headers["cache-control"])
+  if (cc.has("no-store") || cc.has("private") || cc.has("no-cache")) return undefined
+  // A response to an authenticated request is shared only when it says so (RFC 9111 §3.5).
+  if (
+    requestHeaders.authorization !== undefined &&
+    !cc.has("public") &&
+    !cc.has("s-maxage") &&
+    !cc.has("must-revalidate")
+  )
+    return undefined
+  const explicit = seconds(cc.get("s-maxage")) ?? seconds(cc.get("max-age"))
+  if (explicit !== undefined) return explicit > 0 ? explicit : undefined
+  const expires = headers.expires
+  if (typeof expires === "string") {
+    const at = Date.parse(expires)
+    const date = typeof headers.date === "string" ? Date.parse(headers.date) : now
+    if (Number.isFinite(at)) return at - (Number.isFinite(date) ? date : now) > 0 ? at - date : undefined
+  }
+  return undefined
+}
+
+const varyNames = (headers: IncomingHttpHeaders): ReadonlyArray<string> => {
+  const vary = headers.vary
+  if (vary === undefined) return []
+  return (Array.isArray(vary) ? vary.join(",") : vary)
+    .split(",")
+    .map((v) => v.trim().toLowerCase())
+    .filter((v) => v !== "")
+}
+
+const headerText = (headers: IncomingHttpHeaders, name: string): string => {
+  const value = headers[name]
+  return value === undefined ? "" : Array.isArray(value) ? value.join(",") : value
+}
+
+export class ResponseCache {
+  private readonly maxEntries: number
+  private readonly maxBytes: number
+  /** The largest body stored: an eighth of the cache, so one answer cannot evict all others. */
+  readonly maxEntryBytes: number
+  private readonly entries = new Map<string, CachedResponse>()
+  private bytes = 0
+  private readonly pending = new Map<string, Promise<void>>()
+
+  constructor(maxEntries: number, maxBytes: number) {
+    this.maxEntries = maxEntries
+    this.maxBytes = maxBytes
+    this.maxEntryBytes = Math.max(1, Math.floor(maxBytes / 8))
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** A fresh response for the request, or undefined. */
+  lookup(key: string, requestHeaders: IncomingHttpHeaders, now: number): CachedResponse | undefined {
+    const entry = this.entries.get(key)
+    if (entry === undefined) return undefined
+    if (now - entry.storedAt + entry.initialAgeMs >= entry.freshForMs) {
+      this.delete(key)
+      return undefined
+    }
+    for (const [name, value] of entry.vary) if (headerText(requestHeaders, name) !== value) return undefined
+    // Recently used goes to the back of the eviction order.
+    this.entries.delete(key)
+    this.entries.set(key, entry)
+    return entry
+  }
+
+  /** Seconds old, for the Age header of a hit. */
+  static ageSeconds(entry: CachedResponse, now: number): number {
+    return Math.floor((now - entry.storedAt + entry.initialAgeMs) / 1000)
+  }
+
+  store(
+    key: string,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    upstreamHeaders: IncomingHttpHeaders,
+    requestHeaders: IncomingHttpHeaders,
+    body: Buffer,
+    freshForMs: number,
+    now: number,
+  ): void {
+    if (body.length > this.maxEntryBytes) return
+    this.delete(key)
+    const age = Number(upstreamHeaders.age)
+    const entry: CachedResponse = {
+      status,
+      headers,
+      body,
+      storedAt: now,
+      initialAgeMs: Number.isFinite(age) && age > 0 ? age * 1000 : 0,
+      freshForMs,
+      vary: varyNames(upstreamHeaders).map((name) => [name, headerText(requestHeaders, name)] as const),
+    }
+    this.entries.set(key, entry)
+    this.bytes += body.length
+    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done) break
+      this.delete(oldest.value)
+    }
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key)
+    if (entry === undefined) return
+    this.bytes -= entry.body.length
+    this.entries.delete(key)
+  }
+
+  /** A miss for `key` is being fetched: what later misses for it wait on (request coalescing). */
+  inFlight(key: string): Promise<void> | undefined {
+    return this.pending.get(key)
+  }
+
+  /** Mark a fetch for `key` as in flight; call the result when it is done (stored or not). */
+  begin(key: string): () => void {
+    let done: () => void = () => {}
+    const promise = new Promise<void>((resolve) => {
+      done = resolve
+    })
+    this.pending.set(key, promise)
+    return () => {
+      if (this.pending.get(key) === promise) this.pending.delete(key)
+      done()
+    }
+  }
+}

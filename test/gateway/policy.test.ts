@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+
+let h: GatewayHarness | undefined
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  expect(left ?? []).toEqual([])
+})
+
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>
+
+describe("rate limits", () => {
+  it("past the burst a client gets 429 with Retry-After, RateLimit-Policy and RateLimit", async () => {
+    h = await startGateway([
+      upstream("api", { gateway: { rateLimit: { requestsPerSecond: 1, burst: 3, key: "ip" } } }),
+    ])
+    await h.routable("api", 1)
+    const answers = []
+    for (let i = 0; i < 4; i++) answers.push(await fetch(`${h.url}/api/api/whoami`))
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 429])
+    expect(answers[0]!.headers.get("ratelimit-policy")).toBe('"api";q=3;w=3')
+    expect(answers[0]!.headers.get("ratelimit")).toMatch(/^"api";r=2;t=\d$/)
+    const refused = answers[3]!
+    expect(refused.headers.get("retry-after")).toBe("1")
+    expect(refused.headers.get("ratelimit")).toMatch(/^"api";r=0;t=3$/)
+    expect((await json(refused)).detail).toContain("gateway.rate_limit")
+    expect(h.gateway.stats().services.api?.rateLimited).toBe(1)
+  })
+
+  it("key: token gives each credential its own bucket", async () => {
+    h = await startGateway([
+      upstream("api", { gateway: { rateLimit: { requestsPerSecond: 1, burst: 1, key: "token" } } }),
+    ])
+    await h.routable("api", 1)
+    const as = (token: string) =>
+      fetch(`${h!.url}/api/api/whoami`, { headers: { authorization: `Bearer ${token}` } })
+    expect((await as("alice")).status).toBe(200)
+    expect((await as("alice")).status).toBe(429)
+    expect((await as("bob")).status).toBe(200)
+  })
+})
+
+describe("the response cache", () => {
+  it("serves a fresh GET from the cache (X-Cache hit, Age), never an event stream, and bypasses no-cache", async () => {
+    h = await startGateway([upstream("api", { gateway: { cache: { enabled: true } } })])
+    await h.routable("api", 1)
+    const first = await fetch(`${h.url}/api/api/cached?max_age=60`)
+    expect(first.headers.get("x-cache")).toBe("miss")
+    expect((await json(first)).count).toBe(1)
+    const second = await fetch(`${h.url}/api/api/cached?max_age=60`)
+    expect(second.headers.get("x-cache")).toBe("hit")
+    expect(second.headers.get("age")).toBe("0")
+    expect((await json(second)).count).toBe(1)
+    const head = await fetch(`${h.url}/api/api/cached?max_age=60`, { method: "HEAD" })
+    expect(head.headers.get("x-cache")).toBe("hit")
+    const bypass = await fetch(`${h.url}/api/api/cached?max_age=60`, {
+      headers: { "cache-control": "no-cache" },
+    })
+    expect(bypass.headers.get("x-cache")).toBeNull()
+    expect((await json(bypass)).count).toBe(2)
+    // An event stream is never stored, whatever its Cache-Control says.
+    for (let i = 0; i < 2; i++) {
+      const sse = await fetch(`${h.url}/api/api/sse?n=1`)
+      expect(sse.headers.get("x-cache")).toBe("miss")
+      await sse.text()
+    }
+    expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 2, misses: 3 })
+  })
+
+  it("concurrent misses for one URL make one upstream request (coalescing)", async () => {
+    h = await startGateway([upstream("api", { gateway: { cache: { enabled: true } } })])
+    await h.routable("api", 1)
+    const bodies = await Promise.all(
+      Array.from({ length: 10 }, async () => json(await fetch(`${h!.url}/api/api/cached?max_age=30`))),
+    )
+    expect(bodies.map((b) => b.count)).toEqual(Array(10).fill(1))
+  })
+})
+
+describe("auth", () => {
+  it("auth token: a control API token or the caller's SAM_GATEWAY_TOKEN passes; Authorization is not forwarded", async () => {
+    h = await startGateway([upstream("api", { gateway: { auth: "token" } })], {
+      tokens: { ops: { token: "ops-secret-123456789", role: "operator" } },
+    })
+    await h.routable("api", 1)
+    const none = await fetch(`${h.url}/api/api/echo`)
+    expect(none.status).toBe(401)
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="sam"')
+    expect(
+      (await fetch(`${h.url}/api/api/echo`, { headers: { authorization: "Bearer wrong" } })).status,
+    ).toBe(401)
+    const ok = await fetch(`${h.url}/api/api/echo`, {
+      headers: { authorization: "Bearer ops-secret-123456789" },
+    })
+    expect(ok.status).toBe(200)
+    expect(((await json(ok)).headers as Record<string, string>).authorization).toBeUndefined()
+  })
+
+  it("forward_auth: true passes Authorization on", async () => {
+    h = await startGateway([upstream("api", { gateway: { forwardAuth: true } })])
+    await h.routable("api", 1)
+    const ok = await fetch(`${h.url}/api/api/echo`, { headers: { authorization: "Bearer abc" } })
+    expect(((await json(ok)).headers as Record<string, string>).authorization).toBe("Bearer abc")
+  })
+
+  it("a unit's SAM_GATEWAY_TOKEN is valid for the services it depends on, 403 for others", async () => {
+    h = await startGateway([
+      upstream("store"),
+      upstream("other"),
+      upstream("caller", { dependsOn: ["store"] }),
+    ])
+    await h.routable("caller", 1)
+    // The caller's process got its token in its environment.
+    const port = h.sam.unitStatus("caller").instances[0]!.port
+    const token = String((await json(await fetch(`http://127.0.0.1:${port}/env`))).SAM_GATEWAY_TOKEN)
+    expect(token).toMatch(/^samu_caller\./)
+    const as = (id: string, t: string) =>
+      fetch(`${h!.url}/api/${id}/whoami`, { headers: { authorization: `Bearer ${t}` } })
+    expect((await as("store", token)).status).toBe(200)
+    const refused = await as("other", token)
+    expect(refused.status).toBe(403)
+    expect((await json(refused)).detail).toBe(
+      '"caller" may not call "other" through the gateway: add "other" to its depends_on',
+    )
+    expect((await as("store", "samu_caller.forged")).status).toBe(401)
+  })
+})
+
+describe("request limits", () => {
+  it("a body over max_body_bytes is refused with 413 before it is read", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 10 } })])
+    await h.routable("api", 1)
+    const response = await fetch(`${h.url}/api/api/echo`, { method: "POST", body: "x".repeat(11) })
+    expect(response.status).toBe(413)
+    const small = await fetch(`${h.url}/api/api/echo`, { method: "POST", body: "hello" })
+    expect((await json(small)).body).toBe("hello")
+  })
+})

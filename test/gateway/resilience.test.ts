@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+
+let h: GatewayHarness | undefined
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  expect(left ?? []).toEqual([])
+})
+
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>
+
+/** Send `count` GETs one after another; the statuses and instances that answered. */
+const serial = async (url: string, count: number) => {
+  const out: Array<{ status: number; instance?: string }> = []
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(url)
+    const body = (await response.json()) as { instance?: string }
+    out.push({
+      status: response.status,
+      ...(body.instance === undefined ? {} : { instance: String(body.instance) }),
+    })
+  }
+  return out
+}
+
+describe("instances that fail", () => {
+  it("a SIGKILLed instance stops getting traffic at once; the requests sent meanwhile are retried on the other", async () => {
+    h = await startGateway([upstream("api", { instances: 2, maxInstances: 2 })])
+    await h.routable("api", 2)
+    const victim = h.sam.unitStatus("api").instances[1]!
+    // What the routing table held the moment SAM saw the instance die.
+    const tableAtDeath: number[][] = []
+    h.sam.events.subscribe((e) => {
+      if (e.type === "transition" && e.unit === "api" && e.instance === 1 && e.from.startsWith("running"))
+        tableAtDeath.push(
+          h!.gateway
+            .routing()
+            .services.get("api")!
+            .endpoints.map((x) => x.instance),
+        )
+    })
+    // Requests in flight while the instance dies, and right after.
+    const load = Promise.all(Array.from({ length: 60 }, () => fetch(`${h!.url}/api/api/whoami`)))
+    process.kill(victim.pid as number, "SIGKILL")
+    const statuses = (await load).map((r) => r.status)
+    const after = await serial(`${h.url}/api/api/whoami`, 20)
+    expect(after.every((r) => r.status === 200)).toBe(true)
+    expect(tableAtDeath[0]).toEqual([0])
+    // At most a few failed: those the instance had accepted when it was killed.
+    expect(statuses.filter((s) => s !== 200).length).toBeLessThanOrEqual(3)
+  })
+
+  it("an instance that turns unready leaves the table within one probe interval and comes back when ready", async () => {
+    h = await startGateway([upstream("api", { instances: 2, maxInstances: 2 })])
+    await h.routable("api", 2)
+    const port = h.sam.unitStatus("api").instances[1]!.port
+    await fetch(`http://127.0.0.1:${port}/unready`)
+    await h.sam.until("api", (s) => s.instances[1]?.ready === false, 5_000)
+    expect(
+      h.gateway
+        .routing()
+        .services.get("api")
+        ?.endpoints.map((e) => e.instance),
+    ).toEqual([0])
+    const after = await serial(`${h.url}/api/api/whoami`, 10)
+    expect(after.every((r) => r.instance === "0")).toBe(true)
+    await fetch(`http://127.0.0.1:${port}/ready`)
+    await h.routable("api", 2)
+  })
+
+  it("an instance answering 5xx in a row is ejected: traffic goes to the healthy one", async () => {
+    h = await startGateway([
+      upstream("api", {
+        instances: 2,
+        maxInstances: 2,
+        gateway: { outlier: { consecutiveFailures: 3 }, breaker: { enabled: false } },
+      }),
+    ])
+    await h.routable("api", 2)
+    // /status/500 fails on every instance; the instance that answers it 3 times in a row is ejected.
+    for (let i = 0; i < 6; i++) await fetch(`${h.url}/api/api/status/500`)
+    const after = await serial(`${h.url}/api/api/whoami`, 10)
+    // One of the two (max_ejection_percent 50) is out: all answers come from the other.
+    expect(new Set(after.map((r) => r.instance)).size).toBe(1)
+  })
+
+  it("the breaker opens on failures (503 with Retry-After), probes half-open, and closes again", async () => {
+    const events: string[] = []
+    h = await startGateway([
+      upstream("api", {
+        gateway: {
+          breaker: { minRequests: 5, failurePercent: 50, openMs: 300, halfOpenRequests: 2 },
+          retries: { attempts: 1 },
+        },
+      }),
+    ])
+    h.sam.events.subscribe((e) => {
+      if (e.type === "gateway.breaker") events.push(String(e.state))
+    })
+    await h.routable("api", 1)
+    for (let i = 0; i < 5; i++) expect((await fetch(`${h.url}/api/api/status/503`)).status).toBe(503)
+    const refused = await fetch(`${h.url}/api/api/whoami`)
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get("retry-after")).toBe("1")
+    expect((await json(refused)).detail).toContain('the breaker of "api" is open')
+    expect(h.gateway.stats().services.api?.breaker).toBe("open")
+    // After open_seconds it lets probes through; two good ones close it.
+    await new Promise<void>((resolve) => {
+      const off = h!.sam.events.subscribe((e) => {
+        if (e.type === "gateway.breaker" && e.state === "halfOpen") {
+          off()
+          resolve()
+        }
+      })
+    })
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
+    expect(h.gateway.stats().services.api?.breaker).toBe("closed")
+    expect(events).toEqual(["open", "halfOpen", "closed"])
+  })
+
+  it("beyond max_in_flight requests are shed with 503 and Retry-After", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxInFlight: 2 } })])
+    await h.routable("api", 1)
+    const slow = [fetch(`${h.url}/api/api/slow?ms=400`), fetch(`${h.url}/api/api/slow?ms=400`)]
+    // Both are admitted before the third comes (admission is synchronous on arrival).
+    await new Promise<void>((resolve) => {
+      const poll = () =>
+        (h!.gateway.stats().services.api?.inFlight ?? 0) >= 2 ? resolve() : setImmediate(poll)
+      poll()
+    })
+    const shed = await fetch(`${h.url}/api/api/whoami`)
+    expect(shed.status).toBe(503)
+    expect(shed.headers.get("retry-after")).toBe("1")
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200])
+    expect(h.gateway.stats().services.api?.shed).toBe(1)
+  })
+
+  it("a stream that pauses longer than idle_ms is cut", async () => {
+    h = await startGateway([upstream("api", { gateway: { timeouts: { idleMs: 300 } } })])
+    await h.routable("api", 1)
+    const response = await fetch(`${h.url}/api/api/hang?stream`)
+    expect(response.status).toBe(200)
+    await expect(response.text()).rejects.toThrow()
+    expect(h.gateway.stats().services.api?.upstreamErrors.timeout).toBe(1)
+  })
+
+  it("a service that sends no headers within ttfb_ms answers 504", async () => {
+    h = await startGateway([upstream("api", { gateway: { timeouts: { ttfbMs: 200 } } })])
+    await h.routable("api", 1)
+    const response = await fetch(`${h.url}/api/api/hang`)
+    expect(response.status).toBe(504)
+    expect((await json(response)).detail).toContain("gateway.timeouts.ttfb_ms")
+  })
+})

@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { agentUnit, stopAll } from "../support/agents.ts"
+import { type GatewayHarness, LOCAL_TEST_TOKEN, startGateway, upstream } from "../support/gateway.ts"
+
+let h: GatewayHarness | undefined
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  expect(left ?? []).toEqual([])
+  expect(await stopAll()).toEqual([])
+})
+
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>
+
+describe("routing /api/<service>/...", () => {
+  it("proxies to the service with the prefix stripped and the query kept, adding forwarding headers", async () => {
+    h = await startGateway([upstream("notes")])
+    await h.routable("notes", 1)
+    const response = await fetch(`${h.url}/api/notes/echo?q=1&r=two`, {
+      headers: {
+        "x-request-id": "req-42",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      },
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("x-request-id")).toBe("req-42")
+    const body = await json(response)
+    expect(body.url).toBe("/echo?q=1&r=two")
+    const headers = body.headers as Record<string, string>
+    expect(headers["x-forwarded-for"]).toBe("127.0.0.1")
+    expect(headers["x-forwarded-proto"]).toBe("http")
+    expect(headers["x-forwarded-host"]).toBe(new URL(h.url).host)
+    expect(headers["x-request-id"]).toBe("req-42")
+    expect(headers.traceparent).toBe("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    expect(headers.host).toBe(`127.0.0.1:${h.sam.unitStatus("notes").instances[0]!.port}`)
+    // Without one, the gateway makes a request id up and says it both ways.
+    const fresh = await fetch(`${h.url}/api/notes/echo`)
+    const id = fresh.headers.get("x-request-id")
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(((await json(fresh)).headers as Record<string, string>)["x-request-id"]).toBe(id)
+    expect(h.errors).toEqual([])
+  })
+
+  it("an unknown service is a 404 problem with a did-you-mean; control API paths stay the control API's", async () => {
+    h = await startGateway([upstream("notes")])
+    const response = await fetch(`${h.url}/api/note/echo`)
+    expect(response.status).toBe(404)
+    expect(response.headers.get("content-type")).toBe("application/problem+json")
+    expect((await json(response)).detail).toBe(
+      'no route GET /api/note (did you mean /api/notes?): no service "note"; GET /api/openapi.json lists every endpoint',
+    )
+    // The control API keeps its own credential check.
+    expect((await fetch(`${h.url}/api/status`)).status).toBe(401)
+    const status = await fetch(`${h.url}/api/status`, {
+      headers: { authorization: `Bearer ${LOCAL_TEST_TOKEN}` },
+    })
+    expect(status.status).toBe(200)
+    expect(await json(status)).toHaveProperty("services")
+  })
+
+  it("strip_prefix: false forwards the whole path; enabled: false is a 404; agents are not proxied", async () => {
+    h = await startGateway([
+      upstream("whole", { gateway: { stripPrefix: false } }),
+      upstream("hidden", { gateway: { enabled: false } }),
+      agentUnit("helper"),
+    ])
+    await h.routable("whole", 1)
+    expect((await json(await fetch(`${h.url}/api/whole/echo?a=1`))).path).toBe("/api/whole/echo")
+    const hidden = await fetch(`${h.url}/api/hidden/whoami`)
+    expect(hidden.status).toBe(404)
+    expect((await json(hidden)).detail).toBe(
+      '"hidden" is not exposed through the gateway (gateway.enabled: false)',
+    )
+    const agent = await fetch(`${h.url}/api/helper/x`)
+    expect(agent.status).toBe(404)
+    expect((await json(agent)).detail).toContain('"helper" is an agent: agents are not proxied')
+    const bad = await fetch(`${h.url}/api/whole/%E0%A4%A`)
+    expect(bad.status).toBe(400)
+  })
+
+  it("a chunked body that passes max_body_bytes is cut with 413", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 100 } })])
+    await h.routable("api", 1)
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode("x".repeat(50)))
+        controller.close()
+      },
+    })
+    const response = await fetch(`${h.url}/api/api/echo`, {
+      method: "POST",
+      body: chunks,
+      duplex: "half",
+    } as RequestInit)
+    expect(response.status).toBe(413)
+  })
+
+  it("balance: hash keeps a client on one instance by its header", async () => {
+    h = await startGateway([
+      upstream("notes", {
+        instances: 2,
+        maxInstances: 2,
+        gateway: { balance: "hash", hash: { header: "x-user" } },
+      }),
+    ])
+    await h.routable("notes", 2)
+    const instanceOf = async (user: string) =>
+      String(
+        (await json(await fetch(`${h!.url}/api/notes/whoami`, { headers: { "x-user": user } }))).instance,
+      )
+    const users = Array.from({ length: 8 }, (_, i) => `user-${i}`)
+    const first = await Promise.all(users.map(instanceOf))
+    expect(await Promise.all(users.map(instanceOf))).toEqual(first)
+    expect(new Set(first).size).toBe(2)
+  })
+
+  it("spreads requests over two instances", async () => {
+    h = await startGateway([upstream("notes", { instances: 2, maxInstances: 2 })])
+    await h.routable("notes", 2)
+    const seen = new Map<string, number>()
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const body = await json(await fetch(`${h!.url}/api/notes/slow?ms=20`))
+        seen.set(String(body.instance), (seen.get(String(body.instance)) ?? 0) + 1)
+      }),
+    )
+    expect([...seen.keys()].sort()).toEqual(["0", "1"])
+    for (const n of seen.values()) expect(n).toBeGreaterThan(5)
+  })
+})
