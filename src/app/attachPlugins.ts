@@ -16,7 +16,10 @@ export const attachPlugins = async (
     readonly plugins: boolean
     readonly onApplied?: (config: SamConfig) => void
   },
-): Promise<{ readonly plugins: PluginHost | undefined; readonly reloader: ConfigReloader<SamConfig> | undefined }> => {
+): Promise<{
+  readonly plugins: PluginHost | undefined
+  readonly reloader: ConfigReloader<SamConfig> | undefined
+}> => {
   const plugins = options.plugins
     ? new PluginHost({ sam, baseDir: loaded.baseDir, entries: loaded.config.plugins })
     : undefined

@@ -3,6 +3,7 @@
 // modes, scaling bounds, supervision groups and health check requirements. Pure.
 
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
+import { alertChecks } from "./alertRules.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
@@ -311,5 +312,11 @@ export const crossChecks = (
     checkRestartPolicy(unit, issues, warnings)
   }
   checkPlugins(raw, issues)
+  issues.push(
+    ...alertChecks(
+      raw,
+      units.map((u) => u.id),
+    ),
+  )
   return { issues, warnings }
 }

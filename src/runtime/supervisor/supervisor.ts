@@ -75,6 +75,8 @@ export interface SupervisorOptions {
   readonly memory?: SupervisorMemory
   /** How often each running instance's tree is measured (default 2 s). */
   readonly usageIntervalMs?: number
+  /** Every probe result of every instance (RunnerEnvironment.onProbe). */
+  readonly onProbe?: RunnerEnvironment["onProbe"]
 }
 
 interface Unit {
@@ -182,6 +184,7 @@ export class Supervisor {
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
+      ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
