@@ -7,8 +7,15 @@ import type { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { HttpApiMiddleware } from "effect/http-api"
 import type { AuditResult } from "../audit/auditEntry.ts"
 import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
-import { type ApiPrincipal, anonymous, roleAllows } from "./auth.ts"
-import { AuditAsRequest, Authorization, Principal, RequestValidation, RequiredRole } from "./controlApi.ts"
+import { type ApiPrincipal, anonymous, isLoopbackHost, roleAllows } from "./auth.ts"
+import {
+  AuditAsRequest,
+  Authorization,
+  Principal,
+  PublicOnLoopback,
+  RequestValidation,
+  RequiredRole,
+} from "./controlApi.ts"
 import { Forbidden, InvalidRequest, Unauthorized } from "./problems.ts"
 
 const mutating = (endpoint: HttpApiEndpoint.Top) => endpoint.method !== "GET" && endpoint.method !== "HEAD"
@@ -57,6 +64,9 @@ const auditRefusal = (
       })
     : Effect.void
 
+/** Who a credential-less loopback client of a public endpoint is. */
+const loopbackViewer: ApiPrincipal = { name: "loopback", role: "viewer" }
+
 export const AuthorizationLive = Layer.effect(
   Authorization,
   Effect.gen(function* () {
@@ -64,6 +74,12 @@ export const AuthorizationLive = Layer.effect(
     return {
       bearer: (httpEffect, { credential, endpoint, group }) =>
         Effect.gen(function* () {
+          // monitoring.metrics.public: a local Prometheus scrapes without a credential.
+          if (context.monitoring?.settings.public && Context.get(endpoint.annotations, PublicOnLoopback)) {
+            const peer = (yield* HttpServerRequest.HttpServerRequest).peerAddress
+            if (Option.isSome(peer) && isLoopbackHost(peer.value))
+              return yield* Effect.provideService(httpEffect, Principal, loopbackViewer)
+          }
           const token = Redacted.value(credential)
           const authentication = context.authenticator.open
             ? ({ ok: true, principal: anonymous } as const)

@@ -69,6 +69,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
     ...(sam.plugins === undefined ? {} : { plugins: sam.plugins }),
     crashReports: sam.store.crashReports,
+    monitoring: sam.monitoring,
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
   }).catch((error: unknown) => {
@@ -106,6 +107,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     return server.reason === "unsafe-bind" ? 2 : 1
   }
   const apiUrl = server.url
+  sam.monitoring.externalUrl = apiUrl
   await writeApiState(runtime.state_dir, {
     url: connectUrl(server.host, server.port),
     pid: process.pid,

@@ -1,7 +1,7 @@
 // The command table of `sam`: names, help text and option specs only, so that --help, --version,
 // did-you-mean and usage errors load nothing else. Each command's body is imported by `load` when
 // it runs. Add a command by writing <name>Command.ts (exporting its run) and listing it here.
-// status, ps, the lifecycle commands, events, logs, crashes, invoke, capabilities and reload talk to a running
+// status, ps, the lifecycle commands, events, logs, crashes, alerts, invoke, capabilities and reload talk to a running
 // SAM's control API (controlClient.ts).
 
 import type { Command, OptionSpec } from "./command.ts"
@@ -287,6 +287,20 @@ const crashes: Command = {
   ],
 }
 
+const alerts: Command = {
+  name: "alerts",
+  summary: "List the running SAM's alerts (firing, pending and recent)",
+  description:
+    "List the alerts of the running SAM's monitoring.alerts rules: those firing and pending now, then\n" +
+    "the recent ones from the alert history (resolved), newest first.",
+  options: {
+    ...apiOptions,
+    limit: { type: "string", placeholder: "N", description: "At most N recent alerts (default 50)" },
+    json: jsonOption,
+  },
+  load: () => import("./alertsCommand.ts").then((m) => m.run),
+}
+
 const capabilities: Command = {
   name: "capabilities",
   summary: "List the running SAM's capabilities, their providers and readiness",
@@ -363,6 +377,7 @@ export const sam: Command = {
     events,
     logs,
     crashes,
+    alerts,
     invoke,
     capabilities,
     reload,

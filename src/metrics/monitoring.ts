@@ -21,7 +21,15 @@ import { Watchdog, type WatchdogOptions } from "./watchdog.ts"
 
 export type MonitoredSam = Pick<
   Sam,
-  "status" | "unitStatus" | "events" | "bus" | "observeProbes" | "capabilities" | "unitSpecs" | "reaperStatus"
+  | "status"
+  | "unitStatus"
+  | "events"
+  | "bus"
+  | "observeProbes"
+  | "capabilities"
+  | "unitSpecs"
+  | "reaperStatus"
+  | "isStopping"
 >
 
 export interface MetricsSettings {
@@ -49,8 +57,8 @@ export interface MonitoringOptions {
   readonly alertIntervalMs?: number
   readonly watchdog?: WatchdogOptions
   readonly webhook?: WebhookRetry
-  /** Where SAM's API is (alert payloads link to it). */
-  readonly externalUrl?: () => string
+  /** Where SAM's API is (alert payloads link to it); settable later as `externalUrl`. */
+  readonly externalUrl?: string
 }
 
 /** The per-unit history as GET /api/{services,agents}/:id/metrics answers it. */
@@ -68,6 +76,8 @@ export class Monitoring {
   readonly watchdog: Watchdog
   readonly alerts: AlertEngine
   readonly incidents = new UnitIncidents()
+  /** Where SAM's API is, for the links in alert payloads (the daemon sets it once the API is up). */
+  externalUrl: string
 
   private readonly sam: MonitoredSam
   private readonly offs: Array<() => void> = []
@@ -78,6 +88,7 @@ export class Monitoring {
 
   constructor(sam: MonitoredSam, options: MonitoringOptions = {}) {
     this.sam = sam
+    this.externalUrl = options.externalUrl ?? "http://127.0.0.1:7070"
     this.settings = {
       enabled: options.metrics?.enabled ?? true,
       path: options.metrics?.path ?? "/metrics",
@@ -97,7 +108,7 @@ export class Monitoring {
       eventLoopLagMs: () => this.watchdog.report().event_loop_lag_ms,
       ...(options.alertHistory === undefined ? {} : { history: options.alertHistory }),
       ...(options.alertIntervalMs === undefined ? {} : { intervalMs: options.alertIntervalMs }),
-      ...(options.externalUrl === undefined ? {} : { externalUrl: options.externalUrl }),
+      externalUrl: () => this.externalUrl,
       ...(options.webhook === undefined ? {} : { webhook: options.webhook }),
     })
     const snapshot: StatusSnapshot = {

@@ -118,7 +118,7 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
         "const port: number = 0",
         "export default {",
         "  api: { port },",
-        "  monitoring: { metrics: { enabled: false } },",
+        '  agents: { later: { path: ".", enabled: false, max_queue: 5 } },',
         "  services: {},",
         "}",
         "",
@@ -126,9 +126,9 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
     })
     const validate = await runSam(["validate"], { cwd: dir })
     expect(validate.code, validate.stderr).toBe(0)
-    expect(validate.stdout).toMatch(/^ok: 0 agents, 0 services\ncontainment: .+\n$/)
+    expect(validate.stdout).toMatch(/^ok: 1 agent, 0 services\n/)
     const warning =
-      "warning: monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)\n"
+      "warning: agents.later.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)\n"
     expect(validate.stderr).toBe(warning)
 
     const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "start"], {

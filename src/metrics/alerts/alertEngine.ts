@@ -15,7 +15,7 @@ import { conditionsOf } from "./conditions.ts"
 import { type WebhookRetry, WebhookSender } from "./webhookSender.ts"
 
 export interface AlertEngineOptions {
-  readonly sam: Pick<Sam, "status"> & { readonly bus: Pick<EventBus, "publish"> }
+  readonly sam: Pick<Sam, "status" | "isStopping"> & { readonly bus: Pick<EventBus, "publish"> }
   readonly rules: ReadonlyArray<AlertRule>
   readonly incidents: Pick<UnitIncidents, "restartsSince">
   /** Services whose gateway breaker is open (none without a gateway). */
@@ -95,8 +95,9 @@ export class AlertEngine {
 
   /** Evaluate every rule now. */
   evaluate(now = Date.now()): void {
-    if (this.closed) return
     const { sam } = this.options
+    // Once SAM stops, its units going down is no news: alerts stay as they were until close().
+    if (this.closed || sam.isStopping) return
     const facts = {
       now,
       units: this.rules.length === 0 ? [] : sam.status().units,
