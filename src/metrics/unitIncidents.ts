@@ -1,7 +1,7 @@
-// Restarts and failures of units as they happen, read off the event bus: each restart with its
-// reason (the failure that caused it, or "requested" for operator, dependency and group restarts)
-// and each failure with its kind. unitSeries.ts counts them; the restart_rate alert asks how
-// many restarts a unit had within a window.
+// Restarts, failures and crash loops of units as they happen, read off the event bus: each restart
+// with its reason (the failure that caused it, or "requested" for operator, dependency and group
+// restarts), each failure with its kind, and which units are crash-looping. unitSeries.ts counts
+// them; the restart_rate and crash_loop alerts ask about windows and loops.
 import type { SamEvent } from "../runtime/eventBus.ts"
 
 export interface Restart {
@@ -32,11 +32,18 @@ export class UnitIncidents {
   private readonly lastFailure = new Map<string, string>()
   private readonly restarts = new Map<string, number[]>()
   private readonly listeners = new Set<IncidentListener>()
+  /** Per unit, the instances in a crash loop: since when, and since when they are ready again. */
+  private readonly crashed = new Map<string, Map<number, { since: number; readyAt: number | undefined }>>()
   private readonly keepMs: number
+  private readonly stableMs: number
 
-  /** `keepMs`: how far back windowed counts may look (the longest restart_rate window). */
-  constructor(keepMs = 24 * 60 * 60 * 1000) {
-    this.keepMs = keepMs
+  /**
+   * `keepMs`: how far back windowed counts may look (the longest restart_rate window).
+   * `stableMs`: ready this long and a crash loop is over (the restart policy's default stable period).
+   */
+  constructor(options: { keepMs?: number; stableMs?: number } = {}) {
+    this.keepMs = options.keepMs ?? 24 * 60 * 60 * 1000
+    this.stableMs = options.stableMs ?? 10_000
   }
 
   /** Feed one bus event (subscribe this to `sam.events`). */
@@ -50,7 +57,9 @@ export class UnitIncidents {
       for (const listener of this.listeners) listener.failure?.(record)
       return
     }
-    if (event.type !== "transition" || event.to !== "starting") return
+    if (event.type !== "transition") return
+    this.trackCrash(event.unit, event.instance, event.to, Date.parse(event.at))
+    if (event.to !== "starting") return
     // What InstanceRunner counts as a restart: starting again after having run, not a first start.
     if (event.from === "stopped" || event.from === "starting") return
     const key = `${event.unit}#${event.instance}`
@@ -72,6 +81,47 @@ export class UnitIncidents {
     let count = 0
     for (let i = stamps.length - 1; i >= 0 && stamps[i]! >= since; i--) count++
     return count
+  }
+
+  /**
+   * Since when `unit` has been in a crash loop: an instance of it went `crashed` (past its restart
+   * intensity) and has not been ready for `stableMs` since, nor stopped. Retries that come up
+   * ready for a moment and die again do not end it.
+   */
+  crashLoopSince(unit: string, now = Date.now()): number | undefined {
+    const instances = this.crashed.get(unit)
+    if (!instances) return undefined
+    for (const [instance, loop] of instances)
+      if (loop.readyAt !== undefined && now - loop.readyAt >= this.stableMs) instances.delete(instance)
+    if (instances.size === 0) {
+      this.crashed.delete(unit)
+      return undefined
+    }
+    return Math.min(...[...instances.values()].map((l) => l.since))
+  }
+
+  private trackCrash(unit: string, instance: number, to: string, at: number): void {
+    const instances = this.crashed.get(unit)
+    const loop = instances?.get(instance)
+    if (to === "crashed") {
+      const stableBefore = loop?.readyAt !== undefined && at - loop.readyAt >= this.stableMs
+      const map = instances ?? new Map()
+      map.set(
+        instance,
+        loop && !stableBefore ? { since: loop.since, readyAt: undefined } : { since: at, readyAt: undefined },
+      )
+      this.crashed.set(unit, map)
+      return
+    }
+    if (!loop || !instances) return
+    if (to === "stopped") instances.delete(instance)
+    else if (to === "running.ready") loop.readyAt = at
+    else if (loop.readyAt !== undefined) {
+      // Leaving ready: after a stable stretch the loop was over; sooner, it goes on.
+      if (at - loop.readyAt >= this.stableMs) instances.delete(instance)
+      else loop.readyAt = undefined
+    }
+    if (instances.size === 0) this.crashed.delete(unit)
   }
 
   subscribe(listener: IncidentListener): () => void {

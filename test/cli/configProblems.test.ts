@@ -63,6 +63,21 @@ const refused: ReadonlyArray<[string, Record<string, string>, string, string]> =
     'sam.yaml:2:34 agents.a.stop.signal: expected a signal name such as "SIGTERM" (os.constants.signals), found "SIGTREM" (did you mean "SIGTERM"?)',
   ],
   [
+    "a misspelt alert kind",
+    { "sam.yaml": "monitoring:\n  alerts:\n    api-down: { when: unit_unredy }\n" },
+    "sam.yaml",
+    'sam.yaml:3:23 monitoring.alerts.api-down.when: expected one of "unit_unready" | "crash_loop" | "restart_rate" | "memory_above" | "breaker_open" | "sam_event_loop_lag", found "unit_unredy" (did you mean "unit_unready"?)',
+  ],
+  [
+    "an alert about a unit that does not exist",
+    {
+      "sam.yaml":
+        "services:\n  api: { deployment: { mode: external, url: 'http://127.0.0.1:1' } }\nmonitoring:\n  alerts:\n    big: { when: memory_above, threshold: 1e9, units: [apj] }\n",
+    },
+    "sam.yaml",
+    'sam.yaml:5:56 monitoring.alerts.big.units[0]: no agent or service "apj" (did you mean "api"?)',
+  ],
+  [
     "a grace period of 1e308 seconds",
     { "sam.yaml": "agents:\n  a: { path: /a, stop: { grace_seconds: 1e308 } }\n" },
     "sam.yaml",

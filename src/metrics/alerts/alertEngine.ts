@@ -17,7 +17,7 @@ import { type WebhookRetry, WebhookSender } from "./webhookSender.ts"
 export interface AlertEngineOptions {
   readonly sam: Pick<Sam, "status" | "isStopping"> & { readonly bus: Pick<EventBus, "publish"> }
   readonly rules: ReadonlyArray<AlertRule>
-  readonly incidents: Pick<UnitIncidents, "restartsSince">
+  readonly incidents: Pick<UnitIncidents, "restartsSince" | "crashLoopSince">
   /** Services whose gateway breaker is open (none without a gateway). */
   readonly openBreakers?: () => ReadonlyArray<string>
   /** The watchdog's last event-loop lag (ms). */
@@ -102,6 +102,7 @@ export class AlertEngine {
       now,
       units: this.rules.length === 0 ? [] : sam.status().units,
       restartsSince: (unit: string, since: number) => this.options.incidents.restartsSince(unit, since),
+      crashLoopSince: (unit: string) => this.options.incidents.crashLoopSince(unit),
       openBreakers: this.options.openBreakers?.() ?? [],
       eventLoopLagMs: this.options.eventLoopLagMs?.() ?? 0,
     }

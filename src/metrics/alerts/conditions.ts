@@ -9,6 +9,8 @@ export interface AlertFacts {
   readonly units: ReadonlyArray<UnitStatus>
   /** Restarts of a unit at or after a time (epoch ms). */
   readonly restartsSince: (unit: string, since: number) => number
+  /** Since when a unit has been crash-looping (crashed, and not ready or stopped since). */
+  readonly crashLoopSince: (unit: string) => number | undefined
   /** Services whose gateway breaker is open now. */
   readonly openBreakers: ReadonlyArray<string>
   /** SAM's event-loop lag in the watchdog's last window (ms). */
@@ -50,17 +52,21 @@ export const conditionsOf = (rule: AlertRule, facts: AlertFacts): ReadonlyArray<
       })
     case "crash_loop":
       return watched(rule, facts.units).flatMap((u) => {
-        const crashed = u.instances.find((i) => i.state === "crashed")
-        if (!crashed) return []
+        const since = facts.crashLoopSince(u.id)
+        if (since === undefined) return []
+        // Between two retries the instance is starting or unready: the loop goes on until it is ready.
+        const crashed = u.instances.find((i) => i.state === "crashed") ?? u.instances.find((i) => !i.ready)
         const retry =
-          crashed.nextAttemptAt === undefined
-            ? "SAM gave up on it"
-            : `next attempt at ${new Date(crashed.nextAttemptAt).toISOString()}`
+          crashed?.state !== "crashed"
+            ? `${crashed?.state ?? u.state} again, not ready yet`
+            : crashed.nextAttemptAt === undefined
+              ? "SAM gave up on it"
+              : `next attempt at ${new Date(crashed.nextAttemptAt).toISOString()}`
         return [
           {
             unit: u.id,
             value: u.restarts,
-            description: `${u.id} is crashed after ${u.restarts} restarts (${retry}): ${crashed.reason}`,
+            description: `${u.id} is crash-looping since ${new Date(since).toISOString()}, ${u.restarts} restarts (${retry}): ${crashed?.reason ?? ""}`,
           },
         ]
       })
