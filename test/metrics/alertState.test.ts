@@ -108,7 +108,12 @@ describe("what rules see", () => {
       severity: "warning",
     })
     const since: number[] = []
-    const counting = facts([unit("running", true)], { restartsSince: (_u, t) => (since.push(t), 3) })
+    const counting = facts([unit("running", true)], {
+      restartsSince: (_u, t) => {
+        since.push(t)
+        return 3
+      },
+    })
     expect(conditionsOf(rate, counting).map((c) => c.description)).toEqual([
       "api restarted 3 times in the last 60 s (threshold 3)",
     ])
