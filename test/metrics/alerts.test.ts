@@ -230,6 +230,7 @@ describe("webhook receivers that fail", () => {
     const dir = scratch()
     const hanging = await receiver({ hang: true })
     const failing = await receiver({ status: 503 })
+    const refusing = await receiver({ status: 400 })
     const down = await receiver()
     await down.close() // its port now refuses connections
     const sam = new Sam({
@@ -277,5 +278,44 @@ describe("webhook receivers that fail", () => {
     expect(details.some((d) => d.includes("ECONNREFUSED"))).toBe(true)
     expect(hanging.requests()).toBe(3)
     expect(failing.requests()).toBe(3)
+  })
+})
+
+describe("alerts across SAM's stop and start", () => {
+  it("stopping SAM is no news: open alerts end in the history without a webhook; a new SAM closes what a dead one left open", async () => {
+    const dir = scratch()
+    const hook = await receiver()
+    const { openRuntimeStore } = await import("../../src/runtime/store/runtimeStore.ts")
+    const store = openRuntimeStore(join(dir, "state"))
+    cleanups.push(() => store.close())
+    const left = store.alertHistory.insert({
+      rule: "old",
+      unit: "gone",
+      state: "firing",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      endedAt: null,
+      labels: {},
+      annotations: {},
+    })
+    const sam = new Sam({
+      units: [nodeService("flaky", "exit.mjs", { restart: { maxRestarts: 0, onExhausted: "give_up" } })],
+      containment: false,
+    })
+    const monitoring = new Monitoring(sam, {
+      alerts: [alertRule("looping", { when: "crash_loop", severity: "critical", webhook: hook.url })],
+      alertHistory: store.alertHistory,
+      alertIntervalMs: 50,
+    }).start()
+    const reopened = store.alertHistory.list().find((r) => r.id === left.id)
+    expect(reopened?.state).toBe("resolved")
+    expect(reopened?.endedAt).not.toBeNull()
+    await sam.start()
+    await until("the firing alert reached the receiver", () => hook.bodies.length === 1)
+    await sam.stop()
+    monitoring.close()
+    const row = store.alertHistory.list({ rule: "looping" })[0]
+    expect(row?.state).toBe("resolved")
+    expect(row?.endedAt).not.toBeNull()
+    expect(hook.bodies.map((b) => (b as Payload).status)).toEqual(["firing"])
   })
 })

@@ -16,21 +16,47 @@ export const probeUrl = (endpoint: string | undefined, base: string | undefined)
 
 const statusLine = /^HTTP\/\d(?:\.\d)? (\d{3})/
 
+interface PlainTarget {
+  readonly host: string
+  readonly port: number
+  /** The request, written once per check. */
+  readonly request: string
+}
+
+/** Parsed targets by URL: a unit's checks hit the same URL every interval (bounded: cleared when full). */
+const targets = new Map<string, PlainTarget | Error>()
+
+const plainTarget = (url: string): PlainTarget | Error => {
+  let known = targets.get(url)
+  if (known) return known
+  try {
+    const parsed = new URL(url)
+    known = {
+      host: parsed.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(parsed.port) || 80,
+      request:
+        `GET ${parsed.pathname}${parsed.search} HTTP/1.1\r\nHost: ${parsed.host}\r\n` +
+        "User-Agent: sam-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+    }
+  } catch {
+    known = new Error("invalid URL")
+  }
+  if (targets.size >= 10_000) targets.clear()
+  targets.set(url, known)
+  return known
+}
+
 /** GET `url` (http:) over a fresh connection; settles with the status, or the failure. */
 const plainGet = (url: string, timeoutMs: number, signal: AbortSignal): Promise<number | Error> =>
   new Promise((resolve) => {
-    let target: URL
-    try {
-      target = new URL(url)
-    } catch {
-      resolve(new Error("invalid URL"))
+    const target = plainTarget(url)
+    if (target instanceof Error) {
+      resolve(target)
       return
     }
-    const host = target.hostname.replace(/^\[|\]$/g, "")
-    const port = Number(target.port) || 80
     let settled = false
     let head = ""
-    const socket = connect({ host, port })
+    const socket = connect({ host: target.host, port: target.port })
     const done = (outcome: number | Error) => {
       if (settled) return
       settled = true
@@ -41,13 +67,8 @@ const plainGet = (url: string, timeoutMs: number, signal: AbortSignal): Promise<
     }
     const onAbort = () => done(new Error("aborted"))
     const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-    signal.addEventListener("abort", onAbort, { once: true })
-    socket.once("connect", () => {
-      socket.write(
-        `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-          "User-Agent: sam-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-      )
-    })
+    signal.addEventListener("abort", onAbort)
+    socket.on("connect", () => socket.write(target.request))
     socket.on("data", (chunk: Buffer) => {
       head += chunk.toString("latin1")
       const end = head.indexOf("\r\n")
@@ -62,8 +83,8 @@ const plainGet = (url: string, timeoutMs: number, signal: AbortSignal): Promise<
           : new Error(`not an HTTP answer: ${JSON.stringify(head.slice(0, Math.min(end, 80)))}`),
       )
     })
-    socket.once("error", (error) => done(error))
-    socket.once("close", () => done(new Error("the connection closed before an HTTP status line")))
+    socket.on("error", done)
+    socket.on("close", () => done(new Error("the connection closed before an HTTP status line")))
   })
 
 const tlsGet = (url: string, timeoutMs: number, signal: AbortSignal): Promise<number | Error> =>
