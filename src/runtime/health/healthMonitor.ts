@@ -7,7 +7,7 @@
 // a whole interval (5 ms, doubling to 20 ms: a local connect refused costs microseconds).
 import { Effect } from "effect"
 import type { ProbeSpec } from "../unitSpec.ts"
-import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeTarget } from "./probe.ts"
+import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeSession, ProbeTarget } from "./probe.ts"
 
 export interface HealthCallbacks {
   readonly onRecord: (record: HealthRecord) => void
@@ -36,7 +36,7 @@ export const monitorHealth = (
     const passing = new Set<number>()
     const startedAt = Date.now()
 
-    const runOne = (spec: ProbeSpec, index: number) =>
+    const runOne = (spec: ProbeSpec, index: number, session: ProbeSession) =>
       Effect.gen(function* () {
         let oks = 0
         let fails = 0
@@ -44,7 +44,7 @@ export const monitorHealth = (
         let fastDelay = firstPollMs
         while (true) {
           const began = performance.now()
-          const result = yield* runProbe(registry, spec, target())
+          const result = yield* runProbe(registry, spec, target(), session)
           callbacks.onRecord({
             at: new Date().toISOString(),
             probe: spec.type,
@@ -90,7 +90,13 @@ export const monitorHealth = (
       })
 
     yield* Effect.all(
-      active.map((spec) => runOne(spec, probes.indexOf(spec))),
+      active.map((spec) => {
+        const session: ProbeSession = { kept: undefined, release: undefined }
+        // What the checks kept (a connection) goes when the loop does: before the stop proceeds.
+        return runOne(spec, probes.indexOf(spec), session).pipe(
+          Effect.ensuring(Effect.sync(() => session.release?.())),
+        )
+      }),
       { concurrency: "unbounded", discard: true },
     )
   })
@@ -104,6 +110,7 @@ const runProbe = (
   registry: ProbeRegistry,
   spec: ProbeSpec,
   target: ProbeTarget,
+  session: ProbeSession,
 ): Effect.Effect<ProbeResult> => {
   const fn = registry.get(spec.type)
   if (!fn) {
@@ -125,7 +132,7 @@ const runProbe = (
       controller.abort()
       finish({ ok: false, detail: `${spec.type} check did not settle` })
     }, spec.timeoutMs + 1_000)
-    fn(spec, target, controller.signal).then(finish, (error: unknown) =>
+    fn(spec, target, controller.signal, session).then(finish, (error: unknown) =>
       finish({
         ok: false,
         detail: `${spec.type} check threw: ${error instanceof Error ? error.message : String(error)}`,
