@@ -42,16 +42,15 @@ export const monitorHealth = (
         let fails = 0
         let everPassed = false
         let fastDelay = firstPollMs
+        let delay = 0
         while (true) {
-          const began = performance.now()
-          const result = yield* runProbe(registry, spec, target(), session)
+          const { result, durationMs } = yield* runProbe(registry, spec, target, session, delay)
           callbacks.onRecord({
             at: new Date().toISOString(),
             probe: spec.type,
             ok: result.ok,
             detail: result.detail,
-            // Microseconds kept: a local check takes well under a millisecond (the metrics' histogram).
-            durationMs: Math.round((performance.now() - began) * 1000) / 1000,
+            durationMs,
           })
           if (result.ok) {
             oks++
@@ -83,9 +82,8 @@ export const monitorHealth = (
               }
             }
           }
-          const delay = everPassed ? spec.intervalMs : Math.min(spec.intervalMs, fastDelay)
+          delay = everPassed ? spec.intervalMs : Math.min(spec.intervalMs, fastDelay)
           fastDelay = Math.min(fastDelay * 2, fastPollMs)
-          yield* Effect.sleep(delay)
         }
       })
 
@@ -102,42 +100,54 @@ export const monitorHealth = (
   })
 
 /**
- * One check as one callback: the probe's promise, a safety deadline (a probe that ignores its own
- * timeout still cannot stall the monitor) and an abort on interruption. No fiber is forked per
- * check: at 1,000 checks a second the fork and race of a timeout combinator cost more than the check.
+ * One check as one callback, after waiting `delayMs`: the wait, the probe's promise, a safety
+ * deadline (a probe that ignores its own timeout still cannot stall the monitor) and an abort on
+ * interruption. One suspension of the fiber per check, nothing forked: at 1,000 checks a second a
+ * sleep, a fork and the race of a timeout combinator cost more than the check itself.
  */
 const runProbe = (
   registry: ProbeRegistry,
   spec: ProbeSpec,
-  target: ProbeTarget,
+  target: () => ProbeTarget,
   session: ProbeSession,
-): Effect.Effect<ProbeResult> => {
+  delayMs: number,
+): Effect.Effect<{ readonly result: ProbeResult; readonly durationMs: number }> => {
   const fn = registry.get(spec.type)
-  if (!fn) {
-    return Effect.succeed({
-      ok: false,
-      detail: `unknown health check kind "${spec.type}" (built in: http, tcp, exec; is the plugin that adds it loaded?)`,
-    })
-  }
-  return Effect.callback<ProbeResult>((resume) => {
+  return Effect.callback((resume) => {
     const controller = new AbortController()
     let settled = false
+    let began = 0
+    let deadline: ReturnType<typeof setTimeout> | undefined
     const finish = (result: ProbeResult) => {
       if (settled) return
       settled = true
       clearTimeout(deadline)
-      resume(Effect.succeed(result))
+      // Microseconds kept: a local check takes well under a millisecond (the metrics' histogram).
+      const durationMs = Math.round((performance.now() - began) * 1000) / 1000
+      resume(Effect.succeed({ result, durationMs }))
     }
-    const deadline = setTimeout(() => {
-      controller.abort()
-      finish({ ok: false, detail: `${spec.type} check did not settle` })
-    }, spec.timeoutMs + 1_000)
-    fn(spec, target, controller.signal, session).then(finish, (error: unknown) =>
-      finish({
-        ok: false,
-        detail: `${spec.type} check threw: ${error instanceof Error ? error.message : String(error)}`,
-      }),
-    )
+    const check = () => {
+      began = performance.now()
+      if (!fn) {
+        finish({
+          ok: false,
+          detail: `unknown health check kind "${spec.type}" (built in: http, tcp, exec; is the plugin that adds it loaded?)`,
+        })
+        return
+      }
+      deadline = setTimeout(() => {
+        controller.abort()
+        finish({ ok: false, detail: `${spec.type} check did not settle` })
+      }, spec.timeoutMs + 1_000)
+      fn(spec, target(), controller.signal, session).then(finish, (error: unknown) =>
+        finish({
+          ok: false,
+          detail: `${spec.type} check threw: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+      )
+    }
+    if (delayMs > 0) deadline = setTimeout(check, delayMs)
+    else check()
     return Effect.sync(() => {
       settled = true
       clearTimeout(deadline)
