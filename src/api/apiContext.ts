@@ -4,6 +4,7 @@
 import { Context } from "effect"
 import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
 import type { AuditLog } from "../audit/auditLog.ts"
+import type { Monitoring } from "../metrics/monitoring.ts"
 import type { GatewayRegistry } from "../plugins/gatewayRegistry.ts"
 import type { CompiledRoute } from "../plugins/routeTable.ts"
 import type { PluginRouteHandler, PluginStatus } from "../plugins/types.ts"
@@ -32,6 +33,12 @@ export interface PluginBackend {
   readonly reloadConfig: (() => Promise<{ readonly ok: boolean }>) | undefined
 }
 
+/** What the API serves of SAM's monitoring (src/metrics/monitoring.ts). */
+export type MonitoringBackend = Pick<
+  Monitoring,
+  "settings" | "scrape" | "unitMetrics" | "alerts" | "watchdog"
+>
+
 export interface ApiContextShape {
   readonly sam: Sam
   /** The plugin host, when SAM runs one: `/api/plugins...` and `/api/config/reload` are its. */
@@ -39,6 +46,8 @@ export interface ApiContextShape {
   readonly audit: AuditLog | undefined
   /** The store's crash reports (undefined: a SAM without a runtime store). */
   readonly crashReports: Pick<CrashReportsTable, "list" | "get"> | undefined
+  /** Metrics, unit history, alerts and the watchdog (undefined: a SAM run without monitoring). */
+  readonly monitoring: MonitoringBackend | undefined
   readonly authenticator: Authenticator
   /** Browser sessions signed in with the login link (their cookie authenticates like a token). */
   readonly sessions: SessionStore

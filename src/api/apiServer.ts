@@ -22,14 +22,16 @@ import { type Gateway, makeGateway } from "../gateway/gateway.ts"
 import type { Sam } from "../runtime/sam.ts"
 import type { CrashReportsTable } from "../runtime/store/crashReports.ts"
 import { allowedMethods } from "./allowedMethods.ts"
-import { ApiContext, type ApiContextShape, type PluginBackend } from "./apiContext.ts"
+import { ApiContext, type ApiContextShape, type MonitoringBackend, type PluginBackend } from "./apiContext.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost, weakTokens } from "./auth.ts"
 import { browserAnswer, browserRoutes } from "./browserLogin.ts"
-import { ControlApi, openApiPath } from "./controlApi.ts"
+import { ControlApi, metricsRoute, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
+import { alertsLive } from "./handlers/alerts.ts"
 import { capabilitiesLive } from "./handlers/capabilities.ts"
 import { crashesLive } from "./handlers/crashes.ts"
 import { logsLive } from "./handlers/logs.ts"
+import { metricsLive } from "./handlers/metrics.ts"
 import { pluginsLive } from "./handlers/plugins.ts"
 import { servicesLive } from "./handlers/services.ts"
 import { systemLive } from "./handlers/system.ts"
@@ -60,6 +62,11 @@ export interface ApiServerOptions {
   readonly plugins?: PluginBackend
   /** The runtime store's crash reports, for GET /api/crashes (none: those answer 501). */
   readonly crashReports?: Pick<CrashReportsTable, "list" | "get">
+  /**
+   * SAM's monitoring (src/metrics): GET at its metrics path, the units' history, GET /api/alerts and
+   * the watchdog in GET /api/status. None: those answer 404 / 501.
+   */
+  readonly monitoring?: MonitoringBackend
   /** Where disk space is measured (default the working directory). */
   readonly stateDir?: string
   /** Largest request body accepted (default 1 MiB). */
@@ -158,6 +165,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     plugins: options.plugins,
     audit: options.audit,
     crashReports: options.crashReports,
+    monitoring: options.monitoring,
     authenticator,
     sessions,
     port: () => boundPort,
@@ -177,6 +185,8 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     crashesLive,
     capabilitiesLive,
     pluginsLive,
+    alertsLive,
+    metricsLive,
   ).pipe(
     Layer.provide([AuthorizationLive, RequestValidationLive]),
     Layer.provide(Layer.succeed(ApiContext, context)),
@@ -225,9 +235,20 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const effectHandler = await Effect.runPromise(NodeHttpServer.makeHandler(answered, { scope }))
 
   let closing = false
+  const metricsPath = options.monitoring?.settings.path ?? metricsRoute
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
+      // The metrics endpoint is routed at /metrics; monitoring.metrics.path moves it.
+      if (metricsPath !== metricsRoute) {
+        const url = req.url ?? "/"
+        const path = pathOf(url)
+        if (path === metricsPath) req.url = `${metricsRoute}${url.slice(path.length)}`
+        else if (path === metricsRoute) {
+          sendProblem(res, 404, `no route ${req.method} ${path}; metrics are served at ${metricsPath}`)
+          return
+        }
+      }
       if (gateway?.claims(req.url)) gateway.handle(req, res)
       else effectHandler(req, res)
     } catch (error) {

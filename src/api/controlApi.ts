@@ -34,6 +34,8 @@ import {
   AgentList,
   AgentListQuery,
   AgentStatus,
+  AlertList,
+  AlertListQuery,
   CapabilityList,
   CrashList,
   CrashListQuery,
@@ -56,6 +58,7 @@ import {
   StreamEvent,
   SystemStatus,
   UnitLog,
+  UnitMetrics,
 } from "./schemas.ts"
 
 /** The role an endpoint needs (endpoint annotation; viewer when absent). */
@@ -68,6 +71,14 @@ export class RequiredRole extends Context.Reference<Role>("sam/api/RequiredRole"
  * the endpoint's name (plugin routes, whose meaning only the plugin knows).
  */
 export class AuditAsRequest extends Context.Reference<boolean>("sam/api/AuditAsRequest", {
+  defaultValue: () => false,
+}) {}
+
+/**
+ * The endpoint needs no credential from a loopback client when `monitoring.metrics.public` is
+ * true (a local Prometheus scraping /metrics); everyone else authenticates as usual.
+ */
+export class PublicOnLoopback extends Context.Reference<boolean>("sam/api/PublicOnLoopback", {
   defaultValue: () => false,
 }) {}
 
@@ -138,6 +149,16 @@ export class AgentsGroup extends HttpApiGroup.make("agents")
       error: NotFound,
     }),
   )
+  .add(
+    HttpApiEndpoint.get("metrics", "/agents/:id/metrics", {
+      params: id,
+      success: UnitMetrics,
+      error: [NotFound, NotAvailable],
+    }).annotate(
+      OpenApi.Description,
+      "The agent's recent history (~15 min at 5 s): CPU, memory and capability invocations per second",
+    ),
+  )
   .add(agentCommand("start", StartBody))
   .add(agentCommand("stop", StopBody))
   .add(agentCommand("restart", StopBody))
@@ -154,6 +175,16 @@ export class ServicesGroup extends HttpApiGroup.make("services")
       success: ServiceHealth,
       error: NotFound,
     }),
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/services/:id/metrics", {
+      params: id,
+      success: UnitMetrics,
+      error: [NotFound, NotAvailable],
+    }).annotate(
+      OpenApi.Description,
+      "The service's recent history (~15 min at 5 s): CPU, memory and gateway requests per second",
+    ),
   )
   .add(serviceCommand("start"))
   .add(serviceCommand("stop"))
@@ -321,6 +352,41 @@ export class PluginsGroup extends HttpApiGroup.make("plugins")
     "Plugins, their routes and configuration reload (served by the plugin host)",
   ) {}
 
+export class AlertsGroup extends HttpApiGroup.make("alerts")
+  .add(
+    HttpApiEndpoint.get("list", "/alerts", {
+      query: AlertListQuery,
+      success: AlertList,
+      error: [InvalidRequest, NotAvailable],
+    }).annotate(
+      OpenApi.Description,
+      "Alerts firing and pending now, and recent ones from the alert history (monitoring.alerts rules)",
+    ),
+  )
+  .annotate(OpenApi.Description, "Alerts of the rules in monitoring.alerts") {}
+
+/** The Prometheus text format SAM serves (prom-client's registry content type). */
+export const prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+/** Where the metrics endpoint is routed; the server maps monitoring.metrics.path onto it. */
+export const metricsRoute = "/metrics"
+
+export class MetricsGroup extends HttpApiGroup.make("metrics")
+  .add(
+    HttpApiEndpoint.get("scrape", metricsRoute, {
+      success: Schema.String.pipe(HttpApiSchema.asText({ contentType: prometheusContentType })),
+      error: NotFound,
+    })
+      .annotate(PublicOnLoopback, true)
+      .annotate(
+        OpenApi.Description,
+        "Prometheus metrics (text format 0.0.4) at monitoring.metrics.path (default /metrics): units, " +
+          "health checks, gateway, capabilities, alerts, the watchdog and SAM's own process. Viewer role; " +
+          "no credential from loopback with monitoring.metrics.public: true.",
+      ),
+  )
+  .annotate(OpenApi.Description, "Prometheus metrics (outside /api)") {}
+
 const strict = { errors: "all", onExcessProperty: "error" } as const
 
 export class ControlApi extends HttpApi.make("sam")
@@ -331,7 +397,9 @@ export class ControlApi extends HttpApi.make("sam")
   .add(CrashesGroup)
   .add(CapabilitiesGroup)
   .add(PluginsGroup)
+  .add(AlertsGroup)
   .prefix("/api")
+  .add(MetricsGroup)
   .middleware(RequestValidation)
   .middleware(Authorization)
   .annotate(HttpApi.PayloadParseOptions, strict)

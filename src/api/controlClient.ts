@@ -68,6 +68,7 @@ export const routes = {
     list: { method: "GET", path: "/api/agents", sse: false },
     get: { method: "GET", path: "/api/agents/:id", sse: false },
     status: { method: "GET", path: "/api/agents/:id/status", sse: false },
+    metrics: { method: "GET", path: "/api/agents/:id/metrics", sse: false },
     start: { method: "POST", path: "/api/agents/:id/start", sse: false },
     stop: { method: "POST", path: "/api/agents/:id/stop", sse: false },
     restart: { method: "POST", path: "/api/agents/:id/restart", sse: false },
@@ -78,6 +79,7 @@ export const routes = {
     list: { method: "GET", path: "/api/services", sse: false },
     get: { method: "GET", path: "/api/services/:id", sse: false },
     health: { method: "GET", path: "/api/services/:id/health", sse: false },
+    metrics: { method: "GET", path: "/api/services/:id/metrics", sse: false },
     start: { method: "POST", path: "/api/services/:id/start", sse: false },
     stop: { method: "POST", path: "/api/services/:id/stop", sse: false },
     restart: { method: "POST", path: "/api/services/:id/restart", sse: false },
@@ -110,6 +112,13 @@ export const routes = {
   crashes: {
     list: { method: "GET", path: "/api/crashes", sse: false },
     get: { method: "GET", path: "/api/crashes/:id", sse: false },
+  },
+  alerts: {
+    list: { method: "GET", path: "/api/alerts", sse: false },
+  },
+  metrics: {
+    // At monitoring.metrics.path on the server; the client asks /metrics (the default).
+    scrape: { method: "GET", path: "/metrics", sse: false },
   },
 } as const satisfies RouteTable
 
@@ -309,8 +318,11 @@ export const controlClient = (options: ControlClientOptions): ControlClient => {
     })
   }
   const call = async (route: AnyRoute, request?: AnyRequest, callOptions?: CallOptions) => {
-    const text = await readAll(await send(route, request, callOptions))
-    return text === "" ? undefined : JSON.parse(text)
+    const response = await send(route, request, callOptions)
+    const text = await readAll(response)
+    if (text === "") return undefined
+    // JSON, except the metrics endpoint's Prometheus text.
+    return (response.headers["content-type"] ?? "").startsWith("text/plain") ? text : JSON.parse(text)
   }
   async function* events(response: IncomingMessage): AsyncGenerator<ServerEvent<unknown>, void> {
     try {

@@ -9,8 +9,15 @@ import type { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { HttpApiMiddleware } from "effect/http-api"
 import type { AuditResult } from "../audit/auditEntry.ts"
 import { ApiContext, type ApiContextShape, apiActor, auditNow } from "./apiContext.ts"
-import { type ApiPrincipal, roleAllows } from "./auth.ts"
-import { AuditAsRequest, Authorization, Principal, RequestValidation, RequiredRole } from "./controlApi.ts"
+import { type ApiPrincipal, isLoopbackHost, roleAllows } from "./auth.ts"
+import {
+  AuditAsRequest,
+  Authorization,
+  Principal,
+  PublicOnLoopback,
+  RequestValidation,
+  RequiredRole,
+} from "./controlApi.ts"
 import { CrossSiteRefused, Forbidden, InvalidRequest, Unauthorized } from "./problems.ts"
 import { authenticateRequest } from "./requestCredential.ts"
 
@@ -60,6 +67,9 @@ const auditRefusal = (
       })
     : Effect.void
 
+/** Who a credential-less loopback client of a public endpoint is. */
+const loopbackViewer: ApiPrincipal = { name: "loopback", role: "viewer" }
+
 export const AuthorizationLive = Layer.effect(
   Authorization,
   Effect.gen(function* () {
@@ -68,6 +78,11 @@ export const AuthorizationLive = Layer.effect(
       bearer: (httpEffect, { credential, endpoint, group }) =>
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
+          // monitoring.metrics.public: a local Prometheus scrapes without a credential.
+          if (context.monitoring?.settings.public && Context.get(endpoint.annotations, PublicOnLoopback)) {
+            if (Option.isSome(request.remoteAddress) && isLoopbackHost(request.remoteAddress.value))
+              return yield* Effect.provideService(httpEffect, Principal, loopbackViewer)
+          }
           const authentication = authenticateRequest(
             context,
             request,

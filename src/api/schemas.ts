@@ -168,6 +168,33 @@ export const SystemCounts = Schema.Struct({
   other: Count.annotate({ description: "starting, stopping or suspended" }),
 })
 
+export const WatchdogFinding = Schema.Struct({
+  check: Schema.Literals(["event_loop", "memory", "stuck_transitions", "reaper"]),
+  status: Schema.Literals(["ok", "warning", "critical"]),
+  detail: Schema.String,
+}).annotate({ identifier: "WatchdogFinding" })
+
+export const Watchdog = Schema.Struct({
+  event_loop_lag_ms: Schema.Finite.annotate({ description: "The largest event-loop lag in the last second" }),
+  rss_bytes: Count,
+  heap_used_bytes: Count,
+  heap_limit_bytes: Count,
+  stuck: Schema.Array(
+    Schema.Struct({
+      unit: Schema.String,
+      instance: Count,
+      state: Schema.Literals(["starting", "stopping"]),
+      since: Schema.String,
+      seconds: Seconds,
+      bound_seconds: Seconds,
+    }),
+  ).annotate({ description: "Instances in starting or stopping past their bound" }),
+  reaper: Schema.NullOr(Schema.Struct({ pid: Schema.Int, alive: Schema.Boolean })).annotate({
+    description: "SAM's reaper (null: none, containment is off)",
+  }),
+  findings: Schema.Array(WatchdogFinding),
+}).annotate({ identifier: "Watchdog" })
+
 export const SystemStatus = Schema.Struct({
   timestamp: Schema.String,
   uptime: Seconds,
@@ -188,9 +215,57 @@ export const SystemStatus = Schema.Struct({
     }),
   }),
   health: Schema.Literals(["healthy", "degraded", "unhealthy"]).annotate({
-    description: "healthy: every started unit is ready; unhealthy: one crashed; degraded otherwise",
+    description:
+      "healthy: every started unit is ready and the watchdog found nothing; unhealthy: a unit crashed or a " +
+      "critical watchdog finding (the reaper is gone); degraded otherwise",
   }),
+  watchdog: Schema.optionalKey(
+    Watchdog.annotate({ description: "SAM watching itself (absent without monitoring)" }),
+  ),
 }).annotate({ identifier: "SystemStatus" })
+
+const Point = Schema.Tuple([Schema.Finite, Schema.Finite]).annotate({
+  description: "[time (epoch milliseconds), value]",
+})
+
+export const UnitMetrics = Schema.Struct({
+  id: Schema.String,
+  interval_seconds: Seconds.annotate({ description: "Time between points" }),
+  series: Schema.Struct({
+    cpu_percent: Schema.Array(Point).annotate({ description: "CPU of all instances, percent of one core" }),
+    memory_bytes: Schema.Array(Point).annotate({ description: "Resident memory of all instances' trees" }),
+    requests_per_second: Schema.Array(Point).annotate({
+      description: "Gateway requests (services) or capability invocations (agents) per second",
+    }),
+  }),
+}).annotate({ identifier: "UnitMetrics" })
+
+export const AlertView = Schema.Struct({
+  id: Schema.NullOr(Schema.Int).annotate({
+    description: "Its row in the alert history (null: pending, or no store)",
+  }),
+  rule: Schema.String,
+  unit: Schema.NullOr(Schema.String),
+  state: Schema.Literals(["pending", "firing", "resolved"]),
+  started_at: Schema.String.annotate({
+    description: "pending: when the condition began; else when it fired",
+  }),
+  ended_at: Schema.NullOr(Schema.String),
+  labels: Schema.Record(Schema.String, Schema.String),
+  annotations: Schema.Record(Schema.String, Schema.String),
+}).annotate({ identifier: "Alert" })
+
+export const AlertList = Schema.Struct({
+  active: Schema.Array(AlertView).annotate({ description: "Firing alerts, then pending ones" }),
+  recent: Schema.Array(AlertView).annotate({
+    description: "Alerts that fired, newest first (firing or resolved)",
+  }),
+  rules: Schema.Array(Schema.Struct({ name: Schema.String, when: Schema.String })),
+}).annotate({ identifier: "AlertList" })
+
+export const AlertListQuery = Schema.Struct({
+  limit: Schema.optionalKey(IntParam(1, 1000, "Recent alerts listed (default 50)")),
+})
 
 export const InvokeBody = Schema.Struct({
   input: Schema.Unknown.annotate({ description: "Passed to the agent as is" }),

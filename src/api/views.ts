@@ -120,10 +120,14 @@ export const countStates = (statuses: ReadonlyArray<UnitStatus>): Counts => {
 }
 
 /** healthy: every unit that is not stopped is running and ready; unhealthy: something crashed. */
-export const overallHealth = (statuses: ReadonlyArray<UnitStatus>): "healthy" | "degraded" | "unhealthy" => {
-  if (statuses.some((s) => s.state === "crashed")) return "unhealthy"
+/** The units' health, made worse by the watchdog's worst finding (critical: unhealthy, warning: degraded). */
+export const overallHealth = (
+  statuses: ReadonlyArray<UnitStatus>,
+  watchdog: "ok" | "warning" | "critical" = "ok",
+): "healthy" | "degraded" | "unhealthy" => {
+  if (statuses.some((s) => s.state === "crashed") || watchdog === "critical") return "unhealthy"
   const started = statuses.filter((s) => s.state !== "stopped")
-  return started.every((s) => s.state === "running" && s.ready) ? "healthy" : "degraded"
+  return started.every((s) => s.state === "running" && s.ready) && watchdog === "ok" ? "healthy" : "degraded"
 }
 
 /** Each unit id and the ids it depends on. */

@@ -6,6 +6,8 @@ import { auditCommands } from "../audit/auditCommands.ts"
 import { AuditLog } from "../audit/auditLog.ts"
 import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
 import type { SamConfig, SamConfigInput } from "../config/schema.ts"
+import { alertRules } from "../metrics/alerts/alertRule.ts"
+import { type Monitoring, startMonitoring } from "../metrics/monitoring.ts"
 import type { PluginHost } from "../plugins/index.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
 import { reportCrashes } from "../runtime/crashReporter.ts"
@@ -63,6 +65,8 @@ export interface ConfiguredSam extends Sam {
   readonly store: RuntimeStore
   /** This SAM's id in `store.samRuns`. */
   readonly samId: string
+  /** Metrics, unit history, alerts and the watchdog (src/metrics), running until `stop()`. */
+  readonly monitoring: Monitoring
 }
 
 /** A Sam while createSam fills in the ConfiguredSam fields. */
@@ -74,6 +78,7 @@ type BuildingSam = Sam & {
   reloader: ConfigReloader<SamConfig> | undefined
   store: RuntimeStore
   samId: string
+  monitoring: Monitoring
 }
 
 /** How many cleanly stopped runs samRuns keeps (unclean ones stay until swept). */
@@ -176,6 +181,8 @@ export const createSam = async (
         reloader: undefined,
         store,
         samId,
+        // Set by configure(), before anything can run.
+        monitoring: undefined as unknown as Monitoring,
       },
     )
   } catch (error) {
@@ -295,6 +302,7 @@ const configure = async (
       await audit.close()
     })
   }
+  let monitoring: Monitoring | undefined
   const attached = await attachPlugins(sam, loaded, {
     plugins: options.plugins !== false,
     loadOptions: {
@@ -305,10 +313,22 @@ const configure = async (
     // SAM's own settings that apply without a restart.
     onApplied: (next) => {
       if (sam.logger && sam.logger.level !== next.runtime.log_level) sam.logger.level = next.runtime.log_level
+      monitoring?.setAlertRules(alertRules(next.monitoring.alerts))
     },
   })
   sam.plugins = attached.plugins
   sam.reloader = attached.reloader
+  monitoring = startMonitoring(sam, {
+    metrics: config.monitoring.metrics,
+    alerts: alertRules(config.monitoring.alerts),
+    alertHistory: sam.store.alertHistory,
+    ...(attached.plugins === undefined ? {} : { sinks: attached.plugins.diagnostics }),
+    externalUrl: `http://${config.api.host.includes(":") ? `[${config.api.host}]` : config.api.host}:${config.api.port}`,
+  })
+  sam.monitoring = monitoring
+  const started = monitoring
+  // Before the store closes (finalizers run last-registered first).
+  sam.addFinalizer(() => started.close())
 }
 
 export const stateFile = (loaded: LoadedConfig, name: string): string =>

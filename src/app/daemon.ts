@@ -92,10 +92,13 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
     ...(sam.plugins === undefined ? {} : { plugins: sam.plugins }),
     crashReports: sam.store.crashReports,
+    monitoring: sam.monitoring,
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
   })
     .then((server) => {
+      // The gateway's requests and breakers feed /metrics, the request-rate history and alerts.
+      if (server.gateway) sam.monitoring.attachGateway(server.gateway.metrics)
       // Closed once every unit is down, before SAM closes its store and log: no request in
       // flight meets a closed store. (The stop below closes it too, if SAM stopped first.)
       sam.addFinalizer(() => server.close())
@@ -140,6 +143,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     return server.reason === "listen" ? 1 : 2
   }
   const apiUrl = server.url
+  sam.monitoring.externalUrl = apiUrl
   await writeApiState(runtime.state_dir, {
     url: connectUrl(server.host, server.port),
     pid: process.pid,

@@ -1,8 +1,8 @@
 // The command table of `sam`: names, help text and option specs only, so that --help, --version,
 // did-you-mean and usage errors load nothing else. Each command's body is imported by `load` when
 // it runs. Add a command by writing <name>Command.ts (exporting its run) and listing it here.
-// status, ps, the lifecycle commands, scale, events, logs, crashes, invoke, capabilities, reload
-// and dashboard talk to a running SAM's control API (controlClient.ts).
+// status, ps, the lifecycle commands, scale, events, logs, crashes, alerts, invoke, capabilities,
+// reload and dashboard talk to a running SAM's control API (controlClient.ts).
 
 import type { Command, OptionSpec } from "./command.ts"
 import { apiOptions, configOption, jsonOption, setOption } from "./options.ts"
@@ -301,6 +301,20 @@ const crashes: Command = {
   ],
 }
 
+const alerts: Command = {
+  name: "alerts",
+  summary: "List the running SAM's alerts (firing, pending and recent)",
+  description:
+    "List the alerts of the running SAM's monitoring.alerts rules: those firing and pending now, then\n" +
+    "the recent ones from the alert history (resolved), newest first.",
+  options: {
+    ...apiOptions,
+    limit: { type: "string", placeholder: "N", description: "At most N recent alerts (default 50)" },
+    json: jsonOption,
+  },
+  load: () => import("./alertsCommand.ts").then((m) => m.run),
+}
+
 const capabilities: Command = {
   name: "capabilities",
   summary: "List the running SAM's capabilities, their providers and readiness",
@@ -390,6 +404,7 @@ export const sam: Command = {
     events,
     logs,
     crashes,
+    alerts,
     invoke,
     capabilities,
     reload,

@@ -3,6 +3,7 @@
 // modes, scaling bounds, supervision groups, health check requirements and API token lengths. Pure.
 
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
+import { alertChecks } from "./alertRules.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
@@ -376,5 +377,11 @@ export const crossChecks = (
   checkPlugins(raw, issues)
   checkApiTokens(raw, issues)
   checkTokenHandouts(raw, issues)
+  issues.push(
+    ...alertChecks(
+      raw,
+      units.map((u) => u.id),
+    ),
+  )
   return { issues, warnings }
 }

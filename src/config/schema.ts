@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
 import * as SchemaTransformation from "effect/SchemaTransformation"
+import { AlertRuleSchema } from "./alertRules.ts"
 import { DEFAULT_STATE_DIR } from "./constants.ts"
 import { GatewaySchema } from "./gatewayConfig.ts"
 import { HealthCheckSchema } from "./healthCheck.ts"
@@ -25,6 +26,7 @@ import {
   withDefault,
 } from "./schemaPrimitives.ts"
 
+export type { AlertKind, AlertRuleConfig } from "./alertRules.ts"
 export { DEFAULT_STATE_DIR } from "./constants.ts"
 export type { HealthCheckConfig } from "./healthCheck.ts"
 export type { RestartPolicyConfig } from "./restartPolicy.ts"
@@ -40,6 +42,15 @@ const LogFileMegabytes = Schema.Finite.check(
   Schema.isLessThanOrEqualTo(1024 * 1024),
 )
 const DependencyRestart = Schema.Literals(["restart", "none"])
+/** An absolute path outside the control API's /api. */
+const MetricsPath = NonEmpty.check(
+  Schema.makeFilter(
+    (path: string) =>
+      (path.startsWith("/") && !/^\/api(\/|$)/.test(path) && !/[?#\s]/.test(path)) ||
+      `expected a path such as "/metrics" (starting with /, outside /api, no query), found ${JSON.stringify(path)}`,
+    { expected: 'a path such as "/metrics"', toJsonSchema: () => ({ pattern: "^/" }) },
+  ),
+)
 
 const Stop = Schema.Struct({
   signal: SignalName.pipe(
@@ -332,8 +343,16 @@ export const SamConfigSchema = Schema.Struct({
     .pipe(withDefault({})),
   monitoring: Schema.Struct({
     metrics: Schema.Struct({
-      enabled: Schema.Boolean.pipe(withDefault(true, "Not implemented yet (a warning says so when set).")),
-      path: NonEmpty.pipe(withDefault("/metrics", "Not implemented yet (a warning says so when set).")),
+      enabled: Schema.Boolean.pipe(
+        withDefault(true, "Serve Prometheus metrics on the control API's port (false: the path is a 404)."),
+      ),
+      path: MetricsPath.pipe(withDefault("/metrics", "Path of the Prometheus endpoint on the API port.")),
+      public: Schema.Boolean.pipe(
+        withDefault(
+          false,
+          "true: the metrics path needs no credential from loopback clients (a local Prometheus); others still need a viewer token.",
+        ),
+      ),
     }).pipe(withDefault({})),
     logs: Schema.Struct({
       max_lines_per_unit: PositiveCount.pipe(
@@ -355,9 +374,8 @@ export const SamConfigSchema = Schema.Struct({
       max_per_unit: PositiveCount.pipe(withDefault(100, "Crash reports kept per unit (the newest).")),
       max_age_days: PositiveNumber.pipe(withDefault(30, "Crash reports older than this are deleted.")),
     }).pipe(withDefault({})),
-    alerts: optional(
-      Schema.Record(Schema.String, Schema.Unknown),
-      "Alert rules (free-form). Not implemented yet (a warning says so when set).",
+    alerts: Schema.Record(Schema.String, AlertRuleSchema).pipe(
+      withDefault({}, "Alert rules by name (the alertname label): docs/METRICS.md."),
     ),
   })
     .annotate({ identifier: "Monitoring" })

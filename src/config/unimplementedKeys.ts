@@ -13,9 +13,6 @@ export interface UnimplementedKey {
 
 export const UNIMPLEMENTED_KEYS: ReadonlyArray<UnimplementedKey> = [
   { path: "agents.*.max_queue", instead: "the agent's queue is not bounded by SAM" },
-  { path: "monitoring.metrics.enabled", instead: "SAM serves no metrics endpoint of its own" },
-  { path: "monitoring.metrics.path", instead: "SAM serves no metrics endpoint of its own" },
-  { path: "monitoring.alerts", instead: "no alert rules are evaluated" },
 ]
 
 /** Every concrete path in `root` that `pattern` (segments, `*` for any key) names and that is set. */

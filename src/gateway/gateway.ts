@@ -9,6 +9,7 @@ import { Effect, type Scope } from "effect"
 import type { Dispatcher } from "undici"
 import { RESERVED_IDS } from "../config/crossChecks.ts"
 import { didYouMean } from "../config/suggest.ts"
+import { GatewayMetricsHub } from "../metrics/gatewaySource.ts"
 import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
@@ -57,6 +58,8 @@ export class Gateway {
   private table: RoutingTable = emptyTable
   private readonly states = new Map<string, ServiceState>()
   readonly statsRegistry: GatewayStats
+  /** Every answered request and breaker change, for the metrics (Monitoring.attachGateway). */
+  readonly metrics = new GatewayMetricsHub()
   private readonly upstreams: Upstreams
   /** Pools of plugin routes with a fixed target URL. */
   private readonly fixed: Upstreams
@@ -76,7 +79,10 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.options = options
     this.report = options.report ?? (() => {})
-    this.statsRegistry = new GatewayStats((id) => this.states.get(id)?.breaker.state ?? "closed")
+    this.statsRegistry = new GatewayStats(
+      (id) => this.states.get(id)?.breaker.state ?? "closed",
+      this.metrics,
+    )
     this.upstreams = new Upstreams(this.report)
     this.fixed = new Upstreams(this.report)
     this.env = {
@@ -178,6 +184,7 @@ export class Gateway {
       if (!table.services.has(id) && !id.startsWith("plugin:")) {
         state.breaker.stop()
         this.states.delete(id)
+        this.metrics.forget(id)
       }
     this.install(table)
   }
@@ -198,7 +205,8 @@ export class Gateway {
 
   private stateFor(id: string, spec: GatewaySpec): ServiceState {
     const counters = this.states.get(id)?.counters ?? this.statsRegistry.of(id)
-    return makeServiceState(id, spec, counters, (state, reason) =>
+    return makeServiceState(id, spec, counters, (state, reason) => {
+      this.metrics.breakerChanged(id, state === "halfOpen" ? "half_open" : state)
       this.options.sam.bus.publish({
         type: "gateway.breaker",
         unit: id,
@@ -207,8 +215,8 @@ export class Gateway {
           state === "open"
             ? `the breaker of "${id}" opened: ${reason}`
             : `the breaker of "${id}" is ${state}`,
-      }),
-    )
+      })
+    })
   }
 
   /** Resolves true when `id` has a ready instance in the table, false after `ms`. */
@@ -357,7 +365,7 @@ export class Gateway {
       const limit = rateLimitHeader(route.id, answer)
       if (!answer.allowed) {
         counters.rateLimited++
-        counters.answered(req.method ?? "GET", 429, 0)
+        counters.answered(req.method ?? "GET", 429, 0, { rateLimited: true })
         return sendProblem(
           res,
           429,
@@ -510,7 +518,9 @@ export class Gateway {
     const { state } = x
     const counters = state.counters
     counters.inFlight--
-    counters.answered(x.method, x.clientClosed ? 499 : x.status, (Date.now() - x.startedAt) / 1000)
+    counters.answered(x.method, x.clientClosed ? 499 : x.status, (Date.now() - x.startedAt) / 1000, {
+      ttfbSeconds: x.sent ? x.ttfbMs / 1000 : undefined,
+    })
     state.lastActivity = Date.now()
     const route = this.table.services.get(state.id)
     if (route?.onDemand && counters.inFlight === 0) this.onDemand.idle(state.id, route.spec.idleMs)
@@ -616,6 +626,7 @@ export class Gateway {
       const answer = state.buckets.take(key, Date.now())
       if (!answer.allowed) {
         state.counters.rateLimited++
+        state.counters.answered(req.method ?? "GET", 429, 0, { rateLimited: true })
         return refuseUpgrade(socket, 429, `too many requests to "${route.id}" (gateway.rate_limit)`, {
           "retry-after": String(answer.retryAfterSeconds),
         })

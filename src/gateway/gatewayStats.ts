@@ -1,7 +1,10 @@
 // The gateway's counters, read by the metrics work (sam_proxy_* families): requests by service,
 // method and code class, duration and time-to-first-byte histograms, rate-limited and shed
 // requests, upstream errors by reason, retries, and each breaker's state. Plain numbers on the
-// hot path; snapshot() copies them out.
+// hot path; snapshot() copies them out. Each answered request is also pushed to the metrics'
+// GatewayMetricsHub (src/metrics/gatewaySource.ts), which feeds /metrics, the request-rate
+// history and the breaker_open alert.
+import type { GatewayMetricsHub } from "../metrics/gatewaySource.ts"
 
 /** Upper bounds in seconds, wide enough for LLM streams. */
 export const DURATION_BUCKETS = [
@@ -65,6 +68,8 @@ class MutableHistogram {
 }
 
 export class ServiceCounters {
+  private readonly service: string
+  private readonly sink: GatewayMetricsHub | undefined
   readonly requests = new Map<string, number>()
   readonly duration = new MutableHistogram()
   readonly ttfb = new MutableHistogram()
@@ -77,10 +82,32 @@ export class ServiceCounters {
   cacheHits = 0
   cacheMisses = 0
 
-  answered(method: string, status: number, seconds: number): void {
+  constructor(service: string, sink?: GatewayMetricsHub) {
+    this.service = service
+    this.sink = sink
+  }
+
+  /**
+   * One request has ended with `status` sent to the client (499 here when the client went away:
+   * the metrics record 0, nothing was sent), after `seconds`.
+   */
+  answered(
+    method: string,
+    status: number,
+    seconds: number,
+    more?: { readonly ttfbSeconds?: number | undefined; readonly rateLimited?: boolean },
+  ): void {
     const key = `${method} ${codeClass(status)}`
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1)
     this.duration.observe(seconds)
+    this.sink?.requestCompleted({
+      service: this.service,
+      method,
+      status: status === 499 ? 0 : status,
+      durationSeconds: seconds,
+      ...(more?.ttfbSeconds === undefined ? {} : { ttfbSeconds: more.ttfbSeconds }),
+      ...(more?.rateLimited ? { rateLimited: true } : {}),
+    })
   }
 
   upstreamError(reason: UpstreamErrorReason): void {
@@ -94,15 +121,17 @@ export const codeClass = (status: number): CodeClass =>
 export class GatewayStats {
   private readonly services = new Map<string, ServiceCounters>()
   private readonly breakerState: (service: string) => "closed" | "open" | "halfOpen"
+  private readonly sink: GatewayMetricsHub | undefined
 
-  constructor(breakerState: (service: string) => "closed" | "open" | "halfOpen") {
+  constructor(breakerState: (service: string) => "closed" | "open" | "halfOpen", sink?: GatewayMetricsHub) {
     this.breakerState = breakerState
+    this.sink = sink
   }
 
   of(service: string): ServiceCounters {
     let counters = this.services.get(service)
     if (counters === undefined) {
-      counters = new ServiceCounters()
+      counters = new ServiceCounters(service, this.sink)
       this.services.set(service, counters)
     }
     return counters

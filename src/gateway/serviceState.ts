@@ -1,6 +1,7 @@
 // What the gateway keeps per service between requests, made from its GatewaySpec: balancer,
 // outlier detector, breaker, rate-limit buckets, cache, retry budget and counters. Made again
 // (counters kept) when a config reload changes the service's gateway settings.
+import type { BreakerState } from "../actors/breaker.machine.ts"
 import type { GatewaySpec } from "../runtime/gatewaySpec.ts"
 import { Balancer } from "./balancer.ts"
 import { CircuitBreaker } from "./circuitBreaker.ts"
@@ -30,7 +31,7 @@ export const makeServiceState = (
   id: string,
   spec: GatewaySpec,
   counters: ServiceCounters,
-  onBreaker: (state: string, reason: string) => void,
+  onBreaker: (state: BreakerState, reason: string) => void,
 ): ServiceState => ({
   id,
   spec,

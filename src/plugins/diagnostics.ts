@@ -184,6 +184,20 @@ const alertOf = (event: SamEvent): Alert | undefined => {
       at: e.at,
     }
   }
+  if (event.type === "alert.firing" || event.type === "alert.resolved") {
+    const e = event as Record<string, unknown>
+    const unit = typeof e.unit === "string" ? e.unit : undefined
+    const severity = e.severity === "info" || e.severity === "critical" ? e.severity : "warning"
+    return {
+      key: `alert:${String(e.rule)}:${unit ?? ""}`,
+      state: event.type === "alert.firing" ? "firing" : "resolved",
+      severity,
+      title: `${String(e.rule)}: ${String(e.summary)}`,
+      detail: String(e.description ?? e.summary),
+      ...(unit === undefined ? {} : { unit }),
+      at: event.at,
+    }
+  }
   if (event.type === "plugin.failed" || event.type === "config.invalid") {
     const detail = String(
       (event as Record<string, unknown>).error ?? (event as Record<string, unknown>).message,

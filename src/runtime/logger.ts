@@ -71,6 +71,10 @@ export const logEvents = (bus: EventBus, logger: Logger): (() => void) =>
           event.detail,
         )
         return
+      case "alert.firing":
+      case "alert.webhook_failed":
+        logger.warn(event, String(event.summary ?? event.detail ?? event.type))
+        return
       default:
         logger.info(event, event.type)
     }

@@ -159,6 +159,21 @@ export interface UnitLogs {
   lastSeq(id: string): number
 }
 
+/** One probe result of one instance, as `observeProbes` listeners receive it. */
+export interface ProbeObservation extends HealthRecord {
+  readonly unit: string
+  readonly kind: UnitKind
+  readonly instance: number
+}
+
+export type ProbeListener = (observation: ProbeObservation) => void
+
+/** SAM's reaper (the process that kills what SAM ran should SAM die hard), for the watchdog. */
+export interface ReaperStatus {
+  readonly pid: number
+  readonly alive: boolean
+}
+
 /** Recent output and health history of one instance. */
 export interface InstanceRecords {
   readonly instance: number
@@ -203,6 +218,7 @@ export class Sam {
   private readonly usageIntervalMs: number
   private traffic: UnitTraffic | undefined
   private autoscaler: Fiber.Fiber<never> | undefined
+  private readonly probeListeners = new Set<ProbeListener>()
 
   constructor(options: SamOptions) {
     this.sandboxPolicy = options.sandbox ?? {}
@@ -259,6 +275,23 @@ export class Sam {
         ...(options.memory === undefined ? {} : { memory: options.memory }),
         usageIntervalMs: this.usageIntervalMs,
         variablesFor: (spec) => ({ SAM_GATEWAY_TOKEN: this.unitTokens.issue(spec.id) }),
+        onProbe: (runner, record) => {
+          // Every check of every instance passes here: nothing is allocated unless someone listens.
+          if (this.probeListeners.size === 0) return
+          const observation = {
+            ...record,
+            unit: runner.spec.id,
+            kind: runner.spec.kind,
+            instance: runner.index,
+          }
+          for (const listener of this.probeListeners) {
+            try {
+              listener(observation)
+            } catch {
+              // A metrics listener must never disturb the health monitor.
+            }
+          }
+        },
       }).pipe(Scope.provide(this.scope)),
     )
     this.agents = this.commandsFor("agent")
@@ -407,6 +440,22 @@ export class Sam {
       const spec = this.supervisor.spec(id)
       return spec ? [spec] : []
     })
+  }
+
+  /**
+   * Be told about every probe result of every instance (the bus carries only changes); returns
+   * the unsubscribe function. Listeners run on the probe's fiber: keep them cheap.
+   */
+  observeProbes(listener: ProbeListener): () => void {
+    this.probeListeners.add(listener)
+    return () => {
+      this.probeListeners.delete(listener)
+    }
+  }
+
+  /** The reaper's pid and whether it still runs; undefined when this SAM runs none. */
+  reaperStatus(): ReaperStatus | undefined {
+    return this.reaper === undefined ? undefined : { pid: this.reaper.pid, alive: this.reaper.alive() }
   }
 
   /** Each instance's recent output and health history (oldest first). */

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { PluginBackend } from "../../src/api/apiContext.ts"
+import type { MonitoringBackend, PluginBackend } from "../../src/api/apiContext.ts"
 import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
 import {
   ControlApiError,
@@ -69,8 +69,10 @@ export const failureOf = async (
 
 export const startApi = async (
   units: ReadonlyArray<UnitSpec>,
-  options: Partial<Omit<ApiServerOptions, "sam" | "plugins">> & {
+  options: Partial<Omit<ApiServerOptions, "sam" | "plugins" | "monitoring">> & {
     start?: boolean
+    /** Monitoring of this Sam (src/metrics), closed before the Sam stops. */
+    monitoring?: (sam: Sam) => MonitoringBackend & { close(): void }
     /** A plugin host for this Sam, started before the API serves (Sam's stop stops it). */
     plugins?: (sam: Sam) => Promise<PluginBackend>
   } = {},
@@ -83,8 +85,9 @@ export const startApi = async (
   })
   const audit = await AuditLog.open(join(dir, "audit.log"))
   const offAudit = auditCommands(sam, audit)
-  const { start, plugins, ...serverOptions } = options
+  const { start, plugins, monitoring: monitoringOf, ...serverOptions } = options
   const backend = plugins === undefined ? undefined : await plugins(sam)
+  const monitoring = monitoringOf?.(sam)
   const errors: string[] = []
   const server = await startApiServer({
     sam,
@@ -95,6 +98,7 @@ export const startApi = async (
     heartbeatMs: 100,
     onError: (message) => errors.push(message),
     ...(backend === undefined ? {} : { plugins: backend }),
+    ...(monitoring === undefined ? {} : { monitoring }),
     ...serverOptions,
   })
   if (start !== false) await sam.start()
@@ -121,6 +125,7 @@ export const startApi = async (
     },
     close: async () => {
       for (const unit of sam.status().units) for (const i of unit.instances) if (i.pid) pids.add(i.pid)
+      monitoring?.close()
       await sam.stop({ timeoutMs: 1_000 })
       await server.close()
       offAudit()

@@ -428,8 +428,13 @@ describe("the OpenAPI document", () => {
         "/api/agents/{id}/logs",
         "/api/crashes",
         "/api/crashes/{id}",
+        "/api/services/{id}/metrics",
+        "/api/agents/{id}/metrics",
+        "/api/alerts",
+        "/metrics",
       ].sort(),
     )
+    expect(document.paths["/metrics"]?.get?.security).toEqual([{ bearer: [] }])
     expect(document.paths["/api/services/{id}/stop"]?.post?.security).toEqual([{ bearer: [] }])
     expect(document.paths["/api/services/{id}/logs"]?.get?.security).toEqual([{ bearer: [] }])
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "Bearer" })

@@ -63,6 +63,21 @@ const refused: ReadonlyArray<[string, Record<string, string>, string, string]> =
     'sam.yaml:2:34 agents.a.stop.signal: expected a signal name such as "SIGTERM" (os.constants.signals), found "SIGTREM" (did you mean "SIGTERM"?)',
   ],
   [
+    "a misspelt alert kind",
+    { "sam.yaml": "monitoring:\n  alerts:\n    api-down: { when: unit_unredy }\n" },
+    "sam.yaml",
+    'sam.yaml:3:23 monitoring.alerts.api-down.when: expected one of "unit_unready" | "crash_loop" | "restart_rate" | "memory_above" | "breaker_open" | "sam_event_loop_lag", found "unit_unredy" (did you mean "unit_unready"?)',
+  ],
+  [
+    "an alert about a unit that does not exist",
+    {
+      "sam.yaml":
+        "services:\n  api: { deployment: { mode: external, url: 'http://127.0.0.1:1' } }\nmonitoring:\n  alerts:\n    big: { when: memory_above, threshold: 1e9, units: [apj] }\n",
+    },
+    "sam.yaml",
+    'sam.yaml:5:56 monitoring.alerts.big.units[0]: no agent or service "apj" (did you mean "api"?)',
+  ],
+  [
     "a grace period of 1e308 seconds",
     { "sam.yaml": "agents:\n  a: { path: /a, stop: { grace_seconds: 1e308 } }\n" },
     "sam.yaml",
@@ -118,7 +133,7 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
         "const port: number = 0",
         "export default {",
         "  api: { port },",
-        "  monitoring: { metrics: { enabled: false } },",
+        '  agents: { later: { path: ".", enabled: false, max_queue: 5 } },',
         "  services: {},",
         "}",
         "",
@@ -126,9 +141,9 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
     })
     const validate = await runSam(["validate"], { cwd: dir })
     expect(validate.code, validate.stderr).toBe(0)
-    expect(validate.stdout).toMatch(/^ok: 0 agents, 0 services\ncontainment: .+\n$/)
+    expect(validate.stdout).toMatch(/^ok: 1 agent, 0 services\n/)
     const warning =
-      "warning: monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)\n"
+      "warning: agents.later.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)\n"
     expect(validate.stderr).toBe(warning)
 
     const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "start"], {

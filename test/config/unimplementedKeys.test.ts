@@ -20,22 +20,18 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "agents:",
       "  a: { path: /, max_queue: 10 }",
       "monitoring:",
-      "  metrics: { enabled: false, path: /m }",
-      "  alerts: { cpu: { above: 90 } }",
       "  logs: { max_lines_per_unit: 10, max_line_kb: 16 }",
       "",
     ].join("\n")
     expect(await warningsOf(yaml)).toEqual([
       "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
-      "monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
-      "monitoring.metrics.path: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
-      "monitoring.alerts: not implemented yet, the setting has no effect (no alert rules are evaluated)",
     ])
   })
 
   it("also when set from the environment", async () => {
-    expect(await warningsOf("{}\n", { SAM__monitoring__metrics__enabled: "false" })).toEqual([
-      "monitoring.metrics.enabled: not implemented yet, the setting has no effect (SAM serves no metrics endpoint of its own)",
+    const yaml = "agents:\n  a: { path: / }\n"
+    expect(await warningsOf(yaml, { SAM__agents__a__max_queue: "3" })).toEqual([
+      "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
     ])
   })
 
@@ -45,7 +41,10 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "  api:",
       "    deployment: { mode: external, url: 'http://localhost:1' }",
       "    scaling: { min_instances: 0, max_instances: 3, cpu_threshold: 80, target_in_flight: 8, scale_up_seconds: 5, scale_down_seconds: 60, cooldown_seconds: 10 }",
-      "monitoring: { logs: { max_lines_per_unit: 10, max_line_kb: 16 } }",
+      "monitoring:",
+      "  logs: { max_lines_per_unit: 10, max_line_kb: 16 }",
+      "  metrics: { enabled: false, path: /m, public: true }",
+      "  alerts: { api-down: { when: unit_unready, units: [api], for_seconds: 5 } }",
       "",
     ].join("\n")
     expect(await warningsOf(yaml)).toEqual([])

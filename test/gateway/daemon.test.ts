@@ -37,5 +37,22 @@ describe("the gateway under `sam start`", () => {
     expect(vectors.status).toBe(200)
     expect(await state()).toBe("running")
     await eventually(async () => (await state()) === "stopped", 15_000)
+
+    // What went through the gateway is in /metrics and in the unit's request-rate history.
+    const token = readFileSync(join(p.stateDir, "token"), "utf8").trim()
+    const scrape = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    expect(scrape.status).toBe(200)
+    const text = await scrape.text()
+    expect(text).toMatch(/^sam_gateway_requests_total\{[^}]*service="notes"[^}]*code_class="2xx"[^}]*\} 4$/m)
+    expect(text).toMatch(/^sam_gateway_requests_total\{[^}]*service="vectors"[^}]*\} 1$/m)
+    expect(text).toMatch(/^sam_gateway_request_duration_seconds_count\{[^}]*service="notes"[^}]*\} 4$/m)
+    // (Sampled every 5 s: the first sample after the requests counts them.)
+    await eventually(async () => {
+      const history = await daemon.api<{ series: { requests_per_second: Array<[number, number]> } }>(
+        "GET",
+        "/api/services/notes/metrics",
+      )
+      return history.body.series.requests_per_second.some(([, v]) => v > 0)
+    }, 15_000)
   })
 })

@@ -25,4 +25,19 @@ describe("a config reload applies SAM's own settings too", () => {
     expect(report.ok).toBe(true)
     expect(sam.logger?.level).toBe("debug")
   })
+
+  it("monitoring.alerts: the new rules are evaluated from then on", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sam-reload-settings-"))
+    const file = join(dir, "sam.config.json")
+    const alerts = (names: string[]) =>
+      JSON.stringify({
+        monitoring: { alerts: Object.fromEntries(names.map((n) => [n, { when: "crash_loop" }])) },
+      })
+    writeFileSync(file, alerts(["first"]))
+    sam = await createSam(file, { plugins: false })
+    expect(sam.monitoring.alerts.ruleNames).toEqual([{ name: "first", when: "crash_loop" }])
+    writeFileSync(file, alerts(["first", "second"]))
+    expect((await sam.reloader!.reload()).ok).toBe(true)
+    expect(sam.monitoring.alerts.ruleNames.map((r) => r.name)).toEqual(["first", "second"])
+  })
 })

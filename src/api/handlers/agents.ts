@@ -6,6 +6,7 @@ import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { Unprocessable } from "../problems.ts"
 import { agentCapabilities, agentView, healthView, inFlightOf } from "../views.ts"
+import { unitMetrics } from "./metrics.ts"
 import { lookup, runUnitCommand, stopOptions } from "./unitCommand.ts"
 
 const defaultPageSize = 50
@@ -22,6 +23,8 @@ export const agentsLive = HttpApiBuilder.group(ControlApi, "agents", (handlers) 
           Effect.andThen(view(request.params.id)),
         )
     return handlers.handleAll({
+      metrics: ({ params }) =>
+        unitMetrics(context.monitoring, "agents", params.id, () => sam.agents.status(params.id)),
       list: ({ query }) =>
         Effect.sync(() => {
           const page = query.page ?? 1

@@ -5,12 +5,13 @@ import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { dependencyGraph, healthView, serviceView } from "../views.ts"
+import { unitMetrics } from "./metrics.ts"
 import { runScale } from "./scale.ts"
 import { lookup, runUnitCommand, stopOptions } from "./unitCommand.ts"
 
 export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handlers) =>
   Effect.gen(function* () {
-    const { sam, usage } = yield* ApiContext
+    const { sam, usage, monitoring } = yield* ApiContext
     const command =
       (name: "start" | "stop" | "restart" | "suspend" | "resume") =>
       (request: { params: { id: string }; payload: { graceful?: boolean; timeout?: number } | null }) =>
@@ -18,6 +19,8 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
           Effect.andThen(Effect.sync(() => serviceView(sam.services.status(request.params.id), usage))),
         )
     return handlers.handleAll({
+      metrics: ({ params }) =>
+        unitMetrics(monitoring, "services", params.id, () => sam.services.status(params.id)),
       list: () =>
         Effect.sync(() => {
           const services = sam.services.list().map((s) => serviceView(s, usage))

@@ -26,6 +26,7 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
           const agents = status.units.filter((u) => u.kind === "agent")
           const services = status.units.filter((u) => u.kind === "service")
           const resources = yield* Effect.promise(() => hostResources(usage, context.stateDir))
+          const watchdog = context.monitoring?.watchdog
           return {
             timestamp: status.timestamp,
             uptime: Math.round(status.uptimeMs) / 1000,
@@ -33,7 +34,8 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
             agents: countStates(agents),
             services: countStates(services),
             resources,
-            health: overallHealth(status.units),
+            health: overallHealth(status.units, watchdog?.status()),
+            ...(watchdog === undefined ? {} : { watchdog: watchdog.report() }),
           }
         }),
       events: ({ headers, query }) =>

@@ -22,6 +22,19 @@ export interface Entry {
   inFlight: number
 }
 
+/** How one invocation ended, for `observeInvocations` listeners (the metrics). */
+export interface InvocationRecord {
+  readonly capability: string
+  /** ok, or the CapabilityError reason it failed with. */
+  readonly result: "ok" | CapabilityError["reason"]
+  /** From the call to its end, queueing included. */
+  readonly durationSeconds: number
+  /** The provider that served it (an agent instance key, `plugin:<name>`); absent when none was picked. */
+  readonly provider?: string
+}
+
+export type InvocationListener = (record: InvocationRecord) => void
+
 interface Waiter {
   readonly wake: () => void
 }
@@ -37,6 +50,7 @@ export class CapabilityRouter {
   private readonly cursors = new Map<string, number>()
   private readonly maxQueue: number
   private readonly whyMissing: (capability: string) => string | undefined
+  private readonly invocationListeners = new Set<InvocationListener>()
 
   /**
    * `whyMissing` explains a capability no running provider offers: a message naming the
@@ -82,17 +96,52 @@ export class CapabilityRouter {
     return this.providers.has(capability)
   }
 
+  /** Be told how every invocation ended (result, duration, provider); returns the unsubscribe function. */
+  observeInvocations(listener: InvocationListener): () => void {
+    this.invocationListeners.add(listener)
+    return () => {
+      this.invocationListeners.delete(listener)
+    }
+  }
+
+  private record(capability: string, began: number, error: unknown, provider: string | undefined): void {
+    if (this.invocationListeners.size === 0) return
+    const record: InvocationRecord = {
+      capability,
+      result: error === undefined ? "ok" : error instanceof CapabilityError ? error.reason : "failed",
+      durationSeconds: (performance.now() - began) / 1000,
+      ...(provider === undefined ? {} : { provider }),
+    }
+    for (const listener of this.invocationListeners) {
+      try {
+        listener(record)
+      } catch {
+        // An observer must never change the outcome of a call.
+      }
+    }
+  }
+
   /** Invoke and collect the whole output (a stream is gathered into an array of chunks). */
   async invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const began = performance.now()
-    const { agent, output, release } = await this.dispatch(capability, input, options)
+    let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
+    try {
+      dispatched = await this.dispatch(capability, input, options)
+    } catch (error) {
+      this.record(capability, began, error, undefined)
+      throw error
+    }
+    const { agent, output, release } = dispatched
     try {
       // `output` settles with a value or a stream; a stream is gathered into its chunks.
       const settled = await output
       const value = isAsyncIterable(settled) ? await collect(settled) : settled
+      this.record(capability, began, undefined, agent)
       return { output: value, agent, duration_ms: Math.round(performance.now() - began) }
     } catch (error) {
-      throw this.failure(capability, error, options)
+      const failure = this.failure(capability, error, options)
+      this.record(capability, began, failure, agent)
+      throw failure
     } finally {
       release()
     }
@@ -104,15 +153,27 @@ export class CapabilityRouter {
     input: unknown,
     options: InvokeOptions = {},
   ): AsyncGenerator<unknown, string> {
-    const { agent, output, release } = await this.dispatch(capability, input, options)
+    const began = performance.now()
+    let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
+    try {
+      dispatched = await this.dispatch(capability, input, options)
+    } catch (error) {
+      this.record(capability, began, error, undefined)
+      throw error
+    }
+    const { agent, output, release } = dispatched
+    let failure: CapabilityError | undefined
     try {
       const value = await output
       if (isAsyncIterable(value)) for await (const chunk of value) yield chunk
       else yield value
       return agent
     } catch (error) {
-      throw this.failure(capability, error, options)
+      failure = this.failure(capability, error, options)
+      throw failure
     } finally {
+      // A consumer that stops reading early (return()) ends the call as served.
+      this.record(capability, began, failure, agent)
       release()
     }
   }

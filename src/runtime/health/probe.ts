@@ -17,8 +17,26 @@ export interface ProbeResult {
   readonly detail: string
 }
 
-/** Runs one check; must settle by itself within `spec.timeoutMs` or when `signal` aborts. */
-export type ProbeFn = (spec: ProbeSpec, target: ProbeTarget, signal: AbortSignal) => Promise<ProbeResult>
+/**
+ * What one probe loop (one check of one instance, from entering `running` to leaving it) lets a
+ * probe kind keep between its checks: the HTTP check's kept-alive connection. `release` runs when
+ * the loop ends, before the instance's stop proceeds.
+ */
+export interface ProbeSession {
+  kept: unknown
+  release: (() => void) | undefined
+}
+
+/**
+ * Runs one check; must settle by itself within `spec.timeoutMs` or when `signal` aborts. The
+ * session (optional: plugins' kinds may ignore it) is the same object for every check of the loop.
+ */
+export type ProbeFn = (
+  spec: ProbeSpec,
+  target: ProbeTarget,
+  signal: AbortSignal,
+  session?: ProbeSession,
+) => Promise<ProbeResult>
 
 export class ProbeRegistry {
   private readonly kinds = new Map<string, ProbeFn>()

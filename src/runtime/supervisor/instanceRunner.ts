@@ -60,6 +60,8 @@ export interface RunnerEnvironment {
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
   /** How often a running instance's whole tree is measured (CPU, memory); default 2 s. */
   readonly usageIntervalMs?: number
+  /** Every probe result (not only changes, which go to the bus): the metrics' histogram. */
+  readonly onProbe?: (runner: InstanceRunner, record: HealthRecord) => void
 }
 
 /** What an instance's whole process tree used at its last sample. */
@@ -505,6 +507,7 @@ export class InstanceRunner {
   private onHealth(record: HealthRecord): void {
     this.health.push(record)
     if (this.health.length > historySize) this.health.shift()
+    this.env.onProbe?.(this, record)
     if (record.ok !== this.lastHealthOk) {
       this.lastHealthOk = record.ok
       this.env.publish({

@@ -60,6 +60,8 @@ export interface SupervisorOptions {
   readonly usageIntervalMs?: number
   /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
   readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
+  /** Every probe result of every instance (RunnerEnvironment.onProbe). */
+  readonly onProbe?: RunnerEnvironment["onProbe"]
 }
 
 interface Unit {
@@ -147,6 +149,7 @@ export class Supervisor {
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
+      ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
