@@ -30,6 +30,7 @@ Options:
   --settle <ms>        wait before reading a supervisor's memory (default 3000; --quick 2000)
   --cli-rounds <n>     runs per command of the cli step (default 20; --quick 10)
   --logs-seconds <n>   flood length of the logs step (default 10; --quick 5)
+  --tools <ids>        supervisor tools to measure: raw,sam,sam-lib,pm2 (default all)
   --no-pm2             do not install and measure PM2 (no network needed)
   --from-sources       run SAM from src/ instead of the build (the harness's own test)
   --results <file>     where rows are appended (default bench/RESULTS.md)
@@ -48,6 +49,7 @@ const parsed = parseArgs({
     settle: { type: "string" },
     "cli-rounds": { type: "string" },
     "logs-seconds": { type: "string" },
+    tools: { type: "string" },
     "no-pm2": { type: "boolean", default: false },
     "from-sources": { type: "boolean", default: false },
     results: { type: "string" },
@@ -81,7 +83,8 @@ const options: BenchOptions = {
   settleMs: count("settle", flags.settle, quick ? 2_000 : 3_000),
   cliRounds: count("cli-rounds", flags["cli-rounds"], quick ? 10 : 20),
   logsSeconds: count("logs-seconds", flags["logs-seconds"], quick ? 5 : 10),
-  pm2: !flags["no-pm2"],
+  pm2: !flags["no-pm2"] && (flags.tools === undefined || flags.tools.split(",").includes("pm2")),
+  tools: flags.tools?.split(","),
   fromSources: flags["from-sources"],
 }
 

@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly invokeCalls: number
   /** Install PM2 7 into a temp dir and measure it (needs the npm registry). */
   readonly pm2: boolean
+  /** Supervisor tools to measure, by id (raw, sam, sam-lib, pm2); undefined: all. */
+  readonly tools: ReadonlyArray<string> | undefined
   /** Run SAM from src/ (TypeScript) instead of the build: for the harness's own test. */
   readonly fromSources: boolean
   /** How long a supervisor is left alone after its cold start before its memory is read. */
@@ -63,7 +65,7 @@ export const makeContext = (
   node: process.execPath,
   log,
   tempDir: (prefix) => {
-    const dir = mkdtempSync(join(tmpdir(), `sam-bench-${prefix}-`))
+    const dir = mkdtempSync(join(tmpdir(), `sam-bench-run-${prefix}-`))
     cleanup.add(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }))
     return dir
   },

@@ -8,11 +8,13 @@ export const rawSpawn: SupervisorTool = {
   id: "raw",
   subject: "raw spawn",
   start: async (services: ServiceSet, context): Promise<RunningTool> => {
+    const cwd = context.tempDir("raw")
     let stopping = false
     const live = new Map<number, ChildProcess>()
     const started = new Set<number>()
     const launch = (port: number) => {
       const child = spawn(services.node, [services.program], {
+        cwd,
         env: { PORT: String(port) },
         stdio: "ignore",
       })

@@ -124,7 +124,9 @@ export const supervisorStep: BenchStep = {
   needsBuild: true,
   run: async (context: BenchContext) => {
     const { options } = context
-    const tools: SupervisorTool[] = [rawSpawn, samCli, samLibrary, ...(options.pm2 ? [pm2] : [])]
+    const tools: SupervisorTool[] = [rawSpawn, samCli, samLibrary, ...(options.pm2 ? [pm2] : [])].filter(
+      (tool) => options.tools === undefined || options.tools.includes(tool.id),
+    )
     for (const tool of tools) await tool.prepare?.(context)
     const figures: Figure[] = []
     for (const count of options.counts) {
