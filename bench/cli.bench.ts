@@ -1,7 +1,8 @@
 // CLI start-up: median wall time of `sam --version` and of `sam ps` against a running SAM, as
 // ratios to a bare `node -e 0` measured in the same run, all with this Node and the compiled CLI
 // (dist/, what bin/sam.js runs). Appends a row to docs/BENCHMARKS.md ("CLI start-up").
-// Run: npm run bench:cli   (builds first), or node bench/cli.bench.ts [rounds] after npm run build
+// Run: npm run bench:cli   (builds first), or node bench/cli.bench.ts [rounds] after npm run build.
+// With --json (npm run bench's cli step) it prints {"figures": [...]} instead of adding the row.
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { availableParallelism, tmpdir } from "node:os"
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url"
 import { median, ms } from "./support.ts"
 
 const rounds = Number(process.argv[2] ?? 20)
+const json = process.argv.includes("--json")
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = join(root, "bin", "sam.js")
 const benchmarks = join(root, "docs", "BENCHMARKS.md")
@@ -144,6 +146,47 @@ const main = async () => {
     const version = median(samples["sam --version"])
     const ps = median(samples["sam ps"])
     const ratio = (n: number) => `${(n / base).toFixed(2)}x`
+    if (json) {
+      const spread = (values: number[]) => ({
+        min: Math.min(...values),
+        max: Math.max(...values),
+        samples: values.length,
+      })
+      const baseline = { subject: "node -e 0", value: base }
+      const name = "CLI start-up, wall time"
+      const figures = [
+        {
+          step: "cli",
+          name,
+          subject: "node -e 0",
+          value: base,
+          unit: "ms",
+          spread: spread(samples["node -e 0"]),
+        },
+        {
+          step: "cli",
+          name,
+          subject: "sam --version",
+          value: version,
+          unit: "ms",
+          spread: spread(samples["sam --version"]),
+          baseline,
+          target: { kind: "ratio-at-most", ratio: 4 },
+        },
+        {
+          step: "cli",
+          name,
+          subject: "sam ps (running SAM)",
+          value: ps,
+          unit: "ms",
+          spread: spread(samples["sam ps"]),
+          baseline,
+          target: { kind: "ratio-at-most", ratio: 6 },
+        },
+      ]
+      console.log(JSON.stringify({ figures }))
+      return
+    }
     console.log(`node ${process.version} (${node}), ${availableParallelism()} cores, ${rounds} runs each`)
     console.log(`node -e 0      ${ms(base)}`)
     console.log(`sam --version  ${ms(version)}  ${ratio(version)}  (aim ≤ 4x)`)

@@ -1,7 +1,8 @@
 // Log capture throughput: lines/s SAM reads, splits, records and writes to the unit's rotating
 // files from one child writing as fast as it can (test/fixtures/flood.mjs, 100-byte lines), against
 // the same child's stdout going straight to a file (`child > file`) as the floor.
-// Run: node bench/logs.bench.ts [seconds]   (default 10; add --expose-gc to see heap after GC)
+// Run: node bench/logs.bench.ts [seconds]   (default 10; add --expose-gc to see heap after GC).
+// With --json (npm run bench's logs step) the last line is {"figures": [...]}.
 import { spawn } from "node:child_process"
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -123,6 +124,22 @@ try {
   console.log(
     `SAM memory:         RSS ${mb(sam.baseline)} -> peak ${mb(sam.peak)}; heap ${mb(sam.baseHeap)} -> peak ${mb(sam.peakHeap)}`,
   )
+  if (process.argv.includes("--json")) {
+    const name = `log capture, one child flooding stdout for ${seconds} s`
+    const figures = [
+      { step: "logs", name, subject: "child > file", value: directRate, unit: "lines/s" },
+      {
+        step: "logs",
+        name,
+        subject: "through SAM (createSam)",
+        value: samRate,
+        unit: "lines/s",
+        baseline: { subject: "child > file", value: directRate },
+        note: `lines read minus dropped (${sam.dropped} of ${sam.lines} dropped); SAM RSS ${mb(sam.baseline)} -> peak ${mb(sam.peak)}`,
+      },
+    ]
+    console.log(JSON.stringify({ figures }))
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `sam` executable: checks the Node version, then runs the compiled CLI (dist/, shipped in the
-// package and built by `npm run build`, `npm start` and `npm run sam`). In a source checkout that
-// has not been built yet it runs the TypeScript sources, which Node strips outside node_modules.
+// The `sam` executable: checks the Node version, then runs the compiled CLI: the bundle
+// (dist/bundle/sam.js, built by `npm run build`, `npm start` and `npm run sam` and shipped in the
+// package), else the plain compiled modules (dist/cli/main.js). In a source checkout that has not
+// been built yet it runs the TypeScript sources, which Node strips outside node_modules.
 import { existsSync } from "node:fs"
 
 const [major] = process.versions.node.split(".").map(Number)
@@ -12,9 +13,11 @@ if (major < 24) {
   )
   process.exit(2)
 }
+const bundled = new URL("../dist/bundle/sam.js", import.meta.url)
 const compiled = new URL("../dist/cli/main.js", import.meta.url)
 const sources = new URL("../src/cli/main.ts", import.meta.url)
-if (existsSync(compiled)) await import(compiled.href)
+if (existsSync(bundled)) await import(bundled.href)
+else if (existsSync(compiled)) await import(compiled.href)
 else if (existsSync(sources)) await import(sources.href)
 else {
   console.error("sam: the compiled CLI (dist/cli/main.js) is missing: build it with `npm run build`.")
