@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { validateConfigObject } from "../../src/config/load.ts"
+import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
+import { type GatewayHarness, startGateway } from "../support/gateway.ts"
+import { fixture } from "../support/runtime.ts"
+
+// Autoscaling on CPU with traffic coming through the gateway the whole time: the scale-out adds
+// instances to the routing table as they turn ready, and the scale-in drains each instance before
+// it stops, so no request fails either way.
+
+let h: GatewayHarness | undefined
+let dir = ""
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  expect(left ?? []).toEqual([])
+  if (dir) rmSync(dir, { recursive: true, force: true })
+  dir = ""
+})
+
+describe("a CPU-loaded service behind the gateway", () => {
+  it("scales out to max_instances and back in after the load stops, with no failed request", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sam-gateway-cpu-"))
+    const flag = join(dir, "load")
+    const config = validateConfigObject({
+      services: {
+        api: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixture("cpu-service.mjs")],
+            env: { LOAD_FILE: flag, DUTY: "30" },
+          },
+          health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+          scaling: {
+            min_instances: 1,
+            max_instances: 3,
+            cpu_threshold: 10,
+            scale_up_seconds: 0.4,
+            scale_down_seconds: 1,
+            cooldown_seconds: 0.4,
+          },
+        },
+      },
+    })
+    h = await startGateway(unitSpecsFromConfig(config).units, { usageIntervalMs: 200 })
+    await h.routable("api", 1)
+
+    // Steady, light traffic (about 50 requests a second: it must not itself keep the CPU up).
+    const statuses: number[] = []
+    let running = true
+    const traffic = (async () => {
+      while (running) {
+        const response = await fetch(`${h!.url}/api/api/work`)
+        await response.arrayBuffer()
+        statuses.push(response.status)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    })()
+
+    writeFileSync(flag, "")
+    await h.routable("api", 3)
+    unlinkSync(flag)
+    await h.sam.until("api", (u) => u.instances.length === 1, 30_000)
+    running = false
+    await traffic
+
+    expect(statuses.length).toBeGreaterThan(10)
+    expect(statuses.filter((s) => s !== 200)).toEqual([])
+    const scales = h.sam.events
+      .since()
+      .flatMap((e) => (e.type === "supervisor" && e.action === "scale" && e.unit === "api" ? [e] : []))
+    expect(scales.map((e) => ("detail" in e ? String(e.detail) : "")).at(-1)).toMatch(/→ 1 instances$/)
+  })
+})
