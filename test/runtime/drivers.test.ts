@@ -57,7 +57,7 @@ describe("container driver", () => {
         env: { A: "1" },
         args: [],
       },
-      undefined,
+      ["A", "PORT"],
     )
     expect(args).toEqual([
       "run",
@@ -69,7 +69,9 @@ describe("container driver", () => {
       "-v",
       "/srv/q:/qdrant/storage",
       "-e",
-      "A=1",
+      "A",
+      "-e",
+      "PORT",
       "qdrant/qdrant:v1.7.0",
     ])
   })
@@ -94,7 +96,11 @@ describe("container driver", () => {
     const calls = readFileSync(log, "utf8").trim().split("\n")
     expect(calls[0]).toBe("version")
     expect(calls[1]).toBe("rm -f sam-vectors-0")
-    expect(calls[2]).toMatch(/^run --rm --name sam-vectors-0 -e PORT=\d+ example\/vectors:1$/)
+    // Variables by name only: no value (a secret, the gateway token) shows in the engine's argv.
+    expect(calls[2]).toBe(
+      "run --rm --name sam-vectors-0 -e SAM_UNIT_ID -e SAM_INSTANCE -e PORT example/vectors:1",
+    )
+    expect(calls[3]).toMatch(/^env PORT=\d+ SAM_UNIT_ID=vectors SAM_INSTANCE=0$/)
     expect(calls.filter((c) => c.startsWith("run "))).toHaveLength(2)
     expect(calls.at(-1)).toBe("rm -f sam-vectors-0")
   })

@@ -7,17 +7,21 @@ import { Effect } from "effect"
 import { engineProblem, findContainerEngine } from "../os/containerEngine.ts"
 import type { ContainerDeployment } from "../unitSpec.ts"
 import { type Driver, DriverError } from "./driver.ts"
-import { childEnvironment, spawnInstance } from "./processDriver.ts"
+import { childEnvironment, samVariables, spawnInstance } from "./processDriver.ts"
 
 /** The container's name: stable per unit instance so a leftover can be removed by name. */
 export const containerName = (unit: string, instance: number): string => `sam-${unit}-${instance}`
 
-/** The engine CLI arguments for `run`; pure, so it is tested directly. */
+/**
+ * The engine CLI arguments for `run`; pure, so it is tested directly. Variables go by name only
+ * (`-e NAME`: the engine copies the value from its own environment, see containerEnvironment), so
+ * no value — a vault secret, the unit's SAM_GATEWAY_TOKEN — is ever visible in `ps`.
+ */
 export const containerRunArgs = (
   unit: string,
   instance: number,
   deployment: ContainerDeployment,
-  port: number | undefined,
+  variables: ReadonlyArray<string>,
 ): ReadonlyArray<string> => [
   "run",
   "--rm",
@@ -25,12 +29,25 @@ export const containerRunArgs = (
   containerName(unit, instance),
   ...deployment.ports.flatMap((p) => ["-p", p]),
   ...deployment.volumes.flatMap((v) => ["-v", v]),
-  ...Object.entries({ ...deployment.env, ...(port === undefined ? {} : { PORT: String(port) }) }).flatMap(
-    ([k, v]) => ["-e", `${k}=${v}`],
-  ),
+  ...variables.flatMap((name) => ["-e", name]),
   deployment.image,
   ...deployment.args,
 ]
+
+/**
+ * What the container sees: its deployment.env, then what SAM tells every unit (SAM_<DEP>_URL,
+ * SAM_GATEWAY_TOKEN, SAM_UNIT_ID, SAM_INSTANCE) and PORT. The engine process gets these on top
+ * of SAM's environment; only these names are passed into the container.
+ */
+export const containerVariables = (
+  deployment: ContainerDeployment,
+  sam: Readonly<Record<string, string>>,
+  port: number | undefined,
+): Record<string, string> => ({
+  ...deployment.env,
+  ...sam,
+  ...(port === undefined ? {} : { PORT: String(port) }),
+})
 
 export const containerDriver: Driver = {
   name: "container",
@@ -54,11 +71,16 @@ export const containerDriver: Driver = {
       const name = containerName(unit, ctx.instance)
       // A container left by a previous SAM run would make `run --name` fail: remove it first.
       spawnSync(engine, ["rm", "-f", name], { stdio: "ignore", timeout: 10_000 })
+      const variables = containerVariables(
+        deployment,
+        { ...samVariables(ctx), SAM_UNIT_ID: unit, SAM_INSTANCE: String(ctx.instance) },
+        ctx.port,
+      )
       const handle = yield* spawnInstance(ctx, {
         command: engine,
-        args: containerRunArgs(unit, ctx.instance, deployment, ctx.port),
+        args: containerRunArgs(unit, ctx.instance, deployment, Object.keys(variables)),
         cwd: undefined,
-        env: childEnvironment(ctx, {}, true),
+        env: { ...childEnvironment(ctx, {}, true), ...variables },
       })
       return {
         ...handle,
