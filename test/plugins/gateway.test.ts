@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { GatewayRegistry } from "../../src/plugins/index.ts"
+import { GatewayRegistry, PluginHost } from "../../src/plugins/index.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import { eventLog, tempProject } from "../support/plugins.ts"
 
 describe("the gateway registry", () => {
   it("routes by the longest prefix on segment boundaries", () => {
@@ -46,5 +48,46 @@ describe("the gateway registry", () => {
       status: 200,
       headers: { "x-sam": "1" },
     })
+  })
+})
+
+describe("a plugin's gateway middleware", () => {
+  it("an onResponse hook, which the gateway does not run yet, is a warning in the plugin's log", async () => {
+    const project = tempProject()
+    project.write(
+      "stamp.mjs",
+      `export default {
+  name: "stamp",
+  version: "1.0.0",
+  setup(ctx) {
+    ctx.gateway.middleware({ onRequest: () => undefined, onResponse: (_req, res) => res })
+  },
+}
+`,
+    )
+    const sam = new Sam({ units: [] })
+    const log = eventLog(sam.bus)
+    const host = new PluginHost({
+      sam,
+      baseDir: project.dir,
+      pluginsDir: false,
+      entries: [{ path: "./stamp.mjs" }],
+    })
+    try {
+      await host.start()
+      expect(host.get("stamp")?.status).toBe("running")
+      expect(log.of("plugin.log")).toMatchObject([
+        {
+          plugin: "stamp",
+          level: "warn",
+          message:
+            "gateway.middleware: onResponse hooks are not run yet (the gateway streams answers through unchanged); this hook has no effect (docs/PLUGINS.md)",
+        },
+      ])
+    } finally {
+      await host.stop()
+      log.stop()
+      project.remove()
+    }
   })
 })
