@@ -98,6 +98,9 @@ describe("instances that fail", () => {
     h.sam.events.subscribe((e) => {
       if (e.type === "gateway.breaker") events.push(String(e.state))
     })
+    // What the metrics see (sam_gateway_breaker_state, the breaker_open alert).
+    const metered: string[] = []
+    h.gateway.metrics.onBreaker((change) => void metered.push(`${change.service}:${change.state}`))
     await h.routable("api", 1)
     for (let i = 0; i < 5; i++) expect((await fetch(`${h.url}/api/api/status/503`)).status).toBe(503)
     const refused = await fetch(`${h.url}/api/api/whoami`)
@@ -118,6 +121,8 @@ describe("instances that fail", () => {
     expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
     expect(h.gateway.stats().services.api?.breaker).toBe("closed")
     expect(events).toEqual(["open", "halfOpen", "closed"])
+    expect(metered).toEqual(["api:open", "api:half_open", "api:closed"])
+    expect(new Map(h.gateway.metrics.breakers()).get("api")).toBe("closed")
   })
 
   it("beyond max_in_flight requests are shed with 503 and Retry-After", async () => {
