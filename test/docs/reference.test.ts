@@ -1,13 +1,16 @@
 // The reference tables of the docs are claims about the code: every config key the schema accepts
 // has a row in docs/CONFIG.md or docs/GATEWAY.md, the "not implemented yet" table is the list
-// `sam validate` warns about, and docs/API.md's endpoint table is the OpenAPI document's paths.
-import { readFileSync } from "node:fs"
+// `sam validate` warns about, docs/API.md's endpoint table is the OpenAPI document's paths, and its
+// typed client example type-checks.
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { openApiDocument } from "../../src/api/controlApi.ts"
 import { configJsonSchema } from "../../src/config/jsonSchema.ts"
 import { UNIMPLEMENTED_KEYS } from "../../src/config/unimplementedKeys.ts"
 import { repoRoot } from "../cli/runSam.ts"
+import { docBlock } from "../support/docBlock.ts"
 
 const read = (file: string): string => readFileSync(join(repoRoot, file), "utf8")
 
@@ -152,5 +155,29 @@ describe("docs/API.md's endpoint table", () => {
     expect(claimed.length).toBeGreaterThan(25)
     expect(served.filter((pair) => !claimed.includes(pair)).sort(), "served, not in docs/API.md").toEqual([])
     expect(claimed.filter((pair) => !served.includes(pair)).sort(), "in docs/API.md, not served").toEqual([])
+  })
+})
+
+describe("docs/API.md's typed client example", () => {
+  it("type-checks against the sources", async () => {
+    // Under node_modules/ so that `effect` resolves as from the repo's root; removed afterwards.
+    const dir = mkdtempSync(join(repoRoot, "node_modules", ".sam-doc-client-"))
+    try {
+      const block = docBlock("docs/API.md", "typed-client").replace(
+        '"./src/api/controlApi.ts"',
+        JSON.stringify(join(repoRoot, "src", "api", "controlApi.ts")),
+      )
+      writeFileSync(join(dir, "client.ts"), `${block}\nexport { program }\n`)
+      writeFileSync(
+        join(dir, "tsconfig.json"),
+        JSON.stringify({ extends: join(repoRoot, "tsconfig.json"), include: [], files: ["client.ts"] }),
+      )
+      const tsc = join(repoRoot, "node_modules", ".bin", "tsc")
+      const result = spawnSync(tsc, ["-p", join(dir, "tsconfig.json")], { encoding: "utf8" })
+      expect(result.stdout + result.stderr).toBe("")
+      expect(result.status).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
