@@ -88,7 +88,7 @@ export const AgentSchema = Schema.Struct({
   path: NonEmpty.annotate({
     description: "Directory or entry file of the agent (relative to this file).",
   }),
-  persona: optional(Schema.String),
+  persona: optional(Schema.String, "Not implemented yet (a warning says so when set)."),
   runtime: AgentRuntime.pipe(withDefault("sandbox", "Default: runtime.default_agent_runtime.")),
   security_profile: Schema.Literals(["standard", "strict", "trusted"]).pipe(withDefault("standard")),
   resources: optional(
@@ -140,7 +140,7 @@ export const ServiceSchema = Schema.Struct({
   ...unitFields,
   type: optional(Schema.String, 'Free-form kind, e.g. "vector-database".'),
   deployment: Deployment,
-  configuration: optional(Schema.Unknown, "Free-form settings passed to the service."),
+  configuration: optional(Schema.Unknown, "Not implemented yet (a warning says so when set)."),
   scaling: Schema.Struct({
     min_instances: Count.pipe(
       withDefault(

@@ -17,14 +17,17 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "  api:",
       "    deployment: { mode: external, url: 'http://localhost:1' }",
       "    scaling: { min_instances: 1, max_instances: 3, cpu_threshold: 80, target_in_flight: 8 }",
+      "    configuration: { collection: notes }",
       "agents:",
-      "  a: { path: /, max_queue: 10 }",
+      "  a: { path: /, max_queue: 10, persona: academic }",
       "monitoring:",
       "  logs: { max_lines_per_unit: 10, max_line_kb: 16 }",
       "",
     ].join("\n")
     expect(await warningsOf(yaml)).toEqual([
       "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
+      "agents.a.persona: not implemented yet, the setting has no effect (the agent is not given it; put what its handlers need in the agent's config (ctx.config))",
+      "services.api.configuration: not implemented yet, the setting has no effect (SAM does not pass it to the service; use deployment.env or deployment.args)",
     ])
   })
 

@@ -110,6 +110,9 @@ export default defineAgent({
   )
   write("agents/tour/package.json", `${JSON.stringify({ type: "module" })}\n`)
   write("agents/tour/index.ts", docBlock("docs/AGENTS.md", "agent"))
+  // Type-checked only (below): the docs' plugin and the host wiring, outside plugins/ (auto-loaded).
+  write("docs/notifier.mts", docBlock("docs/PLUGINS.md", "notifier"))
+  write("docs/plugin-host.mts", docBlock("docs/PLUGINS.md", "plugin-host"))
   write(
     "sam.yaml",
     `api:
@@ -138,7 +141,7 @@ agents:
         noEmit: true,
         skipLibCheck: true,
       },
-      files: ["readme-embed.mts", "agents/tour/index.ts"],
+      files: ["readme-embed.mts", "agents/tour/index.ts", "docs/notifier.mts", "docs/plugin-host.mts"],
     })}\n`,
   )
 }, 180_000)
