@@ -56,6 +56,8 @@ export interface ApiContextShape {
   readonly usage: ProcessUsage
   /** Aborted when the server closes (ends event streams). */
   readonly shutdown: AbortSignal
+  /** Stop SAM as a whole (`sam start` passes it; embedded, there is none). */
+  readonly requestShutdown: ((by: string) => void) | undefined
   readonly heartbeatMs: number
   readonly stateDir: string
   readonly version: string

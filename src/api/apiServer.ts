@@ -88,6 +88,11 @@ export interface ApiServerOptions {
    * pass one to share it (the autoscaler's in-flight counts), or false to serve none.
    */
   readonly gateway?: Gateway | false
+  /**
+   * Stop SAM as a whole (its units, then this server): what POST /api/shutdown asks for, with who
+   * asked. None (SAM embedded in a program): that endpoint answers 501.
+   */
+  readonly onShutdownRequest?: (by: string) => void
 }
 
 export interface ApiServer {
@@ -171,6 +176,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     port: () => boundPort,
     usage: new ProcessUsage(),
     shutdown: shutdown.signal,
+    requestShutdown: options.onShutdownRequest,
     heartbeatMs: options.heartbeatMs ?? 15_000,
     stateDir: options.stateDir ?? process.cwd(),
     version,

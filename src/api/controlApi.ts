@@ -53,6 +53,7 @@ import {
   ServiceHealth,
   ServiceList,
   SessionInfo,
+  ShutdownAccepted,
   StartBody,
   StopBody,
   StreamEvent,
@@ -238,7 +239,20 @@ export class SystemGroup extends HttpApiGroup.make("system")
         "lifecycle controls to operators and admins only).",
     ),
   )
-  .annotate(OpenApi.Description, "SAM as a whole: status, the live event stream and who is calling") {}
+  .add(
+    HttpApiEndpoint.post("shutdown", "/shutdown", { success: ShutdownAccepted, error: [NotAvailable] })
+      .annotate(RequiredRole, "admin")
+      .annotate(
+        OpenApi.Description,
+        "Stop SAM as a whole, as SIGTERM does: every unit in reverse dependency order, then the API " +
+          "and SAM itself (`sam shutdown`). Answers at once; SAM's pid is gone once it has stopped. " +
+          "501 when SAM is embedded in a program (stop it from there).",
+      ),
+  )
+  .annotate(
+    OpenApi.Description,
+    "SAM as a whole: status, the live event stream, who is calling, and stopping SAM",
+  ) {}
 
 const lastEventId = {
   "last-event-id": Schema.optionalKey(

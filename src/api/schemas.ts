@@ -331,6 +331,12 @@ export const ReloadResult = Schema.Struct({
 }).annotate({ identifier: "ReloadResult" })
 
 /** Who is calling (GET /api/session): the dashboard shows action controls by this role. */
+/** POST /api/shutdown: SAM has begun to stop (its units, then itself). */
+export const ShutdownAccepted = Schema.Struct({
+  stopping: Schema.Literal(true),
+  pid: Schema.Number.annotate({ description: "SAM's process id: gone once SAM has stopped" }),
+})
+
 export const SessionInfo = Schema.Struct({
   name: Schema.String.annotate({ description: "The token's name (its key in security.api_tokens)" }),
   role: Role,

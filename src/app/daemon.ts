@@ -95,6 +95,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     monitoring: sam.monitoring,
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),
+    onShutdownRequest: (by) => stop(`shutdown requested through the API by ${by}`),
   })
     .then((server) => {
       // The gateway's requests and breakers feed /metrics, the request-rate history and alerts.

@@ -26,7 +26,8 @@ const lifecycle = (
   args: "<id>",
   description:
     `${summary}, through the running SAM's control API; waits until the command took effect.\n` +
-    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN, role operator or admin).",
+    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN, role operator or admin)." +
+    (name === "stop" ? "\nTo stop SAM itself with every unit: `sam shutdown`." : ""),
   options: { ...apiOptions, ...options },
   positionals: { min: 1, max: 1 },
   load: () => import("./lifecycleCommands.ts").then((m) => m.lifecycleRun(name)),
@@ -348,6 +349,24 @@ const dashboard: Command = {
   load: () => import("./dashboardCommand.ts").then((m) => m.run),
 }
 
+const shutdown: Command = {
+  name: "shutdown",
+  summary: "Stop the running SAM: every unit, then SAM itself",
+  description:
+    "Stop the running SAM as SIGTERM or Ctrl+C would: every unit in reverse dependency order, then\n" +
+    "the control API and SAM itself; waits until SAM's process is gone (on this machine). Needs an\n" +
+    "admin token (the local token is one).",
+  options: {
+    ...apiOptions,
+    timeout: {
+      type: "string",
+      placeholder: "seconds",
+      description: "How long to wait for SAM to be gone (default 120); it goes on stopping after",
+    },
+  },
+  load: () => import("./shutdownCommand.ts").then((m) => m.run),
+}
+
 const audit: Command = {
   name: "audit",
   summary: "Check SAM's audit log",
@@ -398,8 +417,8 @@ export const sam: Command = {
     ps,
     lifecycle("stop", "Stop an agent or service of the running SAM", stopOptions),
     lifecycle("restart", "Restart an agent or service of the running SAM"),
-    lifecycle("suspend", "Suspend an agent of the running SAM (SIGSTOP)"),
-    lifecycle("resume", "Resume a suspended agent of the running SAM"),
+    lifecycle("suspend", "Suspend an agent or service of the running SAM (SIGSTOP, like docker pause)"),
+    lifecycle("resume", "Resume a suspended agent or service of the running SAM"),
     scale,
     events,
     logs,
@@ -409,6 +428,7 @@ export const sam: Command = {
     capabilities,
     reload,
     dashboard,
+    shutdown,
     audit,
     helpCommand,
   ],

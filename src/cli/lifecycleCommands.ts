@@ -63,10 +63,7 @@ export const runLifecycle = async (
           },
         })
   }
-  if (name === "suspend" || name === "resume")
-    throw new ApiCallError(
-      `"${id}" is a service; only agents can be suspended and resumed (use \`sam stop ${id}\`)`,
-    )
+  if (name === "suspend" || name === "resume") return client.services[name]({ params })
   const { graceful, timeout } = payload
   return client.services[name]({
     params,

@@ -28,6 +28,7 @@ export const RESERVED_IDS = [
   "session",
   "alerts",
   "logs",
+  "shutdown",
 ] as const
 
 export const UNIT_ID = /^[A-Za-z][A-Za-z0-9_-]*$/

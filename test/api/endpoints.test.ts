@@ -419,6 +419,7 @@ describe("the OpenAPI document", () => {
         "/api/status",
         "/api/events",
         "/api/session",
+        "/api/shutdown",
         "/api/capabilities",
         "/api/capabilities/{name}/invoke",
         "/api/plugins",

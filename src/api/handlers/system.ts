@@ -1,11 +1,13 @@
 // GET /api/status (counts, resources, health), GET /api/events (the live event stream, with usage
-// samples and recent events when asked) and GET /api/session (who is calling).
+// samples and recent events when asked), GET /api/session (who is calling) and POST /api/shutdown
+// (stop SAM as a whole; only a SAM run by `sam start` can).
 import { Effect, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { ApiContext } from "../apiContext.ts"
+import { ApiContext, apiActor, auditNow } from "../apiContext.ts"
 import { ControlApi, Principal } from "../controlApi.ts"
 import { eventFrames } from "../eventStream.ts"
+import { NotAvailable } from "../problems.ts"
 import { hostResources } from "../resources.ts"
 import { agentView, countStates, overallHealth, serviceView, usageView } from "../views.ts"
 
@@ -73,6 +75,28 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
         Effect.gen(function* () {
           const principal = yield* Principal
           return { name: principal.name, role: principal.role }
+        }),
+      shutdown: () =>
+        Effect.gen(function* () {
+          const principal = yield* Principal
+          const stop = context.requestShutdown
+          if (stop === undefined)
+            return yield* new NotAvailable({
+              detail:
+                "this SAM is embedded in a program (createSam), not run by `sam start`: stop it from that program",
+            })
+          yield* Effect.promise(() =>
+            auditNow(context, {
+              actor: apiActor(principal),
+              action: "sam.shutdown",
+              target: "sam",
+              result: "ok",
+              detail: "SAM stops its units, then itself",
+            }),
+          )
+          // After this answer is on its way: the stop closes this server last, once units are down.
+          setImmediate(() => stop(`token "${principal.name}" (${principal.role})`))
+          return { stopping: true as const, pid: process.pid }
         }),
     })
   }),

@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { startApiServer } from "../../src/api/apiServer.ts"
+import { ControlApiError, controlClient } from "../../src/api/controlClient.ts"
+import { Sam } from "../../src/runtime/sam.ts"
+import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { survivors } from "../support/runtime.ts"
+import { runSam } from "./runSam.ts"
+
+let p: Project | undefined
+afterEach(async () => {
+  const left = await p?.cleanup()
+  p = undefined
+  expect(left ?? []).toEqual([])
+})
+
+const service = (args: string[], dependsOn: string[] = []) => ({
+  deployment: { mode: "process", command: process.execPath, args },
+  health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+  depends_on: dependsOn,
+})
+
+describe("sam shutdown", () => {
+  it("stops every unit, then SAM itself, and waits until SAM is gone", async () => {
+    p = project()
+    p.writeConfig({
+      services: {
+        db: service([fixturePath("http-service.mjs")]),
+        api: service([fixturePath("http-service.mjs")], ["db"]),
+      },
+    })
+    const daemon = await p.start()
+    await daemon.waitForOutput("press Ctrl+C")
+    await untilUnit(daemon, "services", "api", (s) => s.status === "running")
+    const pids = (await daemon.api<{ services: Array<{ pid: number | null }> }>("GET", "/api/services")).body
+      .services
+    const stop = await runSam(["stop"], { cwd: p.dir })
+    expect(stop.code).toBe(2)
+    const run = await runSam(["shutdown"], { cwd: p.dir })
+    expect(run).toMatchObject({ code: 0 })
+    expect(run.stdout).toBe(`sam: SAM (pid ${daemon.pid}) is stopping its units, then itself\nsam: stopped\n`)
+    expect(await daemon.exited).toBe(0)
+    expect(daemon.output()).toContain('shutdown requested through the API by token "local" (admin)')
+    expect(survivors(pids.flatMap((s) => (s.pid ? [s.pid] : [])))).toEqual([])
+    // The audit log says who did it.
+    const verify = await runSam(["audit", "verify", "--config", "sam.config.json"], { cwd: p.dir })
+    expect(verify).toMatchObject({ code: 0, stderr: "" })
+    const entries = readFileSync(join(p.stateDir, "audit.log"), "utf8").trim().split("\n")
+    expect(entries.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ action: "sam.shutdown", target: "sam", result: "ok" }),
+    )
+  })
+
+  it("is refused to a viewer, and is not available to a SAM embedded in a program", async () => {
+    const sam = new Sam({ units: [] })
+    const server = await startApiServer({
+      sam,
+      port: 0,
+      localToken: "shutdown-test-admin-token-0123",
+      tokens: { watcher: { token: "shutdown-test-viewer-token-0123", role: "viewer" } },
+    })
+    try {
+      const viewer = controlClient({ url: server.url, token: "shutdown-test-viewer-token-0123" })
+      await expect(viewer.system.shutdown()).rejects.toMatchObject({ status: 403 })
+      const admin = controlClient({ url: server.url, token: "shutdown-test-admin-token-0123" })
+      const refused = await admin.system.shutdown().catch((e: unknown) => e)
+      expect(refused).toBeInstanceOf(ControlApiError)
+      expect(refused).toMatchObject({ status: 501 })
+      expect(String((refused as ControlApiError).message)).toContain(
+        "this SAM is embedded in a program (createSam), not run by `sam start`: stop it from that program",
+      )
+    } finally {
+      await sam.stop()
+      await server.close()
+    }
+  })
+})
