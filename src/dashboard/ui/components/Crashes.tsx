@@ -43,7 +43,7 @@ export const Crashes = ({ crashes, details }: Props) => {
               <p class="reason">{crash.reason}</p>
               {detail ? (
                 lines.length > 0 && (
-                  <pre class="crash-lines">
+                  <pre class="crash-lines" data-crash-lines={crash.id}>
                     {(expanded ? lines : lines.slice(-shownLines)).map((l) => (
                       <span key={`${l.time}${l.line}`} class={`stream-${l.stream}`}>
                         {l.line}
