@@ -338,6 +338,7 @@ describe("the dashboard in Chromium", () => {
     await page.setViewportSize({ width: 390, height: 844 })
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: join(artifacts, "dashboard-phone-390x844.png") })
     await page.screenshot({ path: join(artifacts, "dashboard-phone.png"), fullPage: true })
     await page.setViewportSize({ width: 1280, height: 800 })
   })

@@ -29,6 +29,8 @@ import type {
 
 type Raw = Record<string, unknown>
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
+
 /** Crash reports whose last lines the page shows without a click. */
 const detailedCrashes = 4
 
@@ -289,7 +291,7 @@ export class Live {
         withNotice(applyUnitView(s, { ...view, kind: unit.kind, readAt: Date.now() } as Unit), {
           unit: unit.id,
           kind: "ok",
-          text: `scale ${unit.id}: ${view.instances ?? instances} instances`,
+          text: `scale ${unit.id}: ${plural(view.instances ?? instances, "instance")}`,
         }),
       )
     } catch (error) {

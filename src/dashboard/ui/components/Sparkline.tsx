@@ -1,5 +1,6 @@
 // A small line of a unit's CPU or memory over the last minutes (the metrics history, then live
-// samples), placed by time with the newest point at the right edge and scaled to its own range;
+// samples), placed by time with the newest point at the right edge (the width spans one to five
+// minutes, as much as there is) and scaled to its own range;
 // empty until two points exist. Drawn in SVG so it stays sharp at any zoom. Test hooks:
 // data-sparkline (cpu|memory), data-points (how many), data-from (ISO time of the oldest).
 import { type Point, sparkWindowMs } from "../store.ts"
@@ -13,6 +14,7 @@ interface Props {
 }
 
 const width = 120
+const minSpanMs = 60_000
 const height = 28
 
 export const Sparkline = ({ points, floor = 0, label, tone }: Props) => {
@@ -35,9 +37,12 @@ export const Sparkline = ({ points, floor = 0, label, tone }: Props) => {
     )
   const top = Math.max(floor, ...points.map(([, v]) => v)) || 1
   const newest = points.at(-1)?.[0] ?? 0
+  // The width spans what there is (a young unit's line is not a sliver at the right), but at
+  // least a minute, so a few seconds of samples do not look like a long history.
+  const span = Math.min(sparkWindowMs, Math.max(minSpanMs, newest - (points[0]?.[0] ?? newest)))
   const xy = points.map(
     ([t, v]) =>
-      `${(width - ((newest - t) / sparkWindowMs) * width).toFixed(1)},${(height - 2 - (v / top) * (height - 4)).toFixed(1)}`,
+      `${(width - ((newest - t) / span) * width).toFixed(1)},${(height - 2 - (v / top) * (height - 4)).toFixed(1)}`,
   )
   const left = xy[0]?.split(",")[0] ?? "0"
   return (
