@@ -73,6 +73,14 @@ describe("browser sessions in the runtime store", () => {
     expect(sessionsOf(store, { ops, watcher }).principal(changed)).toBeUndefined()
   })
 
+  it("a regenerated local token (<state_dir>/token) ends the sessions signed in with the old one", () => {
+    const store = open(stateDir())
+    const local = (token: string) => ({ local: { token, role: "admin" as const } })
+    const id = sessionsOf(store, local("a".repeat(43))).create({ name: "local", role: "admin" })
+    expect(sessionsOf(store, local("a".repeat(43))).principal(id)).toEqual({ name: "local", role: "admin" })
+    expect(sessionsOf(store, local("b".repeat(43))).principal(id)).toBeUndefined()
+  })
+
   it("state.db holds neither the session id nor the token, nor a plain digest of either", () => {
     const dir = stateDir()
     const store = open(dir)
@@ -105,6 +113,13 @@ describe("browser sessions in the runtime store", () => {
     now += sessions.lifetimeMs
     sessionsOf(store, { ops }, clock)
     expect(store.browserSessions.count()).toBe(0)
+  })
+
+  it("keeps at most 1000 sessions by default", () => {
+    const store = open(stateDir())
+    const sessions = sessionsOf(store, { ops })
+    for (let i = 0; i < 1005; i++) sessions.create({ name: "ops", role: "operator" })
+    expect(store.browserSessions.count()).toBe(1000)
   })
 
   it("without a store, sessions live in memory with the same rules", () => {

@@ -327,6 +327,12 @@ describe("the dashboard in Chromium", () => {
     await lines.waitFor()
     expect(await lines.textContent()).toContain(`not configured yet: ${setupFlag()} is missing`)
     expect(await report.textContent()).toContain("exit 1")
+    // A crash loop does not fill the panel: its older reports are one line each, without lines.
+    await page.waitForFunction(() => document.querySelectorAll('[data-crash-unit="setup"]').length > 1)
+    expect(await page.locator('[data-crash-unit="setup"] [data-crash-lines]').count()).toBe(1)
+    expect(await page.locator('[data-crash-unit="setup"].crash-repeat').count()).toBe(
+      (await page.locator('[data-crash-unit="setup"]').count()) - 1,
+    )
     // Configured, it comes up and stays.
     writeFileSync(setupFlag(), "")
     const pid = await until("setup", "data-pid", (v) => v !== "", 15_000)
