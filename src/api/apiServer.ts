@@ -40,7 +40,7 @@ import { AuthorizationLive, RequestValidationLive } from "./middleware.ts"
 import { PROBLEM_JSON, problemBody, problemResponse } from "./problems.ts"
 import { requestRefusal } from "./requestGuards.ts"
 import { ProcessUsage } from "./resources.ts"
-import { SessionStore } from "./sessions.ts"
+import { SessionStore, type SessionTable } from "./sessions.ts"
 
 export interface ApiServerOptions {
   readonly sam: Sam
@@ -57,6 +57,11 @@ export interface ApiServerOptions {
   readonly localToken?: string
   /** How long a browser session signed in with the login link lasts (default 12 hours). */
   readonly sessionLifetimeMs?: number
+  /**
+   * Where browser sessions are kept: the runtime store's table (`sam.store.browserSessions`), so a
+   * SAM restart keeps everyone signed in. None: in memory, gone with the server.
+   */
+  readonly browserSessions?: SessionTable
   readonly audit?: AuditLog
   /** The plugin host: its plugins, their routes under /api/plugins/<name>/ and config reload. */
   readonly plugins?: PluginBackend
@@ -157,9 +162,11 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const authenticator = new Authenticator(tokens)
   const refusal = bindRefusal(host, Object.keys(configured).length)
   if (refusal) throw new ApiServeError({ reason: "unsafe-bind", message: refusal })
-  const sessions = new SessionStore(
-    options.sessionLifetimeMs === undefined ? {} : { lifetimeMs: options.sessionLifetimeMs },
-  )
+  const sessions = new SessionStore({
+    credentials: (name) => authenticator.credential(name),
+    ...(options.browserSessions === undefined ? {} : { table: options.browserSessions }),
+    ...(options.sessionLifetimeMs === undefined ? {} : { lifetimeMs: options.sessionLifetimeMs }),
+  })
   let boundPort = options.port ?? 7070
 
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024

@@ -41,6 +41,12 @@ export class Authenticator {
     this.tokens = Object.entries(tokens).map(([name, t]) => ({ name, role: t.role, digest: digest(t.token) }))
   }
 
+  /** The role and value digest of the token `name` (browser sessions check theirs is unchanged). */
+  credential(name: string): { readonly role: Role; readonly digest: Buffer } | undefined {
+    const found = this.tokens.find((t) => t.name === name)
+    return found === undefined ? undefined : { role: found.role, digest: found.digest }
+  }
+
   /** How many tokens are accepted (startApiServer refuses to serve with none). */
   get size(): number {
     return this.tokens.length

@@ -56,7 +56,7 @@ export const authenticateRequest = (
       detail:
         cookie === undefined
           ? missingCredential
-          : "the session cookie is not valid (expired, or SAM restarted): sign in again with the link `sam dashboard` prints",
+          : "the session cookie is not valid (expired, or the token it was signed in with changed): sign in again with the link `sam dashboard` prints",
     }
   if (changes) {
     const origin = request.headers.origin

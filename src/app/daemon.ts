@@ -92,6 +92,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     ...(sam.audit === undefined ? {} : { audit: sam.audit }),
     ...(sam.plugins === undefined ? {} : { plugins: sam.plugins }),
     crashReports: sam.store.crashReports,
+    browserSessions: sam.store.browserSessions,
     monitoring: sam.monitoring,
     stateDir: runtime.state_dir,
     onError: (message) => sam.logger?.error(message),

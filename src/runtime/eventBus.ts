@@ -41,16 +41,29 @@ export interface CustomEvent {
 export type SamEventBody = TransitionEvent | HealthEvent | SupervisorEvent | CustomEvent
 export type SamEvent = SamEventBody & { readonly id: number; readonly at: string }
 
+/**
+ * A first event id above every id an earlier SAM run on this machine handed out: the clock in
+ * hundredths of milliseconds (an earlier run would need over 100 events per millisecond, all its
+ * life, to reach it). It stays under 10^15, the largest id Last-Event-ID accepts, until 2286.
+ */
+export const runEventIdBase = (now = Date.now()): number => now * 100
+
 export type Listener = (event: SamEvent) => void
 
 export class EventBus {
   private readonly listeners = new Set<Listener>()
   private readonly history: SamEvent[] = []
-  private nextId = 1
+  private nextId: number
 
   private readonly historySize: number
-  constructor(historySize = 1000) {
+  /**
+   * `firstId`: the id of the first event (default 1). SAM starts each run's ids above any earlier
+   * run's (runEventIdBase), so a client resuming with an id from before a restart gets a snapshot
+   * instead of the new run's events that happen to have higher numbers.
+   */
+  constructor(historySize = 1000, firstId = 1) {
     this.historySize = historySize
+    this.nextId = firstId
   }
 
   /** `keep: false` delivers without storing in history (chatty events). */

@@ -22,7 +22,7 @@ import { containerDriver } from "./drivers/containerDriver.ts"
 import type { Driver } from "./drivers/driver.ts"
 import { externalDriver } from "./drivers/externalDriver.ts"
 import { processDriver } from "./drivers/processDriver.ts"
-import { EventBus, type Listener, type SamEvent } from "./eventBus.ts"
+import { EventBus, type Listener, runEventIdBase, type SamEvent } from "./eventBus.ts"
 import { builtinProbes } from "./health/builtinProbes.ts"
 import type { HealthRecord, ProbeRegistry } from "./health/probe.ts"
 import { LogFiles } from "./logs/logFiles.ts"
@@ -222,7 +222,7 @@ export class Sam {
 
   constructor(options: SamOptions) {
     this.sandboxPolicy = options.sandbox ?? {}
-    this.bus = new EventBus()
+    this.bus = new EventBus(1000, runEventIdBase())
     this.probes = builtinProbes()
     this.capabilities = new CapabilityRouter({
       ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),

@@ -1,9 +1,12 @@
 // The dashboard in a real browser (Chromium through playwright-core) against the real `sam start`
 // daemon: signed in with the login link, it lists the units, shows a SIGKILLed unit's restart
 // without a reload, restarts a unit from its button, draws the dependency graph, tails a unit's
-// log, hides every action from a viewer, loads under 200 KB compressed and logs no errors.
-// Screenshots go to test-artifacts/ (git-ignored). One browser, one page, reused by every test.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+// log, draws CPU and memory sparklines from the metrics history, shows a firing alert until it
+// resolves and a crash report's last lines, hides every action from a viewer, stays signed in and
+// live across a SAM restart (resuming with Last-Event-ID, no reload) until its token changes,
+// loads under 200 KB compressed and logs no errors. Screenshots go to test-artifacts/
+// (git-ignored). One browser, one page, reused by every test.
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
@@ -65,41 +68,76 @@ const until = async (id: string, name: string, predicate: (value: string) => boo
   }
 }
 
+/** The config, with `tokens` as its API tokens (the last test changes them). */
+const config = (apiTokens: Record<string, { token: string; role: string }>) => ({
+  security: { api_tokens: apiTokens },
+  services: {
+    db: {
+      deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+      health_check: { endpoint: "/health", interval_seconds: 1, timeout_seconds: 1 },
+      restart_policy: { type: "always", backoff_seconds: 0.2 },
+    },
+    api: {
+      deployment: {
+        mode: "process",
+        command: process.execPath,
+        args: [fixturePath("chatty.mjs")],
+        env: { TICK_MS: "700" },
+      },
+      depends_on: ["db"],
+      restart_policy: { type: "always", backoff_seconds: 0.2 },
+    },
+    worker: {
+      deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+      depends_on: ["api", "db"],
+      scaling: { max_instances: 2 },
+    },
+    // Ready while the flag file is absent: the test makes it unready to fire an alert.
+    gate: {
+      deployment: {
+        mode: "process",
+        command: process.execPath,
+        args: [fixturePath("toggle-health.mjs")],
+        env: { UNHEALTHY_FILE: gateFlag() },
+      },
+      health_check: { endpoint: "/health", interval_seconds: 0.2, failure_threshold: 1, kind: "readiness" },
+    },
+    // Exits 1 with a line on stderr until its flag file exists: a crash report to show.
+    setup: {
+      deployment: {
+        mode: "process",
+        command: process.execPath,
+        args: [fixturePath("flag-service.mjs")],
+        env: { FLAG_FILE: setupFlag() },
+      },
+      restart_policy: { type: "always", backoff_seconds: 0.5, max_backoff_seconds: 1 },
+    },
+  },
+  agents: {
+    helper: {
+      path: join(repoRoot, "test", "fixtures", "agents", "logger"),
+      runtime: "process",
+      capabilities: ["say"],
+      depends_on: ["db"],
+    },
+  },
+  monitoring: {
+    alerts: {
+      "gate-unready": {
+        when: "unit_unready",
+        units: ["gate"],
+        for_seconds: 1,
+        severity: "critical",
+      },
+    },
+  },
+})
+const gateFlag = () => join(p.dir, "gate-unhealthy")
+const setupFlag = () => join(p.dir, "setup-configured")
+
 beforeAll(async () => {
   p = project()
-  p.writeConfig({
-    security: { api_tokens: tokens },
-    services: {
-      db: {
-        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
-        health_check: { endpoint: "/health", interval_seconds: 1, timeout_seconds: 1 },
-        restart_policy: { type: "always", backoff_seconds: 0.2 },
-      },
-      api: {
-        deployment: {
-          mode: "process",
-          command: process.execPath,
-          args: [fixturePath("chatty.mjs")],
-          env: { TICK_MS: "700" },
-        },
-        depends_on: ["db"],
-        restart_policy: { type: "always", backoff_seconds: 0.2 },
-      },
-      worker: {
-        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
-        depends_on: ["api", "db"],
-        scaling: { max_instances: 2 },
-      },
-    },
-    agents: {
-      helper: {
-        path: join(repoRoot, "test", "fixtures", "agents", "logger"),
-        runtime: "process",
-        capabilities: ["say"],
-        depends_on: ["db"],
-      },
-    },
-  })
+  p.writeConfig(config(tokens))
   sam = await p.start([], { SAM_TOKEN: tokens.ops.token })
   await sam.waitForOutput("press Ctrl+C")
   url = (/control API on (http:\/\/\S+)/.exec(sam.output())?.[1] ?? "").replace(/\/$/, "")
@@ -145,9 +183,10 @@ describe("the dashboard in Chromium", () => {
     }
     page.on("response", onResponse)
     await signIn(tokens.ops.token)
-    for (const id of ["db", "api", "worker", "helper"]) await until(id, "data-state", (s) => s === "running")
+    for (const id of ["db", "api", "worker", "gate", "helper"])
+      await until(id, "data-state", (s) => s === "running")
     page.off("response", onResponse)
-    expect(await page.locator("[data-unit]").count()).toBe(4)
+    expect(await page.locator("[data-unit]").count()).toBe(6)
     expect(await unit("helper").locator(".capabilities li").allTextContents()).toEqual(["say"])
     expect(Number(await attribute("db", "data-pid"))).toBeGreaterThan(0)
     expect(await attribute("db", "data-restarts")).toBe("0")
@@ -162,7 +201,7 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("draws the dependency graph with one node per unit and an edge per dependency", async () => {
-    expect(await page.locator("svg.graph [data-node]").count()).toBe(4)
+    expect(await page.locator("svg.graph [data-node]").count()).toBe(6)
     const edges = await page
       .locator("svg.graph [data-edge]")
       .evaluateAll((els) => els.map((e) => e.getAttribute("data-edge")).sort())
@@ -237,10 +276,75 @@ describe("the dashboard in Chromium", () => {
     await page.screenshot({ path: join(artifacts, "dashboard-1280x800-full.png"), fullPage: true })
   })
 
+  it("draws CPU and memory sparklines from the metrics history, not only from live samples", async () => {
+    // SAM keeps a point every 5 s; wait (bounded) until db's history has a few.
+    const historyOf = () =>
+      page.evaluate(async () => {
+        const answer = await fetch("/api/services/db/metrics", { credentials: "same-origin" })
+        const body = (await answer.json()) as { series: { cpu_percent: unknown[]; memory_bytes: unknown[] } }
+        return Math.min(body.series.cpu_percent.length, body.series.memory_bytes.length)
+      })
+    const deadline = Date.now() + 30_000
+    while ((await historyOf()) < 3) {
+      if (Date.now() > deadline) throw new Error("db's metrics history has fewer than 3 points after 30 s")
+      await page.waitForTimeout(1_000)
+    }
+    // A fresh page: what its sparklines show before the first live sample comes from the history.
+    const loaded = Date.now()
+    await page.reload()
+    await page.waitForSelector('[data-connection="live"]')
+    for (const tone of ["cpu", "memory"]) {
+      const spark = unit("db").locator(`[data-sparkline="${tone}"]`)
+      await page.waitForFunction(
+        (sel) => Number(document.querySelector(sel)?.getAttribute("data-points")) >= 3,
+        `[data-unit="db"] [data-sparkline="${tone}"]`,
+      )
+      // Its oldest point is older than the page: it came from the history (5 s apart).
+      expect(Date.parse((await spark.getAttribute("data-from")) ?? "")).toBeLessThan(loaded - 5_000)
+      expect(await spark.locator("polyline").getAttribute("points")).toMatch(
+        /^[\d.]+,[\d.]+( [\d.]+,[\d.]+){2,}$/,
+      )
+    }
+  })
+
+  it("shows a firing alert above everything, and takes it away when it resolves", async () => {
+    expect(await page.locator("[data-alert]").count()).toBe(0)
+    writeFileSync(gateFlag(), "")
+    const alert = page.locator('[data-alert="gate-unready"][data-alert-unit="gate"]')
+    await alert.waitFor({ timeout: 15_000 })
+    expect(await alert.textContent()).toContain("gate")
+    expect(await alert.getAttribute("class")).toContain("severity-critical")
+    await page.screenshot({ path: join(artifacts, "dashboard-alert.png") })
+    unlinkSync(gateFlag())
+    await alert.waitFor({ state: "detached", timeout: 15_000 })
+  })
+
+  it("shows a unit's crash report with its last lines", async () => {
+    // setup has been failing since SAM started: each exit is a crash report quoting its stderr.
+    const report = page.locator('[data-crash-unit="setup"]').first()
+    await report.waitFor({ timeout: 15_000 })
+    const lines = report.locator("[data-crash-lines]")
+    await lines.waitFor()
+    expect(await lines.textContent()).toContain(`not configured yet: ${setupFlag()} is missing`)
+    expect(await report.textContent()).toContain("exit 1")
+    // A crash loop does not fill the panel: its older reports are one line each, without lines.
+    await page.waitForFunction(() => document.querySelectorAll('[data-crash-unit="setup"]').length > 1)
+    expect(await page.locator('[data-crash-unit="setup"] [data-crash-lines]').count()).toBe(1)
+    expect(await page.locator('[data-crash-unit="setup"].crash-repeat').count()).toBe(
+      (await page.locator('[data-crash-unit="setup"]').count()) - 1,
+    )
+    // Configured, it comes up and stays.
+    writeFileSync(setupFlag(), "")
+    const pid = await until("setup", "data-pid", (v) => v !== "", 15_000)
+    p.pids.add(Number(pid))
+    await until("setup", "data-state", (s) => s === "running", 15_000)
+  })
+
   it("fits a phone's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: join(artifacts, "dashboard-phone-390x844.png") })
     await page.screenshot({ path: join(artifacts, "dashboard-phone.png"), fullPage: true })
     await page.setViewportSize({ width: 1280, height: 800 })
   })
@@ -248,7 +352,7 @@ describe("the dashboard in Chromium", () => {
   it("shows a viewer no action controls at all", async () => {
     await signIn(tokens.watcher.token)
     await page.waitForSelector('[data-role="viewer"]')
-    expect(await page.locator("[data-unit]").count()).toBe(4)
+    expect(await page.locator("[data-unit]").count()).toBe(6)
     expect(await page.locator("[data-action]").count()).toBe(0)
     await page.screenshot({ path: join(artifacts, "dashboard-viewer.png") })
   })
@@ -258,29 +362,70 @@ describe("the dashboard in Chromium", () => {
     expect(failedAnswers).toEqual([])
   })
 
-  it("says when SAM is gone, and picks up again when it is back", async () => {
+  it("stays signed in across a SAM restart: the stream resumes with Last-Event-ID, no reload", async () => {
     const port = new URL(url).port
     const logged = problems.length
     failedAnswers.length = 0
+    // A mark on this very page: a reload would lose it.
+    await page.evaluate(() => {
+      ;(window as unknown as { samTestMark: number }).samTestMark = 7
+    })
+    const resumes: string[] = []
+    const onRequest = (request: import("playwright-core").Request) => {
+      const id = request.headers()["last-event-id"]
+      if (new URL(request.url()).pathname === "/api/events" && id !== undefined) resumes.push(id)
+    }
+    page.on("request", onRequest)
+    const oldPid = await attribute("db", "data-pid")
     sam.child.kill("SIGTERM")
     expect(await sam.exited).toBe(0)
     await page.waitForSelector('[data-connection="reconnecting"]')
     expect(await page.locator(".banner").textContent()).toContain("reconnecting")
     sam = await p.start(["--port", port], { SAM_TOKEN: tokens.ops.token })
     await sam.waitForOutput("press Ctrl+C")
-    // Sessions live in SAM's memory: the page says it is signed out, and the link signs in again.
-    await page.waitForSelector('[data-connection="signed-out"]')
-    expect(await page.locator(".banner").textContent()).toContain("Sign in again")
-    await signIn(tokens.watcher.token)
-    // The new SAM's units, from its snapshot: restarts counted from zero again, new pids.
-    await until("api", "data-restarts", (r) => r === "0")
+    // The same cookie: the page is live again on the new SAM's snapshot, still as the viewer.
+    await page.waitForSelector('[data-connection="live"]', { timeout: 15_000 })
+    page.off("request", onRequest)
+    expect(await page.evaluate(() => (window as unknown as { samTestMark?: number }).samTestMark)).toBe(7)
+    expect(resumes.length).toBeGreaterThan(0)
+    expect(resumes.every((id) => /^\d+$/.test(id))).toBe(true)
+    await page.waitForSelector('[data-role="viewer"]')
+    const next = await until("db", "data-pid", (v) => v !== "" && v !== oldPid, 15_000)
+    p.pids.add(Number(next))
     await until("db", "data-state", (s) => s === "running")
-    // Chromium logs each refused connection (and a 401) while SAM was away: those, and only those.
+    // And it keeps up: a unit killed now shows its restart.
+    const apiPid = await until("api", "data-pid", (v) => v !== "")
+    const restarts = Number(await attribute("api", "data-restarts"))
+    process.kill(Number(apiPid), "SIGKILL")
+    await until("api", "data-restarts", (r) => Number(r) === restarts + 1)
+    p.pids.add(Number(await until("api", "data-pid", (v) => v !== "" && v !== apiPid)))
+    // Chromium logs each refused connection while SAM was away: those, and only those.
+    const during = problems.splice(logged)
+    expect(during.filter((m) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE/.test(m))).toEqual([])
+    // Neither SAM answered a request with a 5xx while stopping or starting.
+    expect(failedAnswers).toEqual([])
+  })
+
+  it("signs the page out once the token it signed in with has changed: 401, then the token form", async () => {
+    const port = new URL(url).port
+    const logged = problems.length
+    const changed = {
+      ops: { token: "ops-dashboard-changed-4d2a8c", role: "operator" },
+      watcher: { token: "watch-dashboard-changed-9f1b3e", role: "viewer" },
+    } as const
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    p.writeConfig(config(changed))
+    sam = await p.start(["--port", port], { SAM_TOKEN: changed.ops.token })
+    await sam.waitForOutput("press Ctrl+C")
+    // The page reconnects, is refused, and gives way to the sign-in form, which shows nothing of SAM.
+    await page.waitForSelector('form[action="/"] input[name="token"]', { timeout: 15_000 })
+    expect(await page.locator("[data-unit]").count()).toBe(0)
+    const status = await page.evaluate(async () => (await fetch("/api/status")).status)
+    expect(status).toBe(401)
     const during = problems.splice(logged)
     expect(during.filter((m) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 401/.test(m))).toEqual(
       [],
     )
-    // Neither SAM answered a request with a 5xx while stopping or starting.
-    expect(failedAnswers).toEqual([])
   })
 })

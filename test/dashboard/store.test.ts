@@ -1,12 +1,14 @@
 // How the dashboard's state follows SAM's events: snapshot, transitions (pid and readiness at
-// once), usage samples into bounded sparklines, the timeline newest first.
+// once), usage samples and the metrics history into sparklines, alerts, the timeline newest first.
 import { describe, expect, it } from "vitest"
+import { asAlert, firingAlerts } from "../../src/dashboard/ui/live.ts"
 import {
+  applyHistory,
   applySnapshot,
   applyTransition,
   applyUsage,
   initialState,
-  sparkLength,
+  sparkWindowMs,
   timelineEntry,
 } from "../../src/dashboard/ui/store.ts"
 
@@ -84,13 +86,82 @@ describe("the dashboard's state", () => {
     expect(state.timeline[0]?.text).toBe("db starting → running.unready: spawned")
   })
 
-  it("keeps the last samples of CPU and memory per unit", () => {
+  it("keeps the last five minutes of CPU and memory per unit, by the samples' time", () => {
     let state = applySnapshot(initialState, snapshot, 1000)
-    for (let i = 0; i < sparkLength + 5; i++)
-      state = applyUsage(state, { units: [{ id: "db", cpu_percent: i, memory_bytes: 1000 + i }] })
-    expect(state.usage.get("db")?.cpu).toHaveLength(sparkLength)
-    expect(state.usage.get("db")?.cpu.at(-1)).toBe(sparkLength + 4)
-    expect(state.units.get("db")?.memory_bytes).toBe(1000 + sparkLength + 4)
+    const start = Date.parse("2026-12-01T10:00:00.000Z")
+    const at = (s: number) => new Date(start + s * 1000).toISOString()
+    // Six minutes of samples 2 s apart.
+    for (let i = 0; i <= 180; i++)
+      state = applyUsage(state, {
+        at: at(2 * i),
+        units: [{ id: "db", cpu_percent: i, memory_bytes: 1000 + i }],
+      })
+    const cpu = state.usage.get("db")?.cpu ?? []
+    expect(cpu[0]?.[0]).toBe(start + 60_000)
+    expect(cpu.at(-1)).toEqual([start + 360_000, 180])
+    expect(cpu).toHaveLength(sparkWindowMs / 2000 + 1)
+    expect(state.units.get("db")?.memory_bytes).toBe(1180)
+  })
+
+  it("starts the sparklines from the metrics history, then the live samples after it", () => {
+    const start = Date.parse("2026-12-01T10:00:00.000Z")
+    let state = applySnapshot(initialState, snapshot, 1000)
+    state = applyUsage(state, {
+      at: new Date(start + 9_000).toISOString(),
+      units: [{ id: "db", cpu_percent: 9, memory_bytes: 9 }],
+    })
+    state = applyUsage(state, {
+      at: new Date(start + 11_000).toISOString(),
+      units: [{ id: "db", cpu_percent: 11, memory_bytes: 11 }],
+    })
+    const history = [0, 5, 10].map((s) => [start + s * 1000, s] as const)
+    state = applyHistory(state, "db", history, history)
+    expect(state.usage.get("db")?.cpu.map(([, v]) => v)).toEqual([0, 5, 10, 11])
+  })
+
+  it("reads firing alerts from GET /api/alerts and from alert.firing events alike", () => {
+    const listed = firingAlerts({
+      active: [
+        {
+          id: 3,
+          rule: "db-down",
+          unit: "db",
+          state: "firing",
+          started_at: "2026-12-01T10:00:00.000Z",
+          ended_at: null,
+          labels: { alertname: "db-down", severity: "critical", unit: "db", when: "unit_unready" },
+          annotations: { summary: "db is not ready", description: "", value: "0" },
+        },
+        {
+          id: null,
+          rule: "slow",
+          unit: "api",
+          state: "pending",
+          started_at: "x",
+          labels: {},
+          annotations: {},
+        },
+      ],
+    })
+    expect(listed).toEqual([
+      {
+        key: "db-down:db",
+        name: "db-down",
+        unit: "db",
+        severity: "critical",
+        detail: "db is not ready",
+        since: "2026-12-01T10:00:00.000Z",
+      },
+    ])
+    const fromEvent = asAlert({
+      type: "alert.firing",
+      rule: "db-down",
+      unit: "db",
+      severity: "critical",
+      summary: "db is not ready",
+      starts_at: "2026-12-01T10:00:00.000Z",
+    })
+    expect(fromEvent).toEqual(listed[0])
   })
 
   it("names the instance and the supervisor's decisions in the timeline", () => {

@@ -11,6 +11,7 @@ import {
   applyTransition,
   applyUnitView,
   applyUsage,
+  type Point,
   type Store,
   unitOf,
   withNotice,
@@ -27,6 +28,8 @@ import type {
 } from "./types.ts"
 
 type Raw = Record<string, unknown>
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /** Crash reports whose last lines the page shows without a click. */
 const detailedCrashes = 4
@@ -54,18 +57,33 @@ const coalescer = () => {
   }
 }
 
-const asAlert = (raw: Raw, index: number): Alert => {
-  const name = String(raw.name ?? raw.alert ?? raw.rule ?? "alert")
-  const unit = typeof raw.unit === "string" ? raw.unit : undefined
+const record = (v: unknown): Record<string, string> =>
+  typeof v === "object" && v !== null ? (v as Record<string, string>) : {}
+const textOf = (...values: unknown[]): string | undefined =>
+  values.find((v): v is string => typeof v === "string" && v !== "")
+
+/**
+ * An alert from GET /api/alerts (`rule, unit, state, started_at, labels, annotations`) or from an
+ * `alert.firing` event (`rule, unit, severity, summary, starts_at`): one per rule and unit.
+ */
+export const asAlert = (raw: Raw): Alert => {
+  const labels = record(raw.labels)
+  const annotations = record(raw.annotations)
+  const name = textOf(raw.rule, labels.alertname) ?? "alert"
+  const unit = textOf(raw.unit, labels.unit)
   return {
-    key: String(raw.id ?? raw.key ?? `${name}:${unit ?? ""}:${index}`),
+    key: `${name}:${unit ?? ""}`,
     name,
     unit,
-    severity: typeof raw.severity === "string" ? raw.severity : undefined,
-    detail: String(raw.detail ?? raw.message ?? raw.summary ?? ""),
-    since: typeof raw.since === "string" ? raw.since : typeof raw.at === "string" ? raw.at : undefined,
+    severity: textOf(raw.severity, labels.severity),
+    detail: textOf(raw.summary, annotations.summary, raw.description, annotations.description) ?? "",
+    since: textOf(raw.started_at, raw.starts_at),
   }
 }
+
+/** The alerts firing now, from GET /api/alerts (pending ones have not fired yet). */
+export const firingAlerts = (list: { readonly active?: ReadonlyArray<Raw> } | undefined): Alert[] =>
+  (list?.active ?? []).filter((a) => a.state === "firing").map(asAlert)
 
 /** Which optional endpoints this SAM serves, from its OpenAPI document (which needs no session). */
 const readFeatures = async (): Promise<Features> => {
@@ -78,13 +96,16 @@ const readFeatures = async (): Promise<Features> => {
   }
 }
 
-type Metrics = { series?: Record<string, ReadonlyArray<readonly [number, number]>> }
+type Metrics = { series?: Record<string, ReadonlyArray<Point>> }
 
 export class Live {
   private stream: Stream | undefined
   private readonly once = coalescer()
+  private readonly store: Store
 
-  constructor(private readonly store: Store) {}
+  constructor(store: Store) {
+    this.store = store
+  }
 
   start(): void {
     this.stream = openStream({
@@ -92,7 +113,12 @@ export class Live {
       onMessage: (event, data, id) => this.onMessage(event, (data ?? {}) as Raw, id),
       onState: (state, detail) =>
         this.store.update((s) => {
-          if (state === "unauthorized") return { ...s, connection: "signed-out", connectionDetail: detail }
+          if (state === "unauthorized") {
+            // SAM no longer knows this session (it expired, or its token was changed): the sign-in
+            // form, which shows nothing of SAM, replaces the page and its now stale state.
+            window.location.replace("/")
+            return { ...s, connection: "signed-out", connectionDetail: detail }
+          }
           if (state === "retrying") return { ...s, connection: "reconnecting", connectionDetail: detail }
           return s
         }),
@@ -200,21 +226,17 @@ export class Live {
   private refreshAlerts(event?: Raw, type?: string): void {
     if (!this.store.state.features.alerts) {
       // An alert event from a SAM whose alerts endpoint we have not seen: keep it from the event.
-      if (event && type === "alert.firing")
-        this.store.update((s) => ({ ...s, alerts: [asAlert(event, s.alerts.length), ...s.alerts] }))
-      if (event && type === "alert.resolved") {
-        const resolved = asAlert(event, 0)
-        this.store.update((s) => ({
-          ...s,
-          alerts: s.alerts.filter((a) => !(a.name === resolved.name && a.unit === resolved.unit)),
-        }))
-      }
+      if (event === undefined) return
+      const alert = asAlert(event)
+      if (type === "alert.firing")
+        this.store.update((s) => ({ ...s, alerts: [alert, ...s.alerts.filter((a) => a.key !== alert.key)] }))
+      if (type === "alert.resolved")
+        this.store.update((s) => ({ ...s, alerts: s.alerts.filter((a) => a.key !== alert.key) }))
       return
     }
     this.once("alerts", async () => {
-      const answer = await getIfThere<{ alerts?: Raw[] } | Raw[]>("/api/alerts")
-      const list = Array.isArray(answer) ? answer : (answer?.alerts ?? [])
-      this.store.update((s) => ({ ...s, alerts: list.map(asAlert) }))
+      const list = await getIfThere<{ active?: Raw[] }>("/api/alerts")
+      this.store.update((s) => ({ ...s, alerts: firingAlerts(list) }))
     })
   }
 
@@ -269,7 +291,7 @@ export class Live {
         withNotice(applyUnitView(s, { ...view, kind: unit.kind, readAt: Date.now() } as Unit), {
           unit: unit.id,
           kind: "ok",
-          text: `scale ${unit.id}: ${view.instances ?? instances} instances`,
+          text: `scale ${unit.id}: ${plural(view.instances ?? instances, "instance")}`,
         }),
       )
     } catch (error) {

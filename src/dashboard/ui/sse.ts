@@ -63,7 +63,7 @@ export const openStream = (options: StreamOptions): Stream => {
         signal: abort.signal,
       })
       if (response.status === 401) {
-        tell("unauthorized", "SAM does not know this browser session (it restarted, or the session expired)")
+        tell("unauthorized", "SAM does not know this browser session (it expired, or its token changed)")
         return
       }
       if (!response.ok || response.body === null) throw new Error(`SAM answered ${response.status}`)

@@ -13,13 +13,24 @@ import type {
   Unit,
 } from "./types.ts"
 
-/** Samples kept per sparkline (2 s apart: two minutes). */
-export const sparkLength = 60
-const timelineLength = 200
+/** How far back the sparklines reach: the metrics history's points (5 s apart), then live samples (2 s). */
+export const sparkWindowMs = 5 * 60 * 1000
+
+/** [time (epoch ms), value], as GET /api/<kind>/:id/metrics has them. */
+export type Point = readonly [number, number]
 
 export interface Series {
-  readonly cpu: ReadonlyArray<number>
-  readonly memory: ReadonlyArray<number>
+  readonly cpu: ReadonlyArray<Point>
+  readonly memory: ReadonlyArray<Point>
+}
+
+const timelineLength = 200
+
+/** `points` without those older than the window before the newest. */
+const recent = (points: ReadonlyArray<Point>): ReadonlyArray<Point> => {
+  const newest = points.at(-1)?.[0] ?? 0
+  const from = points.findIndex(([t]) => t >= newest - sparkWindowMs)
+  return from <= 0 ? points : points.slice(from)
 }
 
 export interface State {
@@ -189,7 +200,9 @@ export const applyUnitView = (state: State, unit: Unit): State => {
 }
 
 /** A `usage` sample: each unit's CPU and memory appended to its sparklines. */
-export const applyUsage = (state: State, sample: Raw): State => {
+export const applyUsage = (state: State, sample: Raw, now = Date.now()): State => {
+  const at = typeof sample.at === "string" ? Date.parse(sample.at) : Number.NaN
+  const t = Number.isFinite(at) ? at : now
   const usage = new Map(state.usage)
   for (const entry of (sample.units as Raw[] | undefined) ?? []) {
     const id = String(entry.id)
@@ -197,8 +210,8 @@ export const applyUsage = (state: State, sample: Raw): State => {
     // A unit with nothing running has no sample: its lines pause rather than drop to zero.
     if (typeof entry.cpu_percent !== "number" || typeof entry.memory_bytes !== "number") continue
     usage.set(id, {
-      cpu: [...before.cpu, entry.cpu_percent].slice(-sparkLength),
-      memory: [...before.memory, entry.memory_bytes].slice(-sparkLength),
+      cpu: recent([...before.cpu, [t, entry.cpu_percent]]),
+      memory: recent([...before.memory, [t, entry.memory_bytes]]),
     })
   }
   const units = new Map(state.units)
@@ -214,19 +227,20 @@ export const applyUsage = (state: State, sample: Raw): State => {
   return { ...state, usage, units }
 }
 
-/** Seed a unit's sparklines from a metrics history (`[[t, v], ...]` series), oldest first. */
+/** Seed a unit's sparklines from its metrics history (oldest first); live samples after it stay. */
 export const applyHistory = (
   state: State,
   id: string,
-  cpu: ReadonlyArray<readonly [number, number]>,
-  memory: ReadonlyArray<readonly [number, number]>,
+  cpu: ReadonlyArray<Point>,
+  memory: ReadonlyArray<Point>,
 ): State => {
   const usage = new Map(state.usage)
   const live = usage.get(id) ?? { cpu: [], memory: [] }
-  usage.set(id, {
-    cpu: [...cpu.map(([, v]) => v), ...live.cpu].slice(-sparkLength),
-    memory: [...memory.map(([, v]) => v), ...live.memory].slice(-sparkLength),
-  })
+  const merge = (history: ReadonlyArray<Point>, samples: ReadonlyArray<Point>) => {
+    const last = history.at(-1)?.[0] ?? Number.NEGATIVE_INFINITY
+    return recent([...history, ...samples.filter(([t]) => t > last)])
+  }
+  usage.set(id, { cpu: merge(cpu, live.cpu), memory: merge(memory, live.memory) })
   return { ...state, usage }
 }
 

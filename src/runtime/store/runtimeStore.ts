@@ -1,5 +1,6 @@
 // SAM's durable runtime state in <state_dir>/state.db (node:sqlite, WAL): desired state, last
-// known instances, ports, restart windows, SAM runs, crash reports, alerts, audit checkpoints.
+// known instances, ports, restart windows, SAM runs, crash reports, alerts, audit checkpoints and
+// browser sessions.
 // Synchronous methods (a write is microseconds); every change is observable (storeChanges.ts).
 // One state dir belongs to one SAM: take stateDirLock.ts's lock before opening the store.
 import { mkdirSync } from "node:fs"
@@ -8,6 +9,7 @@ import type { DatabaseSync } from "node:sqlite"
 import type { PubSub, SubscriptionRef } from "effect"
 import { type AlertHistoryTable, alertHistoryTable } from "./alertHistory.ts"
 import { type AuditCheckpointsTable, auditCheckpointsTable } from "./auditCheckpoints.ts"
+import { type BrowserSessionsTable, browserSessionsTable } from "./browserSessions.ts"
 import { type CrashReportsTable, crashReportsTable } from "./crashReports.ts"
 import { type DesiredStateTable, desiredStateTable } from "./desiredState.ts"
 import { type InstancesTable, instancesTable } from "./instances.ts"
@@ -45,6 +47,7 @@ export interface RuntimeStore {
   readonly crashReports: CrashReportsTable
   readonly alertHistory: AlertHistoryTable
   readonly auditCheckpoints: AuditCheckpointsTable
+  readonly browserSessions: BrowserSessionsTable
   /** Every committed change (`PubSub.subscribe` is scoped; or `Stream.fromPubSub(store.changes)`). */
   readonly changes: PubSub.PubSub<StoreChange>
   /** Plain-callback watcher of every committed change; returns the unsubscribe function. */
@@ -121,6 +124,7 @@ export const openRuntimeStore = (stateDir: string, options: RuntimeStoreOptions 
     crashReports: guarded(crashReportsTable(context)),
     alertHistory: guarded(alertHistoryTable(context)),
     auditCheckpoints: guarded(auditCheckpointsTable(context)),
+    browserSessions: guarded(browserSessionsTable(context)),
     changes: feed.pubsub,
     subscribe: (listener) => feed.subscribe(listener),
     watchDesiredState: entry.watch,

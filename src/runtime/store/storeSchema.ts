@@ -81,5 +81,18 @@ const v1: Migration = (db) =>
 const v2: Migration = (db) =>
   db.exec(`ALTER TABLE crash_reports ADD COLUMN failure TEXT NOT NULL DEFAULT 'exit';`)
 
+/** Browser sessions survive a SAM restart (src/api/sessions.ts; no usable secret is stored). */
+const v3: Migration = (db) =>
+  db.exec(`
+    CREATE TABLE browser_sessions (
+      id_digest TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+      expires_at INTEGER NOT NULL,
+      credential TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX browser_sessions_expiry ON browser_sessions (expires_at);
+  `)
+
 /** Index i takes the database from version i to i + 1; its length is the current version. */
-export const runtimeStoreMigrations: ReadonlyArray<Migration> = [v1, v2]
+export const runtimeStoreMigrations: ReadonlyArray<Migration> = [v1, v2, v3]

@@ -109,6 +109,19 @@ export interface AuditCheckpoint {
   readonly at: string
 }
 
+/** A browser session of the control API (src/api/sessions.ts), as the store keeps it. */
+export interface BrowserSessionRecord {
+  /** SHA-256 of the session id (hex): the id itself is only in the browser's cookie. */
+  readonly idDigest: string
+  /** The name of the token it was signed in with ("local" for the local token). */
+  readonly name: string
+  readonly role: "viewer" | "operator" | "admin"
+  /** Epoch milliseconds. */
+  readonly expiresAt: number
+  /** HMAC keyed by the session id of the role and the token's digest (hex): a changed token breaks it. */
+  readonly credential: string
+}
+
 /**
  * One committed change. Delivered after its transaction commits (never for a rolled-back one),
  * in commit order; `value: undefined` means the row was removed.

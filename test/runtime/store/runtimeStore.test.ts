@@ -65,6 +65,7 @@ describe("the runtime store's schema", () => {
     expect(tables).toEqual([
       "alert_history",
       "audit_checkpoints",
+      "browser_sessions",
       "crash_reports",
       "desired_state",
       "instances",

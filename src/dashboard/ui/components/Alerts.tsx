@@ -6,7 +6,12 @@ export const Alerts = ({ alerts }: { readonly alerts: ReadonlyArray<Alert> }) =>
   alerts.length === 0 ? null : (
     <section class="alerts" aria-label="firing alerts">
       {alerts.map((a) => (
-        <div key={a.key} class={`alert severity-${a.severity ?? "warning"}`} data-alert={a.name}>
+        <div
+          key={a.key}
+          class={`alert severity-${a.severity ?? "warning"}`}
+          data-alert={a.name}
+          data-alert-unit={a.unit ?? ""}
+        >
           <strong>{a.name}</strong>
           {a.unit && <span class="muted"> on {a.unit}</span>}
           {a.detail && <span> — {a.detail}</span>}

@@ -1,5 +1,5 @@
 // Crash reports, newest first: when, which instance, how it failed, and its last lines of output
-// (the newest few shown at once, the others on a click).
+// (the newest few shown at once, the others on a click); a unit's older reports are one line each.
 import { useState } from "preact/hooks"
 import { clock, duration } from "../format.ts"
 import type { Crash, CrashDetail } from "../types.ts"
@@ -23,7 +23,30 @@ export const Crashes = ({ crashes, details }: Props) => {
       </header>
       {crashes.length === 0 && <p class="empty">No crash reports.</p>}
       <ol class="crash-list">
-        {crashes.map((crash) => {
+        {crashes.map((crash, index) => {
+          // A crash loop should not fill the panel: a unit's older reports are one line each.
+          const repeat = crashes.slice(0, index).some((c) => c.unit === crash.unit)
+          if (repeat)
+            return (
+              <li
+                key={crash.id}
+                class="crash crash-repeat"
+                data-crash={crash.id}
+                data-crash-unit={crash.unit}
+              >
+                <div class="crash-head">
+                  <span>
+                    {crash.unit}
+                    {crash.instance > 0 ? `#${crash.instance}` : ""}
+                  </span>
+                  <span class="badge tone-bad">
+                    {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
+                  </span>
+                  <time>{clock(crash.time)}</time>
+                  <span class="muted">after {duration(crash.uptime_ms / 1000)}</span>
+                </div>
+              </li>
+            )
           const detail = details.get(crash.id)
           const expanded = open.has(crash.id)
           const lines = detail?.last_lines ?? []
@@ -43,7 +66,7 @@ export const Crashes = ({ crashes, details }: Props) => {
               <p class="reason">{crash.reason}</p>
               {detail ? (
                 lines.length > 0 && (
-                  <pre class="crash-lines">
+                  <pre class="crash-lines" data-crash-lines={crash.id}>
                     {(expanded ? lines : lines.slice(-shownLines)).map((l) => (
                       <span key={`${l.time}${l.line}`} class={`stream-${l.stream}`}>
                         {l.line}

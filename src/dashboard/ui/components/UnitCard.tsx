@@ -99,13 +99,13 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           <span class="spark-label">
             cpu <strong>{percent(unit.cpu_percent)}</strong>
           </span>
-          <Sparkline values={usage?.cpu ?? []} floor={100} label={`CPU of ${unit.id}`} tone="cpu" />
+          <Sparkline points={usage?.cpu ?? []} floor={100} label={`CPU of ${unit.id}`} tone="cpu" />
         </div>
         <div class="spark-box">
           <span class="spark-label">
             mem <strong>{bytes(unit.memory_bytes)}</strong>
           </span>
-          <Sparkline values={usage?.memory ?? []} label={`memory of ${unit.id}`} tone="memory" />
+          <Sparkline points={usage?.memory ?? []} label={`memory of ${unit.id}`} tone="memory" />
         </div>
       </div>
       {capabilities && capabilities.length > 0 && (
