@@ -40,10 +40,27 @@ describe("instances that fail", () => {
             .endpoints.map((x) => x.instance),
         )
     })
-    // Requests in flight while the instance dies, and right after.
-    const load = Promise.all(Array.from({ length: 60 }, () => fetch(`${h!.url}/api/api/whoami`)))
+    // Requests in flight while the instance dies, and right after: four clients, 15 requests each,
+    // the kill after the first ten answers. (Bounded concurrency: how many requests the victim
+    // holds when it dies must not depend on how loaded the machine is.)
+    const statuses: number[] = []
+    let killed: (() => void) | undefined
+    const tenAnswered = new Promise<void>((resolve) => {
+      killed = resolve
+    })
+    const client = async () => {
+      for (let i = 0; i < 15; i++) {
+        const response = await fetch(`${h!.url}/api/api/whoami`)
+        await response.arrayBuffer()
+        statuses.push(response.status)
+        if (statuses.length === 10) killed?.()
+      }
+    }
+    const load = Promise.all([client(), client(), client(), client()])
+    await tenAnswered
     process.kill(victim.pid as number, "SIGKILL")
-    const statuses = (await load).map((r) => r.status)
+    await load
+    expect(statuses).toHaveLength(60)
     const after = await serial(`${h.url}/api/api/whoami`, 20)
     expect(after.every((r) => r.status === 200)).toBe(true)
     expect(tableAtDeath[0]).toEqual([0])
