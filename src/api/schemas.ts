@@ -57,6 +57,15 @@ const unitFields = {
   next_attempt_at: Schema.NullOr(Schema.String).annotate({
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
   }),
+  labels: Schema.Struct({
+    type: Schema.NullOr(Schema.String).annotate({ description: "The config's `type` (services)" }),
+    version: Schema.NullOr(Schema.String).annotate({ description: "The config's `version`" }),
+    dependencies: Schema.Array(Schema.String).annotate({
+      description: "The config's `dependencies`: library packages the unit uses",
+    }),
+  }).annotate({
+    description: "The config's descriptive fields, shown as configured: SAM does not act on them",
+  }),
 }
 
 export const Agent = Schema.Struct({

@@ -47,6 +47,11 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
     status.instances[0]?.reason ??
     "",
   next_attempt_at: status.nextAttemptAt === undefined ? null : new Date(status.nextAttemptAt).toISOString(),
+  labels: {
+    type: status.labels.type ?? null,
+    version: status.labels.version ?? null,
+    dependencies: [...status.labels.dependencies],
+  },
 })
 
 /** Whether a capability provider id (`summarizer`, `summarizer#1`) is an instance of `unit`. */

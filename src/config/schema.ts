@@ -68,9 +68,12 @@ const restartPolicyField = RestartPolicySchema.pipe(
 // Fields shared by agents and services: dependencies between units and supervision.
 const unitFields = {
   enabled: Schema.Boolean.pipe(withDefault(true, "false: configured but not started.")),
-  version: optional(Schema.String),
+  version: optional(Schema.String, "Descriptive: shown as labels.version in the API, nothing acts on it."),
   dependencies: StringList.pipe(
-    withDefault([], "Library packages the unit uses (informational). Unit-to-unit ordering is depends_on."),
+    withDefault(
+      [],
+      "Library packages the unit uses: shown as labels.dependencies in the API, nothing acts on it. Unit-to-unit ordering is depends_on.",
+    ),
   ),
   depends_on: StringList.pipe(
     withDefault([], "Ids of agents/services that must be ready before this unit starts."),
@@ -138,7 +141,10 @@ const Deployment = Schema.Struct({
 
 export const ServiceSchema = Schema.Struct({
   ...unitFields,
-  type: optional(Schema.String, 'Free-form kind, e.g. "vector-database".'),
+  type: optional(
+    Schema.String,
+    'Free-form kind, e.g. "vector-database": shown as labels.type in the API, nothing acts on it.',
+  ),
   deployment: Deployment,
   configuration: optional(Schema.Unknown, "Not implemented yet (a warning says so when set)."),
   scaling: Schema.Struct({

@@ -125,6 +125,11 @@ export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string
     runtime: d.mode,
     group: service.group,
     dependsOn: service.depends_on,
+    labels: {
+      ...(service.type === undefined ? {} : { type: service.type }),
+      ...(service.version === undefined ? {} : { version: service.version }),
+      dependencies: service.dependencies,
+    },
     dependencyRestart: service.dependency_restart,
     instances: service.scaling.min_instances,
     // A service started on demand may run one instance unless it says more.
@@ -179,6 +184,10 @@ export const agentSpec = (
   runtime: agent.runtime,
   group: agent.group,
   dependsOn: agent.depends_on,
+  labels: {
+    ...(agent.version === undefined ? {} : { version: agent.version }),
+    dependencies: agent.dependencies,
+  },
   dependencyRestart: agent.dependency_restart,
   instances: 1,
   restart: restartSpec(agent.restart_policy),

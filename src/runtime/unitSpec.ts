@@ -76,6 +76,8 @@ export interface UnitSpec {
   /** Supervision group (default "services" / "agents"). */
   readonly group: string
   readonly dependsOn: ReadonlyArray<string>
+  /** Descriptive config fields SAM only shows (the API's `labels`): nothing acts on them. */
+  readonly labels?: UnitLabels
   /** What a dependent does when one of its dependencies restarts. */
   readonly dependencyRestart: "restart" | "none"
   /** Instances started at first (scaling.min_instances; 0: none until scaled, e.g. on demand). */
@@ -94,6 +96,13 @@ export interface UnitSpec {
   readonly agent?: AgentDeployment
   /** Services: how the gateway serves /api/<id>/ (none: the defaults). */
   readonly gateway?: GatewaySpec
+}
+
+/** A unit's `type` (services), `version` and `dependencies` (library packages), as configured. */
+export interface UnitLabels {
+  readonly type?: string
+  readonly version?: string
+  readonly dependencies: ReadonlyArray<string>
 }
 
 /** What the autoscaler aims for (src/runtime/autoscaling/): at least one target is set. */

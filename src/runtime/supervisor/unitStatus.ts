@@ -1,7 +1,7 @@
 // What surfaces see of a unit: its instances' statuses folded into one (the worst state wins,
 // ready only when every instance is ready, restarts summed).
 import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
-import type { UnitKind, UnitSpec } from "../unitSpec.ts"
+import type { UnitKind, UnitLabels, UnitSpec } from "../unitSpec.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
 
 export interface UnitStatus {
@@ -15,6 +15,8 @@ export interface UnitStatus {
   readonly pid: number | undefined
   readonly uptimeMs: number
   readonly dependsOn: ReadonlyArray<string>
+  /** The config's descriptive fields (type, version, dependencies), shown only. */
+  readonly labels: UnitLabels
   readonly instances: ReadonlyArray<InstanceStatus>
   /** The earliest next attempt of an instance in backoff or retrying while crashed (epoch ms). */
   readonly nextAttemptAt: number | undefined
@@ -51,6 +53,7 @@ export const aggregateStatus = (
     pid: instances[0]?.pid,
     uptimeMs: Math.max(0, ...instances.map((i) => i.uptimeMs)),
     dependsOn: spec.dependsOn,
+    labels: spec.labels ?? { dependencies: [] },
     instances,
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
   }
