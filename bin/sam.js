@@ -9,7 +9,9 @@ const [major] = process.versions.node.split(".").map(Number)
 if (major < 24) {
   console.error(
     `sam: Node ${process.versions.node} is too old; SAM needs Node >= 24.\n` +
-      "In SAM's own repository, run it through npm (npx sam / npm run sam), which uses the project's Node 26.",
+      "Install Node 24 or later, or give this project its own: `npm install --save-dev node@26`, then\n" +
+      "`npx sam` runs on it (npm puts node_modules/.bin first on PATH). In SAM's own repository that\n" +
+      "is already so: run it through npm (npx sam / npm run sam).",
   )
   process.exit(2)
 }
