@@ -328,10 +328,18 @@ describe("the dashboard in Chromium", () => {
     expect(await lines.textContent()).toContain(`not configured yet: ${setupFlag()} is missing`)
     expect(await report.textContent()).toContain("exit 1")
     // A crash loop does not fill the panel: its older reports are one line each, without lines.
-    await page.waitForFunction(() => document.querySelectorAll('[data-crash-unit="setup"]').length > 1)
-    expect(await page.locator('[data-crash-unit="setup"] [data-crash-lines]').count()).toBe(1)
-    expect(await page.locator('[data-crash-unit="setup"].crash-repeat').count()).toBe(
-      (await page.locator('[data-crash-unit="setup"]').count()) - 1,
+    // (Waited for, not read once: a report that just came in shows its lines once they loaded.)
+    await page.waitForFunction(
+      () => {
+        const reports = document.querySelectorAll('[data-crash-unit="setup"]').length
+        return (
+          reports > 1 &&
+          document.querySelectorAll('[data-crash-unit="setup"] [data-crash-lines]').length === 1 &&
+          document.querySelectorAll('[data-crash-unit="setup"].crash-repeat').length === reports - 1
+        )
+      },
+      undefined,
+      { timeout: 15_000 },
     )
     // Configured, it comes up and stays.
     writeFileSync(setupFlag(), "")
