@@ -70,7 +70,9 @@ const scrapeBench = async (port: number) => {
   const sam = new Sam({ units: externalUnits(100, port), containment: false })
   const hub = new GatewayMetricsHub()
   const monitoring = new Monitoring(sam, { gateway: hub }).start()
-  const server = await startApiServer({ sam, port: 0, monitoring })
+  // The control API always needs a credential: a local admin token, sent with every scrape.
+  const token = "metrics-bench-local-token-0123456789"
+  const server = await startApiServer({ sam, port: 0, monitoring, localToken: token })
   await sam.start()
   await waitReady(sam)
   for (let i = 0; i < 100; i++)
@@ -88,7 +90,8 @@ const scrapeBench = async (port: number) => {
   let lines = 0
   for (let i = 0; i < 21; i++) {
     const began = performance.now()
-    const response = await fetch(`${server.url}/metrics`)
+    const response = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`)
     const text = await response.text()
     times.push(performance.now() - began)
     bytes = Buffer.byteLength(text)
