@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { once } from "node:events"
+import { afterEach, describe, expect, it } from "vitest"
+import { defaultRestart, defaultStop, type UnitSpec } from "../../src/runtime/unitSpec.ts"
+import { type GatewayHarness, gatewaySpec, startGateway } from "../support/gateway.ts"
+import { fixture } from "../support/runtime.ts"
+
+// gateway.timeouts.connect_ms: an upstream whose TCP handshake never completes (its accept queue
+// is full, so SYNs are dropped) answers 502 naming the connect timeout once connect_ms has passed,
+// instead of holding the client until the kernel gives up (minutes).
+
+let h: GatewayHarness | undefined
+let hole: ChildProcess | undefined
+afterEach(async () => {
+  const left = await h?.close()
+  h = undefined
+  if (hole && hole.exitCode === null) {
+    hole.stdin?.end()
+    await once(hole, "exit")
+  }
+  hole = undefined
+  expect(left ?? []).toEqual([])
+})
+
+const external = (id: string, url: string, connectMs: number): UnitSpec => ({
+  id,
+  kind: "service",
+  runtime: "external",
+  group: "services",
+  dependsOn: [],
+  dependencyRestart: "none",
+  instances: 1,
+  restart: defaultRestart,
+  stop: defaultStop,
+  probes: [],
+  externalUrl: url,
+  gateway: gatewaySpec({ timeouts: { connectMs }, retries: { attempts: 1 } }),
+})
+
+describe("connect_ms", () => {
+  it("a handshake that never completes fails after connect_ms with a 502 naming the cause", async () => {
+    hole = spawn("python3", [fixture("blackhole.py")], { stdio: ["pipe", "pipe", "inherit"] })
+    const [line] = (await once(hole.stdout!, "data")) as [Buffer]
+    const port = Number(line.toString().trim())
+    h = await startGateway([external("slowhost", `http://127.0.0.1:${port}`, 300)])
+    await h.routable("slowhost", 1)
+    const response = await fetch(`${h.url}/api/slowhost/x`)
+    expect(response.status).toBe(502)
+    const body = (await response.json()) as { detail: string }
+    expect(body.detail).toMatch(/^cannot connect to "slowhost" \(http:\/\/127\.0\.0\.1:\d+\): /)
+    // undici's connect timeout (connect_ms), not the kernel's SYN retries, ended it.
+    expect(body.detail).toMatch(/Connect Timeout Error.*timeout: 300ms/)
+  })
+})
