@@ -3,7 +3,7 @@
 // piped both ways until either side closes. The pair counts as one request in flight (drain waits).
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
-import { PROBLEM_JSON, problemBody } from "../api/problems.ts"
+import { PROBLEM_JSON, problemBody } from "../api/problemBody.ts"
 import { nodeHttp } from "../runtime/os/nodeHttp.ts"
 import { clientResponseHeaders } from "./headers.ts"
 import type { Endpoint } from "./routingTable.ts"

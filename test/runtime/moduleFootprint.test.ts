@@ -11,7 +11,9 @@ const root = join(import.meta.dirname, "..", "..")
 const probe = join(root, "test", "fixtures", "loadedModules.mjs")
 const source = (path: string) => pathToFileURL(join(root, "src", path)).href
 
-const loadedBy = (...modules: ReadonlyArray<string>): { nodeUndici: boolean; packages: Array<string> } =>
+const loadedBy = (
+  ...modules: ReadonlyArray<string>
+): { nodeUndici: boolean; effectHttp: boolean; packages: Array<string> } =>
   JSON.parse(execFileSync(process.execPath, [probe, ...modules], { encoding: "utf8", timeout: 60_000 }))
 
 describe("what importing SAM's modules loads", () => {
@@ -25,6 +27,7 @@ describe("what importing SAM's modules loads", () => {
     // The HttpApi stack and the gateway's undici come when a request needs them, not before.
     expect(loaded.packages).not.toContain("undici")
     expect(loaded.packages).not.toContain("@effect/platform-node")
+    expect(loaded.effectHttp).toBe(false)
   })
 
   it("an agent child's side of the SDK loads no package, effect included", () => {
@@ -33,6 +36,6 @@ describe("what importing SAM's modules loads", () => {
       source("agent/agentHost.ts"),
       source("agent/loadAgent.ts"),
     )
-    expect(loaded).toEqual({ nodeUndici: false, packages: [] })
+    expect(loaded).toEqual({ nodeUndici: false, effectHttp: false, packages: [] })
   })
 })
