@@ -46,6 +46,16 @@ const runToEnd = (
 
 const baseEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" })
 
+/** What npm needs from the bench's environment to reach the registry: proxies and extra CAs. */
+const registryEnv = (): Record<string, string> => {
+  const passed = Object.entries(process.env).filter(
+    ([name, value]) =>
+      value !== undefined &&
+      /^(https?_proxy|no_proxy|node_extra_ca_certs|ssl_cert_file|ssl_cert_dir)$/i.test(name),
+  ) as Array<[string, string]>
+  return { ...baseEnv(), ...Object.fromEntries(passed) }
+}
+
 const ecosystem = (services: ServiceSet): string => {
   const apps = services.ports.map((port, index) => ({
     name: `s${index}`,
@@ -69,7 +79,8 @@ export const pm2: SupervisorTool = {
     context.log(`bench: installing pm2@${PM2_VERSION} into ${dir}`)
     await runToEnd("npm", ["install", "--prefix", dir, "--no-audit", "--no-fund", `pm2@${PM2_VERSION}`], {
       cwd: dir,
-      env: baseEnv(),
+      // Without the CA bundle a TLS-intercepting proxy makes npm retry until the timeout.
+      env: registryEnv(),
       timeoutMs: 180_000,
     })
     const cli = join(dir, "node_modules", "pm2", "bin", "pm2")

@@ -12,7 +12,8 @@ import {
   validateInput,
 } from "./defineAgent.ts"
 import { describeError, errorCode, errorMessage } from "./describeError.ts"
-import { decodeToAgentMessage, type FromAgent, type LogLevel, preview, type ToAgent } from "./protocol.ts"
+import type { FromAgent, LogLevel, ToAgent } from "./protocol.ts"
+import { decodeToAgentMessage, preview } from "./toAgentDecoder.ts"
 
 /** How the host talks to SAM: a child's IPC channel or a worker's parentPort. */
 export interface AgentPort {

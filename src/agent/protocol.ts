@@ -1,9 +1,12 @@
 // The IPC protocol between SAM and an agent (child process or worker thread), as Effect Schemas.
 // Both sides decode every message they receive; a malformed one is logged and dropped, so a
 // buggy or hostile peer cannot crash the other side. See docs/AGENTS.md for the message flow.
-// Sub-path imports: every agent process loads this file, and the `effect` barrel costs ~150 ms more.
+// SAM's side: an agent process checks SAM's messages with toAgentDecoder.ts instead (no effect).
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { type Decoded, preview } from "./toAgentDecoder.ts"
+
+export { type Decoded, preview }
 
 const Id = Schema.String
 
@@ -112,11 +115,6 @@ export const FromAgent = Schema.Union([
 ])
 export type FromAgent = typeof FromAgent.Type
 
-export type Decoded<A> =
-  | { readonly ok: true; readonly message: A }
-  | { readonly ok: false; readonly error: string }
-
-const toAgentTypes = ["init", "invoke", "cancel", "call-result", "shutdown"]
 const fromAgentTypes = [
   "ready",
   "heartbeat",
@@ -151,16 +149,14 @@ const decoder = <A>(schema: Schema.Codec<A, unknown>, types: ReadonlyArray<strin
 /** Validate a message SAM received from an agent. */
 export const decodeFromAgentMessage = decoder<FromAgent>(FromAgent, fromAgentTypes)
 
-/** Validate a message an agent received from SAM. */
-export const decodeToAgentMessage = decoder<ToAgent>(ToAgent, toAgentTypes)
-
-/** A short, bounded rendering of a rejected message for logs. */
-export const preview = (raw: unknown): string => {
-  let text: string
-  try {
-    text = JSON.stringify(raw) ?? String(raw)
-  } catch {
-    text = String(raw)
-  }
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text
-}
+/**
+ * Validate a message an agent received from SAM with the Schema. Agents use toAgentDecoder.ts's
+ * hand-written twin (no effect in an agent process); the protocol test holds the two together.
+ */
+export const decodeToAgentWithSchema = decoder<ToAgent>(ToAgent, [
+  "init",
+  "invoke",
+  "cancel",
+  "call-result",
+  "shutdown",
+])

@@ -1,6 +1,7 @@
 // The control API as one Effect HttpApi definition: paths, request and response schemas, errors,
 // the role each endpoint needs and the bearer security scheme. The server (apiServer.ts), the
 // typed client (controlClient.ts, from its types only) and GET /api/openapi.json derive from it.
+
 import { Context, Schema } from "effect"
 import {
   HttpApi,
@@ -11,6 +12,7 @@ import {
   HttpApiSecurity,
   OpenApi,
 } from "effect/http-api"
+import { metricsRoute, openApiPath } from "./apiPaths.ts"
 import {
   CapabilityBusy,
   CapabilityFailed,
@@ -383,7 +385,6 @@ export class AlertsGroup extends HttpApiGroup.make("alerts")
 export const prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 /** Where the metrics endpoint is routed; the server maps monitoring.metrics.path onto it. */
-export const metricsRoute = "/metrics"
 
 export class MetricsGroup extends HttpApiGroup.make("metrics")
   .add(
@@ -430,7 +431,7 @@ export class ControlApi extends HttpApi.make("sam")
     }),
   ) {}
 
-export const openApiPath = "/api/openapi.json"
-
 /** The OpenAPI 3.1 document of the control API. */
 export const openApiDocument = () => OpenApi.fromApi(ControlApi)
+
+export { metricsRoute, openApiPath }

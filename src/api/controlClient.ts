@@ -2,8 +2,9 @@
 // types come from the HttpApi definition (controlApi.ts) at compile time only; at run time it is
 // plain node:http over a table of method and path per endpoint, so loading it loads no Effect.
 // (node:http rather than fetch: undici's start-up alone costs more than the rest of `sam ps`.)
-import { request as httpRequest, type IncomingMessage } from "node:http"
+import type { IncomingMessage } from "node:http"
 import type { HttpApiSchema } from "effect/http-api"
+import { nodeHttp, nodeHttps } from "../runtime/os/nodeHttp.ts"
 import type { ControlApi } from "./controlApi.ts"
 import { readSse } from "./sseReader.ts"
 
@@ -240,7 +241,7 @@ const exchange = async (
   init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ): Promise<IncomingMessage> => {
   // TLS is loaded only for an https URL (a SAM behind a proxy): plain http is the common case.
-  const request = target.protocol === "https:" ? (await import("node:https")).request : httpRequest
+  const request = target.protocol === "https:" ? nodeHttps().request : nodeHttp().request
   return new Promise((resolve, reject) => {
     const req = request(
       target,

@@ -3,11 +3,11 @@
 // document and decoded by the typed client), and `problemBody` for answers given before a
 // request reaches the HttpApi (limits, routing) and `problemResponse` for SAM's own answers on
 // plugin routes. One place maps runtime errors to them.
-import { STATUS_CODES } from "node:http"
 import { Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import { CapabilityError } from "../runtime/capabilities/capabilityRouter.ts"
+import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
 
 const type = (name: string) => `urn:sam:problem:${name}` as const
 
@@ -161,7 +161,7 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
   }
 }
 
-export const PROBLEM_JSON = "application/problem+json"
+export { PROBLEM_JSON, problemBody }
 
 /** A problem response for answers the HttpApi does not type (limits, routing, plugin routes). */
 export const problemResponse = (
@@ -170,16 +170,3 @@ export const problemResponse = (
   headers: Readonly<Record<string, string>> = {},
 ): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.jsonUnsafe(problemBody(status, detail), { status, contentType: PROBLEM_JSON, headers })
-
-/** A problem body for answers written outside the HttpApi. */
-export const problemBody = (
-  status: number,
-  detail: string,
-  extra: Readonly<Record<string, unknown>> = {},
-): Record<string, unknown> => ({
-  type: "about:blank",
-  title: STATUS_CODES[status] ?? "Error",
-  status,
-  detail,
-  ...extra,
-})

@@ -3,6 +3,7 @@
 // `sam start <id>` instead starts one unit of the running SAM through its control API
 // (lifecycleCommands.ts). A state dir another SAM holds is refused: exit 1, nothing touched.
 
+import { setFlagsFromString } from "node:v8"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_USAGE, listOption, stringOption, UsageError } from "./command.ts"
 import { loadFromOptions, printWarnings } from "./configOptions.ts"
@@ -12,6 +13,9 @@ export const run: CommandRun = async (context) => {
     const { lifecycleRun } = await import("./lifecycleCommands.ts")
     return lifecycleRun("start")(context)
   }
+  // The daemon is long-lived and mostly waits: V8's memory-over-speed trade-off keeps it some MB
+  // smaller (bench/RESULTS.md, "Findings"). Set before the rest of SAM loads and its heap grows.
+  setFlagsFromString("--optimize-for-size")
   const { values, io } = context
   const overrides: Array<string> = []
   const host = stringOption(values, "host")

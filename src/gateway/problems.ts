@@ -1,7 +1,7 @@
 // The gateway's own answers (404 unknown service, 401/403, 429, 503 shed or breaker open, 502/504
 // upstream failures) as application/problem+json, the same shape as the control API's problems.
 import type { ServerResponse } from "node:http"
-import { PROBLEM_JSON, problemBody } from "../api/problems.ts"
+import { PROBLEM_JSON, problemBody } from "../api/problemBody.ts"
 
 /** Answer `res` with a problem unless it has started answering already. */
 export const sendProblem = (

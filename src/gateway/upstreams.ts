@@ -2,7 +2,19 @@
 // reads those counts, the autoscaler reads them (inFlight) and waits on them (drain) before it
 // stops an instance. An instance that leaves the routing table keeps its pool until its last
 // request ends, then the pool closes.
-import { Pool } from "undici"
+import { createRequire } from "node:module"
+import type { Pool } from "undici"
+
+/**
+ * undici, loaded when the first upstream is made: a SAM whose gateway forwards nothing does not
+ * carry its ~1 MB of JavaScript (bench/RESULTS.md, "Findings"). undici is CommonJS, so a require
+ * loads it synchronously; the bundle leaves this require alone and resolves undici from node_modules.
+ */
+let poolClass: typeof Pool | undefined
+const loadPool = (): typeof Pool => {
+  poolClass ??= (createRequire(import.meta.url)("undici") as typeof import("undici")).Pool
+  return poolClass
+}
 
 export class Upstream {
   readonly url: string
@@ -18,7 +30,7 @@ export class Upstream {
     this.unit = unit
     this.instance = instance
     this.connectMs = connectMs
-    this.pool = new Pool(url, {
+    this.pool = new (loadPool())(url, {
       connections: 128,
       pipelining: 1,
       connectTimeout: connectMs,

@@ -2,9 +2,9 @@
 // instance with undici's Pool.upgrade; on its 101 the client gets the 101 and the two sockets are
 // piped both ways until either side closes. The pair counts as one request in flight (drain waits).
 import type { IncomingMessage } from "node:http"
-import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
-import { PROBLEM_JSON, problemBody } from "../api/problems.ts"
+import { PROBLEM_JSON, problemBody } from "../api/problemBody.ts"
+import { nodeHttp } from "../runtime/os/nodeHttp.ts"
 import { clientResponseHeaders } from "./headers.ts"
 import type { Endpoint } from "./routingTable.ts"
 import type { Upstream, Upstreams } from "./upstreams.ts"
@@ -22,7 +22,7 @@ export const refuseUpgrade = (
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join("")
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: ${PROBLEM_JSON}\r\n` +
+    `HTTP/1.1 ${status} ${nodeHttp().STATUS_CODES[status] ?? "Error"}\r\ncontent-type: ${PROBLEM_JSON}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
   )
   return undefined

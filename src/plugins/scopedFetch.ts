@@ -1,8 +1,7 @@
 // A fetch whose connections belong to one plugin: its own keep-alive agents, destroyed (with
 // every pending request aborted) when the plugin's scope closes, so an unloaded plugin leaves no
 // socket behind. The global fetch pools connections process-wide and cannot promise that.
-import { Agent as HttpAgent, request as httpRequest } from "node:http"
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
+import { nodeHttp, nodeHttps } from "../runtime/os/nodeHttp.ts"
 
 export interface ScopedFetch {
   readonly fetch: (url: string | URL, init?: RequestInit) => Promise<Response>
@@ -16,8 +15,8 @@ const bodyBytes = async (body: RequestInit["body"]): Promise<Uint8Array | string
 }
 
 export const makeScopedFetch = (): ScopedFetch => {
-  const http = new HttpAgent({ keepAlive: true })
-  const https = new HttpsAgent({ keepAlive: true })
+  const http = new (nodeHttp().Agent)({ keepAlive: true })
+  const https = new (nodeHttps().Agent)({ keepAlive: true })
   const lifetime = new AbortController()
 
   const fetch = async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
@@ -34,7 +33,7 @@ export const makeScopedFetch = (): ScopedFetch => {
     })
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body))
     return new Promise<Response>((resolve, reject) => {
-      const req = (secure ? httpsRequest : httpRequest)(
+      const req = (secure ? nodeHttps().request : nodeHttp().request)(
         url,
         { method: init.method ?? "GET", headers, agent: secure ? https : http, signal },
         (res) => {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { decodeFromAgentMessage, decodeToAgentMessage } from "../../src/agent/protocol.ts"
+import { decodeFromAgentMessage, decodeToAgentWithSchema } from "../../src/agent/protocol.ts"
+import { decodeToAgentMessage } from "../../src/agent/toAgentDecoder.ts"
 import { agentUnit, eventsOf, removeScratch, startAgents, stopAll } from "../support/agents.ts"
 
 afterEach(async () => {
@@ -26,6 +27,48 @@ describe("the agent IPC protocol", () => {
     // Direction matters: an agent may not send SAM an init.
     expect(decodeFromAgentMessage({ type: "init" })).toMatchObject({ ok: false })
     expect(decodeToAgentMessage({ type: "log", level: "info", msg: "x" })).toMatchObject({ ok: false })
+  })
+
+  it("an agent's own check of SAM's messages (no effect loaded) agrees with the protocol's Schema", () => {
+    const init = {
+      type: "init",
+      unit: "a",
+      instance: 0,
+      path: "/x",
+      config: {},
+      heartbeatIntervalMs: 5,
+      dataDir: "/d",
+    }
+    const cases: ReadonlyArray<unknown> = [
+      init,
+      { ...init, config: { nested: [1, 2] }, extra: "dropped" },
+      { ...init, config: [] },
+      { ...init, config: null },
+      { ...init, instance: "0" },
+      { type: "init", unit: "a" },
+      { type: "invoke", id: "i1", capability: "echo", input: { n: 1 } },
+      { type: "invoke", id: "i1", capability: "echo", input: undefined },
+      { type: "invoke", id: "i1", capability: "echo" },
+      { type: "invoke", id: 7, capability: "echo", input: 1 },
+      { type: "cancel", id: "i1" },
+      { type: "call-result", id: "c1", output: [1] },
+      { type: "call-result", id: "c1", error: "refused" },
+      { type: "call-result", id: "c1", error: 5 },
+      { type: "call-result", id: "c1" },
+      { type: "shutdown", why: "extra" },
+      { type: "log", level: "info", msg: "x" },
+      { type: 3 },
+      "hello",
+      null,
+      [],
+    ]
+    for (const raw of cases) {
+      const schema = decodeToAgentWithSchema(raw)
+      const own = decodeToAgentMessage(raw)
+      expect({ raw, ok: own.ok }).toEqual({ raw, ok: schema.ok })
+      if (own.ok && schema.ok) expect(own.message).toEqual(schema.message)
+      if (!own.ok && !schema.ok) expect(own.error.split(":")[0]).toBe(schema.error.split(":")[0])
+    }
   })
 
   it("malformed messages are logged and dropped, and neither side crashes", async () => {

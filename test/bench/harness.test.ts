@@ -54,6 +54,13 @@ const processesUnder = (dir: string): string[] =>
     })
 
 describe("npm run bench, smallest mode", () => {
+  it("--help lists the steps and options (the README's performance section points to it)", async () => {
+    const { code, stdout } = await runBench(["--help"])
+    expect(code).toBe(0)
+    expect(stdout).toContain("Steps: supervisor")
+    expect(stdout).toContain("--quick")
+  })
+
   it("prints one table of figures with ratios and verdicts, appends its rows, and leaves nothing running", {
     timeout: 120_000,
   }, async () => {

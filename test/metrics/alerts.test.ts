@@ -274,10 +274,12 @@ describe("webhook receivers that fail", () => {
     const failures = events.filter((e) => e.type === "alert.webhook_failed") as Array<Record<string, unknown>>
     expect(failures.map((e) => Number(e.attempts)).sort()).toEqual([1, 3, 3, 3])
     const details = failures.map((e) => String(e.detail)).sort()
-    for (const detail of details)
-      expect(detail).toMatch(
-        /^alert looping: webhook http:\/\/127\.0\.0\.1:\d+\/… failed after [13] attempt\(s\): /,
-      )
+    // Sorted text puts the receivers in port order, which is random: count the retried ones.
+    expect(
+      details.filter((d) =>
+        /^alert looping: webhook http:\/\/127\.0\.0\.1:\d+\/… failed after 3 attempt\(s\): /.test(d),
+      ),
+    ).toHaveLength(3)
     expect(details.some((d) => d.endsWith("answered 503"))).toBe(true)
     expect(details.some((d) => d.endsWith("answered 400"))).toBe(true)
     expect(details.some((d) => d.endsWith("no answer within 300 ms"))).toBe(true)

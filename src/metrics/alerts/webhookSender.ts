@@ -2,8 +2,7 @@
 // its own bounded queue worked in order (a firing before its resolved), each attempt a timeout,
 // failures retried with exponential backoff up to a bounded number of attempts, then dropped and
 // reported. Timers are unref'd; close() abandons what is queued and aborts what is in flight.
-import { request as httpRequest } from "node:http"
-import { request as httpsRequest } from "node:https"
+import { nodeHttp, nodeHttps } from "../../runtime/os/nodeHttp.ts"
 
 export interface WebhookRetry {
   /** Attempts per notification, the first included (default 5). */
@@ -168,7 +167,7 @@ export class WebhookSender {
     body: string,
   ): Promise<{ ok: true } | { ok: false; retry: boolean; detail: string }> {
     return new Promise((resolve) => {
-      const send = url.startsWith("https:") ? httpsRequest : httpRequest
+      const send = url.startsWith("https:") ? nodeHttps().request : nodeHttp().request
       let settled = false
       const done = (outcome: { ok: true } | { ok: false; retry: boolean; detail: string }) => {
         if (settled) return

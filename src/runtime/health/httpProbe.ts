@@ -5,8 +5,8 @@
 // answers are framed by Content-Length, but open a fresh one at least every 10 s (a kept one could
 // pass while the service no longer accepts connections); the connection goes when the probe loop
 // does (ProbeSession). https uses node:https, a fresh connection per check.
-import { request as httpsRequest } from "node:https"
 import { connect, type Socket } from "node:net"
+import { nodeHttps } from "../os/nodeHttp.ts"
 import type { ProbeFn, ProbeResult, ProbeSession } from "./probe.ts"
 
 export const probeUrl = (endpoint: string | undefined, base: string | undefined): string | undefined => {
@@ -239,10 +239,14 @@ const plainGet = async (
 
 const tlsGet = (url: string, timeoutMs: number, signal: AbortSignal): Promise<number | Error> =>
   new Promise((resolve) => {
-    const req = httpsRequest(url, { method: "GET", agent: false, timeout: timeoutMs, signal }, (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
+    const req = nodeHttps().request(
+      url,
+      { method: "GET", agent: false, timeout: timeoutMs, signal },
+      (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      },
+    )
     req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)))
     req.on("error", (error) => resolve(error))
     req.end()

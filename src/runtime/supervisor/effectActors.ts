@@ -7,12 +7,21 @@ import { type EventObject, fromCallback, fromPromise } from "xstate"
 /** Forks an effect into SAM's fiber set (FiberSet.makeRuntime). */
 export type ForkIn = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
 
+/**
+ * Where an actor's effect runs, found from the actor's system (one per root createActor): one
+ * actor logic serves every actor of a machine provided once, each finding its own owner.
+ */
+export type ForkOf = (system: object) => ForkIn
+
 /** A promise actor: resolves with the effect's value, rejects with its error; abort interrupts. */
-export const fromEffectPromise = <A, E, I>(fork: ForkIn, body: (input: I) => Effect.Effect<A, E>) =>
+export const fromEffectPromise = <A, E, I>(
+  forkOf: ForkOf,
+  body: (input: I, system: object) => Effect.Effect<A, E>,
+) =>
   fromPromise<A, I>(
-    ({ input, signal }) =>
+    ({ input, signal, system }) =>
       new Promise<A>((resolve, reject) => {
-        const fiber = fork(body(input))
+        const fiber = forkOf(system)(body(input, system))
         const onAbort = () => fiber.interruptUnsafe()
         signal.addEventListener("abort", onAbort, { once: true })
         fiber.addObserver((exit) => {
@@ -29,10 +38,10 @@ export const fromEffectPromise = <A, E, I>(fork: ForkIn, body: (input: I) => Eff
  * machine; leaving the state interrupts it.
  */
 export const fromEffectCallback = <I, TEvent extends EventObject>(
-  fork: ForkIn,
-  body: (input: I, sendBack: (event: TEvent) => void) => Effect.Effect<void>,
+  forkOf: ForkOf,
+  body: (input: I, sendBack: (event: TEvent) => void, system: object) => Effect.Effect<void>,
 ) =>
-  fromCallback<TEvent, I>(({ input, sendBack }) => {
-    const fiber = fork(body(input, sendBack))
+  fromCallback<TEvent, I>(({ input, sendBack, system }) => {
+    const fiber = forkOf(system)(body(input, sendBack, system))
     return () => fiber.interruptUnsafe()
   })

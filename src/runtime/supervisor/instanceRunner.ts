@@ -139,32 +139,58 @@ export class InstanceRunner {
   /** Completed when the stop in progress must SIGKILL now. */
   private forced: Deferred.Deferred<void> | undefined
 
+  /** Each runner by its actor's system: how the shared machine's actors find their runner. */
+  private static readonly bySystem = new WeakMap<object, InstanceRunner>()
+
+  private static of(system: object): InstanceRunner {
+    const runner = InstanceRunner.bySystem.get(system)
+    if (!runner) throw new Error("SAM bug: a lifecycle actor without its instance runner")
+    return runner
+  }
+
+  private static readonly forkOf = (system: object) => InstanceRunner.of(system).env.fork
+
+  /**
+   * The lifecycle machine with the runtime plugged in, provided once for every instance: each
+   * `provide()` builds a whole machine (state nodes, transitions), which per instance cost most
+   * of an inline agent's memory and start time (bench/RESULTS.md, "Findings").
+   */
+  private static readonly machine = lifecycleMachine.provide({
+    actors: {
+      spawnInstance: fromEffectPromise(InstanceRunner.forkOf, (_: { id: string }, system) =>
+        InstanceRunner.of(system).spawn(),
+      ),
+      stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(
+        InstanceRunner.forkOf,
+        (input, sendBack, system) =>
+          Effect.andThen(
+            InstanceRunner.of(system).stopProcess(input),
+            Effect.sync(() => sendBack({ type: "STOPPED" })),
+          ),
+      ),
+      watchHealth: fromEffectCallback<{ id: string }, LifecycleEvent>(
+        InstanceRunner.forkOf,
+        (_, sendBack, system) => InstanceRunner.of(system).watch(sendBack),
+      ),
+      wait: fromEffectPromise(InstanceRunner.forkOf, ({ delayMs }: { delayMs: number }) =>
+        Effect.sleep(delayMs),
+      ),
+    },
+    actions: {
+      escalate: ({ system }) => {
+        const forced = InstanceRunner.of(system).forced
+        if (forced) Deferred.doneUnsafe(forced, Exit.void)
+      },
+    },
+  })
+
   constructor(spec: UnitSpec, index: number, env: RunnerEnvironment) {
     this.spec = spec
     this.index = index
     this.env = env
     this.output = new RecentLines(env.recentLines.lines, env.recentLines.bytes)
-    const machine = lifecycleMachine.provide({
-      actors: {
-        spawnInstance: fromEffectPromise(env.fork, () => this.spawn()),
-        stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(env.fork, (input, sendBack) =>
-          Effect.andThen(
-            this.stopProcess(input),
-            Effect.sync(() => sendBack({ type: "STOPPED" })),
-          ),
-        ),
-        watchHealth: fromEffectCallback<{ id: string }, LifecycleEvent>(env.fork, (_, sendBack) =>
-          this.watch(sendBack),
-        ),
-        wait: fromEffectPromise(env.fork, ({ delayMs }: { delayMs: number }) => Effect.sleep(delayMs)),
-      },
-      actions: {
-        escalate: () => {
-          if (this.forced) Deferred.doneUnsafe(this.forced, Exit.void)
-        },
-      },
-    })
-    this.actor = createActor(machine, { input: { id: this.key } })
+    this.actor = createActor(InstanceRunner.machine, { input: { id: this.key } })
+    InstanceRunner.bySystem.set(this.actor.system, this)
     this.view = publicState(this.actor.getSnapshot().value)
     this.current = stateName(this.view)
     this.actor.subscribe((snapshot) => this.onSnapshot(snapshot))

@@ -1,0 +1,79 @@
+// The agent side's check of what SAM sends (protocol.ts's ToAgent), written out by hand so that an
+// agent process loads no `effect`: importing effect/Schema alone costs an idle agent megabytes
+// (bench/RESULTS.md, "Findings"). SAM's side keeps the Schemas; test/agents/protocol.test.ts holds
+// this decoder to the ToAgent Schema's verdicts and output.
+import type { ToAgent } from "./protocol.ts"
+
+export type Decoded<A> =
+  | { readonly ok: true; readonly message: A }
+  | { readonly ok: false; readonly error: string }
+
+/** A short, bounded rendering of a rejected message for logs. */
+export const preview = (raw: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(raw) ?? String(raw)
+  } catch {
+    text = String(raw)
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}
+
+type Kind = "string" | "number" | "record" | "unknown"
+/** A field: its kind, and whether the key may be absent. */
+type Field = readonly [Kind, "required" | "optional"]
+
+const shapes: Readonly<Record<ToAgent["type"], Readonly<Record<string, Field>>>> = {
+  init: {
+    unit: ["string", "required"],
+    instance: ["number", "required"],
+    path: ["string", "required"],
+    config: ["record", "required"],
+    heartbeatIntervalMs: ["number", "required"],
+    dataDir: ["string", "required"],
+  },
+  invoke: { id: ["string", "required"], capability: ["string", "required"], input: ["unknown", "required"] },
+  cancel: { id: ["string", "required"] },
+  "call-result": {
+    id: ["string", "required"],
+    output: ["unknown", "optional"],
+    error: ["string", "optional"],
+  },
+  shutdown: {},
+}
+const types = Object.keys(shapes)
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const fits = (kind: Kind, value: unknown): boolean =>
+  kind === "unknown" ? true : kind === "record" ? isRecord(value) : typeof value === kind
+
+const expected: Record<Kind, string> = { string: "string", number: "number", record: "object", unknown: "" }
+
+/** Validate a message an agent received from SAM: the message with its known keys, or what is wrong. */
+export const decodeToAgentMessage = (raw: unknown): Decoded<ToAgent> => {
+  const type = isRecord(raw) ? raw.type : undefined
+  if (typeof type !== "string" || !Object.hasOwn(shapes, type)) {
+    return {
+      ok: false,
+      error: `not a protocol message (type ${preview(type)}; expected ${types.join(", ")})`,
+    }
+  }
+  const message = raw as Record<string, unknown>
+  const out: Record<string, unknown> = { type }
+  for (const [key, [kind, presence]] of Object.entries(shapes[type as ToAgent["type"]])) {
+    if (!Object.hasOwn(message, key)) {
+      if (presence === "optional") continue
+      return { ok: false, error: `invalid "${type}" message: Missing key at ["${key}"]` }
+    }
+    const value = message[key]
+    if (!fits(kind, value))
+      return {
+        ok: false,
+        error: `invalid "${type}" message: Expected ${expected[kind]}, got ${preview(value)} at ["${key}"]`,
+      }
+    out[key] = value
+  }
+  return { ok: true, message: out as ToAgent }
+}
