@@ -15,6 +15,8 @@ import { join } from "node:path"
 
 const seconds = Number(process.argv[2] ?? 5)
 const rounds = Number(process.argv[3] ?? 3)
+/** `npm run bench`'s gateway step: print {"figures": [...]} last (bench/harness/scriptStep.ts). */
+const json = process.argv.includes("--json")
 const warmup = 2
 const connections = 64
 const here = import.meta.dirname
@@ -241,6 +243,35 @@ const main = async () => {
     `\nSAM / bare proxy: ${(samRps / bareRps).toFixed(2)} in req/s (bar: >= 0.9); ` +
       `${(bareCpu / samCpu).toFixed(2)} in CPU per request (bare's CPU / SAM's: the same measure without the machine's other load)`,
   )
+  if (json) {
+    const name = `GET 1 KiB through a proxy, wrk -c${connections}`
+    const bareName = "bare node:http + undici proxy"
+    const figures = [
+      ...results.map(([subject, r]) => ({
+        step: "gateway",
+        name,
+        subject,
+        value: r.requestsPerSecond,
+        unit: "/s",
+        ...(subject === "SAM gateway (/api/upstream/)"
+          ? {
+              baseline: { subject: bareName, value: bareRps },
+              target: { kind: "ratio-at-least", ratio: 0.9 },
+            }
+          : {}),
+      })),
+      {
+        step: "gateway",
+        name: "CPU per proxied request",
+        subject: "SAM gateway",
+        value: samCpu,
+        unit: "µs",
+        baseline: { subject: bareName, value: bareCpu },
+        note: "user + system CPU of the proxy's processes per request (less moved by the machine's other load than req/s)",
+      },
+    ]
+    console.log(JSON.stringify({ figures }))
+  }
 }
 
 const cleanup = () => {

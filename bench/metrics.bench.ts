@@ -13,6 +13,8 @@ import { defaultRestart, defaultStop, type UnitSpec } from "../src/runtime/unitS
 import { median, ms } from "./support.ts"
 
 const windowSeconds = Number(process.argv[2] ?? 20)
+/** `npm run bench`'s metrics step: print {"figures": [...]} last (bench/harness/scriptStep.ts). */
+const json = process.argv.includes("--json")
 
 /** One process serving 200 on every path: the health checks' target. */
 const startTarget = async (): Promise<{ child: ChildProcess; port: number }> => {
@@ -136,6 +138,40 @@ const main = async () => {
     )
     const off = await cpuBench(target.port, false)
     const on = await cpuBench(target.port, true)
+    if (json)
+      console.log(
+        JSON.stringify({
+          figures: [
+            {
+              step: "metrics",
+              name: "GET /metrics, 100 units",
+              subject: "scrape time",
+              value: scrape.median,
+              unit: "ms",
+            },
+            {
+              step: "metrics",
+              name: "GET /metrics, 100 units",
+              subject: "size",
+              value: scrape.bytes / 1024,
+              unit: "KB",
+            },
+            ...(
+              [
+                ["monitoring off", off],
+                ["monitoring on", on],
+              ] as const
+            ).map(([subject, r]) => ({
+              step: "metrics",
+              name: "SAM's CPU, 1,000 HTTP checks at 1 s (% of one core)",
+              subject,
+              value: r.share * 100,
+              unit: "%",
+              ...(subject === "monitoring on" ? { target: { kind: "at-most", value: 10 } } : {}),
+            })),
+          ],
+        }),
+      )
     for (const [name, r] of [
       ["monitoring off", off],
       ["monitoring on", on],

@@ -30,6 +30,9 @@ Options:
   --settle <ms>        wait before reading a supervisor's memory (default 3000; --quick 2000)
   --cli-rounds <n>     runs per command of the cli step (default 20; --quick 10)
   --logs-seconds <n>   flood length of the logs step (default 10; --quick 5)
+  --gateway-seconds <n> seconds per wrk run of the gateway step (default 3; --quick 2)
+  --gateway-rounds <n> rounds of the gateway step (default 3; --quick 1)
+  --metrics-seconds <n> CPU window of the metrics step (default 10; --quick 5)
   --tools <ids>        supervisor tools to measure: raw,sam,sam-lib,pm2 (default all)
   --no-pm2             do not install and measure PM2 (no network needed)
   --from-sources       run SAM from src/ instead of the build (the harness's own test)
@@ -49,6 +52,9 @@ const parsed = parseArgs({
     settle: { type: "string" },
     "cli-rounds": { type: "string" },
     "logs-seconds": { type: "string" },
+    "gateway-seconds": { type: "string" },
+    "gateway-rounds": { type: "string" },
+    "metrics-seconds": { type: "string" },
     tools: { type: "string" },
     "no-pm2": { type: "boolean", default: false },
     "from-sources": { type: "boolean", default: false },
@@ -83,6 +89,9 @@ const options: BenchOptions = {
   settleMs: count("settle", flags.settle, quick ? 2_000 : 3_000),
   cliRounds: count("cli-rounds", flags["cli-rounds"], quick ? 10 : 20),
   logsSeconds: count("logs-seconds", flags["logs-seconds"], quick ? 5 : 10),
+  gatewaySeconds: Math.max(1, count("gateway-seconds", flags["gateway-seconds"], quick ? 2 : 3)),
+  gatewayRounds: Math.max(1, count("gateway-rounds", flags["gateway-rounds"], quick ? 1 : 3)),
+  metricsSeconds: Math.max(1, count("metrics-seconds", flags["metrics-seconds"], quick ? 5 : 10)),
   pm2: !flags["no-pm2"] && (flags.tools === undefined || flags.tools.split(",").includes("pm2")),
   tools: flags.tools?.split(","),
   fromSources: flags["from-sources"],

@@ -17,6 +17,18 @@ export const steps: ReadonlyArray<BenchStep> = [
     needsBuild: true,
   }),
   scriptStep({
+    name: "gateway",
+    summary: "the gateway against a bare node:http + undici proxy and nginx (wrk)",
+    script: "bench/gateway.bench.ts",
+    args: (o) => [String(o.gatewaySeconds), String(o.gatewayRounds)],
+  }),
+  scriptStep({
+    name: "metrics",
+    summary: "GET /metrics with 100 units; SAM's CPU with 1,000 HTTP checks at 1 s",
+    script: "bench/metrics.bench.ts",
+    args: (o) => [String(o.metricsSeconds)],
+  }),
+  scriptStep({
     name: "logs",
     summary: "log capture lines/s through SAM against child > file",
     script: "bench/logs.bench.ts",

@@ -28,6 +28,11 @@ export interface BenchOptions {
   readonly settleMs: number
   readonly cliRounds: number
   readonly logsSeconds: number
+  /** Seconds per wrk run and rounds of the gateway step. */
+  readonly gatewaySeconds: number
+  readonly gatewayRounds: number
+  /** The CPU window of the metrics step, seconds. */
+  readonly metricsSeconds: number
 }
 
 export interface BenchContext {

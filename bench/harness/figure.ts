@@ -1,11 +1,12 @@
 // What a bench step measures and reports: a figure (a median with its spread), the baseline it is
 // held against and the issue's target for it. table.ts prints them; results.ts records them.
 
-export type Unit = "ms" | "µs" | "MB" | "KB" | "/s" | "lines/s" | "x"
+export type Unit = "ms" | "µs" | "MB" | "KB" | "/s" | "lines/s" | "x" | "%"
 
 /** A target from the issue: on the ratio to the baseline, or on the value itself. */
 export type Target =
   | { readonly kind: "ratio-at-most"; readonly ratio: number }
+  | { readonly kind: "ratio-at-least"; readonly ratio: number }
   | { readonly kind: "at-most"; readonly value: number }
   | { readonly kind: "at-least"; readonly value: number }
 
@@ -41,9 +42,10 @@ export const ratioOf = (figure: Figure): number | undefined =>
 export const verdictOf = (figure: Figure): Verdict => {
   const target = figure.target
   if (!target) return "—"
-  if (target.kind === "ratio-at-most") {
+  if (target.kind === "ratio-at-most" || target.kind === "ratio-at-least") {
     const ratio = ratioOf(figure)
-    return ratio === undefined ? "—" : ratio <= target.ratio ? "pass" : "miss"
+    if (ratio === undefined) return "—"
+    return (target.kind === "ratio-at-most" ? ratio <= target.ratio : ratio >= target.ratio) ? "pass" : "miss"
   }
   if (target.kind === "at-most") return figure.value <= target.value ? "pass" : "miss"
   return figure.value >= target.value ? "pass" : "miss"
@@ -53,6 +55,7 @@ export const targetText = (figure: Figure): string => {
   const target = figure.target
   if (!target) return "—"
   if (target.kind === "ratio-at-most") return `≤ ${target.ratio}× ${figure.baseline?.subject ?? "baseline"}`
+  if (target.kind === "ratio-at-least") return `≥ ${target.ratio}× ${figure.baseline?.subject ?? "baseline"}`
   if (target.kind === "at-most") return `≤ ${formatValue(target.value, figure.unit)}`
   return `≥ ${formatValue(target.value, figure.unit)}`
 }
@@ -64,5 +67,7 @@ export const formatValue = (value: number, unit: Unit): string => {
     ? `${text} ${unit}`
     : unit === "x"
       ? `${text}×`
-      : `${text} ${unit}`
+      : unit === "%"
+        ? `${text} %`
+        : `${text} ${unit}`
 }

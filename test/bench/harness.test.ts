@@ -58,6 +58,9 @@ describe("npm run bench, smallest mode", () => {
     const { code, stdout } = await runBench(["--help"])
     expect(code).toBe(0)
     expect(stdout).toContain("Steps: supervisor")
+    // The issues' own benches are steps of the same run.
+    for (const step of ["agents", "cli", "gateway", "metrics", "logs"])
+      expect(stdout).toContain(`; ${step} (`)
     expect(stdout).toContain("--quick")
   })
 
