@@ -44,6 +44,10 @@ describe.runIf(linux)("/proc of a live process", () => {
     })
     await once(child, "spawn")
     const pid = child.pid as number
+    // 'spawn' can come while the child is still inside exec (no memory mapped yet): wait until
+    // /proc shows the sleep program itself.
+    const deadline = Date.now() + 5_000
+    while (!readStat(pid)?.rssPages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
     try {
       expect(readStat(pid)).toMatchObject({ pid, ppid: process.pid, pgrp: pid, session: pid })
       expect(processStartTime(pid)).toMatch(/^\d+$/)
