@@ -78,6 +78,7 @@ export const Service = Schema.Struct({
   ...unitFields,
   url: Schema.NullOr(Schema.String),
   depends_on: Schema.Array(Schema.String),
+  max_instances: Count.annotate({ description: "Most instances it may run (scaling.max_instances)" }),
 }).annotate({ identifier: "Service" })
 export type Service = typeof Service.Type
 

@@ -84,6 +84,7 @@ export const serviceView = (status: UnitStatus, usage: ProcessUsage): Service =>
   ...unitFields(status, usage),
   url: status.instances.find((i) => i.url !== undefined)?.url ?? null,
   depends_on: [...status.dependsOn],
+  max_instances: status.maxInstances,
 })
 
 const live = (state: LifecycleState) => state === "running" || state === "suspended"

@@ -201,7 +201,14 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("draws the dependency graph with one node per unit and an edge per dependency", async () => {
-    expect(await page.locator("svg.graph [data-node]").count()).toBe(6)
+    // Waited for: under load the graph may still be drawing from the first snapshot.
+    await page.waitForFunction(
+      () => document.querySelectorAll("svg.graph [data-node]").length === 6,
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    )
     const edges = await page
       .locator("svg.graph [data-edge]")
       .evaluateAll((els) => els.map((e) => e.getAttribute("data-edge")).sort())
@@ -239,6 +246,9 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("scales a service from its card, up and back down", async () => {
+    // Only a service that may run more than one instance has the control (db may run one).
+    expect(await unit("db").locator('[data-action="scale"]').count()).toBe(0)
+    expect(await unit("worker").locator('input[type="number"]').getAttribute("max")).toBe("2")
     const scaleTo = async (n: number) => {
       await unit("worker").locator('input[type="number"]').fill(String(n))
       await unit("worker").locator('[data-action="scale"]').click()

@@ -1,7 +1,7 @@
 // What surfaces see of a unit: its instances' statuses folded into one (the worst state wins,
 // ready only when every instance is ready, restarts summed).
 import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
-import type { UnitKind, UnitLabels, UnitSpec } from "../unitSpec.ts"
+import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
 
 export interface UnitStatus {
@@ -17,6 +17,8 @@ export interface UnitStatus {
   readonly dependsOn: ReadonlyArray<string>
   /** The config's descriptive fields (type, version, dependencies), shown only. */
   readonly labels: UnitLabels
+  /** Most instances it may run (scaling.max_instances). */
+  readonly maxInstances: number
   readonly instances: ReadonlyArray<InstanceStatus>
   /** The earliest next attempt of an instance in backoff or retrying while crashed (epoch ms). */
   readonly nextAttemptAt: number | undefined
@@ -54,6 +56,7 @@ export const aggregateStatus = (
     uptimeMs: Math.max(0, ...instances.map((i) => i.uptimeMs)),
     dependsOn: spec.dependsOn,
     labels: spec.labels ?? { dependencies: [] },
+    maxInstances: maxInstancesOf(spec),
     instances,
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
   }

@@ -135,7 +135,8 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
               {command}
             </button>
           ))}
-          {canScale && unit.kind === "service" && (
+          {/* Only where there is something to choose: a service that may run more than one. */}
+          {canScale && unit.kind === "service" && unit.max_instances > 1 && (
             <form
               class="scale"
               onSubmit={(e) => {
@@ -146,7 +147,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
               <input
                 type="number"
                 min={0}
-                max={64}
+                max={unit.max_instances}
                 value={instances}
                 aria-label={`instances of ${unit.id}`}
                 onInput={(e) => setInstances(Number((e.target as HTMLInputElement).value))}
