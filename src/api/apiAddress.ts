@@ -27,7 +27,8 @@ export const writeApiState = (stateDir: string, state: ApiState): Promise<void> 
 
 export const removeApiState = (stateDir: string): Promise<void> => rm(apiStateFile(stateDir), { force: true })
 
-const alive = (pid: number): boolean => {
+/** Whether process `pid` exists (EPERM: it does, under another user). Loads nothing but node:. */
+export const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true

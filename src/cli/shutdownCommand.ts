@@ -1,18 +1,9 @@
 // `sam shutdown` (described in commands.ts): stop the running SAM as a whole — every unit in
 // reverse dependency order, then SAM itself — through POST /api/shutdown, and wait until it is gone.
+import { alive } from "../api/apiAddress.ts"
 import { isLoopbackHost } from "../api/auth.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 const seconds = (text: unknown, fallback: number): number => {
   if (text === undefined) return fallback

@@ -149,7 +149,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.sent = true
     this.status = statusCode
     this.ttfbMs = Date.now() - this.startedAt
-    this.state.counters.ttfb.observe(this.ttfbMs / 1000)
     if (res.destroyed) {
       controller.abort(new ClientClosed())
       return

@@ -129,7 +129,7 @@ export class Gateway {
    */
   readonly drain = (unit: string, instance: number): Promise<void> => this.upstreams.drain(unit, instance)
 
-  /** The counters the metrics work reads. */
+  /** Its own counters (shedding, retries, errors, breakers, cache): tests and diagnostics. */
   stats(): GatewayStatsSnapshot {
     return this.statsRegistry.snapshot()
   }

@@ -51,6 +51,11 @@ export class GatewayMetricsHub implements GatewayMetricsSource {
   private readonly breakerListeners = new Set<(change: BreakerChange) => void>()
   private readonly states = new Map<string, BreakerState>()
 
+  /** Someone takes request records: without, the gateway makes none. */
+  get listening(): boolean {
+    return this.requestListeners.size > 0
+  }
+
   onRequest(listener: (record: GatewayRequestRecord) => void): () => void {
     this.requestListeners.add(listener)
     return () => {
