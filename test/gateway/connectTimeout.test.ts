@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { afterEach, describe, expect, it } from "vitest"
-import { defaultRestart, defaultStop, type UnitSpec } from "../../src/runtime/unitSpec.ts"
-import { type GatewayHarness, gatewaySpec, startGateway } from "../support/gateway.ts"
+import { validateConfigObject } from "../../src/config/load.ts"
+import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
+import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
+import { type GatewayHarness, startGateway } from "../support/gateway.ts"
 import { fixture } from "../support/runtime.ts"
 
 // gateway.timeouts.connect_ms: an upstream whose TCP handshake never completes (its accept queue
@@ -22,27 +24,25 @@ afterEach(async () => {
   expect(left ?? []).toEqual([])
 })
 
-const external = (id: string, url: string, connectMs: number): UnitSpec => ({
-  id,
-  kind: "service",
-  runtime: "external",
-  group: "services",
-  dependsOn: [],
-  dependencyRestart: "none",
-  instances: 1,
-  restart: defaultRestart,
-  stop: defaultStop,
-  probes: [],
-  externalUrl: url,
-  gateway: gatewaySpec({ timeouts: { connectMs }, retries: { attempts: 1 } }),
-})
+/** An external service at `url` with `gateway.timeouts.connect_ms`, as a config gives it. */
+const external = (id: string, url: string, connectMs: number): UnitSpec[] =>
+  unitSpecsFromConfig(
+    validateConfigObject({
+      services: {
+        [id]: {
+          deployment: { mode: "external", url },
+          gateway: { timeouts: { connect_ms: connectMs }, retries: { attempts: 1 } },
+        },
+      },
+    }),
+  ).units.slice()
 
 describe("connect_ms", () => {
   it("a handshake that never completes fails after connect_ms with a 502 naming the cause", async () => {
     hole = spawn("python3", [fixture("blackhole.py")], { stdio: ["pipe", "pipe", "inherit"] })
     const [line] = (await once(hole.stdout!, "data")) as [Buffer]
     const port = Number(line.toString().trim())
-    h = await startGateway([external("slowhost", `http://127.0.0.1:${port}`, 300)])
+    h = await startGateway(external("slowhost", `http://127.0.0.1:${port}`, 300))
     await h.routable("slowhost", 1)
     const response = await fetch(`${h.url}/api/slowhost/x`)
     expect(response.status).toBe(502)

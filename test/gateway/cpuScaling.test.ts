@@ -4,8 +4,8 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { validateConfigObject } from "../../src/config/load.ts"
 import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
+import { cpuService } from "../support/cpuService.ts"
 import { type GatewayHarness, startGateway } from "../support/gateway.ts"
-import { fixture } from "../support/runtime.ts"
 
 // Autoscaling on CPU with traffic coming through the gateway the whole time: the scale-out adds
 // instances to the routing table as they turn ready, and the scale-in drains each instance before
@@ -27,23 +27,14 @@ describe("a CPU-loaded service behind the gateway", () => {
     const flag = join(dir, "load")
     const config = validateConfigObject({
       services: {
-        api: {
-          deployment: {
-            mode: "process",
-            command: process.execPath,
-            args: [fixture("cpu-service.mjs")],
-            env: { LOAD_FILE: flag, DUTY: "30" },
-          },
-          health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
-          scaling: {
-            min_instances: 1,
-            max_instances: 3,
-            cpu_threshold: 10,
-            scale_up_seconds: 0.4,
-            scale_down_seconds: 1,
-            cooldown_seconds: 0.4,
-          },
-        },
+        api: cpuService(flag, {
+          min_instances: 1,
+          max_instances: 3,
+          cpu_threshold: 10,
+          scale_up_seconds: 0.4,
+          scale_down_seconds: 1,
+          cooldown_seconds: 0.4,
+        }),
       },
     })
     h = await startGateway(unitSpecsFromConfig(config).units, { usageIntervalMs: 200 })

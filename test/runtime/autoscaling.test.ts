@@ -7,7 +7,8 @@ import type { ServiceConfigInput } from "../../src/config/schema.ts"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
 import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
 import { Sam, type UnitTraffic } from "../../src/runtime/sam.ts"
-import { fixture, survivors } from "../support/runtime.ts"
+import { cpuService } from "../support/cpuService.ts"
+import { survivors } from "../support/runtime.ts"
 
 // Autoscaling with real processes: a service whose instances burn CPU while a flag file exists,
 // configured through the scaling keys, sampled every 200 ms. A recording traffic source stands in
@@ -41,16 +42,7 @@ const start = async (overrides: Partial<ServiceConfigInput["scaling"]> = {}) => 
   const flag = join(dir, "load")
   const config = validateConfigObject({
     services: {
-      api: {
-        deployment: {
-          mode: "process",
-          command: process.execPath,
-          args: [fixture("cpu-service.mjs")],
-          env: { LOAD_FILE: flag, DUTY: "30" },
-        },
-        health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
-        scaling: { ...scaling, ...overrides },
-      },
+      api: cpuService(flag, { ...scaling, ...overrides }),
     },
   })
   const s = new Sam({
