@@ -3,7 +3,7 @@
 // heartbeats in between. With Last-Event-ID the events after that id are replayed from the bus
 // history instead, when the history still holds them. Unit output has its own stream (logStream.ts).
 // Asked for, `usage` frames (no id: they are samples, not events to resume after) come at an interval.
-import { Effect, Queue, Stream } from "effect"
+import { type Cause, Effect, Queue, Stream } from "effect"
 import type { EventBus, SamEvent } from "../runtime/eventBus.ts"
 
 export interface SseFrame {
@@ -20,6 +20,23 @@ export const sseComment = (text: string): string => `: ${text.replace(/\n/g, " "
 
 /** Reconnect delay suggested to EventSource clients. */
 export const retryMs = 2_000
+
+/**
+ * The two ways an SSE stream's producer feeds its queue (Stream.callback): `push` a frame, and
+ * `end` the stream once — also when a slow client's queue is full (it can resume).
+ */
+export const framePusher = (queue: Queue.Queue<string, Cause.Done>) => {
+  let open = true
+  const end = () => {
+    if (!open) return
+    open = false
+    Queue.endUnsafe(queue)
+  }
+  const push = (text: string) => {
+    if (open && !Queue.offerUnsafe(queue, text)) end()
+  }
+  return { push, end }
+}
 
 export interface EventStreamOptions {
   readonly bus: EventBus
@@ -56,15 +73,7 @@ export const eventFrames = (options: EventStreamOptions): Stream.Stream<string> 
     (queue) =>
       Effect.acquireRelease(
         Effect.sync(() => {
-          let open = true
-          const end = () => {
-            if (!open) return
-            open = false
-            Queue.endUnsafe(queue)
-          }
-          const push = (text: string) => {
-            if (open && !Queue.offerUnsafe(queue, text)) end()
-          }
+          const { push, end } = framePusher(queue)
           let lastSent = 0
           const send = (event: SamEvent) => {
             if (event.id <= lastSent) return

@@ -2,10 +2,10 @@
 // `lines`, or everything after Last-Event-ID; at most 10,000 lines either way), then each new line as the log hub delivers it, for
 // as long as the client stays (the unit may restart any number of times). Each `line` event's id
 // is the line's seq. A client that falls too far behind is cut off and resumes with Last-Event-ID.
-import { Effect, Queue, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { fieldsOf, type LogQuery, type LogRecord, matches } from "../runtime/logs/logRecord.ts"
 import type { UnitLogs } from "../runtime/sam.ts"
-import { retryMs, sseComment, sseFrame } from "./eventStream.ts"
+import { framePusher, retryMs, sseComment, sseFrame } from "./eventStream.ts"
 import type { LogLine } from "./schemas.ts"
 
 /** A record as the API answers it (a JSON-object line with its fields). */
@@ -53,15 +53,7 @@ export const logFrames = (options: LogStreamOptions): Stream.Stream<string> =>
     (queue) =>
       Effect.acquireRelease(
         Effect.sync(() => {
-          let open = true
-          const end = () => {
-            if (!open) return
-            open = false
-            Queue.endUnsafe(queue)
-          }
-          const push = (text: string) => {
-            if (open && !Queue.offerUnsafe(queue, text)) end()
-          }
+          const { push, end } = framePusher(queue)
           const live = liveQuery(options.query)
           let lastSent = 0
           /** Live lines that came while the history was read. */
