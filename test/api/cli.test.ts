@@ -128,6 +128,15 @@ describe("sam against a running SAM", () => {
   })
 
   it("sam status and sam ps print a table; --json is for scripts", async () => {
+    // db's CPU and memory columns need a first usage sample (every 2 s; later on a loaded machine).
+    const deadline = Date.now() + 15_000
+    const sampled = async () => {
+      const response = await fetch(`${url}/api/services/db`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })
+      return ((await response.json()) as { memory_bytes: number | null }).memory_bytes !== null
+    }
+    while (!(await sampled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const status = await sam(["status"])
     expect(status.code).toBe(0)
     expect(status.stdout).toMatch(
