@@ -42,6 +42,7 @@ import {
   UnitNotFound,
   type UnitStatus,
 } from "./supervisor/supervisor.ts"
+import { describeStatus } from "./supervisor/unitStatus.ts"
 import type { UnitKind, UnitSpec } from "./unitSpec.ts"
 import { UnitTokens } from "./unitTokens.ts"
 
@@ -426,7 +427,7 @@ export class Sam {
         off()
         reject(
           new Error(
-            `"${id}" did not reach the awaited state within ${timeoutMs} ms (it is ${this.supervisor.status(id).state})`,
+            `"${id}" did not reach the awaited state within ${timeoutMs} ms (it is ${describeStatus(this.supervisor.status(id))})`,
           ),
         )
       }, timeoutMs)

@@ -34,7 +34,7 @@ describe("a CPU-loaded service behind the gateway", () => {
         api: cpuService(flag, {
           min_instances: 1,
           max_instances: 3,
-          cpu_threshold: 10,
+          cpu_threshold: 5,
           scale_up_seconds: 0.4,
           scale_down_seconds: 1,
           cooldown_seconds: 0.4,
@@ -47,22 +47,40 @@ describe("a CPU-loaded service behind the gateway", () => {
     // Steady, light traffic (about 50 requests a second: it must not itself keep the CPU up).
     const statuses: number[] = []
     let running = true
+    const url = `${h.url}/api/api/work`
     const traffic = (async () => {
       while (running) {
-        const response = await fetch(`${h!.url}/api/api/work`)
+        const response = await fetch(url)
         await response.arrayBuffer()
         statuses.push(response.status)
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     })()
 
-    writeFileSync(flag, "")
-    await h.sam.until("api", (u) => u.instances.filter((i) => i.ready).length === 3, 60_000)
-    await h.routable("api", 3)
-    unlinkSync(flag)
-    await h.sam.until("api", (u) => u.instances.length === 1, 60_000)
-    running = false
-    await traffic
+    try {
+      writeFileSync(flag, "")
+      await h.sam
+        .until("api", (u) => u.instances.filter((i) => i.ready).length === 3, 60_000)
+        .catch((e: unknown) => {
+          // What the autoscaler said and saw, for a failure on a loaded machine.
+          const said = h!.sam.events
+            .since()
+            .flatMap((e) =>
+              e.type === "supervisor" && e.unit === "api" ? [`${e.action}: ${e.detail ?? ""}`] : [],
+            )
+          const cpu = h!.sam.unitStatus("api").instances.map((i) => i.lastUsage?.cpuPercent)
+          throw new Error(
+            `${String(e)}; cpu now ${JSON.stringify(cpu)}; supervisor said:\n${said.join("\n")}`,
+          )
+        })
+      await h.routable("api", 3)
+      unlinkSync(flag)
+      await h.sam.until("api", (u) => u.instances.length === 1, 60_000)
+    } finally {
+      // Stopped before afterEach closes SAM, whatever happened: no request outlives the test.
+      running = false
+      await traffic
+    }
 
     expect(statuses.length).toBeGreaterThan(10)
     expect(statuses.filter((s) => s !== 200)).toEqual([])

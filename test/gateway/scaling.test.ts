@@ -93,8 +93,11 @@ describe("start-on-demand and scaling", () => {
     )
     await eventually(() => h!.gateway.inFlight("api", 0) === 6)
     const scaled = await out
+    // 6 in flight against a target of 2 asks for 3; a sample taken while the requests were still
+    // arriving may have asked for 2, and the window scales to the lowest count it saw (HPA's
+    // stabilisation). Either way the unit reaches 3: with [6, 0] in flight the average is 3.
     expect((scaled as { detail?: unknown }).detail).toMatch(
-      /^api: 6 in flight per instance > 2 for [\d.]+s: 1 → 3 instances$/,
+      /^api: 6 in flight per instance > 2 for [\d.]+s: 1 → [23] instances$/,
     )
     await h.routable("api", 3)
     abort.abort()

@@ -61,3 +61,15 @@ export const aggregateStatus = (
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
   }
 }
+
+/**
+ * One line for messages: the unit's state and, for several instances, each one's
+ * ("running; instances: 0 running ready, 1 starting").
+ */
+export const describeStatus = (status: UnitStatus): string => {
+  if (status.instances.length <= 1) return status.state
+  const each = status.instances.map(
+    (i) => `${i.instance} ${i.state}${i.ready ? " ready" : ""}${i.draining ? " draining" : ""}`,
+  )
+  return `${status.state}; instances: ${each.join(", ")}`
+}
