@@ -23,15 +23,25 @@ export interface LogFilesOptions extends RotationSettings {
   readonly onError?: (unit: string, error: unknown) => void
 }
 
-/** Records are encoded into chunks of this size, reused once written (no garbage per line). */
+/**
+ * Records are encoded into chunks of this size once a unit has this much pending (a flooding unit),
+ * reused once written (no garbage per line). A unit with little pending gets a small chunk, twice
+ * the size of what it has pending (at least minChunkBytes): 50 quiet units must not hold 50 × 256 KiB
+ * (bench/RESULTS.md, "Findings").
+ */
 const chunkBytes = 256 * 1024
+const minChunkBytes = 8 * 1024
 /**
  * Largest single write (chunks, one writev): all that may be pending, since one turn of the event
  * loop can read megabytes of a flooding child and one write a turn must keep up with that.
  */
 const batchBytes = 16 * 1024 * 1024
-/** Free chunks kept for reuse, all units together. */
-const spareChunks = 16
+/** The size of a unit's next chunk: twice what it has pending, within minChunkBytes..chunkBytes. */
+const chunkSizeFor = (pending: number): number =>
+  Math.min(chunkBytes, Math.max(minChunkBytes, 2 ** Math.ceil(Math.log2(pending + 1)) * 2))
+
+/** Free full-size chunks kept for reuse, all units together (a flood's worth of reuse). */
+const spareChunks = 4
 const reportEveryMs = 1_000
 const NEWLINE = 0x0a
 
@@ -180,7 +190,7 @@ export class LogFiles implements LogStorage {
     let chunk = queue.chunks.at(-1)
     const needed = text.length * 3 <= chunkBytes ? text.length * 3 : Buffer.byteLength(text)
     if (!chunk || chunk.buffer.length - chunk.used < needed) {
-      const size = Math.max(chunkBytes, needed)
+      const size = Math.max(needed, chunkSizeFor(queue.bytes))
       const buffer =
         size === chunkBytes ? (this.spare.pop() ?? Buffer.allocUnsafe(chunkBytes)) : Buffer.allocUnsafe(size)
       chunk = { buffer, used: 0, firstSeq: seq }
