@@ -31,7 +31,8 @@ afterEach(async () => {
 const scaling = {
   min_instances: 1,
   max_instances: 3,
-  cpu_threshold: 10,
+  // Well under the fixture's ~30%: on a loaded machine an instance gets less of a core.
+  cpu_threshold: 5,
   scale_up_seconds: 0.4,
   scale_down_seconds: 1,
   cooldown_seconds: 0.4,
@@ -84,7 +85,9 @@ const allReady = (s: Sam, n: number) =>
   )
 
 describe("autoscaling on CPU", () => {
-  it("a loaded service scales out to max_instances and back in once the load stops, draining each instance before its stop", async () => {
+  it("a loaded service scales out to max_instances and back in once the load stops, draining each instance before its stop", {
+    timeout: 90_000,
+  }, async () => {
     const { sam: s, flag } = await start()
     const drains: Array<{ instance: number; state: string; draining: boolean; eventId: number }> = []
     const traffic: UnitTraffic = {
@@ -102,7 +105,7 @@ describe("autoscaling on CPU", () => {
     s.useTraffic(traffic)
     expect(running(s)).toBe(1)
 
-    // Load: one instance at ~30% of a core against a target of 10% asks for 3 (the max). Kept
+    // Load: one instance at ~30% of a core against a target of 5% asks for 3 (the max). Kept
     // small and short: other tests share the machine's cores.
     const outs: string[] = []
     const offOuts = s.events.subscribe((e) => {
@@ -113,13 +116,13 @@ describe("autoscaling on CPU", () => {
     await allReady(s, 3)
     offOuts()
     for (const detail of outs)
-      expect(detail).toMatch(/^api: cpu \d+% > 10% for [\d.]+s: [12] → [23] instances$/)
+      expect(detail).toMatch(/^api: cpu \d+% > 5% for [\d.]+s: [12] → [23] instances$/)
 
-    // No load: well below 9% (10% less the tolerance) for a second, then back to min_instances.
+    // No load: well below 4.5% (5% less the tolerance) for a second, then back to min_instances.
     unlinkSync(flag)
     const back = await next(s, (e) => scaled(e) && /→ 1 instances$/.test(detailOf(e)))
     expect(back).toMatchObject({ unit: "api" })
-    expect(detailOf(back)).toMatch(/^api: cpu \d+% well below 10% for [\d.]+s: [23] → 1 instances$/)
+    expect(detailOf(back)).toMatch(/^api: cpu \d+% well below 5% for [\d.]+s: [23] → 1 instances$/)
     await s.until("api", (u) => u.instances.length === 1, 30_000)
 
     // Every instance scaled away was drained while still running, before SAM stopped it.
@@ -155,7 +158,7 @@ describe("autoscaling on CPU", () => {
     expect(manual).toBe("api: scaled from 1 to 3 instances")
     expect(auto.length).toBeGreaterThan(0)
     for (const detail of auto)
-      expect(detail).toMatch(/^api: cpu \d+% well below 10% for [\d.]+s: [32] → [21] instances$/)
+      expect(detail).toMatch(/^api: cpu \d+% well below 5% for [\d.]+s: [32] → [21] instances$/)
     expect(auto.at(-1)).toMatch(/→ 1 instances$/)
     // Out of range by hand is refused, naming the range.
     await expect(s.scale("api", 4)).rejects.toMatchObject({
