@@ -1,0 +1,153 @@
+// The dashboard in Firefox (Debian's firefox-esr, driven over WebDriver BiDi by puppeteer-core;
+// playwright-core needs its own patched Firefox) against the real `sam start` daemon: the login
+// link, every unit with its state, the dependency graph, a SIGKILLed unit coming back live, a
+// restart from its button, the live log tail, a phone's width, and no console error. The full
+// story runs in Chromium (browser.test.ts); this one holds the parts that depend on the engine.
+import { existsSync, mkdirSync } from "node:fs"
+import { join } from "node:path"
+import puppeteer, { type Browser, type Page } from "puppeteer-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { repoRoot, runSam } from "../cli/runSam.ts"
+import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
+
+const firefoxPath = "/usr/bin/firefox-esr"
+const token = "ops-firefox-5d2c8e1a7b"
+const artifacts = join(repoRoot, "test-artifacts")
+
+let p: Project
+let sam: Daemon
+let url: string
+let browser: Browser
+let page: Page
+const problems: string[] = []
+
+const attribute = (id: string, name: string): Promise<string> =>
+  page.$eval(`[data-unit="${id}"]`, (el, attr) => el.getAttribute(attr) ?? "", name)
+
+/** Resolves once the page shows `id` with attribute `name` satisfying the regular expression. */
+const until = async (id: string, name: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> => {
+  await page.waitForFunction(
+    (sel, attr, source) => new RegExp(source).test(document.querySelector(sel)?.getAttribute(attr) ?? ""),
+    { timeout: timeoutMs },
+    `[data-unit="${id}"]`,
+    name,
+    pattern.source,
+  )
+  return attribute(id, name)
+}
+
+beforeAll(async () => {
+  p = project()
+  p.writeConfig({
+    security: { api_tokens: { ops: { token, role: "operator" } } },
+    services: {
+      db: {
+        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+        health_check: { endpoint: "/health", interval_seconds: 1, timeout_seconds: 1 },
+        restart_policy: { type: "always", backoff_seconds: 0.2 },
+      },
+      api: {
+        deployment: {
+          mode: "process",
+          command: process.execPath,
+          args: [fixturePath("chatty.mjs")],
+          env: { TICK_MS: "500" },
+        },
+        depends_on: ["db"],
+        restart_policy: { type: "always", backoff_seconds: 0.2 },
+      },
+    },
+  })
+  sam = await p.start([], { SAM_TOKEN: token })
+  await sam.waitForOutput("press Ctrl+C")
+  url = (/control API on (http:\/\/\S+)/.exec(sam.output())?.[1] ?? "").replace(/\/$/, "")
+  mkdirSync(artifacts, { recursive: true })
+  browser = await puppeteer.launch({ browser: "firefox", executablePath: firefoxPath, headless: true })
+  page = await browser.newPage()
+  await page.setViewport({ width: 1280, height: 800 })
+  page.on("pageerror", (error) => problems.push(`page error: ${String(error)}`))
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`)
+  })
+}, 90_000)
+
+afterAll(async () => {
+  await browser?.close()
+  expect(await p.cleanup()).toEqual([])
+})
+
+describe("the dashboard in Firefox", () => {
+  it("is driven by the Debian firefox-esr that .ci/run installs", async () => {
+    expect(existsSync(firefoxPath)).toBe(true)
+    expect(await browser.version()).toMatch(/^firefox\//i)
+  })
+
+  it("signs in with the login link and lists every unit with its state and pid", async () => {
+    const printed = await runSam(["dashboard", "--config", "sam.config.json"], {
+      cwd: p.dir,
+      env: { SAM_TOKEN: token },
+    })
+    const link = /^dashboard: (\S+)$/m.exec(printed.stdout)?.[1]
+    expect(link, printed.stdout + printed.stderr).toBe(`${url}/?token=${encodeURIComponent(token)}`)
+    await page.goto(link as string)
+    // The session cookie is set and the token is gone from the address bar.
+    expect(page.url()).toBe(`${url}/`)
+    await page.waitForSelector('[data-connection="live"]')
+    for (const id of ["db", "api"]) await until(id, "data-state", /^running$/)
+    expect(
+      await page.$$eval("[data-unit]", (els) => els.map((e) => e.getAttribute("data-unit")).sort()),
+    ).toEqual(["api", "db"])
+    expect(Number(await attribute("db", "data-pid"))).toBeGreaterThan(0)
+    await page.waitForSelector('[data-role="operator"]')
+  })
+
+  it("draws the dependency graph", async () => {
+    await page.waitForFunction(() => document.querySelectorAll("svg.graph [data-node]").length === 2)
+    expect(
+      await page.$$eval("svg.graph [data-edge]", (els) => els.map((e) => e.getAttribute("data-edge"))),
+    ).toEqual(["api->db"])
+  })
+
+  it("shows a unit SIGKILLed from outside coming back, live: restarts go up, a new pid", async () => {
+    const before = Number(await attribute("api", "data-restarts"))
+    const pid = await attribute("api", "data-pid")
+    process.kill(Number(pid), "SIGKILL")
+    await until("api", "data-restarts", new RegExp(`^${before + 1}$`))
+    const next = await until("api", "data-pid", new RegExp(`^(?!${pid}$)\\d+$`))
+    p.pids.add(Number(next))
+    await until("api", "data-state", /^running$/)
+  })
+
+  it("restarts a unit from its button and says the result", async () => {
+    const pid = await attribute("db", "data-pid")
+    await page.click('[data-unit="db"] [data-action="restart"]')
+    const next = await until("db", "data-pid", new RegExp(`^(?!${pid}$)\\d+$`))
+    p.pids.add(Number(next))
+    await page.waitForSelector('[data-notice="ok"][data-notice-unit="db"]')
+    await until("db", "data-ready", /^true$/)
+  })
+
+  it("tails the selected unit's log live", async () => {
+    await page.click('svg.graph [data-node="api"]')
+    await page.waitForSelector('[data-log="api"] .log-line')
+    const count = await page.$$eval('[data-log="api"] .log-line', (lines) => lines.length)
+    // chatty.mjs ticks every 500 ms: new lines arrive without a reload.
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-log="api"] .log-line').length > n,
+      { timeout: 15_000 },
+      count,
+    )
+    await page.screenshot({ path: join(artifacts, "dashboard-firefox-1280x800.png") })
+  })
+
+  it("fits a phone's width", async () => {
+    await page.setViewport({ width: 390, height: 844 })
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: join(artifacts, "dashboard-firefox-phone.png") })
+  })
+
+  it("logged no errors in the console", () => {
+    expect(problems).toEqual([])
+  })
+})
