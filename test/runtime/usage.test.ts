@@ -27,7 +27,10 @@ describe("per-unit CPU and memory cover the whole process tree", () => {
     await sam.start()
     await ready.promise
     const leader = sam.unitStatus("tree").pid as number
-    // Two samples after the children hold their memory.
+    // Two samples after the children hold their memory (the first is taken a moment after the spawn).
+    const sampledBy = Date.now() + 10_000
+    while (sam.unitStatus("tree").instances[0]?.lastUsage === undefined && Date.now() < sampledBy)
+      await new Promise((r) => setTimeout(r, 20))
     const first = sam.unitStatus("tree").instances[0]!.lastUsage!.at
     const deadline = Date.now() + 10_000
     let usage = sam.unitStatus("tree").instances[0]!.lastUsage!

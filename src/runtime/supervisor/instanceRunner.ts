@@ -25,6 +25,9 @@ import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
 import { type ForkIn, fromEffectCallback, fromEffectPromise } from "./effectActors.ts"
 
+/** How long after its spawn an instance is first measured (its program loading). */
+const firstSampleDelayMs = 300
+
 export class CommandRefused extends Data.TaggedError("CommandRefused")<{
   readonly unit: string
   readonly command: CommandName
@@ -427,6 +430,8 @@ export class InstanceRunner {
   ): Effect.Effect<void> {
     const interval = this.env.usageIntervalMs ?? 2_000
     return Effect.gen({ self: this }, function* () {
+      // Not at the spawn itself: a tree measured before its program has loaded says "412 KiB".
+      yield* Effect.sleep(Math.min(interval, firstSampleDelayMs))
       for (;;) {
         if (this.handle !== handle) return
         const now = yield* Clock.currentTimeMillis
