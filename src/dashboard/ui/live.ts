@@ -101,6 +101,8 @@ type Metrics = { series?: Record<string, ReadonlyArray<Point>> }
 export class Live {
   private stream: Stream | undefined
   private readonly once = coalescer()
+  /** Units whose metrics history has been asked for (see readHistories). */
+  private readonly historiesRead = new Set<string>()
   private readonly store: Store
 
   constructor(store: Store) {
@@ -168,7 +170,7 @@ export class Live {
       const features = await readFeatures()
       this.store.update((s) => ({ ...s, features }))
       if (features.alerts) this.refreshAlerts()
-      if (features.metrics) this.readHistories()
+      this.readHistories()
     })
     this.refreshDependencies()
     this.refreshCrashes()
@@ -202,6 +204,8 @@ export class Live {
         applySnapshot(s, { services: services.services, agents: agents.agents }, Date.now()),
       )
       this.store.update((s) => ({ ...s, dependencies: services.dependencies }))
+      // Units the reload added start their sparklines from their history too.
+      this.readHistories()
     })
   }
 
@@ -240,9 +244,15 @@ export class Live {
     })
   }
 
-  /** Sparklines start from the metrics history where SAM keeps one. */
+  /**
+   * Sparklines start from the metrics history where SAM keeps one: read once per unit, for the
+   * units of the first snapshot and for those a config reload adds.
+   */
   private readHistories(): void {
-    for (const unit of this.store.state.units.values())
+    if (!this.store.state.features.metrics) return
+    for (const unit of this.store.state.units.values()) {
+      if (this.historiesRead.has(unit.id)) continue
+      this.historiesRead.add(unit.id)
       this.once(`metrics:${unit.id}`, async () => {
         const metrics = await getIfThere<Metrics>(`${unitPath(unit.kind, unit.id)}/metrics`)
         const series = metrics?.series ?? {}
@@ -250,6 +260,7 @@ export class Live {
           applyHistory(s, unit.id, series.cpu_percent ?? [], series.memory_bytes ?? []),
         )
       })
+    }
   }
 
   /** Run a lifecycle command as the signed-in operator; the outcome becomes a notice. */
