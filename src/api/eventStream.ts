@@ -3,6 +3,7 @@
 // heartbeats in between. With Last-Event-ID the events after that id are replayed from the bus
 // history instead, when the history still holds them. Unit output has its own stream (logStream.ts).
 // Asked for, `usage` frames (no id: they are samples, not events to resume after) come at an interval.
+// A stream whose credential stops authenticating (checked at each heartbeat) ends.
 import { type Cause, Effect, Queue, Stream } from "effect"
 import type { EventBus, SamEvent } from "../runtime/eventBus.ts"
 
@@ -50,7 +51,36 @@ export interface EventStreamOptions {
   readonly maxQueued?: number
   /** Send a `usage` frame with `sample()` every `everyMs` (the dashboard's sparklines). */
   readonly usage?: { readonly everyMs: number; readonly sample: () => unknown }
+  /**
+   * Checked at each heartbeat: once the credential that opened the stream no longer authenticates
+   * (its session expired, its token was changed or removed by a reload), an `unauthorized` frame
+   * ends the stream, and the client's reconnect meets the 401.
+   */
+  readonly stillAuthorized?: () => boolean
 }
+
+/**
+ * Every `heartbeatMs`: a keep-alive comment, or, once `stillAuthorized` says no, an `unauthorized`
+ * frame and the end of the stream. Returns the interval to clear.
+ */
+export const startHeartbeat = (
+  options: { readonly heartbeatMs: number; readonly stillAuthorized?: (() => boolean) | undefined },
+  push: (text: string) => void,
+  end: () => void,
+): ReturnType<typeof setInterval> =>
+  setInterval(() => {
+    if (options.stillAuthorized?.() === false) {
+      push(
+        sseFrame({
+          event: "unauthorized",
+          data: { reason: "the credential of this stream is no longer valid" },
+        }),
+      )
+      end()
+      return
+    }
+    push(sseComment(`keep-alive ${new Date().toISOString()}`))
+  }, options.heartbeatMs)
 
 /** The events to replay after `lastEventId`, or undefined when a snapshot is needed instead. */
 export const replayAfter = (
@@ -89,10 +119,7 @@ export const eventFrames = (options: EventStreamOptions): Stream.Stream<string> 
             for (const event of replay) send(event)
           }
           const unsubscribe = options.bus.subscribe(send)
-          const heartbeat = setInterval(
-            () => push(sseComment(`keep-alive ${new Date().toISOString()}`)),
-            options.heartbeatMs,
-          )
+          const heartbeat = startHeartbeat(options, push, end)
           const usage = options.usage
           const sampler =
             usage === undefined

@@ -5,7 +5,7 @@
 import { Effect, Stream } from "effect"
 import { fieldsOf, type LogQuery, type LogRecord, matches } from "../runtime/logs/logRecord.ts"
 import type { UnitLogs } from "../runtime/sam.ts"
-import { framePusher, retryMs, sseComment, sseFrame } from "./eventStream.ts"
+import { framePusher, retryMs, sseFrame, startHeartbeat } from "./eventStream.ts"
 import type { LogLine } from "./schemas.ts"
 
 /** A record as the API answers it (a JSON-object line with its fields). */
@@ -34,6 +34,8 @@ export interface LogStreamOptions {
   readonly shutdown: AbortSignal
   /** Live frames a slow client may fall behind by before the stream is ended (default 10,000). */
   readonly maxQueued?: number
+  /** Checked at each heartbeat; false ends the stream (eventStream.ts, startHeartbeat). */
+  readonly stillAuthorized?: () => boolean
 }
 
 const resumeSeq = (lastEventId: string | undefined): number | undefined => {
@@ -97,10 +99,7 @@ export const logFrames = (options: LogStreamOptions): Stream.Stream<string> =>
               end()
             },
           )
-          const heartbeat = setInterval(
-            () => push(sseComment(`keep-alive ${new Date().toISOString()}`)),
-            options.heartbeatMs,
-          )
+          const heartbeat = startHeartbeat(options, push, end)
           const onShutdown = () => {
             push(sseFrame({ event: "shutdown", data: { reason: "SAM's API server is closing" } }))
             end()

@@ -74,3 +74,13 @@ export const authenticateRequest = (
   }
   return { ok: true, principal, via: "session" }
 }
+
+/**
+ * For a stream that outlives its request: whether the credential `request` came with still
+ * authenticates (a session that expired or a token a reload changed no longer does).
+ */
+export const credentialStillValid =
+  (context: CredentialContext, request: HttpServerRequest.HttpServerRequest) => (): boolean => {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1] ?? ""
+    return authenticateRequest(context, request, bearer, false).ok
+  }

@@ -1,13 +1,14 @@
 // GET /api/services/:id/logs and GET /api/agents/:id/logs: a unit's output from `sam.logs`, as
 // JSON ({ id, lines }) or, with follow=true or Accept: text/event-stream, as SSE (logStream.ts).
 import { Effect, Stream } from "effect"
-import { HttpServerResponse } from "effect/http"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { logQueryOf } from "../logQuery.ts"
 import { logFrames, logLineView } from "../logStream.ts"
 import { InvalidRequest } from "../problems.ts"
+import { credentialStillValid } from "../requestCredential.ts"
 import type { LogQuery as LogQueryParams } from "../schemas.ts"
 import { sseHeaders } from "./system.ts"
 import { lookup, type UnitKindPath } from "./unitCommand.ts"
@@ -45,6 +46,7 @@ export const logsLive = HttpApiBuilder.group(ControlApi, "logs", (handlers) =>
             lastEventId: request.headers["last-event-id"],
             heartbeatMs: context.heartbeatMs,
             shutdown: context.shutdown,
+            stillAuthorized: credentialStillValid(context, yield* HttpServerRequest.HttpServerRequest),
           })
           return HttpServerResponse.stream(frames.pipe(Stream.encodeText), {
             contentType: "text/event-stream",

@@ -2,12 +2,13 @@
 // samples and recent events when asked), GET /api/session (who is calling) and POST /api/shutdown
 // (stop SAM as a whole; only a SAM run by `sam start` can).
 import { Effect, Stream } from "effect"
-import { HttpServerResponse } from "effect/http"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext, apiActor, auditNow } from "../apiContext.ts"
 import { ControlApi, Principal } from "../controlApi.ts"
 import { eventFrames } from "../eventStream.ts"
 import { NotAvailable } from "../problems.ts"
+import { credentialStillValid } from "../requestCredential.ts"
 import { hostResources } from "../resources.ts"
 import { agentView, countStates, overallHealth, serviceView, usageView } from "../views.ts"
 
@@ -41,9 +42,11 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
           }
         }),
       events: ({ headers, query }) =>
-        Effect.sync(() => {
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
           const recent = query.recent ?? 0
           const frames = eventFrames({
+            stillAuthorized: credentialStillValid(context, request),
             bus: sam.bus,
             lastEventId: headers["last-event-id"],
             heartbeatMs: context.heartbeatMs,
