@@ -57,7 +57,8 @@ describe("crash reports", () => {
     const { sam, store, reported } = withSam(
       [
         nodeService("loop", "exit.mjs", {
-          env: { EXIT_MESSAGE: "fatal: config missing", EXIT_CODE: "3", EXIT_AFTER_MS: "50" },
+          // Alive past its first usage sample (0.3 s after the spawn): the reports carry its figures.
+          env: { EXIT_MESSAGE: "fatal: config missing", EXIT_CODE: "3", EXIT_AFTER_MS: "450" },
           restart: { maxRestarts: 100, backoffBaseMs: 10, backoffMaxMs: 10 },
         }),
       ],
