@@ -13,6 +13,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot, runSam } from "../cli/runSam.ts"
 import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
+import { dashboardServices } from "../support/dashboardUnits.ts"
 
 const tokens = {
   ops: { token: "ops-dashboard-7c1e9a3f5b", role: "operator" },
@@ -72,21 +73,7 @@ const until = async (id: string, name: string, predicate: (value: string) => boo
 const config = (apiTokens: Record<string, { token: string; role: string }>) => ({
   security: { api_tokens: apiTokens },
   services: {
-    db: {
-      deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
-      health_check: { endpoint: "/health", interval_seconds: 1, timeout_seconds: 1 },
-      restart_policy: { type: "always", backoff_seconds: 0.2 },
-    },
-    api: {
-      deployment: {
-        mode: "process",
-        command: process.execPath,
-        args: [fixturePath("chatty.mjs")],
-        env: { TICK_MS: "700" },
-      },
-      depends_on: ["db"],
-      restart_policy: { type: "always", backoff_seconds: 0.2 },
-    },
+    ...dashboardServices(700),
     worker: {
       deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
       depends_on: ["api", "db"],

@@ -8,7 +8,8 @@ import { join } from "node:path"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot, runSam } from "../cli/runSam.ts"
-import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
+import { type Daemon, type Project, project } from "../support/daemon.ts"
+import { dashboardServices } from "../support/dashboardUnits.ts"
 
 const firefoxPath = "/usr/bin/firefox-esr"
 const token = "ops-firefox-5d2c8e1a7b"
@@ -40,23 +41,7 @@ beforeAll(async () => {
   p = project()
   p.writeConfig({
     security: { api_tokens: { ops: { token, role: "operator" } } },
-    services: {
-      db: {
-        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
-        health_check: { endpoint: "/health", interval_seconds: 1, timeout_seconds: 1 },
-        restart_policy: { type: "always", backoff_seconds: 0.2 },
-      },
-      api: {
-        deployment: {
-          mode: "process",
-          command: process.execPath,
-          args: [fixturePath("chatty.mjs")],
-          env: { TICK_MS: "500" },
-        },
-        depends_on: ["db"],
-        restart_policy: { type: "always", backoff_seconds: 0.2 },
-      },
-    },
+    services: dashboardServices(500),
   })
   sam = await p.start([], { SAM_TOKEN: token })
   await sam.waitForOutput("press Ctrl+C")
