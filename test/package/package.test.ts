@@ -2,8 +2,18 @@
 // dependencies from the registry), then embedded with createSam, run with `npx sam`, and an
 // agent importing `sam/agent` run in the sandbox. The README's and docs/AGENTS.md's examples
 // are taken from the markdown and run here too. One pack and install for the whole file.
-import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { createInterface } from "node:readline"
@@ -77,7 +87,21 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "sam-package-"))
   project = join(work, "project")
   mkdirSync(project)
-  await ok("npm", ["pack", "--pack-destination", work], repoRoot, 120_000)
+  // Packed from a copy of the repository: `npm pack` rebuilds dist/ (prepack removes it first),
+  // and the files running beside this one serve and run the repository's own dist/.
+  const source = join(work, "source")
+  const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: repoRoot,
+  })
+    .toString()
+    .split("\0")
+    .filter((file) => file !== "" && existsSync(join(repoRoot, file)))
+  for (const file of files) {
+    mkdirSync(dirname(join(source, file)), { recursive: true })
+    copyFileSync(join(repoRoot, file), join(source, file))
+  }
+  symlinkSync(join(repoRoot, "node_modules"), join(source, "node_modules"), "dir")
+  await ok("npm", ["pack", "--pack-destination", work], source, 120_000)
   const tarball = readdirSync(work).find((name) => name.endsWith(".tgz"))
   if (!tarball) throw new Error(`npm pack wrote no tarball into ${work}`)
   await ok("npm", ["init", "-y"], project)
