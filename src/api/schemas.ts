@@ -57,6 +57,7 @@ const unitFields = {
   next_attempt_at: Schema.NullOr(Schema.String).annotate({
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
   }),
+  depends_on: Schema.Array(Schema.String).annotate({ description: "The units it depends on (`depends_on`)" }),
   labels: Schema.Struct({
     type: Schema.NullOr(Schema.String).annotate({ description: "The config's `type` (services)" }),
     version: Schema.NullOr(Schema.String).annotate({ description: "The config's `version`" }),
@@ -77,7 +78,6 @@ export type Agent = typeof Agent.Type
 export const Service = Schema.Struct({
   ...unitFields,
   url: Schema.NullOr(Schema.String),
-  depends_on: Schema.Array(Schema.String),
   max_instances: Count.annotate({ description: "Most instances it may run (scaling.max_instances)" }),
 }).annotate({ identifier: "Service" })
 export type Service = typeof Service.Type

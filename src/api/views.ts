@@ -47,6 +47,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
     status.instances[0]?.reason ??
     "",
   next_attempt_at: status.nextAttemptAt === undefined ? null : new Date(status.nextAttemptAt).toISOString(),
+  depends_on: [...status.dependsOn],
   labels: {
     type: status.labels.type ?? null,
     version: status.labels.version ?? null,
@@ -83,7 +84,6 @@ export const agentView = (sam: Sam, status: UnitStatus, usage: ProcessUsage): Ag
 export const serviceView = (status: UnitStatus, usage: ProcessUsage): Service => ({
   ...unitFields(status, usage),
   url: status.instances.find((i) => i.url !== undefined)?.url ?? null,
-  depends_on: [...status.dependsOn],
   max_instances: status.maxInstances,
 })
 

@@ -9,7 +9,7 @@ export type UnitKind = "agent" | "service"
 
 /** A unit as the dashboard holds it: the API's view, its kind, and when the view was read. */
 export type Unit = (
-  | (Agent & { readonly kind: "agent"; readonly depends_on?: ReadonlyArray<string> })
+  | (Agent & { readonly kind: "agent" })
   | (Service & { readonly kind: "service"; readonly capabilities?: ReadonlyArray<string> })
 ) & {
   /** Date.now() when `uptime` was read (the page counts on from there). */
