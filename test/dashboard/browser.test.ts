@@ -11,9 +11,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { repoRoot, runSam } from "../cli/runSam.ts"
+import { repoRoot } from "../cli/runSam.ts"
 import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
-import { dashboardServices } from "../support/dashboardUnits.ts"
+import { dashboardServices, loginLink } from "../support/dashboardStory.ts"
 
 const tokens = {
   ops: { token: "ops-dashboard-7c1e9a3f5b", role: "operator" },
@@ -36,13 +36,7 @@ const refusalLogged = "Failed to load resource: the server responded with a stat
 
 /** Open the login link `sam dashboard` prints for `token`; resolves once the page is live. */
 const signIn = async (token: string) => {
-  const printed = await runSam(["dashboard", "--config", "sam.config.json"], {
-    cwd: p.dir,
-    env: { SAM_TOKEN: token },
-  })
-  const link = /^dashboard: (\S+)$/m.exec(printed.stdout)?.[1]
-  expect(link, printed.stdout + printed.stderr).toBe(`${url}/?token=${encodeURIComponent(token)}`)
-  await page.goto(link as string)
+  await page.goto(await loginLink(p.dir, token, url))
   // The link set the session cookie and sent the browser on to / without the token.
   expect(page.url()).toBe(`${url}/`)
   await page.waitForSelector('[data-connection="live"]')

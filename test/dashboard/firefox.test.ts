@@ -7,9 +7,9 @@ import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { repoRoot, runSam } from "../cli/runSam.ts"
+import { repoRoot } from "../cli/runSam.ts"
 import { type Daemon, type Project, project } from "../support/daemon.ts"
-import { dashboardServices } from "../support/dashboardUnits.ts"
+import { dashboardServices, loginLink } from "../support/dashboardStory.ts"
 
 const firefoxPath = "/usr/bin/firefox-esr"
 const token = "ops-firefox-5d2c8e1a7b"
@@ -68,13 +68,7 @@ describe("the dashboard in Firefox", () => {
   })
 
   it("signs in with the login link and lists every unit with its state and pid", async () => {
-    const printed = await runSam(["dashboard", "--config", "sam.config.json"], {
-      cwd: p.dir,
-      env: { SAM_TOKEN: token },
-    })
-    const link = /^dashboard: (\S+)$/m.exec(printed.stdout)?.[1]
-    expect(link, printed.stdout + printed.stderr).toBe(`${url}/?token=${encodeURIComponent(token)}`)
-    await page.goto(link as string)
+    await page.goto(await loginLink(p.dir, token, url))
     // The session cookie is set and the token is gone from the address bar.
     expect(page.url()).toBe(`${url}/`)
     await page.waitForSelector('[data-connection="live"]')
