@@ -12,6 +12,13 @@ import type { UpstreamErrorReason } from "./gatewayStats.ts"
 import { clientResponseHeaders } from "./headers.ts"
 import { sendProblem } from "./problems.ts"
 import { freshnessMs } from "./responseCache.ts"
+import {
+  holdable,
+  hookHeaders,
+  maxHookedBodyBytes,
+  type ResponseHooks,
+  sendGatewayResponse,
+} from "./responseHooks.ts"
 import type { Endpoint, ServiceRoute } from "./routingTable.ts"
 import type { ServiceState } from "./serviceState.ts"
 import type { Upstream, Upstreams } from "./upstreams.ts"
@@ -102,6 +109,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private upstreamHeaders: IncomingHttpHeaders | undefined = undefined
   private freshForMs = 0
   private resumeOnDrain: (() => void) | undefined = undefined
+  /** Plugins' onResponse chain, while any plugin has one (responseHooks.ts). */
+  hooks: ResponseHooks | undefined = undefined
+  /** The answer held for the hooks: status, headers and the body so far. */
+  private held:
+    | { status: number; headers: OutgoingHttpHeaders; chunks: Buffer[]; bytes: number }
+    | undefined = undefined
 
   constructor(
     env: ForwardEnv,
@@ -167,6 +180,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.keptHeaders = stored
       }
     }
+    if (this.hooks !== undefined && holdable(headers)) {
+      this.held = { status: statusCode, headers: out, chunks: [], bytes: 0 }
+      return
+    }
     try {
       res.writeHead(statusCode, out)
     } catch (error) {
@@ -178,12 +195,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.kept !== undefined) {
-      this.keptBytes += chunk.length
-      if (this.state.cache !== undefined && this.keptBytes <= this.state.cache.maxEntryBytes)
-        this.kept.push(chunk)
-      else this.kept = undefined
+    const held = this.held
+    if (held !== undefined) {
+      held.chunks.push(chunk)
+      held.bytes += chunk.length
+      if (held.bytes <= maxHookedBodyBytes) {
+        this.keep(chunk)
+        return
+      }
+      // Larger than a hook may hold: what came so far goes out, the rest streams, unhooked.
+      this.held = undefined
+      this.res.writeHead(held.status, held.headers)
+      for (const part of held.chunks.slice(0, -1)) this.res.write(part)
     }
+    this.keep(chunk)
     if (this.res.write(chunk)) return
     // The client is slower than the service: hold the service until the client has drained.
     controller.pause()
@@ -191,8 +216,41 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.res.once("drain", this.resumeOnDrain)
   }
 
+  /** Keep `chunk` for the cache while the answer may still be stored. */
+  private keep(chunk: Buffer): void {
+    if (this.kept !== undefined) {
+      this.keptBytes += chunk.length
+      if (this.state.cache !== undefined && this.keptBytes <= this.state.cache.maxEntryBytes)
+        this.kept.push(chunk)
+      else this.kept = undefined
+    }
+  }
+
   onResponseEnd(): void {
+    const held = this.held
+    if (held !== undefined && this.hooks !== undefined) {
+      this.held = undefined
+      const original = {
+        status: held.status,
+        headers: hookHeaders(held.headers),
+        body: Buffer.concat(held.chunks),
+      }
+      // The chain keeps the original when a hook throws (the plugin's log says why).
+      this.hooks(original)
+        .catch(() => original)
+        .then((answer) => {
+          this.status = answer.status
+          sendGatewayResponse(this.res, answer, this.method === "HEAD")
+          this.ended()
+        })
+      return
+    }
     this.res.end()
+    this.ended()
+  }
+
+  /** The upstream's answer is complete (and sent): store it for the cache, settle the attempt. */
+  private ended(): void {
     const cache = this.state.cache
     if (this.kept !== undefined && cache !== undefined && this.cacheKey !== undefined && !this.clientClosed)
       cache.store(
@@ -211,6 +269,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.kept = undefined
+    if (this.held !== undefined) {
+      // Nothing of a held answer reached the client: it may still get a retry or a 502.
+      this.held = undefined
+      this.sent = false
+    }
     settle(this, error)
   }
 }

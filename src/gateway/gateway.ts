@@ -20,6 +20,7 @@ import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { sendProblem } from "./problems.ts"
 import { ResponseCache, requestMayUseCache } from "./responseCache.ts"
+import { hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
 import {
   buildRoutingTable,
   type Endpoint,
@@ -334,7 +335,7 @@ export class Gateway {
         (answer) => {
           if (answer === undefined)
             this.admitted(req, res, state, route, upstreamPath, fixedEndpoint, auth.credential)
-          else if (!res.headersSent) res.writeHead(answer.status, answer.headers).end(answer.body)
+          else sendGatewayResponse(res, answer, req.method === "HEAD")
         },
         (error: unknown) => {
           this.report(`gateway middleware failed: ${String(error)}`)
@@ -428,6 +429,11 @@ export class Gateway {
       ticket,
       now,
     )
+    const registry = this.options.routes
+    if (registry?.hasHooks("onResponse")) {
+      const request = { method, url: req.url ?? "/", headers: req.headers }
+      x.hooks = (response) => registry.runOnResponse(request, response)
+    }
     const cache = state.cache
     if (cache !== undefined && requestMayUseCache(method, req.headers)) {
       this.throughCache(x, cache, route)
@@ -456,12 +462,25 @@ export class Gateway {
       x.state.counters.cacheHits++
       x.status = hit.status
       x.state.breaker.release(x.ticket)
-      x.res.writeHead(hit.status, {
+      const headers = {
         ...hit.headers,
         age: String(ResponseCache.ageSeconds(hit, Date.now())),
         "x-cache": "hit",
         "x-request-id": x.requestId,
-      })
+      }
+      if (x.hooks !== undefined) {
+        // A hit gets the hooks as the service's answer did.
+        const original = { status: hit.status, headers: hookHeaders(headers), body: hit.body }
+        x.hooks(original)
+          .catch(() => original)
+          .then((answer) => {
+            x.status = answer.status
+            sendGatewayResponse(x.res, answer, x.method === "HEAD")
+            this.done(x)
+          })
+        return
+      }
+      x.res.writeHead(hit.status, headers)
       x.res.end(x.method === "HEAD" ? undefined : hit.body)
       this.done(x)
       return

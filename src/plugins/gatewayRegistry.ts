@@ -25,7 +25,9 @@ export interface GatewayRequest {
 
 export interface GatewayResponse {
   readonly status: number
-  readonly headers?: Readonly<Record<string, string>>
+  /** Lower-case names; a header sent several times (set-cookie) is a list. */
+  readonly headers?: Readonly<Record<string, string | ReadonlyArray<string>>>
+  /** For onResponse, the body as the service sent it (still compressed if it was). */
   readonly body?: string | Uint8Array
 }
 

@@ -176,13 +176,6 @@ export const createPluginContext = (instance: PluginInstance, env: PluginEnviron
         instance.register({
           activate: () => {
             const { onRequest, onResponse } = hooks
-            // Accepted for forward compatibility, but the gateway streams answers through and
-            // runs no onResponse hook yet: say so rather than let the plugin believe it works.
-            if (onResponse !== undefined)
-              context.log.warn(
-                "gateway.middleware: onResponse hooks are not run yet (the gateway streams answers " +
-                  "through unchanged); this hook has no effect (docs/PLUGINS.md)",
-              )
             const wrapped: GatewayMiddleware = {
               ...(hooks.priority === undefined ? {} : { priority: hooks.priority }),
               ...(onRequest === undefined

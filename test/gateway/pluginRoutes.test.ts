@@ -81,4 +81,68 @@ describe("plugins' gateway.route registrations", () => {
     expect(await blocked.text()).toBe("blocked by a plugin")
     expect((await fetch(`${h.url}/api/notes/whoami`)).status).toBe(200)
   })
+
+  it("onResponse hooks see every proxied answer (a cache hit too) and may replace it; streams and big bodies pass unhooked", async () => {
+    const routes = new GatewayRegistry()
+    const seen: string[] = []
+    routes.addMiddleware("stamp", {
+      onResponse: (request, response) => {
+        seen.push(`${request.method} ${request.url} ${response.status}`)
+        if (request.url.includes("/status/418")) throw new Error("a broken hook")
+        if (!request.url.includes("/whoami") && !request.url.includes("/cached")) return undefined
+        const body = JSON.parse(Buffer.from(response.body ?? "").toString("utf8")) as Record<string, unknown>
+        return {
+          status: 203,
+          headers: { ...response.headers, "x-stamped": "yes" },
+          body: JSON.stringify({ ...body, stamped: true }),
+        }
+      },
+    })
+    // The second hook sees what the first returned.
+    routes.addMiddleware("second", {
+      onResponse: (_request, response) => ({
+        ...response,
+        headers: { ...response.headers, "x-second": String(response.status) },
+      }),
+    })
+    h = await startGateway([upstream("notes", { gateway: { cache: { enabled: true } } })], {
+      plugins: backend(routes),
+    })
+    await h.routable("notes", 1)
+
+    const stamped = await fetch(`${h.url}/api/notes/whoami`)
+    expect(stamped.status).toBe(203)
+    expect(stamped.headers.get("x-stamped")).toBe("yes")
+    expect(stamped.headers.get("x-second")).toBe("203")
+    const text = await stamped.text()
+    expect(stamped.headers.get("content-length")).toBe(String(Buffer.byteLength(text)))
+    expect(JSON.parse(text)).toMatchObject({ instance: "0", stamped: true })
+
+    // A cache hit is hooked as the miss was.
+    const miss = await fetch(`${h.url}/api/notes/cached`)
+    const hit = await fetch(`${h.url}/api/notes/cached`)
+    expect([miss.headers.get("x-cache"), hit.headers.get("x-cache")]).toEqual(["miss", "hit"])
+    expect(await hit.json()).toMatchObject({ count: 1, stamped: true })
+    expect(await miss.json()).toMatchObject({ count: 1, stamped: true })
+
+    // A chain that throws leaves the answer as the service sent it.
+    const teapot = await fetch(`${h.url}/api/notes/status/418`)
+    expect(teapot.status).toBe(418)
+    expect(teapot.headers.get("x-second")).toBe(null)
+    expect(await teapot.json()).toMatchObject({ status: 418 })
+
+    // An event stream is not held: its events arrive one by one, unhooked.
+    const before = seen.length
+    const sse = await fetch(`${h.url}/api/notes/sse?step`)
+    const reader = (sse.body as ReadableStream<Uint8Array>).getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: \{"n":0/)
+    await fetch(`${h.url}/api/notes/next`)
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: \{"n":1/)
+    await reader.cancel()
+    // Over 1 MiB (no content-length): what came is sent, the rest streams, intact and unhooked.
+    const big = await fetch(`${h.url}/api/notes/big?bytes=${3 * 1024 * 1024 + 5}`)
+    expect(big.headers.get("x-second")).toBe(null)
+    expect((await big.arrayBuffer()).byteLength).toBe(3 * 1024 * 1024 + 5)
+    expect(seen.slice(before)).toEqual(["GET /api/notes/next 200"])
+  })
 })

@@ -52,7 +52,7 @@ describe("the gateway registry", () => {
 })
 
 describe("a plugin's gateway middleware", () => {
-  it("an onResponse hook, which the gateway does not run yet, is a warning in the plugin's log", async () => {
+  it("runs through the host: a hook that throws keeps the answer as it was and stops its plugin, as any hook does", async () => {
     const project = tempProject()
     project.write(
       "stamp.mjs",
@@ -60,7 +60,15 @@ describe("a plugin's gateway middleware", () => {
   name: "stamp",
   version: "1.0.0",
   setup(ctx) {
-    ctx.gateway.middleware({ onRequest: () => undefined, onResponse: (_req, res) => res })
+    ctx.gateway.middleware({
+      priority: 1,
+      onResponse: (_req, res) => ({ ...res, headers: { ...res.headers, "x-stamp": "1" } }),
+    })
+    ctx.gateway.middleware({
+      onResponse: () => {
+        throw new Error("broken on purpose")
+      },
+    })
   },
 }
 `,
@@ -76,14 +84,22 @@ describe("a plugin's gateway middleware", () => {
     try {
       await host.start()
       expect(host.get("stamp")?.status).toBe("running")
-      expect(log.of("plugin.log")).toMatchObject([
-        {
-          plugin: "stamp",
-          level: "warn",
-          message:
-            "gateway.middleware: onResponse hooks are not run yet (the gateway streams answers through unchanged); this hook has no effect (docs/PLUGINS.md)",
-        },
+      const answer = await host.gateway.runOnResponse(
+        { method: "GET", url: "/api/x", headers: {} },
+        { status: 200, headers: { "content-type": "text/plain" }, body: "ok" },
+      )
+      // The chain went on past the hook that threw (it changed nothing).
+      expect(answer).toEqual({
+        status: 200,
+        headers: { "content-type": "text/plain", "x-stamp": "1" },
+        body: "ok",
+      })
+      expect(log.of("plugin.failed")).toMatchObject([
+        { plugin: "stamp", code: "PLUGIN_HOOK_FAILED", error: expect.stringContaining("broken on purpose") },
       ])
+      // Stopped, its hooks are gone: answers pass unchanged.
+      expect(host.gateway.hasHooks("onResponse")).toBe(false)
+      expect(log.of("plugin.log")).toEqual([])
     } finally {
       await host.stop()
       log.stop()
