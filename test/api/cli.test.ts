@@ -143,7 +143,8 @@ describe("sam against a running SAM", () => {
       new RegExp(`^SAM \\S+ at ${url}: healthy, up \\S+\\n3/3 services running; 1/1 agents running\\n`),
     )
     expect(status.stdout).toMatch(/\nID +KIND +RUNTIME +STATE +READY +RESTARTS +UPTIME +PID +CPU +MEM\n/)
-    expect(status.stdout).toMatch(/\ndb +service +process +running +yes +0 +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/)
+    // (Restarts: any count; a loaded machine may fail a few of db's 0.2 s liveness checks.)
+    expect(status.stdout).toMatch(/\ndb +service +process +running +yes +\d+ +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/)
     expect(status.stdout).toMatch(/\nhelper +agent +sandbox +running +yes /)
     const rows = await units()
     expect(rows.map((r) => [r.id, r.kind])).toEqual([
