@@ -205,7 +205,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
       }
       // Larger than a hook may hold: what came so far goes out, the rest streams, unhooked.
       this.held = undefined
-      this.res.writeHead(held.status, held.headers)
+      try {
+        this.res.writeHead(held.status, held.headers)
+      } catch (error) {
+        // A header node:http will not send: nothing went out, so the answer is a 502.
+        this.sent = false
+        this.kept = undefined
+        controller.abort(error as Error)
+        return
+      }
       for (const part of held.chunks.slice(0, -1)) this.res.write(part)
     }
     this.keep(chunk)

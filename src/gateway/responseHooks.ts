@@ -44,7 +44,9 @@ export const sendGatewayResponse = (res: ServerResponse, answer: GatewayResponse
     if (key === "transfer-encoding" || (key === "content-length" && !head)) continue
     headers[key] = typeof value === "string" ? value : [...value]
   }
-  if (!head) {
+  // 204 and 304 carry no body and no content-length (RFC 9110).
+  const bodyless = head || answer.status === 204 || answer.status === 304
+  if (!bodyless) {
     const body = answer.body ?? ""
     headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength
   }
@@ -55,5 +57,5 @@ export const sendGatewayResponse = (res: ServerResponse, answer: GatewayResponse
     sendProblem(res, 502, `a gateway hook's answer cannot be sent: ${(error as Error).message}`)
     return
   }
-  res.end(head ? undefined : answer.body)
+  res.end(bodyless ? undefined : answer.body)
 }

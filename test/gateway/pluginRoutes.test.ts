@@ -131,6 +131,14 @@ describe("plugins' gateway.route registrations", () => {
     expect(teapot.headers.get("x-second")).toBe(null)
     expect(await teapot.json()).toMatchObject({ status: 418 })
 
+    // A 204 goes out without a body or a content-length.
+    const empty = await fetch(`${h.url}/api/notes/status/204`)
+    expect([empty.status, empty.headers.get("content-length"), empty.headers.get("x-second")]).toEqual([
+      204,
+      null,
+      "204",
+    ])
+
     // An event stream is not held: its events arrive one by one, unhooked.
     const before = seen.length
     const sse = await fetch(`${h.url}/api/notes/sse?step`)
