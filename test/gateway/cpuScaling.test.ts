@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { validateConfigObject } from "../../src/config/load.ts"
 import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
-import { cpuService } from "../support/cpuService.ts"
+import { cpuScaling, cpuService } from "../support/cpuService.ts"
 import { type GatewayHarness, startGateway } from "../support/gateway.ts"
 
 // Autoscaling on CPU with traffic coming through the gateway the whole time: the scale-out adds
@@ -31,14 +31,7 @@ describe("a CPU-loaded service behind the gateway", () => {
     const flag = join(dir, "load")
     const config = validateConfigObject({
       services: {
-        api: cpuService(flag, {
-          min_instances: 1,
-          max_instances: 3,
-          cpu_threshold: 5,
-          scale_up_seconds: 0.4,
-          scale_down_seconds: 1,
-          cooldown_seconds: 0.4,
-        }),
+        api: cpuService(flag, cpuScaling),
       },
     })
     h = await startGateway(unitSpecsFromConfig(config).units, { usageIntervalMs: 200 })

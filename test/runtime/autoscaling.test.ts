@@ -7,7 +7,7 @@ import type { ServiceConfigInput } from "../../src/config/schema.ts"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
 import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
 import { Sam, type UnitTraffic } from "../../src/runtime/sam.ts"
-import { cpuService } from "../support/cpuService.ts"
+import { cpuScaling, cpuService } from "../support/cpuService.ts"
 import { survivors } from "../support/runtime.ts"
 
 // Autoscaling with real processes: a service whose instances burn CPU while a flag file exists,
@@ -28,22 +28,12 @@ afterEach(async () => {
   dir = ""
 })
 
-const scaling = {
-  min_instances: 1,
-  max_instances: 3,
-  // Well under the fixture's ~30%: on a loaded machine an instance gets less of a core.
-  cpu_threshold: 5,
-  scale_up_seconds: 0.4,
-  scale_down_seconds: 1,
-  cooldown_seconds: 0.4,
-}
-
 const start = async (overrides: Partial<ServiceConfigInput["scaling"]> = {}) => {
   dir = mkdtempSync(join(tmpdir(), "sam-autoscale-"))
   const flag = join(dir, "load")
   const config = validateConfigObject({
     services: {
-      api: cpuService(flag, { ...scaling, ...overrides }),
+      api: cpuService(flag, { ...cpuScaling, ...overrides }),
     },
   })
   const s = new Sam({

@@ -12,3 +12,16 @@ export const cpuService = (flag: string, scaling: Record<string, number>) => ({
   health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
   scaling,
 })
+
+/**
+ * The autoscaling stories' policy: 1 to 3 instances on a 5% CPU target — well under the fixture's
+ * ~30%, since an instance gets less of a core on a loaded machine — with short windows.
+ */
+export const cpuScaling = {
+  min_instances: 1,
+  max_instances: 3,
+  cpu_threshold: 5,
+  scale_up_seconds: 0.4,
+  scale_down_seconds: 1,
+  cooldown_seconds: 0.4,
+}

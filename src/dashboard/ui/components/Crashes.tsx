@@ -12,6 +12,24 @@ interface Props {
 
 const shownLines = 8
 
+/** A report's one-line head: unit (#instance), how it ended, when, after how long; bold when it leads. */
+const CrashHead = ({ crash, strong = false }: { readonly crash: Crash; readonly strong?: boolean }) => {
+  const Name = strong ? "strong" : "span"
+  return (
+    <div class="crash-head">
+      <Name>
+        {crash.unit}
+        {crash.instance > 0 ? `#${crash.instance}` : ""}
+      </Name>
+      <span class="badge tone-bad">
+        {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
+      </span>
+      <time>{clock(crash.time)}</time>
+      <span class="muted">after {duration(crash.uptime_ms / 1000)}</span>
+    </div>
+  )
+}
+
 export const Crashes = ({ crashes, details }: Props) => {
   const { live } = useDashboard()
   const [open, setOpen] = useState<ReadonlySet<number>>(new Set())
@@ -34,17 +52,7 @@ export const Crashes = ({ crashes, details }: Props) => {
                 data-crash={crash.id}
                 data-crash-unit={crash.unit}
               >
-                <div class="crash-head">
-                  <span>
-                    {crash.unit}
-                    {crash.instance > 0 ? `#${crash.instance}` : ""}
-                  </span>
-                  <span class="badge tone-bad">
-                    {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
-                  </span>
-                  <time>{clock(crash.time)}</time>
-                  <span class="muted">after {duration(crash.uptime_ms / 1000)}</span>
-                </div>
+                <CrashHead crash={crash} />
               </li>
             )
           const detail = details.get(crash.id)
@@ -52,17 +60,7 @@ export const Crashes = ({ crashes, details }: Props) => {
           const lines = detail?.last_lines ?? []
           return (
             <li key={crash.id} class="crash" data-crash={crash.id} data-crash-unit={crash.unit}>
-              <div class="crash-head">
-                <strong>
-                  {crash.unit}
-                  {crash.instance > 0 ? `#${crash.instance}` : ""}
-                </strong>
-                <span class="badge tone-bad">
-                  {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
-                </span>
-                <time>{clock(crash.time)}</time>
-                <span class="muted">after {duration(crash.uptime_ms / 1000)}</span>
-              </div>
+              <CrashHead crash={crash} strong />
               <p class="reason">{crash.reason}</p>
               {detail ? (
                 lines.length > 0 && (
