@@ -13,11 +13,11 @@ import { clientResponseHeaders } from "./headers.ts"
 import { sendProblem } from "./problems.ts"
 import { freshnessMs } from "./responseCache.ts"
 import {
+  answerThroughHooks,
   holdable,
   hookHeaders,
   maxHookedBodyBytes,
   type ResponseHooks,
-  sendGatewayResponse,
 } from "./responseHooks.ts"
 import type { Endpoint, ServiceRoute } from "./routingTable.ts"
 import type { ServiceState } from "./serviceState.ts"
@@ -243,14 +243,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
         headers: hookHeaders(held.headers),
         body: Buffer.concat(held.chunks),
       }
-      // The chain keeps the original when a hook throws (the plugin's log says why).
-      this.hooks(original)
-        .catch(() => original)
-        .then((answer) => {
-          this.status = answer.status
-          sendGatewayResponse(this.res, answer, this.method === "HEAD")
-          this.ended()
-        })
+      answerThroughHooks(this.res, this.hooks, original, this.method === "HEAD").then((status) => {
+        this.status = status
+        this.ended()
+      })
       return
     }
     this.res.end()

@@ -20,7 +20,7 @@ import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { sendProblem } from "./problems.ts"
 import { ResponseCache, requestMayUseCache } from "./responseCache.ts"
-import { hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
+import { answerThroughHooks, hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
 import {
   buildRoutingTable,
   type Endpoint,
@@ -471,13 +471,10 @@ export class Gateway {
       if (x.hooks !== undefined) {
         // A hit gets the hooks as the service's answer did.
         const original = { status: hit.status, headers: hookHeaders(headers), body: hit.body }
-        x.hooks(original)
-          .catch(() => original)
-          .then((answer) => {
-            x.status = answer.status
-            sendGatewayResponse(x.res, answer, x.method === "HEAD")
-            this.done(x)
-          })
+        answerThroughHooks(x.res, x.hooks, original, x.method === "HEAD").then((status) => {
+          x.status = status
+          this.done(x)
+        })
         return
       }
       x.res.writeHead(hit.status, headers)

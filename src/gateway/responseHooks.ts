@@ -59,3 +59,20 @@ export const sendGatewayResponse = (res: ServerResponse, answer: GatewayResponse
   }
   res.end(bodyless ? undefined : answer.body)
 }
+
+/**
+ * Give `original` to the chain and send its answer (the original when the chain throws: a
+ * plugin's log says why); resolves with the status sent.
+ */
+export const answerThroughHooks = (
+  res: ServerResponse,
+  hooks: ResponseHooks,
+  original: GatewayResponse,
+  head: boolean,
+): Promise<number> =>
+  hooks(original)
+    .catch(() => original)
+    .then((answer) => {
+      sendGatewayResponse(res, answer, head)
+      return answer.status
+    })
