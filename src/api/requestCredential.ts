@@ -3,7 +3,7 @@
 // change made with one must come from SAM's own page: its Origin must be this server's (the CSRF
 // rule: SameSite=Strict keeps other sites out, but another port of 127.0.0.1 is the same *site*).
 import type { HttpServerRequest } from "effect/http"
-import { type ApiPrincipal, type Authenticator, missingCredential } from "./auth.ts"
+import { type ApiPrincipal, type Authenticator, bearerToken, missingCredential } from "./auth.ts"
 import { type SessionStore, sessionCookieName } from "./sessions.ts"
 
 export type RequestAuthentication =
@@ -81,6 +81,6 @@ export const authenticateRequest = (
  */
 export const credentialStillValid =
   (context: CredentialContext, request: HttpServerRequest.HttpServerRequest) => (): boolean => {
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1] ?? ""
+    const bearer = bearerToken(request.headers.authorization) ?? ""
     return authenticateRequest(context, request, bearer, false).ok
   }
