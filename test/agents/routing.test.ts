@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { CapabilityError } from "../../src/runtime/capabilities/capabilityRouter.ts"
-import { agentUnit, removeScratch, startAgents, stopAll, transitionTo } from "../support/agents.ts"
+import { agentUnit, removeScratch, scratch, startAgents, stopAll, transitionTo } from "../support/agents.ts"
 
 afterEach(async () => {
   expect(await stopAll()).toEqual([])
@@ -89,5 +91,25 @@ describe.each(["worker", "inline"] as const)("the %s runtime", (runtime) => {
     await h.sam.agents.restart(`${runtime}-agent`)
     await h.next((e) => transitionTo(`${runtime}-agent`, "running.ready")(e) && e.id > before)
     expect((await h.sam.invoke("echo", 2)).output).toBe(2)
+  })
+})
+
+describe("an agent's data dir", () => {
+  it("is made at start for a worker agent, and on first read (ctx.agent.dataDir or SAM_AGENT_DATA_DIR) for an inline one", async () => {
+    const dir = (id: string) => join(scratch(), "data", id)
+    const unit = (id: string, runtime: "worker" | "inline") =>
+      agentUnit(id, { runtime, agent: { capabilities: ["env", "write_data"], dataDir: dir(id) } })
+    // One SAM each, so that every invoke reaches the agent it is meant for.
+    await startAgents([unit("eager", "worker")])
+    expect(existsSync(dir("eager"))).toBe(true)
+    const lazy = await startAgents([unit("lazy", "inline")])
+    expect(existsSync(dir("lazy"))).toBe(false)
+    expect((await lazy.sam.invoke("write_data", {})).output).toBe("kept")
+    expect(existsSync(join(dir("lazy"), "note.txt"))).toBe(true)
+    const byEnv = await startAgents([unit("by-env", "inline")])
+    expect(existsSync(dir("by-env"))).toBe(false)
+    const env = (await byEnv.sam.invoke("env", {})).output as Record<string, string>
+    expect(env.SAM_AGENT_DATA_DIR).toBe(dir("by-env"))
+    expect(existsSync(dir("by-env"))).toBe(true)
   })
 })

@@ -17,14 +17,15 @@ import { type Driver, type DriverContext, DriverError, type DriverFact, type Exi
 import { samVariables } from "../processDriver.ts"
 import { admitCapabilities, capabilityProviders, raceSignal } from "./agentCapabilities.ts"
 import type { CallHost } from "./agentConnection.ts"
-import { prepareAgent } from "./prepareAgent.ts"
+import { dataDirOnFirstUse, prepareAgent } from "./prepareAgent.ts"
 
 export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
   name: "agent:inline",
   start: (ctx) =>
     Effect.gen(function* () {
       const unit = ctx.spec.id
-      const { agent, path } = yield* prepareAgent(ctx)
+      const { agent, path } = yield* prepareAgent(ctx, undefined, "on-first-use")
+      const dataDir = dataDirOnFirstUse(agent.dataDir)
       const fail = (what: string) => (error: unknown) =>
         new DriverError({
           unit,
@@ -37,17 +38,25 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
 
       const lifetime = new AbortController()
       const inFlight = new Set<AbortController>()
+      // Both ways to the data dir (ctx.agent.dataDir, ctx.env.SAM_AGENT_DATA_DIR) create it when read.
+      const env: Record<string, string | undefined> = {
+        ...samVariables(ctx),
+        ...agent.environment,
+        SAM_UNIT_ID: unit,
+        SAM_INSTANCE: String(ctx.instance),
+      }
+      Object.defineProperty(env, "SAM_AGENT_DATA_DIR", { enumerable: true, get: dataDir })
       const context: AgentContext = {
-        agent: { id: unit, instance: ctx.instance, dataDir: agent.dataDir },
+        agent: {
+          id: unit,
+          instance: ctx.instance,
+          get dataDir() {
+            return dataDir()
+          },
+        },
         logger: lineLogger(ctx),
         config: agent.config,
-        env: {
-          ...samVariables(ctx),
-          ...agent.environment,
-          SAM_UNIT_ID: unit,
-          SAM_INSTANCE: String(ctx.instance),
-          SAM_AGENT_DATA_DIR: agent.dataDir,
-        },
+        env,
         invoke: async (capability, input, options = {}) => {
           if (!calls) throw new Error("this SAM does not route calls from agents")
           const signal = options.signal ? AbortSignal.any([options.signal, lifetime.signal]) : lifetime.signal
