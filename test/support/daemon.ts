@@ -49,7 +49,12 @@ const untilExit = (child: ChildProcess) =>
     else child.once("exit", (code) => resolve(code))
   })
 
-export const project = (configFile = "sam.config.json"): Project => {
+/**
+ * `entry`: what `sam start` runs: the CLI's sources (default) or the `sam` executable,
+ * bin/sam.js, as a user's `npx sam` does.
+ */
+export const project = (configFile = "sam.config.json", entry: "sources" | "bin" = "sources"): Project => {
+  const executable = entry === "bin" ? join(repoRoot, "bin", "sam.js") : main
   const dir = mkdtempSync(join(tmpdir(), "sam-project-"))
   const stateDir = join(dir, ".sam")
   const daemons: Daemon[] = []
@@ -60,7 +65,7 @@ export const project = (configFile = "sam.config.json"): Project => {
     pids,
     writeConfig: (config) => writeFileSync(join(dir, configFile), JSON.stringify(config, null, 2)),
     start: async (args = [], env = {}) => {
-      const child = spawn(process.execPath, [main, "start", "--config", configFile, "--port", "0", ...args], {
+      const child = spawn(process.execPath, [executable, "start", "--config", configFile, "--port", "0", ...args], {
         cwd: dir,
         env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
         stdio: ["ignore", "pipe", "pipe"],

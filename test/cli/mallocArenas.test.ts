@@ -1,0 +1,66 @@
+// `sam start` through the `sam` executable re-executes itself once, same pid, with glibc's
+// MALLOC_ARENA_MAX=2 (bin/sam.js), and the units it starts do not inherit the variable.
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { type Project, project, untilUnit } from "../support/daemon.ts"
+
+let p: Project | undefined
+afterEach(async () => {
+  const left = await p?.cleanup()
+  p = undefined
+  expect(left ?? []).toEqual([])
+})
+
+/** The environment a process was exec'd with (the last exec: /proc shows the current image's). */
+const execEnvironment = (pid: number): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter(Boolean)
+      .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+  )
+
+const start = async (env: Record<string, string>) => {
+  p = project("sam.config.json", "bin")
+  const dump = join(p.dir, "service-env.json")
+  p.writeConfig({
+    services: {
+      dump: {
+        deployment: {
+          mode: "process",
+          command: process.execPath,
+          args: [
+            "-e",
+            `require("fs").writeFileSync(${JSON.stringify(dump)}, JSON.stringify(process.env)); setInterval(() => {}, 60_000)`,
+          ],
+        },
+      },
+    },
+  })
+  const daemon = await p.start([], env)
+  await daemon.waitForOutput("press Ctrl+C")
+  await untilUnit(daemon, "services", "dump", (s) => s.status === "running")
+  await expect.poll(() => existsSync(dump)).toBe(true)
+  return {
+    daemon: execEnvironment(daemon.pid),
+    service: JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>,
+  }
+}
+
+describe.runIf(process.platform === "linux")("sam start and glibc's malloc arenas", () => {
+  it("runs the daemon (same pid) with MALLOC_ARENA_MAX=2, and no unit inherits it", async () => {
+    const { daemon, service } = await start({})
+    expect(daemon.MALLOC_ARENA_MAX).toBe("2")
+    expect(service.MALLOC_ARENA_MAX).toBeUndefined()
+    expect(service.SAM_REEXECUTED).toBeUndefined()
+    expect(service.PATH).toBe(process.env.PATH)
+  })
+
+  it("keeps a MALLOC_ARENA_MAX of the user's own, for itself and its units", async () => {
+    const { daemon, service } = await start({ MALLOC_ARENA_MAX: "4" })
+    expect(daemon.MALLOC_ARENA_MAX).toBe("4")
+    expect(daemon.SAM_REEXECUTED).toBeUndefined()
+    expect(service.MALLOC_ARENA_MAX).toBe("4")
+  })
+})
