@@ -65,11 +65,15 @@ export const project = (configFile = "sam.config.json", entry: "sources" | "bin"
     pids,
     writeConfig: (config) => writeFileSync(join(dir, configFile), JSON.stringify(config, null, 2)),
     start: async (args = [], env = {}) => {
-      const child = spawn(process.execPath, [executable, "start", "--config", configFile, "--port", "0", ...args], {
-        cwd: dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      })
+      const child = spawn(
+        process.execPath,
+        [executable, "start", "--config", configFile, "--port", "0", ...args],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      )
       let text = ""
       const waiters = new Set<() => void>()
       const onData = (chunk: Buffer) => {

@@ -1,9 +1,13 @@
-// `sam start` through the `sam` executable re-executes itself once, same pid, with glibc's
-// MALLOC_ARENA_MAX=2 (bin/sam.js), and the units it starts do not inherit the variable.
-import { existsSync, readFileSync } from "node:fs"
+// What the `sam` executable (bin/sam.js) does before the CLI runs: `sam start` re-executes itself
+// once, same pid, with glibc's MALLOC_ARENA_MAX=2 and the units it starts do not inherit the
+// variable; every command keeps V8's code cache in the user's cache dir.
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type Project, project, untilUnit } from "../support/daemon.ts"
+import { repoRoot } from "./runSam.ts"
 
 let p: Project | undefined
 afterEach(async () => {
@@ -62,5 +66,37 @@ describe.runIf(process.platform === "linux")("sam start and glibc's malloc arena
     expect(daemon.MALLOC_ARENA_MAX).toBe("4")
     expect(daemon.SAM_REEXECUTED).toBeUndefined()
     expect(service.MALLOC_ARENA_MAX).toBe("4")
+  })
+})
+
+describe("the sam executable's code cache", () => {
+  const sam = join(repoRoot, "bin", "sam.js")
+  const run = (env: Record<string, string>) => {
+    const result = spawnSync(process.execPath, [sam, "--version"], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      encoding: "utf8",
+    })
+    expect(result.status, result.stderr).toBe(0)
+  }
+  /** Files under `dir`, at any depth. */
+  const files = (dir: string): string[] =>
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => e.name)
+      : []
+
+  it("is written under $XDG_CACHE_HOME/sam (else ~/.cache/sam), and not at all with NODE_DISABLE_COMPILE_CACHE=1", () => {
+    const home = mkdtempSync(join(tmpdir(), "sam-cache-"))
+    try {
+      run({ HOME: home, XDG_CACHE_HOME: join(home, "xdg") })
+      expect(files(join(home, "xdg", "sam", "node-compile-cache")).length).toBeGreaterThan(0)
+      run({ HOME: home })
+      expect(files(join(home, ".cache", "sam", "node-compile-cache")).length).toBeGreaterThan(0)
+      run({ HOME: home, XDG_CACHE_HOME: join(home, "off"), NODE_DISABLE_COMPILE_CACHE: "1" })
+      expect(existsSync(join(home, "off"))).toBe(false)
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })
