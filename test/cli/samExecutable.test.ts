@@ -86,7 +86,7 @@ describe("the sam executable's code cache", () => {
           .map((e) => e.name)
       : []
 
-  it("is written under $XDG_CACHE_HOME/sam (else ~/.cache/sam), and not at all with NODE_DISABLE_COMPILE_CACHE=1", () => {
+  it("is written under $XDG_CACHE_HOME/sam (else ~/.cache/sam), not at all with NODE_DISABLE_COMPILE_CACHE=1, and in NODE_COMPILE_CACHE when set", () => {
     const home = mkdtempSync(join(tmpdir(), "sam-cache-"))
     try {
       run({ HOME: home, XDG_CACHE_HOME: join(home, "xdg") })
@@ -95,6 +95,9 @@ describe("the sam executable's code cache", () => {
       expect(files(join(home, ".cache", "sam", "node-compile-cache")).length).toBeGreaterThan(0)
       run({ HOME: home, XDG_CACHE_HOME: join(home, "off"), NODE_DISABLE_COMPILE_CACHE: "1" })
       expect(existsSync(join(home, "off"))).toBe(false)
+      run({ HOME: home, XDG_CACHE_HOME: join(home, "unused"), NODE_COMPILE_CACHE: join(home, "own") })
+      expect(existsSync(join(home, "unused"))).toBe(false)
+      expect(files(join(home, "own")).length).toBeGreaterThan(0)
     } finally {
       rmSync(home, { recursive: true, force: true })
     }

@@ -1,8 +1,8 @@
 // What every agent runtime does first: take the agent's deployment from the spec, resolve its
 // module (a file or a folder with an index), and create its data dir, owned by the user the
 // agent will run as when that is another one. An inline agent's data dir is made when it is
-// first read instead (dataDirOnFirstUse): most inline agents never touch one, and at 10,000
-// agents the mkdir was a fifth of the start (bench/RESULTS.md, "Findings").
+// first read instead: most inline agents never touch one, and at 10,000
+// agents the mkdir was a fifth of the start (bench/RESULTS.md, "Findings"; inlineAgentDriver.ts).
 import { chownSync, mkdirSync } from "node:fs"
 import { isAbsolute, resolve } from "node:path"
 import { Effect } from "effect"
@@ -18,26 +18,15 @@ export interface PreparedAgent {
   readonly entry: string
 }
 
-const makeDataDir = (dir: string, owner?: { readonly uid?: number; readonly gid?: number }): void => {
-  mkdirSync(dir, { recursive: true })
-  if (owner) chownSync(dir, owner.uid ?? -1, owner.gid ?? -1)
-}
-
-/** A function returning `dir`, created on the first call (a failure says which dir, and is retried). */
-export const dataDirOnFirstUse = (dir: string): (() => string) => {
-  let made = false
-  return () => {
-    if (!made) {
-      try {
-        makeDataDir(dir)
-      } catch (error) {
-        throw new Error(
-          `cannot create the agent's data dir ${dir}: ${error instanceof Error ? error.message : String(error)}`,
-        )
-      }
-      made = true
-    }
-    return dir
+/** Create `dir` (and its parents); a failure names the dir. */
+export const makeDataDir = (dir: string, owner?: { readonly uid?: number; readonly gid?: number }): void => {
+  try {
+    mkdirSync(dir, { recursive: true })
+    if (owner) chownSync(dir, owner.uid ?? -1, owner.gid ?? -1)
+  } catch (error) {
+    throw new Error(
+      `cannot create the agent's data dir ${dir}: ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
 }
 
