@@ -45,11 +45,16 @@ const start = async (env: Record<string, string>) => {
   const daemon = await p.start([], env)
   await daemon.waitForOutput("press Ctrl+C")
   await untilUnit(daemon, "services", "dump", (s) => s.status === "running")
-  await expect.poll(() => existsSync(dump)).toBe(true)
-  return {
-    daemon: execEnvironment(daemon.pid),
-    service: JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>,
+  // Read once whole: the unit writes the file in one go, but may be caught between open and write.
+  const written = (): Record<string, string> | undefined => {
+    try {
+      return JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>
+    } catch {
+      return undefined
+    }
   }
+  await expect.poll(written, { timeout: 15_000 }).toBeDefined()
+  return { daemon: execEnvironment(daemon.pid), service: written() as Record<string, string> }
 }
 
 describe.runIf(process.platform === "linux")("sam start and glibc's malloc arenas", () => {
