@@ -98,7 +98,7 @@ describe("an agent's data dir", () => {
   it("is made at start for a worker agent, and on first read (ctx.agent.dataDir or SAM_AGENT_DATA_DIR) for an inline one", async () => {
     const dir = (id: string) => join(scratch(), "data", id)
     const unit = (id: string, runtime: "worker" | "inline") =>
-      agentUnit(id, { runtime, agent: { capabilities: ["env", "write_data"], dataDir: dir(id) } })
+      agentUnit(id, { runtime, agent: { capabilities: ["env", "write_data", "identity"], dataDir: dir(id) } })
     // One SAM each, so that every invoke reaches the agent it is meant for.
     await startAgents([unit("eager", "worker")])
     expect(existsSync(dir("eager"))).toBe(true)
@@ -111,5 +111,14 @@ describe("an agent's data dir", () => {
     const env = (await byEnv.sam.invoke("env", {})).output as Record<string, string>
     expect(env.SAM_AGENT_DATA_DIR).toBe(dir("by-env"))
     expect(existsSync(dir("by-env"))).toBe(true)
+    // ctx.agent spreads like the other runtimes' plain object (and the spread makes the dir).
+    const bySpread = await startAgents([unit("by-spread", "inline")])
+    expect(existsSync(dir("by-spread"))).toBe(false)
+    expect((await bySpread.sam.invoke("identity", {})).output).toEqual({
+      id: "by-spread",
+      instance: 0,
+      dataDir: dir("by-spread"),
+    })
+    expect(existsSync(dir("by-spread"))).toBe(true)
   })
 })

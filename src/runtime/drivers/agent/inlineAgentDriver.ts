@@ -6,7 +6,6 @@ import { Deferred, Effect } from "effect"
 import {
   type AgentContext,
   type AgentDefinition,
-  type AgentIdentity,
   type AgentLogger,
   handlerOf,
   validateInput,
@@ -20,33 +19,20 @@ import { admitCapabilities, capabilityProviders, raceSignal } from "./agentCapab
 import type { CallHost } from "./agentConnection.ts"
 import { makeDataDir, prepareAgent } from "./prepareAgent.ts"
 
-/** An inline agent's `ctx.agent`: its data dir is made when first read (a failure is retried). */
-class InlineIdentity implements AgentIdentity {
-  readonly id: string
-  readonly instance: number
-  private readonly dir: string
-  private made = false
-  constructor(id: string, instance: number, dir: string) {
-    this.id = id
-    this.instance = instance
-    this.dir = dir
-  }
-  get dataDir(): string {
-    if (!this.made) {
-      makeDataDir(this.dir)
-      this.made = true
-    }
-    return this.dir
-  }
-}
-
 export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
   name: "agent:inline",
   start: (ctx) =>
     Effect.gen(function* () {
       const unit = ctx.spec.id
       const { agent, path } = yield* prepareAgent(ctx, undefined, "on-first-use")
-      const identity = new InlineIdentity(unit, ctx.instance, agent.dataDir)
+      let dataDirMade = false
+      const dataDir = (): string => {
+        if (!dataDirMade) {
+          makeDataDir(agent.dataDir)
+          dataDirMade = true
+        }
+        return agent.dataDir
+      }
       const fail = (what: string) => (error: unknown) =>
         new DriverError({
           unit,
@@ -60,10 +46,17 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
       const lifetime = new AbortController()
       const inFlight = new Set<AbortController>()
       // Both ways to the data dir (ctx.agent.dataDir, ctx.env.SAM_AGENT_DATA_DIR) create it when
-      // read. Getters in the literal and on a class's prototype: defineProperty on the spread env
-      // would turn it into a dictionary (+0.9 KB an agent at 10,000).
+      // read: own enumerable getters, so a spread or JSON of either has it as the other runtimes'
+      // plain objects do. In the literals: defineProperty on the spread env would make it a
+      // dictionary (+0.9 KB an agent at 10,000).
       const context: AgentContext = {
-        agent: identity,
+        agent: {
+          id: unit,
+          instance: ctx.instance,
+          get dataDir() {
+            return dataDir()
+          },
+        },
         logger: lineLogger(ctx),
         config: agent.config,
         env: {
@@ -72,7 +65,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
           SAM_UNIT_ID: unit,
           SAM_INSTANCE: String(ctx.instance),
           get SAM_AGENT_DATA_DIR() {
-            return identity.dataDir
+            return dataDir()
           },
         },
         invoke: async (capability, input, options = {}) => {
