@@ -80,6 +80,7 @@ describe("the sam executable's code cache", () => {
     const result = spawnSync(process.execPath, [sam, "--version"], {
       env: { PATH: process.env.PATH ?? "", ...env },
       encoding: "utf8",
+      timeout: 20_000,
     })
     expect(result.status, result.stderr).toBe(0)
   }
@@ -91,7 +92,7 @@ describe("the sam executable's code cache", () => {
           .map((e) => e.name)
       : []
 
-  it("is written under $XDG_CACHE_HOME/sam (else ~/.cache/sam), not at all with NODE_DISABLE_COMPILE_CACHE=1, and in NODE_COMPILE_CACHE when set", () => {
+  it("is written under $XDG_CACHE_HOME/sam (else ~/.cache/sam), not at all with NODE_DISABLE_COMPILE_CACHE=1, in NODE_COMPILE_CACHE when set, and never under a cache home that is not there", () => {
     const home = mkdtempSync(join(tmpdir(), "sam-cache-"))
     try {
       run({ HOME: home, XDG_CACHE_HOME: join(home, "xdg") })
@@ -103,6 +104,11 @@ describe("the sam executable's code cache", () => {
       run({ HOME: home, XDG_CACHE_HOME: join(home, "unused"), NODE_COMPILE_CACHE: join(home, "own") })
       expect(existsSync(join(home, "unused"))).toBe(false)
       expect(files(join(home, "own")).length).toBeGreaterThan(0)
+      // A cache home that is not a directory one can make dirs in: no cache, and no hang (Node's
+      // recursive mkdir loops on /proc paths) and nothing made where HOME does not exist.
+      run({ HOME: home, XDG_CACHE_HOME: "/proc/sam-no-such-dir" })
+      run({ HOME: join(home, "nonexistent") })
+      expect(existsSync(join(home, "nonexistent"))).toBe(false)
     } finally {
       rmSync(home, { recursive: true, force: true })
     }
