@@ -1,6 +1,7 @@
 // A reader that goes away: `sam ps | head -1` must not end in an EPIPE stack trace, and
 // `sam start | head -1` must not end SAM (its units and API carry on).
 import { spawn } from "node:child_process"
+import { statSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
@@ -47,6 +48,8 @@ describe("stdout whose reader has gone", () => {
     const daemon = await p.start()
     await daemon.waitForOutput("press Ctrl+C")
     const before = await untilUnit(daemon, "services", "web", (s) => s.status === "running")
+    const samLog = join(p.stateDir, "sam.log")
+    const logged = statSync(samLog).size
     daemon.child.stdout?.destroy()
     daemon.child.stderr?.destroy()
     // A restart makes SAM write its lines again, now into the broken pipes.
@@ -59,6 +62,8 @@ describe("stdout whose reader has gone", () => {
     )
     p.pids.add(after.pid as number)
     expect(daemon.child.exitCode).toBeNull()
+    // Its log file is still written (the restart's lines).
+    await expect.poll(() => statSync(samLog).size, { timeout: 10_000 }).toBeGreaterThan(logged)
     expect((await daemon.api("GET", "/api/status")).status).toBe(200)
   })
 })
