@@ -131,8 +131,14 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       })
   }
   const onSignal = (signal: NodeJS.Signals) => stop(`${signal} received`)
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
+  // SIGHUP (its terminal closed) stops SAM as SIGTERM does, each unit with its stop signal and
+  // grace, instead of ending it at once. (Node resets an inherited SIG_IGN, so `nohup` cannot keep
+  // a Node process through a hangup anyway; `setsid sam start` or a service manager does.)
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"]
+  for (const signal of signals) process.on(signal, onSignal)
+  const offSignals = () => {
+    for (const signal of signals) process.off(signal, onSignal)
+  }
 
   const server = await serving
   if (isApiServeError(server)) {
@@ -140,8 +146,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     stop("the control API could not start")
     await stopped
     offProgress()
-    process.off("SIGINT", onSignal)
-    process.off("SIGTERM", onSignal)
+    offSignals()
     return server.reason === "listen" ? 1 : 2
   }
   const apiUrl = server.url
@@ -172,8 +177,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   }
   await stopped
   offProgress()
-  process.off("SIGINT", onSignal)
-  process.off("SIGTERM", onSignal)
+  offSignals()
   return 0
 }
 

@@ -41,7 +41,8 @@ const start: Command = {
   positionals: { min: 0, max: 1 },
   description:
     "Run SAM in the foreground: load and validate the configuration, start every enabled\n" +
-    "agent and service in dependency order, and serve the control API until SIGINT/SIGTERM.\n" +
+    "agent and service in dependency order, and serve the control API until SIGINT, SIGTERM or\n" +
+    "SIGHUP (its terminal closed), which stop every unit gracefully, then SAM.\n" +
     "An invalid configuration is reported in full and nothing starts (exit 2).\n" +
     "With <id>: start that agent or service of the running SAM (SAM_URL, token SAM_TOKEN).",
   options: {
