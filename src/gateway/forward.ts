@@ -184,13 +184,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.held = { status: statusCode, headers: out, chunks: [], bytes: 0 }
       return
     }
+    this.writeHead(controller, statusCode, out)
+  }
+
+  /**
+   * Send the answer's head; false when node:http refuses a header (a value with control
+   * characters): nothing went out, so the attempt is aborted and the answer becomes a 502.
+   */
+  private writeHead(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: OutgoingHttpHeaders,
+  ): boolean {
     try {
-      res.writeHead(statusCode, out)
+      this.res.writeHead(status, headers)
+      return true
     } catch (error) {
-      // A header node:http will not send (a value with control characters): the answer is a 502.
       this.sent = false
       this.kept = undefined
       controller.abort(error as Error)
+      return false
     }
   }
 
@@ -205,15 +218,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       }
       // Larger than a hook may hold: what came so far goes out, the rest streams, unhooked.
       this.held = undefined
-      try {
-        this.res.writeHead(held.status, held.headers)
-      } catch (error) {
-        // A header node:http will not send: nothing went out, so the answer is a 502.
-        this.sent = false
-        this.kept = undefined
-        controller.abort(error as Error)
-        return
-      }
+      if (!this.writeHead(controller, held.status, held.headers)) return
       for (const part of held.chunks.slice(0, -1)) this.res.write(part)
     }
     this.keep(chunk)

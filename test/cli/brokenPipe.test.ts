@@ -3,16 +3,11 @@
 import { spawn } from "node:child_process"
 import { statSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
-import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { describe, expect, it } from "vitest"
+import { fixturePath, projectPerTest, untilUnit } from "../support/daemon.ts"
 import { repoRoot } from "./runSam.ts"
 
-let p: Project | undefined
-afterEach(async () => {
-  const left = await p?.cleanup()
-  p = undefined
-  expect(left ?? []).toEqual([])
-})
+const newProject = projectPerTest()
 
 const service = {
   deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
@@ -21,7 +16,7 @@ const service = {
 
 describe("stdout whose reader has gone", () => {
   it("a client command ends quietly, exit 0, no EPIPE", async () => {
-    p = project()
+    const p = newProject()
     p.writeConfig({ services: { web: service } })
     const child = spawn(
       process.execPath,
@@ -43,7 +38,7 @@ describe("stdout whose reader has gone", () => {
   })
 
   it("the daemon carries on: its units keep running and its API answers after more output", async () => {
-    p = project()
+    const p = newProject()
     p.writeConfig({ services: { web: service } })
     const daemon = await p.start()
     await daemon.waitForOutput("press Ctrl+C")

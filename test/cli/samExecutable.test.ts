@@ -5,16 +5,11 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
-import { type Project, project, untilUnit } from "../support/daemon.ts"
+import { describe, expect, it } from "vitest"
+import { projectPerTest, untilUnit } from "../support/daemon.ts"
 import { repoRoot } from "./runSam.ts"
 
-let p: Project | undefined
-afterEach(async () => {
-  const left = await p?.cleanup()
-  p = undefined
-  expect(left ?? []).toEqual([])
-})
+const newProject = projectPerTest()
 
 /** The environment a process was exec'd with (the last exec: /proc shows the current image's). */
 const execEnvironment = (pid: number): Record<string, string> =>
@@ -26,7 +21,7 @@ const execEnvironment = (pid: number): Record<string, string> =>
   )
 
 const start = async (env: Record<string, string>) => {
-  p = project("sam.config.json", "bin")
+  const p = newProject("sam.config.json", "bin")
   const dump = join(p.dir, "service-env.json")
   p.writeConfig({
     services: {

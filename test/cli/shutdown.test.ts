@@ -76,3 +76,18 @@ describe("sam shutdown", () => {
     }
   })
 })
+
+describe("sam start and SIGHUP", () => {
+  it("its terminal closed: every unit stops gracefully, then SAM, exit 0 (not an abrupt end that leaves the reaper to SIGKILL)", async () => {
+    p = project()
+    p.writeConfig({ services: { web: service([fixturePath("http-service.mjs")]) } })
+    const daemon = await p.start()
+    await daemon.waitForOutput("press Ctrl+C")
+    const web = await untilUnit(daemon, "services", "web", (s) => s.status === "running")
+    p.pids.add(web.pid as number)
+    daemon.child.kill("SIGHUP")
+    expect(await daemon.exited).toBe(0)
+    expect(daemon.output()).toContain("sam: SIGHUP received, stopping units in reverse dependency order")
+    expect(daemon.output()).toContain("sam: stopped")
+  })
+})

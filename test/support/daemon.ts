@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { afterEach, expect } from "vitest"
 import { repoRoot } from "../cli/runSam.ts"
 import { survivors } from "./runtime.ts"
 
@@ -159,5 +160,22 @@ export const untilUnit = async (
     if (Date.now() > deadline)
       throw new Error(`${unit} did not reach the awaited state: ${JSON.stringify(body)}`)
     await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * A project per test (`project()`'s arguments), cleaned up after each: every daemon stopped, and
+ * nothing it started may be left running.
+ */
+export const projectPerTest = (): typeof project => {
+  let current: Project | undefined
+  afterEach(async () => {
+    const left = await current?.cleanup()
+    current = undefined
+    expect(left ?? []).toEqual([])
+  })
+  return (...args) => {
+    current = project(...args)
+    return current
   }
 }

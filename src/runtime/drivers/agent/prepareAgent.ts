@@ -1,8 +1,8 @@
 // What every agent runtime does first: take the agent's deployment from the spec, resolve its
 // module (a file or a folder with an index), and create its data dir, owned by the user the
 // agent will run as when that is another one. An inline agent's data dir is made when it is
-// first read instead: most inline agents never touch one, and at 10,000
-// agents the mkdir was a fifth of the start (bench/RESULTS.md, "Findings"; inlineAgentDriver.ts).
+// first read instead (inlineAgentDriver.ts): most inline agents never touch one, and at 10,000
+// agents the mkdir was a fifth of the start (bench/RESULTS.md, "Findings").
 import { chownSync, mkdirSync } from "node:fs"
 import { isAbsolute, resolve } from "node:path"
 import { Effect } from "effect"
