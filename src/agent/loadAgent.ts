@@ -39,8 +39,10 @@ export const agentEntry = (path: string): string => {
 /** The directory the agent lives in (what a sandbox may read). */
 export const agentDirectory = (path: string): string => (isDirectory(path) ? path : dirname(path))
 
-export const loadAgent = async (path: string): Promise<AgentDefinition> => {
-  const entry = agentEntry(path)
+export const loadAgent = (path: string): Promise<AgentDefinition> => importAgent(agentEntry(path))
+
+/** Import the module file `entry` (as agentEntry found it) and take its agent definition. */
+export const importAgent = async (entry: string): Promise<AgentDefinition> => {
   const module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>
   const definition = module.default ?? module.agent
   if (!isAgentDefinition(definition)) {

@@ -10,7 +10,7 @@ import {
   handlerOf,
   validateInput,
 } from "../../../agent/defineAgent.ts"
-import { loadAgent } from "../../../agent/loadAgent.ts"
+import { importAgent } from "../../../agent/loadAgent.ts"
 import { isAsyncIterable } from "../../capabilities/capability.ts"
 import type { StopSpec } from "../../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type DriverFact, type ExitInfo } from "../driver.ts"
@@ -24,7 +24,8 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
   start: (ctx) =>
     Effect.gen(function* () {
       const unit = ctx.spec.id
-      const { agent, path } = yield* prepareAgent(ctx, undefined, "on-first-use")
+      // prepareAgent resolved the module file already: import that (no second lookup per instance).
+      const { agent, entry } = yield* prepareAgent(ctx, undefined, "on-first-use")
       let dataDirMade = false
       const dataDir = (): string => {
         if (!dataDirMade) {
@@ -39,7 +40,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
           message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
         })
       const definition = yield* Effect.tryPromise({
-        try: () => loadAgent(path),
+        try: () => importAgent(entry),
         catch: fail("cannot load agent"),
       })
 
