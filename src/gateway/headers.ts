@@ -16,6 +16,10 @@ const HOP_BY_HOP = new Set([
   "upgrade",
   "host",
   "http2-settings",
+  // node:http has already answered a client's `Expect: 100-continue` (it sends 100 Continue before
+  // the request reaches the gateway), and undici refuses to send the header: forwarded, every such
+  // request (curl's uploads over 1 MiB) was a 502 that counted against the service's breaker.
+  "expect",
 ])
 
 /** Headers named in `Connection: a, b` are hop-by-hop too. */

@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
 import { agentUnit, stopAll } from "../support/agents.ts"
 import { type GatewayHarness, LOCAL_TEST_TOKEN, startGateway, upstream } from "../support/gateway.ts"
@@ -76,6 +77,43 @@ describe("routing /api/<service>/...", () => {
     expect((await json(agent)).detail).toContain('"helper" is an agent: agents are not proxied')
     const bad = await fetch(`${h.url}/api/whole/%E0%A4%A`)
     expect(bad.status).toBe(400)
+  })
+
+  it("a request with Expect: 100-continue (curl's large uploads) gets its 100 and reaches the service with its body", async () => {
+    h = await startGateway([upstream("api")])
+    await h.routable("api", 1)
+    const body = "y".repeat(2 * 1024 * 1024)
+    const answer = await new Promise<{ status: number; text: string; continued: boolean }>(
+      (resolve, reject) => {
+        let continued = false
+        const request = httpRequest(`${h!.url}/api/api/echo`, {
+          method: "POST",
+          headers: { expect: "100-continue", "content-length": String(body.length) },
+        })
+        request.on("continue", () => {
+          continued = true
+          request.end(body)
+        })
+        request.on("response", (response) => {
+          const chunks: Buffer[] = []
+          response.on("data", (chunk: Buffer) => chunks.push(chunk))
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString("utf8"),
+              continued,
+            }),
+          )
+        })
+        request.on("error", reject)
+      },
+    )
+    expect(answer.continued).toBe(true)
+    expect(answer.status).toBe(200)
+    const echoed = JSON.parse(answer.text) as { body: string; headers: Record<string, string> }
+    expect(echoed.body.length).toBe(body.length)
+    expect(echoed.headers.expect).toBeUndefined()
+    expect(h.errors).toEqual([])
   })
 
   it("a chunked body that passes max_body_bytes is cut with 413", async () => {
