@@ -72,4 +72,33 @@ describe("scaling a unit", () => {
     await h.supervisor.scale("api", 0)
     expect(h.supervisor.status("api")).toMatchObject({ state: "stopped", instances: [] })
   })
+
+  it("start of a unit scaled to 0 brings back its min_instances (at least one); restart and stop are refused", async () => {
+    h = harness([
+      api(2, 3),
+      nodeService("lazy", "http-service.mjs", {
+        instances: 0,
+        maxInstances: 1,
+        probes: [httpCheck({ intervalMs: 100 })],
+      }),
+    ])
+    await h.supervisor.startAll()
+    await allReady(h, "api")
+    await h.supervisor.scale("api", 0)
+    expect(h.supervisor.status("api")).toMatchObject({ state: "stopped", instances: [] })
+    await expect(h.supervisor.command("api", "restart")).rejects.toMatchObject({
+      _tag: "CommandRefused",
+      message: 'cannot restart "api": it is stopped',
+    })
+    await expect(h.supervisor.command("api", "stop")).rejects.toMatchObject({ _tag: "CommandRefused" })
+    await h.supervisor.command("api", "start")
+    expect(h.supervisor.runners("api")).toHaveLength(2)
+    await allReady(h, "api")
+    for (const r of h.supervisor.runners("api")) h.pids.add(r.pid as number)
+    // min_instances 0: one instance, as `sam scale lazy 1` would start.
+    await h.supervisor.command("lazy", "start")
+    expect(h.supervisor.runners("lazy")).toHaveLength(1)
+    await allReady(h, "lazy")
+    h.pids.add(h.supervisor.status("lazy").pid as number)
+  })
 })

@@ -368,6 +368,19 @@ export class Supervisor {
       if (this.stopping)
         return yield* new SamStopping({ message: `cannot ${command} "${id}": SAM is stopping` })
       const unit = yield* this.lookup(id)
+      // A unit scaled to 0 (or with min_instances 0) has no instance to start: `start` scales it
+      // to its min_instances, at least one, as `sam scale` would.
+      if (command === "start" && unit.runners.length === 0) {
+        return yield* this.scale(id, Math.max(1, unit.spec.instances), {
+          ...(options.by === undefined ? {} : { by: options.by }),
+        }).pipe(
+          Effect.catchTag("ScaleRefused", (refused) =>
+            Effect.fail(
+              new CommandRefused({ unit: id, command, state: "stopped", message: refused.message }),
+            ),
+          ),
+        )
+      }
       const accepting = unit.runners.filter((r) => r.accepts(commandEventOf(command, options)))
       // A stop of a unit still waiting for its dependencies cancels that start.
       if (command === "stop" && accepting.length === 0 && (yield* FiberMap.has(this.starts, id))) {
