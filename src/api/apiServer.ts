@@ -96,6 +96,13 @@ export interface ApiServer {
   readonly port: number
   /** The gateway on this server's port (undefined with `gateway: false`). */
   readonly gateway: Gateway | undefined
+  /**
+   * Accept these credentials from now on, and only these (a config reload of security.api_tokens):
+   * requests, browser sessions and open streams signed in with a token that changed or went away
+   * get 401 from their next check. Throws ApiServeError, keeping the credentials it had, for a set
+   * `startApiServer` would refuse (none, a token too short, only the local token off loopback).
+   */
+  setTokens(credentials: Pick<ApiServerOptions, "tokens" | "localToken">): void
   /** End event streams, finish requests in flight (up to the grace), close every connection. */
   close(): Promise<void>
 }
@@ -130,8 +137,11 @@ const sendProblem = (res: ServerResponse, status: number, detail: string): void 
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
 /** Start serving the control API for `sam`; rejects with ApiServeError when it cannot. */
-export const startApiServer = async (options: ApiServerOptions): Promise<ApiServer> => {
-  const host = options.host ?? "127.0.0.1"
+/** The credentials a server on `host` accepts: the configured tokens and the local token, checked. */
+const credentialSet = (
+  host: string,
+  options: Pick<ApiServerOptions, "tokens" | "localToken">,
+): Record<string, ApiTokenConfig> => {
   const configured = options.tokens ?? {}
   const tokens: Record<string, ApiTokenConfig> = {
     ...(options.localToken === undefined
@@ -148,9 +158,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     })
   const weak = weakTokens(tokens)
   if (weak.length > 0) throw new ApiServeError({ reason: "weak-token", message: weak.join("; ") })
-  const authenticator = new Authenticator(tokens)
   const refusal = bindRefusal(host, Object.keys(configured).length)
   if (refusal) throw new ApiServeError({ reason: "unsafe-bind", message: refusal })
+  return tokens
+}
+
+/** Start serving the control API for `sam`; rejects with ApiServeError when it cannot. */
+export const startApiServer = async (options: ApiServerOptions): Promise<ApiServer> => {
+  const host = options.host ?? "127.0.0.1"
+  const authenticator = new Authenticator(credentialSet(host, options))
   const sessions = new SessionStore({
     credentials: (name) => authenticator.credential(name),
     ...(options.browserSessions === undefined ? {} : { table: options.browserSessions }),
@@ -288,6 +304,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   let closed: Promise<void> | undefined
   return {
     url: `http://${bracketed(host)}:${port}`,
+    setTokens: (credentials) => authenticator.replace(credentialSet(host, credentials)),
     host,
     port,
     gateway,

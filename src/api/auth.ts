@@ -30,15 +30,22 @@ export const roleAllows = (role: Role, required: Role): boolean => rank[role] >=
 
 const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
+const digested = (tokens: Readonly<Record<string, ApiTokenConfig>>) =>
+  Object.entries(tokens).map(([name, t]) => ({ name, role: t.role, digest: digest(t.token) }))
+
 export class Authenticator {
-  private readonly tokens: ReadonlyArray<{
-    readonly name: string
-    readonly role: Role
-    readonly digest: Buffer
-  }>
+  private tokens: ReadonlyArray<{ readonly name: string; readonly role: Role; readonly digest: Buffer }>
 
   constructor(tokens: Readonly<Record<string, ApiTokenConfig>>) {
-    this.tokens = Object.entries(tokens).map(([name, t]) => ({ name, role: t.role, digest: digest(t.token) }))
+    this.tokens = digested(tokens)
+  }
+
+  /**
+   * Accept these tokens from now on, and no others (a config reload of security.api_tokens): a
+   * browser session signed in with a token that changed or went away fails its next check.
+   */
+  replace(tokens: Readonly<Record<string, ApiTokenConfig>>): void {
+    this.tokens = digested(tokens)
   }
 
   /** The role and value digest of the token `name` (browser sessions check theirs is unchanged). */

@@ -337,6 +337,17 @@ export const ReloadResult = Schema.Struct({
   reconfigured: Schema.optionalKey(unitIds),
   unchanged: Schema.optionalKey(unitIds),
   groupsReconfigured: Schema.optionalKey(unitIds),
+  settings: Schema.optionalKey(
+    Schema.Array(Schema.String).annotate({
+      description:
+        "SAM's own settings now in effect (runtime.log_level, monitoring.alerts, security.api_tokens)",
+    }),
+  ),
+  restartNeeded: Schema.optionalKey(
+    Schema.Array(Schema.String).annotate({
+      description: "Settings changed in the config that SAM reads only when it starts (api.port, ...)",
+    }),
+  ),
   failures: Schema.optionalKey(Schema.Array(Schema.Struct({ unit: Schema.String, error: Schema.String }))),
 }).annotate({ identifier: "ReloadResult" })
 

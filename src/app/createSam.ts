@@ -281,7 +281,12 @@ const configure = async (
   }
   sam.addFinalizer(recordInstances(sam.store, sam.bus))
   // A token resolved from ${env.X} is still in SAM's environment: no child inherits it.
-  sam.addFinalizer(withholdFromChildren(Object.values(config.security.api_tokens ?? {}).map((t) => t.token)))
+  let withheld = withholdFromChildren(apiTokenValues(config))
+  let superseded: (() => void) | undefined
+  sam.addFinalizer(() => {
+    superseded?.()
+    withheld()
+  })
   if (options.auditLog !== false) {
     const audit = await AuditLog.open(join(config.runtime.state_dir, "audit.log"), {
       onError: (error) =>
@@ -318,6 +323,18 @@ const configure = async (
   })
   sam.plugins = attached.plugins
   sam.reloader = attached.reloader
+  // Tokens a reload adds are withheld before any unit starts; those it removes, once it is done.
+  attached.reloader?.addHook({
+    before: (next) => {
+      superseded?.()
+      superseded = withheld
+      withheld = withholdFromChildren(apiTokenValues(next))
+    },
+    after: () => {
+      superseded?.()
+      superseded = undefined
+    },
+  })
   monitoring = startMonitoring(sam, {
     metrics: config.monitoring.metrics,
     alerts: alertRules(config.monitoring.alerts),
@@ -330,6 +347,9 @@ const configure = async (
   // Before the store closes (finalizers run last-registered first).
   sam.addFinalizer(() => started.close())
 }
+
+const apiTokenValues = (config: SamConfig): ReadonlyArray<string> =>
+  Object.values(config.security.api_tokens ?? {}).map((t) => t.token)
 
 export const stateFile = (loaded: LoadedConfig, name: string): string =>
   join(loaded.config.runtime.state_dir, name)

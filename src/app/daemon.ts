@@ -11,6 +11,7 @@ import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
+import { reloadApiTokens } from "./apiTokenReload.ts"
 import { createSam } from "./createSam.ts"
 
 export interface DaemonOptions {
@@ -21,6 +22,8 @@ export interface DaemonOptions {
   readonly cliOverrides?: ReadonlyArray<string>
   /** The state dir, already taken (`sam start` takes it before loading the rest of SAM). */
   readonly stateDirLock?: StateDirLock
+  /** Reload when a config file changes (default true; `sam start --no-watch`: only `sam reload`). */
+  readonly watch?: boolean
 }
 
 const color = (on: boolean) => (code: number, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text)
@@ -101,6 +104,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     .then((server) => {
       // The gateway's requests and breakers feed /metrics, the request-rate history and alerts.
       if (server.gateway) sam.monitoring.attachGateway(server.gateway.metrics)
+      // Registered before the first request is read: a reload through the API already takes tokens.
+      if (sam.reloader)
+        sam.addFinalizer(
+          reloadApiTokens({ reloader: sam.reloader, server, stateDir: runtime.state_dir, localToken, say }),
+        )
       // Closed once every unit is down, before SAM closes its store and log: no request in
       // flight meets a closed store. (The stop below closes it too, if SAM stopped first.)
       sam.addFinalizer(() => server.close())
@@ -168,7 +176,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   )
   const report = await starting
   // Config edits apply as a diff from now on (invalid edits are reported and change nothing).
-  if (!stopping) sam.reloader?.watch()
+  if (!stopping && options.watch !== false) sam.reloader?.watch()
   if (!stopping) {
     const total = report.ready.length + report.notReady.length
     say(`sam: ${report.ready.length}/${total} units ready in ${Date.now() - began} ms; API ${apiUrl}`)
@@ -198,7 +206,11 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
   if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
   if (event.type === "config.reloaded") {
     const list = (key: string) => ((event[key] as ReadonlyArray<string> | undefined) ?? []).join(", ") || "-"
-    return `sam: config reloaded: added ${list("added")}; removed ${list("removed")}; restarted ${list("restarted")}; reconfigured ${list("reconfigured")}`
+    const restart = list("restartNeeded")
+    return (
+      `sam: config reloaded: added ${list("added")}; removed ${list("removed")}; restarted ${list("restarted")}; reconfigured ${list("reconfigured")}; settings ${list("settings")}` +
+      (restart === "-" ? "" : `; needs a restart of SAM: ${restart}`)
+    )
   }
   return undefined
 }

@@ -63,6 +63,10 @@ const start: Command = {
       placeholder: "url",
       description: "With <id>: the running SAM's API URL (default SAM_URL)",
     },
+    "no-watch": {
+      type: "boolean",
+      description: "Do not reload when a config file changes; only `sam reload` applies edits",
+    },
   },
   load: () => import("./startCommand.ts").then((m) => m.run),
 }
@@ -333,7 +337,9 @@ const reload: Command = {
   summary: "Reload the running SAM's configuration",
   description:
     "Make the running SAM read its configuration files again and apply the difference: new units start,\n" +
-    "removed ones stop, changed ones restart. An invalid config changes nothing. Needs an admin token.",
+    "removed ones stop, changed ones restart; the log level, alert rules and API tokens apply at once.\n" +
+    "Other settings of api, runtime, security and monitoring are named as needing a restart of SAM.\n" +
+    "An invalid config changes nothing. Needs an admin token.",
   options: { ...apiOptions },
   load: () => import("./reloadCommand.ts").then((m) => m.run),
 }

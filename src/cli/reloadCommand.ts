@@ -31,11 +31,18 @@ export const run: CommandRun = ({ values, io }) =>
       io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
       return EXIT_FAILURE
     }
-    const changes = ["added", "removed", "restarted", "reconfigured"]
+    const changes = ["added", "removed", "restarted", "reconfigured", "settings"]
       .map((k) => listed(report, k))
       .filter(Boolean)
     io.stdout(
       `config reloaded${changes.length > 0 ? `: ${changes.join("; ")}` : report.changed === false ? ": nothing changed" : ""}\n`,
     )
+    // Changed in the file, not in the running SAM: say so rather than let it look applied.
+    const restart = report.restartNeeded
+    if (Array.isArray(restart) && restart.length > 0)
+      io.stderr(
+        `sam: ${restart.join(", ")} changed, but SAM reads ${restart.length === 1 ? "it" : "them"} only when it starts: ` +
+          "restart SAM (`sam shutdown`, then `sam start`) to apply\n",
+      )
     return EXIT_OK
   })

@@ -48,6 +48,7 @@ export const run: CommandRun = async (context) => {
     return await runDaemon(loaded, {
       cliOverrides: [...listOption(values, "set"), ...overrides],
       stateDirLock,
+      watch: values["no-watch"] !== true,
     })
   } finally {
     // SAM releases it when it stops; this covers a return before SAM took it over.

@@ -9,6 +9,7 @@ import type { EventBus } from "./eventBus.ts"
 import { type WatchHandle, watchFiles } from "./fileWatcher.ts"
 import { unitSpecsFromConfig } from "./fromConfig.ts"
 import type { ApplyReport, Sam } from "./sam.ts"
+import { settingsChanges } from "./settingsChanges.ts"
 import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { UnitSpec } from "./unitSpec.ts"
 
@@ -38,7 +39,26 @@ export interface ConfigReloaderOptions<C> {
   readonly onApplied?: (config: C) => void | Promise<void>
   /** Start added units and restart changed ones (default true; false before SAM has started). */
   readonly startUnits?: () => boolean
+  /** SAM's own settings a reload changed: those applied at once, and those that wait for a restart. */
+  readonly settingsChanges?: (before: C, after: C) => SettingsChanges
   readonly debounceMs?: number
+}
+
+export interface SettingsChanges {
+  /** Settings (dotted config paths) in effect at once: `runtime.log_level`, `security.api_tokens`. */
+  readonly applied: ReadonlyArray<string>
+  /** Settings SAM reads only when it starts (`api.port`): changed in the file, not in the running SAM. */
+  readonly restartNeeded: ReadonlyArray<string>
+}
+
+/** A part of SAM that takes settings from the config when it reloads (the control API's tokens). */
+export interface ReloadHook<C> {
+  /** What makes `next` unusable to this part: the reload is then rejected whole, nothing changes. */
+  readonly check?: (next: C, current: C) => ReadonlyArray<{ readonly path: string; readonly message: string }>
+  /** Before any unit is touched (new secrets withheld from the children about to start). */
+  readonly before?: (next: C, current: C) => void
+  /** Once the units took the new config. */
+  readonly after?: (next: C, current: C) => void | Promise<void>
 }
 
 export type ConfigReloadReport =
@@ -53,6 +73,10 @@ export type ConfigReloadReport =
       readonly unchanged: ReadonlyArray<string>
       /** Supervision groups whose settings changed (applied at once; running units untouched). */
       readonly groupsReconfigured: ReadonlyArray<string>
+      /** SAM's own settings now in effect (`runtime.log_level`, `security.api_tokens`). */
+      readonly settings: ReadonlyArray<string>
+      /** Settings changed in the file that SAM reads only when it starts: they need a restart of SAM. */
+      readonly restartNeeded: ReadonlyArray<string>
       /** Units the new config could not be applied to, with why. */
       readonly failures: ReadonlyArray<{ readonly unit: string; readonly error: string }>
     }
@@ -72,6 +96,7 @@ export class ConfigReloader<C> {
   private running: Promise<ConfigReloadReport> | undefined
   private again = false
   private last: ConfigReloadReport | undefined
+  private readonly hooks = new Set<ReloadHook<C>>()
 
   constructor(options: ConfigReloaderOptions<C>) {
     this.options = options
@@ -86,6 +111,15 @@ export class ConfigReloader<C> {
   /** The outcome of the last reload (for status surfaces). */
   get lastReport(): ConfigReloadReport | undefined {
     return this.last
+  }
+
+  /** Have `hook` check and take each reloaded config; returns the function that removes it. */
+  addHook(hook: ReloadHook<C>): () => void {
+    const own = { ...hook }
+    this.hooks.add(own)
+    return () => {
+      this.hooks.delete(own)
+    }
   }
 
   /** Watch the config files; each burst of edits runs reload(). */
@@ -125,6 +159,8 @@ export class ConfigReloader<C> {
 
   private async reloadOnce(): Promise<ConfigReloadReport> {
     const at = new Date().toISOString()
+    const previous = this.current.config
+    const hooks = [...this.hooks]
     let next: ConfigSnapshot<C>
     let specs: ReturnType<ConfigReloaderOptions<C>["toSpecs"]>
     try {
@@ -134,17 +170,28 @@ export class ConfigReloader<C> {
       const issues: ReadonlyArray<ConfigIssue> = isConfigError(error)
         ? error.issues
         : [{ file: this.current.files[0] ?? "<config>", path: "", message: describe(error) }]
-      const message = `config reload rejected, still running the previous config:\n${issues.map(formatIssue).join("\n")}`
-      this.options.bus.publish({ type: "config.invalid", message, issues })
-      this.last = { ok: false, at, message, issues }
-      return this.last
+      return this.reject(at, issues)
+    }
+    const refused = hooks.flatMap((hook) => hook.check?.(next.config, previous) ?? [])
+    if (refused.length > 0)
+      return this.reject(
+        at,
+        refused.map((issue) => ({ file: next.files[0] ?? "<config>", ...issue })),
+      )
+    const failures: Array<{ readonly unit: string; readonly error: string }> = []
+    for (const hook of hooks) {
+      try {
+        hook.before?.(next.config, previous)
+      } catch (error) {
+        failures.push({ unit: "(settings)", error: describe(error) })
+      }
     }
     const applied = await this.options.apply(
       { units: specs.units, groups: specs.groups ?? [] },
       this.options.startUnits?.() ?? true,
     )
     const { diff } = applied
-    const failures = [...applied.failures]
+    failures.push(...applied.failures)
     const filesChanged = next.files.join("\n") !== this.current.files.join("\n")
     this.current = next
     if (filesChanged && this.watcher) this.watch()
@@ -153,20 +200,41 @@ export class ConfigReloader<C> {
     } catch (error) {
       failures.push({ unit: "(plugins)", error: describe(error) })
     }
+    for (const hook of hooks) {
+      try {
+        await hook.after?.(next.config, previous)
+      } catch (error) {
+        failures.push({ unit: "(settings)", error: describe(error) })
+      }
+    }
+    const settings = this.options.settingsChanges?.(previous, next.config) ?? {
+      applied: [],
+      restartNeeded: [],
+    }
     this.last = {
       ok: true,
       at,
-      changed: applied.changed,
+      changed: applied.changed || settings.applied.length > 0 || settings.restartNeeded.length > 0,
       added: diff.added.map((u) => u.id),
       removed: diff.removed,
       restarted: diff.restarted.map((u) => u.id),
       reconfigured: diff.reconfigured.map((u) => u.id),
       unchanged: diff.unchanged,
       groupsReconfigured: diff.groups,
+      settings: settings.applied,
+      restartNeeded: settings.restartNeeded,
       failures,
     }
     const { ok: _ok, ...summary } = this.last
     this.options.bus.publish({ type: "config.reloaded", ...summary })
+    return this.last
+  }
+
+  /** Nothing changes: SAM keeps the config it runs and reports every issue. */
+  private reject(at: string, issues: ReadonlyArray<ConfigIssue>): ConfigReloadReport {
+    const message = `config reload rejected, still running the previous config:\n${issues.map(formatIssue).join("\n")}`
+    this.options.bus.publish({ type: "config.invalid", message, issues })
+    this.last = { ok: false, at, message, issues }
     return this.last
   }
 }
@@ -201,6 +269,7 @@ export const configReloaderFor = (
     initial: loaded,
     load: () => loadConfig({ ...options.loadOptions, configPath: loaded.configPath }),
     toSpecs: (config) => unitSpecsFromConfig(config, loaded.baseDir),
+    settingsChanges,
     onApplied: async (config: SamConfig) => {
       onApplied?.(config)
       await plugins?.reconcile(config.plugins)

@@ -3,7 +3,7 @@
 // a browser session that expired), and the reconnect meets the 401.
 import { afterEach, describe, expect, it } from "vitest"
 import { httpCheck, nodeService } from "../support/runtime.ts"
-import { type ApiHarness, startApi } from "./apiHarness.ts"
+import { type ApiHarness, startApi, tokens } from "./apiHarness.ts"
 
 const open: ApiHarness[] = []
 afterEach(async () => {
@@ -52,6 +52,23 @@ describe("streams end when their credential no longer authenticates", () => {
     const again = await fetch(`${h.url}/api/events`, { headers: { cookie } })
     expect(again.status).toBe(401)
     await again.body?.cancel()
+  })
+
+  it("a token taken away (a config reload's setTokens) ends the streams it opened and the reconnect is a 401", async () => {
+    const h = await startApi([nodeService("db", "http-service.mjs", { probes: [httpCheck()] })])
+    open.push(h)
+    const events = await h.fetch("/api/events", { as: "watcher" })
+    const logs = await h.fetch("/api/services/db/logs?follow=true", { as: "watcher" })
+    expect([events.status, logs.status]).toEqual([200, 200])
+    const { watcher: _gone, ...kept } = tokens
+    h.server.setTokens({ tokens: kept })
+    const [eventNames, logNames] = await Promise.all([eventsUntilEnd(events), eventsUntilEnd(logs)])
+    expect(eventNames.at(-1)).toBe("unauthorized")
+    expect(logNames.at(-1)).toBe("unauthorized")
+    const again = await h.fetch("/api/events", { as: "watcher" })
+    expect(again.status).toBe(401)
+    await again.body?.cancel()
+    expect((await h.fetch("/api/status", { as: "admin" })).status).toBe(200)
   })
 
   it("a stream whose credential still holds keeps its heartbeats", async () => {

@@ -40,4 +40,28 @@ describe("a config reload applies SAM's own settings too", () => {
     expect((await sam.reloader!.reload()).ok).toBe(true)
     expect(sam.monitoring.alerts.ruleNames.map((r) => r.name)).toEqual(["first", "second"])
   })
+
+  it("the report names the settings applied and those SAM reads only when it starts", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sam-reload-settings-"))
+    const file = join(dir, "sam.config.json")
+    writeFileSync(file, JSON.stringify({ api: { port: 7071 }, runtime: { log_level: "info" } }))
+    sam = await createSam(file, { plugins: false })
+    writeFileSync(
+      file,
+      JSON.stringify({
+        api: { port: 7072 },
+        runtime: { log_level: "warn", default_agent_runtime: "process" },
+        monitoring: { logs: { max_line_kb: 8 } },
+      }),
+    )
+    const report = await sam.reloader!.reload()
+    expect(report).toMatchObject({
+      ok: true,
+      changed: true,
+      settings: ["runtime.log_level"],
+      // default_agent_runtime reaches the agents through their specs: the unit diff's to report.
+      restartNeeded: ["api.port", "monitoring.logs.max_line_kb"],
+    })
+    expect(await sam.reloader!.reload()).toMatchObject({ changed: false, settings: [], restartNeeded: [] })
+  })
 })
