@@ -288,7 +288,7 @@ export class CrashesGroup extends HttpApiGroup.make("crashes")
     HttpApiEndpoint.get("list", "/crashes", {
       query: CrashListQuery,
       success: CrashList,
-      error: [InvalidRequest, NotAvailable],
+      error: [InvalidRequest, NotFound, NotAvailable],
     }),
   )
   .add(

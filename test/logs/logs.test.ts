@@ -334,5 +334,13 @@ describe("crash reports", () => {
     expect(shown.stdout).toContain("failure:  exit, exit code 1")
     expect(shown.stdout).toMatch(new RegExp(`stderr +${literally(EADDRINUSE)}`))
     expect((await sam(["crashes", "show", "99999"])).stderr).toContain("no crash report 99999")
+    // A unit SAM runs that never crashed has none; a name it does not know is an error, as elsewhere.
+    expect(await sam(["crashes", "talker"])).toMatchObject({ code: 0, stdout: "no crash reports\n" })
+    const typo = await sam(["crashes", "crashr"])
+    expect(typo.code).toBe(1)
+    expect(typo.stdout).toBe("")
+    expect(typo.stderr).toContain(
+      'no agent or service "crashr" (did you mean "crasher"?), and no crash reports of one',
+    )
   })
 })

@@ -2,6 +2,7 @@
 // SAM keeps in its runtime store (crashReporter.ts writes them).
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import { suggestionSuffix } from "../../config/suggest.ts"
 import type { CrashReport } from "../../runtime/store/storeTypes.ts"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
@@ -26,7 +27,7 @@ const noReports = () =>
 
 export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers) =>
   Effect.gen(function* () {
-    const { crashReports } = yield* ApiContext
+    const { crashReports, sam } = yield* ApiContext
     return handlers.handleAll({
       list: ({ query }) =>
         Effect.gen(function* () {
@@ -48,6 +49,15 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
             ...(since === undefined ? {} : { since }),
             limit: query.limit ?? 50,
           })
+          // A unit the config no longer has may still have reports; a name SAM never ran is a typo.
+          if (query.unit !== undefined && reports.length === 0) {
+            const ids = sam.unitSpecs().map((u) => u.id)
+            if (!ids.includes(query.unit))
+              return yield* new NotFound({
+                detail: `no agent or service "${query.unit}"${suggestionSuffix(query.unit, ids)}, and no crash reports of one; GET /api/agents and GET /api/services list them`,
+                id: query.unit,
+              })
+          }
           return { crashes: reports.map(summary) }
         }),
       get: ({ params }) =>
