@@ -37,13 +37,24 @@ export const alive = (pid: number): boolean => {
   }
 }
 
-/** The state a live SAM wrote in `stateDir`, or undefined (none, unreadable, or its SAM is gone). */
-export const readApiState = (stateDir: string): ApiState | undefined => {
+/**
+ * What `stateDir`'s api.json records, and whether its SAM still runs (a SAM that was killed, or
+ * died, leaves it behind); undefined when there is none or it is unreadable.
+ */
+export const readRecordedApiState = (
+  stateDir: string,
+): { readonly state: ApiState; readonly alive: boolean } | undefined => {
   try {
     const state = JSON.parse(readFileSync(apiStateFile(stateDir), "utf8")) as Partial<ApiState>
     if (typeof state.url !== "string" || typeof state.pid !== "number") return undefined
-    return alive(state.pid) ? (state as ApiState) : undefined
+    return { state: state as ApiState, alive: alive(state.pid) }
   } catch {
     return undefined
   }
+}
+
+/** The state a live SAM wrote in `stateDir`, or undefined (none, unreadable, or its SAM is gone). */
+export const readApiState = (stateDir: string): ApiState | undefined => {
+  const recorded = readRecordedApiState(stateDir)
+  return recorded?.alive ? recorded.state : undefined
 }

@@ -4,8 +4,14 @@
 // bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
 // (src/api/controlClient.ts), and turn every failure into a message that says what to do.
 import { existsSync, readFileSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
-import { apiStateFile, connectUrl, readApiState } from "../api/apiAddress.ts"
+import { dirname, isAbsolute, join, relative, resolve } from "node:path"
+import {
+  type ApiState,
+  apiStateFile,
+  connectUrl,
+  readApiState,
+  readRecordedApiState,
+} from "../api/apiAddress.ts"
 import { ControlApiError, type ControlClient, controlClient } from "../api/controlClient.ts"
 import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
 import type { ConfigError } from "../config/errors.ts"
@@ -44,6 +50,16 @@ export class ConfigUnloadable extends Error {
 export interface SamLocation {
   readonly url: string
   readonly stateDir?: string
+  /** A SAM recorded where the CLI looked, no longer running (killed, or it died): named when nothing answers. */
+  readonly gone?: { readonly file: string; readonly state: ApiState }
+}
+
+/** The SAM `stateDir`'s api.json names when that SAM has exited. */
+const goneFrom = (stateDir: string): Pick<SamLocation, "gone"> => {
+  const recorded = readRecordedApiState(stateDir)
+  return recorded === undefined || recorded.alive
+    ? {}
+    : { gone: { file: apiStateFile(stateDir), state: recorded.state } }
 }
 
 const DEFAULT_URL = "http://127.0.0.1:7070"
@@ -77,7 +93,7 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   if (near && (near.config === undefined || near.config === configFile || noConfigHere))
     return { url: near.url, stateDir: beside }
   // No config file here at all (loadConfig would only say so): SAM's default address.
-  if (noConfigHere) return { url: DEFAULT_URL }
+  if (noConfigHere) return { url: DEFAULT_URL, ...goneFrom(beside) }
   const { loadConfig } = await import("../config/load.ts")
   let loaded: Awaited<ReturnType<typeof loadConfig>>
   try {
@@ -95,12 +111,31 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   const running = readApiState(stateDir)
   if (running) return { url: running.url, stateDir }
   const { host, port } = loaded.config.api
+  const gone = goneFrom(stateDir)
   if (port === 0)
     throw new ApiCallError(
-      `the config sets api.port 0 (any free port) and no running SAM recorded its address in ` +
-        `${stateDir}/api.json: is SAM running? Otherwise set SAM_URL`,
+      gone.gone
+        ? `SAM is not running: ${goneSentence(gone.gone, io.cwd)}`
+        : `the config sets api.port 0 (any free port) and no running SAM recorded its address in ` +
+            `${stateDir}/api.json: is SAM running? Otherwise set SAM_URL`,
     )
-  return { url: connectUrl(host, port) }
+  return { url: connectUrl(host, port), ...gone }
+}
+
+/** The path as typed from `cwd` (relative when inside it). */
+const fromCwd = (path: string, cwd: string): string => {
+  const rel = relative(cwd, path)
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path
+}
+
+/** Which SAM is gone, and how to start it again. */
+const goneSentence = (gone: NonNullable<SamLocation["gone"]>, cwd: string): string => {
+  const { state } = gone
+  const config = state.config === undefined ? "" : ` --config ${fromCwd(state.config, cwd)}`
+  return (
+    `the SAM recorded in ${fromCwd(gone.file, cwd)} (pid ${state.pid}, ${state.url}, started ${state.startedAt}) ` +
+    `has exited without stopping cleanly; start it again with \`sam start${config}\``
+  )
 }
 
 /**
@@ -157,9 +192,16 @@ export const connectApi = async (
 }
 
 /** What the CLI says about a failed call. */
-const describeFailure = (error: ControlApiError, token: Token | undefined): string => {
+const describeFailure = (
+  error: ControlApiError,
+  token: Token | undefined,
+  location: SamLocation | undefined,
+  cwd: string,
+): string => {
   if (error.status === undefined)
-    return `SAM is not running at ${error.url}: start it with \`npm start\` (or \`sam start\`), or set SAM_URL to where it runs`
+    return location?.gone
+      ? `SAM is not running at ${error.url}: ${goneSentence(location.gone, cwd)}`
+      : `SAM is not running at ${error.url}: start it with \`sam start\` (\`npx sam start\` in a project that installed SAM), or set SAM_URL to where it runs`
   if (error.status !== 401) return error.message
   if (token === undefined || token.from === "SAM_TOKEN")
     return `${error.message}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config (without tokens, SAM keeps its local token in <state_dir>/token)`
@@ -179,13 +221,15 @@ export const withApi = async (
   ) => Promise<number>,
 ): Promise<number> => {
   let token: Token | undefined
+  let location: SamLocation | undefined
   try {
     const connected = await connectApi(io, values)
     token = connected.token
+    location = connected.location
     return await body(connected.client, connected)
   } catch (error) {
     if (error instanceof ControlApiError) {
-      io.stderr(`sam: ${describeFailure(error, token)}\n`)
+      io.stderr(`sam: ${describeFailure(error, token, location, io.cwd)}\n`)
       return EXIT_FAILURE
     }
     if (error instanceof ApiCallError) {

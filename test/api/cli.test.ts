@@ -271,7 +271,7 @@ describe("sam against a running SAM", () => {
     const nowhere = await sam(["status"], ADMIN, { SAM_URL: "http://127.0.0.1:9" })
     expect(nowhere).toMatchObject({ code: 1 })
     expect(nowhere.stderr).toBe(
-      "sam: SAM is not running at http://127.0.0.1:9: start it with `npm start` (or `sam start`), or set SAM_URL to where it runs\n",
+      "sam: SAM is not running at http://127.0.0.1:9: start it with `sam start` (`npx sam start` in a project that installed SAM), or set SAM_URL to where it runs\n",
     )
   })
 
