@@ -84,8 +84,8 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
 
   let stopping: Promise<void> | undefined
   const { promise: stopped, resolve: markStopped } = Promise.withResolvers<void>()
-  // The API comes up while units are still starting; a stop waits for it to be up, then closes it.
-  const starting = sam.start()
+  // The API listens first: a port already taken ends SAM before any unit has started (the listen
+  // takes milliseconds; the app behind it loads on the first request). A stop waits for it too.
   const serving: Promise<ApiServer | ApiServeError> = startApiServer({
     sam,
     host: api.host,
@@ -118,6 +118,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       if (isApiServeError(error)) return error
       throw error
     })
+  const starting = serving.then((server) => (isApiServeError(server) || stopping ? undefined : sam.start()))
   const stop = (why: string) => {
     if (stopping) return
     say(`sam: ${why}, stopping units in reverse dependency order`)
@@ -177,7 +178,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const report = await starting
   // Config edits apply as a diff from now on (invalid edits are reported and change nothing).
   if (!stopping && options.watch !== false) sam.reloader?.watch()
-  if (!stopping) {
+  if (!stopping && report !== undefined) {
     const total = report.ready.length + report.notReady.length
     say(`sam: ${report.ready.length}/${total} units ready in ${Date.now() - began} ms; API ${apiUrl}`)
     for (const unit of report.notReady) say(paint(33, `sam:   ${unit.id} is ${unit.state}: ${unit.reason}`))

@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { survivors } from "../support/runtime.ts"
-import { repoRoot } from "./runSam.ts"
+import { repoRoot, runSam } from "./runSam.ts"
 
 const dirs: string[] = []
 afterEach(() => {
@@ -62,5 +63,41 @@ describe("sam start (the daemon)", () => {
       .map((l) => JSON.parse(l) as { unit?: string; to?: string })
     const stopped = log.filter((l) => l.to === "stopped").map((l) => l.unit)
     expect(stopped).toEqual(["web", "api", "db"])
+  })
+
+  it("with its API port taken, exits 1 before starting any unit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-daemon-"))
+    dirs.push(dir)
+    const marker = join(dir, "started")
+    writeFileSync(
+      join(dir, "sam.config.json"),
+      JSON.stringify({
+        services: {
+          web: {
+            deployment: {
+              mode: "process",
+              command: process.execPath,
+              args: [
+                "-e",
+                "require('node:fs').writeFileSync(process.argv[1], ''); setInterval(() => {}, 1000)",
+                marker,
+              ],
+            },
+          },
+        },
+      }),
+    )
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve))
+    const port = (holder.address() as AddressInfo).port
+    try {
+      const run = await runSam(["start", "--config", "sam.config.json", "--port", String(port)], { cwd: dir })
+      expect(run.code).toBe(1)
+      expect(run.stdout).toContain("the address is in use")
+      expect(run.stdout).not.toMatch(/web starting|ready web/)
+      expect(existsSync(marker)).toBe(false)
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
   })
 })
