@@ -16,6 +16,14 @@ const stopOptions: Readonly<Record<string, OptionSpec>> = {
   },
 }
 
+/** Which units `all` takes (lifecycleCommands.ts allApplies). */
+const allDescription = {
+  stop: "not stopped",
+  restart: "running (one an operator stopped stays stopped)",
+  suspend: "running",
+  resume: "suspended",
+} as const
+
 const lifecycle = (
   name: "stop" | "restart" | "suspend" | "resume",
   summary: string,
@@ -23,28 +31,31 @@ const lifecycle = (
 ): Command => ({
   name,
   summary,
-  args: "<id>",
+  args: "<id>... | all",
   description:
     `${summary}, through the running SAM's control API; waits until the command took effect.\n` +
+    "Several ids are taken one at a time, dependencies first (stop, suspend: dependents first); `all`:\n" +
+    `every unit ${allDescription[name]}. One refused does not stop the rest (exit 1 then).\n` +
     "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN, role operator or admin)." +
     (name === "stop" ? "\nTo stop SAM itself with every unit: `sam shutdown`." : ""),
   options: { ...apiOptions, ...options },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 1, max: 1000 },
   load: () => import("./lifecycleCommands.ts").then((m) => m.lifecycleRun(name)),
 })
 
 const start: Command = {
   name: "start",
-  summary: "Run SAM in the foreground (or, with <id>, start a unit of the running SAM)",
+  summary: "Run SAM in the foreground (or, with ids, start units of the running SAM)",
   startsDaemon: true,
-  args: "[id]",
-  positionals: { min: 0, max: 1 },
+  args: "[<id>... | all]",
+  positionals: { min: 0, max: 1000 },
   description:
     "Run SAM in the foreground: load and validate the configuration, start every enabled\n" +
     "agent and service in dependency order, and serve the control API until SIGINT, SIGTERM or\n" +
     "SIGHUP (its terminal closed), which stop every unit gracefully, then SAM.\n" +
     "An invalid configuration is reported in full and nothing starts (exit 2).\n" +
-    "With <id>: start that agent or service of the running SAM (SAM_URL, token SAM_TOKEN).",
+    "With ids: start those agents and services of the running SAM, dependencies first; `all`: every\n" +
+    "unit not running (SAM_URL, token SAM_TOKEN). One refused does not stop the rest (exit 1 then).",
   options: {
     config: configOption,
     set: setOption,
@@ -61,7 +72,7 @@ const start: Command = {
     url: {
       type: "string",
       placeholder: "url",
-      description: "With <id>: the running SAM's API URL (default SAM_URL)",
+      description: "With ids: the running SAM's API URL (default SAM_URL)",
     },
     "no-watch": {
       type: "boolean",

@@ -32,7 +32,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   next_attempt_at: u.next_attempt_at,
 })
 
-const fetchAgents = async (client: ControlClient): Promise<Agent[]> => {
+export const fetchAgents = async (client: ControlClient): Promise<Agent[]> => {
   const agents: Agent[] = []
   for (let page = 1; ; page++) {
     const result = await client.agents.list({ query: { page, pageSize: 500 } })

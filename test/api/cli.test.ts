@@ -173,6 +173,41 @@ describe("sam against a running SAM", () => {
     await units()
   })
 
+  it("several ids and `all`: dependencies first (dependents first to stop); unknown ids refuse the lot; one refusal spares the rest", async () => {
+    const refused = await sam(["stop", "web", "dbb"])
+    expect(refused).toMatchObject({ code: 1, stdout: "" })
+    expect(refused.stderr).toBe(
+      'sam: no agent or service "dbb" (did you mean "db"?); `sam ps` lists them (nothing was done)\n',
+    )
+    expect((await units()).map((r) => r.state)).toEqual(["running", "running", "running", "running"])
+    expect(await sam(["stop", "db", "web"])).toMatchObject({
+      code: 0,
+      stdout: "web is stopped\ndb is stopped\n",
+    })
+    const started = await sam(["start", "all"])
+    expect(started.code).toBe(0)
+    expect(started.stdout).toMatch(/^db is running[^\n]*\nweb is running[^\n]*\n$/)
+    const restarted = await sam(["restart", "all"])
+    expect(restarted.code).toBe(0)
+    const order = restarted.stdout.split("\n").map((line) => line.split(" ")[0])
+    expect(order.filter(Boolean).sort()).toEqual(["db", "helper", "slow", "web"])
+    expect(order.indexOf("db")).toBeLessThan(order.indexOf("web"))
+    // web is stopped already: its refusal is told, db still stops.
+    expect((await sam(["stop", "web"])).code).toBe(0)
+    const partly = await sam(["stop", "web", "db"])
+    expect(partly).toMatchObject({ code: 1, stdout: "db is stopped\n" })
+    expect(partly.stderr).toBe('sam: cannot stop "web": it is stopped; it is not running\n')
+    const all = await sam(["stop", "all"])
+    expect(all).toMatchObject({ code: 0, stderr: "" })
+    expect(all.stdout.split("\n").filter(Boolean).sort()).toEqual(["helper is stopped", "slow is stopped"])
+    expect(await sam(["stop", "all"])).toMatchObject({
+      code: 0,
+      stdout: "nothing to stop: no unit is in a state stop applies to (`sam ps` lists them)\n",
+    })
+    expect((await sam(["start", "all"])).code).toBe(0)
+    expect((await units()).map((r) => r.state)).toEqual(["running", "running", "running", "running"])
+  })
+
   it("sam invoke prints the output, and says who served it", async () => {
     const run = await sam(["invoke", "echo", '{"text":"hi"}'])
     expect(run).toMatchObject({ code: 0, stdout: '{\n  "text": "hi"\n}\n' })
