@@ -21,6 +21,8 @@ import { fetchUnits } from "./unitTable.ts"
 interface Target {
   readonly id: string
   readonly kind: "service" | "agent"
+  /** Instances when the command began (their `id#N` labels size the prefix column). */
+  readonly instances: number
 }
 
 /** The query every request of this run shares, as the API's query parameters. */
@@ -65,17 +67,17 @@ const queryOf = (values: OptionValues): Query => {
 /** The units to show: the ids given (each must exist), or every unit. */
 const targetsOf = async (client: ControlClient, ids: ReadonlyArray<string>): Promise<Target[]> => {
   const units = await fetchUnits(client)
-  const kindOf = new Map(units.map((u) => [u.id, u.kind]))
+  const byId = new Map(units.map((u) => [u.id, u]))
   const wanted = ids.length === 0 ? units.map((u) => u.id) : [...new Set(ids)]
   return wanted.map((id) => {
-    const kind = kindOf.get(id)
-    if (kind === undefined) {
-      const hint = didYouMean(id, kindOf.keys())
+    const unit = byId.get(id)
+    if (unit === undefined) {
+      const hint = didYouMean(id, byId.keys())
       throw new ApiCallError(
         `no agent or service "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}; \`sam ps\` lists them`,
       )
     }
-    return { id, kind }
+    return { id, kind: unit.kind, instances: unit.instances }
   })
 }
 
@@ -84,9 +86,11 @@ interface Printer {
 }
 
 const printer = (io: CliIo, targets: ReadonlyArray<Target>, json: boolean): Printer => {
-  const prefixed = targets.length > 1
+  // Several units, or a unit of several instances: every line says whose it is.
+  let prefixed = targets.length > 1 || targets.some((t) => t.instances > 1)
   const label = (unit: string, instance: number) => (instance > 0 ? `${unit}#${instance}` : unit)
-  const width = Math.max(...targets.map((t) => t.id.length))
+  // Compose-like: one column for every label, `web#2` included; an instance added later widens it.
+  let width = Math.max(...targets.map((t) => label(t.id, Math.max(0, t.instances - 1)).length))
   return {
     print: (unit, line) => {
       if (json) {
@@ -94,7 +98,9 @@ const printer = (io: CliIo, targets: ReadonlyArray<Target>, json: boolean): Prin
         return
       }
       const who = label(unit, line.instance)
-      const prefix = prefixed || line.instance > 0 ? `${who.padEnd(Math.max(width, who.length))} | ` : ""
+      width = Math.max(width, who.length)
+      prefixed ||= line.instance > 0
+      const prefix = prefixed ? `${who.padEnd(width)} | ` : ""
       io.stdout(`${prefix}${line.line}\n`)
     },
   }

@@ -8,6 +8,8 @@ export interface UnitRow {
   readonly runtime: string
   readonly state: string
   readonly ready: boolean
+  /** Its instances (a scaled service has several). */
+  readonly instances: number
   readonly restarts: number
   /** Seconds. */
   readonly uptime: number
@@ -24,6 +26,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   runtime: u.runtime,
   state: u.status,
   ready: u.ready,
+  instances: u.instances,
   restarts: u.restarts,
   uptime: u.uptime,
   pid: u.pid,
@@ -69,6 +72,7 @@ const columns = [
   "RUNTIME",
   "STATE",
   "READY",
+  "INST",
   "RESTARTS",
   "UPTIME",
   "PID",
@@ -89,6 +93,7 @@ const cells = (r: UnitRow, now: number): string[] => [
   r.runtime,
   stateText(r, now),
   r.ready ? "yes" : "no",
+  String(r.instances),
   String(r.restarts),
   formatUptime(r.uptime),
   r.pid === null ? "-" : String(r.pid),

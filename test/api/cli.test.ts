@@ -56,7 +56,7 @@ beforeAll(async () => {
       },
     },
     services: {
-      db: service("http-service.mjs"),
+      db: service("http-service.mjs", { scaling: { max_instances: 2 } }),
       web: service("http-service.mjs", { depends_on: ["db"] }),
       // Ready after 2.5 s; its check gates readiness only, so the wait is not a failure.
       slow: {
@@ -142,9 +142,9 @@ describe("sam against a running SAM", () => {
     expect(status.stdout).toMatch(
       new RegExp(`^SAM \\S+ at ${url}: healthy, up \\S+\\n3/3 services running; 1/1 agents running\\n`),
     )
-    expect(status.stdout).toMatch(/\nID +KIND +RUNTIME +STATE +READY +RESTARTS +UPTIME +PID +CPU +MEM\n/)
+    expect(status.stdout).toMatch(/\nID +KIND +RUNTIME +STATE +READY +INST +RESTARTS +UPTIME +PID +CPU +MEM\n/)
     // (Restarts: any count; a loaded machine may fail a few of db's 0.2 s liveness checks.)
-    expect(status.stdout).toMatch(/\ndb +service +process +running +yes +\d+ +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/)
+    expect(status.stdout).toMatch(/\ndb +service +process +running +yes +1 +\d+ +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/)
     expect(status.stdout).toMatch(/\nhelper +agent +sandbox +running +yes /)
     const rows = await units()
     expect(rows.map((r) => [r.id, r.kind])).toEqual([
@@ -206,6 +206,14 @@ describe("sam against a running SAM", () => {
     })
     expect((await sam(["start", "all"])).code).toBe(0)
     expect((await units()).map((r) => r.state)).toEqual(["running", "running", "running", "running"])
+  })
+
+  it("sam ps shows how many instances a scaled service runs", async () => {
+    expect((await sam(["scale", "db", "2"])).code).toBe(0)
+    expect((await sam(["ps"])).stdout).toMatch(/\ndb +service +process +running +yes +2 +/)
+    expect((await sam(["scale", "db", "1"])).code).toBe(0)
+    expect((await sam(["ps"])).stdout).toMatch(/\ndb +service +process +running +yes +1 +/)
+    await units()
   })
 
   it("sam invoke prints the output, and says who served it", async () => {

@@ -31,7 +31,11 @@ beforeAll(async () => {
     api: { port: 0 },
     runtime: { log_level: "info" },
     services: {
-      web: { deployment: node("chatty.mjs"), health_check: { endpoint: "/health", interval_seconds: 0.2 } },
+      web: {
+        deployment: node("chatty.mjs"),
+        health_check: { endpoint: "/health", interval_seconds: 0.2 },
+        scaling: { max_instances: 2 },
+      },
       // Says why on stderr and exits 1, once (never restarted).
       crasher: {
         deployment: node("exit.mjs", { EXIT_MESSAGE: EADDRINUSE, EXIT_CODE: "1", EXIT_AFTER_MS: "200" }),
@@ -342,5 +346,20 @@ describe("crash reports", () => {
     expect(typo.stderr).toContain(
       'no agent or service "crashr" (did you mean "crasher"?), and no crash reports of one',
     )
+  })
+})
+
+// Last: the second instance's lines stay in web's log for whatever reads it afterwards.
+describe("sam logs of a scaled service", () => {
+  it("a unit of several instances: every line prefixed, web and web#1 in one column", async () => {
+    expect((await sam(["scale", "web", "2"])).code).toBe(0)
+    try {
+      const run = await untilLogs(["web", "-n", "40"], (out) => /^web#1 \| tick/m.test(out))
+      const lines = run.stdout.trimEnd().split("\n")
+      expect(new Set(lines.map((line) => line.indexOf(" | ")))).toEqual(new Set(["web#1".length]))
+      expect(lines.some((line) => line.startsWith("web   | "))).toBe(true)
+    } finally {
+      expect((await sam(["scale", "web", "1"])).code).toBe(0)
+    }
   })
 })
