@@ -142,9 +142,13 @@ describe("sam against a running SAM", () => {
     expect(status.stdout).toMatch(
       new RegExp(`^SAM \\S+ at ${url}: healthy, up \\S+\\n3/3 services running; 1/1 agents running\\n`),
     )
-    expect(status.stdout).toMatch(/\nID +KIND +RUNTIME +STATE +READY +INST +RESTARTS +UPTIME +PID +CPU +MEM\n/)
+    expect(status.stdout).toMatch(
+      /\nID +KIND +RUNTIME +STATE +READY +INST +RESTARTS +UPTIME +PID +CPU +MEM\n/,
+    )
     // (Restarts: any count; a loaded machine may fail a few of db's 0.2 s liveness checks.)
-    expect(status.stdout).toMatch(/\ndb +service +process +running +yes +1 +\d+ +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/)
+    expect(status.stdout).toMatch(
+      /\ndb +service +process +running +yes +1 +\d+ +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/,
+    )
     expect(status.stdout).toMatch(/\nhelper +agent +sandbox +running +yes /)
     const rows = await units()
     expect(rows.map((r) => [r.id, r.kind])).toEqual([

@@ -188,4 +188,13 @@ describe("the dashboard's state", () => {
       }),
     ).toMatchObject({ unit: "api", text: "restart: exited (one_for_one)" })
   })
+
+  it("says what a config reload changed, and what waits for a restart of SAM", () => {
+    const reload = (fields: Record<string, unknown>) =>
+      timelineEntry({ type: "config.reloaded", id: 3, at: "t", added: [], removed: [], ...fields })?.text
+    expect(
+      reload({ restarted: ["web"], settings: ["security.api_tokens"], restartNeeded: ["api.port"] }),
+    ).toBe("config reloaded: restarted web; settings security.api_tokens; needs a restart of SAM: api.port")
+    expect(reload({})).toBe("config reloaded: nothing changed")
+  })
 })
