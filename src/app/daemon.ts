@@ -206,12 +206,19 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
   if (event.type === "supervisor" && event.action !== "restart") return `   ${event.action}: ${event.detail}`
   if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
   if (event.type === "config.reloaded") {
-    const list = (key: string) => ((event[key] as ReadonlyArray<string> | undefined) ?? []).join(", ") || "-"
-    const restart = list("restartNeeded")
-    return (
-      `sam: config reloaded: added ${list("added")}; removed ${list("removed")}; restarted ${list("restarted")}; reconfigured ${list("reconfigured")}; settings ${list("settings")}` +
-      (restart === "-" ? "" : `; needs a restart of SAM: ${restart}`)
-    )
+    const listed = (key: string, label: string) => {
+      const ids = (event[key] as ReadonlyArray<string> | undefined) ?? []
+      return ids.length === 0 ? [] : [`${label} ${ids.join(", ")}`]
+    }
+    const changes = [
+      ...listed("added", "added"),
+      ...listed("removed", "removed"),
+      ...listed("restarted", "restarted"),
+      ...listed("reconfigured", "reconfigured"),
+      ...listed("settings", "settings"),
+    ]
+    const pending = listed("restartNeeded", "needs a restart of SAM:")
+    return `sam: config reloaded: ${[...(changes.length === 0 ? ["nothing changed"] : changes), ...pending].join("; ")}`
   }
   return undefined
 }

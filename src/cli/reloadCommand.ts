@@ -41,7 +41,7 @@ export const run: CommandRun = ({ values, io }) =>
     const restart = report.restartNeeded
     if (Array.isArray(restart) && restart.length > 0)
       io.stderr(
-        `sam: ${restart.join(", ")} changed, but SAM reads ${restart.length === 1 ? "it" : "them"} only when it starts: ` +
+        `sam: ${restart.join(", ")} ${restart.length === 1 ? "differs" : "differ"} from what SAM started with, and SAM reads ${restart.length === 1 ? "it" : "them"} only when it starts: ` +
           "restart SAM (`sam shutdown`, then `sam start`) to apply\n",
       )
     return EXIT_OK

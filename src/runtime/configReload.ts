@@ -75,7 +75,10 @@ export type ConfigReloadReport =
       readonly groupsReconfigured: ReadonlyArray<string>
       /** SAM's own settings now in effect (`runtime.log_level`, `security.api_tokens`). */
       readonly settings: ReadonlyArray<string>
-      /** Settings changed in the file that SAM reads only when it starts: they need a restart of SAM. */
+      /**
+       * Settings that differ from those SAM started with and that it reads only when it starts:
+       * they need a restart of SAM (named on every reload until then, or until set back).
+       */
       readonly restartNeeded: ReadonlyArray<string>
       /** Units the new config could not be applied to, with why. */
       readonly failures: ReadonlyArray<{ readonly unit: string; readonly error: string }>
@@ -207,10 +210,11 @@ export class ConfigReloader<C> {
         failures.push({ unit: "(settings)", error: describe(error) })
       }
     }
-    const settings = this.options.settingsChanges?.(previous, next.config) ?? {
-      applied: [],
-      restartNeeded: [],
-    }
+    const none: SettingsChanges = { applied: [], restartNeeded: [] }
+    const settings = this.options.settingsChanges?.(previous, next.config) ?? none
+    // What waits for a restart is told against the settings SAM started with, on every reload
+    // until SAM restarts (a watcher may have applied the edit before `sam reload` asked).
+    const pending = this.options.settingsChanges?.(this.options.initial.config, next.config) ?? none
     this.last = {
       ok: true,
       at,
@@ -222,7 +226,7 @@ export class ConfigReloader<C> {
       unchanged: diff.unchanged,
       groupsReconfigured: diff.groups,
       settings: settings.applied,
-      restartNeeded: settings.restartNeeded,
+      restartNeeded: pending.restartNeeded,
       failures,
     }
     const { ok: _ok, ...summary } = this.last

@@ -148,7 +148,9 @@ describe("a config reload changes security.api_tokens in the running SAM", () =>
     })
     expect(run.code).toBe(0)
     expect(run.stdout).toBe("config reloaded: restarted dumper; settings security.api_tokens\n")
-    expect(run.stderr).toContain("sam: api.port changed, but SAM reads it only when it starts")
+    expect(run.stderr).toContain(
+      "sam: api.port differs from what SAM started with, and SAM reads it only when it starts: restart SAM",
+    )
 
     expect(await statusWith(sam.url, bearer(VIEWER))).toBe(401)
     expect(await statusWith(sam.url, { cookie })).toBe(401)

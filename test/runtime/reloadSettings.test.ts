@@ -62,6 +62,13 @@ describe("a config reload applies SAM's own settings too", () => {
       // default_agent_runtime reaches the agents through their specs: the unit diff's to report.
       restartNeeded: ["api.port", "monitoring.logs.max_line_kb"],
     })
-    expect(await sam.reloader!.reload()).toMatchObject({ changed: false, settings: [], restartNeeded: [] })
+    // Until SAM restarts, every reload still names what waits for it; set back, nothing does.
+    expect(await sam.reloader!.reload()).toMatchObject({
+      changed: false,
+      settings: [],
+      restartNeeded: ["api.port", "monitoring.logs.max_line_kb"],
+    })
+    writeFileSync(file, JSON.stringify({ api: { port: 7071 }, runtime: { log_level: "warn" } }))
+    expect(await sam.reloader!.reload()).toMatchObject({ changed: true, settings: [], restartNeeded: [] })
   })
 })
