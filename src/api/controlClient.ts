@@ -323,8 +323,24 @@ export const controlClient = (options: ControlClientOptions): ControlClient => {
     const response = await send(route, request, callOptions)
     const text = await readAll(response)
     if (text === "") return undefined
+    const type = response.headers["content-type"] ?? ""
     // JSON, except the metrics endpoint's Prometheus text.
-    return (response.headers["content-type"] ?? "").startsWith("text/plain") ? text : JSON.parse(text)
+    if (route.path === "/metrics" && type.startsWith("text/plain")) return text
+    try {
+      if (type.includes("json")) return JSON.parse(text)
+    } catch {}
+    // Something else answered on SAM's address: say so rather than fail on what it sent.
+    const endpoint = `${route.method} ${route.path}`
+    const snippet = text.length > 60 ? `${text.slice(0, 60)}…` : text
+    throw new ControlApiError({
+      endpoint,
+      url,
+      status: response.statusCode ?? 0,
+      message:
+        `what answered ${endpoint} at ${url} is not SAM's control API (HTTP ${response.statusCode}, ` +
+        `${type === "" ? "no content type" : type}: ${JSON.stringify(snippet.trim())}): another program may ` +
+        "hold that port; point the CLI at SAM with --url or SAM_URL",
+    })
   }
   async function* events(response: IncomingMessage): AsyncGenerator<ServerEvent<unknown>, void> {
     try {

@@ -4,6 +4,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -320,6 +322,28 @@ describe("sam against a running SAM", () => {
     expect(nowhere.stderr).toBe(
       "sam: SAM is not running at http://127.0.0.1:9: start it with `sam start` (`npx sam start` in a project that installed SAM), or set SAM_URL to where it runs\n",
     )
+    // Another program on SAM's address: named as such, whatever it answers.
+    const squatter = createServer((req, res) => {
+      res.writeHead(200, req.url?.startsWith("/api/agents") ? { "content-type": "application/json" } : {})
+      res.end(req.url?.startsWith("/api/agents") ? "{not json" : "squatter")
+    })
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve))
+    try {
+      const at = `http://127.0.0.1:${(squatter.address() as AddressInfo).port}`
+      for (const command of [["status"], ["ps"]]) {
+        const run = await sam(command, ADMIN, { SAM_URL: at })
+        expect(run).toMatchObject({ code: 1, stdout: "" })
+        expect(run.stderr).toMatch(
+          new RegExp(`^sam: what answered GET /api/\\S+ at ${at} is not SAM's control API \\(HTTP 200, `),
+        )
+        expect(run.stderr).toContain(
+          "another program may hold that port; point the CLI at SAM with --url or SAM_URL\n",
+        )
+        expect(run.stderr).not.toContain("SyntaxError")
+      }
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+    }
   })
 
   it("sam audit verify checks the log of every command above", async () => {
