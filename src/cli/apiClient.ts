@@ -92,8 +92,13 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   const noConfigHere = configPath === undefined && !existsSync(configFile)
   if (near && (near.config === undefined || near.config === configFile || noConfigHere))
     return { url: near.url, stateDir: beside }
-  // No config file here at all (loadConfig would only say so): SAM's default address.
-  if (noConfigHere) return { url: DEFAULT_URL, ...goneFrom(beside) }
+  // No config file here at all (loadConfig would only say so): SAM's default address, unless the
+  // SAM recorded here is gone (that is the one meant, not whatever answers on the default port).
+  if (noConfigHere) {
+    const { gone } = goneFrom(beside)
+    if (gone) throw new ApiCallError(`SAM is not running: ${goneSentence(gone, io.cwd)}`)
+    return { url: DEFAULT_URL }
+  }
   const { loadConfig } = await import("../config/load.ts")
   let loaded: Awaited<ReturnType<typeof loadConfig>>
   try {
