@@ -129,14 +129,38 @@ const targetsOf = async (
   return ordered(units, wanted, name === "stop" || name === "suspend")
 }
 
+/** The state each command leads to: a unit already in it is told so, and that is success. */
+const already: Partial<Record<LifecycleName, string>> = {
+  start: "running",
+  stop: "stopped",
+  suspend: "suspended",
+  resume: "running",
+}
+
+/** Run `name` on `id` and say the unit's state; a unit already where the command leads is no failure. */
+const runOne = async (
+  client: ControlClient,
+  io: CommandContext["io"],
+  name: LifecycleName,
+  id: string,
+  payload: Payload,
+): Promise<void> => {
+  try {
+    io.stdout(`${describeUnit(await runLifecycle(client, name, id, payload))}\n`)
+  } catch (error) {
+    const state = error instanceof ControlApiError && error.status === 409 ? error.problem?.state : undefined
+    if (state === undefined || state !== already[name]) throw error
+    io.stdout(`${id} is ${state} already\n`)
+  }
+}
+
 export const lifecycleRun =
   (name: LifecycleName): CommandRun =>
   ({ values, positionals, io }) =>
     withApi(io, values, async (client) => {
       const payload = payloadOf(name, values)
       if (positionals.length === 1 && positionals[0] !== "all") {
-        const unit = await runLifecycle(client, name, positionals[0] as string, payload)
-        io.stdout(`${describeUnit(unit)}\n`)
+        await runOne(client, io, name, positionals[0] as string, payload)
         return EXIT_OK
       }
       const targets = await targetsOf(client, name, positionals)
@@ -147,7 +171,7 @@ export const lifecycleRun =
       let failed = 0
       for (const id of targets) {
         try {
-          io.stdout(`${describeUnit(await runLifecycle(client, name, id, payload))}\n`)
+          await runOne(client, io, name, id, payload)
         } catch (error) {
           // One unit refused (already stopped, a dependency down): say it and go on with the rest.
           if (!(error instanceof ControlApiError) || error.status === undefined) throw error

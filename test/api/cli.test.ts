@@ -163,9 +163,12 @@ describe("sam against a running SAM", () => {
 
   it("sam stop, start, restart, suspend and resume act on units and report their state", async () => {
     expect(await sam(["stop", "web"])).toMatchObject({ code: 0, stdout: "web is stopped\n" })
-    const again = await sam(["stop", "web"])
-    expect(again.code).toBe(1)
-    expect(again.stderr).toBe('sam: cannot stop "web": it is stopped; it is not running\n')
+    // Asking for the state a unit is in already is no failure (as systemctl and docker stop are).
+    expect(await sam(["stop", "web"])).toMatchObject({
+      code: 0,
+      stdout: "web is stopped already\n",
+      stderr: "",
+    })
     expect((await sam(["start", "web"])).stdout).toMatch(/^web is running/)
     expect((await sam(["restart", "db"])).stdout).toMatch(/^db is running/)
     expect((await sam(["suspend", "helper"])).stdout).toMatch(/^helper is suspended, pid \d+\n$/)
@@ -190,6 +193,11 @@ describe("sam against a running SAM", () => {
       code: 0,
       stdout: "web is stopped\ndb is stopped\n",
     })
+    // A dependency an operator stopped is not started behind their back, and the refusal says so once.
+    expect(await sam(["start", "web"])).toMatchObject({
+      code: 1,
+      stderr: 'sam: cannot start "web": its dependency db was stopped by an operator; start it first\n',
+    })
     const started = await sam(["start", "all"])
     expect(started.code).toBe(0)
     expect(started.stdout).toMatch(/^db is running[^\n]*\nweb is running[^\n]*\n$/)
@@ -198,11 +206,19 @@ describe("sam against a running SAM", () => {
     const order = restarted.stdout.split("\n").map((line) => line.split(" ")[0])
     expect(order.filter(Boolean).sort()).toEqual(["db", "helper", "slow", "web"])
     expect(order.indexOf("db")).toBeLessThan(order.indexOf("web"))
-    // web is stopped already: its refusal is told, db still stops.
+    // web is stopped: its suspend is refused and told, db is still suspended.
     expect((await sam(["stop", "web"])).code).toBe(0)
-    const partly = await sam(["stop", "web", "db"])
-    expect(partly).toMatchObject({ code: 1, stdout: "db is stopped\n" })
-    expect(partly.stderr).toBe('sam: cannot stop "web": it is stopped; it is not running\n')
+    const partly = await sam(["suspend", "web", "db"])
+    expect(partly.code).toBe(1)
+    expect(partly.stdout).toMatch(/^db is suspended, pid \d+\n$/)
+    expect(partly.stderr).toBe(
+      'sam: cannot suspend "web": it is stopped; only a running unit can be suspended\n',
+    )
+    expect((await sam(["resume", "db"])).stdout).toMatch(/^db is running/)
+    expect(await sam(["stop", "web", "db"])).toMatchObject({
+      code: 0,
+      stdout: "web is stopped already\ndb is stopped\n",
+    })
     const all = await sam(["stop", "all"])
     expect(all).toMatchObject({ code: 0, stderr: "" })
     expect(all.stdout.split("\n").filter(Boolean).sort()).toEqual(["helper is stopped", "slow is stopped"])

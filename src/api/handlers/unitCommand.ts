@@ -16,7 +16,7 @@ export const refusalHint = (command: CommandName, state: string): string => {
     case "start":
       return state === "stopping" ? "wait until it has stopped" : "restart it instead, or stop it first"
     case "stop":
-      return "it is not running"
+      return state === "stopped" ? "there is nothing to stop" : "wait until it has stopped"
     case "restart":
       return state === "stopped" || state === "crashed" ? "start it instead" : "wait until it settles"
     case "suspend":
@@ -85,12 +85,14 @@ export const runUnitCommand = (
       catch: (error) => error,
     }).pipe(
       Effect.catch((error): Effect.Effect<never, CommandConflict | NotFound> => {
-        const refused = error as { _tag?: string; state?: string; message?: string }
+        const refused = error as { _tag?: string; state?: string; message?: string; advised?: boolean }
         if (refused._tag === "CommandRefused") {
           const state = refused.state ?? "unknown"
           return Effect.fail(
             new CommandConflict({
-              detail: `${refused.message}; ${refusalHint(command, state)}`,
+              detail: refused.advised
+                ? (refused.message ?? "")
+                : `${refused.message}; ${refusalHint(command, state)}`,
               unit: id,
               command,
               state,

@@ -33,6 +33,8 @@ export class CommandRefused extends Data.TaggedError("CommandRefused")<{
   readonly command: CommandName
   readonly state: string
   readonly message: string
+  /** The message already says what to do instead (the API adds no hint of its own). */
+  readonly advised?: boolean
 }> {}
 
 export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{

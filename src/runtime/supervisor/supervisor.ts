@@ -407,6 +407,7 @@ export class Supervisor {
           command,
           state,
           message: `cannot ${command} "${id}": its dependenc${heldDeps.length === 1 ? "y" : "ies"} ${heldDeps.join(", ")} ${heldDeps.length === 1 ? "was" : "were"} stopped by an operator; start ${heldDeps.length === 1 ? "it" : "them"} first`,
+          advised: true,
         })
       }
       if (command === "stop" || command === "start" || command === "restart")
