@@ -63,4 +63,21 @@ describe("dependencies", () => {
     const told = h.events.filter((e) => e.type === "supervisor" && e.action === "dependency-restarted")
     expect(told.map((e) => ("unit" in e ? e.unit : "")).sort()).toEqual(["api", "log"])
   })
+
+  it("a restart while a dependency is down (a stop, the dependency brought up, a start) counts as one", async () => {
+    h = harness([
+      nodeService("db", "slow-ready.mjs", { probes: [httpCheck()], env: { READY_AFTER_MS: "400" } }),
+      nodeService("web", "http-service.mjs", { dependsOn: ["db"], probes: [httpCheck()] }),
+    ])
+    await h.supervisor.startAll()
+    const db = h.supervisor.command("db", "restart")
+    await waitFor(h.supervisor.runners("db")[0]!, (r) => r.state === "starting" || !r.ready)
+    // db is not ready again for 400 ms: web's restart stops it, waits for db, then starts it.
+    await h.supervisor.command("web", "restart")
+    await db
+    await waitFor(h.supervisor.runners("web")[0]!, (r) => r.state === "running" && r.ready)
+    expect(h.events.some((e) => e.type === "transition" && e.unit === "web" && e.to === "stopped")).toBe(true)
+    expect(h.supervisor.status("web").restarts).toBe(1)
+    expect(h.supervisor.status("db").restarts).toBe(1)
+  })
 })

@@ -121,6 +121,11 @@ export class InstanceRunner {
   readonly output: RecentLines
   /** Times this instance was started again after it had been running. */
   restarts = 0
+  /**
+   * Its next start is a restart although it passes through stopped: a restart whose dependencies
+   * were down stops it, brings them up, then starts it (supervisor.ts), and counts as one.
+   */
+  restartPending = false
   startedAt: number | undefined
   /** Whether it was ever asked to start (a stopped instance that never was is not "settled"). */
   launched = false
@@ -347,7 +352,8 @@ export class InstanceRunner {
     this.current = next
     if (next === from) return
     if (view.state === "starting") {
-      if (this.launched && from !== "stopped") this.restarts++
+      if (this.launched && (from !== "stopped" || this.restartPending)) this.restarts++
+      this.restartPending = false
       this.launched = true
     }
     if (view.state === "backoff" || view.retrying) this.nextAttemptAt = Date.now() + snapshot.context.delayMs

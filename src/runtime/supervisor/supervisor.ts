@@ -424,8 +424,10 @@ export class Supervisor {
       const acting = Effect.gen({ self: this }, function* () {
         if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
           // A restart whose dependencies are down is a stop, then a start that brings them up first.
-          if (command === "restart")
+          if (command === "restart") {
             yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "restart" })
+            for (const r of unit.runners) r.restartPending = true
+          }
           yield* this.startUnit(id)
         } else {
           for (const r of accepting) yield* r.command(command, options)
