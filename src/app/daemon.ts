@@ -58,7 +58,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   // When each instance last began starting: a ready time counts from there, not from SAM's start.
   const starts = new Map<string, number>()
 
-  say(`sam: starting ${sam.unitSpecs().length} units from ${loaded.configPath}`)
+  say(`sam: ${sam.unitSpecs().length} units in ${loaded.configPath}`)
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )
@@ -119,9 +119,13 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       throw error
     })
   const starting = serving.then((server) => (isApiServeError(server) || stopping ? undefined : sam.start()))
-  const stop = (why: string) => {
+  const stop = (why: string, nothingStarted = false) => {
     if (stopping) return
-    say(`sam: ${why}, stopping units in reverse dependency order`)
+    say(
+      nothingStarted
+        ? `sam: ${why}; nothing was started`
+        : `sam: ${why}, stopping units in reverse dependency order`,
+    )
     // Units first, so API clients watching the event stream see them stop; then the API (a
     // finalizer), then the store.
     stopping = sam
@@ -152,7 +156,8 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const server = await serving
   if (isApiServeError(server)) {
     say(paint(31, `sam: ${server.message}`))
-    stop("the control API could not start")
+    sam.logger?.error(`the control API could not start: ${server.message}`)
+    stop("the control API could not start", true)
     await stopped
     offProgress()
     offSignals()

@@ -208,8 +208,11 @@ const describeFailure = (
       ? `SAM is not running at ${error.url}: ${goneSentence(location.gone, cwd)}`
       : `SAM is not running at ${error.url}: start it with \`sam start\` (\`npx sam start\` in a project that installed SAM), or set SAM_URL to where it runs`
   if (error.status !== 401) return error.message
-  if (token === undefined || token.from === "SAM_TOKEN")
-    return `${error.message}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config (without tokens, SAM keeps its local token in <state_dir>/token)`
+  // The API's own 401 text is written for any HTTP client; the CLI says it in its own terms.
+  if (token === undefined)
+    return `SAM at ${error.url} needs a token and the CLI found none. Set SAM_TOKEN to a token from security.api_tokens in SAM's config (a SAM without configured tokens keeps its local token in <state_dir>/token, which the CLI reads)`
+  if (token.from === "SAM_TOKEN")
+    return `SAM at ${error.url} refused the token in SAM_TOKEN: it matches none of its tokens. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
   return `${error.message}: SAM refused the token in ${token.from}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
 }
 

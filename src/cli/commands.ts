@@ -201,8 +201,9 @@ const ps: Command = {
   name: "ps",
   summary: "List the agents and services of the running SAM",
   description:
-    "List every agent and service of the running SAM: id, kind, runtime, state, readiness, restarts,\n" +
-    "uptime, pid, CPU and memory. Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
+    "List every agent and service of the running SAM: id, kind, runtime, state, readiness, instances,\n" +
+    "restarts (since SAM started), uptime, pid (its first instance's), CPU and memory (all instances).\n" +
+    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
   options: { ...apiOptions, json: jsonOption },
   load: () => import("./statusCommand.ts").then((m) => m.runPs),
 }

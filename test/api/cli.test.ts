@@ -327,7 +327,13 @@ describe("sam against a running SAM", () => {
   it("errors say what to do: no token, a weaker role, SAM not running", async () => {
     const anonymous = await sam(["ps"], null)
     expect(anonymous.code).toBe(1)
-    expect(anonymous.stderr).toContain("Set SAM_TOKEN to a token from security.api_tokens")
+    expect(anonymous.stderr).toBe(
+      `sam: SAM at ${url} needs a token and the CLI found none. Set SAM_TOKEN to a token from security.api_tokens in SAM's config (a SAM without configured tokens keeps its local token in <state_dir>/token, which the CLI reads)\n`,
+    )
+    const wrong = await sam(["ps"], "not-a-token-of-this-sam-0000")
+    expect(wrong.stderr).toBe(
+      `sam: SAM at ${url} refused the token in SAM_TOKEN: it matches none of its tokens. Set SAM_TOKEN to a token from security.api_tokens in SAM's config\n`,
+    )
     const viewer = await sam(["stop", "db"], VIEWER)
     expect(viewer.code).toBe(1)
     expect(viewer.stderr).toContain(

@@ -94,6 +94,9 @@ describe("sam start (the daemon)", () => {
       const run = await runSam(["start", "--config", "sam.config.json", "--port", String(port)], { cwd: dir })
       expect(run.code).toBe(1)
       expect(run.stdout).toContain("the address is in use")
+      expect(run.stdout).toContain("sam: the control API could not start; nothing was started\n")
+      expect(run.stdout).not.toContain("stopping units")
+      expect(readFileSync(join(dir, ".sam", "sam.log"), "utf8")).toContain("the control API could not start")
       expect(run.stdout).not.toMatch(/web starting|ready web/)
       expect(existsSync(marker)).toBe(false)
     } finally {
