@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from "node:fs"
 import { tmpdir } from "node:os"
-import { delimiter, dirname, join } from "node:path"
+import { delimiter, dirname, join, relative } from "node:path"
 import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { isAlive } from "../../src/runtime/os/proc.ts"
@@ -209,6 +209,22 @@ describe("the packed package in a fresh project", { timeout: 60_000 }, () => {
       expect(existsSync(join(installed, absent)), absent).toBe(false)
     // No lifecycle script for npm to run (or warn about) in the user's project.
     expect(installOutput.stderr).not.toMatch(/install scripts|allowScripts/)
+  })
+
+  it("ships the docs the README links to: every relative link of README.md and docs/ resolves in the package", () => {
+    const installed = join(project, "node_modules", "sam")
+    const pages = ["README.md", ...readdirSync(join(installed, "docs")).map((name) => `docs/${name}`)]
+    expect(pages).toEqual(expect.arrayContaining(["docs/CONFIG.md", "docs/SECURITY.md", "docs/API.md"]))
+    const links = pages.flatMap((page) =>
+      [...readFileSync(join(installed, page), "utf8").matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+        .map((m) => m[1] as string)
+        .filter((target) => !/^[a-z]+:/.test(target))
+        .map((target) => join(dirname(join(installed, page)), target)),
+    )
+    expect(links.length).toBeGreaterThan(10)
+    expect(
+      links.filter((target) => !existsSync(target)).map((target) => relative(installed, target)),
+    ).toEqual([])
   })
 
   it("sam, sam/agent and sam/plugin load; the SDK and the plugin API load none of SAM's runtime", async () => {
