@@ -45,7 +45,7 @@ export class StartOnDemand {
         action: "start",
         detail: `a request for "${id}" came through the gateway: starting it`,
       })
-      await this.env.sam.scale(id, 1)
+      await this.env.sam.scale(id, 1, { remember: false })
     })
     return this.env.whenRoutable(id, startMs)
   }
@@ -84,7 +84,7 @@ export class StartOnDemand {
         action: "stop",
         detail: `no request for "${id}" in ${Math.round(idleMs / 1000)} s (scaling.idle_seconds): stopping it`,
       })
-      await this.env.sam.scale(id, 0, { drain: this.env.drain })
+      await this.env.sam.scale(id, 0, { drain: this.env.drain, remember: false })
     })
   }
 

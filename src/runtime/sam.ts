@@ -492,7 +492,11 @@ export class Sam {
   scale(
     id: string,
     count: number,
-    options: { drain?: (unit: string, instance: number) => Promise<void> } & CommandCall = {},
+    options: {
+      drain?: (unit: string, instance: number) => Promise<void>
+      /** false: not kept across SAM restarts (default: kept until scaled again or the unit's config changes). */
+      remember?: boolean
+    } & CommandCall = {},
   ): Promise<void> {
     return Effect.runPromise(
       Effect.suspend(() => {
@@ -501,6 +505,7 @@ export class Sam {
         return this.scaleUnit(id, count, {
           by: `${actor.via}:${actor.name}`,
           ...(options.drain === undefined ? {} : { drain: options.drain }),
+          ...(options.remember === undefined ? {} : { remember: options.remember }),
         })
       }),
     )
@@ -521,11 +526,17 @@ export class Sam {
   private scaleUnit(
     id: string,
     count: number,
-    options: { by: string; reason?: string; drain?: (unit: string, instance: number) => Promise<void> },
+    options: {
+      by: string
+      reason?: string
+      remember?: boolean
+      drain?: (unit: string, instance: number) => Promise<void>
+    },
   ) {
     const drain = options.drain ?? this.traffic?.drain.bind(this.traffic)
     return this.supervisor.scale(id, count, {
       by: options.by,
+      ...(options.remember === undefined ? {} : { remember: options.remember }),
       ...(options.reason === undefined ? {} : { reason: options.reason }),
       ...(drain === undefined
         ? {}
@@ -556,7 +567,7 @@ export class Sam {
         {
           specs: () => (supervisor.shuttingDown ? [] : supervisor.specs()),
           status: (id) => (supervisor.has(id) ? supervisor.status(id) : undefined),
-          scale: (id, count, reason) => this.scaleUnit(id, count, { by: "autoscaler", reason }),
+          scale: (id, count, reason) => this.scaleUnit(id, count, { by: "autoscaler", reason, remember: false }),
           traffic: () => this.traffic,
           publish: (event) => this.bus.publish(event),
           intervalMs: this.usageIntervalMs,

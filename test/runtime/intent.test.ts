@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { createSam } from "../../src/app/createSam.ts"
+import type { SamConfigInput } from "../../src/config/schema.ts"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 
 let p: Project | undefined
@@ -59,6 +64,68 @@ describe("an operator's stop and start outlive SAM", () => {
     p.writeConfig({ services: { api: http({ MODE: "changed" }) } })
     sam = await p.start()
     await sam.waitForOutput("1/1 units ready")
+  })
+})
+
+describe("an operator's scale outlives SAM", () => {
+  it("kept across a restart of SAM, forgotten when scaled back to the config's count or when the config changes", async () => {
+    p = project()
+    const web = (env: Record<string, string> = {}) => ({ ...http(env), scaling: { max_instances: 3 } })
+    p.writeConfig({ services: { web: web() } })
+    let sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    expect((await sam.api("POST", "/api/services/web/scale", { instances: 3 })).status).toBe(200)
+    const instancesOf = async () =>
+      (await sam.api<{ instances: number }>("GET", "/api/services/web")).body.instances
+
+    sam.child.kill("SIGKILL")
+    await sam.exited
+    sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    expect(await instancesOf()).toBe(3)
+    await untilUnit(sam, "services", "web", (s) => s.ready)
+
+    // Back to the config's count: nothing is kept, the next SAM runs the config's one.
+    expect((await sam.api("POST", "/api/services/web/scale", { instances: 1 })).status).toBe(200)
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    expect(await instancesOf()).toBe(1)
+
+    // A scale to 2, then a change of the unit's config: the config has its say again.
+    expect((await sam.api("POST", "/api/services/web/scale", { instances: 2 })).status).toBe(200)
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    p.writeConfig({ services: { web: web({ MODE: "changed" }) } })
+    sam = await p.start()
+    await sam.waitForOutput("1/1 units ready")
+    expect(await instancesOf()).toBe(1)
+  })
+
+  it("a scale with remember: false (the autoscaler's, the gateway's start-on-demand) is not kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-scale-kept-"))
+    const config: SamConfigInput = {
+      services: {
+        web: {
+          deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+          scaling: { max_instances: 3 },
+        },
+      },
+      runtime: { state_dir: ".sam" },
+    }
+    try {
+      let sam = await createSam(config, { cwd: dir, plugins: false })
+      await sam.start()
+      await sam.scale("web", 3, { remember: false })
+      expect(sam.unitStatus("web").instances).toHaveLength(3)
+      await sam.stop()
+      sam = await createSam(config, { cwd: dir, plugins: false })
+      expect(sam.unitStatus("web").instances).toHaveLength(1)
+      await sam.stop()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

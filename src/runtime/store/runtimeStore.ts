@@ -16,6 +16,7 @@ import { type InstancesTable, instancesTable } from "./instances.ts"
 import { type Migration, migrate, schemaVersion } from "./migrations.ts"
 import { type PortsTable, portsTable } from "./ports.ts"
 import { type RestartWindowsTable, restartWindowsTable } from "./restartWindows.ts"
+import { type ScaledInstancesTable, scaledInstancesTable } from "./scaledInstances.ts"
 import { type SamRunsTable, samRunsTable } from "./samRuns.ts"
 import { openConnection, useWal } from "./sqlite.ts"
 import { ChangeFeed } from "./storeChanges.ts"
@@ -40,6 +41,7 @@ export interface RuntimeStore {
   /** The schema version the database is at (PRAGMA user_version). */
   readonly schemaVersion: number
   readonly desiredState: DesiredStateTable
+  readonly scaledInstances: ScaledInstancesTable
   readonly instances: InstancesTable
   readonly ports: PortsTable
   readonly restartWindows: RestartWindowsTable
@@ -117,6 +119,7 @@ export const openRuntimeStore = (stateDir: string, options: RuntimeStoreOptions 
     file,
     schemaVersion: version,
     desiredState: guarded(desiredState),
+    scaledInstances: guarded(scaledInstancesTable(context)),
     instances: guarded(instancesTable(context)),
     ports: guarded(portsTable(context)),
     restartWindows: guarded(restartWindowsTable(context)),

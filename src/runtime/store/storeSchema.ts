@@ -94,5 +94,17 @@ const v3: Migration = (db) =>
     CREATE INDEX browser_sessions_expiry ON browser_sessions (expires_at);
   `)
 
+/** An operator's scale outlives SAM restarts, as its stop does (scaledInstances.ts). */
+const v4: Migration = (db) =>
+  db.exec(`
+    CREATE TABLE scaled_instances (
+      unit TEXT PRIMARY KEY,
+      instances INTEGER NOT NULL CHECK (instances >= 0),
+      by TEXT NOT NULL,
+      at TEXT NOT NULL,
+      config_hash TEXT NOT NULL
+    ) STRICT;
+  `)
+
 /** Index i takes the database from version i to i + 1; its length is the current version. */
-export const runtimeStoreMigrations: ReadonlyArray<Migration> = [v1, v2, v3]
+export const runtimeStoreMigrations: ReadonlyArray<Migration> = [v1, v2, v3, v4]

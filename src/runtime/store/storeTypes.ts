@@ -1,6 +1,16 @@
 // The records the runtime store keeps, one interface per table, and the change records its
 // watchers receive (storeChanges.ts). Table modules (desiredState.ts, ...) read and write these.
 
+/** How many instances a unit was last scaled to; see scaledInstances.ts for when it is kept. */
+export interface ScaledInstances {
+  readonly unit: string
+  readonly instances: number
+  /** Who scaled it ("operator:alice", "autoscaler", "library"). */
+  readonly by: string
+  readonly at: string
+  readonly configHash: string
+}
+
 /** What an operator (or config) wants a unit to be; see desiredState.ts for when it is kept. */
 export interface DesiredState {
   readonly unit: string

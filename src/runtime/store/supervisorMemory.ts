@@ -80,9 +80,28 @@ export const storeMemory = (store: RuntimeStore): SupervisorMemory => {
         at: new Date().toISOString(),
         configHash: hashOf(spec),
       }),
+    scaledOf: (spec) => {
+      const record = store.scaledInstances.get(spec.id)
+      if (record === undefined) return undefined
+      if (record.configHash === hashOf(spec)) return record.instances
+      store.scaledInstances.clear(spec.id)
+      return undefined
+    },
+    setScaled: (spec, instances, by) => {
+      if (instances === undefined) store.scaledInstances.clear(spec.id)
+      else
+        store.scaledInstances.set({
+          unit: spec.id,
+          instances,
+          by,
+          at: new Date().toISOString(),
+          configHash: hashOf(spec),
+        })
+    },
     forget: (unit) =>
       store.transaction(() => {
         store.ports.clear(unit)
+        store.scaledInstances.clear(unit)
         setDesired(unit, undefined)
       }),
   }

@@ -28,7 +28,11 @@ export interface SupervisorMemory {
   /** The operator's last start or stop of this version of the unit's config, if any. */
   readonly desiredOf: (spec: UnitSpec) => DesiredIntent | undefined
   readonly setDesired: (spec: UnitSpec, state: "running" | "stopped", by: string) => void
-  /** The unit left the config: forget its ports and desired state. */
+  /** The count this version of the unit's config was last scaled to, if any (and if kept). */
+  readonly scaledOf: (spec: UnitSpec) => number | undefined
+  /** Record a scale; `undefined` forgets it (scaled back to the config's count). */
+  readonly setScaled: (spec: UnitSpec, instances: number | undefined, by: string) => void
+  /** The unit left the config: forget its ports, desired state and scale. */
   readonly forget: (unit: string) => void
 }
 
@@ -62,4 +66,9 @@ export interface ScaleOptions {
   readonly by?: string
   /** Why (the autoscaler's verdict), for the `scale` event; default "scaled from N to M instances". */
   readonly reason?: string
+  /**
+   * Keep the count across SAM restarts, as an operator's stop is (default true). The autoscaler
+   * and the gateway's start-on-demand pass false: theirs are decisions of the moment.
+   */
+  readonly remember?: boolean
 }

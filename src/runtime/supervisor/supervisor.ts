@@ -482,6 +482,13 @@ export class Supervisor {
         })
       }
       const current = unit.runners.length
+      // Kept across SAM restarts until scaled again (back to the config's count: forgotten).
+      if (count !== current && options.remember !== false)
+        this.options.memory?.setScaled(
+          unit.spec,
+          count === unit.spec.instances ? undefined : count,
+          options.by ?? "library",
+        )
       const publish = (detail: string) =>
         this.options.publish({
           type: "supervisor",
@@ -601,7 +608,10 @@ export class Supervisor {
 
   private insert(spec: UnitSpec): void {
     if (this.units.has(spec.id)) throw new Error(`unit "${spec.id}" already exists`)
-    const runners = Array.from({ length: Math.max(0, spec.instances) }, (_, i) => this.runnerFor(spec, i))
+    // A scale kept from an earlier SAM run (the same config of the unit) wins over its instances.
+    const scaled = this.options.memory?.scaledOf(spec)
+    const count = scaled !== undefined && scaled <= maxInstancesOf(spec) ? scaled : spec.instances
+    const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
   }
 

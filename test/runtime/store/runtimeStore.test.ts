@@ -72,6 +72,7 @@ describe("the runtime store's schema", () => {
       "ports",
       "restart_windows",
       "sam_runs",
+      "scaled_instances",
     ])
     raw.close()
     store.close()
