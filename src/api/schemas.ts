@@ -464,7 +464,9 @@ export const CrashList = Schema.Struct({
 }).annotate({ identifier: "CrashList" })
 
 export const CrashListQuery = Schema.Struct({
-  unit: Schema.optionalKey(Schema.String.annotate({ description: "Only this unit's reports" })),
+  unit: Schema.optionalKey(
+    Schema.String.annotate({ description: "Only this unit's reports; `web#1`: only instance 1 of web" }),
+  ),
   since: Schema.optionalKey(
     Schema.String.annotate({ description: "Only reports since: a duration back (10m, 2d) or an ISO time" }),
   ),

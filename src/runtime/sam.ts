@@ -567,7 +567,8 @@ export class Sam {
         {
           specs: () => (supervisor.shuttingDown ? [] : supervisor.specs()),
           status: (id) => (supervisor.has(id) ? supervisor.status(id) : undefined),
-          scale: (id, count, reason) => this.scaleUnit(id, count, { by: "autoscaler", reason, remember: false }),
+          scale: (id, count, reason) =>
+            this.scaleUnit(id, count, { by: "autoscaler", reason, remember: false }),
           traffic: () => this.traffic,
           publish: (event) => this.bus.publish(event),
           intervalMs: this.usageIntervalMs,

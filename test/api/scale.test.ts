@@ -53,7 +53,7 @@ describe("scaling a service through the API", () => {
         instances,
         min: 0,
         max: 3,
-        detail: `cannot scale "web" to ${instances} instances: it may run 0 to 3 (scaling.max_instances); GET /api/services/web shows how many it runs`,
+        detail: `cannot scale "web" to ${instances} instances: it may run 0 to 3 (scaling.max_instances); \`sam ps\` (GET /api/services/web) shows how many it runs`,
       })
     }
     // Not a whole number, or no count at all: the request itself is invalid.

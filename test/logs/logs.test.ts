@@ -346,6 +346,11 @@ describe("crash reports", () => {
     expect(typo.stderr).toContain(
       'no agent or service "crashr" (did you mean "crasher"?), and no crash reports of one',
     )
+    // An instance as the table names one (`web#1`): only that instance's reports.
+    expect((await sam(["crashes", "crasher#0"])).stdout).toMatch(
+      new RegExp(`^${id} +\\S+ \\S+ +crasher +code 1`, "m"),
+    )
+    expect(await sam(["crashes", "crasher#1"])).toMatchObject({ code: 0, stdout: "no crash reports\n" })
   })
 })
 

@@ -44,18 +44,22 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
             }
             since = new Date(ms).toISOString()
           }
+          // `web#1`, as the list names an instance, is unit web, instance 1.
+          const named = query.unit === undefined ? undefined : /^(.+)#(\d+)$/.exec(query.unit)
+          const unit = named ? (named[1] as string) : query.unit
           const reports = crashReports.list({
-            ...(query.unit === undefined ? {} : { unit: query.unit }),
+            ...(unit === undefined ? {} : { unit }),
+            ...(named ? { instance: Number(named[2]) } : {}),
             ...(since === undefined ? {} : { since }),
             limit: query.limit ?? 50,
           })
           // A unit the config no longer has may still have reports; a name SAM never ran is a typo.
-          if (query.unit !== undefined && reports.length === 0) {
+          if (unit !== undefined && reports.length === 0) {
             const ids = sam.unitSpecs().map((u) => u.id)
-            if (!ids.includes(query.unit))
+            if (!ids.includes(unit))
               return yield* new NotFound({
-                detail: `no agent or service "${query.unit}"${suggestionSuffix(query.unit, ids)}, and no crash reports of one; GET /api/agents and GET /api/services list them`,
-                id: query.unit,
+                detail: `no agent or service "${unit}"${suggestionSuffix(unit, ids)}, and no crash reports of one; \`sam ps\` (GET /api/services, GET /api/agents) lists them`,
+                id: unit,
               })
           }
           return { crashes: reports.map(summary) }
@@ -66,7 +70,7 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
           const report = crashReports.get(params.id)
           if (!report)
             return yield* new NotFound({
-              detail: `no crash report ${params.id}; GET /api/crashes lists them (old ones are deleted by monitoring.crash_reports)`,
+              detail: `no crash report ${params.id}; \`sam crashes\` (GET /api/crashes) lists them (old ones are deleted by monitoring.crash_reports)`,
               id: String(params.id),
             })
           return { ...summary(report), last_lines: report.lastLines, resources: report.resources }

@@ -53,7 +53,7 @@ export const runScale = (id: string, instances: number) =>
     if (failure === undefined) return
     if (failure._tag === "ScaleRefused")
       return yield* new ScaleOutOfRange({
-        detail: `${failure.message}; GET /api/services/${id} shows how many it runs`,
+        detail: `${failure.message}; \`sam ps\` (GET /api/services/${id}) shows how many it runs`,
         unit: id,
         instances,
         min: 0,

@@ -7,6 +7,8 @@ import type { CrashReport, CrashReportInput } from "./storeTypes.ts"
 
 export interface CrashReportQuery {
   readonly unit?: string
+  /** Only this instance's (with or without `unit`). */
+  readonly instance?: number
   /** Only reports at or after this ISO time. */
   readonly since?: string
   /** Newest first; default 100. */
@@ -50,7 +52,7 @@ export const crashReportsTable = (context: StoreContext): CrashReportsTable => {
   // An absent filter is NULL, which every row passes.
   const select = db.prepare(
     `SELECT * FROM crash_reports WHERE (?1 IS NULL OR unit = ?1) AND (?2 IS NULL OR time >= ?2)
-       ORDER BY time DESC, id DESC LIMIT ?3`,
+       AND (?4 IS NULL OR instance = ?4) ORDER BY time DESC, id DESC LIMIT ?3`,
   )
   const byId = db.prepare("SELECT * FROM crash_reports WHERE id = ?")
   const older = db.prepare("DELETE FROM crash_reports WHERE time < ?")
@@ -81,7 +83,9 @@ export const crashReportsTable = (context: StoreContext): CrashReportsTable => {
       return report
     },
     list: (query = {}) =>
-      select.all(query.unit ?? null, query.since ?? null, query.limit ?? 100).map(fromRow),
+      select
+        .all(query.unit ?? null, query.since ?? null, query.limit ?? 100, query.instance ?? null)
+        .map(fromRow),
     get: (id) => {
       const row = byId.get(id)
       return row === undefined ? undefined : fromRow(row)
