@@ -201,11 +201,13 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     if (event.to === "starting") starts.set(key, Date.parse(event.at))
     const t = `${((Date.parse(event.at) - (starts.get(key) ?? Date.parse(event.at))) / 1000).toFixed(1)}s`
     const pid = event.pid ? ` pid ${event.pid}` : ""
+    // Instance 0 by its unit's name, others as `sam logs` and `sam crashes` name them: web#1.
+    const who = event.instance > 0 ? `${event.unit}#${event.instance}` : event.unit
     if (event.to === "running.ready")
-      return tty ? `+  ✓ ${event.unit} ready${pid} (${t})` : `ready ${event.unit}${pid} ${t}`
-    if (event.to === "crashed") return `!  ✗ ${event.unit} crashed: ${event.reason}`
-    if (event.to === "error") return `!  ! ${event.unit}: ${event.reason}`
-    if (event.to === "starting") return `   … ${event.unit} starting`
+      return tty ? `+  ✓ ${who} ready${pid} (${t})` : `ready ${who}${pid} ${t}`
+    if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`
+    if (event.to === "error") return `!  ! ${who}: ${event.reason}`
+    if (event.to === "starting") return `   … ${who} starting`
     return undefined
   }
   if (event.type === "supervisor" && event.action !== "restart") return `   ${event.action}: ${event.detail}`

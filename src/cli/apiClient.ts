@@ -212,7 +212,7 @@ const describeFailure = (
   if (token === undefined)
     return `SAM at ${error.url} needs a token and the CLI found none. Set SAM_TOKEN to a token from security.api_tokens in SAM's config (a SAM without configured tokens keeps its local token in <state_dir>/token, which the CLI reads)`
   if (token.from === "SAM_TOKEN")
-    return `SAM at ${error.url} refused the token in SAM_TOKEN: it matches none of its tokens. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
+    return `SAM at ${error.url} refused the token in SAM_TOKEN: it matches none of its tokens. Set SAM_TOKEN to a token from security.api_tokens in SAM's config, or unset it to use the local token of a SAM without configured tokens (<state_dir>/token)`
   return `${error.message}: SAM refused the token in ${token.from}. Set SAM_TOKEN to a token from security.api_tokens in SAM's config`
 }
 

@@ -88,7 +88,7 @@ describe("with no tokens configured", () => {
       env: { SAM_TOKEN: "wrong-wrong-wrong-wrong" },
     })
     expect(wrong.code).toBe(1)
-    expect(wrong.stderr).toContain("the bearer token matches none of this SAM's tokens: check SAM_TOKEN")
+    expect(wrong.stderr).toContain("refused the token in SAM_TOKEN: it matches none of its tokens")
   })
 
   it("a missing, short or world-readable token file is replaced at the next start", async () => {

@@ -332,7 +332,7 @@ describe("sam against a running SAM", () => {
     )
     const wrong = await sam(["ps"], "not-a-token-of-this-sam-0000")
     expect(wrong.stderr).toBe(
-      `sam: SAM at ${url} refused the token in SAM_TOKEN: it matches none of its tokens. Set SAM_TOKEN to a token from security.api_tokens in SAM's config\n`,
+      `sam: SAM at ${url} refused the token in SAM_TOKEN: it matches none of its tokens. Set SAM_TOKEN to a token from security.api_tokens in SAM's config, or unset it to use the local token of a SAM without configured tokens (<state_dir>/token)\n`,
     )
     const viewer = await sam(["stop", "db"], VIEWER)
     expect(viewer.code).toBe(1)

@@ -83,6 +83,9 @@ describe("an operator's scale outlives SAM", () => {
     sam = await p.start()
     await sam.waitForOutput("1/1 units ready")
     expect(await instancesOf()).toBe(3)
+    // Each instance's progress line names it as `sam logs` does.
+    await sam.waitForOutput("ready web#2 pid")
+    expect(sam.output()).toMatch(/^ready web#1 pid \d+ /m)
     await untilUnit(sam, "services", "web", (s) => s.ready)
 
     // Back to the config's count: nothing is kept, the next SAM runs the config's one.
