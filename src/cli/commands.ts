@@ -200,10 +200,12 @@ const status: Command = {
 const ps: Command = {
   name: "ps",
   summary: "List the agents and services of the running SAM",
+  args: "[<id>...]",
+  positionals: { min: 0, max: 1000 },
   description:
     "List every agent and service of the running SAM: id, kind, runtime, state, readiness, instances,\n" +
     "restarts (since SAM started), uptime, pid (its first instance's), CPU and memory (all instances).\n" +
-    "Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
+    "With ids, only those units. Reaches SAM at SAM_URL, else where the config says (token: SAM_TOKEN).",
   options: { ...apiOptions, json: jsonOption },
   load: () => import("./statusCommand.ts").then((m) => m.runPs),
 }

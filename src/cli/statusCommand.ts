@@ -1,13 +1,28 @@
 // `sam status` (SAM's health and resources, then every unit) and `sam ps` (just the units) of a
-// running SAM, as a table or, with --json, as JSON for scripts. Described in commands.ts.
+// running SAM, as a table or, with --json, as JSON for scripts; `sam ps <id>...` only those units.
+// Described in commands.ts.
 import type { ResponseOf } from "../api/controlClient.ts"
-import { withApi } from "./apiClient.ts"
+import { suggestionSuffix } from "../config/suggest.ts"
+import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_OK } from "./command.ts"
-import { fetchUnits, formatBytes, formatTable, formatUptime } from "./unitTable.ts"
+import { fetchUnits, formatBytes, formatTable, formatUptime, type UnitRow } from "./unitTable.ts"
 
-export const runPs: CommandRun = ({ values, io }) =>
+/** The rows of the units `ids` name (every unit without ids), in SAM's order; an unknown id is an error. */
+const selected = (units: ReadonlyArray<UnitRow>, ids: ReadonlyArray<string>): ReadonlyArray<UnitRow> => {
+  if (ids.length === 0) return units
+  const known = units.map((u) => u.id)
+  const unknown = ids.filter((id) => !known.includes(id))
+  if (unknown.length > 0)
+    throw new ApiCallError(
+      unknown.map((id) => `no agent or service "${id}"${suggestionSuffix(id, known)}`).join("; ") +
+        "; `sam ps` lists them",
+    )
+  return units.filter((u) => ids.includes(u.id))
+}
+
+export const runPs: CommandRun = ({ values, positionals, io }) =>
   withApi(io, values, async (client) => {
-    const units = await fetchUnits(client)
+    const units = selected(await fetchUnits(client), positionals)
     io.stdout(values.json === true ? `${JSON.stringify(units, null, 2)}\n` : formatTable(units))
     return EXIT_OK
   })

@@ -230,6 +230,17 @@ describe("sam against a running SAM", () => {
     expect((await units()).map((r) => r.state)).toEqual(["running", "running", "running", "running"])
   })
 
+  it("sam ps <id>... lists only those units; an unknown id is named", async () => {
+    const two = await sam(["ps", "web", "db", "--json"])
+    expect(two.code).toBe(0)
+    expect((JSON.parse(two.stdout) as Row[]).map((r) => r.id)).toEqual(["db", "web"])
+    expect(await sam(["ps", "dbx"])).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: 'sam: no agent or service "dbx" (did you mean "db"?); `sam ps` lists them\n',
+    })
+  })
+
   it("sam ps shows how many instances a scaled service runs", async () => {
     expect((await sam(["scale", "db", "2"])).code).toBe(0)
     expect((await sam(["ps"])).stdout).toMatch(/\ndb +service +process +running +yes +2 +/)
