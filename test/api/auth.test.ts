@@ -215,11 +215,7 @@ describe("no unit is given an API token", () => {
             deployment: {
               mode: "process",
               command: process.execPath,
-              args: [
-                "-e",
-                "require('node:fs').writeFileSync(process.argv[1], JSON.stringify(process.env)); setInterval(() => {}, 1000)",
-                dump,
-              ],
+              args: [fixturePath("env-dump.mjs"), dump],
             },
           },
         },

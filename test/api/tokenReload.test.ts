@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { reloadApiTokens } from "../../src/app/apiTokenReload.ts"
 import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
 import { repoRoot, runSam } from "../cli/runSam.ts"
-import { survivors } from "../support/runtime.ts"
+import { fixture, survivors } from "../support/runtime.ts"
 
 const ADMIN = "reload-admin-token-0123456789"
 const VIEWER = "reload-viewer-token-0123456789"
@@ -33,12 +33,7 @@ const envDumper = (file: string, generation: number) => ({
   deployment: {
     mode: "process",
     command: process.execPath,
-    args: [
-      "-e",
-      "require('node:fs').writeFileSync(process.argv[1], JSON.stringify(process.env)); setInterval(() => {}, 1000)",
-      file,
-      String(generation),
-    ],
+    args: [fixture("env-dump.mjs"), file, String(generation)],
   },
 })
 
