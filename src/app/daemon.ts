@@ -58,7 +58,8 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   // When each instance last began starting: a ready time counts from there, not from SAM's start.
   const starts = new Map<string, number>()
 
-  say(`sam: ${sam.unitSpecs().length} units in ${loaded.configPath}`)
+  const count = sam.unitSpecs().length
+  say(`sam: ${count} ${count === 1 ? "unit" : "units"} in ${loaded.configPath}`)
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )

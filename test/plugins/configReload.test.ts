@@ -153,6 +153,11 @@ describe("config hot reload", () => {
       "starting->running.unready",
     ])
     expect(pidOf(w, "change")).not.toBe(pids.change)
+    // Each stop says why: the changed unit was not removed.
+    const stopping = (id: string) =>
+      since.find((e) => e.type === "transition" && e.unit === id && e.to === "stopping")
+    expect(stopping("change")).toMatchObject({ reason: "its config changed: restarting with the new one" })
+    expect(stopping("drop")).toMatchObject({ reason: "removed from the config" })
     expect(lifecycle(since, "fresh")).toEqual(["stopped->starting", "starting->running.unready"])
   })
 

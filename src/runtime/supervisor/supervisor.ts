@@ -227,11 +227,14 @@ export class Supervisor {
   }
 
   /** Stop and forget a unit; its ports are released unless `keepPorts` (a replacement follows). */
-  remove(id: string, options: { keepPorts?: boolean } = {}): Effect.Effect<void, UnitNotFound> {
+  remove(
+    id: string,
+    options: { keepPorts?: boolean; reason?: string } = {},
+  ): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(id)
       yield* FiberMap.remove(this.starts, id)
-      yield* this.stopRunners(unit, { type: "STOP", reason: "removed from the config" })
+      yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
       // A removed or replaced unit starts with fresh windows.
@@ -252,7 +255,10 @@ export class Supervisor {
       const wasActive = before.runners.some((r) => !isDown(r))
       const portChanged =
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
-      yield* this.remove(spec.id, { keepPorts: !portChanged })
+      yield* this.remove(spec.id, {
+        keepPorts: !portChanged,
+        reason: "its config changed: restarting with the new one",
+      })
       this.add(spec)
       if (wasActive && !this.stopping) {
         this.restartDependentsWhenReady(spec.id)
