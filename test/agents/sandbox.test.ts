@@ -117,6 +117,17 @@ describe("sandbox security profiles", () => {
         agentUnit("envy", { agent: { capabilities: escapes, environment: { GREETING: "hello" } } }),
       ])
       const env = (await h.sam.invoke("env", {})).output as Record<string, string>
+      // Exactly what docs/AGENTS.md lists ("Environment").
+      expect(Object.keys(env).sort()).toEqual([
+        "GREETING",
+        "PWD",
+        "SAM_AGENT_DATA_DIR",
+        "SAM_CELL",
+        "SAM_GATEWAY_TOKEN",
+        "SAM_INSTANCE",
+        "SAM_OWNER",
+        "SAM_UNIT_ID",
+      ])
       expect(env.GREETING).toBe("hello")
       expect(env.SAM_UNIT_ID).toBe("envy")
       expect(env.SAM_TEST_SECRET).toBeUndefined()
