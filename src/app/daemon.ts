@@ -83,6 +83,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       )
   })
 
+  // Plugins loaded with SAM, before this output listened: the ones that failed are told now.
+  for (const plugin of sam.plugins?.list() ?? [])
+    if (plugin.status === "failed")
+      say(paint(31, `sam: plugin ${plugin.name} failed: ${plugin.error ?? "?"}`))
+
   let stopping: Promise<void> | undefined
   const { promise: stopped, resolve: markStopped } = Promise.withResolvers<void>()
   // The API listens first: a port already taken ends SAM before any unit has started (the listen
@@ -213,6 +218,9 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
   }
   if (event.type === "supervisor" && event.action !== "restart") return `   ${event.action}: ${event.detail}`
   if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
+  // A plugin that does not load is told where the operator looks, not only in GET /api/plugins.
+  if (event.type === "plugin.failed")
+    return `!sam: plugin ${String(event.plugin)} failed: ${String(event.error)}`
   if (event.type === "config.reloaded") {
     const listed = (key: string, label: string) => {
       const ids = (event[key] as ReadonlyArray<string> | undefined) ?? []

@@ -83,6 +83,17 @@ export const readDefinition = (namespace: unknown, source: string): PluginDefini
   return d as unknown as PluginDefinition
 }
 
+/**
+ * What to do about an import failure Node explains only on SAM's stderr: a `.ts` or `.js` plugin
+ * in a package without `"type": "module"` is loaded as CommonJS, and its `import` fails.
+ */
+const importHint = (entry: string, error: unknown): string =>
+  /Cannot use import statement outside a module|Unexpected token 'export'/.test(describe(error)) &&
+  /\.(ts|js)$/.test(entry)
+    ? ` (Node loaded ${entry} as CommonJS: name it .mts or .mjs, or set "type": "module" in the ` +
+      "package.json above it, then restart SAM: Node keeps a package.json it has read)"
+    : ""
+
 /** Import and validate; never throws. */
 export const loadDefinition = async (
   entry: string,
@@ -94,7 +105,7 @@ export const loadDefinition = async (
     return pluginError(
       "PLUGIN_IMPORT_FAILED",
       source,
-      `could not import ${source}: ${describe(error)}`,
+      `could not import ${source}: ${describe(error)}${importHint(entry, error)}`,
       error,
     )
   }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -102,5 +102,41 @@ describe("sam start (the daemon)", () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve))
     }
+  })
+
+  it("a plugin that fails to load is told in its output, with what to do for a CommonJS package", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-daemon-"))
+    dirs.push(dir)
+    // What `npm init -y` writes: an explicit CommonJS package, where a .ts plugin's import fails.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "trial", type: "commonjs" }))
+    mkdirSync(join(dir, "plugins", "notes"), { recursive: true })
+    writeFileSync(
+      join(dir, "plugins", "notes", "index.ts"),
+      'import { hostname } from "node:os"\nexport default { name: "notes", setup: () => hostname() }\n',
+    )
+    writeFileSync(join(dir, "sam.config.json"), JSON.stringify({ api: { port: 0 } }))
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "src/cli/main.ts"), "start", "--config", "sam.config.json"],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    )
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    let stdout = ""
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString()
+        if (stdout.includes("units ready")) resolve()
+      })
+      child.once("exit", () => reject(new Error(`sam exited early:\n${stdout}`)))
+    })
+    expect(stdout).toMatch(
+      /^sam: plugin notes failed: could not import plugins\/notes: .*Cannot use import statement outside a module.* \(Node loaded \S+index\.ts as CommonJS: name it \.mts or \.mjs, or set "type": "module"/m,
+    )
+    child.kill("SIGTERM")
+    expect(await exited).toBe(0)
   })
 })
