@@ -1,8 +1,9 @@
 // `sam reload` (described in commands.ts): make the running SAM reload its configuration files
 // (POST /api/config/reload) and report what changed, or every problem of an invalid config
 // (nothing changes then).
+import { ControlApiError } from "../api/controlClient.ts"
 import { withApi } from "./apiClient.ts"
-import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
+import { type CommandRun, EXIT_OK, EXIT_USAGE } from "./command.ts"
 
 interface ReloadReport {
   readonly ok: boolean
@@ -23,13 +24,22 @@ const listed = (report: ReloadReport, key: string): string | undefined => {
 export const run: CommandRun = ({ values, io }) =>
   withApi(io, values, async (client) => {
     // The plugin host answers more than the schema's {ok}: what changed, or the config's issues.
-    const report: ReloadReport = await client.plugins.reload()
+    let report: ReloadReport
+    try {
+      report = await client.plugins.reload()
+    } catch (error) {
+      // An invalid config (422): its issues, and exit 2 as `sam validate` and `sam start` give.
+      if (!(error instanceof ControlApiError) || error.status !== 422) throw error
+      io.stderr(`sam: ${error.message}\n`)
+      io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
+      return EXIT_USAGE
+    }
     if (report?.ok !== true) {
       io.stderr(`sam: the config was not reloaded${report?.message ? `: ${report.message}` : ""}\n`)
       for (const issue of report?.issues ?? [])
         io.stderr(`  ${issue.file ?? ""}${issue.path ? ` ${issue.path}` : ""}: ${issue.message ?? ""}\n`)
       io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
-      return EXIT_FAILURE
+      return EXIT_USAGE
     }
     const changes = ["added", "removed", "restarted", "reconfigured", "settings"]
       .map((k) => listed(report, k))

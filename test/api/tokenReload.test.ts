@@ -209,6 +209,17 @@ describe("a config reload changes security.api_tokens in the running SAM", () =>
       code: 0,
       stdout: "config reloaded: nothing changed\n",
     })
+    // A token too short is an invalid config: exit 2 (as validate and start), nothing changes.
+    config({ ops: { token: "short", role: "admin" } })
+    const invalid = await runSam(["reload", "--config", "sam.config.json"], { cwd: dir })
+    expect(invalid).toMatchObject({ code: 2, stdout: "" })
+    expect(invalid.stderr).toMatch(
+      /^sam: config reload rejected, still running the previous config:\n.*security\.api_tokens\.ops\.token: the token of "ops" is 5 characters long/s,
+    )
+    expect(invalid.stderr).toContain(
+      "Fix the config and run `sam reload` again; SAM keeps running the old one.\n",
+    )
+    expect(await statusWith(sam.url, bearer(again))).toBe(200)
   })
 })
 
