@@ -17,9 +17,9 @@ import { mergeLayers } from "./merge.ts"
 import { resolvePaths } from "./resolvePaths.ts"
 import { type SamConfig, SamConfigSchema } from "./schema.ts"
 import { schemaIssues } from "./schemaIssues.ts"
-import { maskText, type Reference, resolveReferences } from "./secrets.ts"
+import { malformedReferences, maskText, type Reference, resolveReferences } from "./secrets.ts"
 import { unimplementedKeyWarnings } from "./unimplementedKeys.ts"
-import { openVault, type Vault } from "./vault.ts"
+import { openVault, SECRET_NAME, type Vault } from "./vault.ts"
 
 export interface LoadedConfig {
   /** Decoded: defaults filled, secrets resolved, relative paths made absolute. */
@@ -183,6 +183,7 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
   const locate = (draft: IssueDraft): ConfigIssue =>
     toIssue(draft, layerOf(draft.path).locate(draft.path, draft.atKey === true))
 
+  for (const wrong of malformedReferences(merged.value)) issues.push(locate(wrong))
   // Pass 1: ${env.X}, before paths (a path may use one).
   const envPass = resolveReferences(merged.value, {
     kinds: new Set(["env"]),
@@ -240,6 +241,8 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
     )
   }
   for (const ref of missing) {
+    // A name no secret can have was reported as such above.
+    if (ref.kind === "vault" && !SECRET_NAME.test(ref.name)) continue
     const what =
       ref.kind === "env"
         ? `environment variable ${ref.name} is not set (referenced as \${env.${ref.name}})`

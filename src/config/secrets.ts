@@ -4,6 +4,7 @@
 // left as written here and filled in when the instance starts (runtime/drivers/placeholders.ts).
 
 import { type ConfigPath, isRecord } from "./configPath.ts"
+import { SECRET_NAME } from "./vault.ts"
 
 export type ReferenceKind = "env" | "vault"
 
@@ -24,6 +25,34 @@ export interface ResolveResult {
 }
 
 const TOKEN = /\$\$\{|\$\{([^}]*)\}/g
+
+/**
+ * References written wrong, as the config has them (before any value is substituted, so no
+ * secret is ever quoted): a `${` never closed, and `${vault.x}` names `sam secrets set` refuses.
+ */
+export const malformedReferences = (
+  tree: unknown,
+): Array<{ readonly path: ConfigPath; readonly message: string }> => {
+  const out: Array<{ path: ConfigPath; message: string }> = []
+  walkStrings(tree, [], (text, path) => {
+    const open = /(?<!\$)\$\{[^}]*$/.exec(text)
+    if (open)
+      out.push({
+        path,
+        message: `unterminated reference ${JSON.stringify(open[0].slice(0, 40))}: close it with } (or write $\${ for a literal \${)`,
+      })
+    for (const match of text.matchAll(TOKEN)) {
+      const { kind, name } = parseRef(match[1] ?? "")
+      if (kind === "vault" && name !== "" && !SECRET_NAME.test(name))
+        out.push({
+          path,
+          message: `\${vault.${name}}: "${name}" is no secret name (letters, digits, _ . / -, as \`sam secrets set\` takes)`,
+        })
+    }
+    return text
+  })
+  return out
+}
 
 const parseRef = (inner: string): { kind: string; name: string } => {
   const dot = inner.indexOf(".")

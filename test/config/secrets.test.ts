@@ -64,6 +64,18 @@ describe("${env.NAME} references", () => {
     const error = await errorOf(loadYaml(agentWith('{ X: "${secret.x}" }')))
     expect(error.format()).toContain("agents.a.environment.X: unknown reference ${secret.x}")
   })
+
+  it("an unterminated ${ and a vault name no secret can have are errors, once each, lenient or not", async () => {
+    const yaml = agentWith('{ A: "${env.HOME", B: "${vault.bad name}", C: "$${sam.port", D: "x${" }')
+    for (const secrets of ["strict", "lenient"] as const) {
+      const error = await errorOf(loadYaml(yaml, { HOME: "/home/x" }, { secrets }))
+      expect(error.format().split("\n")).toEqual([
+        'sam.yaml:4:23 agents.a.environment.A: unterminated reference "${env.HOME": close it with } (or write $${ for a literal ${)',
+        'sam.yaml:4:40 agents.a.environment.B: ${vault.bad name}: "bad name" is no secret name (letters, digits, _ . / -, as `sam secrets set` takes)',
+        'sam.yaml:4:82 agents.a.environment.D: unterminated reference "${": close it with } (or write $${ for a literal ${)',
+      ])
+    }
+  })
 })
 
 describe("the vault", () => {
