@@ -6,7 +6,7 @@ import { join, resolve } from "node:path"
 import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
 import { VaultError } from "../config/errors.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
-import { openVault, type VaultLocation } from "../config/vault.ts"
+import { openVault, SECRET_NAME, type VaultLocation } from "../config/vault.ts"
 import {
   type CommandContext,
   type CommandRun,
@@ -46,6 +46,9 @@ const withVault =
 
 export const runSet: CommandRun = withVault(async ({ positionals, io }, location) => {
   const [name, given] = positionals as [string, string | undefined]
+  // Before anything is read or written: a bad name creates no vault, no key and no state dir.
+  if (!SECRET_NAME.test(name))
+    throw new VaultError(`invalid secret name "${name}" (letters, digits, _ . / -)`)
   let value = given
   if (value === undefined) {
     if (io.stdinIsTTY) io.stderr(`value for "${name}" (end with Ctrl-D): `)

@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests write ${env.X} / ${vault.x} references on purpose
+import { existsSync } from "node:fs"
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -280,6 +281,17 @@ describe("sam secrets and sam config print", () => {
     expect(run.code).toBe(2)
     expect(run.stderr).toContain("has mode 0644; it must be readable by its owner only (chmod 600")
     expect(run.stdout).toBe("")
+  })
+
+  it("refuses a secret name it could not store before touching anything (exit 2, no state dir made)", async () => {
+    const dir = await project("bad-name", { "sam.yaml": "{}\n" })
+    const run = await runSam(["secrets", "set", "bad name", "x", "-c", "sam.yaml"], { cwd: dir })
+    expect(run).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr: 'sam: invalid secret name "bad name" (letters, digits, _ . / -)\n',
+    })
+    expect(existsSync(join(dir, ".sam"))).toBe(false)
   })
 })
 
