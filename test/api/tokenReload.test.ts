@@ -163,6 +163,11 @@ describe("a config reload changes security.api_tokens in the running SAM", () =>
     expect(sam.output.stdout).toMatch(
       /config reloaded: .*settings security\.api_tokens; needs a restart of SAM: api\.port\n/,
     )
+    // No sam.config.ts here: audit verify finds ./.sam as the client commands do.
+    expect(await runSam(["audit", "verify"], { cwd: dir })).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^\S+\/\.sam\/audit\.log: \d+ entries, chain intact/),
+    })
     const pids = [...sam.output.stdout.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]))
     const exited = new Promise<number | null>((resolve) => sam.child.once("exit", resolve))
     sam.child.kill("SIGTERM")
