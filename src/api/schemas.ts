@@ -337,6 +337,11 @@ export const ReloadResult = Schema.Struct({
   reconfigured: Schema.optionalKey(unitIds),
   unchanged: Schema.optionalKey(unitIds),
   groupsReconfigured: Schema.optionalKey(unitIds),
+  plugins: Schema.optionalKey(
+    Schema.Array(Schema.String).annotate({
+      description: "Plugins loaded, unloaded or set up again (the plugins: list and the plugins/ folder)",
+    }),
+  ),
   settings: Schema.optionalKey(
     Schema.Array(Schema.String).annotate({
       description:

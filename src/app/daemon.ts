@@ -231,6 +231,7 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
       ...listed("removed", "removed"),
       ...listed("restarted", "restarted"),
       ...listed("reconfigured", "reconfigured"),
+      ...listed("plugins", "plugins"),
       ...listed("settings", "settings"),
     ]
     const pending = listed("restartNeeded", "needs a restart of SAM:")

@@ -41,7 +41,7 @@ export const run: CommandRun = ({ values, io }) =>
       io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
       return EXIT_USAGE
     }
-    const changes = ["added", "removed", "restarted", "reconfigured", "settings"]
+    const changes = ["added", "removed", "restarted", "reconfigured", "plugins", "settings"]
       .map((k) => listed(report, k))
       .filter(Boolean)
     io.stdout(

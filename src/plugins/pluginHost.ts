@@ -4,6 +4,7 @@
 // crashed ones by the supervisor's rules (crashDecision.ts), and hot-reloads them: a new version
 // is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
 // one is drained and disposed.
+import { statSync, watch } from "node:fs"
 import { join } from "node:path"
 import { type Actor, createActor, fromPromise, waitFor } from "xstate"
 import {
@@ -63,6 +64,14 @@ export type ReloadOutcome =
   | { readonly ok: true; readonly plugin: string; readonly version: string }
   | { readonly ok: false; readonly plugin: string; readonly error: PluginError }
 
+const isDirectoryPath = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 export class PluginHost {
   readonly gateway: GatewayRegistry
   readonly diagnostics: Diagnostics
@@ -84,9 +93,13 @@ export class PluginHost {
   /** Replaced or crashed versions still finishing their calls. */
   private readonly retiring = new Set<Promise<void>>()
   private readonly work: VersionWork
+  /** The config's `plugins:` list in effect (the last reconciled). */
+  private entries: ReadonlyArray<PluginEntry>
+  private dirWatcher: { close(): void } | undefined
 
   constructor(options: PluginHostOptions) {
     this.options = options
+    this.entries = options.entries ?? []
     this.sam = options.sam
     this.restartPolicy = restartSpecOf(options.restart ?? {})
     this.baseDir = options.baseDir ?? process.cwd()
@@ -127,9 +140,10 @@ export class PluginHost {
     this.starting ??= (async () => {
       this.bridgeOff = this.diagnostics.bridge(this.sam.bus, this.sam.logs)
       this.sam.addFinalizer(() => this.stop())
-      const { sources, errors } = this.resolve(this.options.entries ?? [])
+      const { sources, errors } = this.resolve(this.entries)
       for (const error of errors) this.addUnresolved(error)
       await this.loadSources(sources)
+      this.watchPluginsDir()
     })()
     return this.starting
   }
@@ -140,6 +154,7 @@ export class PluginHost {
       // A start that failed has nothing more to undo than what the slots show.
       await Promise.allSettled([this.starting])
       for (const slot of this.slots) slot.watcher?.close()
+      this.dirWatcher?.close()
       for (const name of [...this.liveOrder].reverse()) await this.unload(name)
       // Set-ups still running see `stopping` and close what they made; one that finished just
       // before went live after the loop above and is unloaded now.
@@ -208,14 +223,19 @@ export class PluginHost {
   }
 
   /**
-   * Apply a changed `plugins:` list (config hot reload): new entries load, removed ones unload,
-   * entries whose `config` or `enabled` changed are set up again with the new settings.
+   * Apply a changed `plugins:` list (config hot reload), and the plugins/ folder as it is now:
+   * new entries load, removed ones unload, entries whose `config` or `enabled` changed are set up
+   * again with the new settings. Resolves with the names of the plugins it loaded, unloaded or set
+   * up again (for the reload's report).
    */
-  async reconcile(entries: ReadonlyArray<PluginEntry>): Promise<void> {
+  async reconcile(entries: ReadonlyArray<PluginEntry>): Promise<ReadonlyArray<string>> {
+    this.entries = entries
+    const touched: string[] = []
     const { sources, errors } = this.resolve(entries)
     const byEntry = new Map(sources.map((s) => [s.entry, s]))
     for (const slot of [...this.slots]) {
       if (slot.source.entry === "" || !byEntry.has(slot.source.entry)) {
+        touched.push(slot.name)
         await this.unload(slot.name)
         slot.watcher?.close()
         slot.actor.stop()
@@ -233,17 +253,66 @@ export class PluginHost {
       slot.source = source
       const status = statusOf(slot).status
       if (!source.enabled) {
-        if (status !== "stopped") await this.unload(slot.name)
+        if (status !== "stopped") {
+          touched.push(slot.name)
+          await this.unload(slot.name)
+        }
       } else if (
         !before.enabled ||
         status !== "running" ||
         JSON.stringify(before.config) !== JSON.stringify(source.config)
       ) {
+        touched.push(slot.name)
         await this.reload(slot.name, { config: source.config, reimport: slot.definition === undefined })
       }
     }
     for (const error of errors) this.addUnresolved(error)
+    const slotsBefore = new Set(this.slots)
     await this.loadSources(added)
+    for (const slot of this.slots) if (!slotsBefore.has(slot)) touched.push(slot.name)
+    return touched
+  }
+
+  /**
+   * A file or folder added to (or removed from) plugins/ while SAM runs is loaded (or unloaded)
+   * as a config reload would: through `reloadConfig` when there is one, so the two never overlap.
+   */
+  private watchPluginsDir(): void {
+    const dir = this.pluginsDir
+    if (this.options.watch === false || dir === undefined || !isDirectoryPath(dir)) return
+    const failed = (error: unknown) =>
+      this.sam.bus.publish({ type: "plugin.watch-failed", plugin: "(plugins/)", error: describe(error) })
+    let known = this.discovered()
+    let timer: NodeJS.Timeout | undefined
+    const look = () => {
+      timer = undefined
+      const now = this.discovered()
+      if (this.stopping || now === known) return
+      known = now
+      const reload = this.reloadConfig ?? (() => this.reconcile(this.entries))
+      void reload().catch(failed)
+    }
+    // The folder's own entries only (not recursive: a folder plugin's files, node_modules
+    // included, are its own watcher's), debounced like every watcher.
+    const watcher = watch(dir, () => {
+      if (timer) clearTimeout(timer)
+      timer = setTimeout(look, this.options.debounceMs ?? 50)
+    })
+    watcher.on("error", failed)
+    this.dirWatcher = {
+      close: () => {
+        if (timer) clearTimeout(timer)
+        watcher.close()
+      },
+    }
+  }
+
+  /** The plugins/ folder's plugin entries as a comparable text (what is there, not what changed in it). */
+  private discovered(): string {
+    return this.resolve([])
+      .sources.map((s) => s.entry)
+      .sort()
+      .join("\n")
   }
 
   // ---- loading ----

@@ -35,8 +35,11 @@ export interface ConfigReloaderOptions<C> {
     readonly units: ReadonlyArray<UnitSpec>
     readonly groups?: ReadonlyArray<GroupSpec>
   }
-  /** Runs after the units were updated, with the new config (e.g. the plugin host's reconcile). */
-  readonly onApplied?: (config: C) => void | Promise<void>
+  /**
+   * Runs after the units were updated, with the new config (e.g. the plugin host's reconcile);
+   * may resolve with the names of the plugins it loaded, unloaded or set up again.
+   */
+  readonly onApplied?: (config: C) => void | Promise<void | ReadonlyArray<string>>
   /** Start added units and restart changed ones (default true; false before SAM has started). */
   readonly startUnits?: () => boolean
   /** SAM's own settings a reload changed: those applied at once, and those that wait for a restart. */
@@ -73,6 +76,8 @@ export type ConfigReloadReport =
       readonly unchanged: ReadonlyArray<string>
       /** Supervision groups whose settings changed (applied at once; running units untouched). */
       readonly groupsReconfigured: ReadonlyArray<string>
+      /** Plugins loaded, unloaded or set up again (the `plugins:` list and the plugins/ folder). */
+      readonly plugins: ReadonlyArray<string>
       /** SAM's own settings now in effect (`runtime.log_level`, `security.api_tokens`). */
       readonly settings: ReadonlyArray<string>
       /**
@@ -198,8 +203,9 @@ export class ConfigReloader<C> {
     const filesChanged = next.files.join("\n") !== this.current.files.join("\n")
     this.current = next
     if (filesChanged && this.watcher) this.watch()
+    let plugins: ReadonlyArray<string> = []
     try {
-      await this.options.onApplied?.(next.config)
+      plugins = (await this.options.onApplied?.(next.config)) ?? []
     } catch (error) {
       failures.push({ unit: "(plugins)", error: describe(error) })
     }
@@ -218,13 +224,18 @@ export class ConfigReloader<C> {
     this.last = {
       ok: true,
       at,
-      changed: applied.changed || settings.applied.length > 0 || settings.restartNeeded.length > 0,
+      changed:
+        applied.changed ||
+        plugins.length > 0 ||
+        settings.applied.length > 0 ||
+        settings.restartNeeded.length > 0,
       added: diff.added.map((u) => u.id),
       removed: diff.removed,
       restarted: diff.restarted.map((u) => u.id),
       reconfigured: diff.reconfigured.map((u) => u.id),
       unchanged: diff.unchanged,
       groupsReconfigured: diff.groups,
+      plugins,
       settings: settings.applied,
       restartNeeded: pending.restartNeeded,
       failures,
@@ -259,7 +270,7 @@ export const configReloaderFor = (
   loaded: LoadedConfig,
   options: {
     readonly loadOptions?: Omit<LoadConfigOptions, "configPath">
-    readonly plugins?: { reconcile(entries: ReadonlyArray<PluginConfig>): Promise<void> }
+    readonly plugins?: { reconcile(entries: ReadonlyArray<PluginConfig>): Promise<ReadonlyArray<string>> }
     /** More to apply once the units took the new config (SAM's own settings: the log level). */
     readonly onApplied?: (config: SamConfig) => void
     readonly startUnits?: () => boolean
@@ -276,7 +287,7 @@ export const configReloaderFor = (
     settingsChanges,
     onApplied: async (config: SamConfig) => {
       onApplied?.(config)
-      await plugins?.reconcile(config.plugins)
+      return (await plugins?.reconcile(config.plugins)) ?? []
     },
     ...(options.startUnits === undefined ? {} : { startUnits: options.startUnits }),
     ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import { PluginHost } from "../../src/plugins/index.ts"
 import { Sam } from "../../src/runtime/sam.ts"
@@ -241,6 +242,38 @@ describe("hot reload of a plugin", () => {
     expect(w.sam.status().units[0]?.pid).toBe(pid)
     expect(w.log.of("transition").length).toBe(transitionsBefore)
     expect(w.host.get("probe-kit")).toMatchObject({ version: "2.0.0", status: "running", reloads: 1 })
+  })
+
+  it("a plugin file added to plugins/ while SAM runs loads; removed, it unloads", async () => {
+    const w = await setup({ units: false })
+    const dirHost = new PluginHost({
+      sam: w.sam,
+      baseDir: w.project.dir,
+      pluginsDir: w.project.path("plugins"),
+      entries: [],
+      debounceMs: 20,
+    })
+    w.project.write("plugins/.keep", "")
+    try {
+      await dirHost.start()
+      expect(dirHost.list()).toEqual([])
+      const loaded = w.log.upcoming((e) => e.type === "plugin.loaded" && e.plugin === "late")
+      w.project.write(
+        "plugins/late.mjs",
+        'export default { name: "late", version: "1.0.0", setup(ctx) { ctx.capabilities.register("late_echo", async (x) => x) } }\n',
+      )
+      await loaded
+      expect((await w.sam.invoke("late_echo", "hi")).output).toBe("hi")
+      const stopped = w.log.upcoming((e) => e.type === "plugin.stopped" && e.plugin === "late")
+      rmSync(w.project.path("plugins", "late.mjs"))
+      await stopped
+      // The slot goes right after its plugin stopped (the same reconcile).
+      for (let i = 0; i < 250 && dirHost.list().length > 0; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(dirHost.list()).toEqual([])
+      expect(w.sam.capabilities.has("late_echo")).toBe(false)
+    } finally {
+      await dirHost.stop()
+    }
   })
 
   it("a broken edit keeps the old version serving and reports why", async () => {

@@ -90,6 +90,7 @@ const reloadText = (event: Raw): string => {
     listed("removed", "removed"),
     listed("restarted", "restarted"),
     listed("reconfigured", "reconfigured"),
+    listed("plugins", "plugins"),
     listed("settings", "settings"),
     listed("restartNeeded", "needs a restart of SAM:"),
   ].filter((part) => part !== undefined)
