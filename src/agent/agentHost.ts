@@ -11,7 +11,7 @@ import {
   type InvocationContext,
   validateInput,
 } from "./defineAgent.ts"
-import { describeError, errorCode, errorMessage } from "./describeError.ts"
+import { describeError, errorCode, errorMessage, logInvocationFailure } from "./describeError.ts"
 import type { FromAgent, LogLevel, ToAgent } from "./protocol.ts"
 import { decodeToAgentMessage, preview } from "./toAgentDecoder.ts"
 
@@ -194,8 +194,10 @@ export class AgentHost {
       }
     } catch (error) {
       // After a cancel SAM has already answered the caller; a late error is of no interest.
-      if (!signal.aborted)
+      if (!signal.aborted) {
+        logInvocationFailure(this.logger, capabilityName, error)
         this.send({ type: "error", id, message: describeError(error), ...errorCode(error) })
+      }
     } finally {
       this.inFlight.delete(id)
     }

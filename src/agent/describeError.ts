@@ -20,3 +20,20 @@ export const describeError = (error: unknown): string => {
   // Node's own text only names the --allow-* flag that would grant it, which an agent cannot pass.
   return message.startsWith("Access to this API has been restricted") ? refused : `${message} (${refused})`
 }
+
+/**
+ * A failed invocation, in the agent's own log (`sam logs <agent>`) as well as the caller's
+ * answer: the stack of a handler that threw, one line for input its schema refused.
+ */
+export const logInvocationFailure = (
+  logger: {
+    warn(message: string, ...details: unknown[]): void
+    error(message: string, ...details: unknown[]): void
+  },
+  capability: string,
+  error: unknown,
+): void => {
+  if (errorCode(error).code === "SAM_INVALID_INPUT")
+    logger.warn(`capability "${capability}": ${errorMessage(error)}`)
+  else logger.error(`capability "${capability}" failed:`, error)
+}

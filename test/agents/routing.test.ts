@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { CapabilityError } from "../../src/runtime/capabilities/capabilityRouter.ts"
 import { agentUnit, removeScratch, scratch, startAgents, stopAll, transitionTo } from "../support/agents.ts"
+import { fixture } from "../support/runtime.ts"
 
 afterEach(async () => {
   expect(await stopAll()).toEqual([])
@@ -121,4 +122,19 @@ describe("an agent's data dir", () => {
     })
     expect(existsSync(dir("by-spread"))).toBe(true)
   })
+})
+
+describe("a handler that throws", () => {
+  for (const runtime of ["inline", "process", "worker"] as const)
+    it(`is in the agent's output with its stack (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("talker", {
+          runtime,
+          agent: { path: fixture("agents/logger"), capabilities: ["say", "fail"] },
+        }),
+      ])
+      const logged = h.nextLine((line) => line.includes('capability "fail" failed: Error: kaboom'), "talker")
+      await expect(h.sam.invoke("fail", {})).rejects.toThrow("kaboom")
+      expect(await logged).toContain('capability "fail" failed: Error: kaboom')
+    })
 })

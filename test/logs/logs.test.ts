@@ -42,7 +42,7 @@ beforeAll(async () => {
         restart_policy: "never",
       },
     },
-    agents: { talker: { path: fixturePath("agents/logger"), capabilities: ["say"] } },
+    agents: { talker: { path: fixturePath("agents/logger"), capabilities: ["say", "fail"] } },
   })
   daemon = await proj.start()
   await daemon.waitForOutput("units ready")
@@ -175,6 +175,15 @@ describe("sam logs", () => {
     expect(run.stdout).toContain("info: hi\n")
     expect(run.stdout).toContain("warn: warn: hi\n")
     expect((await sam(["logs", "talker", "--stream", "stderr"])).stdout).not.toContain("info: hi")
+  })
+
+  it("a handler that throws is in the agent's log with its stack, besides the caller's answer", async () => {
+    const failed = await daemon.api<{ detail: string }>("POST", "/api/capabilities/fail/invoke", {
+      input: {},
+    })
+    expect(failed.body.detail).toContain("kaboom")
+    const run = await untilLogs(["talker"], (out) => out.includes('capability "fail" failed: Error: kaboom'))
+    expect(run.stdout).toMatch(/capability "fail" failed: Error: kaboom\n\s+at /)
   })
 
   it("keeps each unit's log in <state_dir>/logs/<id>.log, readable only by SAM's user, apart from sam.log", () => {

@@ -10,6 +10,7 @@ import {
   handlerOf,
   validateInput,
 } from "../../../agent/defineAgent.ts"
+import { logInvocationFailure } from "../../../agent/describeError.ts"
 import { importAgent } from "../../../agent/loadAgent.ts"
 import { isAsyncIterable } from "../../capabilities/capability.ts"
 import type { StopSpec } from "../../unitSpec.ts"
@@ -142,6 +143,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
             },
             (error: unknown) => {
               done()
+              if (!invocation.signal.aborted) logInvocationFailure(context.logger, capability, error)
               throw error
             },
           )
