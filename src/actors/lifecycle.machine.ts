@@ -237,7 +237,7 @@ export const lifecycleMachine = setup({
                 type: "recordFailure",
                 params: ({ event }) => ({
                   failure: "spawn",
-                  reason: `spawn failed: ${errorText(event.error)}`,
+                  reason: `start failed: ${errorText(event.error)}`,
                 }),
               },
             },

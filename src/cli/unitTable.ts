@@ -16,6 +16,8 @@ export interface UnitRow {
   readonly pid: number | null
   readonly cpu_percent: number | null
   readonly memory_bytes: number | null
+  /** Why it is in its state (the API's `reason`). */
+  readonly reason: string
   /** When a unit in backoff or retrying while crashed tries again (ISO), else null. */
   readonly next_attempt_at: string | null
 }
@@ -33,6 +35,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   cpu_percent: u.cpu_percent,
   memory_bytes: u.memory_bytes,
   next_attempt_at: u.next_attempt_at,
+  reason: u.reason,
 })
 
 export const fetchAgents = async (client: ControlClient): Promise<Agent[]> => {
@@ -101,6 +104,9 @@ const cells = (r: UnitRow, now: number): string[] => [
   formatBytes(r.memory_bytes),
 ]
 
+/** States whose reason is printed under the table. */
+const downStates = new Set(["error", "crashed", "backoff"])
+
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
   if (rows.length === 0) return "no agents or services configured\n"
@@ -111,5 +117,8 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
       .map((v, i) => v.padEnd(widths[i]!))
       .join("  ")
       .trimEnd()
-  return `${[line(columns), ...body.map(line)].join("\n")}\n`
+  // Why the units that are down are down, under the table (a column would be most of its width).
+  const down = rows.filter((r) => downStates.has(r.state) && r.reason !== "")
+  const why = down.map((r) => `${r.id}: ${r.reason}`)
+  return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

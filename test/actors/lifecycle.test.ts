@@ -279,7 +279,7 @@ describe("lifecycle machine: facts", () => {
     await waitFor(actor, (s) => publicState(s.value).state === "error")
     expect(actor.getSnapshot().context).toMatchObject({
       failure: "spawn",
-      reason: "spawn failed: command not found: nope",
+      reason: "start failed: command not found: nope",
     })
   })
 

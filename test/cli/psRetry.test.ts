@@ -36,5 +36,9 @@ describe("sam ps and a unit that keeps failing", () => {
     expect(ps.stdout).toMatch(
       /^broken +service +process +crashed, retry in 4m5\ds|^broken +service +process +crashed, retry in 5m00s/m,
     )
+    // Why, under the table, as the API's reason says it.
+    const reason = (await sam.api<{ reason: string }>("GET", "/api/services/broken")).body.reason
+    expect(reason).toMatch(/exited with code 1/)
+    expect(ps.stdout).toContain(`\nbroken: ${reason}\n`)
   })
 })

@@ -116,7 +116,7 @@ describe("container driver", () => {
     })
     await supervisor.startAll()
     expect(errors[0]).toBe(
-      'spawn failed: container engine "no-such-engine-here" not found or not executable (deployment.engine)',
+      'start failed: container engine "no-such-engine-here" not found or not executable (deployment.engine)',
     )
   })
 })
@@ -140,7 +140,7 @@ describe("container engine without a daemon", () => {
     })
     await supervisor.startAll()
     expect(errors[0]).toBe(
-      `spawn failed: container engine "${fixture("fake-engine.sh")}" is installed but cannot run containers: Cannot connect to the container daemon. Is the daemon running?`,
+      `start failed: container engine "${fixture("fake-engine.sh")}" is installed but cannot run containers: Cannot connect to the container daemon. Is the daemon running?`,
     )
     expect(readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n")).toEqual(["version"])
   })
@@ -185,7 +185,7 @@ describe("process driver", () => {
     })
     await supervisor.startAll()
     expect(reasons[0]).toBe(
-      'spawn failed: command not found: "definitely-not-a-command" (check deployment.command and PATH)',
+      'start failed: command not found: "definitely-not-a-command" (check deployment.command and PATH)',
     )
   })
 
