@@ -154,7 +154,7 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
     case "timeout":
       return new CapabilityTimeout({
         ...fields,
-        detail: `${failure.message}; raise timeout_seconds if the agent needs longer`,
+        detail: `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
       })
     case "failed":
       return new CapabilityFailed(fields)

@@ -282,7 +282,14 @@ describe("capabilities", () => {
     const late = await failureOf(h.url, as("ops"), (c) =>
       c.capabilities.invoke({ params: { name: "slow" }, payload: { input: null, timeout_seconds: 0.2 } }),
     )
-    expect(late).toMatchObject({ type: "urn:sam:problem:capability-timeout", status: 504, reason: "timeout" })
+    expect(late).toMatchObject({
+      type: "urn:sam:problem:capability-timeout",
+      status: 504,
+      reason: "timeout",
+      detail: expect.stringContaining(
+        "give it longer if the agent needs it (the request's timeout_seconds, `sam invoke --timeout`)",
+      ),
+    })
   })
 })
 
