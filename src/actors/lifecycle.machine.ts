@@ -160,6 +160,8 @@ export const lifecycleMachine = setup({
       reason: params.reason,
     })),
     cleared: assign({ pid: undefined, force: false, timeoutMs: undefined }),
+    /** The stop that follows skips the grace period (SIGKILL at once). */
+    forceStop: assign({ force: true }),
   },
 }).createMachine({
   id: "lifecycle",
@@ -297,12 +299,17 @@ export const lifecycleMachine = setup({
                 params: ({ event }) => ({ failure: "liveness", reason: event.detail }),
               },
             },
+            // A missed heartbeat is a blocked event loop: it cannot run a SIGTERM handler, so the
+            // grace period would only be waited out. SIGKILL at once.
             HEARTBEAT_MISSED: {
               target: "#lifecycle.stopping.toFail",
-              actions: {
-                type: "recordFailure",
-                params: ({ event }) => ({ failure: "heartbeat", reason: event.detail ?? "heartbeat missed" }),
-              },
+              actions: [
+                {
+                  type: "recordFailure",
+                  params: ({ event }) => ({ failure: "heartbeat", reason: event.detail ?? "heartbeat missed" }),
+                },
+                "forceStop",
+              ],
             },
             RESOURCE_EXCEEDED: {
               target: "#lifecycle.stopping.toFail",

@@ -292,6 +292,8 @@ describe("lifecycle machine: facts", () => {
       const { actor, controls } = await reach("running")
       actor.send(event)
       expect(describeState(actor.getSnapshot().value)).toBe("stopping (to fail)")
+      // A missed heartbeat is a blocked loop that cannot handle SIGTERM: SIGKILL at once.
+      expect(controls.stops.at(-1)?.force).toBe(failure === "heartbeat")
       controls.finishStop.at(-1)!()
       expect(describeState(actor.getSnapshot().value)).toBe("error")
       expect(actor.getSnapshot().context.failure).toBe(failure)
