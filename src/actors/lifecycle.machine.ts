@@ -306,7 +306,10 @@ export const lifecycleMachine = setup({
               actions: [
                 {
                   type: "recordFailure",
-                  params: ({ event }) => ({ failure: "heartbeat", reason: event.detail ?? "heartbeat missed" }),
+                  params: ({ event }) => ({
+                    failure: "heartbeat",
+                    reason: event.detail ?? "heartbeat missed",
+                  }),
                 },
                 "forceStop",
               ],

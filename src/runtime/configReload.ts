@@ -39,7 +39,7 @@ export interface ConfigReloaderOptions<C> {
    * Runs after the units were updated, with the new config (e.g. the plugin host's reconcile);
    * may resolve with the names of the plugins it loaded, unloaded or set up again.
    */
-  readonly onApplied?: (config: C) => void | Promise<void | ReadonlyArray<string>>
+  readonly onApplied?: (config: C) => Promise<ReadonlyArray<string> | undefined> | undefined
   /** Start added units and restart changed ones (default true; false before SAM has started). */
   readonly startUnits?: () => boolean
   /** SAM's own settings a reload changed: those applied at once, and those that wait for a restart. */
