@@ -49,10 +49,12 @@ describe("resource limits are enforced", () => {
     expect(failed).toMatchObject({
       reason: expect.stringMatching(/^heartbeat: none for \d+ ms \(ttl 1200 ms\)/),
     })
-    // The caller of the stuck invocation learns that the agent went away.
+    // The caller of the stuck invocation learns that the agent went away, and why.
     expect(await stuck).toMatchObject({
       reason: "failed",
-      message: expect.stringMatching(/agent spinner (exited|stopped)/),
+      message: expect.stringMatching(
+        /agent spinner exited on SIGKILL \(SAM killed it: heartbeat: none for \d+ ms \(ttl 1200 ms\)/,
+      ),
     })
     await h.next((e) => transitionTo("spinner", "running.ready")(e) && e.id > failed.id)
     // Late heartbeats made it unready first; then the TTL passed and it was stopped and restarted.

@@ -69,6 +69,12 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
     const routed = yield* admitCapabilities(ctx, offered)
 
     const facts = new FactChannel()
+    // What SAM killed it for, if it did: its callers are told that, not only the exit.
+    let killedFor: string | undefined
+    const emit: typeof facts.emit = (fact) => {
+      if (fact.type === "HEARTBEAT_MISSED" || fact.type === "RESOURCE_EXCEEDED") killedFor ??= fact.detail
+      facts.emit(fact)
+    }
     const watch = new ResourceWatch({
       heartbeatIntervalMs: agent.heartbeatIntervalMs,
       heartbeatTtlMs: agent.heartbeatTtlMs,
@@ -76,7 +82,7 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
       heartbeats: connection,
       memory: options.memory,
       memoryLabel: options.memoryLabel,
-      emit: facts.emit,
+      emit,
     })
     const release = (reason: string) => {
       watch.stop()
@@ -90,9 +96,10 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
         Effect.sync(() => {
           // A memory kill must reach the lifecycle before the exit does: reason `memory`.
           const memory = options.memoryExit(exit)
-          if (memory) facts.emit({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: memory })
+          if (memory) emit({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: memory })
           release(
-            `agent ${unit} ${exit.signal ? `exited on ${exit.signal}` : `exited with code ${exit.code}`}`,
+            `agent ${unit} ${exit.signal ? `exited on ${exit.signal}` : `exited with code ${exit.code}`}` +
+              (killedFor === undefined ? "" : ` (SAM killed it: ${killedFor})`),
           )
         }),
       ),
