@@ -5,7 +5,7 @@ import { join, resolve } from "node:path"
 import { auditCommands } from "../audit/auditCommands.ts"
 import { AuditLog } from "../audit/auditLog.ts"
 import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
-import type { SamConfig, SamConfigInput } from "../config/schema.ts"
+import { parsePortRange, type SamConfig, type SamConfigInput } from "../config/schema.ts"
 import { alertRules } from "../metrics/alerts/alertRule.ts"
 import { type Monitoring, startMonitoring } from "../metrics/monitoring.ts"
 import type { PluginHost } from "../plugins/index.ts"
@@ -165,6 +165,7 @@ export const createSam = async (
         groups,
         recentLines: config.monitoring.logs.max_lines_per_unit,
         maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
+        ...portRangeOf(config),
         shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
         containment: config.runtime.containment,
         samId,
@@ -346,6 +347,12 @@ const configure = async (
   const started = monitoring
   // Before the store closes (finalizers run last-registered first).
   sam.addFinalizer(() => started.close())
+}
+
+const portRangeOf = (config: SamConfig) => {
+  const range =
+    config.runtime.port_range === undefined ? undefined : parsePortRange(config.runtime.port_range)
+  return range === undefined ? {} : { portRange: range }
 }
 
 const apiTokenValues = (config: SamConfig): ReadonlyArray<string> =>

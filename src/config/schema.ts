@@ -41,6 +41,25 @@ const LogFileMegabytes = Schema.Finite.check(
   Schema.isGreaterThanOrEqualTo(1 / 1024),
   Schema.isLessThanOrEqualTo(1024 * 1024),
 )
+/** "44000-44999": the ports SAM hands out to services that set none (runtime.port_range). */
+export const parsePortRange = (text: string): { readonly from: number; readonly to: number } | undefined => {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text)
+  if (!match) return undefined
+  const from = Number(match[1])
+  const to = Number(match[2])
+  return from >= 1 && to <= 65535 && from <= to ? { from, to } : undefined
+}
+const PortRange = Schema.String.check(
+  Schema.makeFilter(
+    (text: string) =>
+      parsePortRange(text) !== undefined ||
+      `expected a port range such as "44000-44999" (from ≤ to, 1-65535), found ${JSON.stringify(text)}`,
+    {
+      expected: 'a port range such as "44000-44999"',
+      toJsonSchema: () => ({ pattern: "^\\d{1,5}-\\d{1,5}$" }),
+    },
+  ),
+)
 const DependencyRestart = Schema.Literals(["restart", "none"])
 /** An absolute path outside the control API's /api. */
 const MetricsPath = NonEmpty.check(
@@ -305,6 +324,10 @@ export const SamConfigSchema = Schema.Struct({
       withDefault("auto", "How unit processes are contained (docs/CONTAINMENT.md); auto picks the best."),
     ),
     default_agent_runtime: AgentRuntime.pipe(withDefault("sandbox", "runtime of agents that set none.")),
+    port_range: optional(
+      PortRange,
+      'Ports handed out to services without deployment.port, e.g. "44000-44999" (default: any free port the kernel picks).',
+    ),
   })
     .annotate({ identifier: "Runtime" })
     .pipe(withDefault({})),

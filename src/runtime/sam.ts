@@ -59,6 +59,8 @@ export interface SamOptions {
   readonly maxQueue?: number
   /** Longest output line kept whole (monitoring.logs.max_line_kb × 1024). */
   readonly maxLineBytes?: number
+  /** Ports for services without deployment.port come from here (runtime.port_range; default any free one). */
+  readonly portRange?: { readonly from: number; readonly to: number }
   /** Recent output lines kept in memory per instance (monitoring.logs.max_lines_per_unit). */
   readonly recentLines?: number
   /** Every line of unit output, as it is read (besides `sam.logs`). */
@@ -268,6 +270,7 @@ export class Sam {
         ...(this.containment === undefined ? {} : { containment: this.containment }),
         publish: (event) => this.bus.publish(event),
         ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
+        ...(options.portRange === undefined ? {} : { portRange: options.portRange }),
         recentLines: { lines: options.recentLines ?? 200, bytes: 256 * 1024 },
         output: (runner: InstanceRunner, line: OutputLine) => {
           hub.push(runner.spec.id, runner.index, line)

@@ -2,7 +2,7 @@
 // scaling, so a dependent's SAM_<ID>_URL keeps answering) and its restart windows, in memory and,
 // when SAM has a runtime store, across SAM restarts (SupervisorMemory).
 import { Effect } from "effect"
-import { freePort } from "../freePort.ts"
+import { freePort, type PortRange, PortRangeExhausted } from "../freePort.ts"
 import type { SupervisorMemory } from "./contracts.ts"
 import { freshWindow, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -12,12 +12,19 @@ export class InstanceMemory {
   private readonly windows = new Map<string, InstanceWindow>()
   private readonly durable: SupervisorMemory | undefined
 
-  constructor(durable: SupervisorMemory | undefined) {
+  private readonly portRange: PortRange | undefined
+
+  constructor(durable: SupervisorMemory | undefined, portRange?: PortRange) {
     this.durable = durable
+    this.portRange = portRange
+  }
+
+  private inRange(port: number): boolean {
+    return this.portRange === undefined || (port >= this.portRange.from && port <= this.portRange.to)
   }
 
   /** The instance's port: fixed by config, or the one it had, or a free one (then kept). */
-  portFor(runner: InstanceRunner): Effect.Effect<number | undefined> {
+  portFor(runner: InstanceRunner): Effect.Effect<number | undefined, PortRangeExhausted> {
     return Effect.gen({ self: this }, function* () {
       const { spec } = runner
       // Agents talk over IPC (or run inline), never on a port of their own.
@@ -27,11 +34,17 @@ export class InstanceMemory {
       if (spec.runtime === "container" && spec.container?.ports.length) return undefined
       const key = `${spec.id}#${runner.index}`
       const known = this.ports.get(key) ?? this.durable?.portOf(spec.id, runner.index)
-      if (known !== undefined) {
+      // A port kept from before runtime.port_range was set (or moved) is given up for one inside it.
+      if (known !== undefined && this.inRange(known)) {
         this.ports.set(key, known)
         return known
       }
-      const port = yield* Effect.promise(() => freePort())
+      const range = this.portRange
+      const port = yield* Effect.tryPromise({
+        try: () => freePort(range),
+        catch: (error) =>
+          error instanceof PortRangeExhausted ? error : new PortRangeExhausted(String(error)),
+      })
       this.ports.set(key, port)
       this.durable?.setPort(spec.id, runner.index, port)
       return port

@@ -55,7 +55,8 @@ export interface RunnerEnvironment {
   /** Recent output kept per instance (count and bytes). */
   readonly recentLines: { readonly lines: number; readonly bytes: number }
   /** The instance's port, stable across its restarts and reloads (the supervisor's table). */
-  readonly portFor: (runner: InstanceRunner) => Effect.Effect<number | undefined>
+  /** Fails (a start failure) when runtime.port_range has no free port left. */
+  readonly portFor: (runner: InstanceRunner) => Effect.Effect<number | undefined, Error>
   /** Base URL of a unit's first ready instance, for SAM_<ID>_URL. */
   readonly urlOf: (id: string) => string | undefined
   /** Variables every process of `spec` gets from SAM (its SAM_GATEWAY_TOKEN). */
@@ -378,7 +379,9 @@ export class InstanceRunner {
           message: `no driver for runtime "${driverName(this.spec)}" (not available in this SAM)`,
         })
       }
-      this.port = yield* this.env.portFor(this)
+      this.port = yield* this.env
+        .portFor(this)
+        .pipe(Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })))
       yield* this.closeScope() // a previous incarnation's scope, if its exit was not a stop
       const scope = yield* Scope.make()
       this.scope = scope

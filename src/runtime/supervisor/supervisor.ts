@@ -22,6 +22,7 @@ import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
+import type { PortRange } from "../freePort.ts"
 import type { ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
@@ -56,6 +57,8 @@ export interface SupervisorOptions {
   readonly recentLines?: { readonly lines: number; readonly bytes: number }
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
   readonly memory?: SupervisorMemory
+  /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
+  readonly portRange?: PortRange
   /** How often each running instance's tree is measured (default 2 s). */
   readonly usageIntervalMs?: number
   /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
@@ -130,7 +133,7 @@ export class Supervisor {
     runtime: { fork: ForkIn; starts: FiberMap.FiberMap<string>; clock: Clock.Clock; random: Random.Random },
   ) {
     this.options = options
-    this.memory = new InstanceMemory(options.memory)
+    this.memory = new InstanceMemory(options.memory, options.portRange)
     this.fork = runtime.fork
     this.starts = runtime.starts
     this.clock = runtime.clock
