@@ -5,6 +5,7 @@ import { Document, isMap, isScalar, isSeq, type Node, type Pair, type Scalar } f
 import type { ConfigPath } from "./configPath.ts"
 import type { LoadedConfig } from "./load.ts"
 import { originOf } from "./merge.ts"
+import type { SamConfig } from "./schema.ts"
 import { maskDeep } from "./secrets.ts"
 
 const annotate = (
@@ -62,12 +63,21 @@ const addAutoLoaded = (doc: Document, plugins: ReadonlyArray<AutoLoadedPlugin>):
   }
 }
 
+/**
+ * Every value shown as `***`: resolved secrets, and API tokens however they were written (a token
+ * typed into the file is as secret as one from the vault).
+ */
+const masked = (loaded: LoadedConfig): SamConfig => {
+  const tokens = Object.values(loaded.config.security.api_tokens ?? {}).map((t) => t.token)
+  return maskDeep(loaded.config, new Set([...loaded.secretValues, ...tokens]))
+}
+
 /** YAML of the merged config with per-value origins as comments, auto-loaded plugins marked. */
 export const configToYaml = (
   loaded: LoadedConfig,
   autoLoaded: ReadonlyArray<AutoLoadedPlugin> = [],
 ): string => {
-  const doc = new Document(maskDeep(loaded.config, loaded.secretValues))
+  const doc = new Document(masked(loaded))
   annotate(doc.contents as Node | null, [], loaded.origins)
   addAutoLoaded(doc, autoLoaded)
   doc.commentBefore =
@@ -77,5 +87,4 @@ export const configToYaml = (
 }
 
 /** Pretty JSON of the merged config, secrets masked. */
-export const configToJson = (loaded: LoadedConfig): string =>
-  `${JSON.stringify(maskDeep(loaded.config, loaded.secretValues), null, 2)}\n`
+export const configToJson = (loaded: LoadedConfig): string => `${JSON.stringify(masked(loaded), null, 2)}\n`

@@ -160,4 +160,12 @@ describe("masking", () => {
     expect(yaml).not.toContain(SECRET)
     expect(configToJson(loaded)).not.toContain(SECRET)
   })
+
+  it("config print shows API tokens as *** even when written into the file", async () => {
+    const token = "typed-into-the-file-0123456789"
+    const loaded = await loadYaml(`security:\n  api_tokens:\n    ops: { token: ${token}, role: admin }\n`)
+    expect(configToYaml(loaded)).toContain('token: "***" # sam.yaml')
+    expect(configToYaml(loaded)).not.toContain(token)
+    expect(configToJson(loaded)).not.toContain(token)
+  })
 })
