@@ -102,6 +102,11 @@ describe("main file formats", () => {
     const dir = await tempDir({ "c.toml": "" })
     await expect(load(dir)).rejects.toThrow(/sam\.config\.ts config file not found/)
     await expect(load(dir, { configPath: "c.toml" })).rejects.toThrow(/unsupported config file type ".toml"/)
+    // Without --config, the config files that are there are named.
+    const beside = await tempDir({ "sam.yaml": "{}\n", "sam.config.json": "{}", "notes.yaml": "" })
+    await expect(load(beside)).rejects.toThrow(
+      "sam.config.ts config file not found (sam.config.ts is the default; this folder has sam.config.json, sam.yaml: pass --config sam.config.json)",
+    )
   })
 })
 
