@@ -98,3 +98,23 @@ describe("runtime.port_range", () => {
     }
   })
 })
+
+describe("a fixed deployment.port", () => {
+  it("instance N of a scaled service listens on port + N", async () => {
+    const port = await freeRun(2)
+    dir = mkdtempSync(join(tmpdir(), "sam-port-range-"))
+    sam = await createSam(
+      {
+        runtime: { state_dir: ".sam" },
+        services: {
+          web: { ...http(), deployment: { ...http().deployment, port }, scaling: { max_instances: 2 } },
+        },
+      },
+      { cwd: dir, plugins: false },
+    )
+    await sam.start()
+    await sam.scale("web", 2)
+    await sam.until("web", (s) => s.instances.length === 2 && s.instances.every((i) => i.ready))
+    expect(sam.unitStatus("web").instances.map((i) => i.port)).toEqual([port, port + 1])
+  })
+})
