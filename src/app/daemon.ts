@@ -83,8 +83,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       )
   })
 
-  // Plugins loaded with SAM, before this output listened: the ones that failed are told now.
-  for (const plugin of sam.plugins?.list() ?? [])
+  // Plugins loaded with SAM, before this output listened: which run, and why any failed.
+  const plugins = sam.plugins?.list() ?? []
+  const runningPlugins = plugins.filter((p) => p.status === "running").map((p) => `${p.name} ${p.version}`)
+  if (runningPlugins.length > 0) say(`sam: plugins: ${runningPlugins.join(", ")}`)
+  for (const plugin of plugins)
     if (plugin.status === "failed")
       say(paint(31, `sam: plugin ${plugin.name} failed: ${plugin.error ?? "?"}`))
 

@@ -5,7 +5,7 @@
 // is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
 // one is drained and disposed.
 import { statSync, watch } from "node:fs"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { type Actor, createActor, fromPromise, waitFor } from "xstate"
 import {
   type DecisionEvent,
@@ -277,27 +277,38 @@ export class PluginHost {
    * A file or folder added to (or removed from) plugins/ while SAM runs is loaded (or unloaded)
    * as a config reload would: through `reloadConfig` when there is one, so the two never overlap.
    */
-  private watchPluginsDir(): void {
+  private watchPluginsDir(known = this.discovered()): void {
     const dir = this.pluginsDir
-    if (this.options.watch === false || dir === undefined || !isDirectoryPath(dir)) return
+    if (this.options.watch === false || dir === undefined || this.stopping) return
     const failed = (error: unknown) =>
       this.sam.bus.publish({ type: "plugin.watch-failed", plugin: "(plugins/)", error: describe(error) })
-    let known = this.discovered()
     let timer: NodeJS.Timeout | undefined
+    const debounced = (then: () => void) => () => {
+      if (timer) clearTimeout(timer)
+      timer = setTimeout(then, this.options.debounceMs ?? 50)
+    }
+    // No plugins/ yet: watch the folder it would be in until it appears, then watch it.
+    const target = isDirectoryPath(dir) ? dir : dirname(dir)
+    if (!isDirectoryPath(target)) return
+    let seen = known
     const look = () => {
       timer = undefined
+      if (this.stopping) return
+      if (target !== dir) {
+        if (!isDirectoryPath(dir)) return
+        this.dirWatcher?.close()
+        this.watchPluginsDir("")
+        return
+      }
       const now = this.discovered()
-      if (this.stopping || now === known) return
-      known = now
+      if (now === seen) return
+      seen = now
       const reload = this.reloadConfig ?? (() => this.reconcile(this.entries))
       void reload().catch(failed)
     }
     // The folder's own entries only (not recursive: a folder plugin's files, node_modules
     // included, are its own watcher's), debounced like every watcher.
-    const watcher = watch(dir, () => {
-      if (timer) clearTimeout(timer)
-      timer = setTimeout(look, this.options.debounceMs ?? 50)
-    })
+    const watcher = watch(target, debounced(look))
     watcher.on("error", failed)
     this.dirWatcher = {
       close: () => {
@@ -305,6 +316,8 @@ export class PluginHost {
         watcher.close()
       },
     }
+    // Created (or filled, just after it appeared) between the check and the watch: look once now.
+    if (target !== dir ? isDirectoryPath(dir) : this.discovered() !== seen) debounced(look)()
   }
 
   /** The plugins/ folder's plugin entries as a comparable text (what is there, not what changed in it). */

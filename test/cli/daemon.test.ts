@@ -114,6 +114,10 @@ describe("sam start (the daemon)", () => {
       join(dir, "plugins", "notes", "index.ts"),
       'import { hostname } from "node:os"\nexport default { name: "notes", setup: () => hostname() }\n',
     )
+    writeFileSync(
+      join(dir, "plugins", "ok.mjs"),
+      'export default { name: "ok", version: "1.2.0", setup() {} }\n',
+    )
     writeFileSync(join(dir, "sam.config.json"), JSON.stringify({ api: { port: 0 } }))
     const child = spawn(
       process.execPath,
@@ -136,6 +140,8 @@ describe("sam start (the daemon)", () => {
     expect(stdout).toMatch(
       /^sam: plugin notes failed: could not import plugins\/notes: .*Cannot use import statement outside a module.* \(Node loaded \S+index\.ts as CommonJS: name it \.mts or \.mjs, or set "type": "module"/m,
     )
+    // The ones that run are named too.
+    expect(stdout).toMatch(/^sam: plugins: ok 1\.2\.0\n/m)
     child.kill("SIGTERM")
     expect(await exited).toBe(0)
   })

@@ -276,6 +276,29 @@ describe("hot reload of a plugin", () => {
     }
   })
 
+  it("a plugins/ folder made while SAM runs is watched from then on", async () => {
+    const w = await setup({ units: false })
+    const dirHost = new PluginHost({
+      sam: w.sam,
+      baseDir: w.project.dir,
+      pluginsDir: w.project.path("plugins"),
+      entries: [],
+      debounceMs: 20,
+    })
+    try {
+      await dirHost.start()
+      const loaded = w.log.upcoming((e) => e.type === "plugin.loaded" && e.plugin === "later")
+      w.project.write(
+        "plugins/later.mjs",
+        'export default { name: "later", version: "1.0.0", setup(ctx) { ctx.capabilities.register("later_echo", async (x) => x) } }\n',
+      )
+      await loaded
+      expect((await w.sam.invoke("later_echo", "hi")).output).toBe("hi")
+    } finally {
+      await dirHost.stop()
+    }
+  })
+
   it("a broken edit keeps the old version serving and reports why", async () => {
     const w = await setup({ units: false })
     await w.host.start()
