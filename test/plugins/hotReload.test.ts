@@ -125,6 +125,16 @@ const pingSeen = (w: World, ping: number) =>
     w.sink.server.on("request", (_req, res) => res.on("finish", check))
   })
 
+/** A host with no plugins: list, only the project's plugins/ folder (which may not exist yet). */
+const pluginsDirHost = (w: World) =>
+  new PluginHost({
+    sam: w.sam,
+    baseDir: w.project.dir,
+    pluginsDir: w.project.path("plugins"),
+    entries: [],
+    debounceMs: 20,
+  })
+
 describe("a plugin's registrations", () => {
   it("a plugin adds a capability, a control-API route, a health check kind and an event sink", async () => {
     const w = await setup()
@@ -246,13 +256,7 @@ describe("hot reload of a plugin", () => {
 
   it("a plugin file added to plugins/ while SAM runs loads; removed, it unloads", async () => {
     const w = await setup({ units: false })
-    const dirHost = new PluginHost({
-      sam: w.sam,
-      baseDir: w.project.dir,
-      pluginsDir: w.project.path("plugins"),
-      entries: [],
-      debounceMs: 20,
-    })
+    const dirHost = pluginsDirHost(w)
     w.project.write("plugins/.keep", "")
     try {
       await dirHost.start()
@@ -278,13 +282,7 @@ describe("hot reload of a plugin", () => {
 
   it("a plugins/ folder made while SAM runs is watched from then on", async () => {
     const w = await setup({ units: false })
-    const dirHost = new PluginHost({
-      sam: w.sam,
-      baseDir: w.project.dir,
-      pluginsDir: w.project.path("plugins"),
-      entries: [],
-      debounceMs: 20,
-    })
+    const dirHost = pluginsDirHost(w)
     try {
       await dirHost.start()
       const loaded = w.log.upcoming((e) => e.type === "plugin.loaded" && e.plugin === "later")
