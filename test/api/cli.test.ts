@@ -141,8 +141,12 @@ describe("sam against a running SAM", () => {
     while (!(await sampled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const status = await sam(["status"])
     expect(status.code).toBe(0)
+    // The summary's form; its health word is the watchdog's, which a loaded CI machine's event
+    // loop lag can make "degraded" (test/metrics covers the watchdog itself).
     expect(status.stdout).toMatch(
-      new RegExp(`^SAM \\S+ at ${url}: healthy, up \\S+\\n3/3 services running; 1/1 agents running\\n`),
+      new RegExp(
+        `^SAM \\S+ at ${url}: (healthy|degraded), up \\S+\\n3/3 services running; 1/1 agents running\\n`,
+      ),
     )
     expect(status.stdout).toMatch(
       /\nID +KIND +RUNTIME +STATE +READY +INST +RESTARTS +UPTIME +PID +CPU +MEM\n/,
