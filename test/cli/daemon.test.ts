@@ -130,19 +130,23 @@ describe("sam start (the daemon)", () => {
     )
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
     let stdout = ""
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (c: Buffer) => {
-        stdout += c.toString()
-        if (stdout.includes("units ready")) resolve()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (c: Buffer) => {
+          stdout += c.toString()
+          if (stdout.includes("units ready")) resolve()
+        })
+        child.once("exit", () => reject(new Error(`sam exited early:\n${stdout}`)))
       })
-      child.once("exit", () => reject(new Error(`sam exited early:\n${stdout}`)))
-    })
-    expect(stdout).toMatch(
-      /^sam: plugin notes failed: could not import plugins\/notes: .*Cannot use import statement outside a module.* \(Node loaded \S+index\.ts as CommonJS: name it \.mts or \.mjs, or set "type": "module"/m,
-    )
-    // The ones that run are named too.
-    expect(stdout).toMatch(/^sam: plugins: ok 1\.2\.0\n/m)
-    child.kill("SIGTERM")
+      expect(stdout).toMatch(
+        /^sam: plugin notes failed: could not import plugins\/notes: .*Cannot use import statement outside a module.* \(Node loaded \S+index\.ts as CommonJS: name it \.mts or \.mjs, or set "type": "module"/m,
+      )
+      // The ones that run are named too.
+      expect(stdout).toMatch(/^sam: plugins: ok 1\.2\.0\n/m)
+    } finally {
+      // Stopped whatever failed above: a SAM left running would outlive the test.
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+    }
     expect(await exited).toBe(0)
   })
 })

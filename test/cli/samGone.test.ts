@@ -49,9 +49,11 @@ describe("the CLI after SAM was killed", () => {
       daemon.once("exit", (code) => reject(new Error(`sam start exited (${code}):\n${out}`)))
     })
     const url = /control API on (http:\/\/\S+)/.exec(out)?.[1] as string
-    expect((await runSam(["ps"], { cwd: dir })).code).toBe(0)
-
-    daemon.kill("SIGKILL")
+    try {
+      expect((await runSam(["ps"], { cwd: dir })).code).toBe(0)
+    } finally {
+      daemon.kill("SIGKILL")
+    }
     await exited
     expect(await untilGone([unitPid])).toEqual([])
 
