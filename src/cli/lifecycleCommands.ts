@@ -5,10 +5,9 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import { ControlApiError } from "../api/controlClient.ts"
 import type { Agent, Service } from "../api/schemas.ts"
-import { suggestionSuffix } from "../config/suggest.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandContext, type CommandRun, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.ts"
-import { fetchAgents, fetchUnits } from "./unitTable.ts"
+import { fetchAgents, unknownUnits } from "./unitTable.ts"
 
 export type LifecycleName = "start" | "stop" | "restart" | "suspend" | "resume"
 
@@ -38,22 +37,20 @@ const describeUnit = (unit: Agent | Service): string =>
   `${unit.id} is ${unit.status}${unit.status === "running" ? (unit.ready ? " and ready" : " (not ready yet)") : ""}` +
   (unit.pid === null ? "" : `, pid ${unit.pid}`)
 
-/** Run `name` on unit `id`; resolves with the unit's state after it. */
+/** A unit the command is for: its kind says which endpoint. */
+interface Target {
+  readonly id: string
+  readonly kind: "agent" | "service"
+}
+
+/** Run `name` on `unit`; resolves with the unit's state after it. */
 export const runLifecycle = async (
   client: ControlClient,
   name: LifecycleName,
-  id: string,
+  unit: Target,
   payload: Payload,
 ): Promise<Agent | Service> => {
-  const units = await fetchUnits(client)
-  const unit = units.find((u) => u.id === id)
-  if (!unit) {
-    const ids = units.map((u) => u.id)
-    throw new ApiCallError(
-      `no agent or service "${id}"${suggestionSuffix(id, ids, '"')}; \`sam ps\` lists them`,
-    )
-  }
-  const params = { id }
+  const params = { id: unit.id }
   if (unit.kind === "agent") {
     const { force, graceful, timeout } = payload
     return name === "start"
@@ -77,8 +74,7 @@ export const runLifecycle = async (
   })
 }
 
-interface Known {
-  readonly id: string
+interface Known extends Target {
   readonly status: string
   readonly depends_on: ReadonlyArray<string>
 }
@@ -92,19 +88,22 @@ const allApplies: Record<LifecycleName, (unit: Known) => boolean> = {
   resume: (u) => u.status === "suspended",
 }
 
-/** `ids` in dependency order (dependencies first); `reverse` for stop and suspend. */
-const ordered = (units: ReadonlyArray<Known>, ids: ReadonlyArray<string>, reverse: boolean): string[] => {
+/**
+ * `wanted` in dependency order (dependencies first, through units not wanted too); `reverse` for
+ * stop and suspend. (src/graph would do it, but it brings effect into the CLI client's start-up.)
+ */
+const ordered = (units: ReadonlyArray<Known>, wanted: ReadonlySet<string>, reverse: boolean): Known[] => {
   const byId = new Map(units.map((u) => [u.id, u]))
-  const wanted = new Set(ids)
-  const out: string[] = []
+  const out: Known[] = []
   const seen = new Set<string>()
   const visit = (id: string) => {
-    if (seen.has(id)) return
+    const unit = byId.get(id)
+    if (unit === undefined || seen.has(id)) return
     seen.add(id)
-    for (const dependency of byId.get(id)?.depends_on ?? []) if (wanted.has(dependency)) visit(dependency)
-    out.push(id)
+    for (const dependency of unit.depends_on) visit(dependency)
+    if (wanted.has(id)) out.push(unit)
   }
-  for (const id of ids) visit(id)
+  for (const id of wanted) visit(id)
   return reverse ? out.reverse() : out
 }
 
@@ -113,20 +112,20 @@ const targetsOf = async (
   client: ControlClient,
   name: LifecycleName,
   positionals: ReadonlyArray<string>,
-): Promise<string[]> => {
+): Promise<Known[]> => {
   const [{ services }, agents] = await Promise.all([client.services.list(), fetchAgents(client)])
-  const units: Known[] = [...services, ...agents]
+  const units: Known[] = [
+    ...services.map((s) => ({ ...s, kind: "service" as const })),
+    ...agents.map((a) => ({ ...a, kind: "agent" as const })),
+  ]
   const ids = units.map((u) => u.id)
   // A unit named "all" is addressed by its name: the config's ids are the user's.
   const every = positionals.length === 1 && positionals[0] === "all" && !ids.includes("all")
   const wanted = every ? units.filter((u) => allApplies[name](u)).map((u) => u.id) : [...new Set(positionals)]
-  const unknown = wanted.filter((id) => !ids.includes(id))
-  if (unknown.length > 0)
-    throw new ApiCallError(
-      unknown.map((id) => `no agent or service "${id}"${suggestionSuffix(id, ids, '"')}`).join("; ") +
-        "; `sam ps` lists them (nothing was done)",
-    )
-  return ordered(units, wanted, name === "stop" || name === "suspend")
+  const unknown = unknownUnits(wanted, ids)
+  if (unknown !== undefined)
+    throw new ApiCallError(wanted.length > 1 ? `${unknown} (nothing was done)` : unknown)
+  return ordered(units, new Set(wanted), name === "stop" || name === "suspend")
 }
 
 /** The state each command leads to: a unit already in it is told so, and that is success. */
@@ -137,46 +136,34 @@ const already: Partial<Record<LifecycleName, string>> = {
   resume: "running",
 }
 
-/** Run `name` on `id` and say the unit's state; a unit already where the command leads is no failure. */
-const runOne = async (
-  client: ControlClient,
-  io: CommandContext["io"],
-  name: LifecycleName,
-  id: string,
-  payload: Payload,
-): Promise<void> => {
-  try {
-    io.stdout(`${describeUnit(await runLifecycle(client, name, id, payload))}\n`)
-  } catch (error) {
-    const state = error instanceof ControlApiError && error.status === 409 ? error.problem?.state : undefined
-    if (state === undefined || state !== already[name]) throw error
-    io.stdout(`${id} is ${state} already\n`)
-  }
-}
+/** A refusal of the command in the unit's state (409), with that state. */
+const refusedIn = (error: unknown): string | undefined =>
+  error instanceof ControlApiError && error.status === 409 ? String(error.problem?.state ?? "") : undefined
 
 export const lifecycleRun =
   (name: LifecycleName): CommandRun =>
   ({ values, positionals, io }) =>
     withApi(io, values, async (client) => {
       const payload = payloadOf(name, values)
-      if (positionals.length === 1 && positionals[0] !== "all") {
-        await runOne(client, io, name, positionals[0] as string, payload)
-        return EXIT_OK
-      }
       const targets = await targetsOf(client, name, positionals)
       if (targets.length === 0) {
         io.stdout(`nothing to ${name}: no unit is in a state ${name} applies to (\`sam ps\` lists them)\n`)
         return EXIT_OK
       }
       let failed = 0
-      for (const id of targets) {
+      for (const unit of targets) {
         try {
-          await runOne(client, io, name, id, payload)
+          io.stdout(`${describeUnit(await runLifecycle(client, name, unit, payload))}\n`)
         } catch (error) {
-          // One unit refused (already stopped, a dependency down): say it and go on with the rest.
-          if (!(error instanceof ControlApiError) || error.status === undefined) throw error
-          failed++
-          io.stderr(`sam: ${error.message}\n`)
+          // Refused in its state: "already" where the command leads is no failure; any other
+          // refusal (a dependency down) is told and the rest go on. Everything else ends the run.
+          const state = refusedIn(error)
+          if (state === undefined) throw error
+          if (state === already[name]) io.stdout(`${unit.id} is ${state} already\n`)
+          else {
+            failed++
+            io.stderr(`sam: ${(error as Error).message}\n`)
+          }
         }
       }
       return failed === 0 ? EXIT_OK : EXIT_FAILURE

@@ -5,7 +5,6 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import { logQueryOf } from "../api/logQuery.ts"
 import type { LogLine } from "../api/schemas.ts"
-import { didYouMean } from "../config/suggest.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import {
   type CommandRun,
@@ -16,7 +15,7 @@ import {
   UsageError,
 } from "./command.ts"
 import type { CliIo } from "./io.ts"
-import { fetchUnits } from "./unitTable.ts"
+import { fetchUnits, type UnitRow, unknownUnits } from "./unitTable.ts"
 
 interface Target {
   readonly id: string
@@ -69,14 +68,10 @@ const targetsOf = async (client: ControlClient, ids: ReadonlyArray<string>): Pro
   const units = await fetchUnits(client)
   const byId = new Map(units.map((u) => [u.id, u]))
   const wanted = ids.length === 0 ? units.map((u) => u.id) : [...new Set(ids)]
+  const unknown = unknownUnits(wanted, [...byId.keys()])
+  if (unknown !== undefined) throw new ApiCallError(unknown)
   return wanted.map((id) => {
-    const unit = byId.get(id)
-    if (unit === undefined) {
-      const hint = didYouMean(id, byId.keys())
-      throw new ApiCallError(
-        `no agent or service "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}; \`sam ps\` lists them`,
-      )
-    }
+    const unit = byId.get(id) as UnitRow
     return { id, kind: unit.kind, instances: unit.instances }
   })
 }

@@ -2,21 +2,25 @@
 // running SAM, as a table or, with --json, as JSON for scripts; `sam ps <id>...` only those units.
 // Described in commands.ts.
 import type { ResponseOf } from "../api/controlClient.ts"
-import { suggestionSuffix } from "../config/suggest.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_OK } from "./command.ts"
-import { fetchUnits, formatBytes, formatTable, formatUptime, type UnitRow } from "./unitTable.ts"
+import {
+  fetchUnits,
+  formatBytes,
+  formatTable,
+  formatUptime,
+  type UnitRow,
+  unknownUnits,
+} from "./unitTable.ts"
 
 /** The rows of the units `ids` name (every unit without ids), in SAM's order; an unknown id is an error. */
 const selected = (units: ReadonlyArray<UnitRow>, ids: ReadonlyArray<string>): ReadonlyArray<UnitRow> => {
   if (ids.length === 0) return units
-  const known = units.map((u) => u.id)
-  const unknown = ids.filter((id) => !known.includes(id))
-  if (unknown.length > 0)
-    throw new ApiCallError(
-      unknown.map((id) => `no agent or service "${id}"${suggestionSuffix(id, known)}`).join("; ") +
-        "; `sam ps` lists them",
-    )
+  const unknown = unknownUnits(
+    ids,
+    units.map((u) => u.id),
+  )
+  if (unknown !== undefined) throw new ApiCallError(unknown)
   return units.filter((u) => ids.includes(u.id))
 }
 

@@ -1,6 +1,18 @@
 // The `sam ps` / `sam status` table of units and how its cells read (1h02m, 12.4 MB, 0.3%).
 import type { ControlClient } from "../api/controlClient.ts"
 import type { Agent, Service } from "../api/schemas.ts"
+import { suggestionSuffix } from "../config/suggest.ts"
+
+/** What to say about the `ids` SAM does not run (each with a did-you-mean); undefined when it runs all. */
+export const unknownUnits = (
+  ids: ReadonlyArray<string>,
+  known: ReadonlyArray<string>,
+): string | undefined => {
+  const unknown = ids.filter((id) => !known.includes(id))
+  if (unknown.length === 0) return undefined
+  const each = unknown.map((id) => `no agent or service "${id}"${suggestionSuffix(id, known)}`)
+  return `${each.join("; ")}; \`sam ps\` lists them`
+}
 
 export interface UnitRow {
   readonly id: string
