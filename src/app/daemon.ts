@@ -9,6 +9,7 @@ import { dashboardLink } from "../api/dashboardLink.ts"
 import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
+import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { reloadApiTokens } from "./apiTokenReload.ts"
@@ -224,21 +225,6 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
   // A plugin that does not load is told where the operator looks, not only in GET /api/plugins.
   if (event.type === "plugin.failed")
     return `!sam: plugin ${String(event.plugin)} failed: ${String(event.error)}`
-  if (event.type === "config.reloaded") {
-    const listed = (key: string, label: string) => {
-      const ids = (event[key] as ReadonlyArray<string> | undefined) ?? []
-      return ids.length === 0 ? [] : [`${label} ${ids.join(", ")}`]
-    }
-    const changes = [
-      ...listed("added", "added"),
-      ...listed("removed", "removed"),
-      ...listed("restarted", "restarted"),
-      ...listed("reconfigured", "reconfigured"),
-      ...listed("plugins", "plugins"),
-      ...listed("settings", "settings"),
-    ]
-    const pending = listed("restartNeeded", "needs a restart of SAM:")
-    return `sam: config reloaded: ${[...(changes.length === 0 ? ["nothing changed"] : changes), ...pending].join("; ")}`
-  }
+  if (event.type === "config.reloaded") return `sam: ${reloadSummary(event)}`
   return undefined
 }

@@ -1,6 +1,7 @@
 // The dashboard's state and the pure steps that change it: a snapshot replaces the units, a
 // transition moves one at once (its full view follows from the API), usage samples grow the
 // sparklines, events become timeline lines. live.ts feeds it; components read it with useStore.
+import { reloadSummary } from "../../runtime/reloadSummary.ts"
 import type {
   Alert,
   Connection,
@@ -79,24 +80,6 @@ const text = (v: unknown): string | undefined => (typeof v === "string" ? v : un
 /** The unit id of an event's `unit` (`api#2` is instance 2 of `api`). */
 export const unitOf = (event: Raw): string | undefined => text(event.unit)?.split("#")[0]
 
-/** "config reloaded: restarted web; settings security.api_tokens; needs a restart of SAM: api.port". */
-const reloadText = (event: Raw): string => {
-  const listed = (key: string, label: string) => {
-    const value = event[key]
-    return Array.isArray(value) && value.length > 0 ? `${label} ${value.join(", ")}` : undefined
-  }
-  const parts = [
-    listed("added", "added"),
-    listed("removed", "removed"),
-    listed("restarted", "restarted"),
-    listed("reconfigured", "reconfigured"),
-    listed("plugins", "plugins"),
-    listed("settings", "settings"),
-    listed("restartNeeded", "needs a restart of SAM:"),
-  ].filter((part) => part !== undefined)
-  return `config reloaded: ${parts.length > 0 ? parts.join("; ") : "nothing changed"}`
-}
-
 /** A timeline line for a SAM event, or undefined for events the timeline leaves out. */
 export const timelineEntry = (event: Raw): TimelineEntry | undefined => {
   const type = text(event.type) ?? ""
@@ -136,7 +119,7 @@ export const timelineEntry = (event: Raw): TimelineEntry | undefined => {
         text: `${unit}${instance} health ${event.ok ? "ok" : "failing"} (${text(event.probe) ?? "probe"}): ${text(event.detail) ?? ""}`,
       }
     case "config.reloaded":
-      return { id, at, type, unit: undefined, text: reloadText(event) }
+      return { id, at, type, unit: undefined, text: reloadSummary(event) }
     case "config.invalid":
       return { id, at, type, unit: undefined, text: `config invalid: ${text(event.message) ?? ""}` }
     default:

@@ -1,0 +1,26 @@
+// What a config reload did, in words: one line for `sam start`'s output and
+// the dashboard's timeline. Reads a report (ConfigReloadReport or its `config.reloaded` event) as
+// plain data; imports nothing, so the dashboard's browser bundle takes it too. (`sam reload` keeps
+// its own list: the CLI client loads nothing of the runtime, test/cli/clientCommands.test.ts.)
+
+const listed = (report: Readonly<Record<string, unknown>>, key: string, label: string): string[] => {
+  const ids = report[key]
+  return Array.isArray(ids) && ids.length > 0 ? [`${label} ${ids.join(", ")}`] : []
+}
+
+/** "restarted web", "settings security.api_tokens", ...: what changed, in report order. */
+const reloadChanges = (report: Readonly<Record<string, unknown>>): string[] => [
+  ...listed(report, "added", "added"),
+  ...listed(report, "removed", "removed"),
+  ...listed(report, "restarted", "restarted"),
+  ...listed(report, "reconfigured", "reconfigured"),
+  ...listed(report, "plugins", "plugins"),
+  ...listed(report, "settings", "settings"),
+]
+
+/** "config reloaded: restarted web; needs a restart of SAM: api.port" (or "...: nothing changed"). */
+export const reloadSummary = (report: Readonly<Record<string, unknown>>): string => {
+  const changes = reloadChanges(report)
+  const pending = listed(report, "restartNeeded", "needs a restart of SAM:")
+  return `config reloaded: ${[...(changes.length === 0 ? ["nothing changed"] : changes), ...pending].join("; ")}`
+}
