@@ -4,7 +4,7 @@
 // crashed ones by the supervisor's rules (crashDecision.ts), and hot-reloads them: a new version
 // is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
 // one is drained and disposed.
-import { statSync, watch } from "node:fs"
+import { watch } from "node:fs"
 import { dirname, join } from "node:path"
 import { type Actor, createActor, fromPromise, waitFor } from "xstate"
 import {
@@ -15,7 +15,7 @@ import {
   pluginMachine,
   type SetUpInput,
 } from "../actors/plugin.machine.ts"
-import { watchFiles } from "../runtime/fileWatcher.ts"
+import { isDirectory, watchFiles } from "../runtime/fileWatcher.ts"
 import type { Sam } from "../runtime/sam.ts"
 import type { RestartSpec } from "../runtime/unitSpec.ts"
 import { decideCrash, type PluginRestartPolicy, restartSpecOf } from "./crashDecision.ts"
@@ -63,14 +63,6 @@ export interface PluginHostOptions {
 export type ReloadOutcome =
   | { readonly ok: true; readonly plugin: string; readonly version: string }
   | { readonly ok: false; readonly plugin: string; readonly error: PluginError }
-
-const isDirectoryPath = (path: string): boolean => {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
 
 export class PluginHost {
   readonly gateway: GatewayRegistry
@@ -288,14 +280,14 @@ export class PluginHost {
       timer = setTimeout(then, this.options.debounceMs ?? 50)
     }
     // No plugins/ yet: watch the folder it would be in until it appears, then watch it.
-    const target = isDirectoryPath(dir) ? dir : dirname(dir)
-    if (!isDirectoryPath(target)) return
+    const target = isDirectory(dir) ? dir : dirname(dir)
+    if (!isDirectory(target)) return
     let seen = known
     const look = () => {
       timer = undefined
       if (this.stopping) return
       if (target !== dir) {
-        if (!isDirectoryPath(dir)) return
+        if (!isDirectory(dir)) return
         this.dirWatcher?.close()
         this.watchPluginsDir("")
         return
@@ -317,7 +309,7 @@ export class PluginHost {
       },
     }
     // Created (or filled, just after it appeared) between the check and the watch: look once now.
-    if (target !== dir ? isDirectoryPath(dir) : this.discovered() !== seen) debounced(look)()
+    if (target !== dir ? isDirectory(dir) : this.discovered() !== seen) debounced(look)()
   }
 
   /** The plugins/ folder's plugin entries as a comparable text (what is there, not what changed in it). */

@@ -123,10 +123,9 @@ export class ConfigReloader<C> {
 
   /** Have `hook` check and take each reloaded config; returns the function that removes it. */
   addHook(hook: ReloadHook<C>): () => void {
-    const own = { ...hook }
-    this.hooks.add(own)
+    this.hooks.add(hook)
     return () => {
-      this.hooks.delete(own)
+      this.hooks.delete(hook)
     }
   }
 

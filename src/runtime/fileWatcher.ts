@@ -15,7 +15,8 @@ export interface WatchOptions {
   readonly onError?: (error: unknown) => void
 }
 
-const isDirectory = (path: string): boolean => {
+/** Whether `path` is a folder now (false when it is missing). */
+export const isDirectory = (path: string): boolean => {
   try {
     return statSync(path).isDirectory()
   } catch {

@@ -23,6 +23,7 @@ import type { Driver } from "./drivers/driver.ts"
 import { externalDriver } from "./drivers/externalDriver.ts"
 import { processDriver } from "./drivers/processDriver.ts"
 import { EventBus, type Listener, runEventIdBase, type SamEvent } from "./eventBus.ts"
+import type { PortRange } from "./freePort.ts"
 import { builtinProbes } from "./health/builtinProbes.ts"
 import type { HealthRecord, ProbeRegistry } from "./health/probe.ts"
 import { LogFiles } from "./logs/logFiles.ts"
@@ -60,7 +61,7 @@ export interface SamOptions {
   /** Longest output line kept whole (monitoring.logs.max_line_kb × 1024). */
   readonly maxLineBytes?: number
   /** Ports for services without deployment.port come from here (runtime.port_range; default any free one). */
-  readonly portRange?: { readonly from: number; readonly to: number }
+  readonly portRange?: PortRange
   /** Recent output lines kept in memory per instance (monitoring.logs.max_lines_per_unit). */
   readonly recentLines?: number
   /** Every line of unit output, as it is read (besides `sam.logs`). */

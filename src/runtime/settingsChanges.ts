@@ -3,6 +3,7 @@
 // `security` and `monitoring` is read when SAM starts, so a reload reports it as needing a restart
 // instead of saying nothing changed. Units, groups and plugins are configReload.ts's diff. Pure.
 
+import { isRecord } from "../config/configPath.ts"
 import type { SamConfig } from "../config/schema.ts"
 import { sameValue } from "./configDiff.ts"
 import type { SettingsChanges } from "./configReload.ts"
@@ -25,13 +26,10 @@ const WHOLE: ReadonlyArray<string> = [...LIVE_SETTINGS, ...THROUGH_UNITS, "secur
 
 const SECTIONS = ["api", "runtime", "security", "monitoring"] as const
 
-const isPlain = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
 /** The dotted paths under `path` where `a` and `b` differ. */
 const differences = (path: string, a: unknown, b: unknown, out: string[]): void => {
   if (sameValue(a, b)) return
-  if (WHOLE.includes(path) || !isPlain(a) || !isPlain(b)) {
+  if (WHOLE.includes(path) || !isRecord(a) || !isRecord(b)) {
     out.push(path)
     return
   }

@@ -2,7 +2,7 @@
 // scaling, so a dependent's SAM_<ID>_URL keeps answering) and its restart windows, in memory and,
 // when SAM has a runtime store, across SAM restarts (SupervisorMemory).
 import { Effect } from "effect"
-import { freePort, type PortRange, PortRangeExhausted } from "../freePort.ts"
+import { freePort, type PortRange } from "../freePort.ts"
 import type { SupervisorMemory } from "./contracts.ts"
 import { freshWindow, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -24,7 +24,8 @@ export class InstanceMemory {
   }
 
   /** The instance's port: fixed by config, or the one it had, or a free one (then kept). */
-  portFor(runner: InstanceRunner): Effect.Effect<number | undefined, PortRangeExhausted> {
+  /** Fails (the start's failure) with PortRangeExhausted when runtime.port_range has no free port. */
+  portFor(runner: InstanceRunner): Effect.Effect<number | undefined, Error> {
     return Effect.gen({ self: this }, function* () {
       const { spec } = runner
       // Agents talk over IPC (or run inline), never on a port of their own.
@@ -42,8 +43,7 @@ export class InstanceMemory {
       const range = this.portRange
       const port = yield* Effect.tryPromise({
         try: () => freePort(range),
-        catch: (error) =>
-          error instanceof PortRangeExhausted ? error : new PortRangeExhausted(String(error)),
+        catch: (error) => (error instanceof Error ? error : new Error(String(error))),
       })
       this.ports.set(key, port)
       this.durable?.setPort(spec.id, runner.index, port)
