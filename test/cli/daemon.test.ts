@@ -4,6 +4,7 @@ import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { project } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
 import { repoRoot, runSam } from "./runSam.ts"
 
@@ -105,48 +106,31 @@ describe("sam start (the daemon)", () => {
   })
 
   it("a plugin that fails to load is told in its output, with what to do for a CommonJS package", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sam-daemon-"))
-    dirs.push(dir)
-    // What `npm init -y` writes: an explicit CommonJS package, where a .ts plugin's import fails.
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "trial", type: "commonjs" }))
-    mkdirSync(join(dir, "plugins", "notes"), { recursive: true })
-    writeFileSync(
-      join(dir, "plugins", "notes", "index.ts"),
-      'import { hostname } from "node:os"\nexport default { name: "notes", setup: () => hostname() }\n',
-    )
-    writeFileSync(
-      join(dir, "plugins", "ok.mjs"),
-      'export default { name: "ok", version: "1.2.0", setup() {} }\n',
-    )
-    writeFileSync(join(dir, "sam.config.json"), JSON.stringify({ api: { port: 0 } }))
-    const child = spawn(
-      process.execPath,
-      [join(repoRoot, "src/cli/main.ts"), "start", "--config", "sam.config.json"],
-      {
-        cwd: dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    )
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-    let stdout = ""
+    const p = project()
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on("data", (c: Buffer) => {
-          stdout += c.toString()
-          if (stdout.includes("units ready")) resolve()
-        })
-        child.once("exit", () => reject(new Error(`sam exited early:\n${stdout}`)))
-      })
-      expect(stdout).toMatch(
+      // What `npm init -y` writes: an explicit CommonJS package, where a .ts plugin's import fails.
+      writeFileSync(join(p.dir, "package.json"), JSON.stringify({ name: "trial", type: "commonjs" }))
+      mkdirSync(join(p.dir, "plugins", "notes"), { recursive: true })
+      writeFileSync(
+        join(p.dir, "plugins", "notes", "index.ts"),
+        'import { hostname } from "node:os"\nexport default { name: "notes", setup: () => hostname() }\n',
+      )
+      writeFileSync(
+        join(p.dir, "plugins", "ok.mjs"),
+        'export default { name: "ok", version: "1.2.0", setup() {} }\n',
+      )
+      p.writeConfig({ api: { port: 0 } })
+      const sam = await p.start()
+      await sam.waitForOutput("units ready")
+      expect(sam.output()).toMatch(
         /^sam: plugin notes failed: could not import plugins\/notes: .*Cannot use import statement outside a module.* \(Node loaded \S+index\.ts as CommonJS: name it \.mts or \.mjs, or set "type": "module"/m,
       )
       // The ones that run are named too.
-      expect(stdout).toMatch(/^sam: plugins: ok 1\.2\.0\n/m)
+      expect(sam.output()).toMatch(/^sam: plugins: ok 1\.2\.0\n/m)
+      sam.child.kill("SIGTERM")
+      expect(await sam.exited).toBe(0)
     } finally {
-      // Stopped whatever failed above: a SAM left running would outlive the test.
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+      expect(await p.cleanup()).toEqual([])
     }
-    expect(await exited).toBe(0)
   })
 })
