@@ -159,6 +159,13 @@ export class LogFiles implements LogStorage {
     return readRecords(this.pathOf(unit), unit, query)
   }
 
+  reportDrops(unit: string): boolean {
+    const queue = this.units.get(unit)
+    if (!queue || queue.dropped === 0) return false
+    this.report(queue, unit, true)
+    return true
+  }
+
   async settle(): Promise<void> {
     while (this.pumps.size > 0) await Promise.all(this.pumps)
     for (const [unit, queue] of this.units) this.report(queue, unit, true)

@@ -49,6 +49,9 @@ export class LogHub {
   /** The last `query.lines` matching records of `unit`, oldest first, up to the latest line captured. */
   read(unit: string, query: LogQuery = {}): Promise<ReadonlyArray<LogRecord>> {
     this.flush()
+    // Lines already lost are said before reading (the report is otherwise made after a write, and
+    // at most once a second): whoever reads learns of every loss up to the read.
+    if (this.storage.reportDrops(unit)) this.flush()
     return this.storage.read(unit, query)
   }
 

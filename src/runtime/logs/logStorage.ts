@@ -10,6 +10,8 @@ export interface LogStorage {
   append(records: ReadonlyArray<LogRecord>): void
   /** The last `query.lines` matching records of `unit`, oldest first, including everything appended. */
   read(unit: string, query: LogQuery): Promise<ReadonlyArray<LogRecord>>
+  /** Report now what was dropped of `unit` (its note comes back to the hub); true when there was any. */
+  reportDrops(unit: string): boolean
   /** Write out what is pending and report what was dropped (the report comes back as a note). */
   settle(): Promise<void>
   /** Release the files (after settle). */

@@ -40,6 +40,11 @@ export class MemoryLog implements LogStorage {
     return found.reverse()
   }
 
+  /** Memory keeps what it is given: nothing is ever dropped. */
+  reportDrops(): boolean {
+    return false
+  }
+
   async settle(): Promise<void> {}
 
   async close(): Promise<void> {}

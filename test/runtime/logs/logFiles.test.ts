@@ -167,4 +167,31 @@ describe("unit log files", () => {
     )
     expect(notes.map((r) => r.stream)).toEqual(drops.map(() => "sam"))
   })
+
+  it("a loss with nothing left to write is said to the next reader, not only when SAM closes", async () => {
+    const dir = logsDir()
+    const drops: number[] = []
+    let hub: LogHub | undefined
+    const files = new LogFiles({
+      dir,
+      ...settings,
+      maxPendingBytes: 1024,
+      onDropped: (unit, lines) => {
+        drops.push(lines)
+        hub?.note(unit, 0, `sam: dropped ${lines} lines`)
+      },
+    })
+    hub = new LogHub(files)
+    say(hub, "big", "first")
+    expect((await hub.read("big")).map((r) => r.line)).toEqual(["first"])
+    // One line past the bound: dropped when appended, so no write follows to report it.
+    say(hub, "big", "z".repeat(4096))
+    expect((await hub.read("big")).map((r) => [r.stream, r.line])).toEqual([
+      ["stdout", "first"],
+      ["sam", "sam: dropped 1 lines"],
+    ])
+    // Reported once: closing has nothing more to say.
+    await hub.close()
+    expect(drops).toEqual([1])
+  })
 })
