@@ -32,6 +32,16 @@ export class ApiCallError extends Error {
   }
 }
 
+/** No SAM runs where the CLI looked (nothing answers, or the one recorded there has exited). */
+export class SamNotRunning extends ApiCallError {
+  /** What is so, without the advice (for a command content with it, as `sam shutdown` is). */
+  readonly fact: string
+  constructor(fact: string, advice: string) {
+    super(`${fact}${advice}`)
+    this.fact = fact
+  }
+}
+
 /**
  * The config does not load and no running SAM is recorded beside it: the CLI will not guess a
  * default address for a project whose config is broken (exit 2, the config's problems listed).
@@ -77,9 +87,9 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
     const stateDir = resolve(io.cwd, stateDirEnv)
     const running = readApiState(stateDir)
     if (running) return { url: running.url, stateDir }
-    throw new ApiCallError(
-      `no running SAM is recorded in ${apiStateFile(stateDir)} (SAM_STATE_DIR): start SAM on that ` +
-        `state dir, or set SAM_URL to where it runs`,
+    throw new SamNotRunning(
+      `no running SAM is recorded in ${apiStateFile(stateDir)} (SAM_STATE_DIR)`,
+      ": start SAM on that state dir, or set SAM_URL to where it runs",
     )
   }
   const configPath = stringOption(values, "config")
@@ -96,7 +106,7 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   // SAM recorded here is gone (that is the one meant, not whatever answers on the default port).
   if (noConfigHere) {
     const { gone } = goneFrom(beside)
-    if (gone) throw new ApiCallError(`SAM is not running: ${goneSentence(gone, io.cwd)}`)
+    if (gone) throw notRunningAs(gone, io.cwd)
     return { url: DEFAULT_URL }
   }
   const { loadConfig } = await import("../config/load.ts")
@@ -118,12 +128,12 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   const { host, port } = loaded.config.api
   const gone = goneFrom(stateDir)
   if (port === 0)
-    throw new ApiCallError(
-      gone.gone
-        ? `SAM is not running: ${goneSentence(gone.gone, io.cwd)}`
-        : `the config sets api.port 0 (any free port) and no running SAM recorded its address in ` +
-            `${stateDir}/api.json: is SAM running? Otherwise set SAM_URL`,
-    )
+    throw gone.gone
+      ? notRunningAs(gone.gone, io.cwd)
+      : new SamNotRunning(
+          `the config sets api.port 0 (any free port) and no running SAM recorded its address in ${stateDir}/api.json`,
+          ": is SAM running? Otherwise set SAM_URL",
+        )
   return { url: connectUrl(host, port), ...gone }
 }
 
@@ -133,15 +143,34 @@ const fromCwd = (path: string, cwd: string): string => {
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path
 }
 
-/** Which SAM is gone, and how to start it again. */
-const goneSentence = (gone: NonNullable<SamLocation["gone"]>, cwd: string): string => {
+/** Which SAM is gone (the fact), and how to start it again (the advice). */
+const goneSentence = (
+  gone: NonNullable<SamLocation["gone"]>,
+  cwd: string,
+): { fact: string; advice: string } => {
   const { state } = gone
   const config = state.config === undefined ? "" : ` --config ${fromCwd(state.config, cwd)}`
-  return (
-    `the SAM recorded in ${fromCwd(gone.file, cwd)} (pid ${state.pid}, ${state.url}, started ${state.startedAt}) ` +
-    `has exited without stopping cleanly; start it again with \`sam start${config}\``
-  )
+  return {
+    fact:
+      `the SAM recorded in ${fromCwd(gone.file, cwd)} (pid ${state.pid}, ${state.url}, started ${state.startedAt}) ` +
+      "has exited without stopping cleanly",
+    advice: `; start it again with \`sam start${config}\``,
+  }
 }
+
+const notRunningAs = (gone: NonNullable<SamLocation["gone"]>, cwd: string, at = ""): SamNotRunning => {
+  const { fact, advice } = goneSentence(gone, cwd)
+  return new SamNotRunning(`SAM is not running${at}: ${fact}`, advice)
+}
+
+/** Nothing answered at `url`: why, and what to do. */
+const notAnswering = (url: string, location: SamLocation | undefined, cwd: string): SamNotRunning =>
+  location?.gone
+    ? notRunningAs(location.gone, cwd, ` at ${url}`)
+    : new SamNotRunning(
+        `SAM is not running at ${url}`,
+        ": start it with `sam start` (`npx sam start` in a project that installed SAM), or set SAM_URL to where it runs",
+      )
 
 /**
  * The config does not load (an editor mid-save, a syntax error): a SAM running on the default
@@ -203,10 +232,7 @@ const describeFailure = (
   location: SamLocation | undefined,
   cwd: string,
 ): string => {
-  if (error.status === undefined)
-    return location?.gone
-      ? `SAM is not running at ${error.url}: ${goneSentence(location.gone, cwd)}`
-      : `SAM is not running at ${error.url}: start it with \`sam start\` (\`npx sam start\` in a project that installed SAM), or set SAM_URL to where it runs`
+  if (error.status === undefined) return notAnswering(error.url, location, cwd).message
   if (error.status !== 401) return error.message
   // The API's own 401 text is written for any HTTP client; the CLI says it in its own terms.
   if (token === undefined)
@@ -227,6 +253,8 @@ export const withApi = async (
     client: ControlClient,
     connection: { token: Token | undefined; location: SamLocation },
   ) => Promise<number>,
+  /** Answers "no SAM runs there" itself (its exit code) instead of failing with exit 1. */
+  notRunning?: (why: SamNotRunning) => number,
 ): Promise<number> => {
   let token: Token | undefined
   let location: SamLocation | undefined
@@ -237,9 +265,12 @@ export const withApi = async (
     return await body(connected.client, connected)
   } catch (error) {
     if (error instanceof ControlApiError) {
+      if (error.status === undefined && notRunning)
+        return notRunning(notAnswering(error.url, location, io.cwd))
       io.stderr(`sam: ${describeFailure(error, token, location, io.cwd)}\n`)
       return EXIT_FAILURE
     }
+    if (error instanceof SamNotRunning && notRunning) return notRunning(error)
     if (error instanceof ApiCallError) {
       io.stderr(`sam: ${error.message}\n`)
       return EXIT_FAILURE

@@ -376,7 +376,7 @@ const shutdown: Command = {
   description:
     "Stop the running SAM as SIGTERM or Ctrl+C would: every unit in reverse dependency order, then\n" +
     "the control API and SAM itself; waits until SAM's process is gone (on this machine). Needs an\n" +
-    "admin token (the local token is one).",
+    "admin token (the local token is one). With no SAM running it says so and exits 0.",
   options: {
     ...apiOptions,
     timeout: {

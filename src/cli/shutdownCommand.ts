@@ -14,20 +14,29 @@ const seconds = (text: unknown, fallback: number): number => {
 }
 
 export const run: CommandRun = ({ values, io }) =>
-  withApi(io, values, async (client, { location }) => {
-    const timeoutMs = seconds(values.timeout, 120) * 1000
-    const { pid } = await client.system.shutdown()
-    io.stdout(`sam: SAM (pid ${pid}) is stopping its units, then itself\n`)
-    // Only a SAM on this machine can be watched by its pid.
-    if (!isLoopbackHost(new URL(location.url).hostname.replace(/^\[|\]$/g, ""))) return EXIT_OK
-    const deadline = Date.now() + timeoutMs
-    while (alive(pid)) {
-      if (Date.now() > deadline) {
-        io.stderr(`sam: SAM (pid ${pid}) is still stopping after ${timeoutMs / 1000} s; it goes on\n`)
-        return EXIT_FAILURE
+  withApi(
+    io,
+    values,
+    async (client, { location }) => {
+      const timeoutMs = seconds(values.timeout, 120) * 1000
+      const { pid } = await client.system.shutdown()
+      io.stdout(`sam: SAM (pid ${pid}) is stopping its units, then itself\n`)
+      // Only a SAM on this machine can be watched by its pid.
+      if (!isLoopbackHost(new URL(location.url).hostname.replace(/^\[|\]$/g, ""))) return EXIT_OK
+      const deadline = Date.now() + timeoutMs
+      while (alive(pid)) {
+        if (Date.now() > deadline) {
+          io.stderr(`sam: SAM (pid ${pid}) is still stopping after ${timeoutMs / 1000} s; it goes on\n`)
+          return EXIT_FAILURE
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50))
       }
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    io.stdout("sam: stopped\n")
-    return EXIT_OK
-  })
+      io.stdout("sam: stopped\n")
+      return EXIT_OK
+    },
+    // Like `docker compose down` with nothing up: the wanted end state holds already.
+    (why) => {
+      io.stdout(`sam: ${why.fact}; nothing to shut down\n`)
+      return EXIT_OK
+    },
+  )

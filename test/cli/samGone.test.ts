@@ -56,5 +56,14 @@ describe("the CLI after SAM was killed", () => {
     expect(named.code).toBe(1)
     expect(named.stderr).toMatch(/^sam: SAM is not running: the SAM recorded in /)
     expect(named.stderr).toMatch(recorded)
+    // What `sam shutdown` wants holds already: said, exit 0 (as `docker compose down` with nothing up).
+    const shutdown = await runSam(["shutdown"], { cwd: p.dir })
+    expect(shutdown).toMatchObject({ code: 0, stderr: "" })
+    expect(shutdown.stdout).toMatch(
+      new RegExp(
+        `^sam: SAM is not running: the SAM recorded in \\.sam/api\\.json \\(pid ${sam.pid}, [^)]+\\) ` +
+          "has exited without stopping cleanly; nothing to shut down\n$",
+      ),
+    )
   })
 })

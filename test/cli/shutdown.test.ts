@@ -43,6 +43,14 @@ describe("sam shutdown", () => {
     expect(await daemon.exited).toBe(0)
     expect(daemon.output()).toContain('shutdown requested through the API by token "local" (admin)')
     expect(survivors(pids.flatMap((s) => (s.pid ? [s.pid] : [])))).toEqual([])
+    // Asked again: nothing runs, which is what was wanted (exit 0).
+    const again = await runSam(["shutdown"], { cwd: p.dir })
+    expect(again).toMatchObject({ code: 0, stderr: "" })
+    expect(again.stdout).toMatch(
+      /^sam: SAM is not running at http:\/\/127\.0\.0\.1:\d+; nothing to shut down\n$/,
+    )
+    // Other commands still fail: they wanted a SAM.
+    expect(await runSam(["ps"], { cwd: p.dir })).toMatchObject({ code: 1 })
     // The audit log says who did it.
     const verify = await runSam(["audit", "verify", "--config", "sam.config.json"], { cwd: p.dir })
     expect(verify).toMatchObject({ code: 0, stderr: "" })
