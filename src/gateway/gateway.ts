@@ -34,6 +34,7 @@ import {
 import { makeServiceState, type ServiceState } from "./serviceState.ts"
 import { StartOnDemand } from "./startOnDemand.ts"
 import { rateLimitHeader } from "./tokenBucket.ts"
+import { unavailable, unavailableHeaders } from "./unavailable.ts"
 import { Upstreams } from "./upstreams.ts"
 import { proxyUpgrade, refuseUpgrade } from "./websocketProxy.ts"
 
@@ -498,8 +499,9 @@ export class Gateway {
       if (x.fixedEndpoint === undefined && route.endpoints.length === 0) {
         x.state.breaker.release(x.ticket)
         x.status = 503
-        sendProblem(x.res, 503, `"${route.id}" has no ready instance (it is ${route.state}); retry shortly`, {
-          "retry-after": "1",
+        const answer = unavailable(route, Date.now())
+        sendProblem(x.res, 503, answer.detail, {
+          ...unavailableHeaders(answer),
           "x-request-id": x.requestId,
         })
         this.done(x)
@@ -605,6 +607,7 @@ export class Gateway {
       onDemand: false,
       instances: 1,
       state: "running",
+      nextAttemptAt: undefined,
     }
     const endpoint: Endpoint = { unit: routeId, instance: 0, url: base.origin, startedAt: undefined }
     const prefix = base.pathname.replace(/\/+$/, "")
@@ -656,8 +659,14 @@ export class Gateway {
         inFlight: (e) => this.upstreams.inFlightAt(e.url),
         key: client,
       })
-      if (endpoint === undefined)
-        return refuseUpgrade(socket, 503, `"${route.id}" has no ready instance now`, { "retry-after": "1" })
+      if (endpoint === undefined) {
+        // None routable at all: why, from the unit's state; some but all ejected or busy: shortly.
+        const answer =
+          (current?.endpoints.length ?? 0) === 0
+            ? unavailable(current ?? route, Date.now())
+            : { detail: `"${route.id}" has no ready instance now`, retryAfterSeconds: 1 }
+        return refuseUpgrade(socket, 503, answer.detail, unavailableHeaders(answer))
+      }
       const requestId = requestIdOf(req.headers)
       state.counters.inFlight++
       proxyUpgrade({

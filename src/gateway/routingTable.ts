@@ -26,6 +26,8 @@ export interface ServiceRoute {
   readonly instances: number
   /** The unit's state, to say why there is no endpoint. */
   readonly state: string
+  /** When SAM starts an instance in backoff (or crashed, retrying) again (epoch ms). */
+  readonly nextAttemptAt: number | undefined
 }
 
 export interface RoutingTable {
@@ -58,6 +60,7 @@ export const withStatus = (route: ServiceRoute, status: UnitStatus): ServiceRout
   endpoints: endpointsOf(status),
   instances: status.instances.length,
   state: status.state,
+  nextAttemptAt: status.nextAttemptAt,
 })
 
 /** `table` with one service's route replaced. Pure. */
@@ -91,6 +94,7 @@ export const buildRoutingTable = (
       onDemand: spec.instances === 0,
       instances: status?.instances.length ?? 0,
       state: status?.state ?? "stopped",
+      nextAttemptAt: status?.nextAttemptAt,
     })
   }
   return { version, services, agents, dependsOn }

@@ -278,6 +278,7 @@ describe("credentials", () => {
     onDemand: false,
     instances: 1,
     state: "running",
+    nextAttemptAt: undefined,
   })
   const table = buildRoutingTable([], [], 1)
   const options = (loopback: boolean) => ({

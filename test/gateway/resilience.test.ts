@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+import { unavailable } from "../../src/gateway/unavailable.ts"
+import { type GatewayHarness, gatewaySpec, startGateway, upstream } from "../support/gateway.ts"
+import { nodeService } from "../support/runtime.ts"
 
 let h: GatewayHarness | undefined
 afterEach(async () => {
@@ -174,5 +176,65 @@ describe("instances that fail", () => {
     const response = await fetch(`${h.url}/api/api/hang`)
     expect(response.status).toBe(504)
     expect((await json(response)).detail).toContain("gateway.timeouts.ttfb_ms")
+  })
+})
+
+describe("a service with no ready instance", () => {
+  it("in backoff: 503 says when SAM starts it again, and Retry-After gives those seconds", async () => {
+    h = await startGateway(
+      [
+        upstream("idle"),
+        nodeService("flaky", "exit.mjs", {
+          env: { EXIT_AFTER_MS: "0" },
+          restart: { backoffBaseMs: 30_000, backoffMaxMs: 30_000 },
+          gateway: gatewaySpec(),
+        }),
+      ],
+      { start: false },
+    )
+    await h.sam.start(["idle"])
+    h.sam.services.start("flaky").catch(() => undefined)
+    await h.sam.until("flaky", (s) => s.state === "backoff")
+    const refused = await fetch(`${h.url}/api/flaky/whoami`)
+    expect(refused.status).toBe(503)
+    const seconds = Number(refused.headers.get("retry-after"))
+    expect(seconds).toBeGreaterThanOrEqual(25)
+    expect(seconds).toBeLessThanOrEqual(30)
+    expect((await json(refused)).detail).toBe(
+      `"flaky" has no ready instance: it is in backoff after a failure; SAM starts it again in ${seconds} s`,
+    )
+    // Stopped by an operator: nothing changes by itself, so no Retry-After, and the way back is named.
+    await h.sam.services.stop("idle")
+    const stopped = await fetch(`${h.url}/api/idle/whoami`)
+    expect(stopped.status).toBe(503)
+    expect(stopped.headers.get("retry-after")).toBeNull()
+    expect((await json(stopped)).detail).toBe(
+      '"idle" has no ready instance: it is stopped (`sam start idle` starts it)',
+    )
+  })
+
+  it("the answer for each state (pure)", () => {
+    const at = (state: string, nextAttemptAt?: number) =>
+      unavailable({ id: "db", state, nextAttemptAt }, 1_000_000)
+    expect(at("backoff", 1_004_200)).toEqual({
+      detail: '"db" has no ready instance: it is in backoff after a failure; SAM starts it again in 5 s',
+      retryAfterSeconds: 5,
+    })
+    // Due already (the start is on its way): still at least a second.
+    expect(at("backoff", 999_000).retryAfterSeconds).toBe(1)
+    expect(at("crashed", 1_060_000)).toEqual({
+      detail: '"db" has no ready instance: it is crashed; SAM starts it again in 60 s',
+      retryAfterSeconds: 60,
+    })
+    expect(at("crashed")).toEqual({
+      detail: '"db" has no ready instance: it is crashed and SAM does not restart it (`sam ps db` says why)',
+    })
+    expect(at("suspended")).toEqual({
+      detail: '"db" has no ready instance: it is suspended (`sam resume db` resumes it)',
+    })
+    expect(at("starting")).toEqual({
+      detail: '"db" has no ready instance (it is starting); retry shortly',
+      retryAfterSeconds: 1,
+    })
   })
 })
