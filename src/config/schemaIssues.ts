@@ -5,6 +5,7 @@ import type * as SchemaAST from "effect/SchemaAST"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { type ConfigPath, describeValue, getIn } from "./configPath.ts"
 import type { IssueDraft } from "./issueDraft.ts"
+import { peerKeyHint } from "./peerKeys.ts"
 import { suggestionSuffix } from "./suggest.ts"
 
 const formatDefault = SchemaIssue.makeFormatterDefault()
@@ -92,7 +93,7 @@ export const schemaIssues = (issue: SchemaIssue.Issue, input: unknown): Array<Is
         out.push({
           path,
           atKey: true,
-          message: `unknown key ${JSON.stringify(key)}${suggestionSuffix(key, knownKeys(node.ast))}`,
+          message: `unknown key ${JSON.stringify(key)}${peerKeyHint(path) || suggestionSuffix(key, knownKeys(node.ast))}`,
         })
         return
       }

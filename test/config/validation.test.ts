@@ -59,6 +59,31 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     ])
   })
 
+  it("an unknown key that PM2, Compose or Kubernetes spell so names SAM's key for it", async () => {
+    const error = await failure({
+      "sam.yaml": yaml(
+        "agents:",
+        "  a:",
+        "    path: /a",
+        "    env: { A: b }",
+        "services:",
+        "  s:",
+        "    deployment: { mode: process, command: node }",
+        "    instances: 4",
+        "    replicas: 2",
+        "    stop_grace_period: 5",
+        "    instancs: 4",
+      ),
+    })
+    expect(lines(error)).toEqual([
+      'sam.yaml:4:5 agents.a.env: unknown key "env" (SAM\'s key for it is environment)',
+      'sam.yaml:8:5 services.s.instances: unknown key "instances" (SAM\'s key for it is scaling.min_instances)',
+      'sam.yaml:9:5 services.s.replicas: unknown key "replicas" (SAM\'s key for it is scaling.min_instances)',
+      'sam.yaml:10:5 services.s.stop_grace_period: unknown key "stop_grace_period" (SAM\'s key for it is stop.grace_seconds)',
+      'sam.yaml:11:5 services.s.instancs: unknown key "instancs"',
+    ])
+  })
+
   it("reports every problem at once, schema and cross checks together", async () => {
     const error = await failure({
       "sam.yaml": yaml(

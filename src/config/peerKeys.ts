@@ -1,0 +1,47 @@
+// Keys people bring from PM2, Docker Compose and Kubernetes, and where SAM has the same thing:
+// an unknown `instances` on a service says `scaling.min_instances`, not just "unknown key".
+type Kind = "services" | "agents"
+
+const unitKeys: Readonly<Record<Kind, Readonly<Record<string, string>>>> = {
+  services: {
+    instances: "scaling.min_instances",
+    replicas: "scaling.min_instances",
+    script: "deployment.command",
+    command: "deployment.command",
+    args: "deployment.args",
+    cwd: "deployment.cwd",
+    env: "deployment.env",
+    environment: "deployment.env",
+    port: "deployment.port",
+    ports: "deployment.port (a process) or deployment.ports (a container)",
+    image: "deployment.image",
+    volumes: "deployment.volumes",
+    healthcheck: "health_check",
+    restart: "restart_policy",
+    max_restarts: "restart_policy.max_restarts",
+    restart_delay: "restart_policy.backoff_seconds",
+    kill_timeout: "stop.grace_seconds",
+    stop_grace_period: "stop.grace_seconds",
+    stop_signal: "stop.signal",
+  },
+  agents: {
+    script: "path",
+    env: "environment",
+    healthcheck: "health_check",
+    restart: "restart_policy",
+    max_restarts: "restart_policy.max_restarts",
+    restart_delay: "restart_policy.backoff_seconds",
+    max_memory_restart: "resources.max_memory_mb",
+    kill_timeout: "stop.grace_seconds",
+    stop_signal: "stop.signal",
+  },
+}
+
+/** ` (SAM's key for it is "x")` for an unknown key of a unit that another tool spells so, else "". */
+export const peerKeyHint = (path: ReadonlyArray<PropertyKey>): string => {
+  if (path.length !== 3) return ""
+  const [section, , key] = path
+  if (section !== "services" && section !== "agents") return ""
+  const ours = unitKeys[section][String(key)]
+  return ours === undefined ? "" : ` (SAM's key for it is ${ours})`
+}
