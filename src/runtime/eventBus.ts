@@ -31,6 +31,8 @@ export interface SupervisorEvent {
   readonly unit?: string
   readonly group?: string
   readonly detail: string
+  /** restart: the backoff before the new start, in ms. */
+  readonly delayMs?: number
 }
 
 export interface CustomEvent {

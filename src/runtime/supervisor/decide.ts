@@ -59,7 +59,8 @@ export interface DecisionResult {
   readonly groupStamps: ReadonlyArray<number>
 }
 
-const secondsText = (ms: number) => `${ms / 1000}s`
+/** "5s", "0.6s", "6.4s": a delay as people read it (tenths of a second at most). */
+const secondsText = (ms: number) => `${Math.round(ms / 100) / 10}s`
 
 export const decide = (input: DecisionInput): DecisionResult => {
   const { policy, now, group } = input
@@ -123,7 +124,7 @@ export const decide = (input: DecisionInput): DecisionResult => {
     () => input.random,
   )
   return {
-    decision: { kind: "retry", delayMs, reason: `${input.reason}; restart in ${delayMs} ms` },
+    decision: { kind: "retry", delayMs, reason: `${input.reason}; restart in ${secondsText(delayMs)}` },
     window: { stamps: [...stamps, now], consecutiveFailures: failures + 1 },
     groupStamps: groupLimit === undefined ? groupStamps : [...groupStamps, now],
   }

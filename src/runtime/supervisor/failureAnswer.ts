@@ -68,15 +68,22 @@ export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void
 }
 
 const apply = (ctx: FailureContext, runner: InstanceRunner, group: GroupState, decision: Decision): void => {
-  const publish = (action: string, detail: string) =>
-    ctx.publish({ type: "supervisor", action, detail, unit: runner.key, group: group.spec.name })
+  const publish = (action: string, detail: string, delayMs?: number) =>
+    ctx.publish({
+      type: "supervisor",
+      action,
+      detail,
+      unit: runner.key,
+      group: group.spec.name,
+      ...(delayMs === undefined ? {} : { delayMs }),
+    })
   switch (decision.kind) {
     case "stand_down":
       if (!ctx.stopping && !group.failed) publish("stand-down", decision.reason)
       runner.send({ type: "STAND_DOWN", reason: decision.reason })
       return
     case "retry":
-      publish("restart", `${decision.reason} (${group.spec.strategy})`)
+      publish("restart", `${decision.reason} (${group.spec.strategy})`, decision.delayMs)
       runner.send({ type: "RETRY", delayMs: decision.delayMs, reason: decision.reason })
       restartSiblings(ctx, group, runner)
       return
