@@ -59,6 +59,9 @@ describe("the CLI tables of the docs", () => {
       expect(rest, span).toEqual([])
       for (const [, flag] of span.matchAll(/--([\w-]+)/g))
         expect(Object.keys(command.options ?? {}), `${span}: --${flag}`).toContain(flag)
+      const shorts = Object.values(command.options ?? {}).map((spec) => spec.short)
+      for (const [, short] of span.matchAll(/(?<![\w-])-(\w)\b/g))
+        expect(shorts, `${span}: -${short}`).toContain(short)
       const positionals = [...span.matchAll(/(<[^>]+>|\[(?!--)[^\]]+\])/g)].length
       expect(command.positionals?.max ?? 0, `${span}: arguments`).toBeGreaterThanOrEqual(positionals)
       expect(
