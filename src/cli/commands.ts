@@ -258,11 +258,18 @@ const logs: Command = {
     "Show the last lines of output (stdout and stderr) of the given agents and services of the running\n" +
     "SAM, or of every unit, merged by time and prefixed with the unit when there are several.\n" +
     "With -f, keep printing new lines as they come, across restarts of the units, until Ctrl+C.\n" +
+    "With -t, each line starts with the time SAM read it, in UTC, before the unit:\n" +
+    "  2026-12-03T08:45:12.345Z web#1 | listening on :8080\n" +
     "SAM keeps them in <state_dir>/logs/<id>.log, rotated by monitoring.logs.max_file_mb and max_files.",
   positionals: { min: 0, max: 10_000 },
   options: {
     ...apiOptions,
     follow: { type: "boolean", short: "f", description: "Keep printing new lines (Ctrl+C ends)" },
+    timestamps: {
+      type: "boolean",
+      short: "t",
+      description: "Start each line with the time SAM read it (ISO 8601 UTC with ms; not with --json)",
+    },
     lines: {
       type: "string",
       short: "n",

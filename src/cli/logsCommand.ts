@@ -1,7 +1,7 @@
 // `sam logs [<id>...]`: units' output from the running SAM (GET /api/{services,agents}/:id/logs),
 // the last lines of each merged by time, prefixed with the unit like Compose when there are
-// several; with -f it then follows every one of them live (SSE, resumed by seq) across restarts of
-// the units, until Ctrl+C or until SAM stops.
+// several (and with -t, before that, the time SAM read the line); with -f it then follows every one
+// of them live (SSE, resumed by seq) across restarts of the units, until Ctrl+C or until SAM stops.
 import type { ControlClient } from "../api/controlClient.ts"
 import { logQueryOf } from "../api/logQuery.ts"
 import type { LogLine } from "../api/schemas.ts"
@@ -80,7 +80,20 @@ interface Printer {
   print(unit: string, line: LogLine): void
 }
 
-const printer = (io: CliIo, targets: ReadonlyArray<Target>, json: boolean): Printer => {
+/** How lines are printed: as JSON, or as text with or without each line's time in front. */
+type Format = "json" | "text" | "timestamped"
+
+const formatOf = (values: OptionValues): Format => {
+  if (values.json !== true) return values.timestamps === true ? "timestamped" : "text"
+  if (values.timestamps === true)
+    throw new UsageError(
+      "--timestamps is for text lines; with --json every line has its `time` already (drop one of the two)",
+      path,
+    )
+  return "json"
+}
+
+const printer = (io: CliIo, targets: ReadonlyArray<Target>, format: Format): Printer => {
   // Several units, or a unit of several instances: every line says whose it is.
   let prefixed = targets.length > 1 || targets.some((t) => t.instances > 1)
   const label = (unit: string, instance: number) => (instance > 0 ? `${unit}#${instance}` : unit)
@@ -88,15 +101,18 @@ const printer = (io: CliIo, targets: ReadonlyArray<Target>, json: boolean): Prin
   let width = Math.max(...targets.map((t) => label(t.id, Math.max(0, t.instances - 1)).length))
   return {
     print: (unit, line) => {
-      if (json) {
+      if (format === "json") {
         io.stdout(`${JSON.stringify({ unit, ...line })}\n`)
         return
       }
       const who = label(unit, line.instance)
       width = Math.max(width, who.length)
       prefixed ||= line.instance > 0
+      // The time first, as `docker logs -t`: one width for every line, so the unit column stays
+      // aligned, and every line starts with its time whether or not it names its unit.
+      const time = format === "timestamped" ? `${line.time} ` : ""
       const prefix = prefixed ? `${who.padEnd(width)} | ` : ""
-      io.stdout(`${prefix}${line.line}\n`)
+      io.stdout(`${time}${prefix}${line.line}\n`)
     },
   }
 }
@@ -157,13 +173,14 @@ const maxReconnects = 5
 
 export const run: CommandRun = async ({ values, positionals, io }) => {
   const query = queryOf(values)
+  const format = formatOf(values)
   return withApi(io, values, async (client) => {
     const targets = await targetsOf(client, positionals)
     if (targets.length === 0) {
       io.stderr("sam: the running SAM has no agents or services\n")
       return EXIT_OK
     }
-    const out = printer(io, targets, values.json === true)
+    const out = printer(io, targets, format)
     const { merged, lastSeqs } = await history(client, targets, query)
     for (const { unit, line } of merged) out.print(unit, line)
     if (values.follow !== true) return EXIT_OK
