@@ -205,10 +205,14 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   return 0
 }
 
+/** Reasons that only repeat what the output says already (the command, or SAM stopping). */
+const plainReasons: ReadonlySet<string> = new Set(["stop", "suspend", "resume", "SAM is stopping"])
+
 const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean): string | undefined => {
   if (event.type === "transition") {
     const key = `${event.unit}#${event.instance}`
-    if (event.to === "starting") starts.set(key, Date.parse(event.at))
+    // A resume counts like a start: its ready line says how long the instance took to answer again.
+    if (event.to === "starting" || event.from === "suspended") starts.set(key, Date.parse(event.at))
     const t = `${((Date.parse(event.at) - (starts.get(key) ?? Date.parse(event.at))) / 1000).toFixed(1)}s`
     const pid = event.pid ? ` pid ${event.pid}` : ""
     // Instance 0 by its unit's name, others as `sam logs` and `sam crashes` name them: web#1.
@@ -218,6 +222,11 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`
     if (event.to === "error") return `!  ! ${who}: ${event.reason}`
     if (event.to === "starting") return `   … ${who} starting`
+    // Why, when it is more than the command's own name (a scale down, a dependency's restart).
+    const why = event.reason && !plainReasons.has(event.reason) ? ` (${event.reason})` : ""
+    if (event.to === "stopped") return `   ■ ${who} stopped${why}`
+    if (event.to === "suspended") return `   ‖ ${who} suspended${pid}${why}`
+    if (event.from === "suspended" && event.to.startsWith("running")) return `   … ${who} resuming${pid}`
     return undefined
   }
   if (event.type === "supervisor" && event.action !== "restart") return `   ${event.action}: ${event.detail}`

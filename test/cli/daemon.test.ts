@@ -58,6 +58,8 @@ describe("sam start (the daemon)", () => {
     child.kill("SIGTERM")
     expect(await exited).toBe(0)
     expect(survivors(pids)).toEqual([])
+    // Each unit's stop is told as it happens, dependents first.
+    expect([...stdout.matchAll(/^ {3}■ (\S+) stopped$/gm)].map((m) => m[1])).toEqual(["web", "api", "db"])
     const log = readFileSync(join(dir, ".sam", "sam.log"), "utf8")
       .trim()
       .split("\n")
@@ -102,6 +104,41 @@ describe("sam start (the daemon)", () => {
       expect(existsSync(marker)).toBe(false)
     } finally {
       await new Promise((resolve) => holder.close(resolve))
+    }
+  })
+
+  it("tells an operator's suspend, resume, stop and scale down as they happen, with the reason when there is more to say", async () => {
+    const p = project()
+    try {
+      p.writeConfig({
+        api: { port: 0 },
+        services: {
+          web: {
+            deployment: { mode: "process", command: process.execPath, args: [fixture("http-service.mjs")] },
+            health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+            scaling: { min_instances: 2 },
+          },
+        },
+      })
+      const sam = await p.start()
+      await sam.waitForOutput("units ready")
+      const pid = Number(/ready web pid (\d+)/.exec(sam.output())?.[1])
+      p.pids.add(pid)
+      const cli = (...args: string[]) => runSam([...args, "--config", "sam.config.json"], { cwd: p.dir })
+      expect((await cli("suspend", "web")).code).toBe(0)
+      await sam.waitForOutput(`   ‖ web suspended pid ${pid}\n`)
+      const before = sam.output().length
+      expect((await cli("resume", "web")).code).toBe(0)
+      await sam.waitForOutput(new RegExp(`ready web pid ${pid} \\d+\\.\\ds\\n`))
+      expect(sam.output().slice(before)).toContain(`   … web resuming pid ${pid}\n`)
+      expect((await cli("scale", "web", "1")).code).toBe(0)
+      await sam.waitForOutput(/^ {3}■ web#1 stopped \(scaled to 1 instance\)$/m)
+      expect((await cli("stop", "web")).code).toBe(0)
+      await sam.waitForOutput(/^ {3}■ web stopped$/m)
+      sam.child.kill("SIGTERM")
+      expect(await sam.exited).toBe(0)
+    } finally {
+      expect(await p.cleanup()).toEqual([])
     }
   })
 

@@ -530,7 +530,7 @@ export class Supervisor {
                 .pipe(Effect.timeoutOption(Duration.millis(unit.spec.stop.graceMs)))
             yield* this.stopRunners(
               { spec: unit.spec, runners: [r] },
-              { type: "STOP", reason: `scaled to ${count} instances` },
+              { type: "STOP", reason: `scaled to ${count} ${count === 1 ? "instance" : "instances"}` },
             )
             yield* r.dispose()
             this.memory.resetWindow(r)
