@@ -25,16 +25,54 @@ const problems: string[] = []
 const attribute = (id: string, name: string): Promise<string> =>
   page.$eval(`[data-unit="${id}"]`, (el, attr) => el.getAttribute(attr) ?? "", name)
 
+/**
+ * Resolves once `predicate` (run in the page) holds, checked every 50 ms up to `timeoutMs`.
+ * Not page.waitForFunction: its poller builds the predicate with Function(), which Firefox ESR 140
+ * blocks under the dashboard's CSP (no 'unsafe-eval'); page.evaluate is not affected.
+ */
+const waitInPage = async <A extends unknown[]>(
+  predicate: (...args: A) => boolean,
+  args: A,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    // (The page gets plain values only: strings and numbers, as the callers pass.)
+    if (await page.evaluate(predicate as (...values: unknown[]) => boolean, ...args)) return
+    if (Date.now() > deadline) throw new Error(`the page did not show ${what} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 /** Resolves once the page shows `id` with attribute `name` satisfying the regular expression. */
 const until = async (id: string, name: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> => {
-  await page.waitForFunction(
-    (sel, attr, source) => new RegExp(source).test(document.querySelector(sel)?.getAttribute(attr) ?? ""),
-    { timeout: timeoutMs },
-    `[data-unit="${id}"]`,
-    name,
-    pattern.source,
+  await waitInPage(
+    (sel: string, attr: string, source: string) =>
+      new RegExp(source).test(document.querySelector(sel)?.getAttribute(attr) ?? ""),
+    [`[data-unit="${id}"]`, name, pattern.source],
+    `${id} with ${name} matching ${pattern}`,
+    timeoutMs,
   )
   return attribute(id, name)
+}
+
+/**
+ * page.setViewport without failing on the screen-orientation override that puppeteer-core 25
+ * sends with it and Firefox ESR 140 does not know ("unknown command"): the viewport command itself
+ * goes through, which the page's own size then shows.
+ */
+const setViewport = async (width: number, height: number): Promise<void> => {
+  try {
+    await page.setViewport({ width, height })
+  } catch (error) {
+    if (!String(error).includes("setScreenOrientationOverride")) throw error
+  }
+  await waitInPage(
+    (w: number, h: number) => window.innerWidth === w && window.innerHeight === h,
+    [width, height],
+    `a ${width}×${height} viewport`,
+  )
 }
 
 beforeAll(async () => {
@@ -49,7 +87,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true })
   browser = await puppeteer.launch({ browser: "firefox", executablePath: firefoxPath, headless: true })
   page = await browser.newPage()
-  await page.setViewport({ width: 1280, height: 800 })
+  await setViewport(1280, 800)
   page.on("pageerror", (error) => problems.push(`page error: ${String(error)}`))
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`)
@@ -81,7 +119,11 @@ describe("the dashboard in Firefox", () => {
   })
 
   it("draws the dependency graph", async () => {
-    await page.waitForFunction(() => document.querySelectorAll("svg.graph [data-node]").length === 2)
+    await waitInPage(
+      () => document.querySelectorAll("svg.graph [data-node]").length === 2,
+      [],
+      "two graph nodes",
+    )
     expect(
       await page.$$eval("svg.graph [data-edge]", (els) => els.map((e) => e.getAttribute("data-edge"))),
     ).toEqual(["api->db"])
@@ -111,16 +153,16 @@ describe("the dashboard in Firefox", () => {
     await page.waitForSelector('[data-log="api"] .log-line')
     const count = await page.$$eval('[data-log="api"] .log-line', (lines) => lines.length)
     // chatty.mjs ticks every 500 ms: new lines arrive without a reload.
-    await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-log="api"] .log-line').length > n,
-      { timeout: 15_000 },
-      count,
+    await waitInPage(
+      (n: number) => document.querySelectorAll('[data-log="api"] .log-line').length > n,
+      [count],
+      `more than ${count} log lines`,
     )
     await page.screenshot({ path: join(artifacts, "dashboard-firefox-1280x800.png") })
   })
 
   it("fits a phone's width", async () => {
-    await page.setViewport({ width: 390, height: 844 })
+    await setViewport(390, 844)
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     expect(overflow).toBeLessThanOrEqual(0)
     await page.screenshot({ path: join(artifacts, "dashboard-firefox-phone.png") })
