@@ -41,6 +41,21 @@ export const Health = Schema.Struct({
   }),
 }).annotate({ identifier: "Health" })
 
+export const InstanceView = Schema.Struct({
+  instance: Count,
+  status: UnitState,
+  ready: Schema.Boolean,
+  pid: Pid,
+  port: Schema.NullOr(Schema.Int),
+  restarts: Count,
+  uptime: Seconds,
+  cpu_percent: Schema.NullOr(Schema.Finite),
+  memory_bytes: Schema.NullOr(Count),
+  reason: Schema.String,
+  next_attempt_at: Schema.NullOr(Schema.String),
+}).annotate({ identifier: "InstanceView" })
+export type InstanceView = typeof InstanceView.Type
+
 const unitFields = {
   id: Schema.String,
   status: UnitState,
@@ -58,6 +73,10 @@ const unitFields = {
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
   }),
   depends_on: Schema.Array(Schema.String).annotate({ description: "The units it depends on (`depends_on`)" }),
+  per_instance: Schema.Array(InstanceView).annotate({
+    description:
+      "Each instance: its state, pid, port, restarts, uptime and usage (the unit's fields sum or pick from these)",
+  }),
   labels: Schema.Struct({
     type: Schema.NullOr(Schema.String).annotate({ description: "The config's `type` (services)" }),
     version: Schema.NullOr(Schema.String).annotate({ description: "The config's `version`" }),

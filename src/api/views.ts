@@ -2,8 +2,8 @@
 // turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
 import type { LifecycleState } from "../actors/lifecycle.machine.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
-import type { ProcessUsage } from "./resources.ts"
-import type { Agent, Health, HealthCheck, Service, SystemCounts } from "./schemas.ts"
+import type { ProcessUsage, Usage } from "./resources.ts"
+import type { Agent, Health, HealthCheck, InstanceView, Service, SystemCounts } from "./schemas.ts"
 
 type HealthView = typeof Health.Type
 type Counts = typeof SystemCounts.Type
@@ -11,19 +11,26 @@ type Check = typeof HealthCheck.Type
 
 const seconds = (ms: number) => Math.round(ms) / 1000
 
-const pidsOf = (status: UnitStatus): number[] =>
-  status.instances.flatMap((i) => (i.pid === undefined ? [] : [i.pid]))
+/** One instance's tree as SAM samples it, or its pid read now where SAM does not sample. */
+const instanceUsage = (i: UnitStatus["instances"][number], usage: ProcessUsage): Usage => {
+  if (i.pid === undefined) return { cpu_percent: null, memory_bytes: null }
+  if (i.lastUsage === undefined) return usage.of([i.pid], i.uptimeMs)
+  return { cpu_percent: Math.round(i.lastUsage.cpuPercent * 10) / 10, memory_bytes: i.lastUsage.rssBytes }
+}
 
-/** The whole trees' CPU and memory as SAM samples them, or per pid where it does not. */
-const usageOf = (status: UnitStatus, usage: ProcessUsage) => {
-  const live = status.instances.filter((i) => i.pid !== undefined)
-  if (live.length === 0 || live.some((i) => i.lastUsage === undefined))
-    return usage.of(pidsOf(status), status.uptimeMs)
+/** The sum over instances (null when none has a figure). Each pid is read once per view. */
+const summed = (usages: ReadonlyArray<Usage>): Usage => {
+  const sum = (pick: (u: Usage) => number | null) =>
+    usages.reduce<number | null>((n, u) => (pick(u) === null ? n : (n ?? 0) + (pick(u) as number)), null)
+  const cpu = sum((u) => u.cpu_percent)
   return {
-    cpu_percent: Math.round(live.reduce((n, i) => n + (i.lastUsage?.cpuPercent ?? 0), 0) * 10) / 10,
-    memory_bytes: live.reduce((n, i) => n + (i.lastUsage?.rssBytes ?? 0), 0),
+    cpu_percent: cpu === null ? null : Math.round(cpu * 10) / 10,
+    memory_bytes: sum((u) => u.memory_bytes),
   }
 }
+
+const usageOf = (status: UnitStatus, usage: ProcessUsage): Usage =>
+  summed(status.instances.map((i) => instanceUsage(i, usage)))
 
 /** A unit's CPU and memory now (the `usage` frames of GET /api/events?usage=true). */
 export const usageView = (status: UnitStatus, usage: ProcessUsage) => ({
@@ -31,29 +38,50 @@ export const usageView = (status: UnitStatus, usage: ProcessUsage) => ({
   ...usageOf(status, usage),
 })
 
-const unitFields = (status: UnitStatus, usage: ProcessUsage) => ({
-  id: status.id,
-  status: status.state,
-  ready: status.ready,
-  runtime: status.runtime,
-  group: status.group,
-  instances: status.instances.length,
-  restarts: status.restarts,
-  pid: status.pid ?? null,
-  uptime: seconds(status.uptimeMs),
-  ...usageOf(status, usage),
-  reason:
-    status.instances.find((i) => !(i.state === "running" && i.ready))?.reason ??
-    status.instances[0]?.reason ??
-    "",
-  next_attempt_at: status.nextAttemptAt === undefined ? null : new Date(status.nextAttemptAt).toISOString(),
-  depends_on: [...status.dependsOn],
-  labels: {
-    type: status.labels.type ?? null,
-    version: status.labels.version ?? null,
-    dependencies: [...status.labels.dependencies],
-  },
-})
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+
+/** Each instance as `sam ps` lists it under its unit, with the usages already read. */
+const instanceViews = (status: UnitStatus, usages: ReadonlyArray<Usage>): InstanceView[] =>
+  status.instances.map((i, n) => ({
+    instance: i.instance,
+    status: i.state,
+    ready: i.ready,
+    pid: i.pid ?? null,
+    port: i.port ?? null,
+    restarts: i.restarts,
+    uptime: seconds(i.uptimeMs),
+    ...(usages[n] as Usage),
+    reason: i.reason,
+    next_attempt_at: isoOrNull(i.nextAttemptAt),
+  }))
+
+const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
+  const usages = status.instances.map((i) => instanceUsage(i, usage))
+  return {
+    id: status.id,
+    status: status.state,
+    ready: status.ready,
+    runtime: status.runtime,
+    group: status.group,
+    instances: status.instances.length,
+    restarts: status.restarts,
+    pid: status.pid ?? null,
+    uptime: seconds(status.uptimeMs),
+    ...summed(usages),
+    reason:
+      status.instances.find((i) => !(i.state === "running" && i.ready))?.reason ??
+      status.instances[0]?.reason ??
+      "",
+    next_attempt_at: isoOrNull(status.nextAttemptAt),
+    depends_on: [...status.dependsOn],
+    per_instance: instanceViews(status, usages),
+    labels: {
+      type: status.labels.type ?? null,
+      version: status.labels.version ?? null,
+      dependencies: [...status.labels.dependencies],
+    },
+  }
+}
 
 /** Whether a capability provider id (`summarizer`, `summarizer#1`) is an instance of `unit`. */
 const servesFor = (providerId: string, unit: string) =>

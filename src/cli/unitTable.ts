@@ -1,6 +1,6 @@
 // The `sam ps` / `sam status` table of units and how its cells read (1h02m, 12.4 MB, 0.3%).
 import type { ControlClient } from "../api/controlClient.ts"
-import type { Agent, Service } from "../api/schemas.ts"
+import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
 
 /** What to say about the `ids` SAM does not run (each with a did-you-mean); undefined when it runs all. */
@@ -32,6 +32,8 @@ export interface UnitRow {
   readonly reason: string
   /** When a unit in backoff or retrying while crashed tries again (ISO), else null. */
   readonly next_attempt_at: string | null
+  /** Each instance (the API's `per_instance`): a unit of several gets a row for each. */
+  readonly per_instance: ReadonlyArray<InstanceView>
 }
 
 const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
@@ -48,6 +50,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   memory_bytes: u.memory_bytes,
   next_attempt_at: u.next_attempt_at,
   reason: u.reason,
+  per_instance: u.per_instance,
 })
 
 export const fetchAgents = async (client: ControlClient): Promise<Agent[]> => {
@@ -96,19 +99,19 @@ const columns = [
 ] as const
 
 /** "crashed, retry in 4m59s": when the next attempt of a unit that is down is due. */
-const stateText = (r: UnitRow, now: number): string => {
-  if (r.next_attempt_at === null) return r.state
-  const seconds = Math.max(0, (Date.parse(r.next_attempt_at) - now) / 1000)
-  return `${r.state}, retry in ${seconds < 1 ? "<1s" : formatUptime(seconds)}`
+const stateText = (state: string, nextAttemptAt: string | null, now: number): string => {
+  if (nextAttemptAt === null) return state
+  const seconds = Math.max(0, (Date.parse(nextAttemptAt) - now) / 1000)
+  return `${state}, retry in ${seconds < 1 ? "<1s" : formatUptime(seconds)}`
 }
 
-const cells = (r: UnitRow, now: number): string[] => [
-  r.id,
-  r.kind,
-  r.runtime,
-  stateText(r, now),
+/** The columns from STATE on, for a unit or one of its instances. */
+type Measured = Pick<UnitRow, "ready" | "restarts" | "uptime" | "pid" | "cpu_percent" | "memory_bytes">
+
+const measuredCells = (r: Measured, state: string, inst: string): string[] => [
+  state,
   r.ready ? "yes" : "no",
-  String(r.instances),
+  inst,
   String(r.restarts),
   formatUptime(r.uptime),
   r.pid === null ? "-" : String(r.pid),
@@ -116,13 +119,31 @@ const cells = (r: UnitRow, now: number): string[] => [
   formatBytes(r.memory_bytes),
 ]
 
+const cells = (r: UnitRow, now: number): string[] => [
+  r.id,
+  r.kind,
+  r.runtime,
+  ...measuredCells(r, stateText(r.state, r.next_attempt_at, now), String(r.instances)),
+]
+
+/** A unit of several instances, any of them not stopped: a row for each, under the unit's, as PM2 lists them. */
+const instanceRows = (r: UnitRow, now: number): string[][] =>
+  r.per_instance.length < 2 || r.per_instance.every((i) => i.status === "stopped")
+    ? []
+    : r.per_instance.map((i) => [
+        `  ${r.id}#${i.instance}`,
+        "",
+        "",
+        ...measuredCells(i, stateText(i.status, i.next_attempt_at, now), ""),
+      ])
+
 /** States whose reason is printed under the table. */
 const downStates = new Set(["error", "crashed", "backoff"])
 
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
   if (rows.length === 0) return "no agents or services configured\n"
-  const body = rows.map((r) => cells(r, now))
+  const body = rows.flatMap((r) => [cells(r, now), ...instanceRows(r, now)])
   const widths = columns.map((c, i) => Math.max(c.length, ...body.map((r) => r[i]!.length)))
   const line = (values: ReadonlyArray<string>) =>
     values

@@ -59,8 +59,15 @@ export interface DecisionResult {
   readonly groupStamps: ReadonlyArray<number>
 }
 
-/** "5s", "0.6s", "6.4s": a delay as people read it (tenths of a second at most). */
-const secondsText = (ms: number) => `${Math.round(ms / 100) / 10}s`
+/** A window as configured: "60s", "0.5s". */
+const secondsText = (ms: number) => `${ms / 1000}s`
+
+/** "0.6s", "6.4s", "2m15s": a (jittered) delay as people read it, tenths of a second at most. */
+const delayText = (ms: number) => {
+  if (ms < 60_000) return `${Math.round(ms / 100) / 10}s`
+  const s = Math.round(ms / 1000)
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+}
 
 export const decide = (input: DecisionInput): DecisionResult => {
   const { policy, now, group } = input
@@ -124,7 +131,7 @@ export const decide = (input: DecisionInput): DecisionResult => {
     () => input.random,
   )
   return {
-    decision: { kind: "retry", delayMs, reason: `${input.reason}; restart in ${secondsText(delayMs)}` },
+    decision: { kind: "retry", delayMs, reason: `${input.reason}; restart in ${delayText(delayMs)}` },
     window: { stamps: [...stamps, now], consecutiveFailures: failures + 1 },
     groupStamps: groupLimit === undefined ? groupStamps : [...groupStamps, now],
   }

@@ -1,0 +1,74 @@
+// `sam ps` and a service of several instances: a row for each under the unit's (state, pid,
+// uptime, usage), as PM2 lists every process; `--json` and the API carry them as `per_instance`.
+import { afterEach, describe, expect, it } from "vitest"
+import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { runSam } from "./runSam.ts"
+
+let p: Project | undefined
+afterEach(async () => {
+  const left = await p?.cleanup()
+  p = undefined
+  expect(left ?? []).toEqual([])
+})
+
+interface Instance {
+  readonly instance: number
+  readonly status: string
+  readonly pid: number | null
+  readonly port: number | null
+}
+
+describe("sam ps and a service of several instances", () => {
+  it("lists each instance under its unit, with its pid; none once all are stopped", async () => {
+    p = project()
+    p.writeConfig({
+      services: {
+        web: {
+          deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+          health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+          scaling: { min_instances: 3 },
+        },
+        db: {
+          deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+        },
+      },
+    })
+    const sam = await p.start()
+    await sam.waitForOutput("press Ctrl+C")
+    await untilUnit(sam, "services", "web", (s) => s.status === "running" && s.ready)
+    const view = await sam.api<{ per_instance: Instance[] }>("GET", "/api/services/web")
+    const instances = view.body.per_instance
+    expect(instances.map((i) => [i.instance, i.status])).toEqual([
+      [0, "running"],
+      [1, "running"],
+      [2, "running"],
+    ])
+    for (const i of instances) {
+      expect(i.pid).toBeGreaterThan(0)
+      expect(i.port).toBeGreaterThan(0)
+    }
+    expect(new Set(instances.map((i) => i.port)).size).toBe(3)
+
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    expect(ps.code).toBe(0)
+    const lines = ps.stdout.split("\n")
+    const at = lines.findIndex((l) => /^web +service +process +running +yes +3 /.test(l))
+    expect(at).toBeGreaterThan(0)
+    for (const i of instances)
+      expect(lines[at + 1 + i.instance]).toMatch(
+        new RegExp(`^  web#${i.instance} +running +yes +\\d+ +\\S+ +${i.pid} `),
+      )
+    // A unit of one instance has no rows of its own.
+    expect(lines[at + 4]).toMatch(/^db +service /)
+    expect(ps.stdout).not.toContain("db#0")
+    const json = JSON.parse((await runSam(["ps", "web", "--json"], { cwd: p.dir })).stdout) as Array<{
+      per_instance: Instance[]
+    }>
+    expect(json[0]?.per_instance.map((i) => i.pid)).toEqual(instances.map((i) => i.pid))
+
+    expect((await runSam(["stop", "web"], { cwd: p.dir })).code).toBe(0)
+    const stopped = await runSam(["ps"], { cwd: p.dir })
+    expect(stopped.stdout).toMatch(/^web +service +process +stopped +no /m)
+    expect(stopped.stdout).not.toContain("web#")
+  })
+})
