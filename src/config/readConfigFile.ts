@@ -18,6 +18,7 @@ import {
 import { importConfigModule } from "./configModule.ts"
 import type { ConfigPath } from "./configPath.ts"
 import { jsonSyntaxError } from "./jsonSyntax.ts"
+import { unclosedFlowAt, unclosedFlowMessage } from "./unclosedFlow.ts"
 
 export interface Position {
   readonly line: number
@@ -114,6 +115,9 @@ const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
   const problems: Array<FileProblem> = [...doc.errors, ...doc.warnings].map((e) => {
     const first = e.message.split("\n")[0] ?? e.message
     const message = first.replace(/ at line \d+, column \d+:?$/, "")
+    // Where the `{` or `[` opened, not the next line where yaml noticed it was left open.
+    const opened = unclosedFlowAt(text, message, e.pos[0])
+    if (opened !== undefined) return { message: unclosedFlowMessage(message), ...at(counter, opened) }
     return e.linePos === undefined
       ? { message }
       : { message, line: e.linePos[0].line, column: e.linePos[0].col }

@@ -56,6 +56,26 @@ describe("an empty or comment-only config file is rejected", () => {
   })
 })
 
+describe("a YAML flow collection left open", () => {
+  it("is reported where its { or [ opened, not on the next line where the parser noticed", async () => {
+    expect(
+      await failure({ "sam.yaml": "api: {host: 127.0.0.1, port: 45812\nservices:\n  web: {}\n" }, "sam.yaml"),
+    ).toBe('sam.yaml:1:6 this "{" is never closed: add its "}"')
+    // Quotes and comments holding brackets do not count; each open one is named, innermost first.
+    expect(
+      await failure(
+        {
+          "sam.yaml":
+            'services:\n  web: # a {comment}\n    deployment: {mode: process, command: "n{o}de", args: ["-e", "x"\n    health_check: {endpoint: /h}\n',
+        },
+        "sam.yaml",
+      ),
+    ).toBe(
+      'sam.yaml:3:58 this "[" is never closed: add its "]"\nsam.yaml:3:17 this "{" is never closed: add its "}"',
+    )
+  })
+})
+
 describe(".json files are strict JSON", () => {
   it("a trailing comma is an error at its line:column", async () => {
     expect(
