@@ -47,6 +47,26 @@ describe("health checks", () => {
     expect(runner!.health.some((r) => !r.ok && r.detail.includes("exit 1"))).toBe(true)
   })
 
+  it("a check added to a running instance without one starts watching it; removed again, it is ready at once", async () => {
+    const spec = nodeService("svc", "http-service.mjs", { env: { HEALTH_STATUS: "503" } })
+    h = harness([spec])
+    await h.supervisor.startAll()
+    const [runner] = h.supervisor.runners("svc")
+    // No check: ready as soon as it runs.
+    expect(runner!.ready).toBe(true)
+    expect(runner!.context.reason).toBe("no readiness check configured")
+    const pid = runner!.pid
+    // What a reload of a changed health_check does to a running instance (Supervisor.reconfigure).
+    runner!.reconfigure({ ...spec, probes: [httpCheck({ intervalMs: 50, failureThreshold: 1 })] })
+    await waitFor(runner!, (r) => r.state === "running" && !r.ready)
+    expect(runner!.health.at(-1)).toMatchObject({ ok: false })
+    runner!.reconfigure(spec)
+    await waitFor(runner!, (r) => r.ready)
+    expect(runner!.context.reason).toBe("no readiness check configured")
+    expect(runner!.pid).toBe(pid)
+    expect(runner!.restarts).toBe(0)
+  })
+
   it("a liveness failure restarts the instance with the check's reason", async () => {
     h = harness([
       nodeService("svc", "http-service.mjs", {

@@ -22,6 +22,13 @@ const firstPollMs = 5
 const isReadiness = (p: ProbeSpec) => p.role === "readiness" || p.role === "both"
 const isLiveness = (p: ProbeSpec) => p.role === "liveness" || p.role === "both"
 
+/** The probes that run (a heartbeat probe only where its kind is registered). */
+export const activeProbes = (
+  probes: ReadonlyArray<ProbeSpec>,
+  registry: ProbeRegistry,
+): ReadonlyArray<ProbeSpec> =>
+  probes.filter((p) => registry.get(p.type) !== undefined || p.type !== "heartbeat")
+
 export const monitorHealth = (
   probes: ReadonlyArray<ProbeSpec>,
   registry: ProbeRegistry,
@@ -29,7 +36,7 @@ export const monitorHealth = (
   callbacks: HealthCallbacks,
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
-    const active = probes.filter((p) => registry.get(p.type) !== undefined || p.type !== "heartbeat")
+    const active = activeProbes(probes, registry)
     const readiness = active.filter(isReadiness)
     if (readiness.length === 0) callbacks.onReady("no readiness check configured")
     if (active.length === 0) return yield* Effect.never

@@ -19,7 +19,7 @@ import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver, InstanceHandle } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
-import { monitorHealth } from "../health/healthMonitor.ts"
+import { activeProbes, monitorHealth } from "../health/healthMonitor.ts"
 import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
@@ -526,12 +526,18 @@ export class InstanceRunner {
         onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
         onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
       })
+    // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
+    const begin = (): Fiber.Fiber<void> | undefined => {
+      if (activeProbes(this.spec.probes, this.env.probes).length > 0) return this.env.fork(monitor())
+      sendBack({ type: "PROBE_PASSED", detail: "no readiness check configured" })
+      return undefined
+    }
     return Effect.gen({ self: this }, function* () {
-      let fiber = this.env.fork(monitor())
+      let fiber = begin()
       this.probes = fiber
       this.restartProbes = () => {
-        fiber.interruptUnsafe()
-        fiber = this.env.fork(monitor())
+        fiber?.interruptUnsafe()
+        fiber = begin()
         this.probes = fiber
       }
       // Runs until the state is left; then the probes stop before the stop actor proceeds.
@@ -539,7 +545,7 @@ export class InstanceRunner {
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             this.restartProbes = undefined
-            fiber.interruptUnsafe()
+            fiber?.interruptUnsafe()
           }),
         ),
       )
