@@ -210,33 +210,36 @@ describe("watch: a change to a unit's files restarts it", () => {
     expect(w.sam.unitStatus("held").state).toBe("stopped")
   })
 
-  it("an agent is restarted when its code changes", async () => {
-    const agent = (answer: string) =>
-      `export default { capabilities: { answer: () => ${JSON.stringify(answer)} } }\n`
-    const w = await boot(
-      {
-        agents: {
-          helper: {
-            path: "helper",
-            runtime: "worker",
-            capabilities: ["answer"],
-            watch: { debounce_ms: 100 },
+  it.each(["process", "sandbox", "worker", "inline"])(
+    "an agent of runtime %s runs its new code once it is edited",
+    async (runtime) => {
+      const agent = (answer: string) =>
+        `export default { capabilities: { answer: () => ${JSON.stringify(answer)} } }\n`
+      const w = await boot(
+        {
+          agents: {
+            helper: {
+              path: "helper",
+              runtime,
+              capabilities: ["answer"],
+              watch: { debounce_ms: 100 },
+            },
           },
         },
-      },
-      { "helper/index.mjs": agent("first") },
-    )
-    expect((await w.sam.invoke("answer", {})).output).toBe("first")
+        { "helper/index.mjs": agent("first") },
+      )
+      expect((await w.sam.invoke("answer", {})).output).toBe("first")
 
-    const restarted = w.log.upcoming(
-      (e) => e.type === "transition" && e.unit === "helper" && e.to === "running.ready",
-    )
-    w.project.write("helper/index.mjs", agent("second"))
-    await restarted
+      const restarted = w.log.upcoming(
+        (e) => e.type === "transition" && e.unit === "helper" && e.to === "running.ready",
+      )
+      w.project.write("helper/index.mjs", agent("second"))
+      await restarted
 
-    expect(startReasons(w.log.events, "helper").at(-1)).toBe("its files changed (helper/index.mjs)")
-    expect((await w.sam.invoke("answer", {})).output).toBe("second")
-  })
+      expect(startReasons(w.log.events, "helper").at(-1)).toBe("its files changed (helper/index.mjs)")
+      expect((await w.sam.invoke("answer", {})).output).toBe("second")
+    },
+  )
 })
 
 describe("watch: watchers live as long as the unit's watch", () => {
