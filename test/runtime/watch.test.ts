@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
+import { Sam } from "../../src/runtime/sam.ts"
 import { closePhase } from "../support/handles.ts"
 import {
   activeResources,
@@ -13,7 +14,7 @@ import {
   type TempProject,
   tempProject,
 } from "../support/plugins.ts"
-import { survivors } from "../support/runtime.ts"
+import { nodeService, survivors } from "../support/runtime.ts"
 
 /** A service that stays up until it is stopped; `version` is what an edit changes. */
 const server = (version: number) => `console.log("server v${version} up, pid " + process.pid)
@@ -331,6 +332,38 @@ describe("watch: a watched path must exist", () => {
       })
     } finally {
       project.remove()
+    }
+  })
+})
+
+describe("watch: a watcher that cannot watch", () => {
+  it("says so on the bus, naming the unit and the path; the unit runs on", async () => {
+    // Specs built by an embedder skip loadConfig's check: the watcher itself reports the failure.
+    const sam = new Sam({
+      units: [
+        nodeService("web", "http-service.mjs", {
+          watch: { paths: ["/nonexistent/sam-watch/src"], ignore: [], ignoreDirs: [], debounceMs: 100 },
+        }),
+      ],
+      containment: false,
+    })
+    const log = eventLog(sam.bus)
+    try {
+      const isFailure = (e: SamEvent) => e.type === "supervisor" && e.action === "watch-failed"
+      // Said as SAM is built (its bus keeps it), or just after.
+      const failed = sam.events.since().find(isFailure) ?? (await log.next(isFailure))
+      expect(failed).toMatchObject({
+        unit: "web",
+        detail: expect.stringMatching(
+          /^web: watching \/nonexistent\/sam-watch\/src failed: ENOENT.*: the watched path is gone; create it again and reload the config$/,
+        ),
+      })
+      expect((await sam.start()).ready).toEqual(["web"])
+    } finally {
+      const pid = sam.unitStatus("web").pid
+      await sam.stop()
+      log.stop()
+      expect(survivors(pid === undefined ? [] : [pid])).toEqual([])
     }
   })
 })
