@@ -1,9 +1,10 @@
 // The lifecycle of one agent or service instance as a pure XState machine: no I/O here.
 // The machine owns intent: every command (start, stop, force, restart, suspend, resume, SAM's
-// shutdown, a group shutdown) is an event each state answers, declared once on the parent state
-// it applies to; why an instance is stopping is a sub-state, not a flag. The runtime
-// (src/runtime/supervisor/instanceRunner.ts) provides the actors that do each state's work (spawn,
-// watch health, stop, wait) and sends facts back; the supervisor answers `down.error`.
+// shutdown, a group shutdown, a change of the unit's watched files) is an event each state
+// answers, declared once on the parent state it applies to; why an instance is stopping is a
+// sub-state, not a flag. The runtime (src/runtime/supervisor/instanceRunner.ts) provides the
+// actors that do each state's work (spawn, watch health, stop, wait) and sends facts back; the
+// supervisor answers `down.error`.
 import { assign, fromCallback, fromPromise, setup } from "xstate"
 
 /** The state names surfaces show (the machine's nesting folded away). */
@@ -72,6 +73,12 @@ export type SystemEvent =
   | { type: "SHUTDOWN"; reason: string; graceful?: boolean }
   /** The instance's group passed its restart intensity: stop, and stay crashed. */
   | { type: "GROUP_SHUTDOWN"; reason: string }
+  /**
+   * The unit's watched files changed (config `watch`): restart what runs or is failing, at once
+   * (a crash loop fixed by the edit comes up without waiting out its backoff); leave alone what
+   * is stopped or being stopped.
+   */
+  | { type: "FILES_CHANGED"; reason: string }
 
 export type FactEvent =
   /** `lastLine`: the last line it wrote to stderr, quoted in the reason (EADDRINUSE, a stack trace). */
@@ -221,6 +228,10 @@ export const lifecycleMachine = setup({
         },
         GROUP_SHUTDOWN: {
           target: "stopping.toCrash",
+          actions: { type: "beginStop", params: ({ event }) => ({ reason: event.reason, force: false }) },
+        },
+        FILES_CHANGED: {
+          target: "stopping.toRestart",
           actions: { type: "beginStop", params: ({ event }) => ({ reason: event.reason, force: false }) },
         },
       },
@@ -416,10 +427,20 @@ export const lifecycleMachine = setup({
               target: "toCrash",
               actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
             },
+            FILES_CHANGED: {
+              target: "toRestart",
+              actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+            },
           },
         },
         toCrash: {
-          on: { STOPPED: { target: "#lifecycle.down.crashed", actions: "cleared" } },
+          on: {
+            STOPPED: { target: "#lifecycle.down.crashed", actions: "cleared" },
+            FILES_CHANGED: {
+              target: "toRestart",
+              actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+            },
+          },
         },
         // Nothing starts again once SAM is stopping; a stop only waits (or, forced, escalates).
         toShutdown: {
@@ -455,6 +476,10 @@ export const lifecycleMachine = setup({
         },
         GROUP_SHUTDOWN: {
           target: ".crashed",
+          actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
+        },
+        FILES_CHANGED: {
+          target: "live.starting",
           actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
         },
       },

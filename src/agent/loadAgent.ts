@@ -39,11 +39,23 @@ export const agentEntry = (path: string): string => {
 /** The directory the agent lives in (what a sandbox may read). */
 export const agentDirectory = (path: string): string => (isDirectory(path) ? path : dirname(path))
 
+/** Fresh imports so far: each one a new module URL. */
+let reloads = 0
+
 export const loadAgent = (path: string): Promise<AgentDefinition> => importAgent(agentEntry(path))
 
-/** Import the module file `entry` (as agentEntry found it) and take its agent definition. */
-export const importAgent = async (entry: string): Promise<AgentDefinition> => {
-  const module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>
+/**
+ * Import the module file `entry` (as agentEntry found it) and take its agent definition.
+ * `fresh`: import it anew, not from Node's module cache (an inline agent restarted because its
+ * files changed); the modules it imports still come from the cache.
+ */
+export const importAgent = async (
+  entry: string,
+  options: { readonly fresh?: boolean } = {},
+): Promise<AgentDefinition> => {
+  const url = pathToFileURL(entry)
+  if (options.fresh) url.search = `sam-reload=${++reloads}`
+  const module = (await import(url.href)) as Record<string, unknown>
   const definition = module.default ?? module.agent
   if (!isAgentDefinition(definition)) {
     throw new Error(

@@ -12,6 +12,7 @@ import type { SamEvent } from "../runtime/eventBus.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
+import { describeChange } from "../runtime/watch/ignoreRules.ts"
 import { reloadApiTokens } from "./apiTokenReload.ts"
 import { createSam } from "./createSam.ts"
 
@@ -64,6 +65,15 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )
+  // What a change restarts, said once: watching is never silent.
+  const watched = sam
+    .unitSpecs()
+    .flatMap((spec) =>
+      spec.watch === undefined
+        ? []
+        : [`${spec.id} (${spec.watch.paths.map((p) => describeChange(p, loaded.baseDir)).join(", ")})`],
+    )
+  if (watched.length > 0) say(`sam: watch: ${watched.join(", ")} restart when their files change`)
   const refusals = sandboxRefusals(loaded.config, sam.sandbox)
   if (sandboxedAgents(loaded.config).length > 0) say(`sam: sandbox: ${sam.sandbox.detail}`)
   if (refusals.length > 0) {

@@ -1,6 +1,7 @@
 // Checks that span fields or units, run on the merged (undecoded) config so they are reported
 // together with schema errors: unit ids, depends_on targets and cycles, fixed ports, deployment
-// modes, scaling bounds, supervision groups, health check requirements and API token lengths. Pure.
+// modes, scaling bounds, supervision groups, health check requirements, watch on units that run
+// no process and API token lengths. Pure.
 
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { alertChecks } from "./alertRules.ts"
@@ -332,7 +333,28 @@ const checkProbeKind = (unit: Unit, warnings: Array<string>) => {
   )
 }
 
-/** Cross-field problems (errors) and advisories (warnings) of a merged config. */
+/** Whether a unit's raw `watch` turns watching on (true, or an object not `enabled: false`). */
+const watchesFiles = (watch: unknown): boolean =>
+  watch === true || (isRecord(watch) && watch.enabled !== false)
+
+/** Only a process SAM starts from files can be restarted when they change. */
+const checkWatch = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {
+  if (unit.kind === "agents") {
+    if (watchesFiles(unit.value.watch) && unit.value.runtime === "inline")
+      warnings.push(
+        `${formatPath([unit.kind, unit.id, "watch"])}: an inline agent runs in SAM's own process, where Node cannot unload modules: a change imports its entry file afresh, but the modules it imports stay as first loaded; use runtime "worker" to reload all of its code`,
+      )
+    return
+  }
+  const d = unit.value.deployment
+  if (!watchesFiles(unit.value.watch) || !isRecord(d) || d.mode === "process") return
+  if (d.mode !== "container" && d.mode !== "external") return
+  out.push({
+    path: [unit.kind, unit.id, "watch"],
+    message: `watch restarts a process SAM runs when its files change; a "${d.mode}" service has none (watch is for process services and agents)`,
+  })
+}
+
 /** `${sam.port}`, `${sam.url.<dep>}`, ... in a process's command, args and env: known names, real dependencies. */
 const checkPlaceholders = (unit: Unit, out: Array<IssueDraft>) => {
   const deployment = unit.value.deployment
@@ -370,6 +392,7 @@ export const crossChecks = (
       checkPlaceholders(unit, issues)
       checkGateway(unit, warnings)
     }
+    checkWatch(unit, issues, warnings)
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues)
     checkProbeKind(unit, warnings)

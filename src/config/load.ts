@@ -20,6 +20,7 @@ import { schemaIssues } from "./schemaIssues.ts"
 import { malformedReferences, maskText, type Reference, resolveReferences } from "./secrets.ts"
 import { unimplementedKeyWarnings } from "./unimplementedKeys.ts"
 import { openVault, SECRET_NAME, type Vault } from "./vault.ts"
+import { watchedPaths } from "./watchConfig.ts"
 
 export interface LoadedConfig {
   /** Decoded: defaults filled, secrets resolved, relative paths made absolute. */
@@ -150,6 +151,50 @@ const environmentWarnings = async (config: SamConfig, env: Readonly<Record<strin
   return warnings
 }
 
+const exists = async (path: string): Promise<boolean> => {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A watched path that does not exist is an error (a typo would otherwise watch nothing, or a
+ * parent folder nobody meant), named by the unit's key and the path.
+ */
+const missingWatchPaths = async (config: SamConfig, baseDir: string): Promise<Array<IssueDraft>> => {
+  const units = [
+    ...Object.entries(config.services)
+      .filter(([, s]) => s.deployment.mode === "process")
+      .map(([id, s]) => ({
+        at: ["services", id],
+        unit: s,
+        of: { kind: "service" as const, cwd: s.deployment.cwd },
+      })),
+    ...Object.entries(config.agents).map(([id, a]) => ({
+      at: ["agents", id],
+      unit: a,
+      of: { kind: "agent" as const, path: a.path },
+    })),
+  ]
+  const drafts: Array<IssueDraft> = []
+  for (const { at, unit, of } of units) {
+    const watch = unit.watch
+    if (!unit.enabled || watch === undefined || !watch.enabled) continue
+    const paths = watchedPaths(watch, of, baseDir)
+    for (const [i, path] of paths.entries()) {
+      if (await exists(path)) continue
+      drafts.push({
+        path: watch.paths === undefined ? [...at, "watch"] : [...at, "watch", "paths", i],
+        message: `${path} does not exist, so there is nothing to watch; create it or change ${formatPath([...at, "watch", "paths"])}`,
+      })
+    }
+  }
+  return drafts
+}
+
 /** Reads, merges, resolves and validates the configuration. Rejects with ConfigError. */
 export const loadConfig = async (options: LoadConfigOptions = {}): Promise<LoadedConfig> => {
   const cwd = resolve(options.cwd ?? process.cwd())
@@ -255,6 +300,8 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
 
   const checked = check(value)
   issues.push(...checked.drafts.map(locate))
+  if (checked.config !== undefined)
+    issues.push(...(await missingWatchPaths(checked.config, baseDir)).map(locate))
   warnings.push(...checked.warnings)
   const mask = (text: string) => maskText(text, secretValues)
   if (issues.length > 0 || checked.config === undefined) {

@@ -61,6 +61,14 @@ export const resolvePaths = (raw: Record<string, unknown>, baseDirOf: BaseDirOf,
     }
   }
 
+  // A unit's watch.paths, each against the file that set the list.
+  const fixWatch = (unit: Record<string, unknown>, at: ConfigPath) => {
+    const watch = unit.watch
+    if (!isRecord(watch) || !Array.isArray(watch.paths)) return
+    const base = baseDirOf([...at, "watch", "paths"])
+    watch.paths = watch.paths.map((p) => abs(p, base))
+  }
+
   const defaultRuntime = isRecord(runtime) ? runtime.default_agent_runtime : undefined
   for (const [id, agent] of records(raw.agents)) {
     const at: ConfigPath = ["agents", id]
@@ -69,9 +77,11 @@ export const resolvePaths = (raw: Record<string, unknown>, baseDirOf: BaseDirOf,
     if (agent.data_dir === undefined && stateDir !== undefined)
       agent.data_dir = join(stateDir, "agents", id, "data")
     if (agent.runtime === undefined && typeof defaultRuntime === "string") agent.runtime = defaultRuntime
+    fixWatch(agent, at)
   }
 
   for (const [id, service] of records(raw.services)) {
+    fixWatch(service, ["services", id])
     const deployment = service.deployment
     if (!isRecord(deployment)) continue
     const at: ConfigPath = ["services", id, "deployment"]

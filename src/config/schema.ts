@@ -25,11 +25,13 @@ import {
   StringMap,
   withDefault,
 } from "./schemaPrimitives.ts"
+import { WatchSchema } from "./watchConfig.ts"
 
 export type { AlertKind, AlertRuleConfig } from "./alertRules.ts"
 export { DEFAULT_STATE_DIR } from "./constants.ts"
 export type { HealthCheckConfig } from "./healthCheck.ts"
 export type { RestartPolicyConfig } from "./restartPolicy.ts"
+export type { WatchConfig } from "./watchConfig.ts"
 
 export const AGENT_RUNTIMES = ["sandbox", "process", "worker", "inline"] as const
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const
@@ -103,6 +105,7 @@ const unitFields = {
   restart_policy: restartPolicyField,
   health_check: optional(HealthCheckSchema),
   stop: Stop.pipe(withDefault(stopDefault)),
+  watch: optional(WatchSchema),
 } as const
 
 export const AgentSchema = Schema.Struct({

@@ -1,6 +1,6 @@
 // What a config edit means for the running units: which to add, remove, restart, or
-// reconfigure in place (only health checks, restart policy, stop or gateway settings changed), and which
-// to leave alone. Pure; configReload.ts applies the result to the supervisor.
+// reconfigure in place (only health checks, restart policy, stop, gateway or watch settings
+// changed), and which to leave alone. Pure; configReload.ts applies the result to the supervisor.
 import type { GroupSpec } from "./supervisor/supervisor.ts"
 import type { UnitSpec } from "./unitSpec.ts"
 
@@ -18,7 +18,8 @@ export interface UnitDiff {
 
 /**
  * UnitSpec fields Supervisor.reconfigure applies without a restart: running instances take the
- * new probes, restart and stop settings; the autoscaler and the gateway read theirs afresh.
+ * new probes, restart and stop settings; the autoscaler and the gateway read theirs afresh; the
+ * unit's file watcher is replaced.
  */
 export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = [
   "probes",
@@ -26,6 +27,7 @@ export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = [
   "stop",
   "autoscale",
   "gateway",
+  "watch",
 ]
 
 /** Structural equality for plain data; key order does not matter and undefined equals missing. */

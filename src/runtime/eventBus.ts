@@ -25,7 +25,8 @@ export interface SupervisorEvent {
   readonly type: "supervisor"
   /**
    * restart | give-up | escalation | group-shutdown | dependency-restarted | waiting | scale
-   * (with why) | scaled (a scale down finished) | scale-limited | scale-failed | drain-failed
+   * (with why) | scaled (a scale down finished) | scale-limited | scale-failed | drain-failed |
+   * files-changed (a watched unit's files changed, and what that did) | watch-failed
    */
   readonly action: string
   readonly unit?: string

@@ -1,6 +1,6 @@
 // Turns the validated config (snake_case, user-facing) into the runtime's UnitSpecs and
 // supervision groups. Disabled units are left out. Pure: no I/O.
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import type { GatewayConfig } from "../config/gatewayConfig.ts"
 import type {
   AgentConfig,
@@ -9,9 +9,10 @@ import type {
   SamConfig,
   ServiceConfig,
 } from "../config/schema.ts"
+import { WATCH_DEFAULTS, type WatchConfig, type WatchedUnit, watchedPaths } from "../config/watchConfig.ts"
 import type { GatewaySpec } from "./gatewaySpec.ts"
 import type { GroupSpec } from "./supervisor/supervisor.ts"
-import type { AutoscaleSpec, ProbeSpec, RestartSpec, StopSpec, UnitSpec } from "./unitSpec.ts"
+import type { AutoscaleSpec, ProbeSpec, RestartSpec, StopSpec, UnitSpec, WatchSpec } from "./unitSpec.ts"
 
 const seconds = (s: number) => Math.round(s * 1000)
 
@@ -58,6 +59,29 @@ export const autoscaleSpec = (scaling: ServiceConfig["scaling"]): AutoscaleSpec 
         downMs: seconds(scaling.scale_down_seconds),
         cooldownMs: seconds(scaling.cooldown_seconds),
       }
+
+/**
+ * A unit's `watch`, when it is on: absolute paths (relative ones from `baseDir`, as loadConfig
+ * resolves them), the default ignores plus the unit's, and the folders SAM itself writes
+ * (`ignoreDirs`: the state dir with its logs, an agent's data dir) so a unit never restarts itself.
+ */
+export const watchSpec = (
+  watch: WatchConfig | undefined,
+  unit: WatchedUnit,
+  where: { readonly baseDir?: string | undefined; readonly ignoreDirs: ReadonlyArray<string> },
+): WatchSpec | undefined => {
+  if (watch === undefined || !watch.enabled) return undefined
+  const { baseDir } = where
+  // Without a base (specs built from a config loadConfig did not resolve) paths stay as written.
+  const absolute = (path: string) => (baseDir === undefined ? path : resolve(baseDir, path))
+  return {
+    paths: watchedPaths(watch, unit, baseDir ?? ".").map(absolute),
+    ignore: [...WATCH_DEFAULTS.ignore, ...watch.ignore],
+    ignoreDirs: where.ignoreDirs.map(absolute),
+    debounceMs: watch.debounce_ms,
+    ...(baseDir === undefined ? {} : { relativeTo: baseDir }),
+  }
+}
 
 export const gatewaySpec = (g: GatewayConfig, idleSeconds?: number): GatewaySpec => ({
   enabled: g.enabled,
@@ -113,8 +137,21 @@ export const gatewaySpec = (g: GatewayConfig, idleSeconds?: number): GatewaySpec
   ...(idleSeconds === undefined ? {} : { idleMs: seconds(idleSeconds) }),
 })
 
-export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string): UnitSpec => {
+export const serviceSpec = (
+  id: string,
+  service: ServiceConfig,
+  baseDir?: string,
+  stateDir?: string,
+): UnitSpec => {
   const d = service.deployment
+  const watch =
+    d.mode === "process"
+      ? watchSpec(
+          service.watch,
+          { kind: "service", cwd: d.cwd },
+          { baseDir, ignoreDirs: stateDir === undefined ? [] : [stateDir] },
+        )
+      : undefined
   const env = d.env ?? {}
   const envPort = env.PORT === undefined ? undefined : Number(env.PORT)
   const port = d.port ?? (envPort !== undefined && Number.isInteger(envPort) ? envPort : undefined)
@@ -169,6 +206,7 @@ export const serviceSpec = (id: string, service: ServiceConfig, baseDir?: string
         }
       : {}),
     ...(d.mode === "external" && d.url !== undefined ? { externalUrl: d.url } : {}),
+    ...(watch === undefined ? {} : { watch }),
   }
 }
 
@@ -178,44 +216,54 @@ export const agentSpec = (
   stateDir: string,
   runAs?: { readonly uid?: number; readonly gid?: number },
   serviceIds: ReadonlySet<string> = new Set(),
-): UnitSpec => ({
-  id,
-  kind: "agent",
-  runtime: agent.runtime,
-  group: agent.group,
-  dependsOn: agent.depends_on,
-  labels: {
-    ...(agent.version === undefined ? {} : { version: agent.version }),
-    dependencies: agent.dependencies,
-  },
-  dependencyRestart: agent.dependency_restart,
-  instances: 1,
-  restart: restartSpec(agent.restart_policy),
-  stop: stopSpec(agent.stop),
-  probes: agent.health_check ? [probeSpec(agent.health_check, "agent")] : [],
-  agent: {
-    path: agent.path,
-    securityProfile: agent.security_profile,
-    environment: agent.environment,
-    capabilities: agent.capabilities,
-    network: agent.network ?? agent.depends_on.some((d) => serviceIds.has(d)),
-    ...(agent.resources?.max_memory_mb === undefined ? {} : { maxMemoryMb: agent.resources.max_memory_mb }),
-    ...(agent.resources?.max_cpu_percent === undefined
-      ? {}
-      : { maxCpuPercent: agent.resources.max_cpu_percent }),
-    ...(agent.resources?.timeout_seconds === undefined
-      ? {}
-      : { timeoutMs: seconds(agent.resources.timeout_seconds) }),
-    heartbeatIntervalMs: seconds(agent.heartbeat?.interval_seconds ?? 5),
-    heartbeatTtlMs: seconds(agent.heartbeat?.ttl_seconds ?? 15),
-    dataDir: agent.data_dir ?? join(stateDir, "agents", id, "data"),
-    ...(agent.persona === undefined ? {} : { persona: agent.persona }),
-    ...(agent.version === undefined ? {} : { version: agent.version }),
-    ...(agent.concurrency === undefined ? {} : { concurrency: agent.concurrency }),
-    config: agent.config ?? {},
-    ...(runAs === undefined ? {} : { runAs }),
-  },
-})
+  baseDir?: string,
+): UnitSpec => {
+  const dataDir = agent.data_dir ?? join(stateDir, "agents", id, "data")
+  const watch = watchSpec(
+    agent.watch,
+    { kind: "agent", path: agent.path },
+    { baseDir, ignoreDirs: [stateDir, dataDir] },
+  )
+  return {
+    id,
+    kind: "agent",
+    runtime: agent.runtime,
+    group: agent.group,
+    dependsOn: agent.depends_on,
+    labels: {
+      ...(agent.version === undefined ? {} : { version: agent.version }),
+      dependencies: agent.dependencies,
+    },
+    dependencyRestart: agent.dependency_restart,
+    instances: 1,
+    restart: restartSpec(agent.restart_policy),
+    stop: stopSpec(agent.stop),
+    probes: agent.health_check ? [probeSpec(agent.health_check, "agent")] : [],
+    agent: {
+      path: agent.path,
+      securityProfile: agent.security_profile,
+      environment: agent.environment,
+      capabilities: agent.capabilities,
+      network: agent.network ?? agent.depends_on.some((d) => serviceIds.has(d)),
+      ...(agent.resources?.max_memory_mb === undefined ? {} : { maxMemoryMb: agent.resources.max_memory_mb }),
+      ...(agent.resources?.max_cpu_percent === undefined
+        ? {}
+        : { maxCpuPercent: agent.resources.max_cpu_percent }),
+      ...(agent.resources?.timeout_seconds === undefined
+        ? {}
+        : { timeoutMs: seconds(agent.resources.timeout_seconds) }),
+      heartbeatIntervalMs: seconds(agent.heartbeat?.interval_seconds ?? 5),
+      heartbeatTtlMs: seconds(agent.heartbeat?.ttl_seconds ?? 15),
+      dataDir,
+      ...(agent.persona === undefined ? {} : { persona: agent.persona }),
+      ...(agent.version === undefined ? {} : { version: agent.version }),
+      ...(agent.concurrency === undefined ? {} : { concurrency: agent.concurrency }),
+      config: agent.config ?? {},
+      ...(runAs === undefined ? {} : { runAs }),
+    },
+    ...(watch === undefined ? {} : { watch }),
+  }
+}
 
 /** A group nobody declared (max_restarts null) has no group limit: maxRestarts undefined. */
 export const groupSpecs = (config: SamConfig): ReadonlyArray<GroupSpec> =>
@@ -237,7 +285,7 @@ export const unitSpecsFromConfig = (
   const units = [
     ...Object.entries(config.services)
       .filter(([, s]) => s.enabled)
-      .map(([id, s]) => serviceSpec(id, s, baseDir)),
+      .map(([id, s]) => serviceSpec(id, s, baseDir, config.runtime.state_dir)),
     ...Object.entries(config.agents)
       .filter(([, a]) => a.enabled)
       .map(([id, a]) =>
@@ -247,6 +295,7 @@ export const unitSpecsFromConfig = (
           config.runtime.state_dir,
           config.security.run_as,
           new Set(Object.keys(config.services)),
+          baseDir,
         ),
       ),
   ]

@@ -96,6 +96,22 @@ export interface UnitSpec {
   readonly agent?: AgentDeployment
   /** Services: how the gateway serves /api/<id>/ (none: the defaults). */
   readonly gateway?: GatewaySpec
+  /** Restart the unit when its files change (config `watch`); absent: not watched. */
+  readonly watch?: WatchSpec
+}
+
+/** What a unit's file watcher watches and ignores (src/runtime/watch/). */
+export interface WatchSpec {
+  /** Files and folders (absolute once loaded); folders are watched with everything beneath them. */
+  readonly paths: ReadonlyArray<string>
+  /** Glob patterns, the defaults included: a name anywhere without "/", a path from the watched folder with it. */
+  readonly ignore: ReadonlyArray<string>
+  /** Absolute folders whose changes never count (SAM's state dir, an agent's data dir). */
+  readonly ignoreDirs: ReadonlyArray<string>
+  /** Quiet time after the last change before the unit restarts. */
+  readonly debounceMs: number
+  /** Changed paths are named relative to this folder (the config file's) when they lie beneath it. */
+  readonly relativeTo?: string
 }
 
 /** A unit's `type` (services), `version` and `dependencies` (library packages), as configured. */

@@ -74,6 +74,20 @@ describe.concurrent("the docs' config examples pass `sam validate`", () => {
     expectValid(await validate({ "sam.yaml": `${units}${docBlock("docs/CONFIG.md", "alerts")}` }, "sam.yaml"))
   })
 
+  it("docs/CONFIG.md's watch, beside the files it watches", async () => {
+    expectValid(
+      await validate(
+        {
+          "sam.yaml": docBlock("docs/CONFIG.md", "watch"),
+          "src/server.js": "",
+          "config/app.json": "{}",
+          "worker.js": "",
+        },
+        "sam.yaml",
+      ),
+    )
+  })
+
   it("docs/API.md's API tokens, with their variables set and the vault entry stored by `sam secrets set`", async () => {
     const config = `export default {\n${docBlock("docs/API.md", "api-tokens")}}\n`
     const dir = await tempDir({ "sam.config.mjs": config })

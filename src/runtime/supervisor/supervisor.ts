@@ -2,8 +2,9 @@
 // every instance that enters `error` with the pure decide() (restart after backoff, retry while
 // crashed, give up, stand down, shut the group down), applies the group strategy to siblings,
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
-// each instance's port stable, and bounds SAM's shutdown. It runs as fibers under SAM's scope
-// (a FiberSet for state work, a FiberMap of pending unit starts); time comes from Effect's Clock.
+// each instance's port stable, restarts units whose watched files change, and bounds SAM's
+// shutdown. It runs as fibers under SAM's scope (a FiberSet for state work, a FiberMap of pending
+// unit starts, a FiberMap of file watchers); time comes from Effect's Clock.
 import {
   Clock,
   Duration,
@@ -19,6 +20,7 @@ import {
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
+import { sameValue } from "../configDiff.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
@@ -26,6 +28,7 @@ import type { PortRange } from "../freePort.ts"
 import type { ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
+import { watchUnitFiles } from "../watch/unitWatcher.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
@@ -100,6 +103,9 @@ export class Supervisor {
   private readonly env: RunnerEnvironment
   private readonly options: SupervisorOptions
   private readonly starts: FiberMap.FiberMap<string>
+  /** Each watched unit's file watcher, by unit id (config `watch`). */
+  private readonly watches: FiberMap.FiberMap<string>
+  private readonly watchIn: (id: string, watching: Effect.Effect<void>) => Fiber.Fiber<void, unknown>
   private readonly fork: ForkIn
   private readonly clock: Clock.Clock
   private readonly random: Random.Random
@@ -120,9 +126,11 @@ export class Supervisor {
     return Effect.gen(function* () {
       const fork = (yield* FiberSet.makeRuntime<never>()) as ForkIn
       const starts = yield* FiberMap.make<string>()
+      const watches = yield* FiberMap.make<string>()
+      const watchIn = yield* FiberMap.runtime(watches)<never>()
       const clock = yield* Clock.Clock
       const random = yield* Random.Random
-      return new Supervisor(specs, groups, options, { fork, starts, clock, random })
+      return new Supervisor(specs, groups, options, { fork, starts, watches, watchIn, clock, random })
     })
   }
 
@@ -130,12 +138,21 @@ export class Supervisor {
     specs: ReadonlyArray<UnitSpec>,
     groups: ReadonlyArray<GroupSpec>,
     options: SupervisorOptions,
-    runtime: { fork: ForkIn; starts: FiberMap.FiberMap<string>; clock: Clock.Clock; random: Random.Random },
+    runtime: {
+      fork: ForkIn
+      starts: FiberMap.FiberMap<string>
+      watches: FiberMap.FiberMap<string>
+      watchIn: (id: string, watching: Effect.Effect<void>) => Fiber.Fiber<void, unknown>
+      clock: Clock.Clock
+      random: Random.Random
+    },
   ) {
     this.options = options
     this.memory = new InstanceMemory(options.memory, options.portRange)
     this.fork = runtime.fork
     this.starts = runtime.starts
+    this.watches = runtime.watches
+    this.watchIn = runtime.watchIn
     this.clock = runtime.clock
     this.random = runtime.random
     this.env = {
@@ -237,6 +254,7 @@ export class Supervisor {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(id)
       yield* FiberMap.remove(this.starts, id)
+      yield* FiberMap.remove(this.watches, id)
       yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
@@ -288,10 +306,17 @@ export class Supervisor {
     this.reorder()
   }
 
-  /** Apply a changed spec in place (no restart): see InstanceRunner.reconfigure; windows reset. */
+  /**
+   * Apply a changed spec in place (no restart): see InstanceRunner.reconfigure; windows reset; a
+   * changed `watch` closes the unit's watcher (and opens the new one).
+   */
   reconfigure(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(spec.id)
+      if (!sameValue(unit.spec.watch, spec.watch)) {
+        yield* FiberMap.remove(this.watches, spec.id)
+        this.watchFiles(spec)
+      }
       for (const runner of unit.runners) {
         runner.reconfigure(spec)
         this.memory.resetWindow(runner)
@@ -558,6 +583,7 @@ export class Supervisor {
     return Effect.gen({ self: this }, function* () {
       this.stopping = true
       const reason = options.reason ?? "SAM is stopping"
+      yield* FiberMap.clear(this.watches)
       yield* FiberMap.clear(this.starts)
       const done = new Map<string, Fiber.Fiber<void>>()
       for (const id of [...this.order].reverse()) {
@@ -622,6 +648,54 @@ export class Supervisor {
     const count = scaled !== undefined && scaled <= maxInstancesOf(spec) ? scaled : spec.instances
     const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
+    this.watchFiles(spec)
+  }
+
+  /** Watch the unit's files while it is configured with `watch` (its watcher replaces any other). */
+  private watchFiles(spec: UnitSpec): void {
+    if (spec.watch === undefined || this.stopping) return
+    const publish = (action: string, detail: string) =>
+      this.options.publish({ type: "supervisor", action, unit: spec.id, detail })
+    this.watchIn(
+      spec.id,
+      watchUnitFiles(spec.watch, {
+        changed: (path) => this.filesChanged(spec.id, path),
+        failed: (detail) =>
+          publish("watch-failed", `${spec.id}: watching ${spec.watch?.paths.join(", ")} failed: ${detail}`),
+      }),
+    )
+  }
+
+  /**
+   * The unit's watched files changed: the lifecycle machine says which instances restart
+   * (FILES_CHANGED); those start with fresh restart windows, as after `sam restart`. A stopped
+   * unit is left alone, and the event says so.
+   */
+  private filesChanged(id: string, path: string): void {
+    const unit = this.units.get(id)
+    if (unit === undefined || this.stopping) return
+    const reason = `its files changed (${path})`
+    const event = { type: "FILES_CHANGED", reason } as const
+    const acting = unit.runners.filter((r) => r.accepts(event))
+    const state = this.aggregate(unit).state
+    const why =
+      unit.runners.length === 0
+        ? "it runs no instance"
+        : state === "stopped"
+          ? `it is stopped (\`sam start ${id}\` starts it)`
+          : `it is ${state}`
+    this.options.publish({
+      type: "supervisor",
+      action: "files-changed",
+      unit: id,
+      detail: `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
+    })
+    if (acting.length === 0) return
+    this.clearGroupFailure(unit.spec.group)
+    for (const r of acting) {
+      this.memory.resetWindow(r)
+      r.send(event)
+    }
   }
 
   private runnerFor(spec: UnitSpec, index: number): InstanceRunner {

@@ -41,7 +41,8 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
           message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
         })
       const definition = yield* Effect.tryPromise({
-        try: () => importAgent(entry),
+        // A watched agent restarts to run its edited code: its entry is imported afresh.
+        try: () => importAgent(entry, { fresh: ctx.spec.watch !== undefined }),
         catch: fail("cannot load agent"),
       })
 
