@@ -597,7 +597,8 @@ export class Sam {
 
   /**
    * Apply a new set of units and groups (a config reload) as a diff: removals (dependents
-   * first), replacements (stop, swap, start again; ports kept), in-place changes, additions.
+   * first), replacements (stop, swap, start again; ports kept; a crashed unit too), in-place
+   * changes, additions (their starts begun, not waited for: one may wait for a dependency).
    * Starts nothing when `start` is false (before SAM has started).
    */
   apply(
@@ -631,14 +632,10 @@ export class Sam {
           Effect.sync(() => supervisor.add(spec)),
         )
       if (start && !supervisor.shuttingDown)
-        yield* Effect.forEach(
-          diff.added,
-          (spec) => attempt(spec.id, Effect.asVoid(supervisor.startUnit(spec.id))),
-          {
-            concurrency: "unbounded",
-            discard: true,
-          },
-        )
+        yield* Effect.forEach(diff.added, (spec) => attempt(spec.id, supervisor.launch(spec.id)), {
+          concurrency: "unbounded",
+          discard: true,
+        })
       return { diff, changed: !isEmptyDiff(diff), failures }
     })
     return Effect.runPromise(program)

@@ -273,7 +273,9 @@ export class Supervisor {
   replace(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const before = yield* this.lookup(spec.id)
-      const wasActive = before.runners.some((r) => !isDown(r))
+      // Meant to run: live, failing or crashed (a fix in the config is how a crash loop ends);
+      // only what is stopped (an operator's stop, a clean exit) stays stopped.
+      const wasActive = before.runners.some((r) => r.state !== "stopped")
       const portChanged =
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
       yield* this.remove(spec.id, {
@@ -351,6 +353,14 @@ export class Supervisor {
   /** Start one unit after its dependencies (started as needed) are ready. */
   startUnit(id: string): Effect.Effect<void> {
     return Effect.flatMap(this.startFiber(id), (fiber) => Effect.asVoid(Fiber.await(fiber)))
+  }
+
+  /**
+   * Begin starting a unit (dependencies first) and return at once: a reload's new unit may wait
+   * for a dependency an operator stopped, which must not hold up the reload.
+   */
+  launch(id: string): Effect.Effect<void> {
+    return Effect.asVoid(this.startFiber(id))
   }
 
   /** One start per unit at a time: a unit is reached both directly and as a dependency. */
