@@ -11,6 +11,7 @@ import type { ApiPrincipal } from "../auth.ts"
 import { capabilityList } from "../capabilityList.ts"
 import { ControlApi, Principal } from "../controlApi.ts"
 import { sseFrame } from "../eventStream.ts"
+import { asJsonOutput } from "../jsonOutput.ts"
 import { type CapabilityProblem, capabilityProblem } from "../problems.ts"
 import { sseHeaders } from "./system.ts"
 
@@ -59,7 +60,10 @@ export const capabilitiesLive = HttpApiBuilder.group(ControlApi, "capabilities",
           if (acceptsEventStream(request.headers.accept))
             return yield* streamed(context, principal, name, payload.input, timeoutMs)
           const result = yield* Effect.tryPromise({
-            try: (signal) => sam.capabilities.invoke(name, payload.input, { timeoutMs, signal }),
+            try: async (signal) => {
+              const done = await sam.capabilities.invoke(name, payload.input, { timeoutMs, signal })
+              return { ...done, output: asJsonOutput(done.output, name, `agent "${done.agent}"`) }
+            },
             catch: (error) => capabilityProblem(error, name),
           }).pipe(
             Effect.tapError((problem) =>
@@ -113,7 +117,7 @@ const streamed = (
       let outcome: { result: AuditResult; detail: string } = { result: "failed", detail: "client went away" }
       try {
         while (next.done !== true) {
-          yield sseFrame({ event: "chunk", data: next.value })
+          yield sseFrame({ event: "chunk", data: asJsonOutput(next.value, name, "the agent streaming it") })
           next = await iterator.next()
         }
         const done = { agent: next.value, duration_ms: Math.round(performance.now() - began) }
