@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import {
   type Harness,
@@ -115,5 +116,28 @@ describe("restart after a crash", () => {
     })
     const facts = await h.next((e) => e.type === "instance.failed" && e.unit === "api")
     expect(facts).toMatchObject({ failure: "exit", exit_code: 1, signal: null, restarts: 0 })
+  })
+
+  it("a Node crash dump is quoted by its error line, not by the `Node.js vX` it ends with", async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve))
+    const port = (holder.address() as AddressInfo).port
+    try {
+      h = harness([
+        nodeService("api", "listen-port.mjs", {
+          env: { LISTEN_PORT: String(port) },
+          restart: { type: "temporary" },
+        }),
+      ])
+      void h.supervisor.startAll()
+      const failed = await h.next((e) => e.type === "transition" && e.unit === "api" && e.to === "error")
+      expect(failed).toMatchObject({
+        reason: `exited with code 1: Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+      })
+      // What it did print last is Node's footer (the whole dump is in its log and crash report).
+      expect(h.supervisor.runners("api")[0]?.output.last().at(-1)?.line).toMatch(/^Node\.js v\d+/)
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
   })
 })

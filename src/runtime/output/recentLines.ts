@@ -31,11 +31,4 @@ export class RecentLines {
   last(n = this.lines.length): ReadonlyArray<OutputLine> {
     return this.lines.slice(Math.max(0, this.lines.length - n))
   }
-
-  /** The last line written to `stream`, if any. */
-  lastOf(stream: "stdout" | "stderr"): OutputLine | undefined {
-    for (let i = this.lines.length - 1; i >= 0; i--)
-      if (this.lines[i]?.stream === stream) return this.lines[i]
-    return undefined
-  }
 }

@@ -21,6 +21,7 @@ import type { Driver, InstanceHandle } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import { activeProbes, monitorHealth } from "../health/healthMonitor.ts"
 import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
+import { dyingWords } from "../output/dyingWords.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
 import { type ForkIn, fromEffectCallback, fromEffectPromise } from "./effectActors.ts"
@@ -466,9 +467,8 @@ export class InstanceRunner {
         if (this.handle !== handle) return
         this.handle = undefined
         // Quote what it last said on stderr in this incarnation: the reason it died, usually.
-        const last = this.output.lastOf("stderr")
         const lastLine =
-          last && this.startedAt !== undefined && last.time >= this.startedAt ? last.line : undefined
+          this.startedAt === undefined ? undefined : dyingWords(this.output.last(), this.startedAt)
         this.actor.send({
           type: "EXITED",
           code: exit.code,
