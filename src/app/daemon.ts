@@ -139,8 +139,17 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       throw error
     })
   const starting = serving.then((server) => (isApiServeError(server) || stopping ? undefined : sam.start()))
+  let hurried = false
   const stop = (why: string, nothingStarted = false) => {
-    if (stopping) return
+    if (stopping) {
+      // Asked again (a second Ctrl+C), as Compose takes it: no more grace for what still stops.
+      if (!hurried && !nothingStarted) {
+        hurried = true
+        say(paint(31, `sam: ${why} again: SIGKILL what is still stopping`))
+        void sam.stop({ graceful: false })
+      }
+      return
+    }
     say(
       nothingStarted
         ? `sam: ${why}; nothing was started`

@@ -357,9 +357,12 @@ export class Sam {
 
   /**
    * Stop every unit (dependents first) and release everything SAM holds. Bounded: whatever is
-   * still running after the shutdown timeout is SIGKILLed. `graceful: false` SIGKILLs at once.
+   * still running after the shutdown timeout is SIGKILLed. `graceful: false` SIGKILLs at once,
+   * also during a graceful stop already under way (what is left of it).
    */
   stop(options: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    // Asked again, not gracefully, while a graceful stop runs: what is still stopping dies now.
+    if (this.stopping !== undefined && options.graceful === false) this.supervisor.hurryShutdown()
     this.stopping ??= (async () => {
       const timeoutMs = options.graceful === false ? 0 : (options.timeoutMs ?? this.shutdownTimeoutMs)
       await Effect.runPromise(this.supervisor.shutdown({ timeoutMs }))

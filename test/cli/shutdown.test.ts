@@ -85,6 +85,36 @@ describe("sam shutdown", () => {
   })
 })
 
+describe("sam start and a second Ctrl+C", () => {
+  it("SIGKILLs what is still stopping at once instead of waiting out its grace", async () => {
+    p = project()
+    p.writeConfig({
+      services: {
+        stubborn: {
+          deployment: { mode: "process", command: process.execPath, args: [fixturePath("stubborn.mjs")] },
+          health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+          // Far longer than the test may take: only the second signal can end this stop in time.
+          stop: { grace_seconds: 600 },
+        },
+      },
+      runtime: { shutdown_timeout_seconds: 600 },
+    })
+    const daemon = await p.start()
+    await daemon.waitForOutput("press Ctrl+C")
+    const unit = await untilUnit(daemon, "services", "stubborn", (s) => s.status === "running" && s.ready)
+    p.pids.add(unit.pid as number)
+    daemon.child.kill("SIGINT")
+    await daemon.waitForOutput("stopping units in reverse dependency order")
+    // Its stop has begun (SIGTERM sent, ignored): the grace would run for ten minutes.
+    await untilUnit(daemon, "services", "stubborn", (s) => s.status === "stopping")
+    daemon.child.kill("SIGINT")
+    expect(await daemon.exited).toBe(0)
+    expect(daemon.output()).toContain("sam: SIGINT received again: SIGKILL what is still stopping")
+    expect(daemon.output()).toContain("sam: stopped")
+    expect(survivors([unit.pid as number])).toEqual([])
+  }, 60_000)
+})
+
 describe("sam start and SIGHUP", () => {
   it("its terminal closed: every unit stops gracefully, then SAM, exit 0 (not an abrupt end that leaves the reaper to SIGKILL)", async () => {
     p = project()

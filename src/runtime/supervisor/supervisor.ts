@@ -7,8 +7,10 @@
 // unit starts, a FiberMap of file watchers); time comes from Effect's Clock.
 import {
   Clock,
+  Deferred,
   Duration,
   Effect,
+  Exit,
   Fiber,
   FiberMap,
   FiberSet,
@@ -103,6 +105,8 @@ export class Supervisor {
   private readonly env: RunnerEnvironment
   private readonly options: SupervisorOptions
   private readonly starts: FiberMap.FiberMap<string>
+  /** Done when a second stop request says: SIGKILL what is still stopping, now. */
+  private readonly hurried = Deferred.makeUnsafe<void>()
   /** Each watched unit's file watcher, by unit id (config `watch`). */
   private readonly watches: FiberMap.FiberMap<string>
   private readonly watchIn: (id: string, watching: Effect.Effect<void>) => Fiber.Fiber<void, unknown>
@@ -589,6 +593,14 @@ export class Supervisor {
    * Stop everything, dependents before their dependencies, within `timeoutMs`: what is still
    * running then is SIGKILLed. Every command after this is refused; units never start again.
    */
+  /**
+   * SAM was asked again to stop while stopping (a second Ctrl+C, as Compose takes it): what is
+   * still stopping is SIGKILLed now instead of at the shutdown timeout.
+   */
+  hurryShutdown(): void {
+    Deferred.doneUnsafe(this.hurried, Exit.void)
+  }
+
   shutdown(options: { timeoutMs?: number; reason?: string } = {}): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       this.stopping = true
@@ -609,16 +621,25 @@ export class Supervisor {
           ),
         )
       }
-      const all = Fiber.awaitAll([...done.values()])
-      const finished = yield* Effect.timeoutOption(all, Duration.millis(options.timeoutMs ?? 30_000))
-      if (finished._tag === "None") {
+      const all = Effect.as(Fiber.awaitAll([...done.values()]), "done" as const)
+      const hurried = Effect.as(Deferred.await(this.hurried), "hurried" as const)
+      const finished = yield* Effect.timeoutOption(
+        Effect.raceFirst(all, hurried),
+        Duration.millis(options.timeoutMs ?? 30_000),
+      )
+      if (finished._tag === "None" || finished.value === "hurried") {
         const left = this.allRunners().filter((r) => !isDown(r))
+        const why =
+          finished._tag === "None"
+            ? `shutdown took longer than ${(options.timeoutMs ?? 30_000) / 1000}s`
+            : "SAM was asked again to stop"
         this.options.publish({
           type: "supervisor",
-          action: "shutdown-timeout",
-          detail: `shutdown took longer than ${(options.timeoutMs ?? 30_000) / 1000}s: SIGKILL ${left.map((r) => r.key).join(", ")}`,
+          action: finished._tag === "None" ? "shutdown-timeout" : "shutdown-hurried",
+          detail: `${why}: SIGKILL ${left.map((r) => r.key).join(", ") || "(nothing left)"}`,
         })
-        for (const r of left) r.send({ type: "SHUTDOWN", reason: `${reason} (timed out)`, graceful: false })
+        const killed = finished._tag === "None" ? `${reason} (timed out)` : `${reason} (asked again: SIGKILL)`
+        for (const r of left) r.send({ type: "SHUTDOWN", reason: killed, graceful: false })
         // Whatever a unit started, in every cell, dies now.
         this.options.containment?.killAll()
         // Forced stops finish within the kill wait of the drivers; interrupt what is left of the order.
