@@ -168,7 +168,7 @@ export class Supervisor {
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
       portFor: (runner) => this.memory.portFor(runner),
-      urlOf: (id) => this.units.get(id)?.runners.find((r) => r.state === "running" && r.ready)?.url,
+      urlOf: (id) => this.addressOf(id)?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
@@ -783,15 +783,28 @@ export class Supervisor {
   }
 
   /** A dependency is available when at least one of its instances is ready. */
+  /**
+   * The instance whose address dependents get (SAM_<ID>_URL): instance 0 when it is ready, as a
+   * scale down removes the highest-numbered instances first and so never it; while instance 0 is
+   * coming up, none yet (it is waited for); while it is down (backoff, crashed), another ready one.
+   */
+  private addressOf(id: string): InstanceRunner | undefined {
+    const [first, ...rest] = this.units.get(id)?.runners ?? []
+    if (first === undefined) return undefined
+    if (isReady(first)) return first
+    if (first.state === "starting" || first.state === "running") return undefined
+    return rest.find(isReady)
+  }
+
+  /** Whether dependents may start: the instance they will be given is ready. */
   private available(id: string): boolean {
-    const unit = this.units.get(id)
-    return unit?.runners.some((r) => r.state === "running" && r.ready) ?? false
+    return this.addressOf(id) !== undefined
   }
 
   private untilAvailable(id: string): Effect.Effect<void> {
     const unit = this.units.get(id)
     if (!unit) return Effect.never
-    return Effect.raceAll(unit.runners.map((r) => r.until((x) => x.state === "running" && x.ready)))
+    return Effect.raceAll(unit.runners.map((r) => r.until(() => this.available(id))))
   }
 
   private report(ids: ReadonlyArray<string>): StartReport {
@@ -888,6 +901,8 @@ export class Supervisor {
     }
   }
 }
+
+const isReady = (r: InstanceRunner): boolean => r.state === "running" && r.ready
 
 const heldReason = (id: string, held: DesiredIntent) =>
   `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
