@@ -2,6 +2,7 @@
 // starts and close when it is interrupted (the unit removed, its watch turned off or changed by a
 // reload, SAM stopping). Each burst of changes is reported once, after the quiet time, by its
 // first path. The supervisor (supervisor.ts) decides what a change does to the unit's instances.
+import { existsSync } from "node:fs"
 import { Effect } from "effect"
 import { watchFiles } from "../fileWatcher.ts"
 import type { WatchSpec } from "../unitSpec.ts"
@@ -13,6 +14,14 @@ export interface WatchReports {
   /** The watcher could not open, or failed later: what happened and what to do, in words. */
   readonly failed: (detail: string) => void
 }
+
+/**
+ * The path a burst of changes is named by: the first that still exists. An editor's atomic save
+ * writes `server.mjs.tmp` (or vim's `4913`) and renames it over `server.mjs`: the file saved is
+ * the one left. A burst of deletions only is named by its first path.
+ */
+const namedChange = (paths: ReadonlyArray<string>): string =>
+  paths.find((p) => existsSync(p)) ?? (paths[0] as string)
 
 /** Why watching failed, with the way out for the failures that have one. */
 export const describeWatchError = (error: unknown): string => {
@@ -37,11 +46,15 @@ export const describeWatchError = (error: unknown): string => {
 export const watchUnitFiles = (watch: WatchSpec, reports: WatchReports): Effect.Effect<void> => {
   const open = Effect.try({
     try: () =>
-      watchFiles(watch.paths, (paths) => reports.changed(describeChange(paths[0]!, watch.relativeTo)), {
-        debounceMs: watch.debounceMs,
-        ignore: ignoreRule(watch),
-        onError: (error) => reports.failed(describeWatchError(error)),
-      }),
+      watchFiles(
+        watch.paths,
+        (paths) => reports.changed(describeChange(namedChange(paths), watch.relativeTo)),
+        {
+          debounceMs: watch.debounceMs,
+          ignore: ignoreRule(watch),
+          onError: (error) => reports.failed(describeWatchError(error)),
+        },
+      ),
     catch: describeWatchError,
   })
   return Effect.acquireRelease(open, (handle) => Effect.sync(() => handle.close())).pipe(
