@@ -477,6 +477,13 @@ export class Supervisor {
             for (const r of unit.runners) r.restartPending = true
           }
           yield* this.startUnit(id)
+        } else if (command === "restart" && accepting.length > 1) {
+          // Rolling, as PM2's reload and a Kubernetes rollout: the next instance restarts once this
+          // one serves again (or has failed), so the others keep answering meanwhile.
+          for (const r of accepting) {
+            yield* r.command(command, options)
+            yield* r.until((x) => isReady(x) || isDown(x) || x.state === "backoff")
+          }
         } else {
           for (const r of accepting) yield* r.command(command, options)
         }
@@ -486,7 +493,9 @@ export class Supervisor {
         })
       })
       const graceMs = options.timeoutMs ?? unit.spec.stop.graceMs
-      yield* acting.pipe(Effect.timeoutOption(Duration.millis(graceMs + commandSlackMs)))
+      // A rolling restart waits for each instance in turn.
+      const turns = command === "restart" ? accepting.length : 1
+      yield* acting.pipe(Effect.timeoutOption(Duration.millis((graceMs + commandSlackMs) * turns)))
     })
   }
 
