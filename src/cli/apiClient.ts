@@ -13,7 +13,8 @@ import {
   readRecordedApiState,
 } from "../api/apiAddress.ts"
 import { ControlApiError, type ControlClient, controlClient } from "../api/controlClient.ts"
-import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
+import { DEFAULT_STATE_DIR } from "../config/constants.ts"
+import { defaultConfigFile } from "../config/defaultConfigFile.ts"
 import type { ConfigError } from "../config/errors.ts"
 import { EXIT_FAILURE, EXIT_USAGE, type OptionValues, stringOption } from "./command.ts"
 
@@ -93,7 +94,7 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
     )
   }
   const configPath = stringOption(values, "config")
-  const configFile = resolve(io.cwd, configPath ?? DEFAULT_CONFIG_FILE)
+  const configFile = resolve(io.cwd, configPath ?? defaultConfigFile(io.cwd))
   // The common case without loading the config (which costs more than the call itself): a SAM
   // running this very config on the default state dir beside it, or (no sam.config.ts here, none
   // named) the SAM started here with another config file.

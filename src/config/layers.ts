@@ -2,10 +2,11 @@
 // system.yaml, local-overrides.yaml (all beside the main file), SAM__ env vars, --set overrides.
 // Each layer knows its base directory (for relative paths) and how to locate a path for errors.
 
-import { readdir, stat } from "node:fs/promises"
+import { stat } from "node:fs/promises"
 import { basename, dirname, extname, isAbsolute, join, relative } from "node:path"
 import { type ConfigPath, describeValue, isRecord } from "./configPath.ts"
 import { DEFAULT_CONFIG_FILE, DEFAULTS_FILE, LOCAL_OVERRIDES_FILE, SYSTEM_FILE } from "./constants.ts"
+import { configFilesIn } from "./defaultConfigFile.ts"
 import { cliLayer, envLayer, type OverrideLayer, overrideLabel } from "./envLayer.ts"
 import type { ConfigIssue } from "./errors.ts"
 import { CODE_EXTENSIONS, type ConfigFile, DATA_EXTENSIONS, readConfigFile } from "./readConfigFile.ts"
@@ -78,15 +79,6 @@ export interface ReadLayersOptions {
 }
 
 /** Files in `dir` that look like a SAM config (`sam.yaml`, `sam.config.json`, ...), sorted. */
-const configFilesIn = async (dir: string): Promise<Array<string>> => {
-  try {
-    const names = await readdir(dir)
-    return names.filter((name) => /^sam(\.config)?\.(ts|mts|mjs|js|json|ya?ml)$/.test(name)).sort()
-  } catch {
-    return []
-  }
-}
-
 export const readLayers = async (options: ReadLayersOptions): Promise<ReadLayersResult> => {
   const { configPath, cwd } = options
   const dir = dirname(configPath)
@@ -100,12 +92,12 @@ export const readLayers = async (options: ReadLayersOptions): Promise<ReadLayers
   }
   if (!(await exists(configPath))) {
     // Without --config: name the config files that are here, so `--config sam.yaml` is one step.
-    const candidates = basename(configPath) === DEFAULT_CONFIG_FILE ? await configFilesIn(dir) : []
+    const candidates = basename(configPath) === DEFAULT_CONFIG_FILE ? configFilesIn(dir) : []
     const message =
       basename(configPath) !== DEFAULT_CONFIG_FILE
         ? "config file not found"
         : candidates.length > 0
-          ? `config file not found (${DEFAULT_CONFIG_FILE} is the default; this folder has ${candidates.join(", ")}: pass --config ${candidates[0]})`
+          ? `config file not found (${DEFAULT_CONFIG_FILE} is the default, else the one sam.* config file here; this folder has ${candidates.join(", ")}: pass --config ${candidates[0]})`
           : `config file not found (create ${DEFAULT_CONFIG_FILE} or pass --config <file>)`
     return { layers: [], files: [], issues: [{ file: shownMain, path: "", message }], fatal: true }
   }

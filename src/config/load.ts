@@ -8,8 +8,8 @@ import { delimiter, join, resolve } from "node:path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { type ConfigPath, formatPath, isRecord, prefixes } from "./configPath.ts"
-import { DEFAULT_CONFIG_FILE } from "./constants.ts"
 import { crossChecks } from "./crossChecks.ts"
+import { defaultConfigFile } from "./defaultConfigFile.ts"
 import { ConfigError, type ConfigIssue, isVaultError } from "./errors.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { type ConfigLayer, readLayers } from "./layers.ts"
@@ -200,7 +200,7 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
   const cwd = resolve(options.cwd ?? process.cwd())
   const env = options.env ?? process.env
   const strict = options.secrets !== "lenient"
-  const configPath = resolve(cwd, options.configPath ?? DEFAULT_CONFIG_FILE)
+  const configPath = resolve(cwd, options.configPath ?? defaultConfigFile(cwd))
   const baseDir = resolve(configPath, "..")
 
   const read = await readLayers({ configPath, cwd, env, cliOverrides: options.cliOverrides ?? [] })

@@ -59,7 +59,7 @@ const table = new Set([
 
 /** What a client command may load besides: its body, the typed client, node:http (without undici) and finding SAM. */
 const client =
-  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors)\.ts|runtime\/os\/nodeHttp\.ts)$/
+  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/os\/nodeHttp\.ts)$/
 
 describe("what a command loads", () => {
   it("sam --version, --help and a mistyped command load the command table only", async () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startApiServer } from "../../src/api/apiServer.ts"
@@ -82,6 +83,28 @@ describe("sam shutdown", () => {
       await sam.stop()
       await server.close()
     }
+  })
+})
+
+describe("the CLI in a folder whose one config file is sam.yaml", () => {
+  it("uses it without --config: its API address, its units", async () => {
+    p = project("sam.yaml")
+    const free = createServer()
+    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve))
+    const port = (free.address() as AddressInfo).port
+    await new Promise((resolve) => free.close(resolve))
+    p.writeConfig({
+      api: { host: "127.0.0.1", port },
+      services: { web: service([fixturePath("http-service.mjs")]) },
+    })
+    const shutdown = await runSam(["shutdown"], { cwd: p.dir })
+    expect(shutdown).toMatchObject({ code: 0, stderr: "" })
+    expect(shutdown.stdout).toBe(
+      `sam: SAM is not running at http://127.0.0.1:${port}; nothing to shut down\n`,
+    )
+    const print = await runSam(["config", "print"], { cwd: p.dir })
+    expect(print.code).toBe(0)
+    expect(print.stdout).toContain("web")
   })
 })
 

@@ -105,8 +105,21 @@ describe("main file formats", () => {
     // Without --config, the config files that are there are named.
     const beside = await tempDir({ "sam.yaml": "{}\n", "sam.config.json": "{}", "notes.yaml": "" })
     await expect(load(beside)).rejects.toThrow(
-      "sam.config.ts config file not found (sam.config.ts is the default; this folder has sam.config.json, sam.yaml: pass --config sam.config.json)",
+      "sam.config.ts config file not found (sam.config.ts is the default, else the one sam.* config file here; this folder has sam.config.json, sam.yaml: pass --config sam.config.json)",
     )
+  })
+
+  it("without --config uses sam.config.ts, else the one sam.* config file in the folder", async () => {
+    const lone = await tempDir({ "sam.yaml": "api: { port: 7310 }\n", "notes.yaml": "x: 1\n" })
+    const loaded = await load(lone)
+    expect(loaded.config.api.port).toBe(7310)
+    expect(loaded.configPath).toBe(join(lone, "sam.yaml"))
+    // sam.config.ts wins when it is there.
+    const both = await tempDir({
+      "sam.yaml": "api: { port: 7311 }\n",
+      "sam.config.ts": "export default { api: { port: 7312 } }\n",
+    })
+    expect((await load(both)).config.api.port).toBe(7312)
   })
 })
 
