@@ -6,7 +6,8 @@ export const configOption: OptionSpec = {
   type: "string",
   short: "c",
   placeholder: "file",
-  description: "Main config file: .ts .mjs .js .json .yaml .yml (default: sam.config.ts)",
+  description:
+    "Main config file: .ts .mjs .js .json .yaml .yml (default: sam.config.ts, else the one sam.* file here)",
 }
 
 export const setOption: OptionSpec = {
