@@ -255,7 +255,7 @@ export const withApi = async (
     connection: { token: Token | undefined; location: SamLocation },
   ) => Promise<number>,
   /** Answers "no SAM runs there" itself (its exit code) instead of failing with exit 1. */
-  notRunning?: (why: SamNotRunning) => number,
+  notRunning?: (why: SamNotRunning) => number | Promise<number>,
 ): Promise<number> => {
   let token: Token | undefined
   let location: SamLocation | undefined
@@ -271,7 +271,7 @@ export const withApi = async (
       io.stderr(`sam: ${describeFailure(error, token, location, io.cwd)}\n`)
       return EXIT_FAILURE
     }
-    if (error instanceof SamNotRunning && notRunning) return notRunning(error)
+    if (error instanceof SamNotRunning && notRunning) return await notRunning(error)
     if (error instanceof ApiCallError) {
       io.stderr(`sam: ${error.message}\n`)
       return EXIT_FAILURE

@@ -5,7 +5,7 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import { logQueryOf } from "../api/logQuery.ts"
 import type { LogLine } from "../api/schemas.ts"
-import { ApiCallError, withApi } from "./apiClient.ts"
+import { ApiCallError, type SamNotRunning, withApi } from "./apiClient.ts"
 import {
   type CommandRun,
   EXIT_FAILURE,
@@ -174,46 +174,62 @@ const maxReconnects = 5
 export const run: CommandRun = async ({ values, positionals, io }) => {
   const query = queryOf(values)
   const format = formatOf(values)
-  return withApi(io, values, async (client) => {
-    const targets = await targetsOf(client, positionals)
-    if (targets.length === 0) {
-      io.stderr("sam: the running SAM has no agents or services\n")
-      return EXIT_OK
-    }
-    const out = printer(io, targets, format)
-    const { merged, lastSeqs } = await history(client, targets, query)
-    for (const { unit, line } of merged) out.print(unit, line)
-    if (values.follow !== true) return EXIT_OK
-
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once("SIGINT", onSignal)
-    process.once("SIGTERM", onSignal)
-    try {
-      const endings = await Promise.all(
-        targets.map(async (target) => {
-          let after = lastSeqs.get(target.id) ?? 0
-          for (let attempt = 0; ; attempt++) {
-            const result = await follow(client, target, query, after, abort.signal, (line) =>
-              out.print(target.id, line),
-            ).catch((error: unknown) => {
-              // One unit's stream failing ends them all (the error is reported once).
-              abort.abort()
-              throw error
-            })
-            if (result.how !== "ended" || attempt >= maxReconnects) return result.how
-            after = result.last
-          }
-        }),
-      )
-      if (abort.signal.aborted || endings.includes("shutdown")) return EXIT_OK
-    } finally {
-      process.off("SIGINT", onSignal)
-      process.off("SIGTERM", onSignal)
-    }
-    io.stderr(
-      `sam: the log stream ended: SAM at ${client.url} went away; run \`sam logs -f\` again once it is back\n`,
+  // No SAM running: the last run's files (offlineLogs.ts, loaded only then).
+  const lastRun = (why: SamNotRunning) =>
+    import("./offlineLogs.ts").then(({ offlineLogs }) =>
+      offlineLogs(io, values, positionals, why, (targets) =>
+        printer(
+          io,
+          targets.map((t) => ({ ...t, kind: "service" as const })),
+          format,
+        ),
+      ),
     )
-    return EXIT_FAILURE
-  })
+  return withApi(
+    io,
+    values,
+    async (client) => {
+      const targets = await targetsOf(client, positionals)
+      if (targets.length === 0) {
+        io.stderr("sam: the running SAM has no agents or services\n")
+        return EXIT_OK
+      }
+      const out = printer(io, targets, format)
+      const { merged, lastSeqs } = await history(client, targets, query)
+      for (const { unit, line } of merged) out.print(unit, line)
+      if (values.follow !== true) return EXIT_OK
+
+      const abort = new AbortController()
+      const onSignal = () => abort.abort()
+      process.once("SIGINT", onSignal)
+      process.once("SIGTERM", onSignal)
+      try {
+        const endings = await Promise.all(
+          targets.map(async (target) => {
+            let after = lastSeqs.get(target.id) ?? 0
+            for (let attempt = 0; ; attempt++) {
+              const result = await follow(client, target, query, after, abort.signal, (line) =>
+                out.print(target.id, line),
+              ).catch((error: unknown) => {
+                // One unit's stream failing ends them all (the error is reported once).
+                abort.abort()
+                throw error
+              })
+              if (result.how !== "ended" || attempt >= maxReconnects) return result.how
+              after = result.last
+            }
+          }),
+        )
+        if (abort.signal.aborted || endings.includes("shutdown")) return EXIT_OK
+      } finally {
+        process.off("SIGINT", onSignal)
+        process.off("SIGTERM", onSignal)
+      }
+      io.stderr(
+        `sam: the log stream ended: SAM at ${client.url} went away; run \`sam logs -f\` again once it is back\n`,
+      )
+      return EXIT_FAILURE
+    },
+    lastRun,
+  )
 }

@@ -1,0 +1,124 @@
+// `sam logs` with no SAM running: the last run's logs, read from the files it left in
+// <state_dir>/logs (as `pm2 logs` reads its files, and `docker compose logs` shows stopped
+// containers), said to be that. `-f` needs a running SAM. Loaded only on that path.
+import { existsSync, readdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { logQueryOf } from "../api/logQuery.ts"
+import type { LogLine } from "../api/schemas.ts"
+import { DEFAULT_STATE_DIR } from "../config/constants.ts"
+import { defaultConfigFile } from "../config/defaultConfigFile.ts"
+import { logFileName } from "../runtime/logs/logFiles.ts"
+import { readRecords } from "../runtime/logs/logReader.ts"
+import { fieldsOf, type LogRecord } from "../runtime/logs/logRecord.ts"
+import type { SamNotRunning } from "./apiClient.ts"
+import { EXIT_FAILURE, EXIT_OK, type OptionValues, stringOption } from "./command.ts"
+import type { CliIo } from "./io.ts"
+import { unknownUnits } from "./unitTable.ts"
+
+/** Where the last run kept its logs, and the units its config names (those first, in its order). */
+const lastRun = async (io: CliIo, values: OptionValues): Promise<{ dir: string; units: string[] }> => {
+  const stateDirEnv = io.env.SAM_STATE_DIR
+  if (stateDirEnv !== undefined && stateDirEnv !== "")
+    return { dir: join(resolve(io.cwd, stateDirEnv), "logs"), units: [] }
+  const configPath = stringOption(values, "config") ?? defaultConfigFile(io.cwd)
+  try {
+    const { loadConfig } = await import("../config/load.ts")
+    const { config } = await loadConfig({ cwd: io.cwd, env: io.env, secrets: "lenient", configPath })
+    return {
+      dir: join(config.runtime.state_dir, "logs"),
+      units: [...Object.keys(config.services), ...Object.keys(config.agents)],
+    }
+  } catch {
+    // A config that does not load: the default state dir beside where it would be.
+    return { dir: join(resolve(io.cwd, configPath, ".."), DEFAULT_STATE_DIR, "logs"), units: [] }
+  }
+}
+
+/** Units with a log file in `dir`: the config's first, then any other file's (a removed unit). */
+const unitsWithLogs = (dir: string, configured: ReadonlyArray<string>): string[] => {
+  const files = new Set(readdirSync(dir).filter((name) => name.endsWith(".log")))
+  const known = configured.filter((id) => files.has(logFileName(id)))
+  for (const id of known) files.delete(logFileName(id))
+  // Plain ids only for the rest (escaped names are left to their unit being named).
+  const others = [...files].map((f) => f.slice(0, -4)).filter((id) => logFileName(id) === `${id}.log`)
+  return [...known, ...others.sort()]
+}
+
+const lineOf = (record: LogRecord): LogLine => {
+  const fields = record.stream === "sam" ? undefined : fieldsOf(record.line)
+  return {
+    seq: record.seq,
+    time: new Date(record.time).toISOString(),
+    instance: record.instance,
+    stream: record.stream,
+    line: record.line,
+    ...(fields === undefined ? {} : { fields }),
+  }
+}
+
+export interface OfflinePrinter {
+  print(unit: string, line: LogLine): void
+}
+
+/** Print the last run's lines of `ids` (all units without ids); exit code. */
+export const offlineLogs = async (
+  io: CliIo,
+  values: OptionValues,
+  ids: ReadonlyArray<string>,
+  why: SamNotRunning,
+  printerFor: (targets: ReadonlyArray<{ id: string; instances: number }>) => OfflinePrinter,
+): Promise<number> => {
+  if (values.follow === true) {
+    io.stderr(
+      `sam: ${why.message}\nsam: -f follows a running SAM's units; without it, sam logs shows the last run's\n`,
+    )
+    return EXIT_FAILURE
+  }
+  const { dir, units } = await lastRun(io, values)
+  if (!existsSync(dir)) {
+    io.stderr(`sam: ${why.message}\nsam: and there are no logs of an earlier run in ${dir}\n`)
+    return EXIT_FAILURE
+  }
+  const available = unitsWithLogs(dir, units)
+  const wanted = ids.length === 0 ? available : [...new Set(ids)]
+  const unknown = unknownUnits(wanted, [...new Set([...available, ...units])])
+  if (unknown !== undefined) {
+    io.stderr(`sam: ${unknown}\n`)
+    return EXIT_FAILURE
+  }
+  const checked = logQueryOf(
+    {
+      ...(stringOption(values, "lines") === undefined
+        ? {}
+        : { lines: Number(stringOption(values, "lines")) }),
+      ...(stringOption(values, "since") === undefined
+        ? {}
+        : { since: stringOption(values, "since") as string }),
+      ...(stringOption(values, "grep") === undefined ? {} : { grep: stringOption(values, "grep") as string }),
+      ...(stringOption(values, "stream") === undefined
+        ? {}
+        : { stream: stringOption(values, "stream") as "stdout" | "stderr" }),
+      ...(stringOption(values, "instance") === undefined
+        ? {}
+        : { instance: Number(stringOption(values, "instance")) }),
+    },
+    Date.now(),
+  )
+  // The CLI checked the query before asking SAM: it is valid here.
+  if (!("query" in checked)) return EXIT_FAILURE
+  const read = await Promise.all(
+    wanted.map(async (id, order) => ({
+      id,
+      order,
+      records: await readRecords(join(dir, logFileName(id)), id, checked.query),
+    })),
+  )
+  io.stderr(`sam: SAM is not running; these are its last run's logs, from ${dir}\n`)
+  const out = printerFor(
+    read.map((r) => ({ id: r.id, instances: Math.max(1, ...r.records.map((x) => x.instance + 1)) })),
+  )
+  const merged = read.flatMap((r) => r.records.map((record) => ({ unit: r.id, order: r.order, record })))
+  merged.sort((a, b) => a.record.time - b.record.time || a.order - b.order || a.record.seq - b.record.seq)
+  for (const { unit, record } of merged) out.print(unit, lineOf(record))
+  return EXIT_OK
+}
