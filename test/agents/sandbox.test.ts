@@ -84,6 +84,11 @@ describe("sandbox security profiles", () => {
         agentUnit("online", { agent: { capabilities: ["connect"], network: true } }),
       ])
       expect((await online.sam.invoke("connect", { port })).output).toBe("connected")
+      // Node's warning about SAM's own --allow-net flag is not the agent's to explain in its log.
+      const said = (await online.sam.logs.read("online", { lines: 1000 })).map((r) => r.line)
+      expect(
+        said.filter((line) => line.includes("ExperimentalWarning") || line.includes("--trace-warnings")),
+      ).toEqual([])
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }

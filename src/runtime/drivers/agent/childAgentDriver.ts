@@ -26,6 +26,9 @@ import { type WallPlan, walledCommand } from "./sandboxWalls.ts"
 type ChildRuntime = "sandbox" | "process"
 
 /** V8's last words when it hits --max-old-space-size. */
+const allowNetWarning =
+  /^\(node:\d+\) ExperimentalWarning: The flag --allow-net is under experimental phase\.$/
+
 const heapOutOfMemory = /Reached heap limit|JavaScript heap out of memory|Allocation failed/
 
 /** `security.run_as` applies only when SAM runs as root (only root may switch users). */
@@ -133,10 +136,22 @@ export const childAgentDriver = (
             `agent "${ctx.spec.id}" may read ${exposed.join(", ")} (inside what its sandbox lets it read) ` +
             "because bubblewrap's walls are not up: keep SAM's state dir out of the agent's directory, or install bubblewrap",
         })
+      // Node warns that --allow-net is experimental at every start: SAM's flag, not the agent's
+      // doing, so the two lines of that warning are left out of the agent's log (once).
+      let netWarning = launch.args.includes("--allow-net") ? "expected" : "done"
       const base = yield* spawnInstance(
         {
           ...ctx,
           log: (stream, line) => {
+            if (stream === "stderr" && netWarning !== "done") {
+              if (netWarning === "expected" && allowNetWarning.test(line)) {
+                netWarning = "hint"
+                return
+              }
+              const hint = netWarning === "hint" && line.startsWith("(Use `node --trace-warnings")
+              netWarning = "done"
+              if (hint) return
+            }
             if (stream === "stderr" && heapOutOfMemory.test(line)) heapExhausted = line.trim()
             ctx.log(stream, line)
           },
