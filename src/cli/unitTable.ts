@@ -94,6 +94,7 @@ const columns = [
   "RESTARTS",
   "UPTIME",
   "PID",
+  "PORT",
   "CPU",
   "MEM",
 ] as const
@@ -108,13 +109,14 @@ const stateText = (state: string, nextAttemptAt: string | null, now: number): st
 /** The columns from STATE on, for a unit or one of its instances. */
 type Measured = Pick<UnitRow, "ready" | "restarts" | "uptime" | "pid" | "cpu_percent" | "memory_bytes">
 
-const measuredCells = (r: Measured, state: string, inst: string): string[] => [
+const measuredCells = (r: Measured, state: string, inst: string, port: number | null): string[] => [
   state,
   r.ready ? "yes" : "no",
   inst,
   String(r.restarts),
   formatUptime(r.uptime),
   r.pid === null ? "-" : String(r.pid),
+  port === null ? "-" : String(port),
   r.cpu_percent === null ? "-" : `${r.cpu_percent.toFixed(1)}%`,
   formatBytes(r.memory_bytes),
 ]
@@ -123,7 +125,13 @@ const cells = (r: UnitRow, now: number): string[] => [
   r.id,
   r.kind,
   r.runtime,
-  ...measuredCells(r, stateText(r.state, r.next_attempt_at, now), String(r.instances)),
+  // A unit's port is its instance's when it has one; several are on their own rows.
+  ...measuredCells(
+    r,
+    stateText(r.state, r.next_attempt_at, now),
+    String(r.instances),
+    r.per_instance.length === 1 ? (r.per_instance[0]?.port ?? null) : null,
+  ),
 ]
 
 /** A unit of several instances, any of them not stopped: a row for each, under the unit's, as PM2 lists them. */
@@ -134,7 +142,7 @@ const instanceRows = (r: UnitRow, now: number): string[][] =>
         `  ${r.id}#${i.instance}`,
         "",
         "",
-        ...measuredCells(i, stateText(i.status, i.next_attempt_at, now), ""),
+        ...measuredCells(i, stateText(i.status, i.next_attempt_at, now), "", i.port),
       ])
 
 /** States whose reason is printed under the table. */

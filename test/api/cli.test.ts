@@ -149,11 +149,11 @@ describe("sam against a running SAM", () => {
       ),
     )
     expect(status.stdout).toMatch(
-      /\nID +KIND +RUNTIME +STATE +READY +INST +RESTARTS +UPTIME +PID +CPU +MEM\n/,
+      /\nID +KIND +RUNTIME +STATE +READY +INST +RESTARTS +UPTIME +PID +PORT +CPU +MEM\n/,
     )
     // (Restarts: any count; a loaded machine may fail a few of db's 0.2 s liveness checks.)
     expect(status.stdout).toMatch(
-      /\ndb +service +process +running +yes +1 +\d+ +\S+ +\d+ +[\d.]+% +[\d.]+ MB\n/,
+      /\ndb +service +process +running +yes +1 +\d+ +\S+ +\d+ +\d+ +[\d.]+% +[\d.]+ MB\n/,
     )
     expect(status.stdout).toMatch(/\nhelper +agent +sandbox +running +yes /)
     const rows = await units()

@@ -56,8 +56,13 @@ describe("sam ps and a service of several instances", () => {
     expect(at).toBeGreaterThan(0)
     for (const i of instances)
       expect(lines[at + 1 + i.instance]).toMatch(
-        new RegExp(`^  web#${i.instance} +running +yes +\\d+ +\\S+ +${i.pid} `),
+        new RegExp(`^  web#${i.instance} +running +yes +\\d+ +\\S+ +${i.pid} +${i.port} `),
       )
+    // One instance: its port on the unit's row.
+    const db = (await sam.api<{ per_instance: Instance[] }>("GET", "/api/services/db")).body.per_instance[0]
+    expect(lines[at + 4]).toMatch(
+      new RegExp(`^db +service +process +running +yes +1 +\\d+ +\\S+ +${db?.pid} +${db?.port} `),
+    )
     // A unit of one instance has no rows of its own.
     expect(lines[at + 4]).toMatch(/^db +service /)
     expect(ps.stdout).not.toContain("db#0")
