@@ -13,6 +13,7 @@ import { HealthCheckSchema } from "./healthCheck.ts"
 import { encodedDefaultRestartPolicy, RestartPolicySchema } from "./restartPolicy.ts"
 import {
   Count,
+  EnvMap,
   NonEmpty,
   optional,
   Port,
@@ -22,7 +23,6 @@ import {
   Seconds,
   SignalName,
   StringList,
-  StringMap,
   withDefault,
 } from "./schemaPrimitives.ts"
 import { WatchSchema } from "./watchConfig.ts"
@@ -123,7 +123,7 @@ export const AgentSchema = Schema.Struct({
       timeout_seconds: optional(PositiveSeconds),
     }).annotate({ identifier: "AgentResources" }),
   ),
-  environment: StringMap.pipe(withDefault({}, "Environment variables of the agent process.")),
+  environment: EnvMap.pipe(withDefault({}, "Environment variables of the agent process.")),
   capabilities: StringList.pipe(withDefault([], "Capabilities this agent offers.")),
   network: optional(
     Schema.Boolean,
@@ -152,7 +152,7 @@ const Deployment = Schema.Struct({
   command: optional(NonEmpty, "mode process: executable."),
   args: optional(StringList),
   cwd: optional(NonEmpty, "Working directory (relative to this file)."),
-  env: optional(StringMap),
+  env: optional(EnvMap),
   port: optional(Port, "Fixed port the process listens on (also passed as PORT)."),
   image: optional(NonEmpty, "mode container: image reference."),
   ports: optional(StringList, 'mode container: "host:container" mappings.'),

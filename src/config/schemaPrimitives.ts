@@ -1,10 +1,11 @@
 // Small reusable schemas for the config: bounded durations, numbers, ports, non-empty strings,
-// signal names, string maps, and `withDefault` (a decoding default that also shows up as
+// signal names, string lists, environment maps, and `withDefault` (a decoding default that also shows up as
 // `default` in the generated JSON Schema). Used by schema.ts, restartPolicy.ts, healthCheck.ts.
 
 import { constants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import { suggestionSuffix } from "./suggest.ts"
 
 /** Makes a struct key optional in the input, filled with `value` when absent, documented in the JSON Schema. */
@@ -46,7 +47,23 @@ export const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 export const Port = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 }))
 /** A string that must not be empty (a command, path, image, URL). */
 export const NonEmpty = Schema.String.check(Schema.isMinLength(1, { expected: "a non-empty string" }))
-export const StringMap = Schema.Record(Schema.String, Schema.String)
+
+/**
+ * Environment variables: each value a string, or a number or boolean written bare (`PORT: 3000`,
+ * `DEBUG: true`), taken as its text, as Compose takes it. Decoded to strings.
+ */
+export const EnvMap = Schema.Record(
+  Schema.String,
+  Schema.Union([Schema.String, Schema.Finite, Schema.Boolean]).pipe(
+    Schema.decodeTo(
+      Schema.String,
+      SchemaTransformation.transform<string, string | number | boolean>({
+        decode: (value) => String(value),
+        encode: (value) => value,
+      }),
+    ),
+  ),
+)
 export const StringList = Schema.Array(Schema.String)
 
 /** Signal names this Node knows (`SIGTERM`, `SIGINT`, ...), spelled as Node spells them. */

@@ -84,6 +84,36 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     ])
   })
 
+  it("takes a number or boolean in env as its text (PORT: 3000), as Compose does; not an object", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "agents:",
+        "  a: { path: /a, environment: { RETRIES: 3, VERBOSE: false } }",
+        "services:",
+        "  s:",
+        "    deployment: { mode: process, command: node, env: { PORT_HINT: 3000, RATIO: 0.5, DEBUG: true, NAME: x } }",
+      ),
+    })
+    const { config } = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: {} })
+    expect(config.services.s?.deployment.env).toEqual({
+      PORT_HINT: "3000",
+      RATIO: "0.5",
+      DEBUG: "true",
+      NAME: "x",
+    })
+    expect(config.agents.a?.environment).toEqual({ RETRIES: "3", VERBOSE: "false" })
+    const error = await failure({
+      "sam.yaml": yaml(
+        "services:",
+        "  s:",
+        "    deployment: { mode: process, command: node, env: { A: { b: 1 } } }",
+      ),
+    })
+    expect(lines(error)).toEqual([
+      expect.stringMatching(/^sam\.yaml:3:\d+ services\.s\.deployment\.env\.A: /),
+    ])
+  })
+
   it("reports every problem at once, schema and cross checks together", async () => {
     const error = await failure({
       "sam.yaml": yaml(
