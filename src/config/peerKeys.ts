@@ -23,6 +23,10 @@ const unitKeys: Readonly<Record<Kind, Readonly<Record<string, string>>>> = {
     kill_timeout: "stop.grace_seconds",
     stop_grace_period: "stop.grace_seconds",
     stop_signal: "stop.signal",
+    autorestart: "restart_policy",
+    exec_mode: "scaling.min_instances (each instance is its own process on its own port)",
+    max_memory_restart:
+      "none yet: services have no memory limit in SAM (agents have resources.max_memory_mb)",
   },
   agents: {
     script: "path",
@@ -32,6 +36,7 @@ const unitKeys: Readonly<Record<Kind, Readonly<Record<string, string>>>> = {
     max_restarts: "restart_policy.max_restarts",
     restart_delay: "restart_policy.backoff_seconds",
     max_memory_restart: "resources.max_memory_mb",
+    autorestart: "restart_policy",
     kill_timeout: "stop.grace_seconds",
     stop_signal: "stop.signal",
   },

@@ -51,6 +51,12 @@ export const describeAst = (ast: SchemaAST.AST): string => {
   return [...new Set(groups)].join(" or ")
 }
 
+/** The string literals an AST accepts (a union of them, or one). */
+const stringLiterals = (ast: SchemaAST.AST): Array<string> => {
+  if (ast._tag === "Literal") return typeof ast.literal === "string" ? [ast.literal] : []
+  return ast._tag === "Union" ? ast.types.flatMap(stringLiterals) : []
+}
+
 const knownKeys = (ast: SchemaAST.AST): Array<string> =>
   ast._tag === "Objects"
     ? ast.propertySignatures.map((p) => p.name).filter((n): n is string => typeof n === "string")
@@ -63,7 +69,16 @@ const isShallow = (issue: SchemaIssue.Issue): boolean =>
 /** Flattens `issue` (from decoding `input`) into drafts, one per problem. */
 export const schemaIssues = (issue: SchemaIssue.Issue, input: unknown): Array<IssueDraft> => {
   const out: Array<IssueDraft> = []
-  const found = (path: ConfigPath): string => describeValue(getIn(input, path))
+  const found = (path: ConfigPath, ast?: SchemaAST.AST): string => {
+    const value = getIn(input, path)
+    // A misspelt choice (`mode: proces`, `runtime: sandboxed`) gets the choice it is one edit (or
+    // a prefix) away from; a different word (`runtime: docker`) gets none.
+    const hint =
+      typeof value === "string" && ast !== undefined
+        ? suggestionSuffix(value, stringLiterals(ast), '"', 1)
+        : ""
+    return `${describeValue(value)}${hint}`
+  }
   const walk = (node: SchemaIssue.Issue, path: ConfigPath): void => {
     switch (node._tag) {
       case "Pointer":
@@ -77,13 +92,23 @@ export const schemaIssues = (issue: SchemaIssue.Issue, input: unknown): Array<Is
         return
       case "AnyOf":
         if (node.issues.every(isShallow)) {
-          out.push({ path, message: "invalid value", expected: describeAst(node.ast), found: found(path) })
+          out.push({
+            path,
+            message: "invalid value",
+            expected: describeAst(node.ast),
+            found: found(path, node.ast),
+          })
         } else {
           for (const child of node.issues) if (!isShallow(child)) walk(child, path)
         }
         return
       case "InvalidType":
-        out.push({ path, message: "invalid type", expected: describeAst(node.ast), found: found(path) })
+        out.push({
+          path,
+          message: "invalid type",
+          expected: describeAst(node.ast),
+          found: found(path, node.ast),
+        })
         return
       case "MissingKey":
         out.push({ path, message: "required but missing" })

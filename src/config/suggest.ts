@@ -21,9 +21,14 @@ const distance = (a: string, b: string): number => {
 }
 
 /** The closest candidate to `input`, if one is close enough to be a plausible typo. */
-export const didYouMean = (input: string, candidates: Iterable<string>): string | undefined => {
+export const didYouMean = (
+  input: string,
+  candidates: Iterable<string>,
+  /** Most edits a hint may be away (default a third of the input's length, at least 1). */
+  maxEdits?: number,
+): string | undefined => {
   const needle = input.toLowerCase()
-  const limit = Math.max(1, Math.floor(input.length / 3))
+  const limit = maxEdits ?? Math.max(1, Math.floor(input.length / 3))
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
   for (const candidate of candidates) {
@@ -41,7 +46,12 @@ export const didYouMean = (input: string, candidates: Iterable<string>): string 
 }
 
 /** ` (did you mean "x"?)` or the empty string. */
-export const suggestionSuffix = (input: string, candidates: Iterable<string>, quote = '"'): string => {
-  const hint = didYouMean(input, candidates)
+export const suggestionSuffix = (
+  input: string,
+  candidates: Iterable<string>,
+  quote = '"',
+  maxEdits?: number,
+): string => {
+  const hint = didYouMean(input, candidates, maxEdits)
   return hint === undefined ? "" : ` (did you mean ${quote}${hint}${quote}?)`
 }

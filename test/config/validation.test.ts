@@ -84,6 +84,24 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     ])
   })
 
+  it("a misspelt choice gets the choice it is closest to", async () => {
+    const error = await failure({
+      "sam.yaml": yaml(
+        "agents:",
+        "  a: { path: /a, runtime: sandboxed }",
+        "services:",
+        "  s:",
+        "    deployment: { mode: proces, command: node }",
+        "    autorestart: false",
+      ),
+    })
+    expect(lines(error)).toEqual([
+      'sam.yaml:2:27 agents.a.runtime: expected "sandbox" | "process" | "worker" | "inline", found "sandboxed" (did you mean "sandbox"?)',
+      'sam.yaml:5:25 services.s.deployment.mode: expected "process" | "container" | "external", found "proces" (did you mean "process"?)',
+      'sam.yaml:6:5 services.s.autorestart: unknown key "autorestart" (SAM\'s key for it is restart_policy)',
+    ])
+  })
+
   it("takes a number or boolean in env as its text (PORT: 3000), as Compose does; not an object", async () => {
     const dir = await tempDir({
       "sam.yaml": yaml(
