@@ -148,6 +148,13 @@ const instanceRows = (r: UnitRow, now: number): string[][] =>
 /** States whose reason is printed under the table. */
 const downStates = new Set(["error", "crashed", "backoff"])
 
+/**
+ * A reason without the delay it was decided with ("…; restart in 8.7s"): under the table it would
+ * be stale beside the STATE column's countdown ("backoff, retry in 3s").
+ */
+const withoutDelay = (reason: string): string =>
+  reason.replace(/; (restart|retrying) in [\d.]+s$|; (restart|retrying) in \d+m\d\ds$/, "")
+
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
   if (rows.length === 0) return "no agents or services configured\n"
@@ -160,6 +167,6 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
       .trimEnd()
   // Why the units that are down are down, under the table (a column would be most of its width).
   const down = rows.filter((r) => downStates.has(r.state) && r.reason !== "")
-  const why = down.map((r) => `${r.id}: ${r.reason}`)
+  const why = down.map((r) => `${r.id}: ${r.next_attempt_at === null ? r.reason : withoutDelay(r.reason)}`)
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }
