@@ -3,23 +3,10 @@
 // as long as the client stays (the unit may restart any number of times). Each `line` event's id
 // is the line's seq. A client that falls too far behind is cut off and resumes with Last-Event-ID.
 import { Effect, Stream } from "effect"
-import { fieldsOf, type LogQuery, type LogRecord, matches } from "../runtime/logs/logRecord.ts"
+import { type LogQuery, type LogRecord, matches } from "../runtime/logs/logRecord.ts"
 import type { UnitLogs } from "../runtime/sam.ts"
 import { framePusher, retryMs, sseFrame, startHeartbeat } from "./eventStream.ts"
-import type { LogLine } from "./schemas.ts"
-
-/** A record as the API answers it (a JSON-object line with its fields). */
-export const logLineView = (record: LogRecord): LogLine => {
-  const fields = record.stream === "sam" ? undefined : fieldsOf(record.line)
-  return {
-    seq: record.seq,
-    time: new Date(record.time).toISOString(),
-    instance: record.instance,
-    stream: record.stream,
-    line: record.line,
-    ...(fields === undefined ? {} : { fields }),
-  }
-}
+import { logLineView } from "./logLineView.ts"
 
 /** At most this many lines are replayed after a Last-Event-ID (the rest of a long gap is skipped). */
 export const maxReplay = 10_000

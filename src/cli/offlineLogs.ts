@@ -3,13 +3,13 @@
 // containers), said to be that. `-f` needs a running SAM. Loaded only on that path.
 import { existsSync, readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { logLineView } from "../api/logLineView.ts"
 import { logQueryOf } from "../api/logQuery.ts"
 import type { LogLine } from "../api/schemas.ts"
 import { DEFAULT_STATE_DIR } from "../config/constants.ts"
 import { defaultConfigFile } from "../config/defaultConfigFile.ts"
 import { logFileName } from "../runtime/logs/logFiles.ts"
 import { readRecords } from "../runtime/logs/logReader.ts"
-import { fieldsOf, type LogRecord } from "../runtime/logs/logRecord.ts"
 import type { SamNotRunning } from "./apiClient.ts"
 import { EXIT_FAILURE, EXIT_OK, type OptionValues, stringOption } from "./command.ts"
 import type { CliIo } from "./io.ts"
@@ -42,18 +42,6 @@ const unitsWithLogs = (dir: string, configured: ReadonlyArray<string>): string[]
   // Plain ids only for the rest (escaped names are left to their unit being named).
   const others = [...files].map((f) => f.slice(0, -4)).filter((id) => logFileName(id) === `${id}.log`)
   return [...known, ...others.sort()]
-}
-
-const lineOf = (record: LogRecord): LogLine => {
-  const fields = record.stream === "sam" ? undefined : fieldsOf(record.line)
-  return {
-    seq: record.seq,
-    time: new Date(record.time).toISOString(),
-    instance: record.instance,
-    stream: record.stream,
-    line: record.line,
-    ...(fields === undefined ? {} : { fields }),
-  }
 }
 
 export interface OfflinePrinter {
@@ -119,6 +107,6 @@ export const offlineLogs = async (
   )
   const merged = read.flatMap((r) => r.records.map((record) => ({ unit: r.id, order: r.order, record })))
   merged.sort((a, b) => a.record.time - b.record.time || a.order - b.order || a.record.seq - b.record.seq)
-  for (const { unit, record } of merged) out.print(unit, lineOf(record))
+  for (const { unit, record } of merged) out.print(unit, logLineView(record))
   return EXIT_OK
 }
