@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs"
-import { type AddressInfo, createServer } from "node:net"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startApiServer } from "../../src/api/apiServer.ts"
 import { ControlApiError, controlClient } from "../../src/api/controlClient.ts"
+import { freePort } from "../../src/runtime/freePort.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
@@ -89,10 +89,7 @@ describe("sam shutdown", () => {
 describe("the CLI in a folder whose one config file is sam.yaml", () => {
   it("uses it without --config: its API address, its units", async () => {
     p = project("sam.yaml")
-    const free = createServer()
-    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve))
-    const port = (free.address() as AddressInfo).port
-    await new Promise((resolve) => free.close(resolve))
+    const port = await freePort()
     p.writeConfig({
       api: { host: "127.0.0.1", port },
       services: { web: service([fixturePath("http-service.mjs")]) },
