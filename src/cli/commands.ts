@@ -52,7 +52,8 @@ const start: Command = {
   description:
     "Run SAM in the foreground: load and validate the configuration, start every enabled\n" +
     "agent and service in dependency order, and serve the control API until SIGINT, SIGTERM or\n" +
-    "SIGHUP (its terminal closed), which stop every unit gracefully, then SAM.\n" +
+    "SIGHUP (its terminal closed), which stop every unit gracefully, then SAM. With -d it runs in\n" +
+    "the background instead: the command returns once the units are up (`sam shutdown` stops it).\n" +
     "An invalid configuration is reported in full and nothing starts (exit 2).\n" +
     "With ids: start those agents and services of the running SAM, dependencies first; `all`: every\n" +
     "unit not running (SAM_URL, token SAM_TOKEN). One refused does not stop the rest (exit 1 then).",
@@ -77,6 +78,11 @@ const start: Command = {
     "no-watch": {
       type: "boolean",
       description: "Do not reload when a config file changes; only `sam reload` applies edits",
+    },
+    detach: {
+      type: "boolean",
+      short: "d",
+      description: "Run SAM in the background: return once its units are up (`sam shutdown` stops it)",
     },
   },
   load: () => import("./startCommand.ts").then((m) => m.run),

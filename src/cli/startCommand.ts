@@ -2,6 +2,7 @@
 // started), then run the daemon (src/app/daemon.ts) in the foreground until SIGINT/SIGTERM.
 // `sam start <id>` instead starts one unit of the running SAM through its control API
 // (lifecycleCommands.ts). A state dir another SAM holds is refused: exit 1, nothing touched.
+// `sam start -d` runs the daemon in the background (detach.ts).
 
 import { setFlagsFromString } from "node:v8"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
@@ -12,6 +13,10 @@ export const run: CommandRun = async (context) => {
   if (context.positionals[0] !== undefined) {
     const { lifecycleRun } = await import("./lifecycleCommands.ts")
     return lifecycleRun("start")(context)
+  }
+  if (context.values.detach === true) {
+    const { runDetached } = await import("./detach.ts")
+    return runDetached(context)
   }
   // The daemon is long-lived and mostly waits: V8's memory-over-speed trade-off keeps it some MB
   // smaller (bench/RESULTS.md, "Findings"). Set before the rest of SAM loads and its heap grows.

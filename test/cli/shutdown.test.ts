@@ -105,6 +105,38 @@ describe("the CLI in a folder whose one config file is sam.yaml", () => {
   })
 })
 
+describe("sam start -d", () => {
+  it("returns once the units are up, SAM running on in the background until sam shutdown", async () => {
+    p = project()
+    p.writeConfig({ services: { web: service([fixturePath("http-service.mjs")]) } })
+    const run = await runSam(["start", "-d", "--config", "sam.config.json", "--port", "0"], { cwd: p.dir })
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(run.stdout)?.[1])
+    if (pid > 0) p.pids.add(pid)
+    expect(run).toMatchObject({ code: 0 })
+    expect(run.stdout).toContain("1/1 units ready")
+    expect(run.stdout).not.toContain("press Ctrl+C")
+    expect(run.stdout).toMatch(/sam: running in the background \(pid \d+\); `sam shutdown` stops it/)
+    // It runs on without this command: its units answer, the CLI finds it.
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    expect(ps.stdout).toMatch(/^web +service +process +running +yes /m)
+    const webPid = Number(/^web +service +process +running +yes +1 +\d+ +\S+ +(\d+)/m.exec(ps.stdout)?.[1])
+    p.pids.add(webPid)
+    expect((await runSam(["shutdown"], { cwd: p.dir })).stdout).toBe(
+      `sam: SAM (pid ${pid}) is stopping its units, then itself\nsam: stopped\n`,
+    )
+    expect(survivors([pid, webPid])).toEqual([])
+  })
+
+  it("fails as sam start does when the config does not load (exit 2), leaving nothing behind", async () => {
+    p = project()
+    p.writeConfig({ services: { web: { deployment: { mode: "proces" } } } })
+    const run = await runSam(["start", "-d", "--config", "sam.config.json"], { cwd: p.dir })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('found "proces" (did you mean "process"?)')
+    expect(run.stdout).not.toContain("running in the background")
+  })
+})
+
 describe("sam start and a second Ctrl+C", () => {
   it("SIGKILLs what is still stopping at once instead of waiting out its grace", async () => {
     p = project()
