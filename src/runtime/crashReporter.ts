@@ -1,5 +1,6 @@
-// Crash reports: for every instance that exits without being asked to (or is killed for a limit:
-// liveness, heartbeat, memory, ...) a report goes into the runtime store with the failure's facts
+// Crash reports: for every instance that exits without being asked to, other than cleanly (code
+// 0), or is killed for a limit (liveness, heartbeat, memory, ...) a report goes into the runtime
+// store with the failure's facts
 // (the supervisor's `instance.failed` event), the incarnation's last lines of output (both
 // streams, from the instance's recent lines) and its resource use when last sampled. Retention
 // keeps the newest reports per unit, none older than the configured age.
@@ -74,6 +75,8 @@ export const reportCrashes = (
     if (event.type !== "instance.failed") return
     const failed = event as unknown as FailedEvent
     if (failed.failure === "spawn") return
+    // A clean exit (code 0, no signal) is no crash, whatever the restart policy makes of it.
+    if (failed.failure === "exit" && failed.exit_code === 0 && failed.signal === null) return
     let report: CrashReport
     try {
       const records = sam.records(failed.unit).find((r) => r.instance === failed.instance)

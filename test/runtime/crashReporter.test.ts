@@ -85,6 +85,28 @@ describe("crash reports", () => {
     })
   })
 
+  it("a clean exit (code 0) is no crash: no report, whatever the restart policy does with it", async () => {
+    const { sam, store, reported } = withSam([
+      nodeService("done", "exit.mjs", { env: { EXIT_CODE: "0" }, restart: { type: "transient" } }),
+      nodeService("again", "exit.mjs", {
+        env: { EXIT_CODE: "0", EXIT_AFTER_MS: "50" },
+        restart: { maxRestarts: 100, backoffBaseMs: 10, backoffMaxMs: 10 },
+      }),
+      nodeService("fails", "exit.mjs", { env: { EXIT_CODE: "3" }, restart: { type: "temporary" } }),
+    ])
+    let again = 0
+    sam.events.subscribe((e) => {
+      if (e.type === "transition" && e.unit === "again" && e.to === "backoff") again++
+    })
+    void sam.start()
+    // A failing one next to them is reported, and the others had their exits meanwhile.
+    await until(() => reported.length >= 1 && again >= 2, "fails reported, again restarted twice")
+    await sam.until("done", (s) => s.state === "stopped" && s.restarts === 0)
+    expect(store.crashReports.list({ unit: "fails" })).toHaveLength(1)
+    expect(store.crashReports.list({ unit: "done" })).toEqual([])
+    expect(store.crashReports.list({ unit: "again" })).toEqual([])
+  })
+
   it("a kill for a failed liveness check is reported as `liveness` with the check's reason", async () => {
     const { sam, store, reported } = withSam([
       nodeService("sick", "http-service.mjs", {
