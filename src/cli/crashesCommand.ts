@@ -1,8 +1,11 @@
 // `sam crashes [<unit>]` lists the running SAM's crash reports, newest first (GET /api/crashes);
-// `sam crashes show <id>` prints one with the last lines the unit printed before it died.
+// `sam crashes show <id>` prints one with the last lines the unit printed before it died. With no
+// SAM running, both read the reports its last run left (offlineCrashes.ts).
 import type { CrashList, CrashReport } from "../api/schemas.ts"
-import { withApi } from "./apiClient.ts"
-import { type CommandRun, EXIT_OK, stringOption, UsageError } from "./command.ts"
+import { type SamNotRunning, withApi } from "./apiClient.ts"
+import { type CommandRun, EXIT_OK, type OptionValues, stringOption, UsageError } from "./command.ts"
+import type { CliIo } from "./io.ts"
+import type { CrashQuery } from "./offlineCrashes.ts"
 
 type Summary = (typeof CrashList.Type)["crashes"][number]
 type Report = typeof CrashReport.Type
@@ -51,15 +54,26 @@ export const formatCrash = (c: Report): string => {
   ].join("\n")
 }
 
+/** No SAM running: the reports its last run left (offlineCrashes.ts, loaded only then). */
+const lastRunCrashes = (io: CliIo, values: OptionValues, query: CrashQuery, why: SamNotRunning) =>
+  import("./offlineCrashes.ts").then(({ offlineCrashes }) =>
+    offlineCrashes(io, values, query, why, { list: formatCrashes, one: formatCrash }),
+  )
+
 export const runShow: CommandRun = ({ values, positionals, io }) => {
   const [id] = positionals
   if (!/^\d{1,15}$/.test(id ?? ""))
     throw new UsageError(`a crash report id is a number, not '${id}'`, ["sam", "crashes", "show"])
-  return withApi(io, values, async (client) => {
-    const report = await client.crashes.get({ params: { id: id as string } } as never)
-    io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCrash(report))
-    return EXIT_OK
-  })
+  return withApi(
+    io,
+    values,
+    async (client) => {
+      const report = await client.crashes.get({ params: { id: id as string } } as never)
+      io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCrash(report))
+      return EXIT_OK
+    },
+    (why) => lastRunCrashes(io, values, { show: Number(id) }, why),
+  )
 }
 
 export const runList: CommandRun = ({ values, positionals, io }) => {
@@ -67,15 +81,20 @@ export const runList: CommandRun = ({ values, positionals, io }) => {
   const limit = stringOption(values, "limit")
   if (limit !== undefined && !/^\d{1,4}$/.test(limit))
     throw new UsageError(`--limit needs a whole number, got '${limit}'`, ["sam", "crashes"])
-  return withApi(io, values, async (client) => {
-    const since = stringOption(values, "since")
-    const query = {
-      ...(unit === undefined ? {} : { unit }),
-      ...(since === undefined ? {} : { since }),
-      ...(limit === undefined ? {} : { limit }),
-    }
-    const { crashes } = await client.crashes.list({ query } as never)
-    io.stdout(values.json === true ? `${JSON.stringify(crashes, null, 2)}\n` : formatCrashes(crashes))
-    return EXIT_OK
-  })
+  return withApi(
+    io,
+    values,
+    async (client) => {
+      const since = stringOption(values, "since")
+      const query = {
+        ...(unit === undefined ? {} : { unit }),
+        ...(since === undefined ? {} : { since }),
+        ...(limit === undefined ? {} : { limit }),
+      }
+      const { crashes } = await client.crashes.list({ query } as never)
+      io.stdout(values.json === true ? `${JSON.stringify(crashes, null, 2)}\n` : formatCrashes(crashes))
+      return EXIT_OK
+    },
+    (why) => lastRunCrashes(io, values, unit === undefined ? {} : { unit }, why),
+  )
 }

@@ -2,37 +2,17 @@
 // <state_dir>/logs (as `pm2 logs` reads its files, and `docker compose logs` shows stopped
 // containers), said to be that. `-f` needs a running SAM. Loaded only on that path.
 import { existsSync, readdirSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { logLineView } from "../api/logLineView.ts"
 import { logQueryOf } from "../api/logQuery.ts"
 import type { LogLine } from "../api/schemas.ts"
-import { DEFAULT_STATE_DIR } from "../config/constants.ts"
-import { defaultConfigFile } from "../config/defaultConfigFile.ts"
 import { logFileName } from "../runtime/logs/logFiles.ts"
 import { readRecords } from "../runtime/logs/logReader.ts"
 import type { SamNotRunning } from "./apiClient.ts"
 import { EXIT_FAILURE, EXIT_OK, type OptionValues, stringOption } from "./command.ts"
 import type { CliIo } from "./io.ts"
+import { lastRun } from "./lastRun.ts"
 import { unknownUnits } from "./unitTable.ts"
-
-/** Where the last run kept its logs, and the units its config names (those first, in its order). */
-const lastRun = async (io: CliIo, values: OptionValues): Promise<{ dir: string; units: string[] }> => {
-  const stateDirEnv = io.env.SAM_STATE_DIR
-  if (stateDirEnv !== undefined && stateDirEnv !== "")
-    return { dir: join(resolve(io.cwd, stateDirEnv), "logs"), units: [] }
-  const configPath = stringOption(values, "config") ?? defaultConfigFile(io.cwd)
-  try {
-    const { loadConfig } = await import("../config/load.ts")
-    const { config } = await loadConfig({ cwd: io.cwd, env: io.env, secrets: "lenient", configPath })
-    return {
-      dir: join(config.runtime.state_dir, "logs"),
-      units: [...Object.keys(config.services), ...Object.keys(config.agents)],
-    }
-  } catch {
-    // A config that does not load: the default state dir beside where it would be.
-    return { dir: join(resolve(io.cwd, configPath, ".."), DEFAULT_STATE_DIR, "logs"), units: [] }
-  }
-}
 
 /** Units with a log file in `dir`: the config's first, then any other file's (a removed unit). */
 const unitsWithLogs = (dir: string, configured: ReadonlyArray<string>): string[] => {
@@ -62,7 +42,9 @@ export const offlineLogs = async (
     )
     return EXIT_FAILURE
   }
-  const { dir, units } = await lastRun(io, values)
+  const run = await lastRun(io, values)
+  const dir = join(run.stateDir, "logs")
+  const { units } = run
   if (!existsSync(dir)) {
     io.stderr(`sam: ${why.message}\nsam: and there are no logs of an earlier run in ${dir}\n`)
     return EXIT_FAILURE

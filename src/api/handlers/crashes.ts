@@ -3,24 +3,11 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { suggestionSuffix } from "../../config/suggest.ts"
-import type { CrashReport } from "../../runtime/store/storeTypes.ts"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
+import { crashSummary, crashUnitFilter, crashView } from "../crashViews.ts"
 import { parseSince } from "../logQuery.ts"
 import { InvalidRequest, NotAvailable, NotFound } from "../problems.ts"
-
-const summary = (report: CrashReport) => ({
-  id: report.id,
-  unit: report.unit,
-  instance: report.instance,
-  time: report.time,
-  failure: report.failure,
-  exit_code: report.exitCode,
-  signal: report.signal,
-  reason: report.reason,
-  uptime_ms: report.uptimeMs,
-  restarts: report.restarts,
-})
 
 const noReports = () =>
   new NotAvailable({ detail: "this SAM keeps no crash reports (it was started without a runtime store)" })
@@ -45,11 +32,10 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
             since = new Date(ms).toISOString()
           }
           // `web#1`, as the list names an instance, is unit web, instance 1.
-          const named = query.unit === undefined ? undefined : /^(.+)#(\d+)$/.exec(query.unit)
-          const unit = named ? (named[1] as string) : query.unit
+          const filter = query.unit === undefined ? undefined : crashUnitFilter(query.unit)
+          const unit = filter?.unit
           const reports = crashReports.list({
-            ...(unit === undefined ? {} : { unit }),
-            ...(named ? { instance: Number(named[2]) } : {}),
+            ...(filter === undefined ? {} : filter),
             ...(since === undefined ? {} : { since }),
             limit: query.limit ?? 50,
           })
@@ -62,7 +48,7 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
                 id: unit,
               })
           }
-          return { crashes: reports.map(summary) }
+          return { crashes: reports.map(crashSummary) }
         }),
       get: ({ params }) =>
         Effect.gen(function* () {
@@ -73,7 +59,7 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
               detail: `no crash report ${params.id}; \`sam crashes\` (GET /api/crashes) lists them (old ones are deleted by monitoring.crash_reports)`,
               id: String(params.id),
             })
-          return { ...summary(report), last_lines: report.lastLines, resources: report.resources }
+          return crashView(report)
         }),
     })
   }),
