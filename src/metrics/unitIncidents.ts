@@ -53,6 +53,8 @@ export class UnitIncidents {
       const instance = Number(event.instance)
       const failure = String(event.failure ?? "exit")
       this.lastFailure.set(`${unit}#${instance}`, failure)
+      // A clean exit (code 0) is no crash: its restart still counts (reason exit), not a failure.
+      if (failure === "exit" && event.exit_code === 0 && (event.signal ?? null) === null) return
       const record = { unit, instance, failure, at: Date.parse(event.at) }
       for (const listener of this.listeners) listener.failure?.(record)
       return

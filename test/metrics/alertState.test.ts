@@ -153,6 +153,28 @@ describe("what rules see", () => {
   })
 })
 
+describe("failures counted (sam_crashes_total)", () => {
+  it("a clean exit (code 0) is no failure; a non-zero code, a signal or a kill for a limit is", () => {
+    const incidents = new UnitIncidents()
+    const seen: string[] = []
+    incidents.subscribe({ failure: (f) => void seen.push(`${f.unit}:${f.failure}`) })
+    const failed = (unit: string, fields: Record<string, unknown>) =>
+      incidents.observe({
+        type: "instance.failed",
+        unit,
+        instance: 0,
+        id: 1,
+        at: new Date(0).toISOString(),
+        ...fields,
+      } as SamEvent)
+    failed("done", { failure: "exit", exit_code: 0, signal: null })
+    failed("bad", { failure: "exit", exit_code: 3, signal: null })
+    failed("killed", { failure: "exit", exit_code: null, signal: "SIGKILL" })
+    failed("leaky", { failure: "memory", exit_code: null, signal: "SIGKILL" })
+    expect(seen).toEqual(["bad:exit", "killed:exit", "leaky:memory"])
+  })
+})
+
 describe("the Alertmanager webhook body", () => {
   it("has version 4, the status, labels with alertname and unit, and endsAt only when resolved", () => {
     const [alert] = advance(new Map(), holding(), 0).next.values()
