@@ -45,6 +45,21 @@ describe("scaling a unit", () => {
     expect(h.supervisor.status("api").instances[1]!.port).toBe(three[1]!.port)
   })
 
+  it("the unit's restarts keep those of the instances a scale down removed", async () => {
+    h = harness([api(2, 2)])
+    await h.supervisor.startAll()
+    await allReady(h, "api")
+    // Instance 1 is killed from outside and comes back: one restart, of the unit too.
+    const killed = h.supervisor.runners("api")[1]!
+    const pid = killed.pid as number
+    process.kill(pid, "SIGKILL")
+    await waitFor(killed, (r) => r.state === "running" && r.ready && r.pid !== pid)
+    expect(h.supervisor.status("api").restarts).toBe(1)
+    await h.supervisor.scale("api", 1)
+    expect(h.supervisor.status("api").instances).toHaveLength(1)
+    expect(h.supervisor.status("api").restarts).toBe(1)
+  })
+
   it("a count outside 0..max_instances is refused, naming the range", async () => {
     h = harness([api(1, 2)])
     await h.supervisor.startAll()

@@ -77,6 +77,8 @@ interface Unit {
   spec: UnitSpec
   /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
   runners: ReadonlyArray<InstanceRunner>
+  /** Restarts of the instances a scale down removed: the unit's count does not drop with them. */
+  retiredRestarts?: number
 }
 
 /** Done starting: ready, given up on, or down again after having been started. */
@@ -582,6 +584,7 @@ export class Supervisor {
             )
             yield* r.dispose()
             this.memory.resetWindow(r)
+            unit.retiredRestarts = (unit.retiredRestarts ?? 0) + r.restarts
           }),
         { concurrency: "unbounded", discard: true },
       )
@@ -844,7 +847,10 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    const status = aggregateStatus(unit.spec, unit.runners, this.now())
+    const counted = aggregateStatus(unit.spec, unit.runners, this.now())
+    const status = unit.retiredRestarts
+      ? { ...counted, restarts: counted.restarts + unit.retiredRestarts }
+      : counted
     const held = status.state === "stopped" ? this.heldBy(unit.spec.id) : undefined
     if (!held) return status
     const reason = heldReason(unit.spec.id, held)
