@@ -181,6 +181,13 @@ const checkDeployment = (unit: Unit, out: Array<IssueDraft>) => {
     if (d[key] === undefined)
       out.push({ path: [...at, key], message: `required when mode is "${d.mode}" (${why})` })
   }
+  // SAM measures the process trees it starts; a container's or an external service's it does not.
+  const resources = unit.value.resources
+  if (d.mode !== "process" && isRecord(resources) && resources.max_memory_mb !== undefined)
+    out.push({
+      path: [unit.kind, unit.id, "resources", "max_memory_mb"],
+      message: `applies to services of mode "process" only (SAM measures the processes it starts), not "${String(d.mode)}"`,
+    })
   if (d.mode === "process") need("command", "the executable to run")
   if (d.mode === "container") need("image", "the image to run")
   if (d.mode === "external") {

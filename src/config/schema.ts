@@ -168,6 +168,14 @@ export const ServiceSchema = Schema.Struct({
     'Free-form kind, e.g. "vector-database": shown as labels.type in the API, nothing acts on it.',
   ),
   deployment: Deployment,
+  resources: optional(
+    Schema.Struct({
+      max_memory_mb: optional(
+        PositiveNumber,
+        "Resident memory of an instance's whole process tree past which it is stopped and restarted by its restart policy (PM2's max_memory_restart).",
+      ),
+    }),
+  ),
   configuration: optional(Schema.Unknown, "Not implemented yet (a warning says so when set)."),
   scaling: Schema.Struct({
     min_instances: Count.pipe(

@@ -207,6 +207,9 @@ export const serviceSpec = (
       : {}),
     ...(d.mode === "external" && d.url !== undefined ? { externalUrl: d.url } : {}),
     ...(watch === undefined ? {} : { watch }),
+    ...(service.resources?.max_memory_mb === undefined
+      ? {}
+      : { maxMemoryMb: service.resources.max_memory_mb }),
   }
 }
 

@@ -98,6 +98,11 @@ export interface UnitSpec {
   readonly gateway?: GatewaySpec
   /** Restart the unit when its files change (config `watch`); absent: not watched. */
   readonly watch?: WatchSpec
+  /**
+   * Services: an instance whose whole tree is resident past this many MB when sampled is stopped
+   * and answered as a `memory` failure (resources.max_memory_mb). Agents have agent.maxMemoryMb.
+   */
+  readonly maxMemoryMb?: number
 }
 
 /** What a unit's file watcher watches and ignores (src/runtime/watch/). */

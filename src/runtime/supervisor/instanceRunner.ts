@@ -455,6 +455,17 @@ export class InstanceRunner {
         // A tree that is gone (between its exit and the exit being reported) keeps its last sample.
         if (rssBytes > 0 || last === undefined)
           this.lastUsage = { rssBytes, cpuSeconds, cpuPercent, intervalMs, at: now }
+        const limitMb = this.spec.maxMemoryMb
+        if (limitMb !== undefined && rssBytes > limitMb * 1024 * 1024 && this.handle === handle) {
+          // Stopped (its stop signal and grace) and answered as a failure, as PM2's max_memory_restart.
+          const mb = (rssBytes / 1024 / 1024).toFixed(1)
+          this.actor.send({
+            type: "RESOURCE_EXCEEDED",
+            resource: "memory",
+            detail: `memory: ${mb} MB resident, over resources.max_memory_mb ${limitMb}`,
+          })
+          return
+        }
         yield* Effect.sleep(interval)
       }
     })
