@@ -127,7 +127,18 @@ export const runChaos = async (
         s.id === held ? s.status === "stopped" : s.status === "running" && s.ready,
       )
       if (ok) return services
-      if (Date.now() > deadline) throw new Error(`units did not settle: ${JSON.stringify(services)}`)
+      if (Date.now() > deadline) {
+        // What SAM said about the units that did not settle (why each last exited), for the report.
+        const unsettled = services.filter((s) => s.id !== held && !(s.status === "running" && s.ready))
+        const said = sam
+          .output()
+          .split("\n")
+          .filter((line) => unsettled.some((s) => line.includes(` ${s.id}`)))
+          .slice(-10)
+        throw new Error(
+          `units did not settle: ${JSON.stringify(services)}\nSAM's last lines about them:\n${said.join("\n")}`,
+        )
+      }
       await pause(50)
     }
   }
