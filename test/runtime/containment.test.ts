@@ -315,6 +315,20 @@ describe("the wrapper's argv", () => {
     expect(wrapped).not.toHaveProperty("uid")
   })
 
+  it("with SAM's pid, checks after setpriv that SAM is still its parent (a pdeathsig set after it died never comes)", () => {
+    const wrapped = wrapCommand({ ...plan, joinFiles: [], parentPid: 4242 }, "node", ["a.js"])
+    expect(wrapped.command).toBe("/usr/bin/setpriv")
+    expect(wrapped.args.slice(0, 5)).toEqual(["--pdeathsig", "KILL", "--", "/bin/sh", "-c"])
+    expect(wrapped.args.slice(6)).toEqual(["4242", "node", "a.js"])
+    // Run for real: its parent is this process, so it runs; told another parent, it does not.
+    const check = (parent: number) =>
+      spawnSync(wrapped.command, [...wrapped.args.slice(0, 6), String(parent), "/bin/echo", "ran"], {
+        encoding: "utf8",
+      })
+    expect(check(process.pid)).toMatchObject({ status: 0, stdout: "ran\n" })
+    expect(check(1)).toMatchObject({ status: 125, stdout: "", stderr: "sam: SAM is gone: not starting\n" })
+  })
+
   it("needs no shell without cgroups, and nothing at all without setpriv", () => {
     expect(wrapCommand({ ...plan, joinFiles: [] }, "node", ["a.js"])).toEqual({
       command: "/usr/bin/setpriv",

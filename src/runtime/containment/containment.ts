@@ -47,7 +47,12 @@ export const makeContainment = (
       env: markersFor(samId, id),
       cgroupDirs: inner.cgroupDirs,
       wrap: (command, args, options = {}) =>
-        wrapCommand({ joinFiles: inner.joinFiles, setpriv, cellId: id }, command, args, options),
+        wrapCommand(
+          { joinFiles: inner.joinFiles, setpriv, cellId: id, parentPid: process.pid },
+          command,
+          args,
+          options,
+        ),
       adopt: (leaderPid) => {
         live.set(self, leaderPid)
         inner.adopt(leaderPid)

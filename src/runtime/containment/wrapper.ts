@@ -13,6 +13,8 @@ export interface WrapPlan {
   readonly setpriv: string | undefined
   /** Named in the error when joining fails. */
   readonly cellId: string
+  /** SAM's pid: the process checks, once its parent-death signal is set, that SAM is still there. */
+  readonly parentPid?: number
 }
 
 export interface Identity {
@@ -24,13 +26,22 @@ export interface Identity {
 export const shellQuote = (text: string): string =>
   /^[A-Za-z0-9_/.,:=+@%-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
 
-const setprivArgs = (setpriv: string, identity: Identity): string[] => {
+/**
+ * Run after setpriv set the parent-death signal: a parent that died before that (SAM killed
+ * between the fork and the prctl) sends none, so the process checks that its parent is still SAM
+ * ($0) and ends if not (prctl(2)'s advice). `read` is a shell builtin: no process more.
+ */
+const parentCheck =
+  'read -r _ _ _ ppid _ </proc/$$/stat; [ "$ppid" = "$0" ] || { echo \'sam: SAM is gone: not starting\' >&2; exit 125; }; exec "$@"'
+
+const setprivArgs = (setpriv: string, identity: Identity, parentPid: number | undefined): string[] => {
   const ids: string[] = []
   if (identity.gid !== undefined) ids.push("--regid", String(identity.gid))
   if (identity.uid !== undefined) ids.push("--reuid", String(identity.uid))
   // libuv drops supplementary groups when it changes the user; so does this.
   if (ids.length > 0) ids.push("--clear-groups")
-  return [setpriv, "--pdeathsig", "KILL", ...ids, "--"]
+  const check = parentPid === undefined ? [] : ["/bin/sh", "-c", parentCheck, String(parentPid)]
+  return [setpriv, "--pdeathsig", "KILL", ...ids, "--", ...check]
 }
 
 /** Pure: the command SAM spawns for `command args` under `plan`. */
@@ -46,7 +57,7 @@ export const wrapCommand = (
   if (plan.setpriv === undefined && (plan.joinFiles.length === 0 || changesUser)) {
     return { command, args: [...args], ...identity }
   }
-  const exec = plan.setpriv === undefined ? [] : setprivArgs(plan.setpriv, identity)
+  const exec = plan.setpriv === undefined ? [] : setprivArgs(plan.setpriv, identity, plan.parentPid)
   if (plan.joinFiles.length === 0) {
     const [setpriv, ...rest] = exec as [string, ...string[]]
     return { command: setpriv, args: [...rest, command, ...args] }
