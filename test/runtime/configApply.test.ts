@@ -3,34 +3,25 @@
 // a dependency an operator stopped does not hold up the reload (nor the reloads after it).
 import { afterEach, describe, expect, it } from "vitest"
 import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
-import { Sam } from "../../src/runtime/sam.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
 import { fixturePath } from "../support/daemon.ts"
 import { type TempProject, tempProject } from "../support/plugins.ts"
 import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { samPerTest } from "../support/samPerTest.ts"
 
-let sam: Sam | undefined
+const newSam = samPerTest()
 let configured: ConfiguredSam | undefined
 const projects: TempProject[] = []
 const pids = new Set<number>()
 afterEach(async () => {
-  await sam?.stop({ timeoutMs: 2_000 })
   await configured?.stop()
-  sam = undefined
   configured = undefined
   for (const p of projects.splice(0)) p.remove()
   expect(survivors(pids)).toEqual([])
   pids.clear()
 })
 
-const started = (units: ReadonlyArray<UnitSpec>) => {
-  const s = new Sam({ units, startTimeoutMs: 10_000 })
-  s.events.subscribe((e) => {
-    if (e.type === "transition" && typeof e.pid === "number") pids.add(e.pid)
-  })
-  sam = s
-  return s
-}
+const started = (units: ReadonlyArray<UnitSpec>) => newSam({ units, startTimeoutMs: 10_000 })
 
 const crashing = nodeService("api", "exit.mjs", {
   env: { EXIT_CODE: "3" },

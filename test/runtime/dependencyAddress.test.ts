@@ -2,18 +2,11 @@
 // instances first, never it), waited for while it comes up, so a dependent is not pinned to an
 // instance a later scale removes.
 import { readFileSync } from "node:fs"
-import { afterEach, describe, expect, it } from "vitest"
-import { Sam } from "../../src/runtime/sam.ts"
-import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { describe, expect, it } from "vitest"
+import { httpCheck, nodeService } from "../support/runtime.ts"
+import { samPerTest } from "../support/samPerTest.ts"
 
-let sam: Sam | undefined
-const pids = new Set<number>()
-afterEach(async () => {
-  await sam?.stop({ timeoutMs: 2_000 })
-  sam = undefined
-  expect(survivors(pids)).toEqual([])
-  pids.clear()
-})
+const newSam = samPerTest()
 
 /** A variable of a running process, from /proc (as the process itself sees its environment). */
 const envOf = (pid: number, name: string): string | undefined =>
@@ -31,11 +24,7 @@ describe("a dependent of a scaled service", () => {
       probes: [httpCheck({ intervalMs: 50, failureThreshold: 1 })],
     })
     const web = { ...nodeService("web", "http-service.mjs"), dependsOn: ["db"] }
-    const s = new Sam({ units: [db, web], startTimeoutMs: 20_000 })
-    sam = s
-    s.events.subscribe((e) => {
-      if (e.type === "transition" && typeof e.pid === "number") pids.add(e.pid)
-    })
+    const s = newSam({ units: [db, web], startTimeoutMs: 20_000 })
     expect((await s.start()).notReady).toEqual([])
     const first = s.unitStatus("db").instances[0]
     const url = envOf(s.unitStatus("web").pid as number, "SAM_DB_URL")

@@ -1,21 +1,14 @@
 // resources.max_memory_mb of a service (PM2's max_memory_restart): an instance whose process tree
 // is resident past it when sampled is stopped and answered as a `memory` failure by its restart
 // policy; the config refuses it where SAM measures nothing.
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { loadConfig } from "../../src/config/load.ts"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
-import { Sam } from "../../src/runtime/sam.ts"
 import { tempDir } from "../config/tempDir.ts"
-import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { httpCheck, nodeService } from "../support/runtime.ts"
+import { samPerTest } from "../support/samPerTest.ts"
 
-let sam: Sam | undefined
-const pids = new Set<number>()
-afterEach(async () => {
-  await sam?.stop({ timeoutMs: 2_000 })
-  sam = undefined
-  expect(survivors(pids)).toEqual([])
-  pids.clear()
-})
+const newSam = samPerTest()
 
 describe("a service's memory limit", () => {
   it("stops an instance past it and restarts it, saying why (failure `memory`)", async () => {
@@ -27,13 +20,9 @@ describe("a service's memory limit", () => {
       }),
       maxMemoryMb: 150,
     }
-    const s = new Sam({ units: [leaky], usageIntervalMs: 100 })
-    sam = s
+    const s = newSam({ units: [leaky], usageIntervalMs: 100 })
     const events: SamEvent[] = []
-    s.events.subscribe((e) => {
-      if (e.type === "transition" && typeof e.pid === "number") pids.add(e.pid)
-      events.push(e)
-    })
+    s.events.subscribe((e) => void events.push(e))
     const failed = new Promise<SamEvent>((resolve) => {
       const off = s.events.subscribe((e) => {
         if (e.type === "instance.failed" && e.unit === "leaky") {
