@@ -2,6 +2,7 @@
 // with its reason (the failure that caused it, or "requested" for operator, dependency and group
 // restarts), each failure with its kind, and which units are crash-looping. unitSeries.ts counts
 // them; the restart_rate and crash_loop alerts ask about windows and loops.
+import { isCleanExit } from "../runtime/cleanExit.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 
 export interface Restart {
@@ -53,8 +54,8 @@ export class UnitIncidents {
       const instance = Number(event.instance)
       const failure = String(event.failure ?? "exit")
       this.lastFailure.set(`${unit}#${instance}`, failure)
-      // A clean exit (code 0) is no crash: its restart still counts (reason exit), not a failure.
-      if (failure === "exit" && event.exit_code === 0 && (event.signal ?? null) === null) return
+      // A clean exit is no crash: its restart still counts (reason exit), not a failure.
+      if (isCleanExit(event)) return
       const record = { unit, instance, failure, at: Date.parse(event.at) }
       for (const listener of this.listeners) listener.failure?.(record)
       return

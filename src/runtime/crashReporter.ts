@@ -5,6 +5,7 @@
 // streams, from the instance's recent lines) and its resource use when last sampled. Retention
 // keeps the newest reports per unit, none older than the configured age.
 
+import { isCleanExit } from "./cleanExit.ts"
 import type { Sam } from "./sam.ts"
 import type { CrashReportsTable } from "./store/crashReports.ts"
 import type { CrashLine, CrashReport, Json } from "./store/storeTypes.ts"
@@ -75,8 +76,7 @@ export const reportCrashes = (
     if (event.type !== "instance.failed") return
     const failed = event as unknown as FailedEvent
     if (failed.failure === "spawn") return
-    // A clean exit (code 0, no signal) is no crash, whatever the restart policy makes of it.
-    if (failed.failure === "exit" && failed.exit_code === 0 && failed.signal === null) return
+    if (isCleanExit(failed)) return
     let report: CrashReport
     try {
       const records = sam.records(failed.unit).find((r) => r.instance === failed.instance)
