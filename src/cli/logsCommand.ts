@@ -177,7 +177,7 @@ export const run: CommandRun = async ({ values, positionals, io }) => {
   // No SAM running: the last run's files (offlineLogs.ts, loaded only then).
   const lastRun = (why: SamNotRunning) =>
     import("./offlineLogs.ts").then(({ offlineLogs }) =>
-      offlineLogs(io, values, positionals, why, (targets) =>
+      offlineLogs(io, values, positionals, query, why, (targets) =>
         printer(
           io,
           targets.map((t) => ({ ...t, kind: "service" as const })),

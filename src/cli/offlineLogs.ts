@@ -9,7 +9,7 @@ import type { LogLine } from "../api/schemas.ts"
 import { logFileName } from "../runtime/logs/logFiles.ts"
 import { readRecords } from "../runtime/logs/logReader.ts"
 import type { SamNotRunning } from "./apiClient.ts"
-import { EXIT_FAILURE, EXIT_OK, type OptionValues, stringOption } from "./command.ts"
+import { EXIT_FAILURE, EXIT_OK, type OptionValues } from "./command.ts"
 import type { CliIo } from "./io.ts"
 import { lastRun } from "./lastRun.ts"
 import { unknownUnits } from "./unitTable.ts"
@@ -33,6 +33,7 @@ export const offlineLogs = async (
   io: CliIo,
   values: OptionValues,
   ids: ReadonlyArray<string>,
+  query: Readonly<Record<string, string>>,
   why: SamNotRunning,
   printerFor: (targets: ReadonlyArray<{ id: string; instances: number }>) => OfflinePrinter,
 ): Promise<number> => {
@@ -56,21 +57,14 @@ export const offlineLogs = async (
     io.stderr(`sam: ${unknown}\n`)
     return EXIT_FAILURE
   }
+  // The query as the command checked it for the API (strings), read as the API reads it.
+  const { lines, instance, stream, ...rest } = query
   const checked = logQueryOf(
     {
-      ...(stringOption(values, "lines") === undefined
-        ? {}
-        : { lines: Number(stringOption(values, "lines")) }),
-      ...(stringOption(values, "since") === undefined
-        ? {}
-        : { since: stringOption(values, "since") as string }),
-      ...(stringOption(values, "grep") === undefined ? {} : { grep: stringOption(values, "grep") as string }),
-      ...(stringOption(values, "stream") === undefined
-        ? {}
-        : { stream: stringOption(values, "stream") as "stdout" | "stderr" }),
-      ...(stringOption(values, "instance") === undefined
-        ? {}
-        : { instance: Number(stringOption(values, "instance")) }),
+      ...rest,
+      ...(lines === undefined ? {} : { lines: Number(lines) }),
+      ...(instance === undefined ? {} : { instance: Number(instance) }),
+      ...(stream === undefined ? {} : { stream: stream as "stdout" | "stderr" }),
     },
     Date.now(),
   )
