@@ -104,6 +104,15 @@ describe("an operator's scale outlives SAM", () => {
     sam = await p.start()
     await sam.waitForOutput("1/1 units ready")
     expect(await instancesOf()).toBe(1)
+
+    // So does a change reloaded while it runs: the kept scale of 3 gives way to the config's 1
+    // (all together, not rolled: docs/CONFIG.md, Reloading).
+    expect((await sam.api("POST", "/api/services/web/scale", { instances: 3 })).status).toBe(200)
+    p.writeConfig({ services: { web: web({ MODE: "again" }) } })
+    expect((await sam.api("POST", "/api/config/reload")).status).toBe(200)
+    await untilUnit(sam, "services", "web", (s) => s.ready)
+    expect(await instancesOf()).toBe(1)
+    expect(sam.output()).not.toMatch(/restarting \d+ instances one at a time/)
   })
 
   it("a scale with remember: false (the autoscaler's, the gateway's start-on-demand) is not kept", async () => {

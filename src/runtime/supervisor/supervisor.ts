@@ -45,6 +45,7 @@ import type { ForkIn } from "./effectActors.ts"
 import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
+import { canRoll, rollOut } from "./rollout.ts"
 import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
 import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
 
@@ -260,6 +261,7 @@ export class Supervisor {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(id)
       yield* FiberMap.remove(this.starts, id)
+      yield* FiberMap.remove(this.starts, rolloutKey(id))
       yield* FiberMap.remove(this.watches, id)
       yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
@@ -284,6 +286,7 @@ export class Supervisor {
       const wasActive = before.runners.some((r) => r.state !== "stopped")
       const portChanged =
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
+      if (!portChanged && !this.stopping && this.rolls(before, spec)) return yield* this.rollOut(before, spec)
       yield* this.remove(spec.id, {
         keepPorts: !portChanged,
         reason: "its config changed: restarting with the new one",
@@ -293,6 +296,41 @@ export class Supervisor {
         this.restartDependentsWhenReady(spec.id)
         yield* this.startFiber(spec.id)
       }
+    })
+  }
+
+  /**
+   * Whether a change of `unit` to `spec` rolls (rollout.ts) instead of stopping every instance:
+   * several live instances, the same dependencies and kind, and the count it runs stays (an
+   * operator's kept scale gives way to the config's count, which needs the full replace).
+   */
+  private rolls(unit: Unit, spec: UnitSpec): boolean {
+    const keepsCount =
+      unit.runners.length === spec.instances || this.options.memory?.scaledOf(unit.spec) === undefined
+    return (
+      keepsCount &&
+      unit.spec.kind === spec.kind &&
+      sameValue(unit.spec.dependsOn, spec.dependsOn) &&
+      canRoll(unit.runners)
+    )
+  }
+
+  /** Take `spec` in place and restart the instances one at a time (in the background). */
+  private rollOut(unit: Unit, spec: UnitSpec): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      if (!sameValue(unit.spec.watch, spec.watch)) {
+        yield* FiberMap.remove(this.watches, spec.id)
+        this.watchFiles(spec)
+      }
+      unit.spec = spec
+      this.reorder()
+      const rolling = rollOut(spec, unit.runners, {
+        publish: this.options.publish,
+        resetWindow: (r) => this.memory.resetWindow(r),
+        current: () => !this.stopping && this.units.get(spec.id) === unit && unit.spec === spec,
+        turnMs: spec.stop.graceMs + commandSlackMs,
+      })
+      yield* FiberMap.run(this.starts, rolloutKey(spec.id), rolling)
     })
   }
 
@@ -470,7 +508,10 @@ export class Supervisor {
         this.clearGroupFailure(unit.spec.group)
         for (const r of unit.runners) this.memory.resetWindow(r)
       }
-      if (command === "stop") yield* FiberMap.remove(this.starts, id)
+      if (command === "stop") {
+        yield* FiberMap.remove(this.starts, id)
+        yield* FiberMap.remove(this.starts, rolloutKey(id))
+      }
       const acting = Effect.gen({ self: this }, function* () {
         if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
           // A restart whose dependencies are down is a stop, then a start that brings them up first.
@@ -918,6 +959,9 @@ export class Supervisor {
 }
 
 const isReady = (r: InstanceRunner): boolean => r.state === "running" && r.ready
+
+/** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
+const rolloutKey = (id: string) => `rollout:${id}`
 
 const heldReason = (id: string, held: DesiredIntent) =>
   `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`

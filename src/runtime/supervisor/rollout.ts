@@ -1,0 +1,82 @@
+// A config change of a unit running several instances, rolled out as a Kubernetes Deployment
+// does (maxUnavailable 1, maxSurge 0): one instance restarts with the new config at a time, the
+// next once it is ready again, so the others keep serving meanwhile. An instance that does not
+// come up ready with the new config halts the rollout: the ones not reached keep their old
+// process (a broken config takes down one instance, not all) and take the new config at their
+// next start. supervisor.ts decides when a change can roll (same ports, dependencies and kind).
+import { Duration, Effect, Option } from "effect"
+import type { SamEventBody } from "../eventBus.ts"
+import type { UnitSpec } from "../unitSpec.ts"
+import { isDown } from "./failureAnswer.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+
+export interface RolloutContext {
+  readonly publish: (event: SamEventBody) => void
+  /** A restart for a new config starts with a fresh restart window. */
+  readonly resetWindow: (runner: InstanceRunner) => void
+  /** Whether the rollout still applies (SAM not stopping, the unit not replaced or removed). */
+  readonly current: () => boolean
+  /** How long one instance may take to stop and be ready again before the rollout halts. */
+  readonly turnMs: number
+}
+
+/** Whether `runners` can roll: several, one of them serving (else nothing is kept up by rolling). */
+export const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean =>
+  runners.length > 1 && runners.some(ready)
+
+function ready(r: InstanceRunner): boolean {
+  return r.state === "running" && r.ready
+}
+
+/** Where an instance's turn ends: ready again, or down or waiting to retry (the new config fails). */
+const turnOver = (r: InstanceRunner): boolean => ready(r) || isDown(r) || r.state === "backoff"
+
+/** Why an instance's turn did not end ready, for the halt event. */
+const whyNotReady = (r: InstanceRunner, timedOut: boolean, turnMs: number): string => {
+  if (timedOut) return `not ready within ${Math.round(turnMs / 1000)}s`
+  const reason = r.context.reason
+  return reason ? `${r.state}: ${reason}` : r.state
+}
+
+/**
+ * Roll `runners` onto `spec`: every runner takes the new spec at once (its next start, whenever it
+ * comes, uses it); those not serving restart first (a crash loop the change fixes ends now), then
+ * the ready ones, one at a time. A stopped instance stays stopped, one stopping is left to finish.
+ */
+export const rollOut = (
+  spec: UnitSpec,
+  runners: ReadonlyArray<InstanceRunner>,
+  ctx: RolloutContext,
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const publish = (action: string, detail: string) =>
+      ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
+    for (const r of runners) r.spec = spec
+    const turns = [...runners.filter((r) => !ready(r)), ...runners.filter(ready)].filter(
+      (r) => r.state !== "stopped" && r.state !== "stopping",
+    )
+    publish("rollout", `${spec.id}: its config changed: restarting ${turns.length} instances one at a time`)
+    const reason = "its config changed: restarting with the new one"
+    for (const [turn, r] of turns.entries()) {
+      if (!ctx.current()) return
+      // Stopped meanwhile (an operator's stop, a clean exit): its next start takes the new config.
+      if (r.state === "stopped" || r.state === "stopping") continue
+      ctx.resetWindow(r)
+      r.send({ type: "RESTART", reason })
+      // Leave the old process behind first: a ready one is still ready as its stop begins.
+      yield* r.until((x) => !ready(x))
+      const ended = yield* r.until(turnOver).pipe(Effect.timeoutOption(Duration.millis(ctx.turnMs)))
+      if (ready(r)) continue
+      if (!ctx.current()) return
+      const left = turns.slice(turn + 1).map((x) => x.key)
+      publish(
+        "rollout-halted",
+        `${spec.id}: rollout halted: ${r.key} did not come up with the new config (${whyNotReady(r, Option.isNone(ended), ctx.turnMs)})` +
+          (left.length > 0
+            ? `; ${left.join(", ")} keep ${left.length === 1 ? "its" : "their"} old process until ${left.length === 1 ? "it starts" : "they start"} again`
+            : ""),
+      )
+      return
+    }
+    publish("rolled-out", `${spec.id}: ${turns.length} instances run the new config`)
+  })
