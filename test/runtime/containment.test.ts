@@ -1,5 +1,7 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { planCgroups } from "../../src/runtime/containment/cgroupHierarchies.ts"
 import { detectContainment } from "../../src/runtime/containment/detectContainment.ts"
@@ -313,6 +315,44 @@ describe("the wrapper's argv", () => {
         ' exec /usr/bin/setpriv --pdeathsig KILL --regid 65534 --reuid 65534 --clear-groups -- "$@"',
     )
     expect(wrapped).not.toHaveProperty("uid")
+  })
+
+  it("without a change of user: setpriv first, then one shell joins the cell and checks SAM is its parent (two execs, not three)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-wrap-"))
+    try {
+      const procs = join(dir, "cgroup.procs")
+      writeFileSync(procs, "")
+      const wrapped = wrapCommand({ ...plan, joinFiles: [procs], parentPid: process.pid }, "/bin/sh", [
+        "-c",
+        "echo $$",
+      ])
+      expect(wrapped.command).toBe("/usr/bin/setpriv")
+      expect(wrapped.args.slice(0, 5)).toEqual(["--pdeathsig", "KILL", "--", "/bin/sh", "-c"])
+      expect(wrapped.args.slice(6)).toEqual([String(process.pid), "/bin/sh", "-c", "echo $$"])
+      // For real: the command runs with the pid that joined, and with the parent-death signal set.
+      const ran = spawnSync(wrapped.command, wrapped.args, { encoding: "utf8" })
+      expect(ran).toMatchObject({ status: 0, stderr: "" })
+      expect(readFileSync(procs, "utf8").trim()).toBe(ran.stdout.trim())
+      const dumped = spawnSync(wrapped.command, [...wrapped.args.slice(0, 7), "/usr/bin/setpriv", "-d"], {
+        encoding: "utf8",
+      })
+      expect(dumped.stdout).toMatch(/^Parent death signal: KILL$/m)
+      // Told another parent, it does not start; a cell it cannot join, neither.
+      const orphaned = spawnSync(wrapped.command, [...wrapped.args.slice(0, 6), "1", "/bin/echo", "ran"], {
+        encoding: "utf8",
+      })
+      expect(orphaned).toMatchObject({ status: 125, stdout: "", stderr: "sam: SAM is gone: not starting\n" })
+      const gone = wrapCommand({ ...plan, joinFiles: [join(dir, "gone", "cgroup.procs")] }, "/bin/echo", [
+        "ran",
+      ])
+      expect(spawnSync(gone.command, gone.args, { encoding: "utf8" })).toMatchObject({
+        status: 125,
+        stdout: "",
+        stderr: "sam: cannot join containment cell a.1 (its cgroup is gone?)\n",
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("with SAM's pid, checks after setpriv that SAM is still its parent (a pdeathsig set after it died never comes)", () => {

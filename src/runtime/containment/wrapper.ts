@@ -1,6 +1,9 @@
-// The argv that runs a unit's command inside its cell: a POSIX sh joins the cgroup(s) with its
-// own pid and execs setpriv, which sets the parent-death signal (after any change of user, which
-// would clear it) and execs the command. Same pid throughout; fds and environment pass through.
+// The argv that runs a unit's command inside its cell. Same pid throughout; fds and environment
+// pass through. Usually setpriv sets the parent-death signal and execs a POSIX sh, which joins the
+// cgroup(s) with its own pid, checks SAM is still its parent and execs the command: two execs
+// before the command's own. With a change of user the sh joins first (it could not write to
+// cgroup.procs after) and execs setpriv, which sets the signal after changing user (the change
+// would clear it), then the check's sh: three.
 import { spawnSync } from "node:child_process"
 import { accessSync, constants, statSync } from "node:fs"
 import { delimiter, isAbsolute, join, resolve } from "node:path"
@@ -57,14 +60,34 @@ export const wrapCommand = (
   if (plan.setpriv === undefined && (plan.joinFiles.length === 0 || changesUser)) {
     return { command, args: [...args], ...identity }
   }
+  const join = plan.joinFiles.map((file) => `echo $$ >${shellQuote(file)}`).join(" && ")
+  const failed = shellQuote(`sam: cannot join containment cell ${plan.cellId} (its cgroup is gone?)`)
+  const joinOrFail = `{ ${join}; } 2>/dev/null || { echo ${failed} >&2; exit 125; }`
+  if (plan.setpriv !== undefined && plan.joinFiles.length > 0 && !changesUser) {
+    // One shell both joins and checks; setpriv runs outside the cell for the moment it takes, but
+    // starts nothing meanwhile, so nothing can escape it.
+    const check = plan.parentPid === undefined ? 'exec "$@"' : parentCheck
+    return {
+      command: plan.setpriv,
+      args: [
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "/bin/sh",
+        "-c",
+        `${joinOrFail}; ${check}`,
+        plan.parentPid === undefined ? "sam-cell" : String(plan.parentPid),
+        command,
+        ...args,
+      ],
+    }
+  }
   const exec = plan.setpriv === undefined ? [] : setprivArgs(plan.setpriv, identity, plan.parentPid)
   if (plan.joinFiles.length === 0) {
     const [setpriv, ...rest] = exec as [string, ...string[]]
     return { command: setpriv, args: [...rest, command, ...args] }
   }
-  const join = plan.joinFiles.map((file) => `echo $$ >${shellQuote(file)}`).join(" && ")
-  const failed = shellQuote(`sam: cannot join containment cell ${plan.cellId} (its cgroup is gone?)`)
-  const script = `{ ${join}; } 2>/dev/null || { echo ${failed} >&2; exit 125; }; exec ${exec.map(shellQuote).join(" ")} "$@"`
+  const script = `${joinOrFail}; exec ${exec.map(shellQuote).join(" ")} "$@"`
   return { command: "/bin/sh", args: ["-c", script, "sam-cell", command, ...args] }
 }
 
