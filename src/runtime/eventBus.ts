@@ -55,7 +55,9 @@ export type Listener = (event: SamEvent) => void
 
 export class EventBus {
   private readonly listeners = new Set<Listener>()
+  /** A ring: the oldest kept event at `oldest` once full (a shift() of a full array is O(size) an event). */
   private readonly history: SamEvent[] = []
+  private oldest = 0
   private nextId: number
 
   private readonly historySize: number
@@ -72,9 +74,12 @@ export class EventBus {
   /** `keep: false` delivers without storing in history (chatty events). */
   publish(body: SamEventBody, options: { keep?: boolean } = {}): SamEvent {
     const event = { ...body, id: this.nextId++, at: new Date().toISOString() } as SamEvent
-    if (options.keep !== false) {
-      this.history.push(event)
-      if (this.history.length > this.historySize) this.history.shift()
+    if (options.keep !== false && this.historySize > 0) {
+      if (this.history.length < this.historySize) this.history.push(event)
+      else {
+        this.history[this.oldest] = event
+        this.oldest = (this.oldest + 1) % this.historySize
+      }
     }
     for (const listener of this.listeners) {
       try {
@@ -96,7 +101,11 @@ export class EventBus {
 
   /** Events with an id greater than `afterId` still held in history. */
   since(afterId = 0): ReadonlyArray<SamEvent> {
-    return this.history.filter((e) => e.id > afterId)
+    const ordered =
+      this.oldest === 0
+        ? this.history
+        : [...this.history.slice(this.oldest), ...this.history.slice(0, this.oldest)]
+    return ordered.filter((e) => e.id > afterId)
   }
 
   get listenerCount(): number {
