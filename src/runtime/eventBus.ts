@@ -55,7 +55,7 @@ export type Listener = (event: SamEvent) => void
 
 export class EventBus {
   private readonly listeners = new Set<Listener>()
-  /** A ring: the oldest kept event at `oldest` once full (a shift() of a full array is O(size) an event). */
+  /** A ring: once full, the oldest kept event is at `oldest` (cheaper than push+shift). */
   private readonly history: SamEvent[] = []
   private oldest = 0
   private nextId: number
