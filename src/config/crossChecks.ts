@@ -290,16 +290,48 @@ const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>) => {
   const h = unit.value.health_check
   if (!isRecord(h)) return
   const at = [unit.kind, unit.id, "health_check"]
-  if (h.type === undefined && h.endpoint === undefined && h.command === undefined && h.port === undefined) {
+  if (
+    h.type === undefined &&
+    h.endpoint === undefined &&
+    h.command === undefined &&
+    h.log_line === undefined &&
+    h.port === undefined
+  ) {
     out.push({
       path: at,
-      message: 'needs an endpoint (http), a command (exec), a port (tcp) or type: "heartbeat"',
+      message:
+        'needs an endpoint (http), a command (exec), a log_line (log), a port (tcp) or type: "heartbeat"',
     })
   }
   if (h.type === "http" && h.endpoint === undefined)
     out.push({ path: [...at, "endpoint"], message: 'required for type "http"' })
   if (h.type === "exec" && h.command === undefined)
     out.push({ path: [...at, "command"], message: 'required for type "exec"' })
+  const logCheck =
+    h.type === "log" ||
+    (h.type === undefined && h.endpoint === undefined && h.command === undefined && h.log_line !== undefined)
+  if (h.type === "log" && h.log_line === undefined)
+    out.push({ path: [...at, "log_line"], message: 'required for type "log"' })
+  if (h.log_line !== undefined && !logCheck)
+    out.push({
+      path: [...at, "log_line"],
+      message: `only for type "log" (this check is ${String(h.type ?? (h.endpoint !== undefined ? "http" : "exec"))})`,
+    })
+  if (typeof h.log_line === "string") {
+    try {
+      new RegExp(h.log_line)
+    } catch (error) {
+      out.push({
+        path: [...at, "log_line"],
+        message: `not a regular expression: ${(error as Error).message}`,
+      })
+    }
+  }
+  if (logCheck && h.kind === "liveness")
+    out.push({
+      path: [...at, "kind"],
+      message: "a log check gates readiness only (a line once seen stays seen)",
+    })
 }
 
 const checkRestartPolicy = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {

@@ -1,5 +1,6 @@
 // health_check of an agent or service. The probe type is inferred when omitted: http for an
-// endpoint, exec for a command, tcp for a port alone (crossChecks.ts reports a check with none).
+// endpoint, exec for a command, log for a log_line, tcp for a port alone (crossChecks.ts reports a
+// check with none).
 
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
@@ -14,9 +15,9 @@ import {
 } from "./schemaPrimitives.ts"
 
 /** Kinds SAM ships with; plugins register more (checked at run time, warned about here). */
-export const BUILTIN_PROBE_TYPES = ["http", "tcp", "exec", "heartbeat"] as const
+export const BUILTIN_PROBE_TYPES = ["http", "tcp", "exec", "log", "heartbeat"] as const
 const ProbeType = Schema.NonEmptyString.annotate({
-  description: "http, tcp, exec, heartbeat (agents), or a kind registered by a plugin.",
+  description: "http, tcp, exec, log, heartbeat (agents), or a kind registered by a plugin.",
   examples: [...BUILTIN_PROBE_TYPES],
 })
 const ProbeKind = Schema.Literals(["readiness", "liveness", "both"])
@@ -29,6 +30,10 @@ const HealthCheckInput = Schema.Struct({
   endpoint: optional(NonEmpty, 'HTTP path on the unit\'s port ("/health") or a full URL.'),
   port: optional(Port, "Port to probe (default: the unit's port)."),
   command: optional(NonEmpty, "Shell command for exec probes; exit 0 means healthy."),
+  log_line: optional(
+    NonEmpty,
+    'Regular expression (JavaScript syntax) for log probes: ready once an output line of the instance matches ("listening on").',
+  ),
   expected_status: optional(
     Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 599 })),
     "HTTP status that counts as healthy (default: any 2xx or 3xx).",
@@ -48,6 +53,7 @@ export const HealthCheckDecoded = Schema.Struct({
   endpoint: Schema.optionalKey(Schema.String),
   port: Schema.optionalKey(Schema.Number),
   command: Schema.optionalKey(Schema.String),
+  log_line: Schema.optionalKey(Schema.String),
   expected_status: Schema.optionalKey(Schema.Number),
   interval_seconds: Schema.Number,
   timeout_seconds: Schema.Number,
@@ -64,10 +70,12 @@ type Input = typeof HealthCheckInput.Type
 export const inferProbeType = (check: {
   readonly endpoint?: unknown
   readonly command?: unknown
+  readonly log_line?: unknown
   readonly port?: unknown
-}): "http" | "exec" | "tcp" => {
+}): "http" | "exec" | "log" | "tcp" => {
   if (check.endpoint !== undefined) return "http"
   if (check.command !== undefined) return "exec"
+  if (check.log_line !== undefined) return "log"
   if (check.port !== undefined) return "tcp"
   return "http"
 }

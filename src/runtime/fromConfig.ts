@@ -39,13 +39,15 @@ export const probeSpec = (check: HealthCheckConfig, kind: "agent" | "service"): 
   ...(check.endpoint === undefined ? {} : { endpoint: check.endpoint }),
   ...(check.port === undefined ? {} : { port: check.port }),
   ...(check.command === undefined ? {} : { command: check.command }),
+  ...(check.log_line === undefined ? {} : { logLine: check.log_line }),
   ...(check.expected_status === undefined ? {} : { expectedStatus: check.expected_status }),
   intervalMs: seconds(check.interval_seconds),
   timeoutMs: seconds(check.timeout_seconds),
   failureThreshold: check.failure_threshold,
   successThreshold: check.success_threshold,
   startPeriodMs: seconds(check.start_period_seconds),
-  role: check.kind,
+  // A line once seen stays seen: a log check only gates readiness (crossChecks refuses liveness).
+  role: check.type === "log" ? "readiness" : check.kind,
 })
 
 /** The autoscaler's targets, when scaling sets one (cpu_threshold, target_in_flight). */

@@ -29,7 +29,7 @@ export interface StopSpec {
   readonly graceMs: number
 }
 
-export type ProbeType = "http" | "tcp" | "exec" | "heartbeat" | (string & {})
+export type ProbeType = "http" | "tcp" | "exec" | "log" | "heartbeat" | (string & {})
 export type ProbeRole = "readiness" | "liveness" | "both"
 
 export interface ProbeSpec {
@@ -38,6 +38,8 @@ export interface ProbeSpec {
   readonly endpoint?: string
   readonly port?: number
   readonly command?: string
+  /** A log check's regular expression: ready once an output line of the incarnation matches. */
+  readonly logLine?: string
   readonly expectedStatus?: number
   readonly intervalMs: number
   readonly timeoutMs: number

@@ -283,11 +283,41 @@ describe("cross-field checks", () => {
     ).toEqual([
       "sam.yaml:2:11 plugins[0]: set exactly one of path or package",
       'sam.yaml:4:25 agents.a.group: no supervision group "storag" (define it under supervision.groups) (did you mean "storage"?)',
-      'sam.yaml:4:47 agents.a.health_check: needs an endpoint (http), a command (exec), a port (tcp) or type: "heartbeat"',
+      'sam.yaml:4:47 agents.a.health_check: needs an endpoint (http), a command (exec), a log_line (log), a port (tcp) or type: "heartbeat"',
       'sam.yaml:5:18 agents.b.health_check.command: required for type "exec"',
       "sam.yaml:5:83 agents.b.restart_policy.backoff_seconds: backoff_seconds (60) is above max_backoff_seconds (10)",
       "sam.yaml:7:111 services.s.scaling.max_instances: max_instances (2) is below min_instances (3)",
     ])
+  })
+})
+
+describe("a log health check", () => {
+  const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
+  const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
+  it("is inferred from log_line, gates readiness only, and refuses what cannot work, naming the key", async () => {
+    const svc = (check: string) => `{ deployment: ${ext(1)}, health_check: ${check} }`
+    expect(
+      await check([
+        "services:",
+        `  a: ${svc("{ type: log }")}`,
+        `  b: ${svc("{ endpoint: /health, log_line: ready }")}`,
+        `  c: ${svc("{ log_line: 'listening on (' }")}`,
+        `  d: ${svc("{ log_line: ready, kind: liveness }")}`,
+      ]),
+    ).toEqual([
+      'sam.yaml:2:67 services.a.health_check.log_line: required for type "log"',
+      'sam.yaml:3:112 services.b.health_check.log_line: only for type "log" (this check is http)',
+      "sam.yaml:4:93 services.c.health_check.log_line: not a regular expression: Invalid regular expression: /listening on (/: Unterminated group",
+      "sam.yaml:5:106 services.d.health_check.kind: a log check gates readiness only (a line once seen stays seen)",
+    ])
+    const dir = await tempDir({
+      "sam.yaml": yaml("services:", `  ok: ${svc("{ log_line: '^listening on \\d+' }")}`),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml" })
+    expect(loaded.config.services.ok?.health_check).toMatchObject({
+      type: "log",
+      log_line: "^listening on \\d+",
+    })
   })
 })
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
+import { probeSpec } from "../../src/runtime/fromConfig.ts"
 import { type Harness, harness, httpCheck, nodeService, survivors, waitFor } from "../support/runtime.ts"
 
 let h: Harness | undefined
@@ -65,6 +66,65 @@ describe("health checks", () => {
     expect(runner!.context.reason).toBe("no readiness check configured")
     expect(runner!.pid).toBe(pid)
     expect(runner!.restarts).toBe(0)
+  })
+
+  it("a log check: ready once a line of this incarnation matches log_line, not on an earlier incarnation's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-health-"))
+    dirs.push(dir)
+    const logCheck = {
+      ...httpCheck(),
+      type: "log",
+      logLine: "^listening on \\d+$",
+      role: "readiness",
+    } as const
+    h = harness([
+      nodeService("svc", "log-ready.mjs", {
+        env: { ONCE_FILE: join(dir, "said"), READY_AFTER_MS: "300" },
+        probes: [logCheck],
+      }),
+    ])
+    void h.supervisor.startAll()
+    const [runner] = h.supervisor.runners("svc")
+    await waitFor(runner!, (r) => r.state === "running")
+    // Running, not ready: "booting" does not match.
+    expect(runner!.ready).toBe(false)
+    await waitFor(runner!, (r) => r.ready)
+    expect(runner!.output.last().map((l) => l.line)).toContain(`listening on ${runner!.port}`)
+    expect(runner!.health.at(-1)).toMatchObject({
+      probe: "log",
+      ok: true,
+      detail: "an output line matched /^listening on \\d+$/",
+    })
+    // From a config, a log check is a readiness check whatever its `kind` (crossChecks refuses liveness).
+    const fromConfig = probeSpec(
+      {
+        type: "log",
+        log_line: "ready",
+        interval_seconds: 10,
+        timeout_seconds: 3,
+        failure_threshold: 3,
+        success_threshold: 1,
+        start_period_seconds: 0,
+        kind: "both",
+      },
+      "service",
+    )
+    expect(fromConfig).toMatchObject({ type: "log", logLine: "ready", role: "readiness" })
+    // Killed, it comes back: the old incarnation's line is still in its recent output, but only
+    // the new one's count, and it never says it.
+    const pid = runner!.pid!
+    process.kill(pid, "SIGKILL")
+    await waitFor(runner!, (r) => r.state === "running" && r.pid !== pid)
+    await vi.waitFor(() => expect(runner!.output.last().at(-1)?.line).toBe("not saying it again"), {
+      timeout: 10_000,
+      interval: 20,
+    })
+    expect(runner!.ready).toBe(false)
+    expect(runner!.health.at(-1)).toMatchObject({
+      probe: "log",
+      ok: false,
+      detail: "no output line has matched /^listening on \\d+$/ yet",
+    })
   })
 
   it("a liveness failure restarts the instance with the check's reason", async () => {

@@ -1,6 +1,7 @@
 // The probe kinds SAM ships with; plugins add more to the same registry.
 import { execProbe } from "./execProbe.ts"
 import { httpProbe } from "./httpProbe.ts"
+import { logProbe } from "./logProbe.ts"
 import { ProbeRegistry } from "./probe.ts"
 import { tcpProbe } from "./tcpProbe.ts"
 
@@ -9,5 +10,6 @@ export const builtinProbes = (): ProbeRegistry => {
   registry.register("http", httpProbe)
   registry.register("tcp", tcpProbe)
   registry.register("exec", execProbe)
+  registry.register("log", logProbe)
   return registry
 }

@@ -138,7 +138,7 @@ const runProbe = (
       if (!fn) {
         finish({
           ok: false,
-          detail: `unknown health check kind "${spec.type}" (built in: http, tcp, exec; is the plugin that adds it loaded?)`,
+          detail: `unknown health check kind "${spec.type}" (built in: http, tcp, exec, log; is the plugin that adds it loaded?)`,
         })
         return
       }

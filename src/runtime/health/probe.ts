@@ -1,5 +1,5 @@
 // A health probe is a function from a target to a result; kinds are looked up by name in a
-// registry so that plugins can add their own (the built-ins are http, tcp and exec).
+// registry so that plugins can add their own (the built-ins are http, tcp, exec and log).
 import type { ProbeSpec } from "../unitSpec.ts"
 
 export interface ProbeTarget {
@@ -10,6 +10,8 @@ export interface ProbeTarget {
   /** Base URL of the instance (external services, container/port mappings). */
   readonly url: string | undefined
   readonly pid: number | undefined
+  /** Whether a line of this incarnation's output matched the regular expression `pattern` (log checks). */
+  readonly logged?: (pattern: string) => boolean
 }
 
 export interface ProbeResult {

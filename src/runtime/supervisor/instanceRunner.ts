@@ -22,6 +22,7 @@ import type { SamEventBody } from "../eventBus.ts"
 import { activeProbes, monitorHealth } from "../health/healthMonitor.ts"
 import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
 import { dyingWords } from "../output/dyingWords.ts"
+import { LogMatches } from "../output/logMatches.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
 import { type ForkIn, fromEffectCallback, fromEffectPromise } from "./effectActors.ts"
@@ -147,6 +148,10 @@ export class InstanceRunner {
   private readonly listeners = new Set<TransitionListener>()
   private lastHealthOk: boolean | undefined
   private restartProbes: (() => void) | undefined
+  /** What this incarnation's output matched, for log checks (made by the first one). */
+  private logMatches: LogMatches | undefined
+  /** When the current incarnation's spawn began (its output lines are from then on). */
+  private spawnedAt = 0
   private probes: Fiber.Fiber<void> | undefined
   /** Completed when the stop in progress must SIGKILL now. */
   private forced: Deferred.Deferred<void> | undefined
@@ -384,6 +389,8 @@ export class InstanceRunner {
         .portFor(this)
         .pipe(Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })))
       yield* this.closeScope() // a previous incarnation's scope, if its exit was not a stop
+      this.spawnedAt = Date.now()
+      this.logMatches?.reset(this.spawnedAt)
       const scope = yield* Scope.make()
       this.scope = scope
       const handle = yield* driver
@@ -529,6 +536,11 @@ export class InstanceRunner {
       port: this.handle?.port ?? this.port,
       url: this.handle?.url,
       pid: this.handle?.pid,
+      logged: (pattern) => {
+        // Made on the first log check: an instance without one tests no line.
+        this.logMatches ??= new LogMatches(() => this.output.last(), this.spawnedAt)
+        return this.logMatches.matched(pattern)
+      },
     })
     const monitor = () =>
       monitorHealth(this.spec.probes, this.env.probes, target, {
@@ -583,6 +595,7 @@ export class InstanceRunner {
   private onLine(stream: "stdout" | "stderr", line: string): void {
     const entry: OutputLine = { time: Date.now(), stream, line }
     this.output.push(entry)
+    this.logMatches?.line(line)
     this.env.output?.(this, entry)
   }
 
