@@ -18,6 +18,7 @@ import { Exchange, type ForwardEnv, forward } from "./forward.ts"
 import { type ApiAuthenticate, authorize, type GatewayAuthOptions } from "./gatewayAuth.ts"
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
+import { answerInProcess } from "./inProcessRoute.ts"
 import { sendProblem } from "./problems.ts"
 import { ResponseCache, requestMayUseCache } from "./responseCache.ts"
 import { answerThroughHooks, hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
@@ -566,15 +567,7 @@ export class Gateway {
     const stripped = plugin.stripPrefix === false ? full : full.slice(plugin.prefix.length) || "/"
     const after = stripped.startsWith("?") ? `/${stripped}` : stripped
     if (plugin.handler !== undefined) {
-      const handler = plugin.handler
-      Promise.resolve()
-        .then(() => handler(req, res))
-        .catch((error: unknown) => {
-          this.report(
-            `the gateway route ${plugin.prefix} of plugin "${plugin.owner}" threw: ${String(error)}`,
-          )
-          sendProblem(res, 500, `the gateway route ${plugin.prefix} of plugin "${plugin.owner}" failed`)
-        })
+      answerInProcess(req, res, plugin, (message) => this.report(message))
       return
     }
     const target = plugin.target ?? ""

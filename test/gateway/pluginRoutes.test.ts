@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
+import { answerInProcess } from "../../src/gateway/inProcessRoute.ts"
 import { GatewayRegistry } from "../../src/plugins/gatewayRegistry.ts"
 import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
 
@@ -41,6 +42,60 @@ describe("plugins' gateway.route registrations", () => {
     expect(await (await fetch(`${h.url}/api/hello/anything`)).text()).toBe("hi from a plugin")
     expect(await json(await fetch(`${h.url}/api/ext/x?y=1`))).toEqual({ outside: "/base/x?y=1" })
     expect((await json(await fetch(`${h.url}/api/notes-alias/echo?z=2`))).url).toBe("/echo?z=2")
+  })
+
+  it("a handler that returns a value or throws is answered with a 500 that says why; one that never answers, a 504 at the bound", async () => {
+    const routes = new GatewayRegistry()
+    // The control API's api.get style, which a gateway handler is not: it answers with res.
+    routes.addRoute("forgetful", {
+      prefix: "/forgetful",
+      handler: (() => ({ status: 200, body: "x" })) as unknown as () => void,
+    })
+    routes.addRoute("thrower", {
+      prefix: "/thrower",
+      handler: async () => {
+        throw new Error("no")
+      },
+    })
+    const errors: string[] = []
+    h = await startGateway([], { plugins: backend(routes), onError: (m) => errors.push(m) })
+    const returned = await fetch(`${h.url}/api/forgetful/x`)
+    expect(returned.status).toBe(500)
+    expect((await json(returned)).detail).toBe(
+      'the gateway route /forgetful of plugin "forgetful" returned a value instead of answering: a gateway handler is (req, res) => void and answers with res (res.writeHead(200).end(body))',
+    )
+    const threw = await fetch(`${h.url}/api/thrower/x`)
+    expect(threw.status).toBe(500)
+    expect((await json(threw)).detail).toBe('the gateway route /thrower of plugin "thrower" failed')
+    expect(errors).toEqual([
+      'the gateway route /forgetful of plugin "forgetful" returned a value instead of answering with res',
+      'the gateway route /thrower of plugin "thrower" threw: Error: no',
+    ])
+
+    // The bound, shortened: a handler that never answers gets a 504; one that began answering
+    // (a stream) is left alone past it.
+    const server = createServer((req, res) => {
+      const route =
+        req.url === "/silent"
+          ? { prefix: "/silent", handler: () => {} }
+          : {
+              prefix: "/stream",
+              handler: (_: unknown, r: typeof res) => void r.writeHead(200).write("tick\n"),
+            }
+      answerInProcess(req, res, { ...route, owner: "p" }, (m) => errors.push(m), 150)
+      if (req.url === "/stream") setTimeout(() => res.end("tock\n"), 400)
+    })
+    outside = server
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const silent = await fetch(`${base}/silent`)
+    expect(silent.status).toBe(504)
+    expect((await json(silent)).detail).toBe(
+      'the gateway route /silent of plugin "p" did not answer within 0.15s',
+    )
+    const stream = await fetch(`${base}/stream`)
+    expect(stream.status).toBe(200)
+    expect(await stream.text()).toBe("tick\ntock\n")
   })
 
   it("retries an idempotent request that got no answer, a POST only with Idempotency-Key", async () => {
