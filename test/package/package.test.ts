@@ -137,6 +137,10 @@ export default defineAgent({
   // Type-checked only (below): the docs' plugin and the host wiring, outside plugins/ (auto-loaded).
   write("docs/notifier.mts", docBlock("docs/PLUGINS.md", "notifier"))
   write("docs/plugin-host.mts", docBlock("docs/PLUGINS.md", "plugin-host"))
+  // ...and run: a project of its own with one plugin in its plugins/ folder.
+  write("plugin-host/run.mts", docBlock("docs/PLUGINS.md", "plugin-host"))
+  write("plugin-host/sam.config.ts", `export default { runtime: { state_dir: ".sam" } }\n`)
+  write("plugin-host/plugins/hello.mjs", `export default { name: "hello", version: "1.0.0", setup() {} }\n`)
   write(
     "sam.yaml",
     `api:
@@ -273,6 +277,11 @@ console.log(JSON.stringify({
     const pid = Number(/pid: (\d+)/.exec(stdout)?.[1])
     expect(pid).toBeGreaterThan(0)
     expect(isAlive(pid)).toBe(false)
+  })
+
+  it("the plugin host example of docs/PLUGINS.md runs: the project's plugin loads, and the program exits after stop", async () => {
+    const { stdout } = await ok(process.execPath, ["run.mts"], join(project, "plugin-host"))
+    expect(stdout.trim()).toBe("[ 'hello: running' ]")
   })
 
   it("npx sam --version prints the package's version", async () => {
