@@ -2,7 +2,15 @@
 // ejection, timeouts, retries, breaker, load shedding, rate limit, cache, auth). schema.ts puts
 // it in ServiceSchema; fromConfig.ts turns it into the runtime's GatewaySpec (docs/GATEWAY.md).
 import * as Schema from "effect/Schema"
-import { Count, optional, PositiveCount, PositiveNumber, Seconds, withDefault } from "./schemaPrimitives.ts"
+import {
+  Count,
+  optional,
+  PositiveCount,
+  PositiveNumber,
+  PositiveSeconds,
+  Seconds,
+  withDefault,
+} from "./schemaPrimitives.ts"
 
 /** Milliseconds, 0 allowed, at most a day. */
 const Millis = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 86_400_000 }))
@@ -40,14 +48,14 @@ const Retries = Schema.Struct({
 
 const Breaker = Schema.Struct({
   enabled: Schema.Boolean.pipe(withDefault(true)),
-  window_seconds: PositiveNumber.pipe(withDefault(10, "The sliding window of calls judged.")),
+  window_seconds: PositiveSeconds.pipe(withDefault(10, "The sliding window of calls judged.")),
   min_requests: PositiveCount.pipe(withDefault(20, "Calls in the window before the breaker may open.")),
   failure_percent: Percent.pipe(
     withDefault(50, "Open when this share of the window's calls failed (5xx, no answer)."),
   ),
   slow_call_ms: Millis.pipe(withDefault(0, "A call whose headers took longer is slow; 0: not judged.")),
   slow_call_percent: Percent.pipe(withDefault(100, "Open when this share of the window's calls was slow.")),
-  open_seconds: PositiveNumber.pipe(withDefault(5, "How long it stays open before probing (half-open).")),
+  open_seconds: PositiveSeconds.pipe(withDefault(5, "How long it stays open before probing (half-open).")),
   half_open_requests: PositiveCount.pipe(
     withDefault(3, "Probe calls let through half-open; all must succeed to close."),
   ),
@@ -57,7 +65,7 @@ const Outlier = Schema.Struct({
   consecutive_failures: PositiveCount.pipe(
     withDefault(5, "5xx answers or connect errors in a row that eject an instance."),
   ),
-  base_ejection_seconds: PositiveNumber.pipe(
+  base_ejection_seconds: PositiveSeconds.pipe(
     withDefault(30, "Ejection time, times the number of times it was ejected."),
   ),
   max_ejection_percent: Percent.pipe(withDefault(50, "Never eject more than this share of the instances.")),

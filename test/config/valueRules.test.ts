@@ -83,6 +83,7 @@ describe("durations are at most one day, and numbers are finite", () => {
           "    stop: { grace_seconds: 1e308 }",
           "    restart_policy: { max_backoff_seconds: .inf, window_seconds: 100000 }",
           "    health_check: { endpoint: /h, interval_seconds: 1e9 }",
+          "    gateway: { breaker: { open_seconds: 1e9, window_seconds: 1e6 }, outlier: { base_ejection_seconds: 1e10 } }",
           "supervision: { groups: { g: { window_seconds: 172800 } } }",
         ),
       ),
@@ -92,7 +93,10 @@ describe("durations are at most one day, and numbers are finite", () => {
       "sam.yaml:6:44 services.s.restart_policy.max_backoff_seconds: expected a finite number, found Infinity",
       "sam.yaml:6:66 services.s.restart_policy.window_seconds: expected at most 86400 seconds (1 day), found 100000",
       "sam.yaml:7:53 services.s.health_check.interval_seconds: expected at most 86400 seconds (1 day), found 1000000000",
-      "sam.yaml:8:47 supervision.groups.g.window_seconds: expected at most 86400 seconds (1 day), found 172800",
+      "sam.yaml:8:41 services.s.gateway.breaker.open_seconds: expected at most 86400 seconds (1 day), found 1000000000",
+      "sam.yaml:8:62 services.s.gateway.breaker.window_seconds: expected at most 86400 seconds (1 day), found 1000000",
+      "sam.yaml:8:103 services.s.gateway.outlier.base_ejection_seconds: expected at most 86400 seconds (1 day), found 10000000000",
+      "sam.yaml:9:47 supervision.groups.g.window_seconds: expected at most 86400 seconds (1 day), found 172800",
     ])
   })
 
