@@ -2,12 +2,14 @@
 // become ready and a summary, then keeps everything supervised until SIGINT/SIGTERM, when it
 // stops every unit in reverse dependency order and exits 0. Without security.api_tokens it keeps
 // the local admin token in <state_dir>/token and prints the dashboard's login link.
+
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
 import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
 import { bindRefusal } from "../api/auth.ts"
 import { dashboardLink } from "../api/dashboardLink.ts"
 import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { LoadedConfig } from "../config/load.ts"
+import { delayText } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
@@ -253,6 +255,13 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
   // A plugin that does not load is told where the operator looks, not only in GET /api/plugins.
   if (event.type === "plugin.failed")
     return `!sam: plugin ${String(event.plugin)} failed: ${String(event.error)}`
+  // A refused edit is told as a new plugin's failure is: the old version keeps serving.
+  if (event.type === "plugin.reload-failed")
+    return `!sam: plugin ${String(event.plugin)}: the edit was not loaded (${String(event.version)} keeps serving): ${String(event.error)}`
+  if (event.type === "plugin.restarting")
+    return `sam: plugin ${String(event.plugin)} restarts in ${delayText(Number(event.delayMs))}`
+  if (event.type === "plugin.crashed")
+    return `!sam: plugin ${String(event.plugin)} ${String(event.detail)} (save a fixed version to reload it)`
   if (event.type === "config.reloaded") return `sam: ${reloadSummary(event)}`
   return undefined
 }

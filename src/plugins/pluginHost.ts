@@ -450,8 +450,8 @@ export class PluginHost {
     const failure = pluginError(
       "PLUGIN_HOOK_FAILED",
       slot.name,
-      `plugin "${slot.name}" ${instance.version}: its ${where} threw: ${describe(error)}; ` +
-        "the plugin was stopped (save a fixed version to reload it)",
+      // What follows (a restart after a backoff, or giving up) is the next event's to say.
+      `plugin "${slot.name}" ${instance.version}: its ${where} threw: ${describe(error)}; the plugin was stopped`,
       error,
     )
     slot.current = undefined

@@ -75,6 +75,16 @@ export const logEvents = (bus: EventBus, logger: Logger): (() => void) =>
       case "alert.webhook_failed":
         logger.warn(event, String(event.summary ?? event.detail ?? event.type))
         return
+      // A plugin that failed or gave up is an error; a refused reload or a restart, a warning.
+      case "plugin.failed":
+      case "plugin.crashed":
+        logger.error(event, String(event.error ?? event.detail ?? event.type))
+        return
+      case "plugin.reload-failed":
+      case "plugin.restarting":
+      case "plugin.watch-failed":
+        logger.warn(event, String(event.error ?? event.type))
+        return
       default:
         logger.info(event, event.type)
     }

@@ -142,6 +142,45 @@ describe("sam start (the daemon)", () => {
     }
   })
 
+  it("a running plugin's failed edit, its restart after a throw and its giving up are told in the output and logged as warnings and errors", async () => {
+    const p = project()
+    try {
+      mkdirSync(join(p.dir, "plugins"), { recursive: true })
+      const plugin = join(p.dir, "plugins", "ok.mjs")
+      writeFileSync(plugin, 'export default { name: "ok", version: "1.2.0", setup() {} }\n')
+      p.writeConfig({ api: { port: 0 } })
+      const sam = await p.start()
+      await sam.waitForOutput(/^sam: plugins: ok 1\.2\.0\n/m)
+      writeFileSync(plugin, 'export default { name: "ok", version: "1.3.0", setup() { ; }; }}\n')
+      await sam.waitForOutput(
+        /^sam: plugin ok: the edit was not loaded \(1\.2\.0 keeps serving\): could not import plugins\/ok\.mjs: Unexpected token/m,
+      )
+      // A version whose timer throws: restarted after a backoff, then given up on.
+      writeFileSync(
+        plugin,
+        'export default { name: "ok", version: "2.0.0", setup(ctx) { ctx.timers.setTimeout(() => { throw new Error("tick failed") }, 1) } }\n',
+      )
+      await sam.waitForOutput(
+        /^sam: plugin ok failed: plugin "ok" 2\.0\.0: its timer \(timeout 1 ms\) threw: tick failed; the plugin was stopped$/m,
+      )
+      await sam.waitForOutput(/^sam: plugin ok restarts in \d+(\.\d)?s$/m)
+      await sam.waitForOutput(
+        /^sam: plugin ok gave up after 3 restarts in 60s \(save a fixed version to reload it\)$/m,
+      )
+      const log = readFileSync(join(p.stateDir, "sam.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { level: number; type?: string })
+      const levelOf = (type: string) => log.find((l) => l.type === type)?.level
+      expect([levelOf("plugin.reload-failed"), levelOf("plugin.restarting")]).toEqual([40, 40])
+      expect([levelOf("plugin.failed"), levelOf("plugin.crashed")]).toEqual([50, 50])
+      sam.child.kill("SIGTERM")
+      expect(await sam.exited).toBe(0)
+    } finally {
+      expect(await p.cleanup()).toEqual([])
+    }
+  })
+
   it("a plugin that fails to load is told in its output, with what to do for a CommonJS package", async () => {
     const p = project()
     try {

@@ -46,7 +46,8 @@ export default {
     })
     const sam = new Sam({ units: [unit] })
     const log = eventLog(sam.bus)
-    const host = new PluginHost({ sam, baseDir: project.dir, watch: false })
+    // No restart: the failed plugin must still be failed when looked at (the restart is isolation.test.ts's).
+    const host = new PluginHost({ sam, baseDir: project.dir, watch: false, restart: false })
     cleanup.push(
       () => project.remove(),
       () => log.stop(),

@@ -2,7 +2,9 @@
 // now): restart after a backoff, retry later while crashed, give up, stand down, or shut the
 // whole group down. OTP semantics: per-unit restart intensity escalates to the group; a group
 // past its own intensity shuts its members down. The supervisor applies the result.
+
 import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
+import { delayText } from "../delayText.ts"
 import type { RestartSpec } from "../unitSpec.ts"
 import { backoffDelay } from "./backoff.ts"
 import { restartVerdict } from "./restartPolicy.ts"
@@ -61,13 +63,6 @@ export interface DecisionResult {
 
 /** A window as configured: "60s", "0.5s". */
 const secondsText = (ms: number) => `${ms / 1000}s`
-
-/** "0.6s", "6.4s", "2m15s": a (jittered) delay as people read it, tenths of a second at most. */
-const delayText = (ms: number) => {
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10}s`
-  const s = Math.round(ms / 1000)
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
-}
 
 export const decide = (input: DecisionInput): DecisionResult => {
   const { policy, now, group } = input
