@@ -2,7 +2,7 @@
 // then the recent ones from the alert history, newest first.
 import type { AlertList } from "../api/schemas.ts"
 import { withApi } from "./apiClient.ts"
-import { type CommandRun, EXIT_OK, stringOption, UsageError } from "./command.ts"
+import { type CommandRun, EXIT_OK, wholeNumberOption } from "./command.ts"
 
 type Alert = (typeof AlertList.Type)["active"][number]
 
@@ -42,11 +42,11 @@ export const formatAlerts = (list: typeof AlertList.Type): string => {
 }
 
 export const run: CommandRun = ({ values, io }) => {
-  const limit = stringOption(values, "limit")
-  if (limit !== undefined && !/^\d{1,4}$/.test(limit))
-    throw new UsageError(`--limit needs a whole number, got '${limit}'`, ["sam", "alerts"])
+  const limit = wholeNumberOption(values, "limit", { min: 1, max: 1000 }, ["sam", "alerts"])
   return withApi(io, values, async (client) => {
-    const list = await client.alerts.list({ query: limit === undefined ? {} : { limit } } as never)
+    const list = await client.alerts.list({
+      query: limit === undefined ? {} : { limit: String(limit) },
+    } as never)
     io.stdout(values.json === true ? `${JSON.stringify(list, null, 2)}\n` : formatAlerts(list))
     return EXIT_OK
   })

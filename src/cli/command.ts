@@ -104,6 +104,40 @@ export const formatHelp = (command: Command, path: ReadonlyArray<string>): strin
   return `${lines.join("\n")}\n`
 }
 
+const negativeNumber = /^-\d+(\.\d+)?$/
+const negativeMark = "\u0000"
+
+/**
+ * `-3` is a value, not a flag (parseArgs takes it for one): after a string option it becomes that
+ * option's `--name=-3`; elsewhere a marked positional (restoreNegative), so `sam scale web -1` and
+ * `sam logs web -n -3` reach the commands' own checks, which say what the number must be.
+ */
+const withNegativeNumbers = (
+  argv: ReadonlyArray<string>,
+  specs: Readonly<Record<string, { readonly type: string; readonly short?: string }>>,
+): Array<string> => {
+  const takesValue = (token: string): string | undefined => {
+    const name = token.startsWith("--")
+      ? token.slice(2)
+      : Object.entries(specs).find(([, spec]) => spec.short !== undefined && `-${spec.short}` === token)?.[0]
+    return name !== undefined && !name.includes("=") && specs[name]?.type === "string" ? name : undefined
+  }
+  const out: Array<string> = []
+  for (const [i, token] of argv.entries()) {
+    if (!negativeNumber.test(token) || argv.slice(0, i).includes("--")) {
+      out.push(token)
+      continue
+    }
+    const name = i > 0 ? takesValue(argv[i - 1]!) : undefined
+    if (name !== undefined) out[out.length - 1] = `--${name}=${token}`
+    else out.push(`${negativeMark}${token}`)
+  }
+  return out
+}
+
+const restoreNegative = (positional: string): string =>
+  positional.startsWith(negativeMark) ? positional.slice(1) : positional
+
 /** Parses `argv` for `command`; throws UsageError naming an unknown flag or a missing/extra argument. */
 export const parseCommandArgs = (
   command: Command,
@@ -124,7 +158,13 @@ export const parseCommandArgs = (
   const where = path.join(" ")
   let parsed: { values: OptionValues; positionals: Array<string> }
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed
+    parsed = parseArgs({
+      args: withNegativeNumbers(argv, specs),
+      options,
+      allowPositionals: true,
+      strict: true,
+    }) as typeof parsed
+    parsed.positionals = parsed.positionals.map(restoreNegative)
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code
     const message = cause instanceof Error ? cause.message : String(cause)
@@ -161,4 +201,25 @@ export const stringOption = (values: OptionValues, name: string): string | undef
 export const listOption = (values: OptionValues, name: string): Array<string> => {
   const v = values[name]
   return Array.isArray(v) ? v : typeof v === "string" ? [v] : []
+}
+
+/**
+ * A whole-number option within [min, max] (the API's own bounds, checked before any request):
+ * `--limit must be a whole number from 1 to 1000, got '0'`.
+ */
+export const wholeNumberOption = (
+  values: OptionValues,
+  name: string,
+  bounds: { readonly min: number; readonly max: number },
+  path: ReadonlyArray<string>,
+): number | undefined => {
+  const text = stringOption(values, name)
+  if (text === undefined) return undefined
+  const n = /^-?\d{1,9}$/.test(text) ? Number(text) : Number.NaN
+  if (!(n >= bounds.min && n <= bounds.max))
+    throw new UsageError(
+      `--${name} must be a whole number from ${bounds.min} to ${bounds.max}, got '${text}'`,
+      path,
+    )
+  return n
 }

@@ -3,7 +3,14 @@
 // SAM running, both read the reports its last run left (offlineCrashes.ts).
 import type { CrashList, CrashReport } from "../api/schemas.ts"
 import { type SamNotRunning, withApi } from "./apiClient.ts"
-import { type CommandRun, EXIT_OK, type OptionValues, stringOption, UsageError } from "./command.ts"
+import {
+  type CommandRun,
+  EXIT_OK,
+  type OptionValues,
+  stringOption,
+  UsageError,
+  wholeNumberOption,
+} from "./command.ts"
 import type { CliIo } from "./io.ts"
 import type { CrashQuery } from "./offlineCrashes.ts"
 
@@ -78,9 +85,7 @@ export const runShow: CommandRun = ({ values, positionals, io }) => {
 
 export const runList: CommandRun = ({ values, positionals, io }) => {
   const [unit] = positionals
-  const limit = stringOption(values, "limit")
-  if (limit !== undefined && !/^\d{1,4}$/.test(limit))
-    throw new UsageError(`--limit needs a whole number, got '${limit}'`, ["sam", "crashes"])
+  const limit = wholeNumberOption(values, "limit", { min: 1, max: 1000 }, ["sam", "crashes"])
   return withApi(
     io,
     values,
@@ -89,7 +94,7 @@ export const runList: CommandRun = ({ values, positionals, io }) => {
       const query = {
         ...(unit === undefined ? {} : { unit }),
         ...(since === undefined ? {} : { since }),
-        ...(limit === undefined ? {} : { limit }),
+        ...(limit === undefined ? {} : { limit: String(limit) }),
       }
       const { crashes } = await client.crashes.list({ query } as never)
       io.stdout(values.json === true ? `${JSON.stringify(crashes, null, 2)}\n` : formatCrashes(crashes))

@@ -13,6 +13,7 @@ import {
   type OptionValues,
   stringOption,
   UsageError,
+  wholeNumberOption,
 } from "./command.ts"
 import type { CliIo } from "./io.ts"
 import { fetchUnits, type UnitRow, unknownUnits } from "./unitTable.ts"
@@ -29,12 +30,9 @@ type Query = Readonly<Record<string, string>>
 
 const path = ["sam", "logs"]
 
-const wholeNumber = (values: OptionValues, name: string): number | undefined => {
-  const text = stringOption(values, name)
-  if (text === undefined) return undefined
-  if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--${name} needs a whole number, got '${text}'`, path)
-  return Number(text)
-}
+/** The API's bounds (GET /api/services/:id/logs), checked before the request. */
+const wholeNumber = (values: OptionValues, name: string): number | undefined =>
+  wholeNumberOption(values, name, { min: 0, max: 100_000 }, path)
 
 /** The query every request of this run shares (checked here: a bad one is a usage error). */
 const queryOf = (values: OptionValues): Query => {
