@@ -77,37 +77,38 @@ export const riskyPattern = (pattern: string): string | undefined => {
   return undefined
 }
 
+/** What is wrong with a `since` (undefined: nothing); the query schemas check it (schemas.ts). */
+export const sinceProblem = (text: string): string | undefined =>
+  parseSince(text, Date.now()) === undefined
+    ? `expected a duration such as 10m, 1h30m or 2d, or an ISO time, found "${text}"`
+    : undefined
+
+/** What is wrong with a `grep` pattern (undefined: nothing); the query schemas check it. */
+export const grepProblem = (pattern: string): string | undefined => {
+  const risk =
+    pattern.length > maxPatternLength ? `longer than ${maxPatternLength} characters` : riskyPattern(pattern)
+  if (risk) return `pattern refused: ${risk}; simplify it`
+  try {
+    new RegExp(pattern)
+    return undefined
+  } catch (error) {
+    return `not a regular expression: ${(error as Error).message}`
+  }
+}
+
 /** The LogQuery of `params`, or every issue with them (for a 400 problem). */
 export const logQueryOf = (
   params: LogQueryParams,
   now: number,
 ): { readonly query: LogQuery } | { readonly issues: ReadonlyArray<QueryIssue> } => {
   const issues: QueryIssue[] = []
-  let since: number | undefined
-  if (params.since !== undefined) {
-    since = parseSince(params.since, now)
-    if (since === undefined)
-      issues.push({
-        path: ["since"],
-        message: `expected a duration such as 10m, 1h30m or 2d, or an ISO time, found "${params.since}"`,
-      })
-  }
-  let grep: RegExp | undefined
-  if (params.grep !== undefined) {
-    const risk =
-      params.grep.length > maxPatternLength
-        ? `longer than ${maxPatternLength} characters`
-        : riskyPattern(params.grep)
-    if (risk) issues.push({ path: ["grep"], message: `pattern refused: ${risk}; simplify it` })
-    else {
-      try {
-        grep = new RegExp(params.grep)
-      } catch (error) {
-        issues.push({ path: ["grep"], message: `not a regular expression: ${(error as Error).message}` })
-      }
-    }
-  }
+  const since = params.since === undefined ? undefined : parseSince(params.since, now)
+  if (params.since !== undefined && since === undefined)
+    issues.push({ path: ["since"], message: sinceProblem(params.since) ?? "" })
+  const grepIssue = params.grep === undefined ? undefined : grepProblem(params.grep)
+  if (grepIssue !== undefined) issues.push({ path: ["grep"], message: grepIssue })
   if (issues.length > 0) return { issues }
+  const grep = params.grep === undefined ? undefined : new RegExp(params.grep)
   return {
     query: {
       lines: params.lines ?? defaultLines,

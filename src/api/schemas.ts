@@ -4,10 +4,17 @@
 // OpenAPI document (controlApi.ts).
 import { Schema } from "effect"
 import { lifecycleStates } from "../actors/lifecycle.machine.ts"
+import { grepProblem, sinceProblem } from "./logQuery.ts"
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const Seconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Seconds" })
 const Pid = Schema.NullOr(Schema.Int)
+
+/** A `since` query parameter: a duration back or an ISO time (checked with the rest of the query). */
+const SinceParam = (description: string) =>
+  Schema.String.check(Schema.makeFilter((text: string) => sinceProblem(text) ?? true)).annotate({
+    description,
+  })
 
 /** A query parameter holding a whole number within bounds. */
 const IntParam = (minimum: number, maximum: number, description: string) =>
@@ -431,13 +438,9 @@ export const UnitLog = Schema.Struct({
 
 export const LogQuery = Schema.Struct({
   lines: Schema.optionalKey(IntParam(0, 100_000, "The last this many matching lines (default 100)")),
-  since: Schema.optionalKey(
-    Schema.String.annotate({
-      description: "Only lines since: a duration back (10m, 1h30m, 2d) or an ISO time",
-    }),
-  ),
+  since: Schema.optionalKey(SinceParam("Only lines since: a duration back (10m, 1h30m, 2d) or an ISO time")),
   grep: Schema.optionalKey(
-    Schema.String.annotate({
+    Schema.String.check(Schema.makeFilter((pattern: string) => grepProblem(pattern) ?? true)).annotate({
       description: "Only lines matching this regular expression (nested quantifiers are refused)",
     }),
   ),
@@ -491,8 +494,6 @@ export const CrashListQuery = Schema.Struct({
   unit: Schema.optionalKey(
     Schema.String.annotate({ description: "Only this unit's reports; `web#1`: only instance 1 of web" }),
   ),
-  since: Schema.optionalKey(
-    Schema.String.annotate({ description: "Only reports since: a duration back (10m, 2d) or an ISO time" }),
-  ),
+  since: Schema.optionalKey(SinceParam("Only reports since: a duration back (10m, 2d) or an ISO time")),
   limit: Schema.optionalKey(IntParam(1, 1000, "At most this many (default 50)")),
 })

@@ -260,6 +260,21 @@ describe("the logs API", () => {
     )
     expect(badGrep.status).toBe(400)
     expect(badGrep.body.detail).toContain("grep: not a regular expression")
+    // Every problem of a query is listed at once, under `query` as the schema's own are.
+    type Problem = { detail: string; errors: Array<{ path: string[]; message: string }> }
+    const both = await daemon.api<Problem>(
+      "GET",
+      `/api/services/web/logs?grep=${encodeURIComponent("(a+)+")}&lines=-5&since=yesterday`,
+    )
+    expect(both.status).toBe(400)
+    expect(both.body.errors.map((e) => e.path.join("."))).toEqual(["query.lines", "query.since", "query.grep"])
+    expect(both.body.errors.find((e) => e.path[1] === "grep")?.message).toContain("exponential time")
+    const crashes = await daemon.api<Problem>("GET", "/api/crashes?limit=0&since=yesterday")
+    expect(crashes.status).toBe(400)
+    expect(crashes.body.errors.map((e) => e.path.join("."))).toEqual(["query.since", "query.limit"])
+    expect(crashes.body.errors[0]?.message).toBe(
+      'expected a duration such as 10m, 1h30m or 2d, or an ISO time, found "yesterday"',
+    )
   })
 
   it("follow=true streams the history, then new lines; Last-Event-ID resumes after a line", async () => {

@@ -7,7 +7,7 @@ import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { crashSummary, crashUnitFilter, crashView } from "../crashViews.ts"
 import { parseSince } from "../logQuery.ts"
-import { InvalidRequest, NotAvailable, NotFound } from "../problems.ts"
+import { NotAvailable, NotFound } from "../problems.ts"
 
 const noReports = () =>
   new NotAvailable({ detail: "this SAM keeps no crash reports (it was started without a runtime store)" })
@@ -19,18 +19,9 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
       list: ({ query }) =>
         Effect.gen(function* () {
           if (!crashReports) return yield* noReports()
-          let since: string | undefined
-          if (query.since !== undefined) {
-            const ms = parseSince(query.since, Date.now())
-            if (ms === undefined) {
-              const message = `expected a duration such as 10m or 2d, or an ISO time, found "${query.since}"`
-              return yield* new InvalidRequest({
-                detail: `since: ${message}`,
-                errors: [{ path: ["since"], message }],
-              })
-            }
-            since = new Date(ms).toISOString()
-          }
+          // The query schema checked `since` already (CrashListQuery).
+          const sinceMs = query.since === undefined ? undefined : parseSince(query.since, Date.now())
+          const since = sinceMs === undefined ? undefined : new Date(sinceMs).toISOString()
           // `web#1`, as the list names an instance, is unit web, instance 1.
           const filter = query.unit === undefined ? undefined : crashUnitFilter(query.unit)
           const unit = filter?.unit
