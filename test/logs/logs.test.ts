@@ -267,7 +267,11 @@ describe("the logs API", () => {
       `/api/services/web/logs?grep=${encodeURIComponent("(a+)+")}&lines=-5&since=yesterday`,
     )
     expect(both.status).toBe(400)
-    expect(both.body.errors.map((e) => e.path.join("."))).toEqual(["query.lines", "query.since", "query.grep"])
+    expect(both.body.errors.map((e) => e.path.join("."))).toEqual([
+      "query.lines",
+      "query.since",
+      "query.grep",
+    ])
     expect(both.body.errors.find((e) => e.path[1] === "grep")?.message).toContain("exponential time")
     const crashes = await daemon.api<Problem>("GET", "/api/crashes?limit=0&since=yesterday")
     expect(crashes.status).toBe(400)
