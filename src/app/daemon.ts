@@ -258,6 +258,7 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
   // A refused edit is told as a new plugin's failure is: the old version keeps serving.
   if (event.type === "plugin.reload-failed")
     return `!sam: plugin ${String(event.plugin)}: the edit was not loaded (${String(event.version)} keeps serving): ${String(event.error)}`
+  if (event.type === "plugin.warning") return `!sam: plugin ${String(event.plugin)}: ${String(event.warning)}`
   if (event.type === "plugin.restarting")
     return `sam: plugin ${String(event.plugin)} restarts in ${delayText(Number(event.delayMs))}`
   if (event.type === "plugin.crashed")

@@ -2,7 +2,9 @@
 // plugin's instance (so nothing reaches SAM before the version goes live) and wraps the
 // plugin's callbacks: calls are counted in flight, and a throwing hook fails the plugin
 // instead of SAM.
+
 import { Effect } from "effect"
+import { suggestionSuffix } from "../config/suggest.ts"
 import type { EventBus, SamEventBody } from "../runtime/eventBus.ts"
 import type { ProbeRegistry } from "../runtime/health/probe.ts"
 import type { Sam } from "../runtime/sam.ts"
@@ -45,6 +47,27 @@ const makeLogger = (bus: EventBus, plugin: string): PluginLogger => {
       )
     }
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }
+}
+
+/**
+ * A `unit:<id>` target SAM runs no service of is kept (a reload may add the service), but said at
+ * once, not only by each request's 502.
+ */
+const warnUnknownUnit = (
+  route: { readonly prefix: string; readonly target?: string },
+  sam: Pick<Sam, "status">,
+  warn: (warning: string) => void,
+): void => {
+  if (!route.target?.startsWith("unit:")) return
+  const unit = route.target.slice(5)
+  const services = sam
+    .status()
+    .units.filter((u) => u.kind === "service")
+    .map((u) => u.id)
+  if (services.includes(unit)) return
+  warn(
+    `gateway route ${route.prefix} targets "${unit}", which is no service${suggestionSuffix(unit, services)}: its requests are answered 502 until one is configured`,
+  )
 }
 
 export const createPluginContext = (instance: PluginInstance, env: PluginEnvironment): PluginContext => {
@@ -164,6 +187,9 @@ export const createPluginContext = (instance: PluginInstance, env: PluginEnviron
           },
           activate: () => {
             const { handler } = route
+            warnUnknownUnit(route, sam, (warning) =>
+              sam.bus.publish({ type: "plugin.warning", plugin: name, warning }),
+            )
             return env.gateway.addRoute(
               name,
               handler === undefined

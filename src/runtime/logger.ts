@@ -82,8 +82,9 @@ export const logEvents = (bus: EventBus, logger: Logger): (() => void) =>
         return
       case "plugin.reload-failed":
       case "plugin.restarting":
+      case "plugin.warning":
       case "plugin.watch-failed":
-        logger.warn(event, String(event.error ?? event.type))
+        logger.warn(event, String(event.error ?? event.warning ?? event.type))
         return
       default:
         logger.info(event, event.type)

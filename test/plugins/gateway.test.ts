@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import { GatewayRegistry, PluginHost } from "../../src/plugins/index.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { eventLog, tempProject } from "../support/plugins.ts"
+import { nodeService } from "../support/runtime.ts"
 
 describe("the gateway registry", () => {
   it("routes by the longest prefix on segment boundaries", () => {
@@ -100,6 +101,47 @@ describe("a plugin's gateway middleware", () => {
       // Stopped, its hooks are gone: answers pass unchanged.
       expect(host.gateway.hasHooks("onResponse")).toBe(false)
       expect(log.of("plugin.log")).toEqual([])
+    } finally {
+      await host.stop()
+      log.stop()
+      project.remove()
+    }
+  })
+
+  it("a route to a unit SAM does not run is kept, and said at once (with a did-you-mean)", async () => {
+    const project = tempProject()
+    project.write(
+      "alias.mjs",
+      `export default {
+  name: "alias",
+  version: "1.0.0",
+  setup(ctx) {
+    ctx.gateway.route({ prefix: "/typo", target: "unit:notse" })
+    ctx.gateway.route({ prefix: "/fine", target: "unit:notes" })
+  },
+}
+`,
+    )
+    const notes = { ...nodeService("notes", "http-service.mjs") }
+    const sam = new Sam({ units: [notes] })
+    const log = eventLog(sam.bus)
+    const host = new PluginHost({
+      sam,
+      baseDir: project.dir,
+      pluginsDir: false,
+      entries: [{ path: "./alias.mjs" }],
+    })
+    try {
+      await host.start()
+      expect(host.get("alias")?.status).toBe("running")
+      expect(host.gateway.match("/typo")?.target).toBe("unit:notse")
+      expect(log.of("plugin.warning")).toMatchObject([
+        {
+          plugin: "alias",
+          warning:
+            'gateway route /typo targets "notse", which is no service (did you mean "notes"?): its requests are answered 502 until one is configured',
+        },
+      ])
     } finally {
       await host.stop()
       log.stop()
