@@ -4,7 +4,7 @@
 // crashed ones by the supervisor's rules (crashDecision.ts), and hot-reloads them: a new version
 // is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
 // one is drained and disposed.
-import { watch } from "node:fs"
+import { existsSync, watch } from "node:fs"
 import { dirname, join } from "node:path"
 import { type Actor, createActor, fromPromise, waitFor } from "xstate"
 import {
@@ -429,8 +429,11 @@ export class PluginHost {
       (paths) => {
         const unchanged = paths.every((p) => slot.hashes.get(p) === fileHash(p))
         const edit: PluginEvent = { type: "RELOAD", reimport: true }
+        // A folder plugin whose entry was deleted is being removed: the folder's rescan drops it,
+        // and importing the missing file first would only report a failure that is not one.
+        const removed = slot.source.origin === "folder" && !existsSync(slot.source.entry)
         // An unloaded (disabled) plugin ignores edits until its config enables it again.
-        if (unchanged || this.stopping || !slot.actor.getSnapshot().can(edit)) return
+        if (unchanged || removed || this.stopping || !slot.actor.getSnapshot().can(edit)) return
         for (const p of paths) slot.hashes.set(p, fileHash(p))
         slot.actor.send(edit)
       },

@@ -280,6 +280,24 @@ describe("hot reload of a plugin", () => {
     }
   })
 
+  it("a failed plugin's file removed from plugins/ is dropped without a second failure", async () => {
+    const w = await setup({ units: false })
+    const dirHost = pluginsDirHost(w)
+    w.project.write("plugins/broken.mjs", "export default { name: ; }\n")
+    try {
+      await dirHost.start()
+      expect(dirHost.get("broken")?.status).toBe("failed")
+      const failures = () => w.log.of("plugin.failed").filter((e) => e.plugin === "broken").length
+      expect(failures()).toBe(1)
+      rmSync(w.project.path("plugins", "broken.mjs"))
+      for (let i = 0; i < 250 && dirHost.list().length > 0; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(dirHost.list()).toEqual([])
+      expect(failures()).toBe(1)
+    } finally {
+      await dirHost.stop()
+    }
+  })
+
   it("a plugins/ folder made while SAM runs is watched from then on", async () => {
     const w = await setup({ units: false })
     const dirHost = pluginsDirHost(w)
