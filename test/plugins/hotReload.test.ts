@@ -287,7 +287,8 @@ describe("hot reload of a plugin", () => {
     try {
       await dirHost.start()
       expect(dirHost.get("broken")?.status).toBe("failed")
-      const failures = () => w.log.of("plugin.failed").filter((e) => e.plugin === "broken").length
+      const failures = () =>
+        w.log.of("plugin.failed").filter((e) => (e as { plugin?: string }).plugin === "broken").length
       expect(failures()).toBe(1)
       rmSync(w.project.path("plugins", "broken.mjs"))
       for (let i = 0; i < 250 && dirHost.list().length > 0; i++) await new Promise((r) => setTimeout(r, 20))
