@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises"
 import { type ModuleHooks, registerHooks } from "node:module"
 import { dirname, extname, join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { findSyntaxError, parseSyntaxReport } from "./syntaxCheck.ts"
+import { errorPosition, findSyntaxError } from "./syntaxCheck.ts"
 
 export interface ModuleProblem {
   readonly message: string
@@ -72,19 +72,6 @@ const moduleTypeFix = async (file: string, message: string): Promise<string> => 
   return ""
 }
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-
-/** line:column in the config file itself: Node's `file:line` + caret report, or a stack frame. */
-const positionIn = (error: unknown, href: string): { line: number; column: number } | undefined => {
-  const stack = error instanceof Error ? String(error.stack) : ""
-  if (stack.startsWith(href)) {
-    const report = parseSyntaxReport(stack)
-    if (report !== undefined) return { line: report.line, column: report.column }
-  }
-  const frame = new RegExp(`${escapeRegExp(href)}(?:\\?[^\\s:)]*)?:(\\d+):(\\d+)`).exec(stack)
-  return frame === null ? undefined : { line: Number(frame[1]), column: Number(frame[2]) }
-}
-
 const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? ""
 
@@ -104,7 +91,7 @@ export const importConfigModule = async (file: string): Promise<ConfigModuleResu
       return { ok: false, problem: { message, line: syntax.line, column: syntax.column } }
     }
     const message = `could not be loaded: ${firstLine(cause)}${await moduleTypeFix(file, firstLine(cause))}`
-    return { ok: false, problem: { message, ...positionIn(cause, href) } }
+    return { ok: false, problem: { message, ...errorPosition(cause, href) } }
   }
   if (exported === undefined)
     return { ok: false, problem: { message: "has no default export (export default defineConfig({...}))" } }

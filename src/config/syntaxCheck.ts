@@ -48,3 +48,19 @@ export const findSyntaxError = (file: string): Promise<SyntaxProblem | undefined
     )
   })
 }
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * line:column in the module at `href` itself (a query after it allowed: a fresh import's) where
+ * `error` arose: Node's `file:line` + caret report, or the first stack frame in that file.
+ */
+export const errorPosition = (error: unknown, href: string): { line: number; column: number } | undefined => {
+  const stack = error instanceof Error ? String(error.stack) : ""
+  if (stack.startsWith(href)) {
+    const report = parseSyntaxReport(stack)
+    if (report !== undefined) return { line: report.line, column: report.column }
+  }
+  const frame = new RegExp(`${escapeRegExp(href)}(?:\\?[^\\s:)]*)?:(\\d+):(\\d+)`).exec(stack)
+  return frame === null ? undefined : { line: Number(frame[1]), column: Number(frame[2]) }
+}

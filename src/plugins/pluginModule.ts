@@ -6,6 +6,7 @@ import { registerHooks } from "node:module"
 import { dirname } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Schema } from "effect"
+import { errorPosition, findSyntaxError } from "../config/syntaxCheck.ts"
 import { PLUGIN_API_VERSION, SUPPORTED_PLUGIN_API_VERSIONS } from "./definePlugin.ts"
 import { describe, type PluginError, pluginError } from "./errors.ts"
 import type { PluginDefinition } from "./types.ts"
@@ -94,18 +95,50 @@ const importHint = (entry: string, error: unknown): string =>
       "package.json above it, then restart SAM: Node keeps a package.json it has read)"
     : ""
 
+/** The entry as the operator knows it: `plugins/kit/index.mjs` for source `plugins/kit`. */
+const shownPath = (entry: string, source: string): string => {
+  const at = entry.lastIndexOf(`/${source.replace(/^\.\//, "")}`)
+  return at >= 0 ? entry.slice(at + 1) : entry
+}
+
+/**
+ * Where in the entry an import failed, as config files are told (`file:line:column`): a syntax
+ * error located by Node in a process of its own (an imported module's carries no position), a
+ * throw at load time by its stack frame in the entry.
+ */
+const importFailure = async (entry: string, source: string, error: unknown): Promise<string> => {
+  const file = shownPath(entry, source)
+  // Asked whatever the error says: a loader (a test runner's) may word a syntax error its own way.
+  const syntax = await findSyntaxError(entry)
+  if (syntax !== undefined) return `${file}:${syntax.line}:${syntax.column} syntax error: ${syntax.message}`
+  const position = errorPosition(error, pathToFileURL(entry).href)
+  const where = position === undefined ? "" : `${file}:${position.line}:${position.column} `
+  return `${where}${describe(error)}${importHint(entry, error)}`
+}
+
 /** Import and validate; never throws. */
 export const loadDefinition = async (
   entry: string,
   source: string,
 ): Promise<PluginDefinition | PluginError> => {
+  let module: unknown
   try {
-    return readDefinition(await importFresh(entry), source)
+    module = await importFresh(entry)
   } catch (error) {
     return pluginError(
       "PLUGIN_IMPORT_FAILED",
       source,
-      `could not import ${source}: ${describe(error)}${importHint(entry, error)}`,
+      `could not import ${source}: ${await importFailure(entry, source, error)}`,
+      error,
+    )
+  }
+  try {
+    return readDefinition(module, source)
+  } catch (error) {
+    return pluginError(
+      "PLUGIN_IMPORT_FAILED",
+      source,
+      `could not import ${source}: ${describe(error)}`,
       error,
     )
   }

@@ -195,9 +195,22 @@ describe("sam start (the daemon)", () => {
         join(p.dir, "plugins", "ok.mjs"),
         'export default { name: "ok", version: "1.2.0", setup() {} }\n',
       )
+      // Failed imports say where in the file, as a config's do: a syntax error, a throw at load time.
+      writeFileSync(join(p.dir, "plugins", "syn.mjs"), 'export default {\n  name: "syn",\n  version: ;\n}\n')
+      mkdirSync(join(p.dir, "plugins", "kit"))
+      writeFileSync(
+        join(p.dir, "plugins", "kit", "index.mjs"),
+        'const ready = true\nif (ready) throw new Error("top-level kit failure")\nexport default {}\n',
+      )
       p.writeConfig({ api: { port: 0 } })
       const sam = await p.start()
       await sam.waitForOutput("units ready")
+      expect(sam.output()).toContain(
+        "sam: plugin syn failed: could not import plugins/syn.mjs: plugins/syn.mjs:3:12 syntax error: Unexpected token ';'\n",
+      )
+      expect(sam.output()).toContain(
+        "sam: plugin kit failed: could not import plugins/kit: plugins/kit/index.mjs:2:18 top-level kit failure\n",
+      )
       expect(sam.output()).toMatch(
         /^sam: plugin notes failed: could not import plugins\/notes: .*Cannot use import statement outside a module.* \(Node loaded \S+index\.ts as CommonJS: name it \.mts or \.mjs, or set "type": "module"/m,
       )
