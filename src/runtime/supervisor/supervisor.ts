@@ -46,7 +46,9 @@ import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
 import { canRoll, rollOut } from "./rollout.ts"
+import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
+import { isReady, type Unit } from "./unit.ts"
 import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
 
 export * from "./contracts.ts"
@@ -73,14 +75,8 @@ export interface SupervisorOptions {
   readonly onProbe?: RunnerEnvironment["onProbe"]
 }
 
-interface Unit {
-  /** Changed in place by reconfigure (a replace makes a new Unit). */
-  spec: UnitSpec
-  /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
-  runners: ReadonlyArray<InstanceRunner>
-  /** Restarts of the instances a scale down removed: the unit's count does not drop with them. */
-  retiredRestarts?: number
-}
+/** What the supervisor's modules are given of it: each declares the part it uses. */
+type SupervisorContext = ShutdownContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -123,6 +119,8 @@ export class Supervisor {
   private readonly waiting = new Set<string>()
   /** One scale of a unit at a time (`sam scale` and the autoscaler may meet). */
   private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
+  /** What the modules acting for the supervisor (shutdown.ts, …) see of it. */
+  private readonly context: SupervisorContext
 
   /** A supervisor whose fibers live in the current scope (closing it interrupts them all). */
   static make(
@@ -177,6 +175,16 @@ export class Supervisor {
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
+    }
+    this.context = {
+      order: () => this.order,
+      unit: (id) => this.unit(id),
+      dependents: () => this.dependents,
+      allRunners: () => this.allRunners(),
+      fork: runtime.fork,
+      hurried: this.hurried,
+      publish: options.publish,
+      containment: options.containment,
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
@@ -263,7 +271,7 @@ export class Supervisor {
       yield* FiberMap.remove(this.starts, id)
       yield* FiberMap.remove(this.starts, rolloutKey(id))
       yield* FiberMap.remove(this.watches, id)
-      yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "removed from the config" })
+      yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
       // A removed or replaced unit starts with fresh windows.
@@ -516,7 +524,7 @@ export class Supervisor {
         if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
           // A restart whose dependencies are down is a stop, then a start that brings them up first.
           if (command === "restart") {
-            yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "restart" })
+            yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "restart" })
             for (const r of unit.runners) r.restartPending = true
           }
           yield* this.startUnit(id)
@@ -619,10 +627,10 @@ export class Supervisor {
               yield* options
                 .drain(id, r.index)
                 .pipe(Effect.timeoutOption(Duration.millis(unit.spec.stop.graceMs)))
-            yield* this.stopRunners(
-              { spec: unit.spec, runners: [r] },
-              { type: "STOP", reason: `scaled to ${count} ${count === 1 ? "instance" : "instances"}` },
-            )
+            yield* stopRunners([r], {
+              type: "STOP",
+              reason: `scaled to ${count} ${count === 1 ? "instance" : "instances"}`,
+            })
             yield* r.dispose()
             this.memory.resetWindow(r)
             unit.retiredRestarts = (unit.retiredRestarts ?? 0) + r.restarts
@@ -643,10 +651,6 @@ export class Supervisor {
   // ── stopping ─────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Stop everything, dependents before their dependencies, within `timeoutMs`: what is still
-   * running then is SIGKILLed. Every command after this is refused; units never start again.
-   */
-  /**
    * SAM was asked again to stop while stopping (a second Ctrl+C, as Compose takes it): what is
    * still stopping is SIGKILLed now instead of at the shutdown timeout.
    */
@@ -654,73 +658,17 @@ export class Supervisor {
     Deferred.doneUnsafe(this.hurried, Exit.void)
   }
 
+  /**
+   * Stop everything, dependents before their dependencies, within `timeoutMs` (shutdown.ts): what
+   * is still running then is SIGKILLed. Every command after this is refused; units never start again.
+   */
   shutdown(options: { timeoutMs?: number; reason?: string } = {}): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       this.stopping = true
-      const reason = options.reason ?? "SAM is stopping"
       yield* FiberMap.clear(this.watches)
       yield* FiberMap.clear(this.starts)
-      const done = new Map<string, Fiber.Fiber<void>>()
-      for (const id of [...this.order].reverse()) {
-        const unit = this.unit(id)
-        const after = (this.dependents.get(id) ?? []).flatMap((d) => {
-          const fiber = done.get(d)
-          return fiber ? [fiber] : []
-        })
-        done.set(
-          id,
-          this.fork(
-            Effect.andThen(Fiber.awaitAll(after), this.stopRunners(unit, { type: "SHUTDOWN", reason })),
-          ),
-        )
-      }
-      const all = Effect.as(Fiber.awaitAll([...done.values()]), "done" as const)
-      const hurried = Effect.as(Deferred.await(this.hurried), "hurried" as const)
-      const finished = yield* Effect.timeoutOption(
-        Effect.raceFirst(all, hurried),
-        Duration.millis(options.timeoutMs ?? 30_000),
-      )
-      if (finished._tag === "None" || finished.value === "hurried") {
-        const left = this.allRunners().filter((r) => !isDown(r))
-        const why =
-          finished._tag === "None"
-            ? `shutdown took longer than ${(options.timeoutMs ?? 30_000) / 1000}s`
-            : "SAM was asked again to stop"
-        this.options.publish({
-          type: "supervisor",
-          action: finished._tag === "None" ? "shutdown-timeout" : "shutdown-hurried",
-          detail: `${why}: SIGKILL ${left.map((r) => r.key).join(", ") || "(nothing left)"}`,
-        })
-        const killed = finished._tag === "None" ? `${reason} (timed out)` : `${reason} (asked again: SIGKILL)`
-        for (const r of left) r.send({ type: "SHUTDOWN", reason: killed, graceful: false })
-        // Whatever a unit started, in every cell, dies now.
-        this.options.containment?.killAll()
-        // Forced stops finish within the kill wait of the drivers; interrupt what is left of the order.
-        yield* Fiber.interruptAll([...done.values()])
-        yield* Effect.forEach(left, (r) => r.until(isDown), { concurrency: "unbounded", discard: true }).pipe(
-          Effect.timeoutOption(Duration.seconds(10)),
-        )
-      }
-      yield* Effect.forEach(this.allRunners(), (r) => r.dispose(), {
-        concurrency: "unbounded",
-        discard: true,
-      })
+      yield* shutdownUnits(this.context, options)
     })
-  }
-
-  private stopRunners(
-    unit: Unit,
-    event: { type: "STOP"; reason: string } | { type: "SHUTDOWN"; reason: string },
-  ): Effect.Effect<void> {
-    return Effect.forEach(
-      unit.runners,
-      (r) =>
-        Effect.suspend(() => {
-          if (r.accepts(event)) r.send(event)
-          return r.until(isDown)
-        }),
-      { concurrency: "unbounded", discard: true },
-    )
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
@@ -957,8 +905,6 @@ export class Supervisor {
     }
   }
 }
-
-const isReady = (r: InstanceRunner): boolean => r.state === "running" && r.ready
 
 /** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
 const rolloutKey = (id: string) => `rollout:${id}`
