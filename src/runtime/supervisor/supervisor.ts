@@ -17,7 +17,7 @@ import {
   Random,
   Result,
   type Scope,
-  Semaphore,
+  type Semaphore,
 } from "effect"
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
@@ -36,7 +36,7 @@ import {
   type DesiredIntent,
   SamStopping,
   type ScaleOptions,
-  ScaleRefused,
+  type ScaleRefused,
   type StartReport,
   type SupervisorMemory,
   UnitNotFound,
@@ -46,6 +46,7 @@ import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
 import { canRoll, rollOut } from "./rollout.ts"
+import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
 import { isReady, type Unit } from "./unit.ts"
@@ -76,7 +77,7 @@ export interface SupervisorOptions {
 }
 
 /** What the supervisor's modules are given of it: each declares the part it uses. */
-type SupervisorContext = ShutdownContext
+type SupervisorContext = ShutdownContext & ScalingContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -117,7 +118,7 @@ export class Supervisor {
   private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
   private stopping = false
   private readonly waiting = new Set<string>()
-  /** One scale of a unit at a time (`sam scale` and the autoscaler may meet). */
+  /** One scale of a unit at a time (scaling.ts). */
   private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
   /** What the modules acting for the supervisor (shutdown.ts, …) see of it. */
   private readonly context: SupervisorContext
@@ -185,6 +186,13 @@ export class Supervisor {
       hurried: this.hurried,
       publish: options.publish,
       containment: options.containment,
+      stopping: () => this.stopping,
+      lookup: (id) => this.lookup(id),
+      scaleLocks: this.scaleLocks,
+      memory: options.memory,
+      resetWindow: (r) => this.memory.resetWindow(r),
+      runnerFor: (spec, index) => this.runnerFor(spec, index),
+      startFiber: (id) => this.startFiber(id),
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
@@ -553,99 +561,16 @@ export class Supervisor {
   // ── scaling ──────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Run `count` instances of a unit (0 to its scaling.max_instances): new ones start (once its
-   * dependencies are ready), the highest-numbered ones beyond `count` are drained, stopped and
-   * released. Each instance keeps its port across scaling (ports are per instance number).
+   * Run `count` instances of a unit (0 to its scaling.max_instances; scaling.ts): new ones start
+   * (once its dependencies are ready), the highest-numbered ones beyond `count` are drained,
+   * stopped and released. Each instance keeps its port across scaling.
    */
   scale(
     id: string,
     count: number,
     options: ScaleOptions = {},
   ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
-    return Effect.suspend(() => {
-      let lock = this.scaleLocks.get(id)
-      if (lock === undefined) {
-        lock = Semaphore.makeUnsafe(1)
-        this.scaleLocks.set(id, lock)
-      }
-      return lock.withPermit(this.scaleNow(id, count, options))
-    })
-  }
-
-  private scaleNow(
-    id: string,
-    count: number,
-    options: ScaleOptions,
-  ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.stopping) return yield* new SamStopping({ message: `cannot scale "${id}": SAM is stopping` })
-      const unit = yield* this.lookup(id)
-      const max = maxInstancesOf(unit.spec)
-      if (!Number.isInteger(count) || count < 0 || count > max) {
-        return yield* new ScaleRefused({
-          unit: id,
-          instances: count,
-          max,
-          message: `cannot scale "${id}" to ${count} instances: it may run 0 to ${max} (scaling.max_instances)`,
-        })
-      }
-      const current = unit.runners.length
-      // Kept across SAM restarts until scaled again (back to the config's count: forgotten).
-      if (count !== current && options.remember !== false)
-        this.options.memory?.setScaled(
-          unit.spec,
-          count === unit.spec.instances ? undefined : count,
-          options.by ?? "library",
-        )
-      const publish = (detail: string) =>
-        this.options.publish({
-          type: "supervisor",
-          action: "scale",
-          unit: id,
-          detail: options.reason ?? detail,
-        })
-      if (count > current) {
-        unit.runners = [
-          ...unit.runners,
-          ...Array.from({ length: count - current }, (_, i) => this.runnerFor(unit.spec, current + i)),
-        ]
-        this.options.memory?.setDesired(unit.spec, "running", options.by ?? "library")
-        publish(`${id}: scaled from ${current} to ${count} instances`)
-        yield* this.startFiber(id)
-        return
-      }
-      if (count === current) return
-      const leaving = unit.runners.slice(count)
-      for (const r of leaving) r.draining = true
-      publish(`${id}: scaling from ${current} to ${count} instances`)
-      yield* Effect.forEach(
-        leaving,
-        (r) =>
-          Effect.gen({ self: this }, function* () {
-            // In-flight requests finish first (bounded by the stop grace period), then the stop.
-            if (options.drain && !isDown(r))
-              yield* options
-                .drain(id, r.index)
-                .pipe(Effect.timeoutOption(Duration.millis(unit.spec.stop.graceMs)))
-            yield* stopRunners([r], {
-              type: "STOP",
-              reason: `scaled to ${count} ${count === 1 ? "instance" : "instances"}`,
-            })
-            yield* r.dispose()
-            this.memory.resetWindow(r)
-            unit.retiredRestarts = (unit.retiredRestarts ?? 0) + r.restarts
-          }),
-        { concurrency: "unbounded", discard: true },
-      )
-      unit.runners = unit.runners.filter((r) => !leaving.includes(r))
-      const left = unit.runners.length
-      this.options.publish({
-        type: "supervisor",
-        action: "scaled",
-        unit: id,
-        detail: `${id}: ${leaving.length} drained and stopped, ${left} ${left === 1 ? "instance" : "instances"} left`,
-      })
-    })
+    return scale(this.context, id, count, options)
   }
 
   // ── stopping ─────────────────────────────────────────────────────────────────────────────────
