@@ -41,6 +41,13 @@ import {
   type SupervisorMemory,
   UnitNotFound,
 } from "./contracts.ts"
+import {
+  addressOf,
+  available,
+  type DependencyContext,
+  restartDependentsWhenReady,
+  startWhenAvailable,
+} from "./dependencies.ts"
 import type { ForkIn } from "./effectActors.ts"
 import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
@@ -77,7 +84,7 @@ export interface SupervisorOptions {
 }
 
 /** What the supervisor's modules are given of it: each declares the part it uses. */
-type SupervisorContext = ShutdownContext & ScalingContext
+type SupervisorContext = ShutdownContext & ScalingContext & DependencyContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -170,7 +177,7 @@ export class Supervisor {
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
       portFor: (runner) => this.memory.portFor(runner),
-      urlOf: (id) => this.addressOf(id)?.url,
+      urlOf: (id) => addressOf(this.units, id)?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
@@ -193,6 +200,10 @@ export class Supervisor {
       resetWindow: (r) => this.memory.resetWindow(r),
       runnerFor: (spec, index) => this.runnerFor(spec, index),
       startFiber: (id) => this.startFiber(id),
+      units: this.units,
+      heldBy: (id) => this.heldBy(id),
+      waiting: this.waiting,
+      starts: runtime.starts,
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
@@ -309,7 +320,7 @@ export class Supervisor {
       })
       this.add(spec)
       if (wasActive && !this.stopping) {
-        this.restartDependentsWhenReady(spec.id)
+        restartDependentsWhenReady(this.context, spec.id)
         yield* this.startFiber(spec.id)
       }
     })
@@ -425,39 +436,7 @@ export class Supervisor {
 
   /** One start per unit at a time: a unit is reached both directly and as a dependency. */
   private startFiber(id: string): Effect.Effect<Fiber.Fiber<void, unknown>> {
-    return FiberMap.run(this.starts, id, this.startWhenAvailable(id), { onlyIfMissing: true })
-  }
-
-  private startWhenAvailable(id: string): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      const unit = this.units.get(id)
-      if (!unit || this.stopping) return
-      for (const dep of unit.spec.dependsOn) {
-        const depUnit = this.units.get(dep)
-        // A dependency the operator stopped stays stopped: the dependent waits for it.
-        if (depUnit?.runners.every((r) => r.state === "stopped") && this.heldBy(dep) === undefined)
-          yield* this.startFiber(dep)
-      }
-      const pending = unit.spec.dependsOn.filter((d) => !this.available(d))
-      if (pending.length > 0) {
-        this.waiting.add(id)
-        this.options.publish({
-          type: "supervisor",
-          action: "waiting",
-          unit: id,
-          detail: `${id}: waiting for ${pending.join(", ")} to be ready`,
-        })
-        yield* Effect.forEach(pending, (d) => this.untilAvailable(d), {
-          concurrency: "unbounded",
-          discard: true,
-        }).pipe(Effect.ensuring(Effect.sync(() => this.waiting.delete(id))))
-      }
-      if (this.stopping) return
-      const current = this.units.get(id)
-      if (current !== unit) return // replaced or removed meanwhile
-      for (const runner of unit.runners)
-        if (runner.accepts({ type: "START" })) runner.send({ type: "START", reason: "start" })
-    })
+    return FiberMap.run(this.starts, id, startWhenAvailable(this.context, id), { onlyIfMissing: true })
   }
 
   // ── operator commands ────────────────────────────────────────────────────────────────────────
@@ -501,7 +480,7 @@ export class Supervisor {
           message: `cannot ${command} "${id}": it is ${state}`,
         })
       }
-      const pendingDeps = unit.spec.dependsOn.filter((d) => !this.available(d))
+      const pendingDeps = unit.spec.dependsOn.filter((d) => !available(this.units, d))
       // A dependency an operator stopped is not started behind their back: say which, refuse.
       const heldDeps = pendingDeps.filter((d) => this.heldBy(d) !== undefined)
       if ((command === "start" || command === "restart") && heldDeps.length > 0) {
@@ -708,31 +687,6 @@ export class Supervisor {
     return desired?.state === "stopped" ? desired : undefined
   }
 
-  /** A dependency is available when at least one of its instances is ready. */
-  /**
-   * The instance whose address dependents get (SAM_<ID>_URL): instance 0 when it is ready, as a
-   * scale down removes the highest-numbered instances first and so never it; while instance 0 is
-   * coming up, none yet (it is waited for); while it is down (backoff, crashed), another ready one.
-   */
-  private addressOf(id: string): InstanceRunner | undefined {
-    const [first, ...rest] = this.units.get(id)?.runners ?? []
-    if (first === undefined) return undefined
-    if (isReady(first)) return first
-    if (first.state === "starting" || first.state === "running") return undefined
-    return rest.find(isReady)
-  }
-
-  /** Whether dependents may start: the instance they will be given is ready. */
-  private available(id: string): boolean {
-    return this.addressOf(id) !== undefined
-  }
-
-  private untilAvailable(id: string): Effect.Effect<void> {
-    const unit = this.units.get(id)
-    if (!unit) return Effect.never
-    return Effect.raceAll(unit.runners.map((r) => r.until(() => this.available(id))))
-  }
-
   private report(ids: ReadonlyArray<string>): StartReport {
     const ready: string[] = []
     const notReady: Array<{ id: string; state: string; reason: string }> = []
@@ -752,7 +706,7 @@ export class Supervisor {
       else {
         const worst = this.aggregate(unit)
         const reason = this.waiting.has(id)
-          ? `waiting for ${unit.spec.dependsOn.filter((d) => !this.available(d)).join(", ")}`
+          ? `waiting for ${unit.spec.dependsOn.filter((d) => !available(this.units, d)).join(", ")}`
           : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
         notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
       }
@@ -775,7 +729,7 @@ export class Supervisor {
     if (to === "error") this.answer(runner)
     // Every restart of a dependency, whatever its cause, restarts dependents that ask for it.
     else if (to === "starting" && runner.launched && from !== "stopped")
-      this.restartDependentsWhenReady(runner.spec.id)
+      restartDependentsWhenReady(this.context, runner.spec.id)
   }
 
   /** OTP's answer to a failed child (failureAnswer.ts: decide() applied). */
@@ -800,33 +754,6 @@ export class Supervisor {
     if (group?.failed) {
       group.failed = false
       group.stamps = []
-    }
-  }
-
-  /** Dependents with `dependency_restart: restart` restart once `id` is ready again. */
-  private restartDependentsWhenReady(id: string): void {
-    for (const dependent of this.dependents.get(id) ?? []) {
-      const unit = this.units.get(dependent)
-      if (!unit) continue
-      const act = unit.spec.dependencyRestart === "restart"
-      this.options.publish({
-        type: "supervisor",
-        action: "dependency-restarted",
-        unit: dependent,
-        detail: `${dependent}: ${id} restarted; ${act ? "restarting once it is ready" : "no action (dependency_restart: none)"}`,
-      })
-      if (!act) continue
-      const restart = Effect.andThen(
-        this.untilAvailable(id),
-        Effect.sync(() => {
-          if (this.stopping || this.units.get(dependent) !== unit) return
-          for (const r of unit.runners)
-            if (r.state === "running" || r.state === "suspended")
-              r.send({ type: "RESTART", reason: `dependency ${id} restarted` })
-        }),
-      )
-      // Keyed so a dependency restarting twice before it is ready restarts its dependent once.
-      this.fork(FiberMap.run(this.starts, `dependency:${id}->${dependent}`, restart))
     }
   }
 }
