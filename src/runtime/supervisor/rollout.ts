@@ -20,6 +20,9 @@ export interface RolloutContext {
   readonly turnMs: number
 }
 
+/** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
+export const rolloutKey = (id: string) => `rollout:${id}`
+
 /** Whether `runners` can roll: several, one of them serving (else nothing is kept up by rolling). */
 export const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean =>
   runners.length > 1 && runners.some(ready)

@@ -34,7 +34,7 @@ import { watchUnitFiles } from "../watch/unitWatcher.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
-  SamStopping,
+  type SamStopping,
   type ScaleOptions,
   type ScaleRefused,
   type StartReport,
@@ -49,14 +49,15 @@ import {
   startWhenAvailable,
 } from "./dependencies.ts"
 import type { ForkIn } from "./effectActors.ts"
-import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
+import { answerFailure, type GroupState } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
-import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
-import { canRoll, rollOut } from "./rollout.ts"
+import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
+import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
+import { canRoll, rollOut, rolloutKey } from "./rollout.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
-import { isReady, type Unit } from "./unit.ts"
+import type { Unit } from "./unit.ts"
 import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
 
 export * from "./contracts.ts"
@@ -84,26 +85,13 @@ export interface SupervisorOptions {
 }
 
 /** What the supervisor's modules are given of it: each declares the part it uses. */
-type SupervisorContext = ShutdownContext & ScalingContext & DependencyContext
+type SupervisorContext = ShutdownContext & ScalingContext & DependencyContext & CommandContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
   (r.state === "running" && r.ready) ||
   (r.state === "crashed" && r.launched) ||
   (r.state === "stopped" && r.launched)
-
-/** Where a command has finished acting, for callers that wait on it. */
-const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
-  start: (r) => r.state !== "starting" && r.state !== "stopped" && r.state !== "stopping",
-  // Down, or superseded: a start queued during the stop brings it back up.
-  stop: (r) => r.state !== "stopping",
-  restart: (r) => r.state !== "stopping" && r.state !== "starting",
-  suspend: (r) => r.state !== "running",
-  resume: (r) => r.state !== "suspended",
-}
-
-/** Extra time a command waits beyond the stop grace period before it reports. */
-const commandSlackMs = 30_000
 
 export class Supervisor {
   private readonly units = new Map<string, Unit>()
@@ -204,6 +192,10 @@ export class Supervisor {
       heldBy: (id) => this.heldBy(id),
       waiting: this.waiting,
       starts: runtime.starts,
+      status: (unit) => this.aggregate(unit),
+      clearGroupFailure: (name) => this.clearGroupFailure(name),
+      scale: (id, count, options) => this.scale(id, count, options),
+      startUnit: (id) => this.startUnit(id),
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
@@ -447,94 +439,7 @@ export class Supervisor {
     command: CommandName,
     options: CommandOptions = {},
   ): Effect.Effect<void, CommandRefused | UnitNotFound | SamStopping> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.stopping)
-        return yield* new SamStopping({ message: `cannot ${command} "${id}": SAM is stopping` })
-      const unit = yield* this.lookup(id)
-      // A unit scaled to 0 (or with min_instances 0) has no instance to start: `start` scales it
-      // to its min_instances, at least one, as `sam scale` would.
-      if (command === "start" && unit.runners.length === 0) {
-        return yield* this.scale(id, Math.max(1, unit.spec.instances), {
-          ...(options.by === undefined ? {} : { by: options.by }),
-        }).pipe(
-          Effect.catchTag("ScaleRefused", (refused) =>
-            Effect.fail(
-              new CommandRefused({ unit: id, command, state: "stopped", message: refused.message }),
-            ),
-          ),
-        )
-      }
-      const accepting = unit.runners.filter((r) => r.accepts(commandEventOf(command, options)))
-      // A stop of a unit still waiting for its dependencies cancels that start.
-      if (command === "stop" && accepting.length === 0 && (yield* FiberMap.has(this.starts, id))) {
-        yield* FiberMap.remove(this.starts, id)
-        this.options.memory?.setDesired(unit.spec, "stopped", options.by ?? "library")
-        return
-      }
-      if (accepting.length === 0) {
-        const state = this.aggregate(unit).state
-        return yield* new CommandRefused({
-          unit: id,
-          command,
-          state,
-          message: `cannot ${command} "${id}": it is ${state}`,
-        })
-      }
-      const pendingDeps = unit.spec.dependsOn.filter((d) => !available(this.units, d))
-      // A dependency an operator stopped is not started behind their back: say which, refuse.
-      const heldDeps = pendingDeps.filter((d) => this.heldBy(d) !== undefined)
-      if ((command === "start" || command === "restart") && heldDeps.length > 0) {
-        const state = this.aggregate(unit).state
-        return yield* new CommandRefused({
-          unit: id,
-          command,
-          state,
-          message: `cannot ${command} "${id}": its dependenc${heldDeps.length === 1 ? "y" : "ies"} ${heldDeps.join(", ")} ${heldDeps.length === 1 ? "was" : "were"} stopped by an operator; start ${heldDeps.length === 1 ? "it" : "them"} first`,
-          advised: true,
-        })
-      }
-      if (command === "stop" || command === "start" || command === "restart")
-        this.options.memory?.setDesired(
-          unit.spec,
-          command === "stop" ? "stopped" : "running",
-          options.by ?? "library",
-        )
-      if (command === "start" || command === "restart") {
-        this.clearGroupFailure(unit.spec.group)
-        for (const r of unit.runners) this.memory.resetWindow(r)
-      }
-      if (command === "stop") {
-        yield* FiberMap.remove(this.starts, id)
-        yield* FiberMap.remove(this.starts, rolloutKey(id))
-      }
-      const acting = Effect.gen({ self: this }, function* () {
-        if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
-          // A restart whose dependencies are down is a stop, then a start that brings them up first.
-          if (command === "restart") {
-            yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "restart" })
-            for (const r of unit.runners) r.restartPending = true
-          }
-          yield* this.startUnit(id)
-        } else if (command === "restart" && accepting.length > 1) {
-          // Rolling, as PM2's reload and a Kubernetes rollout: the next instance restarts once this
-          // one serves again (or has failed), so the others keep answering meanwhile.
-          for (const r of accepting) {
-            yield* r.command(command, options)
-            yield* r.until((x) => isReady(x) || isDown(x) || x.state === "backoff")
-          }
-        } else {
-          for (const r of accepting) yield* r.command(command, options)
-        }
-        yield* Effect.forEach(accepting, (r) => r.until(commandDone[command]), {
-          concurrency: "unbounded",
-          discard: true,
-        })
-      })
-      const graceMs = options.timeoutMs ?? unit.spec.stop.graceMs
-      // A rolling restart waits for each instance in turn.
-      const turns = command === "restart" ? accepting.length : 1
-      yield* acting.pipe(Effect.timeoutOption(Duration.millis((graceMs + commandSlackMs) * turns)))
-    })
+    return runCommand(this.context, id, command, options)
   }
 
   // ── scaling ──────────────────────────────────────────────────────────────────────────────────
@@ -758,25 +663,7 @@ export class Supervisor {
   }
 }
 
-/** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
-const rolloutKey = (id: string) => `rollout:${id}`
-
 const heldReason = (id: string, held: DesiredIntent) =>
   `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
-
-const commandEventOf = (command: CommandName, options: CommandOptions) => {
-  switch (command) {
-    case "start":
-      return { type: "START" as const }
-    case "stop":
-      return { type: "STOP" as const, ...(options.graceful === false ? { graceful: false } : {}) }
-    case "restart":
-      return { type: "RESTART" as const }
-    case "suspend":
-      return { type: "SUSPEND" as const }
-    case "resume":
-      return { type: "RESUME" as const }
-  }
-}
 
 export { CommandRefused } from "./instanceRunner.ts"
