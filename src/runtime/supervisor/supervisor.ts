@@ -43,7 +43,6 @@ import {
 } from "./contracts.ts"
 import {
   addressOf,
-  available,
   type DependencyContext,
   restartDependentsWhenReady,
   startWhenAvailable,
@@ -56,9 +55,10 @@ import { type CommandContext, commandSlackMs, runCommand } from "./operatorComma
 import { canRoll, rollOut, rolloutKey } from "./rollout.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
+import { type StartReportContext, startReport } from "./startReport.ts"
 import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
 import type { Unit } from "./unit.ts"
-import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
+import { aggregateStatus, heldReason, type UnitStatus } from "./unitStatus.ts"
 
 export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
@@ -85,7 +85,11 @@ export interface SupervisorOptions {
 }
 
 /** What the supervisor's modules are given of it: each declares the part it uses. */
-type SupervisorContext = ShutdownContext & ScalingContext & DependencyContext & CommandContext
+type SupervisorContext = ShutdownContext &
+  ScalingContext &
+  DependencyContext &
+  CommandContext &
+  StartReportContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -400,7 +404,7 @@ export class Supervisor {
    */
   startAll(timeoutMs = 60_000, ids: ReadonlyArray<string> = this.order): Effect.Effect<StartReport> {
     return Effect.gen({ self: this }, function* () {
-      if (this.stopping) return this.report(ids)
+      if (this.stopping) return startReport(this.context, ids)
       // An operator's stop outlives SAM restarts: those units stay stopped.
       const starting = ids.filter((id) => this.heldBy(id) === undefined)
       yield* Effect.forEach(starting, (id) => this.startFiber(id), { discard: true })
@@ -409,7 +413,7 @@ export class Supervisor {
         concurrency: "unbounded",
         discard: true,
       }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
-      return this.report(ids)
+      return startReport(this.context, ids)
     })
   }
 
@@ -592,33 +596,6 @@ export class Supervisor {
     return desired?.state === "stopped" ? desired : undefined
   }
 
-  private report(ids: ReadonlyArray<string>): StartReport {
-    const ready: string[] = []
-    const notReady: Array<{ id: string; state: string; reason: string }> = []
-    for (const id of ids) {
-      const unit = this.units.get(id)
-      if (!unit) continue
-      const held = this.heldBy(id)
-      if (unit.runners.length === 0)
-        notReady.push({
-          id,
-          state: "stopped",
-          reason: `${id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`,
-        })
-      else if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
-      else if (held && unit.runners.every((r) => r.state === "stopped"))
-        notReady.push({ id, state: "stopped", reason: heldReason(id, held) })
-      else {
-        const worst = this.aggregate(unit)
-        const reason = this.waiting.has(id)
-          ? `waiting for ${unit.spec.dependsOn.filter((d) => !available(this.units, d)).join(", ")}`
-          : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
-        notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
-      }
-    }
-    return { ready, notReady }
-  }
-
   private aggregate(unit: Unit): UnitStatus {
     const counted = aggregateStatus(unit.spec, unit.runners, this.now())
     const status = unit.retiredRestarts
@@ -662,8 +639,5 @@ export class Supervisor {
     }
   }
 }
-
-const heldReason = (id: string, held: DesiredIntent) =>
-  `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
 
 export { CommandRefused } from "./instanceRunner.ts"

@@ -2,6 +2,7 @@
 // ready only when every instance is ready, restarts summed).
 import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
 import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
+import type { DesiredIntent } from "./contracts.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
 
 export interface UnitStatus {
@@ -61,6 +62,10 @@ export const aggregateStatus = (
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
   }
 }
+
+/** Why a unit an operator stopped stays stopped, as its status and the start report say. */
+export const heldReason = (id: string, held: DesiredIntent) =>
+  `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
 
 /**
  * One line for messages: the unit's state and, for several instances, each one's
