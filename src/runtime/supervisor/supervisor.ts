@@ -30,7 +30,6 @@ import type { PortRange } from "../freePort.ts"
 import type { ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
-import { watchUnitFiles } from "../watch/unitWatcher.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
@@ -59,6 +58,7 @@ import { type StartReportContext, startReport } from "./startReport.ts"
 import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
 import type { Unit } from "./unit.ts"
 import { aggregateStatus, heldReason, type UnitStatus } from "./unitStatus.ts"
+import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
 
 export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
@@ -89,7 +89,8 @@ type SupervisorContext = ShutdownContext &
   ScalingContext &
   DependencyContext &
   CommandContext &
-  StartReportContext
+  StartReportContext &
+  WatchContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -108,8 +109,6 @@ export class Supervisor {
   private readonly hurried = Deferred.makeUnsafe<void>()
   /** Each watched unit's file watcher, by unit id (config `watch`). */
   private readonly watches: FiberMap.FiberMap<string>
-  private readonly watchIn: (id: string, watching: Effect.Effect<void>) => Fiber.Fiber<void, unknown>
-  private readonly fork: ForkIn
   private readonly clock: Clock.Clock
   private readonly random: Random.Random
   private order: ReadonlyArray<string> = []
@@ -154,10 +153,8 @@ export class Supervisor {
   ) {
     this.options = options
     this.memory = new InstanceMemory(options.memory, options.portRange)
-    this.fork = runtime.fork
     this.starts = runtime.starts
     this.watches = runtime.watches
-    this.watchIn = runtime.watchIn
     this.clock = runtime.clock
     this.random = runtime.random
     this.env = {
@@ -200,6 +197,8 @@ export class Supervisor {
       clearGroupFailure: (name) => this.clearGroupFailure(name),
       scale: (id, count, options) => this.scale(id, count, options),
       startUnit: (id) => this.startUnit(id),
+      watches: runtime.watches,
+      watchIn: runtime.watchIn,
     }
     for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
@@ -341,10 +340,7 @@ export class Supervisor {
   /** Take `spec` in place and restart the instances one at a time (in the background). */
   private rollOut(unit: Unit, spec: UnitSpec): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
-      if (!sameValue(unit.spec.watch, spec.watch)) {
-        yield* FiberMap.remove(this.watches, spec.id)
-        this.watchFiles(spec)
-      }
+      yield* rewatchFiles(this.context, unit.spec, spec)
       unit.spec = spec
       this.reorder()
       const rolling = rollOut(spec, unit.runners, {
@@ -382,10 +378,7 @@ export class Supervisor {
   reconfigure(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(spec.id)
-      if (!sameValue(unit.spec.watch, spec.watch)) {
-        yield* FiberMap.remove(this.watches, spec.id)
-        this.watchFiles(spec)
-      }
+      yield* rewatchFiles(this.context, unit.spec, spec)
       for (const runner of unit.runners) {
         runner.reconfigure(spec)
         this.memory.resetWindow(runner)
@@ -493,54 +486,7 @@ export class Supervisor {
     const count = scaled !== undefined && scaled <= maxInstancesOf(spec) ? scaled : spec.instances
     const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
-    this.watchFiles(spec)
-  }
-
-  /** Watch the unit's files while it is configured with `watch` (its watcher replaces any other). */
-  private watchFiles(spec: UnitSpec): void {
-    if (spec.watch === undefined || this.stopping) return
-    const publish = (action: string, detail: string) =>
-      this.options.publish({ type: "supervisor", action, unit: spec.id, detail })
-    this.watchIn(
-      spec.id,
-      watchUnitFiles(spec.watch, {
-        changed: (path) => this.filesChanged(spec.id, path),
-        failed: (detail) =>
-          publish("watch-failed", `${spec.id}: watching ${spec.watch?.paths.join(", ")} failed: ${detail}`),
-      }),
-    )
-  }
-
-  /**
-   * The unit's watched files changed: the lifecycle machine says which instances restart
-   * (FILES_CHANGED); those start with fresh restart windows, as after `sam restart`. A stopped
-   * unit is left alone, and the event says so.
-   */
-  private filesChanged(id: string, path: string): void {
-    const unit = this.units.get(id)
-    if (unit === undefined || this.stopping) return
-    const reason = `its files changed (${path})`
-    const event = { type: "FILES_CHANGED", reason } as const
-    const acting = unit.runners.filter((r) => r.accepts(event))
-    const state = this.aggregate(unit).state
-    const why =
-      unit.runners.length === 0
-        ? "it runs no instance"
-        : state === "stopped"
-          ? `it is stopped (\`sam start ${id}\` starts it)`
-          : `it is ${state}`
-    this.options.publish({
-      type: "supervisor",
-      action: "files-changed",
-      unit: id,
-      detail: `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
-    })
-    if (acting.length === 0) return
-    this.clearGroupFailure(unit.spec.group)
-    for (const r of acting) {
-      this.memory.resetWindow(r)
-      r.send(event)
-    }
+    watchFiles(this.context, spec)
   }
 
   private runnerFor(spec: UnitSpec, index: number): InstanceRunner {
