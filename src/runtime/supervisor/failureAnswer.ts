@@ -5,14 +5,8 @@
 import type { SamEventBody } from "../eventBus.ts"
 import { type Decision, decide, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import { type GroupSpec, siblingsToRestart } from "./supervisionGroup.ts"
-
-/** A group as the supervisor keeps it: its settings, its restart stamps, whether it gave up. */
-export interface GroupState {
-  readonly spec: GroupSpec
-  stamps: ReadonlyArray<number>
-  failed: boolean
-}
+import { siblingsToRestart } from "./supervisionGroup.ts"
+import type { GroupState } from "./supervisionGroups.ts"
 
 /** What answering a failure needs of the supervisor. */
 export interface FailureContext {

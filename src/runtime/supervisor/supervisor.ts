@@ -47,7 +47,7 @@ import {
   startWhenAvailable,
 } from "./dependencies.ts"
 import type { ForkIn } from "./effectActors.ts"
-import { answerFailure, type GroupState } from "./failureAnswer.ts"
+import { answerFailure } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
 import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
@@ -55,7 +55,8 @@ import { canRoll, rollOut, rolloutKey } from "./rollout.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type StartReportContext, startReport } from "./startReport.ts"
-import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
+import type { GroupSpec } from "./supervisionGroup.ts"
+import { type GroupView, SupervisionGroups } from "./supervisionGroups.ts"
 import type { Unit } from "./unit.ts"
 import { aggregateStatus, heldReason, type UnitStatus } from "./unitStatus.ts"
 import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
@@ -100,7 +101,7 @@ const settled = (r: InstanceRunner) =>
 
 export class Supervisor {
   private readonly units = new Map<string, Unit>()
-  private readonly groups = new Map<string, GroupState>()
+  private readonly groups: SupervisionGroups
   private readonly memory: InstanceMemory
   private readonly env: RunnerEnvironment
   private readonly options: SupervisorOptions
@@ -152,6 +153,7 @@ export class Supervisor {
     },
   ) {
     this.options = options
+    this.groups = new SupervisionGroups(groups)
     this.memory = new InstanceMemory(options.memory, options.portRange)
     this.starts = runtime.starts
     this.watches = runtime.watches
@@ -194,13 +196,12 @@ export class Supervisor {
       waiting: this.waiting,
       starts: runtime.starts,
       status: (unit) => this.aggregate(unit),
-      clearGroupFailure: (name) => this.clearGroupFailure(name),
+      clearGroupFailure: (name) => this.groups.clearFailure(name),
       scale: (id, count, options) => this.scale(id, count, options),
       startUnit: (id) => this.startUnit(id),
       watches: runtime.watches,
       watchIn: runtime.watchIn,
     }
-    for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
     for (const spec of specs) this.insert(spec)
     this.reorder()
@@ -250,23 +251,11 @@ export class Supervisor {
 
   /** The groups' settings as configured (implicit groups included). */
   groupSpecs(): ReadonlyArray<GroupSpec> {
-    return [...this.groups.values()].map((g) => g.spec)
+    return this.groups.specs()
   }
 
-  groupStates(): ReadonlyArray<{
-    name: string
-    strategy: Strategy
-    failed: boolean
-    limited: boolean
-    members: ReadonlyArray<string>
-  }> {
-    return [...this.groups.values()].map((g) => ({
-      name: g.spec.name,
-      strategy: g.spec.strategy,
-      failed: g.failed,
-      limited: g.spec.maxRestarts !== undefined,
-      members: this.members(g.spec.name).map((r) => r.key),
-    }))
+  groupStates(): ReadonlyArray<GroupView> {
+    return this.groups.views((name) => this.members(name))
   }
 
   /** Add a unit (stopped). Used at construction and by config hot reload. */
@@ -358,16 +347,7 @@ export class Supervisor {
    * intensity starts a fresh window, a new group starts empty, a group no unit uses is kept.
    */
   configureGroups(groups: ReadonlyArray<GroupSpec>): void {
-    for (const spec of groups) {
-      const group = this.groups.get(spec.name)
-      const same =
-        group &&
-        group.spec.strategy === spec.strategy &&
-        group.spec.maxRestarts === spec.maxRestarts &&
-        group.spec.windowMs === spec.windowMs
-      if (same) continue
-      this.groups.set(spec.name, { spec, stamps: [], failed: group?.failed ?? false })
-    }
+    this.groups.configure(groups)
     this.reorder()
   }
 
@@ -508,15 +488,6 @@ export class Supervisor {
     return unit
   }
 
-  private group(name: string): GroupState {
-    let group = this.groups.get(name)
-    if (!group) {
-      group = { spec: implicitGroup(name), stamps: [], failed: false }
-      this.groups.set(name, group)
-    }
-    return group
-  }
-
   /** A group's instances in start order. */
   private members(name: string): ReadonlyArray<InstanceRunner> {
     return this.order.flatMap((id) => {
@@ -532,7 +503,7 @@ export class Supervisor {
     if (Result.isFailure(order)) throw order.failure
     this.order = order.success
     this.dependents = dependentsOf(specs)
-    for (const spec of specs) this.group(spec.group)
+    for (const spec of specs) this.groups.named(spec.group)
   }
 
   /** Who stopped `id` for good (an operator's stop kept across SAM restarts), if anyone. */
@@ -564,7 +535,7 @@ export class Supervisor {
   private answer(runner: InstanceRunner): void {
     answerFailure(
       {
-        group: (name) => this.group(name),
+        group: (name) => this.groups.named(name),
         members: (name) => this.members(name),
         windowOf: (r) => this.memory.windowOf(r),
         setWindow: (r, window) => this.memory.setWindow(r, window),
@@ -575,14 +546,6 @@ export class Supervisor {
       },
       runner,
     )
-  }
-
-  private clearGroupFailure(name: string): void {
-    const group = this.groups.get(name)
-    if (group?.failed) {
-      group.failed = false
-      group.stamps = []
-    }
   }
 }
 
