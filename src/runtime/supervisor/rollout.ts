@@ -3,12 +3,15 @@
 // next once it is ready again, so the others keep serving meanwhile. An instance that does not
 // come up ready with the new config halts the rollout: the ones not reached keep their old
 // process (a broken config takes down one instance, not all) and take the new config at their
-// next start. supervisor.ts decides when a change can roll (same ports, dependencies and kind).
+// next start. A change rolls when `rolls` says so and its ports stay (supervisor.ts checks those).
 import { Duration, Effect, Option } from "effect"
+import { sameValue } from "../configDiff.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import type { UnitSpec } from "../unitSpec.ts"
+import type { SupervisorMemory } from "./contracts.ts"
 import { isDown } from "./failureAnswer.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import type { Unit } from "./unit.ts"
 
 export interface RolloutContext {
   readonly publish: (event: SamEventBody) => void
@@ -24,8 +27,22 @@ export interface RolloutContext {
 export const rolloutKey = (id: string) => `rollout:${id}`
 
 /** Whether `runners` can roll: several, one of them serving (else nothing is kept up by rolling). */
-export const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean =>
-  runners.length > 1 && runners.some(ready)
+const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean => runners.length > 1 && runners.some(ready)
+
+/**
+ * Whether a change of `unit` to `spec` rolls instead of stopping every instance: several live
+ * instances, the same dependencies and kind, and the count it runs stays (an operator's kept
+ * scale gives way to the config's count, which needs the full replace).
+ */
+export const rolls = (unit: Unit, spec: UnitSpec, memory: SupervisorMemory | undefined): boolean => {
+  const keepsCount = unit.runners.length === spec.instances || memory?.scaledOf(unit.spec) === undefined
+  return (
+    keepsCount &&
+    unit.spec.kind === spec.kind &&
+    sameValue(unit.spec.dependsOn, spec.dependsOn) &&
+    canRoll(unit.runners)
+  )
+}
 
 function ready(r: InstanceRunner): boolean {
   return r.state === "running" && r.ready

@@ -22,7 +22,6 @@ import {
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
-import { sameValue } from "../configDiff.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
@@ -51,7 +50,7 @@ import { answerFailure } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
 import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
-import { canRoll, rollOut, rolloutKey } from "./rollout.ts"
+import { rollOut, rolloutKey, rolls } from "./rollout.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type StartReportContext, startReport } from "./startReport.ts"
@@ -297,7 +296,8 @@ export class Supervisor {
       const wasActive = before.runners.some((r) => r.state !== "stopped")
       const portChanged =
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
-      if (!portChanged && !this.stopping && this.rolls(before, spec)) return yield* this.rollOut(before, spec)
+      if (!portChanged && !this.stopping && rolls(before, spec, this.options.memory))
+        return yield* this.rollOut(before, spec)
       yield* this.remove(spec.id, {
         keepPorts: !portChanged,
         reason: "its config changed: restarting with the new one",
@@ -308,22 +308,6 @@ export class Supervisor {
         yield* this.startFiber(spec.id)
       }
     })
-  }
-
-  /**
-   * Whether a change of `unit` to `spec` rolls (rollout.ts) instead of stopping every instance:
-   * several live instances, the same dependencies and kind, and the count it runs stays (an
-   * operator's kept scale gives way to the config's count, which needs the full replace).
-   */
-  private rolls(unit: Unit, spec: UnitSpec): boolean {
-    const keepsCount =
-      unit.runners.length === spec.instances || this.options.memory?.scaledOf(unit.spec) === undefined
-    return (
-      keepsCount &&
-      unit.spec.kind === spec.kind &&
-      sameValue(unit.spec.dependsOn, spec.dependsOn) &&
-      canRoll(unit.runners)
-    )
   }
 
   /** Take `spec` in place and restart the instances one at a time (in the background). */
