@@ -19,7 +19,7 @@ export interface FailureContext {
   readonly now: () => number
   /** In [0, 1): the backoff's jitter. */
   readonly random: () => number
-  readonly stopping: boolean
+  readonly stopping: () => boolean
 }
 
 export const isDown = (r: InstanceRunner): boolean => r.state === "stopped" || r.state === "crashed"
@@ -52,7 +52,7 @@ export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void
     window: ctx.windowOf(runner),
     startedAt: runner.startedAt,
     group,
-    shuttingDown: ctx.stopping,
+    shuttingDown: ctx.stopping(),
     now,
     random: ctx.random(),
   })
@@ -73,7 +73,7 @@ const apply = (ctx: FailureContext, runner: InstanceRunner, group: GroupState, d
     })
   switch (decision.kind) {
     case "stand_down":
-      if (!ctx.stopping && !group.failed) publish("stand-down", decision.reason)
+      if (!ctx.stopping() && !group.failed) publish("stand-down", decision.reason)
       runner.send({ type: "STAND_DOWN", reason: decision.reason })
       return
     case "retry":

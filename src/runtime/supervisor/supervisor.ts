@@ -46,7 +46,7 @@ import {
   startWhenAvailable,
 } from "./dependencies.ts"
 import type { ForkIn } from "./effectActors.ts"
-import { answerFailure } from "./failureAnswer.ts"
+import { answerFailure, type FailureContext } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
 import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
@@ -90,7 +90,8 @@ type SupervisorContext = ShutdownContext &
   DependencyContext &
   CommandContext &
   StartReportContext &
-  WatchContext
+  WatchContext &
+  FailureContext
 
 /** Done starting: ready, given up on, or down again after having been started. */
 const settled = (r: InstanceRunner) =>
@@ -200,6 +201,12 @@ export class Supervisor {
       startUnit: (id) => this.startUnit(id),
       watches: runtime.watches,
       watchIn: runtime.watchIn,
+      group: (name) => this.groups.named(name),
+      members: (name) => this.members(name),
+      windowOf: (r) => this.memory.windowOf(r),
+      setWindow: (r, window) => this.memory.setWindow(r, window),
+      now: () => this.now(),
+      random: () => this.random.nextDoubleUnsafe(),
     }
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
     for (const spec of specs) this.insert(spec)
@@ -509,27 +516,11 @@ export class Supervisor {
   }
 
   private onTransition(runner: InstanceRunner, from: string, to: string): void {
-    if (to === "error") this.answer(runner)
+    // OTP's answer to a failed child (failureAnswer.ts: decide() applied).
+    if (to === "error") answerFailure(this.context, runner)
     // Every restart of a dependency, whatever its cause, restarts dependents that ask for it.
     else if (to === "starting" && runner.launched && from !== "stopped")
       restartDependentsWhenReady(this.context, runner.spec.id)
-  }
-
-  /** OTP's answer to a failed child (failureAnswer.ts: decide() applied). */
-  private answer(runner: InstanceRunner): void {
-    answerFailure(
-      {
-        group: (name) => this.groups.named(name),
-        members: (name) => this.members(name),
-        windowOf: (r) => this.memory.windowOf(r),
-        setWindow: (r, window) => this.memory.setWindow(r, window),
-        publish: this.options.publish,
-        now: () => this.now(),
-        random: () => this.random.nextDoubleUnsafe(),
-        stopping: this.stopping,
-      },
-      runner,
-    )
   }
 }
 
