@@ -57,7 +57,7 @@ import { type StartReportContext, startReport } from "./startReport.ts"
 import type { GroupSpec } from "./supervisionGroup.ts"
 import { type GroupView, SupervisionGroups } from "./supervisionGroups.ts"
 import type { Unit } from "./unit.ts"
-import { aggregateStatus, heldReason, type UnitStatus } from "./unitStatus.ts"
+import { type UnitStatus, unitStatusOf } from "./unitStatus.ts"
 import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
 
 export * from "./contracts.ts"
@@ -505,14 +505,7 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    const counted = aggregateStatus(unit.spec, unit.runners, this.now())
-    const status = unit.retiredRestarts
-      ? { ...counted, restarts: counted.restarts + unit.retiredRestarts }
-      : counted
-    const held = status.state === "stopped" ? this.heldBy(unit.spec.id) : undefined
-    if (!held) return status
-    const reason = heldReason(unit.spec.id, held)
-    return { ...status, instances: status.instances.map((i) => ({ ...i, reason })) }
+    return unitStatusOf(unit, this.now(), (id) => this.heldBy(id))
   }
 
   private onTransition(runner: InstanceRunner, from: string, to: string): void {
