@@ -8,7 +8,6 @@
 import {
   Clock,
   Deferred,
-  Duration,
   Effect,
   Exit,
   Fiber,
@@ -53,7 +52,7 @@ import { type CommandContext, commandSlackMs, runCommand } from "./operatorComma
 import { rollOut, rolloutKey, rolls } from "./rollout.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
-import { type StartReportContext, startReport } from "./startReport.ts"
+import { type StartAllContext, startAll } from "./startAll.ts"
 import type { GroupSpec } from "./supervisionGroup.ts"
 import { type GroupView, SupervisionGroups } from "./supervisionGroups.ts"
 import type { Unit } from "./unit.ts"
@@ -89,15 +88,9 @@ type SupervisorContext = ShutdownContext &
   ScalingContext &
   DependencyContext &
   CommandContext &
-  StartReportContext &
+  StartAllContext &
   WatchContext &
   FailureContext
-
-/** Done starting: ready, given up on, or down again after having been started. */
-const settled = (r: InstanceRunner) =>
-  (r.state === "running" && r.ready) ||
-  (r.state === "crashed" && r.launched) ||
-  (r.state === "stopped" && r.launched)
 
 export class Supervisor {
   private readonly units = new Map<string, Unit>()
@@ -367,18 +360,7 @@ export class Supervisor {
    * settled, or at the timeout, with who is ready.
    */
   startAll(timeoutMs = 60_000, ids: ReadonlyArray<string> = this.order): Effect.Effect<StartReport> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.stopping) return startReport(this.context, ids)
-      // An operator's stop outlives SAM restarts: those units stay stopped.
-      const starting = ids.filter((id) => this.heldBy(id) === undefined)
-      yield* Effect.forEach(starting, (id) => this.startFiber(id), { discard: true })
-      const runners = starting.flatMap((id) => this.units.get(id)?.runners ?? [])
-      yield* Effect.forEach(runners, (r) => r.until(settled), {
-        concurrency: "unbounded",
-        discard: true,
-      }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
-      return startReport(this.context, ids)
-    })
+    return startAll(this.context, timeoutMs, ids)
   }
 
   /** Start one unit after its dependencies (started as needed) are ready. */
