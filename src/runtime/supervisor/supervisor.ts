@@ -20,13 +20,6 @@ import {
 } from "effect"
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
-import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
-import type { Containment } from "../containment/index.ts"
-import type { Driver } from "../drivers/driver.ts"
-import type { SamEventBody } from "../eventBus.ts"
-import type { PortRange } from "../freePort.ts"
-import type { ProbeRegistry } from "../health/probe.ts"
-import type { OutputLine } from "../output/recentLines.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
 import {
   type CommandOptions,
@@ -35,7 +28,7 @@ import {
   type ScaleOptions,
   type ScaleRefused,
   type StartReport,
-  type SupervisorMemory,
+  type SupervisorOptions,
   UnitNotFound,
 } from "./contracts.ts"
 import {
@@ -62,26 +55,6 @@ import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
 export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
 export type { UnitStatus } from "./unitStatus.ts"
-
-export interface SupervisorOptions {
-  readonly drivers: ReadonlyMap<string, Driver>
-  readonly probes: ProbeRegistry
-  readonly capabilities?: CapabilityRouter
-  readonly containment?: Containment
-  readonly publish: (event: SamEventBody) => void
-  readonly maxLineBytes?: number
-  readonly recentLines?: { readonly lines: number; readonly bytes: number }
-  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
-  readonly memory?: SupervisorMemory
-  /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
-  readonly portRange?: PortRange
-  /** How often each running instance's tree is measured (default 2 s). */
-  readonly usageIntervalMs?: number
-  /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
-  readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
-  /** Every probe result of every instance (RunnerEnvironment.onProbe). */
-  readonly onProbe?: RunnerEnvironment["onProbe"]
-}
 
 /** What the supervisor's modules are given of it: each declares the part it uses. */
 type SupervisorContext = ShutdownContext &
