@@ -7,6 +7,7 @@ import { type Decision, decide, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import { siblingsToRestart } from "./supervisionGroup.ts"
 import type { GroupState } from "./supervisionGroups.ts"
+import { isDown } from "./unit.ts"
 
 /** What answering a failure needs of the supervisor. */
 export interface FailureContext {
@@ -21,8 +22,6 @@ export interface FailureContext {
   readonly random: () => number
   readonly stopping: () => boolean
 }
-
-export const isDown = (r: InstanceRunner): boolean => r.state === "stopped" || r.state === "crashed"
 
 /** OTP's answer to a failed child, computed by decide() and applied. */
 export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void => {

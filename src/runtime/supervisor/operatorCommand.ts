@@ -14,11 +14,10 @@ import {
   type UnitNotFound,
 } from "./contracts.ts"
 import { available } from "./dependencies.ts"
-import { isDown } from "./failureAnswer.ts"
 import { CommandRefused, type InstanceRunner } from "./instanceRunner.ts"
 import { rolloutKey } from "./rollout.ts"
 import { stopRunners } from "./shutdown.ts"
-import { isReady, type Unit } from "./unit.ts"
+import { isDown, isReady, type Unit } from "./unit.ts"
 import type { UnitStatus } from "./unitStatus.ts"
 
 /** Where a command has finished acting, for callers that wait on it. */

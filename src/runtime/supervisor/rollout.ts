@@ -9,9 +9,8 @@ import { sameValue } from "../configDiff.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { SupervisorMemory } from "./contracts.ts"
-import { isDown } from "./failureAnswer.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import type { Unit } from "./unit.ts"
+import { isDown, isReady, type Unit } from "./unit.ts"
 
 export interface RolloutContext {
   readonly publish: (event: SamEventBody) => void
@@ -27,7 +26,8 @@ export interface RolloutContext {
 export const rolloutKey = (id: string) => `rollout:${id}`
 
 /** Whether `runners` can roll: several, one of them serving (else nothing is kept up by rolling). */
-const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean => runners.length > 1 && runners.some(ready)
+const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean =>
+  runners.length > 1 && runners.some(isReady)
 
 /**
  * Whether a change of `unit` to `spec` rolls instead of stopping every instance: several live
@@ -44,12 +44,8 @@ export const rolls = (unit: Unit, spec: UnitSpec, memory: SupervisorMemory | und
   )
 }
 
-function ready(r: InstanceRunner): boolean {
-  return r.state === "running" && r.ready
-}
-
 /** Where an instance's turn ends: ready again, or down or waiting to retry (the new config fails). */
-const turnOver = (r: InstanceRunner): boolean => ready(r) || isDown(r) || r.state === "backoff"
+const turnOver = (r: InstanceRunner): boolean => isReady(r) || isDown(r) || r.state === "backoff"
 
 /** Why an instance's turn did not end ready, for the halt event. */
 const whyNotReady = (r: InstanceRunner, timedOut: boolean, turnMs: number): string => {
@@ -72,7 +68,7 @@ export const rollOut = (
     const publish = (action: string, detail: string) =>
       ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
     for (const r of runners) r.spec = spec
-    const turns = [...runners.filter((r) => !ready(r)), ...runners.filter(ready)].filter(
+    const turns = [...runners.filter((r) => !isReady(r)), ...runners.filter(isReady)].filter(
       (r) => r.state !== "stopped" && r.state !== "stopping",
     )
     publish("rollout", `${spec.id}: its config changed: restarting ${turns.length} instances one at a time`)
@@ -84,9 +80,9 @@ export const rollOut = (
       ctx.resetWindow(r)
       r.send({ type: "RESTART", reason })
       // Leave the old process behind first: a ready one is still ready as its stop begins.
-      yield* r.until((x) => !ready(x))
+      yield* r.until((x) => !isReady(x))
       const ended = yield* r.until(turnOver).pipe(Effect.timeoutOption(Duration.millis(ctx.turnMs)))
-      if (ready(r)) continue
+      if (isReady(r)) continue
       if (!ctx.current()) return
       const left = turns.slice(turn + 1).map((x) => x.key)
       publish(

@@ -11,10 +11,9 @@ import {
   type SupervisorMemory,
   type UnitNotFound,
 } from "./contracts.ts"
-import { isDown } from "./failureAnswer.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import { stopRunners } from "./shutdown.ts"
-import type { Unit } from "./unit.ts"
+import { isDown, type Unit } from "./unit.ts"
 
 /** What scaling needs of the supervisor. */
 export interface ScalingContext {

@@ -6,9 +6,8 @@ import { Deferred, Duration, Effect, Fiber } from "effect"
 import type { Containment } from "../containment/index.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import type { ForkIn } from "./effectActors.ts"
-import { isDown } from "./failureAnswer.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import type { Unit } from "./unit.ts"
+import { isDown, type Unit } from "./unit.ts"
 
 /** Send `event` to every runner that accepts it; completes once all of them are down. */
 export const stopRunners = (
