@@ -4,7 +4,9 @@
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
 // each instance's port stable, restarts units whose watched files change, and bounds SAM's
 // shutdown. It runs as fibers under SAM's scope (a FiberSet for state work, a FiberMap of pending
-// unit starts, a FiberMap of file watchers); time comes from Effect's Clock.
+// unit starts, a FiberMap of file watchers); time comes from Effect's Clock. This class holds the
+// state and coordinates; each concern's work is a module given the part of it that it needs
+// (failureAnswer, dependencies, startAll, operatorCommand, scaling, rollout, watchedFiles, shutdown).
 import {
   Clock,
   Deferred,
@@ -82,10 +84,11 @@ export class Supervisor {
   /** Reverse edges of depends_on, rebuilt with the order. */
   private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
   private stopping = false
+  /** Units whose start waits for a dependency (dependencies.ts), for the start report. */
   private readonly waiting = new Set<string>()
   /** One scale of a unit at a time (scaling.ts). */
   private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
-  /** What the modules acting for the supervisor (shutdown.ts, …) see of it. */
+  /** The supervisor as its modules see it: built once, each module typed with the part it uses. */
   private readonly context: SupervisorContext
 
   /** A supervisor whose fibers live in the current scope (closing it interrupts them all). */
@@ -142,37 +145,40 @@ export class Supervisor {
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
     }
     this.context = {
-      order: () => this.order,
-      unit: (id) => this.unit(id),
-      dependents: () => this.dependents,
-      allRunners: () => this.allRunners(),
-      fork: runtime.fork,
-      hurried: this.hurried,
-      publish: options.publish,
-      containment: options.containment,
-      stopping: () => this.stopping,
-      lookup: (id) => this.lookup(id),
-      scaleLocks: this.scaleLocks,
-      memory: options.memory,
-      resetWindow: (r) => this.memory.resetWindow(r),
-      runnerFor: (spec, index) => this.runnerFor(spec, index),
-      startFiber: (id) => this.startFiber(id),
+      // What it holds.
       units: this.units,
-      heldBy: (id) => this.heldBy(id),
+      order: () => this.order,
+      dependents: () => this.dependents,
+      stopping: () => this.stopping,
       waiting: this.waiting,
       starts: runtime.starts,
-      status: (unit) => this.aggregate(unit),
-      clearGroupFailure: (name) => this.groups.clearFailure(name),
-      scale: (id, count, options) => this.scale(id, count, options),
-      startUnit: (id) => this.startUnit(id),
       watches: runtime.watches,
-      watchIn: runtime.watchIn,
+      scaleLocks: this.scaleLocks,
+      hurried: this.hurried,
+      memory: options.memory,
+      containment: options.containment,
+      // What it answers.
+      unit: (id) => this.unit(id),
+      lookup: (id) => this.lookup(id),
+      allRunners: () => this.allRunners(),
+      heldBy: (id) => this.heldBy(id),
+      status: (unit) => this.aggregate(unit),
       group: (name) => this.groups.named(name),
       members: (name) => this.members(name),
       windowOf: (r) => this.memory.windowOf(r),
-      setWindow: (r, window) => this.memory.setWindow(r, window),
       now: () => this.now(),
       random: () => this.random.nextDoubleUnsafe(),
+      // What it does.
+      publish: options.publish,
+      fork: runtime.fork,
+      watchIn: runtime.watchIn,
+      runnerFor: (spec, index) => this.runnerFor(spec, index),
+      startFiber: (id) => this.startFiber(id),
+      startUnit: (id) => this.startUnit(id),
+      scale: (id, count, options) => this.scale(id, count, options),
+      setWindow: (r, window) => this.memory.setWindow(r, window),
+      resetWindow: (r) => this.memory.resetWindow(r),
+      clearGroupFailure: (name) => this.groups.clearFailure(name),
     }
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
     for (const spec of specs) this.insert(spec)
