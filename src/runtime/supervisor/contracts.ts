@@ -1,9 +1,39 @@
-// What the supervisor promises and asks of others: its tagged errors, what it persists between
-// SAM runs (SupervisorMemory, implemented by the runtime store) and the options of its commands.
+// What the supervisor promises and asks of others: its tagged errors, what it is made with
+// (SupervisorOptions), what it persists between SAM runs (SupervisorMemory, implemented by the
+// runtime store) and the options of its commands.
 import { Data, type Effect } from "effect"
 import type { StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
+import type { Containment } from "../containment/index.ts"
+import type { Driver } from "../drivers/driver.ts"
+import type { SamEventBody } from "../eventBus.ts"
+import type { PortRange } from "../freePort.ts"
+import type { ProbeRegistry } from "../health/probe.ts"
+import type { OutputLine } from "../output/recentLines.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { InstanceWindow } from "./decide.ts"
+import type { InstanceRunner, RunnerEnvironment } from "./instanceRunner.ts"
+
+/** What a supervisor is made with (Supervisor.make): its drivers, probes and SAM's services. */
+export interface SupervisorOptions {
+  readonly drivers: ReadonlyMap<string, Driver>
+  readonly probes: ProbeRegistry
+  readonly capabilities?: CapabilityRouter
+  readonly containment?: Containment
+  readonly publish: (event: SamEventBody) => void
+  readonly maxLineBytes?: number
+  readonly recentLines?: { readonly lines: number; readonly bytes: number }
+  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
+  readonly memory?: SupervisorMemory
+  /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
+  readonly portRange?: PortRange
+  /** How often each running instance's tree is measured (default 2 s). */
+  readonly usageIntervalMs?: number
+  /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
+  readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
+  /** Every probe result of every instance (RunnerEnvironment.onProbe). */
+  readonly onProbe?: RunnerEnvironment["onProbe"]
+}
 
 export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
   readonly unit: string

@@ -5,14 +5,9 @@
 import type { SamEventBody } from "../eventBus.ts"
 import { type Decision, decide, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import { type GroupSpec, siblingsToRestart } from "./supervisionGroup.ts"
-
-/** A group as the supervisor keeps it: its settings, its restart stamps, whether it gave up. */
-export interface GroupState {
-  readonly spec: GroupSpec
-  stamps: ReadonlyArray<number>
-  failed: boolean
-}
+import { siblingsToRestart } from "./supervisionGroup.ts"
+import type { GroupState } from "./supervisionGroups.ts"
+import { isDown } from "./unit.ts"
 
 /** What answering a failure needs of the supervisor. */
 export interface FailureContext {
@@ -25,10 +20,8 @@ export interface FailureContext {
   readonly now: () => number
   /** In [0, 1): the backoff's jitter. */
   readonly random: () => number
-  readonly stopping: boolean
+  readonly stopping: () => boolean
 }
-
-export const isDown = (r: InstanceRunner): boolean => r.state === "stopped" || r.state === "crashed"
 
 /** OTP's answer to a failed child, computed by decide() and applied. */
 export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void => {
@@ -58,7 +51,7 @@ export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void
     window: ctx.windowOf(runner),
     startedAt: runner.startedAt,
     group,
-    shuttingDown: ctx.stopping,
+    shuttingDown: ctx.stopping(),
     now,
     random: ctx.random(),
   })
@@ -79,7 +72,7 @@ const apply = (ctx: FailureContext, runner: InstanceRunner, group: GroupState, d
     })
   switch (decision.kind) {
     case "stand_down":
-      if (!ctx.stopping && !group.failed) publish("stand-down", decision.reason)
+      if (!ctx.stopping() && !group.failed) publish("stand-down", decision.reason)
       runner.send({ type: "STAND_DOWN", reason: decision.reason })
       return
     case "retry":

@@ -3,12 +3,14 @@
 // next once it is ready again, so the others keep serving meanwhile. An instance that does not
 // come up ready with the new config halts the rollout: the ones not reached keep their old
 // process (a broken config takes down one instance, not all) and take the new config at their
-// next start. supervisor.ts decides when a change can roll (same ports, dependencies and kind).
+// next start. A change rolls when `rolls` says so and its ports stay (supervisor.ts checks those).
 import { Duration, Effect, Option } from "effect"
+import { sameValue } from "../configDiff.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import type { UnitSpec } from "../unitSpec.ts"
-import { isDown } from "./failureAnswer.ts"
+import type { SupervisorMemory } from "./contracts.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import { isDown, isReady, type Unit } from "./unit.ts"
 
 export interface RolloutContext {
   readonly publish: (event: SamEventBody) => void
@@ -20,16 +22,30 @@ export interface RolloutContext {
   readonly turnMs: number
 }
 
-/** Whether `runners` can roll: several, one of them serving (else nothing is kept up by rolling). */
-export const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean =>
-  runners.length > 1 && runners.some(ready)
+/** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
+export const rolloutKey = (id: string) => `rollout:${id}`
 
-function ready(r: InstanceRunner): boolean {
-  return r.state === "running" && r.ready
+/** Whether `runners` can roll: several, one of them serving (else nothing is kept up by rolling). */
+const canRoll = (runners: ReadonlyArray<InstanceRunner>): boolean =>
+  runners.length > 1 && runners.some(isReady)
+
+/**
+ * Whether a change of `unit` to `spec` rolls instead of stopping every instance: several live
+ * instances, the same dependencies and kind, and the count it runs stays (an operator's kept
+ * scale gives way to the config's count, which needs the full replace).
+ */
+export const rolls = (unit: Unit, spec: UnitSpec, memory: SupervisorMemory | undefined): boolean => {
+  const keepsCount = unit.runners.length === spec.instances || memory?.scaledOf(unit.spec) === undefined
+  return (
+    keepsCount &&
+    unit.spec.kind === spec.kind &&
+    sameValue(unit.spec.dependsOn, spec.dependsOn) &&
+    canRoll(unit.runners)
+  )
 }
 
 /** Where an instance's turn ends: ready again, or down or waiting to retry (the new config fails). */
-const turnOver = (r: InstanceRunner): boolean => ready(r) || isDown(r) || r.state === "backoff"
+const turnOver = (r: InstanceRunner): boolean => isReady(r) || isDown(r) || r.state === "backoff"
 
 /** Why an instance's turn did not end ready, for the halt event. */
 const whyNotReady = (r: InstanceRunner, timedOut: boolean, turnMs: number): string => {
@@ -52,7 +68,7 @@ export const rollOut = (
     const publish = (action: string, detail: string) =>
       ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
     for (const r of runners) r.spec = spec
-    const turns = [...runners.filter((r) => !ready(r)), ...runners.filter(ready)].filter(
+    const turns = [...runners.filter((r) => !isReady(r)), ...runners.filter(isReady)].filter(
       (r) => r.state !== "stopped" && r.state !== "stopping",
     )
     publish("rollout", `${spec.id}: its config changed: restarting ${turns.length} instances one at a time`)
@@ -64,9 +80,9 @@ export const rollOut = (
       ctx.resetWindow(r)
       r.send({ type: "RESTART", reason })
       // Leave the old process behind first: a ready one is still ready as its stop begins.
-      yield* r.until((x) => !ready(x))
+      yield* r.until((x) => !isReady(x))
       const ended = yield* r.until(turnOver).pipe(Effect.timeoutOption(Duration.millis(ctx.turnMs)))
-      if (ready(r)) continue
+      if (isReady(r)) continue
       if (!ctx.current()) return
       const left = turns.slice(turn + 1).map((x) => x.key)
       publish(

@@ -4,11 +4,12 @@
 // orders starts and stops by `depends_on`, restarts dependents when a dependency restarts, keeps
 // each instance's port stable, restarts units whose watched files change, and bounds SAM's
 // shutdown. It runs as fibers under SAM's scope (a FiberSet for state work, a FiberMap of pending
-// unit starts, a FiberMap of file watchers); time comes from Effect's Clock.
+// unit starts, a FiberMap of file watchers); time comes from Effect's Clock. This class holds the
+// state and coordinates; each concern's work is a module given the part of it that it needs
+// (failureAnswer, dependencies, startAll, operatorCommand, scaling, rollout, watchedFiles, shutdown).
 import {
   Clock,
   Deferred,
-  Duration,
   Effect,
   Exit,
   Fiber,
@@ -17,93 +18,58 @@ import {
   Random,
   Result,
   type Scope,
-  Semaphore,
+  type Semaphore,
 } from "effect"
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
-import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
-import { sameValue } from "../configDiff.ts"
-import type { Containment } from "../containment/index.ts"
-import type { Driver } from "../drivers/driver.ts"
-import type { SamEventBody } from "../eventBus.ts"
-import type { PortRange } from "../freePort.ts"
-import type { ProbeRegistry } from "../health/probe.ts"
-import type { OutputLine } from "../output/recentLines.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
-import { watchUnitFiles } from "../watch/unitWatcher.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
-  SamStopping,
+  type SamStopping,
   type ScaleOptions,
-  ScaleRefused,
+  type ScaleRefused,
   type StartReport,
-  type SupervisorMemory,
+  type SupervisorOptions,
   UnitNotFound,
 } from "./contracts.ts"
+import {
+  addressOf,
+  type DependencyContext,
+  restartDependentsWhenReady,
+  startWhenAvailable,
+} from "./dependencies.ts"
 import type { ForkIn } from "./effectActors.ts"
-import { answerFailure, type GroupState, isDown } from "./failureAnswer.ts"
+import { answerFailure, type FailureContext } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
-import { CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
-import { canRoll, rollOut } from "./rollout.ts"
-import { type GroupSpec, implicitGroup, type Strategy } from "./supervisionGroup.ts"
-import { aggregateStatus, type UnitStatus } from "./unitStatus.ts"
+import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
+import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
+import { rollOut, rolloutKey, rolls } from "./rollout.ts"
+import { type ScalingContext, scale } from "./scaling.ts"
+import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
+import { type StartAllContext, startAll } from "./startAll.ts"
+import type { GroupSpec } from "./supervisionGroup.ts"
+import { type GroupView, SupervisionGroups } from "./supervisionGroups.ts"
+import type { Unit } from "./unit.ts"
+import { type UnitStatus, unitStatusOf } from "./unitStatus.ts"
+import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
 
 export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
 export type { UnitStatus } from "./unitStatus.ts"
 
-export interface SupervisorOptions {
-  readonly drivers: ReadonlyMap<string, Driver>
-  readonly probes: ProbeRegistry
-  readonly capabilities?: CapabilityRouter
-  readonly containment?: Containment
-  readonly publish: (event: SamEventBody) => void
-  readonly maxLineBytes?: number
-  readonly recentLines?: { readonly lines: number; readonly bytes: number }
-  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
-  readonly memory?: SupervisorMemory
-  /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
-  readonly portRange?: PortRange
-  /** How often each running instance's tree is measured (default 2 s). */
-  readonly usageIntervalMs?: number
-  /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
-  readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
-  /** Every probe result of every instance (RunnerEnvironment.onProbe). */
-  readonly onProbe?: RunnerEnvironment["onProbe"]
-}
-
-interface Unit {
-  /** Changed in place by reconfigure (a replace makes a new Unit). */
-  spec: UnitSpec
-  /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
-  runners: ReadonlyArray<InstanceRunner>
-  /** Restarts of the instances a scale down removed: the unit's count does not drop with them. */
-  retiredRestarts?: number
-}
-
-/** Done starting: ready, given up on, or down again after having been started. */
-const settled = (r: InstanceRunner) =>
-  (r.state === "running" && r.ready) ||
-  (r.state === "crashed" && r.launched) ||
-  (r.state === "stopped" && r.launched)
-
-/** Where a command has finished acting, for callers that wait on it. */
-const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
-  start: (r) => r.state !== "starting" && r.state !== "stopped" && r.state !== "stopping",
-  // Down, or superseded: a start queued during the stop brings it back up.
-  stop: (r) => r.state !== "stopping",
-  restart: (r) => r.state !== "stopping" && r.state !== "starting",
-  suspend: (r) => r.state !== "running",
-  resume: (r) => r.state !== "suspended",
-}
-
-/** Extra time a command waits beyond the stop grace period before it reports. */
-const commandSlackMs = 30_000
+/** What the supervisor's modules are given of it: each declares the part it uses. */
+type SupervisorContext = ShutdownContext &
+  ScalingContext &
+  DependencyContext &
+  CommandContext &
+  StartAllContext &
+  WatchContext &
+  FailureContext
 
 export class Supervisor {
   private readonly units = new Map<string, Unit>()
-  private readonly groups = new Map<string, GroupState>()
+  private readonly groups: SupervisionGroups
   private readonly memory: InstanceMemory
   private readonly env: RunnerEnvironment
   private readonly options: SupervisorOptions
@@ -112,17 +78,18 @@ export class Supervisor {
   private readonly hurried = Deferred.makeUnsafe<void>()
   /** Each watched unit's file watcher, by unit id (config `watch`). */
   private readonly watches: FiberMap.FiberMap<string>
-  private readonly watchIn: (id: string, watching: Effect.Effect<void>) => Fiber.Fiber<void, unknown>
-  private readonly fork: ForkIn
   private readonly clock: Clock.Clock
   private readonly random: Random.Random
   private order: ReadonlyArray<string> = []
   /** Reverse edges of depends_on, rebuilt with the order. */
   private dependents: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
   private stopping = false
+  /** Units whose start waits for a dependency (dependencies.ts), for the start report. */
   private readonly waiting = new Set<string>()
-  /** One scale of a unit at a time (`sam scale` and the autoscaler may meet). */
+  /** One scale of a unit at a time (scaling.ts). */
   private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
+  /** The supervisor as its modules see it: built once, each module typed with the part it uses. */
+  private readonly context: SupervisorContext
 
   /** A supervisor whose fibers live in the current scope (closing it interrupts them all). */
   static make(
@@ -155,11 +122,10 @@ export class Supervisor {
     },
   ) {
     this.options = options
+    this.groups = new SupervisionGroups(groups)
     this.memory = new InstanceMemory(options.memory, options.portRange)
-    this.fork = runtime.fork
     this.starts = runtime.starts
     this.watches = runtime.watches
-    this.watchIn = runtime.watchIn
     this.clock = runtime.clock
     this.random = runtime.random
     this.env = {
@@ -171,14 +137,49 @@ export class Supervisor {
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
       portFor: (runner) => this.memory.portFor(runner),
-      urlOf: (id) => this.addressOf(id)?.url,
+      urlOf: (id) => addressOf(this.units, id)?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
     }
-    for (const g of groups) this.groups.set(g.name, { spec: g, stamps: [], failed: false })
+    this.context = {
+      // What it holds.
+      units: this.units,
+      order: () => this.order,
+      dependents: () => this.dependents,
+      stopping: () => this.stopping,
+      waiting: this.waiting,
+      starts: runtime.starts,
+      watches: runtime.watches,
+      scaleLocks: this.scaleLocks,
+      hurried: this.hurried,
+      memory: options.memory,
+      containment: options.containment,
+      // What it answers.
+      unit: (id) => this.unit(id),
+      lookup: (id) => this.lookup(id),
+      allRunners: () => this.allRunners(),
+      heldBy: (id) => this.heldBy(id),
+      status: (unit) => this.aggregate(unit),
+      group: (name) => this.groups.named(name),
+      members: (name) => this.members(name),
+      windowOf: (r) => this.memory.windowOf(r),
+      now: () => this.now(),
+      random: () => this.random.nextDoubleUnsafe(),
+      // What it does.
+      publish: options.publish,
+      fork: runtime.fork,
+      watchIn: runtime.watchIn,
+      runnerFor: (spec, index) => this.runnerFor(spec, index),
+      startFiber: (id) => this.startFiber(id),
+      startUnit: (id) => this.startUnit(id),
+      scale: (id, count, options) => this.scale(id, count, options),
+      setWindow: (r, window) => this.memory.setWindow(r, window),
+      resetWindow: (r) => this.memory.resetWindow(r),
+      clearGroupFailure: (name) => this.groups.clearFailure(name),
+    }
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
     for (const spec of specs) this.insert(spec)
     this.reorder()
@@ -228,23 +229,11 @@ export class Supervisor {
 
   /** The groups' settings as configured (implicit groups included). */
   groupSpecs(): ReadonlyArray<GroupSpec> {
-    return [...this.groups.values()].map((g) => g.spec)
+    return this.groups.specs()
   }
 
-  groupStates(): ReadonlyArray<{
-    name: string
-    strategy: Strategy
-    failed: boolean
-    limited: boolean
-    members: ReadonlyArray<string>
-  }> {
-    return [...this.groups.values()].map((g) => ({
-      name: g.spec.name,
-      strategy: g.spec.strategy,
-      failed: g.failed,
-      limited: g.spec.maxRestarts !== undefined,
-      members: this.members(g.spec.name).map((r) => r.key),
-    }))
+  groupStates(): ReadonlyArray<GroupView> {
+    return this.groups.views((name) => this.members(name))
   }
 
   /** Add a unit (stopped). Used at construction and by config hot reload. */
@@ -263,7 +252,7 @@ export class Supervisor {
       yield* FiberMap.remove(this.starts, id)
       yield* FiberMap.remove(this.starts, rolloutKey(id))
       yield* FiberMap.remove(this.watches, id)
-      yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "removed from the config" })
+      yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
       // A removed or replaced unit starts with fresh windows.
@@ -286,42 +275,24 @@ export class Supervisor {
       const wasActive = before.runners.some((r) => r.state !== "stopped")
       const portChanged =
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
-      if (!portChanged && !this.stopping && this.rolls(before, spec)) return yield* this.rollOut(before, spec)
+      if (!portChanged && !this.stopping && rolls(before, spec, this.options.memory))
+        return yield* this.rollOut(before, spec)
       yield* this.remove(spec.id, {
         keepPorts: !portChanged,
         reason: "its config changed: restarting with the new one",
       })
       this.add(spec)
       if (wasActive && !this.stopping) {
-        this.restartDependentsWhenReady(spec.id)
+        restartDependentsWhenReady(this.context, spec.id)
         yield* this.startFiber(spec.id)
       }
     })
   }
 
-  /**
-   * Whether a change of `unit` to `spec` rolls (rollout.ts) instead of stopping every instance:
-   * several live instances, the same dependencies and kind, and the count it runs stays (an
-   * operator's kept scale gives way to the config's count, which needs the full replace).
-   */
-  private rolls(unit: Unit, spec: UnitSpec): boolean {
-    const keepsCount =
-      unit.runners.length === spec.instances || this.options.memory?.scaledOf(unit.spec) === undefined
-    return (
-      keepsCount &&
-      unit.spec.kind === spec.kind &&
-      sameValue(unit.spec.dependsOn, spec.dependsOn) &&
-      canRoll(unit.runners)
-    )
-  }
-
   /** Take `spec` in place and restart the instances one at a time (in the background). */
   private rollOut(unit: Unit, spec: UnitSpec): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
-      if (!sameValue(unit.spec.watch, spec.watch)) {
-        yield* FiberMap.remove(this.watches, spec.id)
-        this.watchFiles(spec)
-      }
+      yield* rewatchFiles(this.context, unit.spec, spec)
       unit.spec = spec
       this.reorder()
       const rolling = rollOut(spec, unit.runners, {
@@ -339,16 +310,7 @@ export class Supervisor {
    * intensity starts a fresh window, a new group starts empty, a group no unit uses is kept.
    */
   configureGroups(groups: ReadonlyArray<GroupSpec>): void {
-    for (const spec of groups) {
-      const group = this.groups.get(spec.name)
-      const same =
-        group &&
-        group.spec.strategy === spec.strategy &&
-        group.spec.maxRestarts === spec.maxRestarts &&
-        group.spec.windowMs === spec.windowMs
-      if (same) continue
-      this.groups.set(spec.name, { spec, stamps: [], failed: group?.failed ?? false })
-    }
+    this.groups.configure(groups)
     this.reorder()
   }
 
@@ -359,10 +321,7 @@ export class Supervisor {
   reconfigure(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(spec.id)
-      if (!sameValue(unit.spec.watch, spec.watch)) {
-        yield* FiberMap.remove(this.watches, spec.id)
-        this.watchFiles(spec)
-      }
+      yield* rewatchFiles(this.context, unit.spec, spec)
       for (const runner of unit.runners) {
         runner.reconfigure(spec)
         this.memory.resetWindow(runner)
@@ -380,18 +339,7 @@ export class Supervisor {
    * settled, or at the timeout, with who is ready.
    */
   startAll(timeoutMs = 60_000, ids: ReadonlyArray<string> = this.order): Effect.Effect<StartReport> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.stopping) return this.report(ids)
-      // An operator's stop outlives SAM restarts: those units stay stopped.
-      const starting = ids.filter((id) => this.heldBy(id) === undefined)
-      yield* Effect.forEach(starting, (id) => this.startFiber(id), { discard: true })
-      const runners = starting.flatMap((id) => this.units.get(id)?.runners ?? [])
-      yield* Effect.forEach(runners, (r) => r.until(settled), {
-        concurrency: "unbounded",
-        discard: true,
-      }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
-      return this.report(ids)
-    })
+    return startAll(this.context, timeoutMs, ids)
   }
 
   /** Start one unit after its dependencies (started as needed) are ready. */
@@ -409,39 +357,7 @@ export class Supervisor {
 
   /** One start per unit at a time: a unit is reached both directly and as a dependency. */
   private startFiber(id: string): Effect.Effect<Fiber.Fiber<void, unknown>> {
-    return FiberMap.run(this.starts, id, this.startWhenAvailable(id), { onlyIfMissing: true })
-  }
-
-  private startWhenAvailable(id: string): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function* () {
-      const unit = this.units.get(id)
-      if (!unit || this.stopping) return
-      for (const dep of unit.spec.dependsOn) {
-        const depUnit = this.units.get(dep)
-        // A dependency the operator stopped stays stopped: the dependent waits for it.
-        if (depUnit?.runners.every((r) => r.state === "stopped") && this.heldBy(dep) === undefined)
-          yield* this.startFiber(dep)
-      }
-      const pending = unit.spec.dependsOn.filter((d) => !this.available(d))
-      if (pending.length > 0) {
-        this.waiting.add(id)
-        this.options.publish({
-          type: "supervisor",
-          action: "waiting",
-          unit: id,
-          detail: `${id}: waiting for ${pending.join(", ")} to be ready`,
-        })
-        yield* Effect.forEach(pending, (d) => this.untilAvailable(d), {
-          concurrency: "unbounded",
-          discard: true,
-        }).pipe(Effect.ensuring(Effect.sync(() => this.waiting.delete(id))))
-      }
-      if (this.stopping) return
-      const current = this.units.get(id)
-      if (current !== unit) return // replaced or removed meanwhile
-      for (const runner of unit.runners)
-        if (runner.accepts({ type: "START" })) runner.send({ type: "START", reason: "start" })
-    })
+    return FiberMap.run(this.starts, id, startWhenAvailable(this.context, id), { onlyIfMissing: true })
   }
 
   // ── operator commands ────────────────────────────────────────────────────────────────────────
@@ -452,200 +368,26 @@ export class Supervisor {
     command: CommandName,
     options: CommandOptions = {},
   ): Effect.Effect<void, CommandRefused | UnitNotFound | SamStopping> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.stopping)
-        return yield* new SamStopping({ message: `cannot ${command} "${id}": SAM is stopping` })
-      const unit = yield* this.lookup(id)
-      // A unit scaled to 0 (or with min_instances 0) has no instance to start: `start` scales it
-      // to its min_instances, at least one, as `sam scale` would.
-      if (command === "start" && unit.runners.length === 0) {
-        return yield* this.scale(id, Math.max(1, unit.spec.instances), {
-          ...(options.by === undefined ? {} : { by: options.by }),
-        }).pipe(
-          Effect.catchTag("ScaleRefused", (refused) =>
-            Effect.fail(
-              new CommandRefused({ unit: id, command, state: "stopped", message: refused.message }),
-            ),
-          ),
-        )
-      }
-      const accepting = unit.runners.filter((r) => r.accepts(commandEventOf(command, options)))
-      // A stop of a unit still waiting for its dependencies cancels that start.
-      if (command === "stop" && accepting.length === 0 && (yield* FiberMap.has(this.starts, id))) {
-        yield* FiberMap.remove(this.starts, id)
-        this.options.memory?.setDesired(unit.spec, "stopped", options.by ?? "library")
-        return
-      }
-      if (accepting.length === 0) {
-        const state = this.aggregate(unit).state
-        return yield* new CommandRefused({
-          unit: id,
-          command,
-          state,
-          message: `cannot ${command} "${id}": it is ${state}`,
-        })
-      }
-      const pendingDeps = unit.spec.dependsOn.filter((d) => !this.available(d))
-      // A dependency an operator stopped is not started behind their back: say which, refuse.
-      const heldDeps = pendingDeps.filter((d) => this.heldBy(d) !== undefined)
-      if ((command === "start" || command === "restart") && heldDeps.length > 0) {
-        const state = this.aggregate(unit).state
-        return yield* new CommandRefused({
-          unit: id,
-          command,
-          state,
-          message: `cannot ${command} "${id}": its dependenc${heldDeps.length === 1 ? "y" : "ies"} ${heldDeps.join(", ")} ${heldDeps.length === 1 ? "was" : "were"} stopped by an operator; start ${heldDeps.length === 1 ? "it" : "them"} first`,
-          advised: true,
-        })
-      }
-      if (command === "stop" || command === "start" || command === "restart")
-        this.options.memory?.setDesired(
-          unit.spec,
-          command === "stop" ? "stopped" : "running",
-          options.by ?? "library",
-        )
-      if (command === "start" || command === "restart") {
-        this.clearGroupFailure(unit.spec.group)
-        for (const r of unit.runners) this.memory.resetWindow(r)
-      }
-      if (command === "stop") {
-        yield* FiberMap.remove(this.starts, id)
-        yield* FiberMap.remove(this.starts, rolloutKey(id))
-      }
-      const acting = Effect.gen({ self: this }, function* () {
-        if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
-          // A restart whose dependencies are down is a stop, then a start that brings them up first.
-          if (command === "restart") {
-            yield* this.stopRunners(unit, { type: "STOP", reason: options.reason ?? "restart" })
-            for (const r of unit.runners) r.restartPending = true
-          }
-          yield* this.startUnit(id)
-        } else if (command === "restart" && accepting.length > 1) {
-          // Rolling, as PM2's reload and a Kubernetes rollout: the next instance restarts once this
-          // one serves again (or has failed), so the others keep answering meanwhile.
-          for (const r of accepting) {
-            yield* r.command(command, options)
-            yield* r.until((x) => isReady(x) || isDown(x) || x.state === "backoff")
-          }
-        } else {
-          for (const r of accepting) yield* r.command(command, options)
-        }
-        yield* Effect.forEach(accepting, (r) => r.until(commandDone[command]), {
-          concurrency: "unbounded",
-          discard: true,
-        })
-      })
-      const graceMs = options.timeoutMs ?? unit.spec.stop.graceMs
-      // A rolling restart waits for each instance in turn.
-      const turns = command === "restart" ? accepting.length : 1
-      yield* acting.pipe(Effect.timeoutOption(Duration.millis((graceMs + commandSlackMs) * turns)))
-    })
+    return runCommand(this.context, id, command, options)
   }
 
   // ── scaling ──────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Run `count` instances of a unit (0 to its scaling.max_instances): new ones start (once its
-   * dependencies are ready), the highest-numbered ones beyond `count` are drained, stopped and
-   * released. Each instance keeps its port across scaling (ports are per instance number).
+   * Run `count` instances of a unit (0 to its scaling.max_instances; scaling.ts): new ones start
+   * (once its dependencies are ready), the highest-numbered ones beyond `count` are drained,
+   * stopped and released. Each instance keeps its port across scaling.
    */
   scale(
     id: string,
     count: number,
     options: ScaleOptions = {},
   ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
-    return Effect.suspend(() => {
-      let lock = this.scaleLocks.get(id)
-      if (lock === undefined) {
-        lock = Semaphore.makeUnsafe(1)
-        this.scaleLocks.set(id, lock)
-      }
-      return lock.withPermit(this.scaleNow(id, count, options))
-    })
-  }
-
-  private scaleNow(
-    id: string,
-    count: number,
-    options: ScaleOptions,
-  ): Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping> {
-    return Effect.gen({ self: this }, function* () {
-      if (this.stopping) return yield* new SamStopping({ message: `cannot scale "${id}": SAM is stopping` })
-      const unit = yield* this.lookup(id)
-      const max = maxInstancesOf(unit.spec)
-      if (!Number.isInteger(count) || count < 0 || count > max) {
-        return yield* new ScaleRefused({
-          unit: id,
-          instances: count,
-          max,
-          message: `cannot scale "${id}" to ${count} instances: it may run 0 to ${max} (scaling.max_instances)`,
-        })
-      }
-      const current = unit.runners.length
-      // Kept across SAM restarts until scaled again (back to the config's count: forgotten).
-      if (count !== current && options.remember !== false)
-        this.options.memory?.setScaled(
-          unit.spec,
-          count === unit.spec.instances ? undefined : count,
-          options.by ?? "library",
-        )
-      const publish = (detail: string) =>
-        this.options.publish({
-          type: "supervisor",
-          action: "scale",
-          unit: id,
-          detail: options.reason ?? detail,
-        })
-      if (count > current) {
-        unit.runners = [
-          ...unit.runners,
-          ...Array.from({ length: count - current }, (_, i) => this.runnerFor(unit.spec, current + i)),
-        ]
-        this.options.memory?.setDesired(unit.spec, "running", options.by ?? "library")
-        publish(`${id}: scaled from ${current} to ${count} instances`)
-        yield* this.startFiber(id)
-        return
-      }
-      if (count === current) return
-      const leaving = unit.runners.slice(count)
-      for (const r of leaving) r.draining = true
-      publish(`${id}: scaling from ${current} to ${count} instances`)
-      yield* Effect.forEach(
-        leaving,
-        (r) =>
-          Effect.gen({ self: this }, function* () {
-            // In-flight requests finish first (bounded by the stop grace period), then the stop.
-            if (options.drain && !isDown(r))
-              yield* options
-                .drain(id, r.index)
-                .pipe(Effect.timeoutOption(Duration.millis(unit.spec.stop.graceMs)))
-            yield* this.stopRunners(
-              { spec: unit.spec, runners: [r] },
-              { type: "STOP", reason: `scaled to ${count} ${count === 1 ? "instance" : "instances"}` },
-            )
-            yield* r.dispose()
-            this.memory.resetWindow(r)
-            unit.retiredRestarts = (unit.retiredRestarts ?? 0) + r.restarts
-          }),
-        { concurrency: "unbounded", discard: true },
-      )
-      unit.runners = unit.runners.filter((r) => !leaving.includes(r))
-      const left = unit.runners.length
-      this.options.publish({
-        type: "supervisor",
-        action: "scaled",
-        unit: id,
-        detail: `${id}: ${leaving.length} drained and stopped, ${left} ${left === 1 ? "instance" : "instances"} left`,
-      })
-    })
+    return scale(this.context, id, count, options)
   }
 
   // ── stopping ─────────────────────────────────────────────────────────────────────────────────
 
-  /**
-   * Stop everything, dependents before their dependencies, within `timeoutMs`: what is still
-   * running then is SIGKILLed. Every command after this is refused; units never start again.
-   */
   /**
    * SAM was asked again to stop while stopping (a second Ctrl+C, as Compose takes it): what is
    * still stopping is SIGKILLed now instead of at the shutdown timeout.
@@ -654,73 +396,17 @@ export class Supervisor {
     Deferred.doneUnsafe(this.hurried, Exit.void)
   }
 
+  /**
+   * Stop everything, dependents before their dependencies, within `timeoutMs` (shutdown.ts): what
+   * is still running then is SIGKILLed. Every command after this is refused; units never start again.
+   */
   shutdown(options: { timeoutMs?: number; reason?: string } = {}): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       this.stopping = true
-      const reason = options.reason ?? "SAM is stopping"
       yield* FiberMap.clear(this.watches)
       yield* FiberMap.clear(this.starts)
-      const done = new Map<string, Fiber.Fiber<void>>()
-      for (const id of [...this.order].reverse()) {
-        const unit = this.unit(id)
-        const after = (this.dependents.get(id) ?? []).flatMap((d) => {
-          const fiber = done.get(d)
-          return fiber ? [fiber] : []
-        })
-        done.set(
-          id,
-          this.fork(
-            Effect.andThen(Fiber.awaitAll(after), this.stopRunners(unit, { type: "SHUTDOWN", reason })),
-          ),
-        )
-      }
-      const all = Effect.as(Fiber.awaitAll([...done.values()]), "done" as const)
-      const hurried = Effect.as(Deferred.await(this.hurried), "hurried" as const)
-      const finished = yield* Effect.timeoutOption(
-        Effect.raceFirst(all, hurried),
-        Duration.millis(options.timeoutMs ?? 30_000),
-      )
-      if (finished._tag === "None" || finished.value === "hurried") {
-        const left = this.allRunners().filter((r) => !isDown(r))
-        const why =
-          finished._tag === "None"
-            ? `shutdown took longer than ${(options.timeoutMs ?? 30_000) / 1000}s`
-            : "SAM was asked again to stop"
-        this.options.publish({
-          type: "supervisor",
-          action: finished._tag === "None" ? "shutdown-timeout" : "shutdown-hurried",
-          detail: `${why}: SIGKILL ${left.map((r) => r.key).join(", ") || "(nothing left)"}`,
-        })
-        const killed = finished._tag === "None" ? `${reason} (timed out)` : `${reason} (asked again: SIGKILL)`
-        for (const r of left) r.send({ type: "SHUTDOWN", reason: killed, graceful: false })
-        // Whatever a unit started, in every cell, dies now.
-        this.options.containment?.killAll()
-        // Forced stops finish within the kill wait of the drivers; interrupt what is left of the order.
-        yield* Fiber.interruptAll([...done.values()])
-        yield* Effect.forEach(left, (r) => r.until(isDown), { concurrency: "unbounded", discard: true }).pipe(
-          Effect.timeoutOption(Duration.seconds(10)),
-        )
-      }
-      yield* Effect.forEach(this.allRunners(), (r) => r.dispose(), {
-        concurrency: "unbounded",
-        discard: true,
-      })
+      yield* shutdownUnits(this.context, options)
     })
-  }
-
-  private stopRunners(
-    unit: Unit,
-    event: { type: "STOP"; reason: string } | { type: "SHUTDOWN"; reason: string },
-  ): Effect.Effect<void> {
-    return Effect.forEach(
-      unit.runners,
-      (r) =>
-        Effect.suspend(() => {
-          if (r.accepts(event)) r.send(event)
-          return r.until(isDown)
-        }),
-      { concurrency: "unbounded", discard: true },
-    )
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
@@ -732,54 +418,7 @@ export class Supervisor {
     const count = scaled !== undefined && scaled <= maxInstancesOf(spec) ? scaled : spec.instances
     const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
-    this.watchFiles(spec)
-  }
-
-  /** Watch the unit's files while it is configured with `watch` (its watcher replaces any other). */
-  private watchFiles(spec: UnitSpec): void {
-    if (spec.watch === undefined || this.stopping) return
-    const publish = (action: string, detail: string) =>
-      this.options.publish({ type: "supervisor", action, unit: spec.id, detail })
-    this.watchIn(
-      spec.id,
-      watchUnitFiles(spec.watch, {
-        changed: (path) => this.filesChanged(spec.id, path),
-        failed: (detail) =>
-          publish("watch-failed", `${spec.id}: watching ${spec.watch?.paths.join(", ")} failed: ${detail}`),
-      }),
-    )
-  }
-
-  /**
-   * The unit's watched files changed: the lifecycle machine says which instances restart
-   * (FILES_CHANGED); those start with fresh restart windows, as after `sam restart`. A stopped
-   * unit is left alone, and the event says so.
-   */
-  private filesChanged(id: string, path: string): void {
-    const unit = this.units.get(id)
-    if (unit === undefined || this.stopping) return
-    const reason = `its files changed (${path})`
-    const event = { type: "FILES_CHANGED", reason } as const
-    const acting = unit.runners.filter((r) => r.accepts(event))
-    const state = this.aggregate(unit).state
-    const why =
-      unit.runners.length === 0
-        ? "it runs no instance"
-        : state === "stopped"
-          ? `it is stopped (\`sam start ${id}\` starts it)`
-          : `it is ${state}`
-    this.options.publish({
-      type: "supervisor",
-      action: "files-changed",
-      unit: id,
-      detail: `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
-    })
-    if (acting.length === 0) return
-    this.clearGroupFailure(unit.spec.group)
-    for (const r of acting) {
-      this.memory.resetWindow(r)
-      r.send(event)
-    }
+    watchFiles(this.context, spec)
   }
 
   private runnerFor(spec: UnitSpec, index: number): InstanceRunner {
@@ -801,15 +440,6 @@ export class Supervisor {
     return unit
   }
 
-  private group(name: string): GroupState {
-    let group = this.groups.get(name)
-    if (!group) {
-      group = { spec: implicitGroup(name), stamps: [], failed: false }
-      this.groups.set(name, group)
-    }
-    return group
-  }
-
   /** A group's instances in start order. */
   private members(name: string): ReadonlyArray<InstanceRunner> {
     return this.order.flatMap((id) => {
@@ -825,7 +455,7 @@ export class Supervisor {
     if (Result.isFailure(order)) throw order.failure
     this.order = order.success
     this.dependents = dependentsOf(specs)
-    for (const spec of specs) this.group(spec.group)
+    for (const spec of specs) this.groups.named(spec.group)
   }
 
   /** Who stopped `id` for good (an operator's stop kept across SAM restarts), if anyone. */
@@ -835,149 +465,16 @@ export class Supervisor {
     return desired?.state === "stopped" ? desired : undefined
   }
 
-  /** A dependency is available when at least one of its instances is ready. */
-  /**
-   * The instance whose address dependents get (SAM_<ID>_URL): instance 0 when it is ready, as a
-   * scale down removes the highest-numbered instances first and so never it; while instance 0 is
-   * coming up, none yet (it is waited for); while it is down (backoff, crashed), another ready one.
-   */
-  private addressOf(id: string): InstanceRunner | undefined {
-    const [first, ...rest] = this.units.get(id)?.runners ?? []
-    if (first === undefined) return undefined
-    if (isReady(first)) return first
-    if (first.state === "starting" || first.state === "running") return undefined
-    return rest.find(isReady)
-  }
-
-  /** Whether dependents may start: the instance they will be given is ready. */
-  private available(id: string): boolean {
-    return this.addressOf(id) !== undefined
-  }
-
-  private untilAvailable(id: string): Effect.Effect<void> {
-    const unit = this.units.get(id)
-    if (!unit) return Effect.never
-    return Effect.raceAll(unit.runners.map((r) => r.until(() => this.available(id))))
-  }
-
-  private report(ids: ReadonlyArray<string>): StartReport {
-    const ready: string[] = []
-    const notReady: Array<{ id: string; state: string; reason: string }> = []
-    for (const id of ids) {
-      const unit = this.units.get(id)
-      if (!unit) continue
-      const held = this.heldBy(id)
-      if (unit.runners.length === 0)
-        notReady.push({
-          id,
-          state: "stopped",
-          reason: `${id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`,
-        })
-      else if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
-      else if (held && unit.runners.every((r) => r.state === "stopped"))
-        notReady.push({ id, state: "stopped", reason: heldReason(id, held) })
-      else {
-        const worst = this.aggregate(unit)
-        const reason = this.waiting.has(id)
-          ? `waiting for ${unit.spec.dependsOn.filter((d) => !this.available(d)).join(", ")}`
-          : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
-        notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
-      }
-    }
-    return { ready, notReady }
-  }
-
   private aggregate(unit: Unit): UnitStatus {
-    const counted = aggregateStatus(unit.spec, unit.runners, this.now())
-    const status = unit.retiredRestarts
-      ? { ...counted, restarts: counted.restarts + unit.retiredRestarts }
-      : counted
-    const held = status.state === "stopped" ? this.heldBy(unit.spec.id) : undefined
-    if (!held) return status
-    const reason = heldReason(unit.spec.id, held)
-    return { ...status, instances: status.instances.map((i) => ({ ...i, reason })) }
+    return unitStatusOf(unit, this.now(), (id) => this.heldBy(id))
   }
 
   private onTransition(runner: InstanceRunner, from: string, to: string): void {
-    if (to === "error") this.answer(runner)
+    // OTP's answer to a failed child (failureAnswer.ts: decide() applied).
+    if (to === "error") answerFailure(this.context, runner)
     // Every restart of a dependency, whatever its cause, restarts dependents that ask for it.
     else if (to === "starting" && runner.launched && from !== "stopped")
-      this.restartDependentsWhenReady(runner.spec.id)
-  }
-
-  /** OTP's answer to a failed child (failureAnswer.ts: decide() applied). */
-  private answer(runner: InstanceRunner): void {
-    answerFailure(
-      {
-        group: (name) => this.group(name),
-        members: (name) => this.members(name),
-        windowOf: (r) => this.memory.windowOf(r),
-        setWindow: (r, window) => this.memory.setWindow(r, window),
-        publish: this.options.publish,
-        now: () => this.now(),
-        random: () => this.random.nextDoubleUnsafe(),
-        stopping: this.stopping,
-      },
-      runner,
-    )
-  }
-
-  private clearGroupFailure(name: string): void {
-    const group = this.groups.get(name)
-    if (group?.failed) {
-      group.failed = false
-      group.stamps = []
-    }
-  }
-
-  /** Dependents with `dependency_restart: restart` restart once `id` is ready again. */
-  private restartDependentsWhenReady(id: string): void {
-    for (const dependent of this.dependents.get(id) ?? []) {
-      const unit = this.units.get(dependent)
-      if (!unit) continue
-      const act = unit.spec.dependencyRestart === "restart"
-      this.options.publish({
-        type: "supervisor",
-        action: "dependency-restarted",
-        unit: dependent,
-        detail: `${dependent}: ${id} restarted; ${act ? "restarting once it is ready" : "no action (dependency_restart: none)"}`,
-      })
-      if (!act) continue
-      const restart = Effect.andThen(
-        this.untilAvailable(id),
-        Effect.sync(() => {
-          if (this.stopping || this.units.get(dependent) !== unit) return
-          for (const r of unit.runners)
-            if (r.state === "running" || r.state === "suspended")
-              r.send({ type: "RESTART", reason: `dependency ${id} restarted` })
-        }),
-      )
-      // Keyed so a dependency restarting twice before it is ready restarts its dependent once.
-      this.fork(FiberMap.run(this.starts, `dependency:${id}->${dependent}`, restart))
-    }
-  }
-}
-
-const isReady = (r: InstanceRunner): boolean => r.state === "running" && r.ready
-
-/** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
-const rolloutKey = (id: string) => `rollout:${id}`
-
-const heldReason = (id: string, held: DesiredIntent) =>
-  `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
-
-const commandEventOf = (command: CommandName, options: CommandOptions) => {
-  switch (command) {
-    case "start":
-      return { type: "START" as const }
-    case "stop":
-      return { type: "STOP" as const, ...(options.graceful === false ? { graceful: false } : {}) }
-    case "restart":
-      return { type: "RESTART" as const }
-    case "suspend":
-      return { type: "SUSPEND" as const }
-    case "resume":
-      return { type: "RESUME" as const }
+      restartDependentsWhenReady(this.context, runner.spec.id)
   }
 }
 

@@ -1,8 +1,10 @@
 // What surfaces see of a unit: its instances' statuses folded into one (the worst state wins,
-// ready only when every instance is ready, restarts summed).
+// ready only when every instance is ready, restarts summed, an operator's kept stop said).
 import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
 import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
+import type { DesiredIntent } from "./contracts.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
+import type { Unit } from "./unit.ts"
 
 export interface UnitStatus {
   readonly id: string
@@ -60,6 +62,29 @@ export const aggregateStatus = (
     instances,
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
   }
+}
+
+/** Why a unit an operator stopped stays stopped, as its status and the start report say. */
+export const heldReason = (id: string, held: DesiredIntent) =>
+  `stopped by ${held.by} at ${held.at}, kept across SAM restarts; \`sam start ${id}\` starts it`
+
+/**
+ * A unit's status as the supervisor reports it: its instances' folded, the restarts of instances
+ * a scale down removed still counted, and while an operator's stop holds it, that as the reason.
+ */
+export const unitStatusOf = (
+  unit: Unit,
+  now: number,
+  heldBy: (id: string) => DesiredIntent | undefined,
+): UnitStatus => {
+  const counted = aggregateStatus(unit.spec, unit.runners, now)
+  const status = unit.retiredRestarts
+    ? { ...counted, restarts: counted.restarts + unit.retiredRestarts }
+    : counted
+  const held = status.state === "stopped" ? heldBy(unit.spec.id) : undefined
+  if (!held) return status
+  const reason = heldReason(unit.spec.id, held)
+  return { ...status, instances: status.instances.map((i) => ({ ...i, reason })) }
 }
 
 /**

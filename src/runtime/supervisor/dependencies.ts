@@ -1,0 +1,109 @@
+// A unit's `depends_on` as the supervisor honours it: which instance's address dependents get
+// (SAM_<ID>_URL), a start that waits until its dependencies are available, and the dependents
+// restarted once a dependency that restarted is ready again. supervisor.ts starts units through it.
+import { Effect, type Fiber, FiberMap } from "effect"
+import type { SamEventBody } from "../eventBus.ts"
+import type { DesiredIntent } from "./contracts.ts"
+import type { ForkIn } from "./effectActors.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+import { isReady, type Unit } from "./unit.ts"
+
+/**
+ * The instance whose address dependents get (SAM_<ID>_URL): instance 0 when it is ready, as a
+ * scale down removes the highest-numbered instances first and so never it; while instance 0 is
+ * coming up, none yet (it is waited for); while it is down (backoff, crashed), another ready one.
+ */
+export const addressOf = (units: ReadonlyMap<string, Unit>, id: string): InstanceRunner | undefined => {
+  const [first, ...rest] = units.get(id)?.runners ?? []
+  if (first === undefined) return undefined
+  if (isReady(first)) return first
+  if (first.state === "starting" || first.state === "running") return undefined
+  return rest.find(isReady)
+}
+
+/** Whether dependents may start: the instance they will be given is ready. */
+export const available = (units: ReadonlyMap<string, Unit>, id: string): boolean =>
+  addressOf(units, id) !== undefined
+
+const untilAvailable = (units: ReadonlyMap<string, Unit>, id: string): Effect.Effect<void> => {
+  const unit = units.get(id)
+  if (!unit) return Effect.never
+  return Effect.raceAll(unit.runners.map((r) => r.until(() => available(units, id))))
+}
+
+/** What handling dependencies needs of the supervisor. */
+export interface DependencyContext {
+  readonly units: ReadonlyMap<string, Unit>
+  /** Reverse edges of depends_on. */
+  readonly dependents: () => ReadonlyMap<string, ReadonlyArray<string>>
+  readonly stopping: () => boolean
+  /** Who stopped a unit for good (an operator's stop kept across SAM restarts), if anyone. */
+  readonly heldBy: (id: string) => DesiredIntent | undefined
+  /** Units whose start waits for a dependency, for the start report. */
+  readonly waiting: Set<string>
+  /** Pending starts, by unit (and dependency restarts, by edge). */
+  readonly starts: FiberMap.FiberMap<string>
+  /** One start per unit at a time, in the background. */
+  readonly startFiber: (id: string) => Effect.Effect<Fiber.Fiber<void, unknown>>
+  readonly fork: ForkIn
+  readonly publish: (event: SamEventBody) => void
+}
+
+/** Start a unit once its dependencies are available, starting those nobody stopped for good. */
+export const startWhenAvailable = (ctx: DependencyContext, id: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const unit = ctx.units.get(id)
+    if (!unit || ctx.stopping()) return
+    for (const dep of unit.spec.dependsOn) {
+      const depUnit = ctx.units.get(dep)
+      // A dependency the operator stopped stays stopped: the dependent waits for it.
+      if (depUnit?.runners.every((r) => r.state === "stopped") && ctx.heldBy(dep) === undefined)
+        yield* ctx.startFiber(dep)
+    }
+    const pending = unit.spec.dependsOn.filter((d) => !available(ctx.units, d))
+    if (pending.length > 0) {
+      ctx.waiting.add(id)
+      ctx.publish({
+        type: "supervisor",
+        action: "waiting",
+        unit: id,
+        detail: `${id}: waiting for ${pending.join(", ")} to be ready`,
+      })
+      yield* Effect.forEach(pending, (d) => untilAvailable(ctx.units, d), {
+        concurrency: "unbounded",
+        discard: true,
+      }).pipe(Effect.ensuring(Effect.sync(() => ctx.waiting.delete(id))))
+    }
+    if (ctx.stopping()) return
+    const current = ctx.units.get(id)
+    if (current !== unit) return // replaced or removed meanwhile
+    for (const runner of unit.runners)
+      if (runner.accepts({ type: "START" })) runner.send({ type: "START", reason: "start" })
+  })
+
+/** Dependents with `dependency_restart: restart` restart once `id` is ready again. */
+export const restartDependentsWhenReady = (ctx: DependencyContext, id: string): void => {
+  for (const dependent of ctx.dependents().get(id) ?? []) {
+    const unit = ctx.units.get(dependent)
+    if (!unit) continue
+    const act = unit.spec.dependencyRestart === "restart"
+    ctx.publish({
+      type: "supervisor",
+      action: "dependency-restarted",
+      unit: dependent,
+      detail: `${dependent}: ${id} restarted; ${act ? "restarting once it is ready" : "no action (dependency_restart: none)"}`,
+    })
+    if (!act) continue
+    const restart = Effect.andThen(
+      untilAvailable(ctx.units, id),
+      Effect.sync(() => {
+        if (ctx.stopping() || ctx.units.get(dependent) !== unit) return
+        for (const r of unit.runners)
+          if (r.state === "running" || r.state === "suspended")
+            r.send({ type: "RESTART", reason: `dependency ${id} restarted` })
+      }),
+    )
+    // Keyed so a dependency restarting twice before it is ready restarts its dependent once.
+    ctx.fork(FiberMap.run(ctx.starts, `dependency:${id}->${dependent}`, restart))
+  }
+}

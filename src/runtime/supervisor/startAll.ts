@@ -1,0 +1,78 @@
+// Starting several units (`sam start`, SAM's own start): each is started after its dependencies,
+// the start completes once every instance has settled (or at the timeout) and reports which are
+// ready, and for each one that is not, its state and why (held by an operator's stop, scaled to 0,
+// waiting for dependencies, or its instance's own reason).
+import { Duration, Effect, type Fiber } from "effect"
+import type { DesiredIntent, StartReport } from "./contracts.ts"
+import { available } from "./dependencies.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+import type { Unit } from "./unit.ts"
+import { heldReason, type UnitStatus } from "./unitStatus.ts"
+
+/** What starting several units needs of the supervisor. */
+export interface StartAllContext {
+  readonly units: ReadonlyMap<string, Unit>
+  readonly stopping: () => boolean
+  /** One start per unit at a time (dependencies first), in the background. */
+  readonly startFiber: (id: string) => Effect.Effect<Fiber.Fiber<void, unknown>>
+  /** Who stopped a unit for good (an operator's stop kept across SAM restarts), if anyone. */
+  readonly heldBy: (id: string) => DesiredIntent | undefined
+  /** Units whose start waits for a dependency. */
+  readonly waiting: ReadonlySet<string>
+  readonly status: (unit: Unit) => UnitStatus
+}
+
+/** Done starting: ready, given up on, or down again after having been started. */
+const settled = (r: InstanceRunner) =>
+  (r.state === "running" && r.ready) ||
+  (r.state === "crashed" && r.launched) ||
+  (r.state === "stopped" && r.launched)
+
+/**
+ * Start `ids` in dependency order; completes when each is ready or settled, or at the timeout,
+ * with who is ready. Units an operator stopped for good stay stopped (and say so).
+ */
+export const startAll = (
+  ctx: StartAllContext,
+  timeoutMs: number,
+  ids: ReadonlyArray<string>,
+): Effect.Effect<StartReport> =>
+  Effect.gen(function* () {
+    if (ctx.stopping()) return report(ctx, ids)
+    // An operator's stop outlives SAM restarts: those units stay stopped.
+    const starting = ids.filter((id) => ctx.heldBy(id) === undefined)
+    yield* Effect.forEach(starting, (id) => ctx.startFiber(id), { discard: true })
+    const runners = starting.flatMap((id) => ctx.units.get(id)?.runners ?? [])
+    yield* Effect.forEach(runners, (r) => r.until(settled), {
+      concurrency: "unbounded",
+      discard: true,
+    }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
+    return report(ctx, ids)
+  })
+
+const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport => {
+  const ready: string[] = []
+  const notReady: Array<{ id: string; state: string; reason: string }> = []
+  for (const id of ids) {
+    const unit = ctx.units.get(id)
+    if (!unit) continue
+    const held = ctx.heldBy(id)
+    if (unit.runners.length === 0)
+      notReady.push({
+        id,
+        state: "stopped",
+        reason: `${id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`,
+      })
+    else if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
+    else if (held && unit.runners.every((r) => r.state === "stopped"))
+      notReady.push({ id, state: "stopped", reason: heldReason(id, held) })
+    else {
+      const worst = ctx.status(unit)
+      const reason = ctx.waiting.has(id)
+        ? `waiting for ${unit.spec.dependsOn.filter((d) => !available(ctx.units, d)).join(", ")}`
+        : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
+      notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
+    }
+  }
+  return { ready, notReady }
+}

@@ -1,0 +1,20 @@
+// A unit as the supervisor keeps it: its spec and one runner per instance. supervisor.ts owns the
+// units; the modules that act on them for it (scaling, commands, dependencies, shutdown) share
+// this and the two states of an instance they ask about most: down, and ready.
+import type { UnitSpec } from "../unitSpec.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+
+export interface Unit {
+  /** Changed in place by reconfigure (a replace makes a new Unit). */
+  spec: UnitSpec
+  /** Replaced (not mutated) when the unit scales; the Unit itself stays the same object. */
+  runners: ReadonlyArray<InstanceRunner>
+  /** Restarts of the instances a scale down removed: the unit's count does not drop with them. */
+  retiredRestarts?: number
+}
+
+/** An instance that is down: stopped or crashed. */
+export const isDown = (r: InstanceRunner): boolean => r.state === "stopped" || r.state === "crashed"
+
+/** An instance that serves: running and ready. */
+export const isReady = (r: InstanceRunner): boolean => r.state === "running" && r.ready
