@@ -153,7 +153,7 @@ describe("sam start (the daemon)", () => {
       await sam.waitForOutput(/^sam: plugins: ok 1\.2\.0\n/m)
       writeFileSync(plugin, 'export default { name: "ok", version: "1.3.0", setup() { ; }; }}\n')
       await sam.waitForOutput(
-        /^sam: plugin ok: the edit was not loaded \(1\.2\.0 keeps serving\): could not import plugins\/ok\.mjs: Unexpected token/m,
+        /^sam: plugin ok: the edit was not loaded \(1\.2\.0 keeps serving\): could not import plugins\/ok\.mjs: plugins\/ok\.mjs:1:61 syntax error: Unexpected token ';'$/m,
       )
       // A version whose timer throws: restarted after a backoff, then given up on.
       writeFileSync(

@@ -65,6 +65,35 @@ describe("commands while a unit is stopping", () => {
   })
 })
 
+describe("what a start or restart waits for", () => {
+  const slow = (env: Record<string, string>) =>
+    nodeService("slow", "slow-ready.mjs", {
+      env,
+      probes: [httpCheck({ intervalMs: 100, failureThreshold: 3, timeoutMs: 500 })],
+    })
+
+  it("answers once the unit is ready again, as `compose up --wait` does: a caller may use it at once", async () => {
+    h = harness([slow({ READY_AFTER_MS: "400" })])
+    await h.supervisor.startAll()
+    const pid = h.supervisor.status("slow").pid
+    await h.supervisor.command("slow", "restart")
+    expect(h.supervisor.status("slow")).toMatchObject({ state: "running", ready: true })
+    expect(h.supervisor.status("slow").pid).not.toBe(pid)
+    await h.supervisor.command("slow", "stop")
+    await h.supervisor.command("slow", "start")
+    expect(h.supervisor.status("slow")).toMatchObject({ state: "running", ready: true })
+  })
+
+  it("one that is not ready within what its readiness check allows answers as it is, unready", async () => {
+    // Ready only after a minute: the check's budget (3 × 100 ms + 500 ms) runs out first.
+    h = harness([slow({ READY_AFTER_MS: "60000" })])
+    void h.supervisor.startAll(1_000)
+    await waitFor(h.supervisor.runners("slow")[0]!, (r) => r.state === "running")
+    await h.supervisor.command("slow", "restart")
+    expect(h.supervisor.status("slow")).toMatchObject({ state: "running", ready: false })
+  })
+})
+
 describe("commands and dependencies", () => {
   it("a restart of a unit whose dependency is stopped starts the dependency first, like a start", async () => {
     const db = nodeService("db", "http-service.mjs", { probes: [httpCheck()] })

@@ -4,6 +4,7 @@
 // answers `command` with it; it completes once the command has taken effect.
 import { Duration, Effect, FiberMap } from "effect"
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
+import type { UnitSpec } from "../unitSpec.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
@@ -29,6 +30,22 @@ const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
   suspend: (r) => r.state !== "running",
   resume: (r) => r.state !== "suspended",
 }
+
+/** Ready, or down again, or waiting to retry: where a start's outcome is known. */
+const servingOrDown = (r: InstanceRunner): boolean => isReady(r) || isDown(r) || r.state === "backoff"
+
+/**
+ * How long a start may take to be ready before its command answers anyway: what the unit's
+ * slowest readiness check needs to fail for good (start period, failure threshold × interval,
+ * its timeout); none without one (ready at once).
+ */
+const readinessBudgetMs = (spec: UnitSpec): number =>
+  Math.max(
+    0,
+    ...spec.probes
+      .filter((p) => p.role !== "liveness")
+      .map((p) => p.startPeriodMs + p.failureThreshold * p.intervalMs + p.timeoutMs),
+  )
 
 /** Extra time a command waits beyond the stop grace period before it reports. */
 export const commandSlackMs = 30_000
@@ -159,6 +176,14 @@ export const runCommand = (
         concurrency: "unbounded",
         discard: true,
       })
+      // A start or restart answers once the unit serves (or is down again), as `compose up --wait`
+      // does: a caller may use it at once. One that is not ready within what its readiness check
+      // allows answers as it is (running.unready, the check's reason).
+      if (command === "start" || command === "restart")
+        yield* Effect.forEach(accepting, (r) => r.until(servingOrDown), {
+          concurrency: "unbounded",
+          discard: true,
+        }).pipe(Effect.timeoutOption(Duration.millis(readinessBudgetMs(unit.spec))))
     })
     const graceMs = options.timeoutMs ?? unit.spec.stop.graceMs
     // A rolling restart waits for each instance in turn.
