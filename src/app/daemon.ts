@@ -215,8 +215,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   // Config edits apply as a diff from now on (invalid edits are reported and change nothing).
   if (!stopping && options.watch !== false) sam.reloader?.watch()
   if (!stopping && report !== undefined) {
-    const total = report.ready.length + report.notReady.length
-    say(`sam: ${report.ready.length}/${total} units ready in ${Date.now() - began} ms; API ${apiUrl}`)
+    const done = report.completed ?? []
+    const total = report.ready.length + report.notReady.length + done.length
+    // Jobs that have done their work (exited 0) are not "ready", nor waited for.
+    const jobs = done.length === 0 ? "" : `, ${done.length} completed (${done.join(", ")})`
+    say(`sam: ${report.ready.length}/${total} units ready${jobs} in ${Date.now() - began} ms; API ${apiUrl}`)
     for (const unit of report.notReady) say(paint(33, `sam:   ${unit.id} is ${unit.state}: ${unit.reason}`))
     say(`sam: log ${sam.loaded.config.runtime.state_dir}/sam.log; press Ctrl+C to stop`)
   }

@@ -6,6 +6,7 @@
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { alertChecks } from "./alertRules.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
+import { dependencyEntries, dependencyIds } from "./dependsOn.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { placeholderProblem } from "./placeholders.ts"
@@ -83,22 +84,23 @@ const checkIds = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>) => {
 
 const checkDependsOn = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>, warnings: Array<string>) => {
   const byId = new Map(units.map((u) => [u.id, u]))
-  const nodes = units.map((u) => ({ id: u.id, dependsOn: strings(u.value.depends_on) }))
+  const nodes = units.map((u) => ({ id: u.id, dependsOn: dependencyIds(u.value.depends_on) }))
   for (const { id, dependency, index } of missingDependencies(nodes)) {
     const unit = byId.get(id) as Unit
+    const at = dependencyEntries(unit.value.depends_on)[index]?.at ?? index
     out.push({
-      path: [unit.kind, unit.id, "depends_on", index],
+      path: [unit.kind, unit.id, "depends_on", at],
       message: `depends on "${dependency}", which is no agent or service${suggestionSuffix(dependency, byId.keys())}`,
     })
   }
   for (const unit of units)
-    strings(unit.value.depends_on).forEach((target, i) => {
+    for (const { id: target, at } of dependencyEntries(unit.value.depends_on)) {
       const dep = byId.get(target)
       if (dep !== undefined && dep.value.enabled === false && unit.value.enabled !== false)
         warnings.push(
-          `${formatPath([unit.kind, unit.id, "depends_on", i])}: depends on "${target}", which is disabled; the dependency is ignored`,
+          `${formatPath([unit.kind, unit.id, "depends_on", at])}: depends on "${target}", which is disabled; the dependency is ignored`,
         )
-    })
+    }
   for (const cycle of findCycles(nodes)) {
     const first = byId.get(cycle.cycle[0] as string) as Unit
     out.push({ path: [first.kind, first.id, "depends_on"], message: cycle.message })
@@ -398,7 +400,7 @@ const checkWatch = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>)
 const checkPlaceholders = (unit: Unit, out: Array<IssueDraft>) => {
   const deployment = unit.value.deployment
   if (!isRecord(deployment)) return
-  const dependsOn = strings(unit.value.depends_on)
+  const dependsOn = dependencyIds(unit.value.depends_on)
   const places: Array<[Array<string | number>, unknown]> = [
     [["command"], deployment.command],
     ...strings(deployment.args).map((a, i): [Array<string | number>, unknown] => [["args", i], a]),

@@ -8,6 +8,7 @@ import * as SchemaGetter from "effect/SchemaGetter"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { AlertRuleSchema } from "./alertRules.ts"
 import { DEFAULT_STATE_DIR } from "./constants.ts"
+import { DependsOnSchema } from "./dependsOn.ts"
 import { GatewaySchema } from "./gatewayConfig.ts"
 import { HealthCheckSchema } from "./healthCheck.ts"
 import { encodedDefaultRestartPolicy, RestartPolicySchema } from "./restartPolicy.ts"
@@ -96,8 +97,11 @@ const unitFields = {
       "Library packages the unit uses: shown as labels.dependencies in the API, nothing acts on it. Unit-to-unit ordering is depends_on.",
     ),
   ),
-  depends_on: StringList.pipe(
-    withDefault([], "Ids of agents/services that must be ready before this unit starts."),
+  depends_on: DependsOnSchema.pipe(
+    withDefault(
+      [],
+      "Ids of agents/services that must be ready before this unit starts (or a map of id to { condition }).",
+    ),
   ),
   dependency_restart: DependencyRestart.pipe(
     withDefault("none", "restart: restart this unit when one of its depends_on restarts."),

@@ -1,6 +1,8 @@
 // Turns the validated config (snake_case, user-facing) into the runtime's UnitSpecs and
 // supervision groups. Disabled units are left out. Pure: no I/O.
+
 import { join, resolve } from "node:path"
+import { type DependencyCondition, dependencyConditions, dependencyIds } from "../config/dependsOn.ts"
 import type { GatewayConfig } from "../config/gatewayConfig.ts"
 import type {
   AgentConfig,
@@ -12,7 +14,15 @@ import type {
 import { WATCH_DEFAULTS, type WatchConfig, type WatchedUnit, watchedPaths } from "../config/watchConfig.ts"
 import type { GatewaySpec } from "./gatewaySpec.ts"
 import type { GroupSpec } from "./supervisor/supervisor.ts"
-import type { AutoscaleSpec, ProbeSpec, RestartSpec, StopSpec, UnitSpec, WatchSpec } from "./unitSpec.ts"
+import type {
+  AutoscaleSpec,
+  DependencyWait,
+  ProbeSpec,
+  RestartSpec,
+  StopSpec,
+  UnitSpec,
+  WatchSpec,
+} from "./unitSpec.ts"
 
 const seconds = (s: number) => Math.round(s * 1000)
 
@@ -32,6 +42,25 @@ const stopSpec = (stop: { signal: string; grace_seconds: number }): StopSpec => 
   signal: stop.signal as NodeJS.Signals,
   graceMs: seconds(stop.grace_seconds),
 })
+
+const waits: Record<DependencyCondition, DependencyWait | undefined> = {
+  service_healthy: undefined,
+  service_started: "started",
+  service_completed_successfully: "completed",
+}
+
+/** `depends_on` (a list, or Compose's map with conditions) as the spec's ids and conditions. */
+const dependencies = (dependsOn: unknown): Pick<UnitSpec, "dependsOn" | "dependencyConditions"> => {
+  const conditions: Record<string, DependencyWait> = {}
+  for (const [id, condition] of Object.entries(dependencyConditions(dependsOn))) {
+    const wait = waits[condition]
+    if (wait !== undefined) conditions[id] = wait
+  }
+  return {
+    dependsOn: dependencyIds(dependsOn),
+    ...(Object.keys(conditions).length === 0 ? {} : { dependencyConditions: conditions }),
+  }
+}
 
 export const probeSpec = (check: HealthCheckConfig, kind: "agent" | "service"): ProbeSpec => ({
   // An agent has no port to probe: its health check runs over IPC (the agent's health() hook).
@@ -163,7 +192,7 @@ export const serviceSpec = (
     kind: "service",
     runtime: d.mode,
     group: service.group,
-    dependsOn: service.depends_on,
+    ...dependencies(service.depends_on),
     labels: {
       ...(service.type === undefined ? {} : { type: service.type }),
       ...(service.version === undefined ? {} : { version: service.version }),
@@ -234,7 +263,7 @@ export const agentSpec = (
     kind: "agent",
     runtime: agent.runtime,
     group: agent.group,
-    dependsOn: agent.depends_on,
+    ...dependencies(agent.depends_on),
     labels: {
       ...(agent.version === undefined ? {} : { version: agent.version }),
       dependencies: agent.dependencies,
@@ -249,7 +278,7 @@ export const agentSpec = (
       securityProfile: agent.security_profile,
       environment: agent.environment,
       capabilities: agent.capabilities,
-      network: agent.network ?? agent.depends_on.some((d) => serviceIds.has(d)),
+      network: agent.network ?? dependencyIds(agent.depends_on).some((d) => serviceIds.has(d)),
       ...(agent.resources?.max_memory_mb === undefined ? {} : { maxMemoryMb: agent.resources.max_memory_mb }),
       ...(agent.resources?.max_cpu_percent === undefined
         ? {}

@@ -29,6 +29,8 @@ export interface StopSpec {
   readonly graceMs: number
 }
 
+export type DependencyWait = "started" | "completed"
+
 export type ProbeType = "http" | "tcp" | "exec" | "log" | "heartbeat" | (string & {})
 export type ProbeRole = "readiness" | "liveness" | "both"
 
@@ -78,6 +80,11 @@ export interface UnitSpec {
   /** Supervision group (default "services" / "agents"). */
   readonly group: string
   readonly dependsOn: ReadonlyArray<string>
+  /**
+   * What a dependency must have done before this unit starts, where it is not to be ready:
+   * `started` (running, ready or not), `completed` (exited 0: a job). Default: ready.
+   */
+  readonly dependencyConditions?: Readonly<Record<string, DependencyWait>>
   /** Descriptive config fields SAM only shows (the API's `labels`): nothing acts on them. */
   readonly labels?: UnitLabels
   /** What a dependent does when one of its dependencies restarts. */

@@ -4,7 +4,7 @@ import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { project } from "../support/daemon.ts"
+import { fixturePath, project } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
 import { repoRoot, runSam } from "./runSam.ts"
 
@@ -135,6 +135,37 @@ describe("sam start (the daemon)", () => {
       await sam.waitForOutput(/^ {3}■ web#1 stopped \(scaled to 1 instance\)$/m)
       expect((await cli("stop", "web")).code).toBe(0)
       await sam.waitForOutput(/^ {3}■ web stopped$/m)
+      sam.child.kill("SIGTERM")
+      expect(await sam.exited).toBe(0)
+    } finally {
+      expect(await p.cleanup()).toEqual([])
+    }
+  })
+
+  it("counts a finished job (depends_on ... service_completed_successfully) apart from the ready units", async () => {
+    const p = project()
+    try {
+      const node = (file: string) => ({
+        mode: "process",
+        command: process.execPath,
+        args: [fixturePath(file)],
+      })
+      p.writeConfig({
+        api: { port: 0 },
+        services: {
+          migrate: {
+            deployment: { ...node("exit.mjs"), env: { EXIT_CODE: "0" } },
+            restart_policy: "on-failure",
+          },
+          app: {
+            deployment: node("http-service.mjs"),
+            health_check: { endpoint: "/health" },
+            depends_on: { migrate: { condition: "service_completed_successfully" } },
+          },
+        },
+      })
+      const sam = await p.start()
+      await sam.waitForOutput(/^sam: 1\/2 units ready, 1 completed \(migrate\) in \d+ ms/m)
       sam.child.kill("SIGTERM")
       expect(await sam.exited).toBe(0)
     } finally {

@@ -2,6 +2,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { ConfigError } from "../../src/config/errors.ts"
 import { loadConfig, validateConfigObject } from "../../src/config/load.ts"
+import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
 import { repoRoot, tempDir } from "./tempDir.ts"
 
 /** Loads `files` (main file sam.yaml) and returns the ConfigError it must fail with. */
@@ -288,6 +289,35 @@ describe("cross-field checks", () => {
       "sam.yaml:5:83 agents.b.restart_policy.backoff_seconds: backoff_seconds (60) is above max_backoff_seconds (10)",
       "sam.yaml:7:111 services.s.scaling.max_instances: max_instances (2) is below min_instances (3)",
     ])
+  })
+})
+
+describe("depends_on's long syntax", () => {
+  const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
+  const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
+  it("names a missing target and a misspelt condition by their key; decodes to the unit's conditions", async () => {
+    expect(
+      await check([
+        "services:",
+        `  db: { deployment: ${ext(1)} }`,
+        `  app: { deployment: ${ext(2)}, depends_on: { dbb: { condition: service_started } } }`,
+        `  web: { deployment: ${ext(3)}, depends_on: { db: { condition: service_ready } } }`,
+      ]),
+    ).toEqual([
+      'sam.yaml:3:88 services.app.depends_on.dbb: depends on "dbb", which is no agent or service (did you mean "db"?)',
+      'sam.yaml:4:100 services.web.depends_on.db.condition: expected "service_healthy" | "service_started" | "service_completed_successfully", found "service_ready"',
+    ])
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        `  job: { deployment: ${ext(1)} }`,
+        `  db: { deployment: ${ext(2)} }`,
+        `  app: { deployment: ${ext(3)}, depends_on: { job: { condition: service_completed_successfully }, db: {} } }`,
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml" })
+    const app = unitSpecsFromConfig(loaded.config).units.find((u) => u.id === "app")
+    expect(app).toMatchObject({ dependsOn: ["job", "db"], dependencyConditions: { job: "completed" } })
   })
 })
 

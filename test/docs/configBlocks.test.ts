@@ -74,6 +74,10 @@ describe.concurrent("the docs' config examples pass `sam validate`", () => {
     expectValid(await validate({ "sam.yaml": `${units}${docBlock("docs/CONFIG.md", "alerts")}` }, "sam.yaml"))
   })
 
+  it("docs/CONFIG.md's depends_on conditions", async () => {
+    expectValid(await validate({ "sam.yaml": docBlock("docs/CONFIG.md", "depends-on") }, "sam.yaml"))
+  })
+
   it("docs/CONFIG.md's watch, beside the files it watches", async () => {
     expectValid(
       await validate(

@@ -81,3 +81,79 @@ describe("dependencies", () => {
     expect(h.supervisor.status("db").restarts).toBe(1)
   })
 })
+
+describe("depends_on conditions (Compose's long syntax)", () => {
+  // A job: exits with $EXIT_CODE after $EXIT_AFTER_MS, restarted only on failure.
+  const job = (code: number, restart: "transient" | "temporary" = "transient") =>
+    nodeService("migrate", "exit.mjs", {
+      env: { EXIT_CODE: String(code), EXIT_AFTER_MS: "200" },
+      restart: { type: restart, maxRestarts: 1 },
+    })
+
+  it("service_completed_successfully: the dependent starts once the job has exited 0, and a later start does not run it again", async () => {
+    h = harness([
+      nodeService("app", "http-service.mjs", {
+        dependsOn: ["migrate"],
+        dependencyConditions: { migrate: "completed" },
+        probes: [httpCheck()],
+      }),
+      job(0),
+    ])
+    const report = await h.supervisor.startAll()
+    expect(report).toMatchObject({ ready: ["app"], notReady: [], completed: ["migrate"] })
+    const exited = h.events.findIndex(
+      (e) => e.type === "transition" && e.unit === "migrate" && e.to === "stopped",
+    )
+    const appStarting = h.events.findIndex(
+      (e) => e.type === "transition" && e.unit === "app" && e.to === "starting",
+    )
+    expect(exited).toBeGreaterThan(-1)
+    expect(appStarting).toBeGreaterThan(exited)
+    expect(h.events).toContainEqual(
+      expect.objectContaining({
+        type: "supervisor",
+        action: "waiting",
+        detail: "app: waiting for migrate to complete",
+      }),
+    )
+    // The job's work is done: starting its dependent again does not run it a second time.
+    const runs = () =>
+      h!.events.filter((e) => e.type === "transition" && e.unit === "migrate" && e.to === "starting").length
+    await h.supervisor.command("app", "stop")
+    await h.supervisor.command("app", "start")
+    expect(h.supervisor.status("app")).toMatchObject({ state: "running", ready: true })
+    expect(runs()).toBe(1)
+  })
+
+  it("a job that fails keeps its dependent waiting, and says for what", async () => {
+    h = harness([
+      nodeService("app", "http-service.mjs", {
+        dependsOn: ["migrate"],
+        dependencyConditions: { migrate: "completed" },
+      }),
+      job(3, "temporary"),
+    ])
+    const report = await h.supervisor.startAll(1_500)
+    expect(report.ready).toEqual([])
+    expect(report.notReady).toContainEqual({
+      id: "app",
+      state: "stopped",
+      reason: "waiting for migrate to complete",
+    })
+    expect(h.supervisor.status("app").state).toBe("stopped")
+  })
+
+  it("service_started: the dependent starts once its dependency runs, before it is ready", async () => {
+    h = harness([
+      nodeService("app", "http-service.mjs", { dependsOn: ["db"], dependencyConditions: { db: "started" } }),
+      nodeService("db", "slow-ready.mjs", {
+        probes: [httpCheck({ intervalMs: 50 })],
+        env: { READY_AFTER_MS: "60000" },
+      }),
+    ])
+    const [app] = h.supervisor.runners("app")
+    void h.supervisor.startAll(2_000)
+    await waitFor(app!, (r) => r.state === "running" && r.ready)
+    expect(h.supervisor.status("db")).toMatchObject({ state: "running", ready: false })
+  })
+})

@@ -46,6 +46,8 @@ export class SamStopping extends Data.TaggedError("SamStopping")<{ readonly mess
 export interface StartReport {
   readonly ready: ReadonlyArray<string>
   readonly notReady: ReadonlyArray<{ readonly id: string; readonly state: string; readonly reason: string }>
+  /** Jobs done: every instance has exited 0 (a dependency's `service_completed_successfully`). */
+  readonly completed?: ReadonlyArray<string>
 }
 
 /** What the supervisor persists between SAM runs (the runtime store implements it). */

@@ -3,6 +3,7 @@
 // restarted once a dependency that restarted is ready again. supervisor.ts starts units through it.
 import { Effect, type Fiber, FiberMap } from "effect"
 import type { SamEventBody } from "../eventBus.ts"
+import type { UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent } from "./contracts.ts"
 import type { ForkIn } from "./effectActors.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -25,10 +26,42 @@ export const addressOf = (units: ReadonlyMap<string, Unit>, id: string): Instanc
 export const available = (units: ReadonlyMap<string, Unit>, id: string): boolean =>
   addressOf(units, id) !== undefined
 
-const untilAvailable = (units: ReadonlyMap<string, Unit>, id: string): Effect.Effect<void> => {
+/** A job done: every instance was started and has exited 0 (restart_policy on-failure or never). */
+export const completed = (runners: ReadonlyArray<InstanceRunner>): boolean =>
+  runners.length > 0 &&
+  runners.every((r) => r.state === "stopped" && r.launched && r.context.lastExit?.code === 0)
+
+/** Whether `dependent` may start as far as `dep` goes: ready, or its condition (started, completed). */
+export const satisfied = (units: ReadonlyMap<string, Unit>, dependent: UnitSpec, dep: string): boolean => {
+  const wait = dependent.dependencyConditions?.[dep]
+  if (wait === undefined) return available(units, dep)
+  const runners = units.get(dep)?.runners ?? []
+  return wait === "started"
+    ? runners.some((r) => r.state === "running" || r.state === "suspended")
+    : completed(runners)
+}
+
+/** What `dependent` waits for of `dep`, in words ("migrate to complete"). */
+const awaited = (dependent: UnitSpec, dep: string): string => {
+  const wait = dependent.dependencyConditions?.[dep]
+  return `${dep} to ${wait === "started" ? "start" : wait === "completed" ? "complete" : "be ready"}`
+}
+
+/** The dependencies `dependent` still waits for, in words, for the start report. */
+export const pendingText = (units: ReadonlyMap<string, Unit>, dependent: UnitSpec): string =>
+  dependent.dependsOn
+    .filter((d) => !satisfied(units, dependent, d))
+    .map((d) => awaited(dependent, d))
+    .join(", ")
+
+const untilSatisfied = (
+  units: ReadonlyMap<string, Unit>,
+  dependent: UnitSpec,
+  id: string,
+): Effect.Effect<void> => {
   const unit = units.get(id)
   if (!unit) return Effect.never
-  return Effect.raceAll(unit.runners.map((r) => r.until(() => available(units, id))))
+  return Effect.raceAll(unit.runners.map((r) => r.until(() => satisfied(units, dependent, id))))
 }
 
 /** What handling dependencies needs of the supervisor. */
@@ -56,20 +89,22 @@ export const startWhenAvailable = (ctx: DependencyContext, id: string): Effect.E
     if (!unit || ctx.stopping()) return
     for (const dep of unit.spec.dependsOn) {
       const depUnit = ctx.units.get(dep)
-      // A dependency the operator stopped stays stopped: the dependent waits for it.
-      if (depUnit?.runners.every((r) => r.state === "stopped") && ctx.heldBy(dep) === undefined)
+      // A dependency the operator stopped stays stopped: the dependent waits for it. A job this
+      // unit waits to complete is not run again once it has.
+      const done = unit.spec.dependencyConditions?.[dep] === "completed" && completed(depUnit?.runners ?? [])
+      if (depUnit?.runners.every((r) => r.state === "stopped") && ctx.heldBy(dep) === undefined && !done)
         yield* ctx.startFiber(dep)
     }
-    const pending = unit.spec.dependsOn.filter((d) => !available(ctx.units, d))
+    const pending = unit.spec.dependsOn.filter((d) => !satisfied(ctx.units, unit.spec, d))
     if (pending.length > 0) {
       ctx.waiting.add(id)
       ctx.publish({
         type: "supervisor",
         action: "waiting",
         unit: id,
-        detail: `${id}: waiting for ${pending.join(", ")} to be ready`,
+        detail: `${id}: waiting for ${pending.map((d) => awaited(unit.spec, d)).join(", ")}`,
       })
-      yield* Effect.forEach(pending, (d) => untilAvailable(ctx.units, d), {
+      yield* Effect.forEach(pending, (d) => untilSatisfied(ctx.units, unit.spec, d), {
         concurrency: "unbounded",
         discard: true,
       }).pipe(Effect.ensuring(Effect.sync(() => ctx.waiting.delete(id))))
@@ -95,7 +130,7 @@ export const restartDependentsWhenReady = (ctx: DependencyContext, id: string): 
     })
     if (!act) continue
     const restart = Effect.andThen(
-      untilAvailable(ctx.units, id),
+      untilSatisfied(ctx.units, unit.spec, id),
       Effect.sync(() => {
         if (ctx.stopping() || ctx.units.get(dependent) !== unit) return
         for (const r of unit.runners)

@@ -14,7 +14,7 @@ import {
   type SupervisorMemory,
   type UnitNotFound,
 } from "./contracts.ts"
-import { available } from "./dependencies.ts"
+import { satisfied } from "./dependencies.ts"
 import { CommandRefused, type InstanceRunner } from "./instanceRunner.ts"
 import { rolloutKey } from "./rollout.ts"
 import { stopRunners } from "./shutdown.ts"
@@ -131,7 +131,7 @@ export const runCommand = (
         message: `cannot ${command} "${id}": it is ${state}`,
       })
     }
-    const pendingDeps = unit.spec.dependsOn.filter((d) => !available(ctx.units, d))
+    const pendingDeps = unit.spec.dependsOn.filter((d) => !satisfied(ctx.units, unit.spec, d))
     // A dependency an operator stopped is not started behind their back: say which, refuse.
     const heldDeps = pendingDeps.filter((d) => ctx.heldBy(d) !== undefined)
     if ((command === "start" || command === "restart") && heldDeps.length > 0) {

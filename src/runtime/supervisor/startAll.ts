@@ -4,7 +4,7 @@
 // waiting for dependencies, or its instance's own reason).
 import { Duration, Effect, type Fiber } from "effect"
 import type { DesiredIntent, StartReport } from "./contracts.ts"
-import { available } from "./dependencies.ts"
+import { completed, pendingText } from "./dependencies.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import type { Unit } from "./unit.ts"
 import { heldReason, type UnitStatus } from "./unitStatus.ts"
@@ -52,6 +52,7 @@ export const startAll = (
 
 const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport => {
   const ready: string[] = []
+  const done: string[] = []
   const notReady: Array<{ id: string; state: string; reason: string }> = []
   for (const id of ids) {
     const unit = ctx.units.get(id)
@@ -64,15 +65,16 @@ const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport =
         reason: `${id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`,
       })
     else if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
+    else if (completed(unit.runners)) done.push(id)
     else if (held && unit.runners.every((r) => r.state === "stopped"))
       notReady.push({ id, state: "stopped", reason: heldReason(id, held) })
     else {
       const worst = ctx.status(unit)
       const reason = ctx.waiting.has(id)
-        ? `waiting for ${unit.spec.dependsOn.filter((d) => !available(ctx.units, d)).join(", ")}`
+        ? `waiting for ${pendingText(ctx.units, unit.spec)}`
         : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
       notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
     }
   }
-  return { ready, notReady }
+  return { ready, notReady, ...(done.length === 0 ? {} : { completed: done }) }
 }
