@@ -167,7 +167,8 @@ agents:
         types: [],
         strict: true,
         noEmit: true,
-        skipLibCheck: true,
+        // As a strict user checks: every declaration, SAM's and its dependencies' (README).
+        skipLibCheck: false,
       },
       files: ["readme-embed.mts", "agents/tour/index.ts", "docs/notifier.mts", "docs/plugin-host.mts"],
     })}\n`,
