@@ -3,7 +3,7 @@
 // actors (spawn, watch health, stop, wait) as fibers in SAM's fiber set and turns driver facts
 // into events. It never decides about restarts (the supervisor does) and never serves HTTP.
 import { Clock, Data, Deferred, Effect, Exit, Fiber, Scope } from "effect"
-import { createActor, type SnapshotFrom } from "xstate"
+import { createActor, fromCallback, type SnapshotFrom } from "xstate"
 import {
   type CommandName,
   type ExitInfo,
@@ -185,9 +185,10 @@ export class InstanceRunner {
             Effect.sync(() => sendBack({ type: "STOPPED" })),
           ),
       ),
-      watchHealth: fromEffectCallback<{ id: string }, LifecycleEvent>(
-        InstanceRunner.forkOf,
-        (_, sendBack, system) => InstanceRunner.of(system).watch(sendBack),
+      // A plain callback actor: the probes' monitor is a fiber of its own when there are probes,
+      // and an instance without any (most inline agents) needs no fiber just to be interrupted.
+      watchHealth: fromCallback<LifecycleEvent, { id: string }>(({ sendBack, system }) =>
+        InstanceRunner.of(system).watch(sendBack),
       ),
       wait: fromEffectPromise(InstanceRunner.forkOf, ({ delayMs }: { delayMs: number }) =>
         Effect.sleep(delayMs),
@@ -528,7 +529,7 @@ export class InstanceRunner {
     })
   }
 
-  private watch(sendBack: (event: LifecycleEvent) => void): Effect.Effect<void> {
+  private watch(sendBack: (event: LifecycleEvent) => void): () => void {
     const target = (): ProbeTarget => ({
       unit: this.spec.id,
       instance: this.index,
@@ -555,24 +556,18 @@ export class InstanceRunner {
       sendBack({ type: "PROBE_PASSED", detail: "no readiness check configured" })
       return undefined
     }
-    return Effect.gen({ self: this }, function* () {
-      let fiber = begin()
+    let fiber = begin()
+    this.probes = fiber
+    this.restartProbes = () => {
+      fiber?.interruptUnsafe()
+      fiber = begin()
       this.probes = fiber
-      this.restartProbes = () => {
-        fiber?.interruptUnsafe()
-        fiber = begin()
-        this.probes = fiber
-      }
-      // Runs until the state is left; then the probes stop before the stop actor proceeds.
-      yield* Effect.never.pipe(
-        Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            this.restartProbes = undefined
-            fiber?.interruptUnsafe()
-          }),
-        ),
-      )
-    })
+    }
+    // Until the state is left; then the probes stop before the stop actor proceeds.
+    return () => {
+      this.restartProbes = undefined
+      fiber?.interruptUnsafe()
+    }
   }
 
   private onHealth(record: HealthRecord): void {
