@@ -8,9 +8,11 @@ import { createPluginContext, type PluginEnvironment } from "./pluginContext.ts"
 import { PluginInstance } from "./pluginInstance.ts"
 import type { PluginDefinition } from "./types.ts"
 
+/** `configAt`: where the config is written (`plugins[0].config`), named in each problem. */
 export const decodeConfig = (
   definition: PluginDefinition,
   raw: unknown,
+  configAt = "config",
 ): { value: unknown } | PluginError => {
   const schema = definition.configSchema
   if (!schema) return { value: raw ?? {} }
@@ -21,7 +23,8 @@ export const decodeConfig = (
   })
   if (Result.isSuccess(result)) return { value: result.success }
   const problems = schemaIssues(result.failure.issue, input).map((d) => {
-    const where = formatPath(["config", ...d.path])
+    // The path under a one-letter key, that key then dropped: ".min_severity", "[0]".
+    const where = `${configAt}${formatPath(["x", ...d.path]).slice(1)}`
     const what =
       d.expected === undefined ? d.message : `expected ${d.expected}, found ${d.found ?? "nothing"}`
     return `${where}: ${what}`

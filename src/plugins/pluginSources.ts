@@ -25,6 +25,8 @@ export interface PluginSource {
   readonly config: unknown
   readonly enabled: boolean
   readonly origin: "config" | "folder"
+  /** Where its config is written (`plugins[0].config`), for a config entry. */
+  readonly configAt?: string
 }
 
 const extensions = [".ts", ".mts", ".js", ".mjs"]
@@ -104,9 +106,15 @@ export const resolvePluginSources = (options: {
 }): ResolvedSources => {
   const sources: PluginSource[] = []
   const errors: PluginError[] = []
-  for (const item of options.entries) {
+  for (const [index, item] of options.entries.entries()) {
     const label = item.path ?? item.package ?? "(empty plugin entry)"
-    const common = { label, config: item.config, enabled: item.enabled ?? true, origin: "config" as const }
+    const common = {
+      label,
+      config: item.config,
+      enabled: item.enabled ?? true,
+      origin: "config" as const,
+      configAt: `plugins[${index}].config`,
+    }
     if (item.path !== undefined) {
       const found = resolvePath(resolve(options.baseDir, item.path))
       if (typeof found === "string")

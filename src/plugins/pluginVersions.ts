@@ -45,9 +45,10 @@ const instantiate = async (
   work: VersionWork,
   definition: PluginDefinition,
   rawConfig: unknown,
+  configAt?: string,
 ): Promise<PluginInstance | PluginError> => {
   const name = definition.name
-  const config = decodeConfig(definition, rawConfig)
+  const config = decodeConfig(definition, rawConfig, configAt)
   if (isPluginError(config)) return config
   for (const dep of definition.dependsOn ?? []) {
     const status = work.statusOf(dep)
@@ -110,7 +111,7 @@ export const setUpVersion = async (
     slot.name = definition.name
     work.bus.publish({ type: "plugin.loading", plugin: slot.name, source: slot.source.label })
   }
-  const instance = await instantiate(work, definition, config)
+  const instance = await instantiate(work, definition, config, slot.source.configAt)
   if (isPluginError(instance)) return failed(instance)
   if (work.stopping()) {
     await instance.close()

@@ -147,12 +147,15 @@ describe("failure isolation", () => {
     )
   })
 
-  it("an invalid plugin config is refused with the path of every problem", async () => {
+  it("an invalid plugin config is refused with the path of every problem, as written in the config (plugins[i].config)", async () => {
     const webhook = fileURLToPath(new URL("../../plugins/webhook-sink", import.meta.url))
-    const { host } = await start({}, { entries: [{ path: webhook, config: { url: 42, batchsize: 3 } }] })
+    const { host } = await start(
+      {},
+      { entries: [{ path: "./nothing-here.mjs" }, { path: webhook, config: { url: 42, batchsize: 3 } }] },
+    )
     expect(host.get("webhook-sink")).toMatchObject({ status: "failed" })
     expect(host.get("webhook-sink")?.error).toBe(
-      'plugin "webhook-sink" has an invalid config: config.batchsize: unknown key "batchsize" (did you mean "batch_size"?); config.url: expected a string, found 42',
+      'plugin "webhook-sink" has an invalid config: plugins[1].config.batchsize: unknown key "batchsize" (did you mean "batch_size"?); plugins[1].config.url: expected a string, found 42',
     )
   })
 
