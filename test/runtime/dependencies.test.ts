@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { type Harness, harness, httpCheck, nodeService, survivors, waitFor } from "../support/runtime.ts"
 
@@ -155,5 +156,56 @@ describe("depends_on conditions (Compose's long syntax)", () => {
     void h.supervisor.startAll(2_000)
     await waitFor(app!, (r) => r.state === "running" && r.ready)
     expect(h.supervisor.status("db")).toMatchObject({ state: "running", ready: false })
+  })
+})
+
+describe("a dependency fixed by a reload", () => {
+  const job = (code: number) =>
+    nodeService("migrate", "exit.mjs", {
+      env: { EXIT_CODE: String(code), EXIT_AFTER_MS: "100" },
+      restart: { type: "temporary" },
+    })
+  const replace = (h: Harness, spec: Parameters<typeof h.supervisor.effect.replace>[0]) =>
+    Effect.runPromise(h.supervisor.effect.replace(spec))
+  const runs = (h: Harness, unit: string) =>
+    h.events.filter((e) => e.type === "transition" && e.unit === unit && e.to === "starting").length
+
+  it("releases the dependent waiting for it: a failed job fixed, and a crashed service fixed", async () => {
+    h = harness([
+      nodeService("app", "http-service.mjs", {
+        dependsOn: ["migrate"],
+        dependencyConditions: { migrate: "completed" },
+      }),
+      nodeService("web", "http-service.mjs", { dependsOn: ["db"], probes: [httpCheck()] }),
+      job(1),
+      // Crash-looping until it gives up: crashed, not stopped.
+      nodeService("db", "exit.mjs", {
+        env: { EXIT_CODE: "1" },
+        restart: { type: "permanent", maxRestarts: 1, onExhausted: "give_up" },
+        probes: [httpCheck()],
+      }),
+    ])
+    const report = await h.supervisor.startAll(1_000)
+    expect(report.ready).toEqual([])
+    await waitFor(h.supervisor.runners("db")[0]!, (r) => r.state === "crashed")
+    // The reload's replacement of each: new runners, which the waiting dependents now watch.
+    await replace(h, job(0))
+    await replace(h, nodeService("db", "http-service.mjs", { probes: [httpCheck()] }))
+    await waitFor(h.supervisor.runners("app")[0]!, (r) => r.state === "running" && r.ready)
+    await waitFor(h.supervisor.runners("web")[0]!, (r) => r.state === "running" && r.ready)
+  })
+
+  it("a job that completed runs again with its changed config, as compose up recreates a changed one-shot", async () => {
+    h = harness([job(0)])
+    await h.supervisor.startAll()
+    await waitFor(h.supervisor.runners("migrate")[0]!, (r) => r.state === "stopped")
+    expect(runs(h, "migrate")).toBe(1)
+    const ran = h.next((e) => e.type === "transition" && e.unit === "migrate" && e.to === "stopped")
+    await replace(h, {
+      ...job(0),
+      process: { ...job(0).process!, env: { EXIT_CODE: "0", EXIT_AFTER_MS: "50" } },
+    })
+    await ran
+    expect(runs(h, "migrate")).toBe(2)
   })
 })

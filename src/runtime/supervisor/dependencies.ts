@@ -54,15 +54,23 @@ export const pendingText = (units: ReadonlyMap<string, Unit>, dependent: UnitSpe
     .map((d) => awaited(dependent, d))
     .join(", ")
 
+/**
+ * Until `dependent`'s condition on `id` holds, watching `id`'s runners of the moment, and again
+ * whenever they change: a reload that replaces a crashed dependency with a fixed one, a scale.
+ */
 const untilSatisfied = (
-  units: ReadonlyMap<string, Unit>,
+  ctx: Pick<DependencyContext, "units" | "runnersChanged">,
   dependent: UnitSpec,
   id: string,
-): Effect.Effect<void> => {
-  const unit = units.get(id)
-  if (!unit) return Effect.never
-  return Effect.raceAll(unit.runners.map((r) => r.until(() => satisfied(units, dependent, id))))
-}
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (satisfied(ctx.units, dependent, id)) return Effect.void
+    const runners = ctx.units.get(id)?.runners ?? []
+    const onRunners = runners.map((r) => r.until(() => satisfied(ctx.units, dependent, id)))
+    return Effect.raceAll([...onRunners, ctx.runnersChanged()]).pipe(
+      Effect.andThen(untilSatisfied(ctx, dependent, id)),
+    )
+  })
 
 /** What handling dependencies needs of the supervisor. */
 export interface DependencyContext {
@@ -80,6 +88,8 @@ export interface DependencyContext {
   readonly startFiber: (id: string) => Effect.Effect<Fiber.Fiber<void, unknown>>
   readonly fork: ForkIn
   readonly publish: (event: SamEventBody) => void
+  /** Completes at the next change of which runners exist (Supervisor.reshape). */
+  readonly runnersChanged: () => Effect.Effect<void>
 }
 
 /** Start a unit once its dependencies are available, starting those nobody stopped for good. */
@@ -104,7 +114,7 @@ export const startWhenAvailable = (ctx: DependencyContext, id: string): Effect.E
         unit: id,
         detail: `${id}: waiting for ${pending.map((d) => awaited(unit.spec, d)).join(", ")}`,
       })
-      yield* Effect.forEach(pending, (d) => untilSatisfied(ctx.units, unit.spec, d), {
+      yield* Effect.forEach(pending, (d) => untilSatisfied(ctx, unit.spec, d), {
         concurrency: "unbounded",
         discard: true,
       }).pipe(Effect.ensuring(Effect.sync(() => ctx.waiting.delete(id))))
@@ -130,7 +140,7 @@ export const restartDependentsWhenReady = (ctx: DependencyContext, id: string): 
     })
     if (!act) continue
     const restart = Effect.andThen(
-      untilSatisfied(ctx.units, unit.spec, id),
+      untilSatisfied(ctx, unit.spec, id),
       Effect.sync(() => {
         if (ctx.stopping() || ctx.units.get(dependent) !== unit) return
         for (const r of unit.runners)

@@ -138,6 +138,8 @@ export class InstanceRunner {
   lastUsage: InstanceUsage | undefined
   /** Being scaled away: no new traffic, stopped once drained. */
   draining = false
+  /** Stopped because its process ended (not by a stop): a config change runs it again. */
+  endedItself = false
 
   private readonly env: RunnerEnvironment
   private readonly actor: ReturnType<typeof createActor<typeof lifecycleMachine>>
@@ -364,6 +366,8 @@ export class InstanceRunner {
       this.restartPending = false
       this.launched = true
     }
+    // Stopped straight from `error`: it ended by itself (a clean exit, a temporary unit's failure).
+    if (view.state === "stopped") this.endedItself = from === "error"
     if (view.state === "backoff" || view.retrying) this.nextAttemptAt = Date.now() + snapshot.context.delayMs
     this.env.publish({
       type: "transition",

@@ -27,6 +27,8 @@ export interface ScalingContext {
   /** Start the unit (its dependencies first) in the background. */
   readonly startFiber: (id: string) => Effect.Effect<Fiber.Fiber<void, unknown>>
   readonly publish: (event: SamEventBody) => void
+  /** Tell whoever waits on the unit's runners that they changed. */
+  readonly reshape: () => void
 }
 
 /**
@@ -86,6 +88,7 @@ const scaleNow = (
         ...unit.runners,
         ...Array.from({ length: count - current }, (_, i) => ctx.runnerFor(unit.spec, current + i)),
       ]
+      ctx.reshape()
       ctx.memory?.setDesired(unit.spec, "running", options.by ?? "library")
       publish(`${id}: scaled from ${current} to ${count} instances`)
       yield* ctx.startFiber(id)
@@ -115,6 +118,7 @@ const scaleNow = (
       { concurrency: "unbounded", discard: true },
     )
     unit.runners = unit.runners.filter((r) => !leaving.includes(r))
+    ctx.reshape()
     const left = unit.runners.length
     ctx.publish({
       type: "supervisor",

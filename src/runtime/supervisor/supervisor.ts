@@ -86,6 +86,8 @@ export class Supervisor {
   private stopping = false
   /** Units whose start waits for a dependency (dependencies.ts), for the start report. */
   private readonly waiting = new Set<string>()
+  /** Done at the next change of which runners exist (a unit added, removed or replaced, a scale). */
+  private reshaped = Deferred.makeUnsafe<void>()
   /** One scale of a unit at a time (scaling.ts). */
   private readonly scaleLocks = new Map<string, Semaphore.Semaphore>()
   /** The supervisor as its modules see it: built once, each module typed with the part it uses. */
@@ -179,10 +181,19 @@ export class Supervisor {
       setWindow: (r, window) => this.memory.setWindow(r, window),
       resetWindow: (r) => this.memory.resetWindow(r),
       clearGroupFailure: (name) => this.groups.clearFailure(name),
+      runnersChanged: () => Deferred.await(this.reshaped),
+      reshape: () => this.reshape(),
     }
     // One ordering for all units: reordering after each would be quadratic (10,000 agents).
     for (const spec of specs) this.insert(spec)
     this.reorder()
+  }
+
+  /** Wake whoever waits on the units' runners (a dependent's start): they look again. */
+  private reshape(): void {
+    const done = this.reshaped
+    this.reshaped = Deferred.makeUnsafe<void>()
+    Deferred.doneUnsafe(done, Exit.void)
   }
 
   private now(): number {
@@ -255,6 +266,7 @@ export class Supervisor {
       yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
+      this.reshape()
       // A removed or replaced unit starts with fresh windows.
       for (const r of unit.runners) this.memory.resetWindow(r)
       if (!options.keepPorts) this.memory.forgetUnit(id)
@@ -270,9 +282,12 @@ export class Supervisor {
   replace(spec: UnitSpec): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const before = yield* this.lookup(spec.id)
-      // Meant to run: live, failing or crashed (a fix in the config is how a crash loop ends);
-      // only what is stopped (an operator's stop, a clean exit) stays stopped.
-      const wasActive = before.runners.some((r) => r.state !== "stopped")
+      // Meant to run: live, failing or crashed (a fix in the config is how a crash loop ends),
+      // waiting for its dependencies, or ended by itself (a job, run again with its new config as
+      // `compose up` recreates a changed one-shot); what a stop stopped stays stopped.
+      const wasActive =
+        before.runners.some((r) => r.state !== "stopped" || r.endedItself) ||
+        (yield* FiberMap.has(this.starts, spec.id))
       const portChanged =
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
       if (!portChanged && !this.stopping && rolls(before, spec, this.options.memory))
@@ -418,6 +433,7 @@ export class Supervisor {
     const count = scaled !== undefined && scaled <= maxInstancesOf(spec) ? scaled : spec.instances
     const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
+    this.reshape()
     watchFiles(this.context, spec)
   }
 
