@@ -2,6 +2,7 @@
 // a problem for what cannot be read: a `since` that is neither a duration (10m, 1h30m, 2d) nor a
 // time, and a `grep` pattern that is invalid or could backtrack for ages on a 64 KiB line (nested
 // quantifiers, back-references): SAM's event loop runs the match. Pure.
+import { patternProblem } from "../config/patternRisk.ts"
 import { defaultLines, type LogQuery } from "../runtime/logs/logRecord.ts"
 
 export interface LogQueryParams {
@@ -34,49 +35,6 @@ export const parseSince = (text: string, now: number): number | undefined => {
   return Number.isNaN(ms) ? undefined : ms
 }
 
-const maxPatternLength = 500
-
-/**
- * Why `pattern` could take exponential time, if it could: a quantified group that holds a
- * quantifier or an alternation (`(a+)+`, `(a|aa)*`), or a back-reference. Conservative by design.
- */
-export const riskyPattern = (pattern: string): string | undefined => {
-  const groups: Array<{ risky: boolean }> = []
-  let inClass = false
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]
-    if (c === "\\") {
-      const next = pattern[i + 1] ?? ""
-      if (!inClass && /[1-9k]/.test(next)) return "back-references can take exponential time"
-      i++
-      continue
-    }
-    if (inClass) {
-      if (c === "]") inClass = false
-      continue
-    }
-    if (c === "[") inClass = true
-    else if (c === "(") groups.push({ risky: false })
-    else if (c === "|") {
-      const top = groups.at(-1)
-      if (top) top.risky = true
-    } else if (c === "*" || c === "+" || c === "{") {
-      const top = groups.at(-1)
-      if (top) top.risky = true
-    } else if (c === ")") {
-      const group = groups.pop()
-      const next = pattern[i + 1]
-      const quantified = next === "*" || next === "+" || next === "{"
-      if (group?.risky && quantified)
-        return "a repeated group that itself repeats or alternates can take exponential time"
-      // A risky group inside another group makes that one risky too.
-      const outer = groups.at(-1)
-      if (outer && (group?.risky || quantified)) outer.risky = true
-    }
-  }
-  return undefined
-}
-
 /** What is wrong with a `since` (undefined: nothing); the query schemas check it (schemas.ts). */
 export const sinceProblem = (text: string): string | undefined =>
   parseSince(text, Date.now()) === undefined
@@ -84,17 +42,7 @@ export const sinceProblem = (text: string): string | undefined =>
     : undefined
 
 /** What is wrong with a `grep` pattern (undefined: nothing); the query schemas check it. */
-export const grepProblem = (pattern: string): string | undefined => {
-  const risk =
-    pattern.length > maxPatternLength ? `longer than ${maxPatternLength} characters` : riskyPattern(pattern)
-  if (risk) return `pattern refused: ${risk}; simplify it`
-  try {
-    new RegExp(pattern)
-    return undefined
-  } catch (error) {
-    return `not a regular expression: ${(error as Error).message}`
-  }
-}
+export const grepProblem = patternProblem
 
 /** The LogQuery of `params`, or every issue with them (for a 400 problem). */
 export const logQueryOf = (

@@ -9,6 +9,7 @@ import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPa
 import { dependencyEntries, dependencyIds } from "./dependsOn.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
+import { patternProblem } from "./patternRisk.ts"
 import { placeholderProblem } from "./placeholders.ts"
 import { suggestionSuffix } from "./suggest.ts"
 import { checkApiTokens, checkTokenHandouts } from "./tokenChecks.ts"
@@ -288,7 +289,7 @@ const checkGroup = (raw: Record<string, unknown>, unit: Unit, out: Array<IssueDr
   }
 }
 
-const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>) => {
+const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {
   const h = unit.value.health_check
   if (!isRecord(h)) return
   const at = [unit.kind, unit.id, "health_check"]
@@ -319,16 +320,18 @@ const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>) => {
       path: [...at, "log_line"],
       message: `only for type "log" (this check is ${String(h.type ?? (h.endpoint !== undefined ? "http" : "exec"))})`,
     })
-  if (typeof h.log_line === "string") {
-    try {
-      new RegExp(h.log_line)
-    } catch (error) {
-      out.push({
-        path: [...at, "log_line"],
-        message: `not a regular expression: ${(error as Error).message}`,
-      })
-    }
-  }
+  // SAM tests every output line against it on its own event loop: one that backtracks stalls SAM.
+  const problem = typeof h.log_line === "string" ? patternProblem(h.log_line) : undefined
+  if (problem !== undefined) out.push({ path: [...at, "log_line"], message: problem })
+  if (typeof h.log_line === "string" && /^\/.+\/[a-z]*$/.test(h.log_line))
+    warnings.push(
+      `${formatPath([...at, "log_line"])}: "${h.log_line}" is matched with its slashes: write the pattern without them (flags cannot be given)`,
+    )
+  // A log check reads no endpoint or command: one written beside it does nothing.
+  if (logCheck)
+    for (const key of ["endpoint", "command"] as const)
+      if (h[key] !== undefined)
+        out.push({ path: [...at, key], message: `not for a log check (it reads only log_line)` })
   if (logCheck && h.kind === "liveness")
     out.push({
       path: [...at, "kind"],
@@ -435,7 +438,7 @@ export const crossChecks = (
     }
     checkWatch(unit, issues, warnings)
     checkGroup(raw, unit, issues)
-    checkHealthCheck(unit, issues)
+    checkHealthCheck(unit, issues, warnings)
     checkProbeKind(unit, warnings)
     checkRestartPolicy(unit, issues, warnings)
   }

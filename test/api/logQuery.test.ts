@@ -1,7 +1,8 @@
 // How a log request's `since` and `grep` are read: durations back from now or ISO times, and
 // patterns that SAM's event loop can match safely on a 64 KiB line (nested quantifiers refused).
 import { describe, expect, it } from "vitest"
-import { logQueryOf, parseSince, riskyPattern } from "../../src/api/logQuery.ts"
+import { logQueryOf, parseSince } from "../../src/api/logQuery.ts"
+import { riskyPattern } from "../../src/config/patternRisk.ts"
 
 const now = Date.parse("2026-12-01T12:00:00.000Z")
 

@@ -333,12 +333,16 @@ describe("a log health check", () => {
         `  b: ${svc("{ endpoint: /health, log_line: ready }")}`,
         `  c: ${svc("{ log_line: 'listening on (' }")}`,
         `  d: ${svc("{ log_line: ready, kind: liveness }")}`,
+        `  e: ${svc("{ log_line: '^(a+)+$' }")}`,
+        `  f: ${svc("{ type: log, log_line: ready, command: 'true' }")}`,
       ]),
     ).toEqual([
       'sam.yaml:2:67 services.a.health_check.log_line: required for type "log"',
       'sam.yaml:3:112 services.b.health_check.log_line: only for type "log" (this check is http)',
       "sam.yaml:4:93 services.c.health_check.log_line: not a regular expression: Invalid regular expression: /listening on (/: Unterminated group",
       "sam.yaml:5:106 services.d.health_check.kind: a log check gates readiness only (a line once seen stays seen)",
+      "sam.yaml:6:93 services.e.health_check.log_line: pattern refused: a repeated group that itself repeats or alternates can take exponential time; simplify it",
+      "sam.yaml:7:120 services.f.health_check.command: not for a log check (it reads only log_line)",
     ])
     const dir = await tempDir({
       "sam.yaml": yaml("services:", `  ok: ${svc("{ log_line: '^listening on \\d+' }")}`),
@@ -348,6 +352,14 @@ describe("a log health check", () => {
       type: "log",
       log_line: "^listening on \\d+",
     })
+    // A JavaScript regex literal's slashes are matched as they are: said, not refused.
+    const slashed = await loadConfig({
+      cwd: await tempDir({ "sam.yaml": yaml("services:", `  s: ${svc("{ log_line: '/ready/i' }")}`) }),
+      configPath: "sam.yaml",
+    })
+    expect(slashed.warnings).toContainEqual(
+      'services.s.health_check.log_line: "/ready/i" is matched with its slashes: write the pattern without them (flags cannot be given)',
+    )
   })
 })
 

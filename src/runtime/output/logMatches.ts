@@ -2,6 +2,7 @@
 // health check). Each pattern is watched from the first time a check asks about it: the lines
 // already printed are looked up in the instance's recent lines, later ones are tested as they
 // arrive, until it has matched. A pattern that has matched costs nothing more per line.
+import { patternProblem } from "../../config/patternRisk.ts"
 import type { OutputLine } from "./recentLines.ts"
 
 interface Watch {
@@ -41,6 +42,9 @@ export class LogMatches {
   matched(pattern: string): boolean {
     let watch = this.watches.get(pattern)
     if (watch === undefined) {
+      // An embedder's spec is not validated: a pattern that could stall SAM is refused here too.
+      const problem = patternProblem(pattern)
+      if (problem !== undefined) throw new Error(`log_line ${problem}`)
       const compiled = new RegExp(pattern)
       const seen = this.recent().some((l) => l.time >= this.since && compiled.test(l.line))
       watch = { pattern: compiled, seen }
