@@ -76,6 +76,9 @@ const unitFields = {
   cpu_percent: Schema.NullOr(Schema.Finite),
   memory_bytes: Schema.NullOr(Count),
   reason: Schema.String.annotate({ description: "Why the unit is in its state" }),
+  completed: Schema.Boolean.annotate({
+    description: "A job done: every instance ran and exited 0 (status stopped)",
+  }),
   next_attempt_at: Schema.NullOr(Schema.String).annotate({
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
   }),

@@ -153,7 +153,20 @@ export const lifecycleRun =
       let failed = 0
       for (const unit of targets) {
         try {
-          io.stdout(`${describeUnit(await runLifecycle(client, name, unit, payload))}\n`)
+          const after = await runLifecycle(client, name, unit, payload)
+          io.stdout(`${describeUnit(after)}\n`)
+          // As `compose up --wait`: a start or restart that left the unit not serving fails (a job
+          // that ran and exited 0 is done, not failed), so `sam restart x && run-tests` is safe.
+          if (
+            (name === "start" || name === "restart") &&
+            !(after.status === "running" && after.ready) &&
+            !after.completed
+          ) {
+            failed++
+            // Running but unready: its own reason would only say it was spawned.
+            const why = after.status === "running" ? "its readiness check has not passed" : after.reason
+            io.stderr(`sam: ${unit.id} did not become ready${why === "" ? "" : `: ${why}`}\n`)
+          }
         } catch (error) {
           // Refused in its state: "already" where the command leads is no failure; any other
           // refusal (a dependency down) is told and the rest go on. Everything else ends the run.

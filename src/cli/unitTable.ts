@@ -40,7 +40,8 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   id: u.id,
   kind,
   runtime: u.runtime,
-  state: u.status,
+  // A job done reads as Compose's `Exited (0)` does, not as a unit someone stopped.
+  state: u.completed ? "completed" : u.status,
   ready: u.ready,
   instances: u.instances,
   restarts: u.restarts,
@@ -148,6 +149,9 @@ const instanceRows = (r: UnitRow, now: number): string[][] =>
 /** States whose reason is printed under the table. */
 const downStates = new Set(["error", "crashed", "backoff"])
 
+/** Stopped but waiting for its dependencies: its reason says for what. */
+const waitingReason = /^waiting for /
+
 /**
  * A reason without the delay it was decided with ("…; restart in 8.7s"): under the table it would
  * be stale beside the STATE column's countdown ("backoff, retry in 3s").
@@ -166,7 +170,9 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
       .join("  ")
       .trimEnd()
   // Why the units that are down are down, under the table (a column would be most of its width).
-  const down = rows.filter((r) => downStates.has(r.state) && r.reason !== "")
+  const down = rows.filter(
+    (r) => (downStates.has(r.state) && r.reason !== "") || waitingReason.test(r.reason),
+  )
   const why = down.map((r) => `${r.id}: ${r.next_attempt_at === null ? r.reason : withoutDelay(r.reason)}`)
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

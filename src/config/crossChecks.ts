@@ -6,7 +6,7 @@
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { alertChecks } from "./alertRules.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
-import { dependencyEntries, dependencyIds } from "./dependsOn.ts"
+import { dependencyConditions, dependencyEntries, dependencyIds } from "./dependsOn.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { patternProblem } from "./patternRisk.ts"
@@ -100,6 +100,19 @@ const checkDependsOn = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>, warn
       if (dep !== undefined && dep.value.enabled === false && unit.value.enabled !== false)
         warnings.push(
           `${formatPath([unit.kind, unit.id, "depends_on", at])}: depends on "${target}", which is disabled; the dependency is ignored`,
+        )
+    }
+  // A job waited for with service_completed_successfully under `always` (the default) is started
+  // again at each exit, and so never completes: said, as Compose's default is not to restart.
+  for (const unit of units)
+    for (const [target, condition] of Object.entries(dependencyConditions(unit.value.depends_on))) {
+      const dep = byId.get(target)
+      if (condition !== "service_completed_successfully" || dep === undefined) continue
+      const policy = dep.value.restart_policy
+      const type = isRecord(policy) ? policy.type : policy
+      if (type === undefined || type === "always" || type === "permanent")
+        warnings.push(
+          `${formatPath([unit.kind, unit.id, "depends_on", target])}: waits for "${target}" to complete, but ${target}'s restart_policy is ${String(type ?? "always (the default)")}: it is started again at every exit, so ${unit.id} never starts; give ${target} restart_policy: on-failure (or never)`,
         )
     }
   for (const cycle of findCycles(nodes)) {

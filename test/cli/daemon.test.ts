@@ -142,7 +142,7 @@ describe("sam start (the daemon)", () => {
     }
   })
 
-  it("counts a finished job (depends_on ... service_completed_successfully) apart from the ready units", async () => {
+  it("counts a finished job apart (depends_on ... service_completed_successfully), says what a unit waits for, and fails a restart that leaves a unit not ready", async () => {
     const p = project()
     try {
       const node = (file: string) => ({
@@ -150,22 +150,54 @@ describe("sam start (the daemon)", () => {
         command: process.execPath,
         args: [fixturePath(file)],
       })
+      const services = {
+        migrate: {
+          deployment: { ...node("exit.mjs"), env: { EXIT_CODE: "0" } },
+          restart_policy: "on-failure",
+        },
+        app: {
+          deployment: node("http-service.mjs"),
+          health_check: { endpoint: "/health" },
+          depends_on: { migrate: { condition: "service_completed_successfully" } },
+        },
+        broken: { deployment: { ...node("exit.mjs"), env: { EXIT_CODE: "3" } }, restart_policy: "never" },
+        blocked: {
+          deployment: node("http-service.mjs"),
+          depends_on: { broken: { condition: "service_completed_successfully" } },
+        },
+      }
+      p.writeConfig({ api: { port: 0 }, services })
+      const sam = await p.start()
+      await sam.waitForOutput(/^sam: 1\/4 units ready, 1 completed \(migrate\) in \d+ ms/m)
+      const cli = (...args: string[]) => runSam([...args, "--config", "sam.config.json"], { cwd: p.dir })
+      // `sam ps`: the job done reads "completed", the waiting unit says for what.
+      const ps = await cli("ps")
+      expect(ps.stdout).toMatch(/^migrate\s+service\s+process\s+completed\s/m)
+      expect(ps.stdout).toMatch(/^blocked: waiting for broken to complete$/m)
+      // Added by a reload:
       p.writeConfig({
         api: { port: 0 },
         services: {
-          migrate: {
-            deployment: { ...node("exit.mjs"), env: { EXIT_CODE: "0" } },
-            restart_policy: "on-failure",
-          },
-          app: {
-            deployment: node("http-service.mjs"),
-            health_check: { endpoint: "/health" },
-            depends_on: { migrate: { condition: "service_completed_successfully" } },
+          ...services,
+          // Ready after a minute: its readiness check (0.1 s × 2 + 0.5 s) gives up long before.
+          slow: {
+            deployment: { ...node("slow-ready.mjs"), env: { READY_AFTER_MS: "60000" } },
+            health_check: {
+              endpoint: "/health",
+              interval_seconds: 0.1,
+              failure_threshold: 2,
+              timeout_seconds: 0.5,
+              kind: "readiness",
+            },
           },
         },
       })
-      const sam = await p.start()
-      await sam.waitForOutput(/^sam: 1\/2 units ready, 1 completed \(migrate\) in \d+ ms/m)
+      expect((await cli("reload")).code).toBe(0)
+      // A restart that leaves the unit not ready fails, as `compose up --wait` does; one that is ready does not.
+      const restart = await cli("restart", "slow")
+      expect(restart.code).toBe(1)
+      expect(restart.stderr).toContain("sam: slow did not become ready: its readiness check has not passed\n")
+      expect((await cli("restart", "app")).code).toBe(0)
       sam.child.kill("SIGTERM")
       expect(await sam.exited).toBe(0)
     } finally {

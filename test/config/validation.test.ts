@@ -318,6 +318,10 @@ describe("depends_on's long syntax", () => {
     const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml" })
     const app = unitSpecsFromConfig(loaded.config).units.find((u) => u.id === "app")
     expect(app).toMatchObject({ dependsOn: ["job", "db"], dependencyConditions: { job: "completed" } })
+    // The job is on restart_policy always (the default): it would never complete.
+    expect(loaded.warnings).toContainEqual(
+      'services.app.depends_on.job: waits for "job" to complete, but job\'s restart_policy is always (the default): it is started again at every exit, so app never starts; give job restart_policy: on-failure (or never)',
+    )
   })
 })
 

@@ -4,7 +4,7 @@
 // waiting for dependencies, or its instance's own reason).
 import { Duration, Effect, type Fiber } from "effect"
 import type { DesiredIntent, StartReport } from "./contracts.ts"
-import { completed, pendingText } from "./dependencies.ts"
+import { completed, pendingText, satisfied } from "./dependencies.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import type { Unit } from "./unit.ts"
 import { heldReason, type UnitStatus } from "./unitStatus.ts"
@@ -42,13 +42,59 @@ export const startAll = (
     // An operator's stop outlives SAM restarts: those units stay stopped.
     const starting = ids.filter((id) => ctx.heldBy(id) === undefined)
     yield* Effect.forEach(starting, (id) => ctx.startFiber(id), { discard: true })
-    const runners = starting.flatMap((id) => ctx.units.get(id)?.runners ?? [])
-    yield* Effect.forEach(runners, (r) => r.until(settled), {
+    yield* Effect.forEach(starting, (id) => untilUnitSettled(ctx, id), {
       concurrency: "unbounded",
       discard: true,
     }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
     return report(ctx, ids)
   })
+
+/** A dependency that will not come up by itself: given up on, ended, or blocked in turn. */
+const goneForGood = (ctx: StartAllContext, id: string, seen: Set<string>): boolean => {
+  if (seen.has(id)) return false
+  seen.add(id)
+  const unit = ctx.units.get(id)
+  if (unit === undefined) return false
+  if (blocked(ctx, unit, seen)) return true
+  return (
+    unit.runners.length > 0 &&
+    unit.runners.every(
+      (r) => (r.state === "crashed" && !r.detail.retrying) || (r.state === "stopped" && r.launched),
+    )
+  )
+}
+
+/** Waiting for a dependency that will not come up by itself (its start never happens). */
+const blocked = (ctx: StartAllContext, unit: Unit, seen = new Set<string>()): boolean =>
+  ctx.waiting.has(unit.spec.id) &&
+  unit.spec.dependsOn.some((d) => !satisfied(ctx.units, unit.spec, d) && goneForGood(ctx, d, new Set(seen)))
+
+/** Every unit `unit` depends on, at any depth. */
+const dependencyClosure = (ctx: StartAllContext, unit: Unit, into = new Set<string>()): Set<string> => {
+  for (const d of unit.spec.dependsOn) {
+    if (into.has(d)) continue
+    into.add(d)
+    const dep = ctx.units.get(d)
+    if (dep) dependencyClosure(ctx, dep, into)
+  }
+  return into
+}
+
+/**
+ * A unit has settled when each instance has (ready, or down after starting), or when it waits for
+ * a dependency that has failed for good: `sam start` then reports it at once, not at the timeout.
+ */
+const untilUnitSettled = (ctx: StartAllContext, id: string): Effect.Effect<void> => {
+  const unit = ctx.units.get(id)
+  if (unit === undefined) return Effect.void
+  const own = Effect.forEach(unit.runners, (r) => r.until(settled), {
+    concurrency: "unbounded",
+    discard: true,
+  })
+  const deps = [...dependencyClosure(ctx, unit)].flatMap((d) => ctx.units.get(d)?.runners ?? [])
+  const stuck = [...deps, ...unit.runners].map((r) => r.until(() => blocked(ctx, unit)))
+  return stuck.length === 0 ? own : Effect.raceAll([own, ...stuck])
+}
 
 const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport => {
   const ready: string[] = []

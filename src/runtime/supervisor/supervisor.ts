@@ -36,6 +36,7 @@ import {
 import {
   addressOf,
   type DependencyContext,
+  pendingText,
   restartDependentsWhenReady,
   startWhenAvailable,
 } from "./dependencies.ts"
@@ -482,7 +483,14 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    return unitStatusOf(unit, this.now(), (id) => this.heldBy(id))
+    const status = unitStatusOf(unit, this.now(), (id) => this.heldBy(id))
+    // A start waiting for dependencies says for what (`sam ps`, the API's reason).
+    if (!this.waiting.has(unit.spec.id)) return status
+    const reason = `waiting for ${pendingText(this.units, unit.spec)}`
+    return {
+      ...status,
+      instances: status.instances.map((i) => (i.state === "stopped" ? { ...i, reason } : i)),
+    }
   }
 
   private onTransition(runner: InstanceRunner, from: string, to: string): void {
