@@ -127,6 +127,26 @@ describe("health checks", () => {
     })
   })
 
+  it("before a first pass, checks are fast at first and then slow down as the wait grows", async () => {
+    h = harness([
+      nodeService("svc", "slow-ready.mjs", {
+        env: { READY_AFTER_MS: "60000" },
+        probes: [httpCheck({ intervalMs: 10_000, role: "readiness" })],
+      }),
+    ])
+    void h.supervisor.startAll(1_000)
+    const [runner] = h.supervisor.runners("svc")
+    await waitFor(runner!, (r) => r.state === "running")
+    const began = Date.now()
+    // At a steady 20 ms, 20 checks take 0.4 s; slowing to a fifth of the wait, well over 0.8 s.
+    await vi.waitFor(() => expect(runner!.health.length).toBeGreaterThanOrEqual(20), {
+      timeout: 20_000,
+      interval: 20,
+    })
+    expect(Date.now() - began).toBeGreaterThan(800)
+    expect(runner!.ready).toBe(false)
+  })
+
   it("a liveness failure restarts the instance with the check's reason", async () => {
     h = harness([
       nodeService("svc", "http-service.mjs", {

@@ -4,7 +4,8 @@
 // it fail; liveness failures inside `startPeriodMs` do not count (nor, before a first pass,
 // inside failureThreshold × interval). Until a probe first passes it is
 // polled quickly so a restarted instance is routed to again without waiting
-// a whole interval (5 ms, doubling to 20 ms: a local connect refused costs microseconds).
+// a whole interval (5 ms, doubling to 20 ms: a local connect refused costs microseconds), then
+// less often as the wait grows (a fifth of the time since the instance began running).
 import { Effect } from "effect"
 import type { ProbeSpec } from "../unitSpec.ts"
 import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeSession, ProbeTarget } from "./probe.ts"
@@ -89,7 +90,11 @@ export const monitorHealth = (
               }
             }
           }
-          delay = everPassed ? spec.intervalMs : Math.min(spec.intervalMs, fastDelay)
+          // Before a first pass: fast at first (a restarted instance is routed to again at once),
+          // then slower as the wait grows (a fifth of it), so a model server that boots for a
+          // minute is asked ~30 times, not 3,000. A log check only reads a flag: always fast.
+          const patience = spec.type === "log" ? 0 : (Date.now() - startedAt) / 5
+          delay = everPassed ? spec.intervalMs : Math.min(spec.intervalMs, Math.max(fastDelay, patience))
           fastDelay = Math.min(fastDelay * 2, fastPollMs)
         }
       })
