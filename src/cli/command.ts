@@ -178,7 +178,15 @@ export const parseCommandArgs = (
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       const flag = /--([A-Za-z-]+)/.exec(message)?.[0] ?? "option"
-      throw new UsageError(`${flag} needs a value`, path)
+      // A value given that starts with "-" (`--since -10m`) is taken for a flag: say how to give it.
+      const at = argv.findIndex(
+        (a) =>
+          a === flag ||
+          a === `-${(specs as Readonly<Record<string, OptionSpec | undefined>>)[flag.slice(2)]?.short}`,
+      )
+      const next = at >= 0 ? argv[at + 1] : undefined
+      const hint = next?.startsWith("-") ? ` (one that starts with "-" is written ${flag}=${next})` : ""
+      throw new UsageError(`${flag} needs a value${hint}`, path)
     }
     throw new UsageError(message, path)
   }

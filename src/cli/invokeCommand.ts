@@ -20,7 +20,7 @@ export const run: CommandRun = ({ values, positionals, io }) => {
   const timeout = stringOption(values, "timeout")
   const seconds = timeout === undefined ? undefined : Number(timeout)
   if (seconds !== undefined && (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600))
-    throw new UsageError(`--timeout must be seconds between 0 and 3600, found "${timeout}"`, [
+    throw new UsageError(`--timeout must be seconds above 0 and at most 3600, found "${timeout}"`, [
       "sam",
       "invoke",
     ])

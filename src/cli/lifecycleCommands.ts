@@ -24,7 +24,7 @@ const payloadOf = (name: LifecycleName, values: CommandContext["values"]): Paylo
   if (typeof values.timeout === "string") {
     const seconds = Number(values.timeout)
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
-      throw new UsageError(`--timeout must be seconds between 0 and 3600, found "${values.timeout}"`, [
+      throw new UsageError(`--timeout must be seconds above 0 and at most 3600, found "${values.timeout}"`, [
         "sam",
         name,
       ])

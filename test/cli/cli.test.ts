@@ -109,13 +109,17 @@ describe.concurrent("sam --help and usage errors", () => {
       [["secrets", "get", "a", "b"], "unexpected argument 'b' for 'sam secrets get'"],
       [["start", "--port", "http"], '--port must be 0-65535, found "http"'],
       [["validate", "--config"], "--config needs a value"],
+      [
+        ["logs", "web", "--since", "-10m"],
+        'sam: --since needs a value (one that starts with "-" is written --since=-10m)',
+      ],
       // A negative number is a value, not an unknown flag: the command's own check says what fits.
       [["scale", "web", "-1"], 'sam: <n> must be a whole number of instances (0 or more), found "-1"'],
       [["logs", "web", "-n", "-3"], "sam: --lines must be a whole number from 0 to 100000, got '-3'"],
       [["logs", "web", "--instance=-1"], "sam: --instance must be a whole number from 0 to 100000, got '-1'"],
       [
         ["invoke", "greet", "{}", "--timeout", "-2"],
-        'sam: --timeout must be seconds between 0 and 3600, found "-2"',
+        'sam: --timeout must be seconds above 0 and at most 3600, found "-2"',
       ],
       // --limit is checked before any request, the same in both commands, with the API's bounds.
       [["alerts", "--limit", "0"], "sam: --limit must be a whole number from 1 to 1000, got '0'"],
