@@ -4,9 +4,12 @@ import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { fixturePath, project } from "../support/daemon.ts"
+import { fixturePath, projectPerTest } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
 import { repoRoot, runSam } from "./runSam.ts"
+
+// Cleaned up after each test even when one times out (its own finally never runs then).
+const project = projectPerTest()
 
 const dirs: string[] = []
 afterEach(() => {
