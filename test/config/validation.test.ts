@@ -23,6 +23,9 @@ const failure = async (
 const lines = (error: ConfigError) => error.format().split("\n")
 
 const yaml = (...rows: Array<string>) => `${rows.join("\n")}\n`
+/** The problems of a sam.yaml made of `rows`, one line each. */
+const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
+const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
 
 describe("schema errors name file, path, line:column, expected and found", () => {
   it("points into the YAML layer that set the bad value", async () => {
@@ -189,9 +192,6 @@ describe("schema errors name file, path, line:column, expected and found", () =>
 })
 
 describe("cross-field checks", () => {
-  const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
-  const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
-
   it("depends_on must name an agent or service (did you mean)", async () => {
     expect(
       await check([
@@ -293,8 +293,6 @@ describe("cross-field checks", () => {
 })
 
 describe("depends_on's long syntax", () => {
-  const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
-  const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
   it("names a missing target and a misspelt condition by their key; decodes to the unit's conditions", async () => {
     expect(
       await check([
@@ -326,8 +324,6 @@ describe("depends_on's long syntax", () => {
 })
 
 describe("a log health check", () => {
-  const check = async (rows: Array<string>) => lines(await failure({ "sam.yaml": yaml(...rows) }))
-  const ext = (port: number) => `{ mode: external, url: 'http://localhost:${port}' }`
   it("is inferred from log_line, gates readiness only, and refuses what cannot work, naming the key", async () => {
     const svc = (check: string) => `{ deployment: ${ext(1)}, health_check: ${check} }`
     expect(
