@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { type Harness, harness, httpCheck, nodeService, survivors, waitFor } from "../support/runtime.ts"
@@ -207,5 +210,30 @@ describe("a dependency fixed by a reload", () => {
     })
     await ran
     expect(runs(h, "migrate")).toBe(2)
+  })
+})
+
+describe("a start of a unit whose dependency crashed", () => {
+  it("tries the dependency again, as its own start would: fixed meanwhile, both come up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-dep-"))
+    const flag = join(dir, "fixed")
+    try {
+      h = harness([
+        nodeService("app", "http-service.mjs", { dependsOn: ["db"], probes: [httpCheck()] }),
+        nodeService("db", "flag-service.mjs", {
+          env: { FLAG_FILE: flag },
+          restart: { type: "permanent", maxRestarts: 1, onExhausted: "give_up" },
+          probes: [httpCheck()],
+        }),
+      ])
+      void h.supervisor.startAll(1_000)
+      await waitFor(h.supervisor.runners("db")[0]!, (r) => r.state === "crashed")
+      writeFileSync(flag, "")
+      await h.supervisor.command("app", "start")
+      expect(h.supervisor.status("db")).toMatchObject({ state: "running", ready: true })
+      expect(h.supervisor.status("app")).toMatchObject({ state: "running", ready: true })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -102,8 +102,10 @@ export const startWhenAvailable = (ctx: DependencyContext, id: string): Effect.E
       // A dependency the operator stopped stays stopped: the dependent waits for it. A job this
       // unit waits to complete is not run again once it has.
       const done = unit.spec.dependencyConditions?.[dep] === "completed" && completed(depUnit?.runners ?? [])
-      if (depUnit?.runners.every((r) => r.state === "stopped") && ctx.heldBy(dep) === undefined && !done)
-        yield* ctx.startFiber(dep)
+      // A dependency given up on (crashed) is tried again, as a start of it would: the start of
+      // its dependent is an operator's (or a reload's) wish that it run.
+      const down = depUnit?.runners.every((r) => r.state === "stopped" || r.state === "crashed")
+      if (down && ctx.heldBy(dep) === undefined && !done) yield* ctx.startFiber(dep)
     }
     const pending = unit.spec.dependsOn.filter((d) => !satisfied(ctx.units, unit.spec, d))
     if (pending.length > 0) {

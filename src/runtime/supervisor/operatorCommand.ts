@@ -161,6 +161,8 @@ export const runCommand = (
           yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "restart" })
           for (const r of unit.runners) r.restartPending = true
         }
+        // A start already waiting for its dependencies begins again: it tries those that are down.
+        yield* FiberMap.remove(ctx.starts, id)
         yield* ctx.startUnit(id)
       } else if (command === "restart" && accepting.length > 1) {
         // Rolling, as PM2's reload and a Kubernetes rollout: the next instance restarts once this
