@@ -244,6 +244,8 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     if (event.to === "running.ready")
       return tty ? `+  ✓ ${who} ready${pid} (${t})` : `ready ${who}${pid} ${t}`
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`
+    // A clean exit (a job done) is no warning; what follows it (a restart or not) is said next.
+    if (event.to === "error" && event.reason === "exited with code 0") return `   ✓ ${who} exited with code 0`
     if (event.to === "error") return `!  ! ${who}: ${event.reason}`
     if (event.to === "starting") return `   … ${who} starting`
     // Why, when it is more than the command's own name (a scale down, a dependency's restart).

@@ -172,6 +172,9 @@ describe("sam start (the daemon)", () => {
       p.writeConfig({ api: { port: 0 }, services })
       const sam = await p.start()
       await sam.waitForOutput(/^sam: 1\/4 units ready, 1 completed \(migrate\) in \d+ ms/m)
+      // The job's clean exit is told plainly; a failing one's exit is a warning.
+      expect(sam.output()).toContain("   ✓ migrate exited with code 0\n")
+      expect(sam.output()).toMatch(/^ *! broken: exited with code 3$/m)
       const cli = (...args: string[]) => runSam([...args, "--config", "sam.config.json"], { cwd: p.dir })
       // `sam ps`: the job done reads "completed", the waiting unit says for what.
       const ps = await cli("ps")
