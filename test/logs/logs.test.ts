@@ -273,6 +273,12 @@ describe("the logs API", () => {
       "query.grep",
     ])
     expect(both.body.errors.find((e) => e.path[1] === "grep")?.message).toContain("exponential time")
+    // An instance number the unit can never run is refused, naming the ones it has.
+    const beyond = await daemon.api<Problem>("GET", "/api/services/web/logs?instance=7")
+    expect(beyond.status).toBe(400)
+    expect(beyond.body.errors).toEqual([
+      { path: ["query", "instance"], message: "web has instances 0 to 1 (scaling.max_instances 2); found 7" },
+    ])
     const crashes = await daemon.api<Problem>("GET", "/api/crashes?limit=0&since=yesterday")
     expect(crashes.status).toBe(400)
     expect(crashes.body.errors.map((e) => e.path.join("."))).toEqual(["query.since", "query.limit"])
