@@ -18,6 +18,7 @@ import { satisfied } from "./dependencies.ts"
 import { CommandRefused, type InstanceRunner } from "./instanceRunner.ts"
 import { rolloutKey } from "./rollout.ts"
 import { stopRunners } from "./shutdown.ts"
+import { untilBlocked } from "./startAll.ts"
 import { isDown, isReady, type Unit } from "./unit.ts"
 import type { UnitStatus } from "./unitStatus.ts"
 
@@ -80,6 +81,8 @@ export interface CommandContext {
   readonly clearGroupFailure: (group: string) => void
   /** Pending starts and rollouts, by unit: a stop cancels them. */
   readonly starts: FiberMap.FiberMap<string>
+  /** Units whose start waits for a dependency. */
+  readonly waiting: ReadonlySet<string>
   readonly scale: (
     id: string,
     count: number,
@@ -163,7 +166,12 @@ export const runCommand = (
         }
         // A start already waiting for its dependencies begins again: it tries those that are down.
         yield* FiberMap.remove(ctx.starts, id)
-        yield* ctx.startUnit(id)
+        // A dependency that fails for good meanwhile answers the command at once: it stays waiting.
+        const outcome = yield* Effect.raceFirst(
+          Effect.as(ctx.startUnit(id), "started" as const),
+          Effect.as(untilBlocked(ctx, id), "blocked" as const),
+        )
+        if (outcome === "blocked") return
       } else if (command === "restart" && accepting.length > 1) {
         // Rolling, as PM2's reload and a Kubernetes rollout: the next instance restarts once this
         // one serves again (or has failed), so the others keep answering meanwhile.

@@ -50,7 +50,9 @@ export const startAll = (
   })
 
 /** A dependency that will not come up by itself: given up on, ended, or blocked in turn. */
-const goneForGood = (ctx: StartAllContext, id: string, seen: Set<string>): boolean => {
+type BlockContext = Pick<StartAllContext, "units" | "waiting">
+
+const goneForGood = (ctx: BlockContext, id: string, seen: Set<string>): boolean => {
   if (seen.has(id)) return false
   seen.add(id)
   const unit = ctx.units.get(id)
@@ -65,12 +67,12 @@ const goneForGood = (ctx: StartAllContext, id: string, seen: Set<string>): boole
 }
 
 /** Waiting for a dependency that will not come up by itself (its start never happens). */
-const blocked = (ctx: StartAllContext, unit: Unit, seen = new Set<string>()): boolean =>
+const blocked = (ctx: BlockContext, unit: Unit, seen = new Set<string>()): boolean =>
   ctx.waiting.has(unit.spec.id) &&
   unit.spec.dependsOn.some((d) => !satisfied(ctx.units, unit.spec, d) && goneForGood(ctx, d, new Set(seen)))
 
 /** Every unit `unit` depends on, at any depth. */
-const dependencyClosure = (ctx: StartAllContext, unit: Unit, into = new Set<string>()): Set<string> => {
+const dependencyClosure = (ctx: BlockContext, unit: Unit, into = new Set<string>()): Set<string> => {
   for (const d of unit.spec.dependsOn) {
     if (into.has(d)) continue
     into.add(d)
@@ -78,6 +80,17 @@ const dependencyClosure = (ctx: StartAllContext, unit: Unit, into = new Set<stri
     if (dep) dependencyClosure(ctx, dep, into)
   }
   return into
+}
+
+/** Until `id` waits for a dependency that has failed for good (its start will not happen). */
+export const untilBlocked = (
+  ctx: Pick<StartAllContext, "units" | "waiting">,
+  id: string,
+): Effect.Effect<void> => {
+  const unit = ctx.units.get(id)
+  if (unit === undefined) return Effect.never
+  const watched = [...dependencyClosure(ctx, unit)].flatMap((d) => ctx.units.get(d)?.runners ?? [])
+  return Effect.raceAll([...watched, ...unit.runners].map((r) => r.until(() => blocked(ctx, unit))))
 }
 
 /**
