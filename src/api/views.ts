@@ -72,9 +72,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
       status.instances.find((i) => !(i.state === "running" && i.ready))?.reason ??
       status.instances[0]?.reason ??
       "",
-    completed:
-      status.instances.length > 0 &&
-      status.instances.every((i) => i.state === "stopped" && i.lastExit?.code === 0),
+    completed: status.completed,
     next_attempt_at: isoOrNull(status.nextAttemptAt),
     depends_on: [...status.dependsOn],
     per_instance: instanceViews(status, usages),

@@ -7,7 +7,7 @@ import type { UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent } from "./contracts.ts"
 import type { ForkIn } from "./effectActors.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import { isReady, type Unit } from "./unit.ts"
+import { completed, isReady, type Unit } from "./unit.ts"
 
 /**
  * The instance whose address dependents get (SAM_<ID>_URL): instance 0 when it is ready, as a
@@ -25,11 +25,6 @@ export const addressOf = (units: ReadonlyMap<string, Unit>, id: string): Instanc
 /** Whether dependents may start: the instance they will be given is ready. */
 export const available = (units: ReadonlyMap<string, Unit>, id: string): boolean =>
   addressOf(units, id) !== undefined
-
-/** A job done: every instance was started and has exited 0 (restart_policy on-failure or never). */
-export const completed = (runners: ReadonlyArray<InstanceRunner>): boolean =>
-  runners.length > 0 &&
-  runners.every((r) => r.state === "stopped" && r.launched && r.context.lastExit?.code === 0)
 
 /** Whether `dependent` may start as far as `dep` goes: ready, or its condition (started, completed). */
 export const satisfied = (units: ReadonlyMap<string, Unit>, dependent: UnitSpec, dep: string): boolean => {

@@ -4,9 +4,9 @@
 // waiting for dependencies, or its instance's own reason).
 import { Duration, Effect, type Fiber } from "effect"
 import type { DesiredIntent, StartReport } from "./contracts.ts"
-import { completed, pendingText, satisfied } from "./dependencies.ts"
+import { pendingText, satisfied } from "./dependencies.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import type { Unit } from "./unit.ts"
+import { completed, type Unit } from "./unit.ts"
 import { heldReason, type UnitStatus } from "./unitStatus.ts"
 
 /** What starting several units needs of the supervisor. */

@@ -18,3 +18,10 @@ export const isDown = (r: InstanceRunner): boolean => r.state === "stopped" || r
 
 /** An instance that serves: running and ready. */
 export const isReady = (r: InstanceRunner): boolean => r.state === "running" && r.ready
+
+/**
+ * A job done: every instance ended by itself with exit code 0 (not by a stop, which may follow an
+ * earlier clean exit). The one rule for dependents' `completed`, the start report and the API.
+ */
+export const completed = (runners: ReadonlyArray<InstanceRunner>): boolean =>
+  runners.length > 0 && runners.every((r) => r.endedItself && r.context.lastExit?.code === 0)

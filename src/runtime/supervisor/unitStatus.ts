@@ -4,7 +4,7 @@ import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
 import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent } from "./contracts.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
-import type { Unit } from "./unit.ts"
+import { completed, type Unit } from "./unit.ts"
 
 export interface UnitStatus {
   readonly id: string
@@ -24,6 +24,8 @@ export interface UnitStatus {
   readonly instances: ReadonlyArray<InstanceStatus>
   /** The earliest next attempt of an instance in backoff or retrying while crashed (epoch ms). */
   readonly nextAttemptAt: number | undefined
+  /** A job done: every instance ended by itself with exit code 0 (unit.ts `completed`). */
+  readonly completed: boolean
 }
 
 /** Worst first: the state a multi-instance unit reports is the worst of its instances. */
@@ -61,6 +63,7 @@ export const aggregateStatus = (
     maxInstances: maxInstancesOf(spec),
     instances,
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
+    completed: completed(runners),
   }
 }
 
