@@ -1,7 +1,7 @@
 // Setting up one version of a plugin: decode its config with its schema, run its setup with a
 // deadline, and check that what it staged can go live. Never throws: an instance or the reason.
 import { Result, Schema } from "effect"
-import { formatPath } from "../config/configPath.ts"
+import { type ConfigPath, formatPath } from "../config/configPath.ts"
 import { schemaIssues } from "../config/schemaIssues.ts"
 import { describe, type PluginError, pluginError } from "./errors.ts"
 import { createPluginContext, type PluginEnvironment } from "./pluginContext.ts"
@@ -12,7 +12,7 @@ import type { PluginDefinition } from "./types.ts"
 export const decodeConfig = (
   definition: PluginDefinition,
   raw: unknown,
-  configAt = "config",
+  configAt: ConfigPath = ["config"],
 ): { value: unknown } | PluginError => {
   const schema = definition.configSchema
   if (!schema) return { value: raw ?? {} }
@@ -23,8 +23,7 @@ export const decodeConfig = (
   })
   if (Result.isSuccess(result)) return { value: result.success }
   const problems = schemaIssues(result.failure.issue, input).map((d) => {
-    // The path under a one-letter key, that key then dropped: ".min_severity", "[0]".
-    const where = `${configAt}${formatPath(["x", ...d.path]).slice(1)}`
+    const where = formatPath([...configAt, ...d.path])
     const what =
       d.expected === undefined ? d.message : `expected ${d.expected}, found ${d.found ?? "nothing"}`
     return `${where}: ${what}`

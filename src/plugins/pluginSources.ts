@@ -26,7 +26,7 @@ export interface PluginSource {
   readonly enabled: boolean
   readonly origin: "config" | "folder"
   /** Where its config is written (`plugins[0].config`), for a config entry. */
-  readonly configAt?: string
+  readonly configAt?: ReadonlyArray<string | number>
 }
 
 const extensions = [".ts", ".mts", ".js", ".mjs"]
@@ -113,7 +113,7 @@ export const resolvePluginSources = (options: {
       config: item.config,
       enabled: item.enabled ?? true,
       origin: "config" as const,
-      configAt: `plugins[${index}].config`,
+      configAt: ["plugins", index, "config"],
     }
     if (item.path !== undefined) {
       const found = resolvePath(resolve(options.baseDir, item.path))

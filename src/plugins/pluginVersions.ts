@@ -45,7 +45,7 @@ const instantiate = async (
   work: VersionWork,
   definition: PluginDefinition,
   rawConfig: unknown,
-  configAt?: string,
+  configAt?: ReadonlyArray<string | number>,
 ): Promise<PluginInstance | PluginError> => {
   const name = definition.name
   const config = decodeConfig(definition, rawConfig, configAt)
