@@ -103,7 +103,9 @@ export type LifecycleEvent = CommandEvent | SystemEvent | FactEvent | DecisionEv
 
 export type CommandName = "start" | "stop" | "restart" | "suspend" | "resume"
 
-const describeExit = (e: ExitInfo) => (e.signal ? `exited on ${e.signal}` : `exited with code ${e.code}`)
+/** An exit as reasons say it ("exited with code 0", "exited on SIGKILL"). */
+export const describeExit = (e: ExitInfo) =>
+  e.signal ? `exited on ${e.signal}` : `exited with code ${e.code}`
 
 /** What the stop actor needs; a later forced stop reaches it through the `escalate` action. */
 export interface StopInput {

@@ -3,6 +3,7 @@
 // stops every unit in reverse dependency order and exits 0. Without security.api_tokens it keeps
 // the local admin token in <state_dir>/token and prints the dashboard's login link.
 
+import { describeExit } from "../actors/lifecycle.machine.ts"
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
 import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
 import { bindRefusal } from "../api/auth.ts"
@@ -229,6 +230,9 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   return 0
 }
 
+/** The reason of a clean exit, as the lifecycle machine words it. */
+const cleanExit = describeExit({ code: 0, signal: null })
+
 /** Reasons that only repeat what the output says already (the command, or SAM stopping). */
 const plainReasons: ReadonlySet<string> = new Set(["stop", "suspend", "resume", "SAM is stopping"])
 
@@ -245,7 +249,7 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
       return tty ? `+  ✓ ${who} ready${pid} (${t})` : `ready ${who}${pid} ${t}`
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`
     // A clean exit (a job done) is no warning; what follows it (a restart or not) is said next.
-    if (event.to === "error" && event.reason === "exited with code 0") return `   ✓ ${who} exited with code 0`
+    if (event.to === "error" && event.reason === cleanExit) return `   ✓ ${who} ${cleanExit}`
     if (event.to === "error") return `!  ! ${who}: ${event.reason}`
     if (event.to === "starting") return `   … ${who} starting`
     // Why, when it is more than the command's own name (a scale down, a dependency's restart).
