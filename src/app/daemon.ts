@@ -12,6 +12,7 @@ import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import { delayText } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
+import { noReadinessCheck } from "../runtime/health/healthMonitor.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
@@ -245,8 +246,10 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     const pid = event.pid ? ` pid ${event.pid}` : ""
     // Instance 0 by its unit's name, others as `sam logs` and `sam crashes` name them: web#1.
     const who = event.instance > 0 ? `${event.unit}#${event.instance}` : event.unit
+    // Without a readiness check nothing was checked: the instance started, as Compose says.
+    const ready = event.reason === noReadinessCheck ? "started" : "ready"
     if (event.to === "running.ready")
-      return tty ? `+  ✓ ${who} ready${pid} (${t})` : `ready ${who}${pid} ${t}`
+      return tty ? `+  ✓ ${who} ${ready}${pid} (${t})` : `${ready} ${who}${pid} ${t}`
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`
     // A clean exit (a job done) is no warning; what follows it (a restart or not) is said next.
     if (event.to === "error" && event.reason === cleanExit) return `   ✓ ${who} ${cleanExit}`

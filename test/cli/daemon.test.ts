@@ -174,6 +174,10 @@ describe("sam start (the daemon)", () => {
       await sam.waitForOutput(/^sam: 1\/4 units ready, 1 completed \(migrate\) in \d+ ms/m)
       // The job's clean exit is told plainly; a failing one's exit is a warning.
       expect(sam.output()).toContain("   ✓ migrate exited with code 0\n")
+      // With no readiness check nothing was checked: the job started, it was never "ready".
+      expect(sam.output()).toMatch(/^started migrate pid \d+ \d+\.\ds$/m)
+      expect(sam.output()).not.toMatch(/ready migrate/)
+      expect(sam.output()).toMatch(/^ready app pid \d+ /m)
       expect(sam.output()).toMatch(/^ *! broken: exited with code 3$/m)
       const cli = (...args: string[]) => runSam([...args, "--config", "sam.config.json"], { cwd: p.dir })
       // `sam ps`: the job done reads "completed", the waiting unit says for what.

@@ -17,6 +17,9 @@ export interface HealthCallbacks {
   readonly onLivenessFailed: (detail: string) => void
 }
 
+/** The reason an instance with no readiness check is ready at once (a started line, not "ready"). */
+export const noReadinessCheck = "no readiness check configured"
+
 const fastPollMs = 20
 const firstPollMs = 5
 
@@ -39,7 +42,7 @@ export const monitorHealth = (
   Effect.gen(function* () {
     const active = activeProbes(probes, registry)
     const readiness = active.filter(isReadiness)
-    if (readiness.length === 0) callbacks.onReady("no readiness check configured")
+    if (readiness.length === 0) callbacks.onReady(noReadinessCheck)
     if (active.length === 0) return yield* Effect.never
     const passing = new Set<number>()
     const startedAt = Date.now()

@@ -19,7 +19,7 @@ import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver, InstanceHandle } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
-import { activeProbes, monitorHealth } from "../health/healthMonitor.ts"
+import { activeProbes, monitorHealth, noReadinessCheck } from "../health/healthMonitor.ts"
 import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
 import { dyingWords } from "../output/dyingWords.ts"
 import { LogMatches } from "../output/logMatches.ts"
@@ -557,7 +557,7 @@ export class InstanceRunner {
     // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
     const begin = (): Fiber.Fiber<void> | undefined => {
       if (activeProbes(this.spec.probes, this.env.probes).length > 0) return this.env.fork(monitor())
-      sendBack({ type: "PROBE_PASSED", detail: "no readiness check configured" })
+      sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
       return undefined
     }
     let fiber = begin()
