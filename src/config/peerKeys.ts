@@ -42,8 +42,17 @@ const unitKeys: Readonly<Record<Kind, Readonly<Record<string, string>>>> = {
   },
 }
 
+// Compose's other keys of a long-syntax `depends_on` entry (services.<id>.depends_on.<dep>.<key>).
+const dependencyHints: Readonly<Record<string, string>> = {
+  restart: " (SAM's key for it is the unit's dependency_restart: restart, for all its dependencies)",
+  required: " (SAM has none: every dependency is required; leave an optional one out of depends_on)",
+}
+
 /** ` (SAM's key for it is "x")` for an unknown key of a unit that another tool spells so, else "". */
 export const peerKeyHint = (path: ReadonlyArray<PropertyKey>): string => {
+  if (path.length === 5 && (path[0] === "services" || path[0] === "agents") && path[2] === "depends_on") {
+    return dependencyHints[String(path[4])] ?? ""
+  }
   if (path.length !== 3) return ""
   const [section, , key] = path
   if (section !== "services" && section !== "agents") return ""
