@@ -7,6 +7,10 @@ import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
 const time = (at: unknown) =>
   typeof at === "string" ? at.slice(11, 19) : new Date().toISOString().slice(11, 19)
 
+/** An instance as `sam logs` and `sam ps` name it: web for instance 0, web#1 for the next. */
+const instanceName = (data: Record<string, unknown>) =>
+  `${data.unit}${data.instance ? `#${data.instance}` : ""}`
+
 /** One readable line for an event (undefined: nothing to print). */
 export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => {
   if (typeof frame.data !== "object" || frame.data === null)
@@ -30,9 +34,9 @@ export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => 
       ].join("\n")
     }
     case "transition":
-      return `${time(data.at)} ${data.unit}${data.instance ? `#${data.instance}` : ""} ${data.from} → ${data.to}${data.pid ? ` (pid ${data.pid})` : ""}${data.reason ? `: ${data.reason}` : ""}`
+      return `${time(data.at)} ${instanceName(data)} ${data.from} → ${data.to}${data.pid ? ` (pid ${data.pid})` : ""}${data.reason ? `: ${data.reason}` : ""}`
     case "health":
-      return `${time(data.at)} ${data.unit} health ${data.ok ? "ok" : "failing"} (${data.probe}): ${data.detail}`
+      return `${time(data.at)} ${instanceName(data)} health ${data.ok ? "ok" : "failing"} (${data.probe}): ${data.detail}`
     case "supervisor":
       return `${time(data.at)} supervisor ${data.action}${data.unit ? ` ${data.unit}` : data.group ? ` ${data.group}` : ""}: ${data.detail}`
     case "shutdown":

@@ -1,0 +1,24 @@
+// `sam events` lines: an instance is named as `sam ps` and `sam logs` name it (web, web#1).
+import { describe, expect, it } from "vitest"
+import { formatEvent } from "../../src/cli/eventsCommand.ts"
+
+const at = "2026-12-03T10:11:12.000Z"
+
+describe("sam events lines", () => {
+  it("name the instance of a transition and of a health change", () => {
+    const transition = { unit: "web", from: "starting", to: "running.ready", reason: "ok", pid: 7, at }
+    expect(formatEvent({ id: "1", event: "transition", data: { ...transition, instance: 0 } })).toBe(
+      "10:11:12 web starting → running.ready (pid 7): ok",
+    )
+    expect(formatEvent({ id: "1", event: "transition", data: { ...transition, instance: 2 } })).toBe(
+      "10:11:12 web#2 starting → running.ready (pid 7): ok",
+    )
+    const health = { unit: "web", ok: false, probe: "http", detail: "HTTP 503", at }
+    expect(formatEvent({ id: "1", event: "health", data: { ...health, instance: 0 } })).toBe(
+      "10:11:12 web health failing (http): HTTP 503",
+    )
+    expect(formatEvent({ id: "1", event: "health", data: { ...health, instance: 1 } })).toBe(
+      "10:11:12 web#1 health failing (http): HTTP 503",
+    )
+  })
+})
