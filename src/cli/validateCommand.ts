@@ -2,8 +2,11 @@
 // anything; every problem is printed with file, path and line:column (exit 2), else "ok: N agents,
 // M services", the restart limits of each unit, the containment and the sandbox this host gives
 // (exit 0). Warnings (stderr) never change the exit code; a sandboxed agent that `sam start` would
-// refuse (strict without bubblewrap's walls) is a problem: exit 2.
+// refuse (strict without bubblewrap's walls) is a problem: exit 2, and so is a plugin that would
+// not load (not found, not importable, an invalid config): each plugin is imported, not set up.
 
+import { join } from "node:path"
+import type { LoadedConfig } from "../config/load.ts"
 import { describeRestartLimits } from "../config/restartLimits.ts"
 import type { SamConfig } from "../config/schema.ts"
 import { type CommandRun, EXIT_OK, EXIT_USAGE } from "./command.ts"
@@ -28,12 +31,25 @@ export const run: CommandRun = async ({ values, io }) => {
     allowWeak: loaded.config.security.allow_weak_sandbox,
   })
   if (sandboxedAgents(loaded.config).length > 0) io.stdout(`sandbox: ${sandbox.detail}\n`)
+  const plugins = await pluginCheck(loaded)
+  if (plugins.loadable.length > 0) io.stdout(`plugins: ${plugins.loadable.join(", ")}\n`)
   printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
+  for (const problem of plugins.problems) io.stderr(`sam: ${problem}\n`)
+  if (plugins.problems.length > 0) io.stderr("`sam start` would run without these plugins.\n")
   const refusals = sandboxRefusals(loaded.config, sandbox)
-  if (refusals.length === 0) return EXIT_OK
   for (const refusal of refusals) io.stderr(`sam: ${refusal}\n`)
-  io.stderr("`sam start` would refuse to start.\n")
-  return EXIT_USAGE
+  if (refusals.length > 0) io.stderr("`sam start` would refuse to start.\n")
+  return refusals.length === 0 && plugins.problems.length === 0 ? EXIT_OK : EXIT_USAGE
+}
+
+/** The plugins `sam start` would load (the config's and the project's plugins/ folder), imported not set up. */
+const pluginCheck = async (loaded: LoadedConfig) => {
+  const { checkPlugins } = await import("../plugins/pluginCheck.ts")
+  return checkPlugins({
+    entries: loaded.config.plugins,
+    baseDir: loaded.baseDir,
+    pluginsDir: join(loaded.baseDir, "plugins"),
+  })
 }
 
 /** The containment `sam start` would use here (detected, then released at once). */

@@ -118,7 +118,7 @@ export const resolvePluginSources = (options: {
     if (item.path !== undefined) {
       const found = resolvePath(resolve(options.baseDir, item.path))
       if (typeof found === "string")
-        errors.push(pluginError("PLUGIN_NOT_FOUND", label, `plugin ${label}: ${found}`))
+        errors.push(pluginError("PLUGIN_NOT_FOUND", label, `plugins[${index}].path: ${found}`))
       else sources.push({ ...common, entry: found.entry, watch: [found.watch] })
     } else if (item.package !== undefined) {
       try {
@@ -128,11 +128,18 @@ export const resolvePluginSources = (options: {
           pluginError(
             "PLUGIN_NOT_FOUND",
             label,
-            `plugin package "${item.package}" is not installed (from ${options.baseDir}): ${describe(error)}; run npm install ${item.package}`,
+            `plugins[${index}].package: plugin package "${item.package}" is not installed (from ${options.baseDir}): ${describe(error)}; run npm install ${item.package}`,
           ),
         )
       }
-    } else errors.push(pluginError("PLUGIN_NOT_FOUND", label, "a plugins entry needs a path or a package"))
+    } else
+      errors.push(
+        pluginError(
+          "PLUGIN_NOT_FOUND",
+          label,
+          `plugins[${index}]: a plugins entry needs a path or a package`,
+        ),
+      )
   }
   const named = new Set(sources.map((s) => s.entry))
   if (options.pluginsDir !== undefined)

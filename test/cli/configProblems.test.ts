@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -204,5 +205,40 @@ describe("sam validate on a valid config", () => {
     expect(run.stderr).toBe(
       "warning: agents.helper.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)\n",
     )
+  })
+})
+
+describe("sam validate checks the plugins sam start would load", () => {
+  it("imports each (its setup does not run) and names what would not load, with the config path of a bad config (exit 2)", async () => {
+    const webhook = join(repoRoot, "plugins", "webhook-sink")
+    const plugin = (name: string, extra = "") =>
+      `import { writeFileSync } from "node:fs"\nexport default { name: "${name}", version: "1.0.0"${extra}, setup() { writeFileSync("set-up-${name}", "") } }\n`
+    const dir = await project({
+      "sam.yaml": [
+        "plugins:",
+        "  - { path: ./nothing-here.mjs }",
+        `  - { path: ${JSON.stringify(webhook)}, config: { url: 42, batchsize: 3 } }`,
+        "  - { path: ./off.mjs, enabled: false }",
+        "",
+      ].join("\n"),
+      "off.mjs": "throw new Error('a disabled plugin is not imported')\n",
+      "plugins/fine.mjs": plugin("fine"),
+      "plugins/helper.mjs": "export const x = 1\n",
+      "plugins/after.mjs": plugin("after", ', dependsOn: ["webhook-sink"]'),
+      "plugins/lost.mjs": plugin("lost", ', dependsOn: ["fin"]'),
+    })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code, run.stderr).toBe(2)
+    expect(run.stdout).toMatch(/^plugins: fine$/m)
+    expect(run.stderr.split("\n")).toEqual([
+      `sam: plugins[0].path: no file or folder at ${join(dir, "nothing-here.mjs")}`,
+      'sam: plugin "webhook-sink" has an invalid config: plugins[1].config.batchsize: unknown key "batchsize" (did you mean "batch_size"?); plugins[1].config.url: expected a string, found 42',
+      "sam: plugins/helper.mjs is not a SAM plugin: it has no default export object; export default definePlugin({ name, version, setup })",
+      'sam: plugin "lost" depends on "fin" (did you mean "fine"?), which is not configured or not found',
+      'sam: plugin "after" depends on "webhook-sink", which would not load',
+      "`sam start` would run without these plugins.",
+      "",
+    ])
+    expect(existsSync(join(dir, "set-up-fine"))).toBe(false)
   })
 })
