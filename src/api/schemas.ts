@@ -79,6 +79,10 @@ const unitFields = {
   completed: Schema.Boolean.annotate({
     description: "A job done: every instance ran and exited 0 (status stopped)",
   }),
+  rollout_halted: Schema.NullOr(Schema.String).annotate({
+    description:
+      "Why its last config change stopped rolling out (an instance did not come up with it), until the next change, stop or restart",
+  }),
   next_attempt_at: Schema.NullOr(Schema.String).annotate({
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
   }),

@@ -73,6 +73,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
       status.instances[0]?.reason ??
       "",
     completed: status.completed,
+    rollout_halted: status.rolloutHalted ?? null,
     next_attempt_at: isoOrNull(status.nextAttemptAt),
     depends_on: [...status.dependsOn],
     per_instance: instanceViews(status, usages),

@@ -32,6 +32,8 @@ export interface UnitRow {
   readonly reason: string
   /** When a unit in backoff or retrying while crashed tries again (ISO), else null. */
   readonly next_attempt_at: string | null
+  /** Why its last config change stopped rolling out (the API's `rollout_halted`), else null. */
+  readonly rollout_halted: string | null
   /** Each instance (the API's `per_instance`): a unit of several gets a row for each. */
   readonly per_instance: ReadonlyArray<InstanceView>
 }
@@ -51,6 +53,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   memory_bytes: u.memory_bytes,
   next_attempt_at: u.next_attempt_at,
   reason: u.reason,
+  rollout_halted: u.rollout_halted,
   per_instance: u.per_instance,
 })
 
@@ -157,7 +160,7 @@ const waitingReason = /^waiting for /
  * be stale beside the STATE column's countdown ("backoff, retry in 3s").
  */
 const withoutDelay = (reason: string): string =>
-  reason.replace(/; (restart|retrying) in [\d.]+s$|; (restart|retrying) in \d+m\d\ds$/, "")
+  reason.replace(/; (restart|retrying) in (?:[\d.]+s|\d+m\d\ds)(?=\)|$)/, "")
 
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
@@ -174,5 +177,7 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
     (r) => (downStates.has(r.state) && r.reason !== "") || waitingReason.test(r.reason),
   )
   const why = down.map((r) => `${r.id}: ${r.next_attempt_at === null ? r.reason : withoutDelay(r.reason)}`)
+  // A halted rollout: which instance failed the new config, which still run the old one.
+  for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${withoutDelay(r.rollout_halted)}`)
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

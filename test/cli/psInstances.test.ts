@@ -1,7 +1,7 @@
 // `sam ps` and a service of several instances: a row for each under the unit's (state, pid,
 // uptime, usage), as PM2 lists every process; `--json` and the API carry them as `per_instance`.
 import { afterEach, describe, expect, it } from "vitest"
-import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { fixturePath, type Project, project, type UnitBody, untilUnit } from "../support/daemon.ts"
 import { runSam } from "./runSam.ts"
 
 let p: Project | undefined
@@ -75,5 +75,43 @@ describe("sam ps and a service of several instances", () => {
     const stopped = await runSam(["ps"], { cwd: p.dir })
     expect(stopped.stdout).toMatch(/^web +service +process +stopped +no /m)
     expect(stopped.stdout).not.toContain("web#")
+  })
+
+  it("says under the table why a config change stopped rolling out, until a stop", async () => {
+    p = project()
+    const web = (env: Record<string, string>) => ({
+      deployment: {
+        mode: "process",
+        command: process.execPath,
+        args: [fixturePath("gateway-upstream.mjs")],
+        env,
+      },
+      health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+      scaling: { min_instances: 2 },
+    })
+    p.writeConfig({ services: { web: web({ VERSION: "1" }) } })
+    const sam = await p.start()
+    await sam.waitForOutput("press Ctrl+C")
+    await untilUnit(sam, "services", "web", (s) => s.status === "running" && s.ready)
+    // The new config fails at start: its first instance crashes, the second keeps its process.
+    p.writeConfig({ services: { web: web({ VERSION: "2", EXIT_AT_START: "bad: no such model" }) } })
+    const halted = await untilUnit<UnitBody & { rollout_halted: string | null }>(
+      sam,
+      "services",
+      "web",
+      (s) => s.rollout_halted !== null,
+    )
+    expect(halted.rollout_halted).toMatch(
+      /^rollout halted: web#0 did not come up with the new config \(.*\); web#1 keeps its old process until it starts again$/,
+    )
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    // Under the table without the retry delay it was decided with: the STATE column counts down.
+    expect(ps.stdout).toContain(
+      "\nweb: rollout halted: web#0 did not come up with the new config (backoff: exited with code 1: bad: no such model); web#1 keeps its old process until it starts again\n",
+    )
+    expect((await runSam(["stop", "web"], { cwd: p.dir })).code).toBe(0)
+    const view = await sam.api<{ rollout_halted: string | null }>("GET", "/api/services/web")
+    expect(view.body.rollout_halted).toBeNull()
+    expect((await runSam(["ps"], { cwd: p.dir })).stdout).not.toContain("rollout halted")
   })
 })

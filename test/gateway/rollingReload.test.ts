@@ -105,6 +105,8 @@ describe("a config change of a service of several instances", () => {
     const halted = watch.seen.find((e) => e.action === "rollout-halted")?.detail ?? ""
     expect(halted).toMatch(/^api: rollout halted: api#0 did not come up with the new config \(/)
     expect(halted).toMatch(/api#1, api#2 keep their old process until they start again$/)
+    // The unit's status carries it (`sam ps` prints it under the table) until the next rollout.
+    expect(`api: ${h.sam.unitStatus("api").rolloutHalted}`).toBe(halted)
     // Instances 1 and 2 were not touched and still answer through the gateway.
     const status = h.sam.unitStatus("api").instances
     expect(status.slice(1).map((i) => i.pid)).toEqual([second, third])
@@ -116,6 +118,7 @@ describe("a config change of a service of several instances", () => {
     const fixed = await h.sam.apply({ units: [withEnv(v1, { VERSION: "3" })], groups: [] })
     expect(fixed.failures).toEqual([])
     await eventually(() => watch.seen.some((e) => e.action === "rolled-out"), 20_000)
+    expect(h.sam.unitStatus("api").rolloutHalted).toBeUndefined()
     watch.off()
     await h.routable("api", 3)
     expect(await versions(h)).toEqual({ 0: "3", 1: "3", 2: "3" })

@@ -141,21 +141,24 @@ export const project = (configFile = "sam.config.json", entry: "sources" | "bin"
 }
 
 /** Resolves once SAM's status of `unit` satisfies `predicate` (polled through the API). */
-export const untilUnit = async (
+/** A unit as GET /api/{kind}/:id answers (the fields tests read most; `T` for more). */
+export interface UnitBody {
+  readonly status: string
+  readonly ready: boolean
+  readonly pid: number | null
+  readonly restarts: number
+}
+
+export const untilUnit = async <T extends UnitBody = UnitBody>(
   daemon: Daemon,
   kind: "services" | "agents",
   unit: string,
-  predicate: (status: { status: string; ready: boolean; pid: number | null; restarts: number }) => boolean,
+  predicate: (status: T) => boolean,
   timeoutMs = 20_000,
-): Promise<{ status: string; ready: boolean; pid: number | null; restarts: number }> => {
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const { status, body } = await daemon.api<{
-      status: string
-      ready: boolean
-      pid: number | null
-      restarts: number
-    }>("GET", `/api/${kind}/${unit}`)
+    const { status, body } = await daemon.api<T>("GET", `/api/${kind}/${unit}`)
     if (status === 200 && predicate(body)) return body
     if (Date.now() > deadline)
       throw new Error(`${unit} did not reach the awaited state: ${JSON.stringify(body)}`)

@@ -157,6 +157,8 @@ export const runCommand = (
       yield* FiberMap.remove(ctx.starts, id)
       yield* FiberMap.remove(ctx.starts, rolloutKey(id))
     }
+    // Every instance starts anew with the unit's config: a halted rollout's note no longer holds.
+    if (command === "stop" || command === "restart") unit.rolloutHalted = undefined
     const acting = Effect.gen(function* () {
       if (command === "start" || (command === "restart" && pendingDeps.length > 0)) {
         // A restart whose dependencies are down is a stop, then a start that brings them up first.

@@ -20,6 +20,8 @@ export interface RolloutContext {
   readonly current: () => boolean
   /** How long one instance may take to stop and be ready again before the rollout halts. */
   readonly turnMs: number
+  /** Why the rollout halted (shown with the unit's status), or undefined as a rollout begins. */
+  readonly halted: (detail: string | undefined) => void
 }
 
 /** A unit's rollout runs among the starts, under its own key: a scale's start is not held up by it. */
@@ -68,6 +70,7 @@ export const rollOut = (
     const publish = (action: string, detail: string) =>
       ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
     for (const r of runners) r.spec = spec
+    ctx.halted(undefined)
     const turns = [...runners.filter((r) => !isReady(r)), ...runners.filter(isReady)].filter(
       (r) => r.state !== "stopped" && r.state !== "stopping",
     )
@@ -85,13 +88,13 @@ export const rollOut = (
       if (isReady(r)) continue
       if (!ctx.current()) return
       const left = turns.slice(turn + 1).map((x) => x.key)
-      publish(
-        "rollout-halted",
-        `${spec.id}: rollout halted: ${r.key} did not come up with the new config (${whyNotReady(r, Option.isNone(ended), ctx.turnMs)})` +
-          (left.length > 0
-            ? `; ${left.join(", ")} keep ${left.length === 1 ? "its" : "their"} old process until ${left.length === 1 ? "it starts" : "they start"} again`
-            : ""),
-      )
+      const detail =
+        `rollout halted: ${r.key} did not come up with the new config (${whyNotReady(r, Option.isNone(ended), ctx.turnMs)})` +
+        (left.length > 0
+          ? `; ${left.join(", ")} ${left.length === 1 ? "keeps its" : "keep their"} old process until ${left.length === 1 ? "it starts" : "they start"} again`
+          : "")
+      ctx.halted(detail)
+      publish("rollout-halted", `${spec.id}: ${detail}`)
       return
     }
     publish("rolled-out", `${spec.id}: ${turns.length} instances run the new config`)

@@ -316,6 +316,9 @@ export class Supervisor {
         resetWindow: (r) => this.memory.resetWindow(r),
         current: () => !this.stopping && this.units.get(spec.id) === unit && unit.spec === spec,
         turnMs: spec.stop.graceMs + commandSlackMs,
+        halted: (detail) => {
+          unit.rolloutHalted = detail
+        },
       })
       yield* FiberMap.run(this.starts, rolloutKey(spec.id), rolling)
     })

@@ -11,6 +11,8 @@ export interface Unit {
   runners: ReadonlyArray<InstanceRunner>
   /** Restarts of the instances a scale down removed: the unit's count does not drop with them. */
   retiredRestarts?: number
+  /** Why its last config change stopped rolling (rollout.ts), until the next one or a restart. */
+  rolloutHalted?: string | undefined
 }
 
 /** An instance that is down: stopped or crashed. */

@@ -26,6 +26,8 @@ export interface UnitStatus {
   readonly nextAttemptAt: number | undefined
   /** A job done: every instance ended by itself with exit code 0 (unit.ts `completed`). */
   readonly completed: boolean
+  /** Why its last config change stopped rolling out, until the next change, stop or restart. */
+  readonly rolloutHalted: string | undefined
 }
 
 /** Worst first: the state a multi-instance unit reports is the worst of its instances. */
@@ -64,6 +66,7 @@ export const aggregateStatus = (
     instances,
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
     completed: completed(runners),
+    rolloutHalted: undefined,
   }
 }
 
@@ -81,9 +84,14 @@ export const unitStatusOf = (
   heldBy: (id: string) => DesiredIntent | undefined,
 ): UnitStatus => {
   const counted = aggregateStatus(unit.spec, unit.runners, now)
-  const status = unit.retiredRestarts
-    ? { ...counted, restarts: counted.restarts + unit.retiredRestarts }
-    : counted
+  const status =
+    unit.retiredRestarts || unit.rolloutHalted
+      ? {
+          ...counted,
+          restarts: counted.restarts + (unit.retiredRestarts ?? 0),
+          rolloutHalted: unit.rolloutHalted,
+        }
+      : counted
   const held = status.state === "stopped" ? heldBy(unit.spec.id) : undefined
   if (!held) return status
   const reason = heldReason(unit.spec.id, held)
