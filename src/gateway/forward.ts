@@ -66,6 +66,19 @@ class ClientClosed extends Error {
   }
 }
 
+class NoHeadersInTime extends Error {
+  readonly code = "UND_ERR_HEADERS_TIMEOUT"
+  constructor(ms: number) {
+    super(`no response headers within ${ms} ms`)
+  }
+}
+
+/** ttfb_ms is past with no headers: the attempt ends as undici's own headers timeout would. */
+const headersLate = (x: Exchange): void => {
+  x.ttfbTimer = undefined
+  x.controller?.abort(new NoHeadersInTime(x.state.spec.timeouts.ttfbMs))
+}
+
 /** One client request on its way through the gateway; it is also undici's handler of each attempt. */
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly env: ForwardEnv
@@ -96,6 +109,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   sent = false
   status = 0
   ttfbMs = 0
+  /**
+   * The attempt's ttfb_ms, timed here: undici's headers timeout runs on its coarse timers (a
+   * ~0.5 s tick), which let a 300 ms bound pass requests answered after 950 ms.
+   */
+  ttfbTimer: NodeJS.Timeout | undefined = undefined
   clientClosed = false
   tooLarge = false
   finished = false
@@ -149,7 +167,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    if (this.clientClosed) controller.abort(new ClientClosed())
+    if (this.clientClosed) {
+      controller.abort(new ClientClosed())
+      return
+    }
+    const ttfbMs = this.state.spec.timeouts.ttfbMs
+    if (ttfbMs > 0) this.ttfbTimer = setTimeout(headersLate, ttfbMs, this)
+  }
+
+  clearTtfb(): void {
+    if (this.ttfbTimer === undefined) return
+    clearTimeout(this.ttfbTimer)
+    this.ttfbTimer = undefined
   }
 
   onResponseStart(
@@ -158,6 +187,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     headers: IncomingHttpHeaders,
   ): void {
     if (statusCode < 200) return
+    this.clearTtfb()
     const { res } = this
     this.sent = true
     this.status = statusCode
@@ -397,7 +427,6 @@ const attempt = (x: Exchange): void => {
       method: x.method,
       headers: x.headers,
       body: x.body,
-      headersTimeout: spec.timeouts.ttfbMs,
       bodyTimeout: spec.timeouts.idleMs,
       // The gateway decides retries itself (never after the first byte).
       idempotent: false,
@@ -410,6 +439,7 @@ const attempt = (x: Exchange): void => {
 const settle = (x: Exchange, error: Error | null): void => {
   if (!x.inAttempt) return
   x.inAttempt = false
+  x.clearTtfb()
   const upstream = x.upstream as Upstream
   x.env.upstreams.leave(upstream)
   const now = Date.now()

@@ -177,6 +177,22 @@ describe("instances that fail", () => {
     expect(response.status).toBe(504)
     expect((await json(response)).detail).toContain("gateway.timeouts.ttfb_ms")
   })
+
+  it("ttfb_ms holds to the millisecond's scale, not undici's half-second timer tick", async () => {
+    h = await startGateway([
+      upstream("api", { gateway: { timeouts: { ttfbMs: 300 }, breaker: { enabled: false } } }),
+    ])
+    await h.routable("api", 1)
+    // Headers after 700 ms: past 300 ms, inside undici's tick (it answered these 200).
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${h.url}/api/api/slow?ms=700`)
+      expect(response.status).toBe(504)
+      await response.arrayBuffer()
+    }
+    expect(h.gateway.stats().services.api?.upstreamErrors.timeout).toBe(3)
+    // Headers in time: the bound is per attempt and cleared with the headers.
+    expect((await fetch(`${h.url}/api/api/slow?ms=50`)).status).toBe(200)
+  })
 })
 
 describe("a service with no ready instance", () => {
