@@ -8,7 +8,7 @@
 import { join } from "node:path"
 import type { LoadedConfig } from "../config/load.ts"
 import { describeRestartLimits } from "../config/restartLimits.ts"
-import type { SamConfig } from "../config/schema.ts"
+import { parsePortRange, type SamConfig } from "../config/schema.ts"
 import { type CommandRun, EXIT_OK, EXIT_USAGE } from "./command.ts"
 import { loadFromOptions, printWarnings } from "./configOptions.ts"
 
@@ -33,7 +33,11 @@ export const run: CommandRun = async ({ values, io }) => {
   if (sandboxedAgents(loaded.config).length > 0) io.stdout(`sandbox: ${sandbox.detail}\n`)
   const plugins = await pluginCheck(loaded)
   if (plugins.loadable.length > 0) io.stdout(`plugins: ${plugins.loadable.join(", ")}\n`)
-  printWarnings(io, [...loaded.warnings, ...(await engineWarnings(loaded.config))])
+  printWarnings(io, [
+    ...loaded.warnings,
+    ...(await engineWarnings(loaded.config)),
+    ...(await portRangeWarnings(loaded.config)),
+  ])
   for (const problem of plugins.problems) io.stderr(`sam: ${problem}\n`)
   if (plugins.problems.length > 0) io.stderr("`sam start` would run without these plugins.\n")
   const refusals = sandboxRefusals(loaded.config, sandbox)
@@ -63,6 +67,21 @@ const containmentDetail = async (config: SamConfig): Promise<string> => {
   } catch (error) {
     return `${(error as Error).message}: \`sam start\` will refuse to start`
   }
+}
+
+/** A port_range the kernel also hands out as source ports: a stopped unit's port may be taken. */
+const portRangeWarnings = async (config: SamConfig): Promise<ReadonlyArray<string>> => {
+  const text = config.runtime.port_range
+  const range = text === undefined ? undefined : parsePortRange(text)
+  if (range === undefined) return []
+  const { defaultPortRange, ephemeralOverlap, ephemeralRange } = await import("../runtime/freePort.ts")
+  const ephemeral = ephemeralRange()
+  const overlap = ephemeralOverlap(range, ephemeral)
+  if (overlap === undefined || ephemeral === undefined) return []
+  const own = defaultPortRange(ephemeral)
+  return [
+    `runtime.port_range: ${overlap.from}-${overlap.to} is inside the kernel's range of source ports for outgoing connections (ip_local_port_range ${ephemeral.from}-${ephemeral.to}): a connection may take a unit's port while it is down (SAM then gives the unit another port); choose ports below ${ephemeral.from}${own === undefined ? "" : `, as SAM does without a port_range (${own.from}-${own.to})`}`,
+  ]
 }
 
 /**

@@ -44,7 +44,7 @@ const LogFileMegabytes = Schema.Finite.check(
   Schema.isGreaterThanOrEqualTo(1 / 1024),
   Schema.isLessThanOrEqualTo(1024 * 1024),
 )
-/** "44000-44999": the ports SAM hands out to services that set none (runtime.port_range). */
+/** "24000-24999": the ports SAM hands out to services that set none (runtime.port_range). */
 export const parsePortRange = (text: string): { readonly from: number; readonly to: number } | undefined => {
   const match = /^(\d{1,5})-(\d{1,5})$/.exec(text)
   if (!match) return undefined
@@ -56,9 +56,9 @@ const PortRange = Schema.String.check(
   Schema.makeFilter(
     (text: string) =>
       parsePortRange(text) !== undefined ||
-      `expected a port range such as "44000-44999" (from ≤ to, 1-65535), found ${JSON.stringify(text)}`,
+      `expected a port range such as "24000-24999" (from ≤ to, 1-65535), found ${JSON.stringify(text)}`,
     {
-      expected: 'a port range such as "44000-44999"',
+      expected: 'a port range such as "24000-24999"',
       toJsonSchema: () => ({ pattern: "^\\d{1,5}-\\d{1,5}$" }),
     },
   ),
@@ -341,7 +341,7 @@ export const SamConfigSchema = Schema.Struct({
     default_agent_runtime: AgentRuntime.pipe(withDefault("sandbox", "runtime of agents that set none.")),
     port_range: optional(
       PortRange,
-      'Ports handed out to services without deployment.port, e.g. "44000-44999" (default: any free port the kernel picks).',
+      'Ports handed out to services without deployment.port, e.g. "24000-24999" (default: below the kernel ephemeral range, 20000-32767 on most Linux hosts).',
     ),
   })
     .annotate({ identifier: "Runtime" })

@@ -26,7 +26,8 @@ export interface SupervisorEvent {
   /**
    * restart | give-up | escalation | group-shutdown | dependency-restarted | waiting | scale
    * (with why) | scaled (a scale down finished) | scale-limited | scale-failed | drain-failed |
-   * files-changed (a watched unit's files changed, and what that did) | watch-failed
+   * files-changed (a watched unit's files changed, and what that did) | watch-failed |
+   * port-moved (a kept port was taken while the instance was down: it got another)
    */
   readonly action: string
   readonly unit?: string

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ephemeralRange } from "../../src/runtime/freePort.ts"
 import { repoRoot, runSam } from "./runSam.ts"
 
 // The real `sam` executable on configs it must refuse (exit 2, file:line:col and what is wrong,
@@ -240,5 +241,21 @@ describe("sam validate checks the plugins sam start would load", () => {
       "",
     ])
     expect(existsSync(join(dir, "set-up-fine"))).toBe(false)
+  })
+})
+
+describe("sam validate and runtime.port_range", () => {
+  it("warns about a range the kernel also hands out as source ports", async () => {
+    const ephemeral = ephemeralRange()
+    expect(ephemeral, "this host has an ip_local_port_range").toBeDefined()
+    const inside = `${ephemeral!.from + 100}-${ephemeral!.from + 199}`
+    const dir = await project({ "sam.yaml": `runtime: { port_range: "${inside}" }\n` })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain(
+      `warning: runtime.port_range: ${inside} is inside the kernel's range of source ports for outgoing connections (ip_local_port_range ${ephemeral!.from}-${ephemeral!.to})`,
+    )
+    const below = await project({ "sam.yaml": 'runtime: { port_range: "24000-24999" }\n' })
+    expect((await runSam(["validate", "--config", "sam.yaml"], { cwd: below })).stderr).toBe("")
   })
 })

@@ -119,10 +119,10 @@ describe("runtime.port_range", () => {
   it("is from-to within 1-65535 with from ≤ to", async () => {
     for (const range of ["45000-44000", "0-10", "1-70000", "44000", "a-b"])
       expect(await failure(rows("runtime:", `  port_range: "${range}"`))).toEqual([
-        `sam.yaml:2:15 runtime.port_range: expected a port range such as "44000-44999" (from ≤ to, 1-65535), found "${range}"`,
+        `sam.yaml:2:15 runtime.port_range: expected a port range such as "24000-24999" (from ≤ to, 1-65535), found "${range}"`,
       ])
-    const dir = await tempDir({ "sam.yaml": rows("runtime:", '  port_range: "44000-44999"') })
+    const dir = await tempDir({ "sam.yaml": rows("runtime:", '  port_range: "24000-24999"') })
     const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: {} })
-    expect(loaded.config.runtime.port_range).toBe("44000-44999")
+    expect(loaded.config.runtime.port_range).toBe("24000-24999")
   })
 })

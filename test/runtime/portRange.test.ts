@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
 import type { SamConfigInput } from "../../src/config/schema.ts"
+import { defaultPortRange, ephemeralOverlap } from "../../src/runtime/freePort.ts"
 import { fixture, survivors } from "../support/runtime.ts"
 
 const bind = (port: number): Promise<Server | undefined> =>
@@ -116,5 +117,59 @@ describe("a fixed deployment.port", () => {
     await sam.scale("web", 2)
     await sam.until("web", (s) => s.instances.length === 2 && s.instances.every((i) => i.ready))
     expect(sam.unitStatus("web").instances.map((i) => i.port)).toEqual([port, port + 1])
+  })
+})
+
+describe("ports SAM picks itself (no runtime.port_range)", () => {
+  it("come from below the kernel's ephemeral range, where no outgoing connection takes them", async () => {
+    expect(defaultPortRange({ from: 32_768, to: 60_999 })).toEqual({ from: 20_000, to: 32_767 })
+    expect(defaultPortRange({ from: 1_024, to: 65_535 })).toBeUndefined()
+    expect(ephemeralOverlap({ from: 46_100, to: 46_199 }, { from: 32_768, to: 60_999 })).toEqual({
+      from: 46_100,
+      to: 46_199,
+    })
+    expect(ephemeralOverlap({ from: 20_000, to: 20_999 }, { from: 32_768, to: 60_999 })).toBeUndefined()
+    const own = defaultPortRange()
+    expect(own, "this host's ip_local_port_range leaves room below it").toBeDefined()
+    dir = mkdtempSync(join(tmpdir(), "sam-port-range-"))
+    sam = await createSam(
+      { runtime: { state_dir: ".sam" }, services: { a: http(), b: http() } },
+      { cwd: dir, plugins: false },
+    )
+    await sam.start()
+    for (const id of ["a", "b"]) {
+      const port = sam.unitStatus(id).instances[0]?.port ?? 0
+      expect(port).toBeGreaterThanOrEqual(own!.from)
+      expect(port).toBeLessThanOrEqual(own!.to)
+    }
+  })
+
+  it("a kept port something else took while the unit was down is replaced, and the supervisor says so", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sam-port-range-"))
+    sam = await createSam(
+      { runtime: { state_dir: ".sam" }, services: { a: http() } },
+      { cwd: dir, plugins: false },
+    )
+    const moved: string[] = []
+    sam.events.subscribe((e) => {
+      if (e.type === "supervisor" && e.action === "port-moved") moved.push(e.detail)
+    })
+    await sam.start()
+    const kept = sam.unitStatus("a").instances[0]?.port ?? 0
+    await sam.services.stop("a")
+    const holder = await bind(kept)
+    if (!holder) throw new Error(`port ${kept} did not bind after a's stop`)
+    try {
+      await sam.services.start("a")
+      await sam.until("a", (s) => s.ready)
+      const now = sam.unitStatus("a").instances[0]?.port
+      expect(now).not.toBe(kept)
+      expect(sam.unitStatus("a").restarts).toBe(0)
+      expect(moved).toEqual([
+        `a#0: its port ${kept} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${now}`,
+      ])
+    } finally {
+      await close(holder)
+    }
   })
 })

@@ -2,7 +2,7 @@
 // scaling, so a dependent's SAM_<ID>_URL keeps answering) and its restart windows, in memory and,
 // when SAM has a runtime store, across SAM restarts (SupervisorMemory).
 import { Effect } from "effect"
-import { freePort, type PortRange } from "../freePort.ts"
+import { freePort, type PortRange, portIsFree } from "../freePort.ts"
 import type { SupervisorMemory } from "./contracts.ts"
 import { freshWindow, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -13,10 +13,17 @@ export class InstanceMemory {
   private readonly durable: SupervisorMemory | undefined
 
   private readonly portRange: PortRange | undefined
+  /** A kept port was taken meanwhile and the instance was given another (the supervisor says so). */
+  private readonly onMoved: ((key: string, from: number, to: number) => void) | undefined
 
-  constructor(durable: SupervisorMemory | undefined, portRange?: PortRange) {
+  constructor(
+    durable: SupervisorMemory | undefined,
+    portRange?: PortRange,
+    onMoved?: (key: string, from: number, to: number) => void,
+  ) {
     this.durable = durable
     this.portRange = portRange
+    this.onMoved = onMoved
   }
 
   private inRange(port: number): boolean {
@@ -35,8 +42,12 @@ export class InstanceMemory {
       if (spec.runtime === "container" && spec.container?.ports.length) return undefined
       const key = `${spec.id}#${runner.index}`
       const known = this.ports.get(key) ?? this.durable?.portOf(spec.id, runner.index)
-      // A port kept from before runtime.port_range was set (or moved) is given up for one inside it.
-      if (known !== undefined && this.inRange(known)) {
+      // A port kept from before runtime.port_range was set (or moved) is given up for one inside it;
+      // so is one something else took while the instance was down: its start would only fail
+      // with EADDRINUSE, again and again.
+      const keep =
+        known !== undefined && this.inRange(known) && (yield* Effect.promise(() => portIsFree(known)))
+      if (keep) {
         this.ports.set(key, known)
         return known
       }
@@ -47,6 +58,7 @@ export class InstanceMemory {
       })
       this.ports.set(key, port)
       this.durable?.setPort(spec.id, runner.index, port)
+      if (known !== undefined && this.inRange(known)) this.onMoved?.(key, known, port)
       return port
     })
   }

@@ -126,7 +126,14 @@ export class Supervisor {
   ) {
     this.options = options
     this.groups = new SupervisionGroups(groups)
-    this.memory = new InstanceMemory(options.memory, options.portRange)
+    this.memory = new InstanceMemory(options.memory, options.portRange, (key, from, to) =>
+      options.publish({
+        type: "supervisor",
+        action: "port-moved",
+        unit: key.split("#")[0] ?? key,
+        detail: `${key}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
+      }),
+    )
     this.starts = runtime.starts
     this.watches = runtime.watches
     this.clock = runtime.clock
