@@ -69,15 +69,19 @@ export class UnitIncidents {
     const failed = event.from === "backoff" || event.from === "crashed" || event.from === "error"
     const reason = failed ? (this.lastFailure.get(key) ?? "exit") : "requested"
     const at = Date.parse(event.at)
-    const stamps = this.restarts.get(event.unit) ?? []
-    stamps.push(at)
-    while (stamps.length > keepPerUnit || (stamps.length > 0 && at - stamps[0]! > this.keepMs)) stamps.shift()
-    this.restarts.set(event.unit, stamps)
+    // restart_rate counts what SAM had to do, not what an operator, a dependency or a group asked.
+    if (failed) {
+      const stamps = this.restarts.get(event.unit) ?? []
+      stamps.push(at)
+      while (stamps.length > keepPerUnit || (stamps.length > 0 && at - stamps[0]! > this.keepMs))
+        stamps.shift()
+      this.restarts.set(event.unit, stamps)
+    }
     const record = { unit: event.unit, instance: event.instance, reason, at }
     for (const listener of this.listeners) listener.restart?.(record)
   }
 
-  /** Restarts of `unit` (all its instances) at or after `since` (epoch ms). */
+  /** Restarts of `unit` (all its instances) after a failure, at or after `since` (epoch ms). */
   restartsSince(unit: string, since: number): number {
     const stamps = this.restarts.get(unit)
     if (!stamps) return 0

@@ -91,6 +91,11 @@ describe("what rules see", () => {
       expect(conditionsOf(rule, facts([unit(state, false)])), state).toEqual([])
     expect(conditionsOf(rule, facts([unit("running", true)]))).toEqual([])
     expect(conditionsOf(rule, facts([unit("crashed", false)]))).toHaveLength(1)
+    // A crash-looping unit's retry, ready for a moment before it dies again, does not resolve it.
+    const looping = facts([unit("running", true)], { crashLoopSince: () => 90_000 })
+    expect(conditionsOf(rule, looping).map((c) => c.description)).toEqual([
+      "api is not ready (crash-looping): because",
+    ])
     const other = alertRule("db-down", { when: "unit_unready", units: ["db"], severity: "info" })
     expect(conditionsOf(other, facts([unit("running", false)]))).toEqual([])
   })
@@ -150,6 +155,15 @@ describe("what rules see", () => {
     to("crashed", 30_000, "error")
     to("stopped", 31_000, "crashed")
     expect(incidents.crashLoopSince("api", 32_000)).toBeUndefined()
+    // restart_rate's count: restarts after a failure (from backoff, crashed, error), not those
+    // asked for (an operator's restart: from running or stopping), which the metric still counts.
+    const reasons: string[] = []
+    incidents.subscribe({ restart: (r) => reasons.push(r.reason) })
+    to("starting", 40_000, "stopping")
+    to("starting", 41_000, "running.ready")
+    to("starting", 42_000, "backoff")
+    expect(incidents.restartsSince("api", 39_000)).toBe(1)
+    expect(reasons).toEqual(["requested", "requested", "exit"])
   })
 })
 

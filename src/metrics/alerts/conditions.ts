@@ -39,13 +39,16 @@ export const conditionsOf = (rule: AlertRule, facts: AlertFacts): ReadonlyArray<
   switch (rule.when) {
     case "unit_unready":
       return watched(rule, facts.units).flatMap((u) => {
-        if (u.ready || u.instances.length === 0 || !meantToBeUp.has(u.state)) return []
-        const unready = u.instances.find((i) => !i.ready)
-        const state = u.state === "running" ? "running.unready" : u.state
+        if (u.instances.length === 0 || !meantToBeUp.has(u.state)) return []
+        // A crash-looping unit whose retry is ready for a moment (no readiness check: ready at
+        // once, dead 40 ms later) is not ready: the alert holds until the loop ends, or it flaps.
+        if (u.ready && facts.crashLoopSince(u.id) === undefined) return []
+        const unready = u.instances.find((i) => !i.ready) ?? u.instances[0]
+        const state = u.ready ? "crash-looping" : u.state === "running" ? "running.unready" : u.state
         return [
           {
             unit: u.id,
-            value: u.instances.filter((i) => !i.ready).length,
+            value: Math.max(1, u.instances.filter((i) => !i.ready).length),
             description: `${u.id} is not ready (${state})${unready?.reason ? `: ${unready.reason}` : ""}`,
           },
         ]
