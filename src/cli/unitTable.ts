@@ -2,6 +2,7 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
+import { withoutDelay } from "../runtime/delayText.ts"
 
 /** What to say about the `ids` SAM does not run (each with a did-you-mean); undefined when it runs all. */
 export const unknownUnits = (
@@ -154,13 +155,6 @@ const downStates = new Set(["error", "crashed", "backoff"])
 
 /** Stopped but waiting for its dependencies: its reason says for what. */
 const waitingReason = /^waiting for /
-
-/**
- * A reason without the delay it was decided with ("…; restart in 8.7s"): under the table it would
- * be stale beside the STATE column's countdown ("backoff, retry in 3s").
- */
-const withoutDelay = (reason: string): string =>
-  reason.replace(/; (restart|retrying) in (?:[\d.]+s|\d+m\d\ds)(?=\)|$)/, "")
 
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {

@@ -11,6 +11,7 @@ import { RESERVED_IDS } from "../config/crossChecks.ts"
 import { didYouMean } from "../config/suggest.ts"
 import { GatewayMetricsHub } from "../metrics/gatewaySource.ts"
 import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.ts"
+import { withoutDelay } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
@@ -33,9 +34,9 @@ import {
   withStatus,
 } from "./routingTable.ts"
 import { makeServiceState, type ServiceState } from "./serviceState.ts"
-import { StartOnDemand } from "./startOnDemand.ts"
+import { type Routable, StartOnDemand } from "./startOnDemand.ts"
 import { rateLimitHeader } from "./tokenBucket.ts"
-import { unavailable, unavailableHeaders } from "./unavailable.ts"
+import { type Unavailable, unavailable, unavailableHeaders } from "./unavailable.ts"
 import { Upstreams } from "./upstreams.ts"
 import { proxyUpgrade, refuseUpgrade } from "./websocketProxy.ts"
 
@@ -54,6 +55,16 @@ export interface GatewayOptions {
 /** Ids under /api/ that stay the control API's. */
 const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDS, "openapi.json"])
 
+/** A request held for a ready instance (start-on-demand), until one is routable or the start fails. */
+interface Waiter {
+  /** The service was seen starting or running: a failure state from here on is this start's. */
+  sawStart: boolean
+  readonly settle: (outcome: Routable) => void
+}
+
+/** States a start that failed ends in (the service is down, retried later or not at all). */
+const startFailed: ReadonlySet<string> = new Set(["backoff", "crashed", "error"])
+
 type PluginMatch = GatewayRoute & { readonly owner: string }
 
 export class Gateway {
@@ -67,7 +78,7 @@ export class Gateway {
   /** Pools of plugin routes with a fixed target URL. */
   private readonly fixed: Upstreams
   private readonly onDemand: StartOnDemand
-  private readonly waiters = new Map<string, Set<(ok: boolean) => void>>()
+  private readonly waiters = new Map<string, Set<Waiter>>()
   private readonly options: GatewayOptions
   private readonly report: (message: string) => void
   private readonly off: () => void
@@ -200,9 +211,18 @@ export class Gateway {
     this.upstreams.retain(urls)
     for (const state of this.states.values()) state.outlier.retain(urls)
     for (const [id, waiting] of this.waiters) {
-      if ((table.services.get(id)?.endpoints.length ?? 0) === 0) continue
-      this.waiters.delete(id)
-      for (const resolve of waiting) resolve(true)
+      const route = table.services.get(id)
+      if ((route?.endpoints.length ?? 0) > 0) {
+        this.waiters.delete(id)
+        for (const waiter of waiting) waiter.settle("ready")
+        continue
+      }
+      // Released as soon as a start it saw begin has failed: the answer says why at once.
+      const state = route?.state ?? "stopped"
+      for (const waiter of waiting) {
+        if (state === "starting" || state === "running") waiter.sawStart = true
+        else if (waiter.sawStart && startFailed.has(state)) waiter.settle("failed")
+      }
     }
   }
 
@@ -222,18 +242,22 @@ export class Gateway {
     })
   }
 
-  /** Resolves true when `id` has a ready instance in the table, false after `ms`. */
-  private whenRoutable(id: string, ms: number): Promise<boolean> {
-    if ((this.table.services.get(id)?.endpoints.length ?? 0) > 0) return Promise.resolve(true)
+  /** How waiting up to `ms` for a ready instance of `id` in the table ends (startOnDemand.ts). */
+  private whenRoutable(id: string, ms: number): Promise<Routable> {
+    const route = this.table.services.get(id)
+    if ((route?.endpoints.length ?? 0) > 0) return Promise.resolve("ready")
     return new Promise((resolve) => {
       const waiting = this.waiters.get(id) ?? new Set()
-      const settle = (ok: boolean) => {
-        clearTimeout(timer)
-        waiting.delete(settle)
-        resolve(ok)
+      const waiter: Waiter = {
+        sawStart: route?.state === "starting" || route?.state === "running",
+        settle: (outcome) => {
+          clearTimeout(timer)
+          waiting.delete(waiter)
+          resolve(outcome)
+        },
       }
-      const timer = setTimeout(() => settle(false), ms)
-      waiting.add(settle)
+      const timer = setTimeout(() => waiter.settle("timeout"), ms)
+      waiting.add(waiter)
       this.waiters.set(id, waiting)
     })
   }
@@ -512,24 +536,39 @@ export class Gateway {
       return
     }
     const startMs = route.spec.timeouts.startMs
-    this.onDemand.ensure(route.id, startMs).then((ready) => {
-      if (ready && !x.res.destroyed) {
+    this.onDemand.ensure(route.id, startMs).then((outcome) => {
+      if (outcome === "ready" && !x.res.destroyed) {
         forward(x)
         return
       }
       x.state.breaker.release(x.ticket)
       x.status = x.res.destroyed ? 499 : 503
+      const failed = outcome === "failed" ? this.failedStart(route.id) : undefined
       sendProblem(
         x.res,
         503,
-        `"${route.id}" did not become ready within ${startMs} ms (gateway.timeouts.start_ms)`,
+        failed?.detail ??
+          `"${route.id}" did not become ready within ${startMs} ms (gateway.timeouts.start_ms)`,
         {
-          "retry-after": "5",
+          ...(failed ? unavailableHeaders(failed) : { "retry-after": "5" }),
           "x-request-id": x.requestId,
         },
       )
       this.done(x)
     })
+  }
+
+  /** Why an on-demand start failed, and when SAM tries again: the 503 a client gets at once. */
+  private failedStart(id: string): Unavailable {
+    let reason: string | undefined
+    try {
+      reason = this.options.sam.unitStatus(id).instances.find((i) => i.reason !== "")?.reason
+    } catch {
+      reason = undefined // removed meanwhile (a reload)
+    }
+    const lead = `"${id}" was started for this request and failed${reason ? ` (${withoutDelay(reason)})` : ""}`
+    const route = this.table.services.get(id) ?? { id, state: "stopped", nextAttemptAt: undefined }
+    return unavailable(route, Date.now(), lead)
   }
 
   /** Every admitted request ends here once. */
@@ -689,8 +728,8 @@ export class Gateway {
     this.onDemand.busy(route.id)
     this.onDemand
       .ensure(route.id, route.spec.timeouts.startMs)
-      .then((ready) =>
-        ready
+      .then((outcome) =>
+        outcome === "ready"
           ? go()
           : refuseUpgrade(socket, 503, `"${route.id}" did not become ready in time`, { "retry-after": "5" }),
       )
@@ -704,7 +743,7 @@ export class Gateway {
       this.off()
       this.onDemand.close()
       for (const state of this.states.values()) state.breaker.stop()
-      for (const waiting of this.waiters.values()) for (const resolve of waiting) resolve(false)
+      for (const waiting of this.waiters.values()) for (const waiter of waiting) waiter.settle("closed")
       this.waiters.clear()
       for (const socket of this.tunnels) socket.destroy()
       await Promise.all([this.upstreams.close(), this.fixed.close()])

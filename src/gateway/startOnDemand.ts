@@ -4,10 +4,16 @@
 // to 0, its in-flight requests drained first. Scale commands of one service run one at a time.
 import type { Sam } from "../runtime/sam.ts"
 
+/**
+ * How a wait for a ready instance ended: one is in the routing table; the start failed (the
+ * service went into backoff, crashed or error after it began starting: no use holding the request
+ * for the rest of start_ms); `ms` passed; or the gateway closed.
+ */
+export type Routable = "ready" | "failed" | "timeout" | "closed"
+
 export interface OnDemandEnv {
   readonly sam: Pick<Sam, "scale" | "unitStatus" | "bus">
-  /** Resolves true once the service has a ready instance in the routing table, false after `ms`. */
-  readonly whenRoutable: (id: string, ms: number) => Promise<boolean>
+  readonly whenRoutable: (id: string, ms: number) => Promise<Routable>
   /** Requests in flight through the gateway to the service now. */
   readonly inFlight: (id: string) => number
   readonly lastActivity: (id: string) => number
@@ -35,8 +41,8 @@ export class StartOnDemand {
   }
 
   /** Start the service if it runs nothing, and wait up to `startMs` for a ready instance. */
-  async ensure(id: string, startMs: number): Promise<boolean> {
-    if (this.closed) return false
+  async ensure(id: string, startMs: number): Promise<Routable> {
+    if (this.closed) return "closed"
     void this.serially(id, async () => {
       if (this.closed || this.env.sam.unitStatus(id).instances.length > 0) return
       this.env.sam.bus.publish({

@@ -10,12 +10,13 @@ export interface Unavailable {
   readonly retryAfterSeconds?: number
 }
 
+/** `none`: how the answer begins (an on-demand start that failed says so). */
 export const unavailable = (
   route: Pick<ServiceRoute, "id" | "state" | "nextAttemptAt">,
   now: number,
+  none = `"${route.id}" has no ready instance`,
 ): Unavailable => {
   const { id, state, nextAttemptAt } = route
-  const none = `"${id}" has no ready instance`
   if (nextAttemptAt !== undefined) {
     const seconds = Math.max(1, Math.ceil((nextAttemptAt - now) / 1000))
     const what = state === "backoff" ? "it is in backoff after a failure" : `it is ${state}`

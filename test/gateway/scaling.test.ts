@@ -58,6 +58,28 @@ describe("start-on-demand and scaling", () => {
     )
   })
 
+  it("a start-on-demand whose service crashes at start answers 503 at once, saying why and when SAM tries again", async () => {
+    const spec = upstream("lazybad", {
+      instances: 0,
+      maxInstances: 1,
+      gateway: { timeouts: { startMs: 60_000 } },
+    })
+    h = await startGateway([
+      {
+        ...spec,
+        process: { ...spec.process!, env: { ...spec.process!.env, EXIT_AT_START: "no model file" } },
+      },
+    ])
+    // Not held for start_ms (a minute): the crash ends the wait.
+    const response = await fetch(`${h.url}/api/lazybad/x`, { signal: AbortSignal.timeout(30_000) })
+    expect(response.status).toBe(503)
+    const detail = String((await json(response)).detail)
+    expect(detail).toMatch(
+      /^"lazybad" was started for this request and failed \(exited with code 1: no model file\): it is in backoff after a failure; SAM starts it again in \d+ s$/,
+    )
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+  })
+
   it("scaling in with the gateway's drain lets requests in flight finish: no request fails", async () => {
     h = await startGateway([upstream("api", { instances: 2, maxInstances: 2 })])
     await h.routable("api", 2)
