@@ -86,6 +86,10 @@ export const logEvents = (bus: EventBus, logger: Logger): (() => void) =>
       case "plugin.watch-failed":
         logger.warn(event, String(event.error ?? event.warning ?? event.type))
         return
+      // A rejected config edit: SAM goes on with the previous config, which the operator must know.
+      case "config.invalid":
+        logger.warn(event, String(event.message ?? event.type))
+        return
       default:
         logger.info(event, event.type)
     }

@@ -240,12 +240,18 @@ describe("sam start (the daemon)", () => {
       await sam.waitForOutput(
         /^sam: plugin ok gave up after 3 restarts in 60s \(save a fixed version to reload it\)$/m,
       )
+      // A config edit SAM refuses (it goes on with the one before) is a warning too.
+      p.writeConfig({ api: { port: 0 }, apii: {} })
+      await sam.waitForOutput(
+        /^sam: config reload rejected, still running the previous config:\nsam\.config\.json:\d+:\d+ apii: unknown key/m,
+      )
       const log = readFileSync(join(p.stateDir, "sam.log"), "utf8")
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as { level: number; type?: string })
       const levelOf = (type: string) => log.find((l) => l.type === type)?.level
       expect([levelOf("plugin.reload-failed"), levelOf("plugin.restarting")]).toEqual([40, 40])
+      expect(levelOf("config.invalid")).toBe(40)
       expect([levelOf("plugin.failed"), levelOf("plugin.crashed")]).toEqual([50, 50])
       sam.child.kill("SIGTERM")
       expect(await sam.exited).toBe(0)
