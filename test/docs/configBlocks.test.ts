@@ -119,16 +119,21 @@ describe.concurrent("the docs' config examples pass `sam validate`", () => {
     expect(missing.stderr).toContain("security.api_tokens.ci.token")
   })
 
-  it("docs/PLUGINS.md's plugin entry in sam.config.ts", async () => {
-    const config = docBlock("docs/PLUGINS.md", "plugin-config").replace(
-      'from "sam"',
-      `from ${JSON.stringify(join(repoRoot, "src", "index.ts"))}`,
-    )
-    expectValid(
-      await validate({ "sam.config.ts": config }, "sam.config.ts", {
-        CHAT_WEBHOOK: "http://127.0.0.1:9/hook",
-      }),
-    )
+  it("docs/PLUGINS.md's plugin entry in sam.config.ts, with its notifier plugin (validate imports it and checks its config)", async () => {
+    const local = (text: string) =>
+      text
+        .replace('from "sam"', `from ${JSON.stringify(join(repoRoot, "src", "index.ts"))}`)
+        .replace(
+          'from "effect"',
+          `from ${JSON.stringify(join(repoRoot, "node_modules", "effect", "dist", "index.js"))}`,
+        )
+    const files = {
+      "sam.config.ts": local(docBlock("docs/PLUGINS.md", "plugin-config")),
+      "plugins/notifier/index.ts": local(docBlock("docs/PLUGINS.md", "notifier")),
+    }
+    const run = await validate(files, "sam.config.ts", { CHAT_WEBHOOK: "http://127.0.0.1:9/hook" })
+    expectValid(run)
+    expect(run.stdout).toContain("plugins: notifier\n")
   })
 })
 
