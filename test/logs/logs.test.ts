@@ -384,7 +384,15 @@ describe("crash reports", () => {
     expect((await sam(["crashes", "crasher#0"])).stdout).toMatch(
       new RegExp(`^${id} +\\S+ \\S+ +crasher +code 1`, "m"),
     )
-    expect(await sam(["crashes", "crasher#1"])).toMatchObject({ code: 0, stdout: "no crash reports\n" })
+    // An instance it can never run is a mistake, as `sam logs --instance` says (no reports of it).
+    const impossible = await sam(["crashes", "crasher#1"])
+    expect(impossible).toMatchObject({ code: 1, stdout: "" })
+    expect(impossible.stderr).toContain("crasher has one instance, 0 (scaling.max_instances 1); found 1")
+    const api = await daemon.api<{ errors: unknown }>("GET", "/api/crashes?unit=crasher%231")
+    expect(api.status).toBe(400)
+    expect(api.body.errors).toEqual([
+      { path: ["query", "unit"], message: "crasher has one instance, 0 (scaling.max_instances 1); found 1" },
+    ])
   })
 })
 

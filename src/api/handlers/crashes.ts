@@ -6,6 +6,7 @@ import { suggestionSuffix } from "../../config/suggest.ts"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { crashSummary, crashUnitFilter, crashView } from "../crashViews.ts"
+import { impossibleInstance } from "../instanceRange.ts"
 import { parseSince } from "../logQuery.ts"
 import { NotAvailable, NotFound } from "../problems.ts"
 
@@ -30,14 +31,19 @@ export const crashesLive = HttpApiBuilder.group(ControlApi, "crashes", (handlers
             ...(since === undefined ? {} : { since }),
             limit: query.limit ?? 50,
           })
-          // A unit the config no longer has may still have reports; a name SAM never ran is a typo.
+          // A unit the config no longer has may still have reports; a name SAM never ran is a typo,
+          // and so is an instance it can never run (one a scale down removed may have reports).
           if (unit !== undefined && reports.length === 0) {
-            const ids = sam.unitSpecs().map((u) => u.id)
+            const specs = sam.unitSpecs()
+            const ids = specs.map((u) => u.id)
             if (!ids.includes(unit))
               return yield* new NotFound({
                 detail: `no agent or service "${unit}"${suggestionSuffix(unit, ids)}, and no crash reports of one; \`sam ps\` (GET /api/services, GET /api/agents) lists them`,
                 id: unit,
               })
+            const spec = specs.find((u) => u.id === unit)
+            const impossible = impossibleInstance(spec, filter?.instance, ["query", "unit"])
+            if (impossible) return yield* impossible
           }
           return { crashes: reports.map(crashSummary) }
         }),

@@ -3,9 +3,9 @@
 import { Effect, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { maxInstancesOf } from "../../runtime/unitSpec.ts"
 import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
+import { impossibleInstance } from "../instanceRange.ts"
 import { logLineView } from "../logLineView.ts"
 import { logQueryOf } from "../logQuery.ts"
 import { logFrames } from "../logStream.ts"
@@ -35,15 +35,8 @@ export const logsLive = HttpApiBuilder.group(ControlApi, "logs", (handlers) =>
         yield* lookup(kind, id, () => (kind === "services" ? sam.services : sam.agents).status(id))
         // An instance number the unit can never run would only answer nothing: say which it has.
         const spec = sam.unitSpecs().find((u) => u.id === id)
-        const instance = request.query.instance
-        if (spec !== undefined && instance !== undefined && instance >= maxInstancesOf(spec)) {
-          const max = maxInstancesOf(spec)
-          const message = `${id} has ${max === 1 ? "one instance, 0" : `instances 0 to ${max - 1}`} (scaling.max_instances ${max}); found ${instance}`
-          return yield* new InvalidRequest({
-            detail: `instance: ${message}`,
-            errors: [{ path: ["query", "instance"], message }],
-          })
-        }
+        const impossible = impossibleInstance(spec, request.query.instance, ["query", "instance"])
+        if (impossible) return yield* impossible
         const parsed = logQueryOf(request.query, Date.now())
         if ("issues" in parsed)
           return yield* new InvalidRequest({
