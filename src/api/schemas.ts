@@ -18,7 +18,7 @@ const SinceParam = (description: string) =>
 
 /** A query parameter holding a whole number within bounds. */
 const IntParam = (minimum: number, maximum: number, description: string) =>
-  Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum, maximum })).annotate({
+  Schema.NumberFromString.check(Schema.isInt().abort(), Schema.isBetween({ minimum, maximum })).annotate({
     description,
   })
 

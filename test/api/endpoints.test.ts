@@ -368,10 +368,11 @@ describe("authentication, authorization and validation", () => {
 
     const query = await h.fetch("/api/agents?page=0&pageSize=x&status=sleeping&sort=id", { as: "watcher" })
     expect(query.status).toBe(400)
-    const issues = ((await query.json()) as { errors: Array<{ path: unknown[] }> }).errors.map(
-      (e) => e.path[1],
-    )
+    const errors = ((await query.json()) as { errors: Array<{ path: unknown[]; message: string }> }).errors
+    const issues = errors.map((e) => e.path[1])
     expect(new Set(issues)).toEqual(new Set(["page", "pageSize", "status", "sort"]))
+    // One problem a parameter: "x" is no integer, and so not out of 1-500 besides.
+    expect(errors.filter((e) => e.path[1] === "pageSize").map((e) => e.message)).toHaveLength(1)
 
     const media = await h.fetch("/api/services/db/stop", {
       as: "ops",
