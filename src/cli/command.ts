@@ -80,8 +80,10 @@ export const formatHelp = (command: Command, path: ReadonlyArray<string>): strin
     .join(" ")
   const lines: Array<string> = []
   const sub = command.subcommands !== undefined && command.subcommands.length > 0
+  // A command that also runs by itself (`sam crashes`, `sam crashes show <id>`) takes one optionally.
+  const subSyntax = sub ? (command.load ? "[<command>]" : "<command>") : undefined
   lines.push(
-    `Usage: ${[...path, sub ? "<command>" : undefined, command.args, optionSyntax].filter((s) => s !== undefined && s !== "").join(" ")}`,
+    `Usage: ${[...path, subSyntax, command.args, optionSyntax].filter((s) => s !== undefined && s !== "").join(" ")}`,
     "",
     command.description ?? command.summary,
   )

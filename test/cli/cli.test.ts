@@ -100,6 +100,15 @@ describe.concurrent("sam --help and usage errors", () => {
     expect(bare.err()).toMatch(/^sam: missing command\n\nUsage: sam/)
   })
 
+  it("help says when a subcommand is optional: a command that also runs by itself", async () => {
+    const crashes = fakeIo()
+    expect(await runCli(["help", "crashes"], crashes)).toBe(0)
+    expect(crashes.out()).toMatch(/^Usage: sam crashes \[<command>\] \[<unit>\] /)
+    const secrets = fakeIo()
+    expect(await runCli(["help", "secrets"], secrets)).toBe(0)
+    expect(secrets.out()).toMatch(/^Usage: sam secrets <command>\n/)
+  })
+
   it("an unknown flag, a missing argument or a bad value exits 2", async () => {
     const run = await runSam(["validate", "--confg", "x"])
     expect(run.code).toBe(2)
