@@ -155,8 +155,10 @@ export const countStates = (statuses: ReadonlyArray<UnitStatus>): Counts => {
   return counts
 }
 
-/** healthy: every unit that is not stopped is running and ready; unhealthy: something crashed. */
-/** The units' health, made worse by the watchdog's worst finding (critical: unhealthy, warning: degraded). */
+/**
+ * healthy: every unit that is not stopped is running and ready; unhealthy: something crashed; made
+ * worse by the watchdog's worst finding (critical: unhealthy, warning: degraded).
+ */
 export const overallHealth = (
   statuses: ReadonlyArray<UnitStatus>,
   watchdog: "ok" | "warning" | "critical" = "ok",
