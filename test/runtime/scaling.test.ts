@@ -76,7 +76,8 @@ describe("scaling a unit", () => {
       {
         id: "api",
         state: "stopped",
-        reason: "api runs 0 instances (scaling.min_instances: 0) until it is scaled up",
+        reason:
+          "api runs 0 instances (scaling.min_instances: 0) until it is scaled up or a request for it comes through the gateway (/api/api/)",
       },
     ])
     expect(h.supervisor.status("api")).toMatchObject({ state: "stopped", ready: false, instances: [] })

@@ -3,6 +3,8 @@
 // ready, and for each one that is not, its state and why (held by an operator's stop, scaled to 0,
 // waiting for dependencies, or its instance's own reason).
 import { Duration, Effect, type Fiber } from "effect"
+import { defaultGatewaySpec } from "../gatewaySpec.ts"
+import type { UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent, StartReport } from "./contracts.ts"
 import { pendingText, satisfied } from "./dependencies.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -109,6 +111,13 @@ const untilUnitSettled = (ctx: StartAllContext, id: string): Effect.Effect<void>
   return stuck.length === 0 ? own : Effect.raceAll([own, ...stuck])
 }
 
+/** Why a unit with min_instances 0 runs nothing yet, and what starts it (a service: its first request). */
+const onDemandReason = (spec: UnitSpec): string => {
+  const base = `${spec.id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`
+  const routed = spec.kind === "service" && (spec.gateway ?? defaultGatewaySpec).enabled
+  return routed ? `${base} or a request for it comes through the gateway (/api/${spec.id}/)` : base
+}
+
 const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport => {
   const ready: string[] = []
   const done: string[] = []
@@ -117,12 +126,7 @@ const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport =
     const unit = ctx.units.get(id)
     if (!unit) continue
     const held = ctx.heldBy(id)
-    if (unit.runners.length === 0)
-      notReady.push({
-        id,
-        state: "stopped",
-        reason: `${id} runs 0 instances (scaling.min_instances: 0) until it is scaled up`,
-      })
+    if (unit.runners.length === 0) notReady.push({ id, state: "stopped", reason: onDemandReason(unit.spec) })
     else if (unit.runners.every((r) => r.state === "running" && r.ready)) ready.push(id)
     else if (completed(unit.runners)) done.push(id)
     else if (held && unit.runners.every((r) => r.state === "stopped"))
