@@ -290,6 +290,15 @@ console.log(JSON.stringify({
     expect(stdout.trim()).toContain(version)
   })
 
+  it("the README tour's validate step runs on the examples the package ships", async () => {
+    const { stdout } = await ok(
+      "npx",
+      ["sam", "validate", "--config", "node_modules/sam/examples/seed-service.yaml"],
+      project,
+    )
+    expect(stdout).toMatch(/^ok: \d+ agents?, \d+ services?\n/)
+  })
+
   it("agents importing sam/agent (plain .mjs, and the docs' TypeScript example) run sandboxed under npx sam start", async () => {
     const started = spawn("npx", ["sam", "start", "--config", "sam.yaml"], {
       cwd: project,
