@@ -3,7 +3,7 @@
 // the kind requires). An unknown `when` gets a did-you-mean like every other name.
 
 import * as Schema from "effect/Schema"
-import { type ConfigPath, isRecord } from "./configPath.ts"
+import { type ConfigPath, formatPath, isRecord } from "./configPath.ts"
 import type { IssueDraft } from "./issueDraft.ts"
 import { NonEmpty, optional, PositiveSeconds, Seconds, StringList, withDefault } from "./schemaPrimitives.ts"
 import { suggestionSuffix } from "./suggest.ts"
@@ -116,4 +116,34 @@ export const alertChecks = (
       })
   }
   return out
+}
+
+/** Whether a service's gateway breaker can open: the gateway and its breaker are on (the default). */
+const hasBreaker = (service: unknown): boolean => {
+  if (!isRecord(service)) return false
+  const gateway = service.gateway
+  if (!isRecord(gateway)) return true
+  return gateway.enabled !== false && !(isRecord(gateway.breaker) && gateway.breaker.enabled === false)
+}
+
+/** Rules that can never fire as configured: a breaker_open rule with no breaker to watch. */
+export const alertWarnings = (raw: Record<string, unknown>): Array<string> => {
+  const monitoring = raw.monitoring
+  const alerts = isRecord(monitoring) ? monitoring.alerts : undefined
+  if (!isRecord(alerts)) return []
+  const services = isRecord(raw.services) ? raw.services : {}
+  const warnings: Array<string> = []
+  for (const [name, rule] of Object.entries(alerts)) {
+    if (!isRecord(rule) || rule.when !== "breaker_open") continue
+    const watched = Array.isArray(rule.units)
+      ? rule.units.filter((u): u is string => typeof u === "string")
+      : Object.keys(services)
+    if (watched.some((id) => hasBreaker(services[id]))) continue
+    const what =
+      watched.length === 0
+        ? "there is no service"
+        : `${watched.join(", ")} ${watched.length === 1 ? "has" : "have"} no gateway breaker (an agent, or gateway.enabled or gateway.breaker.enabled false)`
+    warnings.push(`${formatPath(["monitoring", "alerts", name])}: when: breaker_open can never fire: ${what}`)
+  }
+  return warnings
 }

@@ -4,7 +4,7 @@
 // no process and API token lengths. Pure.
 
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
-import { alertChecks } from "./alertRules.ts"
+import { alertChecks, alertWarnings } from "./alertRules.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
 import { dependencyConditions, dependencyEntries, dependencyIds } from "./dependsOn.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
@@ -464,5 +464,6 @@ export const crossChecks = (
       units.map((u) => u.id),
     ),
   )
+  warnings.push(...alertWarnings(raw))
   return { issues, warnings }
 }

@@ -112,7 +112,9 @@ export const GatewaySchema = Schema.Struct({
   retries: Retries.pipe(withDefault({})),
   breaker: Breaker.pipe(withDefault({})),
   max_in_flight: Count.pipe(withDefault(1_024, "Requests in flight to the service; more get 503. 0: none.")),
-  max_body_bytes: Count.pipe(withDefault(10 * 1024 * 1024, "Largest request body forwarded (413 beyond).")),
+  max_body_bytes: Count.pipe(
+    withDefault(10 * 1024 * 1024, "Largest request body forwarded (413 beyond); 0: no limit."),
+  ),
   rate_limit: optional(RateLimit),
   cache: Cache.pipe(withDefault({})),
   auth: optional(

@@ -439,6 +439,29 @@ describe("the scaling block", () => {
   })
 })
 
+describe("alert rules that can never fire", () => {
+  it("warns about a breaker_open rule whose services have no gateway breaker", async () => {
+    const ext = (n: number) => `{ mode: external, url: 'http://localhost:${n}' }`
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        `  off: { deployment: ${ext(1)}, gateway: { enabled: false } }`,
+        `  nobreaker: { deployment: ${ext(2)}, gateway: { breaker: { enabled: false } } }`,
+        `  api: { deployment: ${ext(3)} }`,
+        "monitoring:",
+        "  alerts:",
+        "    never: { when: breaker_open, units: [off, nobreaker] }",
+        "    fine: { when: breaker_open }",
+        "    one: { when: breaker_open, units: [api] }",
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "" } })
+    expect(loaded.warnings.filter((w) => w.startsWith("monitoring."))).toEqual([
+      "monitoring.alerts.never: when: breaker_open can never fire: off, nobreaker have no gateway breaker (an agent, or gateway.enabled or gateway.breaker.enabled false)",
+    ])
+  })
+})
+
 describe("warnings do not fail loading", () => {
   it("warns about a missing agent path, a disabled dependency and a missing container engine", async () => {
     const dir = await tempDir({

@@ -136,4 +136,13 @@ describe("request limits", () => {
     const small = await fetch(`${h.url}/api/api/echo`, { method: "POST", body: "hello" })
     expect((await json(small)).body).toBe("hello")
   })
+
+  it("max_body_bytes 0 is no limit", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 0 } })])
+    await h.routable("api", 1)
+    const body = "x".repeat(11 * 1024 * 1024) // past the default limit of 10 MiB
+    const response = await fetch(`${h.url}/api/api/echo`, { method: "POST", body })
+    expect(response.status).toBe(200)
+    expect(String((await json(response)).body).length).toBe(body.length)
+  })
 })
