@@ -16,6 +16,7 @@ import {
   wholeNumberOption,
 } from "./command.ts"
 import type { CliIo } from "./io.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 import { fetchUnits, type UnitRow, unknownUnits } from "./unitTable.ts"
 
 interface Target {
@@ -110,7 +111,7 @@ const printer = (io: CliIo, targets: ReadonlyArray<Target>, format: Format): Pri
       // aligned, and every line starts with its time whether or not it names its unit.
       const time = format === "timestamped" ? `${line.time} ` : ""
       const prefix = prefixed ? `${who.padEnd(width)} | ` : ""
-      io.stdout(`${time}${prefix}${line.line}\n`)
+      io.stdout(`${time}${prefix}${terminalSafe(line.line)}\n`)
     },
   }
 }

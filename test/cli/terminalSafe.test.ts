@@ -1,0 +1,15 @@
+// `sam logs` text lines: a unit's colours pass, any other control character is shown escaped.
+import { describe, expect, it } from "vitest"
+import { terminalSafe } from "../../src/cli/terminalSafe.ts"
+
+describe("a log line printed for people", () => {
+  it("keeps colours and tabs, escapes what could move the cursor, clear or retitle the terminal", () => {
+    expect(terminalSafe("\x1b[31mred\x1b[0m\tok")).toBe("\x1b[31mred\x1b[0m\tok")
+    expect(terminalSafe("\x1b[1;38;5;208mbold orange\x1b[m")).toBe("\x1b[1;38;5;208mbold orange\x1b[m")
+    expect(terminalSafe("\x00\x01\x07bell")).toBe("\\x00\\x01\\x07bell")
+    expect(terminalSafe("\x1b[2J\x1b[Hcleared")).toBe("\\x1b[2J\\x1b[Hcleared")
+    expect(terminalSafe("\x1b]0;pwned\x07title")).toBe("\\x1b]0;pwned\\x07title")
+    expect(terminalSafe("cr\roverwrite\x7f\x9b")).toBe("cr\\x0doverwrite\\x7f\\x9b")
+    expect(terminalSafe("plain ünïcode ✓")).toBe("plain ünïcode ✓")
+  })
+})
