@@ -2,6 +2,7 @@
 // once), usage samples and the metrics history into sparklines, alerts, the timeline newest first.
 import { describe, expect, it } from "vitest"
 import { asAlert, firingAlerts } from "../../src/dashboard/ui/live.ts"
+import { headerCounts } from "../../src/dashboard/ui/states.ts"
 import {
   applyHistory,
   applySnapshot,
@@ -196,5 +197,23 @@ describe("the dashboard's state", () => {
       reload({ restarted: ["web"], settings: ["security.api_tokens"], restartNeeded: ["api.port"] }),
     ).toBe("config reloaded: restarted web; settings security.api_tokens; needs a restart of SAM: api.port")
     expect(reload({})).toBe("config reloaded: nothing changed")
+  })
+})
+
+describe("the header's counts", () => {
+  it("count a unit in backoff as failing (a crash loop), one starting or not ready as settling", () => {
+    const u = (status: string, ready = false) => ({ status, ready })
+    expect(
+      headerCounts([
+        u("running", true),
+        u("running"),
+        u("starting"),
+        u("backoff"),
+        u("crashed"),
+        u("error"),
+        u("stopped"),
+        u("suspended"),
+      ]),
+    ).toEqual({ ready: 1, settling: 2, failing: 3, stopped: 2 })
   })
 })

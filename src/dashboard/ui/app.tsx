@@ -7,7 +7,7 @@ import { DependencyGraph } from "./components/DependencyGraph.tsx"
 import { LogTail } from "./components/LogTail.tsx"
 import { Timeline } from "./components/Timeline.tsx"
 import { UnitCard } from "./components/UnitCard.tsx"
-import { toneOf } from "./states.ts"
+import { headerCounts } from "./states.ts"
 import type { State } from "./store.ts"
 import type { Unit } from "./types.ts"
 import { useDashboard, useNow, useStore } from "./useStore.ts"
@@ -20,26 +20,25 @@ const connectionText: Record<State["connection"], string> = {
 }
 
 const Summary = ({ units }: { readonly units: ReadonlyArray<Unit> }) => {
-  const counts = { ok: 0, busy: 0, idle: 0, warn: 0, bad: 0 }
-  for (const u of units) counts[toneOf(u.status, u.ready)]++
+  const counts = headerCounts(units)
   return (
     <ul class="summary" aria-label="units by state">
       <li class="tone-ok">
-        <strong>{counts.ok}</strong> ready
+        <strong>{counts.ready}</strong> ready
       </li>
-      {counts.busy + counts.warn > 0 && (
+      {counts.settling > 0 && (
         <li class="tone-warn">
-          <strong>{counts.busy + counts.warn}</strong> settling
+          <strong>{counts.settling}</strong> settling
         </li>
       )}
-      {counts.bad > 0 && (
+      {counts.failing > 0 && (
         <li class="tone-bad">
-          <strong>{counts.bad}</strong> failing
+          <strong>{counts.failing}</strong> failing
         </li>
       )}
-      {counts.idle > 0 && (
+      {counts.stopped > 0 && (
         <li class="tone-idle">
-          <strong>{counts.idle}</strong> stopped
+          <strong>{counts.stopped}</strong> stopped
         </li>
       )}
     </ul>

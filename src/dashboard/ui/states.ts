@@ -28,3 +28,32 @@ export const toneOf = (state: string, ready?: boolean): Tone => {
 /** What to call a state on the page: `running` splits into ready and not ready. */
 export const stateLabel = (state: string, ready: boolean): string =>
   state === "running" ? (ready ? "ready" : "running, not ready") : state
+
+/** The header's count of units: ready, settling (on its way or not ready yet), failing, stopped. */
+export interface HeaderCounts {
+  readonly ready: number
+  readonly settling: number
+  readonly failing: number
+  readonly stopped: number
+}
+
+/**
+ * A unit in backoff is failing, not settling: it is there because it failed, and a crash loop
+ * spends most of its time there (its card keeps the warn colour of a retry that may still work).
+ */
+export const headerCounts = (
+  units: ReadonlyArray<{ readonly status: string; readonly ready: boolean }>,
+): HeaderCounts => {
+  let ready = 0
+  let settling = 0
+  let failing = 0
+  let stopped = 0
+  for (const u of units) {
+    const tone = toneOf(u.status, u.ready)
+    if (tone === "ok") ready++
+    else if (tone === "idle") stopped++
+    else if (tone === "bad" || u.status === "backoff") failing++
+    else settling++
+  }
+  return { ready, settling, failing, stopped }
+}
