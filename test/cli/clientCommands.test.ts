@@ -57,9 +57,12 @@ const table = new Set([
   "src/config/suggest.ts",
 ])
 
-/** What a client command may load besides: its body, the typed client, node:http (without undici) and finding SAM. */
+/**
+ * What a client command may load besides: its body, the typed client, node:http (without undici),
+ * finding SAM and the delay wording its tables share with the runtime (no imports of its own).
+ */
 const client =
-  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/os\/nodeHttp\.ts)$/
+  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText)\.ts)$/
 
 describe("what a command loads", () => {
   it("sam --version, --help and a mistyped command load the command table only", async () => {

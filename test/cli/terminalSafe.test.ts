@@ -1,10 +1,15 @@
-// `sam logs` text lines: a unit's colours pass, any other control character is shown escaped.
+// `sam logs` text lines: a unit's colours, tabs and newlines pass, any other control character is
+// shown escaped.
 import { describe, expect, it } from "vitest"
 import { terminalSafe } from "../../src/cli/terminalSafe.ts"
 
 describe("a log line printed for people", () => {
   it("keeps colours and tabs, escapes what could move the cursor, clear or retitle the terminal", () => {
     expect(terminalSafe("\x1b[31mred\x1b[0m\tok")).toBe("\x1b[31mred\x1b[0m\tok")
+    // An agent's log entry with its stack keeps its lines.
+    expect(terminalSafe("Error: kaboom\n    at fail (x.ts:1:1)")).toBe(
+      "Error: kaboom\n    at fail (x.ts:1:1)",
+    )
     expect(terminalSafe("\x1b[1;38;5;208mbold orange\x1b[m")).toBe("\x1b[1;38;5;208mbold orange\x1b[m")
     expect(terminalSafe("\x00\x01\x07bell")).toBe("\\x00\\x01\\x07bell")
     expect(terminalSafe("\x1b[2J\x1b[Hcleared")).toBe("\\x1b[2J\\x1b[Hcleared")
