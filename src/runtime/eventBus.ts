@@ -27,7 +27,8 @@ export interface SupervisorEvent {
    * restart | give-up | escalation | group-shutdown | dependency-restarted | waiting | scale
    * (with why) | scaled (a scale down finished) | scale-limited | scale-failed | drain-failed |
    * files-changed (a watched unit's files changed, and what that did) | watch-failed |
-   * port-moved (a kept port was taken while the instance was down: it got another)
+   * port-moved (a kept port was taken while the instance was down: it got another) | watch-loop
+   * (a watched unit seems to write its own watched files: watching it is paused)
    */
   readonly action: string
   readonly unit?: string

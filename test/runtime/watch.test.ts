@@ -252,6 +252,36 @@ describe("watch: a change to a unit's files restarts it", () => {
 })
 
 describe("watch: watchers live as long as the unit's watch", () => {
+  it("a unit that writes into its watched files is restarted three times, then its watching pauses until a restart", async () => {
+    // At every start it writes cache.json beside itself: each write is a change of its own files.
+    const selfWriter = `import { writeFileSync } from "node:fs"
+writeFileSync("cache.json", String(Date.now()))
+setInterval(() => {}, 1 << 30)
+`
+    const w = await boot({ services: { web: service({ debounce_ms: 100 }) } }, { "server.mjs": selfWriter })
+    const isLoop = (e: SamEvent) => e.type === "supervisor" && e.action === "watch-loop" && e.unit === "web"
+    const loop = await w.log.upcoming(isLoop)
+    expect(loop).toMatchObject({
+      detail: expect.stringMatching(
+        /^web: its watched files changed within 2\.1 s of each of its last 3 starts \(cache\.json\): it seems to write them itself, so it would restart for ever; watching web is paused until its watch config changes or `sam restart web` \(add what it writes to watch\.ignore\)$/,
+      ),
+    })
+    expect(w.sam.unitStatus("web")).toMatchObject({ state: "running", restarts: 3 })
+    // Paused: an edit is told, not acted on.
+    const told = w.log.upcoming(
+      (e) =>
+        isFilesChanged("web", "server.mjs")(e) &&
+        String((e as { detail: string }).detail).endsWith("paused (watch-loop)"),
+    )
+    w.project.write("server.mjs", `${selfWriter}// edited\n`)
+    await told
+    expect(w.sam.unitStatus("web").restarts).toBe(3)
+    // An operator's restart resumes watching: the loop is caught again.
+    const seen = w.log.events.filter(isLoop).length
+    await w.sam.services.restart("web")
+    await w.sam.until("web", () => w.log.events.filter(isLoop).length > seen, 20_000)
+  })
+
   it("a reload that turns watch off or removes the unit closes its watcher; stopping SAM closes the rest", async () => {
     const watchers = () => activeResources().get("FSEventWrap") ?? 0
     const before = watchers()

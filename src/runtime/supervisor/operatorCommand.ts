@@ -90,6 +90,8 @@ export interface CommandContext {
   ) => Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping>
   /** Start one unit after its dependencies (started as needed) are ready. */
   readonly startUnit: (id: string) => Effect.Effect<void>
+  /** A watch paused for a unit's own writes (watchedFiles.ts): an operator's restart resumes it. */
+  readonly watchStreaks: Map<string, unknown>
 }
 
 /** An operator command on every instance of a unit; completes once it has taken effect. */
@@ -152,6 +154,7 @@ export const runCommand = (
     if (command === "start" || command === "restart") {
       ctx.clearGroupFailure(unit.spec.group)
       for (const r of unit.runners) ctx.resetWindow(r)
+      ctx.watchStreaks.delete(id)
     }
     if (command === "stop") {
       yield* FiberMap.remove(ctx.starts, id)

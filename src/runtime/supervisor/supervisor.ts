@@ -53,7 +53,7 @@ import type { GroupSpec } from "./supervisionGroup.ts"
 import { type GroupView, SupervisionGroups } from "./supervisionGroups.ts"
 import type { Unit } from "./unit.ts"
 import { type UnitStatus, unitStatusOf } from "./unitStatus.ts"
-import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
+import { rewatchFiles, type WatchContext, type WatchStreak, watchFiles } from "./watchedFiles.ts"
 
 export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
@@ -77,6 +77,7 @@ export class Supervisor {
   private readonly starts: FiberMap.FiberMap<string>
   /** Done when a second stop request says: SIGKILL what is still stopping, now. */
   private readonly hurried = Deferred.makeUnsafe<void>()
+  private readonly watchStreaks = new Map<string, WatchStreak>()
   /** Each watched unit's file watcher, by unit id (config `watch`). */
   private readonly watches: FiberMap.FiberMap<string>
   private readonly clock: Clock.Clock
@@ -165,6 +166,7 @@ export class Supervisor {
       watches: runtime.watches,
       scaleLocks: this.scaleLocks,
       hurried: this.hurried,
+      watchStreaks: this.watchStreaks,
       memory: options.memory,
       containment: options.containment,
       // What it answers.

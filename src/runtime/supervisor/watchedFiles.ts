@@ -1,6 +1,9 @@
 // A unit's watched files (config `watch`): one watcher per unit in the supervisor's FiberMap of
 // watchers (watch/unitWatcher.ts does the watching), and what a change does: the lifecycle machine
 // says which instances restart (FILES_CHANGED), and they restart with fresh restart windows.
+// A unit that writes into what it watches (a log file, a cache) would restart for ever, as PM2's
+// watch does: changes that come right after each of its starts, several times in a row, pause its
+// watching (`watch-loop`) until its `watch` config changes or an operator starts or restarts it.
 import { Effect, type Fiber, FiberMap } from "effect"
 import { sameValue } from "../configDiff.ts"
 import type { SamEventBody } from "../eventBus.ts"
@@ -22,10 +25,26 @@ export interface WatchContext {
   readonly clearGroupFailure: (group: string) => void
   readonly resetWindow: (runner: InstanceRunner) => void
   readonly publish: (event: SamEventBody) => void
+  /** Per watched unit, its changes that came right after a start, in a row (and whether paused). */
+  readonly watchStreaks: Map<string, WatchStreak>
 }
+
+export interface WatchStreak {
+  /** The changes, in a row, that came right after a start this watch's own restart caused. */
+  readonly paths: ReadonlyArray<string>
+  /** When the watch last restarted the unit. */
+  readonly restartedAt: number
+  readonly paused: boolean
+}
+
+/** A change this soon (beyond the debounce) after the unit's latest start is likely its own write. */
+const selfWriteMs = 2_000
+/** So many such changes in a row pause the watching. */
+const selfWriteStreak = 3
 
 /** Watch the unit's files while it is configured with `watch` (its watcher replaces any other). */
 export const watchFiles = (ctx: WatchContext, spec: UnitSpec): void => {
+  ctx.watchStreaks.delete(spec.id)
   if (spec.watch === undefined || ctx.stopping()) return
   const publish = (action: string, detail: string) =>
     ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
@@ -56,6 +75,18 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
   const unit = ctx.units.get(id)
   if (unit === undefined || ctx.stopping()) return
   const reason = `its files changed (${path})`
+  const publish = (action: string, detail: string) =>
+    ctx.publish({ type: "supervisor", action, unit: id, detail })
+  const streak = ctx.watchStreaks.get(id)
+  if (streak?.paused) {
+    publish("files-changed", `${id}: ${reason}; not restarted: its watching is paused (watch-loop)`)
+    return
+  }
+  const paths = soonAfterOwnRestart(unit, streak) ? [...(streak?.paths ?? []), path] : []
+  if (paths.length >= selfWriteStreak) {
+    pause(ctx, unit, id, paths)
+    return
+  }
   const event = { type: "FILES_CHANGED", reason } as const
   const acting = unit.runners.filter((r) => r.accepts(event))
   const state = ctx.status(unit).state
@@ -65,16 +96,41 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
       : state === "stopped"
         ? `it is stopped (\`sam start ${id}\` starts it)`
         : `it is ${state}`
-  ctx.publish({
-    type: "supervisor",
-    action: "files-changed",
-    unit: id,
-    detail: `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
-  })
+  publish(
+    "files-changed",
+    `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
+  )
   if (acting.length === 0) return
+  ctx.watchStreaks.set(id, { paths, restartedAt: Date.now(), paused: false })
   ctx.clearGroupFailure(unit.spec.group)
   for (const r of acting) {
     ctx.resetWindow(r)
     r.send(event)
   }
+}
+
+/**
+ * Whether this change came right after a start the watch's own last restart caused, with every
+ * instance still running: what a unit writing into its watched files looks like. A crash loop's
+ * restarts, or an edit a while after the start, end the streak.
+ */
+const soonAfterOwnRestart = (unit: Unit, streak: WatchStreak | undefined): boolean => {
+  if (streak === undefined) return false
+  const now = Date.now()
+  const statuses = unit.runners.map((r) => r.status(now))
+  if (statuses.length === 0 || statuses.some((s) => s.state !== "running")) return false
+  const latest = Math.max(...statuses.map((s) => s.startedAt ?? 0))
+  return latest >= streak.restartedAt && now - latest <= selfWriteMs + (unit.spec.watch?.debounceMs ?? 0)
+}
+
+/** The unit's own writes restart it in a loop: its watching is paused, and the event says why. */
+const pause = (ctx: WatchContext, unit: Unit, id: string, paths: ReadonlyArray<string>): void => {
+  ctx.watchStreaks.set(id, { paths, restartedAt: 0, paused: true })
+  const withinMs = selfWriteMs + (unit.spec.watch?.debounceMs ?? 0)
+  ctx.publish({
+    type: "supervisor",
+    action: "watch-loop",
+    unit: id,
+    detail: `${id}: its watched files changed within ${withinMs / 1000} s of each of its last ${paths.length} starts (${[...new Set(paths)].join(", ")}): it seems to write them itself, so it would restart for ever; watching ${id} is paused until its watch config changes or \`sam restart ${id}\` (add what it writes to watch.ignore)`,
+  })
 }
