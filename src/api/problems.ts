@@ -83,7 +83,7 @@ export class CapabilityBusy extends HttpApiError.Problem<CapabilityBusy>()(
 export class CapabilityFailed extends HttpApiError.Problem<CapabilityFailed>()(
   "CapabilityFailed",
   { type: type("capability-failed"), status: 502, title: "Capability failed" },
-  capabilityFields,
+  { ...capabilityFields, code: Schema.optionalKey(Schema.String) },
 ) {}
 
 export class CapabilityUnavailable extends HttpApiError.Problem<CapabilityUnavailable>()(
@@ -157,7 +157,7 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
         detail: `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
       })
     case "failed":
-      return new CapabilityFailed(fields)
+      return new CapabilityFailed(failure.code === undefined ? fields : { ...fields, code: failure.code })
   }
 }
 

@@ -134,7 +134,12 @@ describe("a handler that throws", () => {
         }),
       ])
       const logged = h.nextLine((line) => line.includes('capability "fail" failed: Error: kaboom'), "talker")
-      await expect(h.sam.invoke("fail", {})).rejects.toThrow("kaboom")
+      // The caller gets its message and its code, in every runtime.
+      await expect(h.sam.invoke("fail", {})).rejects.toMatchObject({
+        reason: "failed",
+        code: "E_KABOOM",
+        message: 'capability "fail" failed: kaboom (code E_KABOOM)',
+      })
       expect(await logged).toContain('capability "fail" failed: Error: kaboom')
     })
 })

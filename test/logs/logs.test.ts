@@ -178,10 +178,18 @@ describe("sam logs", () => {
   })
 
   it("a handler that throws is in the agent's log with its stack, besides the caller's answer", async () => {
-    const failed = await daemon.api<{ detail: string }>("POST", "/api/capabilities/fail/invoke", {
-      input: {},
+    const failed = await daemon.api<{ detail: string; code?: string }>(
+      "POST",
+      "/api/capabilities/fail/invoke",
+      {
+        input: {},
+      },
+    )
+    expect(failed.status).toBe(502)
+    expect(failed.body).toMatchObject({
+      detail: 'capability "fail" failed: kaboom (code E_KABOOM)',
+      code: "E_KABOOM",
     })
-    expect(failed.body.detail).toContain("kaboom")
     const run = await untilLogs(["talker"], (out) => out.includes('capability "fail" failed: Error: kaboom'))
     expect(run.stdout).toMatch(/capability "fail" failed: Error: kaboom\n\s+at /)
   })

@@ -15,6 +15,8 @@ export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   /** not_found | unavailable | queue_full | timeout | cancelled | failed */
   readonly reason: "not_found" | "unavailable" | "queue_full" | "timeout" | "cancelled" | "failed"
   readonly message: string
+  /** failed: the `code` of the error the handler threw, when it had a string one. */
+  readonly code?: string
 }> {}
 
 export interface Entry {
@@ -284,10 +286,12 @@ export class CapabilityRouter {
         message: `invocation of "${capability}" was cancelled`,
       })
     }
+    const code = (error as { code?: unknown } | null)?.code
     return new CapabilityError({
       capability,
       reason: "failed",
-      message: `capability "${capability}" failed: ${error instanceof Error ? error.message : String(error)}`,
+      message: `capability "${capability}" failed: ${error instanceof Error ? error.message : String(error)}${typeof code === "string" ? ` (code ${code})` : ""}`,
+      ...(typeof code === "string" ? { code } : {}),
     })
   }
 }

@@ -128,7 +128,11 @@ export class AgentConnection {
       case "error": {
         const pending = this.take(message.id)
         if (!pending) return
-        const error = new Error(this.describeFailure(pending.capability, message.message, message.code))
+        // The handler's own `code` goes on to the caller (CapabilityError.code, the API's `code`).
+        const error = Object.assign(
+          new Error(this.describeFailure(pending.capability, message.message, message.code)),
+          message.code === undefined ? {} : { code: message.code },
+        )
         if (pending.stream) pending.stream.fail(error)
         else pending.settle?.reject(error)
         return
