@@ -154,7 +154,10 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
     case "timeout":
       return new CapabilityTimeout({
         ...fields,
-        detail: `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
+        // The agent's own limit is raised in its config; a longer request deadline would not help.
+        detail: failure.agentLimit
+          ? `${failure.message}; give it longer in the config if the agent needs it (agents.<id>.resources.timeout_seconds; a request's timeout_seconds or \`sam invoke --timeout\` cannot go past it)`
+          : `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
       })
     case "failed":
       return new CapabilityFailed(failure.code === undefined ? fields : { ...fields, code: failure.code })

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { capabilityProblem } from "../../src/api/problems.ts"
 import { agentUnit, removeScratch, startAgents, stopAll, transitionTo } from "../support/agents.ts"
 
 afterEach(async () => {
@@ -76,11 +77,17 @@ describe("resource limits are enforced", () => {
       agentUnit("sloth", { agent: { capabilities: ["slow", "echo"], timeoutMs: 300 } }),
     ])
     const aborted = h.nextLine((line) => line.startsWith("slow: signal aborted"), "sloth")
-    await expect(h.sam.invoke("slow", {})).rejects.toMatchObject({
+    const error = await h.sam.invoke("slow", {}).catch((e: unknown) => e)
+    expect(error).toMatchObject({
       _tag: "CapabilityError",
       reason: "timeout",
-      message: expect.stringContaining("timeout_seconds (0.3 s)"),
+      agentLimit: true,
+      message: expect.stringContaining("within its resources.timeout_seconds (0.3 s)"),
     })
+    // The API's answer points at the agent's own limit: a longer request deadline cannot pass it.
+    expect(capabilityProblem(error, "slow").detail).toContain(
+      "give it longer in the config if the agent needs it (agents.<id>.resources.timeout_seconds; a request's timeout_seconds or `sam invoke --timeout` cannot go past it)",
+    )
     await aborted
     // The agent itself is fine and serves the next call.
     expect((await h.sam.invoke("echo", 1)).output).toBe(1)

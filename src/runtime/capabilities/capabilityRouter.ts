@@ -17,6 +17,8 @@ export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly message: string
   /** failed: the `code` of the error the handler threw, when it had a string one. */
   readonly code?: string
+  /** timeout: the agent's own resources.timeout_seconds ran out (not the request's deadline). */
+  readonly agentLimit?: true
 }> {}
 
 export interface Entry {

@@ -110,7 +110,8 @@ const withDeadline = async (
         new CapabilityError({
           capability,
           reason: "timeout",
-          message: `agent ${key} did not finish "${capability}" within its timeout_seconds (${timeoutMs / 1000} s); the invocation was cancelled`,
+          message: `agent ${key} did not finish "${capability}" within its resources.timeout_seconds (${timeoutMs / 1000} s); the invocation was cancelled`,
+          agentLimit: true,
         }),
       ),
     timeoutMs,
