@@ -19,19 +19,22 @@ export const run: CommandRun = async ({ values, io }) => {
   if (loaded === undefined) return EXIT_USAGE
   const agents = Object.keys(loaded.config.agents).length
   const services = Object.keys(loaded.config.services).length
-  io.stdout(
-    `ok: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
-  )
-  const limits = describeRestartLimits(loaded.config)
-  if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
-  io.stdout(`containment: ${await containmentDetail(loaded.config)}\n`)
   const { chooseSandbox, sandboxedAgents, sandboxRefusals } = await import("../runtime/sandboxChoice.ts")
   const sandbox = chooseSandbox({
     mode: loaded.config.security.sandbox,
     allowWeak: loaded.config.security.allow_weak_sandbox,
   })
-  if (sandboxedAgents(loaded.config).length > 0) io.stdout(`sandbox: ${sandbox.detail}\n`)
   const plugins = await pluginCheck(loaded)
+  const refusals = sandboxRefusals(loaded.config, sandbox)
+  // "ok" only when `sam start` would run all of it; else what was checked, and (stderr) why not.
+  const verdict = refusals.length === 0 && plugins.problems.length === 0 ? "ok" : "not ok"
+  io.stdout(
+    `${verdict}: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
+  )
+  const limits = describeRestartLimits(loaded.config)
+  if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
+  io.stdout(`containment: ${await containmentDetail(loaded.config)}\n`)
+  if (sandboxedAgents(loaded.config).length > 0) io.stdout(`sandbox: ${sandbox.detail}\n`)
   if (plugins.loadable.length > 0) io.stdout(`plugins: ${plugins.loadable.join(", ")}\n`)
   printWarnings(io, [
     ...loaded.warnings,
@@ -40,7 +43,6 @@ export const run: CommandRun = async ({ values, io }) => {
   ])
   for (const problem of plugins.problems) io.stderr(`sam: ${problem}\n`)
   if (plugins.problems.length > 0) io.stderr("`sam start` would run without these plugins.\n")
-  const refusals = sandboxRefusals(loaded.config, sandbox)
   for (const refusal of refusals) io.stderr(`sam: ${refusal}\n`)
   if (refusals.length > 0) io.stderr("`sam start` would refuse to start.\n")
   return refusals.length === 0 && plugins.problems.length === 0 ? EXIT_OK : EXIT_USAGE

@@ -327,6 +327,7 @@ describe("sam validate and sam start say how agents are walled in", () => {
     write({ sandbox: "permission-model" })
     const weak = await validate()
     expect(weak.code).toBe(2)
+    expect(weak.stdout).toMatch(/^not ok: 1 agent, 0 services\n/)
     expect(weak.stdout).toContain(
       "sandbox: Node's permission model only (security.sandbox: permission-model, no bubblewrap): agents can see and signal SAM's and every other process of its user",
     )

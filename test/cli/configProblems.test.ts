@@ -230,6 +230,8 @@ describe("sam validate checks the plugins sam start would load", () => {
     })
     const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
     expect(run.code, run.stderr).toBe(2)
+    // Not "ok": `sam start` would run without some of it.
+    expect(run.stdout).toMatch(/^not ok: 0 agents, 0 services\n/)
     expect(run.stdout).toMatch(/^plugins: fine$/m)
     expect(run.stderr.split("\n")).toEqual([
       `sam: plugins[0].path: no file or folder at ${join(dir, "nothing-here.mjs")}`,

@@ -289,10 +289,13 @@ export class CapabilityRouter {
       })
     }
     const code = (error as { code?: unknown } | null)?.code
+    const message = error instanceof Error ? error.message : String(error)
+    // Node's own errors name their code already ("kill ESRCH"): said once.
+    const named = typeof code !== "string" || message.includes(code) ? "" : ` (code ${code})`
     return new CapabilityError({
       capability,
       reason: "failed",
-      message: `capability "${capability}" failed: ${error instanceof Error ? error.message : String(error)}${typeof code === "string" ? ` (code ${code})` : ""}`,
+      message: `capability "${capability}" failed: ${message}${named}`,
       ...(typeof code === "string" ? { code } : {}),
     })
   }
