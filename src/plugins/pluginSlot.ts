@@ -84,7 +84,8 @@ export const statusOf = (slot: Slot): PluginStatus => {
   const error = snapshot.context.error
   return {
     name: slot.name,
-    version: slot.version,
+    // The version serving; without one, the last one tried (what its error is about).
+    version: slot.current?.version ?? slot.version,
     status: pluginStatus(snapshot.value),
     ...(error === undefined ? {} : { error }),
     source: slot.source.label,

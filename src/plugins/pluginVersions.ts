@@ -105,6 +105,10 @@ export const setUpVersion = async (
         ),
       )
     definition = loaded
+    // The file as it is now is what a later setup without a re-import (a reconcile, a config
+    // change) runs, even when this one fails: never an older version from the module cache.
+    slot.definition = loaded
+    slot.version = loaded.version
   }
   const config = plan.config === undefined ? slot.source.config : plan.config.value
   if (!slot.current) {

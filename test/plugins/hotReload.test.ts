@@ -299,6 +299,36 @@ describe("hot reload of a plugin", () => {
     }
   })
 
+  it("a failed plugin set up again by a later reload runs the file as it is now, not an older version", async () => {
+    const w = await setup({ units: false })
+    const dirHost = pluginsDirHost(w)
+    // 1.0.0 fails its first setup only; 2.0.0 always fails.
+    const flaky = (version: string, always: boolean) =>
+      `export default { name: "flaky", version: "${version}", setup() { globalThis.flakySetups = (globalThis.flakySetups ?? 0) + 1; if (${always} || globalThis.flakySetups === 1) throw new Error("setup went bang ${version}") } }\n`
+    w.project.write("plugins/flaky.mjs", flaky("1.0.0", false))
+    try {
+      await dirHost.start()
+      expect(dirHost.get("flaky")).toMatchObject({ status: "failed", version: "1.0.0" })
+      const second = w.log.upcoming(
+        (e) => e.type === "plugin.failed" && String((e as { error?: unknown }).error).includes("bang 2.0.0"),
+      )
+      w.project.write("plugins/flaky.mjs", flaky("2.0.0", true))
+      expect(await second).toMatchObject({ plugin: "flaky", version: "2.0.0" })
+      // Another file in plugins/: a reconcile sets the failed plugin up again, from its file.
+      const other = w.log.upcoming((e) => e.type === "plugin.loaded" && e.plugin === "other")
+      const third = w.log.upcoming(
+        (e) => e.type === "plugin.failed" && (e as { plugin?: unknown }).plugin === "flaky",
+      )
+      w.project.write("plugins/other.mjs", 'export default { name: "other", version: "1.0.0", setup() {} }\n')
+      await other
+      expect(await third).toMatchObject({ version: "2.0.0", error: expect.stringContaining("bang 2.0.0") })
+      expect(dirHost.get("flaky")).toMatchObject({ status: "failed", version: "2.0.0" })
+    } finally {
+      delete (globalThis as { flakySetups?: number }).flakySetups
+      await dirHost.stop()
+    }
+  })
+
   it("a plugins/ folder made while SAM runs is watched from then on", async () => {
     const w = await setup({ units: false })
     const dirHost = pluginsDirHost(w)
