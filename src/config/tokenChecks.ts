@@ -1,6 +1,6 @@
 // API tokens must be long enough to be guessed by nobody: at least MIN_API_TOKEN_LENGTH characters
 // once `${env.X}` / `${vault.x}` are resolved (an empty variable makes an empty token), and no
-// agent or service may be handed one in its environment. Pure; run with the cross checks, so
+// agent or service may be handed one anywhere in its settings. Pure; run with the cross checks, so
 // `sam validate` and `sam start` refuse the same configs (exit 2).
 import { isRecord } from "./configPath.ts"
 import { MIN_API_TOKEN_LENGTH } from "./constants.ts"
@@ -26,25 +26,25 @@ export const checkApiTokens = (raw: Record<string, unknown>, out: Array<IssueDra
   }
 }
 
-/** Where units are given environment variables: agents' `environment`, services' `deployment.env`. */
-const unitEnvironments = (raw: Record<string, unknown>) => {
-  const out: Array<{ path: Array<string>; env: Record<string, unknown> }> = []
-  for (const [kind, key] of [
-    ["agents", ["environment"]],
-    ["services", ["deployment", "env"]],
-  ] as const) {
+/** Every string a unit's settings hold, with its path: environment, args, an agent's config, ... */
+const unitStrings = (raw: Record<string, unknown>) => {
+  const out: Array<{ path: Array<string | number>; value: string }> = []
+  const walk = (value: unknown, path: Array<string | number>) => {
+    if (typeof value === "string") out.push({ path, value })
+    else if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, [...path, i])
+    else if (isRecord(value)) for (const [k, v] of Object.entries(value)) walk(v, [...path, k])
+  }
+  for (const kind of ["agents", "services"] as const) {
     const section = raw[kind]
-    if (!isRecord(section)) continue
-    for (const [id, unit] of Object.entries(section)) {
-      let env: unknown = unit
-      for (const k of key) env = isRecord(env) ? env[k] : undefined
-      if (isRecord(env)) out.push({ path: [kind, id, ...key], env })
-    }
+    if (isRecord(section)) for (const [id, unit] of Object.entries(section)) walk(unit, [kind, id])
   }
   return out
 }
 
-/** A unit given an API token could drive SAM: refused, whatever the variable is called. */
+/**
+ * A unit given an API token could drive SAM: refused wherever it is written (an environment
+ * variable, an argument every user sees in `ps`, an agent's `config` its code reads).
+ */
 export const checkTokenHandouts = (raw: Record<string, unknown>, out: Array<IssueDraft>): void => {
   const security = raw.security
   if (!isRecord(security) || !isRecord(security.api_tokens)) return
@@ -54,15 +54,14 @@ export const checkTokenHandouts = (raw: Record<string, unknown>, out: Array<Issu
       : [],
   )
   if (tokens.length === 0) return
-  for (const { path, env } of unitEnvironments(raw))
-    for (const [variable, value] of Object.entries(env)) {
-      const given = typeof value === "string" ? tokens.find((t) => value.includes(t.token)) : undefined
-      if (given)
-        out.push({
-          path: [...path, variable],
-          message:
-            `holds the API token "${given.name}": a unit given an API token can drive SAM. Agents call ` +
-            "capabilities through ctx.invoke (no token needed); remove the variable",
-        })
-    }
+  for (const { path, value } of unitStrings(raw)) {
+    const given = tokens.find((t) => value.includes(t.token))
+    if (given)
+      out.push({
+        path,
+        message:
+          `holds the API token "${given.name}": a unit given an API token can drive SAM. Agents call ` +
+          "capabilities through ctx.invoke (no token needed); remove it",
+      })
+  }
 }

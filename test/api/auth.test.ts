@@ -240,19 +240,31 @@ describe("no unit is given an API token", () => {
     }
   })
 
-  it("a config that hands a unit an API token is refused, naming the variable", async () => {
+  it("a config that hands a unit an API token anywhere (environment, arguments, an agent's config) is refused, naming where", async () => {
+    const token = "a-token-long-enough-000"
     const p = newProject({
       services: {
         web: {
           ...httpService,
-          deployment: { ...httpService.deployment, env: { SAM_API: "Bearer a-token-long-enough-000" } },
+          deployment: {
+            ...httpService.deployment,
+            args: [...(httpService.deployment.args ?? []), `--token=${token}`],
+            env: { SAM_API: `Bearer ${token}` },
+          },
         },
       },
-      security: { api_tokens: { ops: { token: "a-token-long-enough-000", role: "operator" } } },
+      agents: { helper: { path: ".", config: { upstream: { auth: token } } } },
+      security: { api_tokens: { ops: { token, role: "operator" } } },
     })
     const run = await runSam(["validate", "--config", "sam.config.json"], { cwd: p.dir })
     expect(run.code).toBe(2)
-    expect(run.stderr).toContain('services.web.deployment.env.SAM_API: holds the API token "ops"')
-    expect(run.stderr).not.toContain("a-token-long-enough-000")
+    const args = httpService.deployment.args?.length ?? 0
+    for (const where of [
+      "services.web.deployment.env.SAM_API",
+      `services.web.deployment.args[${args}]`,
+      "agents.helper.config.upstream.auth",
+    ])
+      expect(run.stderr).toContain(`${where}: holds the API token "ops"`)
+    expect(run.stderr).not.toContain(token)
   })
 })
