@@ -7,6 +7,7 @@ import { dirname } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Schema } from "effect"
 import { errorPosition, findSyntaxError } from "../config/syntaxCheck.ts"
+import { commonJsHint } from "../runtime/moduleFormatHint.ts"
 import { PLUGIN_API_VERSION, SUPPORTED_PLUGIN_API_VERSIONS } from "./definePlugin.ts"
 import { describe, type PluginError, pluginError } from "./errors.ts"
 import type { PluginDefinition } from "./types.ts"
@@ -89,11 +90,7 @@ export const readDefinition = (namespace: unknown, source: string): PluginDefini
  * in a package without `"type": "module"` is loaded as CommonJS, and its `import` fails.
  */
 const importHint = (entry: string, error: unknown): string =>
-  /Cannot use import statement outside a module|Unexpected token 'export'/.test(describe(error)) &&
-  /\.(ts|js)$/.test(entry)
-    ? ` (Node loaded ${entry} as CommonJS: name it .mts or .mjs, or set "type": "module" in the ` +
-      "package.json above it, then restart SAM: Node keeps a package.json it has read)"
-    : ""
+  commonJsHint(describe(error), entry, ", then restart SAM: Node keeps a package.json it has read")
 
 /** The entry as the operator knows it: `plugins/kit/index.mjs` for source `plugins/kit`. */
 const shownPath = (entry: string, source: string): string => {

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { CapabilityError } from "../../src/runtime/capabilities/capabilityRouter.ts"
@@ -59,6 +60,38 @@ describe("capability routing", () => {
       message:
         'capability "echo" is unavailable: its providers liar (stopped) are not running; start one with `sam start liar`',
     })
+  })
+
+  // Process and worker agents load through Node's own loader (an inline one, under vitest, would
+  // load through vitest's, which compiles TypeScript whatever the package says).
+  it("a .ts agent in a CommonJS package fails its start saying how to fix it (process, worker)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-cjs-agent-"))
+    try {
+      // What `npm init -y` writes, and an agent in TypeScript beside it.
+      writeFileSync(join(dir, "package.json"), '{ "name": "app", "version": "1.0.0", "type": "commonjs" }\n')
+      const entry = join(dir, "index.ts")
+      writeFileSync(
+        entry,
+        'import { defineAgent } from "sam/agent"\nexport default defineAgent({ capabilities: {} })\n',
+      )
+      for (const runtime of ["process", "worker"] as const) {
+        const h = await startAgents([
+          agentUnit(`cjs-${runtime}`, {
+            runtime,
+            agent: { path: dir, capabilities: [] },
+            restart: { type: "temporary" },
+          }),
+        ])
+        const failed = await h.next(transitionTo(`cjs-${runtime}`, "error"))
+        expect(failed, runtime).toMatchObject({
+          reason: expect.stringContaining(
+            `Cannot use import statement outside a module (Node loaded ${entry} as CommonJS: name it .mts or .mjs, or set "type": "module" in the package.json above it`,
+          ),
+        })
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("a capability offered but not declared is reported as a warning and not routed", async () => {

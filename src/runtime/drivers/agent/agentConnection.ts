@@ -1,8 +1,10 @@
 // SAM's side of the agent IPC protocol (src/agent/protocol.ts), for one agent instance over any
 // transport (child IPC channel, worker port): correlates invocations with their results and
 // chunks, serves the agent's calls through the router, and records heartbeats and health.
+
 import { decodeFromAgentMessage, type FromAgent, preview, type ToAgent } from "../../../agent/protocol.ts"
 import type { InvokeOptions, InvokeOutput, InvokeResult } from "../../capabilities/capability.ts"
+import { commonJsHint } from "../../moduleFormatHint.ts"
 
 /** Where an agent's own calls go (the capability router). */
 export interface CallHost {
@@ -11,6 +13,8 @@ export interface CallHost {
 
 export interface ConnectionOptions {
   readonly unit: string
+  /** The agent's module file (a CommonJS-loaded .ts or .js is told how to fix it). */
+  readonly entry?: string
   /** Throws when the transport is closed or the message cannot be serialized. */
   readonly send: (message: ToAgent) => void
   readonly log: (stream: "stdout" | "stderr", line: string) => void
@@ -154,7 +158,7 @@ export class AgentConnection {
                   `FileSystemRead ${hidden}; it is outside the sandbox's walls, so the agent cannot see it ` +
                     `(${message.message}); ${startDenialFix}`,
                 )
-              : message.message
+              : `${message.message}${this.options.entry === undefined ? "" : commonJsHint(message.message, this.options.entry)}`
         this.lastError = `failed to start: ${detail}`
         this.options.log("stderr", `error: ${this.lastError}`)
         return

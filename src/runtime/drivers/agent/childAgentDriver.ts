@@ -94,6 +94,7 @@ export const childAgentDriver = (
       const seen = [agentDir, ...reads, agent.dataDir]
       const connection = new AgentConnection({
         unit: instanceKey(ctx.spec, ctx.instance),
+        entry,
         send,
         log: ctx.log,
         calls,

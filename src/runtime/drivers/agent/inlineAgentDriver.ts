@@ -1,6 +1,7 @@
 // Runtime `inline`: the agent module is imported into SAM's own process and its handlers are
 // called directly: no IPC, no isolation, lowest cost. For trusted agents and embedding. The
 // lifecycle, capability checks, timeouts and health() are the same as for the other runtimes.
+
 import { format } from "node:util"
 import { Deferred, Effect } from "effect"
 import {
@@ -13,6 +14,7 @@ import {
 import { logInvocationFailure } from "../../../agent/describeError.ts"
 import { importAgent } from "../../../agent/loadAgent.ts"
 import { isAsyncIterable } from "../../capabilities/capability.ts"
+import { commonJsHint } from "../../moduleFormatHint.ts"
 import type { StopSpec } from "../../unitSpec.ts"
 import { type Driver, type DriverContext, DriverError, type DriverFact, type ExitInfo } from "../driver.ts"
 import { samVariables } from "../processDriver.ts"
@@ -35,11 +37,12 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
         }
         return agent.dataDir
       }
-      const fail = (what: string) => (error: unknown) =>
-        new DriverError({
-          unit,
-          message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
-        })
+      const fail = (what: string) => (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error)
+        // Inline, the module is SAM's own import: Node keeps a package.json it has read.
+        const hint = commonJsHint(message, entry, ", then restart SAM: Node keeps a package.json it has read")
+        return new DriverError({ unit, message: `${what}: ${message}${hint}` })
+      }
       const definition = yield* Effect.tryPromise({
         // A watched agent restarts to run its edited code: its entry is imported afresh.
         try: () => importAgent(entry, { fresh: ctx.spec.watch !== undefined }),

@@ -1,10 +1,12 @@
 // Runtime `worker`: the agent runs in a worker thread of SAM's process (src/agent/workerMain)
 // with V8 `resourceLimits` from max_memory_mb, speaking the same protocol over its port. Cheaper
 // than a child, but not isolated: it shares SAM's process, permissions and CPU (docs/AGENTS.md).
+
 import { createInterface } from "node:readline"
 import { Worker } from "node:worker_threads"
 import { Deferred, Effect } from "effect"
 import type { ToAgent } from "../../../agent/protocol.ts"
+import { commonJsHint } from "../../moduleFormatHint.ts"
 import type { StopSpec } from "../../unitSpec.ts"
 import { instanceKey } from "../../unitSpec.ts"
 import { type Driver, DriverError, type ExitInfo } from "../driver.ts"
@@ -19,7 +21,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
   start: (ctx) =>
     Effect.gen(function* () {
       const unit = ctx.spec.id
-      const { agent, path } = yield* prepareAgent(ctx)
+      const { agent, path, entry } = yield* prepareAgent(ctx)
       if (agent.maxCpuPercent !== undefined) {
         const detail = `max_cpu_percent is not enforced for the worker runtime (a thread of SAM); use sandbox or process`
         ctx.log("stderr", `sam: ${detail}`)
@@ -49,6 +51,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
       let outOfMemory: string | undefined
       const connection = new AgentConnection({
         unit: instanceKey(ctx.spec, ctx.instance),
+        entry,
         send: (message: ToAgent) => worker.postMessage(message),
         log: ctx.log,
         calls,
@@ -61,7 +64,8 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
         if (error.code === "ERR_WORKER_OUT_OF_MEMORY") {
           outOfMemory = `memory: worker heap limit of max_memory_mb ${agent.maxMemoryMb} reached (${error.message})`
         }
-        connection.lastError = error.message
+        // A failed import throws here (workerMain.ts), not as a start-failed message.
+        connection.lastError = `${error.message}${commonJsHint(error.message, entry)}`
         ctx.log("stderr", `worker error: ${error.message}`)
       })
       worker.once("exit", (code) => Effect.runFork(Deferred.succeed(exit, { code, signal: null })))
