@@ -301,4 +301,43 @@ describe("sam start (the daemon)", () => {
       expect(await p.cleanup()).toEqual([])
     }
   })
+
+  it("an inline agent that calls process.exit ends SAM: said on its stderr and in sam.log, and the units are stopped", async () => {
+    const p = project()
+    try {
+      mkdirSync(join(p.dir, "bye"), { recursive: true })
+      writeFileSync(
+        join(p.dir, "bye", "index.mjs"),
+        "export default { capabilities: { bye: () => process.exit(3) } }\n",
+      )
+      p.writeConfig({
+        api: { port: 0 },
+        agents: { bye: { path: "./bye", runtime: "inline", capabilities: ["bye"] } },
+        services: {
+          web: {
+            deployment: {
+              mode: "process",
+              command: process.execPath,
+              args: [fixturePath("http-service.mjs")],
+            },
+          },
+        },
+      })
+      const sam = await p.start()
+      await sam.waitForOutput("press Ctrl+C")
+      await sam.api("POST", "/api/capabilities/bye/invoke", { input: {} }).catch(() => undefined)
+      expect(await sam.exited).toBe(3)
+      const said =
+        "SAM's process exited with code 3 while running: code in it called process.exit() (an inline or worker agent, or a plugin?); SAM's reaper stops its units"
+      expect(sam.output()).toContain(`sam: ${said}\n`)
+      const log = readFileSync(join(p.stateDir, "sam.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+      expect(log.at(-1)).toMatchObject({ level: 60, type: "sam.exited", msg: said })
+    } finally {
+      // The reaper's sweep: nothing of the web service is left (cleanup checks every pid it saw).
+      expect(await p.cleanup()).toEqual([])
+    }
+  })
 })
