@@ -321,6 +321,11 @@ const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>, warnings: Array<st
   }
   if (h.type === "http" && h.endpoint === undefined)
     out.push({ path: [...at, "endpoint"], message: 'required for type "http"' })
+  // fromConfig.ts probeSpec: an agent's http check is its health() hook over IPC.
+  if (unit.kind === "agents" && h.endpoint !== undefined && (h.type === undefined || h.type === "http"))
+    warnings.push(
+      `${formatPath([...at, "endpoint"])}: not used: an agent has no port, so its check asks the agent's health() hook over IPC (type: heartbeat)`,
+    )
   if (h.type === "exec" && h.command === undefined)
     out.push({ path: [...at, "command"], message: 'required for type "exec"' })
   const logCheck =

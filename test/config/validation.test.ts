@@ -462,6 +462,21 @@ describe("alert rules that can never fire", () => {
   })
 })
 
+describe("an agent's health check", () => {
+  it("warns that an endpoint is not used: the check is the agent's health() hook over IPC", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "agents:",
+        "  a: { path: ., health_check: { endpoint: /health, interval_seconds: 30 } }",
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "" } })
+    expect(loaded.warnings).toContain(
+      "agents.a.health_check.endpoint: not used: an agent has no port, so its check asks the agent's health() hook over IPC (type: heartbeat)",
+    )
+  })
+})
+
 describe("warnings do not fail loading", () => {
   it("warns about a missing agent path, a disabled dependency and a missing container engine", async () => {
     const dir = await tempDir({
