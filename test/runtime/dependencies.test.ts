@@ -127,6 +127,22 @@ describe("depends_on conditions (Compose's long syntax)", () => {
     await h.supervisor.command("app", "start")
     expect(h.supervisor.status("app")).toMatchObject({ state: "running", ready: true })
     expect(runs()).toBe(1)
+    // An operator runs the job again (`sam start all`: the job, then its dependent): the
+    // dependent waits for this run to exit 0, not for the one before.
+    await h.supervisor.command("app", "stop")
+    const before = h.events.length
+    await h.supervisor.command("migrate", "start")
+    await h.supervisor.command("app", "start")
+    const since = h.events.slice(before)
+    const exitedAgain = since.findIndex(
+      (e) => e.type === "transition" && e.unit === "migrate" && e.to === "stopped",
+    )
+    const appAgain = since.findIndex(
+      (e) => e.type === "transition" && e.unit === "app" && e.to === "starting",
+    )
+    expect(runs()).toBe(2)
+    expect(exitedAgain).toBeGreaterThan(-1)
+    expect(appAgain).toBeGreaterThan(exitedAgain)
   })
 
   it("a job that fails keeps its dependent waiting, and says for what", async () => {

@@ -23,7 +23,9 @@ export const isReady = (r: InstanceRunner): boolean => r.state === "running" && 
 
 /**
  * A job done: every instance ended by itself with exit code 0 (not by a stop, which may follow an
- * earlier clean exit). The one rule for dependents' `completed`, the start report and the API.
+ * earlier clean exit) and is still down: a job started again is not done until it exits again.
+ * The one rule for dependents' `completed`, the start report and the API.
  */
 export const completed = (runners: ReadonlyArray<InstanceRunner>): boolean =>
-  runners.length > 0 && runners.every((r) => r.endedItself && r.context.lastExit?.code === 0)
+  runners.length > 0 &&
+  runners.every((r) => r.state === "stopped" && r.endedItself && r.context.lastExit?.code === 0)
