@@ -535,6 +535,16 @@ export class Gateway {
       forward(x)
       return
     }
+    // Its last start failed and SAM waits to try again: holding the request would only wait out
+    // the backoff (or a crashed unit's retry, minutes away). Answered now, as for any service.
+    if (route.instances > 0 && startFailed.has(route.state)) {
+      x.state.breaker.release(x.ticket)
+      x.status = 503
+      const answer = this.startFailure(route.id, "failed to start")
+      sendProblem(x.res, 503, answer.detail, { ...unavailableHeaders(answer), "x-request-id": x.requestId })
+      this.done(x)
+      return
+    }
     const startMs = route.spec.timeouts.startMs
     this.onDemand.ensure(route.id, startMs).then((outcome) => {
       if (outcome === "ready" && !x.res.destroyed) {
@@ -543,7 +553,10 @@ export class Gateway {
       }
       x.state.breaker.release(x.ticket)
       x.status = x.res.destroyed ? 499 : 503
-      const failed = outcome === "failed" ? this.failedStart(route.id) : undefined
+      const failed =
+        outcome === "failed"
+          ? this.startFailure(route.id, "was started for this request and failed")
+          : undefined
       sendProblem(
         x.res,
         503,
@@ -559,14 +572,14 @@ export class Gateway {
   }
 
   /** Why an on-demand start failed, and when SAM tries again: the 503 a client gets at once. */
-  private failedStart(id: string): Unavailable {
+  private startFailure(id: string, what: string): Unavailable {
     let reason: string | undefined
     try {
       reason = this.options.sam.unitStatus(id).instances.find((i) => i.reason !== "")?.reason
     } catch {
       reason = undefined // removed meanwhile (a reload)
     }
-    const lead = `"${id}" was started for this request and failed${reason ? ` (${withoutDelay(reason)})` : ""}`
+    const lead = `"${id}" ${what}${reason ? ` (${withoutDelay(reason)})` : ""}`
     const route = this.table.services.get(id) ?? { id, state: "stopped", nextAttemptAt: undefined }
     return unavailable(route, Date.now(), lead)
   }

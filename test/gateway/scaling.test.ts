@@ -68,6 +68,8 @@ describe("start-on-demand and scaling", () => {
       {
         ...spec,
         process: { ...spec.process!, env: { ...spec.process!.env, EXIT_AT_START: "no model file" } },
+        // A backoff long enough that the second request surely comes during it.
+        restart: { ...spec.restart, backoffBaseMs: 20_000, backoffMaxMs: 20_000 },
       },
     ])
     // Not held for start_ms (a minute): the crash ends the wait.
@@ -78,6 +80,14 @@ describe("start-on-demand and scaling", () => {
       /^"lazybad" was started for this request and failed \(exited with code 1: no model file\): it is in backoff after a failure; SAM starts it again in \d+ s$/,
     )
     expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    // The next request, while SAM waits out the backoff, is not held for the next attempt either.
+    await eventually(() => h!.sam.unitStatus("lazybad").state === "backoff")
+    const again = await fetch(`${h.url}/api/lazybad/x`, { signal: AbortSignal.timeout(30_000) })
+    expect(again.status).toBe(503)
+    expect(String((await json(again)).detail)).toMatch(
+      /^"lazybad" failed to start \(exited with code 1: no model file\): it is in backoff after a failure; SAM starts it again in \d+ s$/,
+    )
+    expect(Number(again.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
   })
 
   it("scaling in with the gateway's drain lets requests in flight finish: no request fails", async () => {
