@@ -2,9 +2,11 @@
 // its control API. Each unit's kind is looked up first, so one command works for agents and
 // services alike; several units are taken one at a time, dependencies first (stop and suspend:
 // dependents first), and one refused does not keep the others from their command.
+
 import type { ControlClient } from "../api/controlClient.ts"
 import { ControlApiError } from "../api/controlClient.ts"
 import type { Agent, Service } from "../api/schemas.ts"
+import { noReadinessCheck } from "../runtime/health/noReadinessCheck.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandContext, type CommandRun, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.ts"
 import { fetchAgents, unknownUnits } from "./unitTable.ts"
@@ -33,9 +35,15 @@ const payloadOf = (name: LifecycleName, values: CommandContext["values"]): Paylo
   return out
 }
 
-const describeUnit = (unit: Agent | Service): string =>
-  `${unit.id} is ${unit.status}${unit.status === "running" ? (unit.ready ? " and ready" : " (not ready yet)") : ""}` +
-  (unit.pid === null ? "" : `, pid ${unit.pid}`)
+/** "web is running and ready, pid 1"; one with nothing to check is running, not "ready". */
+const describeUnit = (unit: Agent | Service): string => {
+  const readiness = !unit.ready
+    ? " (not ready yet)"
+    : unit.reason === noReadinessCheck
+      ? " (no readiness check)"
+      : " and ready"
+  return `${unit.id} is ${unit.status}${unit.status === "running" ? readiness : ""}${unit.pid === null ? "" : `, pid ${unit.pid}`}`
+}
 
 /** A unit the command is for: its kind says which endpoint. */
 interface Target {

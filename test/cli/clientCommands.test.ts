@@ -62,7 +62,7 @@ const table = new Set([
  * finding SAM and the delay wording its tables share with the runtime (no imports of its own).
  */
 const client =
-  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText)\.ts)$/
+  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|health\/noReadinessCheck)\.ts)$/
 
 describe("what a command loads", () => {
   it("sam --version, --help and a mistyped command load the command table only", async () => {

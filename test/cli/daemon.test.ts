@@ -325,6 +325,10 @@ describe("sam start (the daemon)", () => {
       })
       const sam = await p.start()
       await sam.waitForOutput("press Ctrl+C")
+      // web has no readiness check: it started, and a command says so rather than "ready".
+      expect(sam.output()).toMatch(/^started web pid \d+ /m)
+      const restarted = await runSam(["restart", "web", "--config", "sam.config.json"], { cwd: p.dir })
+      expect(restarted.stdout).toMatch(/^web is running \(no readiness check\), pid \d+\n$/)
       await sam.api("POST", "/api/capabilities/bye/invoke", { input: {} }).catch(() => undefined)
       expect(await sam.exited).toBe(3)
       const said =

@@ -8,6 +8,7 @@
 // less often as the wait grows (a fifth of the time since the instance began running).
 import { Effect } from "effect"
 import type { ProbeSpec } from "../unitSpec.ts"
+import { noReadinessCheck } from "./noReadinessCheck.ts"
 import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeSession, ProbeTarget } from "./probe.ts"
 
 export interface HealthCallbacks {
@@ -17,8 +18,7 @@ export interface HealthCallbacks {
   readonly onLivenessFailed: (detail: string) => void
 }
 
-/** The reason an instance with no readiness check is ready at once (a started line, not "ready"). */
-export const noReadinessCheck = "no readiness check configured"
+export { noReadinessCheck }
 
 const fastPollMs = 20
 const firstPollMs = 5
