@@ -282,7 +282,14 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     if (event.from === "suspended" && event.to.startsWith("running")) return `   … ${who} resuming${pid}`
     return undefined
   }
-  if (event.type === "supervisor" && event.action !== "restart") return `   ${event.action}: ${event.detail}`
+  if (event.type === "supervisor") {
+    // A restart is told by its transitions; a stand-down by the stopped line that follows it.
+    if (event.action === "restart" || event.action === "stand-down") return undefined
+    // A detail that names its unit already ("web: its files changed ...") needs no action word.
+    const named = event.unit !== undefined && event.detail.startsWith(`${event.unit}:`)
+    const line = named ? event.detail : `${event.action}: ${event.detail}`
+    return event.action === "watch-loop" || event.action === "rollout-halted" ? `!  ${line}` : `   ${line}`
+  }
   if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
   // A plugin that does not load is told where the operator looks, not only in GET /api/plugins.
   if (event.type === "plugin.failed")

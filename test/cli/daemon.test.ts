@@ -4,6 +4,7 @@ import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { waitUntil } from "../support/containment.ts"
 import { fixturePath, projectPerTest } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
 import { repoRoot, runSam } from "./runSam.ts"
@@ -339,8 +340,10 @@ describe("sam start (the daemon)", () => {
         .split("\n")
         .map((l) => JSON.parse(l))
       expect(log.at(-1)).toMatchObject({ level: 60, type: "sam.exited", msg: said })
+      // SAM's reaper stops what it ran once SAM is gone (docs/CONTAINMENT.md: within 3 s).
+      const units = [...sam.output().matchAll(/pid (\d+)/g)].map((m) => Number(m[1]))
+      expect(await waitUntil(() => survivors(units).length === 0)).toBe(true)
     } finally {
-      // The reaper's sweep: nothing of the web service is left (cleanup checks every pid it saw).
       expect(await p.cleanup()).toEqual([])
     }
   })

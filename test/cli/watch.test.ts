@@ -69,7 +69,7 @@ describe("sam start with watch", () => {
     const first = await untilUnit(daemon, "services", "web", (s) => s.ready)
 
     save(join(p.dir, "server.mjs"), server(2))
-    await daemon.waitForOutput("files-changed: web: its files changed (server.mjs); restarting it")
+    await daemon.waitForOutput("   web: its files changed (server.mjs); restarting it\n")
     const second = await untilUnit(daemon, "services", "web", (s) => s.ready && s.pid !== first.pid)
     expect(second.restarts).toBe(1)
 
