@@ -1,6 +1,7 @@
 // `sam events` (described in commands.ts): the running SAM's live event stream (GET /api/events)
 // as one line per event, or as JSON lines with --json, until Ctrl+C or until SAM stops.
 import { ControlApiError, type ServerEvent } from "../api/controlClient.ts"
+import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
 
@@ -39,6 +40,13 @@ export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => 
       return `${time(data.at)} ${instanceName(data)} health ${data.ok ? "ok" : "failing"} (${data.probe}): ${data.detail}`
     case "supervisor":
       return `${time(data.at)} supervisor ${data.action}${data.unit ? ` ${data.unit}` : data.group ? ` ${data.group}` : ""}: ${data.detail}`
+    // A reload in words, as `sam start` prints it; a refused one with its problems, one a line.
+    case "config.reloaded":
+      return `${time(data.at)} ${reloadSummary(data)}`
+    case "config.invalid":
+      return `${time(data.at)} ${String(data.message ?? "config reload rejected")
+        .split("\n")
+        .join("\n  ")}`
     case "shutdown":
       return `${time(undefined)} SAM is shutting down; the stream ended`
     default: {

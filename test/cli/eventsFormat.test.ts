@@ -22,3 +22,25 @@ describe("sam events lines", () => {
     )
   })
 })
+
+describe("sam events lines of a config reload", () => {
+  it("say a reload in words, and a refused one with each problem on a line of its own", () => {
+    const reloaded = formatEvent({
+      id: "1",
+      event: "config.reloaded",
+      data: { at, changed: true, added: ["extra"], removed: [], changedUnits: [], restartNeeded: [] },
+    })
+    expect(reloaded).toMatch(/^10:11:12 config reloaded: .*extra/)
+    const invalid = formatEvent({
+      id: "2",
+      event: "config.invalid",
+      data: {
+        at,
+        message: "config reload rejected, still running the previous config:\nsam.yaml:15:31 services.x: bad",
+      },
+    })
+    expect(invalid).toBe(
+      "10:11:12 config reload rejected, still running the previous config:\n  sam.yaml:15:31 services.x: bad",
+    )
+  })
+})
