@@ -82,7 +82,7 @@ const portRangeWarnings = async (config: SamConfig): Promise<ReadonlyArray<strin
   if (overlap === undefined || ephemeral === undefined) return []
   const own = defaultPortRange(ephemeral)
   return [
-    `runtime.port_range: ${overlap.from}-${overlap.to} is inside the kernel's range of source ports for outgoing connections (ip_local_port_range ${ephemeral.from}-${ephemeral.to}): a connection may take a unit's port while it is down (SAM then gives the unit another port); choose ports below ${ephemeral.from}${own === undefined ? "" : `, as SAM does without a port_range (${own.from}-${own.to})`}`,
+    `runtime.port_range: ${text}${overlap.from === range.from && overlap.to === range.to ? " is" : `: ${overlap.from}-${overlap.to} of it is`} inside the kernel's range of source ports for outgoing connections (ip_local_port_range ${ephemeral.from}-${ephemeral.to}): a connection may take a unit's port while it is down (SAM then gives the unit another port); choose ports below ${ephemeral.from}${own === undefined ? "" : `, as SAM does without a port_range (${own.from}-${own.to})`}`,
   ]
 }
 

@@ -257,6 +257,12 @@ describe("sam validate and runtime.port_range", () => {
     expect(run.stderr).toContain(
       `warning: runtime.port_range: ${inside} is inside the kernel's range of source ports for outgoing connections (ip_local_port_range ${ephemeral!.from}-${ephemeral!.to})`,
     )
+    // Partly inside: the configured range, and which part of it.
+    const across = `${ephemeral!.from - 10}-${ephemeral!.from + 9}`
+    const partly = await project({ "sam.yaml": `runtime: { port_range: "${across}" }\n` })
+    expect((await runSam(["validate", "--config", "sam.yaml"], { cwd: partly })).stderr).toContain(
+      `warning: runtime.port_range: ${across}: ${ephemeral!.from}-${ephemeral!.from + 9} of it is inside the kernel's range`,
+    )
     const below = await project({ "sam.yaml": 'runtime: { port_range: "24000-24999" }\n' })
     expect((await runSam(["validate", "--config", "sam.yaml"], { cwd: below })).stderr).toBe("")
   })
