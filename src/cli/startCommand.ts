@@ -42,7 +42,10 @@ export const run: CommandRun = async (context) => {
     stateDirLock = acquireStateDir(loaded.config.runtime.state_dir)
   } catch (error) {
     if (error instanceof StateDirInUse) {
-      io.stderr(`sam: ${error.message}\n`)
+      // What a Compose user does next: `up -d` again would apply the config; SAM already does.
+      io.stderr(
+        `sam: ${error.message}: SAM is running already (it applies edits to the config by itself; \`sam reload\` applies them now, \`sam ps\` shows its units, \`sam shutdown\` stops it)\n`,
+      )
       return EXIT_FAILURE
     }
     throw error

@@ -71,7 +71,9 @@ describe("one state dir belongs to one SAM", () => {
     const before = snapshot()
     const second = await runSam(["start", "--port", "0"], { cwd: dir })
     expect(second.code).toBe(1)
-    expect(second.stderr).toBe(`sam: state dir ${stateDir} is in use by SAM pid ${daemon.pid}\n`)
+    expect(second.stderr).toBe(
+      `sam: state dir ${stateDir} is in use by SAM pid ${daemon.pid}: SAM is running already (it applies edits to the config by itself; \`sam reload\` applies them now, \`sam ps\` shows its units, \`sam shutdown\` stops it)\n`,
+    )
     expect(second.stdout).toBe("")
     expect(snapshot()).toEqual(before)
     expect(readFileSync(join(stateDir, "api.json"), "utf8")).toBe(apiJson)
