@@ -48,6 +48,20 @@ describe("health checks", () => {
     expect(runner!.health.some((r) => !r.ok && r.detail.includes("exit 1"))).toBe(true)
   })
 
+  it("health events tell changes: not a booting instance's failures before its first pass, at every start", async () => {
+    h = harness([nodeService("svc", "http-service.mjs", { probes: [{ ...httpCheck(), intervalMs: 50 }] })])
+    const healthOf = () =>
+      h!.events.flatMap((e) => (e.type === "health" && e.unit === "svc" ? [e.ok ? "ok" : "failing"] : []))
+    await h.supervisor.startAll()
+    expect(healthOf()).toEqual(["ok"])
+    // A restart boots again (connection refused until it listens): the events say ok, once.
+    await h.supervisor.command("svc", "restart")
+    expect(h.supervisor.status("svc").ready).toBe(true)
+    expect(healthOf()).toEqual(["ok", "ok"])
+    // Its records still have every result, the refusals included.
+    expect(h.supervisor.runners("svc")[0]!.health.length).toBeGreaterThan(0)
+  })
+
   it("a check added to a running instance without one starts watching it; removed again, it is ready at once", async () => {
     const spec = nodeService("svc", "http-service.mjs", { env: { HEALTH_STATUS: "503" } })
     h = harness([spec])

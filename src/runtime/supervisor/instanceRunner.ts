@@ -557,6 +557,8 @@ export class InstanceRunner {
       })
     // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
     const begin = (): Fiber.Fiber<void> | undefined => {
+      // A new incarnation's checks start unknown: its first failures (not listening yet) are no news.
+      this.lastHealthOk = undefined
       if (activeProbes(this.spec.probes, this.env.probes).length > 0) return this.env.fork(monitor())
       sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
       return undefined
@@ -579,7 +581,9 @@ export class InstanceRunner {
     this.health.push(record)
     if (this.health.length > historySize) this.health.shift()
     this.env.onProbe?.(this, record)
-    if (record.ok !== this.lastHealthOk) {
+    // A change: ok after failing, failing after ok; failing before a first pass is booting, told
+    // by the lifecycle (running.unready, then a crash or a restart if it never passes).
+    if (record.ok !== this.lastHealthOk && (record.ok || this.lastHealthOk !== undefined)) {
       this.lastHealthOk = record.ok
       this.env.publish({
         type: "health",
