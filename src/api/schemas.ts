@@ -83,6 +83,10 @@ const unitFields = {
     description:
       "Why its last config change stopped rolling out (an instance did not come up with it), until the next change, stop or restart",
   }),
+  watch_paused: Schema.NullOr(Schema.String).annotate({
+    description:
+      "Why its `watch` is paused (its own writes restarted it in a loop), until its watch config changes or a start or restart",
+  }),
   next_attempt_at: Schema.NullOr(Schema.String).annotate({
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",
   }),

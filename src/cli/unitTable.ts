@@ -35,6 +35,8 @@ export interface UnitRow {
   readonly next_attempt_at: string | null
   /** Why its last config change stopped rolling out (the API's `rollout_halted`), else null. */
   readonly rollout_halted: string | null
+  /** Why its watching is paused (the API's `watch_paused`), else null. */
+  readonly watch_paused: string | null
   /** Each instance (the API's `per_instance`): a unit of several gets a row for each. */
   readonly per_instance: ReadonlyArray<InstanceView>
 }
@@ -55,6 +57,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   next_attempt_at: u.next_attempt_at,
   reason: u.reason,
   rollout_halted: u.rollout_halted,
+  watch_paused: u.watch_paused,
   per_instance: u.per_instance,
 })
 
@@ -173,5 +176,6 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
   const why = down.map((r) => `${r.id}: ${r.next_attempt_at === null ? r.reason : withoutDelay(r.reason)}`)
   // A halted rollout: which instance failed the new config, which still run the old one.
   for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${withoutDelay(r.rollout_halted)}`)
+  for (const r of rows) if (r.watch_paused !== null) why.push(`${r.id}: ${r.watch_paused}`)
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

@@ -266,7 +266,13 @@ setInterval(() => {}, 1 << 30)
         /^web: its watched files changed within 2\.1 s of each of its last 3 starts \(cache\.json\): it seems to write them itself, so it would restart for ever; watching web is paused until its watch config changes or `sam restart web` \(add what it writes to watch\.ignore\)$/,
       ),
     })
-    expect(w.sam.unitStatus("web")).toMatchObject({ state: "running", restarts: 3 })
+    expect(w.sam.unitStatus("web")).toMatchObject({
+      state: "running",
+      restarts: 3,
+      // Its status says so (`sam ps` under its table, the API's watch_paused), not only the event.
+      watchPaused:
+        "watching paused: its own writes restarted it 3 times in a row (cache.json); `sam restart web` resumes it (add them to watch.ignore)",
+    })
     // Paused: an edit is told, not acted on.
     const told = w.log.upcoming(
       (e) =>
@@ -279,6 +285,7 @@ setInterval(() => {}, 1 << 30)
     // An operator's restart resumes watching: the loop is caught again.
     const seen = w.log.events.filter(isLoop).length
     await w.sam.services.restart("web")
+    expect(w.sam.unitStatus("web").watchPaused).toBeUndefined()
     await w.sam.until("web", () => w.log.events.filter(isLoop).length > seen, 20_000)
   })
 

@@ -155,6 +155,7 @@ export const runCommand = (
       ctx.clearGroupFailure(unit.spec.group)
       for (const r of unit.runners) ctx.resetWindow(r)
       ctx.watchStreaks.delete(id)
+      unit.watchPaused = undefined
     }
     if (command === "stop") {
       yield* FiberMap.remove(ctx.starts, id)

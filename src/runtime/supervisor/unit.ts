@@ -13,6 +13,8 @@ export interface Unit {
   retiredRestarts?: number
   /** Why its last config change stopped rolling (rollout.ts), until the next one or a restart. */
   rolloutHalted?: string | undefined
+  /** Why its watching is paused (watchedFiles.ts: its own writes), until resumed. */
+  watchPaused?: string | undefined
 }
 
 /** An instance that is down: stopped or crashed. */

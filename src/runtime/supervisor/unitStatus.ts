@@ -28,6 +28,8 @@ export interface UnitStatus {
   readonly completed: boolean
   /** Why its last config change stopped rolling out, until the next change, stop or restart. */
   readonly rolloutHalted: string | undefined
+  /** Why its `watch` is paused (its own writes restarted it in a loop), until resumed. */
+  readonly watchPaused: string | undefined
 }
 
 /** Worst first: the state a multi-instance unit reports is the worst of its instances. */
@@ -67,6 +69,7 @@ export const aggregateStatus = (
     nextAttemptAt: attempts.length === 0 ? undefined : Math.min(...attempts),
     completed: completed(runners),
     rolloutHalted: undefined,
+    watchPaused: undefined,
   }
 }
 
@@ -85,11 +88,12 @@ export const unitStatusOf = (
 ): UnitStatus => {
   const counted = aggregateStatus(unit.spec, unit.runners, now)
   const status =
-    unit.retiredRestarts || unit.rolloutHalted
+    unit.retiredRestarts || unit.rolloutHalted || unit.watchPaused
       ? {
           ...counted,
           restarts: counted.restarts + (unit.retiredRestarts ?? 0),
           rolloutHalted: unit.rolloutHalted,
+          watchPaused: unit.watchPaused,
         }
       : counted
   const held = status.state === "stopped" ? heldBy(unit.spec.id) : undefined

@@ -45,6 +45,8 @@ const selfWriteStreak = 3
 /** Watch the unit's files while it is configured with `watch` (its watcher replaces any other). */
 export const watchFiles = (ctx: WatchContext, spec: UnitSpec): void => {
   ctx.watchStreaks.delete(spec.id)
+  const unit = ctx.units.get(spec.id)
+  if (unit) unit.watchPaused = undefined
   if (spec.watch === undefined || ctx.stopping()) return
   const publish = (action: string, detail: string) =>
     ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
@@ -127,6 +129,7 @@ const soonAfterOwnRestart = (unit: Unit, streak: WatchStreak | undefined): boole
 const pause = (ctx: WatchContext, unit: Unit, id: string, paths: ReadonlyArray<string>): void => {
   ctx.watchStreaks.set(id, { paths, restartedAt: 0, paused: true })
   const withinMs = selfWriteMs + (unit.spec.watch?.debounceMs ?? 0)
+  unit.watchPaused = `watching paused: its own writes restarted it ${paths.length} times in a row (${[...new Set(paths)].join(", ")}); \`sam restart ${id}\` resumes it (add them to watch.ignore)`
   ctx.publish({
     type: "supervisor",
     action: "watch-loop",
