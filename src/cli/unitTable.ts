@@ -117,9 +117,22 @@ const stateText = (state: string, nextAttemptAt: string | null, now: number): st
 /** The columns from STATE on, for a unit or one of its instances. */
 type Measured = Pick<UnitRow, "ready" | "restarts" | "uptime" | "pid" | "cpu_percent" | "memory_bytes">
 
-const measuredCells = (r: Measured, state: string, inst: string, port: number | null): string[] => [
+/** "yes", "no", or for a unit of several instances some of which serve, how many: "1/2" (as kubectl). */
+const readyText = (r: Measured & { readonly per_instance?: ReadonlyArray<InstanceView> }): string => {
+  if (r.ready) return "yes"
+  const each = r.per_instance ?? []
+  const serving = each.filter((i) => i.ready).length
+  return each.length > 1 && serving > 0 ? `${serving}/${each.length}` : "no"
+}
+
+const measuredCells = (
+  r: Measured & { readonly per_instance?: ReadonlyArray<InstanceView> },
+  state: string,
+  inst: string,
+  port: number | null,
+): string[] => [
   state,
-  r.ready ? "yes" : "no",
+  readyText(r),
   inst,
   String(r.restarts),
   formatUptime(r.uptime),
