@@ -50,6 +50,12 @@ const dependencyHints: Readonly<Record<string, string>> = {
 
 /** ` (SAM's key for it is "x")` for an unknown key of a unit that another tool spells so, else "". */
 export const peerKeyHint = (path: ReadonlyArray<PropertyKey>): string => {
+  // Inside `scaling`, the count people write without its min_/max_ prefix.
+  if (path.length === 4 && path[0] === "services" && path[2] === "scaling") {
+    const key = String(path[3])
+    if (key === "instances" || key === "replicas" || key === "count")
+      return " (SAM's key for it is scaling.min_instances, and scaling.max_instances for the most it may run)"
+  }
   if (path.length === 5 && (path[0] === "services" || path[0] === "agents") && path[2] === "depends_on") {
     return dependencyHints[String(path[4])] ?? ""
   }

@@ -77,6 +77,7 @@ describe("schema errors name file, path, line:column, expected and found", () =>
         "    replicas: 2",
         "    stop_grace_period: 5",
         "    instancs: 4",
+        "    scaling: { instances: 2 }",
         "  t:",
         "    deployment: { mode: process, command: node }",
         "    depends_on:",
