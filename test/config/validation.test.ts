@@ -90,8 +90,9 @@ describe("schema errors name file, path, line:column, expected and found", () =>
       'sam.yaml:9:5 services.s.replicas: unknown key "replicas" (SAM\'s key for it is scaling.min_instances)',
       'sam.yaml:10:5 services.s.stop_grace_period: unknown key "stop_grace_period" (SAM\'s key for it is stop.grace_seconds)',
       'sam.yaml:11:5 services.s.instancs: unknown key "instancs"',
-      "sam.yaml:15:40 services.t.depends_on.s.restart: unknown key \"restart\" (SAM's key for it is the unit's dependency_restart: restart, for all its dependencies)",
-      'sam.yaml:15:55 services.t.depends_on.s.required: unknown key "required" (SAM has none: every dependency is required; leave an optional one out of depends_on)',
+      'sam.yaml:12:16 services.s.scaling.instances: unknown key "instances" (SAM\'s key for it is scaling.min_instances, and scaling.max_instances for the most it may run)',
+      "sam.yaml:16:40 services.t.depends_on.s.restart: unknown key \"restart\" (SAM's key for it is the unit's dependency_restart: restart, for all its dependencies)",
+      'sam.yaml:16:55 services.t.depends_on.s.required: unknown key "required" (SAM has none: every dependency is required; leave an optional one out of depends_on)',
     ])
   })
 
