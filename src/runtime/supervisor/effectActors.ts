@@ -8,20 +8,28 @@ import { type EventObject, fromCallback, fromPromise } from "xstate"
 export type ForkIn = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
 
 /**
- * Where an actor's effect runs, found from the actor's system (one per root createActor): one
- * actor logic serves every actor of a machine provided once, each finding its own owner.
+ * Where an actor's effect runs, found from the actor that invoked it (its parent): one actor
+ * logic serves every actor of a machine provided once, each finding its own owner.
  */
-export type ForkOf = (system: object) => ForkIn
+export type ForkOf = (owner: object) => ForkIn
+
+/** The actor that invoked `self` (XState's `_parent`: every invoked actor has one). */
+export const ownerOf = (self: object): object => {
+  const parent = (self as { _parent?: object })._parent
+  if (parent === undefined) throw new Error("SAM bug: an invoked actor without its parent")
+  return parent
+}
 
 /** A promise actor: resolves with the effect's value, rejects with its error; abort interrupts. */
 export const fromEffectPromise = <A, E, I>(
   forkOf: ForkOf,
-  body: (input: I, system: object) => Effect.Effect<A, E>,
+  body: (input: I, owner: object) => Effect.Effect<A, E>,
 ) =>
   fromPromise<A, I>(
-    ({ input, signal, system }) =>
+    ({ input, signal, self }) =>
       new Promise<A>((resolve, reject) => {
-        const fiber = forkOf(system)(body(input, system))
+        const owner = ownerOf(self)
+        const fiber = forkOf(owner)(body(input, owner))
         const onAbort = () => fiber.interruptUnsafe()
         signal.addEventListener("abort", onAbort, { once: true })
         fiber.addObserver((exit) => {
@@ -39,9 +47,10 @@ export const fromEffectPromise = <A, E, I>(
  */
 export const fromEffectCallback = <I, TEvent extends EventObject>(
   forkOf: ForkOf,
-  body: (input: I, sendBack: (event: TEvent) => void, system: object) => Effect.Effect<void>,
+  body: (input: I, sendBack: (event: TEvent) => void, owner: object) => Effect.Effect<void>,
 ) =>
-  fromCallback<TEvent, I>(({ input, sendBack, system }) => {
-    const fiber = forkOf(system)(body(input, sendBack, system))
+  fromCallback<TEvent, I>(({ input, sendBack, self }) => {
+    const owner = ownerOf(self)
+    const fiber = forkOf(owner)(body(input, sendBack, owner))
     return () => fiber.interruptUnsafe()
   })

@@ -3,7 +3,7 @@
 // actors (spawn, watch health, stop, wait) as fibers in SAM's fiber set and turns driver facts
 // into events. It never decides about restarts (the supervisor does) and never serves HTTP.
 import { Clock, Data, Deferred, Effect, Exit, Fiber, Scope } from "effect"
-import { createActor, fromCallback, type SnapshotFrom } from "xstate"
+import { createActor, createMachine, fromCallback, type SnapshotFrom } from "xstate"
 import {
   type CommandName,
   type ExitInfo,
@@ -26,7 +26,7 @@ import { dyingWords } from "../output/dyingWords.ts"
 import { LogMatches } from "../output/logMatches.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
-import { type ForkIn, fromEffectCallback, fromEffectPromise } from "./effectActors.ts"
+import { type ForkIn, fromEffectCallback, fromEffectPromise, ownerOf } from "./effectActors.ts"
 
 /** How long after its spawn an instance is first measured (its program loading). */
 const firstSampleDelayMs = 300
@@ -159,16 +159,23 @@ export class InstanceRunner {
   /** Completed when the stop in progress must SIGKILL now. */
   private forced: Deferred.Deferred<void> | undefined
 
-  /** Each runner by its actor's system: how the shared machine's actors find their runner. */
-  private static readonly bySystem = new WeakMap<object, InstanceRunner>()
+  /** Each runner by its lifecycle actor: how the shared machine's actors find their runner. */
+  private static readonly byActor = new WeakMap<object, InstanceRunner>()
 
-  private static of(system: object): InstanceRunner {
-    const runner = InstanceRunner.bySystem.get(system)
+  private static of(actor: object): InstanceRunner {
+    const runner = InstanceRunner.byActor.get(actor)
     if (!runner) throw new Error("SAM bug: a lifecycle actor without its instance runner")
     return runner
   }
 
-  private static readonly forkOf = (system: object) => InstanceRunner.of(system).env.fork
+  private static readonly forkOf = (actor: object) => InstanceRunner.of(actor).env.fork
+
+  /**
+   * The parent of every lifecycle actor: one XState actor system for all of them, where a root
+   * actor of each would make a system each (~1.7 KB an instance: bench/RESULTS.md). Each actor
+   * is made its child for that alone (see the constructor), and never tells it anything.
+   */
+  private static readonly root = createActor(createMachine({})).start()
 
   /**
    * The lifecycle machine with the runtime plugged in, provided once for every instance: each
@@ -177,29 +184,29 @@ export class InstanceRunner {
    */
   private static readonly machine = lifecycleMachine.provide({
     actors: {
-      spawnInstance: fromEffectPromise(InstanceRunner.forkOf, (_: { id: string }, system) =>
-        InstanceRunner.of(system).spawn(),
+      spawnInstance: fromEffectPromise(InstanceRunner.forkOf, (_: { id: string }, owner) =>
+        InstanceRunner.of(owner).spawn(),
       ),
       stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(
         InstanceRunner.forkOf,
-        (input, sendBack, system) =>
+        (input, sendBack, owner) =>
           Effect.andThen(
-            InstanceRunner.of(system).stopProcess(input),
+            InstanceRunner.of(owner).stopProcess(input),
             Effect.sync(() => sendBack({ type: "STOPPED" })),
           ),
       ),
       // A plain callback actor: the probes' monitor is a fiber of its own when there are probes,
       // and an instance without any (most inline agents) needs no fiber just to be interrupted.
-      watchHealth: fromCallback<LifecycleEvent, { id: string }>(({ sendBack, system }) =>
-        InstanceRunner.of(system).watch(sendBack),
+      watchHealth: fromCallback<LifecycleEvent, { id: string }>(({ sendBack, self }) =>
+        InstanceRunner.of(ownerOf(self)).watch(sendBack),
       ),
       wait: fromEffectPromise(InstanceRunner.forkOf, ({ delayMs }: { delayMs: number }) =>
         Effect.sleep(delayMs),
       ),
     },
     actions: {
-      escalate: ({ system }) => {
-        const forced = InstanceRunner.of(system).forced
+      escalate: ({ self }) => {
+        const forced = InstanceRunner.of(self).forced
         if (forced) Deferred.doneUnsafe(forced, Exit.void)
       },
     },
@@ -210,8 +217,14 @@ export class InstanceRunner {
     this.index = index
     this.env = env
     this.output = new RecentLines(env.recentLines.lines, env.recentLines.bytes)
-    this.actor = createActor(InstanceRunner.machine, { input: { id: this.key } })
-    InstanceRunner.bySystem.set(this.actor.system, this)
+    this.actor = createActor(InstanceRunner.machine, {
+      input: { id: this.key },
+      parent: InstanceRunner.root,
+    })
+    // Only the shared system was wanted of the parent: as a root again, the actor may be stopped
+    // (XState refuses to stop a child directly) and reports its own errors.
+    ;(this.actor as unknown as { _parent?: unknown })._parent = undefined
+    InstanceRunner.byActor.set(this.actor, this)
     this.view = publicState(this.actor.getSnapshot().value)
     this.current = stateName(this.view)
     this.actor.subscribe((snapshot) => this.onSnapshot(snapshot))
