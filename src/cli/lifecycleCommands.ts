@@ -85,14 +85,20 @@ export const runLifecycle = async (
 interface Known extends Target {
   readonly status: string
   readonly depends_on: ReadonlyArray<string>
+  readonly per_instance: ReadonlyArray<{ readonly status: string }>
 }
+
+/** Whether any instance of `u` is in one of `states` (a unit's own status is its worst instance's). */
+const anyIn = (u: Known, ...states: ReadonlyArray<string>): boolean =>
+  states.includes(u.status) || u.per_instance.some((i) => states.includes(i.status))
 
 /** What `all` takes: the units the command applies to now (an operator's stop is kept by restart). */
 const allApplies: Record<LifecycleName, (unit: Known) => boolean> = {
   start: (u) => u.status !== "running" && u.status !== "starting",
   stop: (u) => u.status !== "stopped",
-  restart: (u) => u.status === "running" || u.status === "starting",
-  suspend: (u) => u.status === "running",
+  // A unit of several instances one of which is in backoff still runs: `restart all` takes it.
+  restart: (u) => anyIn(u, "running", "starting"),
+  suspend: (u) => anyIn(u, "running"),
   resume: (u) => u.status === "suspended",
 }
 

@@ -111,6 +111,10 @@ describe("sam ps and a service of several instances", () => {
     expect(ps.stdout).toContain(
       "\nweb: rollout halted: web#0 did not come up with the new config (backoff: exited with code 1: bad: no such model); web#1 keeps its old process until it starts again\n",
     )
+    // web#1 still runs: `restart all` (the running ones) takes web, though its worst instance is in backoff.
+    const all = await runSam(["restart", "all"], { cwd: p.dir })
+    expect(all.stdout).not.toContain("nothing to restart")
+    expect(all.stdout).toMatch(/^web is /m)
     expect((await runSam(["stop", "web"], { cwd: p.dir })).code).toBe(0)
     const view = await sam.api<{ rollout_halted: string | null }>("GET", "/api/services/web")
     expect(view.body.rollout_halted).toBeNull()

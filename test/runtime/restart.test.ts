@@ -66,6 +66,26 @@ describe("restart after a crash", () => {
     expect(transitionsOf(h.events, "flaky").filter((t) => t === "error->backoff")).toHaveLength(3)
   })
 
+  it("a start answers once a failed instance waits out its backoff, saying when SAM tries again, not after it", async () => {
+    h = harness([
+      nodeService("late", "exit.mjs", {
+        env: { EXIT_CODE: "1", EXIT_AFTER_MS: "100" },
+        probes: [httpCheck()],
+        // A backoff far longer than the test: a start that waited it out would time out here.
+        restart: { backoffBaseMs: 600_000, backoffMaxMs: 600_000 },
+      }),
+    ])
+    const report = await h.supervisor.startAll()
+    expect(report.ready).toEqual([])
+    expect(report.notReady).toEqual([
+      {
+        id: "late",
+        state: "backoff",
+        reason: expect.stringMatching(/^exited with code 1; restart in \d+m\d\ds$/),
+      },
+    ])
+  })
+
   it("a transient unit that exits cleanly is not restarted", async () => {
     h = harness([nodeService("job", "exit.mjs", { env: { EXIT_CODE: "0" }, restart: { type: "transient" } })])
     void h.supervisor.startAll()

@@ -24,11 +24,16 @@ export interface StartAllContext {
   readonly status: (unit: Unit) => UnitStatus
 }
 
-/** Done starting: ready, given up on, or down again after having been started. */
+/**
+ * Done starting: ready, given up on, down again after having been started, or waiting out a
+ * backoff after failing (as `compose up --wait` answers once a container exits): the report says
+ * so with when SAM tries again, instead of holding the start for the backoff (a minute, maybe).
+ */
 const settled = (r: InstanceRunner) =>
   (r.state === "running" && r.ready) ||
   (r.state === "crashed" && r.launched) ||
-  (r.state === "stopped" && r.launched)
+  (r.state === "stopped" && r.launched) ||
+  (r.state === "backoff" && r.launched)
 
 /**
  * Start `ids` in dependency order; completes when each is ready or settled, or at the timeout,
