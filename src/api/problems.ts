@@ -156,7 +156,7 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
         ...fields,
         // The agent's own limit is raised in its config; a longer request deadline would not help.
         detail: failure.agentLimit
-          ? `${failure.message}; give it longer in the config if the agent needs it (agents.<id>.resources.timeout_seconds; a request's timeout_seconds or \`sam invoke --timeout\` cannot go past it)`
+          ? `${failure.message}; give it longer in the config if the agent needs it (its resources.timeout_seconds; a request's timeout_seconds or \`sam invoke --timeout\` cannot go past it)`
           : `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
       })
     case "failed":

@@ -40,6 +40,11 @@ export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => 
       return `${time(data.at)} ${instanceName(data)} health ${data.ok ? "ok" : "failing"} (${data.probe}): ${data.detail}`
     case "supervisor":
       return `${time(data.at)} supervisor ${data.action}${data.unit ? ` ${data.unit}` : data.group ? ` ${data.group}` : ""}: ${data.detail}`
+    case "crash.reported":
+      return `${time(data.at)} ${instanceName(data)} crashed: ${data.reason} (\`sam crashes show ${data.crash_id}\`)`
+    case "alert.firing":
+    case "alert.resolved":
+      return `${time(data.at)} alert ${data.rule} ${frame.event === "alert.firing" ? "firing" : "resolved"}${data.severity ? ` (${data.severity})` : ""}: ${data.summary ?? data.description ?? ""}`
     // A reload in words, as `sam start` prints it; a refused one with its problems, one a line.
     case "config.reloaded":
       return `${time(data.at)} ${reloadSummary(data)}`

@@ -60,8 +60,10 @@ export const checkTokenHandouts = (raw: Record<string, unknown>, out: Array<Issu
       out.push({
         path,
         message:
-          `holds the API token "${given.name}": a unit given an API token can drive SAM. Agents call ` +
-          "capabilities through ctx.invoke (no token needed); remove it",
+          `holds the API token "${given.name}": a unit given an API token can drive SAM. ` +
+          (path[0] === "agents"
+            ? "Agents call capabilities through ctx.invoke (no token needed); remove it"
+            : "A service reaches its dependencies through SAM_<ID>_URL, and the gateway with its own SAM_GATEWAY_TOKEN; remove it"),
       })
   }
 }

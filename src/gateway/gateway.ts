@@ -546,6 +546,8 @@ export class Gateway {
       return
     }
     const startMs = route.spec.timeouts.startMs
+    // Whose start a failure was: this request's (it ran nothing), or SAM's own retry under way.
+    const startedHere = route.instances === 0
     this.onDemand.ensure(route.id, startMs).then((outcome) => {
       if (outcome === "ready" && !x.res.destroyed) {
         forward(x)
@@ -555,7 +557,10 @@ export class Gateway {
       x.status = x.res.destroyed ? 499 : 503
       const failed =
         outcome === "failed"
-          ? this.startFailure(route.id, "was started for this request and failed")
+          ? this.startFailure(
+              route.id,
+              startedHere ? "was started for this request and failed" : "failed to start",
+            )
           : undefined
       sendProblem(
         x.res,

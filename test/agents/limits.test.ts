@@ -86,7 +86,7 @@ describe("resource limits are enforced", () => {
     })
     // The API's answer points at the agent's own limit: a longer request deadline cannot pass it.
     expect(capabilityProblem(error, "slow").detail).toContain(
-      "give it longer in the config if the agent needs it (agents.<id>.resources.timeout_seconds; a request's timeout_seconds or `sam invoke --timeout` cannot go past it)",
+      "give it longer in the config if the agent needs it (its resources.timeout_seconds; a request's timeout_seconds or `sam invoke --timeout` cannot go past it)",
     )
     await aborted
     // The agent itself is fine and serves the next call.

@@ -94,7 +94,7 @@ describe("what rules see", () => {
     // A crash-looping unit's retry, ready for a moment before it dies again, does not resolve it.
     const looping = facts([unit("running", true)], { crashLoopSince: () => 90_000 })
     expect(conditionsOf(rule, looping).map((c) => c.description)).toEqual([
-      "api is not ready (crash-looping): because",
+      "api is not ready (crash-looping): up for moments between crashes",
     ])
     const other = alertRule("db-down", { when: "unit_unready", units: ["db"], severity: "info" })
     expect(conditionsOf(other, facts([unit("running", false)]))).toEqual([])

@@ -43,13 +43,19 @@ export const conditionsOf = (rule: AlertRule, facts: AlertFacts): ReadonlyArray<
         // A crash-looping unit whose retry is ready for a moment (no readiness check: ready at
         // once, dead 40 ms later) is not ready: the alert holds until the loop ends, or it flaps.
         if (u.ready && facts.crashLoopSince(u.id) === undefined) return []
-        const unready = u.instances.find((i) => !i.ready) ?? u.instances[0]
+        const unready = u.instances.find((i) => !i.ready)
         const state = u.ready ? "crash-looping" : u.state === "running" ? "running.unready" : u.state
+        // Up for a moment between crashes: its reason of the moment ("no readiness check") says nothing.
+        const why = unready?.reason
+          ? `: ${unready.reason}`
+          : u.ready
+            ? ": up for moments between crashes"
+            : ""
         return [
           {
             unit: u.id,
             value: Math.max(1, u.instances.filter((i) => !i.ready).length),
-            description: `${u.id} is not ready (${state})${unready?.reason ? `: ${unready.reason}` : ""}`,
+            description: `${u.id} is not ready (${state})${why}`,
           },
         ]
       })
