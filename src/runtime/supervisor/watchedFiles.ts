@@ -25,7 +25,7 @@ export interface WatchContext {
   readonly clearGroupFailure: (group: string) => void
   readonly resetWindow: (runner: InstanceRunner) => void
   readonly publish: (event: SamEventBody) => void
-  /** Per watched unit, its changes that came right after a start, in a row (and whether paused). */
+  /** Per watched unit, its changes that came right after a start, in a row (a pause is on the Unit). */
   readonly watchStreaks: Map<string, WatchStreak>
 }
 
@@ -34,7 +34,6 @@ export interface WatchStreak {
   readonly paths: ReadonlyArray<string>
   /** When the watch last restarted the unit. */
   readonly restartedAt: number
-  readonly paused: boolean
 }
 
 /** A change this soon (beyond the debounce) after the unit's latest start is likely its own write. */
@@ -80,7 +79,7 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
   const publish = (action: string, detail: string) =>
     ctx.publish({ type: "supervisor", action, unit: id, detail })
   const streak = ctx.watchStreaks.get(id)
-  if (streak?.paused) {
+  if (unit.watchPaused !== undefined) {
     publish("files-changed", `${id}: ${reason}; not restarted: its watching is paused (watch-loop)`)
     return
   }
@@ -103,7 +102,7 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
     `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
   )
   if (acting.length === 0) return
-  ctx.watchStreaks.set(id, { paths, restartedAt: Date.now(), paused: false })
+  ctx.watchStreaks.set(id, { paths, restartedAt: Date.now() })
   ctx.clearGroupFailure(unit.spec.group)
   for (const r of acting) {
     ctx.resetWindow(r)
@@ -127,13 +126,14 @@ const soonAfterOwnRestart = (unit: Unit, streak: WatchStreak | undefined): boole
 
 /** The unit's own writes restart it in a loop: its watching is paused, and the event says why. */
 const pause = (ctx: WatchContext, unit: Unit, id: string, paths: ReadonlyArray<string>): void => {
-  ctx.watchStreaks.set(id, { paths, restartedAt: 0, paused: true })
+  ctx.watchStreaks.delete(id)
   const withinMs = selfWriteMs + (unit.spec.watch?.debounceMs ?? 0)
-  unit.watchPaused = `watching paused: its own writes restarted it ${paths.length} times in a row (${[...new Set(paths)].join(", ")}); \`sam restart ${id}\` resumes it (add them to watch.ignore)`
+  const files = [...new Set(paths)].join(", ")
+  unit.watchPaused = `watching paused: its own writes restarted it ${paths.length} times in a row (${files}); \`sam restart ${id}\` resumes it (add them to watch.ignore)`
   ctx.publish({
     type: "supervisor",
     action: "watch-loop",
     unit: id,
-    detail: `${id}: its watched files changed within ${withinMs / 1000} s of each of its last ${paths.length} starts (${[...new Set(paths)].join(", ")}): it seems to write them itself, so it would restart for ever; watching ${id} is paused until its watch config changes or \`sam restart ${id}\` (add what it writes to watch.ignore)`,
+    detail: `${id}: its watched files changed within ${withinMs / 1000} s of each of its last ${paths.length} starts (${files}): it seems to write them itself, so it would restart for ever; watching ${id} is paused until its watch config changes or \`sam restart ${id}\` (add what it writes to watch.ignore)`,
   })
 }
