@@ -518,31 +518,26 @@ export class Gateway {
     this.toInstances(x, route)
   }
 
+  /** A 503 saying why the service has no instance to send `x` to, and when to come back. */
+  private refuse(x: Exchange, answer: Unavailable): void {
+    x.state.breaker.release(x.ticket)
+    x.status = 503
+    sendProblem(x.res, 503, answer.detail, { ...unavailableHeaders(answer), "x-request-id": x.requestId })
+    this.done(x)
+  }
+
   /** Forward now, or hold the request while an on-demand service starts. */
   private toInstances(x: Exchange, route: ServiceRoute): void {
     if (x.fixedEndpoint !== undefined || route.endpoints.length > 0 || !route.onDemand) {
-      if (x.fixedEndpoint === undefined && route.endpoints.length === 0) {
-        x.state.breaker.release(x.ticket)
-        x.status = 503
-        const answer = unavailable(route, Date.now())
-        sendProblem(x.res, 503, answer.detail, {
-          ...unavailableHeaders(answer),
-          "x-request-id": x.requestId,
-        })
-        this.done(x)
-        return
-      }
-      forward(x)
+      if (x.fixedEndpoint === undefined && route.endpoints.length === 0)
+        this.refuse(x, unavailable(route, Date.now()))
+      else forward(x)
       return
     }
     // Its last start failed and SAM waits to try again: holding the request would only wait out
     // the backoff (or a crashed unit's retry, minutes away). Answered now, as for any service.
     if (route.instances > 0 && startFailed.has(route.state)) {
-      x.state.breaker.release(x.ticket)
-      x.status = 503
-      const answer = this.startFailure(route.id, "failed to start")
-      sendProblem(x.res, 503, answer.detail, { ...unavailableHeaders(answer), "x-request-id": x.requestId })
-      this.done(x)
+      this.refuse(x, this.startFailure(route.id, "failed to start"))
       return
     }
     const startMs = route.spec.timeouts.startMs
