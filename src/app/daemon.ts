@@ -275,8 +275,11 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     if (event.to === "error" && event.reason === cleanExit) return `   ✓ ${who} ${cleanExit}`
     if (event.to === "error") return `!  ! ${who}: ${event.reason}`
     if (event.to === "starting") return `   … ${who} starting`
-    // Why, when it is more than the command's own name (a scale down, a dependency's restart).
-    const why = event.reason && !plainReasons.has(event.reason) ? ` (${event.reason})` : ""
+    // Why, when it is more than the command's own name (a scale down, a dependency's restart);
+    // after a failure, only what the line before did not say ("not restarted: ...").
+    const reason =
+      event.from === "error" ? event.reason.replace(/^.*?; (?=not restarted: )/, "") : event.reason
+    const why = reason && !plainReasons.has(reason) ? ` (${reason})` : ""
     if (event.to === "stopped") return `   ■ ${who} stopped${why}`
     if (event.to === "suspended") return `   ‖ ${who} suspended${pid}${why}`
     if (event.from === "suspended" && event.to.startsWith("running")) return `   … ${who} resuming${pid}`

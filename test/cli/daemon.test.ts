@@ -175,6 +175,10 @@ describe("sam start (the daemon)", () => {
       await sam.waitForOutput(/^sam: 1\/4 units ready, 1 completed \(migrate\) in \d+ ms/m)
       // The job's clean exit is told plainly; a failing one's exit is a warning.
       expect(sam.output()).toContain("   ✓ migrate exited with code 0\n")
+      // The stop that follows says only what the exit line did not: why it is not restarted.
+      expect(sam.output()).toContain(
+        "   ■ migrate stopped (not restarted: clean exit of a transient (on-failure) unit)\n",
+      )
       // With no readiness check nothing was checked: the job started, it was never "ready".
       expect(sam.output()).toMatch(/^started migrate pid \d+ \d+\.\ds$/m)
       expect(sam.output()).not.toMatch(/ready migrate/)
