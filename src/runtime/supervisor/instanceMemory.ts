@@ -14,12 +14,12 @@ export class InstanceMemory {
 
   private readonly portRange: PortRange | undefined
   /** A kept port was taken meanwhile and the instance was given another (the supervisor says so). */
-  private readonly onMoved: ((key: string, from: number, to: number) => void) | undefined
+  private readonly onMoved: ((runner: InstanceRunner, from: number, to: number) => void) | undefined
 
   constructor(
     durable: SupervisorMemory | undefined,
     portRange?: PortRange,
-    onMoved?: (key: string, from: number, to: number) => void,
+    onMoved?: (runner: InstanceRunner, from: number, to: number) => void,
   ) {
     this.durable = durable
     this.portRange = portRange
@@ -58,7 +58,7 @@ export class InstanceMemory {
       })
       this.ports.set(key, port)
       this.durable?.setPort(spec.id, runner.index, port)
-      if (known !== undefined && this.inRange(known)) this.onMoved?.(key, known, port)
+      if (known !== undefined && this.inRange(known)) this.onMoved?.(runner, known, port)
       return port
     })
   }

@@ -21,6 +21,7 @@ import { stopRunners } from "./shutdown.ts"
 import { untilBlocked } from "./startAll.ts"
 import { isDown, isReady, type Unit } from "./unit.ts"
 import type { UnitStatus } from "./unitStatus.ts"
+import { resumeWatch } from "./watchedFiles.ts"
 
 /** Where a command has finished acting, for callers that wait on it. */
 const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
@@ -90,8 +91,6 @@ export interface CommandContext {
   ) => Effect.Effect<void, UnitNotFound | ScaleRefused | SamStopping>
   /** Start one unit after its dependencies (started as needed) are ready. */
   readonly startUnit: (id: string) => Effect.Effect<void>
-  /** A watch paused for a unit's own writes (watchedFiles.ts): an operator's restart resumes it. */
-  readonly watchStreaks: Map<string, unknown>
 }
 
 /** An operator command on every instance of a unit; completes once it has taken effect. */
@@ -154,8 +153,8 @@ export const runCommand = (
     if (command === "start" || command === "restart") {
       ctx.clearGroupFailure(unit.spec.group)
       for (const r of unit.runners) ctx.resetWindow(r)
-      ctx.watchStreaks.delete(id)
-      unit.watchPaused = undefined
+      // A watch paused for the unit's own writes watches again.
+      resumeWatch(unit)
     }
     if (command === "stop") {
       yield* FiberMap.remove(ctx.starts, id)

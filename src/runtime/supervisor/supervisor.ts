@@ -53,7 +53,7 @@ import type { GroupSpec } from "./supervisionGroup.ts"
 import { type GroupView, SupervisionGroups } from "./supervisionGroups.ts"
 import type { Unit } from "./unit.ts"
 import { type UnitStatus, unitStatusOf } from "./unitStatus.ts"
-import { rewatchFiles, type WatchContext, type WatchStreak, watchFiles } from "./watchedFiles.ts"
+import { rewatchFiles, type WatchContext, watchFiles } from "./watchedFiles.ts"
 
 export * from "./contracts.ts"
 export type { GroupSpec, Strategy } from "./supervisionGroup.ts"
@@ -77,7 +77,6 @@ export class Supervisor {
   private readonly starts: FiberMap.FiberMap<string>
   /** Done when a second stop request says: SIGKILL what is still stopping, now. */
   private readonly hurried = Deferred.makeUnsafe<void>()
-  private readonly watchStreaks = new Map<string, WatchStreak>()
   /** Each watched unit's file watcher, by unit id (config `watch`). */
   private readonly watches: FiberMap.FiberMap<string>
   private readonly clock: Clock.Clock
@@ -127,12 +126,12 @@ export class Supervisor {
   ) {
     this.options = options
     this.groups = new SupervisionGroups(groups)
-    this.memory = new InstanceMemory(options.memory, options.portRange, (key, from, to) =>
+    this.memory = new InstanceMemory(options.memory, options.portRange, (runner, from, to) =>
       options.publish({
         type: "supervisor",
         action: "port-moved",
-        unit: key.split("#")[0] ?? key,
-        detail: `${key}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
+        unit: runner.spec.id,
+        detail: `${runner.spec.id}#${runner.index}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
       }),
     )
     this.starts = runtime.starts
@@ -166,7 +165,6 @@ export class Supervisor {
       watches: runtime.watches,
       scaleLocks: this.scaleLocks,
       hurried: this.hurried,
-      watchStreaks: this.watchStreaks,
       memory: options.memory,
       containment: options.containment,
       // What it answers.

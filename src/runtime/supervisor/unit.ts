@@ -3,6 +3,7 @@
 // this and the two states of an instance they ask about most: down, and ready.
 import type { UnitSpec } from "../unitSpec.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import type { WatchStreak } from "./watchedFiles.ts"
 
 export interface Unit {
   /** Changed in place by reconfigure (a replace makes a new Unit). */
@@ -13,6 +14,8 @@ export interface Unit {
   retiredRestarts?: number
   /** Why its last config change stopped rolling (rollout.ts), until the next one or a restart. */
   rolloutHalted?: string | undefined
+  /** Its changes in a row that came right after a start the watch caused (watchedFiles.ts). */
+  watchStreak?: WatchStreak | undefined
   /** Why its watching is paused (watchedFiles.ts: its own writes), until resumed. */
   watchPaused?: string | undefined
 }

@@ -25,8 +25,6 @@ export interface WatchContext {
   readonly clearGroupFailure: (group: string) => void
   readonly resetWindow: (runner: InstanceRunner) => void
   readonly publish: (event: SamEventBody) => void
-  /** Per watched unit, its changes that came right after a start, in a row (a pause is on the Unit). */
-  readonly watchStreaks: Map<string, WatchStreak>
 }
 
 export interface WatchStreak {
@@ -43,9 +41,8 @@ const selfWriteStreak = 3
 
 /** Watch the unit's files while it is configured with `watch` (its watcher replaces any other). */
 export const watchFiles = (ctx: WatchContext, spec: UnitSpec): void => {
-  ctx.watchStreaks.delete(spec.id)
   const unit = ctx.units.get(spec.id)
-  if (unit) unit.watchPaused = undefined
+  if (unit) resumeWatch(unit)
   if (spec.watch === undefined || ctx.stopping()) return
   const publish = (action: string, detail: string) =>
     ctx.publish({ type: "supervisor", action, unit: spec.id, detail })
@@ -57,6 +54,12 @@ export const watchFiles = (ctx: WatchContext, spec: UnitSpec): void => {
         publish("watch-failed", `${spec.id}: watching ${spec.watch?.paths.join(", ")} failed: ${detail}`),
     }),
   )
+}
+
+/** Watching `unit` from scratch: no streak, no pause (a new `watch`, an operator's start or restart). */
+export const resumeWatch = (unit: Unit): void => {
+  unit.watchStreak = undefined
+  unit.watchPaused = undefined
 }
 
 /** A unit's spec changes from `before` to `spec`: a changed `watch` closes its watcher, opens the new. */
@@ -78,7 +81,7 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
   const reason = `its files changed (${path})`
   const publish = (action: string, detail: string) =>
     ctx.publish({ type: "supervisor", action, unit: id, detail })
-  const streak = ctx.watchStreaks.get(id)
+  const streak = unit.watchStreak
   if (unit.watchPaused !== undefined) {
     publish("files-changed", `${id}: ${reason}; not restarted: its watching is paused (watch-loop)`)
     return
@@ -102,7 +105,7 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
     `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
   )
   if (acting.length === 0) return
-  ctx.watchStreaks.set(id, { paths, restartedAt: Date.now() })
+  unit.watchStreak = { paths, restartedAt: Date.now() }
   ctx.clearGroupFailure(unit.spec.group)
   for (const r of acting) {
     ctx.resetWindow(r)
@@ -126,7 +129,7 @@ const soonAfterOwnRestart = (unit: Unit, streak: WatchStreak | undefined): boole
 
 /** The unit's own writes restart it in a loop: its watching is paused, and the event says why. */
 const pause = (ctx: WatchContext, unit: Unit, id: string, paths: ReadonlyArray<string>): void => {
-  ctx.watchStreaks.delete(id)
+  unit.watchStreak = undefined
   const withinMs = selfWriteMs + (unit.spec.watch?.debounceMs ?? 0)
   const files = [...new Set(paths)].join(", ")
   unit.watchPaused = `watching paused: its own writes restarted it ${paths.length} times in a row (${files}); \`sam restart ${id}\` resumes it (add them to watch.ignore)`
