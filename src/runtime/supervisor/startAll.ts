@@ -97,7 +97,8 @@ export const untilBlocked = (
   const unit = ctx.units.get(id)
   if (unit === undefined) return Effect.never
   const watched = [...dependencyClosure(ctx, unit)].flatMap((d) => ctx.units.get(d)?.runners ?? [])
-  return Effect.raceAll([...watched, ...unit.runners].map((r) => r.until(() => blocked(ctx, unit))))
+  const all = [...watched, ...unit.runners]
+  return all.length === 0 ? Effect.never : Effect.raceAll(all.map((r) => r.until(() => blocked(ctx, unit))))
 }
 
 /**
@@ -111,9 +112,7 @@ const untilUnitSettled = (ctx: StartAllContext, id: string): Effect.Effect<void>
     concurrency: "unbounded",
     discard: true,
   })
-  const deps = [...dependencyClosure(ctx, unit)].flatMap((d) => ctx.units.get(d)?.runners ?? [])
-  const stuck = [...deps, ...unit.runners].map((r) => r.until(() => blocked(ctx, unit)))
-  return stuck.length === 0 ? own : Effect.raceAll([own, ...stuck])
+  return Effect.raceFirst(own, untilBlocked(ctx, id))
 }
 
 /** Why a unit with min_instances 0 runs nothing yet, and what starts it (a service: its first request). */
