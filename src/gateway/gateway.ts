@@ -63,7 +63,7 @@ interface Waiter {
 }
 
 /** States a start that failed ends in (the service is down, retried later or not at all). */
-const startFailed: ReadonlySet<string> = new Set(["backoff", "crashed", "error"])
+const failedStates: ReadonlySet<string> = new Set(["backoff", "crashed", "error"])
 
 type PluginMatch = GatewayRoute & { readonly owner: string }
 
@@ -221,7 +221,7 @@ export class Gateway {
       const state = route?.state ?? "stopped"
       for (const waiter of waiting) {
         if (state === "starting" || state === "running") waiter.sawStart = true
-        else if (waiter.sawStart && startFailed.has(state)) waiter.settle("failed")
+        else if (waiter.sawStart && failedStates.has(state)) waiter.settle("failed")
       }
     }
   }
@@ -521,7 +521,7 @@ export class Gateway {
   /** A 503 saying why the service has no instance to send `x` to, and when to come back. */
   private refuse(x: Exchange, answer: Unavailable): void {
     x.state.breaker.release(x.ticket)
-    x.status = 503
+    x.status = x.res.destroyed ? 499 : 503
     sendProblem(x.res, 503, answer.detail, { ...unavailableHeaders(answer), "x-request-id": x.requestId })
     this.done(x)
   }
@@ -536,7 +536,7 @@ export class Gateway {
     }
     // Its last start failed and SAM waits to try again: holding the request would only wait out
     // the backoff (or a crashed unit's retry, minutes away). Answered now, as for any service.
-    if (route.instances > 0 && startFailed.has(route.state)) {
+    if (route.instances > 0 && failedStates.has(route.state)) {
       this.refuse(x, this.startFailure(route.id, "failed to start"))
       return
     }
@@ -548,26 +548,18 @@ export class Gateway {
         forward(x)
         return
       }
-      x.state.breaker.release(x.ticket)
-      x.status = x.res.destroyed ? 499 : 503
-      const failed =
+      this.refuse(
+        x,
         outcome === "failed"
           ? this.startFailure(
               route.id,
               startedHere ? "was started for this request and failed" : "failed to start",
             )
-          : undefined
-      sendProblem(
-        x.res,
-        503,
-        failed?.detail ??
-          `"${route.id}" did not become ready within ${startMs} ms (gateway.timeouts.start_ms)`,
-        {
-          ...(failed ? unavailableHeaders(failed) : { "retry-after": "5" }),
-          "x-request-id": x.requestId,
-        },
+          : {
+              detail: `"${route.id}" did not become ready within ${startMs} ms (gateway.timeouts.start_ms)`,
+              retryAfterSeconds: 5,
+            },
       )
-      this.done(x)
     })
   }
 
