@@ -1,7 +1,6 @@
 // `sam config print` (described in commands.ts): the merged configuration with the layer each
 // value came from, secrets masked, and the plugins SAM loads from the project's plugins/ folder.
 
-import { join } from "node:path"
 import type { LoadedConfig } from "../config/load.ts"
 import type { AutoLoadedPlugin } from "../config/printConfig.ts"
 import { type CommandRun, EXIT_OK, EXIT_USAGE } from "./command.ts"
@@ -9,11 +8,11 @@ import { loadFromOptions, printWarnings } from "./configOptions.ts"
 
 /** Plugins the plugin host finds in <config dir>/plugins/ that no `plugins:` entry names. */
 const autoLoadedPlugins = async (loaded: LoadedConfig): Promise<AutoLoadedPlugin[]> => {
-  const { resolvePluginSources } = await import("../plugins/pluginSources.ts")
+  const { defaultPluginsDir, resolvePluginSources } = await import("../plugins/pluginSources.ts")
   const { sources } = resolvePluginSources({
     entries: loaded.config.plugins,
     baseDir: loaded.baseDir,
-    pluginsDir: join(loaded.baseDir, "plugins"),
+    pluginsDir: defaultPluginsDir(loaded.baseDir),
   })
   return sources.filter((s) => s.origin === "folder").map((s) => ({ label: s.label, entry: s.entry }))
 }

@@ -5,7 +5,6 @@
 // refuse (strict without bubblewrap's walls) is a problem: exit 2, and so is a plugin that would
 // not load (not found, not importable, an invalid config): each plugin is imported, not set up.
 
-import { join } from "node:path"
 import type { LoadedConfig } from "../config/load.ts"
 import { describeRestartLimits } from "../config/restartLimits.ts"
 import { parsePortRange, type SamConfig } from "../config/schema.ts"
@@ -27,9 +26,9 @@ export const run: CommandRun = async ({ values, io }) => {
   const plugins = await pluginCheck(loaded)
   const refusals = sandboxRefusals(loaded.config, sandbox)
   // "ok" only when `sam start` would run all of it; else what was checked, and (stderr) why not.
-  const verdict = refusals.length === 0 && plugins.problems.length === 0 ? "ok" : "not ok"
+  const ok = refusals.length === 0 && plugins.problems.length === 0
   io.stdout(
-    `${verdict}: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
+    `${ok ? "ok" : "not ok"}: ${agents} agent${agents === 1 ? "" : "s"}, ${services} service${services === 1 ? "" : "s"}\n`,
   )
   const limits = describeRestartLimits(loaded.config)
   if (limits.length > 0) io.stdout(`restart limits:\n${limits.map((l) => `  ${l}\n`).join("")}`)
@@ -45,17 +44,13 @@ export const run: CommandRun = async ({ values, io }) => {
   if (plugins.problems.length > 0) io.stderr("`sam start` would run without these plugins.\n")
   for (const refusal of refusals) io.stderr(`sam: ${refusal}\n`)
   if (refusals.length > 0) io.stderr("`sam start` would refuse to start.\n")
-  return refusals.length === 0 && plugins.problems.length === 0 ? EXIT_OK : EXIT_USAGE
+  return ok ? EXIT_OK : EXIT_USAGE
 }
 
 /** The plugins `sam start` would load (the config's and the project's plugins/ folder), imported not set up. */
 const pluginCheck = async (loaded: LoadedConfig) => {
   const { checkPlugins } = await import("../plugins/pluginCheck.ts")
-  return checkPlugins({
-    entries: loaded.config.plugins,
-    baseDir: loaded.baseDir,
-    pluginsDir: join(loaded.baseDir, "plugins"),
-  })
+  return checkPlugins({ entries: loaded.config.plugins, baseDir: loaded.baseDir })
 }
 
 /** The containment `sam start` would use here (detected, then released at once). */

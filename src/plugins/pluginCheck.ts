@@ -6,7 +6,7 @@ import { isPluginError } from "./errors.ts"
 import { loadDefinition } from "./pluginModule.ts"
 import { orderPlugins } from "./pluginOrder.ts"
 import { decodeConfig } from "./pluginSetup.ts"
-import { type PluginEntry, resolvePluginSources } from "./pluginSources.ts"
+import { defaultPluginsDir, type PluginEntry, resolvePluginSources } from "./pluginSources.ts"
 
 export interface PluginCheck {
   /** Names of the plugins that would load. */
@@ -14,12 +14,15 @@ export interface PluginCheck {
   readonly problems: ReadonlyArray<string>
 }
 
+/** The config's entries (relative to `baseDir`) and the plugins/ folder beside it. */
 export const checkPlugins = async (options: {
   readonly entries: ReadonlyArray<PluginEntry>
   readonly baseDir: string
-  readonly pluginsDir: string
 }): Promise<PluginCheck> => {
-  const { sources, errors } = resolvePluginSources(options)
+  const { sources, errors } = resolvePluginSources({
+    ...options,
+    pluginsDir: defaultPluginsDir(options.baseDir),
+  })
   const problems = errors.map((e) => e.message)
   const found: Array<{ name: string; dependsOn: ReadonlyArray<string> }> = []
   const failed = new Set<string>()

@@ -5,7 +5,7 @@
 // is set up beside the old one, swapped in atomically only if its setup succeeded, and the old
 // one is drained and disposed.
 import { existsSync, watch } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname } from "node:path"
 import { type Actor, createActor, fromPromise, waitFor } from "xstate"
 import {
   type DecisionEvent,
@@ -27,7 +27,12 @@ import type { PluginInstance } from "./pluginInstance.ts"
 import { loadDefinition } from "./pluginModule.ts"
 import { orderPlugins } from "./pluginOrder.ts"
 import { fileHash, newSlot, provisionalName, type Slot, statusOf } from "./pluginSlot.ts"
-import { type PluginEntry, type PluginSource, resolvePluginSources } from "./pluginSources.ts"
+import {
+  defaultPluginsDir,
+  type PluginEntry,
+  type PluginSource,
+  resolvePluginSources,
+} from "./pluginSources.ts"
 import { publishFailed, retire, setUpVersion, swapIn, tearDown, type VersionWork } from "./pluginVersions.ts"
 import type { PluginStatus } from "./types.ts"
 
@@ -96,7 +101,7 @@ export class PluginHost {
     this.restartPolicy = restartSpecOf(options.restart ?? {})
     this.baseDir = options.baseDir ?? process.cwd()
     this.pluginsDir =
-      options.pluginsDir === false ? undefined : (options.pluginsDir ?? join(this.baseDir, "plugins"))
+      options.pluginsDir === false ? undefined : (options.pluginsDir ?? defaultPluginsDir(this.baseDir))
     this.gateway = options.gateway ?? new GatewayRegistry()
     this.diagnostics = options.diagnostics ?? new Diagnostics()
     this.env = {

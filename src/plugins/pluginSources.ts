@@ -29,6 +29,9 @@ export interface PluginSource {
   readonly configAt?: ReadonlyArray<string | number>
 }
 
+/** The project's plugins/ folder: beside the config file (its base dir). */
+export const defaultPluginsDir = (baseDir: string): string => join(baseDir, "plugins")
+
 const extensions = [".ts", ".mts", ".js", ".mjs"]
 const indexNames = extensions.map((e) => `index${e}`)
 
