@@ -3,8 +3,6 @@
 // stops every unit in reverse dependency order and exits 0. Without security.api_tokens it keeps
 // the local admin token in <state_dir>/token and prints the dashboard's login link.
 
-import { appendFileSync } from "node:fs"
-import { join } from "node:path"
 import { describeExit } from "../actors/lifecycle.machine.ts"
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
 import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
@@ -185,20 +183,13 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"]
   for (const signal of signals) process.on(signal, onSignal)
   // Code in SAM's own process (an inline or worker agent, a plugin) that calls process.exit ends
-  // SAM at once, with no stop: said where the operator looks, written synchronously (the process
-  // is going); the reaper stops the units.
+  // SAM at once, with no stop: said where the operator looks (stderr and sam.log both write
+  // synchronously, as an exit needs); the reaper stops the units.
   const onExit = (code: number) => {
     if (stopping !== undefined) return
     const message = `SAM's process exited with code ${code} while running: code in it called process.exit() (an inline or worker agent, or a plugin?); SAM's reaper stops its units`
     process.stderr.write(`sam: ${message}\n`)
-    try {
-      appendFileSync(
-        join(runtime.state_dir, "sam.log"),
-        `${JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, type: "sam.exited", msg: message })}\n`,
-      )
-    } catch {
-      // The log is SAM's to keep, but an exit cannot wait for it: stderr has said it.
-    }
+    sam.logger?.fatal({ type: "sam.exited" }, message)
   }
   process.on("exit", onExit)
   const offSignals = () => {
