@@ -80,6 +80,10 @@ export const AlertRuleSchema = Schema.Struct({
 
 export type AlertRuleConfig = typeof AlertRuleSchema.Type
 
+/** The raw `monitoring.alerts` record, if the config has one. */
+const alertsOf = (raw: Record<string, unknown>): unknown =>
+  isRecord(raw.monitoring) ? raw.monitoring.alerts : undefined
+
 /** Alert names become the `alertname` label: the same characters as unit ids, and dots. */
 const ALERT_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/
 
@@ -92,8 +96,7 @@ export const alertChecks = (
   unitIds: ReadonlyArray<string>,
 ): Array<IssueDraft> => {
   const out: Array<IssueDraft> = []
-  const monitoring = raw.monitoring
-  const alerts = isRecord(monitoring) ? monitoring.alerts : undefined
+  const alerts = alertsOf(raw)
   if (!isRecord(alerts)) return out
   for (const [name, rule] of Object.entries(alerts)) {
     const at: ConfigPath = ["monitoring", "alerts", name]
@@ -128,8 +131,7 @@ const hasBreaker = (service: unknown): boolean => {
 
 /** Rules that can never fire as configured: a breaker_open rule with no breaker to watch. */
 export const alertWarnings = (raw: Record<string, unknown>): Array<string> => {
-  const monitoring = raw.monitoring
-  const alerts = isRecord(monitoring) ? monitoring.alerts : undefined
+  const alerts = alertsOf(raw)
   if (!isRecord(alerts)) return []
   const services = isRecord(raw.services) ? raw.services : {}
   const warnings: Array<string> = []
