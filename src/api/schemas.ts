@@ -75,7 +75,9 @@ const unitFields = {
   uptime: Seconds,
   cpu_percent: Schema.NullOr(Schema.Finite),
   memory_bytes: Schema.NullOr(Count),
-  reason: Schema.String.annotate({ description: "Why the unit is in its state" }),
+  reason: Schema.String.annotate({
+    description: "Why the unit is in its state (a delay is not in it: next_attempt_at says when)",
+  }),
   completed: Schema.Boolean.annotate({
     description: "A job done: every instance ran and exited 0 (status stopped)",
   }),
@@ -86,6 +88,10 @@ const unitFields = {
   watch_paused: Schema.NullOr(Schema.String).annotate({
     description:
       "Why its `watch` is paused (its own writes restarted it in a loop), until its watch config changes or a start or restart",
+  }),
+  readiness_checked: Schema.Boolean.annotate({
+    description:
+      "false: it has no readiness check (health_check), so `ready` says only that it started, as `sam` words it",
   }),
   next_attempt_at: Schema.NullOr(Schema.String).annotate({
     description: "In backoff, or crashed and retrying: when the next start attempt is due (ISO time)",

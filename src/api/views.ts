@@ -75,6 +75,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
     completed: status.completed,
     rollout_halted: status.rolloutHalted ?? null,
     watch_paused: status.watchPaused ?? null,
+    readiness_checked: status.readinessChecked,
     next_attempt_at: isoOrNull(status.nextAttemptAt),
     depends_on: [...status.dependsOn],
     per_instance: instanceViews(status, usages),

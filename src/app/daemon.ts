@@ -12,7 +12,6 @@ import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import { delayText } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
-import { noReadinessCheck } from "../runtime/health/noReadinessCheck.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
@@ -86,8 +85,16 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     await sam.stop()
     return 2
   }
+  // Whether a unit's readiness is checked (a unit removed by a reload meanwhile: say "ready").
+  const checked = (unit: string) => {
+    try {
+      return sam.unitStatus(unit).readinessChecked
+    } catch {
+      return true
+    }
+  }
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
-    const line = progressLine(event, starts, tty)
+    const line = progressLine(event, starts, tty, checked)
     if (line)
       say(
         line.startsWith("!")
@@ -248,7 +255,12 @@ const cleanExit = describeExit({ code: 0, signal: null })
 /** Reasons that only repeat what the output says already (the command, or SAM stopping). */
 const plainReasons: ReadonlySet<string> = new Set(["stop", "suspend", "resume", "SAM is stopping"])
 
-const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean): string | undefined => {
+const progressLine = (
+  event: SamEvent,
+  starts: Map<string, number>,
+  tty: boolean,
+  checked: (unit: string) => boolean,
+): string | undefined => {
   if (event.type === "transition") {
     const key = `${event.unit}#${event.instance}`
     // A resume counts like a start: its ready line says how long the instance took to answer again.
@@ -258,7 +270,7 @@ const progressLine = (event: SamEvent, starts: Map<string, number>, tty: boolean
     // Instance 0 by its unit's name, others as `sam logs` and `sam crashes` name them: web#1.
     const who = event.instance > 0 ? `${event.unit}#${event.instance}` : event.unit
     // Without a readiness check nothing was checked: the instance started, as Compose says.
-    const ready = event.reason === noReadinessCheck ? "started" : "ready"
+    const ready = checked(event.unit) ? "ready" : "started"
     if (event.to === "running.ready")
       return tty ? `+  ✓ ${who} ${ready}${pid} (${t})` : `${ready} ${who}${pid} ${t}`
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`

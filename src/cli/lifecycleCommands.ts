@@ -6,7 +6,6 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import { ControlApiError } from "../api/controlClient.ts"
 import type { Agent, Service } from "../api/schemas.ts"
-import { noReadinessCheck } from "../runtime/health/noReadinessCheck.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandContext, type CommandRun, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.ts"
 import { fetchAgents, unknownUnits } from "./unitTable.ts"
@@ -39,7 +38,7 @@ const payloadOf = (name: LifecycleName, values: CommandContext["values"]): Paylo
 const describeUnit = (unit: Agent | Service): string => {
   const readiness = !unit.ready
     ? " (not ready yet)"
-    : unit.reason === noReadinessCheck
+    : !unit.readiness_checked
       ? " (no readiness check)"
       : " and ready"
   return `${unit.id} is ${unit.status}${unit.status === "running" ? readiness : ""}${unit.pid === null ? "" : `, pid ${unit.pid}`}`

@@ -2,7 +2,6 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
-import { withoutDelay } from "../runtime/delayText.ts"
 
 /** What to say about the `ids` SAM does not run (each with a did-you-mean); undefined when it runs all. */
 export const unknownUnits = (
@@ -186,9 +185,9 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
   const down = rows.filter(
     (r) => (downStates.has(r.state) && r.reason !== "") || waitingReason.test(r.reason),
   )
-  const why = down.map((r) => `${r.id}: ${r.next_attempt_at === null ? r.reason : withoutDelay(r.reason)}`)
+  const why = down.map((r) => `${r.id}: ${r.reason}`)
   // A halted rollout: which instance failed the new config, which still run the old one.
-  for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${withoutDelay(r.rollout_halted)}`)
+  for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${r.rollout_halted}`)
   for (const r of rows) if (r.watch_paused !== null) why.push(`${r.id}: ${r.watch_paused}`)
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

@@ -11,7 +11,6 @@ import { RESERVED_IDS } from "../config/crossChecks.ts"
 import { didYouMean } from "../config/suggest.ts"
 import { GatewayMetricsHub } from "../metrics/gatewaySource.ts"
 import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.ts"
-import { withoutDelay } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
@@ -571,7 +570,7 @@ export class Gateway {
     } catch {
       reason = undefined // removed meanwhile (a reload)
     }
-    const lead = `"${id}" ${what}${reason ? ` (${withoutDelay(reason)})` : ""}`
+    const lead = `"${id}" ${what}${reason ? ` (${reason})` : ""}`
     const route = this.table.services.get(id) ?? { id, state: "stopped", nextAttemptAt: undefined }
     return unavailable(route, Date.now(), lead)
   }

@@ -6,8 +6,8 @@ export const delayText = (ms: number): string => {
 }
 
 /**
- * A reason without the delay it was decided with ("…; restart in 8.7s", decide.ts): shown later
- * (under `sam ps`' table, in a gateway answer) it would be stale beside a countdown of its own.
+ * "exited with code 1; restart in 0.6s": a reason with the delay decided for it, as the moment's
+ * events say it. Statuses keep the reason alone: their `nextAttemptAt` is the delay, never stale.
  */
-export const withoutDelay = (reason: string): string =>
-  reason.replace(/; (restart|retrying) in (?:[\d.]+s|\d+m\d\ds)(?=\)|$)/, "")
+export const withDelay = (reason: string, next: "restart" | "retrying", delayMs: number): string =>
+  `${reason}; ${next} in ${delayText(delayMs)}`

@@ -174,7 +174,8 @@ describe("sam against a running SAM", () => {
       stderr: "",
     })
     expect((await sam(["start", "web"])).stdout).toMatch(/^web is running/)
-    expect((await sam(["restart", "db"])).stdout).toMatch(/^db is running/)
+    // db has a health check: ready means it passed (readiness_checked in the API).
+    expect((await sam(["restart", "db"])).stdout).toMatch(/^db is running and ready, pid \d+\n$/)
     expect((await sam(["suspend", "helper"])).stdout).toMatch(/^helper is suspended, pid \d+\n$/)
     expect((await sam(["resume", "helper"])).stdout).toMatch(/^helper is running/)
     // A service too (SIGSTOP, like docker pause), as POST /api/services/:id/suspend does.

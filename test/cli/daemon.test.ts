@@ -334,6 +334,9 @@ describe("sam start (the daemon)", () => {
       expect(sam.output()).toMatch(/^started web pid \d+ /m)
       const restarted = await runSam(["restart", "web", "--config", "sam.config.json"], { cwd: p.dir })
       expect(restarted.stdout).toMatch(/^web is running \(no readiness check\), pid \d+\n$/)
+      // The API says it as a field, not in words: the reason is free text.
+      const web = await sam.api<{ ready: boolean; readiness_checked: boolean }>("GET", "/api/services/web")
+      expect(web.body).toMatchObject({ ready: true, readiness_checked: false })
       await sam.api("POST", "/api/capabilities/bye/invoke", { input: {} }).catch(() => undefined)
       expect(await sam.exited).toBe(3)
       const said =

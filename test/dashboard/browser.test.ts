@@ -93,6 +93,16 @@ const config = (apiTokens: Record<string, { token: string; role: string }>) => (
       },
       restart_policy: { type: "always", backoff_seconds: 0.5, max_backoff_seconds: 1 },
     },
+    // Writes into its own watched files at every start: its watching pauses (a note on its card).
+    scribe: {
+      deployment: {
+        mode: "process",
+        command: process.execPath,
+        args: [join(p.dir, "scribe", "server.mjs")],
+        cwd: "scribe",
+      },
+      watch: { paths: ["scribe"], debounce_ms: 100 },
+    },
   },
   agents: {
     helper: {
@@ -118,6 +128,11 @@ const setupFlag = () => join(p.dir, "setup-configured")
 
 beforeAll(async () => {
   p = project()
+  mkdirSync(join(p.dir, "scribe"))
+  writeFileSync(
+    join(p.dir, "scribe", "server.mjs"),
+    'import { writeFileSync } from "node:fs"\nwriteFileSync("cache.json", String(Date.now()))\nsetInterval(() => {}, 1 << 30)\n',
+  )
   p.writeConfig(config(tokens))
   sam = await p.start([], { SAM_TOKEN: tokens.ops.token })
   await sam.waitForOutput("press Ctrl+C")
@@ -167,7 +182,7 @@ describe("the dashboard in Chromium", () => {
     for (const id of ["db", "api", "worker", "gate", "helper"])
       await until(id, "data-state", (s) => s === "running")
     page.off("response", onResponse)
-    expect(await page.locator("[data-unit]").count()).toBe(6)
+    expect(await page.locator("[data-unit]").count()).toBe(7)
     expect(await unit("helper").locator(".capabilities li").allTextContents()).toEqual(["say"])
     expect(Number(await attribute("db", "data-pid"))).toBeGreaterThan(0)
     expect(await attribute("db", "data-restarts")).toBe("0")
@@ -179,6 +194,21 @@ describe("the dashboard in Chromium", () => {
     expect(sizes.some((s) => s.url.endsWith(".js"))).toBe(true)
     expect(total).toBeGreaterThan(0)
     expect(total).toBeLessThan(200 * 1024)
+  })
+
+  it("calls a unit ready only when a check passed, and says what holds until an operator acts", async () => {
+    // db has a health check; worker has none, so nothing says it is ready: it runs (readiness_checked).
+    await until("db", "data-ready", (r) => r === "true")
+    expect(await unit("db").locator(".badge").textContent()).toBe("ready")
+    await until("worker", "data-ready", (r) => r === "true")
+    expect(await unit("worker").locator(".badge").textContent()).toBe("running")
+    // scribe restarted itself through its watch three times: paused, and its card says how to resume.
+    const note = unit("scribe").locator('[data-note="watch_paused"]')
+    await note.waitFor({ timeout: 20_000 })
+    expect(await note.textContent()).toMatch(
+      /^watching paused: its own writes restarted it 3 times in a row \(scribe\/cache\.json\); `sam restart scribe` resumes it/,
+    )
+    await unit("scribe").screenshot({ path: join(artifacts, "dashboard-watch-paused.png") })
   })
 
   it("draws the dependency graph with one node per unit and an edge per dependency", async () => {
@@ -357,7 +387,7 @@ describe("the dashboard in Chromium", () => {
   it("shows a viewer no action controls at all", async () => {
     await signIn(tokens.watcher.token)
     await page.waitForSelector('[data-role="viewer"]')
-    expect(await page.locator("[data-unit]").count()).toBe(6)
+    expect(await page.locator("[data-unit]").count()).toBe(7)
     expect(await page.locator("[data-action]").count()).toBe(0)
     await page.screenshot({ path: join(artifacts, "dashboard-viewer.png") })
   })

@@ -114,7 +114,8 @@ describe("supervision under the TestClock", () => {
         yield* settle
         const status = supervisor.status("api")
         assert.strictEqual(status.state, "crashed")
-        assert.match(status.instances[0]!.reason, /restart intensity exceeded \(2 in 60s\).*retrying in 5s/)
+        // The reason alone: when the next attempt is due is nextAttemptAt's, which does not go stale.
+        assert.match(status.instances[0]!.reason, /^restart intensity exceeded \(2 in 60s\): [^;]*$/)
         assert.isDefined(status.nextAttemptAt)
         yield* TestClock.adjust(4_999)
         yield* settle

@@ -25,9 +25,12 @@ export const toneOf = (state: string, ready?: boolean): Tone => {
   }
 }
 
-/** What to call a state on the page: `running` splits into ready and not ready. */
-export const stateLabel = (state: string, ready: boolean): string =>
-  state === "running" ? (ready ? "ready" : "running, not ready") : state
+/**
+ * What to call a state on the page: `running` splits into ready and not ready; one with no
+ * readiness check is only running (nothing was checked), as Compose shows "Up" without "(healthy)".
+ */
+export const stateLabel = (state: string, ready: boolean, checked = true): string =>
+  state !== "running" ? state : !ready ? "running, not ready" : checked ? "ready" : "running"
 
 /** The header's count of units: ready, settling (on its way or not ready yet), failing, stopped. */
 export interface HeaderCounts {

@@ -26,6 +26,10 @@ const firstPollMs = 5
 const isReadiness = (p: ProbeSpec) => p.role === "readiness" || p.role === "both"
 const isLiveness = (p: ProbeSpec) => p.role === "liveness" || p.role === "both"
 
+/** Whether any readiness probe runs: without one, ready means only that it started. */
+export const checksReadiness = (probes: ReadonlyArray<ProbeSpec>, registry: ProbeRegistry): boolean =>
+  activeProbes(probes, registry).some(isReadiness)
+
 /** The probes that run (a heartbeat probe only where its kind is registered). */
 export const activeProbes = (
   probes: ReadonlyArray<ProbeSpec>,

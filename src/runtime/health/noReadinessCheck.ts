@@ -1,4 +1,3 @@
-// The reason an instance with no readiness check is ready at once: nothing was checked, so the
-// surfaces say it started ("started web pid 1", "web is running (no readiness check)"), not that
-// it is ready. No imports: the CLI's client commands read it too.
+// The reason an instance with no readiness check is ready at once. Only words: the surfaces tell
+// "started" from "ready" by the status' `readinessChecked` (healthMonitor.ts `checksReadiness`).
 export const noReadinessCheck = "no readiness check configured"

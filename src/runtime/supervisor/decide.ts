@@ -4,7 +4,6 @@
 // past its own intensity shuts its members down. The supervisor applies the result.
 
 import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
-import { delayText } from "../delayText.ts"
 import type { RestartSpec } from "../unitSpec.ts"
 import { backoffDelay } from "./backoff.ts"
 import { restartVerdict } from "./restartPolicy.ts"
@@ -44,6 +43,7 @@ export interface DecisionInput {
 
 export type Decision =
   | { readonly kind: "stand_down"; readonly reason: string }
+  /** `reason`: why it failed; the delay is its own field (events add it: delayText.ts `withDelay`). */
   | { readonly kind: "retry"; readonly delayMs: number; readonly reason: string }
   /** Past its own intensity with `on_exhausted: retry`: crashed, another attempt after delayMs. */
   | {
@@ -104,7 +104,7 @@ export const decide = (input: DecisionInput): DecisionResult => {
         decision: {
           kind: "retry_later",
           delayMs,
-          reason: `${intensity}: ${input.reason}; retrying in ${secondsText(delayMs)}`,
+          reason: `${intensity}: ${input.reason}`,
           escalation,
         },
         window,
@@ -126,7 +126,7 @@ export const decide = (input: DecisionInput): DecisionResult => {
     () => input.random,
   )
   return {
-    decision: { kind: "retry", delayMs, reason: `${input.reason}; restart in ${delayText(delayMs)}` },
+    decision: { kind: "retry", delayMs, reason: input.reason },
     window: { stamps: [...stamps, now], consecutiveFailures: failures + 1 },
     groupStamps: groupLimit === undefined ? groupStamps : [...groupStamps, now],
   }

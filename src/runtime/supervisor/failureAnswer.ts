@@ -2,6 +2,7 @@
 // pure decide() for OTP's answer, and apply it: restart after a backoff (and the siblings the
 // group's strategy takes with it), retry later while crashed, give up, stand down, or shut the
 // whole group down and escalate to the root. supervisor.ts calls it from `error` transitions.
+import { withDelay } from "../delayText.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import { type Decision, decide, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -76,7 +77,11 @@ const apply = (ctx: FailureContext, runner: InstanceRunner, group: GroupState, d
       runner.send({ type: "STAND_DOWN", reason: decision.reason })
       return
     case "retry":
-      publish("restart", `${decision.reason} (${group.spec.strategy})`, decision.delayMs)
+      publish(
+        "restart",
+        `${withDelay(decision.reason, "restart", decision.delayMs)} (${group.spec.strategy})`,
+        decision.delayMs,
+      )
       runner.send({ type: "RETRY", delayMs: decision.delayMs, reason: decision.reason })
       restartSiblings(ctx, group, runner)
       return

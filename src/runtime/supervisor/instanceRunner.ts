@@ -17,9 +17,10 @@ import {
 } from "../../actors/lifecycle.machine.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
+import { withDelay } from "../delayText.ts"
 import type { Driver, InstanceHandle } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
-import { activeProbes, monitorHealth } from "../health/healthMonitor.ts"
+import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
 import { noReadinessCheck } from "../health/noReadinessCheck.ts"
 import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
 import { dyingWords } from "../output/dyingWords.ts"
@@ -106,6 +107,8 @@ export interface InstanceStatus {
   readonly lastUsage: InstanceUsage | undefined
   /** Being scaled away: the gateway sends it no new request; it stops once drained. */
   readonly draining: boolean
+  /** false: it has no readiness check, so being ready says only that it started. */
+  readonly readinessChecked: boolean
 }
 
 const historySize = 100
@@ -260,6 +263,14 @@ export class InstanceRunner {
     return this.actor.getSnapshot().context
   }
 
+  /** Its reason and, waiting for another attempt, when that is due: "…; restart in 0.6s". */
+  reasonNow(now: number): string {
+    const { reason } = this.context
+    const due = this.state === "backoff" || this.view.retrying ? this.nextAttemptAt : undefined
+    if (due === undefined) return reason
+    return withDelay(reason, this.view.retrying ? "retrying" : "restart", Math.max(0, due - now))
+  }
+
   onTransition(listener: TransitionListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
@@ -334,6 +345,7 @@ export class InstanceRunner {
       nextAttemptAt: this.state === "backoff" || this.view.retrying ? this.nextAttemptAt : undefined,
       lastUsage: this.lastUsage,
       draining: this.draining,
+      readinessChecked: checksReadiness(this.spec.probes, this.env.probes),
     }
   }
 
@@ -382,14 +394,15 @@ export class InstanceRunner {
     }
     // Stopped straight from `error`: it ended by itself (a clean exit, a temporary unit's failure).
     if (view.state === "stopped") this.endedItself = from === "error"
-    if (view.state === "backoff" || view.retrying) this.nextAttemptAt = Date.now() + snapshot.context.delayMs
+    const now = Date.now()
+    if (view.state === "backoff" || view.retrying) this.nextAttemptAt = now + snapshot.context.delayMs
     this.env.publish({
       type: "transition",
       unit: this.spec.id,
       instance: this.index,
       from,
       to: next,
-      reason: snapshot.context.reason,
+      reason: this.reasonNow(now),
       pid: this.handle?.pid,
     })
     for (const listener of this.listeners) listener(this, from, next)

@@ -139,7 +139,7 @@ const report = (ctx: StartAllContext, ids: ReadonlyArray<string>): StartReport =
       const worst = ctx.status(unit)
       const reason = ctx.waiting.has(id)
         ? `waiting for ${pendingText(ctx.units, unit.spec)}`
-        : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.context.reason ?? "")
+        : (unit.runners.find((r) => !(r.state === "running" && r.ready))?.reasonNow(Date.now()) ?? "")
       notReady.push({ id, state: worst.state === "running" ? "running.unready" : worst.state, reason })
     }
   }

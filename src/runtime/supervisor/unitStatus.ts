@@ -30,6 +30,8 @@ export interface UnitStatus {
   readonly rolloutHalted: string | undefined
   /** Why its `watch` is paused (its own writes restarted it in a loop), until resumed. */
   readonly watchPaused: string | undefined
+  /** false: it has no readiness check, so being ready says only that it started. */
+  readonly readinessChecked: boolean
 }
 
 /** Worst first: the state a multi-instance unit reports is the worst of its instances. */
@@ -70,6 +72,7 @@ export const aggregateStatus = (
     completed: completed(runners),
     rolloutHalted: undefined,
     watchPaused: undefined,
+    readinessChecked: instances.every((i) => i.readinessChecked),
   }
 }
 

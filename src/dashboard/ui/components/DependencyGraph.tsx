@@ -76,7 +76,7 @@ export const DependencyGraph = ({ units, dependencies, selected }: Props) => {
               if (e.key === "Enter" || e.key === " ") store.update((s) => ({ ...s, selected: n.id }))
             }}
           >
-            <title>{`${n.id}: ${unit ? stateLabel(unit.status, unit.ready) : "unknown"}`}</title>
+            <title>{`${n.id}: ${unit ? stateLabel(unit.status, unit.ready, unit.readiness_checked) : "unknown"}`}</title>
             <rect width={w} height={h} rx="8" />
             <circle cx="14" cy={h / 2} r="5" class="node-dot" />
             <text x="26" y={h / 2 + 1} dominant-baseline="middle">

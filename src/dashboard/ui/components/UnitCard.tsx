@@ -1,5 +1,6 @@
 // One agent or service: state, readiness, restarts, uptime, pid, instances, CPU and memory
-// sparklines, capabilities and the reason of its last transition, with the lifecycle actions an
+// sparklines, capabilities, the reason of its last transition and what holds until an operator
+// acts (a halted rollout, a paused watch), with the lifecycle actions an
 // operator may take (none for viewers). Carries the browser tests' hooks: data-unit, data-state,
 // data-restarts, data-pid, and data-action on each control.
 import { useState } from "preact/hooks"
@@ -72,7 +73,9 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           {unit.id}
         </button>
         <span class="kind">{unit.kind}</span>
-        <span class={`badge tone-${tone}`}>{stateLabel(unit.status, unit.ready)}</span>
+        <span class={`badge tone-${tone}`}>
+          {stateLabel(unit.status, unit.ready, unit.readiness_checked)}
+        </span>
       </header>
       <dl class="facts">
         <div>
@@ -121,6 +124,17 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           <span class="next"> · next attempt {relative(unit.next_attempt_at, now)}</span>
         )}
       </p>
+      {/* What holds until an operator acts: a halted rollout, a paused watch (as under `sam ps`). */}
+      {unit.rollout_halted && (
+        <p class="note warn-text" data-note="rollout_halted">
+          {unit.rollout_halted}
+        </p>
+      )}
+      {unit.watch_paused && (
+        <p class="note warn-text" data-note="watch_paused">
+          {unit.watch_paused}
+        </p>
+      )}
       {canAct && (
         <div class="actions">
           {commands.map((command) => (
