@@ -20,6 +20,14 @@ export interface HealthCallbacks {
 
 export { noReadinessCheck }
 
+const isProbeResult = (x: unknown): x is ProbeResult =>
+  typeof x === "object" && x !== null && typeof (x as { ok?: unknown }).ok === "boolean"
+
+const misshapen = (kind: string, result: unknown): ProbeResult => ({
+  ok: false,
+  detail: `${kind} check returned ${result === undefined ? "undefined" : (JSON.stringify(result) ?? String(result))}, not { ok: boolean, detail: string }`,
+})
+
 const fastPollMs = 20
 const firstPollMs = 5
 
@@ -158,11 +166,21 @@ const runProbe = (
         controller.abort()
         finish({ ok: false, detail: `${spec.type} check did not settle` })
       }, spec.timeoutMs + 1_000)
-      fn(spec, target(), controller.signal, session).then(finish, (error: unknown) =>
-        finish({
-          ok: false,
-          detail: `${spec.type} check threw: ${error instanceof Error ? error.message : String(error)}`,
-        }),
+      // A kind is plugin code: a throw before it returns, a plain (not promise) result or one
+      // without `ok` is this check's result too, never a check that hangs or a throw in SAM.
+      let pending: Promise<unknown>
+      try {
+        pending = Promise.resolve(fn(spec, target(), controller.signal, session))
+      } catch (error) {
+        pending = Promise.reject(error)
+      }
+      pending.then(
+        (result) => finish(isProbeResult(result) ? result : misshapen(spec.type, result)),
+        (error: unknown) =>
+          finish({
+            ok: false,
+            detail: `${spec.type} check threw: ${error instanceof Error ? error.message : String(error)}`,
+          }),
       )
     }
     if (delayMs > 0) deadline = setTimeout(check, delayMs)
