@@ -2,6 +2,7 @@
 // and a range with no free port left fails the start saying so, instead of a port outside it.
 
 import { mkdtempSync, rmSync } from "node:fs"
+import { createServer as createHttpServer } from "node:http"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -117,6 +118,46 @@ describe("a fixed deployment.port", () => {
     await sam.scale("web", 2)
     await sam.until("web", (s) => s.instances.length === 2 && s.instances.every((i) => i.ready))
     expect(sam.unitStatus("web").instances.map((i) => i.port)).toEqual([port, port + 1])
+  })
+
+  it("taken by another program, the unit is not started on it (whose health check it would pass) until it is free", async () => {
+    const port = await freeRun(1)
+    // Another program on the port, healthy: a check of the port would ask it, and pass.
+    const asked: string[] = []
+    const other = createHttpServer((req, res) => {
+      asked.push(req.url ?? "")
+      res.end("not web")
+    })
+    await new Promise<void>((resolve) => other.listen(port, "127.0.0.1", resolve))
+    dir = mkdtempSync(join(tmpdir(), "sam-port-range-"))
+    try {
+      sam = await createSam(
+        {
+          runtime: { state_dir: ".sam" },
+          services: {
+            web: {
+              ...http(),
+              deployment: { ...http().deployment, port },
+              restart_policy: { backoff_seconds: 0.05, max_backoff_seconds: 0.2 },
+            },
+          },
+        },
+        { cwd: dir, plugins: false },
+      )
+      void sam.start()
+      await sam.until("web", (s) => s.state === "backoff")
+      expect(sam.unitStatus("web").instances[0]).toMatchObject({
+        ready: false,
+        pid: undefined,
+        reason: `start failed: port ${port} (deployment.port) is in use by another program; web was not started on it`,
+      })
+    } finally {
+      await new Promise((resolve) => other.close(resolve))
+    }
+    // Freed, the next attempt takes it; the other program was never health-checked.
+    await sam.until("web", (s) => s.ready, 10_000)
+    expect(sam.unitStatus("web").instances[0]?.port).toBe(port)
+    expect(asked).toEqual([])
   })
 })
 

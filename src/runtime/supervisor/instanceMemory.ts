@@ -30,15 +30,28 @@ export class InstanceMemory {
     return this.portRange === undefined || (port >= this.portRange.from && port <= this.portRange.to)
   }
 
-  /** The instance's port: fixed by config, or the one it had, or a free one (then kept). */
-  /** Fails (the start's failure) with PortRangeExhausted when runtime.port_range has no free port. */
+  /**
+   * The instance's port: fixed by config, or the one it had, or a free one (then kept). Fails (the
+   * start's failure) when a fixed port is taken, or with PortRangeExhausted when
+   * runtime.port_range has no free port.
+   */
   portFor(runner: InstanceRunner): Effect.Effect<number | undefined, Error> {
     return Effect.gen({ self: this }, function* () {
       const { spec } = runner
       // Agents talk over IPC (or run inline), never on a port of their own.
       if (spec.runtime === "external" || spec.kind === "agent") return undefined
       const fixed = spec.process?.port
-      if (fixed !== undefined) return fixed + runner.index
+      if (fixed !== undefined) {
+        // Taken by something else, the start would fail with EADDRINUSE at best, and at worst the
+        // health check would ask that program and call this unit ready (Compose refuses too).
+        const port = fixed + runner.index
+        if (yield* Effect.promise(() => portIsFree(port))) return port
+        return yield* Effect.fail(
+          new Error(
+            `port ${port} (deployment.port${runner.index > 0 ? ` + instance ${runner.index}` : ""}) is in use by another program; ${runner.key} was not started on it`,
+          ),
+        )
+      }
       if (spec.runtime === "container" && spec.container?.ports.length) return undefined
       const key = `${spec.id}#${runner.index}`
       const known = this.ports.get(key) ?? this.durable?.portOf(spec.id, runner.index)
