@@ -15,6 +15,7 @@ import {
 } from "./command.ts"
 import { helpCommand, sam } from "./commands.ts"
 import type { CliIo } from "./io.ts"
+import { peerCommandHint } from "./peerCommands.ts"
 
 const version = (): string => {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -41,8 +42,9 @@ const resolveCommand = (argv: ReadonlyArray<string>) => {
       break
     if (found === undefined) {
       const names = command.subcommands.filter((c) => c.startsDaemon !== true).map((c) => c.name)
+      const peer = command === sam ? peerCommandHint(next) : ""
       throw new UsageError(
-        `unknown command '${[...path.slice(1), next].join(" ")}'${suggestionSuffix(next, names, "'")}`,
+        `unknown command '${[...path.slice(1), next].join(" ")}'${peer || suggestionSuffix(next, names, "'")}`,
         path,
       )
     }

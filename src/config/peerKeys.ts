@@ -25,8 +25,7 @@ const unitKeys: Readonly<Record<Kind, Readonly<Record<string, string>>>> = {
     stop_signal: "stop.signal",
     autorestart: "restart_policy",
     exec_mode: "scaling.min_instances (each instance is its own process on its own port)",
-    max_memory_restart:
-      "none yet: services have no memory limit in SAM (agents have resources.max_memory_mb)",
+    max_memory_restart: "resources.max_memory_mb, on a process service's whole process tree",
   },
   agents: {
     script: "path",

@@ -85,6 +85,31 @@ describe.concurrent("sam --help and usage errors", () => {
     }
   })
 
+  it("a command PM2 or Compose has names SAM's command for it, and starts nothing", async () => {
+    const list = await runSam(["list"])
+    expect(list).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr:
+        "sam: unknown command 'list'; SAM's command for it is 'sam ps' (PM2's list)\nRun 'sam --help' for usage.\n",
+    })
+    const said = async (argv: string[]) => {
+      const io = fakeIo()
+      expect(await runCli(argv, io), argv.join(" ")).toBe(2)
+      return io.err()
+    }
+    expect(await said(["up", "-d"])).toContain(
+      "SAM's command for it is 'sam start' in the foreground, 'sam start -d' detached (Compose's up)",
+    )
+    expect(await said(["down"])).toContain("'sam shutdown': every unit, then SAM (Compose's down)")
+    expect(await said(["delete", "web"])).toContain(
+      "'sam stop <id>', then remove it from the config and 'sam reload'",
+    )
+    expect(await said(["monit"])).toContain("'sam status', or 'sam dashboard'")
+    // Only at the top: a subcommand's unknown word is its own matter.
+    expect(await said(["secrets", "list2"])).not.toContain("SAM's command")
+  })
+
   it("an unknown command exits 2 naming it, with a did-you-mean", async () => {
     const run = await runSam(["valdate"])
     expect(run.code).toBe(2)

@@ -54,6 +54,7 @@ const table = new Set([
   "src/cli/command.ts",
   "src/cli/commands.ts",
   "src/cli/options.ts",
+  "src/cli/peerCommands.ts",
   "src/config/suggest.ts",
 ])
 

@@ -77,6 +77,7 @@ describe("schema errors name file, path, line:column, expected and found", () =>
         "    replicas: 2",
         "    stop_grace_period: 5",
         "    instancs: 4",
+        "    max_memory_restart: 200M",
         "    scaling: { instances: 2 }",
         "  t:",
         "    deployment: { mode: process, command: node }",
@@ -90,9 +91,10 @@ describe("schema errors name file, path, line:column, expected and found", () =>
       'sam.yaml:9:5 services.s.replicas: unknown key "replicas" (SAM\'s key for it is scaling.min_instances)',
       'sam.yaml:10:5 services.s.stop_grace_period: unknown key "stop_grace_period" (SAM\'s key for it is stop.grace_seconds)',
       'sam.yaml:11:5 services.s.instancs: unknown key "instancs"',
-      'sam.yaml:12:16 services.s.scaling.instances: unknown key "instances" (SAM\'s key for it is scaling.min_instances, and scaling.max_instances for the most it may run)',
-      "sam.yaml:16:40 services.t.depends_on.s.restart: unknown key \"restart\" (SAM's key for it is the unit's dependency_restart: restart, for all its dependencies)",
-      'sam.yaml:16:55 services.t.depends_on.s.required: unknown key "required" (SAM has none: every dependency is required; leave an optional one out of depends_on)',
+      "sam.yaml:12:5 services.s.max_memory_restart: unknown key \"max_memory_restart\" (SAM's key for it is resources.max_memory_mb, on a process service's whole process tree)",
+      'sam.yaml:13:16 services.s.scaling.instances: unknown key "instances" (SAM\'s key for it is scaling.min_instances, and scaling.max_instances for the most it may run)',
+      "sam.yaml:17:40 services.t.depends_on.s.restart: unknown key \"restart\" (SAM's key for it is the unit's dependency_restart: restart, for all its dependencies)",
+      'sam.yaml:17:55 services.t.depends_on.s.required: unknown key "required" (SAM has none: every dependency is required; leave an optional one out of depends_on)',
     ])
   })
 
