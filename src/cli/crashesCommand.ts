@@ -17,8 +17,14 @@ import type { CrashQuery } from "./offlineCrashes.ts"
 type Summary = (typeof CrashList.Type)["crashes"][number]
 type Report = typeof CrashReport.Type
 
-const exitOf = (c: Summary): string =>
-  c.exit_code !== null ? `code ${c.exit_code}` : c.signal !== null ? c.signal : c.failure
+const exitOf = (c: Summary): string | null => (c.exit_code !== null ? `code ${c.exit_code}` : c.signal)
+
+/** `code 1`, `SIGKILL`; a limit SAM killed it for beside how it ended: `liveness (SIGTERM)`. */
+const endOf = (c: Summary): string => {
+  const exit = exitOf(c)
+  if (c.failure === "exit") return exit ?? "exit"
+  return exit === null ? c.failure : `${c.failure} (${exit})`
+}
 
 const seconds = (ms: number): string => (ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`)
 
@@ -29,7 +35,7 @@ export const formatCrashes = (crashes: ReadonlyArray<Summary>): string => {
     String(c.id),
     c.time.replace("T", " ").slice(0, 19),
     c.instance > 0 ? `${c.unit}#${c.instance}` : c.unit,
-    c.failure === "exit" ? exitOf(c) : `${c.failure} (${exitOf(c)})`,
+    endOf(c),
     seconds(c.uptime_ms),
     c.reason.length > 100 ? `${c.reason.slice(0, 99)}…` : c.reason,
   ])

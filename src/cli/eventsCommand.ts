@@ -41,7 +41,8 @@ export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => 
     case "supervisor":
       return `${time(data.at)} supervisor ${data.action}${data.unit ? ` ${data.unit}` : data.group ? ` ${data.group}` : ""}: ${data.detail}`
     case "crash.reported":
-      return `${time(data.at)} ${instanceName(data)} crashed: ${data.reason} (\`sam crashes show ${data.crash_id}\`)`
+      // "failed", not "crashed": that is the state past the restart limit (a transition line says it).
+      return `${time(data.at)} ${instanceName(data)} failed, crash report ${data.crash_id}: ${data.reason} (\`sam crashes show ${data.crash_id}\`)`
     case "alert.firing":
     case "alert.resolved":
       return `${time(data.at)} alert ${data.rule} ${frame.event === "alert.firing" ? "firing" : "resolved"}${data.severity ? ` (${data.severity})` : ""}: ${data.summary ?? data.description ?? ""}`

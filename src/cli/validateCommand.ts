@@ -66,17 +66,36 @@ const containmentDetail = async (config: SamConfig): Promise<string> => {
   }
 }
 
-/** A port_range the kernel also hands out as source ports: a stopped unit's port may be taken. */
+/**
+ * A port_range that holds a port the config fixes (api.port, a deployment.port), or that the kernel
+ * also hands out as source ports (a stopped unit's port may be taken).
+ */
 const portRangeWarnings = async (config: SamConfig): Promise<ReadonlyArray<string>> => {
   const text = config.runtime.port_range
   const range = text === undefined ? undefined : parsePortRange(text)
   if (range === undefined) return []
+  // Ports of the config's own inside the range: SAM may hand one to a unit before its owner starts.
+  const inside = (port: number | undefined) => port !== undefined && port >= range.from && port <= range.to
+  const holds = `runtime.port_range: ${text} holds`
+  const claimed = [
+    ...(inside(config.api.port)
+      ? [`${holds} api.port ${config.api.port}: that port is SAM's API, one fewer for units`]
+      : []),
+    ...Object.entries(config.services).flatMap(([id, s]) =>
+      s.enabled && s.deployment.mode === "process" && inside(s.deployment.port)
+        ? [
+            `${holds} services.${id}.deployment.port ${s.deployment.port}: SAM may hand that port to another unit first; move one out of the other`,
+          ]
+        : [],
+    ),
+  ]
   const { defaultPortRange, ephemeralOverlap, ephemeralRange } = await import("../runtime/freePort.ts")
   const ephemeral = ephemeralRange()
   const overlap = ephemeralOverlap(range, ephemeral)
-  if (overlap === undefined || ephemeral === undefined) return []
+  if (overlap === undefined || ephemeral === undefined) return claimed
   const own = defaultPortRange(ephemeral)
   return [
+    ...claimed,
     `runtime.port_range: ${text}${overlap.from === range.from && overlap.to === range.to ? " is" : `: ${overlap.from}-${overlap.to} of it is`} inside the kernel's range of source ports for outgoing connections (ip_local_port_range ${ephemeral.from}-${ephemeral.to}): a connection may take a unit's port while it is down (SAM then gives the unit another port); choose ports below ${ephemeral.from}${own === undefined ? "" : `, as SAM does without a port_range (${own.from}-${own.to})`}`,
   ]
 }

@@ -266,4 +266,23 @@ describe("sam validate and runtime.port_range", () => {
     const below = await project({ "sam.yaml": 'runtime: { port_range: "24000-24999" }\n' })
     expect((await runSam(["validate", "--config", "sam.yaml"], { cwd: below })).stderr).toBe("")
   })
+
+  it("warns about a range that holds a port the config fixes: api.port, a deployment.port", async () => {
+    const dir = await project({
+      "sam.yaml": [
+        'runtime: { port_range: "24000-24099" }',
+        "api: { port: 24000 }",
+        "services:",
+        "  web: { deployment: { mode: process, command: node, port: 24050 } }",
+        "  other: { deployment: { mode: process, command: node, port: 25000 } }",
+        "",
+      ].join("\n"),
+    })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr.split("\n").filter((l) => l.startsWith("warning:"))).toEqual([
+      "warning: runtime.port_range: 24000-24099 holds api.port 24000: that port is SAM's API, one fewer for units",
+      "warning: runtime.port_range: 24000-24099 holds services.web.deployment.port 24050: SAM may hand that port to another unit first; move one out of the other",
+    ])
+  })
 })

@@ -49,7 +49,7 @@ describe("sam events lines of a crash report and an alert", () => {
   it("say what crashed and where its report is, and which alert fired or resolved", () => {
     const crash = { at, unit: "web", instance: 1, crash_id: 49, reason: "exited with code 3" }
     expect(formatEvent({ id: "1", event: "crash.reported", data: crash })).toBe(
-      "10:11:12 web#1 crashed: exited with code 3 (`sam crashes show 49`)",
+      "10:11:12 web#1 failed, crash report 49: exited with code 3 (`sam crashes show 49`)",
     )
     const alert = { at, rule: "api-down", severity: "warning", summary: "api is not ready (backoff)" }
     expect(formatEvent({ id: "2", event: "alert.firing", data: alert })).toBe(

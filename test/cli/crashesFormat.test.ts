@@ -1,0 +1,29 @@
+// The `sam crashes` table's EXIT column: how the instance ended, and the limit SAM killed it for.
+import { describe, expect, it } from "vitest"
+import { formatCrashes } from "../../src/cli/crashesCommand.ts"
+
+const crash = (fields: { failure: string; exit_code: number | null; signal: string | null }) => ({
+  id: 1,
+  unit: "web",
+  instance: 0,
+  time: "2026-12-04T01:02:03.000Z",
+  reason: "why",
+  uptime_ms: 1500,
+  restarts: 0,
+  ...fields,
+})
+
+const exitColumn = (fields: Parameters<typeof crash>[0]) =>
+  formatCrashes([crash(fields)])
+    .split("\n")[1]
+    ?.split(/\s{2,}/)[3]
+
+describe("sam crashes' EXIT column", () => {
+  it("says an exit by its code or signal, and a limit's kill beside how it ended, never a word twice", () => {
+    expect(exitColumn({ failure: "exit", exit_code: 3, signal: null })).toBe("code 3")
+    expect(exitColumn({ failure: "exit", exit_code: null, signal: "SIGKILL" })).toBe("SIGKILL")
+    expect(exitColumn({ failure: "liveness", exit_code: null, signal: "SIGTERM" })).toBe("liveness (SIGTERM)")
+    // Reported before the process ended: the limit alone ("liveness (liveness)" before).
+    expect(exitColumn({ failure: "liveness", exit_code: null, signal: null })).toBe("liveness")
+  })
+})
