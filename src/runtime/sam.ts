@@ -347,7 +347,9 @@ export class Sam {
   /** Start every enabled unit in dependency order; resolves with who is ready. */
   start(ids?: ReadonlyArray<string>): Promise<StartReport> {
     if (this.stopping)
-      return Promise.reject(new Error("SAM is stopped; create a new instance to start again"))
+      return Promise.reject(
+        new SamStopping({ message: "SAM is stopped; create a new instance to start again" }),
+      )
     this.autoscaler ??= this.startAutoscaling()
     this.starting ??= Effect.runPromise(
       this.supervisor.startAll(this.startTimeoutMs, ids ?? this.supervisor.startOrder()),

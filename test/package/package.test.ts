@@ -246,6 +246,7 @@ const sam = await import("sam")
 console.log(JSON.stringify({
   agent: typeof agent.defineAgent, plugin: typeof plugin.definePlugin, reply: typeof plugin.reply,
   createSam: typeof sam.createSam, sameDefineAgent: sam.defineAgent === agent.defineAgent,
+  errors: ["StateDirInUse", "SamStopping", "UnitNotFound", "CommandRefused", "ScaleRefused", "CapabilityError", "ConfigError"].filter((n) => typeof sam[n] !== "function"),
   agentFiles, pluginFiles,
 }))
 `,
@@ -261,6 +262,8 @@ console.log(JSON.stringify({
       reply: "function",
       createSam: "function",
       sameDefineAgent: true,
+      // The README's list of the error classes `sam` exports: none missing.
+      errors: [],
     })
     const dist = `file://${join(project, "node_modules", "sam", "dist")}`
     expect(seen.agentFiles.length).toBeGreaterThan(0)

@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { createSam } from "../../src/app/createSam.ts"
 import { SamService, samLayer } from "../../src/app/samLayer.ts"
+import { SamStopping } from "../../src/index.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { added, closePhase, openResources } from "../support/handles.ts"
 import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
@@ -40,6 +41,10 @@ describe("embedding SAM in a Node app", () => {
     expect(survivors(pids)).toEqual([])
     expect(seen.slice(-4)).toEqual(["api:stopping", "api:stopped", "db:stopping", "db:stopped"])
     expect(sam.bus.listenerCount).toBe(0)
+    // Stopped for good: a start after it is refused with an exported, typed error.
+    const again = await sam.start().catch((error: unknown) => error)
+    expect(again).toBeInstanceOf(SamStopping)
+    expect(again).toMatchObject({ message: "SAM is stopped; create a new instance to start again" })
     await closePhase()
     expect(added(before, openResources())).toEqual([])
   })

@@ -63,12 +63,20 @@ export const readLockHolder = (stateDir: string): LockHolder | undefined => {
   }
 }
 
+// A program embedding SAM that creates a second one on the same dir is told it is its own doing.
+const holderText = (holder: LockHolder | undefined): string =>
+  holder === undefined
+    ? "another SAM"
+    : holder.pid === process.pid
+      ? `a SAM of this process (pid ${holder.pid}) that was not stopped`
+      : `SAM pid ${holder.pid}`
+
 const inUse = (stateDir: string): StateDirInUse => {
   const holder = readLockHolder(stateDir)
   return new StateDirInUse({
     stateDir,
     holder,
-    message: `state dir ${stateDir} is in use by ${holder === undefined ? "another SAM" : `SAM pid ${holder.pid}`}`,
+    message: `state dir ${stateDir} is in use by ${holderText(holder)}`,
   })
 }
 

@@ -44,7 +44,7 @@ describe("createSam and its state dir", () => {
 
     await expect(createSam(config(stateDir), { plugins: false })).rejects.toBeInstanceOf(StateDirInUse)
     await expect(createSam(config(stateDir), { plugins: false })).rejects.toThrow(
-      `state dir ${stateDir} is in use by SAM pid ${process.pid}`,
+      `state dir ${stateDir} is in use by a SAM of this process (pid ${process.pid}) that was not stopped`,
     )
     expect(snapshot(stateDir)).toEqual(before)
     expect(survivors([pid])).toEqual([pid])

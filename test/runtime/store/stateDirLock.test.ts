@@ -111,7 +111,10 @@ describe("the state-dir lock", () => {
       error = caught
     }
     expect(error).toBeInstanceOf(StateDirInUse)
-    expect((error as StateDirInUse).message).toBe(`state dir ${dir} is in use by SAM pid ${process.pid}`)
+    // Held by this very process: said so, for a program that embeds SAM twice.
+    expect((error as StateDirInUse).message).toBe(
+      `state dir ${dir} is in use by a SAM of this process (pid ${process.pid}) that was not stopped`,
+    )
     // The refused attempt closed its connection; the fcntl lock of the first must survive that.
     const other = await tryLock(dir)
     expect(other.report.refused).toBe(`state dir ${dir} is in use by SAM pid ${process.pid}`)
