@@ -1,7 +1,7 @@
 // How CLI commands reach a running SAM: find its control API (--url or SAM_URL; else the api.json
 // the daemon writes in its state dir: SAM_STATE_DIR's, <config dir>/.sam's when that SAM runs this
-// config, the config's runtime.state_dir; else api.host:api.port from the config), take the
-// bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
+// config, the config's runtime.state_dir (read from the merged layers when the rest of the config
+// does not validate); else api.host:api.port from the config), take the bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
 // (src/api/controlClient.ts), and turn every failure into a message that says what to do.
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
@@ -110,18 +110,29 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
     if (gone) throw notRunningAs(gone, io.cwd)
     return { url: DEFAULT_URL }
   }
-  const { loadConfig } = await import("../config/load.ts")
-  let loaded: Awaited<ReturnType<typeof loadConfig>>
+  const { readMergedConfig, stateDirOf } = await import("../config/mergedConfig.ts")
+  const { validateMergedConfig } = await import("../config/load.ts")
+  let merged: Awaited<ReturnType<typeof readMergedConfig>>
   try {
-    loaded = await loadConfig({
+    merged = await readMergedConfig({
       cwd: io.cwd,
       env: io.env,
-      secrets: "lenient",
       ...(configPath === undefined ? {} : { configPath }),
     })
   } catch (error) {
     if (!isConfigError(error)) throw error
-    return runningBesideConfig(configFile, beside, error)
+    return runningDespiteConfig(io, { configFile, error, verb: "does not load", stateDirs: [beside] })
+  }
+  let loaded: Awaited<ReturnType<typeof validateMergedConfig>>
+  try {
+    loaded = await validateMergedConfig(merged, { env: io.env, secrets: "lenient" })
+  } catch (error) {
+    if (!isConfigError(error)) throw error
+    // The files read but do not validate (a typo mid-edit): the state dir they name still says
+    // where SAM is, when that value itself is usable.
+    const named = stateDirOf(merged)
+    const stateDirs = named === undefined || named === beside ? [beside] : [named, beside]
+    return runningDespiteConfig(io, { configFile, error, verb: "does not validate", stateDirs })
   }
   const stateDir = loaded.config.runtime.state_dir
   const running = readApiState(stateDir)
@@ -174,14 +185,40 @@ const notAnswering = (url: string, location: SamLocation | undefined, cwd: strin
       )
 
 /**
- * The config does not load (an editor mid-save, a syntax error): a SAM running on the default
- * state dir beside it is still found, whichever config it runs.
+ * The config does not load or validate (an editor mid-save, a syntax error, a typo): a SAM
+ * running on one of `stateDirs` (the one the config names when it is usable, the default beside
+ * it) is still found, saying on stderr that the config is broken; else ConfigUnloadable.
  */
-const runningBesideConfig = (configFile: string, stateDir: string, error: ConfigError): SamLocation => {
-  const running = readApiState(stateDir)
-  if (running) return { url: running.url, stateDir }
+const runningDespiteConfig = async (
+  io: CliIo,
+  broken: {
+    readonly configFile: string
+    readonly error: ConfigError
+    readonly verb: "does not load" | "does not validate"
+    readonly stateDirs: ReadonlyArray<string>
+  },
+): Promise<SamLocation> => {
+  const { configFile, error, verb, stateDirs } = broken
+  for (const stateDir of stateDirs) {
+    const running = readApiState(stateDir)
+    if (running === undefined) continue
+    // Loaded already, with the config module that failed.
+    const { formatIssue } = await import("../config/errors.ts")
+    const [first] = error.issues
+    const more = error.issues.length - 1
+    const problem =
+      first === undefined
+        ? ""
+        : ` (${formatIssue(first).replace(/\s*\n\s*/g, " ")}${more > 0 ? `, and ${more} more` : ""})`
+    io.stderr(
+      `sam: warning: the config ${fromCwd(configFile, io.cwd)} ${verb}${problem}; ` +
+        `using the SAM recorded in ${fromCwd(apiStateFile(stateDir), io.cwd)} (\`sam validate\` lists every problem)\n`,
+    )
+    return { url: running.url, stateDir }
+  }
   throw new ConfigUnloadable(
-    `the config ${configFile} does not load, and no running SAM is recorded in ${apiStateFile(stateDir)}. ` +
+    `the config ${configFile} does not load, and no running SAM is recorded in ` +
+      `${stateDirs.map(apiStateFile).join(" or ")}. ` +
       `Fix the config (\`sam validate\` lists every problem), or point the CLI at SAM with --url <url>, ` +
       `SAM_URL=<url> or SAM_STATE_DIR=<its state dir>`,
     error,

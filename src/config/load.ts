@@ -1,23 +1,21 @@
-// loadConfig: reads every layer, merges them, resolves secrets and relative paths, decodes with
-// SamConfigSchema and runs the cross checks, reporting ALL problems in one ConfigError.
+// loadConfig: reads and merges every layer (mergedConfig.ts: ${env.X}, relative paths), resolves
+// ${vault.key}, decodes with SamConfigSchema and runs the cross checks, reporting ALL problems in
+// one ConfigError.
 // The runtime (createSam, daemon) and the CLI consume the LoadedConfig it returns.
 
 import { access, constants, stat } from "node:fs/promises"
 import { availableParallelism } from "node:os"
-import { delimiter, join, resolve } from "node:path"
+import { delimiter, join } from "node:path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { type ConfigPath, formatPath, isRecord, prefixes } from "./configPath.ts"
+import { formatPath, isRecord } from "./configPath.ts"
 import { crossChecks } from "./crossChecks.ts"
-import { defaultConfigFile } from "./defaultConfigFile.ts"
 import { ConfigError, type ConfigIssue, isVaultError } from "./errors.ts"
 import type { IssueDraft } from "./issueDraft.ts"
-import { type ConfigLayer, readLayers } from "./layers.ts"
-import { mergeLayers } from "./merge.ts"
-import { resolvePaths } from "./resolvePaths.ts"
+import { type MergedConfig, type MergedConfigOptions, readMergedConfig, toIssue } from "./mergedConfig.ts"
 import { type SamConfig, SamConfigSchema } from "./schema.ts"
 import { schemaIssues } from "./schemaIssues.ts"
-import { malformedReferences, maskText, type Reference, resolveReferences } from "./secrets.ts"
+import { maskText, type Reference, resolveReferences } from "./secrets.ts"
 import { unimplementedKeyWarnings } from "./unimplementedKeys.ts"
 import { openVault, SECRET_NAME, type Vault } from "./vault.ts"
 import { watchedPaths } from "./watchConfig.ts"
@@ -38,14 +36,9 @@ export interface LoadedConfig {
   readonly warnings: ReadonlyArray<string>
 }
 
-export interface LoadConfigOptions {
-  /** Main config file (default sam.config.ts in cwd). */
-  readonly configPath?: string
-  readonly cwd?: string
+export interface LoadConfigOptions extends MergedConfigOptions {
   /** Environment for SAM__ overrides, ${env.X} and SAM_VAULT_KEY (default process.env). */
   readonly env?: Record<string, string | undefined>
-  /** "a.b.c=value" assignments (the CLI's --set). */
-  readonly cliOverrides?: ReadonlyArray<string>
   /**
    * "strict" (default): a missing secret or unusable vault is an error.
    * "lenient" (validate, config print): such problems are warnings and references stay as written.
@@ -70,16 +63,6 @@ const check = (
   const warnings = [...cross.warnings, ...unimplementedKeyWarnings(value)]
   return Result.isSuccess(result) ? { config: result.success, drafts, warnings } : { drafts, warnings }
 }
-
-const toIssue = (
-  draft: IssueDraft,
-  where: { file: string; line?: number; column?: number },
-): ConfigIssue => ({
-  ...where,
-  path: formatPath(draft.path),
-  message: draft.message,
-  ...(draft.expected === undefined ? {} : { expected: draft.expected, found: draft.found ?? "nothing" }),
-})
 
 /**
  * Validates a plain config object as one layer named `fileLabel`; throws ConfigError.
@@ -196,56 +179,24 @@ const missingWatchPaths = async (config: SamConfig, baseDir: string): Promise<Ar
 }
 
 /** Reads, merges, resolves and validates the configuration. Rejects with ConfigError. */
-export const loadConfig = async (options: LoadConfigOptions = {}): Promise<LoadedConfig> => {
-  const cwd = resolve(options.cwd ?? process.cwd())
+export const loadConfig = async (options: LoadConfigOptions = {}): Promise<LoadedConfig> =>
+  validateMergedConfig(await readMergedConfig(options), options)
+
+/**
+ * The rest of loadConfig, for a caller that also wants the merged layers when they do not
+ * validate (the CLI: where the running SAM is). Rejects with ConfigError.
+ */
+export const validateMergedConfig = async (
+  merged: MergedConfig,
+  options: Pick<LoadConfigOptions, "env" | "secrets"> = {},
+): Promise<LoadedConfig> => {
   const env = options.env ?? process.env
   const strict = options.secrets !== "lenient"
-  const configPath = resolve(cwd, options.configPath ?? defaultConfigFile(cwd))
-  const baseDir = resolve(configPath, "..")
-
-  const read = await readLayers({ configPath, cwd, env, cliOverrides: options.cliOverrides ?? [] })
-  if (read.fatal) throw new ConfigError(read.issues)
-  const issues: Array<ConfigIssue> = [...read.issues]
+  const { configPath, baseDir, files, raw, origins, locate } = merged
+  const issues: Array<ConfigIssue> = [...merged.issues]
   const warnings: Array<string> = []
-
-  const merged = mergeLayers(read.layers)
-  const origins = new Map(merged.origins)
-  const byName = new Map(read.layers.map((l) => [l.name, l]))
-  const mainLayer = read.layers.find((l) => l.file === configPath)!
-
-  /** The layer that set `path`: the value itself or an ancestor set whole, else the object that holds it. */
-  const layerOf = (path: ConfigPath): ConfigLayer => {
-    for (const p of prefixes(path)) {
-      const name = origins.get(formatPath(p))
-      if (name !== undefined) return byName.get(name) ?? mainLayer
-    }
-    for (const p of prefixes(path)) {
-      const name = merged.containers.get(formatPath(p))
-      if (name !== undefined && name !== "defaults") return byName.get(name) ?? mainLayer
-    }
-    return mainLayer
-  }
-  const locate = (draft: IssueDraft): ConfigIssue =>
-    toIssue(draft, layerOf(draft.path).locate(draft.path, draft.atKey === true))
-
-  for (const wrong of malformedReferences(merged.value)) issues.push(locate(wrong))
-  // Pass 1: ${env.X}, before paths (a path may use one).
-  const envPass = resolveReferences(merged.value, {
-    kinds: new Set(["env"]),
-    lookup: (_, name) => env[name],
-    final: false,
-  })
-  const raw = envPass.value as Record<string, unknown>
-  const secretValues = new Set(envPass.secretValues)
-  const missing: Array<Reference> = [...envPass.missing]
-
-  for (const agentId of isRecord(raw.agents) ? Object.keys(raw.agents) : []) {
-    const agent = (raw.agents as Record<string, unknown>)[agentId]
-    if (isRecord(agent) && agent.runtime === undefined && origins.has("runtime.default_agent_runtime")) {
-      origins.set(`agents.${agentId}.runtime`, origins.get("runtime.default_agent_runtime")!)
-    }
-  }
-  resolvePaths(raw, (path) => layerOf(path).baseDir, baseDir)
+  const secretValues = new Set(merged.secretValues)
+  const missing: Array<Reference> = [...merged.missing]
 
   // Pass 2: ${vault.key}, now that the vault location is an absolute path.
   let vault: Vault | undefined
@@ -326,7 +277,7 @@ export const loadConfig = async (options: LoadConfigOptions = {}): Promise<Loade
     config,
     configPath,
     baseDir,
-    files: read.files,
+    files,
     origins,
     secretValues,
     warnings: warnings.map(mask),
