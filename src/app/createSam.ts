@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto"
 import { join, resolve } from "node:path"
 import { auditCommands } from "../audit/auditCommands.ts"
 import { AuditLog } from "../audit/auditLog.ts"
-import { type LoadedConfig, loadConfig, validateConfigObject } from "../config/load.ts"
+import { checkConfigObject, environmentWarnings, type LoadedConfig, loadConfig } from "../config/load.ts"
 import { parsePortRange, type SamConfig, type SamConfigInput } from "../config/schema.ts"
 import { alertRules } from "../metrics/alerts/alertRule.ts"
 import { type Monitoring, startMonitoring } from "../metrics/monitoring.ts"
@@ -91,8 +91,13 @@ const isLoaded = (input: unknown): input is LoadedConfig =>
  * An inline config object (embedding): validated like a file, with relative paths taken from
  * `cwd`. Secret references are not resolved here: pass real values, or load a file instead.
  */
-const loadInline = (input: SamConfigInput, cwd: string): LoadedConfig => {
-  const decoded = validateConfigObject(input, "<inline config>")
+const loadInline = async (
+  input: SamConfigInput,
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<LoadedConfig> => {
+  const checked = checkConfigObject(input, "<inline config>")
+  const decoded = checked.config
   const stateDir = resolve(cwd, decoded.runtime.state_dir)
   const config: SamConfig = {
     ...decoded,
@@ -115,7 +120,8 @@ const loadInline = (input: SamConfigInput, cwd: string): LoadedConfig => {
     files: [],
     origins: new Map(),
     secretValues: new Set(),
-    warnings: [],
+    // As a file's: the schema's, then what the machine says (an agent path that does not exist).
+    warnings: [...checked.warnings, ...(await environmentWarnings(config, env))],
   }
 }
 
@@ -130,7 +136,7 @@ export const createSam = async (
   const loaded = isLoaded(input)
     ? input
     : typeof input === "object"
-      ? loadInline(input, options.cwd ?? process.cwd())
+      ? await loadInline(input, options.cwd ?? process.cwd(), options.env ?? process.env)
       : await loadConfig({
           ...(input === undefined ? {} : { configPath: input }),
           ...(options.cwd === undefined ? {} : { cwd: options.cwd }),

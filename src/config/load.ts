@@ -68,7 +68,14 @@ const check = (
  * Validates a plain config object as one layer named `fileLabel`; throws ConfigError.
  * Relative paths and secret references are left as they are.
  */
-export const validateConfigObject = (value: unknown, fileLabel = "<config>"): SamConfig => {
+export const validateConfigObject = (value: unknown, fileLabel = "<config>"): SamConfig =>
+  checkConfigObject(value, fileLabel).config
+
+/** validateConfigObject with the schema's warnings (createSam's inline config reports them). */
+export const checkConfigObject = (
+  value: unknown,
+  fileLabel = "<config>",
+): { readonly config: SamConfig; readonly warnings: ReadonlyArray<string> } => {
   if (!isRecord(value)) {
     throw new ConfigError([
       { file: fileLabel, path: "", message: "", expected: "a mapping of settings", found: typeof value },
@@ -78,7 +85,7 @@ export const validateConfigObject = (value: unknown, fileLabel = "<config>"): Sa
   if (result.config === undefined || result.drafts.length > 0) {
     throw new ConfigError(result.drafts.map((d) => toIssue(d, { file: fileLabel })))
   }
-  return result.config
+  return { config: result.config, warnings: result.warnings }
 }
 
 const isExecutable = async (file: string): Promise<boolean> => {
@@ -102,7 +109,11 @@ export const onPath = async (
   return false
 }
 
-const environmentWarnings = async (config: SamConfig, env: Readonly<Record<string, string | undefined>>) => {
+/** What the machine says of a valid config: agent paths that do not exist, engines not installed. */
+export const environmentWarnings = async (
+  config: SamConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Array<string>> => {
   const warnings: Array<string> = []
   for (const [id, agent] of Object.entries(config.agents)) {
     if (!agent.enabled) continue

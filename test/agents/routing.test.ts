@@ -157,6 +157,33 @@ describe("an agent's data dir", () => {
   })
 })
 
+describe("a result across the structured-clone boundary (docs/AGENTS.md)", () => {
+  for (const runtime of ["process", "worker"] as const)
+    it(`a class instance arrives as its fields, a function is refused (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("cloner", { runtime, agent: { capabilities: ["instance_of", "with_function"] } }),
+      ])
+      expect((await h.sam.invoke("instance_of", {})).output).toEqual({ x: 1 })
+      await expect(h.sam.invoke("with_function", {})).rejects.toMatchObject({
+        message: expect.stringMatching(/the result cannot be sent to SAM: .*could not be cloned/),
+      })
+    })
+})
+
+describe("process.exit() in a worker agent", () => {
+  it("ends that worker thread only, and SAM restarts it as it would a process", async () => {
+    const h = await startAgents([
+      agentUnit("quitter", { runtime: "worker", agent: { capabilities: ["exit", "echo"] } }),
+    ])
+    const failed = h.next((e) => e.type === "transition" && e.unit === "quitter" && e.to === "error")
+    await h.sam.invoke("exit", { code: 3 }).catch(() => undefined)
+    const exit = await failed
+    expect(exit).toMatchObject({ reason: expect.stringMatching(/^exited with code 3/) })
+    await h.next((e) => transitionTo("quitter", "running.ready")(e) && e.id > exit.id)
+    expect((await h.sam.invoke("echo", "still here")).output).toBe("still here")
+  })
+})
+
 describe("a handler that throws", () => {
   for (const runtime of ["inline", "process", "worker"] as const)
     it(`is in the agent's output with its stack (${runtime})`, async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -70,6 +70,25 @@ describe("createSam and the Effect layer", () => {
       const pid = sam.services.status("web").pid as number
       await sam.stop()
       expect(survivors([pid])).toEqual([])
+      // Warned as a file's would be: an agent path that does not exist (yet).
+      const warned = await createSam(
+        { runtime: { state_dir: dir }, agents: { a: { path: "./nope" } } },
+        { cwd: dir, logFile: false },
+      )
+      expect(warned.loaded.warnings).toEqual([`agents.a.path: ${join(dir, "nope")} does not exist (yet)`])
+      await warned.stop()
+      // A plugin that does not load: createSam resolves, and the plugin list says why (docs/PLUGINS.md).
+      mkdirSync(join(dir, "plugins"))
+      writeFileSync(join(dir, "plugins", "bad.mjs"), "export default { name: 'bad', setup( }\n")
+      const withBad = await createSam({ runtime: { state_dir: dir } }, { cwd: dir, logFile: false })
+      expect(withBad.plugins?.list()).toEqual([
+        expect.objectContaining({
+          name: "bad",
+          status: "failed",
+          error: expect.stringContaining("syntax error"),
+        }),
+      ])
+      await withBad.stop()
       await expect(
         createSam({ services: { web: { deployment: { mode: "process" }, depends_on: ["nope"] } } }),
       ).rejects.toMatchObject({
