@@ -28,6 +28,11 @@ export interface PluginEnvironment {
   readonly diagnostics: Diagnostics
   /** Health check kinds added by plugins: kind → plugin name. */
   readonly probeOwners: Map<string, string>
+  /**
+   * Capabilities plugins registered (in any version, live or not): capability → plugin names,
+   * so a call while a plugin is down is told which one and why.
+   */
+  readonly capabilityOwners: Map<string, Set<string>>
   /** A hook (listener, sink, middleware, timer) of `instance` threw. */
   readonly onHookFailure: (instance: PluginInstance, where: string, error: unknown) => void
   /** How long a cleanup may take before SAM stops waiting for it. */
@@ -141,8 +146,10 @@ export const createPluginContext = (instance: PluginInstance, env: PluginEnviron
     scope: instance.scope,
 
     capabilities: {
-      register: (capability, handler, options = {}) =>
-        instance.register({
+      register: (capability, handler, options = {}) => {
+        const owners = env.capabilityOwners.get(capability) ?? new Set()
+        env.capabilityOwners.set(capability, owners.add(name))
+        return instance.register({
           activate: () =>
             sam.capabilities.register(capability, {
               id: providerId,
@@ -150,7 +157,8 @@ export const createPluginContext = (instance: PluginInstance, env: PluginEnviron
               ...(options.available === undefined ? {} : { available: options.available }),
               ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
             }),
-        }),
+        })
+      },
     },
 
     healthChecks: {

@@ -33,6 +33,7 @@ import {
   type PluginSource,
   resolvePluginSources,
 } from "./pluginSources.ts"
+import { pluginsDown } from "./pluginsDown.ts"
 import { publishFailed, retire, setUpVersion, swapIn, tearDown, type VersionWork } from "./pluginVersions.ts"
 import type { PluginStatus } from "./types.ts"
 
@@ -87,6 +88,7 @@ export class PluginHost {
   private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
   private bridgeOff: (() => void) | undefined
+  private explainOff: (() => void) | undefined
   /** Replaced or crashed versions still finishing their calls. */
   private readonly retiring = new Set<Promise<void>>()
   private readonly work: VersionWork
@@ -109,6 +111,7 @@ export class PluginHost {
       gateway: this.gateway,
       diagnostics: this.diagnostics,
       probeOwners: new Map(),
+      capabilityOwners: new Map(),
       onHookFailure: (instance, where, error) => this.hookFailed(instance, where, error),
       cleanupTimeoutMs: options.cleanupTimeoutMs ?? 5_000,
     }
@@ -136,6 +139,9 @@ export class PluginHost {
       return Promise.reject(pluginError("PLUGIN_CLOSED", "(host)", "the plugin host is stopped"))
     this.starting ??= (async () => {
       this.bridgeOff = this.diagnostics.bridge(this.sam.bus, this.sam.logs)
+      this.explainOff = this.sam.capabilities.explainMissing((capability) =>
+        pluginsDown(this.env.capabilityOwners.get(capability), (name) => this.get(name)),
+      )
       this.sam.addFinalizer(() => this.stop())
       const { sources, errors } = this.resolve(this.entries)
       for (const error of errors) this.addUnresolved(error)
@@ -162,6 +168,7 @@ export class PluginHost {
       await Promise.all(this.retiring)
       for (const slot of this.slots) slot.actor.stop()
       this.bridgeOff?.()
+      this.explainOff?.()
     })()
     return this.stopping
   }

@@ -703,7 +703,7 @@ export class Sam {
     const startable = states.find((s) => ["stopped", "crashed", "error"].includes(s.state))
     const running = states.some((s) => s.state === "running")
     const hint = startable ? `; start one with \`sam start ${startable.id}\`` : ""
-    return `capability "${capability}" is unavailable: its providers ${named} ${running ? "do not serve it" : "are not running"}${hint}`
+    return `its providers ${named} ${running ? "do not serve it" : "are not running"}${hint}`
   }
 
   private requireUnit(id: string, kind?: UnitKind): UnitSpec {

@@ -38,6 +38,53 @@ describe("resource limits are enforced", () => {
     await h.next((e) => transitionTo("heapy", "running.ready")(e) && e.id > failed.id)
   })
 
+  // The caller of a call in flight learns why the agent went away (its memory limit), not only that
+  // it stopped. A worker's heap limit is exact; a child's V8 heap limit or SAM's RSS poll, whichever
+  // comes first, ends a child growing its heap.
+  it.each([
+    [
+      "worker",
+      "heap",
+      /^capability "heap" failed: agent heapw exited with code 1 \(memory: worker heap limit of max_memory_mb 64 reached \(Worker terminated due to reaching memory limit: JS heap out of memory\)\)$/,
+    ],
+    [
+      "process",
+      "heap",
+      /^capability "heap" failed: agent heapp exited .* \((memory: V8 heap limit|SAM killed it: memory: RSS \d+ MB exceeds) .*max_memory_mb 96/,
+    ],
+    [
+      "sandbox",
+      "heap",
+      /^capability "heap" failed: agent heaps exited .* \((memory: V8 heap limit|SAM killed it: memory: RSS \d+ MB exceeds) .*max_memory_mb 96/,
+    ],
+    [
+      "process",
+      "hog",
+      /^capability "hog" failed: agent hogp exited .* \(SAM killed it: memory: RSS \d+ MB exceeds max_memory_mb 200\)$/,
+    ],
+  ] as const)(
+    "a %s agent over max_memory_mb (%s) fails the call in flight saying so",
+    async (runtime, capability, message) => {
+      const id = `${capability}${runtime[0]}`
+      const h = await startAgents([
+        agentUnit(id, {
+          runtime,
+          agent: {
+            capabilities: [capability],
+            maxMemoryMb: capability === "hog" ? 200 : runtime === "worker" ? 64 : 96,
+          },
+        }),
+      ])
+      const error = await h.sam.invoke(capability, { hold: true }).catch((e: unknown) => e)
+      expect(error).toMatchObject({
+        _tag: "CapabilityError",
+        reason: "failed",
+        message: expect.stringMatching(message),
+      })
+      await h.next(transitionTo(id, "error", "memory: "))
+    },
+  )
+
   it("a busy-looping agent misses its heartbeats, becomes unready, and is restarted with reason heartbeat", async () => {
     const h = await startAgents([
       agentUnit("spinner", {

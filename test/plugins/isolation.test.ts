@@ -67,6 +67,12 @@ describe("failure isolation", () => {
     expect(host.get("stuck")).toMatchObject({ status: "failed" })
     expect(host.get("stuck")?.error).toContain("setup did not finish within 100 ms")
     expect(sam.capabilities.has("stuck_work")).toBe(false)
+    expect(await sam.invoke("stuck_work", null).catch((e: unknown) => e)).toMatchObject({
+      reason: "unavailable",
+      message: expect.stringMatching(
+        /^capability "stuck_work" is unavailable: plugin stuck offers it but is failed: .*setup did not finish within 100 ms/,
+      ),
+    })
   })
 
   it("a throwing event listener fails its own plugin, not SAM or its neighbours", async () => {
@@ -118,6 +124,53 @@ describe("failure isolation", () => {
       "gave up after 1 restarts in 60s (save a fixed version to reload it)",
     )
     expect(sam.capabilities.has("flaky_work")).toBe(false)
+    // A caller is told which plugin offers it and why it is down, not that nobody does.
+    expect(await sam.invoke("flaky_work", null).catch((e: unknown) => e)).toMatchObject({
+      _tag: "CapabilityError",
+      reason: "unavailable",
+      message: expect.stringMatching(
+        /^capability "flaky_work" is unavailable: plugin flaky offers it but is failed: plugin "flaky" 1\.0\.0: its event listener threw: boom; .*gave up after 1 restarts in 60s \(save a fixed version to reload it\)$/,
+      ),
+    })
+  })
+
+  it("a call while a plugin is in its restart backoff says which plugin offers it, why it failed and when it retries", async () => {
+    const { host, log, sam } = await start(
+      {
+        "plugins/hooky.mjs": plugin(
+          "hooky",
+          `ctx.capabilities.register("hooky_ping", () => "pong")
+    ctx.events.subscribe((event) => {
+      if (event.type === "demo.boom") throw new Error("boom")
+    })`,
+        ),
+      },
+      { restart: { maxRestarts: 3, windowMs: 60_000, backoffBaseMs: 60_000, backoffMaxMs: 60_000 } },
+    )
+    expect((await sam.invoke("hooky_ping", {})).output).toBe("pong")
+    const restarting = log.upcoming((e) => e.type === "plugin.restarting")
+    sam.bus.publish({ type: "demo.boom" })
+    await restarting
+    const error = await sam.invoke("hooky_ping", {}).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      _tag: "CapabilityError",
+      capability: "hooky_ping",
+      reason: "unavailable",
+      message: expect.stringMatching(
+        /^capability "hooky_ping" is unavailable: plugin hooky offers it but is failed: plugin "hooky" 1\.0\.0: its event listener threw: boom; the plugin was stopped; restarting in \d+ ms$/,
+      ),
+    })
+    // Stopped by an operator, it says so.
+    await host.unload("hooky")
+    expect(await sam.invoke("hooky_ping", {}).catch((e: unknown) => e)).toMatchObject({
+      reason: "unavailable",
+      message: 'capability "hooky_ping" is unavailable: plugin hooky offers it but is stopped',
+    })
+    // A capability nobody ever offered is still not found.
+    expect(await sam.invoke("hooky_pong", {}).catch((e: unknown) => e)).toMatchObject({
+      reason: "not_found",
+      message: 'no agent or plugin offers capability "hooky_pong"',
+    })
   })
 
   it("a throwing timer callback fails its plugin", async () => {

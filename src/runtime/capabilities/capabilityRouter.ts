@@ -39,6 +39,9 @@ export interface InvocationRecord {
 
 export type InvocationListener = (record: InvocationRecord) => void
 
+/** Why no running provider offers `capability` ("plugin hooky offers it but is failed: ..."), if known. */
+export type WhyMissing = (capability: string) => string | undefined
+
 interface Waiter {
   readonly wake: () => void
 }
@@ -53,16 +56,25 @@ export class CapabilityRouter {
   /** Where the next search starts, per capability: ties go round-robin. */
   private readonly cursors = new Map<string, number>()
   private readonly maxQueue: number
-  private readonly whyMissing: (capability: string) => string | undefined
+  private readonly explainers = new Set<WhyMissing>()
   private readonly invocationListeners = new Set<InvocationListener>()
 
-  /**
-   * `whyMissing` explains a capability no running provider offers: a message naming the
-   * configured providers that are down makes the call `unavailable` instead of `not_found`.
-   */
-  constructor(options: { maxQueue?: number; whyMissing?: (capability: string) => string | undefined } = {}) {
+  /** `whyMissing`: the first explainer (see `explainMissing`). */
+  constructor(options: { maxQueue?: number; whyMissing?: WhyMissing } = {}) {
     this.maxQueue = options.maxQueue ?? 100
-    this.whyMissing = options.whyMissing ?? (() => undefined)
+    if (options.whyMissing) this.explainers.add(options.whyMissing)
+  }
+
+  /**
+   * Explain a capability no running provider offers: a clause naming the providers that are down
+   * (configured agents, plugins that offered it) makes the call `unavailable` instead of
+   * `not_found`. Returns the removal function.
+   */
+  explainMissing(whyMissing: WhyMissing): () => void {
+    this.explainers.add(whyMissing)
+    return () => {
+      this.explainers.delete(whyMissing)
+    }
   }
 
   /** Offer `capability` through `provider`; returns the withdrawal function. */
@@ -213,8 +225,13 @@ export class CapabilityRouter {
     while (true) {
       const entries = this.providers.get(capability)
       if (!entries || entries.length === 0) {
-        const why = this.whyMissing(capability)
-        if (why !== undefined) throw new CapabilityError({ capability, reason: "unavailable", message: why })
+        const why = [...this.explainers].flatMap((explain) => explain(capability) ?? [])
+        if (why.length > 0)
+          throw new CapabilityError({
+            capability,
+            reason: "unavailable",
+            message: `capability "${capability}" is unavailable: ${why.join("; ")}`,
+          })
         throw new CapabilityError({
           capability,
           reason: "not_found",

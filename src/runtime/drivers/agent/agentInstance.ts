@@ -69,12 +69,15 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
     const routed = yield* admitCapabilities(ctx, offered)
 
     const facts = new FactChannel()
-    // What SAM killed it for, if it did: its callers are told that, not only the exit.
-    let killedFor: string | undefined
+    // Why it went away, if SAM knows (a kill, a memory limit): its callers are told that, not only
+    // the exit or the stop.
+    let why: string | undefined
     const emit: typeof facts.emit = (fact) => {
-      if (fact.type === "HEARTBEAT_MISSED" || fact.type === "RESOURCE_EXCEEDED") killedFor ??= fact.detail
+      if (fact.type === "HEARTBEAT_MISSED" || fact.type === "RESOURCE_EXCEEDED")
+        why ??= `SAM killed it: ${fact.detail}`
       facts.emit(fact)
     }
+    const gone = (how: string) => `agent ${unit} ${how}${why === undefined ? "" : ` (${why})`}`
     const watch = new ResourceWatch({
       heartbeatIntervalMs: agent.heartbeatIntervalMs,
       heartbeatTtlMs: agent.heartbeatTtlMs,
@@ -89,18 +92,18 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
       options.throttle?.stop()
       connection.close(reason)
     }
-    yield* Effect.addFinalizer(() => Effect.sync(() => release(`agent ${unit} stopped`)))
+    yield* Effect.addFinalizer(() => Effect.sync(() => release(gone("stopped"))))
 
     const exited = transport.exited.pipe(
       Effect.tap((exit) =>
         Effect.sync(() => {
-          // A memory kill must reach the lifecycle before the exit does: reason `memory`.
           const memory = options.memoryExit(exit)
+          if (memory) why ??= memory
+          // Callers first: the lifecycle may stop the handle (and close the connection) as soon as
+          // it hears of the memory kill.
+          release(gone(exit.signal ? `exited on ${exit.signal}` : `exited with code ${exit.code}`))
+          // A memory kill must reach the lifecycle before the exit does: reason `memory`.
           if (memory) emit({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: memory })
-          release(
-            `agent ${unit} ${exit.signal ? `exited on ${exit.signal}` : `exited with code ${exit.code}`}` +
-              (killedFor === undefined ? "" : ` (SAM killed it: ${killedFor})`),
-          )
         }),
       ),
     )
@@ -115,7 +118,7 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
           watch.stop()
           options.throttle?.stop()
           const exit = yield* transport.stop(spec)
-          release(`agent ${unit} stopped`)
+          release(gone("stopped"))
           return exit
         }),
       suspend: Effect.suspend(() => {
