@@ -84,7 +84,8 @@ export type FactEvent =
   /** `lastLine`: the last line it wrote to stderr, quoted in the reason (EADDRINUSE, a stack trace). */
   | { type: "EXITED"; code: number | null; signal: string | null; lastLine?: string }
   /** The stop actor is done: nothing of the instance is left running. */
-  | { type: "STOPPED" }
+  /** `killed`: it outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
+  | { type: "STOPPED"; killed?: string }
   | { type: "PROBE_PASSED"; detail?: string }
   | { type: "PROBE_FAILED"; detail: string }
   | { type: "LIVENESS_FAILED"; detail: string }
@@ -168,7 +169,16 @@ export const lifecycleMachine = setup({
       delayMs: params.delayMs,
       reason: params.reason,
     })),
-    cleared: assign({ pid: undefined, force: false, timeoutMs: undefined }),
+    /** The stop is over; one that had to SIGKILL says so in the reason. */
+    cleared: assign(({ context, event }) => ({
+      pid: undefined,
+      force: false,
+      timeoutMs: undefined,
+      reason:
+        event.type === "STOPPED" && event.killed !== undefined
+          ? `${context.reason}; ${event.killed}`
+          : context.reason,
+    })),
     /** The stop that follows skips the grace period (SIGKILL at once). */
     forceStop: assign({ force: true }),
   },

@@ -15,7 +15,10 @@ const grandchildOf = async (h: Harness, unit: string) =>
 
 describe("graceful stop", () => {
   it("a child that ignores SIGTERM is SIGKILLed after its grace period, with its grandchild", async () => {
-    h = harness([nodeService("stubborn", "stubborn.mjs", { stop: { graceMs: 300 } })])
+    h = harness([
+      nodeService("stubborn", "stubborn.mjs", { stop: { graceMs: 300 } }),
+      nodeService("polite", "http-service.mjs", { stop: { graceMs: 300 } }),
+    ])
     await h.supervisor.startAll()
     const pid = h.supervisor.status("stubborn").pid as number
     const grandchild = await grandchildOf(h, "stubborn")
@@ -27,6 +30,13 @@ describe("graceful stop", () => {
     expect(Date.now() - began).toBeGreaterThanOrEqual(300)
     expect(survivors([pid, grandchild])).toEqual([])
     expect(h.supervisor.status("stubborn").state).toBe("stopped")
+    // Said, not only done: the stop had to SIGKILL it.
+    expect(h.supervisor.status("stubborn").instances[0]?.reason).toBe(
+      "stop; SIGKILLed after its 0.3s grace: it did not exit on SIGTERM",
+    )
+    // One that exits on its signal is just stopped.
+    await h.supervisor.command("polite", "stop")
+    expect(h.supervisor.status("polite").instances[0]?.reason).toBe("stop")
   })
 
   it("a grandchild left behind when its parent crashes is killed with the group", async () => {

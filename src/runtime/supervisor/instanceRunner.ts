@@ -17,7 +17,7 @@ import {
 } from "../../actors/lifecycle.machine.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
-import { withDelay } from "../delayText.ts"
+import { delayText, withDelay } from "../delayText.ts"
 import type { Driver, InstanceHandle } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
@@ -193,9 +193,8 @@ export class InstanceRunner {
       stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(
         InstanceRunner.forkOf,
         (input, sendBack, owner) =>
-          Effect.andThen(
-            InstanceRunner.of(owner).stopProcess(input),
-            Effect.sync(() => sendBack({ type: "STOPPED" })),
+          Effect.map(InstanceRunner.of(owner).stopProcess(input), (killed) =>
+            sendBack(killed === undefined ? { type: "STOPPED" } : { type: "STOPPED", killed }),
           ),
       ),
       // A plain callback actor: the probes' monitor is a fiber of its own when there are probes,
@@ -529,8 +528,11 @@ export class InstanceRunner {
     )
   }
 
-  /** Signal, grace period, SIGKILL; a forced stop (now or later, via `escalate`) skips the grace. */
-  private stopProcess(input: StopInput): Effect.Effect<void> {
+  /**
+   * Signal, grace period, SIGKILL; a forced stop (now or later, via `escalate`) skips the grace.
+   * Succeeds with what to say when the grace ran out and SIGKILL ended it, as Compose does not.
+   */
+  private stopProcess(input: StopInput): Effect.Effect<string | undefined> {
     return Effect.gen({ self: this }, function* () {
       const forced = yield* Deferred.make<void>()
       this.forced = forced
@@ -539,16 +541,21 @@ export class InstanceRunner {
       if (this.probes) yield* Fiber.interrupt(this.probes)
       const handle = this.handle
       this.handle = undefined
+      let killed: string | undefined
       if (handle) {
         const graceMs = input.timeoutMs ?? this.spec.stop.graceMs
+        const { signal } = this.spec.stop
         const kill = handle.stop({ signal: "SIGKILL", graceMs: 0 })
-        yield* Effect.raceFirst(
-          handle.stop({ signal: this.spec.stop.signal, graceMs }),
+        const exit = yield* Effect.raceFirst(
+          handle.stop({ signal, graceMs }),
           Effect.andThen(Deferred.await(forced), kill),
         )
+        if (exit.signal === "SIGKILL" && signal !== "SIGKILL" && !(yield* Deferred.isDone(forced)))
+          killed = `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}`
       }
       yield* this.closeScope()
       if (this.forced === forced) this.forced = undefined
+      return killed
     })
   }
 
