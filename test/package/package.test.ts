@@ -123,6 +123,7 @@ process.on("SIGTERM", () => server.close(() => process.exit(0)))
   )
   // .mts: npm init's package.json says "type": "commonjs", and the README's block is an ES module.
   write("readme-embed.mts", docBlock("README.md", "embed"))
+  write("readme-signals.mts", docBlock("README.md", "embed-signals"))
   write(
     "agents/greeter.mjs",
     `import { defineAgent } from "sam/agent"
@@ -170,7 +171,13 @@ agents:
         // As a strict user checks: every declaration, SAM's and its dependencies' (README).
         skipLibCheck: false,
       },
-      files: ["readme-embed.mts", "agents/tour/index.ts", "docs/notifier.mts", "docs/plugin-host.mts"],
+      files: [
+        "readme-embed.mts",
+        "readme-signals.mts",
+        "agents/tour/index.ts",
+        "docs/notifier.mts",
+        "docs/plugin-host.mts",
+      ],
     })}\n`,
   )
 }, 180_000)
@@ -280,6 +287,27 @@ console.log(JSON.stringify({
     expect(stdout).toMatch(/ready: true/)
     const pid = Number(/pid: (\d+)/.exec(stdout)?.[1])
     expect(pid).toBeGreaterThan(0)
+    expect(isAlive(pid)).toBe(false)
+  })
+
+  it("the README's signal example: Ctrl+C stops the units with their stop signal before the program exits", async () => {
+    const program = spawn(process.execPath, ["readme-signals.mts"], {
+      cwd: project,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let out = ""
+    const pid = await new Promise<number>((resolve, reject) => {
+      program.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString()
+        const found = /^web pid (\d+)$/m.exec(out)
+        if (found) resolve(Number(found[1]))
+      })
+      program.once("exit", (code) => reject(new Error(`exited with ${code} before web started: ${out}`)))
+    })
+    const exited = new Promise<number | null>((resolve) => program.once("exit", (code) => resolve(code)))
+    program.kill("SIGINT")
+    // Exit 0 from the handler, and web already gone then: it was stopped, not left to the reaper.
+    expect(await exited).toBe(0)
     expect(isAlive(pid)).toBe(false)
   })
 
