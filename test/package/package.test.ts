@@ -316,6 +316,18 @@ console.log(JSON.stringify({
     expect(stdout.trim()).toBe("[ 'hello: running' ]")
   })
 
+  it("docs/PLUGINS.md's way to read the effect version SAM depends on prints it", async () => {
+    const { stdout } = await ok(
+      process.execPath,
+      ["-p", "require('sam/package.json').dependencies.effect"],
+      project,
+    )
+    const ours = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>
+    }
+    expect(stdout.trim()).toBe(ours.dependencies.effect)
+  })
+
   it("npx sam --version prints the package's version", async () => {
     const { stdout } = await ok("npx", ["sam", "--version"], project)
     expect(stdout.trim()).toContain(version)
