@@ -89,6 +89,10 @@ const unitFields = {
     description:
       "Why its `watch` is paused (its own writes restarted it in a loop), until its watch config changes or a start or restart",
   }),
+  scaled: Schema.NullOr(Schema.String).annotate({
+    description:
+      "An operator's `sam scale` to another count than the config's, kept across SAM restarts until scaled again or the unit's config changes: by whom, when, and how to return to the config",
+  }),
   readiness_checked: Schema.Boolean.annotate({
     description:
       "false: it has no readiness check (health_check), so `ready` says only that it started, as `sam` words it",

@@ -76,6 +76,7 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
     rollout_halted: status.rolloutHalted ?? null,
     watch_paused: status.watchPaused ?? null,
     readiness_checked: status.readinessChecked,
+    scaled: status.scaled ?? null,
     next_attempt_at: isoOrNull(status.nextAttemptAt),
     depends_on: [...status.dependsOn],
     per_instance: instanceViews(status, usages),

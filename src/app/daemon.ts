@@ -241,6 +241,9 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     const jobs = done.length === 0 ? "" : `, ${done.length} completed (${done.join(", ")})`
     say(`sam: ${report.ready.length}/${total} units ready${jobs} in ${Date.now() - began} ms; API ${apiUrl}`)
     for (const unit of report.notReady) say(paint(33, `sam:   ${unit.id} is ${unit.state}: ${unit.reason}`))
+    // Another count than the config's, from an operator's `sam scale` of an earlier run.
+    for (const status of sam.status().units)
+      if (status.scaled !== undefined) say(`sam:   ${status.id}: ${status.scaled}`)
     say(`sam: log ${sam.loaded.config.runtime.state_dir}/sam.log; press Ctrl+C to stop`)
   }
   await stopped

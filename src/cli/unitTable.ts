@@ -36,6 +36,8 @@ export interface UnitRow {
   readonly rollout_halted: string | null
   /** Why its watching is paused (the API's `watch_paused`), else null. */
   readonly watch_paused: string | null
+  /** An operator's kept scale away from the config's count (the API's `scaled`), else null. */
+  readonly scaled: string | null
   /** Each instance (the API's `per_instance`): a unit of several gets a row for each. */
   readonly per_instance: ReadonlyArray<InstanceView>
 }
@@ -57,6 +59,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   reason: u.reason,
   rollout_halted: u.rollout_halted,
   watch_paused: u.watch_paused,
+  scaled: u.scaled,
   per_instance: u.per_instance,
 })
 
@@ -189,5 +192,6 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
   // A halted rollout: which instance failed the new config, which still run the old one.
   for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${r.rollout_halted}`)
   for (const r of rows) if (r.watch_paused !== null) why.push(`${r.id}: ${r.watch_paused}`)
+  for (const r of rows) if (r.scaled !== null) why.push(`${r.id}: ${r.scaled}`)
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

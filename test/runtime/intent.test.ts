@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { createSam } from "../../src/app/createSam.ts"
 import type { SamConfigInput } from "../../src/config/schema.ts"
+import { runSam } from "../cli/runSam.ts"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 
 let p: Project | undefined
@@ -83,6 +84,14 @@ describe("an operator's scale outlives SAM", () => {
     sam = await p.start()
     await sam.waitForOutput("1/1 units ready")
     expect(await instancesOf()).toBe(3)
+    // Said where an operator looks: the start-up, the API (`scaled`) and `sam ps` under its table.
+    const said =
+      /^sam: {3}web: scaled to 3 by (\S+) at (\S+) \(the config says 1\), kept across SAM restarts; `sam scale web 1` returns to the config$/m
+    await sam.waitForOutput(said)
+    const note = said.exec(sam.output())![0].replace(/^sam: {3}web: /, "")
+    expect((await sam.api<{ scaled: string | null }>("GET", "/api/services/web")).body.scaled).toBe(note)
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    expect(ps.stdout).toContain(`\nweb: ${note}\n`)
     // Each instance's progress line names it as `sam logs` does.
     await sam.waitForOutput("ready web#2 pid")
     expect(sam.output()).toMatch(/^ready web#1 pid \d+ /m)
@@ -95,6 +104,7 @@ describe("an operator's scale outlives SAM", () => {
     sam = await p.start()
     await sam.waitForOutput("1/1 units ready")
     expect(await instancesOf()).toBe(1)
+    expect((await sam.api<{ scaled: string | null }>("GET", "/api/services/web")).body.scaled).toBeNull()
 
     // A scale to 2, then a change of the unit's config: the config has its say again.
     expect((await sam.api("POST", "/api/services/web/scale", { instances: 2 })).status).toBe(200)

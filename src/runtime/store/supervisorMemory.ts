@@ -83,7 +83,8 @@ export const storeMemory = (store: RuntimeStore): SupervisorMemory => {
     scaledOf: (spec) => {
       const record = store.scaledInstances.get(spec.id)
       if (record === undefined) return undefined
-      if (record.configHash === hashOf(spec)) return record.instances
+      if (record.configHash === hashOf(spec))
+        return { instances: record.instances, by: record.by, at: record.at }
       store.scaledInstances.clear(spec.id)
       return undefined
     },

@@ -50,6 +50,13 @@ export interface StartReport {
   readonly completed?: ReadonlyArray<string>
 }
 
+/** An operator's scale that outlives SAM restarts (until scaled again or the unit's config changes). */
+export interface KeptScale {
+  readonly instances: number
+  readonly by: string
+  readonly at: string
+}
+
 /** What the supervisor persists between SAM runs (the runtime store implements it). */
 export interface SupervisorMemory {
   readonly portOf: (unit: string, instance: number) => number | undefined
@@ -60,8 +67,8 @@ export interface SupervisorMemory {
   /** The operator's last start or stop of this version of the unit's config, if any. */
   readonly desiredOf: (spec: UnitSpec) => DesiredIntent | undefined
   readonly setDesired: (spec: UnitSpec, state: "running" | "stopped", by: string) => void
-  /** The count this version of the unit's config was last scaled to, if any (and if kept). */
-  readonly scaledOf: (spec: UnitSpec) => number | undefined
+  /** The count this version of the unit's config was last scaled to, by whom and when, if kept. */
+  readonly scaledOf: (spec: UnitSpec) => KeptScale | undefined
   /** Record a scale; `undefined` forgets it (scaled back to the config's count). */
   readonly setScaled: (spec: UnitSpec, instances: number | undefined, by: string) => void
   /** The unit left the config: forget its ports, desired state and scale. */

@@ -441,7 +441,8 @@ export class Supervisor {
     if (this.units.has(spec.id)) throw new Error(`unit "${spec.id}" already exists`)
     // A scale kept from an earlier SAM run (the same config of the unit) wins over its instances.
     const scaled = this.options.memory?.scaledOf(spec)
-    const count = scaled !== undefined && scaled <= maxInstancesOf(spec) ? scaled : spec.instances
+    const count =
+      scaled !== undefined && scaled.instances <= maxInstancesOf(spec) ? scaled.instances : spec.instances
     const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
     this.units.set(spec.id, { spec, runners })
     this.reshape()
@@ -493,7 +494,12 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    const status = unitStatusOf(unit, this.now(), (id) => this.heldBy(id))
+    const status = unitStatusOf(
+      unit,
+      this.now(),
+      (id) => this.heldBy(id),
+      (spec) => this.options.memory?.scaledOf(spec),
+    )
     // A start waiting for dependencies says for what (`sam ps`, the API's reason).
     if (!this.waiting.has(unit.spec.id)) return status
     const reason = `waiting for ${pendingText(this.units, unit.spec)}`

@@ -2,7 +2,7 @@
 // ready only when every instance is ready, restarts summed, an operator's kept stop said).
 import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
 import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
-import type { DesiredIntent } from "./contracts.ts"
+import type { DesiredIntent, KeptScale } from "./contracts.ts"
 import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
 import { completed, type Unit } from "./unit.ts"
 
@@ -32,6 +32,8 @@ export interface UnitStatus {
   readonly watchPaused: string | undefined
   /** false: it has no readiness check, so being ready says only that it started. */
   readonly readinessChecked: boolean
+  /** An operator's scale away from the config's count, kept across SAM restarts. */
+  readonly scaled: string | undefined
 }
 
 /** Worst first: the state a multi-instance unit reports is the worst of its instances. */
@@ -73,8 +75,13 @@ export const aggregateStatus = (
     rolloutHalted: undefined,
     watchPaused: undefined,
     readinessChecked: instances.every((i) => i.readinessChecked),
+    scaled: undefined,
   }
 }
+
+/** Why a unit runs another count than its config's: "scaled to 3 by operator:cli at ... (the config says 2) ...". */
+const scaledReason = (spec: UnitSpec, kept: KeptScale) =>
+  `scaled to ${kept.instances} by ${kept.by} at ${kept.at} (the config says ${spec.instances}), kept across SAM restarts; \`sam scale ${spec.id} ${spec.instances}\` returns to the config`
 
 /** Why a unit an operator stopped stays stopped, as its status and the start report say. */
 export const heldReason = (id: string, held: DesiredIntent) =>
@@ -88,15 +95,19 @@ export const unitStatusOf = (
   unit: Unit,
   now: number,
   heldBy: (id: string) => DesiredIntent | undefined,
+  scaledBy: (spec: UnitSpec) => KeptScale | undefined,
 ): UnitStatus => {
   const counted = aggregateStatus(unit.spec, unit.runners, now)
+  const kept = scaledBy(unit.spec)
+  const scaled = kept === undefined ? undefined : scaledReason(unit.spec, kept)
   const status =
-    unit.retiredRestarts || unit.rolloutHalted || unit.watchPaused
+    unit.retiredRestarts || unit.rolloutHalted || unit.watchPaused || scaled
       ? {
           ...counted,
           restarts: counted.restarts + (unit.retiredRestarts ?? 0),
           rolloutHalted: unit.rolloutHalted,
           watchPaused: unit.watchPaused,
+          scaled,
         }
       : counted
   const held = status.state === "stopped" ? heldBy(unit.spec.id) : undefined

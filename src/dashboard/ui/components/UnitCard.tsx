@@ -135,6 +135,11 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           {unit.watch_paused}
         </p>
       )}
+      {unit.scaled && (
+        <p class="note" data-note="scaled">
+          {unit.scaled}
+        </p>
+      )}
       {canAct && (
         <div class="actions">
           {commands.map((command) => (
