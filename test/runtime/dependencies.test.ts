@@ -145,6 +145,29 @@ describe("depends_on conditions (Compose's long syntax)", () => {
     expect(appAgain).toBeGreaterThan(exitedAgain)
   })
 
+  it("a job done, then scaled to 0, is still done: a new instance of its dependent does not wait for it", async () => {
+    h = harness([
+      nodeService("app", "http-service.mjs", {
+        dependsOn: ["migrate"],
+        dependencyConditions: { migrate: "completed" },
+        probes: [httpCheck()],
+        maxInstances: 2,
+      }),
+      job(0),
+    ])
+    expect(await h.supervisor.startAll()).toMatchObject({ ready: ["app"], completed: ["migrate"] })
+    await h.supervisor.scale("migrate", 0)
+    await h.supervisor.scale("app", 2)
+    await h.next(
+      (e) => e.type === "transition" && e.unit === "app" && e.instance === 1 && e.to === "running.ready",
+    )
+    expect(h.supervisor.status("app")).toMatchObject({ state: "running", ready: true })
+    // Scaled up again, it is a job to run again (a new instance, not yet done).
+    const mark = h.events.at(-1)?.id ?? 0
+    await h.supervisor.scale("migrate", 1)
+    await h.next((e) => e.type === "transition" && e.unit === "migrate" && e.to === "starting" && e.id > mark)
+  })
+
   it("a job that fails keeps its dependent waiting, and says for what", async () => {
     h = harness([
       nodeService("app", "http-service.mjs", {

@@ -7,7 +7,7 @@ import type { UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent } from "./contracts.ts"
 import type { ForkIn } from "./effectActors.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
-import { completed, isReady, type Unit } from "./unit.ts"
+import { isReady, jobDone, type Unit } from "./unit.ts"
 
 /**
  * The instance whose address dependents get (SAM_<ID>_URL): instance 0 when it is ready, as a
@@ -33,7 +33,7 @@ export const satisfied = (units: ReadonlyMap<string, Unit>, dependent: UnitSpec,
   const runners = units.get(dep)?.runners ?? []
   return wait === "started"
     ? runners.some((r) => r.state === "running" || r.state === "suspended")
-    : completed(runners)
+    : jobDone(units.get(dep))
 }
 
 /** What `dependent` waits for of `dep`, in words ("migrate to complete"). */
@@ -96,7 +96,7 @@ export const startWhenAvailable = (ctx: DependencyContext, id: string): Effect.E
       const depUnit = ctx.units.get(dep)
       // A dependency the operator stopped stays stopped: the dependent waits for it. A job this
       // unit waits to complete is not run again once it has.
-      const done = unit.spec.dependencyConditions?.[dep] === "completed" && completed(depUnit?.runners ?? [])
+      const done = unit.spec.dependencyConditions?.[dep] === "completed" && jobDone(depUnit)
       // A dependency given up on (crashed) is tried again, as a start of it would: the start of
       // its dependent is an operator's (or a reload's) wish that it run.
       const down = depUnit?.runners.every((r) => r.state === "stopped" || r.state === "crashed")

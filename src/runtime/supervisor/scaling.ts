@@ -13,7 +13,7 @@ import {
 } from "./contracts.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import { stopRunners } from "./shutdown.ts"
-import { isDown, type Unit } from "./unit.ts"
+import { completed, isDown, type Unit } from "./unit.ts"
 
 /** What scaling needs of the supervisor. */
 export interface ScalingContext {
@@ -88,6 +88,7 @@ const scaleNow = (
         ...unit.runners,
         ...Array.from({ length: count - current }, (_, i) => ctx.runnerFor(unit.spec, current + i)),
       ]
+      unit.doneThenScaledAway = undefined
       ctx.reshape()
       ctx.memory?.setDesired(unit.spec, "running", options.by ?? "library")
       publish(`${id}: scaled from ${current} to ${count} instances`)
@@ -95,6 +96,7 @@ const scaleNow = (
       return
     }
     if (count === current) return
+    const done = count === 0 && completed(unit.runners)
     const leaving = unit.runners.slice(count)
     for (const r of leaving) r.draining = true
     publish(`${id}: scaling from ${current} to ${count} instances`)
@@ -118,6 +120,7 @@ const scaleNow = (
       { concurrency: "unbounded", discard: true },
     )
     unit.runners = unit.runners.filter((r) => !leaving.includes(r))
+    unit.doneThenScaledAway = done
     ctx.reshape()
     const left = unit.runners.length
     ctx.publish({

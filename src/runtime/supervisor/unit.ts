@@ -18,6 +18,8 @@ export interface Unit {
   watchStreak?: WatchStreak | undefined
   /** Why its watching is paused (watchedFiles.ts: its own writes), until resumed. */
   watchPaused?: string | undefined
+  /** A job done, then scaled to 0: still done for its dependents, until scaled up again. */
+  doneThenScaledAway?: boolean | undefined
 }
 
 /** An instance that is down: stopped or crashed. */
@@ -34,3 +36,8 @@ export const isReady = (r: InstanceRunner): boolean => r.state === "running" && 
 export const completed = (runners: ReadonlyArray<InstanceRunner>): boolean =>
   runners.length > 0 &&
   runners.every((r) => r.state === "stopped" && r.endedItself && r.context.lastExit?.code === 0)
+
+/** A job done, for its dependents' `completed`: as `completed`, or done and then scaled to 0. */
+export const jobDone = (unit: Unit | undefined): boolean =>
+  unit !== undefined &&
+  (completed(unit.runners) || (unit.runners.length === 0 && unit.doneThenScaledAway === true))
