@@ -144,6 +144,22 @@ const measuredCells = (
   formatBytes(r.memory_bytes),
 ]
 
+/** States whose reason is printed under the table. */
+const downStates = new Set(["error", "crashed", "backoff"])
+
+/**
+ * A unit of several instances that serves while some are down reads "degraded (1 of 2 in
+ * backoff)", not its worst instance's state: the instance rows under it say which and when.
+ */
+const unitStateText = (r: UnitRow, now: number): string => {
+  const each = r.per_instance
+  const serving = each.filter((i) => i.ready).length
+  if (each.length < 2 || serving === 0 || !downStates.has(r.state))
+    return stateText(r.state, r.next_attempt_at, now)
+  const down = each.filter((i) => i.status === r.state).length
+  return `degraded (${down} of ${each.length} ${r.state === "backoff" ? "in backoff" : r.state})`
+}
+
 const cells = (r: UnitRow, now: number): string[] => [
   r.id,
   r.kind,
@@ -151,7 +167,7 @@ const cells = (r: UnitRow, now: number): string[] => [
   // A unit's port is its instance's when it has one; several are on their own rows.
   ...measuredCells(
     r,
-    stateText(r.state, r.next_attempt_at, now),
+    unitStateText(r, now),
     String(r.instances),
     r.per_instance.length === 1 ? (r.per_instance[0]?.port ?? null) : null,
   ),
@@ -167,9 +183,6 @@ const instanceRows = (r: UnitRow, now: number): string[][] =>
         "",
         ...measuredCells(i, stateText(i.status, i.next_attempt_at, now), "", i.port),
       ])
-
-/** States whose reason is printed under the table. */
-const downStates = new Set(["error", "crashed", "backoff"])
 
 /** Stopped but waiting for its dependencies: its reason says for what. */
 const waitingReason = /^waiting for /

@@ -105,8 +105,10 @@ describe("sam ps and a service of several instances", () => {
       /^rollout halted: web#0 did not come up with the new config \(.*\); web#1 keeps its old process until it starts again$/,
     )
     const ps = await runSam(["ps"], { cwd: p.dir })
-    // One of its two instances serves: READY says how many, as kubectl's does.
-    expect(ps.stdout).toMatch(/^web +service +process +.+ {2}1\/2 +2 /m)
+    // One of its two instances serves: READY says how many, as kubectl's does, and STATE that it
+    // serves degraded (the instance rows say which is down and when it is retried).
+    expect(ps.stdout).toMatch(/^web +service +process +degraded \(1 of 2 in backoff\) +1\/2 +2 /m)
+    expect(ps.stdout).toMatch(/^ {2}web#0 +backoff, retry in /m)
     // Under the table without the retry delay it was decided with: the STATE column counts down.
     expect(ps.stdout).toContain(
       "\nweb: rollout halted: web#0 did not come up with the new config (backoff: exited with code 1: bad: no such model); web#1 keeps its old process until it starts again\n",
