@@ -18,6 +18,7 @@ import {
 import { importConfigModule } from "./configModule.ts"
 import type { ConfigPath } from "./configPath.ts"
 import { jsonSyntaxError } from "./jsonSyntax.ts"
+import { sourceLocator } from "./sourcePositions.ts"
 import { unclosedFlowAt, unclosedFlowMessage } from "./unclosedFlow.ts"
 
 export interface Position {
@@ -33,7 +34,10 @@ export interface FileProblem {
 
 export interface ConfigFile {
   readonly value: unknown
-  /** Position of the node at `path` (or of its nearest existing ancestor); undefined for TS/JS files. */
+  /**
+   * Position of the node at `path` (or of its nearest existing ancestor); for TS/JS files, of the
+   * key as written in its object literal (sourcePositions.ts), undefined where none is.
+   */
   readonly locate: (path: ConfigPath, atKey: boolean) => Position | undefined
   readonly problems: ReadonlyArray<FileProblem>
 }
@@ -161,7 +165,9 @@ const isBlankSource = (source: string): boolean =>
 const readCode = async (file: string, source: string): Promise<ConfigFile> => {
   if (isBlankSource(source)) return unusable({ message: EMPTY })
   const result = await importConfigModule(file)
-  return result.ok ? { value: result.value, locate: () => undefined, problems: [] } : unusable(result.problem)
+  return result.ok
+    ? { value: result.value, locate: sourceLocator(source), problems: [] }
+    : unusable(result.problem)
 }
 
 /** Reads and parses `file` by extension; I/O errors become problems, not exceptions. */

@@ -245,7 +245,7 @@ describe.concurrent("sam validate", () => {
     const run = await runSam(["start"], { cwd: dir })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain(
-      'sam.config.ts services.s.deployment.command: required when mode is "process"',
+      'sam.config.ts:1:35 services.s.deployment.command: required when mode is "process"',
     )
   })
 })

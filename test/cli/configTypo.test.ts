@@ -1,7 +1,7 @@
 // A config that sets its own runtime.state_dir, saved with a typo while SAM runs: SAM keeps the
 // config it has, and the CLI still finds it through the state dir the broken config names (read
 // from its layers without validating the rest), saying on stderr that the config does not validate.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -27,8 +27,11 @@ const writeConfig = (checkKey: string, stateDir: unknown = "./state") =>
     })}\n`,
   )
 
-const warning =
-  'sam: warning: the config sam.config.ts does not validate (sam.config.ts services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)); ' +
+/** Where the typo is in the one-line config: its problems carry line:column as YAML's do. */
+const typoAt = () => `1:${readFileSync(configFile, "utf8").indexOf('"helth_check"') + 1}`
+
+const warning = () =>
+  `sam: warning: the config sam.config.ts does not validate (sam.config.ts:${typoAt()} services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)); ` +
   "using the SAM recorded in state/api.json (`sam validate` lists every problem)\n"
 
 beforeAll(async () => {
@@ -53,14 +56,14 @@ describe("a config with its own state_dir, saved with a typo while SAM runs", ()
   it("`sam ps` and `sam reload` still reach SAM through the state dir the config names, with a warning", async () => {
     writeConfig("helth_check")
     const ps = await runSam(["ps"], { cwd: p.dir })
-    expect(ps.stderr).toBe(warning)
+    expect(ps.stderr).toBe(warning())
     expect(ps.code).toBe(0)
     expect(ps.stdout).toMatch(/^web\s+service\s+process\s+running/m)
 
     // SAM itself refuses the broken config and keeps the one it runs.
     const reload = await runSam(["reload"], { cwd: p.dir })
     expect(reload.code).toBe(2)
-    expect(reload.stderr.startsWith(warning)).toBe(true)
+    expect(reload.stderr.startsWith(warning())).toBe(true)
     expect(reload.stderr).toContain("config reload rejected, still running the previous config")
     expect(reload.stderr).toContain('services.web.helth_check: unknown key "helth_check"')
     expect(daemon.child.exitCode).toBeNull()
@@ -72,7 +75,7 @@ describe("a config with its own state_dir, saved with a typo while SAM runs", ()
       const ps = await runSam(["ps", "--json", "--config", configFile], { cwd: elsewhere })
       expect(ps.code).toBe(0)
       expect(ps.stderr).toBe(
-        `sam: warning: the config ${configFile} does not validate (${configFile} services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)); ` +
+        `sam: warning: the config ${configFile} does not validate (${configFile}:${typoAt()} services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)); ` +
           `using the SAM recorded in ${join(p.dir, "state", "api.json")} (\`sam validate\` lists every problem)\n`,
       )
       expect(JSON.parse(ps.stdout)).toMatchObject([{ id: "web", state: "running" }])
@@ -94,7 +97,7 @@ describe("a config with its own state_dir, saved with a typo while SAM runs", ()
     // The layers are merged as SAM merges them: a SAM__ variable may set the state dir instead
     // (relative to the working directory, as any env override).
     const overridden = await runSam(["ps"], { cwd: p.dir, env: { SAM__runtime__state_dir: "state" } })
-    expect(overridden).toMatchObject({ code: 0, stderr: warning })
+    expect(overridden).toMatchObject({ code: 0, stderr: warning() })
     // SAM_STATE_DIR still reaches it.
     const byEnv = await runSam(["ps"], { cwd: p.dir, env: { SAM_STATE_DIR: "state" } })
     expect(byEnv).toMatchObject({ code: 0, stderr: "" })
@@ -103,7 +106,7 @@ describe("a config with its own state_dir, saved with a typo while SAM runs", ()
   it("`sam shutdown` stops SAM through the broken config; then the CLI names both places it looked", async () => {
     writeConfig("helth_check")
     const shutdown = await runSam(["shutdown"], { cwd: p.dir })
-    expect(shutdown.stderr).toBe(warning)
+    expect(shutdown.stderr).toBe(warning())
     expect(shutdown).toMatchObject({
       code: 0,
       stdout: `sam: SAM (pid ${daemon.pid}) is stopping its units, then itself\nsam: stopped\n`,

@@ -170,9 +170,14 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     ])
   })
 
-  it("names the TS file and path (no line numbers for code)", async () => {
+  it("names the TS file, the line:column of the key as written, and the path", async () => {
     const error = await failure({ "sam.config.ts": "export default { api: { port: 'x' } }\n" })
-    expect(error.format()).toBe('sam.config.ts api.port: expected a number, found "x"')
+    expect(error.format()).toBe('sam.config.ts:1:31 api.port: expected a number, found "x"')
+    // A value a variable supplies is placed at the nearest key written (sourcePositions.ts).
+    const shared = await failure({
+      "sam.config.ts": "const api = { port: 'x' }\nexport default { api }\n",
+    })
+    expect(shared.format()).toBe('sam.config.ts:2:18 api.port: expected a number, found "x"')
   })
 
   it("reports YAML syntax errors with line:column in every file before validating", async () => {
