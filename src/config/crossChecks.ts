@@ -169,7 +169,9 @@ const checkPorts = (raw: Record<string, unknown>, units: ReadonlyArray<Unit>, ou
       })
     }
     const scaling = unit.value.scaling
-    const min = isRecord(scaling) && typeof scaling.min_instances === "number" ? scaling.min_instances : 1
+    // Only a count the schema takes: a 2.5 is its own problem, not one more about the port too.
+    const count = isRecord(scaling) ? scaling.min_instances : undefined
+    const min = typeof count === "number" && Number.isSafeInteger(count) ? count : 1
     const fixed = portNumber(d.port) ?? (isRecord(d.env) ? portNumber(d.env.PORT) : undefined)
     if (min > 1 && fixed !== undefined && d.mode === "process") {
       out.push({

@@ -98,6 +98,22 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     ])
   })
 
+  it("a fixed port cannot be shared by several instances; a count that is itself wrong is told once", async () => {
+    const service = (min: number) =>
+      yaml(
+        "services:",
+        "  web:",
+        "    deployment: { mode: process, command: node, port: 8080 }",
+        `    scaling: { min_instances: ${min}, max_instances: 3 }`,
+      )
+    expect(lines(await failure({ "sam.yaml": service(2) }))).toEqual([
+      "sam.yaml:3:55 services.web.deployment.port: fixed port 8080 cannot be shared by 2 instances (scaling.min_instances)",
+    ])
+    expect(lines(await failure({ "sam.yaml": service(2.5) }))).toEqual([
+      "sam.yaml:4:31 services.web.scaling.min_instances: expected an integer, found 2.5",
+    ])
+  })
+
   it("a misspelt choice gets the choice it is closest to", async () => {
     const error = await failure({
       "sam.yaml": yaml(
