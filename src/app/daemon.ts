@@ -18,6 +18,7 @@ import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
 import { describeChange } from "../runtime/watch/ignoreRules.ts"
 import { reloadApiTokens } from "./apiTokenReload.ts"
 import { createSam } from "./createSam.ts"
+import { restartedJobHint } from "./jobHint.ts"
 
 export interface DaemonOptions {
   /** Print plain progress lines even on a TTY. */
@@ -93,7 +94,10 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       return true
     }
   }
+  const hint = restartedJobHint(() => sam.loaded)
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
+    const told = hint(event)
+    if (told) say(paint(33, told))
     const line = progressLine(event, starts, tty, checked)
     if (line)
       say(
