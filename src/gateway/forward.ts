@@ -49,6 +49,13 @@ const CONNECT_CODES = new Set([
 ])
 const RESET_CODES = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE", "UND_ERR_CLOSED"])
 
+/**
+ * Refused on the port SAM gave it: the instance runs but does not listen there, which is every
+ * service that serves no HTTP (a worker) or one that ignores $PORT.
+ */
+const notListening = (id: string) =>
+  `; nothing listens on the port SAM gave "${id}": does it serve HTTP on $PORT? (one that serves none: gateway: { enabled: false })`
+
 /** Why an upstream call failed, for retries, problems and counters. */
 export const failureReason = (error: Error & { code?: string }): UpstreamErrorReason => {
   const code = error.code ?? ""
@@ -496,7 +503,7 @@ const settle = (x: Exchange, error: Error | null): void => {
     reason === "timeout"
       ? `"${state.id}" sent no response headers within ${state.spec.timeouts.ttfbMs} ms (gateway.timeouts.ttfb_ms)`
       : reason === "connect"
-        ? `cannot connect to "${state.id}" (${upstream.url}): ${error.message}`
+        ? `cannot connect to "${state.id}" (${upstream.url}): ${error.message}${(error as { code?: string }).code === "ECONNREFUSED" ? notListening(state.id) : ""}`
         : `"${state.id}" closed the connection without an answer (${error.message})`
   answerProblem(x, reason === "timeout" ? 504 : 502, detail)
 }

@@ -42,6 +42,19 @@ describe("routing /api/<service>/...", () => {
     expect(h.errors).toEqual([])
   })
 
+  it("a service that does not listen on its port (a worker) is a 502 that says so, and how to route none to it", async () => {
+    const worker = { ...upstream("worker"), probes: [] }
+    h = await startGateway([
+      { ...worker, process: { ...worker.process!, args: ["-e", "setInterval(() => {}, 1 << 30)"] } },
+    ])
+    await h.sam.until("worker", (s) => s.ready)
+    const response = await fetch(`${h.url}/api/worker/`)
+    expect(response.status).toBe(502)
+    expect((await json(response)).detail).toMatch(
+      /^cannot connect to "worker" \(http:\/\/127\.0\.0\.1:\d+\): .*ECONNREFUSED.*; nothing listens on the port SAM gave "worker": does it serve HTTP on \$PORT\? \(one that serves none: gateway: \{ enabled: false \}\)$/,
+    )
+  })
+
   it("an unknown service is a 404 problem with a did-you-mean; control API paths stay the control API's", async () => {
     h = await startGateway([upstream("notes")])
     const response = await fetch(`${h.url}/api/note/echo`)
