@@ -19,6 +19,7 @@ import { describeChange } from "../runtime/watch/ignoreRules.ts"
 import { reloadApiTokens } from "./apiTokenReload.ts"
 import { createSam } from "./createSam.ts"
 import { restartedJobHint } from "./jobHint.ts"
+import { notReadyLine } from "./startOutcome.ts"
 
 export interface DaemonOptions {
   /** Print plain progress lines even on a TTY. */
@@ -244,7 +245,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     // Jobs that have done their work (exited 0) are not "ready", nor waited for.
     const jobs = done.length === 0 ? "" : `, ${done.length} completed (${done.join(", ")})`
     say(`sam: ${report.ready.length}/${total} units ready${jobs} in ${Date.now() - began} ms; API ${apiUrl}`)
-    for (const unit of report.notReady) say(paint(33, `sam:   ${unit.id} is ${unit.state}: ${unit.reason}`))
+    for (const unit of report.notReady) say(paint(33, notReadyLine(unit.id, unit.state, unit.reason)))
     // Another count than the config's, from an operator's `sam scale` of an earlier run.
     for (const status of sam.status().units)
       if (status.scaled !== undefined) say(`sam:   ${status.id}: ${status.scaled}`)

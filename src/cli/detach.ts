@@ -1,9 +1,10 @@
 // `sam start -d`: SAM in the background, as `pm2 start` and `docker compose up -d` leave it. The
 // daemon is started again in a session of its own (no terminal to hang up on it); this command
 // shows its output until its units are up, or until it fails (then with its exit code), and
-// returns. The daemon carries on with its stdout gone, writing <state_dir>/sam.log as always.
+// returns: exit 1 when a unit failed to start (SAM runs on and retries it). The daemon carries on with its stdout gone, writing <state_dir>/sam.log as always.
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
+import { failedUnitOf } from "../app/startOutcome.ts"
 import { type CommandContext, EXIT_FAILURE, EXIT_OK } from "./command.ts"
 
 /** The line the daemon ends its start-up with (src/app/daemon.ts), once everything is up. */
@@ -32,13 +33,18 @@ export const runDetached = async ({ io }: CommandContext): Promise<number> => {
     })
   })
   if (!spawned) return EXIT_FAILURE
+  const failed: string[] = []
   const up = new Promise<"up">((resolve) => {
     const lines = createInterface({ input: child.stdout })
     lines.on("line", (line) => {
       if (upAndRunning.test(line)) {
         lines.close()
         resolve("up")
-      } else io.stdout(`${line}\n`)
+        return
+      }
+      const unit = failedUnitOf(line)
+      if (unit !== undefined) failed.push(unit)
+      io.stdout(`${line}\n`)
     })
     createInterface({ input: child.stderr }).on("line", (line) => io.stderr(`${line}\n`))
   })
@@ -47,9 +53,14 @@ export const runDetached = async ({ io }: CommandContext): Promise<number> => {
   io.stdout(
     `sam: running in the background (pid ${child.pid}); \`sam shutdown\` stops it, \`sam logs -f\` follows its units\n`,
   )
+  // Up, but not all of it: a script's `sam start -d && ...` must not go on as if it were.
+  if (failed.length > 0)
+    io.stderr(
+      `sam: ${failed.join(", ")} failed to start (SAM runs on and retries ${failed.length === 1 ? "it" : "them"}: \`sam ps\`, \`sam logs ${failed[0]}\`); exit 1\n`,
+    )
   // Let it go: its stdout and stderr end here (it carries on), and this process need not wait.
   child.stdout.destroy()
   child.stderr.destroy()
   child.unref()
-  return EXIT_OK
+  return failed.length > 0 ? EXIT_FAILURE : EXIT_OK
 }

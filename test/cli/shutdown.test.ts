@@ -127,6 +127,38 @@ describe("sam start -d", () => {
     expect(survivors([pid, webPid])).toEqual([])
   })
 
+  it("exits 1 when a unit failed to start, naming it; SAM runs on and retries it", async () => {
+    p = project()
+    p.writeConfig({
+      services: {
+        web: service([fixturePath("http-service.mjs")]),
+        broken: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("exit.mjs")],
+            env: { EXIT_CODE: "1" },
+          },
+          health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+          restart_policy: { backoff_seconds: 60 },
+        },
+      },
+    })
+    const run = await runSam(["start", "-d", "--config", "sam.config.json", "--port", "0"], { cwd: p.dir })
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(run.stdout)?.[1])
+    if (pid > 0) p.pids.add(pid)
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/^sam: {3}broken is backoff: exited with code 1/m)
+    expect(run.stderr).toBe(
+      "sam: broken failed to start (SAM runs on and retries it: `sam ps`, `sam logs broken`); exit 1\n",
+    )
+    // Still running, web serving.
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    expect(ps.stdout).toMatch(/^web +service +process +running +yes /m)
+    p.pids.add(Number(/^web +service +process +running +yes +1 +\d+ +\S+ +(\d+)/m.exec(ps.stdout)?.[1]))
+    expect((await runSam(["shutdown"], { cwd: p.dir })).code).toBe(0)
+  })
+
   it("fails as sam start does when the config does not load (exit 2), leaving nothing behind", async () => {
     p = project()
     p.writeConfig({ services: { web: { deployment: { mode: "proces" } } } })
