@@ -11,10 +11,15 @@ type Check = typeof HealthCheck.Type
 
 const seconds = (ms: number) => Math.round(ms) / 1000
 
-/** One instance's tree as SAM samples it, or its pid read now where SAM does not sample. */
+/**
+ * One instance's tree as SAM samples it (a worker agent, which has no pid of its own: its thread's
+ * heap and CPU), or its pid read now where SAM does not sample.
+ */
 const instanceUsage = (i: UnitStatus["instances"][number], usage: ProcessUsage): Usage => {
-  if (i.pid === undefined) return { cpu_percent: null, memory_bytes: null }
-  if (i.lastUsage === undefined) return usage.of([i.pid], i.uptimeMs)
+  const live = i.state === "running" || i.state === "suspended"
+  if (i.pid === undefined && (i.lastUsage === undefined || !live))
+    return { cpu_percent: null, memory_bytes: null }
+  if (i.lastUsage === undefined) return usage.of([i.pid as number], i.uptimeMs)
   return { cpu_percent: Math.round(i.lastUsage.cpuPercent * 10) / 10, memory_bytes: i.lastUsage.rssBytes }
 }
 

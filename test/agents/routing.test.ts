@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest"
+import { ProcessUsage } from "../../src/api/resources.ts"
+import { serviceView } from "../../src/api/views.ts"
 import { CapabilityError } from "../../src/runtime/capabilities/capabilityRouter.ts"
 import { agentUnit, removeScratch, scratch, startAgents, stopAll, transitionTo } from "../support/agents.ts"
 import { fixture } from "../support/runtime.ts"
@@ -168,6 +170,26 @@ describe("a result across the structured-clone boundary (docs/AGENTS.md)", () =>
         message: expect.stringMatching(/the result cannot be sent to SAM: .*could not be cloned/),
       })
     })
+})
+
+describe("a worker agent's usage", () => {
+  it("is its thread's heap and CPU time: sam ps and the API show them, though it has no pid", async () => {
+    const h = await startAgents(
+      [agentUnit("busy", { runtime: "worker", agent: { capabilities: ["burn", "echo"] } })],
+      {
+        usageIntervalMs: 50,
+      },
+    )
+    const viewOf = () => serviceView(h.sam.unitStatus("busy"), new ProcessUsage())
+    await vi.waitFor(() => expect(viewOf().memory_bytes).toBeGreaterThan(1024 * 1024), {
+      timeout: 10_000,
+      interval: 20,
+    })
+    expect(viewOf().pid).toBeNull()
+    // Busy on a core for a while: its CPU shows, as a process agent's would.
+    await h.sam.invoke("burn", { ms: 400 })
+    await vi.waitFor(() => expect(viewOf().cpu_percent).toBeGreaterThan(0), { timeout: 10_000, interval: 20 })
+  })
 })
 
 describe("process.exit() in a worker agent", () => {

@@ -109,16 +109,18 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
         dataDir: agent.dataDir,
       } satisfies ToAgent)
 
-      // The worker's heap as V8 sees it, sampled asynchronously (works while its loop is busy).
+      // The worker's heap as V8 sees it and its thread's CPU time, sampled asynchronously (works
+      // while its loop is busy): its limit's figure, and its MEM and CPU in `sam ps` and the API.
       let heapUsed: number | undefined
+      let cpuSeconds = 0
       let sampling = false
       const sampleHeap = () => {
         if (sampling) return
         sampling = true
-        worker
-          .getHeapStatistics()
-          .then((stats) => {
+        Promise.all([worker.getHeapStatistics(), worker.cpuUsage()])
+          .then(([stats, cpu]) => {
             heapUsed = stats.used_heap_size
+            cpuSeconds = (cpu.user + cpu.system) / 1e6
           })
           // A worker that just exited has no heap to measure: keep the last figure.
           .catch(() => undefined)
@@ -135,6 +137,10 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
           // A thread cannot be paused: suspended, it is simply not routed to.
           suspend: Effect.void,
           resume: Effect.void,
+          usage: () => {
+            sampleHeap()
+            return { rssBytes: heapUsed ?? connection.heapUsedBytes ?? 0, cpuSeconds }
+          },
         },
         connection,
         memory: () => {
