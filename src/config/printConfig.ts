@@ -2,19 +2,42 @@
 // the layer it came from (`port: 7070 # defaults`), or JSON; secrets masked either way.
 
 import { Document, isMap, isScalar, isSeq, type Node, type Pair, type Scalar } from "yaml"
-import type { ConfigPath } from "./configPath.ts"
+import { type ConfigPath, formatPath } from "./configPath.ts"
 import type { LoadedConfig } from "./load.ts"
 import { originOf } from "./merge.ts"
 import type { SamConfig } from "./schema.ts"
 import { maskDeep } from "./secrets.ts"
 
-const annotate = (
-  node: Node | null,
-  path: ConfigPath,
-  origins: ReadonlyMap<string, string>,
-  pair?: Pair,
-): void => {
+/**
+ * The key a layer's shorthand sets when SAM expands it into an object: `restart_policy: on-failure`
+ * is its `type`, a plugin entry's string its `path`; the other keys are defaults.
+ */
+const shorthandKey = (path: ConfigPath): string | undefined => {
+  const last = path.at(-1)
+  if (last === "restart_policy") return "type"
+  if (path.length === 2 && path[0] === "plugins" && typeof last === "number") return "path"
+  return undefined
+}
+
+/** Whether a layer set `path` itself (a scalar there) and nothing under it: a shorthand. */
+const isShorthand = (origins: ReadonlyMap<string, string>, path: ConfigPath): boolean => {
+  const at = formatPath(path)
+  if (!origins.has(at)) return false
+  for (const key of origins.keys()) if (key.startsWith(`${at}.`) || key.startsWith(`${at}[`)) return false
+  return true
+}
+
+const annotate = (node: Node | null, path: ConfigPath, origins: Map<string, string>, pair?: Pair): void => {
   if (isMap(node)) {
+    const key = shorthandKey(path)
+    // A shorthand the layer wrote: it set one key, the defaults the others (not the layer's doing).
+    if (key !== undefined && path.length > 0 && isShorthand(origins, path)) {
+      const layer = originOf(origins, path)
+      for (const item of node.items) {
+        const child = isScalar(item.key) ? String(item.key.value) : String(item.key)
+        origins.set(formatPath([...path, child]), child === key ? `${layer} (shorthand)` : "defaults")
+      }
+    }
     if (node.items.length === 0) {
       node.flow = true
       node.comment = ` ${originOf(origins, path)}`
@@ -78,7 +101,7 @@ export const configToYaml = (
   autoLoaded: ReadonlyArray<AutoLoadedPlugin> = [],
 ): string => {
   const doc = new Document(masked(loaded))
-  annotate(doc.contents as Node | null, [], loaded.origins)
+  annotate(doc.contents as Node | null, [], new Map(loaded.origins))
   addAutoLoaded(doc, autoLoaded)
   doc.commentBefore =
     ` Merged configuration of ${loaded.configPath}\n` +

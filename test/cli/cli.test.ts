@@ -254,7 +254,7 @@ describe("sam secrets and sam config print", () => {
   it("stores a secret from stdin, and config print masks every resolved secret", async () => {
     const dir = await project("vault", {
       "sam.yaml":
-        'agents:\n  a:\n    path: /a\n    environment: { OPENAI_API_KEY: "${vault.openai_key}", TOKEN: "${env.TOKEN}" }\n',
+        'agents:\n  a:\n    path: /a\n    restart_policy: on-failure\n    environment: { OPENAI_API_KEY: "${vault.openai_key}", TOKEN: "${env.TOKEN}" }\n',
     })
     const set = await runSam(["secrets", "set", "openai_key", "--config", "sam.yaml"], {
       cwd: dir,
@@ -273,6 +273,10 @@ describe("sam secrets and sam config print", () => {
     expect(print.code).toBe(0)
     expect(print.stdout).toContain("  port: 8080 # cli\n")
     expect(print.stdout).toContain("  host: 127.0.0.1 # defaults\n")
+    // A shorthand the file wrote sets one key; the others are the defaults', and say so.
+    expect(print.stdout).toContain(
+      "      type: transient # sam.yaml (shorthand)\n      max_restarts: 5 # defaults\n",
+    )
     expect(print.stdout).toContain('      OPENAI_API_KEY: "***" # sam.yaml\n')
     expect(print.stdout).toContain('      TOKEN: "***" # sam.yaml\n')
     expect(print.stdout + print.stderr).not.toContain(SECRET)
