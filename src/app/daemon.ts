@@ -297,8 +297,12 @@ const progressLine = (
     return undefined
   }
   if (event.type === "supervisor") {
-    // A restart is told by its transitions; a stand-down by the stopped line that follows it.
-    if (event.action === "restart" || event.action === "stand-down") return undefined
+    // A restart is told by its transitions; a stand-down by the stopped line that follows it; a
+    // give-up by the crashed line. An escalation to a group changes nothing to see until the group
+    // itself gives up (its group-shutdown line, and the escalation to root).
+    if (event.action === "restart" || event.action === "stand-down" || event.action === "give-up")
+      return undefined
+    if (event.action === "escalation" && event.group !== "root") return undefined
     // A detail that names its unit already ("web: its files changed ...") needs no action word.
     const named = event.unit !== undefined && event.detail.startsWith(`${event.unit}:`)
     const line = named ? event.detail : `${event.action}: ${event.detail}`

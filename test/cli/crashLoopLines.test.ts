@@ -1,0 +1,35 @@
+// What `sam start` prints for a unit past its restart intensity: its exits and one crashed line
+// that says it all, not three lines for one decision (give-up, escalation, crashed).
+import { afterEach, describe, expect, it } from "vitest"
+import { fixturePath, type Project, project } from "../support/daemon.ts"
+
+let p: Project | undefined
+afterEach(async () => {
+  const left = await p?.cleanup()
+  p = undefined
+  expect(left ?? []).toEqual([])
+})
+
+describe("sam start and a crash loop", () => {
+  it("says a unit past its restart intensity crashed once, without the supervisor's bookkeeping", async () => {
+    p = project()
+    p.writeConfig({
+      services: {
+        flappy: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("exit.mjs")],
+            env: { EXIT_CODE: "1" },
+          },
+          restart_policy: { max_restarts: 1, backoff_seconds: 0.05 },
+        },
+      },
+    })
+    const sam = await p.start()
+    await sam.waitForOutput(
+      /✗ flappy crashed: restart intensity exceeded \(1 in 60s\): exited with code 1.*; retrying in 5m00s\n/,
+    )
+    expect(sam.output()).not.toMatch(/give-up:|escalation:/)
+  })
+})
