@@ -115,6 +115,22 @@ const checkDependsOn = (units: ReadonlyArray<Unit>, out: Array<IssueDraft>, warn
           `${formatPath([unit.kind, unit.id, "depends_on", target])}: waits for "${target}" to complete, but ${target}'s restart_policy is ${String(type ?? "always (the default)")}: it is started again at every exit, so ${unit.id} never starts; give ${target} restart_policy: on-failure (or never)`,
         )
     }
+  // Waiting for a service to be ready that has no readiness check is waiting for it to start:
+  // said, with what would make the wait mean something (agents are ready once their module runs).
+  for (const unit of units) {
+    const conditions = dependencyConditions(unit.value.depends_on)
+    for (const { id: target, at } of dependencyEntries(unit.value.depends_on)) {
+      const dep = byId.get(target)
+      if (dep === undefined || dep.kind !== "services" || conditions[target] !== undefined) continue
+      if (dep.value.enabled === false || unit.value.enabled === false) continue
+      const check = dep.value.health_check
+      const kind = isRecord(check) ? check.kind : undefined
+      if (check !== undefined && kind !== "liveness") continue
+      warnings.push(
+        `${formatPath([unit.kind, unit.id, "depends_on", at])}: waits for "${target}" to be ready, but ${target} has no readiness check${check === undefined ? "" : " (its health_check is liveness only)"}: it counts as ready once it has started; give ${target} a health_check for ${unit.id} to wait until it answers (or say condition: service_started)`,
+      )
+    }
+  }
   for (const cycle of findCycles(nodes)) {
     const first = byId.get(cycle.cycle[0] as string) as Unit
     out.push({ path: [first.kind, first.id, "depends_on"], message: cycle.message })

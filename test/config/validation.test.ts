@@ -351,6 +351,12 @@ describe("depends_on's long syntax", () => {
     expect(loaded.warnings).toContainEqual(
       'services.app.depends_on.job: waits for "job" to complete, but job\'s restart_policy is always (the default): it is started again at every exit, so app never starts; give job restart_policy: on-failure (or never)',
     )
+    // db has no readiness check: waiting for it to be ready is waiting for it to start.
+    expect(loaded.warnings).toContainEqual(
+      'services.app.depends_on.db: waits for "db" to be ready, but db has no readiness check: it counts as ready once it has started; give db a health_check for app to wait until it answers (or say condition: service_started)',
+    )
+    // Not said for the job (it is waited on to complete), nor for a dependency with a check.
+    expect(loaded.warnings.filter((w) => w.includes("no readiness check"))).toHaveLength(1)
   })
 })
 
