@@ -9,6 +9,7 @@ import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } f
 import { bindRefusal } from "../api/auth.ts"
 import { dashboardLink } from "../api/dashboardLink.ts"
 import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
+import { terminalSafe } from "../cli/terminalSafe.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import { delayText } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
@@ -39,7 +40,8 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const out = options.out ?? process.stdout
   const tty = !options.plain && (out as NodeJS.WriteStream).isTTY === true
   const paint = color(tty)
-  const say = (line: string) => out.write(`${line}\n`)
+  // Progress lines quote units' output (a reason's last stderr line): shown as `sam logs` shows it.
+  const say = (line: string) => out.write(`${terminalSafe(line)}\n`)
   const { api, runtime, security } = loaded.config
   const tokens = security.api_tokens ?? {}
   const refusal = bindRefusal(api.host, Object.keys(tokens).length)

@@ -13,6 +13,7 @@ import {
 } from "./command.ts"
 import type { CliIo } from "./io.ts"
 import type { CrashQuery } from "./offlineCrashes.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 
 type Summary = (typeof CrashList.Type)["crashes"][number]
 type Report = typeof CrashReport.Type
@@ -46,7 +47,8 @@ export const formatCrashes = (crashes: ReadonlyArray<Summary>): string => {
       .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number)))
       .join("  ")
       .trimEnd()
-  return `${[line(header), ...rows.map(line)].join("\n")}\n`
+  // A reason quotes the unit's last stderr line: shown as `sam logs` shows it (terminalSafe.ts).
+  return terminalSafe(`${[line(header), ...rows.map(line)].join("\n")}\n`)
 }
 
 export const formatCrash = (c: Report): string => {
@@ -55,16 +57,18 @@ export const formatCrash = (c: Report): string => {
     typeof resources.rss_bytes === "number"
       ? `rss ${(resources.rss_bytes / 1024 / 1024).toFixed(1)} MB, cpu ${resources.cpu_seconds ?? "?"} s`
       : (resources.note ?? "not sampled")
-  return [
-    `crash ${c.id}: ${c.unit}${c.instance > 0 ? `#${c.instance}` : ""} at ${c.time}`,
-    `  failure:  ${c.failure}${c.exit_code !== null ? `, exit code ${c.exit_code}` : ""}${c.signal !== null ? `, signal ${c.signal}` : ""}`,
-    `  reason:   ${c.reason}`,
-    `  up:       ${seconds(c.uptime_ms)} (restarts before: ${c.restarts})`,
-    `  usage:    ${usage}`,
-    `  last ${c.last_lines.length} lines:`,
-    ...c.last_lines.map((l) => `    ${l.time.slice(11, 23)} ${l.stream.padEnd(6)} ${l.line}`),
-    "",
-  ].join("\n")
+  return terminalSafe(
+    [
+      `crash ${c.id}: ${c.unit}${c.instance > 0 ? `#${c.instance}` : ""} at ${c.time}`,
+      `  failure:  ${c.failure}${c.exit_code !== null ? `, exit code ${c.exit_code}` : ""}${c.signal !== null ? `, signal ${c.signal}` : ""}`,
+      `  reason:   ${c.reason}`,
+      `  up:       ${seconds(c.uptime_ms)} (restarts before: ${c.restarts})`,
+      `  usage:    ${usage}`,
+      `  last ${c.last_lines.length} lines:`,
+      ...c.last_lines.map((l) => `    ${l.time.slice(11, 23)} ${l.stream.padEnd(6)} ${l.line}`),
+      "",
+    ].join("\n"),
+  )
 }
 
 /** No SAM running: the reports its last run left (offlineCrashes.ts, loaded only then). */

@@ -4,6 +4,7 @@ import { ControlApiError, type ServerEvent } from "../api/controlClient.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 
 const time = (at: unknown) =>
   typeof at === "string" ? at.slice(11, 19) : new Date().toISOString().slice(11, 19)
@@ -13,7 +14,13 @@ const instanceName = (data: Record<string, unknown>) =>
   `${data.unit}${data.instance ? `#${data.instance}` : ""}`
 
 /** One readable line for an event (undefined: nothing to print). */
+/** One event as a line; reasons and details quote units' output, shown as `sam logs` shows it. */
 export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => {
+  const line = describeEvent(frame)
+  return line === undefined ? undefined : terminalSafe(line)
+}
+
+const describeEvent = (frame: ServerEvent<unknown>): string | undefined => {
   if (typeof frame.data !== "object" || frame.data === null)
     return `${frame.event} ${JSON.stringify(frame.data)}`
   const data = frame.data as Record<string, unknown>

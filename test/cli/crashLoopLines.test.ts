@@ -20,7 +20,8 @@ describe("sam start and a crash loop", () => {
             mode: "process",
             command: process.execPath,
             args: [fixturePath("exit.mjs")],
-            env: { EXIT_CODE: "1" },
+            // Its last stderr line, quoted in the reasons SAM prints, tries to retitle the terminal.
+            env: { EXIT_CODE: "1", EXIT_MESSAGE: "bad \x1b]0;PWN\x07" },
           },
           restart_policy: { max_restarts: 1, backoff_seconds: 0.05 },
         },
@@ -31,5 +32,8 @@ describe("sam start and a crash loop", () => {
       /✗ flappy crashed: restart intensity exceeded \(1 in 60s\): exited with code 1.*; retrying in 5m00s\n/,
     )
     expect(sam.output()).not.toMatch(/give-up:|escalation:/)
+    // Shown escaped, as `sam logs` shows it.
+    expect(sam.output()).toContain("exited with code 1: bad \\x1b]0;PWN\\x07")
+    expect(sam.output()).not.toContain("\x1b]0;PWN")
   })
 })

@@ -1,6 +1,6 @@
 // The `sam crashes` table's EXIT column: how the instance ended, and the limit SAM killed it for.
 import { describe, expect, it } from "vitest"
-import { formatCrashes } from "../../src/cli/crashesCommand.ts"
+import { formatCrash, formatCrashes } from "../../src/cli/crashesCommand.ts"
 
 const crash = (fields: { failure: string; exit_code: number | null; signal: string | null }) => ({
   id: 1,
@@ -25,5 +25,22 @@ describe("sam crashes' EXIT column", () => {
     expect(exitColumn({ failure: "liveness", exit_code: null, signal: "SIGTERM" })).toBe("liveness (SIGTERM)")
     // Reported before the process ended: the limit alone ("liveness (liveness)" before).
     expect(exitColumn({ failure: "liveness", exit_code: null, signal: null })).toBe("liveness")
+  })
+})
+
+describe("sam crashes and a unit's control characters", () => {
+  it("shows them escaped in the list and in one report, as sam logs does", () => {
+    const raw = "boom \x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J"
+    const list = formatCrashes([{ ...crash({ failure: "exit", exit_code: 1, signal: null }), reason: raw }])
+    expect(list).not.toContain("\x1b")
+    expect(list).toContain("boom \\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x1b[2J")
+    const one = formatCrash({
+      ...crash({ failure: "exit", exit_code: 1, signal: null }),
+      reason: raw,
+      resources: {},
+      last_lines: [{ time: "2026-12-04T01:02:03.000Z", stream: "stderr", line: raw }],
+    })
+    expect(one).not.toContain("\x1b")
+    expect(one.match(/\\x1b\]52/g)).toHaveLength(2)
   })
 })

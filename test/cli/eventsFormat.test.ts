@@ -45,6 +45,21 @@ describe("sam events lines of a config reload", () => {
   })
 })
 
+describe("sam events and a unit's control characters", () => {
+  it("shows them escaped, as sam logs does: a reason cannot retitle or clear the terminal", () => {
+    const crash = {
+      at,
+      unit: "web",
+      instance: 0,
+      crash_id: 7,
+      reason: "exited with code 1: \x1b]0;PWN\x07\x1b[2J",
+    }
+    expect(formatEvent({ id: "1", event: "crash.reported", data: crash })).toBe(
+      "10:11:12 web failed, crash report 7: exited with code 1: \\x1b]0;PWN\\x07\\x1b[2J (`sam crashes show 7`)",
+    )
+  })
+})
+
 describe("sam events lines of a crash report and an alert", () => {
   it("say what crashed and where its report is, and which alert fired or resolved", () => {
     const crash = { at, unit: "web", instance: 1, crash_id: 49, reason: "exited with code 3" }
