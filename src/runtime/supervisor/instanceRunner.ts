@@ -446,7 +446,7 @@ export class InstanceRunner {
       this.handle = handle
       this.startedAt = yield* Clock.currentTimeMillis
       this.lastUsage = undefined
-      yield* Effect.forkIn(this.watchExit(handle), scope)
+      if (handle.exited) yield* Effect.forkIn(this.watchExit(handle, handle.exited), scope)
       const usage = handle.usage
       if (usage) yield* Effect.forkIn(this.sampleUsage(handle, usage), scope)
       const router = this.env.capabilities
@@ -510,8 +510,8 @@ export class InstanceRunner {
     })
   }
 
-  private watchExit(handle: InstanceHandle): Effect.Effect<void> {
-    return Effect.flatMap(handle.exited, (exit) =>
+  private watchExit(handle: InstanceHandle, exited: Effect.Effect<ExitInfo>): Effect.Effect<void> {
+    return Effect.flatMap(exited, (exit) =>
       Effect.sync(() => {
         // Only the live incarnation reports; a stop already cleared `handle`.
         if (this.handle !== handle) return
