@@ -72,6 +72,8 @@ export interface RunnerEnvironment {
   readonly usageIntervalMs?: number
   /** Every probe result (not only changes, which go to the bus): the metrics' histogram. */
   readonly onProbe?: (runner: InstanceRunner, record: HealthRecord) => void
+  /** Every transition of every instance, before the runner's own listeners (the supervisor's). */
+  readonly onTransition?: TransitionListener
 }
 
 /** What an instance's whole process tree used at its last sample. */
@@ -151,9 +153,11 @@ export class InstanceRunner {
   private scope: Scope.Closeable | undefined
   private current: string
   private view: PublicState
-  private readonly listeners = new Set<TransitionListener>()
+  /** Made by the first `onTransition` (most instances have none but the supervisor's, in env). */
+  private listeners: Set<TransitionListener> | undefined
   private lastHealthOk: boolean | undefined
-  private restartProbes: (() => void) | undefined
+  /** While `running`: where its health watch sends PROBE_* (undefined: not watching). */
+  private watching: ((event: LifecycleEvent) => void) | undefined
   /** What this incarnation's output matched, for log checks (made by the first one). */
   private logMatches: LogMatches | undefined
   /** When the current incarnation's spawn began (its output lines are from then on). */
@@ -272,8 +276,14 @@ export class InstanceRunner {
   }
 
   onTransition(listener: TransitionListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    const listeners = this.listeners ?? new Set()
+    this.listeners = listeners
+    listeners.add(listener)
+    return () => {
+      listeners.delete(listener)
+      // Dropped once empty: every instance is waited on at start, few are afterwards.
+      if (listeners.size === 0 && this.listeners === listeners) this.listeners = undefined
+    }
   }
 
   /** Send a fact, system event or supervisor decision; ignored when it does not apply. */
@@ -355,7 +365,7 @@ export class InstanceRunner {
    */
   reconfigure(spec: UnitSpec): void {
     this.spec = spec
-    this.restartProbes?.()
+    if (this.watching) this.beginProbes()
   }
 
   /** The machine's JSON-serializable snapshot (state, context) for persistence and debugging. */
@@ -368,7 +378,7 @@ export class InstanceRunner {
     return Effect.gen({ self: this }, function* () {
       yield* this.stopProcess({ id: this.key, force: true, timeoutMs: 0 })
       this.actor.stop()
-      this.listeners.clear()
+      this.listeners?.clear()
     })
   }
 
@@ -405,7 +415,8 @@ export class InstanceRunner {
       reason: this.reasonNow(now),
       pid: this.handle?.pid,
     })
-    for (const listener of this.listeners) listener(this, from, next)
+    this.env.onTransition?.(this, from, next)
+    if (this.listeners) for (const listener of this.listeners) listener(this, from, next)
   }
 
   private spawn(): Effect.Effect<{ pid?: number }, SpawnFailed> {
@@ -560,8 +571,44 @@ export class InstanceRunner {
     })
   }
 
+  /** The health watch of `running`: its probes, or ready at once; the returned stop ends it. */
   private watch(sendBack: (event: LifecycleEvent) => void): () => void {
-    const target = (): ProbeTarget => ({
+    this.watching = sendBack
+    this.beginProbes()
+    // Until the state is left; then the probes stop before the stop actor proceeds.
+    return () => {
+      if (this.watching !== sendBack) return
+      this.watching = undefined
+      // Kept: the stop awaits its end (no probe may outlive the incarnation).
+      this.probes?.interruptUnsafe()
+    }
+  }
+
+  /** (Re)start the probes of the watch in progress, with the spec as it is now. */
+  private beginProbes(): void {
+    const sendBack = this.watching
+    if (!sendBack) return
+    this.probes?.interruptUnsafe()
+    this.probes = undefined
+    // A new incarnation's checks start unknown: its first failures (not listening yet) are no news.
+    this.lastHealthOk = undefined
+    // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
+    if (activeProbes(this.spec.probes, this.env.probes).length === 0) {
+      sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
+      return
+    }
+    this.probes = this.env.fork(
+      monitorHealth(this.spec.probes, this.env.probes, () => this.probeTarget(), {
+        onRecord: (record) => this.onHealth(record),
+        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
+        onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
+        onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
+      }),
+    )
+  }
+
+  private probeTarget(): ProbeTarget {
+    return {
       unit: this.spec.id,
       instance: this.index,
       host: "127.0.0.1",
@@ -573,33 +620,6 @@ export class InstanceRunner {
         this.logMatches ??= new LogMatches(() => this.output.last(), this.spawnedAt)
         return this.logMatches.matched(pattern)
       },
-    })
-    const monitor = () =>
-      monitorHealth(this.spec.probes, this.env.probes, target, {
-        onRecord: (record) => this.onHealth(record),
-        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
-        onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
-        onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
-      })
-    // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
-    const begin = (): Fiber.Fiber<void> | undefined => {
-      // A new incarnation's checks start unknown: its first failures (not listening yet) are no news.
-      this.lastHealthOk = undefined
-      if (activeProbes(this.spec.probes, this.env.probes).length > 0) return this.env.fork(monitor())
-      sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
-      return undefined
-    }
-    let fiber = begin()
-    this.probes = fiber
-    this.restartProbes = () => {
-      fiber?.interruptUnsafe()
-      fiber = begin()
-      this.probes = fiber
-    }
-    // Until the state is left; then the probes stop before the stop actor proceeds.
-    return () => {
-      this.restartProbes = undefined
-      fiber?.interruptUnsafe()
     }
   }
 
@@ -629,7 +649,8 @@ export class InstanceRunner {
     this.env.output?.(this, entry)
   }
 
-  private dependencyUrls(): Record<string, string> {
+  private dependencyUrls(): Readonly<Record<string, string>> {
+    if (this.spec.dependsOn.length === 0) return noDependencyUrls
     const urls: Record<string, string> = {}
     for (const id of this.spec.dependsOn) {
       const url = this.env.urlOf(id)
@@ -638,6 +659,9 @@ export class InstanceRunner {
     return urls
   }
 }
+
+/** What a driver is given for a unit without dependencies (one object for all of them). */
+const noDependencyUrls: Readonly<Record<string, string>> = Object.freeze({})
 
 /** A line fit for a one-line reason: trimmed, and cut at 300 characters. */
 const quoteLine = (line: string): string => {

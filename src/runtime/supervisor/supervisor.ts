@@ -153,6 +153,8 @@ export class Supervisor {
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
+      // One listener for every runner (a closure each was ~0.1 KB an instance).
+      onTransition: (runner, from, to) => this.onTransition(runner, from, to),
     }
     this.context = {
       // What it holds.
@@ -449,9 +451,7 @@ export class Supervisor {
   }
 
   private runnerFor(spec: UnitSpec, index: number): InstanceRunner {
-    const runner = new InstanceRunner(spec, index, this.env)
-    runner.onTransition((r, from, to) => this.onTransition(r, from, to))
-    return runner
+    return new InstanceRunner(spec, index, this.env)
   }
 
   private lookup(id: string): Effect.Effect<Unit, UnitNotFound> {
