@@ -23,6 +23,7 @@ import {
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
+import type { CommandRefused } from "./commandEvent.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
@@ -43,9 +44,10 @@ import {
 import type { ForkIn } from "./effectActors.ts"
 import { answerFailure, type FailureContext } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
-import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
+import { InstanceRunner } from "./instanceRunner.ts"
 import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
 import { rollOut, rolloutKey, rolls } from "./rollout.ts"
+import type { RunnerEnvironment } from "./runnerEnvironment.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type StartAllContext, startAll } from "./startAll.ts"
@@ -512,4 +514,4 @@ export class Supervisor {
   }
 }
 
-export { CommandRefused } from "./instanceRunner.ts"
+export { CommandRefused } from "./commandEvent.ts"
