@@ -44,8 +44,8 @@ export class InlineAgentState {
   private dataDirMade = false
   private lineLogger: AgentLogger | undefined
   private lifetime: AbortController | undefined
-  /** Why it stopped: a signal asked for after the stop is aborted with it. */
-  private stopped: Error | undefined
+  /** Stopped (true until an error saying so is needed): a signal asked for after it is aborted. */
+  private stopped: Error | boolean = false
   /** Each invocation's controller, aborted when the agent stops; made by the first invocation. */
   private inFlight: Set<AbortController> | undefined
 
@@ -105,7 +105,7 @@ export class InlineAgentState {
 
   /** Aborted when the agent stops: the calls it makes end with it. */
   signal(): AbortSignal {
-    if (this.stopped) return AbortSignal.abort(this.stopped)
+    if (this.stopped) return AbortSignal.abort(this.stopReason())
     this.lifetime ??= new AbortController()
     return this.lifetime.signal
   }
@@ -122,12 +122,24 @@ export class InlineAgentState {
     this.inFlight?.delete(invocation)
   }
 
-  /** The agent is stopping: its calls and running handlers are aborted with `reason`. */
-  stop(reason: Error): void {
+  /**
+   * The agent is stopping: its calls and running handlers are aborted, with an error made only
+   * if there is one to abort (an Error's stack trace was ~5 µs of each of 10,000 stops).
+   */
+  stop(): void {
     if (this.stopped) return
-    this.stopped = reason
+    if (!this.lifetime && !this.inFlight?.size) {
+      this.stopped = true
+      return
+    }
+    const reason = this.stopReason()
     this.lifetime?.abort(reason)
     for (const invocation of this.inFlight ?? []) invocation.abort(reason)
+  }
+
+  private stopReason(): Error {
+    if (!(this.stopped instanceof Error)) this.stopped = new Error(`agent ${this.ctx.spec.id} is stopping`)
+    return this.stopped
   }
 }
 

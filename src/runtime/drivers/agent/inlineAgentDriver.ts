@@ -50,7 +50,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
         Effect.gen(function* () {
           if (ended) return ended
           health?.stop()
-          state.stop(new Error(`agent ${unit} is stopping`))
+          state.stop()
           if (spec.signal !== "SIGKILL" && definition.shutdown) {
             yield* Effect.promise(() =>
               Promise.resolve()
