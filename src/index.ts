@@ -28,7 +28,8 @@ export type { SamEvent } from "./runtime/eventBus.ts"
 export type { ProbeFn, ProbeResult, ProbeTarget } from "./runtime/health/probe.ts"
 export { Sam, type SamOptions, type SamStatus, type UnitCommands } from "./runtime/sam.ts"
 export { StateDirInUse, StateDirLockFailed } from "./runtime/store/stateDirLock.ts"
-export { CommandRefused, type InstanceStatus } from "./runtime/supervisor/instanceRunner.ts"
+export { CommandRefused } from "./runtime/supervisor/commandEvent.ts"
+export type { InstanceStatus } from "./runtime/supervisor/instanceStatus.ts"
 export {
   SamStopping,
   ScaleRefused,

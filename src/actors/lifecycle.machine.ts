@@ -571,21 +571,47 @@ export interface PublicState {
   readonly retrying: boolean
 }
 
+const view = (
+  state: LifecycleState,
+  readiness?: Readiness,
+  stopIntent?: StopIntent,
+  retrying = false,
+): PublicState => Object.freeze({ state, readiness, stopIntent, retrying })
+
+/**
+ * Every view there is, made once: an instance's current view is one of these (no object of its
+ * own, none made per transition).
+ */
+const views = {
+  plain: Object.fromEntries(lifecycleStates.map((state) => [state, view(state)])) as Record<
+    LifecycleState,
+    PublicState
+  >,
+  running: { ready: view("running", "ready"), unready: view("running", "unready") } as Record<
+    Readiness,
+    PublicState
+  >,
+  stopping: Object.fromEntries(
+    (["toStopped", "toRestart", "toFail", "toCrash", "toShutdown"] as const).map((intent) => [
+      intent,
+      view("stopping", undefined, intent),
+    ]),
+  ) as Record<StopIntent, PublicState>,
+  retrying: view("crashed", undefined, undefined, true),
+}
+
 export const publicState = (value: unknown): PublicState => {
-  const none = { readiness: undefined, stopIntent: undefined, retrying: false }
-  if (typeof value === "string") return { state: value as LifecycleState, ...none }
+  if (typeof value === "string") return views.plain[value as LifecycleState]
   const v = value as Record<string, unknown>
   if (v.live !== undefined) {
     const live = v.live
-    if (typeof live === "string") return { state: live as LifecycleState, ...none }
-    const running = (live as { running: Readiness }).running
-    return { state: "running", ...none, readiness: running }
+    if (typeof live === "string") return views.plain[live as LifecycleState]
+    return views.running[(live as { running: Readiness }).running]
   }
-  if (v.stopping !== undefined) return { state: "stopping", ...none, stopIntent: v.stopping as StopIntent }
+  if (v.stopping !== undefined) return views.stopping[v.stopping as StopIntent]
   const down = v.down
-  if (typeof down === "string") return { state: down as LifecycleState, ...none }
-  const crashed = (down as { crashed: string }).crashed
-  return { state: "crashed", ...none, retrying: crashed === "retrying" }
+  if (typeof down === "string") return views.plain[down as LifecycleState]
+  return (down as { crashed: string }).crashed === "retrying" ? views.retrying : views.plain.crashed
 }
 
 /** The top-level state name of a snapshot value (`{ live: { running: "ready" } }` → "running"). */

@@ -9,7 +9,7 @@ import { isCleanExit } from "./cleanExit.ts"
 import type { Sam } from "./sam.ts"
 import type { CrashReportsTable } from "./store/crashReports.ts"
 import type { CrashLine, CrashReport, Json } from "./store/storeTypes.ts"
-import type { InstanceStatus } from "./supervisor/instanceRunner.ts"
+import type { InstanceStatus } from "./supervisor/instanceStatus.ts"
 
 export interface CrashRetention {
   /** Reports kept per unit (the newest). */

@@ -33,7 +33,8 @@ import { MemoryLog } from "./logs/memoryLog.ts"
 import type { RotationSettings } from "./logs/rotatingFile.ts"
 import type { OutputLine } from "./output/recentLines.ts"
 import { chooseSandbox, type SandboxChoice, type SandboxPolicy } from "./sandboxChoice.ts"
-import { CommandRefused, type InstanceRunner } from "./supervisor/instanceRunner.ts"
+import { CommandRefused } from "./supervisor/commandEvent.ts"
+import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
 import {
   type GroupSpec,
   SamStopping,

@@ -39,8 +39,11 @@ export interface InstanceHandle {
   readonly port: number | undefined
   /** Base URL health checks and the gateway use, when the instance speaks HTTP. */
   readonly url: string | undefined
-  /** Completes when the instance ends, by itself or because it was stopped. */
-  readonly exited: Effect.Effect<ExitInfo>
+  /**
+   * Completes when the instance ends, by itself or because it was stopped. Absent: it never ends
+   * by itself, only by `stop` (an inline agent), and nothing waits for it.
+   */
+  readonly exited?: Effect.Effect<ExitInfo>
   /** Stop with `signal`, SIGKILL after `graceMs`; completes when nothing of it is left. */
   readonly stop: (stop: StopSpec) => Effect.Effect<ExitInfo>
   readonly suspend: Effect.Effect<void>

@@ -225,7 +225,7 @@ export const spawnInstance = (ctx: DriverContext, request: SpawnRequest) =>
       }),
     )
 
-    const handle: InstanceHandle = {
+    const handle: InstanceHandle & Pick<Required<InstanceHandle>, "exited"> = {
       pid,
       port: ctx.port,
       url: ctx.port === undefined ? undefined : `http://127.0.0.1:${ctx.port}`,

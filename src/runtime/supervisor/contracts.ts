@@ -12,7 +12,8 @@ import type { ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { InstanceWindow } from "./decide.ts"
-import type { InstanceRunner, RunnerEnvironment } from "./instanceRunner.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+import type { RunnerEnvironment } from "./runnerEnvironment.ts"
 
 /** What a supervisor is made with (Supervisor.make): its drivers, probes and SAM's services. */
 export interface SupervisorOptions {

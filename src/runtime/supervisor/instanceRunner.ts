@@ -1,127 +1,49 @@
 // One instance of a unit: its lifecycle actor, the driver that does the work, and the Effect
-// scope that owns the live incarnation. The machine decides; this module provides the state
-// actors (spawn, watch health, stop, wait) as fibers in SAM's fiber set and turns driver facts
-// into events. It never decides about restarts (the supervisor does) and never serves HTTP.
+// scope that owns the live incarnation. The machine decides; this runner is the work its state
+// actors do (lifecycleRuntime.ts: spawn, watch health, stop) and turns driver facts into events.
+// It never decides about restarts (the supervisor does) and never serves HTTP.
 import { Clock, Data, Deferred, Effect, Exit, Fiber, Scope } from "effect"
-import { createActor, createMachine, fromCallback, type SnapshotFrom } from "xstate"
+import type { SnapshotFrom } from "xstate"
 import {
   type CommandName,
   type ExitInfo,
   type LifecycleEvent,
   type LifecycleState,
-  lifecycleMachine,
+  type lifecycleMachine,
   type PublicState,
   publicState,
   type StopInput,
   type StopOptions,
 } from "../../actors/lifecycle.machine.ts"
-import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
-import type { Containment } from "../containment/index.ts"
 import { delayText, withDelay } from "../delayText.ts"
-import type { Driver, InstanceHandle } from "../drivers/driver.ts"
-import type { SamEventBody } from "../eventBus.ts"
+import type { InstanceHandle } from "../drivers/driver.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
 import { noReadinessCheck } from "../health/noReadinessCheck.ts"
-import type { HealthRecord, ProbeRegistry, ProbeTarget } from "../health/probe.ts"
+import type { HealthRecord, ProbeTarget } from "../health/probe.ts"
 import { dyingWords } from "../output/dyingWords.ts"
 import { LogMatches } from "../output/logMatches.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
-import { type ForkIn, fromEffectCallback, fromEffectPromise, ownerOf } from "./effectActors.ts"
+import { CommandRefused, commandEvent } from "./commandEvent.ts"
+import type { ForkIn } from "./effectActors.ts"
+import { type InstanceStatus, stateName } from "./instanceStatus.ts"
+import { type InstanceUsage, nextUsage, overMemoryLimit } from "./instanceUsage.ts"
+import { createLifecycleActor, type LifecycleActor, type LifecycleWork } from "./lifecycleRuntime.ts"
+import type { RunnerEnvironment, TransitionListener } from "./runnerEnvironment.ts"
 
 /** How long after its spawn an instance is first measured (its program loading). */
 const firstSampleDelayMs = 300
-
-export class CommandRefused extends Data.TaggedError("CommandRefused")<{
-  readonly unit: string
-  readonly command: CommandName
-  readonly state: string
-  readonly message: string
-  /** The message already says what to do instead (the API adds no hint of its own). */
-  readonly advised?: boolean
-}> {}
 
 export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
   readonly unit: string
   readonly message: string
 }> {}
 
-export interface RunnerEnvironment {
-  /** Forks the work of a state into SAM's fiber set. */
-  readonly fork: ForkIn
-  readonly drivers: ReadonlyMap<string, Driver>
-  readonly probes: ProbeRegistry
-  readonly capabilities?: CapabilityRouter
-  /** Cells for every process an instance starts (absent: process groups only). */
-  readonly containment?: Containment
-  /** Longest line of output kept whole (monitoring.logs.max_line_kb). */
-  readonly maxLineBytes: number
-  /** Recent output kept per instance (count and bytes). */
-  readonly recentLines: { readonly lines: number; readonly bytes: number }
-  /** The instance's port, stable across its restarts and reloads (the supervisor's table). */
-  /** Fails (a start failure) when runtime.port_range has no free port left. */
-  readonly portFor: (runner: InstanceRunner) => Effect.Effect<number | undefined, Error>
-  /** Base URL of a unit's first ready instance, for SAM_<ID>_URL. */
-  readonly urlOf: (id: string) => string | undefined
-  /** Variables every process of `spec` gets from SAM (its SAM_GATEWAY_TOKEN). */
-  readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
-  readonly publish: (event: SamEventBody) => void
-  /** Every line of output, for the log channel. */
-  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
-  /** How often a running instance's whole tree is measured (CPU, memory); default 2 s. */
-  readonly usageIntervalMs?: number
-  /** Every probe result (not only changes, which go to the bus): the metrics' histogram. */
-  readonly onProbe?: (runner: InstanceRunner, record: HealthRecord) => void
-}
-
-/** What an instance's whole process tree used at its last sample. */
-export interface InstanceUsage {
-  readonly rssBytes: number
-  readonly cpuSeconds: number
-  /** Over the last sampling interval, in percent of one core. */
-  readonly cpuPercent: number
-  /** How long cpuPercent was measured over (0: the first sample of an incarnation, no figure yet). */
-  readonly intervalMs: number
-  /** Epoch ms of the sample. */
-  readonly at: number
-}
-
-export interface InstanceStatus {
-  readonly unit: string
-  readonly instance: number
-  readonly state: LifecycleState
-  readonly ready: boolean
-  readonly pid: number | undefined
-  readonly port: number | undefined
-  readonly url: string | undefined
-  readonly restarts: number
-  readonly uptimeMs: number
-  /** When the current incarnation started (epoch ms). */
-  readonly startedAt: number | undefined
-  readonly reason: string
-  readonly lastExit: ExitInfo | undefined
-  readonly lastHealth: HealthRecord | undefined
-  /** Backoff or a crashed unit's retry: when the next attempt is due (epoch ms). */
-  readonly nextAttemptAt: number | undefined
-  /** The last sample of the running incarnation's tree (kept after it dies: a crash report's "at death"). */
-  readonly lastUsage: InstanceUsage | undefined
-  /** Being scaled away: the gateway sends it no new request; it stops once drained. */
-  readonly draining: boolean
-  /** false: it has no readiness check, so being ready says only that it started. */
-  readonly readinessChecked: boolean
-}
-
 const historySize = 100
 
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>
 
-/** "running.ready", "running.unready" or the plain state name. */
-export const stateName = (view: PublicState): string =>
-  view.readiness ? `${view.state}.${view.readiness}` : view.state
-
-export type TransitionListener = (runner: InstanceRunner, from: string, to: string) => void
-
-export class InstanceRunner {
+export class InstanceRunner implements LifecycleWork {
   spec: UnitSpec
   readonly index: number
   readonly health: HealthRecord[] = []
@@ -146,91 +68,39 @@ export class InstanceRunner {
   endedItself = false
 
   private readonly env: RunnerEnvironment
-  private readonly actor: ReturnType<typeof createActor<typeof lifecycleMachine>>
+  private readonly actor: LifecycleActor
   private handle: InstanceHandle | undefined
   private scope: Scope.Closeable | undefined
   private current: string
   private view: PublicState
-  private readonly listeners = new Set<TransitionListener>()
+  /** Made by the first `onTransition` (most instances have none but the supervisor's, in env). */
+  private listeners: Set<TransitionListener> | undefined
   private lastHealthOk: boolean | undefined
-  private restartProbes: (() => void) | undefined
+  /** While `running`: where its health watch sends PROBE_* (undefined: not watching). */
+  private watching: ((event: LifecycleEvent) => void) | undefined
   /** What this incarnation's output matched, for log checks (made by the first one). */
   private logMatches: LogMatches | undefined
   /** When the current incarnation's spawn began (its output lines are from then on). */
   private spawnedAt = 0
   private probes: Fiber.Fiber<void> | undefined
-  /** Completed when the stop in progress must SIGKILL now. */
-  private forced: Deferred.Deferred<void> | undefined
-
-  /** Each runner by its lifecycle actor: how the shared machine's actors find their runner. */
-  private static readonly byActor = new WeakMap<object, InstanceRunner>()
-
-  private static of(actor: object): InstanceRunner {
-    const runner = InstanceRunner.byActor.get(actor)
-    if (!runner) throw new Error("SAM bug: a lifecycle actor without its instance runner")
-    return runner
-  }
-
-  private static readonly forkOf = (actor: object) => InstanceRunner.of(actor).env.fork
-
-  /**
-   * The parent of every lifecycle actor: one XState actor system for all of them, where a root
-   * actor of each would make a system each (~1.7 KB an instance: bench/RESULTS.md). Each actor
-   * is made its child for that alone (see the constructor), and never tells it anything.
-   */
-  private static readonly root = createActor(createMachine({})).start()
-
-  /**
-   * The lifecycle machine with the runtime plugged in, provided once for every instance: each
-   * `provide()` builds a whole machine (state nodes, transitions), which per instance cost most
-   * of an inline agent's memory and start time (bench/RESULTS.md, "Findings").
-   */
-  private static readonly machine = lifecycleMachine.provide({
-    actors: {
-      spawnInstance: fromEffectPromise(InstanceRunner.forkOf, (_: { id: string }, owner) =>
-        InstanceRunner.of(owner).spawn(),
-      ),
-      stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(
-        InstanceRunner.forkOf,
-        (input, sendBack, owner) =>
-          Effect.map(InstanceRunner.of(owner).stopProcess(input), (killed) =>
-            sendBack(killed === undefined ? { type: "STOPPED" } : { type: "STOPPED", killed }),
-          ),
-      ),
-      // A plain callback actor: the probes' monitor is a fiber of its own when there are probes,
-      // and an instance without any (most inline agents) needs no fiber just to be interrupted.
-      watchHealth: fromCallback<LifecycleEvent, { id: string }>(({ sendBack, self }) =>
-        InstanceRunner.of(ownerOf(self)).watch(sendBack),
-      ),
-      wait: fromEffectPromise(InstanceRunner.forkOf, ({ delayMs }: { delayMs: number }) =>
-        Effect.sleep(delayMs),
-      ),
-    },
-    actions: {
-      escalate: ({ self }) => {
-        const forced = InstanceRunner.of(self).forced
-        if (forced) Deferred.doneUnsafe(forced, Exit.void)
-      },
-    },
-  })
+  /** Completed when the stop in progress must SIGKILL now (the machine's `escalate`). */
+  forced: Deferred.Deferred<void> | undefined
 
   constructor(spec: UnitSpec, index: number, env: RunnerEnvironment) {
     this.spec = spec
     this.index = index
     this.env = env
     this.output = new RecentLines(env.recentLines.lines, env.recentLines.bytes)
-    this.actor = createActor(InstanceRunner.machine, {
-      input: { id: this.key },
-      parent: InstanceRunner.root,
-    })
-    // Only the shared system was wanted of the parent: as a root again, the actor may be stopped
-    // (XState refuses to stop a child directly) and reports its own errors.
-    ;(this.actor as unknown as { _parent?: unknown })._parent = undefined
-    InstanceRunner.byActor.set(this.actor, this)
+    this.actor = createLifecycleActor(this.key, this)
     this.view = publicState(this.actor.getSnapshot().value)
     this.current = stateName(this.view)
     this.actor.subscribe((snapshot) => this.onSnapshot(snapshot))
     this.actor.start()
+  }
+
+  /** Where its lifecycle actor's state actors run (LifecycleWork). */
+  get fork(): ForkIn {
+    return this.env.fork
   }
 
   get key(): string {
@@ -271,8 +141,14 @@ export class InstanceRunner {
   }
 
   onTransition(listener: TransitionListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    const listeners = this.listeners ?? new Set()
+    this.listeners = listeners
+    listeners.add(listener)
+    return () => {
+      listeners.delete(listener)
+      // Dropped once empty: every instance is waited on at start, few are afterwards.
+      if (listeners.size === 0 && this.listeners === listeners) this.listeners = undefined
+    }
   }
 
   /** Send a fact, system event or supervisor decision; ignored when it does not apply. */
@@ -354,7 +230,7 @@ export class InstanceRunner {
    */
   reconfigure(spec: UnitSpec): void {
     this.spec = spec
-    this.restartProbes?.()
+    if (this.watching) this.beginProbes()
   }
 
   /** The machine's JSON-serializable snapshot (state, context) for persistence and debugging. */
@@ -367,7 +243,7 @@ export class InstanceRunner {
     return Effect.gen({ self: this }, function* () {
       yield* this.stopProcess({ id: this.key, force: true, timeoutMs: 0 })
       this.actor.stop()
-      this.listeners.clear()
+      this.listeners?.clear()
     })
   }
 
@@ -404,10 +280,12 @@ export class InstanceRunner {
       reason: this.reasonNow(now),
       pid: this.handle?.pid,
     })
-    for (const listener of this.listeners) listener(this, from, next)
+    this.env.onTransition?.(this, from, next)
+    if (this.listeners) for (const listener of this.listeners) listener(this, from, next)
   }
 
-  private spawn(): Effect.Effect<{ pid?: number }, SpawnFailed> {
+  /** LifecycleWork: start an incarnation (the machine's `starting`). */
+  spawn(): Effect.Effect<{ pid?: number }, SpawnFailed> {
     return Effect.gen({ self: this }, function* () {
       const driver = this.env.drivers.get(driverName(this.spec))
       if (!driver) {
@@ -445,7 +323,7 @@ export class InstanceRunner {
       this.handle = handle
       this.startedAt = yield* Clock.currentTimeMillis
       this.lastUsage = undefined
-      yield* Effect.forkIn(this.watchExit(handle), scope)
+      if (handle.exited) yield* Effect.forkIn(this.watchExit(handle, handle.exited), scope)
       const usage = handle.usage
       if (usage) yield* Effect.forkIn(this.sampleUsage(handle, usage), scope)
       const router = this.env.capabilities
@@ -486,22 +364,11 @@ export class InstanceRunner {
         if (this.handle !== handle) return
         const now = yield* Clock.currentTimeMillis
         const { rssBytes, cpuSeconds } = usage()
-        const last = this.lastUsage
-        const intervalMs = last && now > last.at ? now - last.at : 0
-        const cpuPercent =
-          last && intervalMs > 0 ? Math.max(0, ((cpuSeconds - last.cpuSeconds) * 100_000) / intervalMs) : 0
-        // A tree that is gone (between its exit and the exit being reported) keeps its last sample.
-        if (rssBytes > 0 || last === undefined)
-          this.lastUsage = { rssBytes, cpuSeconds, cpuPercent, intervalMs, at: now }
-        const limitMb = this.spec.maxMemoryMb
-        if (limitMb !== undefined && rssBytes > limitMb * 1024 * 1024 && this.handle === handle) {
+        this.lastUsage = nextUsage(this.lastUsage, now, rssBytes, cpuSeconds)
+        const over = overMemoryLimit(rssBytes, this.spec.maxMemoryMb)
+        if (over !== undefined && this.handle === handle) {
           // Stopped (its stop signal and grace) and answered as a failure, as PM2's max_memory_restart.
-          const mb = (rssBytes / 1024 / 1024).toFixed(1)
-          this.actor.send({
-            type: "RESOURCE_EXCEEDED",
-            resource: "memory",
-            detail: `memory: ${mb} MB resident, over resources.max_memory_mb ${limitMb}`,
-          })
+          this.actor.send({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: over })
           return
         }
         yield* Effect.sleep(interval)
@@ -509,8 +376,8 @@ export class InstanceRunner {
     })
   }
 
-  private watchExit(handle: InstanceHandle): Effect.Effect<void> {
-    return Effect.flatMap(handle.exited, (exit) =>
+  private watchExit(handle: InstanceHandle, exited: Effect.Effect<ExitInfo>): Effect.Effect<void> {
+    return Effect.flatMap(exited, (exit) =>
       Effect.sync(() => {
         // Only the live incarnation reports; a stop already cleared `handle`.
         if (this.handle !== handle) return
@@ -532,7 +399,7 @@ export class InstanceRunner {
    * Signal, grace period, SIGKILL; a forced stop (now or later, via `escalate`) skips the grace.
    * Succeeds with what to say when the grace ran out and SIGKILL ended it, as Compose does not.
    */
-  private stopProcess(input: StopInput): Effect.Effect<string | undefined> {
+  stopProcess(input: StopInput): Effect.Effect<string | undefined> {
     return Effect.gen({ self: this }, function* () {
       const forced = yield* Deferred.make<void>()
       this.forced = forced
@@ -567,8 +434,44 @@ export class InstanceRunner {
     })
   }
 
-  private watch(sendBack: (event: LifecycleEvent) => void): () => void {
-    const target = (): ProbeTarget => ({
+  /** The health watch of `running`: its probes, or ready at once; the returned stop ends it. */
+  watch(sendBack: (event: LifecycleEvent) => void): () => void {
+    this.watching = sendBack
+    this.beginProbes()
+    // Until the state is left; then the probes stop before the stop actor proceeds.
+    return () => {
+      if (this.watching !== sendBack) return
+      this.watching = undefined
+      // Kept: the stop awaits its end (no probe may outlive the incarnation).
+      this.probes?.interruptUnsafe()
+    }
+  }
+
+  /** (Re)start the probes of the watch in progress, with the spec as it is now. */
+  private beginProbes(): void {
+    const sendBack = this.watching
+    if (!sendBack) return
+    this.probes?.interruptUnsafe()
+    this.probes = undefined
+    // A new incarnation's checks start unknown: its first failures (not listening yet) are no news.
+    this.lastHealthOk = undefined
+    // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
+    if (activeProbes(this.spec.probes, this.env.probes).length === 0) {
+      sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
+      return
+    }
+    this.probes = this.env.fork(
+      monitorHealth(this.spec.probes, this.env.probes, () => this.probeTarget(), {
+        onRecord: (record) => this.onHealth(record),
+        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
+        onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
+        onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
+      }),
+    )
+  }
+
+  private probeTarget(): ProbeTarget {
+    return {
       unit: this.spec.id,
       instance: this.index,
       host: "127.0.0.1",
@@ -580,33 +483,6 @@ export class InstanceRunner {
         this.logMatches ??= new LogMatches(() => this.output.last(), this.spawnedAt)
         return this.logMatches.matched(pattern)
       },
-    })
-    const monitor = () =>
-      monitorHealth(this.spec.probes, this.env.probes, target, {
-        onRecord: (record) => this.onHealth(record),
-        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
-        onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
-        onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
-      })
-    // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
-    const begin = (): Fiber.Fiber<void> | undefined => {
-      // A new incarnation's checks start unknown: its first failures (not listening yet) are no news.
-      this.lastHealthOk = undefined
-      if (activeProbes(this.spec.probes, this.env.probes).length > 0) return this.env.fork(monitor())
-      sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
-      return undefined
-    }
-    let fiber = begin()
-    this.probes = fiber
-    this.restartProbes = () => {
-      fiber?.interruptUnsafe()
-      fiber = begin()
-      this.probes = fiber
-    }
-    // Until the state is left; then the probes stop before the stop actor proceeds.
-    return () => {
-      this.restartProbes = undefined
-      fiber?.interruptUnsafe()
     }
   }
 
@@ -636,7 +512,8 @@ export class InstanceRunner {
     this.env.output?.(this, entry)
   }
 
-  private dependencyUrls(): Record<string, string> {
+  private dependencyUrls(): Readonly<Record<string, string>> {
+    if (this.spec.dependsOn.length === 0) return noDependencyUrls
     const urls: Record<string, string> = {}
     for (const id of this.spec.dependsOn) {
       const url = this.env.urlOf(id)
@@ -645,6 +522,9 @@ export class InstanceRunner {
     return urls
   }
 }
+
+/** What a driver is given for a unit without dependencies (one object for all of them). */
+const noDependencyUrls: Readonly<Record<string, string>> = Object.freeze({})
 
 /** A line fit for a one-line reason: trimmed, and cut at 300 characters. */
 const quoteLine = (line: string): string => {
@@ -655,27 +535,3 @@ const quoteLine = (line: string): string => {
 /** Agents run on `agent:<runtime>` drivers (an agent's "process" is not a service's "process"). */
 export const driverName = (spec: UnitSpec): string =>
   spec.kind === "agent" ? `agent:${spec.runtime}` : spec.runtime
-
-export const commandEvent = (
-  command: CommandName,
-  options: StopOptions & { reason?: string },
-): LifecycleEvent => {
-  const reason = options.reason === undefined ? {} : { reason: options.reason }
-  switch (command) {
-    case "start":
-      return { type: "START", ...reason }
-    case "stop":
-      return {
-        type: "STOP",
-        ...reason,
-        ...(options.graceful === undefined ? {} : { graceful: options.graceful }),
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      }
-    case "restart":
-      return { type: "RESTART", ...reason }
-    case "suspend":
-      return { type: "SUSPEND", ...reason }
-    case "resume":
-      return { type: "RESUME", ...reason }
-  }
-}

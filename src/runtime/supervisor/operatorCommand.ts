@@ -5,6 +5,7 @@
 import { Duration, Effect, FiberMap } from "effect"
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import type { UnitSpec } from "../unitSpec.ts"
+import { CommandRefused } from "./commandEvent.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
@@ -15,7 +16,7 @@ import {
   type UnitNotFound,
 } from "./contracts.ts"
 import { satisfied } from "./dependencies.ts"
-import { CommandRefused, type InstanceRunner } from "./instanceRunner.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
 import { rolloutKey } from "./rollout.ts"
 import { stopRunners } from "./shutdown.ts"
 import { untilBlocked } from "./startAll.ts"

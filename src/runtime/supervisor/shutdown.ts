@@ -13,16 +13,17 @@ import { isDown, type Unit } from "./unit.ts"
 export const stopRunners = (
   runners: ReadonlyArray<InstanceRunner>,
   event: { type: "STOP"; reason: string } | { type: "SHUTDOWN"; reason: string },
-): Effect.Effect<void> =>
-  Effect.forEach(
-    runners,
-    (r) =>
-      Effect.suspend(() => {
-        if (r.accepts(event)) r.send(event)
-        return r.until(isDown)
-      }),
-    { concurrency: "unbounded", discard: true },
-  )
+): Effect.Effect<void> => {
+  const stop = (r: InstanceRunner) =>
+    Effect.suspend(() => {
+      if (r.accepts(event)) r.send(event)
+      return r.until(isDown)
+    })
+  // One instance (most units) without a fiber of its own.
+  return runners.length === 1
+    ? stop(runners[0]!)
+    : Effect.forEach(runners, stop, { concurrency: "unbounded", discard: true })
+}
 
 /** What shutting down needs of the supervisor. */
 export interface ShutdownContext {

@@ -108,11 +108,13 @@ export const untilBlocked = (
 const untilUnitSettled = (ctx: StartAllContext, id: string): Effect.Effect<void> => {
   const unit = ctx.units.get(id)
   if (unit === undefined) return Effect.void
-  const own = Effect.forEach(unit.runners, (r) => r.until(settled), {
-    concurrency: "unbounded",
-    discard: true,
-  })
-  return Effect.raceFirst(own, untilBlocked(ctx, id))
+  // One instance (most units) is waited on without a fiber of its own, and a unit without
+  // dependencies cannot be blocked: no race (at 10,000 agents, three fibers fewer each).
+  const own =
+    unit.runners.length === 1
+      ? unit.runners[0]!.until(settled)
+      : Effect.forEach(unit.runners, (r) => r.until(settled), { concurrency: "unbounded", discard: true })
+  return unit.spec.dependsOn.length === 0 ? own : Effect.raceFirst(own, untilBlocked(ctx, id))
 }
 
 /** Why a unit with min_instances 0 runs nothing yet, and what starts it (a service: its first request). */

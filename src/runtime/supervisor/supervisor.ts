@@ -23,6 +23,7 @@ import {
 import type { CommandName } from "../../actors/lifecycle.machine.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
+import type { CommandRefused } from "./commandEvent.ts"
 import {
   type CommandOptions,
   type DesiredIntent,
@@ -43,9 +44,10 @@ import {
 import type { ForkIn } from "./effectActors.ts"
 import { answerFailure, type FailureContext } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
-import { type CommandRefused, InstanceRunner, type RunnerEnvironment } from "./instanceRunner.ts"
+import { InstanceRunner } from "./instanceRunner.ts"
 import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
 import { rollOut, rolloutKey, rolls } from "./rollout.ts"
+import type { RunnerEnvironment } from "./runnerEnvironment.ts"
 import { type ScalingContext, scale } from "./scaling.ts"
 import { type ShutdownContext, shutdownUnits, stopRunners } from "./shutdown.ts"
 import { type StartAllContext, startAll } from "./startAll.ts"
@@ -153,6 +155,8 @@ export class Supervisor {
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
+      // One listener for every runner (a closure each was ~0.1 KB an instance).
+      onTransition: (runner, from, to) => this.onTransition(runner, from, to),
     }
     this.context = {
       // What it holds.
@@ -450,9 +454,7 @@ export class Supervisor {
   }
 
   private runnerFor(spec: UnitSpec, index: number): InstanceRunner {
-    const runner = new InstanceRunner(spec, index, this.env)
-    runner.onTransition((r, from, to) => this.onTransition(r, from, to))
-    return runner
+    return new InstanceRunner(spec, index, this.env)
   }
 
   private lookup(id: string): Effect.Effect<Unit, UnitNotFound> {
@@ -518,4 +520,4 @@ export class Supervisor {
   }
 }
 
-export { CommandRefused } from "./instanceRunner.ts"
+export { CommandRefused } from "./commandEvent.ts"

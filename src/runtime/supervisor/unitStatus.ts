@@ -3,7 +3,8 @@
 import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
 import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent, KeptScale } from "./contracts.ts"
-import type { InstanceRunner, InstanceStatus } from "./instanceRunner.ts"
+import type { InstanceRunner } from "./instanceRunner.ts"
+import type { InstanceStatus } from "./instanceStatus.ts"
 import { completed, type Unit } from "./unit.ts"
 
 export interface UnitStatus {

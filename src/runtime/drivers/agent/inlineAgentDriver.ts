@@ -2,25 +2,18 @@
 // called directly: no IPC, no isolation, lowest cost. For trusted agents and embedding. The
 // lifecycle, capability checks, timeouts and health() are the same as for the other runtimes.
 
-import { format } from "node:util"
-import { Deferred, Effect } from "effect"
-import {
-  type AgentContext,
-  type AgentDefinition,
-  type AgentLogger,
-  handlerOf,
-  validateInput,
-} from "../../../agent/defineAgent.ts"
+import { Effect, Scope } from "effect"
+import { type AgentDefinition, handlerOf, validateInput } from "../../../agent/defineAgent.ts"
 import { logInvocationFailure } from "../../../agent/describeError.ts"
 import { importAgent } from "../../../agent/loadAgent.ts"
 import { isAsyncIterable } from "../../capabilities/capability.ts"
 import { commonJsHint } from "../../moduleFormatHint.ts"
 import type { StopSpec } from "../../unitSpec.ts"
-import { type Driver, type DriverContext, DriverError, type DriverFact, type ExitInfo } from "../driver.ts"
-import { samVariables } from "../processDriver.ts"
+import { type Driver, DriverError, type DriverFact, type ExitInfo } from "../driver.ts"
 import { admitCapabilities, capabilityProviders, raceSignal } from "./agentCapabilities.ts"
 import type { CallHost } from "./agentConnection.ts"
-import { makeDataDir, prepareAgent } from "./prepareAgent.ts"
+import { InlineAgentState } from "./inlineAgentContext.ts"
+import { prepareAgent } from "./prepareAgent.ts"
 
 export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
   name: "agent:inline",
@@ -29,14 +22,6 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
       const unit = ctx.spec.id
       // prepareAgent resolved the module file already: import that (no second lookup per instance).
       const { agent, entry } = yield* prepareAgent(ctx, undefined, "on-first-use")
-      let dataDirMade = false
-      const dataDir = (): string => {
-        if (!dataDirMade) {
-          makeDataDir(agent.dataDir)
-          dataDirMade = true
-        }
-        return agent.dataDir
-      }
       const fail = (what: string) => (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error)
         // Inline, the module is SAM's own import: Node keeps a package.json it has read.
@@ -49,56 +34,23 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
         catch: fail("cannot load agent"),
       })
 
-      const lifetime = new AbortController()
-      const inFlight = new Set<AbortController>()
-      // Both ways to the data dir (ctx.agent.dataDir, ctx.env.SAM_AGENT_DATA_DIR) create it when
-      // read: own enumerable getters, so a spread or JSON of either has it as the other runtimes'
-      // plain objects do. In the literals: defineProperty on the spread env would make it a
-      // dictionary (+0.9 KB an agent at 10,000).
-      const context: AgentContext = {
-        agent: {
-          id: unit,
-          instance: ctx.instance,
-          get dataDir() {
-            return dataDir()
-          },
-        },
-        logger: lineLogger(ctx),
-        config: agent.config,
-        env: {
-          ...samVariables(ctx),
-          ...agent.environment,
-          SAM_UNIT_ID: unit,
-          SAM_INSTANCE: String(ctx.instance),
-          get SAM_AGENT_DATA_DIR() {
-            return dataDir()
-          },
-        },
-        invoke: async (capability, input, options = {}) => {
-          if (!calls) throw new Error("this SAM does not route calls from agents")
-          const signal = options.signal ? AbortSignal.any([options.signal, lifetime.signal]) : lifetime.signal
-          const result = await calls.invoke(capability, input, {
-            signal,
-            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-          })
-          return result.output
-        },
-      }
+      const state = new InlineAgentState(ctx, agent.dataDir, agent.environment, agent.config, calls)
+      const { context } = state
       yield* Effect.tryPromise({
         try: () => Promise.resolve(definition.setup?.(context)),
         catch: fail("setup failed"),
       })
       const routed = yield* admitCapabilities(ctx, Object.keys(definition.capabilities))
 
-      const exit = yield* Deferred.make<ExitInfo>()
-      const health = watchHealth(definition, agent.heartbeatIntervalMs)
+      // It ends only when stopped (no process to die): no `exited` for the runner to wait on.
+      let ended: ExitInfo | undefined
+      // Only an agent with a health() hook has facts to report (and a timer to ask it).
+      const health = definition.health ? watchHealth(definition, agent.heartbeatIntervalMs) : undefined
       const stop = (spec: StopSpec) =>
         Effect.gen(function* () {
-          if (yield* Deferred.isDone(exit)) return yield* Deferred.await(exit)
-          health.stop()
-          const stopping = new Error(`agent ${unit} is stopping`)
-          lifetime.abort(stopping)
-          for (const invocation of inFlight) invocation.abort(stopping)
+          if (ended) return ended
+          health?.stop()
+          state.stop()
           if (spec.signal !== "SIGKILL" && definition.shutdown) {
             yield* Effect.promise(() =>
               Promise.resolve()
@@ -106,16 +58,18 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
                 .catch((error: unknown) => context.logger.error("shutdown hook failed:", error)),
             ).pipe(Effect.timeoutOption(spec.graceMs))
           }
-          yield* Deferred.succeed(exit, { code: 0, signal: null })
-          return yield* Deferred.await(exit)
+          ended ??= { code: 0, signal: null }
+          return ended
         })
-      yield* Effect.addFinalizer(() => Effect.asVoid(stop({ signal: "SIGKILL", graceMs: 0 })))
+      // On the scope itself: Effect.addFinalizer would keep this fiber's whole context for it.
+      yield* Scope.addFinalizerExit(yield* Scope.Scope, () =>
+        Effect.asVoid(stop({ signal: "SIGKILL", graceMs: 0 })),
+      )
 
       return {
         pid: undefined,
         port: undefined,
         url: undefined,
-        exited: Deferred.await(exit),
         stop,
         // Nothing to pause in SAM's own thread: a suspended agent is simply not routed to.
         suspend: Effect.void,
@@ -124,13 +78,12 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
           const entry = definition.capabilities[capability]!
           // The handler's signal aborts with the caller's, or when the agent stops. (Not
           // AbortSignal.any on the long-lived lifetime signal: dependents would pile up on it.)
-          const invocation = new AbortController()
+          const invocation = state.invocation()
           const onAbort = () => invocation.abort(signal.reason)
           if (signal.aborted) onAbort()
           else signal.addEventListener("abort", onAbort, { once: true })
-          inFlight.add(invocation)
           const done = () => {
-            inFlight.delete(invocation)
+            state.settled(invocation)
             signal.removeEventListener("abort", onAbort)
           }
           const output = raceSignal(
@@ -152,7 +105,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
             },
           )
         }),
-        facts: health.subscribe,
+        ...(health === undefined ? {} : { facts: health.subscribe }),
       }
     }),
 })
@@ -164,19 +117,6 @@ async function* untilDone(source: AsyncIterable<unknown>, done: () => void) {
   } finally {
     done()
   }
-}
-
-const lineLogger = (ctx: DriverContext): AgentLogger => {
-  const log =
-    (level: "debug" | "info" | "warn" | "error") =>
-    (message: string, ...details: unknown[]) => {
-      const text = details.length === 0 ? message : format(message, ...details)
-      ctx.log(
-        level === "warn" || level === "error" ? "stderr" : "stdout",
-        level === "info" ? text : `${level}: ${text}`,
-      )
-    }
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }
 }
 
 /** The health() hook, asked every heartbeat interval; only agents that define one get a timer. */
