@@ -1,13 +1,13 @@
 // Capability invocations through the router: how many by capability and result (ok, or the
 // failure: not_found, unavailable, queue_full, timeout, cancelled, failed) and how long they took.
+import { Counter, Histogram, type Registry } from "prom-client"
 import type { InvocationRecord } from "../runtime/capabilities/capabilityRouter.ts"
 import type { Sam } from "../runtime/sam.ts"
-import { Counter, Histogram, type SeriesRegistry } from "./series.ts"
 
 const buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
 export const registerCapabilitySeries = (
-  registry: SeriesRegistry,
+  registry: Registry,
   sam: Pick<Sam, "capabilities">,
   onInvocation?: (record: InvocationRecord) => void,
 ): (() => void) => {

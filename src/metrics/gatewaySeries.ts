@@ -1,8 +1,8 @@
 // The gateway's series, fed by a GatewayMetricsSource: requests by service, method and status
 // class, their duration and time to first byte (buckets up to 120 s: LLM streams), rate-limit
 // refusals, and each service's breaker state (one series per state, 1 for the current one).
+import { Counter, Gauge, Histogram, type Registry } from "prom-client"
 import { breakerStates, type GatewayMetricsSource, type GatewayRequestRecord } from "./gatewaySource.ts"
-import { Counter, Gauge, Histogram, type SeriesRegistry } from "./series.ts"
 
 const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 const methods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
@@ -18,7 +18,7 @@ export const codeClass = (status: number): string =>
   status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "none"
 
 export const registerGatewaySeries = (
-  registry: SeriesRegistry,
+  registry: Registry,
   source: GatewayMetricsSource,
   onRequest?: (record: GatewayRequestRecord) => void,
 ): (() => void) => {

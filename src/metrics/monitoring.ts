@@ -2,6 +2,7 @@
 // with every series (units, probes, capabilities, gateway, alerts, watchdog; SAM's own process
 // metrics appended at scrape), the per-unit history, the watchdog and the alert engine, wired to
 // a Sam through its facade only. startMonitoring starts the timers; close() stops them all.
+import { Gauge, Registry } from "prom-client"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
 import type { AlertHistoryTable } from "../runtime/store/alertHistory.ts"
 import { AlertEngine } from "./alerts/alertEngine.ts"
@@ -12,7 +13,6 @@ import { registerGatewaySeries } from "./gatewaySeries.ts"
 import type { GatewayMetricsSource } from "./gatewaySource.ts"
 import { registerProbeSeries } from "./probeSeries.ts"
 import { processRegistry } from "./processMetrics.ts"
-import { Gauge, PROMETHEUS_CONTENT_TYPE, type SeriesData, SeriesRegistry } from "./series.ts"
 import { bridgeMetricSinks, type MetricSinks } from "./sinkBridge.ts"
 import { UnitHistory, type UnitSeriesView } from "./unitHistory.ts"
 import { UnitIncidents } from "./unitIncidents.ts"
@@ -70,8 +70,8 @@ export interface UnitMetricsView {
 
 export class Monitoring {
   readonly settings: MetricsSettings
-  readonly registry = new SeriesRegistry()
-  readonly contentType: string = PROMETHEUS_CONTENT_TYPE
+  readonly registry = new Registry()
+  readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE
   readonly history: UnitHistory
   readonly watchdog: Watchdog
   readonly alerts: AlertEngine
@@ -139,7 +139,7 @@ export class Monitoring {
     if (options.gateway) this.attachGateway(options.gateway)
     if (options.sinks)
       this.offs.push(
-        bridgeMetricSinks(options.sinks, async () => [...this.registry.data(), ...(await processData())], {
+        bridgeMetricSinks(options.sinks, () => [this.registry, processRegistry()], {
           before: () => this.refresh(),
           ...(options.sinkIntervalMs === undefined ? {} : { intervalMs: options.sinkIntervalMs }),
         }),
@@ -175,8 +175,8 @@ export class Monitoring {
   /** The Prometheus text (format 0.0.4) of every series, SAM's process metrics last. */
   async scrape(): Promise<string> {
     this.refresh()
-    const own = this.registry.metrics()
-    const processMetrics = await (await processRegistry()).metrics()
+    const own = await this.registry.metrics()
+    const processMetrics = await processRegistry().metrics()
     return `${own}\n${processMetrics}`
   }
 
@@ -223,10 +223,6 @@ export class Monitoring {
     return open
   }
 }
-
-/** SAM's process metrics as series data, for the plugins' metric sinks. */
-const processData = async (): Promise<ReadonlyArray<SeriesData>> =>
-  (await (await processRegistry()).getMetricsAsJSON()) as unknown as ReadonlyArray<SeriesData>
 
 /** Monitoring of `sam`, started. */
 export const startMonitoring = (sam: MonitoredSam, options: MonitoringOptions = {}): Monitoring =>

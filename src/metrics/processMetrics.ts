@@ -1,10 +1,8 @@
 // SAM's own process and runtime metrics: prom-client's defaults (process_cpu_seconds_total,
 // process_resident_memory_bytes, nodejs_heap_*, nodejs_eventloop_lag_*, nodejs_gc_duration_seconds,
 // ...), under their usual names so existing Node.js dashboards work. One registry per process:
-// they describe the process, however many Sams it runs. monitoring.ts appends them to a scrape.
-// prom-client is imported on that first use (a scrape, or a plugin's metric sink): a SAM nobody
-// scrapes does not load it (bench/RESULTS.md, "Supervisor RSS").
-import type { Registry } from "prom-client"
+// they describe the process, however many Sams it runs. metricsRegistry.ts appends them to a scrape.
+import { collectDefaultMetrics, Registry } from "prom-client"
 
 /**
  * Defaults `promtool check metrics` rejects: gauges whose names end in `_total`. Their per-type
@@ -16,17 +14,14 @@ export const rejectedDefaults = [
   "nodejs_active_resources_total",
 ] as const
 
-let shared: Promise<Registry> | undefined
+let shared: Registry | undefined
 
 /** The process's registry, made on first use (prom-client's collectors then run for the process's life). */
-export const processRegistry = (): Promise<Registry> => {
-  // prom-client is CommonJS: its exports are the default export, in the bundle (esbuild) as in Node.
-  shared ??= import("prom-client").then((module) => {
-    const { collectDefaultMetrics, Registry } = (module as unknown as { default: typeof module }).default
-    const registry = new Registry()
-    collectDefaultMetrics({ register: registry })
-    for (const name of rejectedDefaults) registry.removeSingleMetric(name)
-    return registry
-  })
-  return shared
+export const processRegistry = (): Registry => {
+  if (shared) return shared
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  for (const name of rejectedDefaults) registry.removeSingleMetric(name)
+  shared = registry
+  return registry
 }

@@ -1,8 +1,8 @@
 // Plugins' metric sinks (ctx.diagnostics.addMetricSink) receive SAM's samples: every interval,
 // while at least one sink is registered, each series of the registries becomes a MetricSample
 // (histograms as their _bucket, _sum and _count samples, type "histogram").
+import type { MetricObjectWithValues, MetricValue, Registry } from "prom-client"
 import type { MetricSample } from "../plugins/diagnostics.ts"
-import type { SeriesData } from "./series.ts"
 
 /** What the bridge needs of the plugin host's Diagnostics hub. */
 export interface MetricSinks {
@@ -13,16 +13,20 @@ export interface MetricSinks {
 const typeOf = (type: string): MetricSample["type"] | undefined =>
   type === "counter" || type === "gauge" || type === "histogram" ? type : undefined
 
-/** The samples of the series, as read now (`at`). */
-export const samplesOf = (series: ReadonlyArray<SeriesData>, at: string): MetricSample[] => {
+/** The samples of one registry's metrics, as of now. */
+export const samplesOf = async (registries: ReadonlyArray<Registry>, at: string): Promise<MetricSample[]> => {
   const samples: MetricSample[] = []
-  for (const metric of series) {
-    const type = typeOf(String(metric.type))
-    if (!type) continue
-    for (const value of metric.values) {
-      const labels: Record<string, string> = {}
-      for (const [k, v] of Object.entries(value.labels)) if (v !== undefined) labels[k] = String(v)
-      samples.push({ name: value.metricName ?? metric.name, type, value: value.value, labels, at })
+  for (const registry of registries) {
+    const metrics = (await registry.getMetricsAsJSON()) as Array<MetricObjectWithValues<MetricValue<string>>>
+    for (const metric of metrics) {
+      const type = typeOf(String(metric.type))
+      if (!type) continue
+      for (const value of metric.values) {
+        const labels: Record<string, string> = {}
+        for (const [k, v] of Object.entries(value.labels)) if (v !== undefined) labels[k] = String(v)
+        const name = (value as { metricName?: string }).metricName ?? metric.name
+        samples.push({ name, type, value: value.value, labels, at })
+      }
     }
   }
   return samples
@@ -31,8 +35,7 @@ export const samplesOf = (series: ReadonlyArray<SeriesData>, at: string): Metric
 /** Feed `sinks` every `intervalMs` (default 10 s); `before` refreshes what the series read. Returns the stop function. */
 export const bridgeMetricSinks = (
   sinks: MetricSinks,
-  /** The series as of now: SAM's own and its process metrics (prom-client's getMetricsAsJSON shape). */
-  series: () => Promise<ReadonlyArray<SeriesData>>,
+  registries: () => ReadonlyArray<Registry>,
   options: {
     readonly intervalMs?: number
     readonly before?: () => void
@@ -44,8 +47,8 @@ export const bridgeMetricSinks = (
     if (busy || sinks.sinkCount("metrics") === 0) return
     busy = true
     options.before?.()
-    series()
-      .then((data) => sinks.emitMetrics(samplesOf(data, new Date().toISOString())))
+    samplesOf(registries(), new Date().toISOString())
+      .then((samples) => sinks.emitMetrics(samples))
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         busy = false

@@ -1,9 +1,9 @@
 // The unit series: readiness, state, memory and CPU of every instance, read from the facade's
 // statuses at each scrape, and restarts and crashes counted as they happen (unitIncidents.ts).
 // Labels: unit, kind, instance (the instance number), plus state / reason / failure.
+import { Counter, Gauge, type Registry } from "prom-client"
 import { lifecycleStates } from "../actors/lifecycle.machine.ts"
 import type { UnitStatus } from "../runtime/sam.ts"
-import { Counter, Gauge, type SeriesRegistry } from "./series.ts"
 import type { UnitIncidents } from "./unitIncidents.ts"
 
 /** The statuses a scrape reads, taken once at its start (every series sees the same moment). */
@@ -19,7 +19,7 @@ const live = new Set(["running", "suspended", "starting", "stopping"])
 const instanceLabels = ["unit", "kind", "instance"] as const
 
 export const registerUnitSeries = (
-  registry: SeriesRegistry,
+  registry: Registry,
   snapshot: StatusSnapshot,
   incidents: UnitIncidents,
 ): (() => void) => {

@@ -3,8 +3,8 @@
 // `starting` or `stopping` past their bound, and whether the reaper still runs. Its report feeds
 // GET /api/status (`watchdog`, and `health`), its gauges /metrics, its lag the sam_event_loop_lag alert.
 import { getHeapStatistics } from "node:v8"
+import { Gauge, type Registry } from "prom-client"
 import type { Sam } from "../runtime/sam.ts"
-import { Gauge, type SeriesRegistry } from "./series.ts"
 
 export type FindingStatus = "ok" | "warning" | "critical"
 
@@ -121,7 +121,7 @@ export class Watchdog {
   }
 
   /** Register the watchdog's gauges. */
-  register(registry: SeriesRegistry): void {
+  register(registry: Registry): void {
     const registers = [registry]
     const self = this
     new Gauge({
