@@ -104,8 +104,7 @@ const readJson = (text: string): ConfigFile => {
 }
 
 const readYaml = async (text: string): Promise<ConfigFile> => {
-  // yaml is CommonJS: its exports are the default export, in the bundle (esbuild) as in Node.
-  const yaml = ((await import("yaml")) as unknown as { default: Yaml }).default
+  const yaml = await import("yaml")
   const { isScalar, LineCounter, parseDocument, visit } = yaml
   const counter = new LineCounter()
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true })
