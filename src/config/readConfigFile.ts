@@ -1,14 +1,22 @@
 // Reads one config file: YAML through the `yaml` package (keeping node positions so errors get
-// line:column; aliases capped), JSON checked strictly (jsonSyntax.ts) and located by jsonLocate.ts,
-// or TS/JS through configModule.ts. An empty or comment-only file is an error, never `{}`. The
-// `yaml` package is imported for a YAML file only: a JSON or TS config keeps it out of the daemon.
+// line:column; aliases capped), JSON checked strictly (jsonSyntax.ts) then located the same way,
+// or TS/JS through configModule.ts. An empty or comment-only file is an error, never `{}`.
 
 import { readFile } from "node:fs/promises"
 import { extname } from "node:path"
-import type { Document, LineCounter, Node } from "yaml"
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml"
 import { importConfigModule } from "./configModule.ts"
 import type { ConfigPath } from "./configPath.ts"
-import { jsonLocator, positionsIn } from "./jsonLocate.ts"
 import { jsonSyntaxError } from "./jsonSyntax.ts"
 import { sourceLocator } from "./sourcePositions.ts"
 import { unclosedFlowAt, unclosedFlowMessage } from "./unclosedFlow.ts"
@@ -37,10 +45,8 @@ export interface ConfigFile {
 export const CODE_EXTENSIONS = [".ts", ".mts", ".mjs", ".js", ".cjs"]
 export const DATA_EXTENSIONS = [".yaml", ".yml", ".json"]
 
-type Yaml = typeof import("yaml")
-
 const locateIn =
-  ({ isMap, isPair, isScalar, isSeq }: Yaml, doc: Document, counter: LineCounter) =>
+  (doc: Document, counter: LineCounter) =>
   (path: ConfigPath, atKey: boolean): Position | undefined => {
     const at = (node: { range?: unknown } | null | undefined): Position | undefined => {
       const range = node?.range
@@ -91,22 +97,24 @@ const at = (counter: LineCounter, offset: number): { line: number; column: numbe
   return { line, column: col }
 }
 
-const readJson = (text: string): ConfigFile => {
-  if (text.trim() === "") return unusable({ message: EMPTY })
-  const error = jsonSyntaxError(text)
-  if (error !== undefined)
-    return unusable({ message: `invalid JSON: ${error.message}`, ...positionsIn(text)(error.offset) })
-  return {
-    value: JSON.parse(text.replace(/^\uFEFF/, "")) as unknown,
-    locate: jsonLocator(text),
-    problems: [],
-  }
-}
-
-const readYaml = async (text: string): Promise<ConfigFile> => {
-  const yaml = await import("yaml")
-  const { isScalar, LineCounter, parseDocument, visit } = yaml
+const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
   const counter = new LineCounter()
+  if (format === "json") {
+    if (text.trim() === "") return unusable({ message: EMPTY })
+    // The yaml parser (kept for node positions) accepts trailing commas and other non-JSON.
+    const error = jsonSyntaxError(text)
+    if (error !== undefined) {
+      counter.addNewLine(0)
+      for (let i = 0; i < text.length; i++) if (text[i] === "\n") counter.addNewLine(i + 1)
+      return unusable({ message: `invalid JSON: ${error.message}`, ...at(counter, error.offset) })
+    }
+    const doc = parseDocument(text, { lineCounter: counter })
+    return {
+      value: JSON.parse(text.replace(/^\uFEFF/, "")) as unknown,
+      locate: locateIn(doc, counter),
+      problems: [],
+    }
+  }
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true })
   const problems: Array<FileProblem> = [...doc.errors, ...doc.warnings].map((e) => {
     const first = e.message.split("\n")[0] ?? e.message
@@ -143,7 +151,7 @@ const readYaml = async (text: string): Promise<ConfigFile> => {
       })
     }
   }
-  return { value: problems.length > 0 ? {} : value, locate: locateIn(yaml, doc, counter), problems }
+  return { value: problems.length > 0 ? {} : value, locate: locateIn(doc, counter), problems }
 }
 
 // Only comments and blank space (a shebang too): nothing a config could export.
@@ -173,5 +181,5 @@ export const readConfigFile = async (file: string): Promise<ConfigFile> => {
     return unusable({ message: code === "ENOENT" ? "not found" : `cannot be read (${code})` })
   }
   if (CODE_EXTENSIONS.includes(ext)) return readCode(file, text)
-  return ext === ".json" ? readJson(text) : readYaml(text)
+  return readData(text, ext === ".json" ? "json" : "yaml")
 }
