@@ -5,11 +5,12 @@
 // once the lock is held, names the holder so a refusal can say who it is. A refused attempt
 // writes nothing. Caveat (POSIX locks): closing ANY descriptor of sam.lock in the holding
 // process drops the lock, so nothing else in SAM may open that file (read sam.lock.json instead).
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { Data } from "effect"
 import { processStartTime } from "../os/proc.ts"
+import { ensurePrivateDir } from "./privateDir.ts"
 import { isBusy } from "./sqlite.ts"
 
 export interface LockHolder {
@@ -83,13 +84,14 @@ const inUse = (stateDir: string): StateDirInUse => {
 /**
  * Take `stateDir` for this process, at once or not at all (no waiting): throws StateDirInUse when
  * another SAM (in this process or another) holds it, StateDirLockFailed when the lock cannot be
- * taken for another reason. Creates the directory when it does not exist.
+ * taken for another reason. Creates the directory when it does not exist, readable by its owner
+ * only (privateDir.ts).
  */
 export const acquireStateDir = (stateDir: string): StateDirLock => {
   const dir = resolve(stateDir)
   let db: DatabaseSync | undefined
   try {
-    mkdirSync(dir, { recursive: true })
+    ensurePrivateDir(dir)
     db = new DatabaseSync(lockFile(dir), { timeout: 0 })
     // No journal file (nothing is ever written), the lock kept until close, taken up front.
     db.exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY; BEGIN EXCLUSIVE")

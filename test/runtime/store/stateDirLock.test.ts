@@ -1,8 +1,17 @@
 // One state dir belongs to one SAM: real processes take the lock; a second one (in another
 // process or in the same one) is refused at once, naming the holder, and writes nothing; the
 // lock dies with its holder, SIGKILL included, so the next SAM takes it immediately.
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -136,5 +145,45 @@ describe("the state-dir lock", () => {
     holder.child.kill("SIGKILL")
     await holder.exited
     await second.exited
+  })
+})
+
+describe("the state dir's permissions", () => {
+  it("is made readable by its owner only, and an existing wider one is narrowed", () => {
+    const parent = stateDir()
+    const fresh = join(parent, "fresh", ".sam")
+    acquireStateDir(fresh).release()
+    expect(statSync(fresh).mode & 0o777).toBe(0o700)
+    const wide = join(parent, "wide")
+    mkdirSync(wide, { mode: 0o755 })
+    chmodSync(wide, 0o755)
+    acquireStateDir(wide).release()
+    expect(statSync(wide).mode & 0o777).toBe(0o700)
+  })
+
+  it("keeps other local users out of the runtime store and agents' data (checked as nobody)", () => {
+    // Under a dir anyone may enter (mkdtemp's is 0700), as a project's .sam is.
+    const parent = stateDir()
+    chmodSync(parent, 0o755)
+    const dir = join(parent, ".sam")
+    acquireStateDir(dir).release()
+    mkdirSync(join(dir, "agents", "a", "data"), { recursive: true })
+    writeFileSync(join(dir, "agents", "a", "data", "secret.txt"), "VICTIM-SECRET")
+    // setpriv (util-linux) runs cat as uid/gid 65534, as another local user would.
+    const read = spawnSync(
+      "setpriv",
+      [
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        "cat",
+        join(dir, "agents", "a", "data", "secret.txt"),
+      ],
+      { encoding: "utf8" },
+    )
+    expect(read.stdout).toBe("")
+    expect(read.stderr).toMatch(/Permission denied/)
   })
 })
