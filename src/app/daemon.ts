@@ -72,6 +72,14 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   say(
     `sam: containment: ${sam.containment?.info.detail ?? "process groups only (runtime.containment is off)"}`,
   )
+  // Root's units are root too, and root may write any cgroup's cgroup.procs: a cell cannot hold it.
+  if (process.getuid?.() === 0)
+    say(
+      paint(
+        33,
+        "sam: running as root: its units run as root too, and a process running as root can move itself out of its containment cell and outlive its stop (docs/CONTAINMENT.md); run SAM as an ordinary user where you can",
+      ),
+    )
   // What a change restarts, said once: watching is never silent.
   const watched = sam
     .unitSpecs()
