@@ -206,6 +206,20 @@ describe("process.exit() in a worker agent", () => {
   })
 })
 
+describe("an agent's log entry longer than monitoring.logs.max_line_kb", () => {
+  for (const runtime of ["inline", "process", "worker"] as const)
+    it(`is cut there with the marker, as a process's output line is (${runtime})`, async () => {
+      const h = await startAgents(
+        [agentUnit("talker", { runtime, agent: { path: fixture("agents/logger"), capabilities: ["say"] } })],
+        { maxLineBytes: 1024 },
+      )
+      const cut = h.nextLine((line) => line.startsWith("info: "), "talker")
+      await h.sam.invoke("say", { text: "x".repeat(100_000) })
+      const line = await cut
+      expect(line).toBe(`info: ${"x".repeat(1024 - 6)} … [line truncated: longer than 1024 bytes]`)
+    })
+})
+
 describe("a handler that throws", () => {
   for (const runtime of ["inline", "process", "worker"] as const)
     it(`is in the agent's output with its stack (${runtime})`, async () => {

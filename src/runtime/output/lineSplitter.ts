@@ -6,6 +6,16 @@
 export const truncationMarker = (maxLineBytes: number): string =>
   ` … [line truncated: longer than ${maxLineBytes} bytes]`
 
+/**
+ * A line that arrived whole (an agent's log entry over IPC) cut as the splitter cuts a stream's:
+ * its first `maxLineBytes` bytes and the marker. Most lines are far shorter than any limit.
+ */
+export const cutLine = (line: string, maxLineBytes: number): string => {
+  // UTF-16 units take at most 3 bytes each in UTF-8: no need to count the bytes of a short line.
+  if (line.length * 3 <= maxLineBytes || Buffer.byteLength(line) <= maxLineBytes) return line
+  return `${Buffer.from(line).subarray(0, maxLineBytes).toString("utf8")}${truncationMarker(maxLineBytes)}`
+}
+
 const NEWLINE = 0x0a
 const CARRIAGE_RETURN = 0x0d
 

@@ -21,6 +21,7 @@ import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMo
 import { noReadinessCheck } from "../health/noReadinessCheck.ts"
 import type { HealthRecord, ProbeTarget } from "../health/probe.ts"
 import { dyingWords } from "../output/dyingWords.ts"
+import { cutLine } from "../output/lineSplitter.ts"
 import { LogMatches } from "../output/logMatches.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
@@ -505,7 +506,9 @@ export class InstanceRunner implements LifecycleWork {
     }
   }
 
-  private onLine(stream: "stdout" | "stderr", line: string): void {
+  private onLine(stream: "stdout" | "stderr", whole: string): void {
+    // A process's lines are cut by its splitter already; an agent's log entry arrives whole.
+    const line = cutLine(whole, this.env.maxLineBytes)
     const entry: OutputLine = { time: Date.now(), stream, line }
     this.output.push(entry)
     this.logMatches?.line(line)
