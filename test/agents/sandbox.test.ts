@@ -71,6 +71,17 @@ describe("sandbox security profiles", () => {
     })
   })
 
+  it("a listen refused later, outside the handler, is the agent's own unhandled error: it exits and is restarted", async () => {
+    const h = await startAgents([agentUnit("listener", { agent: { capabilities: ["listen", "echo"] } })])
+    const failed = h.next((e) => e.type === "transition" && e.unit === "listener" && e.to === "error")
+    expect((await h.sam.invoke("listen", {})).output).toBe("asked")
+    const exit = await failed
+    await h.next(
+      (e) => e.type === "transition" && e.unit === "listener" && e.to === "running.ready" && e.id > exit.id,
+    )
+    expect((await h.sam.invoke("echo", 1)).output).toBe(1)
+  })
+
   it("a standard agent reaches the network only when its config allows it", async () => {
     const server = createServer((socket) => socket.end())
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
