@@ -254,7 +254,16 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     const total = report.ready.length + report.notReady.length + done.length
     // Jobs that have done their work (exited 0) are not "ready", nor waited for.
     const jobs = done.length === 0 ? "" : `, ${done.length} completed (${done.join(", ")})`
-    say(`sam: ${report.ready.length}/${total} units ready${jobs} in ${Date.now() - began} ms; API ${apiUrl}`)
+    // Ready by a check, or only started: a unit with nothing to check counts, and is named.
+    const unchecked = report.ready.filter((id) => !checked(id))
+    const listed =
+      unchecked.length > 5
+        ? `${unchecked.slice(0, 4).join(", ")} and ${unchecked.length - 4} more`
+        : unchecked.join(", ")
+    const started = unchecked.length === 0 ? "" : `; started with no readiness check: ${listed}`
+    say(
+      `sam: ${report.ready.length}/${total} units ready${jobs} in ${Date.now() - began} ms; API ${apiUrl}${started}`,
+    )
     for (const unit of report.notReady) say(paint(33, notReadyLine(unit.id, unit.state, unit.reason)))
     // Another count than the config's, from an operator's `sam scale` of an earlier run.
     for (const status of sam.status().units)

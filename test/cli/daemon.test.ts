@@ -330,8 +330,12 @@ describe("sam start (the daemon)", () => {
       })
       const sam = await p.start()
       await sam.waitForOutput("press Ctrl+C")
-      // web has no readiness check: it started, and a command says so rather than "ready".
+      // web has no readiness check: it started, and a command says so rather than "ready"; so
+      // does the start-up's summary, which counts it.
       expect(sam.output()).toMatch(/^started web pid \d+ /m)
+      expect(sam.output()).toMatch(
+        /units ready in \d+ ms; API \S+; started with no readiness check: (bye, web|web, bye)$/m,
+      )
       const restarted = await runSam(["restart", "web", "--config", "sam.config.json"], { cwd: p.dir })
       expect(restarted.stdout).toMatch(/^web is running \(no readiness check\), pid \d+\n$/)
       // The API says it as a field, not in words: the reason is free text.
