@@ -413,6 +413,28 @@ const checkProbeKind = (unit: Unit, warnings: Array<string>) => {
   )
 }
 
+/**
+ * A limit the agent's runtime cannot enforce (docs/AGENTS.md's table): an inline agent is SAM's
+ * own code (no memory or CPU of its own), a worker thread shares SAM's CPU. Said, not silent.
+ */
+const checkAgentLimits = (raw: Record<string, unknown>, unit: Unit, warnings: Array<string>) => {
+  if (unit.kind !== "agents" || !isRecord(unit.value.resources)) return
+  const defaults = isRecord(raw.runtime) ? raw.runtime.default_agent_runtime : undefined
+  const runtime = unit.value.runtime ?? defaults ?? "sandbox"
+  const unenforced =
+    runtime === "inline"
+      ? ["max_memory_mb", "max_cpu_percent"]
+      : runtime === "worker"
+        ? ["max_cpu_percent"]
+        : []
+  for (const key of unenforced) {
+    if (unit.value.resources[key] === undefined) continue
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "resources", key])}: not enforced for a${runtime === "inline" ? "n inline agent (it runs in SAM's own process)" : " worker agent (its thread shares SAM's CPU)"}; use runtime "process" or "sandbox" for it to be enforced`,
+    )
+  }
+}
+
 /** Whether a unit's raw `watch` turns watching on (true, or an object not `enabled: false`). */
 const watchesFiles = (watch: unknown): boolean =>
   watch === true || (isRecord(watch) && watch.enabled !== false)
@@ -473,6 +495,7 @@ export const crossChecks = (
       checkGateway(unit, warnings)
     }
     checkWatch(unit, issues, warnings)
+    checkAgentLimits(raw, unit, warnings)
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues, warnings)
     checkProbeKind(unit, warnings)

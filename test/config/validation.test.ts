@@ -546,3 +546,23 @@ describe("validateConfigObject", () => {
     )
   })
 })
+
+describe("an agent's limits its runtime cannot enforce", () => {
+  it("are warned about, naming the key and the runtime that would enforce them", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "runtime: { default_agent_runtime: inline }",
+        "agents:",
+        "  a: { path: ., resources: { max_memory_mb: 100, max_cpu_percent: 50 } }",
+        "  w: { path: ., runtime: worker, resources: { max_memory_mb: 100, max_cpu_percent: 50 } }",
+        "  p: { path: ., runtime: process, resources: { max_memory_mb: 100, max_cpu_percent: 50 } }",
+      ),
+    })
+    const { warnings } = await loadConfig({ cwd: dir, configPath: "sam.yaml" })
+    expect(warnings.filter((w) => w.includes("not enforced"))).toEqual([
+      `agents.a.resources.max_memory_mb: not enforced for an inline agent (it runs in SAM's own process); use runtime "process" or "sandbox" for it to be enforced`,
+      `agents.a.resources.max_cpu_percent: not enforced for an inline agent (it runs in SAM's own process); use runtime "process" or "sandbox" for it to be enforced`,
+      `agents.w.resources.max_cpu_percent: not enforced for a worker agent (its thread shares SAM's CPU); use runtime "process" or "sandbox" for it to be enforced`,
+    ])
+  })
+})
