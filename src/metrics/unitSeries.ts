@@ -78,17 +78,25 @@ export const registerUnitSeries = (
             this.inc({ unit: unit.id, kind: unit.kind, instance: String(i.instance) }, i.lastUsage.cpuSeconds)
     },
   })
-  const restarts = new Counter({
+  // Every unit's common series exist from the first scrape at 0: a counter that appears at 1 on
+  // its first event has no increase() to alert on (Prometheus' "initialize your counters").
+  const zeroed = (counter: Counter<string>, label: string, values: ReadonlyArray<string>) => {
+    for (const unit of snapshot.units())
+      for (const value of values) counter.inc({ unit: unit.id, kind: unit.kind, [label]: value }, 0)
+  }
+  const restarts: Counter<string> = new Counter({
     name: "sam_unit_restarts_total",
     help: "Restarts of the unit's instances by reason: the failure (exit, liveness, heartbeat, memory, ...) or requested.",
     labelNames: ["unit", "kind", "reason"],
     registers,
+    collect: () => zeroed(restarts, "reason", ["exit", "requested"]),
   })
-  const crashes = new Counter({
+  const crashes: Counter<string> = new Counter({
     name: "sam_crashes_total",
     help: "Failures of the unit's instances (each one SAM answers with its restart policy), by failure kind.",
     labelNames: ["unit", "kind", "failure"],
     registers,
+    collect: () => zeroed(crashes, "failure", ["exit"]),
   })
   return incidents.subscribe({
     restart: (r) => restarts.inc({ unit: r.unit, kind: snapshot.kindOf(r.unit), reason: r.reason }),

@@ -112,7 +112,8 @@ describe("GET /metrics", () => {
     const expected: Record<string, { type: string; labels: ReadonlyArray<string> }> = {
       sam_unit_ready: { type: "gauge", labels: ["instance,kind,unit"] },
       sam_unit_state: { type: "gauge", labels: ["instance,kind,state,unit"] },
-      sam_unit_restarts_total: { type: "counter", labels: [] },
+      // At 0 from the first scrape for every unit, not from its first restart (increase() needs it).
+      sam_unit_restarts_total: { type: "counter", labels: ["kind,reason,unit"] },
       sam_unit_resident_memory_bytes: { type: "gauge", labels: ["instance,kind,unit"] },
       sam_unit_cpu_seconds_total: { type: "counter", labels: ["instance,kind,unit"] },
       sam_health_check_duration_seconds: { type: "histogram", labels: ["kind,probe,result,unit"] },
@@ -124,7 +125,7 @@ describe("GET /metrics", () => {
       sam_gateway_rate_limited_total: { type: "counter", labels: ["service"] },
       sam_capability_invocations_total: { type: "counter", labels: ["capability,result"] },
       sam_capability_duration_seconds: { type: "histogram", labels: ["capability,result"] },
-      sam_crashes_total: { type: "counter", labels: [] },
+      sam_crashes_total: { type: "counter", labels: ["failure,kind,unit"] },
       sam_alerts_firing: { type: "gauge", labels: [] },
       sam_event_loop_lag_seconds: { type: "gauge", labels: [""] },
       sam_watchdog_check_ok: { type: "gauge", labels: ["check"] },
@@ -182,16 +183,22 @@ describe("GET /metrics", () => {
     await api.sam.until("web", (s) => s.pid !== pid && s.ready)
     await api.sam.services.restart("web")
     const found = families((await scrape()).text)
-    const restarts = found.get("sam_unit_restarts_total")?.samples ?? []
+    const ofWeb = (name: string) => (found.get(name)?.samples ?? []).filter((s) => s.labels.unit === "web")
+    const restarts = ofWeb("sam_unit_restarts_total")
     expect(restarts.map((s) => [s.labels.reason, s.value]).sort()).toEqual([
       ["exit", 1],
       ["requested", 1],
     ])
     expect(restarts[0]?.labels).toMatchObject({ unit: "web", kind: "service" })
-    const crashes = found.get("sam_crashes_total")?.samples ?? []
-    expect(crashes.map((s) => [s.labels, s.value])).toEqual([
+    expect(ofWeb("sam_crashes_total").map((s) => [s.labels, s.value])).toEqual([
       [{ unit: "web", kind: "service", failure: "exit" }, 1],
     ])
+    // Every other unit's are there at 0: the first restart of one is an increase() too.
+    const others = (found.get("sam_unit_restarts_total")?.samples ?? []).filter(
+      (s) => s.labels.unit !== "web",
+    )
+    expect(others.length).toBeGreaterThan(0)
+    for (const s of others) expect(s.value).toBe(0)
   })
 
   it("needs a viewer token (or more) like every other read", async () => {
