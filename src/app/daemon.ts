@@ -298,8 +298,13 @@ const progressLine = (
     const who = event.instance > 0 ? `${event.unit}#${event.instance}` : event.unit
     // Without a readiness check nothing was checked: the instance started, as Compose says.
     const ready = checked(event.unit) ? "ready" : "started"
-    if (event.to === "running.ready")
+    if (event.to === "running.ready") {
+      // Its start is told once; ready again after a check failed is no start, and has no time.
+      const again = !starts.has(key)
+      starts.delete(key)
+      if (again) return tty ? `+  ✓ ${who} ready again${pid}` : `ready again ${who}${pid}`
       return tty ? `+  ✓ ${who} ${ready}${pid} (${t})` : `${ready} ${who}${pid} ${t}`
+    }
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`
     // A clean exit (a job done) is no warning; what follows it (a restart or not) is said next.
     if (event.to === "error" && event.reason === cleanExit) return `   ✓ ${who} ${cleanExit}`
@@ -328,6 +333,10 @@ const progressLine = (
     return event.action === "watch-loop" || event.action === "rollout-halted" ? `!  ${line}` : `   ${line}`
   }
   if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
+  // An alert is told where the operator looks, as `sam events` tells it, not only to its webhook.
+  if (event.type === "alert.firing")
+    return `!sam: alert ${String(event.rule)} firing${event.severity ? ` (${String(event.severity)})` : ""}: ${String(event.summary ?? "")}`
+  if (event.type === "alert.resolved") return `   sam: alert ${String(event.rule)} resolved`
   // A plugin that does not load is told where the operator looks, not only in GET /api/plugins.
   if (event.type === "plugin.failed")
     return `!sam: plugin ${String(event.plugin)} failed: ${String(event.error)}`

@@ -8,7 +8,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { repoRoot, runSam } from "../cli/runSam.ts"
 import { fixture, survivors } from "../support/runtime.ts"
 
@@ -248,7 +248,14 @@ describe("sam against a running SAM", () => {
 
   it("sam ps shows how many instances a scaled service runs", async () => {
     expect((await sam(["scale", "db", "2"])).code).toBe(0)
-    expect((await sam(["ps"])).stdout).toMatch(/\ndb +service +process +running +yes +2 +/)
+    // The scale answers once the new instance runs; its check may pass a moment later (a loaded CI).
+    await vi.waitFor(
+      async () => expect((await sam(["ps"])).stdout).toMatch(/\ndb +service +process +running +yes +2 +/),
+      {
+        timeout: 15_000,
+        interval: 100,
+      },
+    )
     expect((await sam(["scale", "db", "1"])).code).toBe(0)
     expect((await sam(["ps"])).stdout).toMatch(/\ndb +service +process +running +yes +1 +/)
     await units()

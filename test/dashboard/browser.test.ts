@@ -344,6 +344,10 @@ describe("the dashboard in Chromium", () => {
     await page.screenshot({ path: join(artifacts, "dashboard-alert.png") })
     unlinkSync(gateFlag())
     await alert.waitFor({ state: "detached", timeout: 15_000 })
+    // `sam start` told it too, where its operator looks; gate's readiness back is no new start.
+    await sam.waitForOutput("sam: alert gate-unready resolved")
+    expect(sam.output()).toMatch(/^ *sam: alert gate-unready firing \(critical\): /m)
+    expect(sam.output()).toMatch(/^ready again gate pid \d+$/m)
   })
 
   it("shows a unit's crash report with its last lines", async () => {
