@@ -7,7 +7,8 @@
 // where a browser signs in (browserLogin.ts).
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
 // /api/<service>/... is the gateway's (src/gateway): such a request goes to it before the Effect
-// handler is touched, and so do its WebSocket upgrades.
+// handler is touched, and so do its WebSocket upgrades. Before either, a server bound to loopback
+// refuses a Host that is no loopback name (hostCheck.ts: DNS rebinding), with a 421.
 import { readFileSync } from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
@@ -26,6 +27,7 @@ import type { ApiHandler } from "./apiApp.ts"
 import type { ApiContextShape, MonitoringBackend, PluginBackend } from "./apiContext.ts"
 import { metricsRoute } from "./apiPaths.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost, weakTokens } from "./auth.ts"
+import { hostRefusal } from "./hostCheck.ts"
 import { LOCAL_TOKEN_NAME } from "./localToken.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
 import { ProcessUsage } from "./resources.ts"
@@ -129,9 +131,16 @@ const version = (() => {
   }
 })()
 
-const sendProblem = (res: ServerResponse, status: number, detail: string): void => {
+const sendProblem = (
+  res: ServerResponse,
+  status: number,
+  detail: string,
+  extra: Readonly<Record<string, unknown>> = {},
+): void => {
   if (res.headersSent || res.writableEnded) return
-  res.writeHead(status, { "content-type": PROBLEM_JSON }).end(JSON.stringify(problemBody(status, detail)))
+  res
+    .writeHead(status, { "content-type": PROBLEM_JSON })
+    .end(JSON.stringify(problemBody(status, detail, extra)))
 }
 
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
@@ -235,6 +244,14 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
+      const misdirected = hostRefusal(req.headers.host, host)
+      if (misdirected !== undefined) {
+        sendProblem(res, 421, misdirected, {
+          type: "urn:sam:problem:host-not-allowed",
+          host: req.headers.host,
+        })
+        return
+      }
       // The metrics endpoint is routed at /metrics; monitoring.metrics.path moves it.
       if (metricsPath !== metricsRoute) {
         const url = req.url ?? "/"
@@ -262,8 +279,10 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       requestTimeout: Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout),
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
       keepAliveTimeout: 5_000,
-      // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request.
-      shouldUpgradeCallback: (req) => gateway?.claims(req.url) ?? false,
+      // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request (one
+      // with a Host refused above gets its 421 there).
+      shouldUpgradeCallback: (req) =>
+        hostRefusal(req.headers.host, host) === undefined && (gateway?.claims(req.url) ?? false),
     },
     front,
   )

@@ -1,7 +1,8 @@
 // Which credential a request carries and whom it authenticates: a bearer token (any client), else
 // a browser session's cookie (sessions.ts). A cookie is sent by the browser on its own, so a
 // change made with one must come from SAM's own page: its Origin must be this server's (the CSRF
-// rule: SameSite=Strict keeps other sites out, but another port of 127.0.0.1 is the same *site*).
+// rule: SameSite=Strict keeps other sites out, but another port of 127.0.0.1 is the same *site*),
+// and no request from an opaque origin (`Origin: null`) may use it at all.
 import type { HttpServerRequest } from "effect/http"
 import { type ApiPrincipal, type Authenticator, bearerToken, missingCredential } from "./auth.ts"
 import { type SessionStore, sessionCookieName } from "./sessions.ts"
@@ -58,8 +59,20 @@ export const authenticateRequest = (
           ? missingCredential
           : "the session cookie is not valid (expired, or the token it was signed in with changed): sign in again with the link `sam dashboard` prints",
     }
+  const origin = request.headers.origin
+  // An opaque origin (a sandboxed document: a service's page through the gateway, or a redirect
+  // across origins) is never SAM's own page, for a read either.
+  if (origin === "null")
+    return {
+      ok: false,
+      reason: "cross-site",
+      principal,
+      detail:
+        "a request authenticated by a session cookie came from a page with an opaque origin (Origin: null: " +
+        "a sandboxed page, such as a service's page through the gateway); only SAM's own pages may use the session, " +
+        "other clients send `Authorization: Bearer <token>`",
+    }
   if (changes) {
-    const origin = request.headers.origin
     const expected = ownOrigin(request)
     if (origin === undefined || origin !== expected)
       return {

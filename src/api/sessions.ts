@@ -11,8 +11,17 @@ import type { BrowserSessionRecord } from "../runtime/store/storeTypes.ts"
 import type { ApiPrincipal } from "./auth.ts"
 import type { Role } from "./schemas.ts"
 
+/** What every SAM's session cookie is named by: `sam_session_<port>`. */
+export const SESSION_COOKIE_PREFIX = "sam_session_"
+
 /** Cookies are per host, not per port: two SAMs on 127.0.0.1 must not overwrite each other's. */
-export const sessionCookieName = (port: number): string => `sam_session_${port}`
+export const sessionCookieName = (port: number): string => `${SESSION_COOKIE_PREFIX}${port}`
+
+/**
+ * Whether `name` is a SAM session cookie, this SAM's or another's on the same host (a browser
+ * sends every port's cookies to every port): the gateway never lets one reach or be set by a service.
+ */
+export const isSessionCookieName = (name: string): boolean => name.trim().startsWith(SESSION_COOKIE_PREFIX)
 
 /** Where sessions are kept: the runtime store's `browser_sessions` table, or a Map (memoryTable). */
 export interface SessionTable {

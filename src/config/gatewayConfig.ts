@@ -124,6 +124,12 @@ export const GatewaySchema = Schema.Struct({
   forward_auth: Schema.Boolean.pipe(
     withDefault(false, "Forward the client's Authorization header to the service."),
   ),
+  browser_isolation: Schema.Boolean.pipe(
+    withDefault(
+      true,
+      "Answers carry `Content-Security-Policy: sandbox` (no allow-same-origin): the service's pages cannot act as the browser's SAM session. false: they run in SAM's origin (single-page apps that need it).",
+    ),
+  ),
 }).annotate({ identifier: "Gateway" })
 
 export type GatewayConfig = typeof GatewaySchema.Type

@@ -203,7 +203,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(new ClientClosed())
       return
     }
-    const out = clientResponseHeaders(headers, this.requestId)
+    const out = clientResponseHeaders(headers, this.requestId, this.state.spec.browserIsolation)
     if (this.cacheKey !== undefined && this.state.cache !== undefined) {
       out["x-cache"] = "miss"
       this.state.counters.cacheMisses++

@@ -1,8 +1,20 @@
 // Header rules of the proxy: hop-by-hop headers (RFC 9110 §7.6.1, and any named in Connection)
 // never cross it; the request gains X-Forwarded-For/Proto/Host and an X-Request-Id (the client's
-// when it sent one); Authorization is dropped unless the service asked for it. Pure.
+// when it sent one); Authorization is dropped unless the service asked for it. Services share
+// SAM's origin, so SAM's session cookies never reach one and none may set them, and an answer
+// is sandboxed in the browser unless the service opted out (gateway.browser_isolation). Pure.
 import { randomUUID } from "node:crypto"
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http"
+import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from "node:http"
+import { isSessionCookieName } from "../api/sessions.ts"
+
+/**
+ * What a gateway answer is given with browser isolation on: the document gets an opaque origin (no
+ * allow-same-origin), so its requests to the control API carry no SameSite=Strict cookie and say
+ * `Origin: null`; scripts, forms, popups (sandboxed too), downloads and dialogs still work, and it
+ * cannot navigate a frame's top.
+ */
+export const BROWSER_ISOLATION_CSP =
+  "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -32,6 +44,25 @@ const connectionTokens = (value: string | string[] | undefined): ReadonlySet<str
   return tokens.length === 0 ? undefined : new Set(tokens)
 }
 
+/** The name of a `name=value` pair (a cookie or the first part of a Set-Cookie); all of it without "=". */
+const cookiePairName = (pair: string): string => {
+  const eq = pair.indexOf("=")
+  return (eq < 0 ? pair : pair.slice(0, eq)).trim()
+}
+
+/** A Cookie header without SAM's session cookies; undefined when nothing else is left. */
+export const withoutSessionCookies = (header: string): string | undefined => {
+  const kept = header
+    .split(";")
+    .filter((pair) => pair.trim() !== "" && !isSessionCookieName(cookiePairName(pair)))
+    .map((pair) => pair.trim())
+  return kept.length === 0 ? undefined : kept.join("; ")
+}
+
+/** Whether a Set-Cookie value would set (or clear) a SAM session cookie. */
+const setsSessionCookie = (value: string): boolean =>
+  isSessionCookieName(cookiePairName(value.split(";", 1)[0] ?? ""))
+
 export interface ForwardInfo {
   readonly clientAddress: string
   readonly proto: "http" | "https"
@@ -57,6 +88,12 @@ export const upstreamRequestHeaders = (
     if (name === "authorization" && !info.forwardAuth) continue
     if (name === "x-forwarded-for" || name === "x-forwarded-proto" || name === "x-forwarded-host") continue
     const value = headers[name]
+    if (name === "cookie" && value !== undefined) {
+      // A service that got the dashboard's cookie could replay it as the signed-in user.
+      const kept = withoutSessionCookies(Array.isArray(value) ? value.join("; ") : value)
+      if (kept !== undefined) out.cookie = kept
+      continue
+    }
     if (value !== undefined) out[name] = value
   }
   const prior = headers["x-forwarded-for"]
@@ -70,17 +107,36 @@ export const upstreamRequestHeaders = (
   return out
 }
 
-/** The headers sent to the client for an upstream answer with `headers`. */
+/**
+ * The headers sent to the client for an upstream answer with `headers`: a Set-Cookie naming a SAM
+ * session cookie is dropped (a service must not sign the browser in or out of SAM), and with
+ * `browserIsolation` the sandbox CSP is added to the service's own policies (all of them apply).
+ */
 export const clientResponseHeaders = (
   headers: IncomingHttpHeaders,
   requestId: string,
+  browserIsolation: boolean,
 ): OutgoingHttpHeaders => {
   const out: OutgoingHttpHeaders = {}
   const named = connectionTokens(headers.connection)
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue
     const value = headers[name]
+    if (name === "set-cookie" && value !== undefined) {
+      const kept = (Array.isArray(value) ? value : [value]).filter((v) => !setsSessionCookie(v))
+      if (kept.length > 0) out["set-cookie"] = kept
+      continue
+    }
     if (value !== undefined) out[name] = value
+  }
+  if (browserIsolation) {
+    // Node types this header as one string; several lines are several policies, each enforced.
+    const policies = out as Record<string, OutgoingHttpHeader | undefined>
+    const own = policies["content-security-policy"]
+    policies["content-security-policy"] =
+      own === undefined
+        ? BROWSER_ISOLATION_CSP
+        : [...(Array.isArray(own) ? own : [String(own)]), BROWSER_ISOLATION_CSP]
   }
   out["x-request-id"] = requestId
   return out

@@ -84,7 +84,7 @@ export const proxyUpgrade = (u: UpgradeRequest): void => {
           `upgrade: ${u.req.headers.upgrade ?? "websocket"}`,
           "connection: Upgrade",
         ]
-        for (const [name, value] of Object.entries(clientResponseHeaders(headers, u.requestId)))
+        for (const [name, value] of Object.entries(clientResponseHeaders(headers, u.requestId, false)))
           for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`)
         socket.write(`${lines.join("\r\n")}\r\n\r\n`)
         if (u.head.length > 0) up.write(u.head)

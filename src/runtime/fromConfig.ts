@@ -165,6 +165,7 @@ export const gatewaySpec = (g: GatewayConfig, idleSeconds?: number): GatewaySpec
   cache: { enabled: g.cache.enabled, maxEntries: g.cache.max_entries, maxBytes: g.cache.max_bytes },
   ...(g.auth === undefined ? {} : { auth: g.auth }),
   forwardAuth: g.forward_auth,
+  browserIsolation: g.browser_isolation,
   ...(idleSeconds === undefined ? {} : { idleMs: seconds(idleSeconds) }),
 })
 

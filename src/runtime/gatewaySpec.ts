@@ -50,6 +50,11 @@ export interface GatewaySpec {
   /** Undefined: none when the API binds loopback, token otherwise. */
   readonly auth?: "none" | "token"
   readonly forwardAuth: boolean
+  /**
+   * Answers carry `Content-Security-Policy: sandbox ...`: a service's page runs with an opaque
+   * origin, not as SAM's (whose cookie and API it would otherwise have). false: as before.
+   */
+  readonly browserIsolation: boolean
   /** scaling.idle_seconds of a min_instances 0 service: scale it to 0 after this long unused. */
   readonly idleMs?: number
 }
@@ -84,4 +89,5 @@ export const defaultGatewaySpec: GatewaySpec = {
   maxBodyBytes: 10 * 1024 * 1024,
   cache: { enabled: false, maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
   forwardAuth: false,
+  browserIsolation: true,
 }

@@ -114,6 +114,28 @@ describe("the login link, over HTTP", () => {
       '"actor":{"name":"ops","role":"operator","via":"api"},"action":"service.restart","target":"db","result":"ok"',
     )
   })
+
+  it("a request with the cookie from an opaque origin (Origin: null, a sandboxed page) is refused, a read too", async () => {
+    const h = await harness()
+    const { cookie } = await signIn(h, h.token("admin") as string)
+    const read = await fetch(`${h.url}/api/session`, { headers: { cookie, origin: "null" } })
+    expect(read.status).toBe(403)
+    expect(await read.json()).toMatchObject({
+      type: "urn:sam:problem:cross-site",
+      detail: expect.stringContaining("came from a page with an opaque origin (Origin: null"),
+    })
+    const stop = await fetch(`${h.url}/api/services/db/stop`, {
+      method: "POST",
+      headers: { cookie, origin: "null" },
+    })
+    expect(stop.status).toBe(403)
+    expect(h.sam.services.status("db").state).toBe("running")
+    // SAM's own page reads without an Origin (a same-origin GET carries none).
+    expect((await fetch(`${h.url}/api/session`, { headers: { cookie } })).status).toBe(200)
+    // A bearer token is no ambient credential: its Origin does not matter.
+    const byToken = await h.fetch("/api/session", { as: "admin", headers: { origin: "null" } })
+    expect(byToken.status).toBe(200)
+  })
 })
 
 /** A page on another origin of the same host (another port): what a local attacker could serve. */

@@ -222,13 +222,13 @@ const send = async (): Promise<Outcome | undefined> => {
 const rawGarbage = (): string =>
   pick([
     `${text(10)}\r\n\r\n`,
-    `GET /api/status HTTP/1.1\r\nHost: sam\r\n${"X-Big: " + "a".repeat(20_000)}\r\n\r\n`,
+    `GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n${"X-Big: " + "a".repeat(20_000)}\r\n\r\n`,
     "GET /api/status HTTP/9.9\r\n\r\n",
-    `POST /api/services/db/stop HTTP/1.1\r\nHost: sam\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}{}{`,
-    `POST /api/services/db/stop HTTP/1.1\r\nHost: sam\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${text(5)}\r\n`,
+    `POST /api/services/db/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}{}{`,
+    `POST /api/services/db/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${text(5)}\r\n`,
     `GET ${text(30)} HTTP/1.1\r\n\r\n`,
     `\u0000\u0001\u0002${text(40)}`,
-    `GET /api/status HTTP/1.1\r\nHost: sam\r\nAuthorization: Bearer ${tokens.watcher.token}\r\n\r\n`,
+    `GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tokens.watcher.token}\r\n\r\n`,
   ])
 
 const rawSend = (bytes: string): Promise<string> =>

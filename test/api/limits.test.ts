@@ -70,7 +70,7 @@ describe("request limits", () => {
 
   it("a client that sends its headers too slowly gets a 408 and a closed connection", async () => {
     const h = await harness([], { headersTimeoutMs: 300, requestTimeoutMs: 300 })
-    const answer = await rawExchange(h.url, "GET /api/status HTTP/1.1\r\nHost: sam\r\n")
+    const answer = await rawExchange(h.url, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
     expect(answer).toContain("application/problem+json")
     expect(answer).toContain("slow client")
@@ -82,7 +82,7 @@ describe("request limits", () => {
     const h = await harness([], { headersTimeoutMs: 300, requestTimeoutMs: 400 })
     const answer = await rawExchange(
       h.url,
-      `POST /api/capabilities/echo/invoke HTTP/1.1\r\nHost: sam\r\nAuthorization: Bearer ${h.token("ops")}\r\n` +
+      `POST /api/capabilities/echo/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.token("ops")}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"input":',
     )
     expect(answer).toMatch(/^HTTP\/1\.1 408 /)

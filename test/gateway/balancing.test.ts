@@ -212,7 +212,7 @@ describe("header rules", () => {
       "x-forwarded-host": "sam:7070",
       "x-request-id": "r1",
     })
-    expect(clientResponseHeaders({ connection: "close", "content-type": "a/b" }, "r1")).toEqual({
+    expect(clientResponseHeaders({ connection: "close", "content-type": "a/b" }, "r1", false)).toEqual({
       "content-type": "a/b",
       "x-request-id": "r1",
     })

@@ -48,6 +48,7 @@ describe("the gateway's config keys", () => {
             cache: { enabled: true, max_entries: 10, max_bytes: 4096 },
             auth: "token",
             forward_auth: true,
+            browser_isolation: false,
           },
         },
       },
@@ -87,6 +88,7 @@ describe("the gateway's config keys", () => {
       cache: { enabled: true, maxEntries: 10, maxBytes: 4096 },
       auth: "token",
       forwardAuth: true,
+      browserIsolation: false,
       idleMs: 300_000,
     })
   })

@@ -1,6 +1,8 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs"
+import { request } from "node:http"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { runSam } from "../cli/runSam.ts"
 import { fixturePath, type Project, project } from "../support/daemon.ts"
 import { docBlock } from "../support/docBlock.ts"
 import { eventually } from "../support/gateway.ts"
@@ -54,5 +56,40 @@ describe("the gateway under `sam start`", () => {
       )
       return history.body.series.requests_per_second.some(([, v]) => v > 0)
     }, 15_000)
+  })
+
+  it("docs/GATEWAY.md's browser_isolation config: `sam validate` takes it, a sandboxed service and one in SAM's origin, and the Host rule", async () => {
+    p = project("sam.yaml")
+    writeFileSync(join(p.dir, "sam.yaml"), docBlock("docs/GATEWAY.md", "gateway-isolation"))
+    copyFileSync(fixturePath("gateway-upstream.mjs"), join(p.dir, "server.mjs"))
+    const validate = await runSam(["validate", "--config", "sam.yaml"], { cwd: p.dir })
+    expect(validate.stderr).toBe("")
+    expect(validate.stdout).toMatch(/^ok: /)
+    expect(validate.code).toBe(0)
+
+    const daemon = await p.start()
+    await daemon.waitForOutput("units ready")
+    const { url } = JSON.parse(readFileSync(join(p.stateDir, "api.json"), "utf8")) as { url: string }
+    const notes = await fetch(`${url}/api/notes/page`)
+    expect(notes.headers.get("content-security-policy")).toBe(
+      "img-src 'self', sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals",
+    )
+    const trusted = await fetch(`${url}/api/console/page`)
+    expect(trusted.status).toBe(200)
+    expect(trusted.headers.get("content-security-policy")).toBe("img-src 'self'")
+
+    // `sam start` on its default loopback address: another name for it is refused.
+    const port = new URL(url).port
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(`${url}/api/notes/whoami`, { headers: { host: `evil.example:${port}` } })
+      req.on("response", (response) => {
+        response.resume()
+        resolve(response.statusCode ?? 0)
+      })
+      req.on("error", reject)
+      req.end()
+    })
+    expect(rebound).toBe(421)
+    expect((await fetch(`http://localhost:${port}/api/notes/whoami`)).status).toBe(200)
   })
 })
