@@ -108,9 +108,17 @@ export const upstreamRequestHeaders = (
 }
 
 /**
+ * Answer headers that act on the whole origin, SAM's included: a service may not wipe the
+ * dashboard's cookies and storage (Clear-Site-Data) nor widen a service worker's scope to all of
+ * SAM's pages (Service-Worker-Allowed).
+ */
+const ORIGIN_WIDE = new Set(["clear-site-data", "service-worker-allowed"])
+
+/**
  * The headers sent to the client for an upstream answer with `headers`: a Set-Cookie naming a SAM
- * session cookie is dropped (a service must not sign the browser in or out of SAM), and with
- * `browserIsolation` the sandbox CSP is added to the service's own policies (all of them apply).
+ * session cookie is dropped (a service must not sign the browser in or out of SAM), so are the
+ * origin-wide headers, and with `browserIsolation` the sandbox CSP is added to the service's own
+ * policies (all of them apply).
  */
 export const clientResponseHeaders = (
   headers: IncomingHttpHeaders,
@@ -120,7 +128,7 @@ export const clientResponseHeaders = (
   const out: OutgoingHttpHeaders = {}
   const named = connectionTokens(headers.connection)
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue
+    if (HOP_BY_HOP.has(name) || named?.has(name) || ORIGIN_WIDE.has(name)) continue
     const value = headers[name]
     if (name === "set-cookie" && value !== undefined) {
       const kept = (Array.isArray(value) ? value : [value]).filter((v) => !setsSessionCookie(v))

@@ -94,6 +94,12 @@ describe("SAM's session cookie and the services behind the gateway", () => {
     expect(other.headers.getSetCookie()).toEqual(["service_pref=dark; Path=/"])
     const ws = await upgrade(url, `/api/web/ws?set_cookie=${name}`, {})
     expect(ws["set-cookie"]).toEqual(["service_ws=1"])
+    // Nor what acts on the whole origin: wiping SAM's cookies, a service worker over SAM's pages.
+    for (const service of ["web", "trusted"]) {
+      const response = await fetch(`${url}/api/${service}/page`)
+      expect(response.headers.get("clear-site-data")).toBeNull()
+      expect(response.headers.get("service-worker-allowed")).toBeNull()
+    }
   })
 
   it("every answer carries the sandbox CSP, beside the service's own, unless browser_isolation: false", async () => {
