@@ -1,9 +1,10 @@
 // The query of a log request (`lines`, `since`, `grep`, `stream`, `instance`) as a LogQuery, with
 // a problem for what cannot be read: a `since` that is neither a duration (10m, 1h30m, 2d) nor a
-// time, and a `grep` pattern that is invalid or could backtrack for ages on a 64 KiB line (nested
-// quantifiers, back-references): SAM's event loop runs the match. Pure.
-import { patternProblem } from "../config/patternRisk.ts"
+// time, and a `grep` pattern RE2 refuses (config/linePattern.ts: SAM's event loop runs the match,
+// in time linear in the line). Pure.
+import { linePatternProblem, parseLinePattern } from "../config/linePattern.ts"
 import { defaultLines, type LogQuery } from "../runtime/logs/logRecord.ts"
+import { parseSince, sinceProblem } from "./logSince.ts"
 
 export interface LogQueryParams {
   readonly lines?: number
@@ -18,31 +19,8 @@ export interface QueryIssue {
   readonly message: string
 }
 
-const unitMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/** `10m`, `90s`, `1h30m`, `2d` before `now`, or an ISO time; undefined when it is neither. */
-export const parseSince = (text: string, now: number): number | undefined => {
-  const trimmed = text.trim()
-  if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(trimmed)) {
-    let total = 0
-    for (const [, amount, unit] of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g))
-      total += Number(amount) * (unitMs[unit as string] as number)
-    return now - total
-  }
-  // A date or a time with a date: Date.parse alone also takes "1" or "May".
-  if (!/^\d{4}-\d\d-\d\d/.test(trimmed)) return undefined
-  const ms = Date.parse(trimmed)
-  return Number.isNaN(ms) ? undefined : ms
-}
-
-/** What is wrong with a `since` (undefined: nothing); the query schemas check it (schemas.ts). */
-export const sinceProblem = (text: string): string | undefined =>
-  parseSince(text, Date.now()) === undefined
-    ? `expected a duration such as 10m, 1h30m or 2d, or an ISO time, found "${text}"`
-    : undefined
-
 /** What is wrong with a `grep` pattern (undefined: nothing); the query schemas check it. */
-export const grepProblem = patternProblem
+export const grepProblem = linePatternProblem
 
 /** The LogQuery of `params`, or every issue with them (for a 400 problem). */
 export const logQueryOf = (
@@ -53,15 +31,14 @@ export const logQueryOf = (
   const since = params.since === undefined ? undefined : parseSince(params.since, now)
   if (params.since !== undefined && since === undefined)
     issues.push({ path: ["since"], message: sinceProblem(params.since) ?? "" })
-  const grepIssue = params.grep === undefined ? undefined : grepProblem(params.grep)
-  if (grepIssue !== undefined) issues.push({ path: ["grep"], message: grepIssue })
+  const grep = params.grep === undefined ? undefined : parseLinePattern(params.grep)
+  if (grep !== undefined && "problem" in grep) issues.push({ path: ["grep"], message: grep.problem })
   if (issues.length > 0) return { issues }
-  const grep = params.grep === undefined ? undefined : new RegExp(params.grep)
   return {
     query: {
       lines: params.lines ?? defaultLines,
       ...(since === undefined ? {} : { since }),
-      ...(grep === undefined ? {} : { grep }),
+      ...(grep === undefined || !("pattern" in grep) ? {} : { grep: grep.pattern }),
       ...(params.stream === undefined ? {} : { stream: params.stream }),
       ...(params.instance === undefined ? {} : { instance: params.instance }),
     },

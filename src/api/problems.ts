@@ -159,6 +159,9 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
           ? `${failure.message}; give it longer in the config if the agent needs it (its resources.timeout_seconds; a request's timeout_seconds or \`sam invoke --timeout\` cannot go past it)`
           : `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
       })
+    case "too_large":
+      // The agent answered more than SAM holds for one call (capability.ts maxStreamBytes).
+      return new CapabilityFailed(fields)
     case "failed":
       return new CapabilityFailed(failure.code === undefined ? fields : { ...fields, code: failure.code })
   }

@@ -4,7 +4,8 @@
 // OpenAPI document (controlApi.ts).
 import { Schema } from "effect"
 import { lifecycleStates } from "../actors/lifecycle.machine.ts"
-import { grepProblem, sinceProblem } from "./logQuery.ts"
+import { grepProblem } from "./logQuery.ts"
+import { sinceProblem } from "./logSince.ts"
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const Seconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Seconds" })
@@ -462,7 +463,8 @@ export const LogQuery = Schema.Struct({
   since: Schema.optionalKey(SinceParam("Only lines since: a duration back (10m, 1h30m, 2d) or an ISO time")),
   grep: Schema.optionalKey(
     Schema.String.check(Schema.makeFilter((pattern: string) => grepProblem(pattern) ?? true)).annotate({
-      description: "Only lines matching this regular expression (nested quantifiers are refused)",
+      description:
+        "Only lines matching this regular expression (RE2 syntax: no back-references or lookaround)",
     }),
   ),
   stream: Schema.optionalKey(Schema.Literals(["stdout", "stderr"])),

@@ -2,8 +2,8 @@
 // the last lines of each merged by time, prefixed with the unit like Compose when there are
 // several (and with -t, before that, the time SAM read the line); with -f it then follows every one
 // of them live (SSE, resumed by seq) across restarts of the units, until Ctrl+C or until SAM stops.
-import type { ControlClient } from "../api/controlClient.ts"
-import { logQueryOf } from "../api/logQuery.ts"
+import { ControlApiError, type ControlClient } from "../api/controlClient.ts"
+import { sinceProblem } from "../api/logSince.ts"
 import type { LogLine } from "../api/schemas.ts"
 import { ApiCallError, type SamNotRunning, withApi } from "./apiClient.ts"
 import {
@@ -35,7 +35,10 @@ const path = ["sam", "logs"]
 const wholeNumber = (values: OptionValues, name: string): number | undefined =>
   wholeNumberOption(values, name, { min: 0, max: 100_000 }, path)
 
-/** The query every request of this run shares (checked here: a bad one is a usage error). */
+/**
+ * The query every request of this run shares (checked here: a bad one is a usage error). The
+ * --grep pattern is SAM's to check, as it matches it (RE2): its 400 is a usage error too (grepRefused).
+ */
 const queryOf = (values: OptionValues): Query => {
   const lines = wholeNumber(values, "lines")
   const instance = wholeNumber(values, "instance")
@@ -44,15 +47,8 @@ const queryOf = (values: OptionValues): Query => {
   const stream = stringOption(values, "stream")
   if (stream !== undefined && stream !== "stdout" && stream !== "stderr")
     throw new UsageError(`--stream is stdout or stderr, not '${stream}'`, path)
-  const checked = logQueryOf(
-    {
-      ...(since === undefined ? {} : { since }),
-      ...(grep === undefined ? {} : { grep }),
-    },
-    Date.now(),
-  )
-  if ("issues" in checked)
-    throw new UsageError(checked.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; "), path)
+  const sinceIssue = since === undefined ? undefined : sinceProblem(since)
+  if (sinceIssue !== undefined) throw new UsageError(`--since: ${sinceIssue}`, path)
   return {
     ...(lines === undefined ? {} : { lines: String(lines) }),
     ...(since === undefined ? {} : { since }),
@@ -120,9 +116,23 @@ const printer = (io: CliIo, targets: ReadonlyArray<Target>, format: Format): Pri
 const request = (target: Target, query: Query, headers: Readonly<Record<string, string>> = {}) =>
   ({ params: { id: target.id }, query, headers }) as never
 
+/** SAM's refusal of the --grep pattern, as the usage error it is; any other error as it was. */
+const grepRefused = (error: unknown): unknown => {
+  if (!(error instanceof ControlApiError) || error.status !== 400) return error
+  const errors = (
+    error.problem as { errors?: ReadonlyArray<{ path?: ReadonlyArray<unknown>; message?: string }> }
+  )?.errors
+  const issue = errors?.find((e) => e.path?.[0] === "query" && e.path?.[1] === "grep")
+  return issue === undefined ? error : new UsageError(`--grep: ${issue.message ?? "refused by SAM"}`, path)
+}
+
 /** The history of every target, merged by time (a unit's own lines stay in seq order). */
 const history = async (client: ControlClient, targets: ReadonlyArray<Target>, query: Query) => {
-  const answers = await Promise.all(targets.map((t) => client.logs[t.kind](request(t, query))))
+  const answers = await Promise.all(targets.map((t) => client.logs[t.kind](request(t, query)))).catch(
+    (error: unknown) => {
+      throw grepRefused(error)
+    },
+  )
   const merged = answers.flatMap((answer, order) =>
     answer.lines.map((line) => ({ unit: answer.id, order, line })),
   )

@@ -3,7 +3,7 @@
 // only on that path.
 import { existsSync } from "node:fs"
 import { crashSummary, crashUnitFilter, crashView } from "../api/crashViews.ts"
-import { parseSince } from "../api/logQuery.ts"
+import { parseSince } from "../api/logSince.ts"
 import type { CrashList, CrashReport } from "../api/schemas.ts"
 import type { SamNotRunning } from "./apiClient.ts"
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type OptionValues, stringOption } from "./command.ts"

@@ -9,7 +9,7 @@ import type { LogLine } from "../api/schemas.ts"
 import { logFileName } from "../runtime/logs/logFiles.ts"
 import { readRecords } from "../runtime/logs/logReader.ts"
 import type { SamNotRunning } from "./apiClient.ts"
-import { EXIT_FAILURE, EXIT_OK, type OptionValues } from "./command.ts"
+import { EXIT_FAILURE, EXIT_OK, type OptionValues, UsageError } from "./command.ts"
 import type { CliIo } from "./io.ts"
 import { lastRun } from "./lastRun.ts"
 import { unknownUnits } from "./unitTable.ts"
@@ -68,8 +68,12 @@ export const offlineLogs = async (
     },
     Date.now(),
   )
-  // The CLI checked the query before asking SAM: it is valid here.
-  if (!("query" in checked)) return EXIT_FAILURE
+  // The command checked all but the --grep pattern, which the running SAM would have checked.
+  if (!("query" in checked))
+    throw new UsageError(checked.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; "), [
+      "sam",
+      "logs",
+    ])
   const read = await Promise.all(
     wanted.map(async (id, order) => ({
       id,

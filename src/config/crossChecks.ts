@@ -9,7 +9,7 @@ import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPa
 import { dependencyConditions, dependencyEntries, dependencyIds } from "./dependsOn.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
-import { patternProblem } from "./patternRisk.ts"
+import { linePatternProblem } from "./linePattern.ts"
 import { placeholderProblem } from "./placeholders.ts"
 import { suggestionSuffix } from "./suggest.ts"
 import { checkApiTokens, checkTokenHandouts } from "./tokenChecks.ts"
@@ -356,8 +356,8 @@ const checkHealthCheck = (unit: Unit, out: Array<IssueDraft>, warnings: Array<st
       path: [...at, "log_line"],
       message: `only for type "log" (this check is ${String(h.type ?? (h.endpoint !== undefined ? "http" : "exec"))})`,
     })
-  // SAM tests every output line against it on its own event loop: one that backtracks stalls SAM.
-  const problem = typeof h.log_line === "string" ? patternProblem(h.log_line) : undefined
+  // SAM tests every output line against it on its own event loop, with RE2 (linePattern.ts).
+  const problem = typeof h.log_line === "string" ? linePatternProblem(h.log_line) : undefined
   if (problem !== undefined) out.push({ path: [...at, "log_line"], message: problem })
   if (typeof h.log_line === "string" && /^\/.+\/[a-z]*$/.test(h.log_line))
     warnings.push(

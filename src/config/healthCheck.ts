@@ -32,7 +32,7 @@ const HealthCheckInput = Schema.Struct({
   command: optional(NonEmpty, "Shell command for exec probes; exit 0 means healthy."),
   log_line: optional(
     NonEmpty,
-    'Regular expression (JavaScript syntax) for log probes: ready once an output line of the instance matches ("listening on").',
+    'Regular expression (RE2 syntax: no back-references or lookaround) for log probes: ready once an output line of the instance matches ("listening on").',
   ),
   expected_status: optional(
     Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 599 })),

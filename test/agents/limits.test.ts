@@ -140,4 +140,74 @@ describe("resource limits are enforced", () => {
     expect((await h.sam.invoke("echo", 1)).output).toBe(1)
     expect(h.sam.agents.status("sloth").restarts).toBe(0)
   })
+
+  it("a streamed result collected into one is capped at 64 MiB: the call fails too_large and the agent's stream is cancelled", async () => {
+    const h = await startAgents([
+      agentUnit("streamer", { agent: { capabilities: ["stream_big", "echo"] } }),
+      agentUnit("relayer", { agent: { capabilities: ["relay"], securityProfile: "strict" } }),
+    ])
+    // sam.invoke collects: 200 chunks of 1 MiB are past the cap, and nothing past it is kept.
+    const big = { count: 200, pause_ms: 5 }
+    const cancelled = h.nextLine((line) => line.startsWith("stream_big: cancelled"), "streamer")
+    const error = await h.sam.invoke("stream_big", big).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      _tag: "CapabilityError",
+      reason: "too_large",
+      message:
+        'capability "stream_big" was cancelled: streamer streamed more than 64 MiB, the most SAM collects into one result; read a result this big as a stream (sam invoke --stream, Accept: text/event-stream, sam.capabilities.stream)',
+    })
+    expect(capabilityProblem(error, "stream_big")).toMatchObject({ status: 502, reason: "too_large" })
+    // The agent was told to stop: it sent about 64 chunks, not 200.
+    const first = await cancelled
+    expect(Number(/after (\d+) chunks/.exec(first)?.[1])).toBeLessThan(200)
+    // A strict agent without network asks SAM for the same through ctx.invoke: refused alike.
+    const relayed = h.nextLine(
+      (line) => line.startsWith("stream_big: cancelled") && line !== first,
+      "streamer",
+    )
+    const refused = await h.sam
+      .invoke("relay", { capability: "stream_big", input: big })
+      .catch((e: unknown) => e)
+    expect(refused).toMatchObject({
+      _tag: "CapabilityError",
+      reason: "failed",
+      message: expect.stringContaining(
+        "streamer streamed more than 64 MiB, the most SAM collects into one result",
+      ),
+    })
+    expect(Number(/after (\d+) chunks/.exec(await relayed)?.[1])).toBeLessThan(200)
+    // Both agents serve on; a stream within the cap is collected whole.
+    expect((await h.sam.invoke("stream_big", { count: 3 })).output).toHaveLength(3)
+    expect((await h.sam.invoke("relay", { capability: "stream_big", input: { count: 2 } })).output).toEqual({
+      chunks: 2,
+    })
+    expect(h.sam.agents.status("streamer").restarts).toBe(0)
+  })
+
+  it("a stream's reader that falls 64 MiB behind the agent ends it too_large: SAM does not hold the rest", async () => {
+    const h = await startAgents([agentUnit("streamer", { agent: { capabilities: ["stream_big"] } })])
+    const cancelled = h.nextLine((line) => line.startsWith("stream_big: cancelled"), "streamer")
+    const stream = h.sam.capabilities.stream("stream_big", { count: 200, pause_ms: 5 })
+    expect((await stream.next()).done).toBe(false)
+    // The reader takes nothing more (an SSE client on a slow link): the agent is told to stop.
+    expect(Number(/after (\d+) chunks/.exec(await cancelled)?.[1])).toBeLessThan(200)
+    const ended = await stream.next().catch((e: unknown) => e)
+    expect(ended).toMatchObject({
+      _tag: "CapabilityError",
+      reason: "too_large",
+      message: expect.stringContaining("its reader fell behind streamer's stream by more than 64 MiB"),
+    })
+  })
+
+  it("a stream of many small chunks is capped too: past 100,000 collected chunks the call fails too_large", async () => {
+    // Inline: the handler runs in SAM's own thread, and its stream is collected the same way.
+    const h = await startAgents([
+      agentUnit("counter", { runtime: "inline", agent: { capabilities: ["stream"] } }),
+    ])
+    expect((await h.sam.invoke("stream", { count: 100_000 })).output).toHaveLength(100_000)
+    await expect(h.sam.invoke("stream", { count: 100_001 })).rejects.toMatchObject({
+      reason: "too_large",
+      message: expect.stringContaining("counter streamed more than 100,000 chunks"),
+    })
+  })
 })

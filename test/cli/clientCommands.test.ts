@@ -64,7 +64,7 @@ const table = new Set([
  * check: modules with no imports of their own).
  */
 const client =
-  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|reloadSummary|health\/noReadinessCheck)\.ts)$/
+  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress|logSince)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|reloadSummary|health\/noReadinessCheck)\.ts)$/
 
 describe("what a command loads", () => {
   it("sam --version, --help and a mistyped command load the command table only", async () => {
@@ -89,6 +89,8 @@ describe("what a command loads", () => {
       restart: await traced(["restart", "db"], { env }),
       scale: await traced(["scale", "db", "1"], { env }),
       reload: await traced(["reload"], { env }),
+      // The daemon matches --grep (RE2): the command does not load the regex library.
+      logs: await traced(["logs", "db", "--grep", "^db", "--since", "1h"], { env }),
     }
     expect(runs.ps).toMatchObject({ code: 0, stderr: "" })
     expect(runs.ps.stdout).toMatch(/^db\s+service\s+process\s+running/m)
@@ -107,6 +109,7 @@ describe("what a command loads", () => {
     // No plugin host in this SAM: a 501 problem, printed as such.
     expect(runs.reload).toMatchObject({ code: 1 })
     expect(runs.reload.stderr).toMatch(/^sam: .*reload/)
+    expect(runs.logs).toMatchObject({ code: 0, stderr: "" })
     expect(runs.ps.modules).toEqual(
       expect.arrayContaining(["src/cli/statusCommand.ts", "src/api/controlClient.ts"]),
     )

@@ -361,7 +361,7 @@ describe("depends_on's long syntax", () => {
 })
 
 describe("a log health check", () => {
-  it("is inferred from log_line, gates readiness only, and refuses what cannot work, naming the key", async () => {
+  it("is inferred from log_line, gates readiness only, and refuses what cannot work or RE2 cannot compile, naming the key", async () => {
     const svc = (check: string) => `{ deployment: ${ext(1)}, health_check: ${check} }`
     expect(
       await check([
@@ -370,16 +370,22 @@ describe("a log health check", () => {
         `  b: ${svc("{ endpoint: /health, log_line: ready }")}`,
         `  c: ${svc("{ log_line: 'listening on (' }")}`,
         `  d: ${svc("{ log_line: ready, kind: liveness }")}`,
-        `  e: ${svc("{ log_line: '^(a+)+$' }")}`,
+        `  e: ${svc("{ log_line: '^(?=ready)' }")}`,
         `  f: ${svc("{ type: log, log_line: ready, command: 'true' }")}`,
+        `  g: ${svc("{ log_line: '^(a+)+$' }")}`,
+        `  h: ${svc("{ log_line: '(\\w+) \\1' }")}`,
+        `  i: ${svc("{ log_line: 'x{1000}' }")}`,
       ]),
     ).toEqual([
       'sam.yaml:2:67 services.a.health_check.log_line: required for type "log"',
       'sam.yaml:3:112 services.b.health_check.log_line: only for type "log" (this check is http)',
-      "sam.yaml:4:93 services.c.health_check.log_line: not a regular expression: Invalid regular expression: /listening on (/: Unterminated group",
+      "sam.yaml:4:93 services.c.health_check.log_line: not a regular expression (RE2 syntax): missing closing ): `listening on (`",
       "sam.yaml:5:106 services.d.health_check.kind: a log check gates readiness only (a line once seen stays seen)",
-      "sam.yaml:6:93 services.e.health_check.log_line: pattern refused: a repeated group that itself repeats or alternates can take exponential time; simplify it",
+      "sam.yaml:6:93 services.e.health_check.log_line: not a regular expression (RE2 syntax): invalid or unsupported Perl syntax: `(?=`; RE2 has no lookahead or lookbehind",
       "sam.yaml:7:120 services.f.health_check.command: not for a log check (it reads only log_line)",
+      // Nested repeats are fine (RE2 takes linear time); what RE2 has no syntax for is refused.
+      "sam.yaml:9:93 services.h.health_check.log_line: not a regular expression (RE2 syntax): invalid escape sequence: `\\1`; RE2 has no back-references",
+      "sam.yaml:10:93 services.i.health_check.log_line: pattern refused: it compiles to 1002 instructions, more than 1000 (a repeat such as {500} counts each time); simplify it",
     ])
     const dir = await tempDir({
       "sam.yaml": yaml("services:", `  ok: ${svc("{ log_line: '^listening on \\d+' }")}`),

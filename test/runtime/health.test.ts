@@ -141,6 +141,34 @@ describe("health checks", () => {
     })
   })
 
+  it("a log check whose pattern backtracks for ages in JavaScript reads a 64 KB line at once, and correctly", async () => {
+    // e.*r.*timeout on 64 KB of "error " never ends with a backtracking engine, F*F*F*X on 1,500
+    // F takes minutes; with RE2 the long lines do not match, and the line after them does.
+    const logCheck = (logLine: string) =>
+      ({ ...httpCheck(), type: "log", logLine, role: "readiness" }) as const
+    h = harness([
+      nodeService("errors", "say-lines.mjs", {
+        env: { TEXT: "error ", REPEAT: "10900", THEN: "error: connect timeout" },
+        probes: [logCheck("e.*r.*timeout")],
+      }),
+      nodeService("effs", "say-lines.mjs", {
+        env: { TEXT: "F", REPEAT: "1500", THEN: "FX" },
+        probes: [logCheck("F*F*F*X")],
+      }),
+    ])
+    void h.supervisor.startAll()
+    const [errors] = h.supervisor.runners("errors")
+    const [effs] = h.supervisor.runners("effs")
+    await waitFor(errors!, (r) => r.ready)
+    await waitFor(effs!, (r) => r.ready)
+    expect(errors!.output.last().map((l) => l.line.length)).toEqual([65_400, "error: connect timeout".length])
+    expect(errors!.health.at(-1)).toMatchObject({
+      ok: true,
+      detail: "an output line matched /e.*r.*timeout/",
+    })
+    expect(effs!.health.at(-1)).toMatchObject({ ok: true, detail: "an output line matched /F*F*F*X/" })
+  })
+
   it("before a first pass, checks are fast at first and then slow down as the wait grows", async () => {
     h = harness([
       nodeService("svc", "slow-ready.mjs", {

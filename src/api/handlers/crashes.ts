@@ -7,7 +7,7 @@ import { ApiContext } from "../apiContext.ts"
 import { ControlApi } from "../controlApi.ts"
 import { crashSummary, crashUnitFilter, crashView } from "../crashViews.ts"
 import { impossibleInstance } from "../instanceRange.ts"
-import { parseSince } from "../logQuery.ts"
+import { parseSince } from "../logSince.ts"
 import { NotAvailable, NotFound } from "../problems.ts"
 
 const noReports = () =>

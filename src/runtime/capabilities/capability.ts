@@ -35,3 +35,36 @@ export interface InvokeResult {
 
 export const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === "object" && value !== null && Symbol.asyncIterator in value
+
+/**
+ * The most SAM holds of one streamed result: what `invoke` collects into one array (an agent's
+ * `ctx.invoke`, `sam.capabilities.invoke`, the API without `Accept: text/event-stream`), and what
+ * a stream's reader may fall behind by. Past it the stream is cancelled in the agent and the call
+ * fails `too_large`: SAM's memory is every unit's, and an agent must not be able to fill it.
+ */
+export const maxStreamBytes = 64 * 1024 * 1024
+
+/** The most chunks of one streamed result SAM collects or holds unread (see maxStreamBytes). */
+export const maxStreamChunks = 100_000
+
+/**
+ * About how many bytes `chunk` takes: its JSON's length (what the API and the IPC carry), a
+ * string's or a byte array's own. A value JSON cannot hold counts nothing here (it fails later).
+ */
+export const approximateSize = (chunk: unknown): number => {
+  if (typeof chunk === "string") return chunk.length + 2
+  if (ArrayBuffer.isView(chunk)) return chunk.byteLength
+  try {
+    return JSON.stringify(chunk)?.length ?? 0
+  } catch {
+    return 0
+  }
+}
+
+/** Whether `bytes` in `chunks` chunks is past the caps, and which, in words (undefined: within). */
+export const streamOverCap = (bytes: number, chunks: number): string | undefined =>
+  bytes > maxStreamBytes
+    ? `more than ${maxStreamBytes / (1024 * 1024)} MiB`
+    : chunks > maxStreamChunks
+      ? `more than ${maxStreamChunks.toLocaleString("en-US")} chunks`
+      : undefined

@@ -3,17 +3,26 @@
 // serve, and enforces the per-call deadline through the AbortSignal it hands the provider.
 import { Data } from "effect"
 import {
+  approximateSize,
   type CapabilityProvider,
   type InvokeOptions,
   type InvokeOutput,
   type InvokeResult,
   isAsyncIterable,
+  streamOverCap,
 } from "./capability.ts"
 
 export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly capability: string
-  /** not_found | unavailable | queue_full | timeout | cancelled | failed */
-  readonly reason: "not_found" | "unavailable" | "queue_full" | "timeout" | "cancelled" | "failed"
+  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | failed */
+  readonly reason:
+    | "not_found"
+    | "unavailable"
+    | "queue_full"
+    | "timeout"
+    | "cancelled"
+    | "too_large"
+    | "failed"
   readonly message: string
   /** failed: the `code` of the error the handler threw, when it had a string one. */
   readonly code?: string
@@ -137,7 +146,10 @@ export class CapabilityRouter {
     }
   }
 
-  /** Invoke and collect the whole output (a stream is gathered into an array of chunks). */
+  /**
+   * Invoke and collect the whole output (a stream is gathered into an array of chunks, up to
+   * maxStreamBytes and maxStreamChunks: past them the stream is cancelled and the call fails `too_large`).
+   */
   async invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     const began = performance.now()
     let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
@@ -151,7 +163,7 @@ export class CapabilityRouter {
     try {
       // `output` settles with a value or a stream; a stream is gathered into its chunks.
       const settled = await output
-      const value = isAsyncIterable(settled) ? await collect(settled) : settled
+      const value = isAsyncIterable(settled) ? await collect(capability, agent, settled) : settled
       this.record(capability, began, undefined, agent)
       return { output: value, agent, duration_ms: Math.round(performance.now() - began) }
     } catch (error) {
@@ -340,11 +352,31 @@ export const pickProvider = (
   return best ?? (anyAvailable ? "busy" : "unavailable")
 }
 
-const collect = async (iterable: AsyncIterable<unknown>): Promise<unknown[]> => {
+/** The chunks of a stream, within the caps; past one, leaving the loop cancels the stream (return()). */
+const collect = async (
+  capability: string,
+  agent: string,
+  iterable: AsyncIterable<unknown>,
+): Promise<unknown[]> => {
   const chunks: unknown[] = []
-  for await (const chunk of iterable) chunks.push(chunk)
+  let bytes = 0
+  for await (const chunk of iterable) {
+    bytes += approximateSize(chunk)
+    const over = streamOverCap(bytes, chunks.length + 1)
+    if (over !== undefined)
+      throw tooLarge(capability, `${agent} streamed ${over}, the most SAM collects into one result`)
+    chunks.push(chunk)
+  }
   return chunks
 }
+
+/** A stream past the caps (capability.ts maxStreamBytes): what happened, and how to read a big result. */
+export const tooLarge = (capability: string, what: string): CapabilityError =>
+  new CapabilityError({
+    capability,
+    reason: "too_large",
+    message: `capability "${capability}" was cancelled: ${what}; read a result this big as a stream (sam invoke --stream, Accept: text/event-stream, sam.capabilities.stream)`,
+  })
 
 const raceAbort = <A>(promise: Promise<A>, signal: AbortSignal): Promise<A> =>
   new Promise((resolve, reject) => {

@@ -9,6 +9,8 @@ import { type LogFile, rotatedFiles } from "./rotatingFile.ts"
 
 const gunzipAsync = promisify(gunzip)
 const chunkBytes = 256 * 1024
+/** A read gives the event loop back this often: a grep costs up to ms per long line (linePattern.ts). */
+const sliceMs = 20
 const NEWLINE = 0x0a
 
 /** The complete lines of `buffer`, newest first, into `out`; returns where the first one starts. */
@@ -100,10 +102,15 @@ export const readRecords = async (path: string, unit: string, query: LogQuery): 
     (file): file is OpenLogFile => file !== undefined,
   )
   let lowestSeq = Number.POSITIVE_INFINITY
+  let sliceStart = performance.now()
   try {
     for (const file of files) {
       for await (const batch of linesNewestFirst(file)) {
         for (const text of batch) {
+          if (performance.now() - sliceStart > sliceMs) {
+            await new Promise((resolve) => setImmediate(resolve))
+            sliceStart = performance.now()
+          }
           const record = decodeRecord(text, unit)
           if (!record || record.seq >= lowestSeq) continue
           lowestSeq = record.seq

@@ -1,6 +1,7 @@
 // One captured line of a unit's output as SAM keeps it (seq, time, unit, instance, stream, line),
 // its JSON-line form in the unit's log file, and the filters readers apply. Pure; the hub makes
 // records, logFiles.ts writes them, logReader.ts reads them back.
+import type { LinePattern } from "../../config/linePattern.ts"
 
 /** stdout and stderr are the unit's; `sam` lines are SAM's notes in the unit's log (drops). */
 export type LogStream = "stdout" | "stderr" | "sam"
@@ -23,7 +24,8 @@ export interface LogQuery {
   readonly since?: number
   /** Only records after this seq (SSE Last-Event-ID). */
   readonly afterSeq?: number
-  readonly grep?: RegExp
+  /** Only records whose line matches (RE2: config/linePattern.ts). */
+  readonly grep?: LinePattern
   readonly stream?: "stdout" | "stderr"
   readonly instance?: number
 }

@@ -29,11 +29,17 @@ export class MemoryLog implements LogStorage {
   }
 
   async read(unit: string, query: LogQuery): Promise<ReadonlyArray<LogRecord>> {
-    const kept = this.units.get(unit) ?? []
-    const from = Math.max(0, kept.length - this.keep)
+    // A copy: appends (and their trims) may come while the read yields.
+    const kept = (this.units.get(unit) ?? []).slice(-this.keep)
     const found: LogRecord[] = []
     const limit = query.lines ?? defaultLines
-    for (let i = kept.length - 1; i >= from && found.length < limit; i--) {
+    let sliceStart = performance.now()
+    for (let i = kept.length - 1; i >= 0 && found.length < limit; i--) {
+      // As logReader.ts does: a grep over many long lines gives the event loop back now and then.
+      if (performance.now() - sliceStart > 20) {
+        await new Promise((resolve) => setImmediate(resolve))
+        sliceStart = performance.now()
+      }
       const record = kept[i] as LogRecord
       if (matches(record, query)) found.push(record)
     }

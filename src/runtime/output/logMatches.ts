@@ -1,12 +1,12 @@
-// Which regular expressions a line of an instance's current incarnation has matched (the `log`
-// health check). Each pattern is watched from the first time a check asks about it: the lines
-// already printed are looked up in the instance's recent lines, later ones are tested as they
-// arrive, until it has matched. A pattern that has matched costs nothing more per line.
-import { patternProblem } from "../../config/patternRisk.ts"
+// Which regular expressions (RE2, linear in the line) a line of an instance's current incarnation
+// has matched (the `log` health check). Each pattern is watched from the first time a check asks
+// about it: the lines already printed are looked up in the instance's recent lines, later ones are
+// tested as they arrive, until it has matched. A pattern that has matched costs nothing more per line.
+import { compileLinePattern, type LinePattern } from "../../config/linePattern.ts"
 import type { OutputLine } from "./recentLines.ts"
 
 interface Watch {
-  readonly pattern: RegExp
+  readonly pattern: LinePattern
   seen: boolean
 }
 
@@ -38,14 +38,12 @@ export class LogMatches {
       }
   }
 
-  /** Whether a line of this incarnation matched `pattern`; throws on a pattern that is no regular expression. */
+  /** Whether a line of this incarnation matched `pattern`; throws on a pattern RE2 refuses (linePattern.ts). */
   matched(pattern: string): boolean {
     let watch = this.watches.get(pattern)
     if (watch === undefined) {
-      // An embedder's spec is not validated: a pattern that could stall SAM is refused here too.
-      const problem = patternProblem(pattern)
-      if (problem !== undefined) throw new Error(`log_line ${problem}`)
-      const compiled = new RegExp(pattern)
+      // An embedder's spec is not validated: compiling refuses what `sam validate` would.
+      const compiled = compileLinePattern(pattern, "log_line")
       const seen = this.recent().some((l) => l.time >= this.since && compiled.test(l.line))
       watch = { pattern: compiled, seen }
       this.watches.set(pattern, watch)

@@ -3,7 +3,14 @@
 // chunks, serves the agent's calls through the router, and records heartbeats and health.
 
 import { decodeFromAgentMessage, type FromAgent, preview, type ToAgent } from "../../../agent/protocol.ts"
-import type { InvokeOptions, InvokeOutput, InvokeResult } from "../../capabilities/capability.ts"
+import {
+  approximateSize,
+  type InvokeOptions,
+  type InvokeOutput,
+  type InvokeResult,
+  streamOverCap,
+} from "../../capabilities/capability.ts"
+import { tooLarge } from "../../capabilities/capabilityRouter.ts"
 import { commonJsHint } from "../../moduleFormatHint.ts"
 
 /** Where an agent's own calls go (the capability router). */
@@ -115,7 +122,12 @@ export class AgentConnection {
         const pending = this.pending.get(message.id)
         if (!pending) return
         if (!pending.stream) {
-          pending.stream = new ChunkStream(() => this.cancel(message.id))
+          const { capability } = pending
+          const unit = this.options.unit
+          pending.stream = new ChunkStream(
+            () => this.cancel(message.id),
+            (over) => tooLarge(capability, `its reader fell behind ${unit}'s stream by ${over}`),
+          )
           pending.settle?.resolve(pending.stream)
           pending.settle = undefined
         }
@@ -285,16 +297,27 @@ export class AgentConnection {
   }
 }
 
-/** Chunks of one streamed invocation, consumed once as an async iterable. */
+/**
+ * Chunks of one streamed invocation, consumed once as an async iterable. The agent sends as fast
+ * as it can; what its reader has not taken yet is held here, up to the caps of capability.ts
+ * (maxStreamBytes): a reader that falls further behind (an SSE client on a slow link) fails the
+ * stream with `overflow`'s error, and the agent is told to stop.
+ */
 export class ChunkStream implements AsyncIterable<unknown> {
-  private readonly items: unknown[] = []
+  private readonly items: Array<{ readonly chunk: unknown; readonly size: number }> = []
+  private bufferedBytes = 0
   private waiter: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void } | undefined
   private done = false
   private error: { readonly reason: unknown } | undefined
   private readonly onReturn: () => void
+  private readonly overflow: (over: string) => unknown
 
-  constructor(onReturn: () => void) {
+  constructor(
+    onReturn: () => void,
+    overflow: (over: string) => unknown = (over) => new Error(`stream held ${over}`),
+  ) {
     this.onReturn = onReturn
+    this.overflow = overflow
   }
 
   static empty(): ChunkStream {
@@ -308,7 +331,17 @@ export class ChunkStream implements AsyncIterable<unknown> {
     if (this.waiter) {
       this.waiter.resolve({ value: chunk, done: false })
       this.waiter = undefined
-    } else this.items.push(chunk)
+      return
+    }
+    const size = approximateSize(chunk)
+    this.items.push({ chunk, size })
+    this.bufferedBytes += size
+    const over = streamOverCap(this.bufferedBytes, this.items.length)
+    if (over === undefined) return
+    this.items.length = 0
+    this.bufferedBytes = 0
+    this.fail(this.overflow(over))
+    this.onReturn()
   }
 
   end(): void {
@@ -328,7 +361,11 @@ export class ChunkStream implements AsyncIterable<unknown> {
   [Symbol.asyncIterator](): AsyncIterator<unknown> {
     return {
       next: () => {
-        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift(), done: false })
+        const item = this.items.shift()
+        if (item !== undefined) {
+          this.bufferedBytes -= item.size
+          return Promise.resolve({ value: item.chunk, done: false })
+        }
         if (this.error) return Promise.reject(this.error.reason)
         if (this.done) return Promise.resolve({ value: undefined, done: true })
         return new Promise((resolve, reject) => {
