@@ -7,8 +7,8 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { chromium } from "playwright-core"
 import { afterEach, describe, expect, it } from "vitest"
+import { launchChromium } from "../support/chromium.ts"
 import { httpCheck, nodeService } from "../support/runtime.ts"
 import { type ApiHarness, startApi } from "./apiHarness.ts"
 
@@ -153,19 +153,7 @@ describe("the login link in Chromium", () => {
     const h = await harness()
     const profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
     const elsewhere = await otherOrigin()
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    })
+    const browser = await launchChromium(profile)
     try {
       const page = await browser.newPage()
       await page.goto(`${h.url}/?token=${h.token("ops")}`)

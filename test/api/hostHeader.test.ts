@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { chromium } from "playwright-core"
 import { afterEach, describe, expect, it } from "vitest"
 import { hostRefusal } from "../../src/api/hostCheck.ts"
+import { launchChromium } from "../support/chromium.ts"
 import { type GatewayHarness, LOCAL_TEST_TOKEN, startGateway, upstream } from "../support/gateway.ts"
 
 let h: GatewayHarness | undefined
@@ -145,20 +145,9 @@ describe("DNS rebinding in Chromium", () => {
   it("a page under a name resolved to 127.0.0.1 gets the 421, not the service or the dashboard", async () => {
     const { url, server } = await start()
     const profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        // What a rebinding DNS server does: the attacker's name now points at this machine.
-        "--host-resolver-rules=MAP evil.example 127.0.0.1",
-      ],
+    const browser = await launchChromium(profile, {
+      // What a rebinding DNS server does: the attacker's name now points at this machine.
+      extraArgs: ["--host-resolver-rules=MAP evil.example 127.0.0.1"],
     })
     try {
       const page = await browser.newPage()

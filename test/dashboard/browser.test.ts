@@ -9,9 +9,10 @@
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type BrowserContext, chromium, type Page } from "playwright-core"
+import type { BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot } from "../cli/runSam.ts"
+import { launchChromium } from "../support/chromium.ts"
 import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
 import { dashboardServices, loginLink } from "../support/dashboardStory.ts"
 
@@ -139,20 +140,7 @@ beforeAll(async () => {
   url = (/control API on (http:\/\/\S+)/.exec(sam.output())?.[1] ?? "").replace(/\/$/, "")
   profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
   mkdirSync(artifacts, { recursive: true })
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-    viewport: { width: 1280, height: 800 },
-  })
+  context = await launchChromium(profile, { viewport: { width: 1280, height: 800 } })
   page = context.pages()[0] ?? (await context.newPage())
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
   page.on("response", (response) => {

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { type IncomingHttpHeaders, request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { chromium } from "playwright-core"
 import { afterEach, describe, expect, it } from "vitest"
+import { launchChromium } from "../support/chromium.ts"
 import { type GatewayHarness, LOCAL_TEST_TOKEN, startGateway, upstream } from "../support/gateway.ts"
 
 /** What the docs promise a service's answer gets (docs/GATEWAY.md). */
@@ -125,19 +125,7 @@ describe("a service's page in Chromium, signed in to the dashboard", () => {
   it("cannot act as the signed-in user: /api/session and a stop get 401/403, the victim runs on; with browser_isolation: false it could", async () => {
     const { url, server, sam } = await start()
     const profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    })
+    const browser = await launchChromium(profile)
     try {
       const page = await browser.newPage()
       await page.goto(`${url}/?token=${LOCAL_TEST_TOKEN}`)
