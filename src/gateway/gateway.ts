@@ -582,6 +582,7 @@ export class Gateway {
     counters.inFlight--
     counters.answered(x.method, x.clientClosed ? 499 : x.status, (Date.now() - x.startedAt) / 1000, {
       ttfbSeconds: x.sent ? x.ttfbMs / 1000 : undefined,
+      retries: Math.max(0, x.attempts - 1),
     })
     state.lastActivity = Date.now()
     const route = this.table.services.get(state.id)

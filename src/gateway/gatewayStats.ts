@@ -50,7 +50,11 @@ export class ServiceCounters {
     method: string,
     status: number,
     seconds: number,
-    more?: { readonly ttfbSeconds?: number | undefined; readonly rateLimited?: boolean },
+    more?: {
+      readonly ttfbSeconds?: number | undefined
+      readonly rateLimited?: boolean
+      readonly retries?: number
+    },
   ): void {
     // No record is made while nothing listens (a gateway without monitoring).
     if (!this.sink?.listening) return
@@ -61,6 +65,7 @@ export class ServiceCounters {
       durationSeconds: seconds,
       ...(more?.ttfbSeconds === undefined ? {} : { ttfbSeconds: more.ttfbSeconds }),
       ...(more?.rateLimited ? { rateLimited: true } : {}),
+      ...(more?.retries ? { retries: more.retries } : {}),
     })
   }
 

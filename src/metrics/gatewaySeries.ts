@@ -1,6 +1,6 @@
 // The gateway's series, fed by a GatewayMetricsSource: requests by service, method and status
 // class, their duration and time to first byte (buckets up to 120 s: LLM streams), rate-limit
-// refusals, and each service's breaker state (one series per state, 1 for the current one).
+// refusals, retries, and each service's breaker state (one series per state, 1 for the current one).
 import { Counter, Gauge, Histogram, type Registry } from "prom-client"
 import { breakerStates, type GatewayMetricsSource, type GatewayRequestRecord } from "./gatewaySource.ts"
 
@@ -49,6 +49,12 @@ export const registerGatewaySeries = (
     labelNames: ["service"],
     registers,
   })
+  const retries = new Counter({
+    name: "sam_gateway_retries_total",
+    help: "Attempts the gateway made beyond a request's first (a refused or reset connection retried on another instance), by service.",
+    labelNames: ["service"],
+    registers,
+  })
   const transitions = new Counter({
     name: "sam_gateway_breaker_transitions_total",
     help: "Circuit breaker transitions by service and the state entered.",
@@ -74,6 +80,7 @@ export const registerGatewaySeries = (
     if (record.ttfbSeconds !== undefined)
       firstByte.observe({ service: record.service, method }, record.ttfbSeconds)
     if (record.rateLimited) rateLimited.inc({ service: record.service })
+    if (record.retries) retries.inc({ service: record.service }, record.retries)
     onRequest?.(record)
   })
   const offBreakers = source.onBreaker((change) =>

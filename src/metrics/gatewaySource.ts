@@ -17,6 +17,8 @@ export interface GatewayRequestRecord {
   readonly ttfbSeconds?: number
   /** The rate limiter refused it (its status is then the 429 the client got). */
   readonly rateLimited?: boolean
+  /** Attempts beyond the first (a connect or reset retried on another instance); absent when none. */
+  readonly retries?: number
 }
 
 export type BreakerState = "closed" | "open" | "half_open"

@@ -70,6 +70,25 @@ describe("instances that fail", () => {
     expect(statuses.filter((s) => s !== 200).length).toBeLessThanOrEqual(3)
   })
 
+  it("a reset connection is retried on another instance, and the metrics' record counts the retries", async () => {
+    h = await startGateway([upstream("api", { instances: 2, maxInstances: 2 })])
+    await h.routable("api", 2)
+    const records: Array<{ status: number; retries?: number }> = []
+    const off = h.gateway.metrics.onRequest((r) => records.push(r))
+    const response = await fetch(`${h.url}/api/api/reset`)
+    expect(response.status).toBe(502)
+    off()
+    const retried = h.gateway.stats().services.api?.retries ?? 0
+    expect(retried).toBeGreaterThanOrEqual(1)
+    // The same count reaches the metrics (sam_gateway_retries_total): a 502 that was retried.
+    expect(records).toEqual([expect.objectContaining({ status: 502, retries: retried })])
+    // A request answered at once has none.
+    const plain = h.gateway.metrics.onRequest((r) => records.push(r))
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
+    plain()
+    expect(records[1]).not.toHaveProperty("retries")
+  })
+
   it("an instance that turns unready leaves the table within one probe interval and comes back when ready", async () => {
     h = await startGateway([upstream("api", { instances: 2, maxInstances: 2 })])
     await h.routable("api", 2)

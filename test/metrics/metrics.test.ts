@@ -63,7 +63,7 @@ beforeAll(async () => {
     durationSeconds: 1.5,
     ttfbSeconds: 1.4,
   })
-  hub.requestCompleted({ service: "web", method: "PROPFIND", status: 0, durationSeconds: 0.2 })
+  hub.requestCompleted({ service: "web", method: "PROPFIND", status: 0, durationSeconds: 0.2, retries: 2 })
   hub.requestCompleted({
     service: "web",
     method: "GET",
@@ -123,6 +123,7 @@ describe("GET /metrics", () => {
       sam_gateway_breaker_state: { type: "gauge", labels: ["service,state"] },
       sam_gateway_breaker_transitions_total: { type: "counter", labels: ["service,state"] },
       sam_gateway_rate_limited_total: { type: "counter", labels: ["service"] },
+      sam_gateway_retries_total: { type: "counter", labels: ["service"] },
       sam_capability_invocations_total: { type: "counter", labels: ["capability,result"] },
       sam_capability_duration_seconds: { type: "histogram", labels: ["capability,result"] },
       sam_crashes_total: { type: "counter", labels: ["failure,kind,unit"] },
@@ -171,6 +172,7 @@ describe("GET /metrics", () => {
     )
     expect(value("sam_gateway_requests_total", { service: "web", method: "GET", code_class: "4xx" })).toBe(1)
     expect(value("sam_gateway_rate_limited_total", { service: "web" })).toBe(1)
+    expect(value("sam_gateway_retries_total", { service: "web" })).toBe(2)
     expect(value("sam_gateway_time_to_first_byte_seconds_count", { service: "web", method: "POST" })).toBe(1)
     expect(value("sam_gateway_breaker_state", { service: "web", state: "half_open" })).toBe(1)
     expect(value("sam_gateway_breaker_state", { service: "web", state: "open" })).toBe(0)
