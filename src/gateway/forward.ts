@@ -106,6 +106,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   body: Buffer | Transform | IncomingMessage | null = null
   retryable: boolean
   attempts = 0
+  /** The gateway answered it itself, with a 503: no instance to send it to (the metrics say so). */
+  refused = false
   tried: Set<string> | undefined = undefined
   upstream: Upstream | undefined = undefined
   /** undici's controller of the current attempt (set when it starts). */

@@ -408,7 +408,7 @@ export class Gateway {
     }
     if (spec.maxInFlight > 0 && counters.inFlight >= spec.maxInFlight) {
       counters.shed++
-      counters.answered(req.method ?? "GET", 503, 0)
+      counters.answered(req.method ?? "GET", 503, 0, { refusedBy: "max_in_flight" })
       return sendProblem(
         res,
         503,
@@ -421,7 +421,7 @@ export class Gateway {
     const ticket = state.breaker.allow()
     if (ticket === undefined) {
       counters.breakerRejected++
-      counters.answered(req.method ?? "GET", 503, 0)
+      counters.answered(req.method ?? "GET", 503, 0, { refusedBy: "breaker_open" })
       return sendProblem(
         res,
         503,
@@ -521,6 +521,7 @@ export class Gateway {
   private refuse(x: Exchange, answer: Unavailable): void {
     x.state.breaker.release(x.ticket)
     x.status = x.res.destroyed ? 499 : 503
+    x.refused = true
     sendProblem(x.res, 503, answer.detail, { ...unavailableHeaders(answer), "x-request-id": x.requestId })
     this.done(x)
   }
@@ -583,6 +584,7 @@ export class Gateway {
     counters.answered(x.method, x.clientClosed ? 499 : x.status, (Date.now() - x.startedAt) / 1000, {
       ttfbSeconds: x.sent ? x.ttfbMs / 1000 : undefined,
       retries: Math.max(0, x.attempts - 1),
+      refusedBy: x.refused ? "unavailable" : undefined,
     })
     state.lastActivity = Date.now()
     const route = this.table.services.get(state.id)

@@ -4,7 +4,7 @@
 // and their durations are not counted here: each answered request goes once to the metrics'
 // GatewayMetricsHub (src/metrics/gatewaySource.ts), whose series are /metrics, the request-rate
 // history and the breaker_open alert.
-import type { GatewayMetricsHub } from "../metrics/gatewaySource.ts"
+import type { GatewayMetricsHub, GatewayRefusal } from "../metrics/gatewaySource.ts"
 
 export type UpstreamErrorReason = "connect" | "timeout" | "reset" | "client_closed" | "other"
 
@@ -54,6 +54,7 @@ export class ServiceCounters {
       readonly ttfbSeconds?: number | undefined
       readonly rateLimited?: boolean
       readonly retries?: number
+      readonly refusedBy?: GatewayRefusal | undefined
     },
   ): void {
     // No record is made while nothing listens (a gateway without monitoring).
@@ -66,6 +67,7 @@ export class ServiceCounters {
       ...(more?.ttfbSeconds === undefined ? {} : { ttfbSeconds: more.ttfbSeconds }),
       ...(more?.rateLimited ? { rateLimited: true } : {}),
       ...(more?.retries ? { retries: more.retries } : {}),
+      ...(more?.refusedBy === undefined ? {} : { refusedBy: more.refusedBy }),
     })
   }
 

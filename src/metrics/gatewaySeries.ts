@@ -1,6 +1,6 @@
 // The gateway's series, fed by a GatewayMetricsSource: requests by service, method and status
 // class, their duration and time to first byte (buckets up to 120 s: LLM streams), rate-limit
-// refusals, retries, and each service's breaker state (one series per state, 1 for the current one).
+// refusals, the 503s it answered itself, retries, and each service's breaker state (one series per state, 1 for the current one).
 import { Counter, Gauge, Histogram, type Registry } from "prom-client"
 import { breakerStates, type GatewayMetricsSource, type GatewayRequestRecord } from "./gatewaySource.ts"
 
@@ -49,6 +49,12 @@ export const registerGatewaySeries = (
     labelNames: ["service"],
     registers,
   })
+  const refused = new Counter({
+    name: "sam_gateway_refused_total",
+    help: "Requests the gateway answered itself with a 503 instead of the service, by service and why: max_in_flight, breaker_open, unavailable (no ready instance).",
+    labelNames: ["service", "reason"],
+    registers,
+  })
   const retries = new Counter({
     name: "sam_gateway_retries_total",
     help: "Attempts the gateway made beyond a request's first (a refused or reset connection retried on another instance), by service.",
@@ -81,6 +87,7 @@ export const registerGatewaySeries = (
       firstByte.observe({ service: record.service, method }, record.ttfbSeconds)
     if (record.rateLimited) rateLimited.inc({ service: record.service })
     if (record.retries) retries.inc({ service: record.service }, record.retries)
+    if (record.refusedBy !== undefined) refused.inc({ service: record.service, reason: record.refusedBy })
     onRequest?.(record)
   })
   const offBreakers = source.onBreaker((change) =>

@@ -19,7 +19,14 @@ export interface GatewayRequestRecord {
   readonly rateLimited?: boolean
   /** Attempts beyond the first (a connect or reset retried on another instance); absent when none. */
   readonly retries?: number
+  /**
+   * The gateway answered it itself, not the service: `max_in_flight` (shed), `breaker_open`, or
+   * `unavailable` (no ready instance: stopped, starting, in backoff, a failed on-demand start).
+   */
+  readonly refusedBy?: GatewayRefusal
 }
+
+export type GatewayRefusal = "max_in_flight" | "breaker_open" | "unavailable"
 
 export type BreakerState = "closed" | "open" | "half_open"
 

@@ -87,6 +87,14 @@ describe("instances that fail", () => {
     expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
     plain()
     expect(records[1]).not.toHaveProperty("retries")
+    expect(records.some((r) => "refusedBy" in r)).toBe(false)
+    // Stopped, it has no instance: the gateway's own 503, counted as such.
+    await h.sam.services.stop("api")
+    const refused: Array<string | undefined> = []
+    const off2 = h.gateway.metrics.onRequest((r) => refused.push(r.refusedBy))
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(503)
+    off2()
+    expect(refused).toEqual(["unavailable"])
   })
 
   it("an instance that turns unready leaves the table within one probe interval and comes back when ready", async () => {
@@ -139,10 +147,17 @@ describe("instances that fail", () => {
     // What the metrics see (sam_gateway_breaker_state, the breaker_open alert).
     const metered: string[] = []
     h.gateway.metrics.onBreaker((change) => void metered.push(`${change.service}:${change.state}`))
+    // The service's own 503s and the breaker's are told apart (sam_gateway_refused_total).
+    const answers: Array<[number, string | undefined]> = []
+    h.gateway.metrics.onRequest((r) => void answers.push([r.status, r.refusedBy]))
     await h.routable("api", 1)
     for (let i = 0; i < 5; i++) expect((await fetch(`${h.url}/api/api/status/503`)).status).toBe(503)
     const refused = await fetch(`${h.url}/api/api/whoami`)
     expect(refused.status).toBe(503)
+    expect(answers.slice(0, 6)).toEqual([
+      ...Array.from({ length: 5 }, () => [503, undefined]),
+      [503, "breaker_open"],
+    ])
     expect(refused.headers.get("retry-after")).toBe("1")
     expect((await json(refused)).detail).toContain('the breaker of "api" is open')
     expect(h.gateway.stats().services.api?.breaker).toBe("open")
@@ -166,6 +181,8 @@ describe("instances that fail", () => {
   it("beyond max_in_flight requests are shed with 503 and Retry-After", async () => {
     h = await startGateway([upstream("api", { gateway: { maxInFlight: 2 } })])
     await h.routable("api", 1)
+    const refusals: Array<string | undefined> = []
+    h.gateway.metrics.onRequest((r) => refusals.push(r.refusedBy))
     const slow = [fetch(`${h.url}/api/api/slow?ms=400`), fetch(`${h.url}/api/api/slow?ms=400`)]
     // Both are admitted before the third comes (admission is synchronous on arrival).
     await new Promise<void>((resolve) => {
@@ -178,6 +195,8 @@ describe("instances that fail", () => {
     expect(shed.headers.get("retry-after")).toBe("1")
     expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200])
     expect(h.gateway.stats().services.api?.shed).toBe(1)
+    // The metrics tell the gateway's own 503 from the service's answers (sam_gateway_refused_total).
+    expect(refusals.filter((r) => r !== undefined)).toEqual(["max_in_flight"])
   })
 
   it("a stream that pauses longer than idle_ms is cut", async () => {

@@ -71,6 +71,13 @@ beforeAll(async () => {
     durationSeconds: 0.0001,
     rateLimited: true,
   })
+  hub.requestCompleted({
+    service: "web",
+    method: "GET",
+    status: 503,
+    durationSeconds: 0.0001,
+    refusedBy: "breaker_open",
+  })
   hub.breakerChanged("web", "open")
   hub.breakerChanged("web", "half_open")
   // A resource sample of the service's tree (taken every 2 s).
@@ -124,6 +131,7 @@ describe("GET /metrics", () => {
       sam_gateway_breaker_transitions_total: { type: "counter", labels: ["service,state"] },
       sam_gateway_rate_limited_total: { type: "counter", labels: ["service"] },
       sam_gateway_retries_total: { type: "counter", labels: ["service"] },
+      sam_gateway_refused_total: { type: "counter", labels: ["reason,service"] },
       sam_capability_invocations_total: { type: "counter", labels: ["capability,result"] },
       sam_capability_duration_seconds: { type: "histogram", labels: ["capability,result"] },
       sam_crashes_total: { type: "counter", labels: ["failure,kind,unit"] },
@@ -173,6 +181,7 @@ describe("GET /metrics", () => {
     expect(value("sam_gateway_requests_total", { service: "web", method: "GET", code_class: "4xx" })).toBe(1)
     expect(value("sam_gateway_rate_limited_total", { service: "web" })).toBe(1)
     expect(value("sam_gateway_retries_total", { service: "web" })).toBe(2)
+    expect(value("sam_gateway_refused_total", { service: "web", reason: "breaker_open" })).toBe(1)
     expect(value("sam_gateway_time_to_first_byte_seconds_count", { service: "web", method: "POST" })).toBe(1)
     expect(value("sam_gateway_breaker_state", { service: "web", state: "half_open" })).toBe(1)
     expect(value("sam_gateway_breaker_state", { service: "web", state: "open" })).toBe(0)
