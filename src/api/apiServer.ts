@@ -27,7 +27,7 @@ import type { ApiHandler } from "./apiApp.ts"
 import type { ApiContextShape, MonitoringBackend, PluginBackend } from "./apiContext.ts"
 import { metricsRoute } from "./apiPaths.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost, weakTokens } from "./auth.ts"
-import { hostRefusal } from "./hostCheck.ts"
+import { bracketed, hostGuard } from "./hostCheck.ts"
 import { LOCAL_TOKEN_NAME } from "./localToken.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
 import { ProcessUsage } from "./resources.ts"
@@ -143,8 +143,6 @@ const sendProblem = (
     .end(JSON.stringify(problemBody(status, detail, extra)))
 }
 
-const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
-
 /** Start serving the control API for `sam`; rejects with ApiServeError when it cannot. */
 /** The credentials a server on `host` accepts: the configured tokens and the local token, checked. */
 const credentialSet = (
@@ -241,10 +239,11 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
 
   let closing = false
   const metricsPath = options.monitoring?.settings.path ?? metricsRoute
+  const hostRefusalOf = hostGuard(host)
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
-      const misdirected = hostRefusal(req.headers.host, host)
+      const misdirected = hostRefusalOf(req.headers.host)
       if (misdirected !== undefined) {
         sendProblem(res, 421, misdirected, {
           type: "urn:sam:problem:host-not-allowed",
@@ -282,7 +281,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request (one
       // with a Host refused above gets its 421 there).
       shouldUpgradeCallback: (req) =>
-        hostRefusal(req.headers.host, host) === undefined && (gateway?.claims(req.url) ?? false),
+        hostRefusalOf(req.headers.host) === undefined && (gateway?.claims(req.url) ?? false),
     },
     front,
   )

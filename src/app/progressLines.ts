@@ -31,13 +31,14 @@ export const progressLine = (
     const pid = event.pid ? ` pid ${event.pid}` : ""
     // Instance 0 by its unit's name, others as `sam logs` and `sam crashes` name them: web#1.
     const who = event.instance > 0 ? `${event.unit}#${event.instance}` : event.unit
-    // Without a readiness check nothing was checked: the instance started, as Compose says.
-    const ready = checked(event.unit) ? "ready" : "started"
     if (event.to === "running.ready") {
       // Its start is told once; ready again after a check failed is no start, and has no time.
       const again = !starts.has(key)
       starts.delete(key)
       if (again) return tty ? `+  ✓ ${who} ready again${pid}` : `ready again ${who}${pid}`
+      // Without a readiness check nothing was checked: the instance started, as Compose says.
+      // (Asked here only: the unit's status is not what every other transition needs.)
+      const ready = checked(event.unit) ? "ready" : "started"
       return tty ? `+  ✓ ${who} ${ready}${pid} (${t})` : `${ready} ${who}${pid} ${t}`
     }
     if (event.to === "crashed") return `!  ✗ ${who} crashed: ${event.reason}`

@@ -34,16 +34,19 @@ const firstPollMs = 5
 const isReadiness = (p: ProbeSpec) => p.role === "readiness" || p.role === "both"
 const isLiveness = (p: ProbeSpec) => p.role === "liveness" || p.role === "both"
 
+/** A probe that runs (a heartbeat probe only where its kind is registered). */
+const runs = (p: ProbeSpec, registry: ProbeRegistry): boolean =>
+  registry.get(p.type) !== undefined || p.type !== "heartbeat"
+
 /** Whether any readiness probe runs: without one, ready means only that it started. */
 export const checksReadiness = (probes: ReadonlyArray<ProbeSpec>, registry: ProbeRegistry): boolean =>
-  activeProbes(probes, registry).some(isReadiness)
+  probes.some((p) => isReadiness(p) && runs(p, registry))
 
 /** The probes that run (a heartbeat probe only where its kind is registered). */
 export const activeProbes = (
   probes: ReadonlyArray<ProbeSpec>,
   registry: ProbeRegistry,
-): ReadonlyArray<ProbeSpec> =>
-  probes.filter((p) => registry.get(p.type) !== undefined || p.type !== "heartbeat")
+): ReadonlyArray<ProbeSpec> => probes.filter((p) => runs(p, registry))
 
 export const monitorHealth = (
   probes: ReadonlyArray<ProbeSpec>,
