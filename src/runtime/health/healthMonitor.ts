@@ -18,8 +18,6 @@ export interface HealthCallbacks {
   readonly onLivenessFailed: (detail: string) => void
 }
 
-export { noReadinessCheck }
-
 const isProbeResult = (x: unknown): x is ProbeResult =>
   typeof x === "object" && x !== null && typeof (x as { ok?: unknown }).ok === "boolean"
 

@@ -70,12 +70,12 @@ const scaleNow = (
     }
     const current = unit.runners.length
     // Kept across SAM restarts until scaled again (back to the config's count: forgotten).
-    if (count !== current && options.remember !== false)
-      ctx.memory?.setScaled(
-        unit.spec,
-        count === unit.spec.instances ? undefined : count,
-        options.by ?? "library",
-      )
+    if (count !== current && options.remember !== false && ctx.memory !== undefined) {
+      const by = options.by ?? "library"
+      const kept = count === unit.spec.instances ? undefined : count
+      ctx.memory.setScaled(unit.spec, kept, by)
+      unit.keptScale = kept === undefined ? undefined : { instances: kept, by, at: new Date().toISOString() }
+    }
     const publish = (detail: string) =>
       ctx.publish({
         type: "supervisor",

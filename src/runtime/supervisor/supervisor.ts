@@ -320,7 +320,7 @@ export class Supervisor {
   private rollOut(unit: Unit, spec: UnitSpec): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       yield* rewatchFiles(this.context, unit.spec, spec)
-      unit.spec = spec
+      this.takeSpec(unit, spec)
       this.reorder()
       const rolling = rollOut(spec, unit.runners, {
         publish: this.options.publish,
@@ -357,7 +357,7 @@ export class Supervisor {
         this.memory.resetWindow(runner)
       }
       // The same Unit: a start waiting for dependencies or a scale in progress holds it.
-      unit.spec = spec
+      this.takeSpec(unit, spec)
       this.reorder()
     })
   }
@@ -448,9 +448,15 @@ export class Supervisor {
     const count =
       scaled !== undefined && scaled.instances <= maxInstancesOf(spec) ? scaled.instances : spec.instances
     const runners = Array.from({ length: Math.max(0, count) }, (_, i) => this.runnerFor(spec, i))
-    this.units.set(spec.id, { spec, runners })
+    this.units.set(spec.id, { spec, runners, keptScale: scaled })
     this.reshape()
     watchFiles(this.context, spec)
+  }
+
+  /** A unit's config changed in place: an operator's kept scale holds only for the config it was made with. */
+  private takeSpec(unit: Unit, spec: UnitSpec): void {
+    unit.spec = spec
+    unit.keptScale = this.options.memory?.scaledOf(spec)
   }
 
   private runnerFor(spec: UnitSpec, index: number): InstanceRunner {
@@ -496,12 +502,7 @@ export class Supervisor {
   }
 
   private aggregate(unit: Unit): UnitStatus {
-    const status = unitStatusOf(
-      unit,
-      this.now(),
-      (id) => this.heldBy(id),
-      (spec) => this.options.memory?.scaledOf(spec),
-    )
+    const status = unitStatusOf(unit, this.now(), (id) => this.heldBy(id))
     // A start waiting for dependencies says for what (`sam ps`, the API's reason).
     if (!this.waiting.has(unit.spec.id)) return status
     const reason = `waiting for ${pendingText(this.units, unit.spec)}`

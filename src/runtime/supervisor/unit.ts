@@ -2,6 +2,7 @@
 // units; the modules that act on them for it (scaling, commands, dependencies, shutdown) share
 // this and the two states of an instance they ask about most: down, and ready.
 import type { UnitSpec } from "../unitSpec.ts"
+import type { KeptScale } from "./contracts.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import type { WatchStreak } from "./watchedFiles.ts"
 
@@ -18,6 +19,11 @@ export interface Unit {
   watchStreak?: WatchStreak | undefined
   /** Why its watching is paused (watchedFiles.ts: its own writes), until resumed. */
   watchPaused?: string | undefined
+  /**
+   * An operator's scale kept across SAM restarts (the runtime store's record, read when the unit
+   * or its config arrives and written with each scale), for its status to say so.
+   */
+  keptScale?: KeptScale | undefined
   /** A job done, then scaled to 0: still done for its dependents, until scaled up again. */
   doneThenScaledAway?: boolean | undefined
 }

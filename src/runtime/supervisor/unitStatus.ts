@@ -96,11 +96,9 @@ export const unitStatusOf = (
   unit: Unit,
   now: number,
   heldBy: (id: string) => DesiredIntent | undefined,
-  scaledBy: (spec: UnitSpec) => KeptScale | undefined,
 ): UnitStatus => {
   const counted = aggregateStatus(unit.spec, unit.runners, now)
-  const kept = scaledBy(unit.spec)
-  const scaled = kept === undefined ? undefined : scaledReason(unit.spec, kept)
+  const scaled = unit.keptScale === undefined ? undefined : scaledReason(unit.spec, unit.keptScale)
   const status =
     unit.retiredRestarts || unit.rolloutHalted || unit.watchPaused || scaled
       ? {
