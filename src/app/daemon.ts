@@ -107,7 +107,9 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   const offProgress = sam.bus.subscribe((event: SamEvent) => {
     const told = hint(event)
     if (told) say(paint(33, told))
-    const line = progressLine(event, starts, tty, checked)
+    const line = progressLine(event, starts, tty, checked, (unit, instance) =>
+      sam.instanceName(unit, instance),
+    )
     if (line)
       say(
         line.startsWith("!")

@@ -12,16 +12,21 @@ const cleanExit = describeExit({ code: 0, signal: null })
 /** Reasons that only repeat what the output says already (the command, or SAM stopping). */
 const plainReasons: ReadonlySet<string> = new Set(["stop", "suspend", "resume", "SAM is stopping"])
 
+/** An instance as a unit of one instance names it; `Sam.instanceName` knows the unit's scale. */
+const plainName = (unit: string, instance: number) => (instance > 0 ? `${unit}#${instance}` : unit)
+
 /**
  * The line for `event`, or undefined. `starts` holds when each instance began starting (its ready
- * line says how long it took); `checked` says whether a unit has a readiness check. A line that
- * starts with "!" is a warning, "+" a success (the daemon colours them).
+ * line says how long it took); `checked` says whether a unit has a readiness check; `name` is what
+ * an instance is called (`web#0` for a unit that may run several, as `sam ps` lists it). A line
+ * that starts with "!" is a warning, "+" a success (the daemon colours them).
  */
 export const progressLine = (
   event: SamEvent,
   starts: Map<string, number>,
   tty: boolean,
   checked: (unit: string) => boolean,
+  name: (unit: string, instance: number) => string = plainName,
 ): string | undefined => {
   if (event.type === "transition") {
     const key = `${event.unit}#${event.instance}`
@@ -29,8 +34,7 @@ export const progressLine = (
     if (event.to === "starting" || event.from === "suspended") starts.set(key, Date.parse(event.at))
     const t = `${((Date.parse(event.at) - (starts.get(key) ?? Date.parse(event.at))) / 1000).toFixed(1)}s`
     const pid = event.pid ? ` pid ${event.pid}` : ""
-    // Instance 0 by its unit's name, others as `sam logs` and `sam crashes` name them: web#1.
-    const who = event.instance > 0 ? `${event.unit}#${event.instance}` : event.unit
+    const who = name(event.unit, event.instance)
     if (event.to === "running.ready") {
       // Its start is told once; ready again after a check failed is no start, and has no time.
       const again = !starts.has(key)

@@ -1,6 +1,8 @@
 // `sam crashes [<unit>]` lists the running SAM's crash reports, newest first (GET /api/crashes);
 // `sam crashes show <id>` prints one with the last lines the unit printed before it died. With no
 // SAM running, both read the reports its last run left (offlineCrashes.ts).
+import type { ControlClient } from "../api/controlClient.ts"
+import { instanceLabel } from "../api/instanceLabel.ts"
 import type { CrashList, CrashReport } from "../api/schemas.ts"
 import { type SamNotRunning, withApi } from "./apiClient.ts"
 import {
@@ -14,6 +16,7 @@ import {
 import type { CliIo } from "./io.ts"
 import type { CrashQuery } from "./offlineCrashes.ts"
 import { terminalSafe } from "./terminalSafe.ts"
+import { fetchUnits } from "./unitTable.ts"
 
 type Summary = (typeof CrashList.Type)["crashes"][number]
 type Report = typeof CrashReport.Type
@@ -30,12 +33,15 @@ const endOf = (c: Summary): string => {
 const seconds = (ms: number): string => (ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`)
 
 /** The list as a table: id, time, unit#instance, exit, up, reason (cut to the terminal's taste). */
-export const formatCrashes = (crashes: ReadonlyArray<Summary>): string => {
+export const formatCrashes = (
+  crashes: ReadonlyArray<Summary>,
+  several: ReadonlySet<string> = new Set(),
+): string => {
   if (crashes.length === 0) return "no crash reports\n"
   const rows = crashes.map((c) => [
     String(c.id),
     c.time.replace("T", " ").slice(0, 19),
-    c.instance > 0 ? `${c.unit}#${c.instance}` : c.unit,
+    instanceLabel(c.unit, c.instance, several.has(c.unit)),
     endOf(c),
     seconds(c.uptime_ms),
     c.reason.length > 100 ? `${c.reason.slice(0, 99)}…` : c.reason,
@@ -51,7 +57,7 @@ export const formatCrashes = (crashes: ReadonlyArray<Summary>): string => {
   return terminalSafe(`${[line(header), ...rows.map(line)].join("\n")}\n`)
 }
 
-export const formatCrash = (c: Report): string => {
+export const formatCrash = (c: Report, several: ReadonlySet<string> = new Set()): string => {
   const resources = c.resources as { rss_bytes?: number | null; cpu_seconds?: number | null; note?: string }
   const usage =
     typeof resources.rss_bytes === "number"
@@ -59,7 +65,7 @@ export const formatCrash = (c: Report): string => {
       : (resources.note ?? "not sampled")
   return terminalSafe(
     [
-      `crash ${c.id}: ${c.unit}${c.instance > 0 ? `#${c.instance}` : ""} at ${c.time}`,
+      `crash ${c.id}: ${instanceLabel(c.unit, c.instance, several.has(c.unit))} at ${c.time}`,
       `  failure:  ${c.failure}${c.exit_code !== null ? `, exit code ${c.exit_code}` : ""}${c.signal !== null ? `, signal ${c.signal}` : ""}`,
       `  reason:   ${c.reason}`,
       `  up:       ${seconds(c.uptime_ms)} (restarts before: ${c.restarts})`,
@@ -77,6 +83,10 @@ const lastRunCrashes = (io: CliIo, values: OptionValues, query: CrashQuery, why:
     offlineCrashes(io, values, query, why, { list: formatCrashes, one: formatCrash }),
   )
 
+/** The running SAM's units that may run several instances: their reports name `web#0`. */
+const severalUnits = async (client: ControlClient): Promise<ReadonlySet<string>> =>
+  new Set((await fetchUnits(client)).filter((u) => u.several).map((u) => u.id))
+
 export const runShow: CommandRun = ({ values, positionals, io }) => {
   const [id] = positionals
   if (!/^\d{1,15}$/.test(id ?? ""))
@@ -85,8 +95,11 @@ export const runShow: CommandRun = ({ values, positionals, io }) => {
     io,
     values,
     async (client) => {
-      const report = await client.crashes.get({ params: { id: id as string } } as never)
-      io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCrash(report))
+      const [report, several] = await Promise.all([
+        client.crashes.get({ params: { id: id as string } } as never),
+        severalUnits(client),
+      ])
+      io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCrash(report, several))
       return EXIT_OK
     },
     (why) => lastRunCrashes(io, values, { show: Number(id) }, why),
@@ -106,8 +119,13 @@ export const runList: CommandRun = ({ values, positionals, io }) => {
         ...(since === undefined ? {} : { since }),
         ...(limit === undefined ? {} : { limit: String(limit) }),
       }
-      const { crashes } = await client.crashes.list({ query } as never)
-      io.stdout(values.json === true ? `${JSON.stringify(crashes, null, 2)}\n` : formatCrashes(crashes))
+      const [{ crashes }, several] = await Promise.all([
+        client.crashes.list({ query } as never),
+        severalUnits(client),
+      ])
+      io.stdout(
+        values.json === true ? `${JSON.stringify(crashes, null, 2)}\n` : formatCrashes(crashes, several),
+      )
       return EXIT_OK
     },
     (why) => lastRunCrashes(io, values, unit === undefined ? {} : { unit }, why),

@@ -1,6 +1,7 @@
 // `sam events` (described in commands.ts): the running SAM's live event stream (GET /api/events)
 // as one line per event, or as JSON lines with --json, until Ctrl+C or until SAM stops.
 import { ControlApiError, type ServerEvent } from "../api/controlClient.ts"
+import { instanceLabel, runsSeveral } from "../api/instanceLabel.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK } from "./command.ts"
@@ -9,18 +10,32 @@ import { terminalSafe } from "./terminalSafe.ts"
 const time = (at: unknown) =>
   typeof at === "string" ? at.slice(11, 19) : new Date().toISOString().slice(11, 19)
 
-/** An instance as `sam logs` and `sam ps` name it: web for instance 0, web#1 for the next. */
-const instanceName = (data: Record<string, unknown>) =>
-  `${data.unit}${data.instance ? `#${data.instance}` : ""}`
+/** An instance as `sam logs` and `sam ps` name it: `web`, or `web#0`, `web#1` for a unit of several. */
+const instanceName = (data: Record<string, unknown>, several: ReadonlySet<string>) =>
+  instanceLabel(String(data.unit), Number(data.instance ?? 0), several.has(String(data.unit)))
+
+/** The units of a snapshot that may run several instances (their instance 0 is `web#0`). */
+const severalOf = (data: Record<string, unknown>): Set<string> =>
+  new Set(
+    [...((data.services as unknown[]) ?? []), ...((data.agents as unknown[]) ?? [])]
+      .filter((u) => runsSeveral(u as Parameters<typeof runsSeveral>[0]))
+      .map((u) => (u as { id: string }).id),
+  )
 
 /** One readable line for an event (undefined: nothing to print). */
-/** One event as a line; reasons and details quote units' output, shown as `sam logs` shows it. */
-export const formatEvent = (frame: ServerEvent<unknown>): string | undefined => {
-  const line = describeEvent(frame)
+/**
+ * One event as a line; reasons and details quote units' output, shown as `sam logs` shows it.
+ * `several`: the units that may run several instances (from the stream's snapshot).
+ */
+export const formatEvent = (
+  frame: ServerEvent<unknown>,
+  several: ReadonlySet<string> = new Set(),
+): string | undefined => {
+  const line = describeEvent(frame, several)
   return line === undefined ? undefined : terminalSafe(line)
 }
 
-const describeEvent = (frame: ServerEvent<unknown>): string | undefined => {
+const describeEvent = (frame: ServerEvent<unknown>, several: ReadonlySet<string>): string | undefined => {
   if (typeof frame.data !== "object" || frame.data === null)
     return `${frame.event} ${JSON.stringify(frame.data)}`
   const data = frame.data as Record<string, unknown>
@@ -42,14 +57,14 @@ const describeEvent = (frame: ServerEvent<unknown>): string | undefined => {
       ].join("\n")
     }
     case "transition":
-      return `${time(data.at)} ${instanceName(data)} ${data.from} → ${data.to}${data.pid ? ` (pid ${data.pid})` : ""}${data.reason ? `: ${data.reason}` : ""}`
+      return `${time(data.at)} ${instanceName(data, several)} ${data.from} → ${data.to}${data.pid ? ` (pid ${data.pid})` : ""}${data.reason ? `: ${data.reason}` : ""}`
     case "health":
-      return `${time(data.at)} ${instanceName(data)} health ${data.ok ? "ok" : "failing"} (${data.probe}): ${data.detail}`
+      return `${time(data.at)} ${instanceName(data, several)} health ${data.ok ? "ok" : "failing"} (${data.probe}): ${data.detail}`
     case "supervisor":
       return `${time(data.at)} supervisor ${data.action}${data.unit ? ` ${data.unit}` : data.group ? ` ${data.group}` : ""}: ${data.detail}`
     case "crash.reported":
       // "failed", not "crashed": that is the state past the restart limit (a transition line says it).
-      return `${time(data.at)} ${instanceName(data)} failed, crash report ${data.crash_id}: ${data.reason} (\`sam crashes show ${data.crash_id}\`)`
+      return `${time(data.at)} ${instanceName(data, several)} failed, crash report ${data.crash_id}: ${data.reason} (\`sam crashes show ${data.crash_id}\`)`
     case "alert.firing":
     case "alert.resolved":
       return `${time(data.at)} alert ${data.rule} ${frame.event === "alert.firing" ? "firing" : "resolved"}${data.severity ? ` (${data.severity})` : ""}: ${data.summary ?? data.description ?? ""}`
@@ -78,13 +93,19 @@ export const run: CommandRun = ({ values, io }) =>
     let sawShutdown = false
     try {
       const events = await client.streams.system.events({}, { signal: abort.signal })
+      let several = new Set<string>()
       for await (const event of events) {
+        const data =
+          typeof event.data === "object" && event.data !== null ? (event.data as Record<string, unknown>) : {}
+        if (event.event === "snapshot") several = severalOf(data)
+        // A unit scaled up since the snapshot: its instance 0 is web#0 from now on.
+        else if (typeof data.instance === "number" && data.instance > 0) several.add(String(data.unit))
         if (event.event === "shutdown") sawShutdown = true
         if (values.json === true) {
           io.stdout(`${JSON.stringify({ event: event.event, id: event.id ?? null, data: event.data })}\n`)
           continue
         }
-        const line = formatEvent(event)
+        const line = formatEvent(event, several)
         if (line) io.stdout(`${line}\n`)
       }
     } catch (error) {

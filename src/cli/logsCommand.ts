@@ -3,6 +3,7 @@
 // several (and with -t, before that, the time SAM read the line); with -f it then follows every one
 // of them live (SSE, resumed by seq) across restarts of the units, until Ctrl+C or until SAM stops.
 import { ControlApiError, type ControlClient } from "../api/controlClient.ts"
+import { instanceLabel } from "../api/instanceLabel.ts"
 import { sinceProblem } from "../api/logSince.ts"
 import type { LogLine } from "../api/schemas.ts"
 import { ApiCallError, type SamNotRunning, withApi } from "./apiClient.ts"
@@ -24,6 +25,8 @@ interface Target {
   readonly kind: "service" | "agent"
   /** Instances when the command began (their `id#N` labels size the prefix column). */
   readonly instances: number
+  /** It may run several instances: each is named `web#N`, `web#0` included. */
+  readonly several: boolean
 }
 
 /** The query every request of this run shares, as the API's query parameters. */
@@ -67,7 +70,7 @@ const targetsOf = async (client: ControlClient, ids: ReadonlyArray<string>): Pro
   if (unknown !== undefined) throw new ApiCallError(unknown)
   return wanted.map((id) => {
     const unit = byId.get(id) as UnitRow
-    return { id, kind: unit.kind, instances: unit.instances }
+    return { id, kind: unit.kind, instances: unit.instances, several: unit.several }
   })
 }
 
@@ -91,7 +94,8 @@ const formatOf = (values: OptionValues): Format => {
 const printer = (io: CliIo, targets: ReadonlyArray<Target>, format: Format): Printer => {
   // Several units, or a unit of several instances: every line says whose it is.
   let prefixed = targets.length > 1 || targets.some((t) => t.instances > 1)
-  const label = (unit: string, instance: number) => (instance > 0 ? `${unit}#${instance}` : unit)
+  const several = new Map(targets.map((t) => [t.id, t.several]))
+  const label = (unit: string, instance: number) => instanceLabel(unit, instance, several.get(unit) ?? false)
   // Compose-like: one column for every label, `web#2` included; an instance added later widens it.
   let width = Math.max(...targets.map((t) => label(t.id, Math.max(0, t.instances - 1)).length))
   return {
@@ -189,7 +193,8 @@ export const run: CommandRun = async ({ values, positionals, io }) => {
       offlineLogs(io, values, positionals, query, why, (targets) =>
         printer(
           io,
-          targets.map((t) => ({ ...t, kind: "service" as const })),
+          // The last run's config is not read: several instances are known by their lines.
+          targets.map((t) => ({ ...t, kind: "service" as const, several: t.instances > 1 })),
           format,
         ),
       ),

@@ -1,5 +1,6 @@
 // The `sam ps` / `sam status` table of units and how its cells read (1h02m, 12.4 MB, 0.3%).
 import type { ControlClient } from "../api/controlClient.ts"
+import { runsSeveral } from "../api/instanceLabel.ts"
 import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
 
@@ -40,6 +41,8 @@ export interface UnitRow {
   readonly scaled: string | null
   /** Each instance (the API's `per_instance`): a unit of several gets a row for each. */
   readonly per_instance: ReadonlyArray<InstanceView>
+  /** It may run more than one instance: they are named `web#0`, `web#1` (instanceLabel.ts). */
+  readonly several: boolean
 }
 
 const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
@@ -61,6 +64,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   watch_paused: u.watch_paused,
   scaled: u.scaled,
   per_instance: u.per_instance,
+  several: runsSeveral({ ...u, max_instances: "max_instances" in u ? u.max_instances : undefined }),
 })
 
 export const fetchAgents = async (client: ControlClient): Promise<Agent[]> => {

@@ -45,7 +45,7 @@ import {
   type UnitStatus,
 } from "./supervisor/supervisor.ts"
 import { describeStatus } from "./supervisor/unitStatus.ts"
-import type { UnitKind, UnitSpec } from "./unitSpec.ts"
+import { instanceKey, type UnitKind, type UnitSpec } from "./unitSpec.ts"
 import { UnitTokens } from "./unitTokens.ts"
 
 /** What surfaces read of a unit, through this facade rather than the supervisor. */
@@ -401,6 +401,15 @@ export class Sam {
       uptimeMs: Date.now() - this.startedAt,
       units: this.supervisor.statuses(),
     }
+  }
+
+  /**
+   * What SAM calls instance `instance` of unit `id` in `sam ps`, logs and messages: the unit's id
+   * when it can only ever run one instance, else `id#instance` (`web#0`, `web#1`).
+   */
+  instanceName(id: string, instance: number): string {
+    const spec = this.supervisor.spec(id)
+    return spec === undefined ? (instance > 0 ? `${id}#${instance}` : id) : instanceKey(spec, instance)
   }
 
   /** The status of one unit; throws UnitNotFound (with a did-you-mean). */

@@ -44,3 +44,22 @@ describe("sam crashes and a unit's control characters", () => {
     expect(one.match(/\\x1b\]52/g)).toHaveLength(2)
   })
 })
+
+describe("sam crashes and a unit that may run several instances", () => {
+  it("names its instance 0 web#0 in the list and in a report, as its `sam ps` row does", () => {
+    const one = crash({ failure: "exit", exit_code: 1, signal: null })
+    expect(
+      formatCrashes([one], new Set(["web"]))
+        .split("\n")[1]
+        ?.split(/\s{2,}/)[2],
+    ).toBe("web#0")
+    expect(
+      formatCrashes([one])
+        .split("\n")[1]
+        ?.split(/\s{2,}/)[2],
+    ).toBe("web")
+    expect(formatCrash({ ...one, resources: {}, last_lines: [] }, new Set(["web"]))).toMatch(
+      /^crash 1: web#0 at /,
+    )
+  })
+})

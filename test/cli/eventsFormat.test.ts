@@ -1,4 +1,4 @@
-// `sam events` lines: an instance is named as `sam ps` and `sam logs` name it (web, web#1).
+// `sam events` lines: an instance is named as `sam ps` and `sam logs` name it (web; web#0, web#1).
 import { describe, expect, it } from "vitest"
 import { formatEvent } from "../../src/cli/eventsCommand.ts"
 
@@ -20,6 +20,18 @@ describe("sam events lines", () => {
     expect(formatEvent({ id: "1", event: "health", data: { ...health, instance: 1 } })).toBe(
       "10:11:12 web#1 health failing (http): HTTP 503",
     )
+  })
+})
+
+describe("sam events lines of a unit that may run several instances", () => {
+  it("name its instance 0 web#0, as its `sam ps` row does", () => {
+    const transition = { unit: "web", instance: 0, from: "starting", to: "running.ready", reason: "ok", at }
+    expect(formatEvent({ id: "1", event: "transition", data: transition }, new Set(["web"]))).toBe(
+      "10:11:12 web#0 starting → running.ready: ok",
+    )
+    expect(
+      formatEvent({ id: "1", event: "transition", data: { ...transition, unit: "db" } }, new Set(["web"])),
+    ).toBe("10:11:12 db starting → running.ready: ok")
   })
 })
 

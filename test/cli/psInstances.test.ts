@@ -71,6 +71,16 @@ describe("sam ps and a service of several instances", () => {
     }>
     expect(json[0]?.per_instance.map((i) => i.pid)).toEqual(instances.map((i) => i.pid))
 
+    // `sam crashes` and SAM's console name instance 0 as its row does: web#0, not web.
+    const first = instances[0]?.pid as number
+    process.kill(first, "SIGKILL")
+    await untilUnit(sam, "services", "web", (s) => s.restarts > 0 && s.status === "running" && s.ready)
+    const crashes = await runSam(["crashes", "web"], { cwd: p.dir })
+    expect(crashes.stdout).toMatch(/^\d+ +\S+ \S+ +web#0 +SIGKILL /m)
+    expect(sam.output()).toMatch(/^ {3}… web#0 starting$/m)
+    expect(sam.output()).toMatch(/^ready web#1 pid \d+ /m)
+    expect(sam.output()).not.toMatch(/ web (starting|pid)/)
+
     expect((await runSam(["stop", "web"], { cwd: p.dir })).code).toBe(0)
     const stopped = await runSam(["ps"], { cwd: p.dir })
     expect(stopped.stdout).toMatch(/^web +service +process +stopped +no /m)

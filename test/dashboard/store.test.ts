@@ -178,6 +178,19 @@ describe("the dashboard's state", () => {
         at: "t",
       })?.text,
     ).toBe("api#2 a → b")
+    // A unit that may run several: its instance 0 is api#0, as `sam ps` lists it; one of one is api.
+    const zero = {
+      type: "transition",
+      unit: "api",
+      instance: 0,
+      from: "a",
+      to: "b",
+      reason: "",
+      id: 1,
+      at: "t",
+    }
+    expect(timelineEntry(zero, (unit) => unit === "api")?.text).toBe("api#0 a → b")
+    expect(timelineEntry(zero)?.text).toBe("api a → b")
     expect(
       timelineEntry({
         type: "supervisor",

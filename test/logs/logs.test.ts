@@ -150,7 +150,8 @@ describe("sam logs", () => {
   it("prefixes each unit like Compose with several ids or none, and names a typo", async () => {
     await untilLogs(
       [],
-      (out) => /^crasher +\| Error: listen EADDRINUSE/m.test(out) && /^web +\| tick/m.test(out),
+      // web may scale (max_instances 2): its instance is web#0 from the start, a stable name.
+      (out) => /^crasher +\| Error: listen EADDRINUSE/m.test(out) && /^web#0 +\| tick/m.test(out),
     )
     const typo = await sam(["logs", "wbe"])
     expect(typo.code).toBe(1)
@@ -415,13 +416,13 @@ describe("crash reports", () => {
 
 // Last: the second instance's lines stay in web's log for whatever reads it afterwards.
 describe("sam logs of a scaled service", () => {
-  it("a unit of several instances: every line prefixed, web and web#1 in one column", async () => {
+  it("a unit of several instances: every line prefixed, web#0 and web#1 in one column, as `sam ps` names them", async () => {
     expect((await sam(["scale", "web", "2"])).code).toBe(0)
     try {
       const run = await untilLogs(["web", "-n", "40"], (out) => /^web#1 \| tick/m.test(out))
       const lines = run.stdout.trimEnd().split("\n")
       expect(new Set(lines.map((line) => line.indexOf(" | ")))).toEqual(new Set(["web#1".length]))
-      expect(lines.some((line) => line.startsWith("web   | "))).toBe(true)
+      expect(lines.some((line) => line.startsWith("web#0 | "))).toBe(true)
     } finally {
       expect((await sam(["scale", "web", "1"])).code).toBe(0)
     }

@@ -62,18 +62,19 @@ describe("sam logs --timestamps", () => {
     await untilUnit(daemon, "services", "web", (s) => (s as { instances?: number }).instances === 2)
     const sam = (args: ReadonlyArray<string>) => runSam(["logs", ...args], { cwd: p.dir })
 
-    // Following every unit: web's two instances and api share one column after the time.
+    // Following every unit: web's two instances (web#0 and web#1, as `sam ps` lists them) and api
+    // share one column after the time.
     const follow = follower(p.dir, ["-t", "-n", "0"])
     p.pids.add(follow.child.pid as number)
     const ticked = (who: string) => new RegExp(`^${iso} ${who} \\| tick \\d+$`, "m")
     try {
-      await follow.until((out) => ["web  ", "web#1", "api  "].every((who) => ticked(who).test(out)))
+      await follow.until((out) => ["web#0", "web#1", "api  "].every((who) => ticked(who).test(out)))
     } finally {
       follow.child.kill("SIGINT")
     }
     expect(await follow.exited).toBe(0)
     const followed = follow.stdout().trimEnd().split("\n")
-    for (const line of followed) expect(line).toMatch(new RegExp(`^${iso} (web  |web#1|api  ) \\| .+$`))
+    for (const line of followed) expect(line).toMatch(new RegExp(`^${iso} (web#0|web#1|api  ) \\| .+$`))
 
     // The history prints the lines the follower saw just as it did (same time, same prefix).
     const history = await sam(["--timestamps", "-n", "1000"])

@@ -28,6 +28,8 @@ describe("embedding SAM in a Node app", () => {
     expect(first.ready).toEqual(["db", "api"])
     const pids = sam.status().units.map((u) => u.pid as number)
     expect(survivors(pids)).toHaveLength(2)
+    // A unit of one instance is named by its id alone.
+    expect(sam.instanceName("db", 0)).toBe("db")
 
     await expect(sam.services.start("db")).rejects.toMatchObject({ _tag: "CommandRefused" })
     await expect(sam.agents.start("db")).rejects.toMatchObject({ message: '"db" is a service, not an agent' })
@@ -126,6 +128,8 @@ describe("createSam and the Effect layer", () => {
         },
       )
       await sam.start()
+      // A unit that may run several names each instance web#N, web#0 included, as `sam ps` does.
+      expect([sam.instanceName("web", 0), sam.instanceName("web", 1)]).toEqual(["web#0", "web#1"])
       await sam.scale("web", 2)
       await sam.until("web", (s) => s.instances.length === 2 && s.ready, 20_000)
       const pids = sam.services.status("web").instances.map((i) => i.pid as number)

@@ -1,6 +1,7 @@
 // The dashboard's state and the pure steps that change it: a snapshot replaces the units, a
 // transition moves one at once (its full view follows from the API), usage samples grow the
 // sparklines, events become timeline lines. live.ts feeds it; components read it with useStore.
+import { instanceLabel, runsSeveral } from "../../api/instanceLabel.ts"
 import { reloadSummary } from "../../runtime/reloadSummary.ts"
 import type {
   Alert,
@@ -80,13 +81,31 @@ const text = (v: unknown): string | undefined => (typeof v === "string" ? v : un
 /** The unit id of an event's `unit` (`api#2` is instance 2 of `api`). */
 export const unitOf = (event: Raw): string | undefined => text(event.unit)?.split("#")[0]
 
-/** A timeline line for a SAM event, or undefined for events the timeline leaves out. */
-export const timelineEntry = (event: Raw): TimelineEntry | undefined => {
+/** Whether `unit` may run several instances (its instance 0 is then `web#0`, as `sam ps` lists it). */
+export const severalOf =
+  (units: ReadonlyMap<string, Unit>) =>
+  (unit: string): boolean => {
+    const view = units.get(unit)
+    return view !== undefined && runsSeveral(view)
+  }
+
+/**
+ * A timeline line for a SAM event, or undefined for events the timeline leaves out. `several`
+ * says which units may run several instances (they are named `web#0`, `web#1`).
+ */
+export const timelineEntry = (
+  event: Raw,
+  several: (unit: string) => boolean = () => false,
+): TimelineEntry | undefined => {
   const type = text(event.type) ?? ""
   const id = typeof event.id === "number" ? event.id : 0
   const at = text(event.at) ?? new Date().toISOString()
   const unit = unitOf(event)
-  const instance = typeof event.instance === "number" && event.instance > 0 ? `#${event.instance}` : ""
+  const index = typeof event.instance === "number" ? event.instance : undefined
+  const instance =
+    unit === undefined || index === undefined
+      ? ""
+      : instanceLabel(unit, index, several(unit)).slice(unit.length)
   switch (type) {
     case "transition": {
       const to = text(event.to) ?? "?"
@@ -150,7 +169,7 @@ const unitsOf = (snapshot: Raw, now: number): Map<string, Unit> => {
 /** A snapshot: every unit as of now, and the recent events as the timeline. */
 export const applySnapshot = (state: State, snapshot: Raw, now: number): State => {
   const units = unitsOf(snapshot, now)
-  const recent = ((snapshot.recent as Raw[] | undefined) ?? []).map(timelineEntry)
+  const recent = ((snapshot.recent as Raw[] | undefined) ?? []).map((e) => timelineEntry(e, severalOf(units)))
   const timeline = recent
     .filter((e): e is TimelineEntry => e !== undefined)
     .reverse()
@@ -173,7 +192,7 @@ export const applySnapshot = (state: State, snapshot: Raw, now: number): State =
 export const applyTransition = (state: State, event: Raw): State => {
   const id = unitOf(event)
   const unit = id === undefined ? undefined : state.units.get(id)
-  const timeline = withEntry(state.timeline, timelineEntry(event))
+  const timeline = withEntry(state.timeline, timelineEntry(event, severalOf(state.units)))
   if (unit === undefined || id === undefined) return { ...state, timeline }
   const to = text(event.to) ?? unit.status
   const [base] = to.split(".")
@@ -247,7 +266,7 @@ export const applyHistory = (
 
 export const applyEvent = (state: State, event: Raw): State => ({
   ...state,
-  timeline: withEntry(state.timeline, timelineEntry(event)),
+  timeline: withEntry(state.timeline, timelineEntry(event, severalOf(state.units))),
 })
 
 export const withNotice = (state: State, notice: Omit<Notice, "id">): State => ({

@@ -1,9 +1,11 @@
 // Crash reports, newest first: when, which instance, how it failed, and its last lines of output
 // (the newest few shown at once, the others on a click); a unit's older reports are one line each.
 import { useState } from "preact/hooks"
+import { instanceLabel } from "../../../api/instanceLabel.ts"
 import { clock, duration } from "../format.ts"
+import { severalOf } from "../store.ts"
 import type { Crash, CrashDetail } from "../types.ts"
-import { useDashboard } from "../useStore.ts"
+import { useDashboard, useStore } from "../useStore.ts"
 
 interface Props {
   readonly crashes: ReadonlyArray<Crash>
@@ -14,13 +16,11 @@ const shownLines = 8
 
 /** A report's one-line head: unit (#instance), how it ended, when, after how long; bold when it leads. */
 const CrashHead = ({ crash, strong = false }: { readonly crash: Crash; readonly strong?: boolean }) => {
+  const several = severalOf(useStore((s) => s.units))
   const Name = strong ? "strong" : "span"
   return (
     <div class="crash-head">
-      <Name>
-        {crash.unit}
-        {crash.instance > 0 ? `#${crash.instance}` : ""}
-      </Name>
+      <Name>{instanceLabel(crash.unit, crash.instance, several(crash.unit))}</Name>
       <span class="badge tone-bad">
         {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
       </span>
