@@ -291,6 +291,10 @@ export const lifecycleMachine = setup({
                   target: "ready",
                   actions: { type: "because", params: ({ event }) => ({ reason: event.detail ?? "ready" }) },
                 },
+                // Never ready yet and its check fails: the reason says why ("HTTP 503"), not "spawned".
+                PROBE_FAILED: {
+                  actions: { type: "because", params: ({ event }) => ({ reason: event.detail }) },
+                },
               },
             },
             ready: {

@@ -55,6 +55,9 @@ export const progressLine = (
     const reason =
       event.from === "error" ? event.reason.replace(/^.*?; (?=not restarted: )/, "") : event.reason
     const why = reason && !plainReasons.has(reason) ? ` (${reason})` : ""
+    // A unit SAM gave up on was down already: its stop as SAM exits is no news.
+    if (event.to === "stopped" && event.from === "crashed" && event.reason === "SAM is stopping")
+      return undefined
     if (event.to === "stopped") return `   ■ ${who} stopped${why}`
     if (event.to === "suspended") return `   ‖ ${who} suspended${pid}${why}`
     if (event.from === "suspended" && event.to.startsWith("running")) return `   … ${who} resuming${pid}`

@@ -6,6 +6,7 @@
 import type { ControlClient } from "../api/controlClient.ts"
 import { ControlApiError } from "../api/controlClient.ts"
 import type { Agent, Service } from "../api/schemas.ts"
+import { stateInWords } from "../app/startOutcome.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandContext, type CommandRun, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.ts"
 import { fetchAgents, unknownUnits } from "./unitTable.ts"
@@ -41,7 +42,7 @@ const describeUnit = (unit: Agent | Service): string => {
     : !unit.readiness_checked
       ? " (no readiness check)"
       : " and ready"
-  return `${unit.id} is ${unit.status}${unit.status === "running" ? readiness : ""}${unit.pid === null ? "" : `, pid ${unit.pid}`}`
+  return `${unit.id} is ${stateInWords(unit.status)}${unit.status === "running" ? readiness : ""}${unit.pid === null ? "" : `, pid ${unit.pid}`}`
 }
 
 /** A unit the command is for: its kind says which endpoint. */

@@ -191,6 +191,9 @@ const instanceRows = (r: UnitRow, now: number): string[][] =>
 /** Stopped but waiting for its dependencies: its reason says for what. */
 const waitingReason = /^waiting for /
 
+/** Stopped after a failure its restart policy does not restart: the reason says what failed. */
+const notRestarted = /; not restarted: /
+
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
   if (rows.length === 0) return "no agents or services configured\n"
@@ -201,9 +204,15 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
       .map((v, i) => v.padEnd(widths[i]!))
       .join("  ")
       .trimEnd()
-  // Why the units that are down are down, under the table (a column would be most of its width).
+  // Why the units that are down are down, under the table (a column would be most of its width):
+  // failing, waiting, left stopped after a failure, or running but not ready (a failing check).
   const down = rows.filter(
-    (r) => (downStates.has(r.state) && r.reason !== "") || waitingReason.test(r.reason),
+    (r) =>
+      r.reason !== "" &&
+      (downStates.has(r.state) ||
+        waitingReason.test(r.reason) ||
+        (r.state === "stopped" && notRestarted.test(r.reason)) ||
+        (r.state === "running" && !r.ready)),
   )
   const why = down.map((r) => `${r.id}: ${r.reason}`)
   // A halted rollout: which instance failed the new config, which still run the old one.

@@ -418,9 +418,20 @@ const checkProbeKind = (unit: Unit, warnings: Array<string>) => {
  * own code (no memory or CPU of its own), a worker thread shares SAM's CPU. Said, not silent.
  */
 const checkAgentLimits = (raw: Record<string, unknown>, unit: Unit, warnings: Array<string>) => {
-  if (unit.kind !== "agents" || !isRecord(unit.value.resources)) return
+  if (unit.kind !== "agents") return
   const defaults = isRecord(raw.runtime) ? raw.runtime.default_agent_runtime : undefined
   const runtime = unit.value.runtime ?? defaults ?? "sandbox"
+  // An inline agent shares SAM's event loop: nothing can miss a heartbeat (its interval still
+  // paces the health() hook).
+  if (
+    runtime === "inline" &&
+    isRecord(unit.value.heartbeat) &&
+    unit.value.heartbeat.ttl_seconds !== undefined
+  )
+    warnings.push(
+      `${formatPath([unit.kind, unit.id, "heartbeat", "ttl_seconds"])}: not enforced for an inline agent (it runs on SAM's own event loop, so it sends no heartbeat; interval_seconds only paces its health() hook); use runtime "process", "sandbox" or "worker" for a stuck agent to be killed`,
+    )
+  if (!isRecord(unit.value.resources)) return
   const unenforced =
     runtime === "inline"
       ? ["max_memory_mb", "max_cpu_percent"]

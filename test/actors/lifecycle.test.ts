@@ -248,6 +248,10 @@ describe("lifecycle machine: facts", () => {
     await settle()
     expect(publicState(actor.getSnapshot().value)).toMatchObject({ state: "running", readiness: "unready" })
     expect(actor.getSnapshot().context.pid).toBe(42)
+    // Not ready yet and failing its check: it stays unready, and its reason says why.
+    actor.send({ type: "PROBE_FAILED", detail: "HTTP 503" })
+    expect(publicState(actor.getSnapshot().value).readiness).toBe("unready")
+    expect(actor.getSnapshot().context.reason).toBe("HTTP 503")
     actor.send({ type: "PROBE_PASSED" })
     expect(publicState(actor.getSnapshot().value).readiness).toBe("ready")
     actor.send({ type: "PROBE_FAILED", detail: "503" })

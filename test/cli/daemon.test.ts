@@ -332,11 +332,16 @@ describe("sam start (the daemon)", () => {
       const sam = await p.start()
       await sam.waitForOutput("press Ctrl+C")
       // web has no readiness check: it started, and a command says so rather than "ready"; so
-      // does the start-up's summary, which counts it.
+      // does the start-up's summary, which counts it. An agent is ready once its setup finished:
+      // that is checked, so bye is not among them.
       expect(sam.output()).toMatch(/^started web pid \d+ /m)
-      expect(sam.output()).toMatch(
-        /units ready in \d+ ms; API \S+; started with no readiness check: (bye, web|web, bye)$/m,
-      )
+      expect(sam.output()).toMatch(/^ready bye \d+\.\ds$/m)
+      expect(sam.output()).toMatch(/units ready in \d+ ms; API \S+; started with no readiness check: web$/m)
+      const bye = await sam.api<{ readiness_checked: boolean; reason: string }>("GET", "/api/agents/bye")
+      expect(bye.body).toMatchObject({
+        readiness_checked: true,
+        reason: "the agent is ready: its setup finished",
+      })
       const restarted = await runSam(["restart", "web", "--config", "sam.config.json"], { cwd: p.dir })
       expect(restarted.stdout).toMatch(/^web is running \(no readiness check\), pid \d+\n$/)
       // The API says it as a field, not in words: the reason is free text.

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
+import { fixturePath, type Project, project, type UnitBody, untilUnit } from "../support/daemon.ts"
 import { runSam } from "./runSam.ts"
 
 let p: Project | undefined
@@ -44,5 +44,52 @@ describe("sam ps and a unit that keeps failing", () => {
     expect(ps.stdout).toContain(`\nbroken: ${reason}\n`)
     // The moment's progress line (its transition event) said the delay, as it was then.
     await sam.waitForOutput(/broken crashed: .*exited with code 1.*; retrying in 5m00s/)
+  })
+
+  it("says why a running unit is not ready, and why one left stopped after a failure is down", async () => {
+    p = project()
+    p.writeConfig({
+      services: {
+        sick: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("http-service.mjs")],
+            env: { HEALTH_STATUS: "503" },
+          },
+          health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
+        },
+        once: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("exit.mjs")],
+            env: { EXIT_CODE: "1" },
+          },
+          restart_policy: "never",
+        },
+      },
+    })
+    const sam = await p.start()
+    // Not "press Ctrl+C": the start-up waits out sick's readiness window. The API is up by then.
+    await sam.waitForOutput("sam: control API on")
+    await untilUnit<UnitBody & { reason: string }>(
+      sam,
+      "services",
+      "sick",
+      (s) => s.status === "running" && !s.ready && /503/.test(s.reason),
+    )
+    await untilUnit<UnitBody & { reason: string }>(
+      sam,
+      "services",
+      "once",
+      (s) => s.status === "stopped" && /not restarted/.test(s.reason),
+    )
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    const reason = async (id: string) =>
+      (await sam.api<{ reason: string }>("GET", `/api/services/${id}`)).body.reason
+    expect(ps.stdout).toMatch(/\nsick: .*503.*\n/)
+    expect(ps.stdout).toContain(`\nonce: ${await reason("once")}\n`)
+    expect(await reason("once")).toMatch(/exited with code 1; not restarted: /)
   })
 })

@@ -148,7 +148,7 @@ describe("sam start -d", () => {
     const pid = Number(/running in the background \(pid (\d+)\)/.exec(run.stdout)?.[1])
     if (pid > 0) p.pids.add(pid)
     expect(run.code).toBe(1)
-    expect(run.stdout).toMatch(/^sam: {3}broken is backoff: exited with code 1/m)
+    expect(run.stdout).toMatch(/^sam: {3}broken is in backoff: exited with code 1/m)
     expect(run.stderr).toBe(
       "sam: broken failed to start (SAM runs on and retries it: `sam ps`, `sam logs broken`); exit 1\n",
     )

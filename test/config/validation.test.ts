@@ -571,4 +571,19 @@ describe("an agent's limits its runtime cannot enforce", () => {
       `agents.w.resources.max_cpu_percent: not enforced for a worker agent (its thread shares SAM's CPU); use runtime "process" or "sandbox" for it to be enforced`,
     ])
   })
+
+  it("an inline agent's heartbeat TTL is warned about; its interval paces health() and is not", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "agents:",
+        "  i: { path: ., runtime: inline, heartbeat: { interval_seconds: 1, ttl_seconds: 2 } }",
+        "  j: { path: ., runtime: inline, heartbeat: { interval_seconds: 1 } }",
+        "  w: { path: ., runtime: worker, heartbeat: { interval_seconds: 1, ttl_seconds: 2 } }",
+      ),
+    })
+    const { warnings } = await loadConfig({ cwd: dir, configPath: "sam.yaml" })
+    expect(warnings.filter((w) => w.includes("heartbeat"))).toEqual([
+      `agents.i.heartbeat.ttl_seconds: not enforced for an inline agent (it runs on SAM's own event loop, so it sends no heartbeat; interval_seconds only paces its health() hook); use runtime "process", "sandbox" or "worker" for a stuck agent to be killed`,
+    ])
+  })
 })

@@ -18,7 +18,7 @@ import {
 import { delayText, withDelay } from "../delayText.ts"
 import type { InstanceHandle } from "../drivers/driver.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
-import { noReadinessCheck } from "../health/noReadinessCheck.ts"
+import { agentSetupDone, noReadinessCheck } from "../health/noReadinessCheck.ts"
 import type { HealthRecord, ProbeTarget } from "../health/probe.ts"
 import { dyingWords } from "../output/dyingWords.ts"
 import { cutLine } from "../output/lineSplitter.ts"
@@ -221,7 +221,8 @@ export class InstanceRunner implements LifecycleWork {
       nextAttemptAt: this.state === "backoff" || this.view.retrying ? this.nextAttemptAt : undefined,
       lastUsage: this.lastUsage,
       draining: this.draining,
-      readinessChecked: checksReadiness(this.spec.probes, this.env.probes),
+      // An agent is ready when it says so, after its setup: that is a check, probes or not.
+      readinessChecked: this.spec.kind === "agent" || checksReadiness(this.spec.probes, this.env.probes),
     }
   }
 
@@ -448,6 +449,11 @@ export class InstanceRunner implements LifecycleWork {
     }
   }
 
+  /** Why an instance with no readiness probe is ready: nothing checked, or an agent's setup done. */
+  private readyWithoutProbe(): string {
+    return this.spec.kind === "agent" ? agentSetupDone : noReadinessCheck
+  }
+
   /** (Re)start the probes of the watch in progress, with the spec as it is now. */
   private beginProbes(): void {
     const sendBack = this.watching
@@ -458,13 +464,17 @@ export class InstanceRunner implements LifecycleWork {
     this.lastHealthOk = undefined
     // Without a probe to run, ready at once and no fiber of its own: one less per inline agent.
     if (activeProbes(this.spec.probes, this.env.probes).length === 0) {
-      sendBack({ type: "PROBE_PASSED", detail: noReadinessCheck })
+      sendBack({ type: "PROBE_PASSED", detail: this.readyWithoutProbe() })
       return
     }
     this.probes = this.env.fork(
       monitorHealth(this.spec.probes, this.env.probes, () => this.probeTarget(), {
         onRecord: (record) => this.onHealth(record),
-        onReady: (detail) => sendBack({ type: "PROBE_PASSED", detail }),
+        onReady: (detail) =>
+          sendBack({
+            type: "PROBE_PASSED",
+            detail: detail === noReadinessCheck ? this.readyWithoutProbe() : detail,
+          }),
         onUnready: (detail) => sendBack({ type: "PROBE_FAILED", detail }),
         onLivenessFailed: (detail) => sendBack({ type: "LIVENESS_FAILED", detail }),
       }),
