@@ -1,10 +1,11 @@
 // `sam secrets set|get|list|rm` (described in commands.ts): manage the encrypted local vault that
-// ${vault.key} references read. The vault location comes from the config (security.vault), else <cwd>/.sam.
+// ${vault.key} references read. The vault location comes from the config (security.vault), else
+// SAM_STATE_DIR or <cwd>/.sam.
 
-import { existsSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { DEFAULT_CONFIG_FILE, DEFAULT_STATE_DIR } from "../config/constants.ts"
-import { VaultError } from "../config/errors.ts"
+import { DEFAULT_STATE_DIR } from "../config/constants.ts"
+import { configFilesIn } from "../config/defaultConfigFile.ts"
+import { ConfigError, VaultError } from "../config/errors.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
 import { openVault, SECRET_NAME, type VaultLocation } from "../config/vault.ts"
 import {
@@ -13,20 +14,42 @@ import {
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
+  listOption,
   stringOption,
 } from "./command.ts"
-import { loadFromOptions } from "./configOptions.ts"
+import { printConfigError } from "./configOptions.ts"
 
-/** Where the vault is: from the config when there is one, else the defaults under <cwd>/.sam. */
+/**
+ * Where the vault is: from the config when there is one (found as every command finds it), else
+ * the defaults under SAM_STATE_DIR or <cwd>/.sam. Only the merged layers are read: the vault's
+ * location needs no valid rest of the config.
+ */
 const locate = async ({ values, io }: CommandContext): Promise<VaultLocation | undefined> => {
-  if (stringOption(values, "config") === undefined && !existsSync(resolve(io.cwd, DEFAULT_CONFIG_FILE))) {
-    const stateDir = join(io.cwd, DEFAULT_STATE_DIR)
+  const configPath = stringOption(values, "config")
+  if (configPath === undefined && configFilesIn(io.cwd).length === 0) {
+    const named = io.env.SAM_STATE_DIR
+    const stateDir = named ? resolve(io.cwd, named) : join(io.cwd, DEFAULT_STATE_DIR)
     return { path: join(stateDir, "vault.json"), keyFile: join(stateDir, "vault.key") }
   }
-  const loaded = await loadFromOptions(io, values, { secrets: "lenient" })
-  const vault = loaded?.config.security.vault
-  if (vault?.path === undefined || vault.key_file === undefined) return undefined
-  return { path: vault.path, keyFile: vault.key_file }
+  const { readMergedConfig, vaultFilesOf } = await import("../config/mergedConfig.ts")
+  try {
+    const merged = await readMergedConfig({
+      cwd: io.cwd,
+      env: io.env,
+      ...(configPath === undefined ? {} : { configPath }),
+      cliOverrides: listOption(values, "set"),
+    })
+    const files = vaultFilesOf(merged)
+    if (files === undefined)
+      io.stderr(
+        `sam: the config ${merged.configPath} gives security.vault.path and key_file no usable value (an absolute path, or one relative to the file, with no unresolved reference)\n`,
+      )
+    return files
+  } catch (cause) {
+    if (!(cause instanceof ConfigError)) throw cause
+    printConfigError(io, cause)
+    return undefined
+  }
 }
 
 /** Runs `body` with the vault location; config and vault problems exit 2. */

@@ -122,8 +122,22 @@ export const readMergedConfig = async (options: MergedConfigOptions = {}): Promi
  */
 export const stateDirOf = (merged: MergedConfig): string | undefined => {
   const runtime = merged.raw.runtime
-  const stateDir = isRecord(runtime) ? runtime.state_dir : undefined
-  return typeof stateDir === "string" && isAbsolute(stateDir) && !stateDir.includes("${")
-    ? stateDir
-    : undefined
+  return usablePath(isRecord(runtime) ? runtime.state_dir : undefined)
+}
+
+/** An absolute path with no reference left in it, else undefined. */
+const usablePath = (value: unknown): string | undefined =>
+  typeof value === "string" && isAbsolute(value) && !value.includes("${") ? value : undefined
+
+/**
+ * `security.vault`'s files as SAM would use them (defaults under the state dir), whatever else is
+ * wrong with the config: `sam secrets` needs no valid rest (a `${vault.x}` in a typed field, the
+ * very secret being set, fails the decoding until it is set).
+ */
+export const vaultFilesOf = (merged: MergedConfig): { path: string; keyFile: string } | undefined => {
+  const security = merged.raw.security
+  const vault = isRecord(security) && isRecord(security.vault) ? security.vault : undefined
+  const path = usablePath(vault?.path)
+  const keyFile = usablePath(vault?.key_file)
+  return path === undefined || keyFile === undefined ? undefined : { path, keyFile }
 }

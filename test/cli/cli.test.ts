@@ -300,6 +300,29 @@ describe("sam secrets and sam config print", () => {
     expect(gone.err()).toContain('no secret "openai_key"')
   })
 
+  it("finds the vault as every command finds the config (a lone sam.yaml, its state_dir), even when the config needs the very secret to validate", async () => {
+    const dir = await project("vault-found", {
+      // A secret in a typed field: the config does not validate until the secret is set.
+      "sam.yaml":
+        'runtime: { state_dir: ./state }\nservices:\n  a:\n    deployment: { mode: process, command: sleep, args: ["100"] }\n    restart_policy: "${vault.rp}"\n',
+    })
+    const set = await runSam(["secrets", "set", "rp", "never"], { cwd: dir })
+    expect(set).toMatchObject({ code: 0, stdout: `stored "rp" in ${join(dir, "state", "vault.json")}\n` })
+    expect(existsSync(join(dir, ".sam"))).toBe(false)
+    // Now it validates, with the secret from the state dir's vault.
+    expect((await runSam(["validate"], { cwd: dir })).code).toBe(0)
+    // No config here: SAM_STATE_DIR's vault, as the other commands take SAM_STATE_DIR.
+    const bare = await project("vault-env", { "notes.txt": "no config here\n" })
+    const env = await runSam(["secrets", "set", "k", "v"], { cwd: bare, env: { SAM_STATE_DIR: "elsewhere" } })
+    expect(env).toMatchObject({ code: 0, stdout: `stored "k" in ${join(bare, "elsewhere", "vault.json")}\n` })
+    // A config that does not even read: its problem, exit 2, nothing written.
+    const broken = await project("vault-broken", { "sam.yaml": "services: [oops\n" })
+    const refused = await runSam(["secrets", "set", "k", "v"], { cwd: broken })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain("sam.yaml")
+    expect(existsSync(join(broken, ".sam"))).toBe(false)
+  })
+
   it("config print lists the plugins SAM loads from the plugins/ folder, marked as auto-loaded", async () => {
     const dir = await project("auto-plugins", {
       "sam.yaml": "plugins:\n  - path: ./plugins/named.ts\n",
