@@ -3,12 +3,15 @@
 // stops every unit in reverse dependency order and exits 0. Without security.api_tokens it keeps
 // the local admin token in <state_dir>/token and prints the dashboard's login link.
 
+import { dirname, join } from "node:path"
 import { connectUrl, removeApiState, writeApiState } from "../api/apiAddress.ts"
 import { type ApiServeError, type ApiServer, isApiServeError, startApiServer } from "../api/apiServer.ts"
 import { bindRefusal } from "../api/auth.ts"
 import { dashboardLink } from "../api/dashboardLink.ts"
 import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
+import { removeRunPointer, writeRunPointer } from "../api/runPointer.ts"
 import { terminalSafe } from "../cli/terminalSafe.ts"
+import { DEFAULT_STATE_DIR } from "../config/constants.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
@@ -41,6 +44,8 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   // Progress lines quote units' output (a reason's last stderr line): shown as `sam logs` shows it.
   const say = (line: string) => out.write(`${terminalSafe(line)}\n`)
   const { api, runtime, security } = loaded.config
+  // Not the state dir beside the config, where the CLI looks first (runPointer.ts).
+  const pointed = runtime.state_dir !== join(dirname(loaded.configPath), DEFAULT_STATE_DIR)
   const tokens = security.api_tokens ?? {}
   const refusal = bindRefusal(api.host, Object.keys(tokens).length)
   if (refusal) {
@@ -192,6 +197,7 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
         await removeApiState(runtime.state_dir).catch((error: unknown) =>
           say(`sam: could not remove ${runtime.state_dir}/api.json: ${String(error)}`),
         )
+        if (pointed) await removeRunPointer(process.env, loaded.configPath, runtime.state_dir).catch(() => {})
       })
       .then(() => {
         say("sam: stopped")
@@ -239,6 +245,13 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   }).catch((error: unknown) =>
     say(`sam: could not write ${runtime.state_dir}/api.json (${String(error)}); set SAM_URL for the CLI`),
   )
+  // A state dir away from the config: the CLI finds it by this record while the config is broken.
+  if (pointed)
+    await writeRunPointer(process.env, loaded.configPath, runtime.state_dir).catch((error: unknown) =>
+      say(
+        `sam: could not record the state dir in the user's cache (${String(error)}); while the config is broken, the CLI finds this SAM only with SAM_STATE_DIR`,
+      ),
+    )
   say(
     `sam: control API on ${apiUrl} (${configured ? "tokens from security.api_tokens" : `local admin token in ${runtime.state_dir}/token`})`,
   )

@@ -1,7 +1,8 @@
 // How CLI commands reach a running SAM: find its control API (--url or SAM_URL; else the api.json
 // the daemon writes in its state dir: SAM_STATE_DIR's, <config dir>/.sam's when that SAM runs this
 // config, the config's runtime.state_dir (read from the merged layers when the rest of the config
-// does not validate); else api.host:api.port from the config), take the bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
+// does not validate; from the record its SAM keeps in the user's cache when the config does not
+// even load: runPointer.ts); else api.host:api.port from the config), take the bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
 // (src/api/controlClient.ts), and turn every failure into a message that says what to do.
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
@@ -13,6 +14,7 @@ import {
   readRecordedApiState,
 } from "../api/apiAddress.ts"
 import { ControlApiError, type ControlClient, controlClient } from "../api/controlClient.ts"
+import { readRunPointer } from "../api/runPointer.ts"
 import { DEFAULT_STATE_DIR } from "../config/constants.ts"
 import { defaultConfigFile } from "../config/defaultConfigFile.ts"
 import type { ConfigError } from "../config/errors.ts"
@@ -121,7 +123,10 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
     })
   } catch (error) {
     if (!isConfigError(error)) throw error
-    return runningDespiteConfig(io, { configFile, error, verb: "does not load", stateDirs: [beside] })
+    // Its runtime.state_dir cannot be read: the state dir the SAM running it recorded (runPointer.ts).
+    const recorded = readRunPointer(io.env, configFile)
+    const stateDirs = recorded === undefined || recorded === beside ? [beside] : [recorded, beside]
+    return runningDespiteConfig(io, { configFile, error, verb: "does not load", stateDirs })
   }
   let loaded: Awaited<ReturnType<typeof validateMergedConfig>>
   try {
@@ -130,7 +135,7 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
     if (!isConfigError(error)) throw error
     // The files read but do not validate (a typo mid-edit): the state dir they name still says
     // where SAM is, when that value itself is usable.
-    const named = stateDirOf(merged)
+    const named = stateDirOf(merged) ?? readRunPointer(io.env, configFile)
     const stateDirs = named === undefined || named === beside ? [beside] : [named, beside]
     return runningDespiteConfig(io, { configFile, error, verb: "does not validate", stateDirs })
   }
