@@ -84,9 +84,16 @@ describe("a config with its own state_dir, saved with a typo while SAM runs", ()
     }
   })
 
-  it("a state_dir that is itself unusable is not guessed at: the config does not load (exit 2)", async () => {
+  it("a state_dir that is itself unusable is not guessed at: the record SAM keeps finds it, else the config does not load (exit 2)", async () => {
     writeConfig("helth_check", 42)
-    const ps = await runSam(["ps"], { cwd: p.dir })
+    // The state dir the running SAM recorded for this config in the user's cache (runPointer.ts).
+    const recorded = await runSam(["ps"], { cwd: p.dir })
+    expect(recorded.code).toBe(0)
+    expect(recorded.stderr).toContain("using the SAM recorded in state/api.json")
+    // Without that record (another user's cache): nothing is guessed.
+    const cache = mkdtempSync(join(tmpdir(), "sam-no-record-"))
+    const ps = await runSam(["ps"], { cwd: p.dir, env: { XDG_CACHE_HOME: cache } })
+    rmSync(cache, { recursive: true, force: true })
     expect(ps.code).toBe(2)
     expect(ps.stderr.split("\n")[0]).toBe(
       `sam: the config ${configFile} does not load, and no running SAM is recorded in ` +
