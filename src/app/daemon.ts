@@ -170,6 +170,9 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       throw error
     })
   const starting = serving.then((server) => (isApiServeError(server) || stopping ? undefined : sam.start()))
+  // Config edits apply as a diff (invalid edits are reported and change nothing); one saved while
+  // the units start, which may take a minute, is applied once they have.
+  if (options.watch !== false) sam.reloader?.watch(starting)
   let hurried = false
   const stop = (why: string, nothingStarted = false) => {
     if (stopping) {
@@ -260,8 +263,6 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
     `sam: dashboard: ${link}${configured ? " (sign in with a token from security.api_tokens; `sam dashboard` with SAM_TOKEN set prints a login link)" : ""}`,
   )
   const report = await starting
-  // Config edits apply as a diff from now on (invalid edits are reported and change nothing).
-  if (!stopping && options.watch !== false) sam.reloader?.watch()
   if (!stopping && report !== undefined) {
     const done = report.completed ?? []
     const total = report.ready.length + report.notReady.length + done.length

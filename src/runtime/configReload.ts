@@ -129,12 +129,26 @@ export class ConfigReloader<C> {
     }
   }
 
-  /** Watch the config files; each burst of edits runs reload(). */
-  watch(): void {
+  /**
+   * Watch the config files; each burst of edits runs reload(). Edits saved before `held` settles
+   * (SAM still starting its units) are kept, and applied once it has: none is lost.
+   */
+  watch(held?: Promise<unknown>): void {
     this.watcher?.close()
-    this.watcher = watchFiles(this.current.files, () => void this.reload(), {
-      ...(this.options.debounceMs === undefined ? {} : { debounceMs: this.options.debounceMs }),
+    let holding = held !== undefined
+    let pending = false
+    void held?.finally(() => {
+      holding = false
+      if (pending && this.watcher) void this.reload()
     })
+    this.watcher = watchFiles(
+      this.current.files,
+      () => {
+        if (holding) pending = true
+        else void this.reload()
+      },
+      { ...(this.options.debounceMs === undefined ? {} : { debounceMs: this.options.debounceMs }) },
+    )
   }
 
   stop(): void {

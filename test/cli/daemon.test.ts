@@ -111,6 +111,56 @@ describe("sam start (the daemon)", () => {
     }
   })
 
+  it("applies a config edit saved while the units still start, once they have: none is lost", async () => {
+    const p = project()
+    try {
+      const flag = join(p.dir, "unhealthy")
+      writeFileSync(flag, "")
+      const config = (greeting: string) => ({
+        api: { port: 0 },
+        services: {
+          // Not ready while the flag exists: the start-up waits for it.
+          slow: {
+            deployment: {
+              mode: "process",
+              command: process.execPath,
+              args: [fixturePath("toggle-health.mjs")],
+              env: { UNHEALTHY_FILE: flag },
+            },
+            health_check: {
+              endpoint: "/health",
+              interval_seconds: 0.1,
+              failure_threshold: 1,
+              kind: "readiness",
+            },
+          },
+          web: {
+            deployment: {
+              mode: "process",
+              command: process.execPath,
+              args: [fixturePath("http-service.mjs")],
+              env: { GREETING: greeting },
+            },
+          },
+        },
+      })
+      p.writeConfig(config("hello"))
+      const sam = await p.start()
+      await sam.waitForOutput(/^started web pid \d+/m)
+      // Saved while slow is not ready yet, so while `sam start` is still starting its units.
+      p.writeConfig(config("bonjour"))
+      const edited = sam.output().length
+      rmSync(flag)
+      await sam.waitForOutput("press Ctrl+C")
+      await sam.waitForOutput("config reloaded: restarted web")
+      expect(sam.output().slice(0, edited)).not.toContain("config reloaded")
+      sam.child.kill("SIGTERM")
+      expect(await sam.exited).toBe(0)
+    } finally {
+      expect(await p.cleanup()).toEqual([])
+    }
+  })
+
   it("tells an operator's suspend, resume, stop and scale down as they happen, with the reason when there is more to say", async () => {
     const p = project()
     try {
