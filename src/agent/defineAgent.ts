@@ -51,7 +51,10 @@ export interface AgentContext<Config = Readonly<Record<string, unknown>>> {
   readonly config: Config
   /** Exactly the environment the agent's config declares (plus SAM_* variables). */
   readonly env: Readonly<Record<string, string | undefined>>
-  /** Call any capability through SAM (routed like `sam.invoke`); resolves with its output. */
+  /**
+   * Call any capability through SAM (routed like `sam.invoke`); resolves with its output, rejects
+   * with a CapabilityError (`reason`, `code`, `agent`), as `sam.invoke` does.
+   */
   readonly invoke: (capability: string, input: unknown, options?: CallOptions) => Promise<unknown>
 }
 
