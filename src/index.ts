@@ -1,7 +1,8 @@
 // SAM's public API. Everything not exported here may change without notice.
 
 // Runtime types surfaces and extensions see.
-export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycle.machine.ts"
+// (Each from a module of types, not the machines': a consumer's tsc then reads none of xstate's.)
+export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycleTypes.ts"
 // Agent authors: the SDK agent modules import (also "sam/agent", which loads no runtime).
 export * from "./agent/index.ts"
 // Embedding: create, start and stop SAM from a Node app or an Effect program.
@@ -29,12 +30,12 @@ export type { ProbeFn, ProbeResult, ProbeTarget } from "./runtime/health/probe.t
 export { Sam, type SamOptions, type SamStatus, type UnitCommands } from "./runtime/sam.ts"
 export { StateDirInUse, StateDirLockFailed } from "./runtime/store/stateDirLock.ts"
 export { CommandRefused } from "./runtime/supervisor/commandEvent.ts"
-export type { InstanceStatus } from "./runtime/supervisor/instanceStatus.ts"
 export {
   SamStopping,
   ScaleRefused,
   type StartReport,
   UnitNotFound,
-  type UnitStatus,
-} from "./runtime/supervisor/supervisor.ts"
+} from "./runtime/supervisor/contracts.ts"
+export type { InstanceStatus } from "./runtime/supervisor/instanceStatus.ts"
+export type { UnitStatus } from "./runtime/supervisor/unitStatus.ts"
 export type { UnitSpec } from "./runtime/unitSpec.ts"

@@ -5,8 +5,9 @@
 // in, tear the live one down), reports facts (a hook crashed) and answers `failed.deciding`.
 import { assign, fromPromise, raise, setup } from "xstate"
 
-/** The status names `GET /api/plugins` shows (the machine's nesting folded away). */
-export type PluginStatusName = "loading" | "running" | "failed" | "stopped"
+import type { PluginEvent, PluginStatusName } from "./pluginTypes.ts"
+
+export type { CommandEvent, DecisionEvent, FactEvent, PluginEvent, PluginStatusName } from "./pluginTypes.ts"
 
 export interface PluginContext {
   readonly name: string
@@ -21,34 +22,6 @@ export interface PluginContext {
   /** How long the backoff before a restart lasts. */
   readonly delayMs: number
 }
-
-export type CommandEvent =
-  /** Set the plugin up (enabled, or its turn in dependency order came). */
-  | { type: "LOAD"; config?: { readonly value: unknown } | undefined }
-  /** Set a new version up beside the live one and swap it in (an edit, a config change). */
-  | { type: "RELOAD"; reimport?: boolean; config?: { readonly value: unknown } | undefined }
-  /** Withdraw the live version, let its calls finish, close it. */
-  | { type: "UNLOAD" }
-
-export type FactEvent =
-  /** It cannot be set up at all (not importable, a name conflict, a blocked dependency). */
-  | { type: "FAILED"; error: string }
-  /** A hook of the live version threw; the host has already withdrawn that version. */
-  | { type: "CRASHED"; error: string }
-  /** Raised from the set-up work: a version is set up (it goes live with the transition). */
-  | { type: "SET_UP"; version: string }
-  /** Raised from the set-up work: the new version did not set up (the old one, if any, serves). */
-  | { type: "SETUP_FAILED"; error: string }
-  /** Raised from the tear-down work: nothing of the plugin runs any more. */
-  | { type: "TORN_DOWN" }
-
-/** The host's answer to a crash (its restart decision). */
-export type DecisionEvent =
-  | { type: "RETRY"; delayMs: number; reason: string }
-  | { type: "GIVE_UP"; reason: string }
-  | { type: "STAND_DOWN"; reason: string }
-
-export type PluginEvent = CommandEvent | FactEvent | DecisionEvent
 
 export interface SetUpInput {
   readonly name: string

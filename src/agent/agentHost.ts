@@ -2,6 +2,7 @@
 // invocations (values, streams, errors), forwards calls to SAM, and sends heartbeats from a
 // timer so that SAM notices a blocked event loop. childMain.ts and workerMain.ts plug a port in.
 import { format } from "node:util"
+import { CapabilityError } from "./capabilityError.ts"
 import {
   type AgentContext,
   type AgentDefinition,
@@ -41,6 +42,7 @@ export const waitForInit = (port: AgentPort, dropped: (detail: string) => void):
   })
 
 interface PendingCall {
+  readonly capability: string
   readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void
 }
@@ -95,7 +97,14 @@ export class AgentHost {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const controller of this.inFlight.values()) controller.abort(new Error("agent is stopping"))
-      for (const call of this.calls.values()) call.reject(new Error("agent is stopping"))
+      for (const call of this.calls.values())
+        call.reject(
+          new CapabilityError({
+            capability: call.capability,
+            reason: "cancelled",
+            message: `invocation of "${call.capability}" was cancelled: agent ${this.init.unit} is stopping`,
+          }),
+        )
       this.calls.clear()
       try {
         await this.definition.shutdown?.(this.context)
@@ -156,8 +165,17 @@ export class AgentHost {
         const call = this.calls.get(message.id)
         if (!call) return
         this.calls.delete(message.id)
-        if (message.error !== undefined) call.reject(new Error(message.error))
-        else call.resolve(message.output)
+        if (message.error === undefined) call.resolve(message.output)
+        else
+          call.reject(
+            new CapabilityError({
+              capability: call.capability,
+              reason: message.reason ?? "failed",
+              message: message.error,
+              code: message.code,
+              agent: message.agent,
+            }),
+          )
         return
       }
       case "shutdown":
@@ -229,14 +247,22 @@ export class AgentHost {
   private call(capability: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
     const id = `call-${++this.nextCall}`
     return new Promise((resolve, reject) => {
-      if (options.signal?.aborted) return reject(options.signal.reason)
+      // As SAM's router says it for an inline agent's call: the same error in every runtime.
+      const cancelled = () =>
+        new CapabilityError({
+          capability,
+          reason: "cancelled",
+          message: `invocation of "${capability}" was cancelled`,
+        })
+      if (options.signal?.aborted) return reject(cancelled())
       const onAbort = () => {
         this.calls.delete(id)
         this.send({ type: "cancel", id })
-        reject(options.signal?.reason)
+        reject(cancelled())
       }
       options.signal?.addEventListener("abort", onAbort, { once: true })
       this.calls.set(id, {
+        capability,
         resolve: (value) => {
           options.signal?.removeEventListener("abort", onAbort)
           resolve(value)
@@ -256,7 +282,13 @@ export class AgentHost {
         })
       } catch (error) {
         this.calls.delete(id)
-        reject(new Error(`cannot call "${capability}": ${errorMessage(error)}`))
+        reject(
+          new CapabilityError({
+            capability,
+            reason: "failed",
+            message: `cannot call "${capability}": ${errorMessage(error)}`,
+          }),
+        )
       }
     })
   }

@@ -30,9 +30,9 @@ export interface AgentLogger {
 
 export interface CallOptions {
   /** Deadline for this call (the called agent's own timeout_seconds still applies). */
-  readonly timeoutMs?: number
+  readonly timeoutMs?: number | undefined
   /** Aborts the call; pass `ctx.signal` to cancel it together with the current invocation. */
-  readonly signal?: AbortSignal
+  readonly signal?: AbortSignal | undefined
 }
 
 /** Who the agent is, as SAM runs it. */
@@ -51,7 +51,10 @@ export interface AgentContext<Config = Readonly<Record<string, unknown>>> {
   readonly config: Config
   /** Exactly the environment the agent's config declares (plus SAM_* variables). */
   readonly env: Readonly<Record<string, string | undefined>>
-  /** Call any capability through SAM (routed like `sam.invoke`); resolves with its output. */
+  /**
+   * Call any capability through SAM (routed like `sam.invoke`); resolves with its output, rejects
+   * with a CapabilityError (`reason`, `code`, `agent`), as `sam.invoke` does.
+   */
   readonly invoke: (capability: string, input: unknown, options?: CallOptions) => Promise<unknown>
 }
 
@@ -66,25 +69,28 @@ export interface InvocationContext<Config = Readonly<Record<string, unknown>>> e
 /** A value, a promise of one, or an async iterable whose items are streamed as chunks. */
 export type HandlerResult<Output> = Output | Promise<Output> | AsyncIterable<Output>
 
-// biome-ignore lint/suspicious/noExplicitAny: a handler declares its own input type; any lets it fit the record
-export type CapabilityHandler<Input = any, Output = unknown> = (
-  input: Input,
-  ctx: InvocationContext,
-) => HandlerResult<Output>
+/**
+ * A capability's handler. Its input is `unknown` unless the handler annotates it (the author's
+ * claim, which nothing checks: give the capability an input schema to have it checked) or a
+ * definition's `input` schema types it. A method's type, so that a handler annotating its own input
+ * fits a record of handlers of other inputs (method parameters are compared both ways).
+ */
+export type CapabilityHandler<Input = unknown, Output = unknown> = {
+  handle(input: Input, ctx: InvocationContext): HandlerResult<Output>
+}["handle"]
 
-/** A handler with an input schema: the input is validated before the handler runs. */
-// biome-ignore lint/suspicious/noExplicitAny: as for CapabilityHandler
-export interface CapabilityDefinition<Input = any, Output = unknown> {
-  readonly input?: StandardSchemaV1<unknown, Input>
-  readonly description?: string
+/** A handler with an input schema: the input is validated before the handler runs, and typed by it. */
+export interface CapabilityDefinition<Input = unknown, Output = unknown> {
+  readonly input?: StandardSchemaV1<unknown, Input> | undefined
+  readonly description?: string | undefined
   readonly handler: CapabilityHandler<Input, Output>
 }
 
-export type Capability = CapabilityHandler | CapabilityDefinition
+export type Capability<Input = unknown> = CapabilityHandler<Input> | CapabilityDefinition<Input>
 
 export interface HealthReport {
   readonly ok: boolean
-  readonly detail?: string
+  readonly detail?: string | undefined
 }
 
 export interface AgentDefinition<
@@ -93,27 +99,30 @@ export interface AgentDefinition<
   /** Capability name → handler. Only these are offered; config must declare each of them. */
   readonly capabilities: Capabilities
   /** Runs once before the agent reports ready; a throw fails the start with its message. */
-  readonly setup?: (ctx: AgentContext) => void | Promise<void>
+  readonly setup?: ((ctx: AgentContext) => void | Promise<void>) | undefined
   /** Asked on every heartbeat; false (or ok: false) makes the agent unready until it recovers. */
-  readonly health?: () => boolean | HealthReport | Promise<boolean | HealthReport>
+  readonly health?: (() => boolean | HealthReport | Promise<boolean | HealthReport>) | undefined
   /** Runs on a graceful stop, before the process exits (bounded by the stop grace period). */
-  readonly shutdown?: (ctx: AgentContext) => void | Promise<void>
+  readonly shutdown?: ((ctx: AgentContext) => void | Promise<void>) | undefined
 }
 
 /**
- * Define an agent. Identity at runtime; its job is the types.
+ * Define an agent. Identity at runtime; its job is the types: a capability with an `input`
+ * schema gets the schema's output type as its handler's input, and a plain handler's input is
+ * `unknown` unless it annotates it.
  *
  * @example
  * export default defineAgent({
  *   capabilities: {
  *     echo: (input: { text: string }) => ({ text: input.text }),
+ *     shout: { input: ShoutInput, handler: (input) => input.text.toUpperCase() },
  *   },
  * })
  * @category agent
  */
-export const defineAgent = <const Capabilities extends Record<string, Capability>>(
-  definition: AgentDefinition<Capabilities>,
-): AgentDefinition<Capabilities> => definition
+export const defineAgent = <Inputs extends Record<string, unknown>>(
+  definition: AgentDefinition<{ [Name in keyof Inputs]: Capability<Inputs[Name]> }>,
+): AgentDefinition<{ [Name in keyof Inputs]: Capability<Inputs[Name]> }> => definition
 
 /** The handler of a capability entry, whatever its form. */
 export const handlerOf = (capability: Capability): CapabilityHandler =>

@@ -1,5 +1,7 @@
 // The agent SDK: what agent modules import. Kept free of SAM's runtime so that a sandboxed agent
 // only needs to read src/agent (and `effect`) to load it.
+export type { CapabilityErrorReason, CapabilityFailure } from "./capabilityError.ts"
+export { CapabilityError } from "./capabilityError.ts"
 export type {
   AgentContext,
   AgentDefinition,

@@ -4,6 +4,7 @@
 // SAM's side: an agent process checks SAM's messages with toAgentDecoder.ts instead (no effect).
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { capabilityErrorReasons } from "./capabilityError.ts"
 import { type Decoded, preview } from "./toAgentDecoder.ts"
 
 export { type Decoded, preview }
@@ -35,12 +36,19 @@ export const Invoke = Schema.Struct({
 /** Stop the operation `id` (an invocation SAM sent, or a call the agent made): abort its signal. */
 export const Cancel = Schema.Struct({ type: Schema.Literal("cancel"), id: Id })
 
-/** The answer to an agent's `call`: `output`, or `error` when the call failed. */
+/**
+ * The answer to an agent's `call`: `output`, or `error` (the message) when the call failed, with
+ * the router's `reason` (absent from an older SAM: `failed`), the handler's `code` and the `agent`
+ * that served it when known: what `ctx.invoke`'s CapabilityError carries.
+ */
 export const CallResult = Schema.Struct({
   type: Schema.Literal("call-result"),
   id: Id,
   output: Schema.optionalKey(Schema.Unknown),
   error: Schema.optionalKey(Schema.String),
+  reason: Schema.optionalKey(Schema.Literals(capabilityErrorReasons)),
+  code: Schema.optionalKey(Schema.String),
+  agent: Schema.optionalKey(Schema.String),
 })
 
 /** Graceful stop for runtimes without signals (worker threads). */

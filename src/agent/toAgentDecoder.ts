@@ -2,6 +2,7 @@
 // agent process loads no `effect`: importing effect/Schema alone costs an idle agent megabytes
 // (bench/RESULTS.md, "Findings"). SAM's side keeps the Schemas; test/agents/protocol.test.ts holds
 // this decoder to the ToAgent Schema's verdicts and output.
+import { capabilityErrorReasons } from "./capabilityError.ts"
 import type { ToAgent } from "./protocol.ts"
 
 export type Decoded<A> =
@@ -19,7 +20,8 @@ export const preview = (raw: unknown): string => {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }
 
-type Kind = "string" | "number" | "record" | "unknown"
+/** A field's kind, or the strings it may be (a Schema.Literals). */
+type Kind = "string" | "number" | "record" | "unknown" | ReadonlyArray<string>
 /** A field: its kind, and whether the key may be absent. */
 type Field = readonly [Kind, "required" | "optional"]
 
@@ -38,6 +40,9 @@ const shapes: Readonly<Record<ToAgent["type"], Readonly<Record<string, Field>>>>
     id: ["string", "required"],
     output: ["unknown", "optional"],
     error: ["string", "optional"],
+    reason: [capabilityErrorReasons, "optional"],
+    code: ["string", "optional"],
+    agent: ["string", "optional"],
   },
   shutdown: {},
 }
@@ -47,9 +52,20 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
 const fits = (kind: Kind, value: unknown): boolean =>
-  kind === "unknown" ? true : kind === "record" ? isRecord(value) : typeof value === kind
+  typeof kind !== "string"
+    ? typeof value === "string" && kind.includes(value)
+    : kind === "unknown"
+      ? true
+      : kind === "record"
+        ? isRecord(value)
+        : typeof value === kind
 
-const expected: Record<Kind, string> = { string: "string", number: "number", record: "object", unknown: "" }
+const expected = (kind: Kind): string =>
+  typeof kind !== "string"
+    ? kind.map((literal) => JSON.stringify(literal)).join(" | ")
+    : kind === "record"
+      ? "object"
+      : kind
 
 /** Validate a message an agent received from SAM: the message with its known keys, or what is wrong. */
 export const decodeToAgentMessage = (raw: unknown): Decoded<ToAgent> => {
@@ -71,7 +87,7 @@ export const decodeToAgentMessage = (raw: unknown): Decoded<ToAgent> => {
     if (!fits(kind, value))
       return {
         ok: false,
-        error: `invalid "${type}" message: Expected ${expected[kind]}, got ${preview(value)} at ["${key}"]`,
+        error: `invalid "${type}" message: Expected ${expected(kind)}, got ${preview(value)} at ["${key}"]`,
       }
     out[key] = value
   }

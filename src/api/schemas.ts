@@ -3,7 +3,7 @@
 // named `uptime` are seconds. These schemas validate requests, encode responses and become the
 // OpenAPI document (controlApi.ts).
 import { Schema } from "effect"
-import { lifecycleStates } from "../actors/lifecycle.machine.ts"
+import { lifecycleStates } from "../actors/lifecycleTypes.ts"
 import { grepProblem } from "./logQuery.ts"
 import { sinceProblem } from "./logSince.ts"
 

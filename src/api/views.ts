@@ -1,6 +1,6 @@
 // What the API shows of SAM's units: supervisor statuses, health records and capability routes
 // turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
-import type { LifecycleState } from "../actors/lifecycle.machine.ts"
+import type { LifecycleState } from "../actors/lifecycleTypes.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
 import type { ProcessUsage, Usage } from "./resources.ts"
 import type { Agent, Health, HealthCheck, InstanceView, Service, SystemCounts } from "./schemas.ts"

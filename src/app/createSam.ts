@@ -26,30 +26,30 @@ import { attachPlugins } from "./attachPlugins.ts"
 
 export interface CreateSamOptions {
   /** Where a relative config path is resolved, and the default config is looked for. */
-  readonly cwd?: string
+  readonly cwd?: string | undefined
   /** Environment for the `SAM__` layer and `${env.X}` references (default process.env). */
   readonly env?: Record<string, string | undefined>
-  readonly startTimeoutMs?: number
+  readonly startTimeoutMs?: number | undefined
   /** Write SAM's JSON log to <state_dir>/sam.log (default true). */
-  readonly logFile?: boolean
+  readonly logFile?: boolean | undefined
   /** Load plugins (config `plugins:` and the project's plugins/ folder); default true. */
-  readonly plugins?: boolean
+  readonly plugins?: boolean | undefined
   /** `--set` assignments, kept for config reloads. */
-  readonly cliOverrides?: ReadonlyArray<string>
+  readonly cliOverrides?: ReadonlyArray<string> | undefined
   /** Record lifecycle commands in the hash-chained <state_dir>/audit.log (default true). */
-  readonly auditLog?: boolean
+  readonly auditLog?: boolean | undefined
   /**
    * The config's state dir, already taken with acquireStateDir (the daemon does this before it
    * loads the rest of SAM, so a refusal is fast); SAM then owns it and releases it on stop.
    */
-  readonly stateDirLock?: StateDirLock
+  readonly stateDirLock?: StateDirLock | undefined
   /**
    * What routes requests to the units (the gateway): its in-flight counts feed the autoscaler's
    * scaling.target_in_flight, its drain runs before an instance is scaled away. Without it the
    * autoscaler scales on CPU only and instances are stopped without a drain. One built later
    * plugs in with `sam.useTraffic(traffic)`.
    */
-  readonly traffic?: UnitTraffic
+  readonly traffic?: UnitTraffic | undefined
 }
 
 export interface ConfiguredSam extends Sam {

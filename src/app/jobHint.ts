@@ -2,7 +2,7 @@
 // "always", as PM2's autorestart is, where Compose's is "no". Said once per unit, the first time
 // such a service exits 0, with the key that makes it a job.
 
-import { describeExit } from "../actors/lifecycle.machine.ts"
+import { describeExit } from "../actors/lifecycleTypes.ts"
 import type { LoadedConfig } from "../config/load.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 

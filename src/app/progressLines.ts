@@ -1,7 +1,7 @@
 // What `sam start` prints as things happen: one line per transition worth telling (starting,
 // ready or only started, ready again, crashed, stopped with why), supervisor decisions people act
 // on, alerts, reloads and plugin failures. Pure: the daemon (daemon.ts) colours and writes them.
-import { describeExit } from "../actors/lifecycle.machine.ts"
+import { describeExit } from "../actors/lifecycleTypes.ts"
 import { delayText } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto"
 export interface AuditActor {
   readonly name: string
   /** viewer | operator | admin for API tokens; absent for local callers. */
-  readonly role?: string
+  readonly role?: string | undefined
   /** api | library */
   readonly via: string
 }

@@ -2,7 +2,7 @@
 // statuses at each scrape, and restarts and crashes counted as they happen (unitIncidents.ts).
 // Labels: unit, kind, instance (the instance number), plus state / reason / failure.
 import { Counter, Gauge, type Registry } from "prom-client"
-import { lifecycleStates } from "../actors/lifecycle.machine.ts"
+import { lifecycleStates } from "../actors/lifecycleTypes.ts"
 import type { UnitStatus } from "../runtime/sam.ts"
 import type { UnitIncidents } from "./unitIncidents.ts"
 

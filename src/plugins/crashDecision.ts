@@ -2,7 +2,7 @@
 // (src/runtime/supervisor/decide.ts): set it up again after a backoff, at most `maxRestarts` times
 // in `windowMs`, or give up (crashed) until a fixed version is saved. One restart logic for units
 // and plugins; the plugin machine (src/actors/plugin.machine.ts) records the outcome.
-import type { DecisionEvent } from "../actors/plugin.machine.ts"
+import type { DecisionEvent } from "../actors/pluginTypes.ts"
 import { decide, freshWindow, type InstanceWindow } from "../runtime/supervisor/decide.ts"
 import { implicitGroup } from "../runtime/supervisor/supervisionGroup.ts"
 import type { RestartSpec } from "../runtime/unitSpec.ts"

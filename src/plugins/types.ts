@@ -2,7 +2,7 @@
 // receives (PluginContext). definePlugin.ts, pluginContext.ts and pluginHost.ts implement it.
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Schema, Scope } from "effect"
-import type { PluginStatusName } from "../actors/plugin.machine.ts"
+import type { PluginStatusName } from "../actors/pluginTypes.ts"
 import type {
   InvokeContext,
   InvokeOptions,

@@ -3,7 +3,7 @@
 // kinds and the capability router, and is the one place Effects become Promises. start() and
 // stop() are idempotent and safe to call concurrently; stop() is bounded by shutdownTimeoutMs.
 import { Cause, Effect, Exit, type Fiber, Scope } from "effect"
-import type { CommandName, StopOptions } from "../actors/lifecycle.machine.ts"
+import type { CommandName, StopOptions } from "../actors/lifecycleTypes.ts"
 import { didYouMean } from "../config/suggest.ts"
 import { startAutoscaler } from "./autoscaling/autoscaler.ts"
 import type { UnitTraffic } from "./autoscaling/unitTraffic.ts"
@@ -34,7 +34,7 @@ import type { RotationSettings } from "./logs/rotatingFile.ts"
 import type { OutputLine } from "./output/recentLines.ts"
 import { chooseSandbox, type SandboxChoice, type SandboxPolicy } from "./sandboxChoice.ts"
 import { CommandRefused } from "./supervisor/commandEvent.ts"
-import type { InstanceRunner } from "./supervisor/instanceRunner.ts"
+import type { OutputSource } from "./supervisor/contracts.ts"
 import {
   type GroupSpec,
   SamStopping,
@@ -53,45 +53,45 @@ export type { UnitStatus, UnitTraffic }
 
 export interface SamOptions {
   readonly units: ReadonlyArray<UnitSpec>
-  readonly groups?: ReadonlyArray<GroupSpec>
+  readonly groups?: ReadonlyArray<GroupSpec> | undefined
   /** How long start() waits for units to become ready before it reports. */
-  readonly startTimeoutMs?: number
+  readonly startTimeoutMs?: number | undefined
   /** stop() SIGKILLs whatever is still running after this (runtime.shutdown_timeout_seconds). */
-  readonly shutdownTimeoutMs?: number
-  readonly maxQueue?: number
+  readonly shutdownTimeoutMs?: number | undefined
+  readonly maxQueue?: number | undefined
   /** Longest output line kept whole (monitoring.logs.max_line_kb × 1024). */
-  readonly maxLineBytes?: number
+  readonly maxLineBytes?: number | undefined
   /** Ports for services without deployment.port come from here (runtime.port_range; default any free one). */
-  readonly portRange?: PortRange
+  readonly portRange?: PortRange | undefined
   /** Recent output lines kept in memory per instance (monitoring.logs.max_lines_per_unit). */
-  readonly recentLines?: number
+  readonly recentLines?: number | undefined
   /** Every line of unit output, as it is read (besides `sam.logs`). */
   readonly output?: (unit: string, instance: number, line: OutputLine) => void
   /**
    * Keep unit logs as files in `dir` (<state_dir>/logs), rotated by size. Without it the last
    * `recentLines` lines of each unit are kept in memory only.
    */
-  readonly logs?: RotationSettings & { readonly dir: string }
+  readonly logs?: (RotationSettings & { readonly dir: string }) | undefined
   /** Ports, restart windows and the operator's desired states that survive SAM restarts. */
-  readonly memory?: SupervisorMemory
+  readonly memory?: SupervisorMemory | undefined
   /** Extra drivers (tests, embedders) by runtime name; agent runtimes as `agent:<runtime>`. */
-  readonly drivers?: ReadonlyArray<readonly [string, Driver]>
+  readonly drivers?: ReadonlyArray<readonly [string, Driver]> | undefined
   /** This SAM's id (names its cgroups and marks its processes); default random. */
-  readonly samId?: string
+  readonly samId?: string | undefined
   /**
    * How processes are contained (runtime.containment): "auto" (default) picks the best of
    * cgroup v2, cgroup v1, process groups; false: process groups only, no cells, no reaper.
    */
-  readonly containment?: "auto" | ContainmentMode | false
+  readonly containment?: "auto" | ContainmentMode | false | undefined
   /** Start the reaper that kills SAM's processes if SAM dies hard (default true). */
-  readonly reaper?: boolean
+  readonly reaper?: boolean | undefined
   /**
    * How often each running instance's whole process tree is measured (default 2 s); the
    * autoscaler looks at its units as often.
    */
-  readonly usageIntervalMs?: number
+  readonly usageIntervalMs?: number | undefined
   /** How the `sandbox` agent runtime walls agents in (security.sandbox, allow_weak_sandbox). */
-  readonly sandbox?: SandboxPolicy
+  readonly sandbox?: SandboxPolicy | undefined
 }
 
 export interface SamStatus {
@@ -115,7 +115,7 @@ export interface UnitCommands {
 export interface CommandActor {
   readonly name: string
   /** viewer | operator | admin for API tokens; absent for local callers. */
-  readonly role?: string
+  readonly role?: string | undefined
   /** api | library */
   readonly via: string
 }
@@ -124,7 +124,7 @@ export interface CommandActor {
 export const libraryActor: CommandActor = { name: "embedding", via: "library" }
 
 export interface CommandCall {
-  readonly actor?: CommandActor
+  readonly actor?: CommandActor | undefined
 }
 
 type Finalizer = () => Promise<void> | void
@@ -138,8 +138,8 @@ export interface CommandRecord {
   readonly actor: CommandActor
   /** ok, refused (CommandRefused or SAM stopping, with the state), not_found (UnitNotFound) or failed. */
   readonly outcome: "ok" | "refused" | "not_found" | "failed"
-  readonly state?: string
-  readonly error?: string
+  readonly state?: string | undefined
+  readonly error?: string | undefined
 }
 
 export type CommandListener = (record: CommandRecord) => void
@@ -274,7 +274,7 @@ export class Sam {
         ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
         ...(options.portRange === undefined ? {} : { portRange: options.portRange }),
         recentLines: { lines: options.recentLines ?? 200, bytes: 256 * 1024 },
-        output: (runner: InstanceRunner, line: OutputLine) => {
+        output: (runner: OutputSource, line: OutputLine) => {
           hub.push(runner.spec.id, runner.index, line)
           output?.(runner.spec.id, runner.index, line)
         },
@@ -514,7 +514,7 @@ export class Sam {
     options: {
       drain?: (unit: string, instance: number) => Promise<void>
       /** false: not kept across SAM restarts (default: kept until scaled again or the unit's config changes). */
-      remember?: boolean
+      remember?: boolean | undefined
     } & CommandCall = {},
   ): Promise<void> {
     return Effect.runPromise(
@@ -547,8 +547,8 @@ export class Sam {
     count: number,
     options: {
       by: string
-      reason?: string
-      remember?: boolean
+      reason?: string | undefined
+      remember?: boolean | undefined
       drain?: (unit: string, instance: number) => Promise<void>
     },
   ) {

@@ -234,8 +234,61 @@ describe("a handler that throws", () => {
       await expect(h.sam.invoke("fail", {})).rejects.toMatchObject({
         reason: "failed",
         code: "E_KABOOM",
+        agent: "talker",
         message: 'capability "fail" failed: kaboom (code E_KABOOM)',
       })
       expect(await logged).toContain('capability "fail" failed: Error: kaboom')
+    })
+})
+
+describe("ctx.invoke's failure (docs/AGENTS.md)", () => {
+  for (const runtime of ["inline", "worker", "process", "sandbox"] as const)
+    it(`is the SDK's CapabilityError with the router's reason, the handler's code and the agent (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("caller", { runtime, agent: { capabilities: ["relay_failure"] } }),
+        agentUnit("failer", {
+          runtime: "inline",
+          agent: { path: fixture("agents/logger"), capabilities: ["fail"] },
+        }),
+        agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
+      ])
+      const failure = async (input: Record<string, unknown>) =>
+        (await h.sam.invoke("relay_failure", input)).output
+      expect(await failure({ capability: "fail" })).toEqual({
+        sdkClass: true,
+        _tag: "CapabilityError",
+        name: "CapabilityError",
+        capability: "fail",
+        reason: "failed",
+        code: "E_KABOOM",
+        agent: "failer",
+        message: 'capability "fail" failed: kaboom (code E_KABOOM)',
+      })
+      expect(await failure({ capability: "slow", timeoutMs: 300 })).toEqual({
+        sdkClass: true,
+        _tag: "CapabilityError",
+        name: "CapabilityError",
+        capability: "slow",
+        reason: "timeout",
+        agent: "sleeper",
+        message: 'capability "slow" timed out after 300 ms',
+      })
+      // Cancelled in the calling agent: which agent was serving it is not always known there.
+      expect(await failure({ capability: "slow", cancelAfterMs: 100 })).toMatchObject({
+        sdkClass: true,
+        _tag: "CapabilityError",
+        name: "CapabilityError",
+        capability: "slow",
+        reason: "cancelled",
+        message: 'invocation of "slow" was cancelled',
+      })
+      expect(await failure({ capability: "nope" })).toEqual({
+        sdkClass: true,
+        _tag: "CapabilityError",
+        name: "CapabilityError",
+        capability: "nope",
+        reason: "not_found",
+        message: 'no agent or plugin offers capability "nope"',
+      })
     })
 })

@@ -138,6 +138,38 @@ export default defineAgent({
   // Type-checked only (below): the docs' plugin and the host wiring, outside plugins/ (auto-loaded).
   write("docs/notifier.mts", docBlock("docs/PLUGINS.md", "notifier"))
   write("docs/plugin-host.mts", docBlock("docs/PLUGINS.md", "plugin-host"))
+  // A strict consumer's config and agent: exactOptionalPropertyTypes, an optional field given a
+  // `T | undefined`, and nothing of xstate's declarations read (they fail that setting).
+  write(
+    "typed-config.mts",
+    `import { createSam, defineConfig, type InvokeOptions } from "sam"
+import { CapabilityError, defineAgent, type StandardSchemaV1 } from "sam/agent"
+
+const detail: string | undefined = process.env.DETAIL
+const timeoutMs: number | undefined = process.env.TIMEOUT ? Number(process.env.TIMEOUT) : undefined
+declare const Text: StandardSchemaV1<unknown, { text: string }>
+
+export const agent = defineAgent({
+  capabilities: {
+    shout: { input: Text, description: "upper case", handler: (input) => input.text.toUpperCase() },
+    relay: async (_input: unknown, ctx) => {
+      try {
+        return await ctx.invoke("shout", { text: "x" }, { timeoutMs, signal: ctx.signal })
+      } catch (error) {
+        if (error instanceof CapabilityError && error.reason === "timeout") return error.agent ?? "none"
+        throw error
+      }
+    },
+  },
+  health: () => ({ ok: true, detail }),
+})
+export const options: InvokeOptions = { timeoutMs }
+export const config = defineConfig({
+  services: { web: { deployment: { mode: "process", command: "node", args: ["server.mjs"] } } },
+})
+export const start = () => createSam(config)
+`,
+  )
   // ...and run: a project of its own with one plugin in its plugins/ folder.
   write("plugin-host/run.mts", docBlock("docs/PLUGINS.md", "plugin-host"))
   write("plugin-host/sam.config.ts", `export default { runtime: { state_dir: ".sam" } }\n`)
@@ -170,8 +202,10 @@ agents:
         noEmit: true,
         // As a strict user checks: every declaration, SAM's and its dependencies' (README).
         skipLibCheck: false,
+        exactOptionalPropertyTypes: true,
       },
       files: [
+        "typed-config.mts",
         "readme-embed.mts",
         "readme-signals.mts",
         "agents/tour/index.ts",
@@ -400,7 +434,7 @@ console.log(JSON.stringify({
     expect([daemonPid, ...agentPids].filter(isAlive)).toEqual([])
   })
 
-  it("the shipped type declarations check the docs' examples", async () => {
+  it("the shipped type declarations check the docs' examples and a strict consumer's config (exactOptionalPropertyTypes, skipLibCheck false)", async () => {
     const tsc = join(repoRoot, "node_modules", ".bin", "tsc")
     const result = await run(tsc, ["-p", "tsconfig.json"], project)
     expect(result.stdout + result.stderr).toBe("")

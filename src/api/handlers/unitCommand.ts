@@ -2,7 +2,7 @@
 // audit hook records who), and maps SAM's refusals to problems: UnitNotFound → 404,
 // CommandRefused → 409 naming the state and what to do instead.
 import { Effect } from "effect"
-import type { CommandName, StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { CommandName, StopOptions } from "../../actors/lifecycleTypes.ts"
 import type { CommandCall, UnitCommands } from "../../runtime/sam.ts"
 import { ApiContext, apiActor } from "../apiContext.ts"
 import { Principal } from "../controlApi.ts"

@@ -18,12 +18,12 @@ export interface CapabilityProvider {
   /** False while the provider must not be routed to (suspended, unready). Default true. */
   readonly available?: () => boolean
   /** Concurrent invocations this provider accepts; further calls queue. Default unbounded. */
-  readonly concurrency?: number
+  readonly concurrency?: number | undefined
 }
 
 export interface InvokeOptions {
-  readonly timeoutMs?: number
-  readonly signal?: AbortSignal
+  readonly timeoutMs?: number | undefined
+  readonly signal?: AbortSignal | undefined
 }
 
 export interface InvokeResult {

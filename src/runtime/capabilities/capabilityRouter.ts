@@ -2,6 +2,7 @@
 // skipping unavailable ones), queues with a bound when all are busy, fails fast when none can
 // serve, and enforces the per-call deadline through the AbortSignal it hands the provider.
 import { Data } from "effect"
+import type { CapabilityErrorReason } from "../../agent/capabilityError.ts"
 import {
   approximateSize,
   type CapabilityProvider,
@@ -14,18 +15,13 @@ import {
 
 export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly capability: string
-  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | failed */
-  readonly reason:
-    | "not_found"
-    | "unavailable"
-    | "queue_full"
-    | "timeout"
-    | "cancelled"
-    | "too_large"
-    | "failed"
+  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | failed (the agent SDK's too) */
+  readonly reason: CapabilityErrorReason
   readonly message: string
   /** failed: the `code` of the error the handler threw, when it had a string one. */
   readonly code?: string
+  /** The provider that served the call (an agent instance, `plugin:<name>`), once one was picked. */
+  readonly agent?: string
   /** timeout: the agent's own resources.timeout_seconds ran out (not the request's deadline). */
   readonly agentLimit?: true
 }> {}
@@ -167,7 +163,7 @@ export class CapabilityRouter {
       this.record(capability, began, undefined, agent)
       return { output: value, agent, duration_ms: Math.round(performance.now() - began) }
     } catch (error) {
-      const failure = this.failure(capability, error, options)
+      const failure = this.failure(capability, error, options, agent)
       this.record(capability, began, failure, agent)
       throw failure
     } finally {
@@ -197,7 +193,7 @@ export class CapabilityRouter {
       else yield value
       return agent
     } catch (error) {
-      failure = this.failure(capability, error, options)
+      failure = this.failure(capability, error, options, agent)
       throw failure
     } finally {
       // A consumer that stops reading early (return()) ends the call as served.
@@ -301,7 +297,27 @@ export class CapabilityRouter {
     next?.wake()
   }
 
-  private failure(capability: string, error: unknown, options: InvokeOptions): CapabilityError {
+  /** What a call failed with, as a CapabilityError naming the provider `agent` that served it, if any. */
+  private failure(
+    capability: string,
+    error: unknown,
+    options: InvokeOptions,
+    agent?: string,
+  ): CapabilityError {
+    const failure = this.cause(capability, error, options)
+    if (agent === undefined || failure.agent !== undefined) return failure
+    const { reason, message, code, agentLimit } = failure
+    return new CapabilityError({
+      capability: failure.capability,
+      reason,
+      message,
+      agent,
+      ...(code === undefined ? {} : { code }),
+      ...(agentLimit === undefined ? {} : { agentLimit }),
+    })
+  }
+
+  private cause(capability: string, error: unknown, options: InvokeOptions): CapabilityError {
     if (error instanceof CapabilityError) return error
     if (error instanceof DOMException && error.name === "TimeoutError") {
       return new CapabilityError({

@@ -2,7 +2,7 @@
 // sandbox/process/worker/inline arrive as more drivers). A driver turns a UnitSpec instance into
 // something running; the instance's lifetime is an Effect Scope, so closing it can never leak.
 import { Data, type Effect, type Scope } from "effect"
-import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
+import type { ExitInfo } from "../../actors/lifecycleTypes.ts"
 import type { CapabilityProvider } from "../capabilities/capability.ts"
 import type { Containment } from "../containment/index.ts"
 import type { StopSpec, UnitSpec } from "../unitSpec.ts"

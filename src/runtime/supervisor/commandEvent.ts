@@ -1,7 +1,7 @@
 // An operator command (start, stop, restart, suspend, resume) as the lifecycle event it sends, and
 // the error a command the instance's state does not allow is refused with. Used by the runner.
 import { Data } from "effect"
-import type { CommandName, LifecycleEvent, StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { CommandName, LifecycleEvent, StopOptions } from "../../actors/lifecycleTypes.ts"
 
 export class CommandRefused extends Data.TaggedError("CommandRefused")<{
   readonly unit: string
@@ -14,7 +14,7 @@ export class CommandRefused extends Data.TaggedError("CommandRefused")<{
 
 export const commandEvent = (
   command: CommandName,
-  options: StopOptions & { reason?: string },
+  options: StopOptions & { reason?: string | undefined },
 ): LifecycleEvent => {
   const reason = options.reason === undefined ? {} : { reason: options.reason }
   switch (command) {

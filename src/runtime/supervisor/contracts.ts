@@ -2,38 +2,43 @@
 // (SupervisorOptions), what it persists between SAM runs (SupervisorMemory, implemented by the
 // runtime store) and the options of its commands.
 import { Data, type Effect } from "effect"
-import type { StopOptions } from "../../actors/lifecycle.machine.ts"
+import type { StopOptions } from "../../actors/lifecycleTypes.ts"
 import type { CapabilityRouter } from "../capabilities/capabilityRouter.ts"
 import type { Containment } from "../containment/index.ts"
 import type { Driver } from "../drivers/driver.ts"
 import type { SamEventBody } from "../eventBus.ts"
 import type { PortRange } from "../freePort.ts"
-import type { ProbeRegistry } from "../health/probe.ts"
+import type { HealthRecord, ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { InstanceWindow } from "./decide.ts"
-import type { InstanceRunner } from "./instanceRunner.ts"
-import type { RunnerEnvironment } from "./runnerEnvironment.ts"
 
 /** What a supervisor is made with (Supervisor.make): its drivers, probes and SAM's services. */
+/** Whose output line or probe result it is: an instance's unit and index (an InstanceRunner). */
+export interface OutputSource {
+  readonly spec: UnitSpec
+  readonly index: number
+}
+
 export interface SupervisorOptions {
   readonly drivers: ReadonlyMap<string, Driver>
   readonly probes: ProbeRegistry
-  readonly capabilities?: CapabilityRouter
-  readonly containment?: Containment
+  readonly capabilities?: CapabilityRouter | undefined
+  readonly containment?: Containment | undefined
   readonly publish: (event: SamEventBody) => void
-  readonly maxLineBytes?: number
-  readonly recentLines?: { readonly lines: number; readonly bytes: number }
-  readonly output?: (runner: InstanceRunner, line: OutputLine) => void
-  readonly memory?: SupervisorMemory
+  readonly maxLineBytes?: number | undefined
+  readonly recentLines?: { readonly lines: number; readonly bytes: number } | undefined
+  /** A line of an instance's output (its runner: an interface, so that SAM's public types reach no xstate). */
+  readonly output?: (instance: OutputSource, line: OutputLine) => void
+  readonly memory?: SupervisorMemory | undefined
   /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
-  readonly portRange?: PortRange
+  readonly portRange?: PortRange | undefined
   /** How often each running instance's tree is measured (default 2 s). */
-  readonly usageIntervalMs?: number
+  readonly usageIntervalMs?: number | undefined
   /** Variables every process of a unit gets from SAM (SAM_GATEWAY_TOKEN). */
   readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
   /** Every probe result of every instance (RunnerEnvironment.onProbe). */
-  readonly onProbe?: RunnerEnvironment["onProbe"]
+  readonly onProbe?: (instance: OutputSource, record: HealthRecord) => void
 }
 
 export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
@@ -48,7 +53,7 @@ export interface StartReport {
   readonly ready: ReadonlyArray<string>
   readonly notReady: ReadonlyArray<{ readonly id: string; readonly state: string; readonly reason: string }>
   /** Jobs done: every instance has exited 0 (a dependency's `service_completed_successfully`). */
-  readonly completed?: ReadonlyArray<string>
+  readonly completed?: ReadonlyArray<string> | undefined
 }
 
 /** An operator's scale that outlives SAM restarts (until scaled again or the unit's config changes). */
@@ -84,8 +89,8 @@ export interface DesiredIntent {
 
 /** Who gave a command, for the desired state ("operator:alice", "api", "library"). */
 export interface CommandOptions extends StopOptions {
-  readonly reason?: string
-  readonly by?: string
+  readonly reason?: string | undefined
+  readonly by?: string | undefined
 }
 
 /** `sam scale` asked for a count the unit may not have. */
@@ -103,12 +108,12 @@ export interface ScaleOptions {
    * (the gateway's drain). Bounded by the unit's stop grace period.
    */
   readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
-  readonly by?: string
+  readonly by?: string | undefined
   /** Why (the autoscaler's verdict), for the `scale` event; default "scaled from N to M instances". */
-  readonly reason?: string
+  readonly reason?: string | undefined
   /**
    * Keep the count across SAM restarts, as an operator's stop is (default true). The autoscaler
    * and the gateway's start-on-demand pass false: theirs are decisions of the moment.
    */
-  readonly remember?: boolean
+  readonly remember?: boolean | undefined
 }

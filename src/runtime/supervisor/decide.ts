@@ -3,7 +3,7 @@
 // whole group down. OTP semantics: per-unit restart intensity escalates to the group; a group
 // past its own intensity shuts its members down. The supervisor applies the result.
 
-import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
+import type { ExitInfo } from "../../actors/lifecycleTypes.ts"
 import type { RestartSpec } from "../unitSpec.ts"
 import { backoffDelay } from "./backoff.ts"
 import { restartVerdict } from "./restartPolicy.ts"

@@ -5,8 +5,8 @@ import { Effect, type Fiber, FiberMap } from "effect"
 import type { SamEventBody } from "../eventBus.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent } from "./contracts.ts"
-import type { ForkIn } from "./effectActors.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import type { ForkIn } from "./lifecycleWork.ts"
 import { isReady, jobDone, type Unit } from "./unit.ts"
 
 /**

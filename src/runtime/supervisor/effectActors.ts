@@ -1,11 +1,12 @@
 // XState actor logic whose work is an Effect fiber forked into SAM's fiber set (so closing SAM's
 // scope interrupts it): the bridge between the lifecycle machine and the runtime. Leaving a state
 // interrupts its fiber; a failure rejects with the typed error (the machine records its message).
-import { Cause, type Effect, Exit, type Fiber } from "effect"
+import { Cause, type Effect, Exit } from "effect"
 import { type EventObject, fromCallback, fromPromise } from "xstate"
 
-/** Forks an effect into SAM's fiber set (FiberSet.makeRuntime). */
-export type ForkIn = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+import type { ForkIn } from "./lifecycleWork.ts"
+
+export type { ForkIn } from "./lifecycleWork.ts"
 
 /**
  * Where an actor's effect runs, found from the actor that invoked it (its parent): one actor

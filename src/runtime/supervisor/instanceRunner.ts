@@ -4,17 +4,16 @@
 // It never decides about restarts (the supervisor does) and never serves HTTP.
 import { Clock, Data, Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import type { SnapshotFrom } from "xstate"
-import {
-  type CommandName,
-  type ExitInfo,
-  type LifecycleEvent,
-  type LifecycleState,
-  type lifecycleMachine,
-  type PublicState,
-  publicState,
-  type StopInput,
-  type StopOptions,
-} from "../../actors/lifecycle.machine.ts"
+import { type lifecycleMachine, publicState } from "../../actors/lifecycle.machine.ts"
+import type {
+  CommandName,
+  ExitInfo,
+  LifecycleEvent,
+  LifecycleState,
+  PublicState,
+  StopInput,
+  StopOptions,
+} from "../../actors/lifecycleTypes.ts"
 import { delayText, withDelay } from "../delayText.ts"
 import type { InstanceHandle } from "../drivers/driver.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
@@ -26,10 +25,10 @@ import { LogMatches } from "../output/logMatches.ts"
 import { type OutputLine, RecentLines } from "../output/recentLines.ts"
 import { instanceKey, type UnitSpec } from "../unitSpec.ts"
 import { CommandRefused, commandEvent } from "./commandEvent.ts"
-import type { ForkIn } from "./effectActors.ts"
 import { type InstanceStatus, stateName } from "./instanceStatus.ts"
 import { type InstanceUsage, nextUsage, overMemoryLimit } from "./instanceUsage.ts"
-import { createLifecycleActor, type LifecycleActor, type LifecycleWork } from "./lifecycleRuntime.ts"
+import { createLifecycleActor, type LifecycleActor } from "./lifecycleRuntime.ts"
+import type { ForkIn, LifecycleWork } from "./lifecycleWork.ts"
 import type { RunnerEnvironment, TransitionListener } from "./runnerEnvironment.ts"
 
 /** How long after its spawn an instance is first measured (its program loading). */
@@ -165,7 +164,7 @@ export class InstanceRunner implements LifecycleWork {
   /** An operator command; refused (never thrown at the machine) when the state does not allow it. */
   command(
     command: CommandName,
-    options: StopOptions & { reason?: string } = {},
+    options: StopOptions & { reason?: string | undefined } = {},
   ): Effect.Effect<void, CommandRefused> {
     return Effect.gen({ self: this }, function* () {
       const event = commandEvent(command, options)

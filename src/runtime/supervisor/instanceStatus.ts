@@ -1,6 +1,6 @@
 // What surfaces see of one instance: its status (state, readiness, pid, restarts, reason, last
 // exit, health and usage) and the name of its state. Made by the runner (instanceRunner.ts).
-import type { ExitInfo, LifecycleState, PublicState } from "../../actors/lifecycle.machine.ts"
+import type { ExitInfo, LifecycleState, PublicState } from "../../actors/lifecycleTypes.ts"
 import type { HealthRecord } from "../health/probe.ts"
 import type { InstanceUsage } from "./instanceUsage.ts"
 

@@ -4,21 +4,10 @@
 import { Deferred, Effect, Exit } from "effect"
 import { createActor, createMachine, fromCallback } from "xstate"
 import { type LifecycleEvent, lifecycleMachine, type StopInput } from "../../actors/lifecycle.machine.ts"
-import { type ForkIn, fromEffectCallback, fromEffectPromise, ownerOf } from "./effectActors.ts"
+import { fromEffectCallback, fromEffectPromise, ownerOf } from "./effectActors.ts"
+import type { LifecycleWork } from "./lifecycleWork.ts"
 
-/** What an instance does in each state, for its lifecycle actor. */
-export interface LifecycleWork {
-  /** Where its state actors' fibers run (SAM's fiber set). */
-  readonly fork: ForkIn
-  /** `starting`: start an incarnation; its pid, if it has one. */
-  spawn(): Effect.Effect<{ pid?: number }, Error>
-  /** `stopping`: signal, grace period, SIGKILL; done when nothing of it is left. */
-  stopProcess(input: StopInput): Effect.Effect<void>
-  /** `running`: watch its health, sending PROBE_* back; the returned function ends the watch. */
-  watch(sendBack: (event: LifecycleEvent) => void): () => void
-  /** Completed when the stop in progress must SIGKILL now (a forced stop during a graceful one). */
-  readonly forced: Deferred.Deferred<void> | undefined
-}
+export type { LifecycleWork } from "./lifecycleWork.ts"
 
 /** Each instance's work by its lifecycle actor: how the shared machine's actors find it. */
 const workOf = new WeakMap<object, LifecycleWork>()

@@ -3,7 +3,7 @@
 // operator's intent is kept (SupervisorMemory), a restart of several instances rolls. supervisor.ts
 // answers `command` with it; it completes once the command has taken effect.
 import { Duration, Effect, FiberMap } from "effect"
-import type { CommandName } from "../../actors/lifecycle.machine.ts"
+import type { CommandName } from "../../actors/lifecycleTypes.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import { CommandRefused } from "./commandEvent.ts"
 import {

@@ -1,7 +1,7 @@
 // Whether a failed instance is restarted, from its restart type and exit code alone (OTP restart
 // types plus systemd's RestartForceExitStatus / RestartPreventExitStatus). Pure; the supervisor
 // adds intensity, backoff and strategy on top.
-import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
+import type { ExitInfo } from "../../actors/lifecycleTypes.ts"
 import type { RestartSpec } from "../unitSpec.ts"
 
 export type RestartVerdict = { readonly restart: true } | { readonly restart: false; readonly why: string }

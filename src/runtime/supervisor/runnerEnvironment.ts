@@ -8,8 +8,8 @@ import type { SamEventBody } from "../eventBus.ts"
 import type { HealthRecord, ProbeRegistry } from "../health/probe.ts"
 import type { OutputLine } from "../output/recentLines.ts"
 import type { UnitSpec } from "../unitSpec.ts"
-import type { ForkIn } from "./effectActors.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import type { ForkIn } from "./lifecycleWork.ts"
 
 export type TransitionListener = (runner: InstanceRunner, from: string, to: string) => void
 

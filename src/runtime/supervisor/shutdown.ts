@@ -5,8 +5,8 @@
 import { Deferred, Duration, Effect, Fiber } from "effect"
 import type { Containment } from "../containment/index.ts"
 import type { SamEventBody } from "../eventBus.ts"
-import type { ForkIn } from "./effectActors.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import type { ForkIn } from "./lifecycleWork.ts"
 import { isDown, type Unit } from "./unit.ts"
 
 /** Send `event` to every runner that accepts it; completes once all of them are down. */

@@ -20,7 +20,7 @@ import {
   type Scope,
   type Semaphore,
 } from "effect"
-import type { CommandName } from "../../actors/lifecycle.machine.ts"
+import type { CommandName } from "../../actors/lifecycleTypes.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
 import type { CommandRefused } from "./commandEvent.ts"
@@ -41,10 +41,10 @@ import {
   restartDependentsWhenReady,
   startWhenAvailable,
 } from "./dependencies.ts"
-import type { ForkIn } from "./effectActors.ts"
 import { answerFailure, type FailureContext } from "./failureAnswer.ts"
 import { InstanceMemory } from "./instanceMemory.ts"
 import { InstanceRunner } from "./instanceRunner.ts"
+import type { ForkIn } from "./lifecycleWork.ts"
 import { type CommandContext, commandSlackMs, runCommand } from "./operatorCommand.ts"
 import { rollOut, rolloutKey, rolls } from "./rollout.ts"
 import type { RunnerEnvironment } from "./runnerEnvironment.ts"

@@ -1,6 +1,6 @@
 // What surfaces see of a unit: its instances' statuses folded into one (the worst state wins,
 // ready only when every instance is ready, restarts summed, an operator's kept stop said).
-import type { LifecycleState } from "../../actors/lifecycle.machine.ts"
+import type { LifecycleState } from "../../actors/lifecycleTypes.ts"
 import { maxInstancesOf, type UnitKind, type UnitLabels, type UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent, KeptScale } from "./contracts.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"

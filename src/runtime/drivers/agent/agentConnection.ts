@@ -2,6 +2,7 @@
 // transport (child IPC channel, worker port): correlates invocations with their results and
 // chunks, serves the agent's calls through the router, and records heartbeats and health.
 
+import { asCapabilityError, CapabilityError } from "../../../agent/capabilityError.ts"
 import { decodeFromAgentMessage, type FromAgent, preview, type ToAgent } from "../../../agent/protocol.ts"
 import {
   approximateSize,
@@ -272,7 +273,7 @@ export class AgentConnection {
   private async serveCall(call: Extract<FromAgent, { type: "call" }>): Promise<void> {
     const host = this.options.calls
     if (!host) {
-      this.trySend({ type: "call-result", id: call.id, error: "this SAM does not route calls from agents" })
+      this.trySend(callFailed(call.id, callsNotRouted(call.capability)))
       return
     }
     const controller = new AbortController()
@@ -286,11 +287,18 @@ export class AgentConnection {
         try {
           this.options.send({ type: "call-result", id: call.id, output: result.output })
         } catch (error) {
-          this.trySend({ type: "call-result", id: call.id, error: `result cannot be sent: ${text(error)}` })
+          this.trySend({
+            type: "call-result",
+            id: call.id,
+            error: `result cannot be sent: ${text(error)}`,
+            reason: "failed",
+            agent: result.agent,
+          })
         }
       }
     } catch (error) {
-      if (!controller.signal.aborted) this.trySend({ type: "call-result", id: call.id, error: text(error) })
+      if (!controller.signal.aborted)
+        this.trySend(callFailed(call.id, asCapabilityError(call.capability, error)))
     } finally {
       this.calls.delete(call.id)
     }
@@ -388,5 +396,23 @@ export class ChunkStream implements AsyncIterable<unknown> {
 const startDenialFix =
   "a sandboxed agent may read only its own directory, its data dir and SAM's agent SDK (sam/agent): " +
   "keep what it imports inside its directory (its own node_modules), or use security_profile: trusted"
+
+/** A call from an agent of a SAM without a router for them (a driver built without calls). */
+export const callsNotRouted = (capability: string): CapabilityError =>
+  new CapabilityError({
+    capability,
+    reason: "unavailable",
+    message: "this SAM does not route calls from agents",
+  })
+
+/** The answer to a failed call: what the agent's CapabilityError is made of. */
+const callFailed = (id: string, failure: CapabilityError): Extract<ToAgent, { type: "call-result" }> => ({
+  type: "call-result",
+  id,
+  error: failure.message,
+  reason: failure.reason,
+  ...(failure.code === undefined ? {} : { code: failure.code }),
+  ...(failure.agent === undefined ? {} : { agent: failure.agent }),
+})
 
 const text = (error: unknown): string => (error instanceof Error ? error.message : String(error))

@@ -2,10 +2,11 @@
 // agent holds little (bench/RESULTS.md, "10,000 inline agents"): its data dir is made, its logger
 // and its lifetime signal created, only when first used. Used by inlineAgentDriver.ts.
 import { format } from "node:util"
+import { asCapabilityError } from "../../../agent/capabilityError.ts"
 import type { AgentContext, AgentLogger, CallOptions } from "../../../agent/defineAgent.ts"
 import type { DriverContext } from "../driver.ts"
 import { samVariables } from "../processDriver.ts"
-import type { CallHost } from "./agentConnection.ts"
+import { type CallHost, callsNotRouted } from "./agentConnection.ts"
 import { makeDataDir } from "./prepareAgent.ts"
 
 /** Where an agent's identity, env and context find their instance's state (not enumerable). */
@@ -78,13 +79,18 @@ export class InlineAgentState {
     context.config = config
     context.env = env
     context.invoke = async (capability: string, input: unknown, options: CallOptions = {}) => {
-      if (!calls) throw new Error("this SAM does not route calls from agents")
+      if (!calls) throw callsNotRouted(capability)
       const lifetime = this.signal()
       const signal = options.signal ? AbortSignal.any([options.signal, lifetime]) : lifetime
-      const result = await calls.invoke(capability, input, {
-        signal,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      })
+      // The router's CapabilityError is Effect's; the agent gets the SDK's, as in every runtime.
+      const result = await calls
+        .invoke(capability, input, {
+          signal,
+          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        })
+        .catch((error: unknown) => {
+          throw asCapabilityError(capability, error)
+        })
       return result.output
     }
     this.context = context as unknown as AgentContext
