@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
   /** Every probe result of every instance (RunnerEnvironment.onProbe). */
   readonly onProbe?: RunnerEnvironment["onProbe"]
+  /** Awaited before a stop or restart signals an instance (RunnerEnvironment.drain). */
+  readonly drain?: RunnerEnvironment["drain"]
 }
 
 export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{
