@@ -14,6 +14,7 @@ import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.t
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
+import type { BreakerView } from "./circuitBreaker.ts"
 import { Exchange, type ForwardEnv, forward } from "./forward.ts"
 import { type ApiAuthenticate, authorize, type GatewayAuthOptions } from "./gatewayAuth.ts"
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
@@ -141,6 +142,17 @@ export class Gateway {
    * routing table (Sam marks it draining before it calls this), so no new request reaches it.
    */
   readonly drain = (unit: string, instance: number): Promise<void> => this.upstreams.drain(unit, instance)
+
+  /**
+   * What the gateway holds of service `id` for its status (the API's `gateway` field): its
+   * breaker (undefined: breaker.enabled false); undefined when the gateway does not route it
+   * (no such service, or gateway.enabled false). The breaker is the service's, not an instance's.
+   */
+  serviceGateway(id: string): { readonly breaker: BreakerView | undefined } | undefined {
+    const route = this.table.services.get(id)
+    if (route === undefined || !route.spec.enabled) return undefined
+    return { breaker: this.states.get(id)?.breaker.view() }
+  }
 
   /** Its own counters (shedding, retries, errors, breakers, cache): tests and diagnostics. */
   stats(): GatewayStatsSnapshot {
