@@ -286,6 +286,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     },
     front,
   )
+  // `Expect: 100-continue`: a body refused by its declared length (the gateway's max_body_bytes,
+  // the API's own limit) gets its 413 without a 100 Continue first, so the client sends none of it.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    const refused = gateway?.claims(req.url)
+      ? gateway.refusesBody(req)
+      : Number(req.headers["content-length"] ?? 0) > maxBodyBytes
+    if (!refused) res.writeContinue()
+    front(req, res)
+  })
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     gateway?.upgrade(req, socket, head),
   )

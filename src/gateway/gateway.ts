@@ -20,7 +20,7 @@ import { type ApiAuthenticate, authorize, type GatewayAuthOptions } from "./gate
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { answerInProcess } from "./inProcessRoute.ts"
-import { sendProblem } from "./problems.ts"
+import { bodyTooLarge, sendProblem } from "./problems.ts"
 import { ResponseCache, requestMayUseCache } from "./responseCache.ts"
 import { answerThroughHooks, hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
 import {
@@ -302,6 +302,20 @@ export class Gateway {
     )
   }
 
+  /**
+   * Whether the gateway refuses `req` for its declared body (Content-Length past the service's
+   * max_body_bytes: 413) before reading any of it: then a client's `Expect: 100-continue` gets the
+   * 413 without a 100 Continue (apiServer.ts, node:http's 'checkContinue'), and sends no body.
+   */
+  refusesBody(req: IncomingMessage): boolean {
+    const length = req.headers["content-length"]
+    const target = length === undefined ? undefined : gatewayTarget(req.url ?? "/")
+    if (target === undefined) return false
+    const { route, plugin } = this.resolve(target.id, target.rest)
+    if (plugin !== undefined || route === undefined || !route.spec.enabled) return false
+    return route.spec.maxBodyBytes > 0 && Number(length) > route.spec.maxBodyBytes
+  }
+
   /** Answer one request the gateway claims (see `claims`). Never throws. */
   handle(req: IncomingMessage, res: ServerResponse): void {
     try {
@@ -349,14 +363,7 @@ export class Gateway {
     const { spec } = state
     const length = req.headers["content-length"]
     if (length !== undefined && spec.maxBodyBytes > 0 && Number(length) > spec.maxBodyBytes)
-      return sendProblem(
-        res,
-        413,
-        `the request body is larger than the limit of ${spec.maxBodyBytes} bytes`,
-        {
-          connection: "close",
-        },
-      )
+      return sendProblem(res, 413, bodyTooLarge(route.id, spec.maxBodyBytes), { connection: "close" })
     const auth = authorize(route, req.headers, this.table, this.authOptions)
     if (!auth.ok)
       return sendProblem(

@@ -129,6 +129,41 @@ describe("routing /api/<service>/...", () => {
     expect(h.errors).toEqual([])
   })
 
+  it("a request with Expect: 100-continue and a Content-Length past max_body_bytes gets its 413 without a 100 Continue", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 1024 } })])
+    await h.routable("api", 1)
+    const answer = await new Promise<{ status: number; text: string; continued: boolean }>(
+      (resolve, reject) => {
+        let continued = false
+        const request = httpRequest(`${h!.url}/api/api/upload`, {
+          method: "POST",
+          headers: { expect: "100-continue", "content-length": String(12 * 1024 * 1024) },
+        })
+        request.on("continue", () => {
+          continued = true
+        })
+        request.on("response", (response) => {
+          const chunks: Buffer[] = []
+          response.on("data", (chunk: Buffer) => chunks.push(chunk))
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString("utf8"),
+              continued,
+            }),
+          )
+        })
+        request.on("error", reject)
+      },
+    )
+    expect(answer.continued).toBe(false)
+    expect(answer.status).toBe(413)
+    expect((JSON.parse(answer.text) as { detail: string }).detail).toBe(
+      'the request body for "api" is larger than its limit of 1024 bytes (gateway.max_body_bytes)',
+    )
+    expect(h.errors).toEqual([])
+  })
+
   it("a chunked body that passes max_body_bytes is cut with 413", async () => {
     h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 100 } })])
     await h.routable("api", 1)
@@ -144,6 +179,9 @@ describe("routing /api/<service>/...", () => {
       duplex: "half",
     } as RequestInit)
     expect(response.status).toBe(413)
+    expect((await json(response)).detail).toBe(
+      'the request body for "api" is larger than its limit of 100 bytes (gateway.max_body_bytes)',
+    )
   })
 
   it("balance: hash keeps a client on one instance by its header", async () => {
