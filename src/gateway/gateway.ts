@@ -203,6 +203,10 @@ export class Gateway {
       if (current === undefined || current.specText !== JSON.stringify(route.spec)) {
         current?.breaker.stop()
         this.states.set(id, this.stateFor(id, route.spec))
+        // Its series exist from the route's first moment (closed), not from a first change; a
+        // breaker made fresh by a reload is closed again.
+        if (route.spec.enabled && route.spec.breaker.enabled) this.metrics.breakerChanged(id, "closed")
+        else this.metrics.forget(id)
       }
     }
     for (const [id, state] of this.states)

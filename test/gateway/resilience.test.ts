@@ -217,6 +217,29 @@ describe("instances that fail", () => {
     expect(ps).not.toMatch(/^(quiet|hidden): /m)
   })
 
+  it("each routed service's breaker is reported closed from the start (sam_gateway_breaker_state), and forgotten with the service", async () => {
+    const api = upstream("api")
+    h = await startGateway([
+      api,
+      upstream("quiet", { gateway: { breaker: { enabled: false } } }),
+      upstream("hidden", { gateway: { enabled: false } }),
+    ])
+    const heard: string[] = []
+    h.gateway.metrics.onBreaker((change) => void heard.push(`${change.service}:${change.state}`))
+    await h.routable("api", 1)
+    // What the gauge reads at each scrape: a series for api before its breaker ever changed.
+    expect(new Map(h.gateway.metrics.breakers())).toEqual(new Map([["api", "closed"]]))
+    await h.sam.apply({
+      units: [upstream("quiet", { gateway: { breaker: { enabled: false } } })],
+      groups: [],
+    })
+    // What `sam start`'s reload publishes once applied (Sam.apply alone does not).
+    h.sam.bus.publish({ type: "config.reloaded" })
+    expect(new Map(h.gateway.metrics.breakers())).toEqual(new Map())
+    // Starting a series is no transition (sam_gateway_breaker_transitions_total, the breaker_open alert).
+    expect(heard).toEqual([])
+  })
+
   it("beyond max_in_flight requests are shed with 503 and Retry-After", async () => {
     h = await startGateway([upstream("api", { gateway: { maxInFlight: 2 } })])
     await h.routable("api", 1)
