@@ -30,6 +30,7 @@ import {
   gatewayTarget,
   type RoutingTable,
   type ServiceRoute,
+  withoutDotSegments,
   withRoute,
   withStatus,
 } from "./routingTable.ts"
@@ -351,7 +352,13 @@ export class Gateway {
           ? this.unknown(req.method ?? "GET", target.id)
           : `"${target.id}" is not exposed through the gateway (gateway.enabled: false)`,
       )
-    const upstreamPath = route.spec.stripPrefix ? target.rest : url
+    // Dot segments never climb out of the service's path (nginx's rule): /api/web/../x is web's /x.
+    const rest = withoutDotSegments(target.rest)
+    const upstreamPath = route.spec.stripPrefix
+      ? rest
+      : rest === target.rest
+        ? url
+        : `/api/${target.id}${rest}`
     this.admitService(req, res, route, upstreamPath, undefined)
   }
 

@@ -72,6 +72,35 @@ describe("routing /api/<service>/...", () => {
     expect(await json(status)).toHaveProperty("services")
   })
 
+  it("dot segments are removed from the path the service gets, never above its root, %2e too (%2F stays encoded)", async () => {
+    h = await startGateway([upstream("api"), upstream("whole", { gateway: { stripPrefix: false } })])
+    await h.routable("api", 1)
+    await h.routable("whole", 1)
+    // fetch() would normalise the path itself: a raw request, as `curl --path-as-is` sends it.
+    const seen = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const request = httpRequest(`${h!.url}${path}`, { method: "GET" })
+        request.path = path
+        request.on("response", (response) => {
+          const chunks: Buffer[] = []
+          response.on("data", (chunk: Buffer) => chunks.push(chunk))
+          response.on("end", () =>
+            resolve((JSON.parse(Buffer.concat(chunks).toString()) as { url: string }).url),
+          )
+        })
+        request.on("error", reject)
+        request.end()
+      })
+    expect(await seen("/api/api/../echo")).toBe("/echo")
+    expect(await seen("/api/api/a/../../echo")).toBe("/echo")
+    expect(await seen("/api/api/a/./b/../echo?x=../y")).toBe("/a/echo?x=../y")
+    expect(await seen("/api/api/echo/%2e%2E/%2e/echo")).toBe("/echo")
+    expect(await seen("/api/api/echo/a%2F..%2Fb")).toBe("/echo/a%2F..%2Fb")
+    expect(await seen("/api/api/echo/dir/.")).toBe("/echo/dir/")
+    expect(await seen("/api/whole/../../echo")).toBe("/api/whole/echo")
+    expect(await seen("/api/whole/echo?q=1")).toBe("/api/whole/echo?q=1")
+  })
+
   it("strip_prefix: false forwards the whole path; enabled: false is a 404; agents are not proxied", async () => {
     h = await startGateway([
       upstream("whole", { gateway: { stripPrefix: false } }),
