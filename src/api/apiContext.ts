@@ -4,6 +4,7 @@
 import { Context } from "effect"
 import type { AuditActor, AuditRecord } from "../audit/auditEntry.ts"
 import type { AuditLog } from "../audit/auditLog.ts"
+import type { BreakerView } from "../gateway/circuitBreaker.ts"
 import type { Monitoring } from "../metrics/monitoring.ts"
 import type { GatewayRegistry } from "../plugins/gatewayRegistry.ts"
 import type { CompiledRoute } from "../plugins/routeTable.ts"
@@ -39,6 +40,12 @@ export type MonitoringBackend = Pick<
   "settings" | "scrape" | "unitMetrics" | "alerts" | "watchdog"
 >
 
+/** What the API shows of the gateway (src/gateway/gateway.ts implements it). */
+export interface GatewayBackend {
+  /** Service `id`'s breaker (undefined: disabled); undefined when the gateway does not route it. */
+  serviceGateway(id: string): { readonly breaker: BreakerView | undefined } | undefined
+}
+
 export interface ApiContextShape {
   readonly sam: Sam
   /** The plugin host, when SAM runs one: `/api/plugins...` and `/api/config/reload` are its. */
@@ -48,6 +55,8 @@ export interface ApiContextShape {
   readonly crashReports: Pick<CrashReportsTable, "list" | "get"> | undefined
   /** Metrics, unit history, alerts and the watchdog (undefined: a SAM run without monitoring). */
   readonly monitoring: MonitoringBackend | undefined
+  /** The gateway on the API's port (undefined: a server without one). */
+  readonly gateway: GatewayBackend | undefined
   readonly authenticator: Authenticator
   /** Browser sessions signed in with the login link (their cookie authenticates like a token). */
   readonly sessions: SessionStore

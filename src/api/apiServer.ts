@@ -184,24 +184,6 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
   const shutdown = new AbortController()
   const report = options.onError ?? (() => {})
-  const context: ApiContextShape = {
-    sam: options.sam,
-    plugins: options.plugins,
-    audit: options.audit,
-    crashReports: options.crashReports,
-    monitoring: options.monitoring,
-    authenticator,
-    sessions,
-    port: () => boundPort,
-    usage: new ProcessUsage(),
-    shutdown: shutdown.signal,
-    requestShutdown: options.onShutdownRequest,
-    heartbeatMs: options.heartbeatMs ?? 15_000,
-    stateDir: options.stateDir ?? process.cwd(),
-    version,
-    invokeTimeoutMs: options.invokeTimeoutMs ?? 60_000,
-  }
-
   const scope = Effect.runSync(Scope.make())
   const gateway =
     options.gateway === false
@@ -216,6 +198,25 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
             report,
           }).pipe(Scope.provide(scope)),
         ))
+  const context: ApiContextShape = {
+    sam: options.sam,
+    plugins: options.plugins,
+    audit: options.audit,
+    crashReports: options.crashReports,
+    monitoring: options.monitoring,
+    gateway,
+    authenticator,
+    sessions,
+    port: () => boundPort,
+    usage: new ProcessUsage(),
+    shutdown: shutdown.signal,
+    requestShutdown: options.onShutdownRequest,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    stateDir: options.stateDir ?? process.cwd(),
+    version,
+    invokeTimeoutMs: options.invokeTimeoutMs ?? 60_000,
+  }
+
   // The HttpApi, its handlers and the dashboard are loaded and built on the first request they
   // answer (apiApp.ts): a SAM nobody asks keeps them out of its memory (bench/RESULTS.md).
   let app: Promise<ApiHandler> | undefined
@@ -285,6 +286,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     },
     front,
   )
+  // `Expect: 100-continue`: a body refused by its declared length (the gateway's max_body_bytes,
+  // the API's own limit) gets its 413 without a 100 Continue first, so the client sends none of it.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    const refused = gateway?.claims(req.url)
+      ? gateway.refusesBody(req)
+      : Number(req.headers["content-length"] ?? 0) > maxBodyBytes
+    if (!refused) res.writeContinue()
+    front(req, res)
+  })
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     gateway?.upgrade(req, socket, head),
   )

@@ -127,6 +127,30 @@ export const Service = Schema.Struct({
   ...unitFields,
   url: Schema.NullOr(Schema.String),
   max_instances: Count.annotate({ description: "Most instances it may run (scaling.max_instances)" }),
+  gateway: Schema.NullOr(
+    Schema.Struct({
+      breaker: Schema.NullOr(
+        Schema.Struct({
+          state: Schema.Literals(["closed", "open", "half_open"]).annotate({
+            description:
+              "closed: requests pass; open: the gateway answers 503 itself; half_open: a few probe calls pass, which close or reopen it",
+          }),
+          since: Schema.String.annotate({ description: "When it entered this state (ISO time)" }),
+          reason: Schema.NullOr(Schema.String).annotate({
+            description: "Open or half-open: why it last opened (`20 of 20 calls failed in 10 s ...`)",
+          }),
+          until: Schema.NullOr(Schema.String).annotate({
+            description: "Open: when it goes half-open and lets probe calls through (ISO time)",
+          }),
+        }),
+      ).annotate({
+        description: "The service's circuit breaker (one per service); null: breaker.enabled false",
+      }),
+    }),
+  ).annotate({
+    description:
+      "What the gateway holds of the service; null when the gateway does not route it (gateway.enabled false)",
+  }),
 }).annotate({ identifier: "Service" })
 export type Service = typeof Service.Type
 

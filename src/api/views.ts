@@ -2,6 +2,7 @@
 // turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
 import type { LifecycleState } from "../actors/lifecycleTypes.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
+import type { GatewayBackend } from "./apiContext.ts"
 import type { ProcessUsage, Usage } from "./resources.ts"
 import type { Agent, Health, HealthCheck, InstanceView, Service, SystemCounts } from "./schemas.ts"
 
@@ -119,10 +120,33 @@ export const agentView = (sam: Sam, status: UnitStatus, usage: ProcessUsage): Ag
   capabilities: agentCapabilities(sam, status.id),
 })
 
-export const serviceView = (status: UnitStatus, usage: ProcessUsage): Service => ({
+/** The service's gateway fields: null when the gateway does not route it; its breaker, null when disabled. */
+const gatewayView = (id: string, gateway: GatewayBackend | undefined): Service["gateway"] => {
+  const seen = gateway?.serviceGateway(id)
+  if (seen === undefined) return null
+  const b = seen.breaker
+  return {
+    breaker:
+      b === undefined
+        ? null
+        : {
+            state: b.state,
+            since: new Date(b.since).toISOString(),
+            reason: b.reason ?? null,
+            until: isoOrNull(b.until),
+          },
+  }
+}
+
+export const serviceView = (
+  status: UnitStatus,
+  usage: ProcessUsage,
+  gateway: GatewayBackend | undefined,
+): Service => ({
   ...unitFields(status, usage),
   url: status.instances.find((i) => i.url !== undefined)?.url ?? null,
   max_instances: status.maxInstances,
+  gateway: gatewayView(status.id, gateway),
 })
 
 const live = (state: LifecycleState) => state === "running" || state === "suspended"

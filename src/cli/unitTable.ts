@@ -39,6 +39,8 @@ export interface UnitRow {
   readonly watch_paused: string | null
   /** An operator's kept scale away from the config's count (the API's `scaled`), else null. */
   readonly scaled: string | null
+  /** A service's gateway breaker (the API's `gateway.breaker`), else null. */
+  readonly breaker: NonNullable<Service["gateway"]>["breaker"]
   /** Each instance (the API's `per_instance`): a unit of several gets a row for each. */
   readonly per_instance: ReadonlyArray<InstanceView>
   /** It may run more than one instance: they are named `web#0`, `web#1` (instanceLabel.ts). */
@@ -63,6 +65,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   rollout_halted: u.rollout_halted,
   watch_paused: u.watch_paused,
   scaled: u.scaled,
+  breaker: "gateway" in u ? (u.gateway?.breaker ?? null) : null,
   per_instance: u.per_instance,
   several: runsSeveral({ ...u, max_instances: "max_instances" in u ? u.max_instances : undefined }),
 })
@@ -194,6 +197,20 @@ const waitingReason = /^waiting for /
 /** Stopped after a failure its restart policy does not restart: the reason says what failed. */
 const notRestarted = /; not restarted: /
 
+const clockTime = (iso: string) => new Date(iso).toTimeString().slice(0, 8)
+
+/** What to say of a breaker that is not closed: since when, why, until when requests get 503. */
+const breakerNote = (breaker: UnitRow["breaker"]): string | undefined => {
+  if (breaker === null || breaker.state === "closed") return undefined
+  const why = breaker.reason === null ? "" : `: ${breaker.reason}`
+  if (breaker.state === "open")
+    return (
+      `gateway breaker open since ${clockTime(breaker.since)}${why}; ` +
+      `the gateway answers its requests with 503${breaker.until === null ? "" : ` until ${clockTime(breaker.until)}`}, then lets probe calls through`
+    )
+  return `gateway breaker half-open since ${clockTime(breaker.since)}${why}; a few probe calls pass (the rest get 503) and close it or open it again`
+}
+
 /** A plain aligned table (no colours: it is read by people and by grep alike). */
 export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): string => {
   if (rows.length === 0) return "no agents or services configured\n"
@@ -219,5 +236,9 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
   for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${r.rollout_halted}`)
   for (const r of rows) if (r.watch_paused !== null) why.push(`${r.id}: ${r.watch_paused}`)
   for (const r of rows) if (r.scaled !== null) why.push(`${r.id}: ${r.scaled}`)
+  for (const r of rows) {
+    const note = breakerNote(r.breaker)
+    if (note !== undefined) why.push(`${r.id}: ${note}`)
+  }
   return `${[line(columns), ...body.map(line)].join("\n")}\n${why.length > 0 ? `\n${why.join("\n")}\n` : ""}`
 }

@@ -15,6 +15,17 @@ export type BreakerSettings = GatewaySpec["breaker"]
 /** A ticket for one call: `probe` when it was let through half-open. */
 export type BreakerTicket = "call" | "probe"
 
+/** What surfaces show of a breaker (the API's `gateway.breaker`, `sam ps`, the dashboard). */
+export interface BreakerView {
+  readonly state: "closed" | "open" | "half_open"
+  /** When it entered this state (epoch ms; for a closed one never opened, when the gateway made it). */
+  readonly since: number
+  /** Why it last opened (open and half-open only). */
+  readonly reason: string | undefined
+  /** Open: when it lets probe calls through (half-open). */
+  readonly until: number | undefined
+}
+
 export class CircuitBreaker {
   /** Mirrors the machine's state, read on every request. */
   state: BreakerState = "closed"
@@ -23,6 +34,8 @@ export class CircuitBreaker {
   private readonly actor: Actor<typeof breakerMachine>
   private probesInFlight = 0
   private openedAt = 0
+  private since = Date.now()
+  private reason = ""
   private readonly onChange: (state: BreakerState, reason: string) => void
 
   constructor(settings: BreakerSettings, onChange: (state: BreakerState, reason: string) => void = () => {}) {
@@ -37,7 +50,9 @@ export class CircuitBreaker {
       if (next === this.state) return
       this.state = next
       this.probesInFlight = 0
-      if (next === "open") this.openedAt = Date.now()
+      this.since = Date.now()
+      this.reason = snapshot.context.reason
+      if (next === "open") this.openedAt = this.since
       if (next === "closed") this.window.reset()
       this.onChange(next, snapshot.context.reason)
     })
@@ -51,6 +66,18 @@ export class CircuitBreaker {
     if (this.probesInFlight >= this.settings.halfOpenRequests) return undefined
     this.probesInFlight++
     return "probe"
+  }
+
+  /** Its state now, for surfaces; undefined when the breaker is disabled (breaker.enabled false). */
+  view(): BreakerView | undefined {
+    if (!this.settings.enabled) return undefined
+    const open = this.state === "open"
+    return {
+      state: this.state === "halfOpen" ? "half_open" : this.state,
+      since: this.since,
+      reason: this.state === "closed" ? undefined : this.reason,
+      until: open ? this.openedAt + this.settings.openMs : undefined,
+    }
   }
 
   /** Seconds until an open breaker lets probes through. */
@@ -80,17 +107,18 @@ export class CircuitBreaker {
     if (!failed && !slow) return
     const calls = this.window.sum(now, CALLS)
     if (calls < this.settings.minRequests) return
-    const failures = (this.window.sum(now, FAILURES) / calls) * 100
-    const slowShare = (this.window.sum(now, SLOW) / calls) * 100
-    if (failures >= this.settings.failurePercent)
+    const failedCalls = this.window.sum(now, FAILURES)
+    const slowCalls = this.window.sum(now, SLOW)
+    const within = `in ${Math.round(this.settings.windowMs / 100) / 10} s`
+    if ((failedCalls / calls) * 100 >= this.settings.failurePercent)
       this.actor.send({
         type: "TRIP",
-        reason: `${Math.round(failures)}% of ${calls} calls failed (failure_percent ${this.settings.failurePercent})`,
+        reason: `${failedCalls} of ${calls} calls failed ${within} (breaker.failure_percent ${this.settings.failurePercent})`,
       })
-    else if (this.settings.slowCallMs > 0 && slowShare >= this.settings.slowCallPercent)
+    else if (this.settings.slowCallMs > 0 && (slowCalls / calls) * 100 >= this.settings.slowCallPercent)
       this.actor.send({
         type: "TRIP",
-        reason: `${Math.round(slowShare)}% of ${calls} calls took over ${this.settings.slowCallMs} ms`,
+        reason: `${slowCalls} of ${calls} calls took over ${this.settings.slowCallMs} ms ${within} (breaker.slow_call_percent ${this.settings.slowCallPercent})`,
       })
   }
 

@@ -10,7 +10,7 @@ import type { Dispatcher } from "undici"
 import type { BreakerTicket } from "./circuitBreaker.ts"
 import type { UpstreamErrorReason } from "./gatewayStats.ts"
 import { clientResponseHeaders } from "./headers.ts"
-import { sendProblem } from "./problems.ts"
+import { bodyTooLarge, sendProblem } from "./problems.ts"
 import { freshnessMs } from "./responseCache.ts"
 import {
   answerThroughHooks,
@@ -471,9 +471,7 @@ const settle = (x: Exchange, error: Error | null): void => {
   }
   if (x.tooLarge) {
     state.breaker.release(x.ticket)
-    answerProblem(x, 413, `the request body is larger than the limit of ${state.spec.maxBodyBytes} bytes`, {
-      connection: "close",
-    })
+    answerProblem(x, 413, bodyTooLarge(state.id, state.spec.maxBodyBytes), { connection: "close" })
     return
   }
   if (reason === "connect" || reason === "reset")

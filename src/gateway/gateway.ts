@@ -14,12 +14,13 @@ import type { GatewayRegistry, GatewayRoute } from "../plugins/gatewayRegistry.t
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../runtime/gatewaySpec.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
+import type { BreakerView } from "./circuitBreaker.ts"
 import { Exchange, type ForwardEnv, forward } from "./forward.ts"
 import { type ApiAuthenticate, authorize, type GatewayAuthOptions } from "./gatewayAuth.ts"
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { answerInProcess } from "./inProcessRoute.ts"
-import { sendProblem } from "./problems.ts"
+import { bodyTooLarge, sendProblem } from "./problems.ts"
 import { ResponseCache, requestMayUseCache } from "./responseCache.ts"
 import { answerThroughHooks, hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
 import {
@@ -29,6 +30,7 @@ import {
   gatewayTarget,
   type RoutingTable,
   type ServiceRoute,
+  withoutDotSegments,
   withRoute,
   withStatus,
 } from "./routingTable.ts"
@@ -142,6 +144,17 @@ export class Gateway {
    */
   readonly drain = (unit: string, instance: number): Promise<void> => this.upstreams.drain(unit, instance)
 
+  /**
+   * What the gateway holds of service `id` for its status (the API's `gateway` field): its
+   * breaker (undefined: breaker.enabled false); undefined when the gateway does not route it
+   * (no such service, or gateway.enabled false). The breaker is the service's, not an instance's.
+   */
+  serviceGateway(id: string): { readonly breaker: BreakerView | undefined } | undefined {
+    const route = this.table.services.get(id)
+    if (route === undefined || !route.spec.enabled) return undefined
+    return { breaker: this.states.get(id)?.breaker.view() }
+  }
+
   /** Its own counters (shedding, retries, errors, breakers, cache): tests and diagnostics. */
   stats(): GatewayStatsSnapshot {
     return this.statsRegistry.snapshot()
@@ -191,6 +204,10 @@ export class Gateway {
       if (current === undefined || current.specText !== JSON.stringify(route.spec)) {
         current?.breaker.stop()
         this.states.set(id, this.stateFor(id, route.spec))
+        // Its series exist from the route's first moment (closed), not from a first change; a
+        // breaker made fresh by a reload is closed again.
+        if (route.spec.enabled && route.spec.breaker.enabled) this.metrics.breakerChanged(id, "closed")
+        else this.metrics.forget(id)
       }
     }
     for (const [id, state] of this.states)
@@ -290,6 +307,20 @@ export class Gateway {
     )
   }
 
+  /**
+   * Whether the gateway refuses `req` for its declared body (Content-Length past the service's
+   * max_body_bytes: 413) before reading any of it: then a client's `Expect: 100-continue` gets the
+   * 413 without a 100 Continue (apiServer.ts, node:http's 'checkContinue'), and sends no body.
+   */
+  refusesBody(req: IncomingMessage): boolean {
+    const length = req.headers["content-length"]
+    const target = length === undefined ? undefined : gatewayTarget(req.url ?? "/")
+    if (target === undefined) return false
+    const { route, plugin } = this.resolve(target.id, target.rest)
+    if (plugin !== undefined || route === undefined || !route.spec.enabled) return false
+    return route.spec.maxBodyBytes > 0 && Number(length) > route.spec.maxBodyBytes
+  }
+
   /** Answer one request the gateway claims (see `claims`). Never throws. */
   handle(req: IncomingMessage, res: ServerResponse): void {
     try {
@@ -321,7 +352,13 @@ export class Gateway {
           ? this.unknown(req.method ?? "GET", target.id)
           : `"${target.id}" is not exposed through the gateway (gateway.enabled: false)`,
       )
-    const upstreamPath = route.spec.stripPrefix ? target.rest : url
+    // Dot segments never climb out of the service's path (nginx's rule): /api/web/../x is web's /x.
+    const rest = withoutDotSegments(target.rest)
+    const upstreamPath = route.spec.stripPrefix
+      ? rest
+      : rest === target.rest
+        ? url
+        : `/api/${target.id}${rest}`
     this.admitService(req, res, route, upstreamPath, undefined)
   }
 
@@ -337,14 +374,7 @@ export class Gateway {
     const { spec } = state
     const length = req.headers["content-length"]
     if (length !== undefined && spec.maxBodyBytes > 0 && Number(length) > spec.maxBodyBytes)
-      return sendProblem(
-        res,
-        413,
-        `the request body is larger than the limit of ${spec.maxBodyBytes} bytes`,
-        {
-          connection: "close",
-        },
-      )
+      return sendProblem(res, 413, bodyTooLarge(route.id, spec.maxBodyBytes), { connection: "close" })
     const auth = authorize(route, req.headers, this.table, this.authOptions)
     if (!auth.ok)
       return sendProblem(

@@ -20,3 +20,7 @@ export const sendProblem = (
   res.end(body)
   return undefined
 }
+
+/** The 413's detail, naming the service and the key, as the 429's and 504's do. */
+export const bodyTooLarge = (id: string, maxBodyBytes: number): string =>
+  `the request body for "${id}" is larger than its limit of ${maxBodyBytes} bytes (gateway.max_body_bytes)`

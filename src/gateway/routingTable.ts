@@ -114,3 +114,32 @@ export const gatewayTarget = (url: string): { readonly id: string; readonly rest
   const tail = url.slice(end)
   return { id, rest: tail.length === 0 || tail.charCodeAt(0) === 63 ? `/${tail}` : tail }
 }
+
+/** A segment that is `.` or `..`, its dots written or percent-encoded (`%2e`, `%2E`). */
+const dotSegment = (segment: string): 0 | 1 | 2 => {
+  if (segment.length > 6 || segment.length === 0) return 0
+  const plain = segment.replace(/%2e/gi, ".")
+  return plain === "." ? 1 : plain === ".." ? 2 : 0
+}
+
+/**
+ * `/<rest>?q` with its path's dot segments removed (RFC 3986 5.2.4), never above its root, as nginx
+ * does: `/../status` → `/status`, `/a/../../x` → `/x`, `/a/./b/.` → `/a/b/`; `%2e` counts as a dot,
+ * `%2F` stays encoded (it is no separator). The query is left as it is. Pure.
+ */
+export const withoutDotSegments = (rest: string): string => {
+  const q = rest.indexOf("?")
+  const path = q === -1 ? rest : rest.slice(0, q)
+  if (!path.includes(".") && !/%2e/i.test(path)) return rest
+  const segments = path.split("/").slice(1)
+  const out: string[] = []
+  for (const [i, segment] of segments.entries()) {
+    const last = i === segments.length - 1
+    const dots = dotSegment(segment)
+    if (dots === 2) out.pop()
+    if (dots === 0) out.push(segment)
+    // A path ending in a dot segment names a directory: it keeps its trailing slash.
+    else if (last) out.push("")
+  }
+  return `/${out.join("/")}${q === -1 ? "" : rest.slice(q)}`
+}

@@ -93,9 +93,15 @@ export class GatewayMetricsHub implements GatewayMetricsSource {
     }
   }
 
+  /**
+   * `service`'s breaker is in `state` now. A service's first report (closed, as its route appears)
+   * only starts its series: no listener hears of it, no transition is counted.
+   */
   breakerChanged(service: string, state: BreakerState): void {
-    if (this.states.get(service) === state) return
+    const before = this.states.get(service)
+    if (before === state) return
     this.states.set(service, state)
+    if (before === undefined && state === "closed") return
     for (const listener of this.breakerListeners) {
       try {
         listener({ service, state })

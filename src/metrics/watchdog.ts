@@ -46,7 +46,10 @@ export interface WatchdogOptions {
   readonly heapWarnRatio?: number
   /** An instance `starting` longer than this is stuck (default 120 s: spawns, image pulls, agent set-up). */
   readonly startingBoundMs?: number
-  /** An instance `stopping` longer than its grace period plus this is stuck (default 15 s). */
+  /**
+   * An instance `stopping` longer than twice its grace period (a drain of the gateway's requests,
+   * then its stop signal's grace) plus this is stuck (default 15 s).
+   */
   readonly stoppingSlackMs?: number
 }
 
@@ -178,7 +181,7 @@ export class Watchdog {
         const bound =
           i.state === "starting"
             ? this.options.startingBoundMs
-            : (graceOf.get(unit.id) ?? 10_000) + this.options.stoppingSlackMs
+            : 2 * (graceOf.get(unit.id) ?? 10_000) + this.options.stoppingSlackMs
         if (now - entry.since > bound)
           stuck.push({
             unit: unit.id,

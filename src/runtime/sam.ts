@@ -280,6 +280,13 @@ export class Sam {
         },
         ...(options.memory === undefined ? {} : { memory: options.memory }),
         usageIntervalMs: this.usageIntervalMs,
+        // Before an operator's stop or restart signals an instance: the traffic's (gateway's) drain.
+        drain: (unit, instance) => {
+          const traffic = this.traffic
+          return traffic === undefined
+            ? Effect.void
+            : this.drained((u, i) => traffic.drain(u, i), unit, instance)
+        },
         variablesFor: (spec) => ({ SAM_GATEWAY_TOKEN: this.unitTokens.issue(spec.id) }),
         onProbe: (runner, record) => {
           // Every check of every instance passes here: nothing is allocated unless someone listens.
@@ -559,23 +566,29 @@ export class Sam {
       ...(options.reason === undefined ? {} : { reason: options.reason }),
       ...(drain === undefined
         ? {}
-        : {
-            drain: (unit: string, instance: number) =>
-              Effect.tryPromise(() => drain(unit, instance)).pipe(
-                // A drain that fails leaves the instance to its stop (and its grace period).
-                Effect.catch((error) =>
-                  Effect.sync(() =>
-                    this.bus.publish({
-                      type: "supervisor",
-                      action: "drain-failed",
-                      unit: id,
-                      detail: `draining ${id}#${instance} failed: ${describe(error.cause ?? error)}; stopping it anyway`,
-                    }),
-                  ),
-                ),
-              ),
-          }),
+        : { drain: (unit: string, instance: number) => this.drained(drain, unit, instance) }),
     })
+  }
+
+  /** `drain` of an instance as an Effect that never fails: a failure is said, and the stop goes on. */
+  private drained(
+    drain: (unit: string, instance: number) => Promise<void>,
+    unit: string,
+    instance: number,
+  ): Effect.Effect<void> {
+    return Effect.tryPromise(() => drain(unit, instance)).pipe(
+      // A drain that fails leaves the instance to its stop (and its grace period).
+      Effect.catch((error) =>
+        Effect.sync(() =>
+          this.bus.publish({
+            type: "supervisor",
+            action: "drain-failed",
+            unit,
+            detail: `draining ${this.instanceName(unit, instance)} failed: ${describe(error.cause ?? error)}; stopping it anyway`,
+          }),
+        ),
+      ),
+    )
   }
 
   /** The autoscaler's fiber, in SAM's scope: it scales as "autoscaler" and drains like `scale`. */

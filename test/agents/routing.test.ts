@@ -180,7 +180,7 @@ describe("a worker agent's usage", () => {
         usageIntervalMs: 50,
       },
     )
-    const viewOf = () => serviceView(h.sam.unitStatus("busy"), new ProcessUsage())
+    const viewOf = () => serviceView(h.sam.unitStatus("busy"), new ProcessUsage(), undefined)
     await vi.waitFor(() => expect(viewOf().memory_bytes).toBeGreaterThan(1024 * 1024), {
       timeout: 10_000,
       interval: 20,

@@ -367,6 +367,21 @@ describe("the dashboard in Chromium", () => {
     await until("setup", "data-state", (s) => s === "running", 15_000)
   })
 
+  it("shows a service's open gateway breaker on its card, and takes it away once it closes", async () => {
+    // 20 answers 500 through the gateway open db's breaker (min_requests 20, failure_percent 50).
+    for (let i = 0; i < 20; i++) expect((await fetch(`${url}/api/db/fail`)).status).toBe(500)
+    expect((await fetch(`${url}/api/db/x`)).status).toBe(503)
+    const badge = unit("db").locator("[data-breaker]")
+    await unit("db").locator('[data-breaker="open"]').waitFor({ timeout: 10_000 })
+    expect(await badge.textContent()).toBe("breaker open")
+    expect(await badge.getAttribute("title")).toContain("20 of 20 calls failed")
+    await unit("db").screenshot({ path: join(artifacts, "dashboard-breaker-open.png") })
+    // After open_seconds (5) it lets probe calls through; three good ones close it.
+    await unit("db").locator('[data-breaker="half_open"]').waitFor({ timeout: 10_000 })
+    for (let i = 0; i < 3; i++) expect((await fetch(`${url}/api/db/x`)).status).toBe(200)
+    await badge.waitFor({ state: "detached", timeout: 10_000 })
+  })
+
   it("fits a phone's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)

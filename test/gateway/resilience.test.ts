@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { controlClient } from "../../src/api/controlClient.ts"
+import { fetchUnits, formatTable } from "../../src/cli/unitTable.ts"
 import { unavailable } from "../../src/gateway/unavailable.ts"
-import { type GatewayHarness, gatewaySpec, startGateway, upstream } from "../support/gateway.ts"
+import {
+  type GatewayHarness,
+  gatewaySpec,
+  LOCAL_TEST_TOKEN,
+  startGateway,
+  upstream,
+} from "../support/gateway.ts"
 import { nodeService } from "../support/runtime.ts"
 
 let h: GatewayHarness | undefined
@@ -176,6 +184,60 @@ describe("instances that fail", () => {
     expect(events).toEqual(["open", "halfOpen", "closed"])
     expect(metered).toEqual(["api:open", "api:half_open", "api:closed"])
     expect(new Map(h.gateway.metrics.breakers()).get("api")).toBe("closed")
+  })
+
+  it("an open breaker shows in the service's status (gateway.breaker) and under `sam ps`'s table", async () => {
+    h = await startGateway([
+      upstream("api", { gateway: { breaker: { openMs: 60_000 }, retries: { attempts: 1 } } }),
+      upstream("quiet", { gateway: { breaker: { enabled: false } } }),
+      upstream("hidden", { gateway: { enabled: false } }),
+    ])
+    await h.routable("api", 1)
+    const client = controlClient({ url: h.url, token: LOCAL_TEST_TOKEN })
+    const view = async (id: string) => (await client.services.get({ params: { id } })).gateway
+    expect((await view("api"))?.breaker?.state).toBe("closed")
+    expect(await view("quiet")).toEqual({ breaker: null })
+    expect(await view("hidden")).toBeNull()
+    // The trial's story: 20 requests answered 500 open it (min_requests 20, failure_percent 50).
+    for (let i = 0; i < 20; i++) expect((await fetch(`${h.url}/api/api/status/500`)).status).toBe(500)
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(503)
+    const breaker = (await view("api"))?.breaker
+    expect(breaker).toMatchObject({
+      state: "open",
+      reason: "20 of 20 calls failed in 10 s (breaker.failure_percent 50)",
+    })
+    const since = Date.parse(breaker?.since ?? "")
+    expect(Math.abs(since - Date.now())).toBeLessThan(5_000)
+    expect(Date.parse(breaker?.until ?? "")).toBe(since + 60_000)
+    const clock = (iso: string) => new Date(iso).toTimeString().slice(0, 8)
+    const ps = formatTable(await fetchUnits(client))
+    expect(ps).toContain(
+      `\napi: gateway breaker open since ${clock(breaker!.since)}: 20 of 20 calls failed in 10 s (breaker.failure_percent 50); the gateway answers its requests with 503 until ${clock(breaker!.until!)}, then lets probe calls through\n`,
+    )
+    expect(ps).not.toMatch(/^(quiet|hidden): /m)
+  })
+
+  it("each routed service's breaker is reported closed from the start (sam_gateway_breaker_state), and forgotten with the service", async () => {
+    const api = upstream("api")
+    h = await startGateway([
+      api,
+      upstream("quiet", { gateway: { breaker: { enabled: false } } }),
+      upstream("hidden", { gateway: { enabled: false } }),
+    ])
+    const heard: string[] = []
+    h.gateway.metrics.onBreaker((change) => void heard.push(`${change.service}:${change.state}`))
+    await h.routable("api", 1)
+    // What the gauge reads at each scrape: a series for api before its breaker ever changed.
+    expect(new Map(h.gateway.metrics.breakers())).toEqual(new Map([["api", "closed"]]))
+    await h.sam.apply({
+      units: [upstream("quiet", { gateway: { breaker: { enabled: false } } })],
+      groups: [],
+    })
+    // What `sam start`'s reload publishes once applied (Sam.apply alone does not).
+    h.sam.bus.publish({ type: "config.reloaded" })
+    expect(new Map(h.gateway.metrics.breakers())).toEqual(new Map())
+    // Starting a series is no transition (sam_gateway_breaker_transitions_total, the breaker_open alert).
+    expect(heard).toEqual([])
   })
 
   it("beyond max_in_flight requests are shed with 503 and Retry-After", async () => {

@@ -127,6 +127,21 @@ describe("a config change of a service of several instances", () => {
     expect(pids[2]).not.toBe(third)
   })
 
+  it("drains each instance before it restarts with the new config: requests in flight are answered", async () => {
+    const v1 = withEnv(upstream("api", { instances: 2 }), { VERSION: "1" })
+    h = await startGateway([v1])
+    await h.routable("api", 2)
+    const watch = supervisorEvents(h)
+    const slow = [fetch(`${h.url}/api/api/slow?ms=800`), fetch(`${h.url}/api/api/slow?ms=800`)]
+    await eventually(() => h!.gateway.inFlight("api", 0) === 1 && h!.gateway.inFlight("api", 1) === 1)
+    await h.sam.apply({ units: [withEnv(v1, { VERSION: "2" })], groups: [] })
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200])
+    await eventually(() => watch.seen.some((e) => e.action === "rolled-out"), 20_000)
+    watch.off()
+    await h.routable("api", 2)
+    expect(await versions(h)).toEqual({ 0: "2", 1: "2" })
+  })
+
   it("of a single instance stops and starts it (nothing to roll)", async () => {
     const v1 = withEnv(upstream("api"), { VERSION: "1" })
     h = await startGateway([v1])

@@ -3,7 +3,7 @@
 // always has an instance to send requests to.
 import { afterEach, describe, expect, it } from "vitest"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
-import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+import { eventually, type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
 
 let h: GatewayHarness | undefined
 afterEach(async () => {
@@ -48,5 +48,50 @@ describe("a rolling restart", () => {
     ])
     expect(statuses.length).toBeGreaterThan(0)
     expect(statuses.filter((s) => s !== 200)).toEqual([])
+  })
+
+  // The fixture closes every connection at once on SIGTERM: only SAM's drain saves a request.
+  it("drains each instance before its SIGTERM: requests in flight on it are answered", async () => {
+    h = await startGateway([upstream("api", { instances: 2, gateway: { balance: "round_robin" } })])
+    await h.routable("api", 2)
+    const slow = Array.from({ length: 4 }, () =>
+      fetch(`${h!.url}/api/api/slow?ms=1000`).then(
+        (r) => r.status,
+        () => 0,
+      ),
+    )
+    await eventually(() => h!.gateway.inFlight("api", 0) === 2 && h!.gateway.inFlight("api", 1) === 2)
+    const restarted = h.sam.services.restart("api")
+    // Out of the balancer while it drains: new requests go to the other instance.
+    await eventually(() => h!.sam.unitStatus("api").instances[0]?.state === "stopping")
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(200)
+    expect(await Promise.all(slow)).toEqual([200, 200, 200, 200])
+    await restarted
+    await h.routable("api", 2)
+  })
+
+  it("a stop drains too: requests in flight are answered before the service gets SIGTERM", async () => {
+    h = await startGateway([upstream("api", { instances: 2 })])
+    await h.routable("api", 2)
+    const slow = [fetch(`${h.url}/api/api/slow?ms=800`), fetch(`${h.url}/api/api/slow?ms=800`)]
+    await eventually(() => h!.gateway.inFlight("api", 0) + h!.gateway.inFlight("api", 1) === 2)
+    const stopped = h.sam.services.stop("api")
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200])
+    await stopped
+    expect(h.sam.unitStatus("api").state).toBe("stopped")
+  })
+
+  it("a forced stop does not wait for the drain", async () => {
+    h = await startGateway([upstream("api")])
+    await h.routable("api", 1)
+    const slow = fetch(`${h.url}/api/api/slow?ms=5000`).then(
+      (r) => r.status,
+      () => 0,
+    )
+    await eventually(() => h!.gateway.inFlight("api", 0) === 1)
+    const began = Date.now()
+    await h.sam.services.stop("api", { graceful: false })
+    expect(Date.now() - began).toBeLessThan(2_000)
+    expect(await slow).not.toBe(200)
   })
 })

@@ -72,6 +72,35 @@ describe("routing /api/<service>/...", () => {
     expect(await json(status)).toHaveProperty("services")
   })
 
+  it("dot segments are removed from the path the service gets, never above its root, %2e too (%2F stays encoded)", async () => {
+    h = await startGateway([upstream("api"), upstream("whole", { gateway: { stripPrefix: false } })])
+    await h.routable("api", 1)
+    await h.routable("whole", 1)
+    // fetch() would normalise the path itself: a raw request, as `curl --path-as-is` sends it.
+    const seen = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const request = httpRequest(`${h!.url}${path}`, { method: "GET" })
+        request.path = path
+        request.on("response", (response) => {
+          const chunks: Buffer[] = []
+          response.on("data", (chunk: Buffer) => chunks.push(chunk))
+          response.on("end", () =>
+            resolve((JSON.parse(Buffer.concat(chunks).toString()) as { url: string }).url),
+          )
+        })
+        request.on("error", reject)
+        request.end()
+      })
+    expect(await seen("/api/api/../echo")).toBe("/echo")
+    expect(await seen("/api/api/a/../../echo")).toBe("/echo")
+    expect(await seen("/api/api/a/./b/../echo?x=../y")).toBe("/a/echo?x=../y")
+    expect(await seen("/api/api/echo/%2e%2E/%2e/echo")).toBe("/echo")
+    expect(await seen("/api/api/echo/a%2F..%2Fb")).toBe("/echo/a%2F..%2Fb")
+    expect(await seen("/api/api/echo/dir/.")).toBe("/echo/dir/")
+    expect(await seen("/api/whole/../../echo")).toBe("/api/whole/echo")
+    expect(await seen("/api/whole/echo?q=1")).toBe("/api/whole/echo?q=1")
+  })
+
   it("strip_prefix: false forwards the whole path; enabled: false is a 404; agents are not proxied", async () => {
     h = await startGateway([
       upstream("whole", { gateway: { stripPrefix: false } }),
@@ -129,6 +158,41 @@ describe("routing /api/<service>/...", () => {
     expect(h.errors).toEqual([])
   })
 
+  it("a request with Expect: 100-continue and a Content-Length past max_body_bytes gets its 413 without a 100 Continue", async () => {
+    h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 1024 } })])
+    await h.routable("api", 1)
+    const answer = await new Promise<{ status: number; text: string; continued: boolean }>(
+      (resolve, reject) => {
+        let continued = false
+        const request = httpRequest(`${h!.url}/api/api/upload`, {
+          method: "POST",
+          headers: { expect: "100-continue", "content-length": String(12 * 1024 * 1024) },
+        })
+        request.on("continue", () => {
+          continued = true
+        })
+        request.on("response", (response) => {
+          const chunks: Buffer[] = []
+          response.on("data", (chunk: Buffer) => chunks.push(chunk))
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString("utf8"),
+              continued,
+            }),
+          )
+        })
+        request.on("error", reject)
+      },
+    )
+    expect(answer.continued).toBe(false)
+    expect(answer.status).toBe(413)
+    expect((JSON.parse(answer.text) as { detail: string }).detail).toBe(
+      'the request body for "api" is larger than its limit of 1024 bytes (gateway.max_body_bytes)',
+    )
+    expect(h.errors).toEqual([])
+  })
+
   it("a chunked body that passes max_body_bytes is cut with 413", async () => {
     h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 100 } })])
     await h.routable("api", 1)
@@ -144,6 +208,9 @@ describe("routing /api/<service>/...", () => {
       duplex: "half",
     } as RequestInit)
     expect(response.status).toBe(413)
+    expect((await json(response)).detail).toBe(
+      'the request body for "api" is larger than its limit of 100 bytes (gateway.max_body_bytes)',
+    )
   })
 
   it("balance: hash keeps a client on one instance by its header", async () => {

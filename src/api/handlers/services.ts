@@ -11,24 +11,26 @@ import { lookup, runUnitCommand, stopOptions } from "./unitCommand.ts"
 
 export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handlers) =>
   Effect.gen(function* () {
-    const { sam, usage, monitoring } = yield* ApiContext
+    const { sam, usage, monitoring, gateway } = yield* ApiContext
     const command =
       (name: "start" | "stop" | "restart" | "suspend" | "resume") =>
       (request: { params: { id: string }; payload: { graceful?: boolean; timeout?: number } | null }) =>
         runUnitCommand("services", request.params.id, name, stopOptions(request.payload)).pipe(
-          Effect.andThen(Effect.sync(() => serviceView(sam.services.status(request.params.id), usage))),
+          Effect.andThen(
+            Effect.sync(() => serviceView(sam.services.status(request.params.id), usage, gateway)),
+          ),
         )
     return handlers.handleAll({
       metrics: ({ params }) =>
         unitMetrics(monitoring, "services", params.id, () => sam.services.status(params.id)),
       list: () =>
         Effect.sync(() => {
-          const services = sam.services.list().map((s) => serviceView(s, usage))
+          const services = sam.services.list().map((s) => serviceView(s, usage, gateway))
           return { services, total: services.length, dependencies: dependencyGraph(sam) }
         }),
       get: ({ params }) =>
         lookup("services", params.id, () => sam.services.status(params.id)).pipe(
-          Effect.map((status) => serviceView(status, usage)),
+          Effect.map((status) => serviceView(status, usage, gateway)),
         ),
       health: ({ params }) =>
         lookup("services", params.id, () => sam.services.status(params.id)).pipe(
@@ -57,7 +59,7 @@ export const servicesLive = HttpApiBuilder.group(ControlApi, "services", (handle
       resume: command("resume"),
       scale: ({ params, payload }) =>
         runScale(params.id, payload.instances).pipe(
-          Effect.andThen(Effect.sync(() => serviceView(sam.services.status(params.id), usage))),
+          Effect.andThen(Effect.sync(() => serviceView(sam.services.status(params.id), usage, gateway))),
         ),
     })
   }),

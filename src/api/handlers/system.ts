@@ -54,7 +54,7 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
             snapshot: () => ({
               timestamp: new Date().toISOString(),
               agents: sam.agents.list().map((s) => agentView(sam, s, usage)),
-              services: sam.services.list().map((s) => serviceView(s, usage)),
+              services: sam.services.list().map((s) => serviceView(s, usage, context.gateway)),
               ...(recent > 0 ? { recent: sam.bus.since(0).slice(-recent) } : {}),
             }),
             ...(query.usage === "true"

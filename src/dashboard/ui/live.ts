@@ -151,7 +151,13 @@ export class Live {
         this.store.update((s) => applyEvent(s, data))
     }
     const unit = unitOf(data)
-    if (event === "supervisor" || event === "health" || event === "instance.failed") this.refreshUnit(unit)
+    if (
+      event === "supervisor" ||
+      event === "health" ||
+      event === "instance.failed" ||
+      event === "gateway.breaker"
+    )
+      this.refreshUnit(unit)
     if (event === "crash.reported") {
       this.refreshCrashes()
       this.refreshUnit(unit)

@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
   /** Every probe result of every instance (RunnerEnvironment.onProbe). */
   readonly onProbe?: (instance: OutputSource, record: HealthRecord) => void
+  /** Awaited before a stop or restart signals an instance (RunnerEnvironment.drain). */
+  readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
 }
 
 export class UnitNotFound extends Data.TaggedError("UnitNotFound")<{

@@ -2,7 +2,7 @@
 // scope that owns the live incarnation. The machine decides; this runner is the work its state
 // actors do (lifecycleRuntime.ts: spawn, watch health, stop) and turns driver facts into events.
 // It never decides about restarts (the supervisor does) and never serves HTTP.
-import { Clock, Data, Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Clock, Data, Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import type { SnapshotFrom } from "xstate"
 import { type lifecycleMachine, publicState } from "../../actors/lifecycle.machine.ts"
 import type {
@@ -412,6 +412,20 @@ export class InstanceRunner implements LifecycleWork {
       let killed: string | undefined
       if (handle) {
         const graceMs = input.timeoutMs ?? this.spec.stop.graceMs
+        // Requests in flight finish before the signal (a stop or restart, not a failure or SAM's
+        // shutdown), as a scale down's do (one scaled away was drained already): bounded by the
+        // grace period, cut short by a forced stop.
+        const drain = this.env.drain
+        if (
+          drain !== undefined &&
+          !input.force &&
+          !this.draining &&
+          drainsBeforeStop(this.actor.getSnapshot().value)
+        )
+          yield* Effect.raceFirst(
+            drain(this.spec.id, this.index).pipe(Effect.timeoutOption(Duration.millis(graceMs))),
+            Deferred.await(forced),
+          )
         const { signal } = this.spec.stop
         const kill = handle.stop({ signal: "SIGKILL", graceMs: 0 })
         const exit = yield* Effect.raceFirst(
@@ -533,6 +547,12 @@ export class InstanceRunner implements LifecycleWork {
     }
     return urls
   }
+}
+
+/** Whether a stop with this intent drains the instance first: an operator's stop or restart (a rollout's, a watch's). */
+const drainsBeforeStop = (value: Snapshot["value"]): boolean => {
+  const intent = publicState(value).stopIntent
+  return intent === "toStopped" || intent === "toRestart"
 }
 
 /** What a driver is given for a unit without dependencies (one object for all of them). */

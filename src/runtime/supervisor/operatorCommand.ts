@@ -201,8 +201,9 @@ export const runCommand = (
           discard: true,
         }).pipe(Effect.timeoutOption(Duration.millis(readinessBudgetMs(unit.spec))))
     })
-    const graceMs = options.timeoutMs ?? unit.spec.stop.graceMs
+    // A stop may drain the gateway's requests for its grace period, then signal and wait as long.
+    const stopMs = 2 * (options.timeoutMs ?? unit.spec.stop.graceMs)
     // A rolling restart waits for each instance in turn.
     const turns = command === "restart" ? accepting.length : 1
-    yield* acting.pipe(Effect.timeoutOption(Duration.millis((graceMs + commandSlackMs) * turns)))
+    yield* acting.pipe(Effect.timeoutOption(Duration.millis((stopMs + commandSlackMs) * turns)))
   })

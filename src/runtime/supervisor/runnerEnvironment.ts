@@ -39,6 +39,12 @@ export interface RunnerEnvironment {
   readonly usageIntervalMs?: number
   /** Every probe result (not only changes, which go to the bus): the metrics' histogram. */
   readonly onProbe?: (runner: InstanceRunner, record: HealthRecord) => void
+  /**
+   * Resolves once no request is in flight to the instance (the gateway's drain); awaited, bounded
+   * by the stop's grace period, before an operator's stop or restart (a rollout's too) signals it.
+   * The instance is out of the gateway's routing table by then: it is `stopping`.
+   */
+  readonly drain?: (unit: string, instance: number) => Effect.Effect<void>
   /** Every transition of every instance, before the runner's own listeners (the supervisor's). */
   readonly onTransition?: TransitionListener
 }

@@ -155,6 +155,7 @@ export class Supervisor {
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),
+      ...(options.drain === undefined ? {} : { drain: options.drain }),
       // One listener for every runner (a closure each was ~0.1 KB an instance).
       onTransition: (runner, from, to) => this.onTransition(runner, from, to),
     }
@@ -326,7 +327,7 @@ export class Supervisor {
         publish: this.options.publish,
         resetWindow: (r) => this.memory.resetWindow(r),
         current: () => !this.stopping && this.units.get(spec.id) === unit && unit.spec === spec,
-        turnMs: spec.stop.graceMs + commandSlackMs,
+        turnMs: 2 * spec.stop.graceMs + commandSlackMs, // a drain, then the stop's grace
         halted: (detail) => {
           unit.rolloutHalted = detail
         },

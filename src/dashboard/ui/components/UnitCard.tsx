@@ -35,6 +35,22 @@ const uptimeOf = (unit: Unit, now: number): number =>
     ? unit.uptime + Math.max(0, now - unit.readAt) / 1000
     : unit.uptime
 
+/** A service's gateway breaker when it is not closed: the gateway answers 503 for it meanwhile. */
+const BreakerBadge = ({ unit }: { readonly unit: Unit }) => {
+  const breaker = unit.kind === "service" ? unit.gateway?.breaker : undefined
+  if (!breaker || breaker.state === "closed") return null
+  const open = breaker.state === "open"
+  return (
+    <span
+      class={`breaker tone-${open ? "bad" : "warn"}`}
+      data-breaker={breaker.state}
+      title={`${breaker.reason ?? ""}${open ? "; the gateway answers its requests with 503" : "; a few probe calls pass"}`}
+    >
+      {open ? "breaker open" : "breaker half-open"}
+    </span>
+  )
+}
+
 interface Props {
   readonly unit: Unit
   readonly usage: Series | undefined
@@ -76,6 +92,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
         <span class={`badge tone-${tone}`}>
           {stateLabel(unit.status, unit.ready, unit.readiness_checked)}
         </span>
+        <BreakerBadge unit={unit} />
       </header>
       <dl class="facts">
         <div>
