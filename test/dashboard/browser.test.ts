@@ -329,9 +329,16 @@ describe("the dashboard in Chromium", () => {
     await alert.waitFor({ timeout: 15_000 })
     expect(await alert.textContent()).toContain("gate")
     expect(await alert.getAttribute("class")).toContain("severity-critical")
+    // The timeline says it in words, as `sam start` does, not `alert.firing:` and nothing.
+    const firing = page.locator('[data-event="alert.firing"] .text').first()
+    await firing.waitFor()
+    expect(await firing.textContent()).toMatch(/^alert gate-unready firing \(critical\): \S/)
     await page.screenshot({ path: join(artifacts, "dashboard-alert.png") })
     unlinkSync(gateFlag())
     await alert.waitFor({ state: "detached", timeout: 15_000 })
+    const resolved = page.locator('[data-event="alert.resolved"] .text').first()
+    await resolved.waitFor()
+    expect(await resolved.textContent()).toBe("alert gate-unready resolved")
     // `sam start` told it too, where its operator looks; gate's readiness back is no new start.
     await sam.waitForOutput("sam: alert gate-unready resolved")
     expect(sam.output()).toMatch(/^ *sam: alert gate-unready firing \(critical\): /m)
