@@ -69,7 +69,7 @@ const Notices = () => {
 }
 
 export const App = () => {
-  const { store } = useDashboard()
+  const { store, live } = useDashboard()
   const state = useStore((s) => s)
   const now = useNow()
   const units = [...state.units.values()]
@@ -92,7 +92,10 @@ export const App = () => {
         </span>
         {state.session && (
           <span class="who">
-            {state.session.name} <span class="muted">({state.session.role})</span>
+            {state.session.name} <span class="muted">({state.session.role})</span>{" "}
+            <button type="button" class="link" data-sign-out onClick={() => void live.signOut()}>
+              sign out
+            </button>
           </span>
         )}
       </header>

@@ -131,6 +131,23 @@ export class Live {
     this.stream?.close()
   }
 
+  /**
+   * Sign out (DELETE /api/session: SAM forgets the session and clears its cookie), then the
+   * sign-in form. The stream is closed first, so its end is not taken for a lost connection.
+   */
+  async signOut(): Promise<void> {
+    this.close()
+    try {
+      await call("DELETE", "/api/session")
+    } catch (error) {
+      // A session SAM no longer knows is signed out already; anything else is said, then the form.
+      if (!(error instanceof ApiProblem && error.status === 401))
+        console.warn("dashboard: signing out failed:", error instanceof Error ? error.message : error)
+    }
+    this.store.update((s) => ({ ...s, connection: "signed-out", connectionDetail: "signed out" }))
+    window.location.replace("/")
+  }
+
   private onMessage(event: string, data: Raw, _id: string | undefined): void {
     switch (event) {
       case "snapshot":
