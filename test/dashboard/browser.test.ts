@@ -233,7 +233,9 @@ describe("the dashboard in Chromium", () => {
 
   it("restarts a unit from its button: a new pid, and the result said", async () => {
     const pid = await attribute("db", "data-pid")
+    // A restart asks first: `confirm restart?`, then it runs.
     await unit("db").locator('[data-action="restart"]').click()
+    await unit("db").locator('[data-action="restart"][data-confirm]').click()
     const next = await until("db", "data-pid", (v) => v !== "" && v !== pid, 15_000)
     p.pids.add(Number(next))
     await page.waitForSelector('[data-notice="ok"][data-notice-unit="db"]')
@@ -241,7 +243,12 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("shows the refusal, naming the state, when the lifecycle says no", async () => {
-    await unit("worker").locator('[data-action="resume"]').click()
+    // resume is disabled on a running unit; a page whose view is behind SAM's (its button still
+    // enabled) gets the refusal and shows it.
+    const resume = unit("worker").locator('[data-action="resume"]')
+    expect(await resume.isDisabled()).toBe(true)
+    await resume.evaluate((button) => button.removeAttribute("disabled"))
+    await resume.click()
     const notice = page.locator('[data-notice="refused"][data-notice-unit="worker"]')
     await notice.waitFor()
     expect(await notice.textContent()).toContain("it is running")
@@ -329,6 +336,8 @@ describe("the dashboard in Chromium", () => {
     await alert.waitFor({ timeout: 15_000 })
     expect(await alert.textContent()).toContain("gate")
     expect(await alert.getAttribute("class")).toContain("severity-critical")
+    // Announced by screen readers as it comes.
+    expect(await page.locator('section.alerts[role="alert"]').count()).toBe(1)
     // The timeline says it in words, as `sam start` does, not `alert.firing:` and nothing.
     const firing = page.locator('[data-event="alert.firing"] .text').first()
     await firing.waitFor()

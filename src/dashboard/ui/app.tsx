@@ -86,7 +86,12 @@ export const App = () => {
           SAM
         </h1>
         <Summary units={units} />
-        <span class={`connection connection-${state.connection}`} title={state.connectionDetail}>
+        <span
+          class={`connection connection-${state.connection}`}
+          title={state.connectionDetail}
+          role="status"
+          aria-live="polite"
+        >
           <span class="dot" aria-hidden="true" />
           {connectionText[state.connection]}
         </span>
