@@ -30,6 +30,8 @@ let profile: string
 let context: BrowserContext
 let page: Page
 const problems: string[] = []
+/** The page's own warnings (`dashboard: …`). */
+const warnings: string[] = []
 /** SAM's 5xx answers to the page: none, but for the known race while SAM shuts down (below). */
 const failedAnswers: string[] = []
 /** Chromium reports every error status a fetch got; the refusal below asks for one 409. */
@@ -149,6 +151,7 @@ beforeAll(async () => {
   })
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`)
+    if (message.type() === "warning" && message.text().startsWith("dashboard:")) warnings.push(message.text())
   })
 }, 60_000)
 
@@ -408,6 +411,7 @@ describe("the dashboard in Chromium", () => {
   it("stays signed in across a SAM restart: the stream resumes with Last-Event-ID, no reload", async () => {
     const port = new URL(url).port
     const logged = problems.length
+    warnings.length = 0
     failedAnswers.length = 0
     // A mark on this very page: a reload would lose it.
     await page.evaluate(() => {
@@ -447,6 +451,9 @@ describe("the dashboard in Chromium", () => {
     expect(during.filter((m) => !/ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE/.test(m))).toEqual([])
     // Neither SAM answered a request with a 5xx while stopping or starting.
     expect(failedAnswers).toEqual([])
+    // Reads that could not reach SAM while it was away: said once at most, not one by one.
+    expect(warnings.filter((w) => /reading .* failed/.test(w))).toEqual([])
+    expect(warnings.length).toBeLessThanOrEqual(1)
   })
 
   it("signs the page out once the token it signed in with has changed: 401, then the token form", async () => {
