@@ -12,6 +12,7 @@ import { HttpServerResponse } from "effect/http"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
 import type { Authenticator } from "./auth.ts"
+import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
 import { type SessionStore, sessionCookieName } from "./sessions.ts"
 
 export interface BrowserLoginContext {
@@ -115,12 +116,29 @@ export const formSignIn = (
   context: BrowserLoginContext,
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> | undefined => {
   if (request.method !== "POST" || (request.url.split("?")[0] ?? "") !== "/") return undefined
+  const problem = (status: number, detail: string, extra: Record<string, unknown> = {}) =>
+    Effect.succeed(
+      HttpServerResponse.jsonUnsafe(problemBody(status, detail, extra), {
+        status,
+        contentType: PROBLEM_JSON,
+        headers: pageHeaders,
+      }),
+    )
   const host = request.headers.host
-  if (host === undefined || request.headers.origin !== `http://${host}`)
-    return Effect.succeed(tokenForm("Sign in from SAM's own page: this form came from another origin.", 403))
+  const origin = request.headers.origin
+  if (host === undefined || origin !== `http://${host}`)
+    return problem(
+      403,
+      `sign in from SAM's own page (Origin http://${host ?? "<this server>"}), not ` +
+        `${origin === undefined ? "a request without an Origin header" : `Origin ${origin}`}; ` +
+        "other clients send `Authorization: Bearer <token>`",
+      { type: "urn:sam:problem:cross-site" },
+    )
+  if (!(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded"))
+    return problem(415, "send the token form as application/x-www-form-urlencoded (token=…)")
   return request.text.pipe(
     Effect.map((body) => signIn(request, context, new URLSearchParams(body).get("token") ?? "")),
-    Effect.catch(() => Effect.succeed(tokenForm("The form did not arrive whole; send it again.", 400))),
+    Effect.catch(() => problem(400, "the form did not arrive whole; send it again")),
   )
 }
 

@@ -106,6 +106,7 @@ describe("the login link, over HTTP", () => {
       const forged = await post(h.token("ops") as string, origin)
       expect(forged.status).toBe(403)
       expect(forged.headers.get("set-cookie")).toBeNull()
+      expect((await forged.json()).type).toBe("urn:sam:problem:cross-site")
     }
   })
 
