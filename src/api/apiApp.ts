@@ -12,7 +12,7 @@ import * as Scope from "effect/Scope"
 import { dashboardServer } from "../dashboard/serve.ts"
 import { allowedMethods } from "./allowedMethods.ts"
 import { ApiContext, type ApiContextShape } from "./apiContext.ts"
-import { browserAnswer, browserRoutes } from "./browserLogin.ts"
+import { browserAnswer, browserRoutes, formSignIn } from "./browserLogin.ts"
 import { ControlApi, openApiPath } from "./controlApi.ts"
 import { agentsLive } from "./handlers/agents.ts"
 import { alertsLive } from "./handlers/alerts.ts"
@@ -74,6 +74,8 @@ export const buildApiApp = async ({
     if (refused) return refused
     const page = browserAnswer(request, context, dashboard)
     if (page) return page
+    const form = formSignIn(request, context)
+    if (form) return yield* form
     return yield* httpEffect.pipe(
       Effect.flatMap((response) => routedAnswer(request, response)),
       Effect.catchCause((cause) => {

@@ -2,14 +2,17 @@
 // `http://127.0.0.1:<port>/?token=…` (`sam start` and `sam dashboard` print it) turns a valid token
 // into a session cookie (sessions.ts) and redirects to `/`, so the token leaves the address bar.
 // With a session `/` and `/assets/*` are the dashboard (src/dashboard/serve.ts); without one, `/`
-// is a token form and nothing of SAM's state, and assets are refused. Failed sign-ins count as
-// unauthenticated refusals.
+// is a token form and nothing of SAM's state, and assets are refused. The form POSTs its token to
+// `/` (from SAM's own Origin only), so a token typed there, right or wrong, never enters the
+// address bar or the history. Failed sign-ins count as unauthenticated refusals.
 
+import { Effect } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { HttpServerResponse } from "effect/http"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
 import type { Authenticator } from "./auth.ts"
+import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
 import { type SessionStore, sessionCookieName } from "./sessions.ts"
 
 export interface BrowserLoginContext {
@@ -24,6 +27,7 @@ export interface BrowserLoginContext {
 /** The browser paths the front door answers itself, for the router's `Allow` index. */
 export const browserRoutes = [
   { method: "GET", path: "/" },
+  { method: "POST", path: "/" },
   { method: "GET", path: "/assets/*" },
 ] as const
 
@@ -39,19 +43,26 @@ const pageHeaders = {
     "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
+/**
+ * The form's page sends its origin, never its URL (which may hold a wrong token from a link):
+ * with `no-referrer` a browser would send `Origin: null` with the form's POST, and SAM accepts
+ * the POST only with its own Origin.
+ */
+const formHeaders = { ...pageHeaders, "referrer-policy": "strict-origin" }
+
 const page = (title: string, body: string, status = 200) =>
   HttpServerResponse.text(
     `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
       `<meta name="viewport" content="width=device-width"><style>body{font:16px system-ui,sans-serif;margin:3rem auto;max-width:36rem;padding:0 1rem}input{font:inherit;width:100%;margin:.5rem 0}</style></head>` +
       `<body>${body}</body></html>\n`,
-    { status, contentType: "text/html; charset=utf-8", headers: pageHeaders },
+    { status, contentType: "text/html; charset=utf-8", headers: formHeaders },
   )
 
 const tokenForm = (problem: string | undefined, status: number) =>
   page(
     "SAM: sign in",
     `<h1>SAM</h1>${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ""}` +
-      `<form method="get" action="/"><label>API token<input name="token" type="password" autocomplete="off" required></label>` +
+      `<form method="post" action="/"><label>API token<input name="token" type="password" autocomplete="off" required></label>` +
       `<button type="submit">Sign in</button></form>` +
       "<p>Run <code>sam dashboard</code> on SAM's machine for a link that signs you in.</p>",
     status,
@@ -71,6 +82,64 @@ const dashboardResponse = (answer: DashboardAnswer): HttpServerResponse.HttpServ
     ...(contentType === undefined ? {} : { contentType }),
     headers,
   })
+}
+
+/** A session for `token` and a 303 to `/` with its cookie, or the form again (401) for a wrong one. */
+const signIn = (
+  request: HttpServerRequest.HttpServerRequest,
+  context: BrowserLoginContext,
+  token: string,
+): HttpServerResponse.HttpServerResponse => {
+  const authentication = context.authenticator.authenticateToken(token)
+  if (!authentication.ok) {
+    context.audit?.refused(sourceOf(request))
+    return tokenForm("That is not a token of this SAM.", 401)
+  }
+  const id = context.sessions.create(authentication.principal)
+  const maxAge = Math.floor(context.sessions.lifetimeMs / 1000)
+  return HttpServerResponse.redirect("/", {
+    status: 303,
+    headers: {
+      ...pageHeaders,
+      "set-cookie": `${sessionCookieName(context.port())}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
+    },
+  })
+}
+
+/**
+ * `POST /` from the token form (`token=…`, form-encoded): as the login link, with the token in the
+ * body. Only from SAM's own page (its Origin, which browsers send with every form POST), so no
+ * other page can sign the browser in with a token of its choosing; undefined for any other request.
+ */
+export const formSignIn = (
+  request: HttpServerRequest.HttpServerRequest,
+  context: BrowserLoginContext,
+): Effect.Effect<HttpServerResponse.HttpServerResponse> | undefined => {
+  if (request.method !== "POST" || (request.url.split("?")[0] ?? "") !== "/") return undefined
+  const problem = (status: number, detail: string, extra: Record<string, unknown> = {}) =>
+    Effect.succeed(
+      HttpServerResponse.jsonUnsafe(problemBody(status, detail, extra), {
+        status,
+        contentType: PROBLEM_JSON,
+        headers: pageHeaders,
+      }),
+    )
+  const host = request.headers.host
+  const origin = request.headers.origin
+  if (host === undefined || origin !== `http://${host}`)
+    return problem(
+      403,
+      `sign in from SAM's own page (Origin http://${host ?? "<this server>"}), not ` +
+        `${origin === undefined ? "a request without an Origin header" : `Origin ${origin}`}; ` +
+        "other clients send `Authorization: Bearer <token>`",
+      { type: "urn:sam:problem:cross-site" },
+    )
+  if (!(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded"))
+    return problem(415, "send the token form as application/x-www-form-urlencoded (token=…)")
+  return request.text.pipe(
+    Effect.map((body) => signIn(request, context, new URLSearchParams(body).get("token") ?? "")),
+    Effect.catch(() => problem(400, "the form did not arrive whole; send it again")),
+  )
 }
 
 /** The answer to a browser path, or undefined when `request` is for the API or someone else. */
@@ -98,22 +167,7 @@ export const browserAnswer = (
   }
   if (path !== "/") return undefined
   const token = new URLSearchParams(query).get("token")
-  if (token !== null) {
-    const authentication = context.authenticator.authenticateToken(token)
-    if (!authentication.ok) {
-      context.audit?.refused(sourceOf(request))
-      return tokenForm("That is not a token of this SAM.", 401)
-    }
-    const id = context.sessions.create(authentication.principal)
-    const maxAge = Math.floor(context.sessions.lifetimeMs / 1000)
-    return HttpServerResponse.redirect("/", {
-      status: 303,
-      headers: {
-        ...pageHeaders,
-        "set-cookie": `${cookie}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
-      },
-    })
-  }
+  if (token !== null) return signIn(request, context, token)
   const principal = context.sessions.principal(cookieOf(request, cookie))
   if (principal === undefined) return tokenForm(undefined, 200)
   const answer = dashboard.answer({ method: request.method, url: "/", headers: request.headers })

@@ -242,6 +242,18 @@ export class SystemGroup extends HttpApiGroup.make("system")
     ),
   )
   .add(
+    HttpApiEndpoint.delete("endSession", "/session", {
+      success: HttpApiSchema.NoContent,
+      error: [Unprocessable],
+    }).annotate(
+      OpenApi.Description,
+      "Sign out: end the caller's browser session (any role). SAM forgets it, so its cookie no longer " +
+        "authenticates even if replayed, and the answer (204) clears the cookie. A caller with a bearer " +
+        "token and no session has nothing to end: 422 (a token stays valid until it is removed from " +
+        "security.api_tokens).",
+    ),
+  )
+  .add(
     HttpApiEndpoint.post("shutdown", "/shutdown", { success: ShutdownAccepted, error: [NotAvailable] })
       .annotate(RequiredRole, "admin")
       .annotate(
@@ -253,7 +265,7 @@ export class SystemGroup extends HttpApiGroup.make("system")
   )
   .annotate(
     OpenApi.Description,
-    "SAM as a whole: status, the live event stream, who is calling, and stopping SAM",
+    "SAM as a whole: status, the live event stream, who is calling, signing out, and stopping SAM",
   ) {}
 
 const lastEventId = {

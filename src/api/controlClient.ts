@@ -92,6 +92,7 @@ export const routes = {
     status: { method: "GET", path: "/api/status", sse: false },
     events: { method: "GET", path: "/api/events", sse: true },
     session: { method: "GET", path: "/api/session", sse: false },
+    endSession: { method: "DELETE", path: "/api/session", sse: false },
     shutdown: { method: "POST", path: "/api/shutdown", sse: false },
   },
   capabilities: {

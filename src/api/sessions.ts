@@ -136,6 +136,13 @@ export class SessionStore {
     return { name: session.name, role: session.role }
   }
 
+  /** End the session `id` (sign-out): its cookie authenticates nothing from now on. Whether there was one. */
+  end(id: string | undefined): boolean {
+    if (id === undefined || id === "" || this.principal(id) === undefined) return false
+    this.table.remove(digest(id))
+    return true
+  }
+
   get size(): number {
     return this.table.count()
   }

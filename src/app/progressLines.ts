@@ -2,6 +2,7 @@
 // ready or only started, ready again, crashed, stopped with why), supervisor decisions people act
 // on, alerts, reloads and plugin failures. Pure: the daemon (daemon.ts) colours and writes them.
 import { describeExit } from "../actors/lifecycleTypes.ts"
+import { alertSummary } from "../runtime/alertSummary.ts"
 import { delayText } from "../runtime/delayText.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { reloadSummary } from "../runtime/reloadSummary.ts"
@@ -77,9 +78,8 @@ export const progressLine = (
   }
   if (event.type === "config.invalid") return `!sam: ${String(event.message)}`
   // An alert is told where the operator looks, as `sam events` tells it, not only to its webhook.
-  if (event.type === "alert.firing")
-    return `!sam: alert ${String(event.rule)} firing${event.severity ? ` (${String(event.severity)})` : ""}: ${String(event.summary ?? "")}`
-  if (event.type === "alert.resolved") return `   sam: alert ${String(event.rule)} resolved`
+  if (event.type === "alert.firing") return `!sam: ${alertSummary(event)}`
+  if (event.type === "alert.resolved") return `   sam: ${alertSummary(event)}`
   // A plugin that does not load is told where the operator looks, not only in GET /api/plugins.
   if (event.type === "plugin.failed")
     return `!sam: plugin ${String(event.plugin)} failed: ${String(event.error)}`

@@ -60,7 +60,7 @@ describe("the login link, over HTTP", () => {
     const form = await fetch(`${h.url}/`)
     expect(form.status).toBe(200)
     const text = await form.text()
-    expect(text).toContain('<form method="get" action="/">')
+    expect(text).toContain('<form method="post" action="/">')
     expect(text).not.toMatch(/db|Signed in|running/)
     expect(form.headers.get("content-security-policy")).toContain("frame-ancestors 'none'")
 
@@ -73,7 +73,41 @@ describe("the login link, over HTTP", () => {
     })
     expect(forged.status).toBe(401)
     expect((await forged.json()).detail).toContain("the session cookie is not valid")
-    expect((await fetch(`${h.url}/`, { method: "POST" })).headers.get("allow")).toBe("GET, HEAD")
+    expect((await fetch(`${h.url}/`, { method: "PUT" })).headers.get("allow")).toBe("GET, HEAD, POST")
+  })
+
+  it("the token form POSTs its token: a session as with the link, a wrong one the form again, only from SAM's own page", async () => {
+    const h = await harness()
+    const post = (token: string, origin: string | null = h.url) =>
+      fetch(`${h.url}/`, {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          ...(origin === null ? {} : { origin }),
+        },
+        body: new URLSearchParams({ token }).toString(),
+      })
+    const right = await post(h.token("ops") as string)
+    expect(right.status).toBe(303)
+    expect(right.headers.get("location")).toBe("/")
+    const cookie = (right.headers.get("set-cookie") ?? "").split(";")[0] ?? ""
+    expect(cookie).toMatch(new RegExp(`^sam_session_${h.server.port}=[A-Za-z0-9_-]{43}$`))
+    expect(await (await fetch(`${h.url}/api/session`, { headers: { cookie } })).json()).toEqual({
+      name: "ops",
+      role: "operator",
+    })
+    const wrong = await post("not-a-token-of-this-sam")
+    expect(wrong.status).toBe(401)
+    expect(wrong.headers.get("set-cookie")).toBeNull()
+    expect(await wrong.text()).toContain("That is not a token of this SAM.")
+    // Another page (another port of 127.0.0.1 is the same site) cannot sign the browser in.
+    for (const origin of ["http://127.0.0.1:1", null]) {
+      const forged = await post(h.token("ops") as string, origin)
+      expect(forged.status).toBe(403)
+      expect(forged.headers.get("set-cookie")).toBeNull()
+      expect((await forged.json()).type).toBe("urn:sam:problem:cross-site")
+    }
   })
 
   it("a change made with the cookie must carry SAM's own Origin; a bearer token needs none", async () => {
@@ -112,6 +146,44 @@ describe("the login link, over HTTP", () => {
     )
     expect(log).toContain(
       '"actor":{"name":"ops","role":"operator","via":"api"},"action":"service.restart","target":"db","result":"ok"',
+    )
+  })
+
+  it("DELETE /api/session signs the browser out: SAM forgets the session, the cookie is cleared, a replay is a 401", async () => {
+    const h = await harness()
+    const { cookie } = await signIn(h, h.token("watcher") as string)
+    const signOut = (headers: Record<string, string>) =>
+      fetch(`${h.url}/api/session`, { method: "DELETE", headers: { cookie, ...headers } })
+    // A change made with the cookie: SAM's own Origin or nothing, as for every other change.
+    const elsewhere = await signOut({ origin: "http://127.0.0.1:1" })
+    expect(elsewhere.status).toBe(403)
+    expect((await elsewhere.json()).type).toBe("urn:sam:problem:cross-site")
+    expect((await fetch(`${h.url}/api/session`, { headers: { cookie } })).status).toBe(200)
+
+    // Any role may sign out (a viewer here).
+    const out = await signOut({ origin: h.url })
+    expect(out.status).toBe(204)
+    expect(out.headers.get("set-cookie")).toBe(
+      `sam_session_${h.server.port}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`,
+    )
+    // The old cookie, replayed, authenticates nothing: SAM no longer holds the session.
+    const replay = await fetch(`${h.url}/api/status`, { headers: { cookie } })
+    expect(replay.status).toBe(401)
+    expect((await replay.json()).detail).toContain("the session cookie is not valid")
+    expect((await signOut({ origin: h.url })).status).toBe(401)
+    expect(await (await fetch(`${h.url}/`, { headers: { cookie } })).text()).toContain('name="token"')
+
+    // A bearer token is no session: nothing to end, and it says so.
+    const byToken = await h.fetch("/api/session", { as: "ops", method: "DELETE" })
+    expect(byToken.status).toBe(422)
+    expect(await byToken.json()).toMatchObject({
+      type: "urn:sam:problem:unprocessable",
+      detail: expect.stringContaining("no browser session to end"),
+    })
+    expect((await h.fetch("/api/session", { as: "ops" })).status).toBe(200)
+    await h.audit.settled()
+    expect(readFileSync(h.audit.file, "utf8")).toContain(
+      '"actor":{"name":"watcher","role":"viewer","via":"api"},"action":"system.endSession","target":"/api/session","result":"denied"',
     )
   })
 
@@ -220,6 +292,23 @@ describe("the login link in Chromium", () => {
         `"detail":"a change authenticated by a session cookie must come from SAM's own pages (Origin ${h.url}), not Origin ${elsewhere.url}`,
       )
       expect(h.sam.services.status("db").restarts).toBe(1)
+
+      // Signing out: the header's button ends the session and shows the sign-in form.
+      await page.click("[data-sign-out]")
+      await page.waitForSelector('form[action="/"] input[name="token"]')
+      expect(page.url()).toBe(`${h.url}/`)
+      expect(await browser.cookies(h.url)).toEqual([])
+      expect(await page.evaluate(async () => (await fetch("/api/status")).status)).toBe(401)
+      // A token typed into the form, wrong then right, is sent in the body: it never reaches the
+      // address bar nor the history.
+      await page.fill('input[name="token"]', "wrong-token-typed-by-hand")
+      await page.click('button[type="submit"]')
+      await page.waitForSelector("text=That is not a token of this SAM.")
+      expect(page.url()).toBe(`${h.url}/`)
+      await page.fill('input[name="token"]', h.token("ops") as string)
+      await page.click('button[type="submit"]')
+      await page.waitForSelector('[data-role="operator"]')
+      expect(page.url()).toBe(`${h.url}/`)
     } finally {
       await browser.close()
       await new Promise((resolve) => elsewhere.server.close(resolve))

@@ -31,7 +31,7 @@ describe("GET /api/session", () => {
 describe("the dashboard's files on the API's port", () => {
   it("are for signed-in browsers only: / is the token form and /assets/* a 401 without a session", async () => {
     const form = await fetch(`${h.url}/`)
-    expect(await form.text()).toContain('<form method="get" action="/">')
+    expect(await form.text()).toContain('<form method="post" action="/">')
     const login = await fetch(`${h.url}/?token=${h.token("watcher")}`, { redirect: "manual" })
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? ""
     const page = await fetch(`${h.url}/`, { headers: { cookie } })

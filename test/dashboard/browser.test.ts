@@ -30,6 +30,8 @@ let profile: string
 let context: BrowserContext
 let page: Page
 const problems: string[] = []
+/** The page's own warnings (`dashboard: …`). */
+const warnings: string[] = []
 /** SAM's 5xx answers to the page: none, but for the known race while SAM shuts down (below). */
 const failedAnswers: string[] = []
 /** Chromium reports every error status a fetch got; the refusal below asks for one 409. */
@@ -149,6 +151,7 @@ beforeAll(async () => {
   })
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`)
+    if (message.type() === "warning" && message.text().startsWith("dashboard:")) warnings.push(message.text())
   })
 }, 60_000)
 
@@ -233,7 +236,9 @@ describe("the dashboard in Chromium", () => {
 
   it("restarts a unit from its button: a new pid, and the result said", async () => {
     const pid = await attribute("db", "data-pid")
+    // A restart asks first: `confirm restart?`, then it runs.
     await unit("db").locator('[data-action="restart"]').click()
+    await unit("db").locator('[data-action="restart"][data-confirm]').click()
     const next = await until("db", "data-pid", (v) => v !== "" && v !== pid, 15_000)
     p.pids.add(Number(next))
     await page.waitForSelector('[data-notice="ok"][data-notice-unit="db"]')
@@ -241,7 +246,12 @@ describe("the dashboard in Chromium", () => {
   })
 
   it("shows the refusal, naming the state, when the lifecycle says no", async () => {
-    await unit("worker").locator('[data-action="resume"]').click()
+    // resume is disabled on a running unit; a page whose view is behind SAM's (its button still
+    // enabled) gets the refusal and shows it.
+    const resume = unit("worker").locator('[data-action="resume"]')
+    expect(await resume.isDisabled()).toBe(true)
+    await resume.evaluate((button) => button.removeAttribute("disabled"))
+    await resume.click()
     const notice = page.locator('[data-notice="refused"][data-notice-unit="worker"]')
     await notice.waitFor()
     expect(await notice.textContent()).toContain("it is running")
@@ -329,9 +339,18 @@ describe("the dashboard in Chromium", () => {
     await alert.waitFor({ timeout: 15_000 })
     expect(await alert.textContent()).toContain("gate")
     expect(await alert.getAttribute("class")).toContain("severity-critical")
+    // Announced by screen readers as it comes.
+    expect(await page.locator('section.alerts[role="alert"]').count()).toBe(1)
+    // The timeline says it in words, as `sam start` does, not `alert.firing:` and nothing.
+    const firing = page.locator('[data-event="alert.firing"] .text').first()
+    await firing.waitFor()
+    expect(await firing.textContent()).toMatch(/^alert gate-unready firing \(critical\): \S/)
     await page.screenshot({ path: join(artifacts, "dashboard-alert.png") })
     unlinkSync(gateFlag())
     await alert.waitFor({ state: "detached", timeout: 15_000 })
+    const resolved = page.locator('[data-event="alert.resolved"] .text').first()
+    await resolved.waitFor()
+    expect(await resolved.textContent()).toBe("alert gate-unready resolved")
     // `sam start` told it too, where its operator looks; gate's readiness back is no new start.
     await sam.waitForOutput("sam: alert gate-unready resolved")
     expect(sam.output()).toMatch(/^ *sam: alert gate-unready firing \(critical\): /m)
@@ -407,6 +426,7 @@ describe("the dashboard in Chromium", () => {
   it("stays signed in across a SAM restart: the stream resumes with Last-Event-ID, no reload", async () => {
     const port = new URL(url).port
     const logged = problems.length
+    warnings.length = 0
     failedAnswers.length = 0
     // A mark on this very page: a reload would lose it.
     await page.evaluate(() => {
@@ -446,6 +466,9 @@ describe("the dashboard in Chromium", () => {
     expect(during.filter((m) => !/ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE/.test(m))).toEqual([])
     // Neither SAM answered a request with a 5xx while stopping or starting.
     expect(failedAnswers).toEqual([])
+    // Reads that could not reach SAM while it was away: said once at most, not one by one.
+    expect(warnings.filter((w) => /reading .* failed/.test(w))).toEqual([])
+    expect(warnings.length).toBeLessThanOrEqual(1)
   })
 
   it("signs the page out once the token it signed in with has changed: 401, then the token form", async () => {

@@ -141,7 +141,9 @@ describe("the dashboard in Firefox", () => {
 
   it("restarts a unit from its button and says the result", async () => {
     const pid = await attribute("db", "data-pid")
+    // A restart asks first: `confirm restart?`, then it runs.
     await page.click('[data-unit="db"] [data-action="restart"]')
+    await page.click('[data-unit="db"] [data-action="restart"][data-confirm]')
     const next = await until("db", "data-pid", new RegExp(`^(?!${pid}$)\\d+$`))
     p.pids.add(Number(next))
     await page.waitForSelector('[data-notice="ok"][data-notice-unit="db"]')

@@ -203,6 +203,26 @@ describe("the dashboard's state", () => {
     ).toMatchObject({ unit: "api", text: "restart: exited (one_for_one)" })
   })
 
+  it("words an alert firing and resolving as `sam start` does, with its rule, severity and summary", () => {
+    const alert = {
+      rule: "flaky-down",
+      unit: "flaky",
+      severity: "critical",
+      when: "unit_unready",
+      id: 4,
+      at: "t",
+    }
+    expect(
+      timelineEntry({ ...alert, type: "alert.firing", summary: "flaky is not ready (backoff)" }),
+    ).toMatchObject({
+      unit: "flaky",
+      text: "alert flaky-down firing (critical): flaky is not ready (backoff)",
+    })
+    expect(
+      timelineEntry({ ...alert, type: "alert.resolved", summary: "flaky is not ready (backoff)" })?.text,
+    ).toBe("alert flaky-down resolved")
+  })
+
   it("says what a config reload changed, and what waits for a restart of SAM", () => {
     const reload = (fields: Record<string, unknown>) =>
       timelineEntry({ type: "config.reloaded", id: 3, at: "t", added: [], removed: [], ...fields })?.text

@@ -1,15 +1,17 @@
 // GET /api/status (counts, resources, health), GET /api/events (the live event stream, with usage
-// samples and recent events when asked), GET /api/session (who is calling) and POST /api/shutdown
-// (stop SAM as a whole; only a SAM run by `sam start` can).
+// samples and recent events when asked), GET /api/session (who is calling), DELETE /api/session
+// (sign out of a browser session) and POST /api/shutdown (stop SAM as a whole; only a SAM run by
+// `sam start` can).
 import { Effect, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { ApiContext, apiActor, auditNow } from "../apiContext.ts"
 import { ControlApi, Principal } from "../controlApi.ts"
 import { eventFrames } from "../eventStream.ts"
-import { NotAvailable } from "../problems.ts"
+import { NotAvailable, Unprocessable } from "../problems.ts"
 import { credentialStillValid } from "../requestCredential.ts"
 import { hostResources } from "../resources.ts"
+import { sessionCookieName } from "../sessions.ts"
 import { agentView, countStates, overallHealth, serviceView, usageView } from "../views.ts"
 
 /** How often a `usage` frame is sent (the supervisor samples every 2 s by default). */
@@ -78,6 +80,26 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
         Effect.gen(function* () {
           const principal = yield* Principal
           return { name: principal.name, role: principal.role }
+        }),
+      // Not audited, as signing in is not: the audit log records what changes SAM and its units. A
+      // cookie-authenticated sign-out passed the Origin rule (middleware.ts); refusals are audited there.
+      endSession: () =>
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const name = sessionCookieName(context.port())
+          if (!context.sessions.end(request.cookies[name]))
+            return yield* new Unprocessable({
+              detail:
+                "this request carries no browser session to end: it authenticated with a bearer token, " +
+                "which stays valid until it is removed from security.api_tokens (or <state_dir>/token is replaced)",
+            })
+          return HttpServerResponse.empty({
+            status: 204,
+            headers: {
+              "set-cookie": `${name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`,
+              "cache-control": "no-store",
+            },
+          })
         }),
       shutdown: () =>
         Effect.gen(function* () {

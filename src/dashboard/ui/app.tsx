@@ -69,7 +69,7 @@ const Notices = () => {
 }
 
 export const App = () => {
-  const { store } = useDashboard()
+  const { store, live } = useDashboard()
   const state = useStore((s) => s)
   const now = useNow()
   const units = [...state.units.values()]
@@ -86,13 +86,21 @@ export const App = () => {
           SAM
         </h1>
         <Summary units={units} />
-        <span class={`connection connection-${state.connection}`} title={state.connectionDetail}>
+        <span
+          class={`connection connection-${state.connection}`}
+          title={state.connectionDetail}
+          role="status"
+          aria-live="polite"
+        >
           <span class="dot" aria-hidden="true" />
           {connectionText[state.connection]}
         </span>
         {state.session && (
           <span class="who">
-            {state.session.name} <span class="muted">({state.session.role})</span>
+            {state.session.name} <span class="muted">({state.session.role})</span>{" "}
+            <button type="button" class="link" data-sign-out onClick={() => void live.signOut()}>
+              sign out
+            </button>
           </span>
         )}
       </header>

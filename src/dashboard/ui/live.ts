@@ -34,8 +34,11 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 /** Crash reports whose last lines the page shows without a click. */
 const detailedCrashes = 4
 
-/** Runs `read` for `key` now, or once more after the run in flight when asked again meanwhile. */
-const coalescer = () => {
+/**
+ * Runs `read` for `key` now, or once more after the run in flight when asked again meanwhile;
+ * a failure goes to `failed`.
+ */
+const coalescer = (failed: (key: string, error: unknown) => void) => {
   const running = new Map<string, boolean>()
   return (key: string, read: () => Promise<void>) => {
     if (running.has(key)) {
@@ -45,7 +48,7 @@ const coalescer = () => {
     running.set(key, false)
     const run = (): Promise<void> =>
       read()
-        .catch((error: unknown) => console.warn(`dashboard: reading ${key} failed:`, error))
+        .catch((error: unknown) => failed(key, error))
         .then(() => {
           if (running.get(key)) {
             running.set(key, false)
@@ -100,7 +103,9 @@ type Metrics = { series?: Record<string, ReadonlyArray<Point>> }
 
 export class Live {
   private stream: Stream | undefined
-  private readonly once = coalescer()
+  private readonly once = coalescer((key, error) => this.readFailed(key, error))
+  /** Whether a read that could not reach SAM was logged since the stream was last live. */
+  private unreachableTold = false
   /** Units whose metrics history has been asked for (see readHistories). */
   private readonly historiesRead = new Set<string>()
   private readonly store: Store
@@ -131,9 +136,45 @@ export class Live {
     this.stream?.close()
   }
 
+  /**
+   * Sign out (DELETE /api/session: SAM forgets the session and clears its cookie), then the
+   * sign-in form. The stream is closed first, so its end is not taken for a lost connection.
+   */
+  async signOut(): Promise<void> {
+    this.close()
+    try {
+      await call("DELETE", "/api/session")
+    } catch (error) {
+      // A session SAM no longer knows is signed out already; anything else is said, then the form.
+      if (!(error instanceof ApiProblem && error.status === 401))
+        console.warn("dashboard: signing out failed:", error instanceof Error ? error.message : error)
+    }
+    this.store.update((s) => ({ ...s, connection: "signed-out", connectionDetail: "signed out" }))
+    window.location.replace("/")
+  }
+
+  /**
+   * A read that failed. One that could not reach SAM at all (it is down or restarting: the stream
+   * reconnects and a snapshot brings everything back) is logged once until the stream is live
+   * again, not once per read; SAM's own refusals (problems) each.
+   */
+  private readFailed(key: string, error: unknown): void {
+    if (error instanceof ApiProblem) {
+      console.warn(`dashboard: reading ${key} failed: ${error.message}`)
+      return
+    }
+    if (this.unreachableTold) return
+    this.unreachableTold = true
+    console.warn(
+      `dashboard: SAM is not reachable (${error instanceof Error ? error.message : String(error)}); ` +
+        "reads wait for the event stream to reconnect",
+    )
+  }
+
   private onMessage(event: string, data: Raw, _id: string | undefined): void {
     switch (event) {
       case "snapshot":
+        this.unreachableTold = false
         this.store.update((s) => applySnapshot(s, data, Date.now()))
         this.readEverythingElse()
         return

@@ -60,3 +60,26 @@ export const headerCounts = (
   }
   return { ready, settling, failing, stopped }
 }
+
+/**
+ * Why `command` cannot be taken by a unit in `state` (the lifecycle would refuse it with a 409,
+ * docs/LIFECYCLE.md), or undefined when it can: the card disables the control and says why.
+ */
+export const commandRefusal = (state: string, command: string): string | undefined => {
+  const base = state.split(".")[0] ?? state
+  switch (command) {
+    case "start":
+      if (base === "running") return "it is running: restart it instead"
+      if (base === "starting") return "it is starting already"
+      if (base === "suspended") return "it is suspended: resume it instead"
+      return undefined
+    case "stop":
+      return base === "stopped" ? "it is stopped already" : undefined
+    case "suspend":
+      return base === "running" ? undefined : `only a running unit can be suspended; it is ${base}`
+    case "resume":
+      return base === "suspended" ? undefined : `only a suspended unit can be resumed; it is ${base}`
+    default:
+      return undefined
+  }
+}

@@ -2,6 +2,7 @@
 // transition moves one at once (its full view follows from the API), usage samples grow the
 // sparklines, events become timeline lines. live.ts feeds it; components read it with useStore.
 import { instanceLabel, runsSeveral } from "../../api/instanceLabel.ts"
+import { alertSummary } from "../../runtime/alertSummary.ts"
 import { reloadSummary } from "../../runtime/reloadSummary.ts"
 import type {
   Alert,
@@ -142,14 +143,7 @@ export const timelineEntry = (
     case "config.invalid":
       return { id, at, type, unit: undefined, text: `config invalid: ${text(event.message) ?? ""}` }
     default:
-      if (type.startsWith("alert."))
-        return {
-          id,
-          at,
-          type,
-          unit,
-          text: `${type}: ${text(event.name) ?? text(event.alert) ?? ""} ${text(event.detail) ?? text(event.message) ?? ""}`.trim(),
-        }
+      if (type.startsWith("alert.")) return { id, at, type, unit, text: alertSummary(event) }
       return undefined
   }
 }

@@ -4,7 +4,7 @@ import type { Alert } from "../types.ts"
 
 export const Alerts = ({ alerts }: { readonly alerts: ReadonlyArray<Alert> }) =>
   alerts.length === 0 ? null : (
-    <section class="alerts" aria-label="firing alerts">
+    <section class="alerts" aria-label="firing alerts" role="alert">
       {alerts.map((a) => (
         <div
           key={a.key}

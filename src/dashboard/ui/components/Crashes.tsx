@@ -1,5 +1,6 @@
 // Crash reports, newest first: when, which instance, how it failed, and its last lines of output
 // (the newest few shown at once, the others on a click); a unit's older reports are one line each.
+// A report of a unit SAM no longer runs (removed from the config since) says so: `(removed)`.
 import { useState } from "preact/hooks"
 import { instanceLabel } from "../../../api/instanceLabel.ts"
 import { clock, duration } from "../format.ts"
@@ -16,11 +17,13 @@ const shownLines = 8
 
 /** A report's one-line head: unit (#instance), how it ended, when, after how long; bold when it leads. */
 const CrashHead = ({ crash, strong = false }: { readonly crash: Crash; readonly strong?: boolean }) => {
-  const several = severalOf(useStore((s) => s.units))
+  const units = useStore((s) => s.units)
+  const several = severalOf(units)
   const Name = strong ? "strong" : "span"
   return (
     <div class="crash-head">
       <Name>{instanceLabel(crash.unit, crash.instance, several(crash.unit))}</Name>
+      {removed(units, crash) && <span class="muted"> (removed)</span>}
       <span class="badge tone-bad">
         {crash.signal ?? (crash.exit_code === null ? crash.failure : `exit ${crash.exit_code}`)}
       </span>
@@ -30,8 +33,13 @@ const CrashHead = ({ crash, strong = false }: { readonly crash: Crash; readonly 
   )
 }
 
+/** Whether `crash` is of a unit SAM does not run now (known once the units are). */
+const removed = (units: ReadonlyMap<string, unknown>, crash: Crash): boolean =>
+  units.size > 0 && !units.has(crash.unit)
+
 export const Crashes = ({ crashes, details }: Props) => {
   const { live } = useDashboard()
+  const units = useStore((s) => s.units)
   const [open, setOpen] = useState<ReadonlySet<number>>(new Set())
   return (
     <section class="panel crashes" aria-label="crash reports">
@@ -51,6 +59,7 @@ export const Crashes = ({ crashes, details }: Props) => {
                 class="crash crash-repeat"
                 data-crash={crash.id}
                 data-crash-unit={crash.unit}
+                data-removed={removed(units, crash) ? "" : undefined}
               >
                 <CrashHead crash={crash} />
               </li>
@@ -59,7 +68,13 @@ export const Crashes = ({ crashes, details }: Props) => {
           const expanded = open.has(crash.id)
           const lines = detail?.last_lines ?? []
           return (
-            <li key={crash.id} class="crash" data-crash={crash.id} data-crash-unit={crash.unit}>
+            <li
+              key={crash.id}
+              class="crash"
+              data-crash={crash.id}
+              data-crash-unit={crash.unit}
+              data-removed={removed(units, crash) ? "" : undefined}
+            >
               <CrashHead crash={crash} strong />
               <p class="reason">{crash.reason}</p>
               {detail ? (

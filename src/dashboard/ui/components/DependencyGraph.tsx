@@ -1,6 +1,7 @@
 // The dependency graph as a picture: one node per unit, coloured by its state, an arrow from each
 // unit to every unit it depends on; columns run from what depends on nothing (left) to what
-// depends on most (right). Clicking a node selects the unit (its log). Scales down to a phone.
+// depends on most (right). Clicking a node selects the unit (its log), as Enter or Space does on a
+// node focused with Tab. Scales down to a phone.
 import { useMemo } from "preact/hooks"
 import { defaultSizes, layout } from "../graphLayout.ts"
 import { stateLabel, toneOf } from "../states.ts"
@@ -69,11 +70,17 @@ export const DependencyGraph = ({ units, dependencies, selected }: Props) => {
             data-node={n.id}
             data-state={unit?.status ?? ""}
             role="button"
-            tabIndex={0}
+            // Lowercase: on an SVG element Preact sets attributes as written, and only `tabindex`
+            // makes it focusable (`tabIndex` would be an attribute no browser reads).
+            tabindex={0}
             aria-label={`${n.id}: show its log`}
+            aria-pressed={selected === n.id}
             onClick={() => store.update((s) => ({ ...s, selected: n.id }))}
             onKeyDown={(e) => {
-              if (e.key === "Enter" || e.key === " ") store.update((s) => ({ ...s, selected: n.id }))
+              if (e.key !== "Enter" && e.key !== " ") return
+              // Space would scroll the page.
+              e.preventDefault()
+              store.update((s) => ({ ...s, selected: n.id }))
             }}
           >
             <title>{`${n.id}: ${unit ? stateLabel(unit.status, unit.ready, unit.readiness_checked) : "unknown"}`}</title>

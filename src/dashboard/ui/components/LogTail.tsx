@@ -71,6 +71,8 @@ export const LogTail = ({ unit, units, onSelect }: Props) => {
       </header>
       <div
         class="log-lines"
+        role="log"
+        aria-label={id === undefined ? "log" : `log of ${id}`}
         ref={box}
         data-log={id ?? ""}
         onScroll={(e) => {

@@ -1,17 +1,22 @@
 // One agent or service: state, readiness, restarts, uptime, pid, instances, CPU and memory
 // sparklines, capabilities, the reason of its last transition and what holds until an operator
 // acts (a halted rollout, a paused watch), with the lifecycle actions an
-// operator may take (none for viewers). Carries the browser tests' hooks: data-unit, data-state,
-// data-restarts, data-pid, and data-action on each control.
-import { useState } from "preact/hooks"
+// operator may take (none for viewers): those the state cannot take are disabled, saying why, and
+// stop and restart ask for a second click. Carries the browser tests' hooks: data-unit,
+// data-state, data-restarts, data-pid, and data-action on each control.
+import { useEffect, useState } from "preact/hooks"
 import { bytes, duration, percent, relative } from "../format.ts"
-import { stateLabel, toneOf } from "../states.ts"
+import { commandRefusal, stateLabel, toneOf } from "../states.ts"
 import type { Series } from "../store.ts"
 import type { LifecycleCommand, Unit } from "../types.ts"
 import { useDashboard, useStore } from "../useStore.ts"
 import { Sparkline } from "./Sparkline.tsx"
 
 const commands: ReadonlyArray<LifecycleCommand> = ["start", "stop", "restart", "suspend", "resume"]
+
+/** Commands that take a unit down: the first click asks, a second within this long runs it. */
+const confirmed: ReadonlySet<LifecycleCommand> = new Set(["stop", "restart"])
+const confirmWindowMs = 5_000
 
 /** The commands that make sense in `state` (the others stay available, quieter). */
 const likely = (unit: Unit): ReadonlySet<LifecycleCommand> => {
@@ -67,8 +72,24 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
   const suggested = likely(unit)
   const capabilities = unit.kind === "agent" ? unit.capabilities : []
   const [instances, setInstances] = useState(unit.instances)
+  const [asking, setAsking] = useState<LifecycleCommand | undefined>(undefined)
+  useEffect(() => {
+    if (asking === undefined) return
+    const timer = setTimeout(() => setAsking(undefined), confirmWindowMs)
+    return () => clearTimeout(timer)
+  }, [asking])
+  const act = (command: LifecycleCommand) => {
+    if (confirmed.has(command) && asking !== command) {
+      setAsking(command)
+      return
+    }
+    setAsking(undefined)
+    void live.command(unit, command)
+  }
+  const nameId = `unit-name-${unit.id}`
   return (
     <article
+      aria-labelledby={nameId}
       class={`unit tone-${tone}${selected ? " selected" : ""}`}
       data-unit={unit.id}
       data-kind={unit.kind}
@@ -79,15 +100,18 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
       data-pid={unit.pid === null ? "" : String(unit.pid)}
     >
       <header class="unit-head">
-        <button
-          type="button"
-          class="unit-name"
-          title="Show this unit's log"
-          onClick={() => store.update((s) => ({ ...s, selected: unit.id }))}
-        >
-          <span class={`dot tone-${tone}`} aria-hidden="true" />
-          {unit.id}
-        </button>
+        <h3 class="unit-title" id={nameId}>
+          <button
+            type="button"
+            class="unit-name"
+            title="Show this unit's log"
+            aria-pressed={selected}
+            onClick={() => store.update((s) => ({ ...s, selected: unit.id }))}
+          >
+            <span class={`dot tone-${tone}`} aria-hidden="true" />
+            {unit.id}
+          </button>
+        </h3>
         <span class="kind">{unit.kind}</span>
         <span class={`badge tone-${tone}`}>
           {stateLabel(unit.status, unit.ready, unit.readiness_checked)}
@@ -159,18 +183,25 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
       )}
       {canAct && (
         <div class="actions">
-          {commands.map((command) => (
-            <button
-              type="button"
-              key={command}
-              data-action={command}
-              class={suggested.has(command) ? "act" : "act quiet"}
-              disabled={pending.has(`${unit.id}:${command}`)}
-              onClick={() => void live.command(unit, command)}
-            >
-              {command}
-            </button>
-          ))}
+          {commands.map((command) => {
+            const refusal = commandRefusal(unit.status, command)
+            const ask = asking === command
+            return (
+              <button
+                type="button"
+                key={command}
+                data-action={command}
+                data-confirm={ask ? "" : undefined}
+                class={`${suggested.has(command) ? "act" : "act quiet"}${ask ? " confirm" : ""}`}
+                aria-label={`${ask ? "confirm " : ""}${command} ${unit.id}`}
+                title={refusal === undefined ? undefined : `cannot ${command} ${unit.id}: ${refusal}`}
+                disabled={refusal !== undefined || pending.has(`${unit.id}:${command}`)}
+                onClick={() => act(command)}
+              >
+                {ask ? `confirm ${command}?` : command}
+              </button>
+            )
+          })}
           {/* Only where there is something to choose: a service that may run more than one. */}
           {canScale && unit.kind === "service" && unit.max_instances > 1 && (
             <form
@@ -188,7 +219,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
                 aria-label={`instances of ${unit.id}`}
                 onInput={(e) => setInstances(Number((e.target as HTMLInputElement).value))}
               />
-              <button type="submit" class="act quiet" data-action="scale">
+              <button type="submit" class="act quiet" data-action="scale" aria-label={`scale ${unit.id}`}>
                 scale
               </button>
             </form>
