@@ -125,6 +125,10 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       )
   })
 
+  // What a previous SAM that died hard left running, stopped before this output listened.
+  for (const event of sam.bus.since())
+    if (event.type === "supervisor" && event.action === "orphans-reaped")
+      say(paint(33, `sam: ${event.detail}`))
   // Plugins loaded with SAM, before this output listened: which run, and why any failed.
   const plugins = sam.plugins?.list() ?? []
   const runningPlugins = plugins.filter((p) => p.status === "running").map((p) => `${p.name} ${p.version}`)

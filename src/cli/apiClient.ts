@@ -14,7 +14,6 @@ import {
   readRecordedApiState,
 } from "../api/apiAddress.ts"
 import { ControlApiError, type ControlClient, controlClient } from "../api/controlClient.ts"
-import { readRunPointer } from "../api/runPointer.ts"
 import { DEFAULT_STATE_DIR } from "../config/constants.ts"
 import { defaultConfigFile } from "../config/defaultConfigFile.ts"
 import type { ConfigError } from "../config/errors.ts"
@@ -124,6 +123,7 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
   } catch (error) {
     if (!isConfigError(error)) throw error
     // Its runtime.state_dir cannot be read: the state dir the SAM running it recorded (runPointer.ts).
+    const { readRunPointer } = await import("../api/runPointer.ts")
     const recorded = readRunPointer(io.env, configFile)
     const stateDirs = recorded === undefined || recorded === beside ? [beside] : [recorded, beside]
     return runningDespiteConfig(io, { configFile, error, verb: "does not load", stateDirs })
@@ -135,7 +135,8 @@ export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLoc
     if (!isConfigError(error)) throw error
     // The files read but do not validate (a typo mid-edit): the state dir they name still says
     // where SAM is, when that value itself is usable.
-    const named = stateDirOf(merged) ?? readRunPointer(io.env, configFile)
+    const named =
+      stateDirOf(merged) ?? (await import("../api/runPointer.ts")).readRunPointer(io.env, configFile)
     const stateDirs = named === undefined || named === beside ? [beside] : [named, beside]
     return runningDespiteConfig(io, { configFile, error, verb: "does not validate", stateDirs })
   }

@@ -26,41 +26,62 @@ const reaperOf = (samPid: number): number | undefined =>
       }
     })
 
-describe("a SAM that dies hard together with its reaper", () => {
-  it("leaves grandchildren in its cells, and the next SAM on the same state dir sweeps them before it starts", async () => {
-    p = project()
-    const treeFile = join(p.dir, "tree.json")
-    p.writeConfig({
-      services: {
-        tree: {
-          deployment: {
-            mode: "process",
-            command: process.execPath,
-            args: [fixturePath("escaping-tree.mjs")],
-            env: { TREE_FILE: treeFile },
-          },
+/**
+ * A SAM running a service whose tree escapes its process group (setsid, double fork), killed hard
+ * with its reaper: the escaped pids, still running.
+ */
+const dieHardWithEscapedTree = async (): Promise<Array<number>> => {
+  p = project()
+  const treeFile = join(p.dir, "tree.json")
+  p.writeConfig({
+    services: {
+      tree: {
+        deployment: {
+          mode: "process",
+          command: process.execPath,
+          args: [fixturePath("escaping-tree.mjs")],
+          env: { TREE_FILE: treeFile },
         },
       },
-    })
-    const sam = await p.start()
-    await sam.waitForOutput("1/1 units ready")
-    const deadline = Date.now() + 10_000
-    while (!existsSync(treeFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    const tree = JSON.parse(readFileSync(treeFile, "utf8")) as { setsid: number; doubleFork: number }
-    const escaped = [tree.setsid, tree.doubleFork]
-    for (const pid of escaped) p.pids.add(pid)
-    const reaper = reaperOf(sam.pid)
-    expect(reaper).toBeDefined()
-    process.kill(reaper as number, "SIGKILL")
-    sam.child.kill("SIGKILL")
-    await sam.exited
+    },
+  })
+  const sam = await p.start()
+  await sam.waitForOutput("1/1 units ready")
+  const deadline = Date.now() + 10_000
+  while (!existsSync(treeFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  const tree = JSON.parse(readFileSync(treeFile, "utf8")) as { setsid: number; doubleFork: number }
+  const escaped = [tree.setsid, tree.doubleFork]
+  for (const pid of escaped) p.pids.add(pid)
+  const reaper = reaperOf(sam.pid)
+  expect(reaper).toBeDefined()
+  process.kill(reaper as number, "SIGKILL")
+  sam.child.kill("SIGKILL")
+  await sam.exited
+  return escaped
+}
+
+describe("a SAM that dies hard together with its reaper", () => {
+  it("leaves grandchildren in its cells, and the next SAM on the same state dir sweeps them before it starts", async () => {
+    const escaped = await dieHardWithEscapedTree()
     // The leader died with SAM (parent-death signal); the setsid grandchildren did not.
     expect(survivors(escaped)).toEqual(escaped)
 
-    const next = await createSam(join(p.dir, "sam.config.json"), { plugins: false })
+    const next = await createSam(join((p as Project).dir, "sam.config.json"), { plugins: false })
     expect(survivors(escaped)).toEqual([])
     const reaped = next.events.since(0).find((e) => e.type === "supervisor" && e.action === "orphans-reaped")
     expect(reaped).toMatchObject({ detail: expect.stringContaining("process(es) of its cells") })
     await next.stop()
+  })
+
+  it("`sam start` says on its console what it stopped of a SAM that died hard, not only in sam.log", async () => {
+    const escaped = await dieHardWithEscapedTree()
+    const next = await (p as Project).start()
+    await next.waitForOutput(
+      /^sam: stopped what a previous SAM that did not stop cleanly left running: .*process\(es\) of its cells$/m,
+    )
+    expect(survivors(escaped)).toEqual([])
+    await next.waitForOutput("press Ctrl+C")
+    next.child.kill("SIGTERM")
+    expect(await next.exited).toBe(0)
   })
 })

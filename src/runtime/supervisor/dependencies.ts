@@ -128,14 +128,15 @@ export const restartDependentsWhenReady = (ctx: DependencyContext, id: string): 
   for (const dependent of ctx.dependents().get(id) ?? []) {
     const unit = ctx.units.get(dependent)
     if (!unit) continue
-    const act = unit.spec.dependencyRestart === "restart"
+    // `dependency_restart: none` (the default) does nothing, so nothing is told: a dependency in
+    // a spawn-failure loop would otherwise say so at every attempt.
+    if (unit.spec.dependencyRestart !== "restart") continue
     ctx.publish({
       type: "supervisor",
       action: "dependency-restarted",
       unit: dependent,
-      detail: `${dependent}: ${id} restarted; ${act ? "restarting once it is ready" : "no action (dependency_restart: none)"}`,
+      detail: `${dependent}: ${id} restarted; restarting once it is ready`,
     })
-    if (!act) continue
     const restart = Effect.andThen(
       untilSatisfied(ctx, unit.spec, id),
       Effect.sync(() => {
