@@ -2,7 +2,8 @@
 // 0), or is killed for a limit (liveness, heartbeat, memory, ...) a report goes into the runtime
 // store with the failure's facts
 // (the supervisor's `instance.failed` event), the incarnation's last lines of output (both
-// streams, from the instance's recent lines) and its resource use when last sampled. Retention
+// streams, from the instance's recent lines since its spawn: an agent's logger lines and its setup's
+// too) and its resource use when last sampled. Retention
 // keeps the newest reports per unit, none older than the configured age.
 
 import { isCleanExit } from "./cleanExit.ts"
@@ -52,6 +53,8 @@ interface FailedEvent {
   readonly signal: string | null
   readonly reason: string
   readonly started_at: number | null
+  /** When the incarnation's spawn began: its output from then on is quoted (an agent's setup included). */
+  readonly spawned_at?: number | null
   readonly uptime_ms: number
   readonly restarts: number
   readonly at: string
@@ -80,9 +83,8 @@ export const reportCrashes = (
     let report: CrashReport
     try {
       const records = sam.records(failed.unit).find((r) => r.instance === failed.instance)
-      const incarnation = (records?.output ?? []).filter(
-        (line) => failed.started_at === null || line.time >= failed.started_at,
-      )
+      const since = failed.spawned_at ?? failed.started_at
+      const incarnation = (records?.output ?? []).filter((line) => since === null || line.time >= since)
       const lastLines: CrashLine[] = incarnation.slice(-quoted).map((line) => ({
         time: new Date(line.time).toISOString(),
         stream: line.stream,

@@ -4,19 +4,21 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { reportCrashes } from "../../src/runtime/crashReporter.ts"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { openRuntimeStore } from "../../src/runtime/store/runtimeStore.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
-import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { agentUnit, removeScratch } from "../support/agents.ts"
+import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
 
 let cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const step of cleanup.reverse()) await step()
   cleanup = []
 })
+afterAll(removeScratch)
 
 const day = 86_400_000
 
@@ -126,6 +128,39 @@ describe("crash reports", () => {
     })
     expect(report?.uptimeMs).toBeGreaterThan(0)
   })
+
+  // What an agent logs through ctx.logger is its output as `sam logs` shows it, setup's lines
+  // included (they come before the instance is running).
+  it.each([
+    ["process", "exit"],
+    ["sandbox", "hang"],
+  ] as const)(
+    "a %s agent that dies in a handler (%s) has its logger's lines in its report",
+    async (runtime, capability) => {
+      const crashy = agentUnit("alpha", {
+        runtime,
+        agent: {
+          path: fixture("agents/crashy"),
+          capabilities: ["exit", "hang"],
+          heartbeatIntervalMs: 100,
+          heartbeatTtlMs: 600,
+        },
+        restart: { type: "temporary" },
+      })
+      const { sam, store, reported } = withSam([crashy])
+      await sam.start()
+      void sam.invoke(capability, { code: 3 }).catch(() => undefined)
+      await until(() => reported.length >= 1, "a crash report")
+      const [report] = store.crashReports.list({ unit: "alpha" })
+      expect(report?.failure).toBe(capability === "exit" ? "exit" : "heartbeat")
+      expect(report?.lastLines.map(({ stream, line }) => ({ stream, line }))).toEqual([
+        { stream: "stdout", line: "alpha warming up" },
+        capability === "exit"
+          ? { stream: "stderr", line: "warn: exiting with 3" }
+          : { stream: "stdout", line: "hanging" },
+      ])
+    },
+  )
 
   it("reports older than max_age are deleted when SAM starts", () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-crashes-"))

@@ -39,6 +39,8 @@ export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void
     signal: machine.lastExit?.signal ?? null,
     reason: machine.reason,
     started_at: runner.startedAt ?? null,
+    // The incarnation's lines begin here (an agent's setup logs before it is started).
+    spawned_at: runner.spawnedAt || null,
     uptime_ms: runner.startedAt === undefined ? 0 : Math.max(0, now - runner.startedAt),
     restarts: runner.restarts,
   })

@@ -57,6 +57,11 @@ export class InstanceRunner implements LifecycleWork {
    */
   restartPending = false
   startedAt: number | undefined
+  /**
+   * When the current incarnation's spawn began: its output lines are from then on (an agent's
+   * setup logs before `startedAt`, which is when the driver had it running).
+   */
+  spawnedAt = 0
   /** Whether it was ever asked to start (a stopped instance that never was is not "settled"). */
   launched = false
   port: number | undefined
@@ -81,8 +86,6 @@ export class InstanceRunner implements LifecycleWork {
   private watching: ((event: LifecycleEvent) => void) | undefined
   /** What this incarnation's output matched, for log checks (made by the first one). */
   private logMatches: LogMatches | undefined
-  /** When the current incarnation's spawn began (its output lines are from then on). */
-  private spawnedAt = 0
   private probes: Fiber.Fiber<void> | undefined
   /** Completed when the stop in progress must SIGKILL now (the machine's `escalate`). */
   forced: Deferred.Deferred<void> | undefined
