@@ -80,12 +80,21 @@ export type SystemEvent =
    */
   | { type: "FILES_CHANGED"; reason: string }
 
+/** How a stop ended (nothing: nothing of the instance was running). */
+export interface StopOutcome {
+  /** How it ended. */
+  readonly exit?: ExitInfo
+  /** The signal SAM sent it (absent: it had ended by itself before the stop). */
+  readonly sent?: string
+  /** It outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
+  readonly killed?: string
+}
+
 export type FactEvent =
   /** `lastLine`: the last line it wrote to stderr, quoted in the reason (EADDRINUSE, a stack trace). */
   | { type: "EXITED"; code: number | null; signal: string | null; lastLine?: string }
   /** The stop actor is done: nothing of the instance is left running. */
-  /** `killed`: it outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
-  | { type: "STOPPED"; killed?: string }
+  | ({ type: "STOPPED" } & StopOutcome)
   | { type: "PROBE_PASSED"; detail?: string }
   | { type: "PROBE_FAILED"; detail: string }
   | { type: "LIVENESS_FAILED"; detail: string }
@@ -164,7 +173,24 @@ export const lifecycleMachine = setup({
     recordFailure: assign((_, params: { failure: string; reason: string }) => ({
       failure: params.failure,
       reason: params.reason,
+      // An earlier incarnation's exit is not this failure's: a kill's comes with its STOPPED.
+      lastExit: undefined,
     })),
+    /**
+     * A kill for a limit is over: its exit is the one SAM caused, said in the reason ("...; SAM
+     * stopped it with SIGTERM: exited with code 0"), unless `cleared` says SIGKILL had to end it.
+     */
+    recordKillExit: assign(({ context, event }) =>
+      event.type !== "STOPPED" || event.exit === undefined
+        ? {}
+        : {
+            lastExit: event.exit,
+            reason:
+              event.killed !== undefined || event.sent === undefined
+                ? context.reason
+                : `${context.reason}; SAM stopped it with ${event.sent}: ${describeExit(event.exit)}`,
+          },
+    ),
     delay: assign((_, params: { delayMs: number; reason: string }) => ({
       delayMs: params.delayMs,
       reason: params.reason,
@@ -434,7 +460,7 @@ export const lifecycleMachine = setup({
         },
         toFail: {
           on: {
-            STOPPED: { target: "#lifecycle.down.error", actions: "cleared" },
+            STOPPED: { target: "#lifecycle.down.error", actions: ["recordKillExit", "cleared"] },
             GROUP_SHUTDOWN: {
               target: "toCrash",
               actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },

@@ -27,7 +27,10 @@ export interface CrashReporterOptions extends CrashRetention {
 /** A quoted line is cut here: a report stays small whatever the unit printed. */
 const maxQuotedChars = 2_000
 
-/** What the instance's tree used at its last sample before it died ("at death", give or take an interval). */
+/**
+ * What the instance's tree used at its last sample before it died ("at death", give or take an
+ * interval); for a kill for a limit, the reading over the limit that triggered it (`killed_for`).
+ */
 const resourcesOf = (instance: InstanceStatus | undefined): { readonly [key: string]: Json } => {
   const usage = instance?.lastUsage
   if (!usage)
@@ -37,6 +40,7 @@ const resourcesOf = (instance: InstanceStatus | undefined): { readonly [key: str
     cpu_seconds: usage.cpuSeconds,
     cpu_percent: Math.round(usage.cpuPercent * 10) / 10,
     sampled_at: new Date(usage.at).toISOString(),
+    ...(usage.overLimit === undefined ? {} : { killed_for: usage.overLimit }),
   }
 }
 

@@ -162,6 +162,37 @@ describe("crash reports", () => {
     },
   )
 
+  // A kill for a limit reports the exit SAM's stop caused (not an earlier incarnation's), says it
+  // in the reason, and quotes the reading over the limit, not the last periodic sample.
+  it("an agent killed for max_memory_mb after an exit of its own: its stop's exit and the reading that killed it", async () => {
+    const hungry = agentUnit("hungry", {
+      runtime: "process",
+      agent: { capabilities: ["exit", "hog"], maxMemoryMb: 200 },
+      restart: { maxRestarts: 100 },
+    })
+    const { sam, store, reported } = withSam([hungry])
+    await sam.start()
+    void sam.invoke("exit", { code: 3 }).catch(() => undefined)
+    await until(() => reported.length >= 1, "the exit's report")
+    await sam.until("hungry", (u) => u.restarts === 1 && u.state === "running" && u.ready)
+    void sam.invoke("hog", {}).catch(() => undefined)
+    await until(() => reported.length >= 2, "the memory kill's report")
+    const [memory, exit] = store.crashReports.list({ unit: "hungry" })
+    expect(exit).toMatchObject({ failure: "exit", exitCode: 3, signal: null })
+    // The SDK answers SIGTERM by running shutdown and exiting 0.
+    expect(memory).toMatchObject({
+      failure: "memory",
+      exitCode: 0,
+      signal: null,
+      reason: expect.stringMatching(
+        /^memory: RSS (\d+) MB exceeds max_memory_mb 200; SAM stopped it with SIGTERM: exited with code 0$/,
+      ),
+      resources: { killed_for: "memory", cpu_seconds: expect.any(Number) },
+    })
+    const mb = Number(/RSS (\d+) MB/.exec(memory?.reason ?? "")?.[1])
+    expect(Math.round((memory?.resources.rss_bytes as number) / 1024 / 1024)).toBe(mb)
+  })
+
   it("reports older than max_age are deleted when SAM starts", () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-crashes-"))
     const store = openRuntimeStore(dir)

@@ -34,7 +34,9 @@ describe("a service's memory limit", () => {
     void s.start()
     expect(await failed).toMatchObject({
       failure: "memory",
-      reason: expect.stringMatching(/^memory: \d+\.\d MB resident, over resources\.max_memory_mb 150$/),
+      reason: expect.stringMatching(
+        /^memory: \d+\.\d MB resident, over resources\.max_memory_mb 150; SAM stopped it with SIGTERM: exited with code 0$/,
+      ),
     })
     // Stopped gracefully first (its stop signal), then started again by its restart policy.
     await s.until("leaky", (u) => u.restarts >= 1 && u.state === "running")

@@ -59,7 +59,15 @@ export interface InstanceHandle {
 /** Facts a driver can report besides exit: used by agent runtimes (heartbeats, memory). */
 export type DriverFact =
   | { readonly type: "HEARTBEAT_MISSED"; readonly detail: string }
-  | { readonly type: "RESOURCE_EXCEEDED"; readonly resource: string; readonly detail: string }
+  | {
+      readonly type: "RESOURCE_EXCEEDED"
+      readonly resource: string
+      readonly detail: string
+      /** The reading over the limit (memory counted against max_memory_mb), in bytes. */
+      readonly bytes?: number
+      /** It had ended already (a V8 heap limit's abort): SAM's stop finds nothing to stop. */
+      readonly exited?: boolean
+    }
   /** Readiness learned over the side channel (late heartbeats, the agent's health() hook). */
   | { readonly type: "PROBE_FAILED"; readonly detail: string }
   | { readonly type: "PROBE_PASSED"; readonly detail: string }

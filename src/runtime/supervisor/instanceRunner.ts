@@ -14,9 +14,10 @@ import {
   publicState,
   type StopInput,
   type StopOptions,
+  type StopOutcome,
 } from "../../actors/lifecycle.machine.ts"
 import { delayText, withDelay } from "../delayText.ts"
-import type { InstanceHandle } from "../drivers/driver.ts"
+import type { DriverFact, InstanceHandle } from "../drivers/driver.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
 import { noReadinessCheck } from "../health/noReadinessCheck.ts"
 import type { HealthRecord, ProbeTarget } from "../health/probe.ts"
@@ -87,6 +88,8 @@ export class InstanceRunner implements LifecycleWork {
   /** What this incarnation's output matched, for log checks (made by the first one). */
   private logMatches: LogMatches | undefined
   private probes: Fiber.Fiber<void> | undefined
+  /** The incarnation ended by itself before a kill for a limit could stop it (its exit is its own). */
+  private endedBeforeStop = false
   /** Completed when the stop in progress must SIGKILL now (the machine's `escalate`). */
   forced: Deferred.Deferred<void> | undefined
 
@@ -327,6 +330,7 @@ export class InstanceRunner implements LifecycleWork {
       this.handle = handle
       this.startedAt = yield* Clock.currentTimeMillis
       this.lastUsage = undefined
+      this.endedBeforeStop = false
       if (handle.exited) yield* Effect.forkIn(this.watchExit(handle, handle.exited), scope)
       const usage = handle.usage
       if (usage) yield* Effect.forkIn(this.sampleUsage(handle, usage), scope)
@@ -347,7 +351,9 @@ export class InstanceRunner implements LifecycleWork {
       }
       if (handle.facts) {
         const unsubscribe = handle.facts((fact) => {
-          if (this.handle === handle) this.actor.send(fact)
+          if (this.handle !== handle) return
+          if (fact.type === "RESOURCE_EXCEEDED") this.overLimit(fact, usage)
+          this.actor.send(fact)
         })
         yield* Scope.addFinalizer(scope, Effect.sync(unsubscribe))
       }
@@ -371,6 +377,7 @@ export class InstanceRunner implements LifecycleWork {
         this.lastUsage = nextUsage(this.lastUsage, now, rssBytes, cpuSeconds)
         const over = overMemoryLimit(rssBytes, this.spec.maxMemoryMb)
         if (over !== undefined && this.handle === handle) {
+          if (this.lastUsage) this.lastUsage = { ...this.lastUsage, overLimit: "memory" }
           // Stopped (its stop signal and grace) and answered as a failure, as PM2's max_memory_restart.
           this.actor.send({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: over })
           return
@@ -378,6 +385,21 @@ export class InstanceRunner implements LifecycleWork {
         yield* Effect.sleep(interval)
       }
     })
+  }
+
+  /**
+   * A driver's limit fact: its reading becomes the instance's usage (what the crash report quotes,
+   * not the last periodic sample), and an instance that ended by itself is not said to be stopped.
+   */
+  private overLimit(
+    fact: Extract<DriverFact, { type: "RESOURCE_EXCEEDED" }>,
+    usage: InstanceHandle["usage"],
+  ): void {
+    if (fact.exited) this.endedBeforeStop = true
+    if (fact.bytes === undefined) return
+    const cpuSeconds = usage?.().cpuSeconds ?? this.lastUsage?.cpuSeconds ?? 0
+    const reading = nextUsage(this.lastUsage, Date.now(), fact.bytes, cpuSeconds)
+    if (reading) this.lastUsage = { ...reading, overLimit: fact.resource }
   }
 
   private watchExit(handle: InstanceHandle, exited: Effect.Effect<ExitInfo>): Effect.Effect<void> {
@@ -401,9 +423,10 @@ export class InstanceRunner implements LifecycleWork {
 
   /**
    * Signal, grace period, SIGKILL; a forced stop (now or later, via `escalate`) skips the grace.
-   * Succeeds with what to say when the grace ran out and SIGKILL ended it, as Compose does not.
+   * Succeeds with the exit, the signal SAM sent, and what to say when the grace ran out and
+   * SIGKILL ended it, as Compose does not.
    */
-  stopProcess(input: StopInput): Effect.Effect<string | undefined> {
+  stopProcess(input: StopInput): Effect.Effect<StopOutcome> {
     return Effect.gen({ self: this }, function* () {
       const forced = yield* Deferred.make<void>()
       this.forced = forced
@@ -412,7 +435,7 @@ export class InstanceRunner implements LifecycleWork {
       if (this.probes) yield* Fiber.interrupt(this.probes)
       const handle = this.handle
       this.handle = undefined
-      let killed: string | undefined
+      let stopped: StopOutcome = {}
       if (handle) {
         const graceMs = input.timeoutMs ?? this.spec.stop.graceMs
         const { signal } = this.spec.stop
@@ -421,12 +444,19 @@ export class InstanceRunner implements LifecycleWork {
           handle.stop({ signal, graceMs }),
           Effect.andThen(Deferred.await(forced), kill),
         )
-        if (exit.signal === "SIGKILL" && signal !== "SIGKILL" && !(yield* Deferred.isDone(forced)))
-          killed = `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}`
+        const wasForced = yield* Deferred.isDone(forced)
+        stopped = {
+          exit,
+          // What SAM sent, unless it had ended by itself already (a V8 heap limit's abort).
+          ...(this.endedBeforeStop ? {} : { sent: wasForced ? "SIGKILL" : signal }),
+          ...(exit.signal === "SIGKILL" && signal !== "SIGKILL" && !wasForced
+            ? { killed: `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}` }
+            : {}),
+        }
       }
       yield* this.closeScope()
       if (this.forced === forced) this.forced = undefined
-      return killed
+      return stopped
     })
   }
 

@@ -3,7 +3,12 @@
 // Provided once for every instance; each runner (instanceRunner.ts) is the work of its actor.
 import { Deferred, Effect, Exit } from "effect"
 import { createActor, createMachine, fromCallback } from "xstate"
-import { type LifecycleEvent, lifecycleMachine, type StopInput } from "../../actors/lifecycle.machine.ts"
+import {
+  type LifecycleEvent,
+  lifecycleMachine,
+  type StopInput,
+  type StopOutcome,
+} from "../../actors/lifecycle.machine.ts"
 import { type ForkIn, fromEffectCallback, fromEffectPromise, ownerOf } from "./effectActors.ts"
 
 /** What an instance does in each state, for its lifecycle actor. */
@@ -13,7 +18,7 @@ export interface LifecycleWork {
   /** `starting`: start an incarnation; its pid, if it has one. */
   spawn(): Effect.Effect<{ pid?: number }, Error>
   /** `stopping`: signal, grace period, SIGKILL; done when nothing of it is left. */
-  stopProcess(input: StopInput): Effect.Effect<void>
+  stopProcess(input: StopInput): Effect.Effect<StopOutcome>
   /** `running`: watch its health, sending PROBE_* back; the returned function ends the watch. */
   watch(sendBack: (event: LifecycleEvent) => void): () => void
   /** Completed when the stop in progress must SIGKILL now (a forced stop during a graceful one). */
@@ -47,9 +52,7 @@ const machine = lifecycleMachine.provide({
   actors: {
     spawnInstance: fromEffectPromise(forkOf, (_: { id: string }, owner) => of(owner).spawn()),
     stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(forkOf, (input, sendBack, owner) =>
-      Effect.map(of(owner).stopProcess(input), (killed) =>
-        sendBack(killed === undefined ? { type: "STOPPED" } : { type: "STOPPED", killed }),
-      ),
+      Effect.map(of(owner).stopProcess(input), (stopped) => sendBack({ type: "STOPPED", ...stopped })),
     ),
     // A plain callback actor: the probes' monitor is a fiber of its own when there are probes,
     // and an instance without any (most inline agents) needs no fiber just to be interrupted.
