@@ -5,6 +5,7 @@ import { Data, type Effect, type Scope } from "effect"
 import type { ExitInfo } from "../../actors/lifecycle.machine.ts"
 import type { CapabilityProvider } from "../capabilities/capability.ts"
 import type { Containment } from "../containment/index.ts"
+import type { AgentLogLevel } from "../logs/agentLogEntry.ts"
 import type { StopSpec, UnitSpec } from "../unitSpec.ts"
 
 export type { ExitInfo }
@@ -30,6 +31,11 @@ export interface DriverContext {
   readonly maxLineBytes: number
   /** One line of the instance's output. */
   readonly log: (stream: "stdout" | "stderr", line: string) => void
+  /**
+   * An agent's `ctx.logger` entry: kept at the unit's log level only, written as a line of its
+   * stream with its level (logs/agentLogEntry.ts).
+   */
+  readonly logEntry: (level: AgentLogLevel, text: string) => void
   /** Publish `<kind>.<type>` on SAM's bus for this instance (agent warnings, permission denials). */
   readonly event?: (type: `${string}.${string}`, fields: Readonly<Record<string, unknown>>) => void
 }

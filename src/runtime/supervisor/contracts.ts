@@ -25,6 +25,8 @@ export interface SupervisorOptions {
   readonly maxLineBytes?: number
   readonly recentLines?: { readonly lines: number; readonly bytes: number }
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
+  /** runtime.log_level as it is now (RunnerEnvironment.logLevel). */
+  readonly logLevel?: () => string
   readonly memory?: SupervisorMemory
   /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
   readonly portRange?: PortRange

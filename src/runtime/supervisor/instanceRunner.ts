@@ -21,6 +21,7 @@ import type { DriverFact, InstanceHandle } from "../drivers/driver.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
 import { noReadinessCheck } from "../health/noReadinessCheck.ts"
 import type { HealthRecord, ProbeTarget } from "../health/probe.ts"
+import { type AgentLogLevel, agentLogLine, keptAt } from "../logs/agentLogEntry.ts"
 import { dyingWords } from "../output/dyingWords.ts"
 import { cutLine } from "../output/lineSplitter.ts"
 import { LogMatches } from "../output/logMatches.ts"
@@ -319,6 +320,7 @@ export class InstanceRunner implements LifecycleWork {
           ...(this.env.containment === undefined ? {} : { containment: this.env.containment }),
           maxLineBytes: this.env.maxLineBytes,
           log: (stream, line) => this.onLine(stream, line),
+          logEntry: (level, text) => this.onLogEntry(level, text),
           event: (type, fields) =>
             this.env.publish({ ...fields, type, unit: this.spec.id, instance: this.index }),
         })
@@ -539,10 +541,18 @@ export class InstanceRunner implements LifecycleWork {
     }
   }
 
-  private onLine(stream: "stdout" | "stderr", whole: string): void {
+  /** An agent's logger entry: dropped below the log level in effect, else a line with its level. */
+  private onLogEntry(level: AgentLogLevel, text: string): void {
+    if (!keptAt(level, this.spec.agent?.logLevel ?? this.env.logLevel?.() ?? "info")) return
+    const { stream, line } = agentLogLine(level, text)
+    this.onLine(stream, line, level)
+  }
+
+  private onLine(stream: "stdout" | "stderr", whole: string, level?: AgentLogLevel): void {
     // A process's lines are cut by its splitter already; an agent's log entry arrives whole.
     const line = cutLine(whole, this.env.maxLineBytes)
-    const entry: OutputLine = { time: Date.now(), stream, line }
+    const entry: OutputLine =
+      level === undefined ? { time: Date.now(), stream, line } : { time: Date.now(), stream, line, level }
     this.output.push(entry)
     this.logMatches?.line(line)
     this.env.output?.(this, entry)

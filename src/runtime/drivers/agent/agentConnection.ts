@@ -11,6 +11,7 @@ import {
   streamOverCap,
 } from "../../capabilities/capability.ts"
 import { tooLarge } from "../../capabilities/capabilityRouter.ts"
+import type { AgentLogLevel } from "../../logs/agentLogEntry.ts"
 import { commonJsHint } from "../../moduleFormatHint.ts"
 
 /** Where an agent's own calls go (the capability router). */
@@ -25,6 +26,8 @@ export interface ConnectionOptions {
   /** Throws when the transport is closed or the message cannot be serialized. */
   readonly send: (message: ToAgent) => void
   readonly log: (stream: "stdout" | "stderr", line: string) => void
+  /** The agent's `ctx.logger` entries (DriverContext.logEntry: its level decides). */
+  readonly logEntry: (level: AgentLogLevel, text: string) => void
   readonly calls: CallHost | undefined
   /** Reported as `agent.<type>` events on SAM's bus. */
   readonly event: (type: string, fields: Record<string, unknown>) => void
@@ -108,10 +111,7 @@ export class AgentConnection {
         return
       case "log":
         if (message.level === "error") this.lastError = message.msg
-        this.options.log(
-          message.level === "warn" || message.level === "error" ? "stderr" : "stdout",
-          message.level === "info" ? message.msg : `${message.level}: ${message.msg}`,
-        )
+        this.options.logEntry(message.level, message.msg)
         return
       case "result": {
         const pending = this.take(message.id)
