@@ -287,7 +287,8 @@ export const lifecycleMachine = setup({
               actions: {
                 type: "recordFailure",
                 params: ({ event }) => ({
-                  failure: "spawn",
+                  // "setup": its own code ran and failed (an agent's setup threw); else nothing ran.
+                  failure: (event.error as { failure?: string } | undefined)?.failure ?? "spawn",
                   reason: `start failed: ${errorText(event.error)}`,
                 }),
               },

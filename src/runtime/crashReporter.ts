@@ -66,7 +66,8 @@ interface FailedEvent {
 
 /**
  * Write a crash report for every failure of every instance of `sam` into `reports`; returns the
- * unsubscribe function. Spawn failures get none (nothing ran); the unit's status says why.
+ * unsubscribe function. Spawn failures get none (nothing ran; the unit's status says why); an
+ * agent's setup that threw (`setup`) ran its code, and gets one.
  */
 export const reportCrashes = (
   sam: Pick<Sam, "bus" | "records" | "unitStatus">,
@@ -82,6 +83,7 @@ export const reportCrashes = (
   return sam.bus.subscribe((event) => {
     if (event.type !== "instance.failed") return
     const failed = event as unknown as FailedEvent
+    // Nothing ran; a `setup` failure ran the agent's own code, and is reported.
     if (failed.failure === "spawn") return
     if (isCleanExit(failed)) return
     let report: CrashReport

@@ -193,6 +193,32 @@ describe("crash reports", () => {
     expect(Math.round((memory?.resources.rss_bytes as number) / 1024 / 1024)).toBe(mb)
   })
 
+  // Its code ran and failed: a crash of its own, unlike a spawn that failed (nothing ran).
+  it.each(["process", "worker", "inline"] as const)(
+    "an agent whose setup throws is reported as `setup`, with what it logged (%s)",
+    async (runtime) => {
+      const { sam, store, reported } = withSam([
+        agentUnit("alpha", {
+          runtime,
+          agent: {
+            path: fixture("agents/crashy"),
+            capabilities: ["exit", "hang"],
+            config: { fail_setup: "cannot reach the model server" },
+          },
+          restart: { type: "temporary" },
+        }),
+      ])
+      void sam.start()
+      await until(() => reported.length >= 1, "a crash report")
+      const [report] = store.crashReports.list({ unit: "alpha" })
+      expect(report).toMatchObject({
+        failure: "setup",
+        reason: expect.stringMatching(/^start failed: .*cannot reach the model server/),
+      })
+      expect(report?.lastLines.map((l) => l.line)).toContain("alpha warming up")
+    },
+  )
+
   it("reports older than max_age are deleted when SAM starts", () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-crashes-"))
     const store = openRuntimeStore(dir)

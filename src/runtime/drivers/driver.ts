@@ -13,6 +13,11 @@ export type { ExitInfo }
 export class DriverError extends Data.TaggedError("DriverError")<{
   readonly unit: string
   readonly message: string
+  /**
+   * "setup": the unit's own code ran and failed before it was ready (an agent's setup threw), a
+   * crash of its own; absent: nothing ran (a spawn failure).
+   */
+  readonly failure?: "setup"
 }> {}
 
 export interface DriverContext {

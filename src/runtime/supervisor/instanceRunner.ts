@@ -40,6 +40,8 @@ const firstSampleDelayMs = 300
 export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
   readonly unit: string
   readonly message: string
+  /** "setup": its own code ran and failed before it was ready (the lifecycle's failure). */
+  readonly failure?: "setup"
 }> {}
 
 const historySize = 100
@@ -307,6 +309,8 @@ export class InstanceRunner implements LifecycleWork {
         .pipe(Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })))
       yield* this.closeScope() // a previous incarnation's scope, if its exit was not a stop
       this.spawnedAt = Date.now()
+      // Not started until the driver has it running: a failure before that has no uptime.
+      this.startedAt = undefined
       this.logMatches?.reset(this.spawnedAt)
       const scope = yield* Scope.make()
       this.scope = scope
@@ -327,7 +331,14 @@ export class InstanceRunner implements LifecycleWork {
         .pipe(
           Scope.provide(scope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit))),
-          Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })),
+          Effect.mapError(
+            (error) =>
+              new SpawnFailed({
+                unit: this.key,
+                message: error.message,
+                ...(error.failure === undefined ? {} : { failure: error.failure }),
+              }),
+          ),
         )
       this.handle = handle
       this.startedAt = yield* Clock.currentTimeMillis

@@ -65,6 +65,8 @@ export class AgentConnection {
   healthDetail: string | undefined
   /** The last error the agent logged (explains a failed start). */
   lastError: string | undefined
+  /** Its setup threw: the start failed in the agent's own code (a `setup` failure, not a spawn's). */
+  setupFailed = false
   dropped = 0
 
   constructor(options: ConnectionOptions) {
@@ -172,6 +174,7 @@ export class AgentConnection {
                 )
               : `${message.message}${this.options.entry === undefined ? "" : commonJsHint(message.message, this.options.entry)}`
         this.lastError = `failed to start: ${detail}`
+        if (message.during === "setup") this.setupFailed = true
         this.options.log("stderr", `error: ${this.lastError}`)
         return
       }

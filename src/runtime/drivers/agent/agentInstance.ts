@@ -146,7 +146,12 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
 const waitForReady = (ctx: DriverContext, options: AttachOptions) => {
   const { connection, transport } = options
   const agent = ctx.spec.agent!
-  const fail = (message: string) => new DriverError({ unit: ctx.spec.id, message })
+  const fail = (message: string) =>
+    new DriverError({
+      unit: ctx.spec.id,
+      message,
+      ...(connection.setupFailed ? { failure: "setup" as const } : {}),
+    })
   const exitedEarly = Effect.flatMap(transport.exited, (exit) =>
     Effect.fail(
       fail(
