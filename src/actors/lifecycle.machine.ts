@@ -71,7 +71,24 @@ export const lifecycleMachine = setup({
     recordFailure: assign((_, params: { failure: string; reason: string }) => ({
       failure: params.failure,
       reason: params.reason,
+      // An earlier incarnation's exit is not this failure's: a kill's comes with its STOPPED.
+      lastExit: undefined,
     })),
+    /**
+     * A kill for a limit is over: its exit is the one SAM caused, said in the reason ("...; SAM
+     * stopped it with SIGTERM: exited with code 0"), unless `cleared` says SIGKILL had to end it.
+     */
+    recordKillExit: assign(({ context, event }) =>
+      event.type !== "STOPPED" || event.exit === undefined
+        ? {}
+        : {
+            lastExit: event.exit,
+            reason:
+              event.killed !== undefined || event.sent === undefined
+                ? context.reason
+                : `${context.reason}; SAM stopped it with ${event.sent}: ${describeExit(event.exit)}`,
+          },
+    ),
     delay: assign((_, params: { delayMs: number; reason: string }) => ({
       delayMs: params.delayMs,
       reason: params.reason,
@@ -168,7 +185,8 @@ export const lifecycleMachine = setup({
               actions: {
                 type: "recordFailure",
                 params: ({ event }) => ({
-                  failure: "spawn",
+                  // "setup": its own code ran and failed (an agent's setup threw); else nothing ran.
+                  failure: (event.error as { failure?: string } | undefined)?.failure ?? "spawn",
                   reason: `start failed: ${errorText(event.error)}`,
                 }),
               },
@@ -345,7 +363,7 @@ export const lifecycleMachine = setup({
         },
         toFail: {
           on: {
-            STOPPED: { target: "#lifecycle.down.error", actions: "cleared" },
+            STOPPED: { target: "#lifecycle.down.error", actions: ["recordKillExit", "cleared"] },
             GROUP_SHUTDOWN: {
               target: "toCrash",
               actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },

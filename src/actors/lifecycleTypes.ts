@@ -74,12 +74,21 @@ export type SystemEvent =
    */
   | { type: "FILES_CHANGED"; reason: string }
 
+/** How a stop ended (nothing: nothing of the instance was running). */
+export interface StopOutcome {
+  /** How it ended. */
+  readonly exit?: ExitInfo
+  /** The signal SAM sent it (absent: it had ended by itself before the stop). */
+  readonly sent?: string
+  /** It outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
+  readonly killed?: string
+}
+
 export type FactEvent =
   /** `lastLine`: the last line it wrote to stderr, quoted in the reason (EADDRINUSE, a stack trace). */
   | { type: "EXITED"; code: number | null; signal: string | null; lastLine?: string }
   /** The stop actor is done: nothing of the instance is left running. */
-  /** `killed`: it outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
-  | { type: "STOPPED"; killed?: string }
+  | ({ type: "STOPPED" } & StopOutcome)
   | { type: "PROBE_PASSED"; detail?: string }
   | { type: "PROBE_FAILED"; detail: string }
   | { type: "LIVENESS_FAILED"; detail: string }

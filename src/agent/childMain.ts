@@ -36,6 +36,8 @@ const log = (level: "warn" | "error", msg: string) => {
 process.on("disconnect", () => process.exit())
 
 let host: AgentHost | undefined
+// Past loading: a failure now is the agent's setup throwing.
+let loaded = false
 const exitAfterStop = (code: number) => {
   const stopping = host ? host.stop() : Promise.resolve()
   void stopping.finally(() => process.exit(code))
@@ -51,10 +53,16 @@ try {
   const init = await waitForInit(port, (detail) => log("warn", detail))
   const definition = await loadAgent(init.path)
   host = new AgentHost({ definition, port, init, env: process.env, onShutdown: () => process.exit(0) })
+  loaded = true
   await host.start()
 } catch (error) {
   // Exit only once the reason has reached SAM (it reports it as the start failure).
-  const reason: FromAgent = { type: "start-failed", message: describeError(error), ...errorCode(error) }
+  const reason: FromAgent = {
+    type: "start-failed",
+    message: describeError(error),
+    ...errorCode(error),
+    ...(loaded ? { during: "setup" as const } : {}),
+  }
   process.exitCode = 1
   if (process.connected) send(reason, undefined, {}, () => process.exit(1))
   else process.exit(1)

@@ -94,6 +94,8 @@ export const StartFailed = Schema.Struct({
   type: Schema.Literal("start-failed"),
   message: Schema.String,
   code: Schema.optionalKey(Schema.String),
+  /** "setup": the module loaded and its setup threw (absent: loading the SDK or the module failed). */
+  during: Schema.optionalKey(Schema.Literal("setup")),
 })
 
 export const LogLevel = Schema.Literals(["debug", "info", "warn", "error"])

@@ -17,11 +17,15 @@ const port: AgentPort = {
 }
 
 const init = await waitForInit(port, (msg) => port.send({ type: "log", level: "warn", msg }))
+let loaded = false
 try {
   const definition = await loadAgent(init.path)
   const host = new AgentHost({ definition, port, init, env: process.env, onShutdown: () => process.exit(0) })
+  loaded = true
   await host.start()
 } catch (error) {
+  // Its setup threw (it ran, and failed): SAM reports that as a crash of the agent's own.
+  if (loaded) port.send({ type: "start-failed", message: describeError(error), during: "setup" })
   // Uncaught, the error reaches SAM through the Worker's "error" event with its message intact.
   throw new Error(`failed to start: ${describeError(error)}`)
 }

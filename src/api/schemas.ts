@@ -512,7 +512,8 @@ const crashFields = {
   instance: Count,
   time: Schema.String.annotate({ description: "When it failed (ISO)" }),
   failure: Schema.String.annotate({
-    description: "exit, or the limit it was killed for: liveness, heartbeat, memory, ...",
+    description:
+      "exit, the limit it was killed for (liveness, heartbeat, memory, ...), or setup (an agent's setup threw)",
   }),
   exit_code: Schema.NullOr(Schema.Int),
   signal: Schema.NullOr(Schema.String),

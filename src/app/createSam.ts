@@ -171,6 +171,7 @@ export const createSam = async (
         groups,
         recentLines: config.monitoring.logs.max_lines_per_unit,
         maxLineBytes: config.monitoring.logs.max_line_kb * 1024,
+        logLevel: config.runtime.log_level,
         ...portRangeOf(config),
         shutdownTimeoutMs: config.runtime.shutdown_timeout_seconds * 1000,
         containment: config.runtime.containment,
@@ -325,6 +326,7 @@ const configure = async (
     // SAM's own settings that apply without a restart.
     onApplied: (next) => {
       if (sam.logger && sam.logger.level !== next.runtime.log_level) sam.logger.level = next.runtime.log_level
+      sam.logLevel = next.runtime.log_level
       monitoring?.setAlertRules(alertRules(next.monitoring.alerts))
     },
   })

@@ -58,10 +58,19 @@ export const formatCrashes = (
 }
 
 export const formatCrash = (c: Report, several: ReadonlySet<string> = new Set()): string => {
-  const resources = c.resources as { rss_bytes?: number | null; cpu_seconds?: number | null; note?: string }
+  const resources = c.resources as {
+    rss_bytes?: number | null
+    cpu_seconds?: number | null
+    note?: string
+    killed_for?: string
+  }
+  // CPU time as the uptime is written (37ms, 1.2s), not as the float it was measured as.
+  const cpu =
+    typeof resources.cpu_seconds === "number" ? seconds(Math.round(resources.cpu_seconds * 1000)) : "?"
   const usage =
     typeof resources.rss_bytes === "number"
-      ? `rss ${(resources.rss_bytes / 1024 / 1024).toFixed(1)} MB, cpu ${resources.cpu_seconds ?? "?"} s`
+      ? `rss ${(resources.rss_bytes / 1024 / 1024).toFixed(1)} MB, cpu ${cpu}` +
+        (resources.killed_for === undefined ? "" : ` (the reading over its ${resources.killed_for} limit)`)
       : (resources.note ?? "not sampled")
   return terminalSafe(
     [

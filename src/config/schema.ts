@@ -147,6 +147,10 @@ export const AgentSchema = Schema.Struct({
   ),
   max_queue: optional(Count, "Not implemented yet (a warning says so when set)."),
   concurrency: optional(PositiveCount),
+  log_level: optional(
+    Schema.Literals(["debug", "info", "warn", "error"]),
+    "Lowest level of its ctx.logger entries kept in its log. Default: runtime.log_level.",
+  ),
 }).annotate({ identifier: "Agent" })
 
 const Deployment = Schema.Struct({

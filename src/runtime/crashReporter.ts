@@ -2,7 +2,8 @@
 // 0), or is killed for a limit (liveness, heartbeat, memory, ...) a report goes into the runtime
 // store with the failure's facts
 // (the supervisor's `instance.failed` event), the incarnation's last lines of output (both
-// streams, from the instance's recent lines) and its resource use when last sampled. Retention
+// streams, from the instance's recent lines since its spawn: an agent's logger lines and its setup's
+// too) and its resource use when last sampled. Retention
 // keeps the newest reports per unit, none older than the configured age.
 
 import { isCleanExit } from "./cleanExit.ts"
@@ -26,7 +27,10 @@ export interface CrashReporterOptions extends CrashRetention {
 /** A quoted line is cut here: a report stays small whatever the unit printed. */
 const maxQuotedChars = 2_000
 
-/** What the instance's tree used at its last sample before it died ("at death", give or take an interval). */
+/**
+ * What the instance's tree used at its last sample before it died ("at death", give or take an
+ * interval); for a kill for a limit, the reading over the limit that triggered it (`killed_for`).
+ */
 const resourcesOf = (instance: InstanceStatus | undefined): { readonly [key: string]: Json } => {
   const usage = instance?.lastUsage
   if (!usage)
@@ -36,6 +40,7 @@ const resourcesOf = (instance: InstanceStatus | undefined): { readonly [key: str
     cpu_seconds: usage.cpuSeconds,
     cpu_percent: Math.round(usage.cpuPercent * 10) / 10,
     sampled_at: new Date(usage.at).toISOString(),
+    ...(usage.overLimit === undefined ? {} : { killed_for: usage.overLimit }),
   }
 }
 
@@ -52,6 +57,8 @@ interface FailedEvent {
   readonly signal: string | null
   readonly reason: string
   readonly started_at: number | null
+  /** When the incarnation's spawn began: its output from then on is quoted (an agent's setup included). */
+  readonly spawned_at?: number | null
   readonly uptime_ms: number
   readonly restarts: number
   readonly at: string
@@ -59,7 +66,8 @@ interface FailedEvent {
 
 /**
  * Write a crash report for every failure of every instance of `sam` into `reports`; returns the
- * unsubscribe function. Spawn failures get none (nothing ran); the unit's status says why.
+ * unsubscribe function. Spawn failures get none (nothing ran; the unit's status says why); an
+ * agent's setup that threw (`setup`) ran its code, and gets one.
  */
 export const reportCrashes = (
   sam: Pick<Sam, "bus" | "records" | "unitStatus">,
@@ -75,14 +83,14 @@ export const reportCrashes = (
   return sam.bus.subscribe((event) => {
     if (event.type !== "instance.failed") return
     const failed = event as unknown as FailedEvent
+    // Nothing ran; a `setup` failure ran the agent's own code, and is reported.
     if (failed.failure === "spawn") return
     if (isCleanExit(failed)) return
     let report: CrashReport
     try {
       const records = sam.records(failed.unit).find((r) => r.instance === failed.instance)
-      const incarnation = (records?.output ?? []).filter(
-        (line) => failed.started_at === null || line.time >= failed.started_at,
-      )
+      const since = failed.spawned_at ?? failed.started_at
+      const incarnation = (records?.output ?? []).filter((line) => since === null || line.time >= since)
       const lastLines: CrashLine[] = incarnation.slice(-quoted).map((line) => ({
         time: new Date(line.time).toISOString(),
         stream: line.stream,

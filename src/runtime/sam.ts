@@ -67,6 +67,8 @@ export interface SamOptions {
   readonly recentLines?: number | undefined
   /** Every line of unit output, as it is read (besides `sam.logs`). */
   readonly output?: (unit: string, instance: number, line: OutputLine) => void
+  /** runtime.log_level: agents' `ctx.logger` entries below it are dropped (default info). */
+  readonly logLevel?: string
   /**
    * Keep unit logs as files in `dir` (<state_dir>/logs), rotated by size. Without it the last
    * `recentLines` lines of each unit are kept in memory only.
@@ -204,6 +206,8 @@ export class Sam {
    * gateway verifies it (`unitTokens.verify(token)` → the unit id) against the unit's depends_on.
    */
   readonly unitTokens = new UnitTokens()
+  /** runtime.log_level now (a reload sets it): agents' logger entries below it are dropped. */
+  logLevel: string
 
   /** How this SAM contains its processes (undefined: process groups only). */
   readonly containment: Containment | undefined
@@ -226,6 +230,7 @@ export class Sam {
   private readonly probeListeners = new Set<ProbeListener>()
 
   constructor(options: SamOptions) {
+    this.logLevel = options.logLevel ?? "info"
     this.sandboxPolicy = options.sandbox ?? {}
     this.bus = new EventBus(1000, runEventIdBase())
     this.probes = builtinProbes()
@@ -278,6 +283,7 @@ export class Sam {
           hub.push(runner.spec.id, runner.index, line)
           output?.(runner.spec.id, runner.index, line)
         },
+        logLevel: () => this.logLevel,
         ...(options.memory === undefined ? {} : { memory: options.memory }),
         usageIntervalMs: this.usageIntervalMs,
         // Before an operator's stop or restart signals an instance: the traffic's (gateway's) drain.

@@ -2,6 +2,7 @@
 // Config (snake_case, user-facing) is turned into UnitSpecs by fromConfig.ts; drivers and the
 // supervisor only ever see this shape, so config churn stays out of the runtime.
 import type { GatewaySpec } from "./gatewaySpec.ts"
+import type { AgentLogLevel } from "./logs/agentLogEntry.ts"
 
 export type UnitKind = "agent" | "service"
 export type RestartType = "permanent" | "transient" | "temporary"
@@ -164,6 +165,8 @@ export interface AgentDeployment {
   readonly timeoutMs?: number
   readonly heartbeatIntervalMs: number
   readonly heartbeatTtlMs: number
+  /** Its `ctx.logger` entries below this are dropped (log_level; absent: runtime.log_level). */
+  readonly logLevel?: AgentLogLevel
   /** The only directory a `standard` sandbox may write. */
   readonly dataDir: string
   readonly persona?: string

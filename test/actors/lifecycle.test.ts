@@ -6,6 +6,7 @@ import {
   lifecycleMachine,
   publicState,
   type StopInput,
+  type StopOutcome,
 } from "../../src/actors/lifecycle.machine.ts"
 
 // The machine on its own: the runtime's work is replaced by actors the test controls, so every
@@ -13,7 +14,7 @@ import {
 interface Controls {
   spawn: Array<(result: { pid?: number } | Error) => void>
   stops: StopInput[]
-  finishStop: Array<() => void>
+  finishStop: Array<(outcome?: StopOutcome) => void>
   waits: Array<() => void>
   escalations: number
 }
@@ -30,7 +31,7 @@ const build = () => {
       ),
       stopInstance: fromCallback<LifecycleEvent, StopInput>(({ input, sendBack }) => {
         controls.stops.push(input)
-        controls.finishStop.push(() => sendBack({ type: "STOPPED" }))
+        controls.finishStop.push((outcome = {}) => sendBack({ type: "STOPPED", ...outcome }))
       }),
       watchHealth: fromCallback<LifecycleEvent, { id: string }>(() => () => {}),
       wait: fromPromise<void, { delayMs: number }>(
@@ -303,6 +304,40 @@ describe("lifecycle machine: facts", () => {
       expect(describeState(actor.getSnapshot().value)).toBe("error")
       expect(actor.getSnapshot().context.failure).toBe(failure)
     }
+  })
+
+  it("a kill for a limit has the exit of SAM's stop, said in the reason; never an earlier exit", async () => {
+    const { actor, controls } = await reach("running")
+    actor.send({
+      type: "RESOURCE_EXCEEDED",
+      resource: "memory",
+      detail: "memory: RSS 466 MB exceeds max_memory_mb 300",
+    })
+    controls.finishStop.at(-1)!({ exit: { code: 0, signal: null }, sent: "SIGTERM" })
+    expect(actor.getSnapshot().context).toMatchObject({
+      failure: "memory",
+      lastExit: { code: 0, signal: null },
+      reason: "memory: RSS 466 MB exceeds max_memory_mb 300; SAM stopped it with SIGTERM: exited with code 0",
+    })
+    // Past its grace, SIGKILL ended it: that is said instead.
+    const again = await reach("running")
+    again.actor.send({ type: "EXITED", code: 3, signal: null })
+    again.actor.send({ type: "RETRY", delayMs: 0, reason: "restart" })
+    again.controls.waits.at(-1)!()
+    await waitFor(again.actor, (s) => publicState(s.value).state === "starting")
+    again.controls.spawn.at(-1)!({ pid: 2 })
+    await waitFor(again.actor, (s) => publicState(s.value).state === "running")
+    again.actor.send({ type: "LIVENESS_FAILED", detail: "liveness check failed 3 times" })
+    expect(again.actor.getSnapshot().context.lastExit).toBeUndefined()
+    again.controls.finishStop.at(-1)!({
+      exit: { code: null, signal: "SIGKILL" },
+      sent: "SIGTERM",
+      killed: "SIGKILLed after its 1s grace: it did not exit on SIGTERM",
+    })
+    expect(again.actor.getSnapshot().context).toMatchObject({
+      lastExit: { code: null, signal: "SIGKILL" },
+      reason: "liveness check failed 3 times; SIGKILLed after its 1s grace: it did not exit on SIGTERM",
+    })
   })
 
   it("an exit while suspended is a failure like any other", async () => {

@@ -63,3 +63,17 @@ describe("sam crashes and a unit that may run several instances", () => {
     )
   })
 })
+
+describe("sam crashes show's usage line", () => {
+  it("rounds the CPU time as the uptime is (37ms, 1.2s) and says when the figures are the reading that killed it", () => {
+    const one = { ...crash({ failure: "memory", exit_code: 0, signal: null }), last_lines: [] }
+    const usage = (resources: Record<string, unknown>) =>
+      formatCrash({ ...one, resources })
+        .split("\n")
+        .find((line) => line.startsWith("  usage:"))
+    expect(usage({ rss_bytes: 75_078_041, cpu_seconds: 0.036557 })).toBe("  usage:    rss 71.6 MB, cpu 37ms")
+    expect(usage({ rss_bytes: 488_636_416, cpu_seconds: 1.23456, killed_for: "memory" })).toBe(
+      "  usage:    rss 466.0 MB, cpu 1.2s (the reading over its memory limit)",
+    )
+  })
+})

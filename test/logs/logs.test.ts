@@ -173,16 +173,31 @@ describe("sam logs", () => {
     expect(await follower.exited).toBe(0)
   })
 
-  it("an agent's ctx.logger lines are in its log at every level (SAM's log level is info)", async () => {
+  it("an agent's ctx.logger lines are in its log from SAM's log level (info) up, each with its level", async () => {
     const said = await daemon.api("POST", "/api/capabilities/say/invoke", { input: { text: "hi" } })
     expect(said.status).toBe(200)
     const run = await untilLogs(["talker"], (out) => out.includes("error: hi"))
     // With the other units, prefixed.
     expect((await sam(["logs", "talker", "web"])).stdout).toMatch(/^talker \| info: hi$/m)
-    expect(run.stdout).toContain("debug: debug: hi\n")
+    expect(run.stdout).not.toContain("debug: hi")
     expect(run.stdout).toContain("info: hi\n")
     expect(run.stdout).toContain("warn: warn: hi\n")
     expect((await sam(["logs", "talker", "--stream", "stderr"])).stdout).not.toContain("info: hi")
+    const json = await sam(["logs", "talker", "--json", "--grep", "^warn: warn: hi$"])
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      stream: "stderr",
+      line: "warn: warn: hi",
+      fields: { level: "warn" },
+    })
+    const api = await daemon.api<{ lines: ReadonlyArray<{ line: string; fields?: object }> }>(
+      "GET",
+      "/api/agents/talker/logs?grep=hi$",
+    )
+    expect(api.body.lines.map((l) => [l.line, l.fields])).toEqual([
+      ["info: hi", { level: "info" }],
+      ["warn: warn: hi", { level: "warn" }],
+      ["error: error: hi", { level: "error" }],
+    ])
   })
 
   it("a handler that throws is in the agent's log with its stack, besides the caller's answer", async () => {

@@ -4,19 +4,21 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { reportCrashes } from "../../src/runtime/crashReporter.ts"
 import type { SamEvent } from "../../src/runtime/eventBus.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { openRuntimeStore } from "../../src/runtime/store/runtimeStore.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
-import { httpCheck, nodeService, survivors } from "../support/runtime.ts"
+import { agentUnit, removeScratch } from "../support/agents.ts"
+import { fixture, httpCheck, nodeService, survivors } from "../support/runtime.ts"
 
 let cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const step of cleanup.reverse()) await step()
   cleanup = []
 })
+afterAll(removeScratch)
 
 const day = 86_400_000
 
@@ -126,6 +128,96 @@ describe("crash reports", () => {
     })
     expect(report?.uptimeMs).toBeGreaterThan(0)
   })
+
+  // What an agent logs through ctx.logger is its output as `sam logs` shows it, setup's lines
+  // included (they come before the instance is running).
+  it.each([
+    ["process", "exit"],
+    ["sandbox", "hang"],
+  ] as const)(
+    "a %s agent that dies in a handler (%s) has its logger's lines in its report",
+    async (runtime, capability) => {
+      const crashy = agentUnit("alpha", {
+        runtime,
+        agent: {
+          path: fixture("agents/crashy"),
+          capabilities: ["exit", "hang"],
+          heartbeatIntervalMs: 100,
+          heartbeatTtlMs: 600,
+        },
+        restart: { type: "temporary" },
+      })
+      const { sam, store, reported } = withSam([crashy])
+      await sam.start()
+      void sam.invoke(capability, { code: 3 }).catch(() => undefined)
+      await until(() => reported.length >= 1, "a crash report")
+      const [report] = store.crashReports.list({ unit: "alpha" })
+      expect(report?.failure).toBe(capability === "exit" ? "exit" : "heartbeat")
+      expect(report?.lastLines.map(({ stream, line }) => ({ stream, line }))).toEqual([
+        { stream: "stdout", line: "alpha warming up" },
+        capability === "exit"
+          ? { stream: "stderr", line: "warn: exiting with 3" }
+          : { stream: "stdout", line: "hanging" },
+      ])
+    },
+  )
+
+  // A kill for a limit reports the exit SAM's stop caused (not an earlier incarnation's), says it
+  // in the reason, and quotes the reading over the limit, not the last periodic sample.
+  it("an agent killed for max_memory_mb after an exit of its own: its stop's exit and the reading that killed it", async () => {
+    const hungry = agentUnit("hungry", {
+      runtime: "process",
+      agent: { capabilities: ["exit", "hog"], maxMemoryMb: 200 },
+      restart: { maxRestarts: 100 },
+    })
+    const { sam, store, reported } = withSam([hungry])
+    await sam.start()
+    void sam.invoke("exit", { code: 3 }).catch(() => undefined)
+    await until(() => reported.length >= 1, "the exit's report")
+    await sam.until("hungry", (u) => u.restarts === 1 && u.state === "running" && u.ready)
+    void sam.invoke("hog", {}).catch(() => undefined)
+    await until(() => reported.length >= 2, "the memory kill's report")
+    const [memory, exit] = store.crashReports.list({ unit: "hungry" })
+    expect(exit).toMatchObject({ failure: "exit", exitCode: 3, signal: null })
+    // The SDK answers SIGTERM by running shutdown and exiting 0.
+    expect(memory).toMatchObject({
+      failure: "memory",
+      exitCode: 0,
+      signal: null,
+      reason: expect.stringMatching(
+        /^memory: RSS (\d+) MB exceeds max_memory_mb 200; SAM stopped it with SIGTERM: exited with code 0$/,
+      ),
+      resources: { killed_for: "memory", cpu_seconds: expect.any(Number) },
+    })
+    const mb = Number(/RSS (\d+) MB/.exec(memory?.reason ?? "")?.[1])
+    expect(Math.round((memory?.resources.rss_bytes as number) / 1024 / 1024)).toBe(mb)
+  })
+
+  // Its code ran and failed: a crash of its own, unlike a spawn that failed (nothing ran).
+  it.each(["process", "worker", "inline"] as const)(
+    "an agent whose setup throws is reported as `setup`, with what it logged (%s)",
+    async (runtime) => {
+      const { sam, store, reported } = withSam([
+        agentUnit("alpha", {
+          runtime,
+          agent: {
+            path: fixture("agents/crashy"),
+            capabilities: ["exit", "hang"],
+            config: { fail_setup: "cannot reach the model server" },
+          },
+          restart: { type: "temporary" },
+        }),
+      ])
+      void sam.start()
+      await until(() => reported.length >= 1, "a crash report")
+      const [report] = store.crashReports.list({ unit: "alpha" })
+      expect(report).toMatchObject({
+        failure: "setup",
+        reason: expect.stringMatching(/^start failed: .*cannot reach the model server/),
+      })
+      expect(report?.lastLines.map((l) => l.line)).toContain("alpha warming up")
+    },
+  )
 
   it("reports older than max_age are deleted when SAM starts", () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-crashes-"))

@@ -20,10 +20,13 @@ describe("a config reload applies SAM's own settings too", () => {
     writeFileSync(file, JSON.stringify({ runtime: { log_level: "info" } }))
     sam = await createSam(file, { plugins: false })
     expect(sam.logger?.level).toBe("info")
+    expect(sam.logLevel).toBe("info")
     writeFileSync(file, JSON.stringify({ runtime: { log_level: "debug" } }))
     const report = await sam.reloader!.reload()
     expect(report.ok).toBe(true)
     expect(sam.logger?.level).toBe("debug")
+    // Agents' loggers too (test/agents/logLevel.test.ts: what they keep at each level).
+    expect(sam.logLevel).toBe("debug")
   })
 
   it("monitoring.alerts: the new rules are evaluated from then on", async () => {

@@ -34,12 +34,36 @@ describe("a service's memory limit", () => {
     void s.start()
     expect(await failed).toMatchObject({
       failure: "memory",
-      reason: expect.stringMatching(/^memory: \d+\.\d MB resident, over resources\.max_memory_mb 150$/),
+      reason: expect.stringMatching(
+        /^memory: \d+\.\d MB resident, over resources\.max_memory_mb 150; SAM stopped it with SIGTERM: exited with code 0$/,
+      ),
     })
     // Stopped gracefully first (its stop signal), then started again by its restart policy.
     await s.until("leaky", (u) => u.restarts >= 1 && u.state === "running")
     const stopping = events.find((e) => e.type === "transition" && e.unit === "leaky" && e.to === "stopping")
     expect(stopping).toMatchObject({ reason: expect.stringContaining("over resources.max_memory_mb 150") })
+  })
+
+  // It exited 0 on SAM's SIGTERM, but SAM killed it: that is no job done (a dependent's `completed`).
+  it("a temporary unit stopped for it is down, not completed", async () => {
+    const job = {
+      ...nodeService("job", "grow.mjs", {
+        env: { GROW_MB: "20" },
+        probes: [httpCheck({ intervalMs: 50 })],
+        restart: { type: "temporary" },
+      }),
+      maxMemoryMb: 150,
+    }
+    const s = newSam({ units: [job], usageIntervalMs: 100 })
+    const killed = new Promise<void>((resolve) =>
+      s.events.subscribe((e) => {
+        if (e.type === "instance.failed" && e.failure === "memory") resolve()
+      }),
+    )
+    void s.start()
+    await killed
+    await s.until("job", (u) => u.state === "stopped")
+    expect(s.unitStatus("job")).toMatchObject({ state: "stopped", completed: false })
   })
 
   it("is refused for a container or an external service, which SAM does not measure", async () => {

@@ -5,6 +5,7 @@ import { Data, type Effect, type Scope } from "effect"
 import type { ExitInfo } from "../../actors/lifecycleTypes.ts"
 import type { CapabilityProvider } from "../capabilities/capability.ts"
 import type { Containment } from "../containment/index.ts"
+import type { AgentLogLevel } from "../logs/agentLogEntry.ts"
 import type { StopSpec, UnitSpec } from "../unitSpec.ts"
 
 export type { ExitInfo }
@@ -12,6 +13,11 @@ export type { ExitInfo }
 export class DriverError extends Data.TaggedError("DriverError")<{
   readonly unit: string
   readonly message: string
+  /**
+   * "setup": the unit's own code ran and failed before it was ready (an agent's setup threw), a
+   * crash of its own; absent: nothing ran (a spawn failure).
+   */
+  readonly failure?: "setup"
 }> {}
 
 export interface DriverContext {
@@ -30,6 +36,11 @@ export interface DriverContext {
   readonly maxLineBytes: number
   /** One line of the instance's output. */
   readonly log: (stream: "stdout" | "stderr", line: string) => void
+  /**
+   * An agent's `ctx.logger` entry: kept at the unit's log level only, written as a line of its
+   * stream with its level (logs/agentLogEntry.ts).
+   */
+  readonly logEntry: (level: AgentLogLevel, text: string) => void
   /** Publish `<kind>.<type>` on SAM's bus for this instance (agent warnings, permission denials). */
   readonly event?: (type: `${string}.${string}`, fields: Readonly<Record<string, unknown>>) => void
 }
@@ -59,7 +70,15 @@ export interface InstanceHandle {
 /** Facts a driver can report besides exit: used by agent runtimes (heartbeats, memory). */
 export type DriverFact =
   | { readonly type: "HEARTBEAT_MISSED"; readonly detail: string }
-  | { readonly type: "RESOURCE_EXCEEDED"; readonly resource: string; readonly detail: string }
+  | {
+      readonly type: "RESOURCE_EXCEEDED"
+      readonly resource: string
+      readonly detail: string
+      /** The reading over the limit (memory counted against max_memory_mb), in bytes. */
+      readonly bytes?: number
+      /** It had ended already (a V8 heap limit's abort): SAM's stop finds nothing to stop. */
+      readonly exited?: boolean
+    }
   /** Readiness learned over the side channel (late heartbeats, the agent's health() hook). */
   | { readonly type: "PROBE_FAILED"; readonly detail: string }
   | { readonly type: "PROBE_PASSED"; readonly detail: string }

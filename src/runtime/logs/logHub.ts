@@ -2,6 +2,7 @@
 // seq, and leaves once per event-loop turn as one batch to the storage (files or memory) and to
 // each subscriber (`sam logs -f` streams, plugins' log sinks). Lines never go through the event bus.
 import type { OutputLine } from "../output/recentLines.ts"
+import type { AgentLogLevel } from "./agentLogEntry.ts"
 import type { LogQuery, LogRecord, LogStream } from "./logRecord.ts"
 import type { LogStorage } from "./logStorage.ts"
 
@@ -30,7 +31,7 @@ export class LogHub {
 
   /** One line of output of `unit`'s instance `instance` (the capture path: cheap, never throws). */
   push(unit: string, instance: number, line: OutputLine): void {
-    this.add(unit, instance, line.stream, line.line, line.time)
+    this.add(unit, instance, line.stream, line.line, line.time, line.level)
   }
 
   /** A line of SAM's own in `unit`'s log (how many lines were dropped, and why). */
@@ -83,11 +84,22 @@ export class LogHub {
     return seq
   }
 
-  private add(unit: string, instance: number, stream: LogStream, line: string, time: number): void {
+  private add(
+    unit: string,
+    instance: number,
+    stream: LogStream,
+    line: string,
+    time: number,
+    level?: AgentLogLevel,
+  ): void {
     if (this.done) return
     const seq = this.seqOf(unit) + 1
     this.seqs.set(unit, seq)
-    this.pending.push({ seq, time, unit, instance, stream, line })
+    this.pending.push(
+      level === undefined
+        ? { seq, time, unit, instance, stream, line }
+        : { seq, time, unit, instance, stream, line, level },
+    )
     this.scheduled ??= setImmediate(() => this.flush())
   }
 

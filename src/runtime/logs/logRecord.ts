@@ -2,6 +2,7 @@
 // its JSON-line form in the unit's log file, and the filters readers apply. Pure; the hub makes
 // records, logFiles.ts writes them, logReader.ts reads them back.
 import type { LinePattern } from "../../config/linePattern.ts"
+import type { AgentLogLevel } from "./agentLogEntry.ts"
 
 /** stdout and stderr are the unit's; `sam` lines are SAM's notes in the unit's log (drops). */
 export type LogStream = "stdout" | "stderr" | "sam"
@@ -15,6 +16,8 @@ export interface LogRecord {
   readonly instance: number
   readonly stream: LogStream
   readonly line: string
+  /** An agent's logger entry: its level (absent: a line the unit printed). */
+  readonly level?: AgentLogLevel
 }
 
 export interface LogQuery {
@@ -62,11 +65,14 @@ const isoTime = (ms: number): string => {
 
 /**
  * The record as one line of its unit's file (the unit is the file):
- * `{"seq":7,"time":"2026-12-01T10:00:00.000Z","instance":0,"stream":"stderr","line":"..."}`.
+ * `{"seq":7,"time":"2026-12-01T10:00:00.000Z","instance":0,"stream":"stderr","line":"..."}`, and
+ * `"level":"warn"` before the line for an agent's logger entry.
  * The child's line is kept as it was printed (a JSON line stays a string here; readers parse it).
  */
 export const encodeRecord = (record: LogRecord): string =>
-  `{"seq":${record.seq},"time":"${isoTime(record.time)}","instance":${record.instance},"stream":"${record.stream}","line":${JSON.stringify(record.line)}}\n`
+  `{"seq":${record.seq},"time":"${isoTime(record.time)}","instance":${record.instance},"stream":"${record.stream}",${record.level === undefined ? "" : `"level":"${record.level}",`}"line":${JSON.stringify(record.line)}}\n`
+
+const levels: ReadonlySet<string> = new Set(["debug", "info", "warn", "error"])
 
 const streams: ReadonlySet<string> = new Set(["stdout", "stderr", "sam"])
 
@@ -80,12 +86,15 @@ export const decodeRecord = (text: string, unit: string): LogRecord | undefined 
     return undefined
   }
   if (typeof value !== "object" || value === null) return undefined
-  const { seq, time, instance, stream, line } = value as Record<string, unknown>
+  const { seq, time, instance, stream, line, level } = value as Record<string, unknown>
   if (typeof seq !== "number" || typeof time !== "string" || typeof instance !== "number") return undefined
   if (typeof stream !== "string" || !streams.has(stream) || typeof line !== "string") return undefined
   const ms = Date.parse(time)
   if (Number.isNaN(ms)) return undefined
-  return { seq, time: ms, unit, instance, stream: stream as LogStream, line }
+  const record = { seq, time: ms, unit, instance, stream: stream as LogStream, line }
+  return typeof level === "string" && levels.has(level)
+    ? { ...record, level: level as AgentLogLevel }
+    : record
 }
 
 /** A child's JSON-object line, parsed (its fields); undefined for every other line. */

@@ -1,10 +1,13 @@
 // The last lines an instance printed, bounded by count and by bytes, so a chatty or flooding unit
 // holds a fixed amount of SAM's memory. Crash reports quote it; `sam logs` reads the files.
+import type { AgentLogLevel } from "../logs/agentLogEntry.ts"
 
 export interface OutputLine {
   readonly time: number
   readonly stream: "stdout" | "stderr"
   readonly line: string
+  /** An agent's logger entry: its level (absent: a line the process printed). */
+  readonly level?: AgentLogLevel
 }
 
 export class RecentLines {

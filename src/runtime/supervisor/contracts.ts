@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   readonly recentLines?: { readonly lines: number; readonly bytes: number } | undefined
   /** A line of an instance's output (its runner: an interface, so that SAM's public types reach no xstate). */
   readonly output?: (instance: OutputSource, line: OutputLine) => void
+  /** runtime.log_level as it is now (RunnerEnvironment.logLevel). */
+  readonly logLevel?: (() => string) | undefined
   readonly memory?: SupervisorMemory | undefined
   /** Where ports for services without a fixed one come from (runtime.port_range; default: any). */
   readonly portRange?: PortRange | undefined

@@ -39,7 +39,13 @@ export const answerFailure = (ctx: FailureContext, runner: InstanceRunner): void
     signal: machine.lastExit?.signal ?? null,
     reason: machine.reason,
     started_at: runner.startedAt ?? null,
-    uptime_ms: runner.startedAt === undefined ? 0 : Math.max(0, now - runner.startedAt),
+    // The incarnation's lines begin here (an agent's setup logs before it is started).
+    spawned_at: runner.spawnedAt || null,
+    // A setup that failed ran from the spawn (it never was started).
+    uptime_ms: Math.max(
+      0,
+      now - (runner.startedAt ?? (machine.failure === "setup" && runner.spawnedAt ? runner.spawnedAt : now)),
+    ),
     restarts: runner.restarts,
   })
   const group = ctx.group(spec.group)

@@ -13,12 +13,14 @@ import type {
   PublicState,
   StopInput,
   StopOptions,
+  StopOutcome,
 } from "../../actors/lifecycleTypes.ts"
 import { delayText, withDelay } from "../delayText.ts"
-import type { InstanceHandle } from "../drivers/driver.ts"
+import type { DriverFact, InstanceHandle } from "../drivers/driver.ts"
 import { activeProbes, checksReadiness, monitorHealth } from "../health/healthMonitor.ts"
 import { agentSetupDone, noReadinessCheck } from "../health/noReadinessCheck.ts"
 import type { HealthRecord, ProbeTarget } from "../health/probe.ts"
+import { type AgentLogLevel, agentLogLine, keptAt } from "../logs/agentLogEntry.ts"
 import { dyingWords } from "../output/dyingWords.ts"
 import { cutLine } from "../output/lineSplitter.ts"
 import { LogMatches } from "../output/logMatches.ts"
@@ -37,6 +39,8 @@ const firstSampleDelayMs = 300
 export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
   readonly unit: string
   readonly message: string
+  /** "setup": its own code ran and failed before it was ready (the lifecycle's failure). */
+  readonly failure?: "setup"
 }> {}
 
 const historySize = 100
@@ -56,6 +60,11 @@ export class InstanceRunner implements LifecycleWork {
    */
   restartPending = false
   startedAt: number | undefined
+  /**
+   * When the current incarnation's spawn began: its output lines are from then on (an agent's
+   * setup logs before `startedAt`, which is when the driver had it running).
+   */
+  spawnedAt = 0
   /** Whether it was ever asked to start (a stopped instance that never was is not "settled"). */
   launched = false
   port: number | undefined
@@ -80,9 +89,9 @@ export class InstanceRunner implements LifecycleWork {
   private watching: ((event: LifecycleEvent) => void) | undefined
   /** What this incarnation's output matched, for log checks (made by the first one). */
   private logMatches: LogMatches | undefined
-  /** When the current incarnation's spawn began (its output lines are from then on). */
-  private spawnedAt = 0
   private probes: Fiber.Fiber<void> | undefined
+  /** The incarnation ended by itself before a kill for a limit could stop it (its exit is its own). */
+  private endedBeforeStop = false
   /** Completed when the stop in progress must SIGKILL now (the machine's `escalate`). */
   forced: Deferred.Deferred<void> | undefined
 
@@ -300,6 +309,8 @@ export class InstanceRunner implements LifecycleWork {
         .pipe(Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })))
       yield* this.closeScope() // a previous incarnation's scope, if its exit was not a stop
       this.spawnedAt = Date.now()
+      // Not started until the driver has it running: a failure before that has no uptime.
+      this.startedAt = undefined
       this.logMatches?.reset(this.spawnedAt)
       const scope = yield* Scope.make()
       this.scope = scope
@@ -313,17 +324,26 @@ export class InstanceRunner implements LifecycleWork {
           ...(this.env.containment === undefined ? {} : { containment: this.env.containment }),
           maxLineBytes: this.env.maxLineBytes,
           log: (stream, line) => this.onLine(stream, line),
+          logEntry: (level, text) => this.onLogEntry(level, text),
           event: (type, fields) =>
             this.env.publish({ ...fields, type, unit: this.spec.id, instance: this.index }),
         })
         .pipe(
           Scope.provide(scope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit))),
-          Effect.mapError((error) => new SpawnFailed({ unit: this.key, message: error.message })),
+          Effect.mapError(
+            (error) =>
+              new SpawnFailed({
+                unit: this.key,
+                message: error.message,
+                ...(error.failure === undefined ? {} : { failure: error.failure }),
+              }),
+          ),
         )
       this.handle = handle
       this.startedAt = yield* Clock.currentTimeMillis
       this.lastUsage = undefined
+      this.endedBeforeStop = false
       if (handle.exited) yield* Effect.forkIn(this.watchExit(handle, handle.exited), scope)
       const usage = handle.usage
       if (usage) yield* Effect.forkIn(this.sampleUsage(handle, usage), scope)
@@ -344,7 +364,9 @@ export class InstanceRunner implements LifecycleWork {
       }
       if (handle.facts) {
         const unsubscribe = handle.facts((fact) => {
-          if (this.handle === handle) this.actor.send(fact)
+          if (this.handle !== handle) return
+          if (fact.type === "RESOURCE_EXCEEDED") this.overLimit(fact, usage)
+          this.actor.send(fact)
         })
         yield* Scope.addFinalizer(scope, Effect.sync(unsubscribe))
       }
@@ -368,6 +390,7 @@ export class InstanceRunner implements LifecycleWork {
         this.lastUsage = nextUsage(this.lastUsage, now, rssBytes, cpuSeconds)
         const over = overMemoryLimit(rssBytes, this.spec.maxMemoryMb)
         if (over !== undefined && this.handle === handle) {
+          if (this.lastUsage) this.lastUsage = { ...this.lastUsage, overLimit: "memory" }
           // Stopped (its stop signal and grace) and answered as a failure, as PM2's max_memory_restart.
           this.actor.send({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: over })
           return
@@ -375,6 +398,21 @@ export class InstanceRunner implements LifecycleWork {
         yield* Effect.sleep(interval)
       }
     })
+  }
+
+  /**
+   * A driver's limit fact: its reading becomes the instance's usage (what the crash report quotes,
+   * not the last periodic sample), and an instance that ended by itself is not said to be stopped.
+   */
+  private overLimit(
+    fact: Extract<DriverFact, { type: "RESOURCE_EXCEEDED" }>,
+    usage: InstanceHandle["usage"],
+  ): void {
+    if (fact.exited) this.endedBeforeStop = true
+    if (fact.bytes === undefined) return
+    const cpuSeconds = usage?.().cpuSeconds ?? this.lastUsage?.cpuSeconds ?? 0
+    const reading = nextUsage(this.lastUsage, Date.now(), fact.bytes, cpuSeconds)
+    if (reading) this.lastUsage = { ...reading, overLimit: fact.resource }
   }
 
   private watchExit(handle: InstanceHandle, exited: Effect.Effect<ExitInfo>): Effect.Effect<void> {
@@ -398,9 +436,10 @@ export class InstanceRunner implements LifecycleWork {
 
   /**
    * Signal, grace period, SIGKILL; a forced stop (now or later, via `escalate`) skips the grace.
-   * Succeeds with what to say when the grace ran out and SIGKILL ended it, as Compose does not.
+   * Succeeds with the exit, the signal SAM sent, and what to say when the grace ran out and
+   * SIGKILL ended it, as Compose does not.
    */
-  stopProcess(input: StopInput): Effect.Effect<string | undefined> {
+  stopProcess(input: StopInput): Effect.Effect<StopOutcome> {
     return Effect.gen({ self: this }, function* () {
       const forced = yield* Deferred.make<void>()
       this.forced = forced
@@ -409,7 +448,7 @@ export class InstanceRunner implements LifecycleWork {
       if (this.probes) yield* Fiber.interrupt(this.probes)
       const handle = this.handle
       this.handle = undefined
-      let killed: string | undefined
+      let stopped: StopOutcome = {}
       if (handle) {
         const graceMs = input.timeoutMs ?? this.spec.stop.graceMs
         // Requests in flight finish before the signal (a stop or restart, not a failure or SAM's
@@ -432,12 +471,19 @@ export class InstanceRunner implements LifecycleWork {
           handle.stop({ signal, graceMs }),
           Effect.andThen(Deferred.await(forced), kill),
         )
-        if (exit.signal === "SIGKILL" && signal !== "SIGKILL" && !(yield* Deferred.isDone(forced)))
-          killed = `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}`
+        const wasForced = yield* Deferred.isDone(forced)
+        stopped = {
+          exit,
+          // What SAM sent, unless it had ended by itself already (a V8 heap limit's abort).
+          ...(this.endedBeforeStop ? {} : { sent: wasForced ? "SIGKILL" : signal }),
+          ...(exit.signal === "SIGKILL" && signal !== "SIGKILL" && !wasForced
+            ? { killed: `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}` }
+            : {}),
+        }
       }
       yield* this.closeScope()
       if (this.forced === forced) this.forced = undefined
-      return killed
+      return stopped
     })
   }
 
@@ -529,10 +575,18 @@ export class InstanceRunner implements LifecycleWork {
     }
   }
 
-  private onLine(stream: "stdout" | "stderr", whole: string): void {
+  /** An agent's logger entry: dropped below the log level in effect, else a line with its level. */
+  private onLogEntry(level: AgentLogLevel, text: string): void {
+    if (!keptAt(level, this.spec.agent?.logLevel ?? this.env.logLevel?.() ?? "info")) return
+    const { stream, line } = agentLogLine(level, text)
+    this.onLine(stream, line, level)
+  }
+
+  private onLine(stream: "stdout" | "stderr", whole: string, level?: AgentLogLevel): void {
     // A process's lines are cut by its splitter already; an agent's log entry arrives whole.
     const line = cutLine(whole, this.env.maxLineBytes)
-    const entry: OutputLine = { time: Date.now(), stream, line }
+    const entry: OutputLine =
+      level === undefined ? { time: Date.now(), stream, line } : { time: Date.now(), stream, line, level }
     this.output.push(entry)
     this.logMatches?.line(line)
     this.env.output?.(this, entry)

@@ -11,6 +11,8 @@ export interface InstanceUsage {
   readonly intervalMs: number
   /** Epoch ms of the sample. */
   readonly at: number
+  /** The limit this reading was over: the reading that had the instance killed ("memory"). */
+  readonly overLimit?: string
 }
 
 /**

@@ -36,9 +36,7 @@ const machine = lifecycleMachine.provide({
   actors: {
     spawnInstance: fromEffectPromise(forkOf, (_: { id: string }, owner) => of(owner).spawn()),
     stopInstance: fromEffectCallback<StopInput, LifecycleEvent>(forkOf, (input, sendBack, owner) =>
-      Effect.map(of(owner).stopProcess(input), (killed) =>
-        sendBack(killed === undefined ? { type: "STOPPED" } : { type: "STOPPED", killed }),
-      ),
+      Effect.map(of(owner).stopProcess(input), (stopped) => sendBack({ type: "STOPPED", ...stopped })),
     ),
     // A plain callback actor: the probes' monitor is a fiber of its own when there are probes,
     // and an instance without any (most inline agents) needs no fiber just to be interrupted.

@@ -1,7 +1,7 @@
 // What an instance runner does for its lifecycle actor (lifecycleRuntime.ts), as types without
 // xstate: the runner's declarations, which SAM's public types reach, then read none of xstate's.
 import type { Deferred, Effect, Fiber } from "effect"
-import type { LifecycleEvent, StopInput } from "../../actors/lifecycleTypes.ts"
+import type { LifecycleEvent, StopInput, StopOutcome } from "../../actors/lifecycleTypes.ts"
 
 /** Forks an effect into SAM's fiber set (FiberSet.makeRuntime). */
 export type ForkIn = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
@@ -13,7 +13,7 @@ export interface LifecycleWork {
   /** `starting`: start an incarnation; its pid, if it has one. */
   spawn(): Effect.Effect<{ pid?: number }, Error>
   /** `stopping`: signal, grace period, SIGKILL; done when nothing of it is left. */
-  stopProcess(input: StopInput): Effect.Effect<void>
+  stopProcess(input: StopInput): Effect.Effect<StopOutcome>
   /** `running`: watch its health, sending PROBE_* back; the returned function ends the watch. */
   watch(sendBack: (event: LifecycleEvent) => void): () => void
   /** Completed when the stop in progress must SIGKILL now (a forced stop during a graceful one). */

@@ -7,7 +7,7 @@ import type { RestartSpec } from "../unitSpec.ts"
 export type RestartVerdict = { readonly restart: true } | { readonly restart: false; readonly why: string }
 
 /**
- * @param failure what failed the instance: "exit" (it exited by itself), or "spawn", "liveness",
+ * @param failure what failed the instance: "exit" (it exited by itself), or "spawn", "setup", "liveness",
  *   "heartbeat", "memory", ... (always abnormal).
  */
 export const restartVerdict = (

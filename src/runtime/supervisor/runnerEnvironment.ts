@@ -33,6 +33,8 @@ export interface RunnerEnvironment {
   /** Variables every process of `spec` gets from SAM (its SAM_GATEWAY_TOKEN). */
   readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>
   readonly publish: (event: SamEventBody) => void
+  /** The log level in effect (runtime.log_level, read per entry: a reload changes it): agents' loggers keep what is at or above it. */
+  readonly logLevel?: () => string
   /** Every line of output, for the log channel. */
   readonly output?: (runner: InstanceRunner, line: OutputLine) => void
   /** How often a running instance's whole tree is measured (CPU, memory); default 2 s. */

@@ -152,6 +152,7 @@ export class Supervisor {
       urlOf: (id) => addressOf(this.units, id)?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
+      ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
       ...(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs }),
       ...(options.variablesFor === undefined ? {} : { variablesFor: options.variablesFor }),
       ...(options.onProbe === undefined ? {} : { onProbe: options.onProbe }),

@@ -36,12 +36,19 @@ export const isReady = (r: InstanceRunner): boolean => r.state === "running" && 
 
 /**
  * A job done: every instance ended by itself with exit code 0 (not by a stop, which may follow an
- * earlier clean exit) and is still down: a job started again is not done until it exits again.
+ * earlier clean exit, nor by a kill for a limit, whose exit SAM's stop caused) and is still down:
+ * a job started again is not done until it exits again.
  * The one rule for dependents' `completed`, the start report and the API.
  */
 export const completed = (runners: ReadonlyArray<InstanceRunner>): boolean =>
   runners.length > 0 &&
-  runners.every((r) => r.state === "stopped" && r.endedItself && r.context.lastExit?.code === 0)
+  runners.every(
+    (r) =>
+      r.state === "stopped" &&
+      r.endedItself &&
+      r.context.failure === "exit" &&
+      r.context.lastExit?.code === 0,
+  )
 
 /** A job done, for its dependents' `completed`: as `completed`, or done and then scaled to 0. */
 export const jobDone = (unit: Unit | undefined): boolean =>

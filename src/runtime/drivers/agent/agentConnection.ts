@@ -12,6 +12,7 @@ import {
   streamOverCap,
 } from "../../capabilities/capability.ts"
 import { tooLarge } from "../../capabilities/capabilityRouter.ts"
+import type { AgentLogLevel } from "../../logs/agentLogEntry.ts"
 import { commonJsHint } from "../../moduleFormatHint.ts"
 
 /** Where an agent's own calls go (the capability router). */
@@ -26,6 +27,8 @@ export interface ConnectionOptions {
   /** Throws when the transport is closed or the message cannot be serialized. */
   readonly send: (message: ToAgent) => void
   readonly log: (stream: "stdout" | "stderr", line: string) => void
+  /** The agent's `ctx.logger` entries (DriverContext.logEntry: its level decides). */
+  readonly logEntry: (level: AgentLogLevel, text: string) => void
   readonly calls: CallHost | undefined
   /** Reported as `agent.<type>` events on SAM's bus. */
   readonly event: (type: string, fields: Record<string, unknown>) => void
@@ -63,6 +66,8 @@ export class AgentConnection {
   healthDetail: string | undefined
   /** The last error the agent logged (explains a failed start). */
   lastError: string | undefined
+  /** Its setup threw: the start failed in the agent's own code (a `setup` failure, not a spawn's). */
+  setupFailed = false
   dropped = 0
 
   constructor(options: ConnectionOptions) {
@@ -109,10 +114,7 @@ export class AgentConnection {
         return
       case "log":
         if (message.level === "error") this.lastError = message.msg
-        this.options.log(
-          message.level === "warn" || message.level === "error" ? "stderr" : "stdout",
-          message.level === "info" ? message.msg : `${message.level}: ${message.msg}`,
-        )
+        this.options.logEntry(message.level, message.msg)
         return
       case "result": {
         const pending = this.take(message.id)
@@ -173,6 +175,7 @@ export class AgentConnection {
                 )
               : `${message.message}${this.options.entry === undefined ? "" : commonJsHint(message.message, this.options.entry)}`
         this.lastError = `failed to start: ${detail}`
+        if (message.during === "setup") this.setupFailed = true
         this.options.log("stderr", `error: ${this.lastError}`)
         return
       }

@@ -103,7 +103,7 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
           // it hears of the memory kill.
           release(gone(exit.signal ? `exited on ${exit.signal}` : `exited with code ${exit.code}`))
           // A memory kill must reach the lifecycle before the exit does: reason `memory`.
-          if (memory) emit({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: memory })
+          if (memory) emit({ type: "RESOURCE_EXCEEDED", resource: "memory", detail: memory, exited: true })
         }),
       ),
     )
@@ -146,7 +146,12 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
 const waitForReady = (ctx: DriverContext, options: AttachOptions) => {
   const { connection, transport } = options
   const agent = ctx.spec.agent!
-  const fail = (message: string) => new DriverError({ unit: ctx.spec.id, message })
+  const fail = (message: string) =>
+    new DriverError({
+      unit: ctx.spec.id,
+      message,
+      ...(connection.setupFailed ? { failure: "setup" as const } : {}),
+    })
   const exitedEarly = Effect.flatMap(transport.exited, (exit) =>
     Effect.fail(
       fail(

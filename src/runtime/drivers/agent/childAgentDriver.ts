@@ -97,6 +97,7 @@ export const childAgentDriver = (
         entry,
         send,
         log: ctx.log,
+        logEntry: ctx.logEntry,
         calls,
         event: (type, fields) => ctx.event?.(`agent.${type}`, fields),
         profile: runtime === "sandbox" ? profile : undefined,

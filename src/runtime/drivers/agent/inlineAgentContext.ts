@@ -153,11 +153,7 @@ const lineLogger = (ctx: DriverContext): AgentLogger => {
   const log =
     (level: "debug" | "info" | "warn" | "error") =>
     (message: string, ...details: unknown[]) => {
-      const text = details.length === 0 ? message : format(message, ...details)
-      ctx.log(
-        level === "warn" || level === "error" ? "stderr" : "stdout",
-        level === "info" ? text : `${level}: ${text}`,
-      )
+      ctx.logEntry(level, details.length === 0 ? message : format(message, ...details))
     }
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") }
 }

@@ -22,11 +22,15 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
       const unit = ctx.spec.id
       // prepareAgent resolved the module file already: import that (no second lookup per instance).
       const { agent, entry } = yield* prepareAgent(ctx, undefined, "on-first-use")
-      const fail = (what: string) => (error: unknown) => {
+      const fail = (what: string, failure?: "setup") => (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error)
         // Inline, the module is SAM's own import: Node keeps a package.json it has read.
         const hint = commonJsHint(message, entry, ", then restart SAM: Node keeps a package.json it has read")
-        return new DriverError({ unit, message: `${what}: ${message}${hint}` })
+        return new DriverError({
+          unit,
+          message: `${what}: ${message}${hint}`,
+          ...(failure === undefined ? {} : { failure }),
+        })
       }
       const definition = yield* Effect.tryPromise({
         // A watched agent restarts to run its edited code: its entry is imported afresh.
@@ -38,7 +42,7 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
       const { context } = state
       yield* Effect.tryPromise({
         try: () => Promise.resolve(definition.setup?.(context)),
-        catch: fail("setup failed"),
+        catch: fail("setup failed", "setup"),
       })
       const routed = yield* admitCapabilities(ctx, Object.keys(definition.capabilities))
 

@@ -74,6 +74,7 @@ export class ResourceWatch {
           type: "RESOURCE_EXCEEDED",
           resource: "memory",
           detail: `memory: ${this.options.memoryLabel} ${Math.round(bytes / 1024 / 1024)} MB exceeds max_memory_mb ${maxMemoryMb}`,
+          bytes,
         })
         return
       }

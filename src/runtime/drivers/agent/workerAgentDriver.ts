@@ -54,6 +54,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
         entry,
         send: (message: ToAgent) => worker.postMessage(message),
         log: ctx.log,
+        logEntry: ctx.logEntry,
         calls,
         event: (type, fields) => ctx.event?.(`agent.${type}`, fields),
         profile: undefined,
