@@ -534,6 +534,34 @@ describe("warnings do not fail loading", () => {
   })
 })
 
+describe("a process service's command and cwd, as its start would find them", () => {
+  it("warns about a command not found (a path, a name on PATH, a Compose-style shell line) and a missing cwd", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        "  abs: { deployment: { mode: process, command: /nonexistent/bin/foo } }",
+        "  name: { deployment: { mode: process, command: nosuchbinary-xyz } }",
+        "  line: { deployment: { mode: process, command: 'node web.mjs --port 3000' } }",
+        "  where: { deployment: { mode: process, command: /bin/sh, cwd: /nonexistent/dir } }",
+        "  own: { deployment: { mode: process, command: sh, env: { PATH: /nonexistent/bin } } }",
+        "  fine: { deployment: { mode: process, command: sh } }",
+        "  local: { deployment: { mode: process, command: ./run.sh } }",
+      ),
+      "run.sh": "#!/bin/sh\n",
+    })
+    const { chmod } = await import("node:fs/promises")
+    await chmod(join(dir, "run.sh"), 0o755)
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "/usr/bin:/bin" } })
+    expect(loaded.warnings).toEqual([
+      "services.abs.deployment.command: /nonexistent/bin/foo does not exist (yet) or is not executable",
+      "services.name.deployment.command: nosuchbinary-xyz is not found on PATH, or is not executable there",
+      'services.line.deployment.command: "node web.mjs --port 3000" is one program, not a shell line, and there is no such file; did you mean command: node, args: [web.mjs, --port, "3000"]? (SAM starts no shell; for one: command: sh, args: [-c, "node web.mjs --port 3000"])',
+      "services.where.deployment.cwd: /nonexistent/dir does not exist (yet) or is not a directory: the service cannot start in it",
+      "services.own.deployment.command: sh is not found on the unit's PATH (deployment.env.PATH), or is not executable there",
+    ])
+  })
+})
+
 describe("the seed examples and the repo config", () => {
   it.each(["examples/seed-agent.yaml", "examples/seed-service.yaml"])(
     "%s validates as written",
