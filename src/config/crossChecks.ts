@@ -151,10 +151,13 @@ const portNumber = (value: unknown): number | undefined => {
 }
 
 const checkPorts = (raw: Record<string, unknown>, units: ReadonlyArray<Unit>, out: Array<IssueDraft>) => {
-  const claims: Array<{ owner: string; port: number; path: ConfigPath }> = []
-  const claim = (owner: string, port: number | undefined, path: ConfigPath) => {
-    if (port !== undefined) claims.push({ owner, port, path })
+  // `what` says how a scaled instance's port came about (`48160 + instance 1`), where it is not the value itself.
+  const claims: Array<{ owner: string; port: number; path: ConfigPath; what?: string }> = []
+  const claim = (owner: string, port: number | undefined, path: ConfigPath, what?: string) => {
+    if (port !== undefined) claims.push({ owner, port, path, ...(what === undefined ? {} : { what }) })
   }
+  const described = (c: { path: ConfigPath; what?: string }) =>
+    `${formatPath(c.path)}${c.what === undefined ? "" : ` (${c.what})`}`
   if (isRecord(raw.api)) claim("api", portNumber(raw.api.port), ["api", "port"])
   for (const unit of units) {
     if (unit.value.enabled === false) continue
@@ -195,14 +198,24 @@ const checkPorts = (raw: Record<string, unknown>, units: ReadonlyArray<Unit>, ou
         message: `fixed port ${fixed} cannot be shared by ${min} instances (scaling.min_instances)`,
       })
     }
+    // Instance N of a scaled service listens on deployment.port + N: each of those is its port too.
+    const base = portNumber(d.port)
+    const most = isRecord(scaling) ? scaling.max_instances : undefined
+    const max = typeof most === "number" && Number.isSafeInteger(most) ? Math.max(most, min) : min
+    if (base !== undefined && d.mode !== "external")
+      for (let i = 1; i < Math.min(max, 65536 - base); i++)
+        claim(owner, base + i, [...at, "port"], `${base} + instance ${i}, as scaling.max_instances is ${max}`)
   }
-  const firstClaim = new Map<number, { owner: string; path: ConfigPath }>()
+  const firstClaim = new Map<number, (typeof claims)[number]>()
   for (const c of claims) {
     const prior = firstClaim.get(c.port)
     // A unit naming the same port twice (deployment.port and env PORT) claims it once.
     if (prior === undefined) firstClaim.set(c.port, c)
     else if (prior.owner !== c.owner) {
-      out.push({ path: c.path, message: `port ${c.port} is also used by ${formatPath(prior.path)}` })
+      out.push({
+        path: c.path,
+        message: `port ${c.port}${c.what === undefined ? "" : ` (${c.what})`} is also used by ${described(prior)}`,
+      })
     }
   }
 }

@@ -267,6 +267,21 @@ describe("cross-field checks", () => {
     ])
   })
 
+  it("finds a fixed port that a scaled service's instance would take (deployment.port + instance)", async () => {
+    expect(
+      await check([
+        "services:",
+        "  fixed: { deployment: { mode: process, command: x, port: 48160 }, scaling: { max_instances: 3 } }",
+        "  fixed2: { deployment: { mode: process, command: x, port: 48161 } }",
+        "  later: { deployment: { mode: process, command: x, port: 48170 }, scaling: { max_instances: 2 } }",
+        "  taken: { deployment: { mode: process, command: x, port: 48169 }, scaling: { max_instances: 2 } }",
+      ]),
+    ).toEqual([
+      "sam.yaml:3:60 services.fixed2.deployment.port: port 48161 is also used by services.fixed.deployment.port (48160 + instance 1, as scaling.max_instances is 3)",
+      "sam.yaml:5:59 services.taken.deployment.port: port 48170 (48169 + instance 1, as scaling.max_instances is 2) is also used by services.later.deployment.port",
+    ])
+  })
+
   it("rejects ids that are reserved API paths, malformed, or shared by an agent and a service", async () => {
     expect(
       await check([

@@ -129,13 +129,24 @@ export class Supervisor {
   ) {
     this.options = options
     this.groups = new SupervisionGroups(groups)
-    this.memory = new InstanceMemory(options.memory, options.portRange, (runner, from, to) =>
-      options.publish({
-        type: "supervisor",
-        action: "port-moved",
-        unit: runner.spec.id,
-        detail: `${runner.spec.id}#${runner.index}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
-      }),
+    this.memory = new InstanceMemory(
+      options.memory,
+      options.portRange,
+      (runner, from, to) =>
+        options.publish({
+          type: "supervisor",
+          action: "port-moved",
+          unit: runner.spec.id,
+          detail: `${runner.spec.id}#${runner.index}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
+        }),
+      // An instance that is down holds nothing, whatever port it had.
+      (port, runner) =>
+        this.allRunners().find(
+          (r) =>
+            r !== runner &&
+            r.port === port &&
+            ["starting", "running", "suspended", "stopping"].includes(r.state),
+        )?.key,
     )
     this.starts = runtime.starts
     this.watches = runtime.watches
