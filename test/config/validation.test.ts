@@ -208,6 +208,22 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     expect(error.issues[1]!.message).toMatch(/unique/)
   })
 
+  it("a key set twice in a YAML mapping is named by its path, with both lines", async () => {
+    const error = await failure({
+      "sam.yaml": yaml(
+        "services:",
+        "  web:",
+        "    port: 1",
+        "    deployment: { mode: process, command: x, args: [a], args: [b] }",
+        "    port: 2",
+      ),
+    })
+    expect(lines(error)).toEqual([
+      "sam.yaml:4:57 services.web.deployment.args is set twice, on line 4: a YAML mapping's keys must be unique; keep one",
+      "sam.yaml:5:5 services.web.port is set twice, lines 3 and 5: a YAML mapping's keys must be unique; keep one",
+    ])
+  })
+
   it("locates errors in JSON files too", async () => {
     const error = await failure({
       "sam.yaml": "{}\n",
