@@ -502,6 +502,42 @@ const checkPlaceholders = (unit: Unit, out: Array<IssueDraft>) => {
   }
 }
 
+/** The schema's defaults, for a value the config leaves out. */
+const DEFAULT_GRACE_SECONDS = 10
+const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30
+
+/**
+ * A stop grace longer than SAM's whole shutdown: at shutdown what is still stopping when
+ * runtime.shutdown_timeout_seconds runs out is SIGKILLed, so the grace is cut short (only sam.log
+ * said so). Said when either value is the config's own, not of defaults alone.
+ */
+const checkShutdownBound = (
+  raw: Record<string, unknown>,
+  units: ReadonlyArray<Unit>,
+  warnings: Array<string>,
+) => {
+  const set = isRecord(raw.runtime) ? raw.runtime.shutdown_timeout_seconds : undefined
+  const timeout = typeof set === "number" ? set : DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+  const bound = `runtime.shutdown_timeout_seconds (${timeout}${set === undefined ? ", the default" : ""})`
+  const cut = "at SAM's shutdown what is still stopping then is SIGKILLed"
+  const defaulted: Array<string> = []
+  for (const unit of units) {
+    if (unit.value.enabled === false) continue
+    const stop = unit.value.stop
+    const grace = isRecord(stop) && typeof stop.grace_seconds === "number" ? stop.grace_seconds : undefined
+    if (grace === undefined) {
+      if (DEFAULT_GRACE_SECONDS > timeout) defaulted.push(`${unit.kind}.${unit.id}`)
+    } else if (grace > timeout)
+      warnings.push(
+        `${formatPath([unit.kind, unit.id, "stop", "grace_seconds"])}: ${grace} is longer than ${bound}: ${cut}, so its grace is cut short; raise runtime.shutdown_timeout_seconds or lower the grace`,
+      )
+  }
+  if (set !== undefined && defaulted.length > 0)
+    warnings.push(
+      `runtime.shutdown_timeout_seconds: ${timeout} is shorter than the default stop.grace_seconds (${DEFAULT_GRACE_SECONDS}) of ${defaulted.join(", ")}: ${cut}, so their grace is cut short; raise it or set their stop.grace_seconds`,
+    )
+}
+
 export const crossChecks = (
   raw: Record<string, unknown>,
 ): { issues: Array<IssueDraft>; warnings: Array<string> } => {
@@ -525,6 +561,7 @@ export const crossChecks = (
     checkProbeKind(unit, warnings)
     checkRestartPolicy(unit, issues, warnings)
   }
+  checkShutdownBound(raw, units, warnings)
   checkPlugins(raw, issues)
   checkApiTokens(raw, issues)
   checkTokenHandouts(raw, issues)

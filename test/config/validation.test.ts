@@ -593,6 +593,36 @@ describe("a process service's command and cwd, as its start would find them", ()
   })
 })
 
+describe("a stop grace SAM's shutdown would cut short", () => {
+  it("warns, naming stop.grace_seconds, runtime.shutdown_timeout_seconds and both values", async () => {
+    const process_ = "deployment: { mode: process, command: /bin/sh }"
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "runtime: { shutdown_timeout_seconds: 5 }",
+        "services:",
+        `  slow: { ${process_}, stop: { grace_seconds: 8 } }`,
+        `  quick: { ${process_}, stop: { grace_seconds: 2 } }`,
+        `  plain: { ${process_} }`,
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "/usr/bin:/bin" } })
+    expect(loaded.warnings).toEqual([
+      "services.slow.stop.grace_seconds: 8 is longer than runtime.shutdown_timeout_seconds (5): at SAM's shutdown what is still stopping then is SIGKILLed, so its grace is cut short; raise runtime.shutdown_timeout_seconds or lower the grace",
+      "runtime.shutdown_timeout_seconds: 5 is shorter than the default stop.grace_seconds (10) of services.plain: at SAM's shutdown what is still stopping then is SIGKILLed, so their grace is cut short; raise it or set their stop.grace_seconds",
+    ])
+    const defaults = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        `  slow: { ${process_}, stop: { grace_seconds: 45 } }`,
+        `  plain: { ${process_} }`,
+      ),
+    })
+    expect((await loadConfig({ cwd: defaults, configPath: "sam.yaml", env: {} })).warnings).toEqual([
+      "services.slow.stop.grace_seconds: 45 is longer than runtime.shutdown_timeout_seconds (30, the default): at SAM's shutdown what is still stopping then is SIGKILLed, so its grace is cut short; raise runtime.shutdown_timeout_seconds or lower the grace",
+    ])
+  })
+})
+
 describe("the seed examples and the repo config", () => {
   it.each(["examples/seed-agent.yaml", "examples/seed-service.yaml"])(
     "%s validates as written",
