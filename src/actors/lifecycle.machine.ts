@@ -84,7 +84,7 @@ export type FactEvent =
   /** `lastLine`: the last line it wrote to stderr, quoted in the reason (EADDRINUSE, a stack trace). */
   | { type: "EXITED"; code: number | null; signal: string | null; lastLine?: string }
   /** The stop actor is done: nothing of the instance is left running. */
-  /** `killed`: it outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
+  /** `killed`: it outlived its grace period and was SIGKILLed ("SIGKILLed: it did not exit within its 2s grace after SIGTERM"). */
   | { type: "STOPPED"; killed?: string }
   | { type: "PROBE_PASSED"; detail?: string }
   | { type: "PROBE_FAILED"; detail: string }

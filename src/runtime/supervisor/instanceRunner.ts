@@ -420,7 +420,8 @@ export class InstanceRunner implements LifecycleWork {
           Effect.andThen(Deferred.await(forced), kill),
         )
         if (exit.signal === "SIGKILL" && signal !== "SIGKILL" && !(yield* Deferred.isDone(forced)))
-          killed = `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}`
+          // Whether it ignored the signal or was still finishing is not known: only that time ran out.
+          killed = `SIGKILLed: it did not exit within its ${delayText(graceMs)} grace after ${signal}`
       }
       yield* this.closeScope()
       if (this.forced === forced) this.forced = undefined
