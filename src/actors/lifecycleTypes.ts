@@ -80,7 +80,7 @@ export interface StopOutcome {
   readonly exit?: ExitInfo
   /** The signal SAM sent it (absent: it had ended by itself before the stop). */
   readonly sent?: string
-  /** It outlived its grace period and was SIGKILLed ("SIGKILLed after its 2s grace ..."). */
+  /** It outlived its grace period and was SIGKILLed ("SIGKILLed: it did not exit within its 2s grace after SIGTERM"). */
   readonly killed?: string
 }
 

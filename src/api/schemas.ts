@@ -407,6 +407,12 @@ export const ReloadResult = Schema.Struct({
   removed: Schema.optionalKey(unitIds),
   restarted: Schema.optionalKey(unitIds),
   reconfigured: Schema.optionalKey(unitIds),
+  scaled: Schema.optionalKey(
+    Schema.Array(Schema.Struct({ unit: Schema.String, instances: Schema.Number })).annotate({
+      description:
+        "Units whose instance count the config changed, scaled to it (instances added or drained; the others untouched)",
+    }),
+  ),
   unchanged: Schema.optionalKey(unitIds),
   groupsReconfigured: Schema.optionalKey(unitIds),
   plugins: Schema.optionalKey(

@@ -21,6 +21,13 @@ const listed = (report: ReloadReport, key: string): string | undefined => {
   return Array.isArray(value) && value.length > 0 ? `${key} ${value.join(", ")}` : undefined
 }
 
+/** "scaled web to 3": the units whose count the config changed ({unit, instances} each). */
+const scaled = (report: ReloadReport): string | undefined => {
+  const value = report.scaled
+  if (!Array.isArray(value) || value.length === 0) return undefined
+  return `scaled ${value.map((s: { unit?: unknown; instances?: unknown }) => `${s.unit} to ${s.instances}`).join(", ")}`
+}
+
 export const run: CommandRun = ({ values, io }) =>
   withApi(io, values, async (client) => {
     // The plugin host answers more than the schema's {ok}: what changed, or the config's issues.
@@ -41,8 +48,8 @@ export const run: CommandRun = ({ values, io }) =>
       io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
       return EXIT_USAGE
     }
-    const changes = ["added", "removed", "restarted", "reconfigured", "plugins", "settings"]
-      .map((k) => listed(report, k))
+    const changes = ["added", "removed", "restarted", "reconfigured", "scaled", "plugins", "settings"]
+      .map((k) => (k === "scaled" ? scaled(report) : listed(report, k)))
       .filter(Boolean)
     io.stdout(
       `config reloaded${changes.length > 0 ? `: ${changes.join("; ")}` : report.changed === false ? ": nothing changed" : ""}\n`,

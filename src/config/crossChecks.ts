@@ -151,10 +151,13 @@ const portNumber = (value: unknown): number | undefined => {
 }
 
 const checkPorts = (raw: Record<string, unknown>, units: ReadonlyArray<Unit>, out: Array<IssueDraft>) => {
-  const claims: Array<{ owner: string; port: number; path: ConfigPath }> = []
-  const claim = (owner: string, port: number | undefined, path: ConfigPath) => {
-    if (port !== undefined) claims.push({ owner, port, path })
+  // `what` says how a scaled instance's port came about (`48160 + instance 1`), where it is not the value itself.
+  const claims: Array<{ owner: string; port: number; path: ConfigPath; what?: string }> = []
+  const claim = (owner: string, port: number | undefined, path: ConfigPath, what?: string) => {
+    if (port !== undefined) claims.push({ owner, port, path, ...(what === undefined ? {} : { what }) })
   }
+  const described = (c: { path: ConfigPath; what?: string }) =>
+    `${formatPath(c.path)}${c.what === undefined ? "" : ` (${c.what})`}`
   if (isRecord(raw.api)) claim("api", portNumber(raw.api.port), ["api", "port"])
   for (const unit of units) {
     if (unit.value.enabled === false) continue
@@ -195,14 +198,24 @@ const checkPorts = (raw: Record<string, unknown>, units: ReadonlyArray<Unit>, ou
         message: `fixed port ${fixed} cannot be shared by ${min} instances (scaling.min_instances)`,
       })
     }
+    // Instance N of a scaled service listens on deployment.port + N: each of those is its port too.
+    const base = portNumber(d.port)
+    const most = isRecord(scaling) ? scaling.max_instances : undefined
+    const max = typeof most === "number" && Number.isSafeInteger(most) ? Math.max(most, min) : min
+    if (base !== undefined && d.mode !== "external")
+      for (let i = 1; i < Math.min(max, 65536 - base); i++)
+        claim(owner, base + i, [...at, "port"], `${base} + instance ${i}, as scaling.max_instances is ${max}`)
   }
-  const firstClaim = new Map<number, { owner: string; path: ConfigPath }>()
+  const firstClaim = new Map<number, (typeof claims)[number]>()
   for (const c of claims) {
     const prior = firstClaim.get(c.port)
     // A unit naming the same port twice (deployment.port and env PORT) claims it once.
     if (prior === undefined) firstClaim.set(c.port, c)
     else if (prior.owner !== c.owner) {
-      out.push({ path: c.path, message: `port ${c.port} is also used by ${formatPath(prior.path)}` })
+      out.push({
+        path: c.path,
+        message: `port ${c.port}${c.what === undefined ? "" : ` (${c.what})`} is also used by ${described(prior)}`,
+      })
     }
   }
 }
@@ -489,6 +502,42 @@ const checkPlaceholders = (unit: Unit, out: Array<IssueDraft>) => {
   }
 }
 
+/** The schema's defaults, for a value the config leaves out. */
+const DEFAULT_GRACE_SECONDS = 10
+const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30
+
+/**
+ * A stop grace longer than SAM's whole shutdown: at shutdown what is still stopping when
+ * runtime.shutdown_timeout_seconds runs out is SIGKILLed, so the grace is cut short (only sam.log
+ * said so). Said when either value is the config's own, not of defaults alone.
+ */
+const checkShutdownBound = (
+  raw: Record<string, unknown>,
+  units: ReadonlyArray<Unit>,
+  warnings: Array<string>,
+) => {
+  const set = isRecord(raw.runtime) ? raw.runtime.shutdown_timeout_seconds : undefined
+  const timeout = typeof set === "number" ? set : DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+  const bound = `runtime.shutdown_timeout_seconds (${timeout}${set === undefined ? ", the default" : ""})`
+  const cut = "at SAM's shutdown what is still stopping then is SIGKILLed"
+  const defaulted: Array<string> = []
+  for (const unit of units) {
+    if (unit.value.enabled === false) continue
+    const stop = unit.value.stop
+    const grace = isRecord(stop) && typeof stop.grace_seconds === "number" ? stop.grace_seconds : undefined
+    if (grace === undefined) {
+      if (DEFAULT_GRACE_SECONDS > timeout) defaulted.push(`${unit.kind}.${unit.id}`)
+    } else if (grace > timeout)
+      warnings.push(
+        `${formatPath([unit.kind, unit.id, "stop", "grace_seconds"])}: ${grace} is longer than ${bound}: ${cut}, so its grace is cut short; raise runtime.shutdown_timeout_seconds or lower the grace`,
+      )
+  }
+  if (set !== undefined && defaulted.length > 0)
+    warnings.push(
+      `runtime.shutdown_timeout_seconds: ${timeout} is shorter than the default stop.grace_seconds (${DEFAULT_GRACE_SECONDS}) of ${defaulted.join(", ")}: ${cut}, so their grace is cut short; raise it or set their stop.grace_seconds`,
+    )
+}
+
 export const crossChecks = (
   raw: Record<string, unknown>,
 ): { issues: Array<IssueDraft>; warnings: Array<string> } => {
@@ -512,6 +561,7 @@ export const crossChecks = (
     checkProbeKind(unit, warnings)
     checkRestartPolicy(unit, issues, warnings)
   }
+  checkShutdownBound(raw, units, warnings)
   checkPlugins(raw, issues)
   checkApiTokens(raw, issues)
   checkTokenHandouts(raw, issues)

@@ -5,7 +5,7 @@
 
 import { access, constants, stat } from "node:fs/promises"
 import { availableParallelism } from "node:os"
-import { delimiter, join } from "node:path"
+import { delimiter, isAbsolute, join, resolve } from "node:path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { formatPath, isRecord } from "./configPath.ts"
@@ -109,6 +109,67 @@ export const onPath = async (
   return false
 }
 
+const isDirectory = async (path: string): Promise<boolean> => {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether `command` runs as spawn would find it: a path (relative to `cwd`), or a name on `path`
+ * (its relative entries also from `cwd`).
+ */
+const findsCommand = async (command: string, path: string, cwd: string): Promise<boolean> => {
+  if (command.includes("/")) return isExecutable(resolve(cwd, command))
+  for (const dir of path.split(delimiter))
+    if (dir !== "" && (await isExecutable(resolve(cwd, dir, command)))) return true
+  return false
+}
+
+/** `[web.mjs, --port, "3000"]`: args as a YAML flow list, quoted where YAML would misread them. */
+const flowList = (args: ReadonlyArray<string>): string =>
+  `[${args.map((a) => (/^[\w./@=:+-]+$/.test(a) && !/^[-+]?\d/.test(a) ? a : JSON.stringify(a))).join(", ")}]`
+
+/**
+ * What is wrong with a process service's command and cwd on this machine (warnings: the file may
+ * appear later, the config may be meant for another machine): the PATH is the unit's own
+ * (deployment.env.PATH) or SAM's, as its process gets.
+ */
+const processWarnings = async (
+  id: string,
+  d: { readonly command: string; readonly cwd?: string; readonly env?: Readonly<Record<string, string>> },
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Array<string>> => {
+  const at = `services.${id}.deployment`
+  const warnings: Array<string> = []
+  const cwd = d.cwd ?? process.cwd()
+  const cwdFound = await isDirectory(cwd)
+  if (!cwdFound)
+    warnings.push(
+      `${at}.cwd: ${cwd} does not exist (yet) or is not a directory: the service cannot start in it`,
+    )
+  const command = d.command
+  const path = d.env?.PATH ?? env.PATH ?? ""
+  // A relative command is looked for in the cwd; with no cwd, that says nothing more.
+  if (command.includes("${") || (!cwdFound && !isAbsolute(command) && command.includes("/"))) return warnings
+  if (await findsCommand(command, path, cwd)) return warnings
+  const words = command.trim().split(/\s+/)
+  if (words.length > 1) {
+    const [program, ...args] = words
+    warnings.push(
+      `${at}.command: "${command}" is one program, not a shell line, and there is no such file; did you mean command: ${program}, args: ${flowList(args)}? (SAM starts no shell; for one: command: sh, args: [-c, ${JSON.stringify(command)}])`,
+    )
+  } else if (command.includes("/"))
+    warnings.push(`${at}.command: ${resolve(cwd, command)} does not exist (yet) or is not executable`)
+  else
+    warnings.push(
+      `${at}.command: ${command} is not found on ${d.env?.PATH === undefined ? "PATH" : "the unit's PATH (deployment.env.PATH)"}, or is not executable there`,
+    )
+  return warnings
+}
+
 /** What the machine says of a valid config: agent paths that do not exist, engines not installed. */
 export const environmentWarnings = async (
   config: SamConfig,
@@ -132,6 +193,8 @@ export const environmentWarnings = async (
   let engineFound: boolean | undefined
   for (const [id, service] of Object.entries(config.services)) {
     const d = service.deployment
+    if (service.enabled && d.mode === "process" && d.command !== undefined)
+      warnings.push(...(await processWarnings(id, { ...d, command: d.command }, env)))
     if (!service.enabled || d.mode !== "container") continue
     if (d.engine !== undefined) {
       if (!(await onPath(d.engine, env)))

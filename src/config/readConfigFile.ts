@@ -16,7 +16,7 @@ import {
   visit,
 } from "yaml"
 import { importConfigModule } from "./configModule.ts"
-import type { ConfigPath } from "./configPath.ts"
+import { type ConfigPath, formatPath } from "./configPath.ts"
 import { jsonSyntaxError } from "./jsonSyntax.ts"
 import { sourceLocator } from "./sourcePositions.ts"
 import { unclosedFlowAt, unclosedFlowMessage } from "./unclosedFlow.ts"
@@ -97,6 +97,38 @@ const at = (counter: LineCounter, offset: number): { line: number; column: numbe
   return { line, column: col }
 }
 
+/**
+ * Every key a YAML mapping sets twice, by its path (`services.web.port`), with the lines of both
+ * and the place of the second: yaml's own "Map keys must be unique" names neither.
+ */
+const duplicateKeys = (doc: Document, counter: LineCounter): Array<FileProblem> => {
+  const found: Array<FileProblem> = []
+  const lineOf = (node: unknown) => {
+    const range = (node as Node | null)?.range
+    return range ? at(counter, range[0]) : undefined
+  }
+  const walk = (node: unknown, path: ConfigPath): void => {
+    if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, i])
+    if (!isMap(node)) return
+    const seen = new Map<string, unknown>()
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+      const first = seen.get(key)
+      if (first === undefined) seen.set(key, pair.key)
+      else {
+        const [one, two] = [lineOf(first), lineOf(pair.key)]
+        found.push({
+          message: `${formatPath([...path, key])} is set twice${!one || !two ? "" : one.line === two.line ? `, on line ${one.line}` : `, lines ${one.line} and ${two.line}`}: a YAML mapping's keys must be unique; keep one`,
+          ...(two ?? {}),
+        })
+      }
+      walk(pair.value, [...path, key])
+    }
+  }
+  walk(doc.contents, [])
+  return found
+}
+
 const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
   const counter = new LineCounter()
   if (format === "json") {
@@ -116,7 +148,14 @@ const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
     }
   }
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true })
-  const problems: Array<FileProblem> = [...doc.errors, ...doc.warnings].map((e) => {
+  const again = new LineCounter()
+  const duplicates = doc.errors.some((e) => e.code === "DUPLICATE_KEY")
+    ? duplicateKeys(parseDocument(text, { lineCounter: again, uniqueKeys: false }), again)
+    : []
+  // yaml's own words stay should the walk not find what it meant.
+  const duplicated = duplicates.length > 0
+  const issues = [...doc.errors, ...doc.warnings].filter((e) => !duplicated || e.code !== "DUPLICATE_KEY")
+  const problems: Array<FileProblem> = issues.map((e) => {
     const first = e.message.split("\n")[0] ?? e.message
     const message = first.replace(/ at line \d+, column \d+:?$/, "")
     // Where the `{` or `[` opened, not the next line where yaml noticed it was left open.
@@ -126,6 +165,7 @@ const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
       ? { message }
       : { message, line: e.linePos[0].line, column: e.linePos[0].col }
   })
+  problems.push(...duplicates)
   // No node at all, or the empty scalar a bare `---` leaves (an explicit `~`/`null` has a source).
   const contents = doc.contents
   const empty = contents === null || (isScalar(contents) && contents.source === "" && contents.value === null)

@@ -3,6 +3,7 @@
 // runner's loader words it differently. configModule.ts calls it only after an import failed.
 
 import { execFile } from "node:child_process"
+import { readFile } from "node:fs/promises"
 import { extname } from "node:path"
 
 export interface SyntaxProblem {
@@ -23,15 +24,29 @@ const TYPESCRIPT = [".ts", ".mts", ".cts"]
 
 /**
  * Node's report: a `<file>:<line>` header, the source line, a caret line under the column,
- * then `SyntaxError[ [CODE]]: message`.
+ * then `SyntaxError[ [CODE]]: message`. An error at the end of the file (`got '<eof>'`) has no
+ * caret: its place is the end of the source line the header names (the file's last).
  */
 export const parseSyntaxReport = (report: string): SyntaxProblem | undefined => {
   const lines = report.split("\n")
   const header = /:(\d+)$/.exec(lines[0] ?? "")
   const caret = lines.findIndex((l, i) => i > 0 && /^\s*\^+\s*$/.test(l))
   const error = lines.map((l) => /^(?:SyntaxError|TypeError|Error)(?: \[\w+\])?: (.+)$/.exec(l)).find(Boolean)
-  if (header === null || caret < 0 || error == null) return undefined
-  return { message: error[1]!, line: Number(header[1]), column: lines[caret]!.indexOf("^") + 1 }
+  if (header === null || error == null) return undefined
+  const line = Number(header[1])
+  if (caret >= 0) return { message: error[1]!, line, column: lines[caret]!.indexOf("^") + 1 }
+  const source = lines[1]
+  if (source === undefined || !AT_END.test(error[1]!)) return undefined
+  return { message: error[1]!, line, column: source.length + 1 }
+}
+
+/** Node's words for a file that ends too soon: TypeScript's stripper's, and V8's. */
+const AT_END = /<eof>|end of input/
+
+/** Where a file that ends too soon ends: just after its last character that is not blank. */
+const endOf = (source: string): { line: number; column: number } => {
+  const lines = source.trimEnd().split("\n")
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 }
 }
 
 /** The first syntax error of `file` as Node would parse it, or undefined when it parses. */
@@ -44,7 +59,15 @@ export const findSyntaxError = (file: string): Promise<SyntaxProblem | undefined
       process.execPath,
       ["--no-warnings", ...args],
       { timeout: 10_000, env: { PATH: process.env.PATH ?? "" } },
-      (error, _stdout, stderr) => resolve(error === null ? undefined : parseSyntaxReport(stderr)),
+      (error, _stdout, stderr) => {
+        const problem = error === null ? undefined : parseSyntaxReport(stderr)
+        if (problem === undefined || !AT_END.test(problem.message)) return resolve(problem)
+        // V8 names the line after the last; both name no column: the end of what is written.
+        readFile(file, "utf8").then(
+          (source) => resolve({ ...problem, ...endOf(source) }),
+          () => resolve(problem),
+        )
+      },
     )
   })
 }

@@ -1,8 +1,8 @@
-// What a config edit means for the running units: which to add, remove, restart, or
-// reconfigure in place (only health checks, restart policy, stop, gateway or watch settings
-// changed), and which to leave alone. Pure; configReload.ts applies the result to the supervisor.
+// What a config edit means for the running units: which to add, remove, restart, reconfigure in
+// place (only health checks, restart policy, stop, gateway or watch settings changed) or scale
+// (only the instance count changed, besides those), and which to leave alone. Pure; configReload.ts applies the result to the supervisor.
 import type { GroupSpec } from "./supervisor/supervisor.ts"
-import type { UnitSpec } from "./unitSpec.ts"
+import { maxInstancesOf, type UnitSpec } from "./unitSpec.ts"
 
 export interface UnitDiff {
   readonly added: ReadonlyArray<UnitSpec>
@@ -11,6 +11,11 @@ export interface UnitDiff {
   readonly restarted: ReadonlyArray<UnitSpec>
   /** Only fields a running instance can adopt changed (see `inPlaceFields`). */
   readonly reconfigured: ReadonlyArray<UnitSpec>
+  /**
+   * Only the instance count (scaling.min_instances, max_instances) changed, besides fields of
+   * `inPlaceFields`: scaled as `sam scale` does, the other instances untouched.
+   */
+  readonly scaled: ReadonlyArray<UnitSpec>
   readonly unchanged: ReadonlyArray<string>
   /** Supervision groups whose settings changed, were added or were removed. */
   readonly groups: ReadonlyArray<string>
@@ -29,6 +34,18 @@ export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = [
   "gateway",
   "watch",
 ]
+
+/** UnitSpec fields a scale applies: instances are added or drained and removed, the others stay. */
+export const countFields: ReadonlyArray<keyof UnitSpec> = ["instances", "maxInstances"]
+
+/**
+ * Whether `before` → `after` is a scale: the count changed, nothing else but in-place fields, and
+ * the instances keep their names (`web` for a unit that can only run one, else `web#0`, ...).
+ */
+const isScale = (before: UnitSpec, after: UnitSpec, changed: ReadonlyArray<keyof UnitSpec>): boolean =>
+  changed.some((f) => countFields.includes(f)) &&
+  changed.every((f) => countFields.includes(f) || inPlaceFields.includes(f)) &&
+  maxInstancesOf(before) > 1 === maxInstancesOf(after) > 1
 
 /** Structural equality for plain data; key order does not matter and undefined equals missing. */
 export const sameValue = (a: unknown, b: unknown): boolean => {
@@ -63,6 +80,7 @@ export const diffUnits = (
   const added: UnitSpec[] = []
   const restarted: UnitSpec[] = []
   const reconfigured: UnitSpec[] = []
+  const scaled: UnitSpec[] = []
   const unchanged: string[] = []
   for (const spec of after) {
     const previous = old.get(spec.id)
@@ -73,6 +91,7 @@ export const diffUnits = (
     const changed = changedFields(previous, spec)
     if (changed.length === 0) unchanged.push(spec.id)
     else if (changed.every((f) => inPlaceFields.includes(f))) reconfigured.push(spec)
+    else if (isScale(previous, spec, changed)) scaled.push(spec)
     else restarted.push(spec)
   }
   const removed = before.filter((u) => !next.has(u.id)).map((u) => u.id)
@@ -80,7 +99,7 @@ export const diffUnits = (
   const newGroups = new Map(groups.after.map((g) => [g.name, g]))
   const groupNames = new Set([...oldGroups.keys(), ...newGroups.keys()])
   const changedGroups = [...groupNames].filter((n) => !sameValue(oldGroups.get(n), newGroups.get(n)))
-  return { added, removed, restarted, reconfigured, unchanged, groups: changedGroups }
+  return { added, removed, restarted, reconfigured, scaled, unchanged, groups: changedGroups }
 }
 
 export const isEmptyDiff = (diff: UnitDiff): boolean =>
@@ -88,5 +107,6 @@ export const isEmptyDiff = (diff: UnitDiff): boolean =>
     diff.removed.length +
     diff.restarted.length +
     diff.reconfigured.length +
+    diff.scaled.length +
     diff.groups.length ===
   0

@@ -73,6 +73,8 @@ export type ConfigReloadReport =
       readonly removed: ReadonlyArray<string>
       readonly restarted: ReadonlyArray<string>
       readonly reconfigured: ReadonlyArray<string>
+      /** Units whose count the config changed, scaled to it (instances added or drained; the others untouched). */
+      readonly scaled: ReadonlyArray<{ readonly unit: string; readonly instances: number }>
       readonly unchanged: ReadonlyArray<string>
       /** Supervision groups whose settings changed (applied at once; running units untouched). */
       readonly groupsReconfigured: ReadonlyArray<string>
@@ -245,7 +247,12 @@ export class ConfigReloader<C> {
       added: diff.added.map((u) => u.id),
       removed: diff.removed,
       restarted: diff.restarted.map((u) => u.id),
-      reconfigured: diff.reconfigured.map((u) => u.id),
+      // A scale that left the count as it was (max_instances alone) changed the unit in place.
+      reconfigured: [
+        ...diff.reconfigured.map((u) => u.id),
+        ...diff.scaled.map((u) => u.id).filter((id) => !applied.scaled.some((s) => s.unit === id)),
+      ],
+      scaled: applied.scaled,
       unchanged: diff.unchanged,
       groupsReconfigured: diff.groups,
       plugins,

@@ -8,12 +8,21 @@ const listed = (report: Readonly<Record<string, unknown>>, key: string, label: s
   return Array.isArray(ids) && ids.length > 0 ? [`${label} ${ids.join(", ")}`] : []
 }
 
+/** "scaled web to 3, api to 1" from a report's `scaled` ({unit, instances} each). */
+export const scaledText = (report: Readonly<Record<string, unknown>>): string[] => {
+  const scaled = report.scaled
+  if (!Array.isArray(scaled) || scaled.length === 0) return []
+  const each = scaled.map((s: { unit?: unknown; instances?: unknown }) => `${s.unit} to ${s.instances}`)
+  return [`scaled ${each.join(", ")}`]
+}
+
 /** "restarted web", "settings security.api_tokens", ...: what changed, in report order. */
 const reloadChanges = (report: Readonly<Record<string, unknown>>): string[] => [
   ...listed(report, "added", "added"),
   ...listed(report, "removed", "removed"),
   ...listed(report, "restarted", "restarted"),
   ...listed(report, "reconfigured", "reconfigured"),
+  ...scaledText(report),
   ...listed(report, "plugins", "plugins"),
   ...listed(report, "settings", "settings"),
 ]

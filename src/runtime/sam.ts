@@ -149,6 +149,8 @@ export type CommandListener = (record: CommandRecord) => void
 /** What a config change did to the units (reload). */
 export interface ApplyReport {
   readonly diff: UnitDiff
+  /** Units the change scaled (diff.scaled whose count changed), with the count they run now. */
+  readonly scaled: ReadonlyArray<{ readonly unit: string; readonly instances: number }>
   readonly changed: boolean
   readonly failures: Array<{ readonly unit: string; readonly error: string }>
 }
@@ -562,6 +564,7 @@ export class Sam {
       by: string
       reason?: string | undefined
       remember?: boolean | undefined
+      start?: boolean | undefined
       drain?: (unit: string, instance: number) => Promise<void>
     },
   ) {
@@ -569,6 +572,7 @@ export class Sam {
     return this.supervisor.scale(id, count, {
       by: options.by,
       ...(options.remember === undefined ? {} : { remember: options.remember }),
+      ...(options.start === undefined ? {} : { start: options.start }),
       ...(options.reason === undefined ? {} : { reason: options.reason }),
       ...(drain === undefined
         ? {}
@@ -632,7 +636,7 @@ export class Sam {
   /**
    * Apply a new set of units and groups (a config reload) as a diff: removals (dependents
    * first), replacements (stop, swap, start again; ports kept; a crashed unit too), in-place
-   * changes, additions (their starts begun, not waited for: one may wait for a dependency).
+   * changes, scales (a change of the count alone: instances added or drained), additions (their starts begun, not waited for: one may wait for a dependency).
    * Starts nothing when `start` is false (before SAM has started).
    */
   apply(
@@ -640,6 +644,8 @@ export class Sam {
     start = true,
   ): Promise<ApplyReport> {
     const supervisor = this.supervisor
+    const scaleUnit = (id: string, count: number, run: boolean) =>
+      this.scaleUnit(id, count, { by: "config", remember: false, start: run })
     const program = Effect.gen(function* () {
       const diff = diffUnits(supervisor.specs(), next.units, {
         before: supervisor.groupSpecs(),
@@ -660,6 +666,18 @@ export class Sam {
       for (const id of removed) yield* attempt(id, supervisor.remove(id))
       for (const spec of diff.restarted) yield* attempt(spec.id, supervisor.replace(spec))
       for (const spec of diff.reconfigured) yield* attempt(spec.id, supervisor.reconfigure(spec))
+      // Only the count changed: a scale, as `sam scale` does (the other instances untouched).
+      const scaled: Array<{ unit: string; instances: number }> = []
+      for (const spec of diff.scaled)
+        yield* attempt(
+          spec.id,
+          Effect.gen(function* () {
+            const before = supervisor.runners(spec.id).length
+            const { count, start: run } = yield* supervisor.takeCount(spec)
+            yield* scaleUnit(spec.id, count, start && run && !supervisor.shuttingDown)
+            if (count !== before) scaled.push({ unit: spec.id, instances: count })
+          }),
+        )
       for (const spec of diff.added)
         yield* attempt(
           spec.id,
@@ -670,7 +688,7 @@ export class Sam {
           concurrency: "unbounded",
           discard: true,
         })
-      return { diff, changed: !isEmptyDiff(diff), failures }
+      return { diff, scaled, changed: !isEmptyDiff(diff), failures }
     })
     return Effect.runPromise(program)
   }

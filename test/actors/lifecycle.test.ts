@@ -332,11 +332,11 @@ describe("lifecycle machine: facts", () => {
     again.controls.finishStop.at(-1)!({
       exit: { code: null, signal: "SIGKILL" },
       sent: "SIGTERM",
-      killed: "SIGKILLed after its 1s grace: it did not exit on SIGTERM",
+      killed: "SIGKILLed: it did not exit within its 1s grace after SIGTERM",
     })
     expect(again.actor.getSnapshot().context).toMatchObject({
       lastExit: { code: null, signal: "SIGKILL" },
-      reason: "liveness check failed 3 times; SIGKILLed after its 1s grace: it did not exit on SIGTERM",
+      reason: "liveness check failed 3 times; SIGKILLed: it did not exit within its 1s grace after SIGTERM",
     })
   })
 

@@ -157,6 +157,15 @@ describe("a syntax error in a TS or JS config names file:line:column", () => {
     expect(await failure({ [file]: source }, file)).toBe(`${file}:3:9 syntax error: ${message}`)
   })
 
+  it.each([
+    ["sam.config.ts", "Expected ',', got '<eof>'"],
+    ["sam.config.mjs", "Unexpected end of input"],
+  ])("%s cut off at its end: the end of its last line", async (file, message) => {
+    const source =
+      'export default {\n  services: {\n    web: { deployment: { mode: "process", command: "node" } }\n'
+    expect(await failure({ [file]: source }, file)).toBe(`${file}:3:62 syntax error: ${message}`)
+  })
+
   it("TypeScript Node cannot strip (an enum) is reported at its place", async () => {
     const source = "const port = 1\nenum Mode { A }\nexport default { api: { port } }\n"
     expect(await failure({ "sam.config.ts": source }, "sam.config.ts")).toBe(

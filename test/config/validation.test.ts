@@ -208,6 +208,22 @@ describe("schema errors name file, path, line:column, expected and found", () =>
     expect(error.issues[1]!.message).toMatch(/unique/)
   })
 
+  it("a key set twice in a YAML mapping is named by its path, with both lines", async () => {
+    const error = await failure({
+      "sam.yaml": yaml(
+        "services:",
+        "  web:",
+        "    port: 1",
+        "    deployment: { mode: process, command: x, args: [a], args: [b] }",
+        "    port: 2",
+      ),
+    })
+    expect(lines(error)).toEqual([
+      "sam.yaml:4:57 services.web.deployment.args is set twice, on line 4: a YAML mapping's keys must be unique; keep one",
+      "sam.yaml:5:5 services.web.port is set twice, lines 3 and 5: a YAML mapping's keys must be unique; keep one",
+    ])
+  })
+
   it("locates errors in JSON files too", async () => {
     const error = await failure({
       "sam.yaml": "{}\n",
@@ -264,6 +280,21 @@ describe("cross-field checks", () => {
       "sam.yaml:4:62 services.b.deployment.env.PORT: port 8080 is also used by services.a.deployment.port",
       "sam.yaml:5:57 services.c.deployment.ports[0]: port 9000 is also used by api.port",
       "sam.yaml:5:89 services.c.deployment.ports[2]: host port 7000 is also mapped by services.c.deployment.ports[1]",
+    ])
+  })
+
+  it("finds a fixed port that a scaled service's instance would take (deployment.port + instance)", async () => {
+    expect(
+      await check([
+        "services:",
+        "  fixed: { deployment: { mode: process, command: x, port: 48160 }, scaling: { max_instances: 3 } }",
+        "  fixed2: { deployment: { mode: process, command: x, port: 48161 } }",
+        "  later: { deployment: { mode: process, command: x, port: 48170 }, scaling: { max_instances: 2 } }",
+        "  taken: { deployment: { mode: process, command: x, port: 48169 }, scaling: { max_instances: 2 } }",
+      ]),
+    ).toEqual([
+      "sam.yaml:3:60 services.fixed2.deployment.port: port 48161 is also used by services.fixed.deployment.port (48160 + instance 1, as scaling.max_instances is 3)",
+      "sam.yaml:5:59 services.taken.deployment.port: port 48170 (48169 + instance 1, as scaling.max_instances is 2) is also used by services.later.deployment.port",
     ])
   })
 
@@ -530,6 +561,64 @@ describe("warnings do not fail loading", () => {
       'agents.a.depends_on[0]: depends on "off", which is disabled; the dependency is ignored',
       `agents.a.path: ${join(dir, "not-there")} does not exist (yet)`,
       'services.box: mode "container" needs docker or podman, and neither is on PATH',
+    ])
+  })
+})
+
+describe("a process service's command and cwd, as its start would find them", () => {
+  it("warns about a command not found (a path, a name on PATH, a Compose-style shell line) and a missing cwd", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        "  abs: { deployment: { mode: process, command: /nonexistent/bin/foo } }",
+        "  name: { deployment: { mode: process, command: nosuchbinary-xyz } }",
+        "  line: { deployment: { mode: process, command: 'node web.mjs --port 3000' } }",
+        "  where: { deployment: { mode: process, command: /bin/sh, cwd: /nonexistent/dir } }",
+        "  own: { deployment: { mode: process, command: sh, env: { PATH: /nonexistent/bin } } }",
+        "  fine: { deployment: { mode: process, command: sh } }",
+        "  local: { deployment: { mode: process, command: ./run.sh } }",
+      ),
+      "run.sh": "#!/bin/sh\n",
+    })
+    const { chmod } = await import("node:fs/promises")
+    await chmod(join(dir, "run.sh"), 0o755)
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "/usr/bin:/bin" } })
+    expect(loaded.warnings).toEqual([
+      "services.abs.deployment.command: /nonexistent/bin/foo does not exist (yet) or is not executable",
+      "services.name.deployment.command: nosuchbinary-xyz is not found on PATH, or is not executable there",
+      'services.line.deployment.command: "node web.mjs --port 3000" is one program, not a shell line, and there is no such file; did you mean command: node, args: [web.mjs, --port, "3000"]? (SAM starts no shell; for one: command: sh, args: [-c, "node web.mjs --port 3000"])',
+      "services.where.deployment.cwd: /nonexistent/dir does not exist (yet) or is not a directory: the service cannot start in it",
+      "services.own.deployment.command: sh is not found on the unit's PATH (deployment.env.PATH), or is not executable there",
+    ])
+  })
+})
+
+describe("a stop grace SAM's shutdown would cut short", () => {
+  it("warns, naming stop.grace_seconds, runtime.shutdown_timeout_seconds and both values", async () => {
+    const process_ = "deployment: { mode: process, command: /bin/sh }"
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "runtime: { shutdown_timeout_seconds: 5 }",
+        "services:",
+        `  slow: { ${process_}, stop: { grace_seconds: 8 } }`,
+        `  quick: { ${process_}, stop: { grace_seconds: 2 } }`,
+        `  plain: { ${process_} }`,
+      ),
+    })
+    const loaded = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: { PATH: "/usr/bin:/bin" } })
+    expect(loaded.warnings).toEqual([
+      "services.slow.stop.grace_seconds: 8 is longer than runtime.shutdown_timeout_seconds (5): at SAM's shutdown what is still stopping then is SIGKILLed, so its grace is cut short; raise runtime.shutdown_timeout_seconds or lower the grace",
+      "runtime.shutdown_timeout_seconds: 5 is shorter than the default stop.grace_seconds (10) of services.plain: at SAM's shutdown what is still stopping then is SIGKILLed, so their grace is cut short; raise it or set their stop.grace_seconds",
+    ])
+    const defaults = await tempDir({
+      "sam.yaml": yaml(
+        "services:",
+        `  slow: { ${process_}, stop: { grace_seconds: 45 } }`,
+        `  plain: { ${process_} }`,
+      ),
+    })
+    expect((await loadConfig({ cwd: defaults, configPath: "sam.yaml", env: {} })).warnings).toEqual([
+      "services.slow.stop.grace_seconds: 45 is longer than runtime.shutdown_timeout_seconds (30, the default): at SAM's shutdown what is still stopping then is SIGKILLed, so its grace is cut short; raise runtime.shutdown_timeout_seconds or lower the grace",
     ])
   })
 })

@@ -37,7 +37,7 @@ describe("the config diff", () => {
     })
   })
 
-  it("the autoscaler's targets and timings change in place; the instance range needs a restart", () => {
+  it("the autoscaler's targets and timings change in place; the instance range is a scale", () => {
     const autoscale = { cpuPercent: 80, upMs: 15_000, downMs: 300_000, cooldownMs: 30_000 }
     const before = [
       unit("tuned", { maxInstances: 3, autoscale }),
@@ -49,10 +49,11 @@ describe("the config diff", () => {
     ]
     const diff = diffUnits(before, after)
     expect(diff.reconfigured.map((u) => u.id)).toEqual(["tuned"])
-    expect(diff.restarted.map((u) => u.id)).toEqual(["ranged"])
+    expect(diff.scaled.map((u) => u.id)).toEqual(["ranged"])
+    expect(diff.restarted).toEqual([])
   })
 
-  it("a change to a health check and to the command together needs a restart", () => {
+  it("a unit that could run one instance becoming one that may run several restarts (its instances are renamed)", () => {
     const before = [unit("api")]
     const after = [unit("api", { probes: [httpCheck({ intervalMs: 1 })], instances: 2 })]
     expect(diffUnits(before, after).restarted.map((u) => u.id)).toEqual(["api"])

@@ -21,9 +21,9 @@ const bind = (port: number): Promise<Server | undefined> =>
 const close = (server: Server) => new Promise((resolve) => server.close(resolve))
 
 /** `count` consecutive ports free on 127.0.0.1 now (probed by binding each). */
-const freeRun = async (count: number): Promise<number> => {
+const freeRun = async (count: number, lowest = 40_000, span = 9_000): Promise<number> => {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const from = 40_000 + Math.floor(Math.random() * 9_000)
+    const from = lowest + Math.floor(Math.random() * span)
     const held: Server[] = []
     for (let i = 0; i < count; i++) {
       const server = await bind(from + i)
@@ -212,5 +212,44 @@ describe("ports SAM picks itself (no runtime.port_range)", () => {
     } finally {
       await close(holder)
     }
+  })
+})
+
+describe("a fixed port SAM's own unit holds", () => {
+  it("a scaled instance whose deployment.port + instance is another unit's says which unit holds it", async () => {
+    const base = await freeRun(2, 48_000, 990)
+    dir = mkdtempSync(join(tmpdir(), "sam-port-range-"))
+    sam = await createSam(
+      {
+        runtime: { state_dir: ".sam" },
+        services: {
+          // Two configs validate would refuse (the overlap is an error): built as an embedder might.
+          fixed2: { ...http(), deployment: { ...http().deployment, port: base + 1 } },
+        },
+      },
+      { cwd: dir, plugins: false },
+    )
+    await sam.start()
+    await sam.until("fixed2", (s) => s.ready, 10_000)
+    const [fixed2] = sam.unitSpecs()
+    await sam.apply({
+      units: [
+        fixed2!,
+        {
+          ...fixed2!,
+          id: "fixed",
+          maxInstances: 3,
+          process: { ...fixed2!.process!, port: base },
+          restart: { ...fixed2!.restart, backoffBaseMs: 50, backoffMaxMs: 200 },
+        },
+      ],
+      groups: [],
+    })
+    await sam.until("fixed", (s) => s.ready, 10_000)
+    await sam.scale("fixed", 2, { remember: false })
+    await sam.until("fixed", (s) => s.instances[1]?.state === "backoff", 10_000)
+    expect(sam.unitStatus("fixed").instances[1]?.reason).toBe(
+      `start failed: port ${base + 1} (deployment.port + instance 1) is in use by fixed2, another of SAM's units (give one of them another deployment.port); fixed#1 was not started on it`,
+    )
   })
 })

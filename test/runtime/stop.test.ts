@@ -32,11 +32,23 @@ describe("graceful stop", () => {
     expect(h.supervisor.status("stubborn").state).toBe("stopped")
     // Said, not only done: the stop had to SIGKILL it.
     expect(h.supervisor.status("stubborn").instances[0]?.reason).toBe(
-      "stop; SIGKILLed after its 0.3s grace: it did not exit on SIGTERM",
+      "stop; SIGKILLed: it did not exit within its 0.3s grace after SIGTERM",
     )
     // One that exits on its signal is just stopped.
     await h.supervisor.command("polite", "stop")
     expect(h.supervisor.status("polite").instances[0]?.reason).toBe("stop")
+  })
+
+  it("a child that handles SIGTERM but exits after its grace is said to have outlived its grace, not ignored the signal", async () => {
+    h = harness([
+      nodeService("slow", "slow-exit.mjs", { stop: { graceMs: 300 }, env: { EXIT_AFTER_MS: "3000" } }),
+    ])
+    await h.supervisor.startAll()
+    await h.nextLine("slow", (l) => l.includes("slow-exit up"))
+    await h.supervisor.command("slow", "stop")
+    expect(h.supervisor.status("slow").instances[0]?.reason).toBe(
+      "stop; SIGKILLed: it did not exit within its 0.3s grace after SIGTERM",
+    )
   })
 
   it("a grandchild left behind when its parent crashes is killed with the group", async () => {

@@ -120,4 +120,9 @@ export interface ScaleOptions {
    * and the gateway's start-on-demand pass false: theirs are decisions of the moment.
    */
   readonly remember?: boolean | undefined
+  /**
+   * Start the instances a scale up adds (default true). A config reload's scale of a unit that
+   * is not running (an operator stopped it, SAM has not started) only adds them, stopped.
+   */
+  readonly start?: boolean | undefined
 }

@@ -15,15 +15,19 @@ export class InstanceMemory {
   private readonly portRange: PortRange | undefined
   /** A kept port was taken meanwhile and the instance was given another (the supervisor says so). */
   private readonly onMoved: ((runner: InstanceRunner, from: number, to: number) => void) | undefined
+  /** Which other instance of SAM's holds `port` now, if one does (its name: `fixed2`, `web#1`). */
+  private readonly holderOf: ((port: number, runner: InstanceRunner) => string | undefined) | undefined
 
   constructor(
     durable: SupervisorMemory | undefined,
     portRange?: PortRange,
     onMoved?: (runner: InstanceRunner, from: number, to: number) => void,
+    holderOf?: (port: number, runner: InstanceRunner) => string | undefined,
   ) {
     this.durable = durable
     this.portRange = portRange
     this.onMoved = onMoved
+    this.holderOf = holderOf
   }
 
   private inRange(port: number): boolean {
@@ -46,9 +50,14 @@ export class InstanceMemory {
         // health check would ask that program and call this unit ready (Compose refuses too).
         const port = fixed + runner.index
         if (yield* Effect.promise(() => portIsFree(port))) return port
+        const holder = this.holderOf?.(port, runner)
+        const by =
+          holder === undefined
+            ? "another program"
+            : `${holder}, another of SAM's units (give one of them another deployment.port)`
         return yield* Effect.fail(
           new Error(
-            `port ${port} (deployment.port${runner.index > 0 ? ` + instance ${runner.index}` : ""}) is in use by another program; ${runner.key} was not started on it`,
+            `port ${port} (deployment.port${runner.index > 0 ? ` + instance ${runner.index}` : ""}) is in use by ${by}; ${runner.key} was not started on it`,
           ),
         )
       }

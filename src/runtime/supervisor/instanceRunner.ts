@@ -477,7 +477,7 @@ export class InstanceRunner implements LifecycleWork {
           // What SAM sent, unless it had ended by itself already (a V8 heap limit's abort).
           ...(this.endedBeforeStop ? {} : { sent: wasForced ? "SIGKILL" : signal }),
           ...(exit.signal === "SIGKILL" && signal !== "SIGKILL" && !wasForced
-            ? { killed: `SIGKILLed after its ${delayText(graceMs)} grace: it did not exit on ${signal}` }
+            ? { killed: `SIGKILLed: it did not exit within its ${delayText(graceMs)} grace after ${signal}` }
             : {}),
         }
       }

@@ -90,8 +90,9 @@ const scaleNow = (
       ]
       unit.doneThenScaledAway = undefined
       ctx.reshape()
-      ctx.memory?.setDesired(unit.spec, "running", options.by ?? "library")
       publish(`${id}: scaled from ${current} to ${count} instances`)
+      if (options.start === false) return
+      ctx.memory?.setDesired(unit.spec, "running", options.by ?? "library")
       yield* ctx.startFiber(id)
       return
     }

@@ -22,6 +22,7 @@ import {
 } from "effect"
 import type { CommandName } from "../../actors/lifecycleTypes.ts"
 import { dependentsOf, startOrder } from "../../graph/dependencyGraph.ts"
+import { changedFields, inPlaceFields } from "../configDiff.ts"
 import { maxInstancesOf, type UnitSpec } from "../unitSpec.ts"
 import type { CommandRefused } from "./commandEvent.ts"
 import {
@@ -128,13 +129,24 @@ export class Supervisor {
   ) {
     this.options = options
     this.groups = new SupervisionGroups(groups)
-    this.memory = new InstanceMemory(options.memory, options.portRange, (runner, from, to) =>
-      options.publish({
-        type: "supervisor",
-        action: "port-moved",
-        unit: runner.spec.id,
-        detail: `${runner.spec.id}#${runner.index}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
-      }),
+    this.memory = new InstanceMemory(
+      options.memory,
+      options.portRange,
+      (runner, from, to) =>
+        options.publish({
+          type: "supervisor",
+          action: "port-moved",
+          unit: runner.spec.id,
+          detail: `${runner.spec.id}#${runner.index}: its port ${from} was taken while it was down (by another program, or as the source port of an outgoing connection); it now listens on ${to}`,
+        }),
+      // An instance that is down holds nothing, whatever port it had.
+      (port, runner) =>
+        this.allRunners().find(
+          (r) =>
+            r !== runner &&
+            r.port === port &&
+            ["starting", "running", "suspended", "stopping"].includes(r.state),
+        )?.key,
     )
     this.starts = runtime.starts
     this.watches = runtime.watches
@@ -361,6 +373,45 @@ export class Supervisor {
       // The same Unit: a start waiting for dependencies or a scale in progress holds it.
       this.takeSpec(unit, spec)
       this.reorder()
+    })
+  }
+
+  /**
+   * A config change of the instance count (configDiff's `scaled`): take `spec` in place (with
+   * the in-place fields that changed with it) and answer the count to scale to, and whether the
+   * instances a scale up adds start. The config's count wins: a changed `min_instances`, or any
+   * change while an operator's scale is kept (which the new config clears); a change of
+   * `max_instances` alone keeps the count that runs, down to the new maximum. Added instances
+   * start unless the unit is stopped (an operator's stop stays) and not one with no instances.
+   */
+  takeCount(spec: UnitSpec): Effect.Effect<{ count: number; start: boolean }, UnitNotFound> {
+    return Effect.gen({ self: this }, function* () {
+      const unit = yield* this.lookup(spec.id)
+      const before = unit.spec
+      const kept = unit.keptScale
+      // Read with the spec the stop was made for: the new one no longer matches its record.
+      const held = this.heldBy(spec.id) !== undefined
+      const inPlace = changedFields(before, spec).some((f) => inPlaceFields.includes(f))
+      yield* rewatchFiles(this.context, before, spec)
+      for (const runner of unit.runners) {
+        if (!inPlace) {
+          runner.spec = spec
+          continue
+        }
+        runner.reconfigure(spec)
+        this.memory.resetWindow(runner)
+      }
+      this.takeSpec(unit, spec)
+      this.reorder()
+      const current = unit.runners.length
+      const count =
+        before.instances !== spec.instances || kept !== undefined
+          ? spec.instances
+          : Math.min(current, maxInstancesOf(spec))
+      const active =
+        unit.runners.some((r) => r.state !== "stopped" || r.endedItself) ||
+        (yield* FiberMap.has(this.starts, spec.id))
+      return { count, start: !held && (active || current === 0) }
     })
   }
 
