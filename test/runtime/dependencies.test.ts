@@ -195,6 +195,32 @@ describe("depends_on conditions (Compose's long syntax)", () => {
     expect(h.supervisor.status("app")).toMatchObject({ state: "stopped" })
   })
 
+  it("a dependency not ready within what its check allows: the start reports both at once, and a start of the dependent answers", async () => {
+    h = harness([
+      // Never ready: its check answers 503. Its budget: 1.5 s start period, 2 × 100 ms, 200 ms timeout.
+      nodeService("db", "http-service.mjs", {
+        env: { HEALTH_STATUS: "503" },
+        probes: [httpCheck({ intervalMs: 100, timeoutMs: 200, startPeriodMs: 1500 })],
+      }),
+      nodeService("app", "http-service.mjs", { dependsOn: ["db"] }),
+    ])
+    // Bound far beyond the test's own timeout: without the budget this start waits it out.
+    const report = await h.supervisor.startAll(600_000)
+    expect(report.ready).toEqual([])
+    expect(report.notReady).toEqual([
+      // Its check's current answer (not the refused connections of its first moments).
+      {
+        id: "db",
+        state: "running.unready",
+        reason: expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/health -> 503$/),
+      },
+      { id: "app", state: "stopped", reason: "waiting for db to be ready" },
+    ])
+    // An operator's start of app answers too, with app still waiting (as `compose up --wait` fails).
+    await h.supervisor.command("app", "start")
+    expect(h.supervisor.status("app")).toMatchObject({ state: "stopped" })
+  })
+
   it("service_started: the dependent starts once its dependency runs, before it is ready", async () => {
     h = harness([
       nodeService("app", "http-service.mjs", { dependsOn: ["db"], dependencyConditions: { db: "started" } }),

@@ -65,6 +65,9 @@ export const monitorHealth = (
         let oks = 0
         let fails = 0
         let everPassed = false
+        // What the last unready report said: a failing check that fails otherwise now says so
+        // (ECONNREFUSED while it boots, then HTTP 503), so the reason is the current one.
+        let toldUnready: string | undefined
         let fastDelay = firstPollMs
         let delay = 0
         while (true) {
@@ -79,6 +82,7 @@ export const monitorHealth = (
           if (result.ok) {
             oks++
             fails = 0
+            toldUnready = undefined
             if (oks >= spec.successThreshold && !passing.has(index)) {
               everPassed = true
               passing.add(index)
@@ -94,8 +98,13 @@ export const monitorHealth = (
             oks = 0
             if (fails >= spec.failureThreshold) {
               const wasPassing = passing.delete(index)
-              if (isReadiness(spec) && (wasPassing || fails === spec.failureThreshold))
+              if (
+                isReadiness(spec) &&
+                (wasPassing || fails === spec.failureThreshold || toldUnready !== result.detail)
+              ) {
+                toldUnready = result.detail
                 callbacks.onUnready(result.detail)
+              }
               // Before a first pass, fast polling must not kill a slow starter: liveness then
               // needs the time `failureThreshold` checks at the normal interval would take.
               const grace = everPassed

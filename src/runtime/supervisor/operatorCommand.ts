@@ -4,7 +4,6 @@
 // answers `command` with it; it completes once the command has taken effect.
 import { Duration, Effect, FiberMap } from "effect"
 import type { CommandName } from "../../actors/lifecycleTypes.ts"
-import type { UnitSpec } from "../unitSpec.ts"
 import { CommandRefused } from "./commandEvent.ts"
 import {
   type CommandOptions,
@@ -19,7 +18,7 @@ import { satisfied } from "./dependencies.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
 import { rolloutKey } from "./rollout.ts"
 import { stopRunners } from "./shutdown.ts"
-import { untilBlocked } from "./startAll.ts"
+import { readinessBudgetMs, untilBlocked, untilDependenciesSettledShort } from "./startAll.ts"
 import { isDown, isReady, type Unit } from "./unit.ts"
 import type { UnitStatus } from "./unitStatus.ts"
 import { resumeWatch } from "./watchedFiles.ts"
@@ -36,19 +35,6 @@ const commandDone: Record<CommandName, (r: InstanceRunner) => boolean> = {
 
 /** Ready, or down again, or waiting to retry: where a start's outcome is known. */
 const servingOrDown = (r: InstanceRunner): boolean => isReady(r) || isDown(r) || r.state === "backoff"
-
-/**
- * How long a start may take to be ready before its command answers anyway: what the unit's
- * slowest readiness check needs to fail for good (start period, failure threshold × interval,
- * its timeout); none without one (ready at once).
- */
-const readinessBudgetMs = (spec: UnitSpec): number =>
-  Math.max(
-    0,
-    ...spec.probes
-      .filter((p) => p.role !== "liveness")
-      .map((p) => p.startPeriodMs + p.failureThreshold * p.intervalMs + p.timeoutMs),
-  )
 
 /** Extra time a command waits beyond the stop grace period before it reports. */
 export const commandSlackMs = 30_000
@@ -172,11 +158,14 @@ export const runCommand = (
         }
         // A start already waiting for its dependencies begins again: it tries those that are down.
         yield* FiberMap.remove(ctx.starts, id)
-        // A dependency that fails for good meanwhile answers the command at once: it stays waiting.
-        const outcome = yield* Effect.raceFirst(
+        // A dependency that fails for good meanwhile, or settles without being what the unit
+        // waits for (not ready within its check's time, crashed and retrying later), answers the
+        // command at once: the unit stays waiting, and the answer says for what.
+        const outcome = yield* Effect.raceAll([
           Effect.as(ctx.startUnit(id), "started" as const),
           Effect.as(untilBlocked(ctx, id), "blocked" as const),
-        )
+          Effect.as(untilDependenciesSettledShort(ctx, id), "blocked" as const),
+        ])
         if (outcome === "blocked") return
       } else if (command === "restart" && accepting.length > 1) {
         // Rolling, as PM2's reload and a Kubernetes rollout: the next instance restarts once this

@@ -102,19 +102,77 @@ export const untilBlocked = (
 }
 
 /**
- * A unit has settled when each instance has (ready, or down after starting), or when it waits for
- * a dependency that has failed for good: `sam start` then reports it at once, not at the timeout.
+ * How long an instance may run before it is ready, by what its slowest readiness check needs to
+ * fail for good (start period, failure threshold × interval, its timeout); 0 without one.
  */
-const untilUnitSettled = (ctx: StartAllContext, id: string): Effect.Effect<void> => {
+export const readinessBudgetMs = (spec: UnitSpec): number =>
+  Math.max(
+    0,
+    ...spec.probes
+      .filter((p) => p.role !== "liveness")
+      .map((p) => p.startPeriodMs + p.failureThreshold * p.intervalMs + p.timeoutMs),
+  )
+
+/** Ready or down (settled), or running and still not ready once its readiness check had its time. */
+const untilInstanceSettled = (r: InstanceRunner, budgetMs: number): Effect.Effect<void> =>
+  budgetMs === 0
+    ? r.until(settled)
+    : Effect.raceFirst(
+        r.until(settled),
+        Effect.andThen(
+          r.until((x) => x.state === "running"),
+          Effect.sleep(Duration.millis(budgetMs)),
+        ),
+      )
+
+/**
+ * A unit has settled when each instance has (ready, down after starting, or not ready within
+ * what its readiness check allows), or when it waits for a dependency that has failed for good or
+ * has settled without being what it waits for (not ready, crashed and retrying later): `sam start`
+ * then reports it at once, not at the timeout.
+ */
+const untilUnitSettled = (ctx: BlockContext, id: string): Effect.Effect<void> => {
   const unit = ctx.units.get(id)
   if (unit === undefined) return Effect.void
   // One instance (most units) is waited on without a fiber of its own, and a unit without
   // dependencies cannot be blocked: no race (at 10,000 agents, three fibers fewer each).
+  const budget = readinessBudgetMs(unit.spec)
   const own =
     unit.runners.length === 1
-      ? unit.runners[0]!.until(settled)
-      : Effect.forEach(unit.runners, (r) => r.until(settled), { concurrency: "unbounded", discard: true })
-  return unit.spec.dependsOn.length === 0 ? own : Effect.raceFirst(own, untilBlocked(ctx, id))
+      ? untilInstanceSettled(unit.runners[0]!, budget)
+      : Effect.forEach(unit.runners, (r) => untilInstanceSettled(r, budget), {
+          concurrency: "unbounded",
+          discard: true,
+        })
+  return unit.spec.dependsOn.length === 0
+    ? own
+    : Effect.raceAll([own, untilBlocked(ctx, id), untilDependenciesSettledShort(ctx, id)])
+}
+
+/**
+ * Until every dependency of `id` has settled and one of them is still not what `id` waits for:
+ * its start will not happen soon (it keeps waiting; a report says so now). Never otherwise.
+ */
+export const untilDependenciesSettledShort = (ctx: BlockContext, id: string): Effect.Effect<void> => {
+  const unit = ctx.units.get(id)
+  if (unit === undefined) return Effect.never
+  // A job waited on to complete has settled once it ended (ready, it still runs); others as above.
+  const untilDependencySettled = (d: string): Effect.Effect<void> => {
+    if (unit.spec.dependencyConditions?.[d] !== "completed") return untilUnitSettled(ctx, d)
+    const runners = ctx.units.get(d)?.runners ?? []
+    return Effect.forEach(runners, (r) => r.until((x) => x.launched && x.state !== "running" && settled(x)), {
+      concurrency: "unbounded",
+      discard: true,
+    })
+  }
+  return Effect.andThen(
+    Effect.forEach(unit.spec.dependsOn, untilDependencySettled, { concurrency: "unbounded", discard: true }),
+    Effect.suspend(() =>
+      ctx.waiting.has(id) && unit.spec.dependsOn.some((d) => !satisfied(ctx.units, unit.spec, d))
+        ? Effect.void
+        : Effect.never,
+    ),
+  )
 }
 
 /** Why a unit with min_instances 0 runs nothing yet, and what starts it (a service: its first request). */
