@@ -262,9 +262,18 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   say(
     `sam: control API on ${apiUrl} (${configured ? "tokens from security.api_tokens" : `local admin token in ${runtime.state_dir}/token`})`,
   )
-  const link = dashboardLink(connectUrl(server.host, server.port), localToken)
+  // The login link carries the admin token: printed to a terminal (also `sam start -d`'s, which
+  // says so), never into a log file, journald or CI output, where `sam dashboard` prints it.
+  const toTerminal = (out as NodeJS.WriteStream).isTTY === true || process.env.SAM_LOGIN_LINK === "1"
+  const link = dashboardLink(connectUrl(server.host, server.port), toTerminal ? localToken : undefined)
   say(
-    `sam: dashboard: ${link}${configured ? " (sign in with a token from security.api_tokens; `sam dashboard` with SAM_TOKEN set prints a login link)" : ""}`,
+    `sam: dashboard: ${link}${
+      configured
+        ? " (sign in with a token from security.api_tokens; `sam dashboard` with SAM_TOKEN set prints a login link)"
+        : toTerminal
+          ? ""
+          : " (`sam dashboard` prints its login link: it is not written where output is kept)"
+    }`,
   )
   const report = await starting
   if (!stopping && report !== undefined) {

@@ -20,7 +20,8 @@ export const runDetached = async ({ io }: CommandContext): Promise<number> => {
   if (entry === undefined) return EXIT_FAILURE
   const child = spawn(process.execPath, [...process.execArgv, entry, ...foregroundArgs(args)], {
     cwd: io.cwd,
-    env: io.env,
+    // Its output reaches this terminal through a pipe: the daemon may print the login link.
+    env: process.stdout.isTTY === true ? { ...io.env, SAM_LOGIN_LINK: "1" } : io.env,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   })

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -7,7 +8,7 @@ import { freePort } from "../../src/runtime/freePort.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
-import { runSam } from "./runSam.ts"
+import { repoRoot, runSam } from "./runSam.ts"
 
 let p: Project | undefined
 afterEach(async () => {
@@ -106,6 +107,36 @@ describe("the CLI in a folder whose one config file is sam.yaml", () => {
 })
 
 describe("sam start -d", () => {
+  it("prints the dashboard's login link to a terminal (a pty from script(1)), which a pipe does not get", async () => {
+    p = project()
+    p.writeConfig({ services: { web: service([fixturePath("http-service.mjs")]) } })
+    const command = [process.execPath, join(repoRoot, "src", "cli", "main.ts"), "start", "-d"]
+      .concat(["--config", "sam.config.json", "--port", "0"])
+      .map((arg) => `'${arg}'`)
+      .join(" ")
+    const run = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], {
+        cwd: p!.dir,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        stdio: ["ignore", "pipe", "inherit"],
+      })
+      let out = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString()
+      })
+      child.on("error", reject)
+      child.on("close", (code) => resolve({ code, out }))
+    })
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(run.out)?.[1])
+    if (pid > 0) p.pids.add(pid)
+    expect(run.code).toBe(0)
+    const token = readFileSync(join(p.stateDir, "token"), "utf8").trim()
+    expect(run.out).toMatch(
+      new RegExp(`sam: dashboard: http://127\\.0\\.0\\.1:\\d+/\\?token=${token}\\r?\\n`),
+    )
+    expect((await runSam(["shutdown"], { cwd: p.dir })).code).toBe(0)
+  })
+
   it("returns once the units are up, SAM running on in the background until sam shutdown", async () => {
     p = project()
     p.writeConfig({ services: { web: service([fixturePath("http-service.mjs")]) } })
@@ -116,6 +147,11 @@ describe("sam start -d", () => {
     expect(run.stdout).toContain("1/1 units ready")
     expect(run.stdout).not.toContain("press Ctrl+C")
     expect(run.stdout).toMatch(/sam: running in the background \(pid \d+\); `sam shutdown` stops it/)
+    // Not a terminal: the dashboard's address without the admin token.
+    expect(run.stdout).toMatch(
+      /^sam: dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(`sam dashboard` prints its login link/m,
+    )
+    expect(run.stdout).not.toContain("?token=")
     // It runs on without this command: its units answer, the CLI finds it.
     const ps = await runSam(["ps"], { cwd: p.dir })
     expect(ps.stdout).toMatch(/^web +service +process +running +yes /m)
