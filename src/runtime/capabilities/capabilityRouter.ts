@@ -10,12 +10,13 @@ import {
   type InvokeOutput,
   type InvokeResult,
   isAsyncIterable,
+  maxCallDepth,
   streamOverCap,
 } from "./capability.ts"
 
 export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly capability: string
-  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | failed (the agent SDK's too) */
+  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | too_deep | failed (the agent SDK's too) */
   readonly reason: CapabilityErrorReason
   readonly message: string
   /** failed: the `code` of the error the handler threw, when it had a string one. */
@@ -46,6 +47,33 @@ export type InvocationListener = (record: InvocationRecord) => void
 
 /** Why no running provider offers `capability` ("plugin hooky offers it but is failed: ..."), if known. */
 export type WhyMissing = (capability: string) => string | undefined
+
+/** A call's options as the router runs it: its place in its chain of calls and its deadline. */
+interface RoutedCall extends InvokeOptions {
+  /** The capabilities from the outermost call down to this one, this one last. */
+  readonly chain: ReadonlyArray<string>
+  /** When its deadline passes (epoch ms), if it has one: what its provider's nested calls inherit. */
+  readonly deadline: number | undefined
+  /** The parent's capability, when this call's deadline is what was left of the parent's. */
+  readonly inherited?: string
+}
+
+/** Place a call in its chain; a nested call gets at most what is left of its parent's deadline. */
+const routedCall = (capability: string, options: InvokeOptions): RoutedCall => {
+  const { parent, timeoutMs } = options
+  const chain = parent ? [...parent.chain, capability] : [capability]
+  const now = Date.now()
+  const own = timeoutMs === undefined ? undefined : now + timeoutMs
+  if (parent?.deadline === undefined || (own !== undefined && own <= parent.deadline))
+    return { ...options, chain, deadline: own }
+  return {
+    ...options,
+    timeoutMs: Math.max(0, Math.round(parent.deadline - now)),
+    chain,
+    deadline: parent.deadline,
+    ...(parent.chain.length === 0 ? {} : { inherited: parent.chain[parent.chain.length - 1]! }),
+  }
+}
 
 interface Waiter {
   readonly wake: () => void
@@ -146,8 +174,9 @@ export class CapabilityRouter {
    * Invoke and collect the whole output (a stream is gathered into an array of chunks, up to
    * maxStreamBytes and maxStreamChunks: past them the stream is cancelled and the call fails `too_large`).
    */
-  async invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+  async invoke(capability: string, input: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> {
     const began = performance.now()
+    const options = routedCall(capability, invokeOptions)
     let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
     try {
       dispatched = await this.dispatch(capability, input, options)
@@ -175,9 +204,10 @@ export class CapabilityRouter {
   async *stream(
     capability: string,
     input: unknown,
-    options: InvokeOptions = {},
+    invokeOptions: InvokeOptions = {},
   ): AsyncGenerator<unknown, string> {
     const began = performance.now()
+    const options = routedCall(capability, invokeOptions)
     let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
     try {
       dispatched = await this.dispatch(capability, input, options)
@@ -205,8 +235,9 @@ export class CapabilityRouter {
   private async dispatch(
     capability: string,
     input: unknown,
-    options: InvokeOptions,
+    options: RoutedCall,
   ): Promise<{ agent: string; output: Promise<InvokeOutput>; release: () => void }> {
+    if (options.chain.length > maxCallDepth) throw tooDeep(capability, options.chain)
     const controller = new AbortController()
     const signals = [controller.signal]
     if (options.signal) signals.push(options.signal)
@@ -224,12 +255,19 @@ export class CapabilityRouter {
     }
     const id = `inv-${++nextInvocation}`
     const output = Promise.resolve()
-      .then(() => entry.provider.invoke(input, { signal, id }))
+      .then(() =>
+        entry.provider.invoke(input, {
+          signal,
+          id,
+          chain: options.chain,
+          ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+        }),
+      )
       .then((value) => (isAsyncIterable(value) ? abortable(value, signal) : value))
     return { agent: entry.provider.id, output: raceAbort(output, signal), release }
   }
 
-  private async acquire(capability: string, signal: AbortSignal, options: InvokeOptions): Promise<Entry> {
+  private async acquire(capability: string, signal: AbortSignal, options: RoutedCall): Promise<Entry> {
     while (true) {
       const entries = this.providers.get(capability)
       if (!entries || entries.length === 0) {
@@ -298,12 +336,7 @@ export class CapabilityRouter {
   }
 
   /** What a call failed with, as a CapabilityError naming the provider `agent` that served it, if any. */
-  private failure(
-    capability: string,
-    error: unknown,
-    options: InvokeOptions,
-    agent?: string,
-  ): CapabilityError {
+  private failure(capability: string, error: unknown, options: RoutedCall, agent?: string): CapabilityError {
     const failure = this.cause(capability, error, options)
     if (agent === undefined || failure.agent !== undefined) return failure
     const { reason, message, code, agentLimit } = failure
@@ -317,13 +350,17 @@ export class CapabilityRouter {
     })
   }
 
-  private cause(capability: string, error: unknown, options: InvokeOptions): CapabilityError {
+  private cause(capability: string, error: unknown, options: RoutedCall): CapabilityError {
     if (error instanceof CapabilityError) return error
     if (error instanceof DOMException && error.name === "TimeoutError") {
+      const inherited =
+        options.inherited === undefined
+          ? ""
+          : `, what was left of the deadline of "${options.inherited}", the call its caller was serving`
       return new CapabilityError({
         capability,
         reason: "timeout",
-        message: `capability "${capability}" timed out after ${options.timeoutMs} ms`,
+        message: `capability "${capability}" timed out after ${options.timeoutMs} ms${inherited}`,
       })
     }
     if (options.signal?.aborted) {
@@ -384,6 +421,19 @@ const collect = async (
     chunks.push(chunk)
   }
   return chunks
+}
+
+/** A call one deeper than maxCallDepth: refused, naming its chain (a forged long one shortened). */
+export const tooDeep = (capability: string, chain: ReadonlyArray<string>): CapabilityError => {
+  const shown = chain.length <= maxCallDepth + 1 ? chain : [...chain.slice(0, 8), "…", ...chain.slice(-8)]
+  return new CapabilityError({
+    capability,
+    reason: "too_deep",
+    message:
+      `capability "${capability}" was refused: its call chain ${shown.join(" → ")} is ${chain.length} calls deep, ` +
+      `more than the ${maxCallDepth} SAM routes; a capability that calls itself, or agents that call each other ` +
+      "in a cycle, must stop by themselves",
+  })
 }
 
 /** A stream past the caps (capability.ts maxStreamBytes): what happened, and how to read a big result. */

@@ -78,7 +78,8 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
         // Nothing to pause in SAM's own thread: a suspended agent is simply not routed to.
         suspend: Effect.void,
         resume: Effect.void,
-        capabilities: capabilityProviders(ctx.spec, ctx.instance, routed, (capability, input, signal, id) => {
+        capabilities: capabilityProviders(ctx.spec, ctx.instance, routed, (capability, input, call) => {
+          const { signal, id } = call
           const entry = definition.capabilities[capability]!
           // The handler's signal aborts with the caller's, or when the agent stops. (Not
           // AbortSignal.any on the long-lived lifetime signal: dependents would pile up on it.)
@@ -92,7 +93,13 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
           }
           const output = raceSignal(
             validateInput(entry, input).then((valid) =>
-              handlerOf(entry)(valid, { ...context, signal: invocation.signal, invocationId: id }),
+              handlerOf(entry)(valid, {
+                ...context,
+                signal: invocation.signal,
+                invocationId: id,
+                // Its calls are nested in this invocation (depth, deadline), as in every runtime.
+                invoke: (callee, calleeInput, options) => state.call(callee, calleeInput, options, call),
+              }),
             ),
             invocation.signal,
           )
