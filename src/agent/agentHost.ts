@@ -8,6 +8,7 @@ import {
   type AgentDefinition,
   type AgentLogger,
   type CallOptions,
+  descriptionsOf,
   handlerOf,
   type InvocationContext,
   validateInput,
@@ -93,7 +94,12 @@ export class AgentHost {
   async start(): Promise<void> {
     this.startHeartbeat()
     await this.definition.setup?.(this.context)
-    this.send({ type: "ready", capabilities: Object.keys(this.definition.capabilities) })
+    const descriptions = descriptionsOf(this.definition)
+    this.send({
+      type: "ready",
+      capabilities: Object.keys(this.definition.capabilities),
+      ...(Object.keys(descriptions).length === 0 ? {} : { descriptions }),
+    })
   }
 
   /** Abort what is running, run the shutdown hook, stop heartbeats. Idempotent. */

@@ -74,10 +74,14 @@ export type ToAgent = typeof ToAgent.Type
 
 // --- agent → SAM -----------------------------------------------------------------------------
 
-/** Setup finished; `capabilities` are the ones the agent really offers. */
+/**
+ * Setup finished; `capabilities` are the ones the agent really offers, `descriptions` their
+ * definitions' `description`s (only those that have one).
+ */
 export const Ready = Schema.Struct({
   type: Schema.Literal("ready"),
   capabilities: Schema.Array(Schema.String),
+  descriptions: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
 })
 
 /** Sent every heartbeat interval from a timer: its absence means the event loop is stuck. */

@@ -119,6 +119,9 @@ describe.each(["worker", "inline"] as const)("the %s runtime", (runtime) => {
       pid: undefined,
     })
     expect((await h.sam.invoke("echo", { n: 1 })).output).toEqual({ n: 1 })
+    // Its definition's description reaches the router (GET /api/capabilities, sam capabilities).
+    expect(h.sam.capabilities.description("echo")).toBe("answers its input")
+    expect(h.sam.capabilities.description("stream")).toBeUndefined()
     expect((await h.sam.invoke("stream", { count: 4 })).output).toEqual([1, 2, 3, 4])
     const aborted = h.nextLine((line) => line.startsWith("slow: signal aborted"))
     await expect(h.sam.invoke("slow", {})).rejects.toMatchObject({ reason: "timeout" })

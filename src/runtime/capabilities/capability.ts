@@ -30,6 +30,8 @@ export interface CapabilityProvider {
   readonly available?: () => boolean
   /** Concurrent invocations this provider accepts; further calls queue. Default unbounded. */
   readonly concurrency?: number | undefined
+  /** What the capability does, in its author's words (an agent's CapabilityDefinition.description). */
+  readonly description?: string | undefined
 }
 
 export interface InvokeOptions {

@@ -88,6 +88,8 @@ export class CapabilityRouter {
   private readonly waiters = new Map<string, Waiter[]>()
   /** Where the next search starts, per capability: ties go round-robin. */
   private readonly cursors = new Map<string, number>()
+  /** The description the last provider of each capability registered with (kept once it is withdrawn). */
+  private readonly descriptions = new Map<string, string | undefined>()
   private readonly maxQueue: number
   private readonly explainers = new Set<WhyMissing>()
   private readonly invocationListeners = new Set<InvocationListener>()
@@ -116,6 +118,7 @@ export class CapabilityRouter {
     const entry: Entry = { provider, inFlight: 0 }
     list.push(entry)
     this.providers.set(capability, list)
+    this.descriptions.set(capability, provider.description)
     this.wake(capability)
     return () => {
       const current = this.providers.get(capability)
@@ -139,6 +142,16 @@ export class CapabilityRouter {
         inFlight: e.inFlight,
       })),
     }))
+  }
+
+  /**
+   * What `capability` does, as its providers describe it: the first of those offering it now that
+   * has a description, else what the last one to offer it said (undefined: none ever did).
+   */
+  description(capability: string): string | undefined {
+    for (const entry of this.providers.get(capability) ?? [])
+      if (entry.provider.description !== undefined) return entry.provider.description
+    return this.descriptions.get(capability)
   }
 
   has(capability: string): boolean {

@@ -79,6 +79,8 @@ export const capabilityProviders = (
   capabilities: ReadonlyArray<string>,
   run: RunCapability,
   available?: () => boolean,
+  /** The description of each capability that has one (its definition's). */
+  descriptions: Readonly<Record<string, string>> = {},
 ): ReadonlyArray<readonly [string, CapabilityProvider]> => {
   const key = instanceKey(spec, instance)
   const timeoutMs = spec.agent?.timeoutMs
@@ -89,6 +91,7 @@ export const capabilityProviders = (
       id: key,
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(available === undefined ? {} : { available }),
+      ...(Object.hasOwn(descriptions, capability) ? { description: descriptions[capability] } : {}),
       invoke: (input, ctx) =>
         timeoutMs === undefined
           ? run(capability, input, ctx)

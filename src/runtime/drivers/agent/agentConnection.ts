@@ -65,6 +65,8 @@ export class AgentConnection {
   rssBytes = 0
   healthy = true
   healthDetail: string | undefined
+  /** What the agent's ready said of its capabilities: the description of each that has one. */
+  descriptions: Readonly<Record<string, string>> = {}
   /** The last error the agent logged (explains a failed start). */
   lastError: string | undefined
   /** Its setup threw: the start failed in the agent's own code (a `setup` failure, not a spawn's). */
@@ -103,6 +105,7 @@ export class AgentConnection {
           return
         }
         this.readyReported = true
+        if (message.descriptions) this.descriptions = message.descriptions
         this.readyResolve?.(message.capabilities)
         return
       case "heartbeat":
