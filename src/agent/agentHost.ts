@@ -8,6 +8,7 @@ import {
   type AgentDefinition,
   type AgentLogger,
   type CallOptions,
+  descriptionsOf,
   handlerOf,
   type InvocationContext,
   validateInput,
@@ -40,6 +41,9 @@ export const waitForInit = (port: AgentPort, dropped: (detail: string) => void):
       }
     })
   })
+
+/** What a call made by a handler carries of the invocation it serves (the `call` message's fields). */
+type CallPlace = Pick<Extract<FromAgent, { type: "call" }>, "chain" | "deadline">
 
 interface PendingCall {
   readonly capability: string
@@ -90,7 +94,12 @@ export class AgentHost {
   async start(): Promise<void> {
     this.startHeartbeat()
     await this.definition.setup?.(this.context)
-    this.send({ type: "ready", capabilities: Object.keys(this.definition.capabilities) })
+    const descriptions = descriptionsOf(this.definition)
+    this.send({
+      type: "ready",
+      capabilities: Object.keys(this.definition.capabilities),
+      ...(Object.keys(descriptions).length === 0 ? {} : { descriptions }),
+    })
   }
 
   /** Abort what is running, run the shutdown hook, stop heartbeats. Idempotent. */
@@ -156,7 +165,7 @@ export class AgentHost {
     const message = decoded.message
     switch (message.type) {
       case "invoke":
-        void this.run(message.id, message.capability, message.input)
+        void this.run(message)
         return
       case "cancel":
         this.inFlight.get(message.id)?.abort(new Error("invocation cancelled"))
@@ -187,7 +196,8 @@ export class AgentHost {
     }
   }
 
-  private async run(id: string, capabilityName: string, input: unknown): Promise<void> {
+  private async run(message: Extract<ToAgent, { type: "invoke" }>): Promise<void> {
+    const { id, capability: capabilityName, input } = message
     const capabilities = this.definition.capabilities
     if (!Object.hasOwn(capabilities, capabilityName)) {
       this.send({ type: "error", id, message: `agent ${this.init.unit} does not offer "${capabilityName}"` })
@@ -197,7 +207,17 @@ export class AgentHost {
     const controller = new AbortController()
     this.inFlight.set(id, controller)
     const signal = controller.signal
-    const ctx: InvocationContext = { ...this.context, signal, invocationId: id }
+    // The handler's calls are nested in this invocation: SAM counts their depth and bounds their deadline.
+    const place: CallPlace = {
+      chain: message.chain ?? [capabilityName],
+      ...(message.deadline === undefined ? {} : { deadline: message.deadline }),
+    }
+    const ctx: InvocationContext = {
+      ...this.context,
+      signal,
+      invocationId: id,
+      invoke: (capability, callInput, callOptions) => this.call(capability, callInput, callOptions, place),
+    }
     try {
       const valid = await validateInput(capability, input)
       const output = await handlerOf(capability)(valid, ctx)
@@ -244,7 +264,12 @@ export class AgentHost {
     }
   }
 
-  private call(capability: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+  private call(
+    capability: string,
+    input: unknown,
+    options: CallOptions = {},
+    place: CallPlace = {},
+  ): Promise<unknown> {
     const id = `call-${++this.nextCall}`
     return new Promise((resolve, reject) => {
       // As SAM's router says it for an inline agent's call: the same error in every runtime.
@@ -279,6 +304,7 @@ export class AgentHost {
           capability,
           input,
           ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+          ...place,
         })
       } catch (error) {
         this.calls.delete(id)

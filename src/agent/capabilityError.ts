@@ -10,6 +10,7 @@ export type CapabilityErrorReason =
   | "timeout"
   | "cancelled"
   | "too_large"
+  | "too_deep"
   | "failed"
 
 export const capabilityErrorReasons: ReadonlyArray<CapabilityErrorReason> = [
@@ -19,6 +20,7 @@ export const capabilityErrorReasons: ReadonlyArray<CapabilityErrorReason> = [
   "timeout",
   "cancelled",
   "too_large",
+  "too_deep",
   "failed",
 ]
 

@@ -128,6 +128,16 @@ export const defineAgent = <Inputs extends Record<string, unknown>>(
 export const handlerOf = (capability: Capability): CapabilityHandler =>
   typeof capability === "function" ? capability : capability.handler
 
+/** The `description` of each capability that has one (a definition's, a non-empty string). */
+export const descriptionsOf = (definition: AgentDefinition): Record<string, string> => {
+  const descriptions: Record<string, string> = {}
+  for (const [name, capability] of Object.entries(definition.capabilities)) {
+    const description = typeof capability === "function" ? undefined : capability?.description
+    if (typeof description === "string" && description !== "") descriptions[name] = description
+  }
+  return descriptions
+}
+
 /** Validate `input` against the capability's schema, if it has one. */
 export const validateInput = async (capability: Capability, input: unknown): Promise<unknown> => {
   if (typeof capability === "function" || capability.input === undefined) return input

@@ -25,12 +25,27 @@ export const Init = Schema.Struct({
   dataDir: Schema.String,
 })
 
+/**
+ * Where an invocation sits among agents' calls: its handler's `call`s send them back, so that SAM
+ * knows how deep they are and what is left of the deadline.
+ */
+const CallPlace = {
+  /**
+   * The capabilities from the outermost call down to this one, this one last; absent for a call
+   * from outside any agent (then the chain is `[capability]`).
+   */
+  chain: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** When the invocation's deadline passes (epoch ms); absent: it has none. */
+  deadline: Schema.optionalKey(Schema.Number),
+}
+
 /** Run `capability` with `input`; answered by result, or chunk…end, or error, all with `id`. */
 export const Invoke = Schema.Struct({
   type: Schema.Literal("invoke"),
   id: Id,
   capability: Schema.String,
   input: Schema.Unknown,
+  ...CallPlace,
 })
 
 /** Stop the operation `id` (an invocation SAM sent, or a call the agent made): abort its signal. */
@@ -59,10 +74,14 @@ export type ToAgent = typeof ToAgent.Type
 
 // --- agent → SAM -----------------------------------------------------------------------------
 
-/** Setup finished; `capabilities` are the ones the agent really offers. */
+/**
+ * Setup finished; `capabilities` are the ones the agent really offers, `descriptions` their
+ * definitions' `description`s (only those that have one).
+ */
 export const Ready = Schema.Struct({
   type: Schema.Literal("ready"),
   capabilities: Schema.Array(Schema.String),
+  descriptions: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
 })
 
 /** Sent every heartbeat interval from a timer: its absence means the event loop is stuck. */
@@ -102,13 +121,18 @@ export const LogLevel = Schema.Literals(["debug", "info", "warn", "error"])
 export type LogLevel = typeof LogLevel.Type
 export const Log = Schema.Struct({ type: Schema.Literal("log"), level: LogLevel, msg: Schema.String })
 
-/** The agent calls another capability through SAM (answered by call-result). */
+/**
+ * The agent calls another capability through SAM (answered by call-result). Made by a handler, it
+ * carries the `chain` and `deadline` of the invocation that handler serves (its chain being
+ * `[capability]` when the invoke had none); made outside one (setup, a timer), neither.
+ */
 export const Call = Schema.Struct({
   type: Schema.Literal("call"),
   id: Id,
   capability: Schema.String,
   input: Schema.Unknown,
   timeoutMs: Schema.optionalKey(Schema.Number),
+  ...CallPlace,
 })
 
 export const FromAgent = Schema.Union([

@@ -21,7 +21,7 @@ export const preview = (raw: unknown): string => {
 }
 
 /** A field's kind, or the strings it may be (a Schema.Literals). */
-type Kind = "string" | "number" | "record" | "unknown" | ReadonlyArray<string>
+type Kind = "string" | "number" | "record" | "strings" | "unknown" | ReadonlyArray<string>
 /** A field: its kind, and whether the key may be absent. */
 type Field = readonly [Kind, "required" | "optional"]
 
@@ -34,7 +34,13 @@ const shapes: Readonly<Record<ToAgent["type"], Readonly<Record<string, Field>>>>
     heartbeatIntervalMs: ["number", "required"],
     dataDir: ["string", "required"],
   },
-  invoke: { id: ["string", "required"], capability: ["string", "required"], input: ["unknown", "required"] },
+  invoke: {
+    id: ["string", "required"],
+    capability: ["string", "required"],
+    input: ["unknown", "required"],
+    chain: ["strings", "optional"],
+    deadline: ["number", "optional"],
+  },
   cancel: { id: ["string", "required"] },
   "call-result": {
     id: ["string", "required"],
@@ -58,14 +64,18 @@ const fits = (kind: Kind, value: unknown): boolean =>
       ? true
       : kind === "record"
         ? isRecord(value)
-        : typeof value === kind
+        : kind === "strings"
+          ? Array.isArray(value) && value.every((item) => typeof item === "string")
+          : typeof value === kind
 
 const expected = (kind: Kind): string =>
   typeof kind !== "string"
     ? kind.map((literal) => JSON.stringify(literal)).join(" | ")
     : kind === "record"
       ? "object"
-      : kind
+      : kind === "strings"
+        ? "array of strings"
+        : kind
 
 /** Validate a message an agent received from SAM: the message with its known keys, or what is wrong. */
 export const decodeToAgentMessage = (raw: unknown): Decoded<ToAgent> => {

@@ -56,6 +56,7 @@ export const capabilityList = (sam: Sam): CapabilityList => {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, providers]) => ({
       name,
+      description: sam.capabilities.description(name) ?? null,
       providers: providers.sort((a, b) =>
         a.unit === b.unit ? a.instance - b.instance : a.unit < b.unit ? -1 : 1,
       ),

@@ -160,7 +160,9 @@ export const capabilityProblem = (error: unknown, capability: string): Capabilit
           : `${failure.message}; give it longer if the agent needs it (the request's timeout_seconds, \`sam invoke --timeout\`)`,
       })
     case "too_large":
-      // The agent answered more than SAM holds for one call (capability.ts maxStreamBytes).
+    // The agent answered more than SAM holds for one call (capability.ts maxStreamBytes), or its
+    // calls nested deeper than SAM routes (maxCallDepth): the agents' doing, as a failure is.
+    case "too_deep":
       return new CapabilityFailed(fields)
     case "failed":
       return new CapabilityFailed(failure.code === undefined ? fields : { ...fields, code: failure.code })

@@ -372,6 +372,10 @@ export const CapabilityList = Schema.Struct({
   capabilities: Schema.Array(
     Schema.Struct({
       name: Schema.String,
+      description: Schema.NullOr(Schema.String).annotate({
+        description:
+          "What it does, from its agent's defineAgent capability definition (`description`); null when none says",
+      }),
       providers: Schema.Array(CapabilityProvider).annotate({
         description:
           "Every provider: the instances offering it now, and the configured agents declaring it that are not up",

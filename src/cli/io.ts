@@ -6,6 +6,8 @@ export interface CliIo {
   /** All of stdin (for `sam secrets set <key>` without a value). */
   readonly readStdin: () => Promise<string>
   readonly stdinIsTTY: boolean
+  /** The terminal's width when stdout is one (undefined: a pipe or a file, no width to fit). */
+  readonly columns?: number | undefined
   readonly env: Record<string, string | undefined>
   readonly cwd: string
 }
@@ -19,6 +21,7 @@ export const processIo = (): CliIo => ({
     return Buffer.concat(chunks).toString("utf8")
   },
   stdinIsTTY: process.stdin.isTTY === true,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
   env: process.env,
   cwd: process.cwd(),
 })

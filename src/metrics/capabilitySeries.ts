@@ -1,5 +1,5 @@
 // Capability invocations through the router: how many by capability and result (ok, or the
-// failure: not_found, unavailable, queue_full, timeout, cancelled, too_large, failed) and how long they took.
+// failure: not_found, unavailable, queue_full, timeout, cancelled, too_large, too_deep, failed) and how long they took.
 import { Counter, Histogram, type Registry } from "prom-client"
 import type { InvocationRecord } from "../runtime/capabilities/capabilityRouter.ts"
 import type { Sam } from "../runtime/sam.ts"
@@ -13,7 +13,7 @@ export const registerCapabilitySeries = (
 ): (() => void) => {
   const invocations = new Counter({
     name: "sam_capability_invocations_total",
-    help: "Capability invocations by capability and result (ok, not_found, unavailable, queue_full, timeout, cancelled, too_large, failed).",
+    help: "Capability invocations by capability and result (ok, not_found, unavailable, queue_full, timeout, cancelled, too_large, too_deep, failed).",
     labelNames: ["capability", "result"],
     registers: [registry],
   })

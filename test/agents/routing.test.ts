@@ -119,6 +119,9 @@ describe.each(["worker", "inline"] as const)("the %s runtime", (runtime) => {
       pid: undefined,
     })
     expect((await h.sam.invoke("echo", { n: 1 })).output).toEqual({ n: 1 })
+    // Its definition's description reaches the router (GET /api/capabilities, sam capabilities).
+    expect(h.sam.capabilities.description("echo")).toBe("answers its input")
+    expect(h.sam.capabilities.description("stream")).toBeUndefined()
     expect((await h.sam.invoke("stream", { count: 4 })).output).toEqual([1, 2, 3, 4])
     const aborted = h.nextLine((line) => line.startsWith("slow: signal aborted"))
     await expect(h.sam.invoke("slow", {})).rejects.toMatchObject({ reason: "timeout" })
@@ -291,4 +294,71 @@ describe("ctx.invoke's failure (docs/AGENTS.md)", () => {
         message: 'no agent or plugin offers capability "nope"',
       })
     })
+})
+
+describe("a chain of ctx.invoke calls (docs/AGENTS.md)", () => {
+  const chain = (...names: string[]) => names.join(" → ")
+  const refused = (capability: string, names: string[]) => ({
+    refused: {
+      reason: "too_deep",
+      capability,
+      message: `capability "${capability}" was refused: its call chain ${chain(...names)} is ${names.length} calls deep, more than the 16 SAM routes; a capability that calls itself, or agents that call each other in a cycle, must stop by themselves`,
+    },
+  })
+  for (const runtime of ["inline", "worker", "process", "sandbox"] as const)
+    it(`is refused too_deep past 16 calls, naming the chain, a cycle of agents too (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("looper", { runtime, agent: { capabilities: ["recurse", "ping"] } }),
+        agentUnit("partner", { runtime: "inline", agent: { capabilities: ["pong"] } }),
+      ])
+      // The outer call and 15 nested ones: 16 deep, served.
+      expect((await h.sam.invoke("recurse", { n: 15 })).output).toEqual({ bottom: true })
+      const seventeen = Array.from({ length: 17 }, () => "recurse")
+      expect((await h.sam.invoke("recurse", { n: 200 })).output).toEqual(refused("recurse", seventeen))
+      const cycle = Array.from({ length: 17 }, (_, i) => (i % 2 === 0 ? "ping" : "pong"))
+      expect((await h.sam.invoke("ping", { n: 200 })).output).toEqual(refused("ping", cycle))
+    })
+
+  for (const runtime of ["inline", "worker", "process", "sandbox"] as const)
+    it(`gets no more than what is left of its parent's deadline (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("caller", { runtime, agent: { capabilities: ["relay_failure"] } }),
+        agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
+      ])
+      const ended: Array<{ capability: string; result: string }> = []
+      h.sam.capabilities.observeInvocations((r) => ended.push({ capability: r.capability, result: r.result }))
+      // The handler calls "slow" with no deadline of its own, and not with ctx.signal. Both
+      // deadlines pass at once: the caller gets its own timeout, or the handler's answer, the
+      // nested call's.
+      const began = Date.now()
+      const outcome = await h.sam.invoke("relay_failure", { capability: "slow" }, { timeoutMs: 500 }).then(
+        (r) => r.output,
+        (error: unknown) => error,
+      )
+      expect(outcome).toMatchObject({
+        reason: "timeout",
+        message: expect.stringMatching(
+          /^capability "(relay_failure|slow)" timed out after \d+ ms(, what was left of the deadline of "relay_failure", the call its caller was serving)?$/,
+        ),
+      })
+      await vi.waitFor(() => expect(ended).toContainEqual({ capability: "slow", result: "timeout" }), {
+        timeout: 3_000,
+        interval: 20,
+      })
+      expect(Date.now() - began).toBeLessThan(2_000)
+    })
+
+  it("gets no more than what is left of its agent's own timeout_seconds either", async () => {
+    const h = await startAgents([
+      agentUnit("caller", { runtime: "worker", agent: { capabilities: ["relay_failure"], timeoutMs: 500 } }),
+      agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
+    ])
+    const ended: Array<{ capability: string; result: string }> = []
+    h.sam.capabilities.observeInvocations((r) => ended.push({ capability: r.capability, result: r.result }))
+    await h.sam.invoke("relay_failure", { capability: "slow" }).catch(() => undefined)
+    await vi.waitFor(() => expect(ended).toContainEqual({ capability: "slow", result: "timeout" }), {
+      timeout: 3_000,
+      interval: 20,
+    })
+  })
 })

@@ -280,8 +280,8 @@ describe("sam against a running SAM", () => {
     expect(listed).toMatchObject({ code: 0, stderr: "" })
     expect(listed.stdout).toBe(
       [
-        "CAPABILITY  AVAILABLE  PROVIDER  STATE    READY  IN FLIGHT",
-        "echo        yes        helper    running  yes    0",
+        "CAPABILITY  AVAILABLE  PROVIDER  STATE    READY  IN FLIGHT  DESCRIPTION",
+        "echo        yes        helper    running  yes    0          answers its input",
         "stream      yes        helper    running  yes    0",
         "",
       ].join("\n"),
@@ -292,11 +292,13 @@ describe("sam against a running SAM", () => {
       capabilities: [
         {
           name: "echo",
+          description: "answers its input",
           available: false,
           providers: [{ unit: "helper", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
         },
         {
           name: "stream",
+          description: null,
           available: false,
           providers: [{ unit: "helper", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
         },

@@ -209,8 +209,16 @@ describe("capabilities", () => {
   it("GET /api/capabilities lists every capability with its providers and their readiness", async () => {
     const { capabilities } = await withClient(h.url, as("watcher"), (c) => c.capabilities.list())
     expect(capabilities.map((c) => c.name)).toEqual(["echo", "slow", "stream", "whoami"])
+    expect(capabilities.map((c) => c.description)).toEqual([
+      "answers its input",
+      null,
+      null,
+      "the agent instance and process that served the call",
+    ])
     expect(capabilities[0]).toEqual({
       name: "echo",
+      // Its definition's description, sent in the agent's ready message.
+      description: "answers its input",
       available: true,
       providers: [
         { unit: "helper", instance: 0, state: "running", ready: true, in_flight: 0 },
@@ -225,6 +233,8 @@ describe("capabilities", () => {
       const { capabilities } = await withClient(h.url, as("watcher"), (c) => c.capabilities.list())
       expect(capabilities.find((c) => c.name === "whoami")).toEqual({
         name: "whoami",
+        // What its provider said while it ran is kept.
+        description: "the agent instance and process that served the call",
         available: false,
         providers: [{ unit: "translator", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
       })

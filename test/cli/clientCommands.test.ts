@@ -98,7 +98,7 @@ describe("what a command loads", () => {
       health: "healthy",
       units: [{ id: "db" }, { id: "helper" }],
     })
-    expect(runs.capabilities.stdout).toMatch(/^echo\s+yes\s+helper\s+running\s+yes\s+0$/m)
+    expect(runs.capabilities.stdout).toMatch(/^echo\s+yes\s+helper\s+running\s+yes\s+0\s+answers its input$/m)
     expect(runs.invoke).toMatchObject({ code: 0, stdout: '{\n  "n": 1\n}\n' })
     expect(runs.streamed).toMatchObject({ code: 0, stdout: '{\n  "n": 2\n}\n' })
     expect(runs.restart.stdout).toMatch(/^db is running/)

@@ -1,7 +1,18 @@
 // What SAM routes invocations to: a capability ("text_summarization") is offered by providers
 // (agent instances over IPC, inline agents, plugin handlers). The router picks one per call.
 
-export interface InvokeContext {
+/**
+ * Where a call sits among the calls agents make through SAM (ctx.invoke): what a nested call
+ * inherits from the invocation whose handler makes it.
+ */
+export interface CallParent {
+  /** The capabilities from the outermost call down to this one, this one last (its length is the depth). */
+  readonly chain: ReadonlyArray<string>
+  /** When this call's deadline passes (epoch ms), if it has one: a nested call gets no longer. */
+  readonly deadline?: number | undefined
+}
+
+export interface InvokeContext extends CallParent {
   /** Aborted on caller cancel, deadline or provider shutdown. */
   readonly signal: AbortSignal
   /** Correlation id of this invocation. */
@@ -19,11 +30,19 @@ export interface CapabilityProvider {
   readonly available?: () => boolean
   /** Concurrent invocations this provider accepts; further calls queue. Default unbounded. */
   readonly concurrency?: number | undefined
+  /** What the capability does, in its author's words (an agent's CapabilityDefinition.description). */
+  readonly description?: string | undefined
 }
 
 export interface InvokeOptions {
   readonly timeoutMs?: number | undefined
   readonly signal?: AbortSignal | undefined
+  /**
+   * The invocation whose handler makes this call (an agent's ctx.invoke; a provider's
+   * InvokeContext fits): the call is one deeper, refused past maxCallDepth, and its deadline is
+   * at most what is left of the parent's.
+   */
+  readonly parent?: CallParent | undefined
 }
 
 export interface InvokeResult {
@@ -46,6 +65,13 @@ export const maxStreamBytes = 64 * 1024 * 1024
 
 /** The most chunks of one streamed result SAM collects or holds unread (see maxStreamBytes). */
 export const maxStreamChunks = 100_000
+
+/**
+ * The deepest chain of calls SAM routes: a call from outside (sam.invoke, the API) is depth 1, each
+ * ctx.invoke made by a handler serving it one more. The next is refused `too_deep`: a capability
+ * that calls itself, or a cycle of agents (a → b → a), would otherwise go on until a deadline.
+ */
+export const maxCallDepth = 16
 
 /**
  * About how many bytes `chunk` takes: its JSON's length (what the API and the IPC carry), a

@@ -10,12 +10,13 @@ import {
   type InvokeOutput,
   type InvokeResult,
   isAsyncIterable,
+  maxCallDepth,
   streamOverCap,
 } from "./capability.ts"
 
 export class CapabilityError extends Data.TaggedError("CapabilityError")<{
   readonly capability: string
-  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | failed (the agent SDK's too) */
+  /** not_found | unavailable | queue_full | timeout | cancelled | too_large | too_deep | failed (the agent SDK's too) */
   readonly reason: CapabilityErrorReason
   readonly message: string
   /** failed: the `code` of the error the handler threw, when it had a string one. */
@@ -47,6 +48,33 @@ export type InvocationListener = (record: InvocationRecord) => void
 /** Why no running provider offers `capability` ("plugin hooky offers it but is failed: ..."), if known. */
 export type WhyMissing = (capability: string) => string | undefined
 
+/** A call's options as the router runs it: its place in its chain of calls and its deadline. */
+interface RoutedCall extends InvokeOptions {
+  /** The capabilities from the outermost call down to this one, this one last. */
+  readonly chain: ReadonlyArray<string>
+  /** When its deadline passes (epoch ms), if it has one: what its provider's nested calls inherit. */
+  readonly deadline: number | undefined
+  /** The parent's capability, when this call's deadline is what was left of the parent's. */
+  readonly inherited?: string
+}
+
+/** Place a call in its chain; a nested call gets at most what is left of its parent's deadline. */
+const routedCall = (capability: string, options: InvokeOptions): RoutedCall => {
+  const { parent, timeoutMs } = options
+  const chain = parent ? [...parent.chain, capability] : [capability]
+  const now = Date.now()
+  const own = timeoutMs === undefined ? undefined : now + timeoutMs
+  if (parent?.deadline === undefined || (own !== undefined && own <= parent.deadline))
+    return { ...options, chain, deadline: own }
+  return {
+    ...options,
+    timeoutMs: Math.max(0, Math.round(parent.deadline - now)),
+    chain,
+    deadline: parent.deadline,
+    ...(parent.chain.length === 0 ? {} : { inherited: parent.chain[parent.chain.length - 1]! }),
+  }
+}
+
 interface Waiter {
   readonly wake: () => void
 }
@@ -60,6 +88,8 @@ export class CapabilityRouter {
   private readonly waiters = new Map<string, Waiter[]>()
   /** Where the next search starts, per capability: ties go round-robin. */
   private readonly cursors = new Map<string, number>()
+  /** The description the last provider of each capability registered with (kept once it is withdrawn). */
+  private readonly descriptions = new Map<string, string | undefined>()
   private readonly maxQueue: number
   private readonly explainers = new Set<WhyMissing>()
   private readonly invocationListeners = new Set<InvocationListener>()
@@ -88,6 +118,7 @@ export class CapabilityRouter {
     const entry: Entry = { provider, inFlight: 0 }
     list.push(entry)
     this.providers.set(capability, list)
+    this.descriptions.set(capability, provider.description)
     this.wake(capability)
     return () => {
       const current = this.providers.get(capability)
@@ -111,6 +142,16 @@ export class CapabilityRouter {
         inFlight: e.inFlight,
       })),
     }))
+  }
+
+  /**
+   * What `capability` does, as its providers describe it: the first of those offering it now that
+   * has a description, else what the last one to offer it said (undefined: none ever did).
+   */
+  description(capability: string): string | undefined {
+    for (const entry of this.providers.get(capability) ?? [])
+      if (entry.provider.description !== undefined) return entry.provider.description
+    return this.descriptions.get(capability)
   }
 
   has(capability: string): boolean {
@@ -146,8 +187,9 @@ export class CapabilityRouter {
    * Invoke and collect the whole output (a stream is gathered into an array of chunks, up to
    * maxStreamBytes and maxStreamChunks: past them the stream is cancelled and the call fails `too_large`).
    */
-  async invoke(capability: string, input: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+  async invoke(capability: string, input: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> {
     const began = performance.now()
+    const options = routedCall(capability, invokeOptions)
     let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
     try {
       dispatched = await this.dispatch(capability, input, options)
@@ -175,9 +217,10 @@ export class CapabilityRouter {
   async *stream(
     capability: string,
     input: unknown,
-    options: InvokeOptions = {},
+    invokeOptions: InvokeOptions = {},
   ): AsyncGenerator<unknown, string> {
     const began = performance.now()
+    const options = routedCall(capability, invokeOptions)
     let dispatched: Awaited<ReturnType<CapabilityRouter["dispatch"]>>
     try {
       dispatched = await this.dispatch(capability, input, options)
@@ -205,8 +248,9 @@ export class CapabilityRouter {
   private async dispatch(
     capability: string,
     input: unknown,
-    options: InvokeOptions,
+    options: RoutedCall,
   ): Promise<{ agent: string; output: Promise<InvokeOutput>; release: () => void }> {
+    if (options.chain.length > maxCallDepth) throw tooDeep(capability, options.chain)
     const controller = new AbortController()
     const signals = [controller.signal]
     if (options.signal) signals.push(options.signal)
@@ -224,12 +268,19 @@ export class CapabilityRouter {
     }
     const id = `inv-${++nextInvocation}`
     const output = Promise.resolve()
-      .then(() => entry.provider.invoke(input, { signal, id }))
+      .then(() =>
+        entry.provider.invoke(input, {
+          signal,
+          id,
+          chain: options.chain,
+          ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+        }),
+      )
       .then((value) => (isAsyncIterable(value) ? abortable(value, signal) : value))
     return { agent: entry.provider.id, output: raceAbort(output, signal), release }
   }
 
-  private async acquire(capability: string, signal: AbortSignal, options: InvokeOptions): Promise<Entry> {
+  private async acquire(capability: string, signal: AbortSignal, options: RoutedCall): Promise<Entry> {
     while (true) {
       const entries = this.providers.get(capability)
       if (!entries || entries.length === 0) {
@@ -298,12 +349,7 @@ export class CapabilityRouter {
   }
 
   /** What a call failed with, as a CapabilityError naming the provider `agent` that served it, if any. */
-  private failure(
-    capability: string,
-    error: unknown,
-    options: InvokeOptions,
-    agent?: string,
-  ): CapabilityError {
+  private failure(capability: string, error: unknown, options: RoutedCall, agent?: string): CapabilityError {
     const failure = this.cause(capability, error, options)
     if (agent === undefined || failure.agent !== undefined) return failure
     const { reason, message, code, agentLimit } = failure
@@ -317,13 +363,17 @@ export class CapabilityRouter {
     })
   }
 
-  private cause(capability: string, error: unknown, options: InvokeOptions): CapabilityError {
+  private cause(capability: string, error: unknown, options: RoutedCall): CapabilityError {
     if (error instanceof CapabilityError) return error
     if (error instanceof DOMException && error.name === "TimeoutError") {
+      const inherited =
+        options.inherited === undefined
+          ? ""
+          : `, what was left of the deadline of "${options.inherited}", the call its caller was serving`
       return new CapabilityError({
         capability,
         reason: "timeout",
-        message: `capability "${capability}" timed out after ${options.timeoutMs} ms`,
+        message: `capability "${capability}" timed out after ${options.timeoutMs} ms${inherited}`,
       })
     }
     if (options.signal?.aborted) {
@@ -384,6 +434,19 @@ const collect = async (
     chunks.push(chunk)
   }
   return chunks
+}
+
+/** A call one deeper than maxCallDepth: refused, naming its chain (a forged long one shortened). */
+export const tooDeep = (capability: string, chain: ReadonlyArray<string>): CapabilityError => {
+  const shown = chain.length <= maxCallDepth + 1 ? chain : [...chain.slice(0, 8), "…", ...chain.slice(-8)]
+  return new CapabilityError({
+    capability,
+    reason: "too_deep",
+    message:
+      `capability "${capability}" was refused: its call chain ${shown.join(" → ")} is ${chain.length} calls deep, ` +
+      `more than the ${maxCallDepth} SAM routes; a capability that calls itself, or agents that call each other ` +
+      "in a cycle, must stop by themselves",
+  })
 }
 
 /** A stream past the caps (capability.ts maxStreamBytes): what happened, and how to read a big result. */

@@ -2,7 +2,12 @@
 // offers at ready (pure), and the router providers for them, each enforcing `timeout_seconds`
 // by aborting the handler's signal and failing the caller with a timeout error.
 import { Effect } from "effect"
-import { type CapabilityProvider, type InvokeOutput, isAsyncIterable } from "../../capabilities/capability.ts"
+import {
+  type CapabilityProvider,
+  type InvokeContext,
+  type InvokeOutput,
+  isAsyncIterable,
+} from "../../capabilities/capability.ts"
 import { CapabilityError } from "../../capabilities/capabilityRouter.ts"
 import { instanceKey, type UnitSpec } from "../../unitSpec.ts"
 import { type DriverContext, DriverError } from "../driver.ts"
@@ -58,12 +63,14 @@ export const admitCapabilities = (ctx: DriverContext, offered: ReadonlyArray<str
     return check.routed
   })
 
-/** How one runtime runs a capability: resolves with a value or an async iterable of chunks. */
+/**
+ * How one runtime runs a capability: resolves with a value or an async iterable of chunks. `ctx`
+ * has the signal to stop on, and the chain and deadline the handler's own ctx.invoke calls inherit.
+ */
 export type RunCapability = (
   capability: string,
   input: unknown,
-  signal: AbortSignal,
-  id: string,
+  ctx: InvokeContext,
 ) => Promise<InvokeOutput> | InvokeOutput
 
 export const capabilityProviders = (
@@ -72,6 +79,8 @@ export const capabilityProviders = (
   capabilities: ReadonlyArray<string>,
   run: RunCapability,
   available?: () => boolean,
+  /** The description of each capability that has one (its definition's). */
+  descriptions: Readonly<Record<string, string>> = {},
 ): ReadonlyArray<readonly [string, CapabilityProvider]> => {
   const key = instanceKey(spec, instance)
   const timeoutMs = spec.agent?.timeoutMs
@@ -82,12 +91,16 @@ export const capabilityProviders = (
       id: key,
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(available === undefined ? {} : { available }),
+      ...(Object.hasOwn(descriptions, capability) ? { description: descriptions[capability] } : {}),
       invoke: (input, ctx) =>
         timeoutMs === undefined
-          ? run(capability, input, ctx.signal, ctx.id)
-          : withDeadline(capability, key, timeoutMs, ctx.signal, (signal) =>
-              run(capability, input, signal, ctx.id),
-            ),
+          ? run(capability, input, ctx)
+          : withDeadline(capability, key, timeoutMs, ctx.signal, (signal) => {
+              // The agent's own limit is a deadline too: the handler's calls get no longer.
+              const limit = Date.now() + timeoutMs
+              const deadline = ctx.deadline === undefined ? limit : Math.min(ctx.deadline, limit)
+              return run(capability, input, { ...ctx, signal, deadline })
+            }),
     },
   ])
 }

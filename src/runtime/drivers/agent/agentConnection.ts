@@ -6,6 +6,7 @@ import { asCapabilityError, CapabilityError } from "../../../agent/capabilityErr
 import { decodeFromAgentMessage, type FromAgent, preview, type ToAgent } from "../../../agent/protocol.ts"
 import {
   approximateSize,
+  type InvokeContext,
   type InvokeOptions,
   type InvokeOutput,
   type InvokeResult,
@@ -64,6 +65,8 @@ export class AgentConnection {
   rssBytes = 0
   healthy = true
   healthDetail: string | undefined
+  /** What the agent's ready said of its capabilities: the description of each that has one. */
+  descriptions: Readonly<Record<string, string>> = {}
   /** The last error the agent logged (explains a failed start). */
   lastError: string | undefined
   /** Its setup threw: the start failed in the agent's own code (a `setup` failure, not a spawn's). */
@@ -102,6 +105,7 @@ export class AgentConnection {
           return
         }
         this.readyReported = true
+        if (message.descriptions) this.descriptions = message.descriptions
         this.readyResolve?.(message.capabilities)
         return
       case "heartbeat":
@@ -186,7 +190,8 @@ export class AgentConnection {
    * Invoke `capability` on the agent. Resolves with the value, or with an async iterable of
    * chunks as soon as the first chunk arrives; `signal` cancels it on both sides.
    */
-  invoke(capability: string, input: unknown, signal: AbortSignal): Promise<InvokeOutput> {
+  invoke(capability: string, input: unknown, call: InvokeContext): Promise<InvokeOutput> {
+    const { signal } = call
     if (this.closed) return Promise.reject(new Error(this.closed))
     if (signal.aborted) return Promise.reject(signal.reason)
     const id = `i${++this.nextId}`
@@ -206,7 +211,15 @@ export class AgentConnection {
         cleanup: () => signal.removeEventListener("abort", onAbort),
       })
       try {
-        this.options.send({ type: "invoke", id, capability, input })
+        this.options.send({
+          type: "invoke",
+          id,
+          capability,
+          input,
+          // A call from outside any agent has the chain [capability]: not sent.
+          ...(call.chain.length > 1 ? { chain: call.chain } : {}),
+          ...(call.deadline === undefined ? {} : { deadline: call.deadline }),
+        })
       } catch (error) {
         this.take(id)
         reject(
@@ -285,6 +298,15 @@ export class AgentConnection {
       const result = await host.invoke(call.capability, call.input, {
         signal: controller.signal,
         ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
+        // Made by a handler: nested in the invocation it serves (its depth, what is left of its deadline).
+        ...(call.chain === undefined
+          ? {}
+          : {
+              parent: {
+                chain: call.chain,
+                ...(call.deadline === undefined ? {} : { deadline: call.deadline }),
+              },
+            }),
       })
       if (!controller.signal.aborted) {
         try {

@@ -134,8 +134,13 @@ export const attachAgent = (ctx: DriverContext, options: AttachOptions) =>
         }),
       ),
       ...(transport.usage === undefined ? {} : { usage: transport.usage }),
-      capabilities: capabilityProviders(ctx.spec, ctx.instance, routed, (capability, input, signal) =>
-        connection.invoke(capability, input, signal),
+      capabilities: capabilityProviders(
+        ctx.spec,
+        ctx.instance,
+        routed,
+        (capability, input, call) => connection.invoke(capability, input, call),
+        undefined,
+        connection.descriptions,
       ),
       facts: facts.subscribe,
     }

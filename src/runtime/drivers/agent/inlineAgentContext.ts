@@ -4,6 +4,7 @@
 import { format } from "node:util"
 import { asCapabilityError } from "../../../agent/capabilityError.ts"
 import type { AgentContext, AgentLogger, CallOptions } from "../../../agent/defineAgent.ts"
+import type { CallParent } from "../../capabilities/capability.ts"
 import type { DriverContext } from "../driver.ts"
 import { samVariables } from "../processDriver.ts"
 import { type CallHost, callsNotRouted } from "./agentConnection.ts"
@@ -52,6 +53,7 @@ export class InlineAgentState {
 
   private readonly ctx: DriverContext
   private readonly dataDirPath: string
+  private readonly calls: CallHost | undefined
 
   constructor(
     ctx: DriverContext,
@@ -78,22 +80,36 @@ export class InlineAgentState {
     Object.defineProperty(context, "logger", loggerGetter)
     context.config = config
     context.env = env
-    context.invoke = async (capability: string, input: unknown, options: CallOptions = {}) => {
-      if (!calls) throw callsNotRouted(capability)
-      const lifetime = this.signal()
-      const signal = options.signal ? AbortSignal.any([options.signal, lifetime]) : lifetime
-      // The router's CapabilityError is Effect's; the agent gets the SDK's, as in every runtime.
-      const result = await calls
-        .invoke(capability, input, {
-          signal,
-          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        })
-        .catch((error: unknown) => {
-          throw asCapabilityError(capability, error)
-        })
-      return result.output
-    }
+    this.calls = calls
+    context.invoke = (capability: string, input: unknown, options?: CallOptions) =>
+      this.call(capability, input, options, undefined)
     this.context = context as unknown as AgentContext
+  }
+
+  /**
+   * ctx.invoke: through SAM's router, ended when the agent stops. Made by a handler, `parent` is
+   * the invocation it serves (the call is one deeper, its deadline at most what is left of it).
+   */
+  async call(
+    capability: string,
+    input: unknown,
+    options: CallOptions = {},
+    parent: CallParent | undefined,
+  ): Promise<unknown> {
+    if (!this.calls) throw callsNotRouted(capability)
+    const lifetime = this.signal()
+    const signal = options.signal ? AbortSignal.any([options.signal, lifetime]) : lifetime
+    // The router's CapabilityError is Effect's; the agent gets the SDK's, as in every runtime.
+    const result = await this.calls
+      .invoke(capability, input, {
+        signal,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(parent === undefined ? {} : { parent }),
+      })
+      .catch((error: unknown) => {
+        throw asCapabilityError(capability, error)
+      })
+    return result.output
   }
 
   dataDir(): string {

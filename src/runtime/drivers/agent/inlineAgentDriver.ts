@@ -3,7 +3,7 @@
 // lifecycle, capability checks, timeouts and health() are the same as for the other runtimes.
 
 import { Effect, Scope } from "effect"
-import { type AgentDefinition, handlerOf, validateInput } from "../../../agent/defineAgent.ts"
+import { type AgentDefinition, descriptionsOf, handlerOf, validateInput } from "../../../agent/defineAgent.ts"
 import { logInvocationFailure } from "../../../agent/describeError.ts"
 import { importAgent } from "../../../agent/loadAgent.ts"
 import { isAsyncIterable } from "../../capabilities/capability.ts"
@@ -78,37 +78,51 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
         // Nothing to pause in SAM's own thread: a suspended agent is simply not routed to.
         suspend: Effect.void,
         resume: Effect.void,
-        capabilities: capabilityProviders(ctx.spec, ctx.instance, routed, (capability, input, signal, id) => {
-          const entry = definition.capabilities[capability]!
-          // The handler's signal aborts with the caller's, or when the agent stops. (Not
-          // AbortSignal.any on the long-lived lifetime signal: dependents would pile up on it.)
-          const invocation = state.invocation()
-          const onAbort = () => invocation.abort(signal.reason)
-          if (signal.aborted) onAbort()
-          else signal.addEventListener("abort", onAbort, { once: true })
-          const done = () => {
-            state.settled(invocation)
-            signal.removeEventListener("abort", onAbort)
-          }
-          const output = raceSignal(
-            validateInput(entry, input).then((valid) =>
-              handlerOf(entry)(valid, { ...context, signal: invocation.signal, invocationId: id }),
-            ),
-            invocation.signal,
-          )
-          return output.then(
-            (value) => {
-              if (isAsyncIterable(value)) return untilDone(value, done)
-              done()
-              return value
-            },
-            (error: unknown) => {
-              done()
-              if (!invocation.signal.aborted) logInvocationFailure(context.logger, capability, error)
-              throw error
-            },
-          )
-        }),
+        capabilities: capabilityProviders(
+          ctx.spec,
+          ctx.instance,
+          routed,
+          (capability, input, call) => {
+            const { signal, id } = call
+            const entry = definition.capabilities[capability]!
+            // The handler's signal aborts with the caller's, or when the agent stops. (Not
+            // AbortSignal.any on the long-lived lifetime signal: dependents would pile up on it.)
+            const invocation = state.invocation()
+            const onAbort = () => invocation.abort(signal.reason)
+            if (signal.aborted) onAbort()
+            else signal.addEventListener("abort", onAbort, { once: true })
+            const done = () => {
+              state.settled(invocation)
+              signal.removeEventListener("abort", onAbort)
+            }
+            const output = raceSignal(
+              validateInput(entry, input).then((valid) =>
+                handlerOf(entry)(valid, {
+                  ...context,
+                  signal: invocation.signal,
+                  invocationId: id,
+                  // Its calls are nested in this invocation (depth, deadline), as in every runtime.
+                  invoke: (callee, calleeInput, options) => state.call(callee, calleeInput, options, call),
+                }),
+              ),
+              invocation.signal,
+            )
+            return output.then(
+              (value) => {
+                if (isAsyncIterable(value)) return untilDone(value, done)
+                done()
+                return value
+              },
+              (error: unknown) => {
+                done()
+                if (!invocation.signal.aborted) logInvocationFailure(context.logger, capability, error)
+                throw error
+              },
+            )
+          },
+          undefined,
+          descriptionsOf(definition),
+        ),
         ...(health === undefined ? {} : { facts: health.subscribe }),
       }
     }),
