@@ -37,7 +37,7 @@ export interface PluginBackend {
 /** What the API serves of SAM's monitoring (src/metrics/monitoring.ts). */
 export type MonitoringBackend = Pick<
   Monitoring,
-  "settings" | "scrape" | "unitMetrics" | "alerts" | "watchdog"
+  "settings" | "scrape" | "unitMetrics" | "requestRate" | "alerts" | "watchdog"
 >
 
 /** What the API shows of the gateway (src/gateway/gateway.ts implements it). */

@@ -72,8 +72,10 @@ const unitFields = {
   group: Schema.String,
   instances: Count,
   restarts: Count,
-  pid: Pid,
-  uptime: Seconds,
+  pid: Pid.annotate({ description: "Its first instance's pid (per_instance has each one's)" }),
+  uptime: Seconds.annotate({
+    description: "Its longest-running instance's uptime (per_instance has each one's)",
+  }),
   cpu_percent: Schema.NullOr(Schema.Finite),
   memory_bytes: Schema.NullOr(Count),
   reason: Schema.String.annotate({
@@ -454,7 +456,7 @@ export const EventsQuery = Schema.Struct({
   usage: Schema.optionalKey(
     Schema.Literals(["true", "false"]).annotate({
       description:
-        "true: also send a `usage` event (no id) every 2 s: {at, units: [{id, cpu_percent, memory_bytes}]}",
+        "true: also send a `usage` event (no id) every 2 s: {at, units: [{id, cpu_percent, memory_bytes, requests_per_second?}]}; `requests_per_second` (gateway requests over the last 5 s) only for services the gateway routes",
     }),
   ),
   recent: Schema.optionalKey(

@@ -1,5 +1,6 @@
 // The `sam ps` / `sam status` table of units and how its cells read (1h02m, 12.4 MB, 0.3%).
 import type { ControlClient } from "../api/controlClient.ts"
+import { degradedOf, degradedText } from "../api/degraded.ts"
 import { runsSeveral } from "../api/instanceLabel.ts"
 import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
@@ -156,15 +157,14 @@ const downStates = new Set(["error", "crashed", "backoff"])
 
 /**
  * A unit of several instances that serves while some are down reads "degraded (1 of 2 in
- * backoff)", not its worst instance's state: the instance rows under it say which and when.
+ * backoff)" (degraded.ts, as the dashboard's card), not its worst instance's state: the instance
+ * rows under it say which and when.
  */
 const unitStateText = (r: UnitRow, now: number): string => {
-  const each = r.per_instance
-  const serving = each.filter((i) => i.ready).length
-  if (each.length < 2 || serving === 0 || !downStates.has(r.state))
-    return stateText(r.state, r.next_attempt_at, now)
-  const down = each.filter((i) => i.status === r.state).length
-  return `degraded (${down} of ${each.length} ${r.state === "backoff" ? "in backoff" : r.state})`
+  const degraded = degradedOf({ status: r.state, per_instance: r.per_instance })
+  return degraded === undefined
+    ? stateText(r.state, r.next_attempt_at, now)
+    : `degraded (${degradedText(degraded)})`
 }
 
 const cells = (r: UnitRow, now: number): string[] => [

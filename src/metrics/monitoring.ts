@@ -180,6 +180,11 @@ export class Monitoring {
     return `${own}\n${processMetrics}`
   }
 
+  /** Unit `id`'s requests per second over the last history interval (0 when none came). */
+  requestRate(id: string): number {
+    return this.history.requestRate(id)
+  }
+
   /** Unit `id`'s history (throws UnitNotFound through the facade for an unknown id). */
   unitMetrics(id: string): UnitMetricsView {
     this.sam.unitStatus(id)

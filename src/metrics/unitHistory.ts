@@ -1,7 +1,9 @@
 // A short in-memory history per unit for the dashboard: CPU (percent of one core, all instances
 // summed), resident memory (bytes, summed) and requests per second (gateway requests for a
 // service, capability invocations for an agent), one point per interval in fixed rings (default
-// 180 points at 5 s: 15 minutes). Served by GET /api/{services,agents}/:id/metrics.
+// 180 points at 5 s: 15 minutes). Served by GET /api/{services,agents}/:id/metrics. Also the
+// request rate now, over the last interval (per-second buckets), for the event stream's live
+// `usage` samples.
 import type { UnitStatus } from "../runtime/sam.ts"
 
 export type Point = readonly [t: number, value: number]
@@ -59,6 +61,8 @@ export class UnitHistory {
   private readonly capacity: number
   private readonly rings = new Map<string, UnitRings>()
   private readonly requests = new Map<string, number>()
+  /** Per unit, requests counted in each of the last seconds: [epoch second, count], oldest first. */
+  private readonly recentSeconds = new Map<string, Array<[number, number]>>()
   private lastSample: number | undefined
 
   constructor(options: { intervalMs?: number; points?: number } = {}) {
@@ -67,8 +71,32 @@ export class UnitHistory {
   }
 
   /** Count one request served by `unit` (a gateway request, a capability invocation). */
-  countRequest(unit: string): void {
+  countRequest(unit: string, now = Date.now()): void {
     this.requests.set(unit, (this.requests.get(unit) ?? 0) + 1)
+    const second = Math.floor(now / 1000)
+    const buckets = this.recentSeconds.get(unit) ?? []
+    const last = buckets.at(-1)
+    if (last !== undefined && last[0] === second) last[1]++
+    else buckets.push([second, 1])
+    while (buckets.length > 0 && (buckets[0]?.[0] ?? second) <= second - this.windowSeconds()) buckets.shift()
+    this.recentSeconds.set(unit, buckets)
+  }
+
+  /** The sliding window of requestRate: one interval, in whole seconds (at least 1). */
+  private windowSeconds(): number {
+    return Math.max(1, Math.round(this.intervalMs / 1000))
+  }
+
+  /**
+   * `unit`'s requests per second over the last interval (5 s) up to `now`, whole seconds: what
+   * its next history point will say, but at any moment (the live `usage` samples, every 2 s).
+   */
+  requestRate(unit: string, now = Date.now()): number {
+    const window = this.windowSeconds()
+    const from = Math.floor(now / 1000) - window
+    const buckets = this.recentSeconds.get(unit) ?? []
+    const count = buckets.reduce((n, [second, c]) => (second > from ? n + c : n), 0)
+    return round(count / window, 3)
   }
 
   /** Take one point per unit from their statuses; units no longer configured are forgotten. */
@@ -100,6 +128,7 @@ export class UnitHistory {
       rings.requests.push(now, round((this.requests.get(unit.id) ?? 0) / Math.max(seconds, 0.001), 3))
     }
     for (const id of [...this.rings.keys()]) if (!seen.has(id)) this.rings.delete(id)
+    for (const id of [...this.recentSeconds.keys()]) if (!seen.has(id)) this.recentSeconds.delete(id)
     this.requests.clear()
   }
 

@@ -64,7 +64,7 @@ const table = new Set([
  * name: modules with no imports of their own).
  */
 const client =
-  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress|logSince|instanceLabel)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|reloadSummary)\.ts|app\/startOutcome\.ts)$/
+  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress|logSince|instanceLabel|degraded)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|reloadSummary)\.ts|app\/startOutcome\.ts)$/
 
 describe("what a command loads", () => {
   it("sam --version, --help and a mistyped command load the command table only", async () => {

@@ -120,6 +120,67 @@ describe("the dashboard's state", () => {
     expect(state.usage.get("db")?.cpu.map(([, v]) => v)).toEqual([0, 5, 10, 11])
   })
 
+  it("draws a routed service's gateway requests per second from its history, then from the live samples", () => {
+    const start = Date.parse("2026-12-01T10:00:00.000Z")
+    let state = applySnapshot(initialState, snapshot, 1000)
+    const history = [0, 5, 10].map((s) => [start + s * 1000, s / 5] as const)
+    state = applyHistory(state, "web", history, history, history)
+    // A sample carries requests_per_second for the services the gateway routes only.
+    state = applyUsage(state, {
+      at: new Date(start + 12_000).toISOString(),
+      units: [
+        { id: "web", cpu_percent: 1, memory_bytes: 2, requests_per_second: 7.5 },
+        { id: "db", cpu_percent: 1, memory_bytes: 2 },
+      ],
+    })
+    expect(state.usage.get("web")?.requests.map(([, v]) => v)).toEqual([0, 1, 2, 7.5])
+    expect(state.usage.get("db")?.requests).toEqual([])
+    // Nothing running (no CPU or memory figure): its requests still go on, the gateway answers them.
+    state = applyUsage(state, {
+      at: new Date(start + 14_000).toISOString(),
+      units: [{ id: "web", cpu_percent: null, memory_bytes: null, requests_per_second: 3 }],
+    })
+    expect(state.usage.get("web")?.requests.at(-1)).toEqual([start + 14_000, 3])
+    expect(state.usage.get("web")?.cpu).toHaveLength(4)
+  })
+
+  it("moves only the instance's row of a unit of several on its transition; the unit's view follows", () => {
+    const instance = (n: number, pid: number) => ({
+      instance: n,
+      status: "running",
+      ready: true,
+      pid,
+      port: 4000 + n,
+      restarts: 0,
+      uptime: 10,
+      reason: "ready",
+      next_attempt_at: null,
+    })
+    let state = applySnapshot(
+      initialState,
+      {
+        services: [
+          service("web", { instances: 2, pid: 100, per_instance: [instance(0, 100), instance(1, 101)] }),
+        ],
+      },
+      1000,
+    )
+    state = applyTransition(state, {
+      type: "transition",
+      unit: "web#0",
+      instance: 0,
+      from: "running.ready",
+      to: "backoff",
+      reason: "exited by signal SIGKILL",
+      id: 5,
+      at: "z",
+    })
+    const web = state.units.get("web")
+    expect(web).toMatchObject({ status: "running", ready: true })
+    expect(web?.per_instance[0]).toMatchObject({ status: "backoff", ready: false, pid: null, uptime: 0 })
+    expect(web?.per_instance[1]).toMatchObject({ status: "running", ready: true, pid: 101 })
+  })
+
   it("reads firing alerts from GET /api/alerts and from alert.firing events alike", () => {
     const listed = firingAlerts({
       active: [

@@ -65,7 +65,15 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
                     everyMs: usageEveryMs,
                     sample: () => ({
                       at: new Date().toISOString(),
-                      units: sam.status().units.map((s) => usageView(s, usage)),
+                      units: sam.status().units.map((s) => ({
+                        ...usageView(s, usage),
+                        // A service the gateway routes: its request rate now, as its history keeps it.
+                        ...(s.kind === "service" &&
+                        context.monitoring !== undefined &&
+                        context.gateway?.serviceGateway(s.id) !== undefined
+                          ? { requests_per_second: context.monitoring.requestRate(s.id) }
+                          : {}),
+                      })),
                     }),
                   },
                 }

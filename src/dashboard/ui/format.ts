@@ -33,3 +33,7 @@ export const relative = (iso: string, now: number): string => {
   const delta = (Date.parse(iso) - now) / 1000
   return delta >= 0 ? `in ${duration(delta)}` : `${duration(-delta)} ago`
 }
+
+/** A rate per second: 0/s, 0.4/s, 12/s; an em dash for no measurement. */
+export const perSecond = (n: number | null | undefined): string =>
+  n === null || n === undefined ? "—" : `${n === 0 ? "0" : n < 10 ? n.toFixed(1) : Math.round(n)}/s`

@@ -304,7 +304,14 @@ export class Live {
         const metrics = await getIfThere<Metrics>(`${unitPath(unit.kind, unit.id)}/metrics`)
         const series = metrics?.series ?? {}
         this.store.update((s) =>
-          applyHistory(s, unit.id, series.cpu_percent ?? [], series.memory_bytes ?? []),
+          applyHistory(
+            s,
+            unit.id,
+            series.cpu_percent ?? [],
+            series.memory_bytes ?? [],
+            // Drawn for the services the gateway routes (an agent's are its invocations).
+            unit.kind === "service" ? (series.requests_per_second ?? []) : [],
+          ),
         )
       })
     }

@@ -25,7 +25,11 @@ export type Point = readonly [number, number]
 export interface Series {
   readonly cpu: ReadonlyArray<Point>
   readonly memory: ReadonlyArray<Point>
+  /** Gateway requests per second (services the gateway routes; empty for the others). */
+  readonly requests: ReadonlyArray<Point>
 }
+
+const noSeries: Series = { cpu: [], memory: [], requests: [] }
 
 const timelineLength = 200
 
@@ -182,7 +186,10 @@ export const applySnapshot = (state: State, snapshot: Raw, now: number): State =
   }
 }
 
-/** A transition moves the unit at once (instance 0 carries the pid); the API's view follows. */
+/**
+ * A transition moves the unit at once (instance 0 carries the pid); of a unit of several, only
+ * the instance's row (the unit's state is its worst instance's: the API's view follows).
+ */
 export const applyTransition = (state: State, event: Raw): State => {
   const id = unitOf(event)
   const unit = id === undefined ? undefined : state.units.get(id)
@@ -201,9 +208,26 @@ export const applyTransition = (state: State, event: Raw): State => {
           ...(event.instance === 0 && typeof event.pid === "number" ? { pid: event.pid } : {}),
           ...(base === "stopped" || base === "crashed" ? { pid: null } : {}),
         }
-      : unit
+      : { ...unit, per_instance: movedInstance(unit.per_instance ?? [], event, to) }
   units.set(id, moved as Unit)
   return { ...state, units, timeline }
+}
+
+/** The instance an event names, moved to `to` (its pid when it brings one); the others as they were. */
+const movedInstance = (each: Unit["per_instance"], event: Raw, to: string): Unit["per_instance"] => {
+  const [base] = to.split(".")
+  return each.map((i) =>
+    i.instance !== event.instance
+      ? i
+      : {
+          ...i,
+          status: base as Unit["status"],
+          ready: to === "running.ready",
+          reason: text(event.reason) ?? i.reason,
+          ...(typeof event.pid === "number" ? { pid: event.pid } : {}),
+          ...(base === "stopped" || base === "crashed" || base === "backoff" ? { pid: null, uptime: 0 } : {}),
+        },
+  )
 }
 
 /** The API's view of one unit, read just now. */
@@ -213,19 +237,26 @@ export const applyUnitView = (state: State, unit: Unit): State => {
   return { ...state, units }
 }
 
-/** A `usage` sample: each unit's CPU and memory appended to its sparklines. */
+/**
+ * A `usage` sample: each unit's CPU and memory appended to its sparklines, and the request rate of
+ * each service the gateway routes (the sample's `requests_per_second`).
+ */
 export const applyUsage = (state: State, sample: Raw, now = Date.now()): State => {
   const at = typeof sample.at === "string" ? Date.parse(sample.at) : Number.NaN
   const t = Number.isFinite(at) ? at : now
   const usage = new Map(state.usage)
   for (const entry of (sample.units as Raw[] | undefined) ?? []) {
     const id = String(entry.id)
-    const before = usage.get(id) ?? { cpu: [], memory: [] }
-    // A unit with nothing running has no sample: its lines pause rather than drop to zero.
-    if (typeof entry.cpu_percent !== "number" || typeof entry.memory_bytes !== "number") continue
+    const before = usage.get(id) ?? noSeries
+    // A unit with nothing running has no sample: its lines pause rather than drop to zero. Its
+    // requests go on (the gateway answers them, 503 while nothing serves).
+    const measured = typeof entry.cpu_percent === "number" && typeof entry.memory_bytes === "number"
+    const rate = typeof entry.requests_per_second === "number" ? entry.requests_per_second : undefined
+    if (!measured && rate === undefined) continue
     usage.set(id, {
-      cpu: recent([...before.cpu, [t, entry.cpu_percent]]),
-      memory: recent([...before.memory, [t, entry.memory_bytes]]),
+      cpu: measured ? recent([...before.cpu, [t, entry.cpu_percent as number]]) : before.cpu,
+      memory: measured ? recent([...before.memory, [t, entry.memory_bytes as number]]) : before.memory,
+      requests: rate === undefined ? before.requests : recent([...before.requests, [t, rate]]),
     })
   }
   const units = new Map(state.units)
@@ -241,20 +272,28 @@ export const applyUsage = (state: State, sample: Raw, now = Date.now()): State =
   return { ...state, usage, units }
 }
 
-/** Seed a unit's sparklines from its metrics history (oldest first); live samples after it stay. */
+/**
+ * Seed a unit's sparklines from its metrics history (oldest first; `requests`: a service's
+ * `requests_per_second`); live samples after it stay.
+ */
 export const applyHistory = (
   state: State,
   id: string,
   cpu: ReadonlyArray<Point>,
   memory: ReadonlyArray<Point>,
+  requests: ReadonlyArray<Point> = [],
 ): State => {
   const usage = new Map(state.usage)
-  const live = usage.get(id) ?? { cpu: [], memory: [] }
+  const live = usage.get(id) ?? noSeries
   const merge = (history: ReadonlyArray<Point>, samples: ReadonlyArray<Point>) => {
     const last = history.at(-1)?.[0] ?? Number.NEGATIVE_INFINITY
     return recent([...history, ...samples.filter(([t]) => t > last)])
   }
-  usage.set(id, { cpu: merge(cpu, live.cpu), memory: merge(memory, live.memory) })
+  usage.set(id, {
+    cpu: merge(cpu, live.cpu),
+    memory: merge(memory, live.memory),
+    requests: merge(requests, live.requests),
+  })
   return { ...state, usage }
 }
 

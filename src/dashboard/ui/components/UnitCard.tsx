@@ -1,11 +1,16 @@
 // One agent or service: state, readiness, restarts, uptime, pid, instances, CPU and memory
-// sparklines, capabilities, the reason of its last transition and what holds until an operator
-// acts (a halted rollout, a paused watch), with the lifecycle actions an
-// operator may take (none for viewers): those the state cannot take are disabled, saying why, and
-// stop and restart ask for a second click. Carries the browser tests' hooks: data-unit,
-// data-state, data-restarts, data-pid, and data-action on each control.
+// sparklines (and gateway requests per second for a service the gateway routes), capabilities,
+// the reason of its last transition and what holds until an operator acts (a halted rollout, a
+// paused watch), with the lifecycle actions an operator may take (none for viewers): those the
+// state cannot take are disabled, saying why, and stop and restart ask for a second click. A unit
+// running several instances lists each (`web#0`, `web#1`) with its own state, pid, port, uptime
+// and restarts, and reads `degraded: 1 of 2 in backoff` while some serve and some are down, as
+// `sam ps` does. Carries the browser tests' hooks: data-unit, data-state, data-restarts,
+// data-pid, data-degraded, data-instance per instance row, and data-action on each control.
 import { useEffect, useState } from "preact/hooks"
-import { bytes, duration, percent, relative } from "../format.ts"
+import { type Degraded, degradedOf, degradedText } from "../../../api/degraded.ts"
+import { instanceLabel } from "../../../api/instanceLabel.ts"
+import { bytes, duration, percent, perSecond, relative } from "../format.ts"
 import { commandRefusal, stateLabel, toneOf } from "../states.ts"
 import type { Series } from "../store.ts"
 import type { LifecycleCommand, Unit } from "../types.ts"
@@ -35,10 +40,87 @@ const likely = (unit: Unit): ReadonlySet<LifecycleCommand> => {
   }
 }
 
-const uptimeOf = (unit: Unit, now: number): number =>
-  unit.status === "running" || unit.status === "suspended"
-    ? unit.uptime + Math.max(0, now - unit.readAt) / 1000
-    : unit.uptime
+/** Seconds up of a unit or an instance of it now, counted on from when its view was read. */
+const uptimeOf = (
+  figures: { readonly status: string; readonly uptime: number },
+  readAt: number,
+  now: number,
+): number =>
+  figures.status === "running" || figures.status === "suspended"
+    ? figures.uptime + Math.max(0, now - readAt) / 1000
+    : figures.uptime
+
+const shownUptime = (
+  figures: { readonly status: string; readonly uptime: number },
+  readAt: number,
+  now: number,
+) =>
+  figures.status === "running" || figures.status === "suspended"
+    ? duration(uptimeOf(figures, readAt, now))
+    : "—"
+
+type Instance = Unit["per_instance"][number]
+
+/**
+ * Each instance of a unit running several, one row each as `sam ps` lists them: its own state,
+ * pid, port, uptime and restarts (the unit's pid is instance 0's, its uptime the longest's: on
+ * the card each figure is one instance's, never a mix). Its reason is the row's title.
+ */
+const InstanceRows = ({ unit, now }: { readonly unit: Unit; readonly now: number }) => (
+  <table class="instances" aria-label={`instances of ${unit.id}`}>
+    <thead>
+      <tr>
+        <th scope="col">instance</th>
+        <th scope="col">state</th>
+        <th scope="col">pid</th>
+        <th scope="col">port</th>
+        <th scope="col">uptime</th>
+        <th scope="col">restarts</th>
+      </tr>
+    </thead>
+    <tbody>
+      {unit.per_instance.map((i: Instance) => (
+        <tr
+          key={i.instance}
+          data-instance={String(i.instance)}
+          data-state={i.status}
+          data-ready={String(i.ready)}
+          data-pid={i.pid === null ? "" : String(i.pid)}
+          title={i.reason || undefined}
+        >
+          <th scope="row">{instanceLabel(unit.id, i.instance, true)}</th>
+          <td>
+            <span class={`dot tone-${toneOf(i.status, i.ready)}`} aria-hidden="true" />{" "}
+            {stateLabel(i.status, i.ready, unit.readiness_checked)}
+            {i.next_attempt_at && <span class="next"> · {relative(i.next_attempt_at, now)}</span>}
+          </td>
+          <td>{i.pid ?? "—"}</td>
+          <td>{i.port ?? "—"}</td>
+          <td>{shownUptime(i, unit.readAt, now)}</td>
+          <td class={i.restarts > 0 ? "warn-text" : ""}>{i.restarts}</td>
+        </tr>
+      ))}
+    </tbody>
+  </table>
+)
+
+/** The state badge: the lifecycle state, or for a unit that serves while some instances are down, how many. */
+const stateText = (unit: Unit, degraded: Degraded | undefined): string =>
+  degraded === undefined
+    ? stateLabel(unit.status, unit.ready, unit.readiness_checked)
+    : `degraded: ${degradedText(degraded)}`
+
+/**
+ * The reason line: for a unit of several, named by the instance it is about (the API's `reason`
+ * is its first instance's that does not serve).
+ */
+const reasonText = (unit: Unit): string => {
+  if (unit.per_instance.length < 2 || unit.reason === "") return unit.reason
+  const about = unit.per_instance.find(
+    (i) => !(i.status === "running" && i.ready) && i.reason === unit.reason,
+  )
+  return about === undefined ? unit.reason : `${instanceLabel(unit.id, about.instance, true)}: ${unit.reason}`
+}
 
 /** A service's gateway breaker when it is not closed: the gateway answers 503 for it meanwhile. */
 const BreakerBadge = ({ unit }: { readonly unit: Unit }) => {
@@ -68,7 +150,12 @@ interface Props {
 export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props) => {
   const { live, store } = useDashboard()
   const pending = useStore((s) => s.pending)
-  const tone = toneOf(unit.status, unit.ready)
+  const degraded = degradedOf(unit)
+  const several = unit.per_instance.length > 1
+  // Degraded is amber whatever its down instances' state: it still serves.
+  const tone = degraded === undefined ? toneOf(unit.status, unit.ready) : "warn"
+  const routed = unit.kind === "service" && unit.gateway !== null
+  const rate = usage?.requests.at(-1)?.[1]
   const suggested = likely(unit)
   const capabilities = unit.kind === "agent" ? unit.capabilities : []
   const [instances, setInstances] = useState(unit.instances)
@@ -95,6 +182,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
       data-kind={unit.kind}
       data-state={unit.status}
       data-ready={String(unit.ready)}
+      data-degraded={String(degraded !== undefined)}
       data-restarts={String(unit.restarts)}
       data-instances={String(unit.instances)}
       data-pid={unit.pid === null ? "" : String(unit.pid)}
@@ -113,9 +201,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           </button>
         </h3>
         <span class="kind">{unit.kind}</span>
-        <span class={`badge tone-${tone}`}>
-          {stateLabel(unit.status, unit.ready, unit.readiness_checked)}
-        </span>
+        <span class={`badge tone-${tone}`}>{stateText(unit, degraded)}</span>
         <BreakerBadge unit={unit} />
       </header>
       <dl class="facts">
@@ -123,21 +209,33 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           <dt>restarts</dt>
           <dd class={unit.restarts > 0 ? "warn-text" : ""}>{unit.restarts}</dd>
         </div>
-        <div>
-          <dt>uptime</dt>
-          <dd>
-            {unit.status === "running" || unit.status === "suspended" ? duration(uptimeOf(unit, now)) : "—"}
-          </dd>
-        </div>
-        <div>
-          <dt>pid</dt>
-          <dd>{unit.pid ?? "—"}</dd>
-        </div>
+        {/* Several instances: each one's uptime and pid are on its row below, not one of them here. */}
+        {!several && (
+          <div>
+            <dt>uptime</dt>
+            <dd>{shownUptime(unit, unit.readAt, now)}</dd>
+          </div>
+        )}
+        {!several && (
+          <div>
+            <dt>pid</dt>
+            <dd>{unit.pid ?? "—"}</dd>
+          </div>
+        )}
         <div>
           <dt>instances</dt>
           <dd>{unit.instances}</dd>
         </div>
+        {several && (
+          <div>
+            <dt>ready</dt>
+            <dd>
+              {unit.per_instance.filter((i) => i.ready).length} of {unit.per_instance.length}
+            </dd>
+          </div>
+        )}
       </dl>
+      {several && <InstanceRows unit={unit} now={now} />}
       <div class="sparks">
         <div class="spark-box">
           <span class="spark-label">
@@ -151,6 +249,19 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           </span>
           <Sparkline points={usage?.memory ?? []} label={`memory of ${unit.id}`} tone="memory" />
         </div>
+        {routed && (
+          <div class="spark-box">
+            <span class="spark-label">
+              req <strong data-requests-now>{perSecond(rate)}</strong>
+            </span>
+            <Sparkline
+              points={usage?.requests ?? []}
+              floor={1}
+              label={`gateway requests per second of ${unit.id}`}
+              tone="requests"
+            />
+          </div>
+        )}
       </div>
       {capabilities && capabilities.length > 0 && (
         <ul class="capabilities" aria-label="capabilities">
@@ -160,7 +271,7 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
         </ul>
       )}
       <p class="reason" title={unit.reason}>
-        {unit.reason || "\u00a0"}
+        {reasonText(unit) || "\u00a0"}
         {unit.next_attempt_at && (
           <span class="next"> · next attempt {relative(unit.next_attempt_at, now)}</span>
         )}
