@@ -168,6 +168,9 @@ describe("a service's page in Chromium, signed in to the dashboard", () => {
       // Its own paths are another origin to it now: without CORS headers of the service, unreadable.
       expect(result.own).toEqual({ error: expect.stringContaining("TypeError") })
       expect(result.ownCors).toMatchObject({ status: 200, body: expect.stringContaining('"instance":"0"') })
+      // Module scripts too (docs/GATEWAY.md): they load only with the service's CORS headers.
+      expect(result.module).toEqual({ error: expect.stringContaining("TypeError") })
+      expect(result.moduleCors).toEqual({ value: 42 })
       expect(result.session).toEqual({ error: expect.stringContaining("TypeError") })
       expect(result.stop).toEqual({ error: expect.stringContaining("TypeError") })
       expect(result.stopNoCors).toEqual({ status: 0, body: "" })
@@ -231,6 +234,7 @@ describe("a service's page in Chromium, signed in to the dashboard", () => {
         () => (window as unknown as { pageResult: unknown }).pageResult,
       )) as Record<string, unknown>
       expect(trusted.origin).toBe(url)
+      expect(trusted.module).toEqual({ value: 42 })
       expect(trusted.session).toEqual({ status: 200, body: '{"name":"local","role":"admin"}' })
     } finally {
       await browser.close()
