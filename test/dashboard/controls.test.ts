@@ -2,24 +2,15 @@
 // daemon: every action names its unit, every card is named by its heading, a graph node is reached
 // with Tab and shows its log on Enter or Space, the connection state and the log are live regions;
 // an action the unit's state cannot take is disabled and says why, and stop and restart ask first.
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import type { BrowserContext, Page } from "playwright-core"
+import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { launchChromium } from "../support/chromium.ts"
-import { type Daemon, type Project, project } from "../support/daemon.ts"
-import { dashboardServices, loginLink } from "../support/dashboardStory.ts"
+import { type DashboardSession, dashboardServices, openDashboard } from "../support/dashboardStory.ts"
 
 const token = "ops-controls-3e7a1c9b5d"
 
-let p: Project
-let sam: Daemon
-let url: string
-let profile: string
-let context: BrowserContext
+let session: DashboardSession
 let page: Page
-const problems: string[] = []
+let problems: ReadonlyArray<string> = []
 
 const unit = (id: string) => page.locator(`[data-unit="${id}"]`)
 const action = (id: string, command: string) => unit(id).locator(`[data-action="${command}"]`)
@@ -27,32 +18,13 @@ const untilState = (id: string, state: string) =>
   page.waitForSelector(`[data-unit="${id}"][data-state="${state}"]`, { timeout: 15_000 })
 
 beforeAll(async () => {
-  p = project()
-  p.writeConfig({
-    security: { api_tokens: { ops: { token, role: "operator" } } },
-    services: dashboardServices(500),
-  })
-  sam = await p.start([], { SAM_TOKEN: token })
-  await sam.waitForOutput("press Ctrl+C")
-  url = (/control API on (http:\/\/\S+)/.exec(sam.output())?.[1] ?? "").replace(/\/$/, "")
-  profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
-  context = await launchChromium(profile, { viewport: { width: 1280, height: 800 } })
-  page = context.pages()[0] ?? (await context.newPage())
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`)
-  })
-  await page.goto(await loginLink(p.dir, token, url))
-  await page.waitForSelector('[data-connection="live"][data-role="operator"]')
+  session = await openDashboard(token, dashboardServices(500))
+  ;({ page, problems } = session)
   await untilState("db", "running")
   await untilState("api", "running")
 }, 60_000)
 
-afterAll(async () => {
-  await context?.close()
-  if (profile) rmSync(profile, { recursive: true, force: true })
-  expect(await p.cleanup()).toEqual([])
-})
+afterAll(() => session?.close())
 
 describe("the dashboard's controls", () => {
   it("name their unit: each card by its heading, each action as `restart web`, its text kept", async () => {
@@ -122,7 +94,7 @@ describe("the dashboard's controls", () => {
     expect(await action("api", "stop").textContent()).toBe("stop")
     await action("api", "start").click()
     await untilState("api", "running")
-    p.pids.add(Number(await unit("api").getAttribute("data-pid")))
+    session.p.pids.add(Number(await unit("api").getAttribute("data-pid")))
   })
 
   it("asks before a restart too, and forgets the question after a while", async () => {
@@ -146,7 +118,7 @@ describe("the dashboard's controls", () => {
       pid,
       { timeout: 15_000 },
     )
-    p.pids.add(Number(await unit("db").getAttribute("data-pid")))
+    session.p.pids.add(Number(await unit("db").getAttribute("data-pid")))
   })
 
   it("logged no errors in the console", () => {

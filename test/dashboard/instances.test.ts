@@ -4,26 +4,21 @@
 // instance waits to restart and the other serves (as `sam ps` says it), and recovers; a service
 // the gateway routes has a requests/s sparkline and figure, live from the event stream's usage
 // samples and seeded from the metrics history; one the gateway does not route has none.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import type { BrowserContext, Page } from "playwright-core"
+import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot } from "../cli/runSam.ts"
-import { launchChromium } from "../support/chromium.ts"
-import { type Daemon, fixturePath, type Project, project } from "../support/daemon.ts"
-import { loginLink } from "../support/dashboardStory.ts"
+import { fixturePath } from "../support/daemon.ts"
+import { type DashboardSession, openDashboard } from "../support/dashboardStory.ts"
 
 const token = "ops-instances-5a9c2e7b1d"
 const artifacts = join(repoRoot, "test-artifacts")
 
-let p: Project
-let sam: Daemon
+let session: DashboardSession
 let url: string
-let profile: string
-let context: BrowserContext
 let page: Page
-const problems: string[] = []
+let problems: ReadonlyArray<string> = []
 
 const unit = (id: string) => page.locator(`[data-unit="${id}"]`)
 const row = (id: string, n: number) => unit(id).locator(`[data-instance="${n}"]`)
@@ -50,43 +45,24 @@ const throughGateway = async (n: number) => {
 }
 
 beforeAll(async () => {
-  p = project()
-  p.writeConfig({
-    security: { api_tokens: { ops: { token, role: "operator" } } },
-    services: {
-      web: {
-        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
-        health_check: { endpoint: "/health", interval_seconds: 0.5, timeout_seconds: 1 },
-        scaling: { min_instances: 2, max_instances: 2 },
-        // Long enough to see the card degraded before the killed instance comes back.
-        restart_policy: { type: "always", backoff_seconds: 4 },
-      },
-      quiet: {
-        deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
-        gateway: { enabled: false },
-      },
+  mkdirSync(artifacts, { recursive: true })
+  session = await openDashboard(token, {
+    web: {
+      deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+      health_check: { endpoint: "/health", interval_seconds: 0.5, timeout_seconds: 1 },
+      scaling: { min_instances: 2, max_instances: 2 },
+      // Long enough to see the card degraded before the killed instance comes back.
+      restart_policy: { type: "always", backoff_seconds: 4 },
+    },
+    quiet: {
+      deployment: { mode: "process", command: process.execPath, args: [fixturePath("http-service.mjs")] },
+      gateway: { enabled: false },
     },
   })
-  sam = await p.start([], { SAM_TOKEN: token })
-  await sam.waitForOutput("press Ctrl+C")
-  url = (/control API on (http:\/\/\S+)/.exec(sam.output())?.[1] ?? "").replace(/\/$/, "")
-  profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
-  mkdirSync(artifacts, { recursive: true })
-  context = await launchChromium(profile, { viewport: { width: 1280, height: 800 } })
-  page = context.pages()[0] ?? (await context.newPage())
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`)
-  })
-  await page.goto(await loginLink(p.dir, token, url))
-  await waitFor('[data-connection="live"][data-role="operator"]')
+  ;({ url, page, problems } = session)
 }, 60_000)
 
-afterAll(async () => {
-  await context?.close()
-  if (profile) rmSync(profile, { recursive: true, force: true })
-  expect(await p.cleanup()).toEqual([])
-})
+afterAll(() => session?.close())
 
 describe("a service of several instances on the dashboard", () => {
   it("lists each instance in its card, with its own state, pid and port; no figure of the card mixes them", async () => {
@@ -172,7 +148,7 @@ describe("a service of several instances on the dashboard", () => {
     await waitFor('[data-unit="web"][data-degraded="false"][data-ready="true"]', 20_000)
     const after = await serviceView("web")
     const next = after.per_instance[0]?.pid as number
-    p.pids.add(next)
+    session.p.pids.add(next)
     expect(next).not.toBe(killed)
     expect(await row("web", 0).getAttribute("data-pid")).toBe(String(next))
     expect(await row("web", 0).locator("td").last().textContent()).toBe("1")
