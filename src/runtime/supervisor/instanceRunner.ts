@@ -59,6 +59,8 @@ export class InstanceRunner implements LifecycleWork {
    * were down stops it, brings them up, then starts it (supervisor.ts), and counts as one.
    */
   restartPending = false
+  /** The next start replaces it for a config change: not counted in `restarts` (rollout.ts). */
+  uncountedRestart = false
   startedAt: number | undefined
   /**
    * When the current incarnation's spawn began: its output lines are from then on (an agent's
@@ -273,8 +275,9 @@ export class InstanceRunner implements LifecycleWork {
     this.current = next
     if (next === from) return
     if (view.state === "starting") {
-      if (this.launched && (from !== "stopped" || this.restartPending)) this.restarts++
+      if (this.launched && (from !== "stopped" || this.restartPending) && !this.uncountedRestart) this.restarts++
       this.restartPending = false
+      this.uncountedRestart = false
       this.launched = true
     }
     // Stopped straight from `error`: it ended by itself (a clean exit, a temporary unit's failure).

@@ -81,6 +81,9 @@ export const rollOut = (
       // Stopped meanwhile (an operator's stop, a clean exit): its next start takes the new config.
       if (r.state === "stopped" || r.state === "stopping") continue
       ctx.resetWindow(r)
+      // A config change is no restart of the instance's own (Kubernetes counts none for a
+      // rollout): its count stays as it was.
+      r.uncountedRestart = true
       r.send({ type: "RESTART", reason })
       // Leave the old process behind first: a ready one is still ready as its stop begins.
       yield* r.until((x) => !isReady(x))

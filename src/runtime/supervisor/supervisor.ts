@@ -318,11 +318,18 @@ export class Supervisor {
         before.spec.process?.port !== spec.process?.port || before.spec.instances !== spec.instances
       if (!portChanged && !this.stopping && rolls(before, spec, this.options.memory))
         return yield* this.rollOut(before, spec)
+      // The replacement's instances go on counting where these left off, as a rollout's do.
+      const restarts = before.runners.map((r) => r.restarts)
       yield* this.remove(spec.id, {
         keepPorts: !portChanged,
         reason: "its config changed: restarting with the new one",
       })
       this.add(spec)
+      const replaced = this.units.get(spec.id)
+      if (replaced) {
+        for (const r of replaced.runners) r.restarts = restarts[r.index] ?? 0
+        if (before.retiredRestarts !== undefined) replaced.retiredRestarts = before.retiredRestarts
+      }
       if (wasActive && !this.stopping) {
         restartDependentsWhenReady(this.context, spec.id)
         yield* this.startFiber(spec.id)
