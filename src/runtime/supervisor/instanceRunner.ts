@@ -275,7 +275,8 @@ export class InstanceRunner implements LifecycleWork {
     this.current = next
     if (next === from) return
     if (view.state === "starting") {
-      if (this.launched && (from !== "stopped" || this.restartPending) && !this.uncountedRestart) this.restarts++
+      if (this.launched && (from !== "stopped" || this.restartPending) && !this.uncountedRestart)
+        this.restarts++
       this.restartPending = false
       this.uncountedRestart = false
       this.launched = true
