@@ -360,15 +360,25 @@ export class Sam {
     return this.sandboxChoice
   }
 
-  /** Start every enabled unit in dependency order; resolves with who is ready. */
+  /**
+   * Start every enabled unit in dependency order (once: calls meanwhile and after share that
+   * start), or only `ids` (each call starts them; a later `start()` starts the rest); resolves
+   * with who is ready. An id SAM does not run rejects with UnitNotFound, starting nothing.
+   */
   start(ids?: ReadonlyArray<string>): Promise<StartReport> {
     if (this.stopping)
       return Promise.reject(
         new SamStopping({ message: "SAM is stopped; create a new instance to start again" }),
       )
+    try {
+      for (const id of ids ?? []) this.requireUnit(id)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     this.autoscaler ??= this.startAutoscaling()
+    if (ids !== undefined) return Effect.runPromise(this.supervisor.startAll(this.startTimeoutMs, ids))
     this.starting ??= Effect.runPromise(
-      this.supervisor.startAll(this.startTimeoutMs, ids ?? this.supervisor.startOrder()),
+      this.supervisor.startAll(this.startTimeoutMs, this.supervisor.startOrder()),
     )
     return this.starting
   }

@@ -53,6 +53,23 @@ describe("embedding SAM in a Node app", () => {
 })
 
 describe("createSam and the Effect layer", () => {
+  it("start(ids) starts those units, refuses an id SAM does not run, and a later start() starts the rest", async () => {
+    const sam = new Sam({
+      units: [nodeService("db", "http-service.mjs"), nodeService("web", "http-service.mjs")],
+    })
+    try {
+      await expect(sam.start(["wbe"])).rejects.toThrow('no agent or service "wbe" (did you mean "web"?)')
+      expect(sam.status().units.map((u) => u.state)).toEqual(["stopped", "stopped"])
+      expect((await sam.start(["db"])).ready).toEqual(["db"])
+      expect(sam.unitStatus("web").state).toBe("stopped")
+      expect([...(await sam.start()).ready].sort()).toEqual(["db", "web"])
+    } finally {
+      const pids = sam.status().units.map((u) => u.pid as number)
+      await sam.stop()
+      expect(survivors(pids)).toEqual([])
+    }
+  })
+
   it("createSam takes an inline config object and rejects a bad one with every problem", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-embed-"))
     try {
