@@ -683,8 +683,8 @@ export class Sam {
           spec.id,
           Effect.gen(function* () {
             const before = supervisor.runners(spec.id).length
-            const { count, start: run } = yield* supervisor.takeCount(spec)
-            yield* scaleUnit(spec.id, count, start && run && !supervisor.shuttingDown)
+            const { count, start: run, scale } = yield* supervisor.takeCount(spec)
+            if (scale) yield* scaleUnit(spec.id, count, start && run && !supervisor.shuttingDown)
             if (count !== before) scaled.push({ unit: spec.id, instances: count })
           }),
         )

@@ -99,6 +99,25 @@ describe("a config reload of a service's instance count", () => {
     expect(sam.unitStatus("web").maxInstances).toBe(5)
   })
 
+  it("an operator's kept scale and a change of max_instances alone: what runs stays, down to the new maximum", async () => {
+    const { sam, write, ready, instances } = await samWith({ min_instances: 1, max_instances: 4 })
+    await sam.start()
+    await ready(1)
+    await sam.scale("web", 3)
+    await ready(3)
+    const before = instances()
+    // Still within the maximum: nothing scales (the scale is no longer kept across SAM restarts:
+    // a change of the unit's config ends that, as it ends an operator's stop).
+    write({ min_instances: 1, max_instances: 5 })
+    expect(await sam.reloader!.reload()).toMatchObject({ ok: true, scaled: [] })
+    expect(instances()).toEqual(before)
+    // Below what runs: down to the new maximum, not to min_instances.
+    write({ min_instances: 1, max_instances: 2 })
+    expect(await sam.reloader!.reload()).toMatchObject({ ok: true, scaled: [{ unit: "web", instances: 2 }] })
+    await ready(2)
+    expect(instances()).toEqual(before.slice(0, 2))
+  })
+
   it("a stopped service's count changes, and it stays stopped", async () => {
     const { sam, write } = await samWith({ min_instances: 2 })
     await sam.start()

@@ -385,13 +385,14 @@ export class Supervisor {
 
   /**
    * A config change of the instance count (configDiff's `scaled`): take `spec` in place (with
-   * the in-place fields that changed with it) and answer the count to scale to, and whether the
-   * instances a scale up adds start. The config's count wins: a changed `min_instances`, or any
-   * change while an operator's scale is kept (which the new config clears); a change of
-   * `max_instances` alone keeps the count that runs, down to the new maximum. Added instances
-   * start unless the unit is stopped (an operator's stop stays) and not one with no instances.
+   * the in-place fields that changed with it) and answer the count to scale to, whether the
+   * instances a scale up adds start, and whether to scale at all. The config's count wins when
+   * it changed (`min_instances`), over an operator's kept scale too (which it clears); a change of
+   * `max_instances` alone keeps the count that runs (an operator's kept scale with it), down to
+   * the new maximum. Added instances start unless the unit is stopped (an operator's stop stays)
+   * and not one with no instances.
    */
-  takeCount(spec: UnitSpec): Effect.Effect<{ count: number; start: boolean }, UnitNotFound> {
+  takeCount(spec: UnitSpec): Effect.Effect<{ count: number; start: boolean; scale: boolean }, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(spec.id)
       const before = unit.spec
@@ -411,14 +412,14 @@ export class Supervisor {
       this.takeSpec(unit, spec)
       this.reorder()
       const current = unit.runners.length
-      const count =
-        before.instances !== spec.instances || kept !== undefined
-          ? spec.instances
-          : Math.min(current, maxInstancesOf(spec))
+      // The config's own count changed: it wins, an operator's kept scale included. Else (only
+      // max_instances) what runs stays, an operator's scale too, down to the new maximum.
+      const own = before.instances !== spec.instances
+      const count = own ? spec.instances : Math.min(current, maxInstancesOf(spec))
       const active =
         unit.runners.some((r) => r.state !== "stopped" || r.endedItself) ||
         (yield* FiberMap.has(this.starts, spec.id))
-      return { count, start: !held && (active || current === 0) }
+      return { count, start: !held && (active || current === 0), scale: own || count !== current }
     })
   }
 
