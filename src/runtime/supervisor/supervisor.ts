@@ -396,7 +396,6 @@ export class Supervisor {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(spec.id)
       const before = unit.spec
-      const kept = unit.keptScale
       // Read with the spec the stop was made for: the new one no longer matches its record.
       const held = this.heldBy(spec.id) !== undefined
       const inPlace = changedFields(before, spec).some((f) => inPlaceFields.includes(f))
