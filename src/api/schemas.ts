@@ -96,6 +96,12 @@ const unitFields = {
     description:
       "An operator's `sam scale` to another count than the config's, kept across SAM restarts until scaled again or the unit's config changes: by whom, when, and how to return to the config",
   }),
+  degraded: Schema.NullOr(
+    Schema.Struct({ down: Schema.Number, of: Schema.Number, state: Schema.String }),
+  ).annotate({
+    description:
+      "A unit of several instances that serves (some instance is ready) while some are down: how many of how many, in which state (`status` is then that state, its worst instance's; `sam ps` says `degraded (1 of 2 in backoff)`); null otherwise",
+  }),
   readiness_checked: Schema.Boolean.annotate({
     description:
       "false: it has no readiness check (health_check), so `ready` says only that it started, as `sam` words it",

@@ -1,8 +1,10 @@
 // What the API shows of SAM's units: supervisor statuses, health records and capability routes
 // turned into the response shapes of schemas.ts. Reads only; no lifecycle side effects.
+
 import type { LifecycleState } from "../actors/lifecycleTypes.ts"
 import type { Sam, UnitStatus } from "../runtime/sam.ts"
 import type { GatewayBackend } from "./apiContext.ts"
+import { degradedOf } from "./degraded.ts"
 import type { ProcessUsage, Usage } from "./resources.ts"
 import type { Agent, Health, HealthCheck, InstanceView, Service, SystemCounts } from "./schemas.ts"
 
@@ -63,6 +65,7 @@ const instanceViews = (status: UnitStatus, usages: ReadonlyArray<Usage>): Instan
 
 const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
   const usages = status.instances.map((i) => instanceUsage(i, usage))
+  const perInstance = instanceViews(status, usages)
   return {
     id: status.id,
     status: status.state,
@@ -85,7 +88,8 @@ const unitFields = (status: UnitStatus, usage: ProcessUsage) => {
     scaled: status.scaled ?? null,
     next_attempt_at: isoOrNull(status.nextAttemptAt),
     depends_on: [...status.dependsOn],
-    per_instance: instanceViews(status, usages),
+    per_instance: perInstance,
+    degraded: degradedOf({ status: status.state, per_instance: perInstance }) ?? null,
     labels: {
       type: status.labels.type ?? null,
       version: status.labels.version ?? null,

@@ -46,6 +46,8 @@ export interface UnitRow {
   readonly per_instance: ReadonlyArray<InstanceView>
   /** It may run more than one instance: they are named `web#0`, `web#1` (instanceLabel.ts). */
   readonly several: boolean
+  /** It serves while some of its instances are down (the API's `degraded`), else null. */
+  readonly degraded: Agent["degraded"]
 }
 
 const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
@@ -68,6 +70,7 @@ const row = (kind: "agent" | "service", u: Agent | Service): UnitRow => ({
   scaled: u.scaled,
   breaker: "gateway" in u ? (u.gateway?.breaker ?? null) : null,
   per_instance: u.per_instance,
+  degraded: u.degraded,
   several: runsSeveral({ ...u, max_instances: "max_instances" in u ? u.max_instances : undefined }),
 })
 

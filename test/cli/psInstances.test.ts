@@ -119,6 +119,14 @@ describe("sam ps and a service of several instances", () => {
     // serves degraded (the instance rows say which is down and when it is retried).
     expect(ps.stdout).toMatch(/^web +service +process +degraded \(1 of 2 in backoff\) +1\/2 +2 /m)
     expect(ps.stdout).toMatch(/^ {2}web#0 +backoff, retry in /m)
+    // The API and `sam ps --json` say it as a field: automation reads a unit that still serves.
+    const json = JSON.parse((await runSam(["ps", "web", "--json"], { cwd: p.dir })).stdout) as Array<{
+      state: string
+      degraded: unknown
+    }>
+    expect(json[0]).toMatchObject({ state: "backoff", degraded: { down: 1, of: 2, state: "backoff" } })
+    const served = await sam.api<{ degraded: unknown }>("GET", "/api/services/web")
+    expect(served.body.degraded).toEqual({ down: 1, of: 2, state: "backoff" })
     // Under the table without the retry delay it was decided with: the STATE column counts down.
     expect(ps.stdout).toContain(
       "\nweb: rollout halted: web#0 did not come up with the new config (backoff: exited with code 1: bad: no such model); web#1 keeps its old process until it starts again\n",
