@@ -24,8 +24,9 @@ const TYPESCRIPT = [".ts", ".mts", ".cts"]
 
 /**
  * Node's report: a `<file>:<line>` header, the source line, a caret line under the column,
- * then `SyntaxError[ [CODE]]: message`. An error at the end of the file (`got '<eof>'`) has no
- * caret: its place is the end of the source line the header names (the file's last).
+ * then `SyntaxError[ [CODE]]: message`. An error at the end of the file (`got '<eof>'`,
+ * `Expression expected` after a dangling operator) has no caret: its place is the end of the
+ * source line the header names.
  */
 export const parseSyntaxReport = (report: string): SyntaxProblem | undefined => {
   const lines = report.split("\n")
@@ -35,8 +36,9 @@ export const parseSyntaxReport = (report: string): SyntaxProblem | undefined => 
   if (header === null || error == null) return undefined
   const line = Number(header[1])
   if (caret >= 0) return { message: error[1]!, line, column: lines[caret]!.indexOf("^") + 1 }
+  // No caret ("Expression expected" after a dangling `(1 +`): the end of the line it names.
   const source = lines[1]
-  if (source === undefined || !AT_END.test(error[1]!)) return undefined
+  if (source === undefined) return undefined
   return { message: error[1]!, line, column: source.length + 1 }
 }
 

@@ -166,6 +166,13 @@ describe("a syntax error in a TS or JS config names file:line:column", () => {
     expect(await failure({ [file]: source }, file)).toBe(`${file}:3:62 syntax error: ${message}`)
   })
 
+  it("a dangling operator at the end of a TS config (Expression expected, no caret): the end of its line", async () => {
+    const source = "export default { services: {} }\nexport const y = (1 +\n"
+    expect(await failure({ "sam.config.ts": source }, "sam.config.ts")).toBe(
+      "sam.config.ts:2:22 syntax error: Expression expected",
+    )
+  })
+
   it("TypeScript Node cannot strip (an enum) is reported at its place", async () => {
     const source = "const port = 1\nenum Mode { A }\nexport default { api: { port } }\n"
     expect(await failure({ "sam.config.ts": source }, "sam.config.ts")).toBe(
