@@ -2,10 +2,22 @@
 // while the config does not load (a syntax error mid-edit in sam.config.ts, a broken system.yaml
 // layer): the daemon records its state dir in the user's cache, by config file (runPointer.ts).
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { readRunPointer, writeRunPointer } from "../../src/api/runPointer.ts"
 import { fixture, survivors } from "../support/runtime.ts"
 import { repoRoot, runSam } from "./runSam.ts"
 
@@ -80,5 +92,62 @@ describe("a SAM whose state dir is not beside its config", () => {
     const ps = await runSam(["ps"], { cwd: dir, env: env() })
     expect(ps.code).toBe(2)
     expect(ps.stderr).toContain("does not load, and no running SAM is recorded in")
+  })
+})
+
+describe("the run record, which the CLI's token follows", () => {
+  const configFile = "/nonexistent/project/sam.config.ts"
+  const scratch = () => {
+    const root = mkdtempSync(join(tmpdir(), "sam-pointer-trust-"))
+    const env = { XDG_CACHE_HOME: join(root, "cache") }
+    const stateDir = join(root, "state")
+    mkdirSync(stateDir, { mode: 0o700 })
+    return { root, env, stateDir, runDir: join(root, "cache", "sam", "run") }
+  }
+
+  it("is taken only from a folder, a file and a state dir no one else may write", async () => {
+    const { root, env, stateDir, runDir } = scratch()
+    try {
+      await writeRunPointer(env, configFile, stateDir)
+      expect(statSync(runDir).mode & 0o777).toBe(0o700)
+      expect(readRunPointer(env, configFile)).toBe(stateDir)
+      // A state dir others may write could hold anyone's api.json (and so anyone's address).
+      chmodSync(stateDir, 0o777)
+      expect(readRunPointer(env, configFile)).toBeUndefined()
+      chmodSync(stateDir, 0o700)
+      // A record others may write, or in a folder they may write: not this user's SAM's.
+      const [record] = readdirSync(runDir)
+      chmodSync(join(runDir, record as string), 0o666)
+      expect(readRunPointer(env, configFile)).toBeUndefined()
+      chmodSync(join(runDir, record as string), 0o600)
+      chmodSync(runDir, 0o777)
+      expect(readRunPointer(env, configFile)).toBeUndefined()
+      // SAM's next start narrows a folder of the user's own again.
+      await writeRunPointer(env, configFile, stateDir)
+      expect(statSync(runDir).mode & 0o777).toBe(0o700)
+      expect(readRunPointer(env, configFile)).toBe(stateDir)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("a symlink planted at the record's name is replaced, not written through, and not read", async () => {
+    const { root, env, stateDir, runDir } = scratch()
+    try {
+      await writeRunPointer(env, configFile, stateDir)
+      const [record] = readdirSync(runDir)
+      const path = join(runDir, record as string)
+      const victim = join(root, "victim.txt")
+      writeFileSync(victim, "IMPORTANT\n")
+      rmSync(path)
+      symlinkSync(victim, path)
+      expect(readRunPointer(env, configFile)).toBeUndefined()
+      await writeRunPointer(env, configFile, stateDir)
+      expect(readFileSync(victim, "utf8")).toBe("IMPORTANT\n")
+      expect(lstatSync(path).isSymbolicLink()).toBe(false)
+      expect(readRunPointer(env, configFile)).toBe(stateDir)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 })
