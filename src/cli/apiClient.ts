@@ -24,6 +24,7 @@ const isConfigError = (error: unknown): error is ConfigError =>
   (error as { _tag?: unknown } | null)?._tag === "ConfigError"
 
 import type { CliIo } from "./io.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 
 /** A failure the CLI explains itself (no SAM recorded, no such unit, a broken stream). */
 export class ApiCallError extends Error {
@@ -311,12 +312,13 @@ export const withApi = async (
     if (error instanceof ControlApiError) {
       if (error.status === undefined && notRunning)
         return notRunning(notAnswering(error.url, location, io.cwd))
-      io.stderr(`sam: ${describeFailure(error, token, location, io.cwd)}\n`)
+      // SAM's problems quote units' output (a capability's error): escaped as `sam logs` shows it.
+      io.stderr(`sam: ${terminalSafe(describeFailure(error, token, location, io.cwd))}\n`)
       return EXIT_FAILURE
     }
     if (error instanceof SamNotRunning && notRunning) return await notRunning(error)
     if (error instanceof ApiCallError) {
-      io.stderr(`sam: ${error.message}\n`)
+      io.stderr(`sam: ${terminalSafe(error.message)}\n`)
       return EXIT_FAILURE
     }
     if (error instanceof ConfigUnloadable) {

@@ -3,8 +3,17 @@
 // prints chunks as they come.
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK, stringOption, UsageError } from "./command.ts"
+import type { CliIo } from "./io.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 
-const show = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value, null, 2))
+/**
+ * The output as JSON (a string as it is). To a terminal, a unit's control characters are shown
+ * escaped as `sam logs` shows them; a pipe gets the exact output.
+ */
+const show = (io: CliIo, value: unknown) => {
+  const text = typeof value === "string" ? value : JSON.stringify(value, null, 2)
+  return io.columns === undefined ? text : terminalSafe(text)
+}
 
 export const run: CommandRun = ({ values, positionals, io }) => {
   const [capability, text] = positionals as [string, string]
@@ -31,7 +40,7 @@ export const run: CommandRun = ({ values, positionals, io }) => {
   return withApi(io, values, async (client) => {
     if (values.stream !== true) {
       const result = await client.capabilities.invoke(request)
-      io.stdout(`${show(result.output)}\n`)
+      io.stdout(`${show(io, result.output)}\n`)
       io.stderr(`served by ${result.agent} in ${result.duration_ms} ms\n`)
       return EXIT_OK
     }
@@ -40,10 +49,10 @@ export const run: CommandRun = ({ values, positionals, io }) => {
     try {
       for await (const event of events) {
         const data = (event.data ?? {}) as Record<string, unknown>
-        if (event.event === "chunk") io.stdout(`${show(event.data)}\n`)
+        if (event.event === "chunk") io.stdout(`${show(io, event.data)}\n`)
         else if (event.event === "done") io.stderr(`served by ${data.agent} in ${data.duration_ms} ms\n`)
         else if (event.event === "error") {
-          io.stderr(`sam: ${data.detail ?? data.title}\n`)
+          io.stderr(`sam: ${terminalSafe(String(data.detail ?? data.title))}\n`)
           code = EXIT_FAILURE
         }
       }

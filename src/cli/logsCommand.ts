@@ -111,7 +111,19 @@ const printer = (io: CliIo, targets: ReadonlyArray<Target>, format: Format): Pri
       // aligned, and every line starts with its time whether or not it names its unit.
       const time = format === "timestamped" ? `${line.time} ` : ""
       const prefix = prefixed ? `${who.padEnd(width)} | ` : ""
-      io.stdout(`${time}${prefix}${terminalSafe(line.line)}\n`)
+      // Each line of a record of several (a stack trace) says whose it is: a unit cannot print a
+      // line that reads as another's.
+      const text = terminalSafe(line.line)
+      io.stdout(
+        `${
+          prefix === "" && time === ""
+            ? text
+            : text
+                .split("\n")
+                .map((l) => `${time}${prefix}${l}`)
+                .join("\n")
+        }\n`,
+      )
     },
   }
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
-import { repoRoot, runSam } from "../cli/runSam.ts"
+import { repoRoot, runSam, runSamInTerminal } from "../cli/runSam.ts"
 import { fixture, survivors } from "../support/runtime.ts"
 
 const ADMIN = "cli-admin-3b9f1d7e"
@@ -273,6 +273,19 @@ describe("sam against a running SAM", () => {
     const missing = await sam(["invoke", "summarize", "{}"])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('no agent or plugin offers capability "summarize"')
+    // What SAM's answer quotes is escaped on stderr as `sam logs` shows it; a pipe gets the exact
+    // output on stdout (to a terminal it is escaped too).
+    const retitle = await sam(["invoke", "\x1b]0;pwned\x07", "{}"])
+    expect(retitle.stderr).toContain("\\x1b]0;pwned\\x07")
+    expect(retitle.stderr).not.toContain("\x1b")
+    const exact = await sam(["invoke", "echo", '"\\u001b[2Jcleared"'])
+    expect(exact.stdout).toBe("\x1b[2Jcleared\n")
+    const shown = await runSamInTerminal(["invoke", "echo", '"\\u001b[2Jcleared"'], {
+      cwd: dir,
+      env: { SAM_TOKEN: ADMIN },
+    })
+    expect(shown.output).toContain("\\x1b[2Jcleared")
+    expect(shown.output).not.toContain("\x1b[2J")
   })
 
   it("sam capabilities lists each capability's providers; one whose providers are stopped says how to start one", async () => {

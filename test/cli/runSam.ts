@@ -42,3 +42,29 @@ export const runSam = (
     child.on("close", (code) => resolve({ code, stdout, stderr }))
     child.stdin.end(options.stdin ?? "")
   })
+
+/**
+ * The real `sam` CLI with a terminal for its output: a pty from script(1) (util-linux), so what
+ * SAM prints only to a terminal (the login link, escaped output) shows. stdout and stderr both
+ * come back as `output`, with the pty's CRLF line ends.
+ */
+export const runSamInTerminal = (
+  args: ReadonlyArray<string>,
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ readonly code: number | null; readonly output: string }> =>
+  new Promise((resolve, reject) => {
+    const command = [process.execPath, main, ...args]
+      .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
+      .join(" ")
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd: options.cwd ?? repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+      stdio: ["ignore", "pipe", "inherit"],
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, output }))
+  })

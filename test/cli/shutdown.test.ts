@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -8,7 +7,7 @@ import { freePort } from "../../src/runtime/freePort.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
-import { repoRoot, runSam } from "./runSam.ts"
+import { runSam, runSamInTerminal } from "./runSam.ts"
 
 let p: Project | undefined
 afterEach(async () => {
@@ -110,28 +109,14 @@ describe("sam start -d", () => {
   it("prints the dashboard's login link to a terminal (a pty from script(1)), which a pipe does not get", async () => {
     p = project()
     p.writeConfig({ services: { web: service([fixturePath("http-service.mjs")]) } })
-    const command = [process.execPath, join(repoRoot, "src", "cli", "main.ts"), "start", "-d"]
-      .concat(["--config", "sam.config.json", "--port", "0"])
-      .map((arg) => `'${arg}'`)
-      .join(" ")
-    const run = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn("script", ["-qec", command, "/dev/null"], {
-        cwd: p!.dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME },
-        stdio: ["ignore", "pipe", "inherit"],
-      })
-      let out = ""
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString()
-      })
-      child.on("error", reject)
-      child.on("close", (code) => resolve({ code, out }))
+    const run = await runSamInTerminal(["start", "-d", "--config", "sam.config.json", "--port", "0"], {
+      cwd: p.dir,
     })
-    const pid = Number(/running in the background \(pid (\d+)\)/.exec(run.out)?.[1])
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(run.output)?.[1])
     if (pid > 0) p.pids.add(pid)
     expect(run.code).toBe(0)
     const token = readFileSync(join(p.stateDir, "token"), "utf8").trim()
-    expect(run.out).toMatch(
+    expect(run.output).toMatch(
       new RegExp(`sam: dashboard: http://127\\.0\\.0\\.1:\\d+/\\?token=${token}\\r?\\n`),
     )
     expect((await runSam(["shutdown"], { cwd: p.dir })).code).toBe(0)

@@ -17,4 +17,12 @@ describe("a log line printed for people", () => {
     expect(terminalSafe("cr\roverwrite\x7f\x9b")).toBe("cr\\x0doverwrite\\x7f\\x9b")
     expect(terminalSafe("plain ünïcode ✓")).toBe("plain ünïcode ✓")
   })
+
+  it("escapes what hides or reorders text: conceal (SGR 8) and bidirectional overrides, not a grey", () => {
+    expect(terminalSafe("A\x1b[8mHIDDEN\x1b[0m")).toBe("A\\x1b[8mHIDDEN\x1b[0m")
+    expect(terminalSafe("\x1b[1;8mx")).toBe("\\x1b[1;8mx")
+    expect(terminalSafe("\x1b[38;5;8mgrey\x1b[48;2;8;8;8mbg")).toBe("\x1b[38;5;8mgrey\x1b[48;2;8;8;8mbg")
+    expect(terminalSafe("invoice\u202eexe.pdf")).toBe("invoice\\u202eexe.pdf")
+    expect(terminalSafe("a\u2066b\u2069")).toBe("a\\u2066b\\u2069")
+  })
 })

@@ -215,6 +215,12 @@ describe("sam logs", () => {
     })
     const run = await untilLogs(["talker"], (out) => out.includes('capability "fail" failed: Error: kaboom'))
     expect(run.stdout).toMatch(/capability "fail" failed: Error: kaboom\n\s+at /)
+    // With several units, each line of the record (the stack's too) says whose it is: no line of
+    // one unit can read as another's.
+    const all = await untilLogs(["talker", "web"], (out) => out.includes("kaboom"))
+    const stack = all.stdout.split("\n").filter((l) => /^\s*at |\| +at /.test(l))
+    expect(stack.length).toBeGreaterThan(0)
+    for (const l of stack) expect(l).toMatch(/^talker +\| +at /)
   })
 
   it("keeps each unit's log in <state_dir>/logs/<id>.log, readable only by SAM's user, apart from sam.log", () => {
