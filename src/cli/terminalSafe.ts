@@ -1,8 +1,8 @@
 // A unit's output line as `sam logs` prints it for people: colours (SGR sequences, ESC [ … m)
 // pass, as `less -R` lets them, but not conceal (SGR 8); every other control character is shown
 // escaped (\x07, \x1b), so a unit cannot move the cursor, clear the screen or retitle the
-// terminal of whoever reads its log. Tabs pass, and so do newlines (an agent's log entry may hold a stack trace). `--json`
-// carries the line as stored.
+// terminal of whoever reads its log. Tabs pass, and so do newlines (an agent's log entry may
+// hold a stack trace). `--json` carries the line as stored.
 
 // SGR sequences first (kept whole), then any other C0 control but tab and newline, DEL, C1, or a
 // bidirectional override or isolate (U+202A-U+202E, U+2066-U+2069: they reorder what follows).
