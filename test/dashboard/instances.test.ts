@@ -135,6 +135,9 @@ describe("a service of several instances on the dashboard", () => {
     expect(await unit("web").getAttribute("data-state")).toBe("backoff")
     expect(await unit("web").locator(".badge").textContent()).toBe("degraded: 1 of 2 in backoff")
     expect(await unit("web").locator(".badge").getAttribute("class")).toContain("tone-warn")
+    // The header counts it degraded, not failing: it still serves.
+    expect(await page.locator('[data-count="degraded"] strong').textContent()).toBe("1")
+    expect(await page.locator('[data-count="failing"]').count()).toBe(0)
     expect(await row("web", 0).getAttribute("data-state")).toBe("backoff")
     expect(await row("web", 0).getAttribute("data-pid")).toBe("")
     expect(await row("web", 1).getAttribute("data-state")).toBe("running")

@@ -296,7 +296,7 @@ describe("the dashboard's state", () => {
 
 describe("the header's counts", () => {
   it("count a unit in backoff as failing (a crash loop), one starting or not ready as settling", () => {
-    const u = (status: string, ready = false) => ({ status, ready })
+    const u = (status: string, ready = false) => ({ status, ready, per_instance: [{ status, ready }] })
     expect(
       headerCounts([
         u("running", true),
@@ -308,6 +308,27 @@ describe("the header's counts", () => {
         u("stopped"),
         u("suspended"),
       ]),
-    ).toEqual({ ready: 1, settling: 2, failing: 3, stopped: 2 })
+    ).toEqual({ ready: 1, degraded: 0, settling: 2, failing: 3, stopped: 2 })
+  })
+
+  it("count a unit that serves while one of its instances is down as degraded, not failing", () => {
+    const instance = (status: string, ready: boolean) => ({ status, ready })
+    const web = {
+      status: "backoff",
+      ready: true,
+      per_instance: [instance("backoff", false), instance("running", true)],
+    }
+    const allDown = {
+      status: "backoff",
+      ready: false,
+      per_instance: [instance("backoff", false), instance("crashed", false)],
+    }
+    expect(headerCounts([web, allDown])).toEqual({
+      ready: 0,
+      degraded: 1,
+      settling: 0,
+      failing: 1,
+      stopped: 0,
+    })
   })
 })

@@ -19,28 +19,22 @@ const connectionText: Record<State["connection"], string> = {
   "signed-out": "signed out",
 }
 
+/** The header's counts, each `data-count` naming what it counts (HeaderCounts). */
 const Summary = ({ units }: { readonly units: ReadonlyArray<Unit> }) => {
   const counts = headerCounts(units)
+  const item = (key: keyof typeof counts, tone: string, label: string, always = false) =>
+    (always || counts[key] > 0) && (
+      <li class={`tone-${tone}`} data-count={key}>
+        <strong>{counts[key]}</strong> {label}
+      </li>
+    )
   return (
     <ul class="summary" aria-label="units by state">
-      <li class="tone-ok">
-        <strong>{counts.ready}</strong> ready
-      </li>
-      {counts.settling > 0 && (
-        <li class="tone-warn">
-          <strong>{counts.settling}</strong> settling
-        </li>
-      )}
-      {counts.failing > 0 && (
-        <li class="tone-bad">
-          <strong>{counts.failing}</strong> failing
-        </li>
-      )}
-      {counts.stopped > 0 && (
-        <li class="tone-idle">
-          <strong>{counts.stopped}</strong> stopped
-        </li>
-      )}
+      {item("ready", "ok", "ready", true)}
+      {item("degraded", "warn", "degraded")}
+      {item("settling", "warn", "settling")}
+      {item("failing", "bad", "failing")}
+      {item("stopped", "idle", "stopped")}
     </ul>
   )
 }

@@ -2,6 +2,8 @@
 // ok (running and ready), busy (on its way), idle (stopped, suspended), warn (backoff, not ready),
 // bad (error, crashed).
 
+import { degradedOf } from "../../api/degraded.ts"
+
 export type Tone = "ok" | "busy" | "idle" | "warn" | "bad"
 
 /** A unit's state (`running`, or a transition's `running.ready`) and readiness as a tone. */
@@ -32,9 +34,13 @@ export const toneOf = (state: string, ready?: boolean): Tone => {
 export const stateLabel = (state: string, ready: boolean, checked = true): string =>
   state !== "running" ? state : !ready ? "running, not ready" : checked ? "ready" : "running"
 
-/** The header's count of units: ready, settling (on its way or not ready yet), failing, stopped. */
+/**
+ * The header's count of units: ready, degraded (serving while some of its instances are down),
+ * settling (on its way or not ready yet), failing, stopped.
+ */
 export interface HeaderCounts {
   readonly ready: number
+  readonly degraded: number
   readonly settling: number
   readonly failing: number
   readonly stopped: number
@@ -43,22 +49,26 @@ export interface HeaderCounts {
 /**
  * A unit in backoff is failing, not settling: it is there because it failed, and a crash loop
  * spends most of its time there (its card keeps the warn colour of a retry that may still work).
+ * A unit of several instances that still serves while one of them is down is degraded, not
+ * failing (its status is its worst instance's, so it would otherwise count as down).
  */
 export const headerCounts = (
-  units: ReadonlyArray<{ readonly status: string; readonly ready: boolean }>,
+  units: ReadonlyArray<Parameters<typeof degradedOf>[0] & { readonly ready: boolean }>,
 ): HeaderCounts => {
   let ready = 0
+  let degraded = 0
   let settling = 0
   let failing = 0
   let stopped = 0
   for (const u of units) {
     const tone = toneOf(u.status, u.ready)
-    if (tone === "ok") ready++
+    if (degradedOf(u) !== undefined) degraded++
+    else if (tone === "ok") ready++
     else if (tone === "idle") stopped++
     else if (tone === "bad" || u.status === "backoff") failing++
     else settling++
   }
-  return { ready, settling, failing, stopped }
+  return { ready, degraded, settling, failing, stopped }
 }
 
 /**
