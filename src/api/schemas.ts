@@ -462,7 +462,7 @@ export const EventsQuery = Schema.Struct({
   usage: Schema.optionalKey(
     Schema.Literals(["true", "false"]).annotate({
       description:
-        "true: also send a `usage` event (no id) every 2 s: {at, units: [{id, cpu_percent, memory_bytes, requests_per_second?}]}; `requests_per_second` (gateway requests over the last 5 s) only for services the gateway routes",
+        "true: also send a `usage` event (no id) every 2 s: {at, units: [{id, cpu_percent, memory_bytes, requests_per_second?}]}; `requests_per_second` (gateway requests over the last 5 s) for services the gateway routes, (capability invocations over the last 5 s) for agents",
     }),
   ),
   recent: Schema.optionalKey(

@@ -332,6 +332,36 @@ describe("the dashboard in Chromium", () => {
     }
   })
 
+  it("draws an agent's capability invocations per second, live", async () => {
+    const spark = '[data-unit="helper"] [data-sparkline="invocations"]'
+    await page.waitForFunction(
+      (sel) => Number(document.querySelector(sel)?.getAttribute("data-points")) >= 2,
+      spark,
+    )
+    expect(await unit("helper").locator("[data-requests-now]").textContent()).toBe("0/s")
+    const invoked = await page.evaluate(async () => {
+      let ok = 0
+      for (let n = 0; n < 20; n++) {
+        const answer = await fetch("/api/capabilities/say/invoke", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ input: { text: `call ${n}` } }),
+          credentials: "same-origin",
+        })
+        if (answer.ok) ok++
+      }
+      return ok
+    })
+    expect(invoked).toBe(20)
+    await page.waitForFunction(
+      (sel) => !["0/s", "—"].includes(document.querySelector(sel)?.textContent ?? "0/s"),
+      '[data-unit="helper"] [data-requests-now]',
+      { timeout: 10_000 },
+    )
+    expect(await unit("helper").locator("[data-requests-now]").textContent()).toMatch(/^\d+(\.\d)?\/s$/)
+    expect(await unit("helper").locator(".spark-label").last().textContent()).toMatch(/^calls /)
+  })
+
   it("shows a firing alert above everything, and takes it away when it resolves", async () => {
     expect(await page.locator("[data-alert]").count()).toBe(0)
     writeFileSync(gateFlag(), "")

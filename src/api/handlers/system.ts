@@ -67,10 +67,10 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
                       at: new Date().toISOString(),
                       units: sam.status().units.map((s) => ({
                         ...usageView(s, usage),
-                        // A service the gateway routes: its request rate now, as its history keeps it.
-                        ...(s.kind === "service" &&
-                        context.monitoring !== undefined &&
-                        context.gateway?.serviceGateway(s.id) !== undefined
+                        // A service the gateway routes (its gateway requests) and every agent (its
+                        // capability invocations): the rate now, as its history keeps it.
+                        ...(context.monitoring !== undefined &&
+                        (s.kind === "agent" || context.gateway?.serviceGateway(s.id) !== undefined)
                           ? { requests_per_second: context.monitoring.requestRate(s.id) }
                           : {}),
                       })),

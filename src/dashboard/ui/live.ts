@@ -309,8 +309,8 @@ export class Live {
             unit.id,
             series.cpu_percent ?? [],
             series.memory_bytes ?? [],
-            // Drawn for the services the gateway routes (an agent's are its invocations).
-            unit.kind === "service" ? (series.requests_per_second ?? []) : [],
+            // A service's gateway requests, an agent's capability invocations.
+            series.requests_per_second ?? [],
           ),
         )
       })

@@ -25,7 +25,10 @@ export type Point = readonly [number, number]
 export interface Series {
   readonly cpu: ReadonlyArray<Point>
   readonly memory: ReadonlyArray<Point>
-  /** Gateway requests per second (services the gateway routes; empty for the others). */
+  /**
+   * Requests per second: gateway requests of a service the gateway routes, capability invocations
+   * of an agent (empty for the other services).
+   */
   readonly requests: ReadonlyArray<Point>
 }
 
@@ -239,7 +242,7 @@ export const applyUnitView = (state: State, unit: Unit): State => {
 
 /**
  * A `usage` sample: each unit's CPU and memory appended to its sparklines, and the request rate of
- * each service the gateway routes (the sample's `requests_per_second`).
+ * each service the gateway routes and each agent (the sample's `requests_per_second`).
  */
 export const applyUsage = (state: State, sample: Raw, now = Date.now()): State => {
   const at = typeof sample.at === "string" ? Date.parse(sample.at) : Number.NaN
@@ -273,7 +276,7 @@ export const applyUsage = (state: State, sample: Raw, now = Date.now()): State =
 }
 
 /**
- * Seed a unit's sparklines from its metrics history (oldest first; `requests`: a service's
+ * Seed a unit's sparklines from its metrics history (oldest first; `requests`: its
  * `requests_per_second`); live samples after it stay.
  */
 export const applyHistory = (

@@ -1,8 +1,9 @@
-// A small line of a unit's CPU, memory or gateway requests per second over the last minutes (the metrics history, then live
+// A small line of a unit's CPU, memory, gateway requests or capability invocations per second
+// over the last minutes (the metrics history, then live
 // samples), placed by time with the newest point at the right edge (the width spans one to five
 // minutes, as much as there is) and scaled to its own range;
 // empty until two points exist. Drawn in SVG so it stays sharp at any zoom. Test hooks:
-// data-sparkline (cpu|memory|requests), data-points (how many), data-from (ISO time of the oldest).
+// data-sparkline (cpu|memory|requests|invocations), data-points (how many), data-from (ISO time of the oldest).
 import { type Point, sparkWindowMs } from "../store.ts"
 
 interface Props {
@@ -10,7 +11,7 @@ interface Props {
   /** The top of the scale at least (100 for CPU %, so an idle unit does not look busy). */
   readonly floor?: number
   readonly label: string
-  readonly tone: "cpu" | "memory" | "requests"
+  readonly tone: "cpu" | "memory" | "requests" | "invocations"
 }
 
 const width = 120

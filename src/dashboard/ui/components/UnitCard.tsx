@@ -1,5 +1,6 @@
 // One agent or service: state, readiness, restarts, uptime, pid, instances, CPU and memory
-// sparklines (and gateway requests per second for a service the gateway routes), capabilities,
+// sparklines (and gateway requests per second for a service the gateway routes, capability
+// invocations per second for an agent that provides any), capabilities,
 // the reason of its last transition and what holds until an operator acts (a halted rollout, a
 // paused watch), with the lifecycle actions an operator may take (none for viewers): those the
 // state cannot take are disabled, saying why, and stop and restart ask for a second click. A unit
@@ -154,10 +155,15 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
   const several = unit.per_instance.length > 1
   // Degraded is amber whatever its down instances' state: it still serves.
   const tone = degraded === undefined ? toneOf(unit.status, unit.ready) : "warn"
-  const routed = unit.kind === "service" && unit.gateway !== null
+  const capabilities = unit.kind === "agent" ? unit.capabilities : []
+  // The history and the samples say both as `requests`; a service's are its gateway requests.
+  const counted =
+    unit.kind === "service"
+      ? unit.gateway !== null && ({ tone: "requests", short: "req", what: "gateway requests" } as const)
+      : capabilities.length > 0 &&
+        ({ tone: "invocations", short: "calls", what: "capability invocations" } as const)
   const rate = usage?.requests.at(-1)?.[1]
   const suggested = likely(unit)
-  const capabilities = unit.kind === "agent" ? unit.capabilities : []
   const [instances, setInstances] = useState(unit.instances)
   const [asking, setAsking] = useState<LifecycleCommand | undefined>(undefined)
   useEffect(() => {
@@ -249,16 +255,16 @@ export const UnitCard = ({ unit, usage, canAct, canScale, selected, now }: Props
           </span>
           <Sparkline points={usage?.memory ?? []} label={`memory of ${unit.id}`} tone="memory" />
         </div>
-        {routed && (
+        {counted && (
           <div class="spark-box">
             <span class="spark-label">
-              req <strong data-requests-now>{perSecond(rate)}</strong>
+              {counted.short} <strong data-requests-now>{perSecond(rate)}</strong>
             </span>
             <Sparkline
               points={usage?.requests ?? []}
               floor={1}
-              label={`gateway requests per second of ${unit.id}`}
-              tone="requests"
+              label={`${counted.what} per second of ${unit.id}`}
+              tone={counted.tone}
             />
           </div>
         )}
