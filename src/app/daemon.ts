@@ -174,9 +174,11 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
       throw error
     })
   const starting = serving.then((server) => (isApiServeError(server) || stopping ? undefined : sam.start()))
-  // Config edits apply as a diff (invalid edits are reported and change nothing); one saved while
-  // the units start, which may take a minute, is applied once they have.
-  if (options.watch !== false) sam.reloader?.watch(starting)
+  // Config edits apply as a diff (invalid edits are reported and change nothing), also while the
+  // units still start (a start-up may wait a minute for a dependency): a unit still waiting starts
+  // with the edit, not with the config it replaces. One saved before the API listens (and so
+  // before the units start) is applied as soon as they start.
+  if (options.watch !== false) sam.reloader?.watch(serving)
   let hurried = false
   const stop = (why: string, nothingStarted = false) => {
     if (stopping) {

@@ -111,11 +111,20 @@ describe("sam start (the daemon)", () => {
     }
   })
 
-  it("applies a config edit saved while the units still start, once they have: none is lost", async () => {
+  it("applies a config edit saved while the units still start: one waiting for a dependency starts once, with the edit", async () => {
     const p = project()
     try {
       const flag = join(p.dir, "unhealthy")
       writeFileSync(flag, "")
+      const service = (greeting: string, dependsOn: string[] = []) => ({
+        deployment: {
+          mode: "process",
+          command: process.execPath,
+          args: [fixturePath("http-service.mjs")],
+          env: { GREETING: greeting },
+        },
+        ...(dependsOn.length === 0 ? {} : { depends_on: dependsOn }),
+      })
       const config = (greeting: string) => ({
         api: { port: 0 },
         services: {
@@ -134,26 +143,26 @@ describe("sam start (the daemon)", () => {
               kind: "readiness",
             },
           },
-          web: {
-            deployment: {
-              mode: "process",
-              command: process.execPath,
-              args: [fixturePath("http-service.mjs")],
-              env: { GREETING: greeting },
-            },
-          },
+          web: service(greeting),
+          app: service(greeting, ["slow"]),
         },
       })
       p.writeConfig(config("hello"))
       const sam = await p.start()
       await sam.waitForOutput(/^started web pid \d+/m)
-      // Saved while slow is not ready yet, so while `sam start` is still starting its units.
+      // Saved while slow is not ready yet, so while `sam start` is still starting its units: web
+      // (running) restarts with it at once, app (waiting for slow) takes it before it starts.
       p.writeConfig(config("bonjour"))
-      const edited = sam.output().length
+      await sam.waitForOutput("config reloaded: restarted web, app")
+      expect(sam.output()).not.toMatch(/started app pid/)
       rmSync(flag)
-      await sam.waitForOutput("press Ctrl+C")
-      await sam.waitForOutput("config reloaded: restarted web")
-      expect(sam.output().slice(0, edited)).not.toContain("config reloaded")
+      await sam.waitForOutput(/^started app pid \d+/m)
+      const started = [...sam.output().matchAll(/^started app pid (\d+)/gm)].map((m) => Number(m[1]))
+      expect(started).toHaveLength(1)
+      const environ = readFileSync(`/proc/${started[0]}/environ`, "utf8").split("\0")
+      expect(environ).toContain("GREETING=bonjour")
+      // Started once: no restart to take the edit after it started with the config it replaced.
+      expect(sam.output()).not.toMatch(/app stopped/)
       sam.child.kill("SIGTERM")
       expect(await sam.exited).toBe(0)
     } finally {

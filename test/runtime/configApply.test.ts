@@ -1,6 +1,10 @@
 // A config reload applied to running units (Sam.apply): a crashed unit whose config is fixed runs
 // again, as `docker compose up` recreates and starts a changed service; a new unit that waits for
-// a dependency an operator stopped does not hold up the reload (nor the reloads after it).
+// a dependency an operator stopped does not hold up the reload (nor the reloads after it); a unit
+// replaced while SAM's start-up waits for its dependency is the one the start-up then waits for.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
@@ -88,5 +92,33 @@ describe("a config reload and units that are down", () => {
     // Once the operator starts db, web follows.
     await s.services.start("db")
     await s.until("web", (u) => u.state === "running", 20_000)
+  })
+
+  it("a start-up waiting for a unit a reload replaced waits for the new one, not for the start timeout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sam-apply-"))
+    const flag = join(dir, "unhealthy")
+    writeFileSync(flag, "")
+    try {
+      // slow is unready while the flag exists, with a readiness budget longer than the test: the
+      // start-up waits for it (and for app, which waits for slow) until the flag goes.
+      const slow = nodeService("slow", "toggle-health.mjs", {
+        env: { UNHEALTHY_FILE: flag },
+        probes: [httpCheck({ intervalMs: 50, startPeriodMs: 120_000 })],
+      })
+      const app = (greeting: string) =>
+        nodeService("app", "http-service.mjs", { dependsOn: ["slow"], env: { GREETING: greeting } })
+      const s = newSam({ units: [slow, app("hello")], startTimeoutMs: 120_000 })
+      const starting = s.start()
+      await s.until("slow", (u) => u.state === "running")
+      const report = await s.apply({ units: [slow, app("bonjour")], groups: [] })
+      expect(report.diff.restarted.map((u) => u.id)).toEqual(["app"])
+      rmSync(flag)
+      // Without the start-up's second look it would wait for the replaced app, which never starts.
+      const started = await starting
+      expect(started.ready).toEqual(expect.arrayContaining(["slow", "app"]))
+      expect(s.unitStatus("app").restarts).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

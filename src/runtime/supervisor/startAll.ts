@@ -22,6 +22,8 @@ export interface StartAllContext {
   /** Units whose start waits for a dependency. */
   readonly waiting: ReadonlySet<string>
   readonly status: (unit: Unit) => UnitStatus
+  /** Done at the next change of which runners exist (a config reload replaced a unit, a scale). */
+  readonly runnersChanged: () => Effect.Effect<void>
 }
 
 /**
@@ -49,7 +51,7 @@ export const startAll = (
     // An operator's stop outlives SAM restarts: those units stay stopped.
     const starting = ids.filter((id) => ctx.heldBy(id) === undefined)
     yield* Effect.forEach(starting, (id) => ctx.startFiber(id), { discard: true })
-    yield* Effect.forEach(starting, (id) => untilUnitSettled(ctx, id), {
+    yield* Effect.forEach(starting, (id) => untilSettledAcrossReloads(ctx, id), {
       concurrency: "unbounded",
       discard: true,
     }).pipe(Effect.timeoutOption(Duration.millis(timeoutMs)))
@@ -174,6 +176,26 @@ export const untilDependenciesSettledShort = (ctx: BlockContext, id: string): Ef
     ),
   )
 }
+
+/**
+ * As untilUnitSettled, for the unit `id` is when it settles: a config reload during the start-up
+ * may replace it (or a dependency), and then its new instances are the ones waited on. A unit
+ * without dependencies needs no extra fiber for it: its replaced instances are stopped, which
+ * settles them, and it is looked up again after. One waiting for a dependency also waits again
+ * when runners change (its own, never launched, or its dependency's would not settle).
+ */
+const untilSettledAcrossReloads = (ctx: StartAllContext, id: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const unit = ctx.units.get(id)
+    if (unit === undefined) return Effect.void
+    const again = (settledThis: boolean): Effect.Effect<void> =>
+      settledThis && ctx.units.get(id) === unit ? Effect.void : untilSettledAcrossReloads(ctx, id)
+    if (unit.spec.dependsOn.length === 0) return Effect.flatMap(untilUnitSettled(ctx, id), () => again(true))
+    return Effect.raceFirst(
+      Effect.as(untilUnitSettled(ctx, id), true),
+      Effect.as(ctx.runnersChanged(), false),
+    ).pipe(Effect.flatMap(again))
+  })
 
 /** Why a unit with min_instances 0 runs nothing yet, and what starts it (a service: its first request). */
 const onDemandReason = (spec: UnitSpec): string => {

@@ -279,10 +279,14 @@ export class Supervisor {
     this.reorder()
   }
 
-  /** Stop and forget a unit; its ports are released unless `keepPorts` (a replacement follows). */
+  /**
+   * Stop and forget a unit; its ports are released unless `keepPorts`. `replacing`: its
+   * replacement is added next, and whoever waits on the runners looks again only then (a look in
+   * between would find the unit gone).
+   */
   remove(
     id: string,
-    options: { keepPorts?: boolean; reason?: string } = {},
+    options: { keepPorts?: boolean; reason?: string; replacing?: boolean } = {},
   ): Effect.Effect<void, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(id)
@@ -292,7 +296,7 @@ export class Supervisor {
       yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
-      this.reshape()
+      if (!options.replacing) this.reshape()
       // A removed or replaced unit starts with fresh windows.
       for (const r of unit.runners) this.memory.resetWindow(r)
       if (!options.keepPorts) this.memory.forgetUnit(id)
@@ -322,6 +326,7 @@ export class Supervisor {
       const restarts = before.runners.map((r) => r.restarts)
       yield* this.remove(spec.id, {
         keepPorts: !portChanged,
+        replacing: true,
         reason: "its config changed: restarting with the new one",
       })
       this.add(spec)
