@@ -2,6 +2,7 @@
 // invocations (values, streams, errors), forwards calls to SAM, and sends heartbeats from a
 // timer so that SAM notices a blocked event loop. childMain.ts and workerMain.ts plug a port in.
 import { format } from "node:util"
+import { CallStream, callStreamWindow } from "./callStream.ts"
 import { CapabilityError } from "./capabilityError.ts"
 import {
   type AgentContext,
@@ -58,6 +59,11 @@ export class AgentHost {
   private readonly env: Readonly<Record<string, string | undefined>>
   private readonly inFlight = new Map<string, AbortController>()
   private readonly calls = new Map<string, PendingCall>()
+  /** Streamed calls (`invokeStream`) still being read. */
+  private readonly streams = new Map<
+    string,
+    { readonly capability: string; readonly stream: CallStream; readonly off: () => void }
+  >()
   private nextCall = 0
   private heartbeat: ReturnType<typeof setInterval> | undefined
   private stopping: Promise<void> | undefined
@@ -86,6 +92,7 @@ export class AgentHost {
       config: this.init.config,
       env: this.env,
       invoke: (capability, input, callOptions) => this.call(capability, input, callOptions),
+      invokeStream: (capability, input, callOptions) => this.callStream(capability, input, callOptions),
     }
     this.offMessages = this.port.onMessage((raw) => this.receive(raw))
   }
@@ -115,6 +122,17 @@ export class AgentHost {
           }),
         )
       this.calls.clear()
+      for (const { capability, stream, off } of this.streams.values()) {
+        off()
+        stream.fail(
+          new CapabilityError({
+            capability,
+            reason: "cancelled",
+            message: `invocation of "${capability}" was cancelled: agent ${this.init.unit} is stopping`,
+          }),
+        )
+      }
+      this.streams.clear()
       try {
         await this.definition.shutdown?.(this.context)
       } catch (error) {
@@ -170,21 +188,23 @@ export class AgentHost {
       case "cancel":
         this.inFlight.get(message.id)?.abort(new Error("invocation cancelled"))
         return
+      case "call-chunk":
+        this.streams.get(message.id)?.stream.push(message.chunk)
+        return
       case "call-result": {
+        const streamed = this.streams.get(message.id)
+        if (streamed) {
+          this.streams.delete(message.id)
+          streamed.off()
+          if (message.error === undefined) streamed.stream.end()
+          else streamed.stream.fail(callFailure(streamed.capability, message))
+          return
+        }
         const call = this.calls.get(message.id)
         if (!call) return
         this.calls.delete(message.id)
         if (message.error === undefined) call.resolve(message.output)
-        else
-          call.reject(
-            new CapabilityError({
-              capability: call.capability,
-              reason: message.reason ?? "failed",
-              message: message.error,
-              code: message.code,
-              agent: message.agent,
-            }),
-          )
+        else call.reject(callFailure(call.capability, message))
         return
       }
       case "shutdown":
@@ -217,6 +237,8 @@ export class AgentHost {
       signal,
       invocationId: id,
       invoke: (capability, callInput, callOptions) => this.call(capability, callInput, callOptions, place),
+      invokeStream: (capability, callInput, callOptions) =>
+        this.callStream(capability, callInput, callOptions, place),
     }
     try {
       const valid = await validateInput(capability, input)
@@ -318,7 +340,80 @@ export class AgentHost {
       }
     })
   }
+
+  /** ctx.invokeStream: a `call` answered chunk by chunk; the iterable is the handler's to read. */
+  private callStream(
+    capability: string,
+    input: unknown,
+    options: CallOptions = {},
+    place: CallPlace = {},
+  ): AsyncIterable<unknown> {
+    const id = `call-${++this.nextCall}`
+    const cancelled = () =>
+      new CapabilityError({
+        capability,
+        reason: "cancelled",
+        message: `invocation of "${capability}" was cancelled`,
+      })
+    const onAbort = () => {
+      if (!this.streams.delete(id)) return
+      this.send({ type: "cancel", id })
+      stream.fail(cancelled())
+    }
+    const off = () => options.signal?.removeEventListener("abort", onAbort)
+    const stream = new CallStream(
+      {
+        ack: (chunks) => this.send({ type: "call-ack", id, chunks }),
+        cancel: () => {
+          off()
+          if (this.streams.delete(id)) this.send({ type: "cancel", id })
+        },
+      },
+      callStreamWindow,
+    )
+    if (options.signal?.aborted) {
+      stream.fail(cancelled())
+      return stream
+    }
+    options.signal?.addEventListener("abort", onAbort, { once: true })
+    this.streams.set(id, { capability, stream, off })
+    try {
+      this.port.send({
+        type: "call",
+        id,
+        capability,
+        input,
+        stream: true,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...place,
+      })
+    } catch (error) {
+      this.streams.delete(id)
+      off()
+      stream.fail(
+        new CapabilityError({
+          capability,
+          reason: "failed",
+          message: `cannot call "${capability}": ${errorMessage(error)}`,
+        }),
+      )
+    }
+    return stream
+  }
 }
+
+/** A failed call's answer as the CapabilityError `ctx.invoke` rejects with. */
+const callFailure = (
+  capability: string,
+  message: Extract<ToAgent, { type: "call-result" }>,
+): CapabilityError =>
+  new CapabilityError({
+    capability,
+    reason: message.reason ?? "failed",
+    message: message.error ?? "failed",
+    code: message.code,
+    agent: message.agent,
+  })
 
 const portLogger = (port: AgentPort): AgentLogger => {
   const log =

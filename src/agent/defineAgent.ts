@@ -56,6 +56,12 @@ export interface AgentContext<Config = Readonly<Record<string, unknown>>> {
    * with a CapabilityError (`reason`, `code`, `agent`), as `sam.invoke` does.
    */
   readonly invoke: (capability: string, input: unknown, options?: CallOptions) => Promise<unknown>
+  /**
+   * Call a capability and read its output as it comes: a streamed output chunk by chunk, a plain
+   * value as one chunk. Leaving the loop early (`break`) cancels the call; the loop throws a
+   * CapabilityError where `invoke` would reject. Nested like `invoke` (depth, deadline).
+   */
+  readonly invokeStream: (capability: string, input: unknown, options?: CallOptions) => AsyncIterable<unknown>
 }
 
 /** What a capability handler receives besides its input. */

@@ -66,10 +66,17 @@ export const CallResult = Schema.Struct({
   agent: Schema.optionalKey(Schema.String),
 })
 
+/**
+ * One chunk of the output of an agent's streamed call (`call` with `stream: true`), in order; the
+ * stream ends with a `call-result` (no `output`; `error` when it failed). SAM sends at most
+ * `callStreamWindow` (callStream.ts) chunks the agent has not acknowledged (`call-ack`).
+ */
+export const CallChunk = Schema.Struct({ type: Schema.Literal("call-chunk"), id: Id, chunk: Schema.Unknown })
+
 /** Graceful stop for runtimes without signals (worker threads). */
 export const Shutdown = Schema.Struct({ type: Schema.Literal("shutdown") })
 
-export const ToAgent = Schema.Union([Init, Invoke, Cancel, CallResult, Shutdown])
+export const ToAgent = Schema.Union([Init, Invoke, Cancel, CallResult, CallChunk, Shutdown])
 export type ToAgent = typeof ToAgent.Type
 
 // --- agent → SAM -----------------------------------------------------------------------------
@@ -132,8 +139,13 @@ export const Call = Schema.Struct({
   capability: Schema.String,
   input: Schema.Unknown,
   timeoutMs: Schema.optionalKey(Schema.Number),
+  /** true: answer with the output's chunks as they come (`call-chunk`…, then `call-result`). */
+  stream: Schema.optionalKey(Schema.Boolean),
   ...CallPlace,
 })
+
+/** The agent has read `chunks` more chunks of its streamed call `id`: SAM may send as many more. */
+export const CallAck = Schema.Struct({ type: Schema.Literal("call-ack"), id: Id, chunks: Schema.Number })
 
 export const FromAgent = Schema.Union([
   Ready,
@@ -144,6 +156,7 @@ export const FromAgent = Schema.Union([
   InvokeError,
   Log,
   Call,
+  CallAck,
   Cancel,
   StartFailed,
 ])
@@ -158,6 +171,7 @@ const fromAgentTypes = [
   "error",
   "log",
   "call",
+  "call-ack",
   "cancel",
   "start-failed",
 ]
@@ -192,5 +206,6 @@ export const decodeToAgentWithSchema = decoder<ToAgent>(ToAgent, [
   "invoke",
   "cancel",
   "call-result",
+  "call-chunk",
   "shutdown",
 ])

@@ -50,6 +50,7 @@ const shapes: Readonly<Record<ToAgent["type"], Readonly<Record<string, Field>>>>
     code: ["string", "optional"],
     agent: ["string", "optional"],
   },
+  "call-chunk": { id: ["string", "required"], chunk: ["unknown", "required"] },
   shutdown: {},
 }
 const types = Object.keys(shapes)

@@ -249,6 +249,8 @@ export class Sam {
         {
           invoke: (capability, input, invokeOptions) =>
             this.capabilities.invoke(capability, input, invokeOptions),
+          stream: (capability, input, invokeOptions) =>
+            this.capabilities.stream(capability, input, invokeOptions),
         },
         () => this.sandbox,
       ),

@@ -27,6 +27,13 @@ export const typed = defineAgent({
     count: async function* (input: { to: number }, ctx) {
       for (let i = 1; i <= input.to && !ctx.signal.aborted; i++) yield i
     },
+    // ctx.invokeStream is an async iterable of unknown chunks, and a handler may stream it on.
+    relay_stream: async function* (_input: unknown, ctx) {
+      for await (const chunk of ctx.invokeStream("count", { to: 3 }, { signal: ctx.signal })) {
+        const typed: unknown = chunk
+        yield typed
+      }
+    },
     // A schema-less definition is a plain handler with a description.
     described: { description: "says hi", handler: (input) => typeof input },
     relay: async (_input: unknown, ctx) => {

@@ -296,6 +296,90 @@ describe("ctx.invoke's failure (docs/AGENTS.md)", () => {
     })
 })
 
+describe("ctx.invokeStream (docs/AGENTS.md)", () => {
+  for (const runtime of ["inline", "worker", "process", "sandbox"] as const) {
+    it(`reads another agent's stream chunk by chunk, in order, past SAM's window of unread chunks (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("relayer", { runtime, agent: { capabilities: ["relay_stream"] } }),
+        agentUnit("producer", { runtime: "process", agent: { capabilities: ["stream", "echo"] } }),
+      ])
+      const relayed: unknown[] = []
+      for await (const chunk of h.sam.capabilities.stream("relay_stream", {
+        capability: "stream",
+        input: { count: 200 },
+      }))
+        relayed.push(chunk)
+      expect(relayed).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+      // A plain value is one chunk; a slow reader still gets every chunk.
+      expect((await h.sam.invoke("relay_stream", { capability: "echo", input: "one" })).output).toEqual([
+        "one",
+      ])
+      expect(
+        (await h.sam.invoke("relay_stream", { capability: "stream", input: { count: 40 }, pause_ms: 2 }))
+          .output,
+      ).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    })
+
+    it(`cancels the call in the serving agent when the reader leaves the loop early (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("relayer", { runtime, agent: { capabilities: ["relay_stream"] } }),
+        agentUnit("producer", { runtime: "process", agent: { capabilities: ["stream_big", "echo"] } }),
+      ])
+      const cancelled = h.nextLine((line) => line.startsWith("stream_big: cancelled after"), "producer")
+      const output = await h.sam.invoke("relay_stream", {
+        capability: "stream_big",
+        input: { count: 100_000, mib: 0, pause_ms: 1 },
+        take: 3,
+      })
+      expect(output.output).toEqual(["", "", ""])
+      expect(await cancelled).toMatch(/^stream_big: cancelled after \d+ chunks/)
+      expect((await h.sam.invoke("echo", "after")).output).toBe("after")
+    })
+  }
+
+  for (const runtime of ["inline", "process"] as const)
+    it(`fails the loop with the SDK's CapabilityError, as ctx.invoke rejects (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("caller", { runtime, agent: { capabilities: ["relay_failure"] } }),
+        agentUnit("failer", {
+          runtime: "inline",
+          agent: { path: fixture("agents/logger"), capabilities: ["fail"] },
+        }),
+        agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
+      ])
+      const failure = async (input: Record<string, unknown>) =>
+        (await h.sam.invoke("relay_failure", { ...input, stream: true })).output
+      expect(await failure({ capability: "fail" })).toEqual({
+        sdkClass: true,
+        _tag: "CapabilityError",
+        name: "CapabilityError",
+        capability: "fail",
+        reason: "failed",
+        code: "E_KABOOM",
+        agent: "failer",
+        message: 'capability "fail" failed: kaboom (code E_KABOOM)',
+      })
+      expect(await failure({ capability: "slow", timeoutMs: 300 })).toMatchObject({
+        sdkClass: true,
+        capability: "slow",
+        reason: "timeout",
+        message: 'capability "slow" timed out after 300 ms',
+      })
+      expect(await failure({ capability: "slow", cancelAfterMs: 100 })).toMatchObject({
+        sdkClass: true,
+        capability: "slow",
+        reason: "cancelled",
+        message: 'invocation of "slow" was cancelled',
+      })
+      expect(await failure({ capability: "nope" })).toMatchObject({
+        sdkClass: true,
+        capability: "nope",
+        reason: "not_found",
+        message: 'no agent or plugin offers capability "nope"',
+      })
+    })
+})
+
 describe("a chain of ctx.invoke calls (docs/AGENTS.md)", () => {
   const chain = (...names: string[]) => names.join(" → ")
   const refused = (capability: string, names: string[]) => ({

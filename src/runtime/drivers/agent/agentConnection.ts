@@ -2,6 +2,7 @@
 // transport (child IPC channel, worker port): correlates invocations with their results and
 // chunks, serves the agent's calls through the router, and records heartbeats and health.
 
+import { callStreamWindow } from "../../../agent/callStream.ts"
 import { asCapabilityError, CapabilityError } from "../../../agent/capabilityError.ts"
 import { decodeFromAgentMessage, type FromAgent, preview, type ToAgent } from "../../../agent/protocol.ts"
 import {
@@ -19,6 +20,12 @@ import { commonJsHint } from "../../moduleFormatHint.ts"
 /** Where an agent's own calls go (the capability router). */
 export interface CallHost {
   readonly invoke: (capability: string, input: unknown, options: InvokeOptions) => Promise<InvokeResult>
+  /** Chunks as they come (a plain value is one); returns the agent that served it. */
+  readonly stream: (
+    capability: string,
+    input: unknown,
+    options: InvokeOptions,
+  ) => AsyncGenerator<unknown, string>
 }
 
 export interface ConnectionOptions {
@@ -53,6 +60,8 @@ export class AgentConnection {
   private readonly options: ConnectionOptions
   private readonly pending = new Map<string, Pending>()
   private readonly calls = new Map<string, AbortController>()
+  /** Streamed calls: how many chunks the agent has read, and who waits for it to read more. */
+  private readonly readers = new Map<string, { acked: number; wake: (() => void) | undefined }>()
   private nextId = 0
   private closed: string | undefined
   private readyResolve: ((capabilities: ReadonlyArray<string>) => void) | undefined
@@ -166,6 +175,13 @@ export class AgentConnection {
       case "cancel":
         this.calls.get(message.id)?.abort(new Error("cancelled by the agent"))
         return
+      case "call-ack": {
+        const reader = this.readers.get(message.id)
+        if (!reader) return
+        reader.acked += message.chunks
+        reader.wake?.()
+        return
+      }
       case "start-failed": {
         const hidden = this.hiddenByWalls(message.message, message.code)
         const detail =
@@ -294,20 +310,22 @@ export class AgentConnection {
     }
     const controller = new AbortController()
     this.calls.set(call.id, controller)
+    const options: InvokeOptions = {
+      signal: controller.signal,
+      ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
+      // Made by a handler: nested in the invocation it serves (its depth, what is left of its deadline).
+      ...(call.chain === undefined
+        ? {}
+        : {
+            parent: {
+              chain: call.chain,
+              ...(call.deadline === undefined ? {} : { deadline: call.deadline }),
+            },
+          }),
+    }
     try {
-      const result = await host.invoke(call.capability, call.input, {
-        signal: controller.signal,
-        ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
-        // Made by a handler: nested in the invocation it serves (its depth, what is left of its deadline).
-        ...(call.chain === undefined
-          ? {}
-          : {
-              parent: {
-                chain: call.chain,
-                ...(call.deadline === undefined ? {} : { deadline: call.deadline }),
-              },
-            }),
-      })
+      if (call.stream === true) return await this.serveStreamedCall(call, host, options, controller.signal)
+      const result = await host.invoke(call.capability, call.input, options)
       if (!controller.signal.aborted) {
         try {
           this.options.send({ type: "call-result", id: call.id, output: result.output })
@@ -326,9 +344,71 @@ export class AgentConnection {
         this.trySend(callFailed(call.id, asCapabilityError(call.capability, error)))
     } finally {
       this.calls.delete(call.id)
+      this.readers.delete(call.id)
+    }
+  }
+
+  /**
+   * A `call` with `stream: true`: each chunk as a `call-chunk`, at most callStreamWindow ahead of
+   * what the agent has read (the rest waits in the router's stream, within its caps), then a
+   * `call-result` without output. Throws what the call failed with.
+   */
+  private async serveStreamedCall(
+    call: Extract<FromAgent, { type: "call" }>,
+    host: CallHost,
+    options: InvokeOptions,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const reader: { acked: number; wake: (() => void) | undefined } = { acked: 0, wake: undefined }
+    this.readers.set(call.id, reader)
+    const chunks = host.stream(call.capability, call.input, options)
+    let sent = 0
+    let finished = false
+    try {
+      for (;;) {
+        const next = await chunks.next()
+        if (signal.aborted) return
+        if (next.done) {
+          finished = true
+          this.trySend({ type: "call-result", id: call.id, agent: next.value })
+          return
+        }
+        try {
+          this.options.send({ type: "call-chunk", id: call.id, chunk: next.value })
+        } catch (error) {
+          this.trySend({
+            type: "call-result",
+            id: call.id,
+            error: `a chunk cannot be sent: ${text(error)}`,
+            reason: "failed",
+          })
+          return
+        }
+        sent++
+        while (sent - reader.acked >= callStreamWindow) await untilWoken(reader, signal)
+      }
+    } finally {
+      // Cancelled, or the chunk could not be sent: the stream ends in the agent serving it too.
+      if (!finished) await chunks.return(undefined as never).catch(() => {})
     }
   }
 }
+
+/** Until the agent acknowledges more chunks (`call-ack`), or the call is cancelled. */
+const untilWoken = (reader: { wake: (() => void) | undefined }, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      reader.wake = undefined
+      reject(signal.reason)
+    }
+    signal.addEventListener("abort", onAbort, { once: true })
+    reader.wake = () => {
+      reader.wake = undefined
+      signal.removeEventListener("abort", onAbort)
+      resolve()
+    }
+  })
 
 /**
  * Chunks of one streamed invocation, consumed once as an async iterable. The agent sends as fast

@@ -83,6 +83,8 @@ export class InlineAgentState {
     this.calls = calls
     context.invoke = (capability: string, input: unknown, options?: CallOptions) =>
       this.call(capability, input, options, undefined)
+    context.invokeStream = (capability: string, input: unknown, options?: CallOptions) =>
+      this.callStream(capability, input, options, undefined)
     this.context = context as unknown as AgentContext
   }
 
@@ -110,6 +112,27 @@ export class InlineAgentState {
         throw asCapabilityError(capability, error)
       })
     return result.output
+  }
+
+  /** ctx.invokeStream: the router's stream, ended when the agent stops; errors as the SDK's. */
+  async *callStream(
+    capability: string,
+    input: unknown,
+    options: CallOptions = {},
+    parent: CallParent | undefined,
+  ): AsyncGenerator<unknown, void> {
+    if (!this.calls) throw callsNotRouted(capability)
+    const lifetime = this.signal()
+    const signal = options.signal ? AbortSignal.any([options.signal, lifetime]) : lifetime
+    try {
+      yield* this.calls.stream(capability, input, {
+        signal,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(parent === undefined ? {} : { parent }),
+      })
+    } catch (error) {
+      throw asCapabilityError(capability, error)
+    }
   }
 
   dataDir(): string {

@@ -103,6 +103,8 @@ export const inlineAgentDriver = (calls: CallHost | undefined): Driver => ({
                   invocationId: id,
                   // Its calls are nested in this invocation (depth, deadline), as in every runtime.
                   invoke: (callee, calleeInput, options) => state.call(callee, calleeInput, options, call),
+                  invokeStream: (callee, calleeInput, options) =>
+                    state.callStream(callee, calleeInput, options, call),
                 }),
               ),
               invocation.signal,
