@@ -55,6 +55,32 @@ describe("the login link, over HTTP", () => {
     expect(await status.json()).toMatchObject({ services: { running: 1 } })
   })
 
+  it("the login link opened from another site (Sec-Fetch-Site cross-site or same-site) is a 403 and sets no cookie", async () => {
+    const h = await harness()
+    const open = (site: string | undefined) =>
+      fetch(`${h.url}/?token=${encodeURIComponent(h.token("admin") as string)}`, {
+        redirect: "manual",
+        headers: site === undefined ? {} : { "sec-fetch-site": site },
+      })
+    // Another site could otherwise sign the browser into a session of its choosing (login CSRF).
+    for (const site of ["cross-site", "same-site", "Cross-Site"]) {
+      const refused = await open(site)
+      expect(refused.status).toBe(403)
+      expect(refused.headers.get("set-cookie")).toBeNull()
+      expect(refused.headers.get("content-type")).toBe("application/problem+json")
+      expect(await refused.json()).toMatchObject({
+        type: "urn:sam:problem:cross-site",
+        detail: expect.stringContaining(`Sec-Fetch-Site: ${site}`),
+      })
+    }
+    // Typed or pasted into the address bar (none), from SAM's own page, or from a client that sends no such header.
+    for (const site of ["none", "same-origin", undefined]) {
+      const accepted = await open(site)
+      expect(accepted.status).toBe(303)
+      expect(accepted.headers.get("set-cookie")).toMatch(new RegExp(`^sam_session_${h.server.port}=`))
+    }
+  })
+
   it("without a session, / is a token form showing nothing of SAM; a wrong token is a 401 form", async () => {
     const h = await harness()
     const form = await fetch(`${h.url}/`)
@@ -309,6 +335,33 @@ describe("the login link in Chromium", () => {
       await page.click('button[type="submit"]')
       await page.waitForSelector('[data-role="operator"]')
       expect(page.url()).toBe(`${h.url}/`)
+    } finally {
+      await browser.close()
+      await new Promise((resolve) => elsewhere.server.close(resolve))
+      rmSync(profile, { recursive: true, force: true })
+    }
+  })
+  it("a page on another port that sends the browser to the login link signs nothing in", async () => {
+    const h = await harness()
+    const profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
+    const elsewhere = await otherOrigin()
+    const browser = await launchChromium(profile)
+    try {
+      const attacker = await browser.newPage()
+      await attacker.goto(elsewhere.url)
+      // Another port of 127.0.0.1 is the same site: Chromium says `Sec-Fetch-Site: same-site`.
+      const landed = await Promise.all([
+        attacker.waitForNavigation(),
+        attacker.evaluate(
+          (link) => {
+            location.href = link
+          },
+          `${h.url}/?token=${h.token("ops")}`,
+        ),
+      ]).then(([response]) => response)
+      expect(landed?.status()).toBe(403)
+      expect(await attacker.textContent("body")).toContain("Sec-Fetch-Site: same-site")
+      expect(await browser.cookies(h.url)).toEqual([])
     } finally {
       await browser.close()
       await new Promise((resolve) => elsewhere.server.close(resolve))
