@@ -14,7 +14,7 @@ import type { AuditLog } from "../audit/auditLog.ts"
 import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
 import type { Authenticator } from "./auth.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
-import { type SessionStore, sessionCookieName } from "./sessions.ts"
+import { type SessionStore, sessionCookieName, sessionIds } from "./sessions.ts"
 
 export interface BrowserLoginContext {
   readonly authenticator: Authenticator
@@ -69,8 +69,9 @@ const tokenForm = (problem: string | undefined, status: number) =>
     status,
   )
 
-const cookieOf = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined =>
-  request.cookies[name]
+/** Who the request's session cookies (any of them, sessions.ts) sign in, if anyone. */
+const signedIn = (request: HttpServerRequest.HttpServerRequest, context: BrowserLoginContext) =>
+  context.sessions.first(sessionIds(request.headers.cookie, context.port()))?.principal
 
 const sourceOf = (request: HttpServerRequest.HttpServerRequest): string =>
   request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown"
@@ -170,9 +171,8 @@ export const browserAnswer = (
 ): HttpServerResponse.HttpServerResponse | undefined => {
   const [path, query = ""] = request.url.split("?", 2) as [string, string?]
   if (request.method !== "GET" && request.method !== "HEAD") return undefined
-  const cookie = sessionCookieName(context.port())
   if (path.startsWith("/assets/")) {
-    if (context.sessions.principal(cookieOf(request, cookie)) === undefined)
+    if (signedIn(request, context) === undefined)
       return HttpServerResponse.jsonUnsafe(
         {
           type: "about:blank",
@@ -188,8 +188,7 @@ export const browserAnswer = (
   if (path !== "/") return undefined
   const token = new URLSearchParams(query).get("token")
   if (token !== null) return linkRefusal(request) ?? signIn(request, context, token)
-  const principal = context.sessions.principal(cookieOf(request, cookie))
-  if (principal === undefined) return tokenForm(undefined, 200)
+  if (signedIn(request, context) === undefined) return tokenForm(undefined, 200)
   const answer = dashboard.answer({ method: request.method, url: "/", headers: request.headers })
   return answer === undefined ? undefined : dashboardResponse(answer)
 }

@@ -5,7 +5,7 @@
 // and no request from an opaque origin (`Origin: null`) may use it at all.
 import type { HttpServerRequest } from "effect/http"
 import { type ApiPrincipal, type Authenticator, bearerToken, missingCredential } from "./auth.ts"
-import { type SessionStore, sessionCookieName } from "./sessions.ts"
+import { type SessionStore, sessionIds } from "./sessions.ts"
 
 export type RequestAuthentication =
   | { readonly ok: true; readonly principal: ApiPrincipal; readonly via: "token" | "session" }
@@ -48,14 +48,14 @@ export const authenticateRequest = (
       ? { ok: true, principal: byToken.principal, via: "token" }
       : { ok: false, reason: "unauthenticated", detail: byToken.detail }
   }
-  const cookie = request.cookies[sessionCookieName(context.port())]
-  const principal = context.sessions.principal(cookie)
+  const ids = sessionIds(request.headers.cookie, context.port())
+  const principal = context.sessions.first(ids)?.principal
   if (principal === undefined)
     return {
       ok: false,
       reason: "unauthenticated",
       detail:
-        cookie === undefined
+        ids.length === 0
           ? missingCredential
           : "the session cookie is not valid (expired, or the token it was signed in with changed): sign in again with the link `sam dashboard` prints",
     }

@@ -175,6 +175,36 @@ describe("the login link, over HTTP", () => {
     )
   })
 
+  it("a request with several session cookies (stale and valid, in either order) is signed in by the valid one", async () => {
+    const h = await harness()
+    const { cookie } = await signIn(h, h.token("ops") as string)
+    const name = `sam_session_${h.server.port}`
+    // A browser sends one cookie per path or domain it holds under that name: an old one may come first.
+    for (const both of [`${name}=stale-session-id; ${cookie}`, `${cookie}; ${name}=stale-session-id`]) {
+      const session = await fetch(`${h.url}/api/session`, { headers: { cookie: both } })
+      expect(session.status).toBe(200)
+      expect(await session.json()).toEqual({ name: "ops", role: "operator" })
+      expect(await (await fetch(`${h.url}/`, { headers: { cookie: both } })).text()).not.toContain(
+        'name="token"',
+      )
+      const restart = await fetch(`${h.url}/api/services/db/restart`, {
+        method: "POST",
+        headers: { cookie: both, origin: h.url },
+      })
+      expect(restart.status).toBe(200)
+    }
+    expect(
+      (await fetch(`${h.url}/api/session`, { headers: { cookie: `${name}=a; ${name}=b` } })).status,
+    ).toBe(401)
+    // Signing out ends the valid session, wherever it was in the header.
+    const out = await fetch(`${h.url}/api/session`, {
+      method: "DELETE",
+      headers: { cookie: `${name}=stale-session-id; ${cookie}`, origin: h.url },
+    })
+    expect(out.status).toBe(204)
+    expect((await fetch(`${h.url}/api/session`, { headers: { cookie } })).status).toBe(401)
+  })
+
   it("DELETE /api/session signs the browser out: SAM forgets the session, the cookie is cleared, a replay is a 401", async () => {
     const h = await harness()
     const { cookie } = await signIn(h, h.token("watcher") as string)
