@@ -13,6 +13,7 @@ import { HttpServerResponse } from "effect/http"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
 import type { Authenticator } from "./auth.ts"
+import { mediaTypeOf } from "./mediaType.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
 import { type SessionStore, sessionCookieName, sessionIds } from "./sessions.ts"
 
@@ -155,7 +156,7 @@ export const formSignIn = (
         "other clients send `Authorization: Bearer <token>`",
       { type: "urn:sam:problem:cross-site" },
     )
-  if (!(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded"))
+  if (mediaTypeOf(request.headers["content-type"]) !== "application/x-www-form-urlencoded")
     return problem(415, "send the token form as application/x-www-form-urlencoded (token=…)")
   return request.text.pipe(
     Effect.map((body) => signIn(request, context, new URLSearchParams(body).get("token") ?? "")),

@@ -123,6 +123,15 @@ describe("the login link, over HTTP", () => {
       name: "ops",
       role: "operator",
     })
+    // The media type is case-insensitive and may carry parameters.
+    const typed = await fetch(`${h.url}/`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "Application/X-WWW-Form-URLEncoded; charset=UTF-8", origin: h.url },
+      body: new URLSearchParams({ token: h.token("ops") as string }).toString(),
+    })
+    expect(typed.status).toBe(303)
+    expect(typed.headers.get("set-cookie")).toMatch(new RegExp(`^sam_session_${h.server.port}=`))
     const wrong = await post("not-a-token-of-this-sam")
     expect(wrong.status).toBe(401)
     expect(wrong.headers.get("set-cookie")).toBeNull()
