@@ -27,6 +27,7 @@ import type { ApiHandler } from "./apiApp.ts"
 import type { ApiContextShape, MonitoringBackend, PluginBackend } from "./apiContext.ts"
 import { metricsRoute } from "./apiPaths.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost, weakTokens } from "./auth.ts"
+import { continueGate } from "./continueGate.ts"
 import { bracketed, hostGuard } from "./hostCheck.ts"
 import { LOCAL_TOKEN_NAME } from "./localToken.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
@@ -286,13 +287,16 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     },
     front,
   )
-  // `Expect: 100-continue`: a body refused by its declared length (the gateway's max_body_bytes,
-  // the API's own limit) gets its 413 without a 100 Continue first, so the client sends none of it.
+  // `Expect: 100-continue`: only a request SAM would read the body of is told to send it; any
+  // other gets its refusal (421, 401, 403, 413) first, having sent none of it (continueGate.ts).
+  const welcomesBody = continueGate({
+    credentials: context,
+    hostRefusal: hostRefusalOf,
+    gateway,
+    maxBodyBytes,
+  })
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-    const refused = gateway?.claims(req.url)
-      ? gateway.refusesBody(req)
-      : Number(req.headers["content-length"] ?? 0) > maxBodyBytes
-    if (!refused) res.writeContinue()
+    if (welcomesBody(req)) res.writeContinue()
     front(req, res)
   })
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
