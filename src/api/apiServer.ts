@@ -8,7 +8,8 @@
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
 // /api/<service>/... is the gateway's (src/gateway): such a request goes to it before the Effect
 // handler is touched, and so do its WebSocket upgrades. Before either, a server bound to loopback
-// refuses a Host that is no loopback name (hostCheck.ts: DNS rebinding), with a 421.
+// refuses a Host that is no loopback name (hostCheck.ts: DNS rebinding), with a 421; before that, an
+// absolute-form target is made origin form (requestTarget.ts), so every check sees the same request.
 import { readFileSync } from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
@@ -31,6 +32,7 @@ import { continueGate } from "./continueGate.ts"
 import { bracketed, hostGuard } from "./hostCheck.ts"
 import { LOCAL_TOKEN_NAME } from "./localToken.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
+import { toOriginForm } from "./requestTarget.ts"
 import { ProcessUsage } from "./resources.ts"
 import { SessionStore, type SessionTable } from "./sessions.ts"
 
@@ -245,6 +247,11 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
+      const untargeted = toOriginForm(req)
+      if (untargeted !== undefined) {
+        sendProblem(res, 400, untargeted)
+        return
+      }
       const misdirected = hostRefusalOf(req.headers.host)
       if (misdirected !== undefined) {
         sendProblem(res, 421, misdirected, {
@@ -283,7 +290,9 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request (one
       // with a Host refused above gets its 421 there).
       shouldUpgradeCallback: (req) =>
-        hostRefusalOf(req.headers.host) === undefined && (gateway?.claims(req.url) ?? false),
+        toOriginForm(req) === undefined &&
+        hostRefusalOf(req.headers.host) === undefined &&
+        (gateway?.claims(req.url) ?? false),
     },
     front,
   )
@@ -296,7 +305,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     maxBodyBytes,
   })
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-    if (welcomesBody(req)) res.writeContinue()
+    if (toOriginForm(req) === undefined && welcomesBody(req)) res.writeContinue()
     front(req, res)
   })
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
