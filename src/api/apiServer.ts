@@ -8,7 +8,8 @@
 // close() ends open event streams, lets requests in flight finish, then closes every connection.
 // /api/<service>/... is the gateway's (src/gateway): such a request goes to it before the Effect
 // handler is touched, and so do its WebSocket upgrades. Before either, a server bound to loopback
-// refuses a Host that is no loopback name (hostCheck.ts: DNS rebinding), with a 421.
+// refuses a Host that is no loopback name (hostCheck.ts: DNS rebinding), with a 421; before that, an
+// absolute-form target is made origin form (requestTarget.ts), so every check sees the same request.
 import { readFileSync } from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
@@ -27,9 +28,11 @@ import type { ApiHandler } from "./apiApp.ts"
 import type { ApiContextShape, MonitoringBackend, PluginBackend } from "./apiContext.ts"
 import { metricsRoute } from "./apiPaths.ts"
 import { type ApiTokenConfig, Authenticator, bindRefusal, isLoopbackHost, weakTokens } from "./auth.ts"
+import { continueGate } from "./continueGate.ts"
 import { bracketed, hostGuard } from "./hostCheck.ts"
 import { LOCAL_TOKEN_NAME } from "./localToken.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
+import { toOriginForm } from "./requestTarget.ts"
 import { ProcessUsage } from "./resources.ts"
 import { SessionStore, type SessionTable } from "./sessions.ts"
 
@@ -244,6 +247,11 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   const front = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       if (closing) res.setHeader("connection", "close")
+      const untargeted = toOriginForm(req)
+      if (untargeted !== undefined) {
+        sendProblem(res, 400, untargeted)
+        return
+      }
       const misdirected = hostRefusalOf(req.headers.host)
       if (misdirected !== undefined) {
         sendProblem(res, 421, misdirected, {
@@ -282,17 +290,22 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       // Only the gateway's paths upgrade; any other Upgrade request is an ordinary request (one
       // with a Host refused above gets its 421 there).
       shouldUpgradeCallback: (req) =>
-        hostRefusalOf(req.headers.host) === undefined && (gateway?.claims(req.url) ?? false),
+        toOriginForm(req) === undefined &&
+        hostRefusalOf(req.headers.host) === undefined &&
+        (gateway?.claims(req.url) ?? false),
     },
     front,
   )
-  // `Expect: 100-continue`: a body refused by its declared length (the gateway's max_body_bytes,
-  // the API's own limit) gets its 413 without a 100 Continue first, so the client sends none of it.
+  // `Expect: 100-continue`: only a request SAM would read the body of is told to send it; any
+  // other gets its refusal (421, 401, 403, 413) first, having sent none of it (continueGate.ts).
+  const welcomesBody = continueGate({
+    credentials: context,
+    hostRefusal: hostRefusalOf,
+    gateway,
+    maxBodyBytes,
+  })
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-    const refused = gateway?.claims(req.url)
-      ? gateway.refusesBody(req)
-      : Number(req.headers["content-length"] ?? 0) > maxBodyBytes
-    if (!refused) res.writeContinue()
+    if (toOriginForm(req) === undefined && welcomesBody(req)) res.writeContinue()
     front(req, res)
   })
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>

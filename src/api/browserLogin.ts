@@ -4,7 +4,8 @@
 // With a session `/` and `/assets/*` are the dashboard (src/dashboard/serve.ts); without one, `/`
 // is a token form and nothing of SAM's state, and assets are refused. The form POSTs its token to
 // `/` (from SAM's own Origin only), so a token typed there, right or wrong, never enters the
-// address bar or the history. Failed sign-ins count as unauthenticated refusals.
+// address bar or the history. Failed sign-ins count as unauthenticated refusals. A link the browser
+// says it followed from another site (`Sec-Fetch-Site`) signs nothing in: a 403 (login CSRF).
 
 import { Effect } from "effect"
 import type { HttpServerRequest } from "effect/http"
@@ -12,8 +13,9 @@ import { HttpServerResponse } from "effect/http"
 import type { AuditLog } from "../audit/auditLog.ts"
 import type { DashboardAnswer, DashboardServer } from "../dashboard/serve.ts"
 import type { Authenticator } from "./auth.ts"
+import { mediaTypeOf } from "./mediaType.ts"
 import { PROBLEM_JSON, problemBody } from "./problemBody.ts"
-import { type SessionStore, sessionCookieName } from "./sessions.ts"
+import { type SessionStore, sessionCookieName, sessionIds } from "./sessions.ts"
 
 export interface BrowserLoginContext {
   readonly authenticator: Authenticator
@@ -68,8 +70,9 @@ const tokenForm = (problem: string | undefined, status: number) =>
     status,
   )
 
-const cookieOf = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined =>
-  request.cookies[name]
+/** Who the request's session cookies (any of them, sessions.ts) sign in, if anyone. */
+const signedIn = (request: HttpServerRequest.HttpServerRequest, context: BrowserLoginContext) =>
+  context.sessions.first(sessionIds(request.headers.cookie, context.port()))?.principal
 
 const sourceOf = (request: HttpServerRequest.HttpServerRequest): string =>
   request.remoteAddress._tag === "Some" ? request.remoteAddress.value : "unknown"
@@ -82,6 +85,31 @@ const dashboardResponse = (answer: DashboardAnswer): HttpServerResponse.HttpServ
     ...(contentType === undefined ? {} : { contentType }),
     headers,
   })
+}
+
+const pageProblem = (status: number, detail: string, extra: Record<string, unknown> = {}) =>
+  HttpServerResponse.jsonUnsafe(problemBody(status, detail, extra), {
+    status,
+    contentType: PROBLEM_JSON,
+    headers: pageHeaders,
+  })
+
+/**
+ * Why the login link is refused for where it was opened from, or undefined. A browser says so in
+ * `Sec-Fetch-Site`: a link followed from another site (or another port of this host: same-site)
+ * would sign the browser into a session of that page's choosing (login CSRF). Typed or pasted
+ * into the address bar it is `none`; clients without the header (curl, older browsers) pass.
+ */
+const linkRefusal = (request: HttpServerRequest.HttpServerRequest) => {
+  const site = request.headers["sec-fetch-site"]
+  const value = site?.trim().toLowerCase()
+  if (value !== "cross-site" && value !== "same-site") return undefined
+  return pageProblem(
+    403,
+    `the login link was opened from another site (Sec-Fetch-Site: ${site}): another page must not ` +
+      "sign this browser in. Paste the link `sam dashboard` prints into the address bar, or sign in with the form at /",
+    { type: "urn:sam:problem:cross-site" },
+  )
 }
 
 /** A session for `token` and a 303 to `/` with its cookie, or the form again (401) for a wrong one. */
@@ -117,13 +145,7 @@ export const formSignIn = (
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> | undefined => {
   if (request.method !== "POST" || (request.url.split("?")[0] ?? "") !== "/") return undefined
   const problem = (status: number, detail: string, extra: Record<string, unknown> = {}) =>
-    Effect.succeed(
-      HttpServerResponse.jsonUnsafe(problemBody(status, detail, extra), {
-        status,
-        contentType: PROBLEM_JSON,
-        headers: pageHeaders,
-      }),
-    )
+    Effect.succeed(pageProblem(status, detail, extra))
   const host = request.headers.host
   const origin = request.headers.origin
   if (host === undefined || origin !== `http://${host}`)
@@ -134,7 +156,7 @@ export const formSignIn = (
         "other clients send `Authorization: Bearer <token>`",
       { type: "urn:sam:problem:cross-site" },
     )
-  if (!(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded"))
+  if (mediaTypeOf(request.headers["content-type"]) !== "application/x-www-form-urlencoded")
     return problem(415, "send the token form as application/x-www-form-urlencoded (token=…)")
   return request.text.pipe(
     Effect.map((body) => signIn(request, context, new URLSearchParams(body).get("token") ?? "")),
@@ -150,9 +172,8 @@ export const browserAnswer = (
 ): HttpServerResponse.HttpServerResponse | undefined => {
   const [path, query = ""] = request.url.split("?", 2) as [string, string?]
   if (request.method !== "GET" && request.method !== "HEAD") return undefined
-  const cookie = sessionCookieName(context.port())
   if (path.startsWith("/assets/")) {
-    if (context.sessions.principal(cookieOf(request, cookie)) === undefined)
+    if (signedIn(request, context) === undefined)
       return HttpServerResponse.jsonUnsafe(
         {
           type: "about:blank",
@@ -167,9 +188,8 @@ export const browserAnswer = (
   }
   if (path !== "/") return undefined
   const token = new URLSearchParams(query).get("token")
-  if (token !== null) return signIn(request, context, token)
-  const principal = context.sessions.principal(cookieOf(request, cookie))
-  if (principal === undefined) return tokenForm(undefined, 200)
+  if (token !== null) return linkRefusal(request) ?? signIn(request, context, token)
+  if (signedIn(request, context) === undefined) return tokenForm(undefined, 200)
   const answer = dashboard.answer({ method: request.method, url: "/", headers: request.headers })
   return answer === undefined ? undefined : dashboardResponse(answer)
 }

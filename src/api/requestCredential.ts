@@ -3,9 +3,8 @@
 // change made with one must come from SAM's own page: its Origin must be this server's (the CSRF
 // rule: SameSite=Strict keeps other sites out, but another port of 127.0.0.1 is the same *site*),
 // and no request from an opaque origin (`Origin: null`) may use it at all.
-import type { HttpServerRequest } from "effect/http"
 import { type ApiPrincipal, type Authenticator, bearerToken, missingCredential } from "./auth.ts"
-import { type SessionStore, sessionCookieName } from "./sessions.ts"
+import { type SessionStore, sessionIds } from "./sessions.ts"
 
 export type RequestAuthentication =
   | { readonly ok: true; readonly principal: ApiPrincipal; readonly via: "token" | "session" }
@@ -26,9 +25,23 @@ export interface CredentialContext {
   readonly port: () => number
 }
 
+/**
+ * The headers a credential is judged by: an Effect request's, or node:http's before the request is
+ * handed on (apiServer.ts answers `Expect: 100-continue` with them).
+ */
+export interface CredentialRequest {
+  readonly headers: { readonly [name: string]: string | ReadonlyArray<string> | undefined }
+}
+
+/** A header sent once (Host, Origin, Cookie and Authorization are: node:http joins Cookie lines). */
+const header = (request: CredentialRequest, name: string): string | undefined => {
+  const value = request.headers[name]
+  return typeof value === "string" ? value : undefined
+}
+
 /** The origin a page served by this server has, as the browser writes it in `Origin`. */
-const ownOrigin = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
-  const host = request.headers.host
+const ownOrigin = (request: CredentialRequest): string | undefined => {
+  const host = header(request, "host")
   return host === undefined ? undefined : `http://${host}`
 }
 
@@ -38,7 +51,7 @@ const ownOrigin = (request: HttpServerRequest.HttpServerRequest): string | undef
  */
 export const authenticateRequest = (
   context: CredentialContext,
-  request: HttpServerRequest.HttpServerRequest,
+  request: CredentialRequest,
   bearer: string,
   changes: boolean,
 ): RequestAuthentication => {
@@ -48,18 +61,18 @@ export const authenticateRequest = (
       ? { ok: true, principal: byToken.principal, via: "token" }
       : { ok: false, reason: "unauthenticated", detail: byToken.detail }
   }
-  const cookie = request.cookies[sessionCookieName(context.port())]
-  const principal = context.sessions.principal(cookie)
+  const ids = sessionIds(header(request, "cookie"), context.port())
+  const principal = context.sessions.first(ids)?.principal
   if (principal === undefined)
     return {
       ok: false,
       reason: "unauthenticated",
       detail:
-        cookie === undefined
+        ids.length === 0
           ? missingCredential
           : "the session cookie is not valid (expired, or the token it was signed in with changed): sign in again with the link `sam dashboard` prints",
     }
-  const origin = request.headers.origin
+  const origin = header(request, "origin")
   // An opaque origin (a sandboxed document: a service's page through the gateway, or a redirect
   // across origins) is never SAM's own page, for a read either.
   if (origin === "null")
@@ -93,7 +106,7 @@ export const authenticateRequest = (
  * authenticates (a session that expired or a token a reload changed no longer does).
  */
 export const credentialStillValid =
-  (context: CredentialContext, request: HttpServerRequest.HttpServerRequest) => (): boolean => {
-    const bearer = bearerToken(request.headers.authorization) ?? ""
+  (context: CredentialContext, request: CredentialRequest) => (): boolean => {
+    const bearer = bearerToken(header(request, "authorization")) ?? ""
     return authenticateRequest(context, request, bearer, false).ok
   }

@@ -23,6 +23,24 @@ export const sessionCookieName = (port: number): string => `${SESSION_COOKIE_PRE
  */
 export const isSessionCookieName = (name: string): boolean => name.trim().startsWith(SESSION_COOKIE_PREFIX)
 
+/**
+ * Every value of this SAM's session cookie in a `Cookie` header, in order. A browser sends one per
+ * cookie it holds under the name (set for other paths, or by another name of this host), so a
+ * stale one may come before the valid one: each is tried, not only the first.
+ */
+export const sessionIds = (header: string | undefined, port: number): string[] => {
+  if (header === undefined) return []
+  const name = sessionCookieName(port)
+  const ids: string[] = []
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=")
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue
+    const value = pair.slice(eq + 1).trim()
+    ids.push(value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1).trim() : value)
+  }
+  return ids
+}
+
 /** Where sessions are kept: the runtime store's `browser_sessions` table, or a Map (memoryTable). */
 export interface SessionTable {
   insert(session: BrowserSessionRecord): void
@@ -134,6 +152,15 @@ export class SessionStore {
       return undefined
     }
     return { name: session.name, role: session.role }
+  }
+
+  /** The first of `ids` (a request's session cookies, sessionIds) that is a live session, with its principal. */
+  first(ids: ReadonlyArray<string>): { readonly id: string; readonly principal: ApiPrincipal } | undefined {
+    for (const id of ids) {
+      const principal = this.principal(id)
+      if (principal !== undefined) return { id, principal }
+    }
+    return undefined
   }
 
   /** End the session `id` (sign-out): its cookie authenticates nothing from now on. Whether there was one. */

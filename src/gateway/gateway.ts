@@ -308,17 +308,20 @@ export class Gateway {
   }
 
   /**
-   * Whether the gateway refuses `req` for its declared body (Content-Length past the service's
-   * max_body_bytes: 413) before reading any of it: then a client's `Expect: 100-continue` gets the
-   * 413 without a 100 Continue (apiServer.ts, node:http's 'checkContinue'), and sends no body.
+   * Whether the gateway refuses `req` before reading any of its body: a Content-Length past the
+   * service's max_body_bytes (413), or a credential its auth does not accept (401, 403). Then a
+   * client's `Expect: 100-continue` gets the refusal without a 100 Continue (apiServer.ts,
+   * continueGate.ts), and sends no body. A plugin's own routes decide for themselves.
    */
   refusesBody(req: IncomingMessage): boolean {
-    const length = req.headers["content-length"]
-    const target = length === undefined ? undefined : gatewayTarget(req.url ?? "/")
+    const target = gatewayTarget(req.url ?? "/")
     if (target === undefined) return false
     const { route, plugin } = this.resolve(target.id, target.rest)
     if (plugin !== undefined || route === undefined || !route.spec.enabled) return false
-    return route.spec.maxBodyBytes > 0 && Number(length) > route.spec.maxBodyBytes
+    const length = req.headers["content-length"]
+    if (length !== undefined && route.spec.maxBodyBytes > 0 && Number(length) > route.spec.maxBodyBytes)
+      return true
+    return !authorize(route, req.headers, this.table, this.authOptions).ok
   }
 
   /** Answer one request the gateway claims (see `claims`). Never throws. */

@@ -55,6 +55,32 @@ describe("the login link, over HTTP", () => {
     expect(await status.json()).toMatchObject({ services: { running: 1 } })
   })
 
+  it("the login link opened from another site (Sec-Fetch-Site cross-site or same-site) is a 403 and sets no cookie", async () => {
+    const h = await harness()
+    const open = (site: string | undefined) =>
+      fetch(`${h.url}/?token=${encodeURIComponent(h.token("admin") as string)}`, {
+        redirect: "manual",
+        headers: site === undefined ? {} : { "sec-fetch-site": site },
+      })
+    // Another site could otherwise sign the browser into a session of its choosing (login CSRF).
+    for (const site of ["cross-site", "same-site", "Cross-Site"]) {
+      const refused = await open(site)
+      expect(refused.status).toBe(403)
+      expect(refused.headers.get("set-cookie")).toBeNull()
+      expect(refused.headers.get("content-type")).toBe("application/problem+json")
+      expect(await refused.json()).toMatchObject({
+        type: "urn:sam:problem:cross-site",
+        detail: expect.stringContaining(`Sec-Fetch-Site: ${site}`),
+      })
+    }
+    // Typed or pasted into the address bar (none), from SAM's own page, or from a client that sends no such header.
+    for (const site of ["none", "same-origin", undefined]) {
+      const accepted = await open(site)
+      expect(accepted.status).toBe(303)
+      expect(accepted.headers.get("set-cookie")).toMatch(new RegExp(`^sam_session_${h.server.port}=`))
+    }
+  })
+
   it("without a session, / is a token form showing nothing of SAM; a wrong token is a 401 form", async () => {
     const h = await harness()
     const form = await fetch(`${h.url}/`)
@@ -97,6 +123,15 @@ describe("the login link, over HTTP", () => {
       name: "ops",
       role: "operator",
     })
+    // The media type is case-insensitive and may carry parameters.
+    const typed = await fetch(`${h.url}/`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "Application/X-WWW-Form-URLEncoded; charset=UTF-8", origin: h.url },
+      body: new URLSearchParams({ token: h.token("ops") as string }).toString(),
+    })
+    expect(typed.status).toBe(303)
+    expect(typed.headers.get("set-cookie")).toMatch(new RegExp(`^sam_session_${h.server.port}=`))
     const wrong = await post("not-a-token-of-this-sam")
     expect(wrong.status).toBe(401)
     expect(wrong.headers.get("set-cookie")).toBeNull()
@@ -147,6 +182,36 @@ describe("the login link, over HTTP", () => {
     expect(log).toContain(
       '"actor":{"name":"ops","role":"operator","via":"api"},"action":"service.restart","target":"db","result":"ok"',
     )
+  })
+
+  it("a request with several session cookies (stale and valid, in either order) is signed in by the valid one", async () => {
+    const h = await harness()
+    const { cookie } = await signIn(h, h.token("ops") as string)
+    const name = `sam_session_${h.server.port}`
+    // A browser sends one cookie per path or domain it holds under that name: an old one may come first.
+    for (const both of [`${name}=stale-session-id; ${cookie}`, `${cookie}; ${name}=stale-session-id`]) {
+      const session = await fetch(`${h.url}/api/session`, { headers: { cookie: both } })
+      expect(session.status).toBe(200)
+      expect(await session.json()).toEqual({ name: "ops", role: "operator" })
+      expect(await (await fetch(`${h.url}/`, { headers: { cookie: both } })).text()).not.toContain(
+        'name="token"',
+      )
+      const restart = await fetch(`${h.url}/api/services/db/restart`, {
+        method: "POST",
+        headers: { cookie: both, origin: h.url },
+      })
+      expect(restart.status).toBe(200)
+    }
+    expect(
+      (await fetch(`${h.url}/api/session`, { headers: { cookie: `${name}=a; ${name}=b` } })).status,
+    ).toBe(401)
+    // Signing out ends the valid session, wherever it was in the header.
+    const out = await fetch(`${h.url}/api/session`, {
+      method: "DELETE",
+      headers: { cookie: `${name}=stale-session-id; ${cookie}`, origin: h.url },
+    })
+    expect(out.status).toBe(204)
+    expect((await fetch(`${h.url}/api/session`, { headers: { cookie } })).status).toBe(401)
   })
 
   it("DELETE /api/session signs the browser out: SAM forgets the session, the cookie is cleared, a replay is a 401", async () => {
@@ -309,6 +374,33 @@ describe("the login link in Chromium", () => {
       await page.click('button[type="submit"]')
       await page.waitForSelector('[data-role="operator"]')
       expect(page.url()).toBe(`${h.url}/`)
+    } finally {
+      await browser.close()
+      await new Promise((resolve) => elsewhere.server.close(resolve))
+      rmSync(profile, { recursive: true, force: true })
+    }
+  })
+  it("a page on another port that sends the browser to the login link signs nothing in", async () => {
+    const h = await harness()
+    const profile = mkdtempSync(join(tmpdir(), "sam-chromium-"))
+    const elsewhere = await otherOrigin()
+    const browser = await launchChromium(profile)
+    try {
+      const attacker = await browser.newPage()
+      await attacker.goto(elsewhere.url)
+      // Another port of 127.0.0.1 is the same site: Chromium says `Sec-Fetch-Site: same-site`.
+      const landed = await Promise.all([
+        attacker.waitForNavigation(),
+        attacker.evaluate(
+          (link) => {
+            location.href = link
+          },
+          `${h.url}/?token=${h.token("ops")}`,
+        ),
+      ]).then(([response]) => response)
+      expect(landed?.status()).toBe(403)
+      expect(await attacker.textContent("body")).toContain("Sec-Fetch-Site: same-site")
+      expect(await browser.cookies(h.url)).toEqual([])
     } finally {
       await browser.close()
       await new Promise((resolve) => elsewhere.server.close(resolve))

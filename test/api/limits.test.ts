@@ -96,6 +96,93 @@ describe("request limits", () => {
   })
 })
 
+/**
+ * Send a request's head announcing a body with `Expect: 100-continue`; send `body` only if the
+ * server answers `100 Continue` first (as curl does). What arrived first, and everything by the
+ * time the connection has been quiet for 300 ms.
+ */
+const expectingContinue = (url: string, head: string, body: string) =>
+  new Promise<{ first: string; answer: string }>((resolve, reject) => {
+    const { hostname, port } = new URL(url)
+    const socket = connect({ host: hostname, port: Number(port) }, () =>
+      socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`),
+    )
+    let first = ""
+    let answer = ""
+    let quiet: NodeJS.Timeout | undefined
+    const done = () => {
+      socket.destroy()
+      resolve({ first, answer })
+    }
+    const nothing = setTimeout(done, 3_000)
+    socket.on("data", (chunk) => {
+      clearTimeout(nothing)
+      if (answer === "") {
+        first = chunk.toString()
+        if (first.startsWith("HTTP/1.1 100 Continue\r\n")) socket.write(body)
+      }
+      answer += chunk.toString()
+      clearTimeout(quiet)
+      quiet = setTimeout(done, 300)
+    })
+    socket.on("error", reject)
+  })
+
+describe("Expect: 100-continue", () => {
+  it("only a request SAM would read the body of gets 100 Continue: no credential, a wrong one, a wrong Host or a cross-site cookie get their refusal first", async () => {
+    const h = await harness([])
+    const body = JSON.stringify({ input: 1 })
+    const post = (path: string, headers: string) =>
+      expectingContinue(
+        h.url,
+        `POST ${path} HTTP/1.1\r\nHost: ${new URL(h.url).host}\r\nContent-Type: application/json\r\n${headers}`,
+        body,
+      )
+    const invoke = "/api/capabilities/echo/invoke"
+
+    const anonymous = await post(invoke, "")
+    expect(anonymous.first).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/)
+    expect(anonymous.answer).not.toContain("100 Continue")
+    expect(anonymous.answer).toContain("this SAM requires a credential")
+    const wrong = await post(invoke, "Authorization: Bearer not-a-token-of-this-sam\r\n")
+    expect(wrong.first).toMatch(/^HTTP\/1\.1 401 /)
+    const forged = await post(invoke, `Cookie: sam_session_${h.server.port}=forged\r\n`)
+    expect(forged.first).toMatch(/^HTTP\/1\.1 401 /)
+    const elsewhere = await expectingContinue(
+      h.url,
+      `POST ${invoke} HTTP/1.1\r\nHost: rebound.example\r\nAuthorization: Bearer ${h.token("ops")}\r\n`,
+      body,
+    )
+    expect(elsewhere.first).toMatch(/^HTTP\/1\.1 421 /)
+
+    // A valid session cookie, but not from SAM's own page: the CSRF rule's 403, before the body.
+    const signIn = await fetch(`${h.url}/?token=${h.token("ops")}`, { redirect: "manual" })
+    const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0]
+    const crossSite = await post(invoke, `Cookie: ${cookie}\r\nOrigin: http://127.0.0.1:1\r\n`)
+    expect(crossSite.first).toMatch(/^HTTP\/1\.1 403 /)
+    expect(crossSite.answer).toContain("urn:sam:problem:cross-site")
+
+    // Authenticated, by token or by the cookie from SAM's own page: 100, then the body is read.
+    for (const credential of [
+      `Authorization: Bearer ${h.token("ops")}\r\n`,
+      `Cookie: ${cookie}\r\nOrigin: ${h.url}\r\n`,
+    ]) {
+      const welcome = await post(invoke, credential)
+      expect(welcome.first).toMatch(/^HTTP\/1\.1 100 Continue\r\n/)
+      expect(welcome.answer).toMatch(/\r\n\r\nHTTP\/1\.1 404 Not Found\r\n/)
+      expect(welcome.answer).toContain("urn:sam:problem:capability-not-found")
+    }
+    // The token form is where a browser without a credential sends its token.
+    const form = await expectingContinue(
+      h.url,
+      `POST / HTTP/1.1\r\nHost: ${new URL(h.url).host}\r\nOrigin: ${h.url}\r\nContent-Type: application/x-www-form-urlencoded\r\n`,
+      `token=${h.token("ops")}`,
+    )
+    expect(form.first).toMatch(/^HTTP\/1\.1 100 Continue\r\n/)
+    expect(form.answer).toContain("HTTP/1.1 303 See Other")
+  })
+})
+
 describe("shutdown", () => {
   it("a client that goes away releases its event stream's subscription", async () => {
     const h = await harness([])

@@ -114,6 +114,38 @@ describe("a plugin's routes through the control API", () => {
     })
   })
 
+  it("a JSON body is JSON whatever the case of its Content-Type and its parameters, for a plugin's route and SAM's own", async () => {
+    const { h } = await start()
+    const echo = async (type: string, body: string) =>
+      (
+        await (
+          await h.fetch("/api/plugins/kit/echo", {
+            as: "admin",
+            method: "POST",
+            headers: { "content-type": type },
+            body,
+          })
+        ).json()
+      ).body
+    for (const type of [
+      "Application/JSON; charset=utf-8",
+      "application/json;charset=UTF-8",
+      " APPLICATION/VND.KIT+JSON ",
+    ])
+      expect(await echo(type, '{"a":1}'), type).toEqual({ a: 1 })
+    // Lines of JSON are not one JSON value: the handler gets the text.
+    expect(await echo("application/x-ndjson", '{"a":1}\n{"a":2}')).toBe('{"a":1}\n{"a":2}')
+    // SAM's own endpoints: the body is decoded (no such capability), not refused as another type (415).
+    const invoke = await h.fetch("/api/capabilities/nothing/invoke", {
+      as: "ops",
+      method: "POST",
+      headers: { "content-type": "Application/JSON; charset=utf-8" },
+      body: JSON.stringify({ input: 1 }),
+    })
+    expect(invoke.status).toBe(404)
+    expect((await invoke.json()).type).toBe("urn:sam:problem:capability-not-found")
+  })
+
   it("SAM's own errors there are problems: unknown plugin or route, plugin not running, handler throws, bad JSON", async () => {
     const { h } = await start()
     const cases: Array<[string, RequestInit & { as?: "admin" | "watcher" }, number, string]> = [

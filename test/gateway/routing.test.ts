@@ -193,6 +193,39 @@ describe("routing /api/<service>/...", () => {
     expect(h.errors).toEqual([])
   })
 
+  it("a request with Expect: 100-continue to a service with auth: token gets 100 Continue only with a credential", async () => {
+    h = await startGateway([upstream("api", { gateway: { auth: "token" } })])
+    await h.routable("api", 1)
+    const body = "z".repeat(64 * 1024)
+    const upload = (headers: Record<string, string>) =>
+      new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+        let continued = false
+        const request = httpRequest(`${h!.url}/api/api/echo`, {
+          method: "POST",
+          headers: { ...headers, expect: "100-continue", "content-length": String(body.length) },
+        })
+        request.on("continue", () => {
+          continued = true
+          request.end(body)
+        })
+        request.on("response", (response) => {
+          response.resume()
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, continued }))
+        })
+        request.on("error", reject)
+      })
+    expect(await upload({})).toEqual({ status: 401, continued: false })
+    expect(await upload({ authorization: "Bearer not-a-token-of-this-sam" })).toEqual({
+      status: 401,
+      continued: false,
+    })
+    expect(await upload({ authorization: `Bearer ${LOCAL_TEST_TOKEN}` })).toEqual({
+      status: 200,
+      continued: true,
+    })
+    expect(h.errors).toEqual([])
+  })
+
   it("a chunked body that passes max_body_bytes is cut with 413", async () => {
     h = await startGateway([upstream("api", { gateway: { maxBodyBytes: 100 } })])
     await h.routable("api", 1)

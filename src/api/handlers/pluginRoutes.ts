@@ -12,6 +12,7 @@ import { matchRoute } from "../../plugins/routeTable.ts"
 import type { PluginRequest } from "../../plugins/types.ts"
 import { type ApiContextShape, apiActor, auditNow, type LivePlugin } from "../apiContext.ts"
 import { Principal } from "../controlApi.ts"
+import { isJsonMediaType } from "../mediaType.ts"
 import { InvalidRequest, NotFound, PluginUnavailable, problemResponse } from "../problems.ts"
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
@@ -59,7 +60,7 @@ const bodyOf = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
     const text = yield* Effect.orDie(request.text)
     if (text === "") return undefined
-    if (!(request.headers["content-type"] ?? "").includes("json")) return text
+    if (!isJsonMediaType(request.headers["content-type"])) return text
     try {
       return JSON.parse(text) as unknown
     } catch (error) {

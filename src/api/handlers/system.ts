@@ -11,7 +11,7 @@ import { eventFrames } from "../eventStream.ts"
 import { NotAvailable, Unprocessable } from "../problems.ts"
 import { credentialStillValid } from "../requestCredential.ts"
 import { hostResources } from "../resources.ts"
-import { sessionCookieName } from "../sessions.ts"
+import { sessionCookieName, sessionIds } from "../sessions.ts"
 import { agentView, countStates, overallHealth, serviceView, usageView } from "../views.ts"
 
 /** How often a `usage` frame is sent (the supervisor samples every 2 s by default). */
@@ -95,7 +95,11 @@ export const systemLive = HttpApiBuilder.group(ControlApi, "system", (handlers) 
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
           const name = sessionCookieName(context.port())
-          if (!context.sessions.end(request.cookies[name]))
+          // Every live session the request carries ends: signing out leaves none of them behind.
+          const ended = sessionIds(request.headers.cookie, context.port()).filter((id) =>
+            context.sessions.end(id),
+          )
+          if (ended.length === 0)
             return yield* new Unprocessable({
               detail:
                 "this request carries no browser session to end: it authenticated with a bearer token, " +
