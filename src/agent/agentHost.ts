@@ -87,7 +87,12 @@ export class AgentHost {
     this.onShutdown = options.onShutdown ?? (() => {})
     this.logger = portLogger(this.port)
     this.context = {
-      agent: { id: this.init.unit, instance: this.init.instance, dataDir: this.init.dataDir },
+      agent: {
+        id: this.init.unit,
+        instance: this.init.instance,
+        dataDir: this.init.dataDir,
+        persona: this.init.persona,
+      },
       logger: this.logger,
       config: this.init.config,
       env: this.env,

@@ -41,6 +41,8 @@ export interface AgentIdentity {
   readonly instance: number
   /** The only directory a `standard` sandbox may write. */
   readonly dataDir: string
+  /** The agent's `persona` in the config (a system prompt, a role), undefined when it has none. */
+  readonly persona: string | undefined
 }
 
 /** What setup/shutdown receive. */

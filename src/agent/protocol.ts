@@ -23,6 +23,8 @@ export const Init = Schema.Struct({
   config: Schema.Record(Schema.String, Schema.Unknown),
   heartbeatIntervalMs: Schema.Number,
   dataDir: Schema.String,
+  /** The agent's `persona` from the config (ctx.agent.persona); absent when it has none. */
+  persona: Schema.optionalKey(Schema.String),
 })
 
 /**

@@ -33,6 +33,7 @@ const shapes: Readonly<Record<ToAgent["type"], Readonly<Record<string, Field>>>>
     config: ["record", "required"],
     heartbeatIntervalMs: ["number", "required"],
     dataDir: ["string", "required"],
+    persona: ["string", "optional"],
   },
   invoke: {
     id: ["string", "required"],

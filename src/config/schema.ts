@@ -117,7 +117,10 @@ export const AgentSchema = Schema.Struct({
   path: NonEmpty.annotate({
     description: "Directory or entry file of the agent (relative to this file).",
   }),
-  persona: optional(Schema.String, "Not implemented yet (a warning says so when set)."),
+  persona: optional(
+    Schema.String,
+    "Given to the agent's code as ctx.agent.persona (a system prompt, a role); SAM does nothing else with it.",
+  ),
   runtime: AgentRuntime.pipe(withDefault("sandbox", "Default: runtime.default_agent_runtime.")),
   security_profile: Schema.Literals(["standard", "strict", "trusted"]).pipe(withDefault("standard")),
   resources: optional(
@@ -145,7 +148,10 @@ export const AgentSchema = Schema.Struct({
     Schema.Record(Schema.String, Schema.Unknown),
     "The agent's own settings, passed to its handlers as ctx.config.",
   ),
-  max_queue: optional(Count, "Not implemented yet (a warning says so when set)."),
+  max_queue: optional(
+    Count,
+    "Calls that may wait for its capabilities while every instance is busy (at concurrency); past it, queue_full. Default 100 (the router's).",
+  ),
   concurrency: optional(PositiveCount),
   log_level: optional(
     Schema.Literals(["debug", "info", "warn", "error"]),

@@ -12,11 +12,6 @@ export interface UnimplementedKey {
 }
 
 export const UNIMPLEMENTED_KEYS: ReadonlyArray<UnimplementedKey> = [
-  { path: "agents.*.max_queue", instead: "the agent's queue is not bounded by SAM" },
-  {
-    path: "agents.*.persona",
-    instead: "the agent is not given it; put what its handlers need in the agent's config (ctx.config)",
-  },
   {
     path: "services.*.configuration",
     instead: "SAM does not pass it to the service; use deployment.env or deployment.args",

@@ -293,6 +293,7 @@ export const agentSpec = (
       ...(agent.persona === undefined ? {} : { persona: agent.persona }),
       ...(agent.version === undefined ? {} : { version: agent.version }),
       ...(agent.concurrency === undefined ? {} : { concurrency: agent.concurrency }),
+      ...(agent.max_queue === undefined ? {} : { maxQueue: agent.max_queue }),
       ...(agent.log_level === undefined ? {} : { logLevel: agent.log_level }),
       config: agent.config ?? {},
       ...(runAs === undefined ? {} : { runAs }),

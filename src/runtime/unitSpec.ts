@@ -173,6 +173,8 @@ export interface AgentDeployment {
   readonly version?: string
   /** Concurrent invocations per instance; more queue in the router. */
   readonly concurrency?: number
+  /** Calls that may queue for its capabilities while every instance is busy (max_queue). */
+  readonly maxQueue?: number
   /** Run the agent process as this user/group (only when SAM runs as root; child runtimes only). */
   readonly runAs?: { readonly uid?: number; readonly gid?: number }
   /** The agent's own config section, passed to its handlers as `ctx.config`. */

@@ -42,6 +42,8 @@ describe("the agent IPC protocol", () => {
     const cases: ReadonlyArray<unknown> = [
       init,
       { ...init, config: { nested: [1, 2] }, extra: "dropped" },
+      { ...init, persona: "academic" },
+      { ...init, persona: 3 },
       { ...init, config: [] },
       { ...init, config: null },
       { ...init, instance: "0" },

@@ -162,6 +162,21 @@ describe("an agent's data dir", () => {
   })
 })
 
+describe("an agent's persona (docs/CONFIG.md)", () => {
+  for (const runtime of ["inline", "worker", "process", "sandbox"] as const)
+    it(`is ctx.agent.persona, and undefined for an agent without one (${runtime})`, async () => {
+      const h = await startAgents([
+        agentUnit("teacher", {
+          runtime,
+          agent: { capabilities: ["persona"], persona: "academic: cite sources" },
+        }),
+        agentUnit("plain", { runtime, agent: { capabilities: ["persona_too"] } }),
+      ])
+      expect((await h.sam.invoke("persona", {})).output).toBe("academic: cite sources")
+      expect((await h.sam.invoke("persona_too", {})).output).toBe("none")
+    })
+})
+
 describe("a result across the structured-clone boundary (docs/AGENTS.md)", () => {
   for (const runtime of ["process", "worker"] as const)
     it(`a class instance arrives as its fields, a function is refused (${runtime})`, async () => {

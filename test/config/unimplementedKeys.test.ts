@@ -25,16 +25,14 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "",
     ].join("\n")
     expect(await warningsOf(yaml)).toEqual([
-      "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
-      "agents.a.persona: not implemented yet, the setting has no effect (the agent is not given it; put what its handlers need in the agent's config (ctx.config))",
       "services.api.configuration: not implemented yet, the setting has no effect (SAM does not pass it to the service; use deployment.env or deployment.args)",
     ])
   })
 
   it("also when set from the environment", async () => {
-    const yaml = "agents:\n  a: { path: / }\n"
-    expect(await warningsOf(yaml, { SAM__agents__a__max_queue: "3" })).toEqual([
-      "agents.a.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)",
+    const yaml = "services:\n  api: { deployment: { mode: external, url: 'http://localhost:1' } }\n"
+    expect(await warningsOf(yaml, { SAM__services__api__configuration: "notes" })).toEqual([
+      "services.api.configuration: not implemented yet, the setting has no effect (SAM does not pass it to the service; use deployment.env or deployment.args)",
     ])
   })
 
@@ -48,6 +46,9 @@ describe("a set key SAM does not implement yet is a warning", () => {
       "  logs: { max_lines_per_unit: 10, max_line_kb: 16 }",
       "  metrics: { enabled: false, path: /m, public: true }",
       "  alerts: { api-down: { when: unit_unready, units: [api], for_seconds: 5 } }",
+      // Implemented since: an agent's queue bound and its persona.
+      "agents:",
+      "  a: { path: /, max_queue: 10, persona: academic }",
       "",
     ].join("\n")
     expect(await warningsOf(yaml)).toEqual([])

@@ -30,6 +30,11 @@ export interface CapabilityProvider {
   readonly available?: () => boolean
   /** Concurrent invocations this provider accepts; further calls queue. Default unbounded. */
   readonly concurrency?: number | undefined
+  /**
+   * Calls that may wait for the capability while its providers are busy (an agent's max_queue);
+   * the capability's queue holds the most any of its providers allows. Default the router's.
+   */
+  readonly maxQueue?: number | undefined
   /** What the capability does, in its author's words (an agent's CapabilityDefinition.description). */
   readonly description?: string | undefined
 }

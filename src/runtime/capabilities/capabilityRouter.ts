@@ -315,11 +315,15 @@ export class CapabilityRouter {
         return pick
       }
       const queue = this.waiters.get(capability) ?? []
-      if (queue.length >= this.maxQueue) {
+      const limit = queueLimit(entries, this.maxQueue)
+      if (queue.length >= limit) {
         throw new CapabilityError({
           capability,
           reason: "queue_full",
-          message: `capability "${capability}" is busy: ${queue.length} calls already queued (limit ${this.maxQueue})`,
+          message:
+            limit === 0
+              ? `capability "${capability}" is busy: its providers take no queued calls (max_queue 0)`
+              : `capability "${capability}" is busy: ${queue.length} calls already queued (limit ${limit})`,
         })
       }
       await new Promise<void>((resolve, reject) => {
@@ -416,6 +420,16 @@ export const pickProvider = (
     if (!best || entry.inFlight < best.inFlight) best = entry
   }
   return best ?? (anyAvailable ? "busy" : "unavailable")
+}
+
+/**
+ * How many calls may wait for a capability: the most any of its providers allows (an agent's
+ * max_queue, each instance the same), the router's own limit for those that set none.
+ */
+const queueLimit = (entries: ReadonlyArray<Entry>, fallback: number): number => {
+  let limit = -1
+  for (const entry of entries) limit = Math.max(limit, entry.provider.maxQueue ?? fallback)
+  return limit < 0 ? fallback : limit
 }
 
 /** The chunks of a stream, within the caps; past one, leaving the loop cancels the stream (return()). */

@@ -85,11 +85,13 @@ export const capabilityProviders = (
   const key = instanceKey(spec, instance)
   const timeoutMs = spec.agent?.timeoutMs
   const concurrency = spec.agent?.concurrency
+  const maxQueue = spec.agent?.maxQueue
   return capabilities.map((capability) => [
     capability,
     {
       id: key,
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(maxQueue === undefined ? {} : { maxQueue }),
       ...(available === undefined ? {} : { available }),
       ...(Object.hasOwn(descriptions, capability) ? { description: descriptions[capability] } : {}),
       invoke: (input, ctx) =>

@@ -182,6 +182,7 @@ export const childAgentDriver = (
             config: agent.config,
             heartbeatIntervalMs: agent.heartbeatIntervalMs,
             dataDir: agent.dataDir,
+            ...(agent.persona === undefined ? {} : { persona: agent.persona }),
           }),
         catch: (error) =>
           new DriverError({ unit: ctx.spec.id, message: `cannot initialise the agent: ${error}` }),

@@ -64,7 +64,7 @@ export class InlineAgentState {
   ) {
     this.ctx = ctx
     this.dataDirPath = dataDirPath
-    const agent = holding({ id: ctx.spec.id, instance: ctx.instance }, this)
+    const agent = holding({ id: ctx.spec.id, instance: ctx.instance, persona: ctx.spec.agent?.persona }, this)
     Object.defineProperty(agent, "dataDir", dataDirGetter)
     const env = holding(
       {

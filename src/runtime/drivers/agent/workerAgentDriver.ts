@@ -108,6 +108,7 @@ export const workerAgentDriver = (calls: CallHost | undefined): Driver => ({
         config: agent.config,
         heartbeatIntervalMs: agent.heartbeatIntervalMs,
         dataDir: agent.dataDir,
+        ...(agent.persona === undefined ? {} : { persona: agent.persona }),
       } satisfies ToAgent)
 
       // The worker's heap as V8 sees it and its thread's CPU time, sampled asynchronously (works
