@@ -301,6 +301,29 @@ const checkScaling = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string
 }
 
 /** The gateway keys that only mean something together with others. */
+/** The most of a service's `configuration` SAM hands over in one environment variable (Linux caps one at 128 KiB). */
+export const maxConfigurationBytes = 64 * 1024
+
+/** `configuration` reaches a process or container as SAM_SERVICE_CONFIGURATION; an external service gets nothing. */
+const checkConfiguration = (unit: Unit, issues: Array<IssueDraft>, warnings: Array<string>) => {
+  const configuration = unit.value.configuration
+  if (configuration === undefined) return
+  const at = [unit.kind, unit.id, "configuration"]
+  const d = unit.value.deployment
+  if (isRecord(d) && d.mode === "external") {
+    warnings.push(
+      `${formatPath(at)}: has no effect on an external service (SAM does not start it, so nothing receives it)`,
+    )
+    return
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(configuration) ?? "")
+  if (bytes > maxConfigurationBytes)
+    issues.push({
+      path: at,
+      message: `is ${bytes} bytes as JSON, more than the ${maxConfigurationBytes} SAM passes in SAM_SERVICE_CONFIGURATION; put it in a file and pass its path (deployment.args or deployment.env)`,
+    })
+}
+
 const checkGateway = (unit: Unit, warnings: Array<string>) => {
   const s = unit.value.scaling
   const min = isRecord(s) && typeof s.min_instances === "number" ? s.min_instances : 1
@@ -553,6 +576,7 @@ export const crossChecks = (
       checkScaling(unit, issues, warnings)
       checkPlaceholders(unit, issues)
       checkGateway(unit, warnings)
+      checkConfiguration(unit, issues, warnings)
     }
     checkWatch(unit, issues, warnings)
     checkAgentLimits(raw, unit, warnings)

@@ -190,7 +190,10 @@ export const ServiceSchema = Schema.Struct({
       ),
     }),
   ),
-  configuration: optional(Schema.Unknown, "Not implemented yet (a warning says so when set)."),
+  configuration: optional(
+    Schema.Unknown,
+    "Handed to the service's process or container as JSON in SAM_SERVICE_CONFIGURATION (at most 64 KiB); an external service gets nothing (a warning).",
+  ),
   scaling: Schema.Struct({
     min_instances: Count.pipe(
       withDefault(

@@ -11,12 +11,8 @@ export interface UnimplementedKey {
   readonly instead: string
 }
 
-export const UNIMPLEMENTED_KEYS: ReadonlyArray<UnimplementedKey> = [
-  {
-    path: "services.*.configuration",
-    instead: "SAM does not pass it to the service; use deployment.env or deployment.args",
-  },
-]
+// None at present: persona, max_queue and configuration landed in December 2026.
+export const UNIMPLEMENTED_KEYS: ReadonlyArray<UnimplementedKey> = []
 
 /** Every concrete path in `root` that `pattern` (segments, `*` for any key) names and that is set. */
 const matches = (root: unknown, pattern: ReadonlyArray<string>, at: ConfigPath = []): Array<ConfigPath> => {
@@ -28,8 +24,11 @@ const matches = (root: unknown, pattern: ReadonlyArray<string>, at: ConfigPath =
 }
 
 /** One warning per unimplemented key the user set (defaults are not in `raw`, so never warned about). */
-export const unimplementedKeyWarnings = (raw: Record<string, unknown>): Array<string> =>
-  UNIMPLEMENTED_KEYS.flatMap((key) =>
+export const unimplementedKeyWarnings = (
+  raw: Record<string, unknown>,
+  keys: ReadonlyArray<UnimplementedKey> = UNIMPLEMENTED_KEYS,
+): Array<string> =>
+  keys.flatMap((key) =>
     matches(raw, key.path.split(".")).map(
       (path) => `${formatPath(path)}: not implemented yet, the setting has no effect (${key.instead})`,
     ),

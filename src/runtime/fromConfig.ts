@@ -184,7 +184,13 @@ export const serviceSpec = (
           { baseDir, ignoreDirs: stateDir === undefined ? [] : [stateDir] },
         )
       : undefined
-  const env = d.env ?? {}
+  // The service's own settings, as JSON in its environment (its deployment.env wins on a clash).
+  const env: Readonly<Record<string, string>> = {
+    ...(service.configuration === undefined
+      ? {}
+      : { SAM_SERVICE_CONFIGURATION: JSON.stringify(service.configuration) }),
+    ...d.env,
+  }
   const envPort = env.PORT === undefined ? undefined : Number(env.PORT)
   const port = d.port ?? (envPort !== undefined && Number.isInteger(envPort) ? envPort : undefined)
   const autoscale = autoscaleSpec(service.scaling)
