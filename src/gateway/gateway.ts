@@ -21,7 +21,7 @@ import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
 import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { answerInProcess } from "./inProcessRoute.ts"
 import { bodyTooLarge, sendProblem } from "./problems.ts"
-import { ResponseCache, requestMayUseCache } from "./responseCache.ts"
+import { notModified, notModifiedHeadersOf, ResponseCache, requestMayUseCache } from "./responseCache.ts"
 import { answerThroughHooks, hookHeaders, sendGatewayResponse } from "./responseHooks.ts"
 import {
   buildRoutingTable,
@@ -520,12 +520,22 @@ export class Gateway {
       x.state.counters.cacheHits++
       x.status = hit.status
       x.state.breaker.release(x.ticket)
-      const headers = {
-        ...hit.headers,
-        age: String(ResponseCache.ageSeconds(hit, Date.now())),
-        "x-cache": "hit",
-        "x-request-id": x.requestId,
+      const age = String(ResponseCache.ageSeconds(hit, Date.now()))
+      // The client holds this answer already (its validator matches): no body to send. Not with
+      // response hooks, which see and may change every answer's body.
+      if (x.hooks === undefined && notModified(hit, x.req.headers)) {
+        x.status = 304
+        x.res.writeHead(304, {
+          ...notModifiedHeadersOf(hit),
+          age,
+          "x-cache": "hit",
+          "x-request-id": x.requestId,
+        })
+        x.res.end()
+        this.done(x)
+        return
       }
+      const headers = { ...hit.headers, age, "x-cache": "hit", "x-request-id": x.requestId }
       if (x.hooks !== undefined) {
         // A hit gets the hooks as the service's answer did.
         const original = { status: hit.status, headers: hookHeaders(headers), body: hit.body }

@@ -1,7 +1,8 @@
 // The gateway's opt-in shared HTTP cache (RFC 9111, the parts a local proxy needs): GET/HEAD
 // answers with explicit freshness (s-maxage, max-age, Expires), never no-store/private, never an
 // event stream or a Set-Cookie; Vary is honoured; bounded by entries and bytes (least recently
-// used goes first). Concurrent misses for one key wait for the first (request coalescing).
+// used goes first). Concurrent misses for one key wait for the first (request coalescing). A hit
+// whose validator the client already holds (If-None-Match, else If-Modified-Since) is a 304.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http"
 
 export interface CachedResponse {
@@ -84,6 +85,49 @@ export const freshnessMs = (
   }
   return undefined
 }
+
+/** An entity tag without its weakness (W/): If-None-Match compares weakly (RFC 9110 §13.1.2). */
+const opaqueTag = (tag: string): string => tag.trim().replace(/^W\//, "")
+
+/**
+ * Whether a hit answers `requestHeaders` with 304 Not Modified (RFC 9110 §13.1.2, §13.1.3, §13.2.2):
+ * its ETag is one of If-None-Match's (or that is `*`), or, without If-None-Match, it was not
+ * modified after If-Modified-Since. Only a stored 200 has a 304 to give.
+ */
+export const notModified = (entry: CachedResponse, requestHeaders: IncomingHttpHeaders): boolean => {
+  if (entry.status !== 200) return false
+  const noneMatch = requestHeaders["if-none-match"]
+  if (noneMatch !== undefined) {
+    if (noneMatch.trim() === "*") return true
+    const etag = entry.headers.etag
+    if (typeof etag !== "string") return false
+    return noneMatch.split(",").some((tag) => opaqueTag(tag) === opaqueTag(etag))
+  }
+  const since = requestHeaders["if-modified-since"]
+  const modified = entry.headers["last-modified"]
+  if (since === undefined || typeof modified !== "string") return false
+  const sinceAt = Date.parse(since)
+  const modifiedAt = Date.parse(modified)
+  return Number.isFinite(sinceAt) && Number.isFinite(modifiedAt) && modifiedAt <= sinceAt
+}
+
+/** What a 304 carries of the stored answer (RFC 9110 §15.4.5): its validators and caching headers. */
+const notModifiedHeaders = [
+  "cache-control",
+  "content-location",
+  "date",
+  "etag",
+  "expires",
+  "vary",
+  "last-modified",
+]
+
+export const notModifiedHeadersOf = (entry: CachedResponse): OutgoingHttpHeaders =>
+  Object.fromEntries(
+    notModifiedHeaders.flatMap((name) =>
+      entry.headers[name] === undefined ? [] : [[name, entry.headers[name]]],
+    ),
+  )
 
 const varyNames = (headers: IncomingHttpHeaders): ReadonlyArray<string> => {
   const vary = headers.vary

@@ -1,3 +1,4 @@
+import { get, type IncomingHttpHeaders } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
 import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
 
@@ -9,6 +10,19 @@ afterEach(async () => {
 })
 
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>
+
+/** A GET with exactly `headers` (no client-side cache headers), its status, headers and body. */
+const conditionalGet = (url: string, headers: Record<string, string>) =>
+  new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => {
+        body += chunk
+      })
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    }).on("error", reject)
+  })
 
 describe("rate limits", () => {
   it("past the burst a client gets 429 with Retry-After, RateLimit-Policy and RateLimit", async () => {
@@ -66,6 +80,38 @@ describe("the response cache", () => {
       await sse.text()
     }
     expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 2, misses: 3 })
+  })
+
+  it("answers a hit with 304 when the client holds its validator (If-None-Match, else If-Modified-Since)", async () => {
+    h = await startGateway([upstream("api", { gateway: { cache: { enabled: true } } })])
+    await h.routable("api", 1)
+    const url = `${h.url}/api/api/cached?max_age=60`
+    const first = await fetch(url)
+    expect(first.headers.get("etag")).toBe('"cached-1"')
+    await first.text()
+    // node:http, as a browser revalidating its own copy sends it: fetch() adds Cache-Control:
+    // no-cache to a conditional request, which goes past any cache.
+    const revalidated = await conditionalGet(url, { "if-none-match": 'W/"other", W/"cached-1"' })
+    expect(revalidated.status).toBe(304)
+    expect(revalidated.headers["x-cache"]).toBe("hit")
+    expect(revalidated.headers.etag).toBe('"cached-1"')
+    expect(revalidated.headers["cache-control"]).toBe("max-age=60")
+    expect(revalidated.headers.age).toMatch(/^\d+$/)
+    expect(revalidated.headers["content-type"]).toBeUndefined()
+    expect(revalidated.body).toBe("")
+    // Another tag: the whole answer; If-None-Match wins over If-Modified-Since.
+    const changed = await conditionalGet(url, {
+      "if-none-match": '"cached-0"',
+      "if-modified-since": "Wed, 02 Dec 2026 10:00:00 GMT",
+    })
+    expect(changed.status).toBe(200)
+    expect(JSON.parse(changed.body).count).toBe(1)
+    const since = (date: string) => conditionalGet(url, { "if-modified-since": date })
+    expect((await since("Wed, 02 Dec 2026 10:00:00 GMT")).status).toBe(304)
+    expect((await since("Mon, 30 Nov 2026 10:00:00 GMT")).status).toBe(200)
+    expect((await conditionalGet(url, { "if-none-match": "*" })).status).toBe(304)
+    // None of it reached the service: one request, the first.
+    expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 5, misses: 1 })
   })
 
   it("concurrent misses for one URL make one upstream request (coalescing)", async () => {
