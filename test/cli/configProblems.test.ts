@@ -135,7 +135,7 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
         "const port: number = 0",
         "export default {",
         "  api: { port },",
-        '  agents: { later: { path: ".", enabled: false, max_queue: 5 } },',
+        '  agents: { later: { path: ".", enabled: false, health_check: { endpoint: "/health" } } },',
         "  services: {},",
         "}",
         "",
@@ -145,7 +145,7 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
     expect(validate.code, validate.stderr).toBe(0)
     expect(validate.stdout).toMatch(/^ok: 1 agent, 0 services\n/)
     const warning =
-      "warning: agents.later.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)\n"
+      "warning: agents.later.health_check.endpoint: not used: an agent has no port, so its check asks the agent's health() hook over IPC (type: heartbeat)\n"
     expect(validate.stderr).toBe(warning)
 
     const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "start"], {
@@ -174,7 +174,7 @@ describe('a .ts config in a "type": "commonjs" project (what npm init -y writes)
 })
 
 describe("sam validate on a valid config", () => {
-  it("lists each unit's restart limits and warns about keys that do nothing yet (exit 0)", async () => {
+  it("lists each unit's restart limits and warns about keys that do nothing (exit 0)", async () => {
     const dir = await project({
       "sam.yaml": [
         "supervision: { groups: { storage: { strategy: one_for_all } } }",
@@ -185,7 +185,7 @@ describe("sam validate on a valid config", () => {
         "    restart_policy: { on_exhausted: give_up }",
         "    scaling: { max_instances: 2, target_in_flight: 4 }",
         "agents:",
-        "  helper: { path: ., restart_policy: never, max_queue: 10 }",
+        "  helper: { path: ., restart_policy: never, max_queue: 10, health_check: { endpoint: /health } }",
         "",
       ].join("\n"),
     })
@@ -203,8 +203,9 @@ describe("sam validate on a valid config", () => {
       ),
       "",
     ])
+    // max_queue does something (docs/CONFIG.md): no warning; an agent's endpoint does nothing.
     expect(run.stderr).toBe(
-      "warning: agents.helper.max_queue: not implemented yet, the setting has no effect (the agent's queue is not bounded by SAM)\n",
+      "warning: agents.helper.health_check.endpoint: not used: an agent has no port, so its check asks the agent's health() hook over IPC (type: heartbeat)\n",
     )
   })
 })
