@@ -23,7 +23,12 @@ describe("a dependent of a scaled service", () => {
       env: { READY_AFTER_MS: "800" },
       probes: [httpCheck({ intervalMs: 50, failureThreshold: 1 })],
     })
-    const web = { ...nodeService("web", "http-service.mjs"), dependsOn: ["db"] }
+    // Ready once it answers: its pid's environment is then the service's own (past the exec of
+    // the containment wrapper, during which /proc/<pid>/environ can read empty).
+    const web = {
+      ...nodeService("web", "http-service.mjs", { probes: [httpCheck({ intervalMs: 50 })] }),
+      dependsOn: ["db"],
+    }
     const s = newSam({ units: [db, web], startTimeoutMs: 20_000 })
     expect((await s.start()).notReady).toEqual([])
     const first = s.unitStatus("db").instances[0]

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { createSam } from "../../../src/app/createSam.ts"
 import { acquireStateDir, StateDirInUse } from "../../../src/runtime/store/stateDirLock.ts"
+import { waitUntil } from "../../support/containment.ts"
 import { fixture, survivors } from "../../support/runtime.ts"
 
 const dirs: Array<string> = []
@@ -40,6 +41,8 @@ describe("createSam and its state dir", () => {
     expect((await sam.start()).ready).toEqual(["web"])
     const pid = sam.services.status("web").pid as number
     expect(sam.store.samRuns.get(sam.samId)).toMatchObject({ pid: process.pid, stoppedAt: null })
+    // The first SAM's own writes are done: web's first output line made its log file.
+    expect(await waitUntil(() => readdirSync(join(stateDir, "logs")).length > 0, 10_000)).toBe(true)
     const before = snapshot(stateDir)
 
     await expect(createSam(config(stateDir), { plugins: false })).rejects.toBeInstanceOf(StateDirInUse)
