@@ -225,9 +225,45 @@ describe.concurrent("sam validate", () => {
         'sam.yaml:4:5 services.qdrant.deployment.image: required when mode is "container" (the image to run)',
         'sam.yaml:5:21 services.qdrant.restart_policy: expected "always" | "on-failure" | "never" or an object, found "sometimes"',
         "sam.yaml:9:17 services.app.depends_on: dependency cycle: app -> qdrant -> app",
+        // Then what the checks warn about besides.
+        'warning: services.qdrant.depends_on[0]: waits for "app" to be ready, but app has no readiness check: it counts as ready once it has started; give app a health_check for qdrant to wait until it answers (or say condition: service_started)',
+        'warning: services.app.depends_on[0]: waits for "qdrant" to be ready, but qdrant has no readiness check: it counts as ready once it has started; give qdrant a health_check for app to wait until it answers (or say condition: service_started)',
         "",
       ].join("\n"),
     )
+  })
+
+  it("prints the warnings along with the problems of a config that has both", async () => {
+    const dir = await project("problems-and-warnings", {
+      "sam.yaml": [
+        "services:",
+        "  web:",
+        "    deployment: { mode: process, command: node }",
+        "    configuration: { model: small }",
+        "    helth_check: {}",
+        "agents:",
+        "  helper:",
+        "    runtime: sandbox",
+        "    path: ./helper",
+        "    environment: { API_KEY: '${vault.api_key}' }",
+        "",
+      ].join("\n"),
+    })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toMatch(/^sam: invalid configuration, 1 problem:\n/)
+    expect(run.stderr).toContain(
+      'sam.yaml:5:5 services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)\n',
+    )
+    // What a valid config would have been warned about is said too, after the problems.
+    expect(run.stderr).toContain(
+      "\nwarning: services.web.configuration: not implemented yet, the setting has no effect (SAM does not pass it to the service; use deployment.env or deployment.args)\n",
+    )
+    expect(run.stderr).toMatch(
+      /\nwarning: agents\.helper\.environment\.API_KEY: secret "api_key" is not in the vault[^\n]*\n/,
+    )
+    expect(run.stderr.indexOf("warning:")).toBeGreaterThan(run.stderr.indexOf("helth_check"))
   })
 
   it("never prints a secret in error output", async () => {
