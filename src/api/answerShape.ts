@@ -66,6 +66,7 @@ const instance = struct({
   uptime: number,
   cpu_percent: nullOr(number),
   memory_bytes: nullOr(number),
+  reason: string,
   next_attempt_at: nullOr(string),
 })
 
