@@ -125,6 +125,32 @@ describe.concurrent("sam --help and usage errors", () => {
     expect(bare.err()).toMatch(/^sam: missing command\n\nUsage: sam/)
   })
 
+  it("a shell line passed as one argument is named as such, not given a did-you-mean", async () => {
+    const runs = await Promise.all(
+      ["ps|grep web", "ps && ls", "ps>out", "status;ls", "foo|bar", "ps&", "stat"].map((word) =>
+        runSam([word]),
+      ),
+    )
+    const pipeline = (op: string) =>
+      `: it looks like a shell pipeline passed as one argument (a shell runs '${op}' only outside quotes)`
+    expect(runs.map((r) => [r.code, r.stdout, r.stderr.split("\n")[0]])).toEqual([
+      [2, "", `sam: unknown command 'ps|grep web'${pipeline("|")}: sam ps | grep web`],
+      [2, "", `sam: unknown command 'ps && ls'${pipeline("&&")}: sam ps && ls`],
+      [2, "", `sam: unknown command 'ps>out'${pipeline(">")}: sam ps > out`],
+      [2, "", `sam: unknown command 'status;ls'${pipeline(";")}: sam status ; ls`],
+      // Not a command before the operator: no line to suggest.
+      [2, "", `sam: unknown command 'foo|bar'${pipeline("|")}`],
+      [2, "", `sam: unknown command 'ps&'${pipeline("&")}: sam ps &`],
+      // A typo keeps its did-you-mean.
+      [2, "", "sam: unknown command 'stat' (did you mean 'status'?)"],
+    ])
+    const sub = fakeIo()
+    expect(await runCli(["secrets", "list|grep api"], sub)).toBe(2)
+    expect(sub.err()).toContain(
+      `unknown command 'secrets list|grep api'${pipeline("|")}: sam secrets list | grep api\n`,
+    )
+  })
+
   it("help says when a subcommand is optional: a command that also runs by itself", async () => {
     const crashes = fakeIo()
     expect(await runCli(["help", "crashes"], crashes)).toBe(0)

@@ -55,6 +55,7 @@ const table = new Set([
   "src/cli/commands.ts",
   "src/cli/options.ts",
   "src/cli/peerCommands.ts",
+  "src/cli/shellLine.ts",
   "src/config/suggest.ts",
 ])
 
