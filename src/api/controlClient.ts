@@ -5,8 +5,12 @@
 import type { IncomingMessage } from "node:http"
 import type { HttpApiSchema } from "effect/http-api"
 import { nodeHttp, nodeHttps } from "../runtime/os/nodeHttp.ts"
+import { anObject, answerChecks } from "./answerShape.ts"
 import type { ControlApi } from "./controlApi.ts"
+import { ControlApiError, notSam, type Problem, readAll, resetCodes, snippet } from "./controlApiError.ts"
 import { readSse } from "./sseReader.ts"
+
+export { ControlApiError, type Problem } from "./controlApiError.ts"
 
 type Groups = (typeof ControlApi)["groups"]
 /** The API's groups: `agents`, `services`, `system`, `capabilities`, `plugins`. */
@@ -174,40 +178,6 @@ export type ControlClient = {
   readonly streams: { readonly [G in SseGroups]: { readonly [E in SseEndpoints<G>]: StreamCall<G, E> } }
 }
 
-/** An RFC 9457 problem as the API answers it (application/problem+json). */
-export interface Problem {
-  readonly type?: string
-  readonly title?: string
-  readonly status?: number
-  readonly detail?: string
-  readonly [field: string]: unknown
-}
-
-/** A call that failed: no answer at all (`status` undefined), or an error answer and its problem. */
-export class ControlApiError extends Error {
-  readonly _tag = "ControlApiError"
-  /** `POST /api/services/:id/stop` */
-  readonly endpoint: string
-  readonly url: string
-  readonly status: number | undefined
-  readonly problem: Problem | undefined
-  constructor(fields: {
-    endpoint: string
-    url: string
-    status?: number
-    problem?: Problem
-    message: string
-    cause?: unknown
-  }) {
-    super(fields.message, fields.cause === undefined ? undefined : { cause: fields.cause })
-    this.name = "ControlApiError"
-    this.endpoint = fields.endpoint
-    this.url = fields.url
-    this.status = fields.status
-    this.problem = fields.problem
-  }
-}
-
 export interface ControlClientOptions {
   /** Where SAM's API is, without a trailing slash: `http://127.0.0.1:7070`. */
   readonly url: string
@@ -261,11 +231,7 @@ const exchange = async (
   })
 }
 
-const readAll = async (body: IncomingMessage): Promise<string> => {
-  const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString("utf8")
-}
+const notJson = Symbol("not JSON")
 
 const parseJson = (text: string): unknown => {
   try {
@@ -300,48 +266,74 @@ export const controlClient = (options: ControlClientOptions): ControlClient => {
       })
     } catch (error) {
       if (callOptions.signal?.aborted) throw error
+      const why = error instanceof Error ? error.message : String(error)
+      // Accepted, then closed without a word: something listens there, so SAM is not simply down.
+      if (resetCodes.has((error as NodeJS.ErrnoException).code))
+        throw new ControlApiError({
+          endpoint,
+          url,
+          message:
+            `what listens at ${url} closed the connection without answering ${endpoint} (${why}): ` +
+            "it may not be SAM; point the CLI at SAM with --url or SAM_URL",
+          cause: error,
+        })
       throw new ControlApiError({
         endpoint,
         url,
-        message: `no answer from SAM at ${url} (${error instanceof Error ? error.message : String(error)})`,
+        unreachable: true,
+        message: `no answer from SAM at ${url} (${why})`,
         cause: error,
       })
     }
     const status = response.statusCode ?? 0
     if (status >= 200 && status < 300) return response
-    const text = await readAll(response)
+    const text = await readAll(response, endpoint, url)
+    if (text.trim() === "")
+      throw new ControlApiError({
+        endpoint,
+        url,
+        status,
+        message: `HTTP ${status} from ${endpoint} at ${url}`,
+      })
+    // SAM's errors are problems (application/problem+json); an HTML error page is a proxy's or another program's.
     const body = parseJson(text)
-    const problem = typeof body === "object" && body !== null ? (body as Problem) : undefined
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw notSam(response, endpoint, url, snippet(text))
+    const problem = body as Problem
     throw new ControlApiError({
       endpoint,
       url,
       status,
-      ...(problem === undefined ? {} : { problem }),
-      message: problem?.detail ?? problem?.title ?? (text.trim() || `HTTP ${status} from ${endpoint}`),
+      problem,
+      message: problem.detail ?? problem.title ?? `HTTP ${status} from ${endpoint} at ${url}`,
     })
   }
   const call = async (route: AnyRoute, request?: AnyRequest, callOptions?: CallOptions) => {
     const response = await send(route, request, callOptions)
-    const text = await readAll(response)
+    const endpoint = `${route.method} ${route.path}`
+    const text = await readAll(response, endpoint, url)
     if (text === "") return undefined
     const type = response.headers["content-type"] ?? ""
     // JSON, except the metrics endpoint's Prometheus text.
     if (route.path === "/metrics" && type.startsWith("text/plain")) return text
+    let answer: unknown
     try {
-      if (type.includes("json")) return JSON.parse(text)
-    } catch {}
-    // Something else answered on SAM's address: say so rather than fail on what it sent.
-    const endpoint = `${route.method} ${route.path}`
-    const snippet = text.length > 60 ? `${text.slice(0, 60)}…` : text
-    throw new ControlApiError({
-      endpoint,
-      url,
-      status: response.statusCode ?? 0,
-      message:
-        `what answered ${endpoint} at ${url} is not SAM's control API (HTTP ${response.statusCode}, ` +
-        `${type === "" ? "no content type" : type}: ${JSON.stringify(snippet.trim())}): another program may ` +
-        "hold that port; point the CLI at SAM with --url or SAM_URL",
-    })
+      answer = type.includes("json") ? JSON.parse(text) : notJson
+    } catch {
+      answer = notJson
+    }
+    if (answer === notJson) throw notSam(response, endpoint, url, snippet(text))
+    // A plugin's own route answers what the plugin decides; every other endpoint an object.
+    const misfit = route.path.endsWith("*") ? undefined : (answerChecks[endpoint] ?? anObject)(answer, "")
+    if (misfit !== undefined)
+      throw notSam(
+        response,
+        endpoint,
+        url,
+        misfit,
+        "another program may hold that port, or a SAM of another version than this CLI",
+      )
+    return answer
   }
   async function* events(response: IncomingMessage): AsyncGenerator<ServerEvent<unknown>, void> {
     try {

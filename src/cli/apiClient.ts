@@ -81,8 +81,31 @@ const DEFAULT_URL = "http://127.0.0.1:7070"
 const stateDirOverridden = (env: CliIo["env"]): boolean =>
   Object.keys(env).some((key) => key === "SAM__runtime" || key.startsWith("SAM__runtime__"))
 
-/** The control API address (and state dir) for this invocation. */
+/** Whether `url` is one the client can call (http or https). */
+const callable = (url: string): boolean => {
+  try {
+    return ["http:", "https:"].includes(new URL(url).protocol)
+  } catch {
+    return false
+  }
+}
+
+/** The control API address (and state dir) for this invocation, checked to be an http(s) URL. */
 export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLocation> => {
+  const location = await findSam(io, values)
+  if (callable(location.url)) return location
+  const where =
+    location.stateDir !== undefined
+      ? `the address recorded in ${apiStateFile(location.stateDir)}`
+      : stringOption(values, "url") !== undefined
+        ? "--url"
+        : io.env.SAM_URL
+          ? "SAM_URL"
+          : "the address api.host and api.port make"
+  throw new ApiCallError(`${where} is not an http:// or https:// URL: ${JSON.stringify(location.url)}`)
+}
+
+const findSam = async (io: CliIo, values: OptionValues): Promise<SamLocation> => {
   const explicit = stringOption(values, "url") ?? io.env.SAM_URL
   if (explicit !== undefined && explicit !== "") return { url: explicit.replace(/\/+$/, "") }
   const stateDirEnv = io.env.SAM_STATE_DIR
@@ -277,7 +300,10 @@ const describeFailure = (
   location: SamLocation | undefined,
   cwd: string,
 ): string => {
-  if (error.status === undefined) return notAnswering(error.url, location, cwd).message
+  if (error.unreachable) return notAnswering(error.url, location, cwd).message
+  // Closed without an answer: a SAM that died while answering is named as gone.
+  const { gone } = location?.stateDir === undefined ? {} : goneFrom(location.stateDir)
+  if (error.status === undefined && gone) return notRunningAs(gone, cwd, ` at ${error.url}`).message
   if (error.status !== 401) return error.message
   // The API's own 401 text is written for any HTTP client; the CLI says it in its own terms.
   if (token === undefined)
@@ -310,8 +336,7 @@ export const withApi = async (
     return await body(connected.client, connected)
   } catch (error) {
     if (error instanceof ControlApiError) {
-      if (error.status === undefined && notRunning)
-        return notRunning(notAnswering(error.url, location, io.cwd))
+      if (error.unreachable && notRunning) return notRunning(notAnswering(error.url, location, io.cwd))
       // SAM's problems quote units' output (a capability's error): escaped as `sam logs` shows it.
       io.stderr(`sam: ${terminalSafe(describeFailure(error, token, location, io.cwd))}\n`)
       return EXIT_FAILURE

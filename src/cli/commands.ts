@@ -94,8 +94,9 @@ const validate: Command = {
   description:
     "Check the configuration without starting anything. Every problem is listed with its file,\n" +
     "path and line:column; the exit code is 2 when there is any, else 0, and each unit's restart\n" +
-    "limits are listed (its own intensity and its supervision group's). Secrets that cannot be\n" +
-    "resolved yet (no vault, unset variable) are warnings unless --strict-secrets is given.",
+    "limits are listed (its own intensity and its supervision group's). Warnings follow, also\n" +
+    "after problems. Secrets that cannot be resolved yet (no vault, unset variable) are warnings\n" +
+    "unless --strict-secrets is given.",
   options: {
     config: configOption,
     set: setOption,

@@ -6,10 +6,11 @@ import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts"
 import { listOption, type OptionValues, stringOption } from "./command.ts"
 import type { CliIo } from "./io.ts"
 
-/** Prints every problem of a ConfigError to stderr. */
+/** Prints every problem of a ConfigError to stderr, then the warnings found with them. */
 export const printConfigError = (io: CliIo, error: ConfigError): void => {
   const n = error.issues.length
   io.stderr(`sam: invalid configuration, ${n} problem${n === 1 ? "" : "s"}:\n${error.format()}\n`)
+  printWarnings(io, error.warnings)
 }
 
 export const printWarnings = (io: CliIo, warnings: ReadonlyArray<string>): void => {

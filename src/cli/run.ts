@@ -16,6 +16,7 @@ import {
 import { helpCommand, sam } from "./commands.ts"
 import type { CliIo } from "./io.ts"
 import { peerCommandHint } from "./peerCommands.ts"
+import { shellLineHint } from "./shellLine.ts"
 
 const version = (): string => {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -26,7 +27,8 @@ const version = (): string => {
 
 /**
  * Walks down subcommands; returns the command reached, its path and the remaining arguments.
- * A mistyped name gets a did-you-mean, never one that starts SAM (`sam stat` is not `start`).
+ * A mistyped name gets a did-you-mean, never one that starts SAM (`sam stat` is not `start`);
+ * one that holds a shell operator (`sam 'ps|grep web'`) is said to be a quoted shell line.
  */
 const resolveCommand = (argv: ReadonlyArray<string>) => {
   let command: Command = sam
@@ -42,11 +44,11 @@ const resolveCommand = (argv: ReadonlyArray<string>) => {
       break
     if (found === undefined) {
       const names = command.subcommands.filter((c) => c.startsDaemon !== true).map((c) => c.name)
-      const peer = command === sam ? peerCommandHint(next) : ""
-      throw new UsageError(
-        `unknown command '${[...path.slice(1), next].join(" ")}'${peer || suggestionSuffix(next, names, "'")}`,
-        path,
-      )
+      const hint =
+        shellLineHint(next, path.slice(1), names) ||
+        (command === sam ? peerCommandHint(next) : "") ||
+        suggestionSuffix(next, names, "'")
+      throw new UsageError(`unknown command '${[...path.slice(1), next].join(" ")}'${hint}`, path)
     }
     command = found
     path.push(found.name)

@@ -1,7 +1,7 @@
 // The `sam ps` / `sam status` table of units and how its cells read (1h02m, 12.4 MB, 0.3%).
 import type { ControlClient } from "../api/controlClient.ts"
 import { degradedOf, degradedText } from "../api/degraded.ts"
-import { runsSeveral } from "../api/instanceLabel.ts"
+import { instanceLabel, runsSeveral } from "../api/instanceLabel.ts"
 import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
 
@@ -200,6 +200,32 @@ const waitingReason = /^waiting for /
 /** Stopped after a failure its restart policy does not restart: the reason says what failed. */
 const notRestarted = /; not restarted: /
 
+/**
+ * Whether a unit or an instance gets a line under the table saying why it is down: failing,
+ * waiting, left stopped after a failure, or running but not ready (a failing check).
+ */
+const explained = (state: string, ready: boolean, reason: string): boolean =>
+  reason !== "" &&
+  (downStates.has(state) ||
+    waitingReason.test(reason) ||
+    (state === "stopped" && notRestarted.test(reason)) ||
+    (state === "running" && !ready))
+
+/**
+ * Why a unit is down, or for a unit of several instances why each one that is down is: named as
+ * its row and `sam crashes` name it (`web#1`), those down for the same reason on one line.
+ */
+const downNotes = (r: UnitRow): string[] => {
+  if (r.state === "completed") return []
+  if (!r.several || r.per_instance.length === 0)
+    return explained(r.state, r.ready, r.reason) ? [`${r.id}: ${r.reason}`] : []
+  const byReason = new Map<string, string[]>()
+  for (const i of r.per_instance)
+    if (explained(i.status, i.ready, i.reason))
+      byReason.set(i.reason, [...(byReason.get(i.reason) ?? []), instanceLabel(r.id, i.instance, true)])
+  return [...byReason].map(([reason, names]) => `${names.join(", ")}: ${reason}`)
+}
+
 const clockTime = (iso: string) => new Date(iso).toTimeString().slice(0, 8)
 
 /** What to say of a breaker that is not closed: since when, why, until when requests get 503. */
@@ -224,17 +250,8 @@ export const formatTable = (rows: ReadonlyArray<UnitRow>, now = Date.now()): str
       .map((v, i) => v.padEnd(widths[i]!))
       .join("  ")
       .trimEnd()
-  // Why the units that are down are down, under the table (a column would be most of its width):
-  // failing, waiting, left stopped after a failure, or running but not ready (a failing check).
-  const down = rows.filter(
-    (r) =>
-      r.reason !== "" &&
-      (downStates.has(r.state) ||
-        waitingReason.test(r.reason) ||
-        (r.state === "stopped" && notRestarted.test(r.reason)) ||
-        (r.state === "running" && !r.ready)),
-  )
-  const why = down.map((r) => `${r.id}: ${r.reason}`)
+  // Why the units that are down are down, under the table (a column would be most of its width).
+  const why = rows.flatMap(downNotes)
   // A halted rollout: which instance failed the new config, which still run the old one.
   for (const r of rows) if (r.rollout_halted !== null) why.push(`${r.id}: ${r.rollout_halted}`)
   for (const r of rows) if (r.watch_paused !== null) why.push(`${r.id}: ${r.watch_paused}`)

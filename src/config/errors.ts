@@ -32,12 +32,15 @@ export const formatIssue = (issue: ConfigIssue): string => {
 /** Every problem of a config, located; `message` lists them, `format()` too without the heading. */
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly issues: ReadonlyArray<ConfigIssue>
+  /** What the checks found besides, that alone would not refuse the config (`sam validate` prints both). */
+  readonly warnings: ReadonlyArray<string>
   readonly message: string
 }> {
-  constructor(issues: ReadonlyArray<ConfigIssue>) {
+  constructor(issues: ReadonlyArray<ConfigIssue>, warnings: ReadonlyArray<string> = []) {
     const count = issues.length
     super({
       issues,
+      warnings,
       message: `invalid configuration (${count} problem${count === 1 ? "" : "s"}):\n${issues.map(formatIssue).join("\n")}`,
     })
   }

@@ -342,6 +342,7 @@ export const validateMergedConfig = async (
         message: mask(issue.message),
         ...(issue.found === undefined ? {} : { found: mask(issue.found) }),
       })),
+      warnings.map(mask),
     )
   }
   const config = checked.config

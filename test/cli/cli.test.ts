@@ -125,6 +125,32 @@ describe.concurrent("sam --help and usage errors", () => {
     expect(bare.err()).toMatch(/^sam: missing command\n\nUsage: sam/)
   })
 
+  it("a shell line passed as one argument is named as such, not given a did-you-mean", async () => {
+    const runs = await Promise.all(
+      ["ps|grep web", "ps && ls", "ps>out", "status;ls", "foo|bar", "ps&", "stat"].map((word) =>
+        runSam([word]),
+      ),
+    )
+    const pipeline = (op: string) =>
+      `: it looks like a shell pipeline passed as one argument (a shell runs '${op}' only outside quotes)`
+    expect(runs.map((r) => [r.code, r.stdout, r.stderr.split("\n")[0]])).toEqual([
+      [2, "", `sam: unknown command 'ps|grep web'${pipeline("|")}: sam ps | grep web`],
+      [2, "", `sam: unknown command 'ps && ls'${pipeline("&&")}: sam ps && ls`],
+      [2, "", `sam: unknown command 'ps>out'${pipeline(">")}: sam ps > out`],
+      [2, "", `sam: unknown command 'status;ls'${pipeline(";")}: sam status ; ls`],
+      // Not a command before the operator: no line to suggest.
+      [2, "", `sam: unknown command 'foo|bar'${pipeline("|")}`],
+      [2, "", `sam: unknown command 'ps&'${pipeline("&")}: sam ps &`],
+      // A typo keeps its did-you-mean.
+      [2, "", "sam: unknown command 'stat' (did you mean 'status'?)"],
+    ])
+    const sub = fakeIo()
+    expect(await runCli(["secrets", "list|grep api"], sub)).toBe(2)
+    expect(sub.err()).toContain(
+      `unknown command 'secrets list|grep api'${pipeline("|")}: sam secrets list | grep api\n`,
+    )
+  })
+
   it("help says when a subcommand is optional: a command that also runs by itself", async () => {
     const crashes = fakeIo()
     expect(await runCli(["help", "crashes"], crashes)).toBe(0)
@@ -225,9 +251,45 @@ describe.concurrent("sam validate", () => {
         'sam.yaml:4:5 services.qdrant.deployment.image: required when mode is "container" (the image to run)',
         'sam.yaml:5:21 services.qdrant.restart_policy: expected "always" | "on-failure" | "never" or an object, found "sometimes"',
         "sam.yaml:9:17 services.app.depends_on: dependency cycle: app -> qdrant -> app",
+        // Then what the checks warn about besides.
+        'warning: services.qdrant.depends_on[0]: waits for "app" to be ready, but app has no readiness check: it counts as ready once it has started; give app a health_check for qdrant to wait until it answers (or say condition: service_started)',
+        'warning: services.app.depends_on[0]: waits for "qdrant" to be ready, but qdrant has no readiness check: it counts as ready once it has started; give qdrant a health_check for app to wait until it answers (or say condition: service_started)',
         "",
       ].join("\n"),
     )
+  })
+
+  it("prints the warnings along with the problems of a config that has both", async () => {
+    const dir = await project("problems-and-warnings", {
+      "sam.yaml": [
+        "services:",
+        "  web:",
+        "    deployment: { mode: process, command: node }",
+        "    configuration: { model: small }",
+        "    helth_check: {}",
+        "agents:",
+        "  helper:",
+        "    runtime: sandbox",
+        "    path: ./helper",
+        "    environment: { API_KEY: '${vault.api_key}' }",
+        "",
+      ].join("\n"),
+    })
+    const run = await runSam(["validate", "--config", "sam.yaml"], { cwd: dir })
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toMatch(/^sam: invalid configuration, 1 problem:\n/)
+    expect(run.stderr).toContain(
+      'sam.yaml:5:5 services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)\n',
+    )
+    // What a valid config would have been warned about is said too, after the problems.
+    expect(run.stderr).toContain(
+      "\nwarning: services.web.configuration: not implemented yet, the setting has no effect (SAM does not pass it to the service; use deployment.env or deployment.args)\n",
+    )
+    expect(run.stderr).toMatch(
+      /\nwarning: agents\.helper\.environment\.API_KEY: secret "api_key" is not in the vault[^\n]*\n/,
+    )
+    expect(run.stderr.indexOf("warning:")).toBeGreaterThan(run.stderr.indexOf("helth_check"))
   })
 
   it("never prints a secret in error output", async () => {

@@ -55,16 +55,17 @@ const table = new Set([
   "src/cli/commands.ts",
   "src/cli/options.ts",
   "src/cli/peerCommands.ts",
+  "src/cli/shellLine.ts",
   "src/config/suggest.ts",
 ])
 
 /**
- * What a client command may load besides: its body, the typed client, node:http (without undici),
- * finding SAM and the wording its lines share with the runtime (delays, a reload, an instance's
- * name: modules with no imports of their own).
+ * What a client command may load besides: its body, the typed client and the checks of its
+ * answers, node:http (without undici), finding SAM and the wording its lines share with the
+ * runtime (delays, a reload, an instance's name: modules with no imports of their own).
  */
 const client =
-  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|sseReader|apiAddress|logSince|instanceLabel|degraded)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|reloadSummary)\.ts|app\/startOutcome\.ts)$/
+  /^src\/(cli\/[a-zA-Z]+\.ts|api\/(controlClient|controlApiError|answerShape|sseReader|apiAddress|logSince|instanceLabel|degraded)\.ts|config\/(constants|errors|defaultConfigFile)\.ts|runtime\/(os\/nodeHttp|delayText|reloadSummary)\.ts|app\/startOutcome\.ts)$/
 
 describe("what a command loads", () => {
   it("sam --version, --help and a mistyped command load the command table only", async () => {

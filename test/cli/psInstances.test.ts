@@ -87,6 +87,51 @@ describe("sam ps and a service of several instances", () => {
     expect(stopped.stdout).not.toContain("web#")
   })
 
+  it("names the instance that is down under the table (web#0), not just its unit", async () => {
+    p = project()
+    const exits = (env: Record<string, string>) => ({
+      deployment: { mode: "process", command: process.execPath, args: [fixturePath("exit.mjs")], env },
+      restart_policy: "never",
+    })
+    p.writeConfig({
+      services: {
+        // Instance 0 is not ready for 10 minutes; instance 1 is at once.
+        web: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("first-instance-slow.mjs")],
+            env: { READY_AFTER_MS: "600000" },
+          },
+          health_check: { endpoint: "/health", interval_seconds: 0.2, kind: "readiness" },
+          scaling: { min_instances: 2 },
+        },
+        job: { ...exits({ EXIT_MESSAGE: "boom" }), scaling: { min_instances: 2 } },
+        single: exits({ EXIT_MESSAGE: "alone" }),
+      },
+    })
+    const sam = await p.start()
+    await sam.waitForOutput("press Ctrl+C")
+    type Instances = UnitBody & { per_instance: Array<Instance & { ready: boolean; reason: string }> }
+    const web = await untilUnit<Instances>(sam, "services", "web", (s) => {
+      const [first, second] = s.per_instance
+      return first?.reason.endsWith("-> 503") === true && second?.ready === true
+    })
+    await untilUnit(sam, "services", "job", (s) => s.status === "stopped")
+    await untilUnit(sam, "services", "single", (s) => s.status === "stopped")
+    const ps = await runSam(["ps"], { cwd: p.dir })
+    expect(ps.code).toBe(0)
+    const notes = ps.stdout.slice(ps.stdout.indexOf("\n\n") + 1)
+    expect(notes).toContain(`\nweb#0: GET http://127.0.0.1:${web.per_instance[0]?.port}/health -> 503\n`)
+    expect(notes).not.toMatch(/^web(:|#1)/m)
+    // Instances down for the same reason share a line; a unit of one instance is named as its row.
+    expect(notes).toContain(
+      "job#0, job#1: exited with code 1: boom; not restarted: restart policy is temporary (never)\n",
+    )
+    expect(notes).not.toMatch(/^job:/m)
+    expect(notes).toContain("\nsingle: exited with code 1: alone; not restarted: ")
+  })
+
   it("says under the table why a config change stopped rolling out, until a stop", async () => {
     p = project()
     const web = (env: Record<string, string>) => ({

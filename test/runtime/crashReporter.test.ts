@@ -123,7 +123,9 @@ describe("crash reports", () => {
     const [report] = store.crashReports.list({ unit: "sick" })
     expect(report).toMatchObject({
       failure: "liveness",
-      reason: expect.stringMatching(/^liveness check failed \d+ times: GET .*\/health.*500/),
+      reason: expect.stringMatching(
+        /^liveness check failed \d+ times in a row[^(]*\(failure_threshold \d+\): GET .*\/health.*500/,
+      ),
       lastLines: [{ stream: "stdout", line: expect.stringMatching(/^listening on \d+$/) }],
     })
     expect(report?.uptimeMs).toBeGreaterThan(0)

@@ -200,7 +200,9 @@ describe("health checks", () => {
     void h.supervisor.startAll()
     const failed = await h.next((e) => e.type === "transition" && e.unit === "svc" && e.to === "stopping")
     expect(failed).toMatchObject({
-      reason: expect.stringMatching(/^liveness check failed \d+ times: GET .*\/health/),
+      reason: expect.stringMatching(
+        /^liveness check failed \d+ times in a row[^(]*\(failure_threshold \d+\): GET .*\/health/,
+      ),
     })
     await h.next((e) => e.type === "transition" && e.unit === "svc" && e.to === "backoff")
   })

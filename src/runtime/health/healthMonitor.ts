@@ -1,12 +1,13 @@
 // Runs an instance's probes while it is `running` (one fiber per probe, interrupted when the
 // state is left) and turns results into readiness and liveness facts with thresholds:
 // `successThreshold` passes in a row make a probe pass, `failureThreshold` failures in a row make
-// it fail; liveness failures inside `startPeriodMs` do not count (nor, before a first pass,
+// it fail; liveness failures inside `startPeriodMs` do not trip it (nor, before a first pass,
 // inside failureThreshold × interval). Until a probe first passes it is
 // polled quickly so a restarted instance is routed to again without waiting
 // a whole interval (5 ms, doubling to 20 ms: a local connect refused costs microseconds), then
 // less often as the wait grows (a fifth of the time since the instance began running).
 import { Effect } from "effect"
+import { delayText } from "../delayText.ts"
 import type { ProbeSpec } from "../unitSpec.ts"
 import { noReadinessCheck } from "./noReadinessCheck.ts"
 import type { HealthRecord, ProbeRegistry, ProbeResult, ProbeSession, ProbeTarget } from "./probe.ts"
@@ -28,6 +29,21 @@ const misshapen = (kind: string, result: unknown): ProbeResult => ({
 
 const fastPollMs = 20
 const firstPollMs = 5
+
+/**
+ * Why a liveness check tripped: its failures in a row against its failure_threshold. Before a first
+ * pass it is checked often (and trips only after failure_threshold intervals), so a count over the
+ * threshold says how long it has failed since the instance began running.
+ */
+const livenessFailure = (
+  failures: number,
+  threshold: number,
+  neverPassedFor: number | undefined,
+  detail: string,
+): string =>
+  `liveness check failed ${failures === 1 ? "once" : `${failures} times in a row`}` +
+  (neverPassedFor === undefined ? "" : ` in ${delayText(neverPassedFor)}, never passing since it started`) +
+  ` (failure_threshold ${threshold}): ${detail}`
 
 const isReadiness = (p: ProbeSpec) => p.role === "readiness" || p.role === "both"
 const isLiveness = (p: ProbeSpec) => p.role === "liveness" || p.role === "both"
@@ -110,9 +126,16 @@ export const monitorHealth = (
               const grace = everPassed
                 ? spec.startPeriodMs
                 : Math.max(spec.startPeriodMs, spec.failureThreshold * spec.intervalMs)
-              if (isLiveness(spec) && Date.now() - startedAt >= grace) {
-                callbacks.onLivenessFailed(`liveness check failed ${fails} times: ${result.detail}`)
-              }
+              const running = Date.now() - startedAt
+              if (isLiveness(spec) && running >= grace)
+                callbacks.onLivenessFailed(
+                  livenessFailure(
+                    fails,
+                    spec.failureThreshold,
+                    everPassed ? undefined : running,
+                    result.detail,
+                  ),
+                )
             }
           }
           // Before a first pass: fast at first (a restarted instance is routed to again at once),
