@@ -265,13 +265,13 @@ describe.concurrent("sam validate", () => {
         "services:",
         "  web:",
         "    deployment: { mode: process, command: node }",
-        "    configuration: { model: small }",
         "    helth_check: {}",
         "agents:",
         "  helper:",
         "    runtime: sandbox",
         "    path: ./helper",
         "    environment: { API_KEY: '${vault.api_key}' }",
+        "    health_check: { endpoint: /health }",
         "",
       ].join("\n"),
     })
@@ -280,11 +280,11 @@ describe.concurrent("sam validate", () => {
     expect(run.stdout).toBe("")
     expect(run.stderr).toMatch(/^sam: invalid configuration, 1 problem:\n/)
     expect(run.stderr).toContain(
-      'sam.yaml:5:5 services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)\n',
+      'sam.yaml:4:5 services.web.helth_check: unknown key "helth_check" (did you mean "health_check"?)\n',
     )
     // What a valid config would have been warned about is said too, after the problems.
     expect(run.stderr).toContain(
-      "\nwarning: services.web.configuration: not implemented yet, the setting has no effect (SAM does not pass it to the service; use deployment.env or deployment.args)\n",
+      "\nwarning: agents.helper.health_check.endpoint: not used: an agent has no port, so its check asks the agent's health() hook over IPC (type: heartbeat)\n",
     )
     expect(run.stderr).toMatch(
       /\nwarning: agents\.helper\.environment\.API_KEY: secret "api_key" is not in the vault[^\n]*\n/,
