@@ -143,6 +143,9 @@ describe("sam ps and a service of several instances", () => {
       },
       health_check: { endpoint: "/health", interval_seconds: 0.1, kind: "readiness" },
       scaling: { min_instances: 2 },
+      // The crashed instance waits out its backoff while the checks below read it (a retry in
+      // between would be `starting`, not down).
+      restart_policy: { backoff_seconds: 60 },
     })
     p.writeConfig({ services: { web: web({ VERSION: "1" }) } })
     const sam = await p.start()
