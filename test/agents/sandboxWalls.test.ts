@@ -165,7 +165,8 @@ describe("with bubblewrap's walls", () => {
             message: expect.stringContaining(denied),
           })
         }
-        expect((await probe(s, "write_data", {})).ok).toBe(agent !== "locked")
+        // The whole answer, so a failure says why.
+        expect(await probe(s, "write_data", {})).toMatchObject({ ok: agent !== "locked" })
       } finally {
         await s.close()
       }
