@@ -166,7 +166,7 @@ export const lifecycleMachine = setup({
           target: "stopping.toCrash",
           actions: { type: "beginStop", params: ({ event }) => ({ reason: event.reason, force: false }) },
         },
-        FILES_CHANGED: {
+        REFRESH: {
           target: "stopping.toRestart",
           actions: { type: "beginStop", params: ({ event }) => ({ reason: event.reason, force: false }) },
         },
@@ -368,7 +368,7 @@ export const lifecycleMachine = setup({
               target: "toCrash",
               actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
             },
-            FILES_CHANGED: {
+            REFRESH: {
               target: "toRestart",
               actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
             },
@@ -377,7 +377,7 @@ export const lifecycleMachine = setup({
         toCrash: {
           on: {
             STOPPED: { target: "#lifecycle.down.crashed", actions: "cleared" },
-            FILES_CHANGED: {
+            REFRESH: {
               target: "toRestart",
               actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
             },
@@ -419,7 +419,7 @@ export const lifecycleMachine = setup({
           target: ".crashed",
           actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
         },
-        FILES_CHANGED: {
+        REFRESH: {
           target: "live.starting",
           actions: { type: "because", params: ({ event }) => ({ reason: event.reason }) },
         },

@@ -72,7 +72,7 @@ export type SystemEvent =
    * (a crash loop fixed by the edit comes up without waiting out its backoff); leave alone what
    * is stopped or being stopped.
    */
-  | { type: "FILES_CHANGED"; reason: string }
+  | { type: "REFRESH"; reason: string }
 
 /** How a stop ended (nothing: nothing of the instance was running). */
 export interface StopOutcome {

@@ -6,6 +6,7 @@
 import { findCycles, missingDependencies } from "../graph/dependencyGraph.ts"
 import { alertChecks, alertWarnings } from "./alertRules.ts"
 import { type ConfigPath, describeValue, formatPath, isRecord } from "./configPath.ts"
+import { cronProblem } from "./cronSchedule.ts"
 import { dependencyConditions, dependencyEntries, dependencyIds } from "./dependsOn.ts"
 import { BUILTIN_PROBE_TYPES } from "./healthCheck.ts"
 import type { IssueDraft } from "./issueDraft.ts"
@@ -487,6 +488,15 @@ const watchesFiles = (watch: unknown): boolean =>
   watch === true || (isRecord(watch) && watch.enabled !== false)
 
 /** Only a process SAM starts from files can be restarted when they change. */
+/** A cron_restart croner cannot read, or one that never comes again, is refused with croner's reason. */
+const checkCronRestart = (unit: Unit, out: Array<IssueDraft>) => {
+  const pattern = unit.value.cron_restart
+  if (typeof pattern !== "string" || pattern.trim() === "") return
+  const problem = cronProblem(pattern)
+  if (problem !== undefined)
+    out.push({ path: [unit.kind, unit.id, "cron_restart"], message: problem, found: JSON.stringify(pattern) })
+}
+
 const checkWatch = (unit: Unit, out: Array<IssueDraft>, warnings: Array<string>) => {
   if (unit.kind === "agents") {
     if (watchesFiles(unit.value.watch) && unit.value.runtime === "inline")
@@ -579,6 +589,7 @@ export const crossChecks = (
       checkConfiguration(unit, issues, warnings)
     }
     checkWatch(unit, issues, warnings)
+    checkCronRestart(unit, issues)
     checkAgentLimits(raw, unit, warnings)
     checkGroup(raw, unit, issues)
     checkHealthCheck(unit, issues, warnings)

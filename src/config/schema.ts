@@ -110,6 +110,10 @@ const unitFields = {
   health_check: optional(HealthCheckSchema),
   stop: Stop.pipe(withDefault(stopDefault)),
   watch: optional(WatchSchema),
+  cron_restart: optional(
+    NonEmpty,
+    "Restart the unit on this cron schedule (PM2's cron_restart; 5 fields, or 6 with seconds first, in SAM's local time): what runs or is failing restarts, a job that ended runs again, an operator's stop is kept. \"0 3 * * *\": every day at 03:00.",
+  ),
 } as const
 
 export const AgentSchema = Schema.Struct({

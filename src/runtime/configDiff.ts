@@ -33,6 +33,7 @@ export const inPlaceFields: ReadonlyArray<keyof UnitSpec> = [
   "autoscale",
   "gateway",
   "watch",
+  "cronRestart",
 ]
 
 /** UnitSpec fields a scale applies: instances are added or drained and removed, the others stay. */

@@ -245,6 +245,7 @@ export const serviceSpec = (
       : {}),
     ...(d.mode === "external" && d.url !== undefined ? { externalUrl: d.url } : {}),
     ...(watch === undefined ? {} : { watch }),
+    ...(service.cron_restart === undefined ? {} : { cronRestart: service.cron_restart }),
     ...(service.resources?.max_memory_mb === undefined
       ? {}
       : { maxMemoryMb: service.resources.max_memory_mb }),
@@ -305,6 +306,7 @@ export const agentSpec = (
       ...(runAs === undefined ? {} : { runAs }),
     },
     ...(watch === undefined ? {} : { watch }),
+    ...(agent.cron_restart === undefined ? {} : { cronRestart: agent.cron_restart }),
   }
 }
 

@@ -108,6 +108,8 @@ export interface UnitSpec {
   readonly gateway?: GatewaySpec
   /** Restart the unit when its files change (config `watch`); absent: not watched. */
   readonly watch?: WatchSpec
+  /** Restart the unit on this cron schedule (config `cron_restart`, checked by the config). */
+  readonly cronRestart?: string
   /**
    * Services: an instance whose whole tree is resident past this many MB when sampled is stopped
    * and answered as a `memory` failure (resources.max_memory_mb). Agents have agent.maxMemoryMb.

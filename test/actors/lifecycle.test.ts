@@ -141,7 +141,7 @@ const commands: Record<string, LifecycleEvent> = {
   resume: { type: "RESUME" },
   "SAM shutdown": { type: "SHUTDOWN", reason: "SAM is stopping" },
   "group shutdown": { type: "GROUP_SHUTDOWN", reason: "group g shut down" },
-  "files changed": { type: "FILES_CHANGED", reason: "its files changed (server.mjs)" },
+  "files changed": { type: "REFRESH", reason: "its files changed (server.mjs)" },
 }
 const operatorCommands = new Set(["start", "stop", "stop --force", "restart", "suspend", "resume"])
 

@@ -6,7 +6,7 @@
 // shutdown. It runs as fibers under SAM's scope (a FiberSet for state work, a FiberMap of pending
 // unit starts, a FiberMap of file watchers); time comes from Effect's Clock. This class holds the
 // state and coordinates; each concern's work is a module given the part of it that it needs
-// (failureAnswer, dependencies, startAll, operatorCommand, scaling, rollout, watchedFiles, shutdown).
+// (failureAnswer, dependencies, startAll, operatorCommand, scaling, rollout, watchedFiles, cronRestarts, shutdown).
 import {
   Clock,
   Deferred,
@@ -35,6 +35,7 @@ import {
   type SupervisorOptions,
   UnitNotFound,
 } from "./contracts.ts"
+import { type CronContext, cronKey, rescheduleCron, scheduleCron } from "./cronRestarts.ts"
 import {
   addressOf,
   type DependencyContext,
@@ -69,6 +70,7 @@ type SupervisorContext = ShutdownContext &
   CommandContext &
   StartAllContext &
   WatchContext &
+  CronContext &
   FailureContext
 
 export class Supervisor {
@@ -293,6 +295,7 @@ export class Supervisor {
       yield* FiberMap.remove(this.starts, id)
       yield* FiberMap.remove(this.starts, rolloutKey(id))
       yield* FiberMap.remove(this.watches, id)
+      yield* FiberMap.remove(this.watches, cronKey(id))
       yield* stopRunners(unit.runners, { type: "STOP", reason: options.reason ?? "removed from the config" })
       yield* Effect.forEach(unit.runners, (r) => r.dispose(), { discard: true })
       this.units.delete(id)
@@ -346,6 +349,7 @@ export class Supervisor {
   private rollOut(unit: Unit, spec: UnitSpec): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       yield* rewatchFiles(this.context, unit.spec, spec)
+      yield* rescheduleCron(this.context, unit.spec, spec)
       this.takeSpec(unit, spec)
       this.reorder()
       const rolling = rollOut(spec, unit.runners, {
@@ -378,6 +382,7 @@ export class Supervisor {
     return Effect.gen({ self: this }, function* () {
       const unit = yield* this.lookup(spec.id)
       yield* rewatchFiles(this.context, unit.spec, spec)
+      yield* rescheduleCron(this.context, unit.spec, spec)
       for (const runner of unit.runners) {
         runner.reconfigure(spec)
         this.memory.resetWindow(runner)
@@ -405,6 +410,7 @@ export class Supervisor {
       const held = this.heldBy(spec.id) !== undefined
       const inPlace = changedFields(before, spec).some((f) => inPlaceFields.includes(f))
       yield* rewatchFiles(this.context, before, spec)
+      yield* rescheduleCron(this.context, before, spec)
       for (const runner of unit.runners) {
         if (!inPlace) {
           runner.spec = spec
@@ -516,6 +522,7 @@ export class Supervisor {
     this.units.set(spec.id, { spec, runners, keptScale: scaled })
     this.reshape()
     watchFiles(this.context, spec)
+    scheduleCron(this.context, spec)
   }
 
   /** A unit's config changed in place: an operator's kept scale holds only for the config it was made with. */

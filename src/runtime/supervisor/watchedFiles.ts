@@ -1,6 +1,6 @@
 // A unit's watched files (config `watch`): one watcher per unit in the supervisor's FiberMap of
 // watchers (watch/unitWatcher.ts does the watching), and what a change does: the lifecycle machine
-// says which instances restart (FILES_CHANGED), and they restart with fresh restart windows.
+// says which instances restart (REFRESH), and they restart with fresh restart windows.
 // A unit that writes into what it watches (a log file, a cache) would restart for ever, as PM2's
 // watch does: changes that come right after each of its starts, several times in a row, pause its
 // watching (`watch-loop`) until its `watch` config changes or an operator starts or restarts it.
@@ -72,7 +72,7 @@ export const rewatchFiles = (ctx: WatchContext, before: UnitSpec, spec: UnitSpec
 
 /**
  * The unit's watched files changed: the lifecycle machine says which instances restart
- * (FILES_CHANGED); those start with fresh restart windows, as after `sam restart`. A stopped
+ * (REFRESH); those start with fresh restart windows, as after `sam restart`. A stopped
  * unit is left alone, and the event says so.
  */
 const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
@@ -91,7 +91,7 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
     pause(ctx, unit, id, paths)
     return
   }
-  const event = { type: "FILES_CHANGED", reason } as const
+  const event = { type: "REFRESH", reason } as const
   const acting = unit.runners.filter((r) => r.accepts(event))
   const state = ctx.status(unit).state
   const why =
