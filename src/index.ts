@@ -1,5 +1,8 @@
 // SAM's public API. Everything not exported here may change without notice.
 
+// First: on an old Node, say so before anything it lacks fails (src/nodeVersion.ts).
+import "./nodeVersion.ts"
+
 // Runtime types surfaces and extensions see.
 // (Each from a module of types, not the machines': a consumer's tsc then reads none of xstate's.)
 export type { CommandName, ExitInfo, LifecycleState } from "./actors/lifecycleTypes.ts"

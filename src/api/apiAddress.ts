@@ -27,13 +27,32 @@ export const writeApiState = (stateDir: string, state: ApiState): Promise<void> 
 
 export const removeApiState = (stateDir: string): Promise<void> => rm(apiStateFile(stateDir), { force: true })
 
-/** Whether process `pid` exists (EPERM: it does, under another user). Loads nothing but node:. */
+/**
+ * Whether process `pid` runs (EPERM: it does, under another user). A zombie does not: it has
+ * exited and waits only for its parent to reap it, which for a detached SAM is the machine's init
+ * (`sam shutdown` waited up to a second for a slow one). Loads nothing but node:.
+ */
 export const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+  return !exitedUnreaped(pid)
+}
+
+/**
+ * A zombie (Z) or dead (X) task, from the state field of /proc/<pid>/stat (false where there is
+ * no /proc). Read here rather than through runtime/os/proc.ts: the CLI's client loads nothing of
+ * SAM's runtime (test/cli/clientCommands.test.ts).
+ */
+const exitedUnreaped = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const state = stat[stat.lastIndexOf(")") + 2]
+    return state === "Z" || state === "X"
+  } catch {
+    return false
   }
 }
 

@@ -1,6 +1,7 @@
 // `sam invoke <capability> <json>` (described in commands.ts): call a capability of the running SAM
 // and print its output (JSON on stdout; who served it and how long it took on stderr). --stream
-// prints chunks as they come.
+// prints chunks as they come: a string as it is (tokens make the text they spell), anything else
+// as one line of JSON.
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandRun, EXIT_FAILURE, EXIT_OK, stringOption, UsageError } from "./command.ts"
 import type { CliIo } from "./io.ts"
@@ -45,13 +46,28 @@ export const run: CommandRun = ({ values, positionals, io }) => {
       return EXIT_OK
     }
     let code = EXIT_OK
+    // Whether stdout's last character is a newline (a terminal gets one before the prompt).
+    let atLineStart = true
+    const write = (text: string) => {
+      if (text === "") return
+      io.stdout(text)
+      atLineStart = text.endsWith("\n")
+    }
+    const endLine = () => {
+      if (!atLineStart && io.columns !== undefined) write("\n")
+    }
     const events = await client.streams.capabilities.invoke(request)
     try {
       for await (const event of events) {
         const data = (event.data ?? {}) as Record<string, unknown>
-        if (event.event === "chunk") io.stdout(`${show(io, event.data)}\n`)
-        else if (event.event === "done") io.stderr(`served by ${data.agent} in ${data.duration_ms} ms\n`)
-        else if (event.event === "error") {
+        if (event.event === "chunk") {
+          if (typeof event.data === "string") write(show(io, event.data))
+          else write(`${atLineStart ? "" : "\n"}${show(io, JSON.stringify(event.data))}\n`)
+        } else if (event.event === "done") {
+          endLine()
+          io.stderr(`served by ${data.agent} in ${data.duration_ms} ms\n`)
+        } else if (event.event === "error") {
+          endLine()
           io.stderr(`sam: ${terminalSafe(String(data.detail ?? data.title))}\n`)
           code = EXIT_FAILURE
         }

@@ -78,7 +78,7 @@ beforeAll(async () => {
         health_check: { endpoint: "/health", interval_seconds: 0.2, kind: "readiness" },
       },
     },
-    agents: { helper: { path: fixture("agents/probe"), capabilities: ["echo", "stream"] } },
+    agents: { helper: { path: fixture("agents/probe"), capabilities: ["echo", "stream", "tokens"] } },
   }
   await writeFile(join(dir, "sam.config.ts"), `export default ${JSON.stringify(config, null, 2)}\n`)
   daemon = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "start"], {
@@ -274,6 +274,9 @@ describe("sam against a running SAM", () => {
     expect(run.stderr).toMatch(/^served by helper in \d+ ms\n$/)
     const streamed = await sam(["invoke", "stream", '{"count":2}', "--stream"])
     expect(streamed).toMatchObject({ code: 0, stdout: "1\n2\n" })
+    // Strings as they come, nothing between them: tokens spell their text (to a pipe exactly).
+    const tokens = await sam(["invoke", "tokens", '{"words":["Hel","lo,"," world"]}', "--stream"])
+    expect(tokens).toMatchObject({ code: 0, stdout: "Hello, world" })
     const bad = await sam(["invoke", "echo", "{oops"])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("<json> is not valid JSON")
@@ -293,6 +296,12 @@ describe("sam against a running SAM", () => {
     })
     expect(shown.output).toContain("\\x1b[2Jcleared")
     expect(shown.output).not.toContain("\x1b[2J")
+    // To a terminal the streamed text ends its line before the prompt and the served-by note.
+    const typed = await runSamInTerminal(["invoke", "tokens", '{"words":["Hel","lo"]}', "--stream"], {
+      cwd: dir,
+      env: { SAM_TOKEN: ADMIN },
+    })
+    expect(typed.output).toMatch(/Hello\r?\nserved by helper in \d+ ms/)
   })
 
   it("sam capabilities lists each capability's providers; one whose providers are stopped says how to start one", async () => {
@@ -303,6 +312,7 @@ describe("sam against a running SAM", () => {
         "CAPABILITY  AVAILABLE  PROVIDER  STATE    READY  IN FLIGHT  DESCRIPTION",
         "echo        yes        helper    running  yes    0          answers its input",
         "stream      yes        helper    running  yes    0",
+        "tokens      yes        helper    running  yes    0",
         "",
       ].join("\n"),
     )
@@ -318,6 +328,12 @@ describe("sam against a running SAM", () => {
         },
         {
           name: "stream",
+          description: null,
+          available: false,
+          providers: [{ unit: "helper", instance: 0, state: "stopped", ready: false, in_flight: 0 }],
+        },
+        {
+          name: "tokens",
           description: null,
           available: false,
           providers: [{ unit: "helper", instance: 0, state: "stopped", ready: false, in_flight: 0 }],

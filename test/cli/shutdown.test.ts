@@ -99,6 +99,12 @@ describe("the CLI in a folder whose one config file is sam.yaml", () => {
     expect(shutdown.stdout).toBe(
       `sam: SAM is not running at http://127.0.0.1:${port}; nothing to shut down\n`,
     )
+    // No SAM, so no token either: `sam dashboard` says the first, as `sam status` does.
+    const dashboard = await runSam(["dashboard"], { cwd: p.dir })
+    expect(dashboard.code).toBe(1)
+    expect(dashboard.stderr).toMatch(
+      new RegExp(`^sam: SAM is not running at http://127\\.0\\.0\\.1:${port}: start it with`),
+    )
     const print = await runSam(["config", "print"], { cwd: p.dir })
     expect(print.code).toBe(0)
     expect(print.stdout).toContain("web")

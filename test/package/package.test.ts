@@ -362,6 +362,16 @@ console.log(JSON.stringify({
     expect(stdout.trim()).toBe(ours.dependencies.effect)
   })
 
+  it("on the machine's old Node (20) the library says which Node it needs, not what that Node lacks", async () => {
+    const oldNode = "/usr/bin/node"
+    expect(existsSync(oldNode), `${oldNode} (the machine's Node 20) is missing`).toBe(true)
+    const result = await run(oldNode, ["--input-type=module", "-e", 'await import("sam")'], project)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("Error: SAM needs Node >= 24; this is Node 20.")
+    expect(result.stderr).toContain("`npm install --save-dev node@26`")
+    expect(result.stderr).not.toContain("ERR_UNKNOWN_BUILTIN_MODULE")
+  })
+
   it("npx sam --version prints the package's version", async () => {
     const { stdout } = await ok("npx", ["sam", "--version"], project)
     expect(stdout.trim()).toContain(version)

@@ -3,7 +3,7 @@
 // log writes one per batch; `sam audit verify` reads the newest with readLatestAuditCheckpoint.
 
 import { existsSync } from "node:fs"
-import { DatabaseSync } from "node:sqlite"
+import { DatabaseSync } from "./nodeSqlite.ts"
 import { int, type Row, text } from "./sqlite.ts"
 import type { StoreContext } from "./storeContext.ts"
 import type { AuditCheckpoint } from "./storeTypes.ts"

@@ -1,6 +1,6 @@
 // The node:sqlite connection the runtime store runs on (WAL, synchronous=NORMAL, foreign keys,
 // a busy timeout) and typed readers for its rows. Table modules (desiredState.ts, ...) use these.
-import { DatabaseSync, type SQLOutputValue } from "node:sqlite"
+import { DatabaseSync, type SQLOutputValue } from "./nodeSqlite.ts"
 
 export type Row = Record<string, SQLOutputValue>
 

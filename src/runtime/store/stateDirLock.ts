@@ -7,9 +7,9 @@
 // process drops the lock, so nothing else in SAM may open that file (read sam.lock.json instead).
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { DatabaseSync } from "node:sqlite"
 import { Data } from "effect"
 import { processStartTime } from "../os/proc.ts"
+import { DatabaseSync } from "./nodeSqlite.ts"
 import { ensurePrivateDir } from "./privateDir.ts"
 import { isBusy } from "./sqlite.ts"
 
