@@ -27,6 +27,9 @@ interface Target {
   readonly instances: number
   /** It may run several instances: each is named `web#N`, `web#0` included. */
   readonly several: boolean
+  /** Its state and why, when the command began (said of a unit with no lines to show). */
+  readonly state?: string
+  readonly reason?: string
 }
 
 /** The query every request of this run shares, as the API's query parameters. */
@@ -70,7 +73,14 @@ const targetsOf = async (client: ControlClient, ids: ReadonlyArray<string>): Pro
   if (unknown !== undefined) throw new ApiCallError(unknown)
   return wanted.map((id) => {
     const unit = byId.get(id) as UnitRow
-    return { id, kind: unit.kind, instances: unit.instances, several: unit.several }
+    return {
+      id,
+      kind: unit.kind,
+      instances: unit.instances,
+      several: unit.several,
+      state: unit.state,
+      reason: unit.reason,
+    }
   })
 }
 
@@ -193,6 +203,33 @@ const follow = async (
   return { how: signal.aborted ? "aborted" : how, last }
 }
 
+/** States in which a unit that wrote nothing is down, and its reason says why (a failed start). */
+const downStates = new Set(["backoff", "error", "crashed", "stopped"])
+
+/**
+ * An empty answer is not left silent (stderr): a unit named on the command line, or one that is
+ * down, that has no line to show says so, and a down one says its state and why (an agent whose
+ * start failed wrote nothing, but its reason says what went wrong).
+ */
+const sayWhySilent = (
+  io: CliIo,
+  targets: ReadonlyArray<Target>,
+  merged: ReadonlyArray<{ unit: string }>,
+  query: Query,
+  named: boolean,
+) => {
+  const seen = new Set(merged.map((m) => m.unit))
+  const filtered = Object.keys(query).some((key) => key !== "lines")
+  for (const t of targets) {
+    if (seen.has(t.id)) continue
+    const down = t.state !== undefined && downStates.has(t.state)
+    if (!named && !down) continue
+    const what = filtered ? `no line of ${t.id} matches` : `${t.id} has written nothing${down ? "" : " yet"}`
+    const why = down ? `; it is ${t.state}${t.reason ? `: ${terminalSafe(t.reason)}` : ""} (\`sam ps\`)` : ""
+    io.stderr(`sam: ${what}${why}\n`)
+  }
+}
+
 /** Reconnects after a stream SAM ended without shutting down (a client that fell behind). */
 const maxReconnects = 5
 
@@ -223,6 +260,7 @@ export const run: CommandRun = async ({ values, positionals, io }) => {
       const out = printer(io, targets, format)
       const { merged, lastSeqs } = await history(client, targets, query)
       for (const { unit, line } of merged) out.print(unit, line)
+      sayWhySilent(io, targets, merged, query, positionals.length > 0)
       if (values.follow !== true) return EXIT_OK
 
       const abort = new AbortController()
