@@ -4,7 +4,8 @@
 // config files SAM imports. Failures become positioned problems (syntaxCheck.ts) with a fix.
 
 import { readFile } from "node:fs/promises"
-import { type ModuleHooks, registerHooks } from "node:module"
+import type { ModuleHooks } from "node:module"
+import * as nodeModule from "node:module"
 import { dirname, extname, join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { errorPosition, findSyntaxError } from "./syntaxCheck.ts"
@@ -29,7 +30,7 @@ const withoutQuery = (url: string): string => url.replace(/[?#].*$/, "")
 /** Installs the load hook once per process; it only touches URLs in typescriptConfigs. */
 const forceEsmTypescript = (href: string): ModuleHooks => {
   typescriptConfigs.add(href)
-  hooks ??= registerHooks({
+  hooks ??= nodeModule.registerHooks({
     load: (url, context, nextLoad) =>
       typescriptConfigs.has(withoutQuery(url))
         ? nextLoad(url, { ...context, format: "module-typescript" })

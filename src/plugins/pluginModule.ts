@@ -2,7 +2,8 @@
 // instance through a cache-busting query (`?sam-reload=<token>`); a resolve hook carries the
 // query to the plugin's own relative imports so a helper file edit is picked up too. ESM never
 // evicts modules, so each reload keeps one instance alive: see docs/PLUGINS.md.
-import { registerHooks } from "node:module"
+// A namespace, not a named import: one Node lacks would fail the whole graph at link time (src/nodeVersion.ts).
+import * as nodeModule from "node:module"
 import { dirname } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Schema } from "effect"
@@ -19,9 +20,9 @@ const roots = new Map<string, string>()
 let hooked = false
 
 const installResolveHook = (): void => {
-  if (hooked || typeof registerHooks !== "function") return
+  if (hooked || typeof nodeModule.registerHooks !== "function") return
   hooked = true
-  registerHooks({
+  nodeModule.registerHooks({
     resolve(specifier, context, nextResolve) {
       const resolved = nextResolve(specifier, context)
       const parent = context.parentURL

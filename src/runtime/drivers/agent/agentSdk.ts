@@ -2,7 +2,7 @@
 // repo) or compiled (dist/, an installed package): the entry scripts the child and worker
 // drivers start, and what a sandboxed child must read (sandboxFlags.ts turns it into flags).
 import { existsSync, realpathSync } from "node:fs"
-import { findPackageJSON } from "node:module"
+import * as nodeModule from "node:module"
 import { dirname, join, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -19,7 +19,7 @@ export const agentEntryScript = (name: "childMain" | "workerMain"): string =>
 /** The package.json of `specifier` resolved from `base` (a bare name), or the nearest one above it. */
 const packageJsonOf = (specifier: string | URL, base?: URL): string | undefined => {
   try {
-    return findPackageJSON(specifier, base)
+    return nodeModule.findPackageJSON(specifier, base)
   } catch {
     // Not resolvable from there (a sandboxed agent that does not import SAM, say).
     return undefined
