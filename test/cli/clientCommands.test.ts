@@ -111,7 +111,8 @@ describe("what a command loads", () => {
     // No plugin host in this SAM: a 501 problem, printed as such.
     expect(runs.reload).toMatchObject({ code: 1 })
     expect(runs.reload.stderr).toMatch(/^sam: .*reload/)
-    expect(runs.logs).toMatchObject({ code: 0, stderr: "" })
+    // Nothing of db matches: said on stderr, not left silent.
+    expect(runs.logs).toMatchObject({ code: 0, stderr: "sam: no line of db matches\n" })
     expect(runs.ps.modules).toEqual(
       expect.arrayContaining(["src/cli/statusCommand.ts", "src/api/controlClient.ts"]),
     )
