@@ -299,13 +299,7 @@ export class AgentHost {
   ): Promise<unknown> {
     const id = `call-${++this.nextCall}`
     return new Promise((resolve, reject) => {
-      // As SAM's router says it for an inline agent's call: the same error in every runtime.
-      const cancelled = () =>
-        new CapabilityError({
-          capability,
-          reason: "cancelled",
-          message: `invocation of "${capability}" was cancelled`,
-        })
+      const cancelled = () => cancelledCall(capability)
       if (options.signal?.aborted) return reject(cancelled())
       const onAbort = () => {
         this.calls.delete(id)
@@ -354,12 +348,7 @@ export class AgentHost {
     place: CallPlace = {},
   ): AsyncIterable<unknown> {
     const id = `call-${++this.nextCall}`
-    const cancelled = () =>
-      new CapabilityError({
-        capability,
-        reason: "cancelled",
-        message: `invocation of "${capability}" was cancelled`,
-      })
+    const cancelled = () => cancelledCall(capability)
     const onAbort = () => {
       if (!this.streams.delete(id)) return
       this.send({ type: "cancel", id })
@@ -406,6 +395,14 @@ export class AgentHost {
     return stream
   }
 }
+
+/** A call its signal cancelled, as SAM's router says it for an inline agent's: the same in every runtime. */
+const cancelledCall = (capability: string): CapabilityError =>
+  new CapabilityError({
+    capability,
+    reason: "cancelled",
+    message: `invocation of "${capability}" was cancelled`,
+  })
 
 /** A failed call's answer as the CapabilityError `ctx.invoke` rejects with. */
 const callFailure = (

@@ -259,17 +259,21 @@ describe("a handler that throws", () => {
     })
 })
 
+/** An agent of `runtime` that relays calls (relay_failure) to ones that fail or take forever. */
+const failureScene = (runtime: "inline" | "worker" | "process" | "sandbox") =>
+  startAgents([
+    agentUnit("caller", { runtime, agent: { capabilities: ["relay_failure"] } }),
+    agentUnit("failer", {
+      runtime: "inline",
+      agent: { path: fixture("agents/logger"), capabilities: ["fail"] },
+    }),
+    agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
+  ])
+
 describe("ctx.invoke's failure (docs/AGENTS.md)", () => {
   for (const runtime of ["inline", "worker", "process", "sandbox"] as const)
     it(`is the SDK's CapabilityError with the router's reason, the handler's code and the agent (${runtime})`, async () => {
-      const h = await startAgents([
-        agentUnit("caller", { runtime, agent: { capabilities: ["relay_failure"] } }),
-        agentUnit("failer", {
-          runtime: "inline",
-          agent: { path: fixture("agents/logger"), capabilities: ["fail"] },
-        }),
-        agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
-      ])
+      const h = await failureScene(runtime)
       const failure = async (input: Record<string, unknown>) =>
         (await h.sam.invoke("relay_failure", input)).output
       expect(await failure({ capability: "fail" })).toEqual({
@@ -354,14 +358,7 @@ describe("ctx.invokeStream (docs/AGENTS.md)", () => {
 
   for (const runtime of ["inline", "process"] as const)
     it(`fails the loop with the SDK's CapabilityError, as ctx.invoke rejects (${runtime})`, async () => {
-      const h = await startAgents([
-        agentUnit("caller", { runtime, agent: { capabilities: ["relay_failure"] } }),
-        agentUnit("failer", {
-          runtime: "inline",
-          agent: { path: fixture("agents/logger"), capabilities: ["fail"] },
-        }),
-        agentUnit("sleeper", { runtime: "inline", agent: { capabilities: ["slow"] } }),
-      ])
+      const h = await failureScene(runtime)
       const failure = async (input: Record<string, unknown>) =>
         (await h.sam.invoke("relay_failure", { ...input, stream: true })).output
       expect(await failure({ capability: "fail" })).toEqual({
