@@ -149,7 +149,17 @@ describe.runIf(processGroupMode)("process-group mode's documented escape", () =>
     learned.add(run.child.pid as number)
     const escaped = Number(await run.firstLine)
     learned.add(escaped)
-    expect(await waitUntil(() => readStat(escaped)?.session === escaped)).toBe(true)
+    // Past setsid and past `env -i`'s exec into sleep: until then it still has the cell's marker.
+    const cmdline = () => {
+      try {
+        return readFileSync(`/proc/${escaped}/cmdline`, "utf8")
+      } catch {
+        return ""
+      }
+    }
+    expect(
+      await waitUntil(() => readStat(escaped)?.session === escaped && cmdline().startsWith("sleep\0")),
+    ).toBe(true)
     expect(cell.members()).toEqual([run.child.pid])
     cell.kill()
     expect(await waitUntil(() => cell.empty())).toBe(true)
