@@ -259,6 +259,18 @@ describe("a handler that throws", () => {
     })
 })
 
+/** What relay_failure answers of the logger agent's `fail`: the SDK's CapabilityError, as data. */
+const kaboomAsData = {
+  sdkClass: true,
+  _tag: "CapabilityError",
+  name: "CapabilityError",
+  capability: "fail",
+  reason: "failed",
+  code: "E_KABOOM",
+  agent: "failer",
+  message: 'capability "fail" failed: kaboom (code E_KABOOM)',
+}
+
 /** An agent of `runtime` that relays calls (relay_failure) to ones that fail or take forever. */
 const failureScene = (runtime: "inline" | "worker" | "process" | "sandbox") =>
   startAgents([
@@ -276,16 +288,7 @@ describe("ctx.invoke's failure (docs/AGENTS.md)", () => {
       const h = await failureScene(runtime)
       const failure = async (input: Record<string, unknown>) =>
         (await h.sam.invoke("relay_failure", input)).output
-      expect(await failure({ capability: "fail" })).toEqual({
-        sdkClass: true,
-        _tag: "CapabilityError",
-        name: "CapabilityError",
-        capability: "fail",
-        reason: "failed",
-        code: "E_KABOOM",
-        agent: "failer",
-        message: 'capability "fail" failed: kaboom (code E_KABOOM)',
-      })
+      expect(await failure({ capability: "fail" })).toEqual(kaboomAsData)
       expect(await failure({ capability: "slow", timeoutMs: 300 })).toEqual({
         sdkClass: true,
         _tag: "CapabilityError",
@@ -361,16 +364,7 @@ describe("ctx.invokeStream (docs/AGENTS.md)", () => {
       const h = await failureScene(runtime)
       const failure = async (input: Record<string, unknown>) =>
         (await h.sam.invoke("relay_failure", { ...input, stream: true })).output
-      expect(await failure({ capability: "fail" })).toEqual({
-        sdkClass: true,
-        _tag: "CapabilityError",
-        name: "CapabilityError",
-        capability: "fail",
-        reason: "failed",
-        code: "E_KABOOM",
-        agent: "failer",
-        message: 'capability "fail" failed: kaboom (code E_KABOOM)',
-      })
+      expect(await failure({ capability: "fail" })).toEqual(kaboomAsData)
       expect(await failure({ capability: "slow", timeoutMs: 300 })).toMatchObject({
         sdkClass: true,
         capability: "slow",
