@@ -384,6 +384,24 @@ const dashboard: Command = {
   load: () => import("./dashboardCommand.ts").then((m) => m.run),
 }
 
+const startup: Command = {
+  name: "startup",
+  summary: "Print a systemd unit that runs this project's SAM at boot (PM2's startup)",
+  description:
+    "Print a systemd unit that runs `sam start` for this project's config at boot, with the Node and\n" +
+    "the sam this command runs on: SIGTERM to SAM alone (KillMode=mixed), which stops its units with\n" +
+    "their grace; a stop bound of runtime.shutdown_timeout_seconds + 15 s; restarted on failure; its\n" +
+    "own cgroup subtree (Delegate=yes). Nothing is installed: stderr says how (root for a system\n" +
+    "unit; --user for a user unit). --out writes it to a file instead of stdout.",
+  options: {
+    config: configOption,
+    set: setOption,
+    user: { type: "boolean", description: "A user unit (systemctl --user) instead of a system one" },
+    out: { type: "string", placeholder: "file", description: "Write the unit there instead of stdout" },
+  },
+  load: () => import("./startupCommand.ts").then((m) => m.run),
+}
+
 const shutdown: Command = {
   name: "shutdown",
   summary: "Stop the running SAM: every unit, then SAM itself",
@@ -463,6 +481,7 @@ export const sam: Command = {
     capabilities,
     reload,
     dashboard,
+    startup,
     shutdown,
     audit,
     helpCommand,
