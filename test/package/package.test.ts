@@ -386,6 +386,14 @@ console.log(JSON.stringify({
     expect(stdout).toMatch(/^ok: \d+ agents?, \d+ services?\n/)
   })
 
+  it("npx sam startup's unit runs the installed package's sam on the project's config", async () => {
+    const config = join(project, "node_modules", "sam", "examples", "seed-service.yaml")
+    const { stdout } = await ok("npx", ["sam", "startup", "--config", config], project)
+    expect(stdout).toContain(
+      `\nExecStart=${process.execPath} ${join(project, "node_modules", "sam", "bin", "sam.js")} start --config ${config}\n`,
+    )
+  })
+
   it("agents importing sam/agent (plain .mjs, and the docs' TypeScript example) run sandboxed under npx sam start", async () => {
     const started = spawn("npx", ["sam", "start", "--config", "sam.yaml"], {
       cwd: project,
