@@ -7,6 +7,7 @@ import { nextCronTime } from "../../config/cronSchedule.ts"
 import { sameValue } from "../configDiff.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import type { DesiredIntent } from "./contracts.ts"
+import { notRefreshedWhy, refresh, refreshing } from "./refresh.ts"
 import type { WatchContext } from "./watchedFiles.ts"
 
 /** What scheduling a unit's restarts needs of the supervisor. */
@@ -61,32 +62,20 @@ const cronDue = (ctx: CronContext, id: string, pattern: string): Effect.Effect<v
         unit: id,
         detail: `${id}: ${reason}; ${detail}`,
       })
-    const event = { type: "REFRESH", reason } as const
-    const acting = unit.runners.filter((r) => r.accepts(event))
+    const acting = refreshing(unit, reason)
     const ended = unit.runners.filter((r) => r.state === "stopped" && r.endedItself)
-    const held = ctx.heldBy(id)
+    const held = ctx.heldBy(id) !== undefined
     if (acting.length > 0) {
       publish("restarting it")
-      ctx.clearGroupFailure(unit.spec.group)
-      for (const r of acting) {
-        ctx.resetWindow(r)
-        r.send(event)
-      }
+      refresh(ctx, unit, acting, reason)
       return
     }
-    if (ended.length > 0 && ended.length === unit.runners.length && held === undefined) {
+    if (ended.length > 0 && ended.length === unit.runners.length && !held) {
       publish("it ended by itself: running it again")
       ctx.clearGroupFailure(unit.spec.group)
       for (const r of ended) ctx.resetWindow(r)
       yield* ctx.startFiber(id)
       return
     }
-    const state = ctx.status(unit).state
-    publish(
-      unit.runners.length === 0
-        ? "not restarted: it runs no instance"
-        : held !== undefined || state === "stopped"
-          ? `not restarted: it is stopped (\`sam start ${id}\` starts it)`
-          : `not restarted: it is ${state}`,
-    )
+    publish(`not restarted: ${notRefreshedWhy(ctx, unit, held)}`)
   })

@@ -10,6 +10,7 @@ import type { SamEventBody } from "../eventBus.ts"
 import type { UnitSpec } from "../unitSpec.ts"
 import { watchUnitFiles } from "../watch/unitWatcher.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
+import { notRefreshedWhy, refresh, refreshing } from "./refresh.ts"
 import type { Unit } from "./unit.ts"
 import type { UnitStatus } from "./unitStatus.ts"
 
@@ -91,26 +92,14 @@ const filesChanged = (ctx: WatchContext, id: string, path: string): void => {
     pause(ctx, unit, id, paths)
     return
   }
-  const event = { type: "REFRESH", reason } as const
-  const acting = unit.runners.filter((r) => r.accepts(event))
-  const state = ctx.status(unit).state
-  const why =
-    unit.runners.length === 0
-      ? "it runs no instance"
-      : state === "stopped"
-        ? `it is stopped (\`sam start ${id}\` starts it)`
-        : `it is ${state}`
+  const acting = refreshing(unit, reason)
   publish(
     "files-changed",
-    `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${why}`}`,
+    `${id}: ${reason}; ${acting.length > 0 ? "restarting it" : `not restarted: ${notRefreshedWhy(ctx, unit)}`}`,
   )
   if (acting.length === 0) return
   unit.watchStreak = { paths, restartedAt: Date.now() }
-  ctx.clearGroupFailure(unit.spec.group)
-  for (const r of acting) {
-    ctx.resetWindow(r)
-    r.send(event)
-  }
+  refresh(ctx, unit, acting, reason)
 }
 
 /**
