@@ -318,26 +318,41 @@ export class AgentHost {
           reject(error)
         },
       })
-      try {
-        this.port.send({
-          type: "call",
-          id,
-          capability,
-          input,
-          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-          ...place,
-        })
-      } catch (error) {
-        this.calls.delete(id)
-        reject(
-          new CapabilityError({
-            capability,
-            reason: "failed",
-            message: `cannot call "${capability}": ${errorMessage(error)}`,
-          }),
-        )
-      }
+      const unsent = this.sendCall(id, capability, input, options, place, false)
+      if (unsent === undefined) return
+      // Through the pending call's own reject, which also drops the abort listener.
+      this.calls.get(id)?.reject(unsent)
+      this.calls.delete(id)
     })
+  }
+
+  /** The `call` message; the CapabilityError to fail with when it cannot be sent. */
+  private sendCall(
+    id: string,
+    capability: string,
+    input: unknown,
+    options: CallOptions,
+    place: CallPlace,
+    stream: boolean,
+  ): CapabilityError | undefined {
+    try {
+      this.port.send({
+        type: "call",
+        id,
+        capability,
+        input,
+        ...(stream ? { stream } : {}),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...place,
+      })
+      return undefined
+    } catch (error) {
+      return new CapabilityError({
+        capability,
+        reason: "failed",
+        message: `cannot call "${capability}": ${errorMessage(error)}`,
+      })
+    }
   }
 
   /** ctx.invokeStream: a `call` answered chunk by chunk; the iterable is the handler's to read. */
@@ -371,26 +386,11 @@ export class AgentHost {
     }
     options.signal?.addEventListener("abort", onAbort, { once: true })
     this.streams.set(id, { capability, stream, off })
-    try {
-      this.port.send({
-        type: "call",
-        id,
-        capability,
-        input,
-        stream: true,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...place,
-      })
-    } catch (error) {
+    const unsent = this.sendCall(id, capability, input, options, place, true)
+    if (unsent !== undefined) {
       this.streams.delete(id)
       off()
-      stream.fail(
-        new CapabilityError({
-          capability,
-          reason: "failed",
-          message: `cannot call "${capability}": ${errorMessage(error)}`,
-        }),
-      )
+      stream.fail(unsent)
     }
     return stream
   }
