@@ -9,6 +9,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import type { BrowserSessionRecord } from "../runtime/store/storeTypes.ts"
 import type { ApiPrincipal } from "./auth.ts"
+import { cookieValues } from "./cookieHeader.ts"
 import type { Role } from "./schemas.ts"
 
 /** What every SAM's session cookie is named by: `sam_session_<port>`. */
@@ -28,18 +29,8 @@ export const isSessionCookieName = (name: string): boolean => name.trim().starts
  * cookie it holds under the name (set for other paths, or by another name of this host), so a
  * stale one may come before the valid one: each is tried, not only the first.
  */
-export const sessionIds = (header: string | undefined, port: number): string[] => {
-  if (header === undefined) return []
-  const name = sessionCookieName(port)
-  const ids: string[] = []
-  for (const pair of header.split(";")) {
-    const eq = pair.indexOf("=")
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue
-    const value = pair.slice(eq + 1).trim()
-    ids.push(value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1).trim() : value)
-  }
-  return ids
-}
+export const sessionIds = (header: string | undefined, port: number): string[] =>
+  cookieValues(header, sessionCookieName(port))
 
 /** Where sessions are kept: the runtime store's `browser_sessions` table, or a Map (memoryTable). */
 export interface SessionTable {

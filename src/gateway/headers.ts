@@ -5,6 +5,7 @@
 // is sandboxed in the browser unless the service opted out (gateway.browser_isolation). Pure.
 import { randomUUID } from "node:crypto"
 import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from "node:http"
+import { cookieValues } from "../api/cookieHeader.ts"
 import { isSessionCookieName } from "../api/sessions.ts"
 
 /**
@@ -156,12 +157,6 @@ export const clientAddressOf = (address: string | undefined): string => {
   return address.startsWith("::ffff:") ? address.slice(7) : address
 }
 
-/** The value of cookie `name` in a Cookie header, if present. */
-export const cookieValue = (header: string | undefined, name: string): string | undefined => {
-  if (header === undefined) return undefined
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=")
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
-  }
-  return undefined
-}
+/** The (first) value of cookie `name` in a Cookie header, if present. */
+export const cookieValue = (header: string | undefined, name: string): string | undefined =>
+  cookieValues(header, name)[0]
