@@ -40,7 +40,9 @@ export const reapLeftovers = async (
     if (report.skipped === undefined) store.samRuns.markStopped(run.samId)
     swept.push({ samId: run.samId, report })
   }
-  const leaders = store.instances.list().filter((r) => sameProcess(r.pid, r.startTime))
+  // A leader that is only a zombie (exited, its parent not yet reaped by init) with no live member
+  // left in its group ran nothing: it is not reported, nor waited for.
+  const leaders = store.instances.list().filter((r) => sameProcess(r.pid, r.startTime) && groupAlive(r.pid))
   for (const leader of leaders) signalGroup(leader.pid, "SIGTERM")
   const deadline = Date.now() + graceMs
   while (leaders.some((l) => groupAlive(l.pid)) && Date.now() < deadline) {

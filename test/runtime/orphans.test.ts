@@ -1,8 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { createInterface } from "node:readline"
 import { afterEach, describe, expect, it } from "vitest"
 import { createSam } from "../../src/app/createSam.ts"
-import { readStat } from "../../src/runtime/os/proc.ts"
+import { reapLeftovers } from "../../src/runtime/orphanReaper.ts"
+import { processStartTime, readStat } from "../../src/runtime/os/proc.ts"
+import { openRuntimeStore } from "../../src/runtime/store/runtimeStore.ts"
 import { fixturePath, type Project, project } from "../support/daemon.ts"
 import { survivors } from "../support/runtime.ts"
 
@@ -83,5 +88,42 @@ describe("a SAM that dies hard together with its reaper", () => {
     await next.waitForOutput("press Ctrl+C")
     next.child.kill("SIGTERM")
     expect(await next.exited).toBe(0)
+  })
+})
+
+describe("the next SAM's sweep of recorded leaders", () => {
+  it("does not report, nor wait for, a leader that is only a zombie with nothing left in its group", async () => {
+    // A group leader that exited under a parent that never reaps it: what a unit's leader is for
+    // the moment between SAM's death and init reaping it.
+    const parent = spawn("sh", ["-c", "(exec setsid sleep 0) & echo $!; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    })
+    const dir = mkdtempSync(join(tmpdir(), "sam-zombie-"))
+    const store = openRuntimeStore(dir)
+    try {
+      const lines = createInterface({ input: parent.stdout })
+      const [line] = await new Promise<Array<string>>((resolve) => lines.once("line", (l) => resolve([l])))
+      const zombie = Number(line)
+      const deadline = Date.now() + 10_000
+      while (readStat(zombie)?.state !== "Z" && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10))
+      expect(readStat(zombie)?.state).toBe("Z")
+      store.instances.upsert({
+        unit: "web",
+        instance: 0,
+        pid: zombie,
+        startTime: processStartTime(zombie),
+        cell: "",
+        port: null,
+        startedAt: new Date().toISOString(),
+      })
+      const report = await reapLeftovers(store, "sam-next")
+      expect(report.leaders).toEqual([])
+      expect(store.instances.list()).toEqual([])
+    } finally {
+      store.close()
+      parent.kill("SIGKILL")
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
