@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { freePort } from "../../src/runtime/freePort.ts"
 import { fixturePath, type Project, project, untilUnit } from "../support/daemon.ts"
 
 let p: Project | undefined
@@ -9,7 +10,7 @@ afterEach(async () => {
 })
 
 const readiness = { endpoint: "/health", interval_seconds: 1, kind: "readiness" }
-const config = (dbMode: string) => ({
+const config = (dbMode: string, options: { dbPort?: number; dependencyRestart?: string } = {}) => ({
   services: {
     db: {
       deployment: {
@@ -17,6 +18,7 @@ const config = (dbMode: string) => ({
         command: process.execPath,
         args: [fixturePath("http-service.mjs")],
         env: { MODE: dbMode },
+        ...(options.dbPort === undefined ? {} : { port: options.dbPort }),
       },
       health_check: readiness,
     },
@@ -24,7 +26,7 @@ const config = (dbMode: string) => ({
     api: {
       deployment: { mode: "process", command: process.execPath, args: [fixturePath("dependent.mjs")] },
       depends_on: ["db"],
-      dependency_restart: "restart",
+      dependency_restart: options.dependencyRestart ?? "restart",
       health_check: readiness,
     },
   },
@@ -63,5 +65,28 @@ describe("ports and dependency URLs are stable", () => {
     expect((await sam.api("POST", "/api/services/db/restart")).status).toBe(200)
     next = await untilUnit(sam, "services", "api", (s) => s.pid !== apiPid && s.ready)
     expect(next.status).toBe("running")
+  })
+
+  it("a reload that moves a dependency to another port restarts every dependent given the old address, even with dependency_restart: none", async () => {
+    p = project()
+    p.writeConfig(config("a", { dependencyRestart: "none" }))
+    const sam = await p.start()
+    await sam.waitForOutput("2/2 units ready")
+    const api = await sam.api<{ pid: number }>("GET", "/api/services/api")
+
+    // A change that keeps db's port leaves a dependent with dependency_restart: none alone.
+    p.writeConfig(config("b", { dependencyRestart: "none" }))
+    await sam.waitForOutput("restarted db")
+    await untilUnit(sam, "services", "db", (s) => s.ready)
+    expect((await sam.api<{ pid: number }>("GET", "/api/services/api")).body.pid).toBe(api.body.pid)
+
+    const port = await freePort()
+    p.writeConfig(config("b", { dbPort: port, dependencyRestart: "none" }))
+    await sam.waitForOutput(
+      new RegExp(`api: db moved from http://127\\.0\\.0\\.1:\\d+ to http://127\\.0\\.0\\.1:${port}`),
+    )
+    const dependent = await untilUnit(sam, "services", "api", (s) => s.pid !== api.body.pid && s.ready)
+    expect(dependent.status).toBe("running")
+    expect(dependent.restarts).toBe(1) // the move's, not the first reload's
   })
 })

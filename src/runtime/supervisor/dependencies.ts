@@ -123,27 +123,50 @@ export const startWhenAvailable = (ctx: DependencyContext, id: string): Effect.E
       if (runner.accepts({ type: "START" })) runner.send({ type: "START", reason: "start" })
   })
 
-/** Dependents with `dependency_restart: restart` restart once `id` is ready again. */
+/**
+ * Once `id` is ready again after a restart: its dependents with `dependency_restart: restart`
+ * restart, and so does any other instance whose SAM_<ID>_URL no ready instance of `id` serves any
+ * more (a reload that moved `id` to another port): the address a dependent was given answers.
+ */
 export const restartDependentsWhenReady = (ctx: DependencyContext, id: string): void => {
   for (const dependent of ctx.dependents().get(id) ?? []) {
     const unit = ctx.units.get(dependent)
     if (!unit) continue
-    // `dependency_restart: none` (the default) does nothing, so nothing is told: a dependency in
-    // a spawn-failure loop would otherwise say so at every attempt.
-    if (unit.spec.dependencyRestart !== "restart") continue
-    ctx.publish({
-      type: "supervisor",
-      action: "dependency-restarted",
-      unit: dependent,
-      detail: `${dependent}: ${id} restarted; restarting once it is ready`,
-    })
+    const always = unit.spec.dependencyRestart === "restart"
+    // `dependency_restart: none` (the default) tells nothing unless an address went stale: a
+    // dependency in a spawn-failure loop would otherwise say so at every attempt.
+    if (always)
+      ctx.publish({
+        type: "supervisor",
+        action: "dependency-restarted",
+        unit: dependent,
+        detail: `${dependent}: ${id} restarted; restarting once it is ready`,
+      })
     const restart = Effect.andThen(
       untilSatisfied(ctx, unit.spec, id),
       Effect.sync(() => {
         if (ctx.stopping() || ctx.units.get(dependent) !== unit) return
-        for (const r of unit.runners)
-          if (r.state === "running" || r.state === "suspended")
-            r.send({ type: "RESTART", reason: `dependency ${id} restarted` })
+        const live = unit.runners.filter((r) => r.state === "running" || r.state === "suspended")
+        if (always) {
+          for (const r of live) r.send({ type: "RESTART", reason: `dependency ${id} restarted` })
+          return
+        }
+        const served = new Set(
+          ctx.units
+            .get(id)
+            ?.runners.filter(isReady)
+            .map((r) => r.url),
+        )
+        const stale = live.filter((r) => r.givenUrls[id] !== undefined && !served.has(r.givenUrls[id]))
+        const [first] = stale
+        if (first === undefined) return
+        ctx.publish({
+          type: "supervisor",
+          action: "dependency-restarted",
+          unit: dependent,
+          detail: `${dependent}: ${id} moved from ${first.givenUrls[id]} to ${addressOf(ctx.units, id)?.url}; restarting with its new address`,
+        })
+        for (const r of stale) r.send({ type: "RESTART", reason: `dependency ${id} moved` })
       }),
     )
     // Keyed so a dependency restarting twice before it is ready restarts its dependent once.

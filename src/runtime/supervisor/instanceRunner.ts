@@ -77,6 +77,8 @@ export class InstanceRunner implements LifecycleWork {
   draining = false
   /** Stopped because its process ended (not by a stop): a config change runs it again. */
   endedItself = false
+  /** The dependencies' addresses its current incarnation was given (SAM_<ID>_URL), by unit. */
+  givenUrls: Readonly<Record<string, string>> = noDependencyUrls
 
   private readonly env: RunnerEnvironment
   private readonly actor: LifecycleActor
@@ -318,12 +320,13 @@ export class InstanceRunner implements LifecycleWork {
       this.logMatches?.reset(this.spawnedAt)
       const scope = yield* Scope.make()
       this.scope = scope
+      this.givenUrls = this.dependencyUrls()
       const handle = yield* driver
         .start({
           spec: this.spec,
           instance: this.index,
           port: this.port,
-          dependencyUrls: this.dependencyUrls(),
+          dependencyUrls: this.givenUrls,
           ...(this.env.variablesFor === undefined ? {} : { variables: this.env.variablesFor(this.spec) }),
           ...(this.env.containment === undefined ? {} : { containment: this.env.containment }),
           maxLineBytes: this.env.maxLineBytes,
