@@ -140,6 +140,25 @@ describe("the scaling decision", () => {
     ).toEqual([hold, hold, hold, scale(2, "api: cpu 5% well below 80% for 20s: 4 → 2 instances")])
   })
 
+  it("scales in once what the last scale_down_seconds asked for is lower: a count asked early in a long stretch ages out", () => {
+    // 2 × 28/40 = 1.4 → 2: well below the target, but the count is right; then the load stops.
+    // A running maximum since the stretch began would hold 2 for as long as it stayed below.
+    const p = policy({ cpuPercent: 40, downMs: 4_000 })
+    expect(
+      run(
+        p,
+        [
+          { at: 0, instances: 2, cpu: [28, 28] },
+          { at: 2_000, instances: 2, cpu: [28, 28] },
+          { at: 4_000, instances: 2, cpu: [0, 0] },
+          { at: 6_000, instances: 2, cpu: [0, 0] },
+          { at: 8_000, instances: 2, cpu: [0, 0] },
+        ],
+        settled(2),
+      ),
+    ).toEqual([hold, hold, hold, hold, scale(1, "api: cpu 0% well below 40% for 8s: 2 → 1 instances")])
+  })
+
   it("never scales in below max(min_instances, 1), nor while ceil says the count is right", () => {
     expect(run(policy({ downMs: 0, min: 0 }), [{ at: 0, instances: 3, cpu: [0, 0, 0] }], settled(3))).toEqual(
       [scale(1, "api: cpu 0% well below 80% for 0s: 3 → 1 instances")],

@@ -30,8 +30,26 @@ export interface ScalingObservation {
 /** A stretch of observations all past the band on one side, and the count they agree on. */
 export interface ScalingWindow {
   readonly since: number
-  /** Scaling out: the lowest count asked for in the window; in: the highest. */
+  /** The counts asked for over the last scale_up/scale_down_seconds (a rolling window, HPA's). */
+  readonly asked: ReadonlyArray<{ readonly at: number; readonly to: number }>
+  /** Scaling out: the lowest count asked for in the rolling window; in: the highest. */
   readonly to: number
+}
+
+/**
+ * `window` with `desired` asked for at `now`, keeping what was asked within the last `spanMs`:
+ * a count asked for early in a long stretch ages out, so a load that eases off slowly still
+ * scales in (a running maximum since the stretch began would hold it for as long as it lasted).
+ */
+const roll = (
+  window: ScalingWindow | undefined,
+  now: number,
+  spanMs: number,
+  desired: number,
+  pick: (...counts: number[]) => number,
+): ScalingWindow => {
+  const asked = [...(window?.asked ?? []).filter((a) => a.at >= now - spanMs), { at: now, to: desired }]
+  return { since: window?.since ?? now, asked, to: pick(...asked.map((a) => a.to)) }
 }
 
 export interface ScalingState {
@@ -158,7 +176,7 @@ export const decideScale = (
   const driving = metrics.reduce((a, b) => (b.ratio > a.ratio ? b : a))
   const desired = Math.min(highest, Math.max(lowest, Math.ceil(instances * driving.ratio - 1e-9)))
   if (driving.ratio > 1 + TOLERANCE) {
-    const up = { since: state.up?.since ?? now, to: Math.min(state.up?.to ?? desired, desired) }
+    const up = roll(state.up, now, policy.upMs, desired, Math.min)
     const next = { ...state, up, down: undefined }
     const held = now - up.since
     if (held < policy.upMs || cooling) return hold(next)
@@ -171,7 +189,7 @@ export const decideScale = (
     }
   }
   if (driving.ratio < 1 - TOLERANCE) {
-    const down = { since: state.down?.since ?? now, to: Math.max(state.down?.to ?? desired, desired) }
+    const down = roll(state.down, now, policy.downMs, desired, Math.max)
     const next = { ...state, up: undefined, down, limited: false }
     const held = now - down.since
     if (held < policy.downMs || cooling || down.to >= instances) return hold(next)
