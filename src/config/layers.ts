@@ -78,6 +78,16 @@ export interface ReadLayersOptions {
   readonly cliOverrides: ReadonlyArray<string>
 }
 
+/**
+ * The layer files that may sit beside the main config file (defaults.json, system.yaml,
+ * local-overrides.yaml), present or not: hot reload watches them all, so one created while SAM
+ * runs is read like an edit.
+ */
+export const layerFilesBeside = (configPath: string): ReadonlyArray<string> =>
+  [DEFAULTS_FILE, SYSTEM_FILE, LOCAL_OVERRIDES_FILE]
+    .map((name) => join(dirname(configPath), name))
+    .filter((file) => file !== configPath)
+
 /** Files in `dir` that look like a SAM config (`sam.yaml`, `sam.config.json`, ...), sorted. */
 export const readLayers = async (options: ReadLayersOptions): Promise<ReadLayersResult> => {
   const { configPath, cwd } = options

@@ -2,7 +2,9 @@
 // reload(): `sam reload`, POST /api/config/reload), and applies only the difference to the
 // supervisor. An invalid config changes nothing: SAM keeps the old one and reports every issue.
 // Neighbours: configDiff.ts (what changed), fromConfig.ts (config → UnitSpecs), plugins/pluginHost.ts.
+import { isAbsolute } from "node:path"
 import { type ConfigIssue, formatIssue, isConfigError } from "../config/errors.ts"
+import { layerFilesBeside } from "../config/layers.ts"
 import { type LoadConfigOptions, type LoadedConfig, loadConfig } from "../config/load.ts"
 import type { PluginConfig, SamConfig } from "../config/schema.ts"
 import type { EventBus } from "./eventBus.ts"
@@ -298,11 +300,21 @@ export const configReloaderFor = (
   } = {},
 ): ConfigReloader<SamConfig> => {
   const { plugins, onApplied } = options
+  // The files read, and the layer files that may be created beside the main one.
+  const watched = (config: LoadedConfig): ConfigSnapshot<SamConfig> => ({
+    config: config.config,
+    files: [
+      ...new Set([
+        ...config.files,
+        ...(isAbsolute(config.configPath) ? layerFilesBeside(config.configPath) : []),
+      ]),
+    ],
+  })
   return new ConfigReloader<SamConfig>({
     apply: (next, start) => sam.apply(next, start),
     bus: sam.bus,
-    initial: loaded,
-    load: () => loadConfig({ ...options.loadOptions, configPath: loaded.configPath }),
+    initial: watched(loaded),
+    load: async () => watched(await loadConfig({ ...options.loadOptions, configPath: loaded.configPath })),
     toSpecs: (config) => unitSpecsFromConfig(config, loaded.baseDir),
     settingsChanges,
     onApplied: async (config: SamConfig) => {

@@ -75,3 +75,23 @@ describe("a config reload applies SAM's own settings too", () => {
     expect(await sam.reloader!.reload()).toMatchObject({ changed: true, settings: [], restartNeeded: [] })
   })
 })
+
+describe("hot reload watches the layer files beside the main one", () => {
+  it("a local-overrides.yaml created while SAM runs is read like an edit", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sam-reload-layers-"))
+    const file = join(dir, "sam.config.json")
+    writeFileSync(file, JSON.stringify({ runtime: { log_level: "info" } }))
+    sam = await createSam(file, { plugins: false })
+    const reloaded = new Promise<void>((resolve) => {
+      const off = sam?.bus.subscribe((event) => {
+        if (event.type !== "config.reloaded") return
+        off?.()
+        resolve()
+      })
+    })
+    sam.reloader?.watch()
+    writeFileSync(join(dir, "local-overrides.yaml"), "runtime:\n  log_level: debug\n")
+    await reloaded
+    expect(sam.logger?.level).toBe("debug")
+  })
+})
