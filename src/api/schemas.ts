@@ -419,6 +419,12 @@ export const ReloadResult = Schema.Struct({
   removed: Schema.optionalKey(unitIds),
   restarted: Schema.optionalKey(unitIds),
   reconfigured: Schema.optionalKey(unitIds),
+  started: Schema.optionalKey(
+    unitIds.annotate({
+      description:
+        "Units an operator had stopped whose config changed: the change ends the stop, and they were started with it",
+    }),
+  ),
   scaled: Schema.optionalKey(
     Schema.Array(Schema.Struct({ unit: Schema.String, instances: Schema.Number })).annotate({
       description:

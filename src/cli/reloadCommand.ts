@@ -48,8 +48,23 @@ export const run: CommandRun = ({ values, io }) =>
       io.stderr("Fix the config and run `sam reload` again; SAM keeps running the old one.\n")
       return EXIT_USAGE
     }
-    const changes = ["added", "removed", "restarted", "reconfigured", "scaled", "plugins", "settings"]
-      .map((k) => (k === "scaled" ? scaled(report) : listed(report, k)))
+    const changes = [
+      "added",
+      "removed",
+      "restarted",
+      "reconfigured",
+      "started",
+      "scaled",
+      "plugins",
+      "settings",
+    ]
+      .map((k) =>
+        k === "scaled"
+          ? scaled(report)
+          : k === "started"
+            ? listed(report, k)?.concat(" (its config changed, which ends an operator's stop)")
+            : listed(report, k),
+      )
       .filter(Boolean)
     io.stdout(
       `config reloaded${changes.length > 0 ? `: ${changes.join("; ")}` : report.changed === false ? ": nothing changed" : ""}\n`,

@@ -75,6 +75,11 @@ export type ConfigReloadReport =
       readonly removed: ReadonlyArray<string>
       readonly restarted: ReadonlyArray<string>
       readonly reconfigured: ReadonlyArray<string>
+      /**
+       * Units an operator had stopped whose config changed: the change ends the stop, and they
+       * were started with it (not listed as restarted, reconfigured or scaled too).
+       */
+      readonly started: ReadonlyArray<string>
       /** Units whose count the config changed, scaled to it (instances added or drained; the others untouched). */
       readonly scaled: ReadonlyArray<{ readonly unit: string; readonly instances: number }>
       readonly unchanged: ReadonlyArray<string>
@@ -216,6 +221,7 @@ export class ConfigReloader<C> {
       this.options.startUnits?.() ?? true,
     )
     const { diff } = applied
+    const notStarted = (id: string) => !applied.started.includes(id)
     failures.push(...applied.failures)
     const filesChanged = next.files.join("\n") !== this.current.files.join("\n")
     this.current = next
@@ -248,13 +254,14 @@ export class ConfigReloader<C> {
         settings.restartNeeded.length > 0,
       added: diff.added.map((u) => u.id),
       removed: diff.removed,
-      restarted: diff.restarted.map((u) => u.id),
+      restarted: diff.restarted.map((u) => u.id).filter(notStarted),
       // A scale that left the count as it was (max_instances alone) changed the unit in place.
       reconfigured: [
         ...diff.reconfigured.map((u) => u.id),
         ...diff.scaled.map((u) => u.id).filter((id) => !applied.scaled.some((s) => s.unit === id)),
-      ],
-      scaled: applied.scaled,
+      ].filter(notStarted),
+      started: applied.started,
+      scaled: applied.scaled.filter((s) => notStarted(s.unit)),
       unchanged: diff.unchanged,
       groupsReconfigured: diff.groups,
       plugins,

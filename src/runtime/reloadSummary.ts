@@ -16,12 +16,19 @@ export const scaledText = (report: Readonly<Record<string, unknown>>): string[] 
   return [`scaled ${each.join(", ")}`]
 }
 
+/** "started web (its config changed, which ends an operator's stop)". */
+const startedText = (report: Readonly<Record<string, unknown>>): string[] =>
+  listed(report, "started", "started").map(
+    (text) => `${text} (its config changed, which ends an operator's stop)`,
+  )
+
 /** "restarted web", "settings security.api_tokens", ...: what changed, in report order. */
 const reloadChanges = (report: Readonly<Record<string, unknown>>): string[] => [
   ...listed(report, "added", "added"),
   ...listed(report, "removed", "removed"),
   ...listed(report, "restarted", "restarted"),
   ...listed(report, "reconfigured", "reconfigured"),
+  ...startedText(report),
   ...scaledText(report),
   ...listed(report, "plugins", "plugins"),
   ...listed(report, "settings", "settings"),

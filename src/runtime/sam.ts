@@ -152,6 +152,11 @@ export interface ApplyReport {
   /** Units the change scaled (diff.scaled whose count changed), with the count they run now. */
   readonly scaled: ReadonlyArray<{ readonly unit: string; readonly instances: number }>
   readonly changed: boolean
+  /**
+   * Units an operator had stopped whose config the change touched, started with it: a config
+   * change ends an operator's kept stop (as it does across a restart of SAM).
+   */
+  readonly started: ReadonlyArray<string>
   readonly failures: Array<{ readonly unit: string; readonly error: string }>
 }
 
@@ -673,6 +678,10 @@ export class Sam {
             }),
           ),
         )
+      // Read against the specs the stops were made for, before the new ones replace them.
+      const held = [...diff.restarted, ...diff.reconfigured, ...diff.scaled]
+        .map((spec) => spec.id)
+        .filter((id) => supervisor.heldBy(id) !== undefined)
       const order = supervisor.startOrder()
       const removed = [...diff.removed].sort((a, b) => order.indexOf(b) - order.indexOf(a))
       for (const id of removed) yield* attempt(id, supervisor.remove(id))
@@ -700,7 +709,11 @@ export class Sam {
           concurrency: "unbounded",
           discard: true,
         })
-      return { diff, scaled, changed: !isEmptyDiff(diff), failures }
+      // The new spec no longer matches the stop's record (heldBy now forgets it): start them.
+      const started =
+        start && !supervisor.shuttingDown ? held.filter((id) => supervisor.heldBy(id) === undefined) : []
+      for (const id of started) yield* attempt(id, supervisor.launch(id))
+      return { diff, scaled, changed: !isEmptyDiff(diff), started, failures }
     })
     return Effect.runPromise(program)
   }

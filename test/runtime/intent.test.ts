@@ -68,6 +68,35 @@ describe("an operator's stop and start outlive SAM", () => {
   })
 })
 
+describe("an operator's stop and a config change while SAM runs", () => {
+  it("the change ends the stop as it does across a restart of SAM: the unit starts, and the reload says so", async () => {
+    p = project()
+    p.writeConfig({ services: { api: http(), probe: http(), other: http() } })
+    const sam = await p.start()
+    await sam.waitForOutput("3/3 units ready")
+    await sam.api("POST", "/api/services/api/stop")
+    await sam.api("POST", "/api/services/probe/stop")
+    await sam.api("POST", "/api/services/other/stop")
+
+    // One change only a new process honours, one applied in place; `other` untouched stays stopped.
+    const probeCheck = { endpoint: "/health", interval_seconds: 2, kind: "readiness" }
+    p.writeConfig({
+      services: {
+        api: http({ MODE: "changed" }),
+        probe: { ...http(), health_check: probeCheck },
+        other: http(),
+      },
+    })
+    await sam.waitForOutput(
+      "config reloaded: started api, probe (its config changed, which ends an operator's stop)",
+    )
+    await untilUnit(sam, "services", "api", (s) => s.status === "running" && s.ready)
+    await untilUnit(sam, "services", "probe", (s) => s.status === "running" && s.ready)
+    const other = await sam.api<{ status: string }>("GET", "/api/services/other")
+    expect(other.body.status).toBe("stopped")
+  })
+})
+
 describe("an operator's scale outlives SAM", () => {
   it("kept across a restart of SAM, forgotten when scaled back to the config's count or when the config changes", async () => {
     p = project()

@@ -399,8 +399,8 @@ export class Supervisor {
    * instances a scale up adds start, and whether to scale at all. The config's count wins when
    * it changed (`min_instances`), over an operator's kept scale too (which it clears); a change of
    * `max_instances` alone keeps the count that runs (an operator's kept scale with it), down to
-   * the new maximum. Added instances start unless the unit is stopped (an operator's stop stays)
-   * and not one with no instances.
+   * the new maximum. Added instances start unless the unit is stopped and not one with no
+   * instances (an operator's stop the change ends is started by Sam.apply).
    */
   takeCount(spec: UnitSpec): Effect.Effect<{ count: number; start: boolean; scale: boolean }, UnitNotFound> {
     return Effect.gen({ self: this }, function* () {
