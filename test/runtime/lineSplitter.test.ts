@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { LineSplitter, truncationMarker } from "../../src/runtime/output/lineSplitter.ts"
+import { cutLine, LineSplitter, truncationMarker } from "../../src/runtime/output/lineSplitter.ts"
 
 const split = (max: number, chunks: ReadonlyArray<string | Buffer>, end = true) => {
   const lines: string[] = []
@@ -30,5 +30,20 @@ describe("output lines are split without holding more than a line's limit", () =
 
   it("a multi-byte character cut at the limit does not break the text around it", () => {
     expect(split(5, ["héllo wörld\n"])).toEqual([`héll${truncationMarker(5)}`])
+  })
+
+  it("a limit that falls inside a character cuts before it: no U+FFFD, in a chunk, across chunks, and for a whole line", () => {
+    expect(split(2, ["héllo\n"])).toEqual([`h${truncationMarker(2)}`])
+    expect(split(3, ["a😀b\n"])).toEqual([`a${truncationMarker(3)}`])
+    expect(split(4, ["a", Buffer.from("😀").subarray(0, 2), Buffer.from("😀").subarray(2), "b\n"])).toEqual([
+      `a${truncationMarker(4)}`,
+    ])
+    expect(split(8, [`${"a".repeat(7)}é\n`])).toEqual([`${"a".repeat(7)}${truncationMarker(8)}`])
+    expect(cutLine(`${"a".repeat(7)}é`, 8)).toBe(`${"a".repeat(7)}${truncationMarker(8)}`)
+    expect(cutLine("a😀b", 3)).toBe(`a${truncationMarker(3)}`)
+    // Bytes that are not UTF-8 at all are cut at the limit.
+    expect(split(2, [Buffer.from([0x61, 0x80, 0x80, 0x80, 0x80, 0x0a])])).toEqual([
+      `a\ufffd${truncationMarker(2)}`,
+    ])
   })
 })

@@ -13,7 +13,24 @@ export const truncationMarker = (maxLineBytes: number): string =>
 export const cutLine = (line: string, maxLineBytes: number): string => {
   // UTF-16 units take at most 3 bytes each in UTF-8: no need to count the bytes of a short line.
   if (line.length * 3 <= maxLineBytes || Buffer.byteLength(line) <= maxLineBytes) return line
-  return `${Buffer.from(line).subarray(0, maxLineBytes).toString("utf8")}${truncationMarker(maxLineBytes)}`
+  const bytes = Buffer.from(line)
+  const cut = characterStart(maxLineBytes, (i) => bytes[i] ?? 0)
+  return `${bytes.subarray(0, cut).toString("utf8")}${truncationMarker(maxLineBytes)}`
+}
+
+/**
+ * The last offset at or before `cut` where a UTF-8 character starts, `byteAt` reading the line's
+ * bytes: a cut there does not split a character into U+FFFD. A continuation byte is 10xxxxxx and
+ * follows a lead byte 11xxxxxx at most 3 bytes back; bytes that are not UTF-8 are cut at `cut`.
+ */
+const characterStart = (cut: number, byteAt: (offset: number) => number): number => {
+  if ((byteAt(cut) & 0xc0) !== 0x80) return cut
+  for (let at = cut - 1; at >= 0 && at >= cut - 3; at--) {
+    const byte = byteAt(at)
+    if ((byte & 0xc0) === 0xc0) return at
+    if ((byte & 0xc0) !== 0x80) return cut
+  }
+  return cut
 }
 
 const NEWLINE = 0x0a
@@ -67,7 +84,10 @@ export class LineSplitter {
     }
     if (room > 0) this.parts.push(Buffer.from(bytes.subarray(0, room)))
     this.held += room
-    const head = Buffer.concat(this.parts, this.held).toString("utf8")
+    const whole = Buffer.concat(this.parts, this.held)
+    const held = this.held
+    const cut = characterStart(held, (i) => (i < held ? (whole[i] ?? 0) : (bytes[room + i - held] ?? 0)))
+    const head = whole.toString("utf8", 0, cut)
     this.emit(`${head}${truncationMarker(this.maxLineBytes)}`)
     this.parts = []
     this.held = 0
