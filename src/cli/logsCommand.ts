@@ -176,6 +176,7 @@ const follow = async (
   after: number,
   signal: AbortSignal,
   onLine: (line: LogLine) => void,
+  onGap: (detail: string) => void,
 ): Promise<{ readonly how: "shutdown" | "ended" | "aborted"; readonly last: number }> => {
   let last = after
   let how: "shutdown" | "ended" | "aborted" = "ended"
@@ -187,6 +188,9 @@ const follow = async (
     )
     for await (const event of events) {
       if (event.event === "shutdown") how = "shutdown"
+      // Lines skipped while this client fell behind (a unit writing faster than the terminal).
+      if (event.event === "gap")
+        onGap(String((event.data as { detail?: unknown }).detail ?? "lines were skipped"))
       if (event.event !== "line") continue
       const line = event.data as LogLine
       // A line may come twice around the switch from history to live.
@@ -272,8 +276,14 @@ export const run: CommandRun = async ({ values, positionals, io }) => {
           targets.map(async (target) => {
             let after = lastSeqs.get(target.id) ?? 0
             for (let attempt = 0; ; attempt++) {
-              const result = await follow(client, target, query, after, abort.signal, (line) =>
-                out.print(target.id, line),
+              const result = await follow(
+                client,
+                target,
+                query,
+                after,
+                abort.signal,
+                (line) => out.print(target.id, line),
+                (detail) => io.stderr(`sam: ${target.id}: ${terminalSafe(detail)}\n`),
               ).catch((error: unknown) => {
                 // One unit's stream failing ends them all (the error is reported once).
                 abort.abort()
