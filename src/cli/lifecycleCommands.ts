@@ -9,6 +9,7 @@ import type { Agent, Service } from "../api/schemas.ts"
 import { stateInWords } from "../app/startOutcome.ts"
 import { ApiCallError, withApi } from "./apiClient.ts"
 import { type CommandContext, type CommandRun, EXIT_FAILURE, EXIT_OK, UsageError } from "./command.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 import { fetchAgents, unknownUnits } from "./unitTable.ts"
 
 export type LifecycleName = "start" | "stop" | "restart" | "suspend" | "resume"
@@ -179,7 +180,7 @@ export const lifecycleRun =
             failed++
             // Running but unready: its own reason would only say it was spawned.
             const why = after.status === "running" ? "its readiness check has not passed" : after.reason
-            io.stderr(`sam: ${unit.id} did not become ready${why === "" ? "" : `: ${why}`}\n`)
+            io.stderr(`sam: ${unit.id} did not become ready${why === "" ? "" : `: ${terminalSafe(why)}`}\n`)
           }
         } catch (error) {
           // Refused in its state: "already" where the command leads is no failure; any other

@@ -4,6 +4,7 @@ import { degradedOf, degradedText } from "../api/degraded.ts"
 import { instanceLabel, runsSeveral } from "../api/instanceLabel.ts"
 import type { Agent, InstanceView, Service } from "../api/schemas.ts"
 import { suggestionSuffix } from "../config/suggest.ts"
+import { terminalSafe } from "./terminalSafe.ts"
 
 /** What to say about the `ids` SAM does not run (each with a did-you-mean); undefined when it runs all. */
 export const unknownUnits = (
@@ -218,12 +219,12 @@ const explained = (state: string, ready: boolean, reason: string): boolean =>
 const downNotes = (r: UnitRow): string[] => {
   if (r.state === "completed") return []
   if (!r.several || r.per_instance.length === 0)
-    return explained(r.state, r.ready, r.reason) ? [`${r.id}: ${r.reason}`] : []
+    return explained(r.state, r.ready, r.reason) ? [`${r.id}: ${terminalSafe(r.reason)}`] : []
   const byReason = new Map<string, string[]>()
   for (const i of r.per_instance)
     if (explained(i.status, i.ready, i.reason))
       byReason.set(i.reason, [...(byReason.get(i.reason) ?? []), instanceLabel(r.id, i.instance, true)])
-  return [...byReason].map(([reason, names]) => `${names.join(", ")}: ${reason}`)
+  return [...byReason].map(([reason, names]) => `${names.join(", ")}: ${terminalSafe(reason)}`)
 }
 
 const clockTime = (iso: string) => new Date(iso).toTimeString().slice(0, 8)
@@ -231,7 +232,7 @@ const clockTime = (iso: string) => new Date(iso).toTimeString().slice(0, 8)
 /** What to say of a breaker that is not closed: since when, why, until when requests get 503. */
 const breakerNote = (breaker: UnitRow["breaker"]): string | undefined => {
   if (breaker === null || breaker.state === "closed") return undefined
-  const why = breaker.reason === null ? "" : `: ${breaker.reason}`
+  const why = breaker.reason === null ? "" : `: ${terminalSafe(breaker.reason)}`
   if (breaker.state === "open")
     return (
       `gateway breaker open since ${clockTime(breaker.since)}${why}; ` +

@@ -2,6 +2,7 @@
 // that says it all, not three lines for one decision (give-up, escalation, crashed).
 import { afterEach, describe, expect, it } from "vitest"
 import { fixturePath, type Project, project } from "../support/daemon.ts"
+import { runSam } from "./runSam.ts"
 
 let p: Project | undefined
 afterEach(async () => {
@@ -40,5 +41,12 @@ describe("sam start and a crash loop", () => {
     // Shown escaped, as `sam logs` shows it.
     expect(sam.output()).toContain("exited with code 1: bad \\x1b]0;PWN\\x07")
     expect(sam.output()).not.toContain("\x1b]0;PWN")
+    // So do the notes under `sam ps` and `sam status`.
+    for (const args of [["ps"], ["status"]]) {
+      const run = await runSam(args, { cwd: (p as Project).dir })
+      const output = run.stdout + run.stderr
+      expect(output, args.join(" ")).toContain("bad \\x1b]0;PWN\\x07")
+      expect(output, args.join(" ")).not.toContain("\x1b]0;PWN")
+    }
   })
 })
