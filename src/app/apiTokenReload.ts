@@ -10,6 +10,7 @@ import { ensureLocalToken, removeLocalToken } from "../api/localToken.ts"
 import type { SamConfig } from "../config/schema.ts"
 import { sameValue } from "../runtime/configDiff.ts"
 import type { ConfigReloader } from "../runtime/configReload.ts"
+import { withholdFromChildren } from "../runtime/drivers/processDriver.ts"
 
 export interface ApiTokenReloadOptions {
   readonly reloader: Pick<ConfigReloader<SamConfig>, "addHook">
@@ -44,6 +45,7 @@ export const reloadApiTokens = (options: ApiTokenReloadOptions): (() => void) =>
       const names = Object.keys(tokens)
       if (names.length === 0) {
         const local = ensureLocalToken(stateDir)
+        withholdFromChildren([local.token])
         server.setTokens({ localToken: local.token })
         localToken = local.token
         say(

@@ -13,6 +13,7 @@ import { removeRunPointer, writeRunPointer } from "../api/runPointer.ts"
 import { terminalSafe } from "../cli/terminalSafe.ts"
 import { DEFAULT_STATE_DIR } from "../config/constants.ts"
 import type { LoadedConfig } from "../config/load.ts"
+import { withholdFromChildren } from "../runtime/drivers/processDriver.ts"
 import type { SamEvent } from "../runtime/eventBus.ts"
 import { sandboxedAgents, sandboxRefusals } from "../runtime/sandboxChoice.ts"
 import type { StateDirLock } from "../runtime/store/stateDirLock.ts"
@@ -59,6 +60,8 @@ export const runDaemon = async (loaded: LoadedConfig, options: DaemonOptions = {
   else {
     const local = ensureLocalToken(runtime.state_dir)
     localToken = local.token
+    // The file outlives SAM: a shell that exported it must not hand it to every unit.
+    withholdFromChildren([local.token])
     if (local.renewed !== undefined && local.renewed !== "there was none")
       say(`sam: wrote a new local API token to ${local.file}: ${local.renewed}`)
   }

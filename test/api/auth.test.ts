@@ -211,6 +211,7 @@ describe("no unit is given an API token", () => {
     const dir = mkdtempSync(join(tmpdir(), "sam-withheld-"))
     const token = "withheld-admin-token-4d2f8e1a9b"
     process.env.SAM_TEST_WITHHELD = token
+    process.env.SAM_TEST_WITHHELD_INSIDE = `Bearer ${token}`
     process.env.SAM_TEST_HARMLESS = "an ordinary value"
     const dump = join(dir, "env.json")
     const sam = await createSam(
@@ -236,13 +237,46 @@ describe("no unit is given an API token", () => {
       const env = JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>
       expect(env.SAM_TEST_HARMLESS).toBe("an ordinary value")
       expect(env.SAM_TEST_WITHHELD).toBeUndefined()
+      expect(env.SAM_TEST_WITHHELD_INSIDE).toBeUndefined()
       expect(Object.values(env)).not.toContain(token)
     } finally {
       await sam.stop()
       delete process.env.SAM_TEST_WITHHELD
+      delete process.env.SAM_TEST_WITHHELD_INSIDE
       delete process.env.SAM_TEST_HARMLESS
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it("the local admin token, which outlives SAM in its file, is withheld from children that inherit it too", async () => {
+    const p = newProject({ services: {} })
+    let sam = await p.start()
+    await sam.waitForOutput("press Ctrl+C")
+    sam.child.kill("SIGTERM")
+    expect(await sam.exited).toBe(0)
+    const local = readFileSync(join(p.stateDir, "token"), "utf8").trim()
+    const dump = join(p.dir, "env.json")
+    p.writeConfig({
+      services: {
+        dumper: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: [fixturePath("env-dump.mjs"), dump],
+          },
+        },
+      },
+    })
+    // A shell that exported it (SAM_TOKEN=$(cat .sam/token) is SAM's own, and withheld by name).
+    sam = await p.start([], { EXPORTED_TOKEN: local, IN_A_HEADER: `Authorization: Bearer ${local}` })
+    await sam.waitForOutput("press Ctrl+C")
+    const deadline = Date.now() + 10_000
+    const { existsSync } = await import("node:fs")
+    while (!existsSync(dump) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const env = JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>
+    expect(env.EXPORTED_TOKEN).toBeUndefined()
+    expect(env.IN_A_HEADER).toBeUndefined()
+    expect(env.PATH).toBe(process.env.PATH)
   })
 
   it("a config that hands a unit an API token anywhere (environment, arguments, an agent's config) is refused, naming where", async () => {

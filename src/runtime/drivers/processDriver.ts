@@ -15,8 +15,16 @@ import { cellTree, groupTree, type ProcessTree, treeStopped } from "./processTre
 /** Variables of SAM's own that must never reach a child. */
 const privateVariables = ["SAM_VAULT_KEY", "SAM_TOKEN"]
 
-/** Values no child inherits from SAM's environment, whatever their name (API tokens), with a count per registration. */
+/**
+ * Values no child inherits from SAM's environment, whatever their name (API tokens) and also
+ * inside a longer value (`Bearer <token>`), with a count per registration.
+ */
 const withheldValues = new Map<string, number>()
+
+const holdsWithheld = (value: string): boolean => {
+  for (const withheld of withheldValues.keys()) if (value.includes(withheld)) return true
+  return false
+}
 
 /**
  * Never pass these values of SAM's environment on to a child, under any variable name: createSam
@@ -57,12 +65,7 @@ export const childEnvironment = (
   const base: Record<string, string> = {}
   if (inherit) {
     for (const [k, v] of Object.entries(process.env)) {
-      if (
-        v !== undefined &&
-        !privateVariables.includes(k) &&
-        !k.startsWith("SAM__") &&
-        !withheldValues.has(v)
-      )
+      if (v !== undefined && !privateVariables.includes(k) && !k.startsWith("SAM__") && !holdsWithheld(v))
         base[k] = v
     }
   } else if (process.env.PATH) {
