@@ -308,7 +308,18 @@ describe("the header's counts", () => {
         u("stopped"),
         u("suspended"),
       ]),
-    ).toEqual({ ready: 1, degraded: 0, settling: 2, failing: 3, stopped: 2 })
+    ).toEqual({ ready: 1, running: 0, degraded: 0, settling: 2, failing: 3, stopped: 2 })
+  })
+
+  it("count a unit up with no readiness check as running, not ready: nothing was checked", () => {
+    const worker = {
+      status: "running",
+      ready: true,
+      readiness_checked: false,
+      per_instance: [{ status: "running", ready: true }],
+    }
+    const web = { ...worker, readiness_checked: true }
+    expect(headerCounts([worker, web])).toMatchObject({ ready: 1, running: 1 })
   })
 
   it("count a unit that serves while one of its instances is down as degraded, not failing", () => {
@@ -325,6 +336,7 @@ describe("the header's counts", () => {
     }
     expect(headerCounts([web, allDown])).toEqual({
       ready: 0,
+      running: 0,
       degraded: 1,
       settling: 0,
       failing: 1,

@@ -31,6 +31,7 @@ const Summary = ({ units }: { readonly units: ReadonlyArray<Unit> }) => {
   return (
     <ul class="summary" aria-label="units by state">
       {item("ready", "ok", "ready", true)}
+      {item("running", "ok", "running (no readiness check)")}
       {item("degraded", "warn", "degraded")}
       {item("settling", "warn", "settling")}
       {item("failing", "bad", "failing")}

@@ -40,6 +40,8 @@ export const stateLabel = (state: string, ready: boolean, checked = true): strin
  */
 export interface HeaderCounts {
   readonly ready: number
+  /** Up, with no readiness check to pass: only `running` (nothing was checked), as its card says. */
+  readonly running: number
   readonly degraded: number
   readonly settling: number
   readonly failing: number
@@ -53,9 +55,12 @@ export interface HeaderCounts {
  * failing (its status is its worst instance's, so it would otherwise count as down).
  */
 export const headerCounts = (
-  units: ReadonlyArray<Parameters<typeof degradedOf>[0] & { readonly ready: boolean }>,
+  units: ReadonlyArray<
+    Parameters<typeof degradedOf>[0] & { readonly ready: boolean; readonly readiness_checked?: boolean }
+  >,
 ): HeaderCounts => {
   let ready = 0
+  let running = 0
   let degraded = 0
   let settling = 0
   let failing = 0
@@ -63,12 +68,13 @@ export const headerCounts = (
   for (const u of units) {
     const tone = toneOf(u.status, u.ready)
     if (degradedOf(u) !== undefined) degraded++
+    else if (tone === "ok" && u.readiness_checked === false) running++
     else if (tone === "ok") ready++
     else if (tone === "idle") stopped++
     else if (tone === "bad" || u.status === "backoff") failing++
     else settling++
   }
-  return { ready, degraded, settling, failing, stopped }
+  return { ready, running, degraded, settling, failing, stopped }
 }
 
 /**
