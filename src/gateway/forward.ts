@@ -136,6 +136,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private upstreamHeaders: IncomingHttpHeaders | undefined = undefined
   private freshForMs = 0
   private resumeOnDrain: (() => void) | undefined = undefined
+  /** The head is written and no body byte followed it yet (flushHead sends it alone). */
+  private headOnly = false
   /** Plugins' onResponse chain, while any plugin has one (responseHooks.ts). */
   hooks: ResponseHooks | undefined = undefined
   /** The answer held for the hooks: status, headers and the body so far. */
@@ -237,6 +239,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   ): boolean {
     try {
       this.res.writeHead(status, headers)
+      // node:http holds a head until the first body byte; a service's event stream may flush its
+      // head seconds before its first event. A body that came with the head (the same read of the
+      // service's socket) still leaves with it: the flush waits for the parser to finish that read.
+      this.headOnly = true
+      queueMicrotask(() => this.flushHead())
       return true
     } catch (error) {
       this.sent = false
@@ -246,7 +253,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /** The head went out with no body byte after it in the same read: send it now. */
+  private flushHead(): void {
+    if (!this.headOnly) return
+    this.headOnly = false
+    if (!this.res.destroyed) this.res.flushHeaders()
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.headOnly = false
     const held = this.held
     if (held !== undefined) {
       held.chunks.push(chunk)
@@ -279,6 +294,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.headOnly = false
     const held = this.held
     if (held !== undefined && this.hooks !== undefined) {
       this.held = undefined

@@ -1,14 +1,50 @@
-import { request } from "node:http"
+import { type IncomingMessage, request } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
-import { eventually, type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+import {
+  eventually,
+  externalService,
+  type GatewayHarness,
+  type LocalUpstream,
+  localUpstream,
+  startGateway,
+  upstream,
+} from "../support/gateway.ts"
 import { closePhase, openResources } from "../support/handles.ts"
 
 let h: GatewayHarness | undefined
+let local: LocalUpstream | undefined
 afterEach(async () => {
   const left = await h?.close()
   h = undefined
+  await local?.close()
+  local = undefined
   expect(left ?? []).toEqual([])
 })
+
+/** A promise and the function that resolves it. */
+const signal = <T = void>() => {
+  let resolve: (value: T) => void = () => {}
+  const promise = new Promise<T>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+/** Rejects with `what` if `promise` has not settled within `ms`: a hang becomes a failure that says why. */
+const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(what)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 
 const upstreamStats = async (h: GatewayHarness) => {
   const port = h.sam.unitStatus("api").instances[0]!.port
@@ -57,6 +93,50 @@ describe("streaming through the gateway", () => {
     expect(arrivals.map((a) => a.n)).toEqual([0, 1, 2, 3])
     // Every event arrived after it was sent (the timestamps of both ends).
     for (const a of arrivals) expect(a.arrivedAt).toBeGreaterThanOrEqual(a.sentAt)
+  })
+
+  it("an event stream's head reaches the client before its first event exists", async () => {
+    // The service flushes its head and sends its first event only once the test saw that head
+    // arrive through the gateway: a head held until the first body byte never arrives.
+    const headSeen = signal()
+    local = await localUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      res.flushHeaders()
+      void headSeen.promise.then(() => res.end("data: first\n\n"))
+    })
+    h = await startGateway(externalService("feed", local.origin))
+    await h.routable("feed", 1)
+    const response = signal<IncomingMessage>()
+    const req = request(`${h.url}/api/feed/stream`, { agent: false }, response.resolve)
+    req.end()
+    const res = await within(response.promise, 5_000, "the head waited for the first event")
+    expect(res.statusCode).toBe(200)
+    expect(res.headers["content-type"]).toBe("text/event-stream")
+    headSeen.resolve()
+    let body = ""
+    for await (const chunk of res) body += String(chunk)
+    expect(body).toBe("data: first\n\n")
+  })
+
+  it("a stream cut by idle_ms before its first event gave the client its head, then the cut", async () => {
+    // The service flushes its head and never sends a byte of body: idle_ms ends it.
+    local = await localUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      res.flushHeaders()
+    })
+    h = await startGateway(externalService("feed", local.origin, { timeouts: { idle_ms: 200 } }))
+    await h.routable("feed", 1)
+    const outcome = await new Promise<{ status?: number; error?: string }>((resolve) => {
+      const req = request(`${h!.url}/api/feed/stream`, { agent: false }, (res) => {
+        res.on("error", () => resolve({ status: res.statusCode as number, error: "cut" }))
+        res.on("end", () => resolve({ status: res.statusCode as number }))
+        res.resume()
+      })
+      // Without a head, the connection closes on an empty reply (curl's rc 52).
+      req.on("error", (error) => resolve({ error: error.message }))
+      req.end()
+    })
+    expect(outcome).toEqual({ status: 200, error: "cut" })
   })
 
   it("a client that goes away aborts the upstream request", async () => {

@@ -1,8 +1,13 @@
 // Test support for the gateway: a Sam running real upstream processes (test/fixtures/
 // gateway-upstream.mjs), its API server (and so the gateway) on 127.0.0.1 port 0, and cleanup
 // that stops everything and reports any process left alive.
+import { once } from "node:events"
+import { createServer, type RequestListener, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
+import { validateConfigObject } from "../../src/config/load.ts"
 import type { Gateway } from "../../src/gateway/gateway.ts"
+import { unitSpecsFromConfig } from "../../src/runtime/fromConfig.ts"
 import { defaultGatewaySpec, type GatewaySpec } from "../../src/runtime/gatewaySpec.ts"
 import { Sam } from "../../src/runtime/sam.ts"
 import type { UnitSpec } from "../../src/runtime/unitSpec.ts"
@@ -52,6 +57,41 @@ export const upstream = (
     probes: [httpCheck({ intervalMs: 100, failureThreshold: 1 })],
     gateway: gatewaySpec(options.gateway),
   })
+
+/** An upstream served by the test itself on 127.0.0.1 (port 0): the story controls each answer. */
+export interface LocalUpstream {
+  readonly server: Server
+  readonly port: number
+  /** http://127.0.0.1:<port> */
+  readonly origin: string
+  /** Stop listening and cut every connection it still holds. */
+  close(): Promise<void>
+}
+
+export const localUpstream = async (handler: RequestListener): Promise<LocalUpstream> => {
+  const server = createServer(handler)
+  server.listen(0, "127.0.0.1")
+  await once(server, "listening")
+  const { port } = server.address() as AddressInfo
+  return {
+    server,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    close: async () => {
+      if (!server.listening) return
+      const closed = once(server, "close")
+      server.close()
+      server.closeAllConnections()
+      await closed
+    },
+  }
+}
+
+/** A service at `url` (deployment mode external) with the `gateway` block a config gives it. */
+export const externalService = (id: string, url: string, gateway: Record<string, unknown> = {}): UnitSpec[] =>
+  unitSpecsFromConfig(
+    validateConfigObject({ services: { [id]: { deployment: { mode: "external", url }, gateway } } }),
+  ).units.slice()
 
 export interface GatewayHarness {
   readonly sam: Sam
