@@ -1,6 +1,7 @@
 // WebSocket (and any HTTP/1.1 Upgrade) through the gateway: the upgrade request goes to one
 // instance with undici's Pool.upgrade; on its 101 the client gets the 101 and the two sockets are
-// piped both ways until either side closes. The pair counts as one request in flight (drain waits).
+// piped both ways until either side closes or ends its half (EOF). The pair counts as one
+// request in flight (drain waits).
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { PROBLEM_JSON, problemBody } from "../api/problemBody.ts"
@@ -96,6 +97,15 @@ export const proxyUpgrade = (u: UpgradeRequest): void => {
         }
         up.once("close", close)
         socket.once("close", close)
+        // Either side's EOF ends the pair, as in nginx: the other side gets what came before it, then
+        // both close. Node's upgraded sockets are half-open: a client's FIN alone would only end()
+        // the upstream and leave the pair in flight for as long as the service keeps its side open.
+        const closeOnceSent = (to: Duplex) => {
+          if (to.writableFinished) close()
+          else to.once("finish", close)
+        }
+        socket.once("end", () => closeOnceSent(up))
+        up.once("end", () => closeOnceSent(socket))
         up.pipe(socket)
         socket.pipe(up)
       },

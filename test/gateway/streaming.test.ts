@@ -1,4 +1,6 @@
+import { once } from "node:events"
 import { type IncomingMessage, request } from "node:http"
+import { connect, type Socket } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import {
   eventually,
@@ -64,6 +66,45 @@ const abortedGet = (url: string, when: "headers" | "stream") =>
     req.on("close", () => resolve())
     req.end()
     if (when === "headers") setImmediate(() => req.destroy())
+  })
+
+/**
+ * A WebSocket-style upgrade through the gateway to a service that never ends its half on a FIN
+ * (its sockets are half-open, as node:http's are, and it never closes them). `halfOpenClient`:
+ * the client's socket is half-open too, and does not end when the gateway does.
+ */
+const upgradedPair = async (halfOpenClient: boolean) => {
+  const served = signal<Socket>()
+  local = await localUpstream((_req, res) => res.writeHead(404).end())
+  local.server.on("upgrade", (_req, socket: Socket) => {
+    socket.on("error", () => socket.destroy())
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    served.resolve(socket)
+  })
+  h = await startGateway(externalService("chat", local.origin))
+  await h.routable("chat", 1)
+  const client = connect({
+    port: Number(new URL(h.url).port),
+    host: "127.0.0.1",
+    allowHalfOpen: halfOpenClient,
+  })
+  client.on("error", () => client.destroy())
+  client.write(
+    "GET /api/chat/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+  )
+  let head = ""
+  while (!head.includes("\r\n\r\n")) head += String((await once(client, "data"))[0])
+  expect(head).toMatch(/^HTTP\/1\.1 101 /)
+  const upstream = await served.promise
+  expect(h.gateway.inFlight("chat", 0)).toBe(1)
+  return { upstream, client }
+}
+
+/** Resolves once the other end of `socket` is gone: its EOF, or a reset. */
+const eof = (socket: Socket) =>
+  new Promise<void>((resolve) => {
+    socket.once("end", resolve)
+    socket.once("close", resolve)
   })
 
 describe("streaming through the gateway", () => {
@@ -164,6 +205,21 @@ describe("streaming through the gateway", () => {
     socket.close()
     await closed
     await eventually(() => h!.gateway.inFlight("api", 0) === 0)
+  })
+
+  it("a client's FIN ends the WebSocket pair even when the service ignores it: both sockets closed, nothing in flight", async () => {
+    const { upstream: served, client } = await upgradedPair(false)
+    client.end()
+    // The service never ends its half: it sees the gateway's side go, and nothing more.
+    await Promise.all([once(client, "close"), eof(served)])
+    expect(h!.gateway.inFlight("chat", 0)).toBe(0)
+  })
+
+  it("a service's FIN ends the WebSocket pair even when the client ignores it", async () => {
+    const { upstream: served, client } = await upgradedPair(true)
+    served.end()
+    await Promise.all([eof(client), once(served, "close")])
+    await eventually(() => h!.gateway.inFlight("chat", 0) === 0)
   })
 
   it("1,000 streams aborted mid-headers and mid-stream leave no open socket and SAM standing", async () => {

@@ -3,7 +3,7 @@
 // that stops everything and reports any process left alive.
 import { once } from "node:events"
 import { createServer, type RequestListener, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { type ApiServer, type ApiServerOptions, startApiServer } from "../../src/api/apiServer.ts"
 import { validateConfigObject } from "../../src/config/load.ts"
 import type { Gateway } from "../../src/gateway/gateway.ts"
@@ -70,6 +70,12 @@ export interface LocalUpstream {
 
 export const localUpstream = async (handler: RequestListener): Promise<LocalUpstream> => {
   const server = createServer(handler)
+  // Upgraded sockets are no longer node:http's to close: every connection is cut by close().
+  const sockets = new Set<Socket>()
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket)
+    socket.once("close", () => sockets.delete(socket))
+  })
   server.listen(0, "127.0.0.1")
   await once(server, "listening")
   const { port } = server.address() as AddressInfo
@@ -81,7 +87,7 @@ export const localUpstream = async (handler: RequestListener): Promise<LocalUpst
       if (!server.listening) return
       const closed = once(server, "close")
       server.close()
-      server.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
       await closed
     },
   }
