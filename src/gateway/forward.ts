@@ -80,10 +80,22 @@ class NoHeadersInTime extends Error {
   }
 }
 
-/** ttfb_ms is past with no headers: the attempt ends as undici's own headers timeout would. */
+/**
+ * ttfb_ms is past with no headers: the attempt ends as undici's own headers timeout would. One
+ * that undici has not handed a connection yet (connecting, or queued in the pool) has no
+ * controller to abort: the exchange ends here, and onRequestStart aborts it if it ever starts.
+ */
 const headersLate = (x: Exchange): void => {
   x.ttfbTimer = undefined
-  x.controller?.abort(new NoHeadersInTime(x.state.spec.timeouts.ttfbMs))
+  const late = new NoHeadersInTime(x.state.spec.timeouts.ttfbMs)
+  x.late = late
+  if (!x.inAttempt) {
+    // Backing off before a retry.
+    noAnswer(x, late)
+    return
+  }
+  if (x.controller !== null) x.controller.abort(late)
+  else settle(x, late)
 }
 
 /** One client request on its way through the gateway; it is also undici's handler of each attempt. */
@@ -119,10 +131,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   status = 0
   ttfbMs = 0
   /**
-   * The attempt's ttfb_ms, timed here: undici's headers timeout runs on its coarse timers (a
-   * ~0.5 s tick), which let a 300 ms bound pass requests answered after 950 ms.
+   * ttfb_ms, timed here from the first attempt (retries, connecting and waiting for a connection
+   * included): undici's headers timeout runs on its coarse timers (a ~0.5 s tick), which let a
+   * 300 ms bound pass requests answered after 950 ms, and starts only once the request has a
+   * connection.
    */
   ttfbTimer: NodeJS.Timeout | undefined = undefined
+  /** ttfb_ms passed before any headers: an attempt undici starts after that is aborted at once. */
+  late: Error | undefined = undefined
   clientClosed = false
   tooLarge = false
   finished = false
@@ -178,12 +194,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
-    if (this.clientClosed) {
-      controller.abort(new ClientClosed())
-      return
-    }
-    const ttfbMs = this.state.spec.timeouts.ttfbMs
-    if (ttfbMs > 0) this.ttfbTimer = setTimeout(headersLate, ttfbMs, this)
+    if (this.clientClosed) controller.abort(new ClientClosed())
+    else if (this.late !== undefined) controller.abort(this.late)
   }
 
   clearTtfb(): void {
@@ -444,6 +456,8 @@ const attempt = (x: Exchange): void => {
   x.inAttempt = true
   x.controller = null
   x.env.upstreams.enter(upstream)
+  if (x.attempts === 0 && spec.timeouts.ttfbMs > 0)
+    x.ttfbTimer = setTimeout(headersLate, spec.timeouts.ttfbMs, x)
   x.attempts++
   x.state.budget.request(now)
   upstream.pool.dispatch(
@@ -464,7 +478,6 @@ const attempt = (x: Exchange): void => {
 const settle = (x: Exchange, error: Error | null): void => {
   if (!x.inAttempt) return
   x.inAttempt = false
-  x.clearTtfb()
   const upstream = x.upstream as Upstream
   x.env.upstreams.leave(upstream)
   const now = Date.now()
@@ -514,12 +527,19 @@ const settle = (x: Exchange, error: Error | null): void => {
     else setTimeout(attempt, delay, x).unref()
     return
   }
-  state.breaker.record(x.ticket, now, true, Date.now() - x.startedAt)
+  noAnswer(x, error, upstream)
+}
+
+/** The request got no answer and will not be tried again: a 504 (ttfb_ms) or 502 that says why. */
+const noAnswer = (x: Exchange, error: Error & { code?: string }, upstream?: Upstream): void => {
+  const { state } = x
+  const reason = failureReason(error)
+  state.breaker.record(x.ticket, Date.now(), true, Date.now() - x.startedAt)
   const detail =
     reason === "timeout"
       ? `"${state.id}" sent no response headers within ${state.spec.timeouts.ttfbMs} ms (gateway.timeouts.ttfb_ms)`
       : reason === "connect"
-        ? `cannot connect to "${state.id}" (${upstream.url}): ${error.message}${(error as { code?: string }).code === "ECONNREFUSED" ? notListening(state.id) : ""}`
+        ? `cannot connect to "${state.id}" (${upstream?.url}): ${error.message}${error.code === "ECONNREFUSED" ? notListening(state.id) : ""}`
         : `"${state.id}" closed the connection without an answer (${error.message})`
   answerProblem(x, reason === "timeout" ? 504 : 502, detail)
 }
@@ -538,6 +558,7 @@ const answerProblem = (
 const finish = (x: Exchange): void => {
   if (x.finished) return
   x.finished = true
+  x.clearTtfb()
   x.cacheDone?.()
   x.env.done(x)
 }

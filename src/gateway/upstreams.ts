@@ -31,7 +31,9 @@ export class Upstream {
     this.instance = instance
     this.connectMs = connectMs
     this.pool = new (loadPool())(url, {
-      connections: 128,
+      // As many connections as requests in flight: max_in_flight (admission) is the bound. A cap
+      // here queued request 129 and on inside undici, unbounded and unseen by max_in_flight.
+      connections: null,
       pipelining: 1,
       connectTimeout: connectMs,
       keepAliveTimeout: 4_000,
