@@ -11,7 +11,7 @@ import type { BreakerTicket } from "./circuitBreaker.ts"
 import type { UpstreamErrorReason } from "./gatewayStats.ts"
 import { clientResponseHeaders } from "./headers.ts"
 import { bodyTooLarge, sendProblem } from "./problems.ts"
-import { freshnessMs } from "./responseCache.ts"
+import { freshnessMs, invalidatedKeys } from "./responseCache.ts"
 import {
   answerThroughHooks,
   holdable,
@@ -220,6 +220,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return
     }
     const out = clientResponseHeaders(headers, this.requestId, this.state.spec.browserIsolation)
+    const cache = this.state.cache
+    if (cache !== undefined && this.upstream !== undefined)
+      for (const key of invalidatedKeys(this.method, this.path, statusCode, headers, this.upstream.url))
+        cache.invalidate(key)
     if (this.cacheKey !== undefined && this.state.cache !== undefined) {
       out["x-cache"] = "miss"
       this.state.counters.cacheMisses++

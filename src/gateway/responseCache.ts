@@ -2,7 +2,8 @@
 // answers with explicit freshness (s-maxage, max-age, Expires), never no-store/private, never an
 // event stream or a Set-Cookie; Vary is honoured; bounded by entries and bytes (least recently
 // used goes first). Concurrent misses for one key wait for the first (request coalescing). A hit
-// whose validator the client already holds (If-None-Match, else If-Modified-Since) is a 304.
+// whose validator the client already holds (If-None-Match, else If-Modified-Since) is a 304. An
+// unsafe request's success drops what is stored for its URL and its Location/Content-Location.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http"
 
 export interface CachedResponse {
@@ -18,6 +19,34 @@ export interface CachedResponse {
 }
 
 const CACHEABLE_STATUS = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501])
+
+/** Methods that change nothing on the service (RFC 9110 §9.2.1). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"])
+
+/**
+ * The keys an answer invalidates (RFC 9111 §4.4): a non-error answer (2xx, 3xx) to an unsafe
+ * request drops what is stored for its path, and for the paths its Location and Content-Location
+ * name on the same instance (`origin`: the URL of the instance the request went to). Keys are the paths
+ * sent upstream, query included; none for a safe request or an error.
+ */
+export const invalidatedKeys = (
+  method: string,
+  path: string,
+  status: number,
+  headers: IncomingHttpHeaders,
+  origin: string,
+): ReadonlyArray<string> => {
+  if (SAFE_METHODS.has(method) || status < 200 || status >= 400) return []
+  const keys = [path]
+  const own = URL.parse(origin)?.origin
+  for (const name of ["location", "content-location"]) {
+    const value = headers[name]
+    if (typeof value !== "string" || own === undefined) continue
+    const url = URL.parse(value, `${own}${path}`)
+    if (url !== null && url.origin === own) keys.push(`${url.pathname}${url.search}`)
+  }
+  return keys
+}
 
 /** Cache-Control directives, lower-cased, with their values ("" when none). */
 export const directives = (value: string | string[] | undefined): ReadonlyMap<string, string> => {
@@ -211,6 +240,11 @@ export class ResponseCache {
       if (oldest.done) break
       this.delete(oldest.value)
     }
+  }
+
+  /** Drop what is stored for `key` (an unsafe request to it succeeded). */
+  invalidate(key: string): void {
+    this.delete(key)
   }
 
   private delete(key: string): void {

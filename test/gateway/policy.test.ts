@@ -1,11 +1,21 @@
 import { get, type IncomingHttpHeaders } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
-import { type GatewayHarness, startGateway, upstream } from "../support/gateway.ts"
+import {
+  externalService,
+  type GatewayHarness,
+  type LocalUpstream,
+  localUpstream,
+  startGateway,
+  upstream,
+} from "../support/gateway.ts"
 
 let h: GatewayHarness | undefined
+let local: LocalUpstream | undefined
 afterEach(async () => {
   const left = await h?.close()
   h = undefined
+  await local?.close()
+  local = undefined
   expect(left ?? []).toEqual([])
 })
 
@@ -112,6 +122,64 @@ describe("the response cache", () => {
     expect((await conditionalGet(url, { "if-none-match": "*" })).status).toBe(304)
     // None of it reached the service: one request, the first.
     expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 5, misses: 1 })
+  })
+
+  it("an unsafe request that succeeds drops the stored answer of its URL and of its Location and Content-Location", async () => {
+    // /doc* answers GETs cacheably with a version that each change bumps; a change answered
+    // with an error (x-fail) changes nothing; POST /docs names /doc* it made in its headers.
+    let version = 0
+    local = await localUpstream((req, res) => {
+      const url = new URL(req.url ?? "/", "http://x")
+      req.resume()
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" })
+        res.end(`${url.pathname} v${version}`)
+        return
+      }
+      if (req.headers["x-fail"] !== undefined) {
+        res.writeHead(409).end()
+        return
+      }
+      version++
+      const named = url.searchParams.get("named")
+      res.writeHead(url.pathname === "/docs" ? 201 : 204, {
+        ...(url.searchParams.has("location") ? { location: String(url.searchParams.get("location")) } : {}),
+        ...(named ? { "content-location": named.replace("ORIGIN", local!.origin) } : {}),
+      })
+      res.end()
+    })
+    h = await startGateway(externalService("docs", local.origin, { cache: { enabled: true } }))
+    await h.routable("docs", 1)
+    const read = async (path: string) => {
+      const response = await fetch(`${h!.url}/api/docs${path}`)
+      return `${response.headers.get("x-cache")} ${await response.text()}`
+    }
+    const change = async (method: string, path: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(`${h!.url}/api/docs${path}`, { method, headers })
+      await response.arrayBuffer()
+      return response.status
+    }
+    expect(await read("/doc")).toBe("miss /doc v0")
+    expect(await read("/doc")).toBe("hit /doc v0")
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      expect(await change(method, "/doc")).toBe(204)
+      expect(await read("/doc")).toMatch(/^miss /)
+      expect(await read("/doc")).toMatch(/^hit /)
+    }
+    // An error changed nothing: the stored answer stays.
+    expect(await change("POST", "/doc", { "x-fail": "1" })).toBe(409)
+    expect(await read("/doc")).toBe("hit /doc v4")
+    // What the answer names on the same instance goes too: a Location, a Content-Location.
+    expect(await read("/doc/a")).toBe("miss /doc/a v4")
+    expect(await read("/doc/b")).toBe("miss /doc/b v4")
+    expect(await change("POST", "/docs?location=/doc/a")).toBe(201)
+    expect(await read("/doc/a")).toBe("miss /doc/a v5")
+    expect(await change("POST", "/docs?named=ORIGIN/doc/b")).toBe(201)
+    expect(await read("/doc/b")).toBe("miss /doc/b v6")
+    // Another origin's is no URL of this service.
+    expect(await read("/doc/c")).toBe("miss /doc/c v6")
+    expect(await change("POST", "/docs?location=http://elsewhere.example/doc/c")).toBe(201)
+    expect(await read("/doc/c")).toBe("hit /doc/c v6")
   })
 
   it("concurrent misses for one URL make one upstream request (coalescing)", async () => {
