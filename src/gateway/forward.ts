@@ -9,7 +9,7 @@ import { Transform } from "node:stream"
 import type { Dispatcher } from "undici"
 import type { BreakerTicket } from "./circuitBreaker.ts"
 import type { UpstreamErrorReason } from "./gatewayStats.ts"
-import { clientResponseHeaders } from "./headers.ts"
+import { clientResponseHeaders, type Mount } from "./headers.ts"
 import { bodyTooLarge, sendProblem } from "./problems.ts"
 import { freshnessMs, invalidatedKeys } from "./responseCache.ts"
 import {
@@ -156,6 +156,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private headOnly = false
   /** Plugins' onResponse chain, while any plugin has one (responseHooks.ts). */
   hooks: ResponseHooks | undefined = undefined
+  /** Where the service's paths sit among the gateway's: its redirects are pointed back through it. */
+  mount: Mount = { client: "", upstream: "" }
   /** The answer held for the hooks: status, headers and the body so far. */
   private held:
     | { status: number; headers: OutgoingHttpHeaders; chunks: Buffer[]; bytes: number }
@@ -219,7 +221,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(new ClientClosed())
       return
     }
-    const out = clientResponseHeaders(headers, this.requestId, this.state.spec.browserIsolation)
+    const out = clientResponseHeaders(
+      headers,
+      this.requestId,
+      this.state.spec.browserIsolation,
+      this.upstream === undefined ? undefined : { instance: this.upstream.url, mount: this.mount },
+    )
     const cache = this.state.cache
     if (cache !== undefined && this.upstream !== undefined)
       for (const key of invalidatedKeys(this.method, this.path, statusCode, headers, this.upstream.url))

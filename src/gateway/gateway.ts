@@ -18,7 +18,7 @@ import type { BreakerView } from "./circuitBreaker.ts"
 import { Exchange, type ForwardEnv, forward } from "./forward.ts"
 import { type ApiAuthenticate, authorize, type GatewayAuthOptions } from "./gatewayAuth.ts"
 import { GatewayStats, type GatewayStatsSnapshot } from "./gatewayStats.ts"
-import { clientAddressOf, cookieValue, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
+import { clientAddressOf, cookieValue, type Mount, requestIdOf, upstreamRequestHeaders } from "./headers.ts"
 import { answerInProcess } from "./inProcessRoute.ts"
 import { bodyTooLarge, sendProblem } from "./problems.ts"
 import { notModified, notModifiedHeadersOf, ResponseCache, requestMayUseCache } from "./responseCache.ts"
@@ -362,7 +362,8 @@ export class Gateway {
       : rest === target.rest
         ? url
         : `/api/${target.id}${rest}`
-    this.admitService(req, res, route, upstreamPath, undefined)
+    const mount = { client: route.spec.stripPrefix ? `/api/${target.id}` : "", upstream: "" }
+    this.admitService(req, res, route, upstreamPath, undefined, mount)
   }
 
   /** The checks every service request passes, then the cache, start-on-demand and forward. */
@@ -372,6 +373,7 @@ export class Gateway {
     route: ServiceRoute,
     upstreamPath: string,
     fixedEndpoint: Endpoint | undefined,
+    mount: Mount,
   ): undefined {
     const state = this.states.get(route.id) ?? this.pluginState(route.id, route.spec)
     const { spec } = state
@@ -392,7 +394,7 @@ export class Gateway {
       registry.runOnRequest(request).then(
         (answer) => {
           if (answer === undefined)
-            this.admitted(req, res, state, route, upstreamPath, fixedEndpoint, auth.credential)
+            this.admitted(req, res, state, route, upstreamPath, fixedEndpoint, mount, auth.credential)
           else sendGatewayResponse(res, answer, req.method === "HEAD")
         },
         (error: unknown) => {
@@ -402,7 +404,7 @@ export class Gateway {
       )
       return
     }
-    this.admitted(req, res, state, route, upstreamPath, fixedEndpoint, auth.credential)
+    this.admitted(req, res, state, route, upstreamPath, fixedEndpoint, mount, auth.credential)
   }
 
   private admitted(
@@ -412,6 +414,7 @@ export class Gateway {
     route: ServiceRoute,
     upstreamPath: string,
     fixedEndpoint: Endpoint | undefined,
+    mount: Mount,
     credential: string | undefined,
   ): undefined {
     const { spec, counters } = state
@@ -480,6 +483,7 @@ export class Gateway {
         proto: "http",
         requestId,
         forwardAuth: spec.forwardAuth,
+        prefix: mount.client,
       }),
       requestId,
       spec.balance === "hash" ? this.hashKey(req, spec, client) : undefined,
@@ -487,6 +491,7 @@ export class Gateway {
       ticket,
       now,
     )
+    x.mount = mount
     const registry = this.options.routes
     if (registry?.hasHooks("onResponse")) {
       const request = { method, url: req.url ?? "/", headers: req.headers }
@@ -653,6 +658,8 @@ export class Gateway {
     plugin: PluginMatch,
   ): undefined {
     const full = `/${id}${rest === "/" ? "" : rest}`
+    // The gateway's path the target's paths sit under: what the route strips, under /api.
+    const mounted = plugin.stripPrefix === false ? "/api" : `/api${plugin.prefix}`
     const stripped = plugin.stripPrefix === false ? full : full.slice(plugin.prefix.length) || "/"
     const after = stripped.startsWith("?") ? `/${stripped}` : stripped
     if (plugin.handler !== undefined) {
@@ -669,7 +676,7 @@ export class Gateway {
           502,
           `the gateway route ${plugin.prefix} targets "${unit}", which is no service`,
         )
-      return this.admitService(req, res, route, after, undefined)
+      return this.admitService(req, res, route, after, undefined, { client: mounted, upstream: "" })
     }
     let base: URL
     try {
@@ -693,7 +700,7 @@ export class Gateway {
     }
     const endpoint: Endpoint = { unit: routeId, instance: 0, url: base.origin, startedAt: undefined }
     const prefix = base.pathname.replace(/\/+$/, "")
-    this.admitService(req, res, route, `${prefix}${after}`, endpoint)
+    this.admitService(req, res, route, `${prefix}${after}`, endpoint, { client: mounted, upstream: prefix })
   }
 
   // ── upgrades (WebSocket) ───────────────────────────────────────────────────────────────────
@@ -762,6 +769,7 @@ export class Gateway {
           proto: "http",
           requestId,
           forwardAuth: state.spec.forwardAuth,
+          prefix: state.spec.stripPrefix ? `/api/${route.id}` : "",
         }),
         requestId,
         connectMs: state.spec.timeouts.connectMs,

@@ -1,6 +1,7 @@
 // Header rules of the proxy: hop-by-hop headers (RFC 9110 §7.6.1, and any named in Connection)
-// never cross it; the request gains X-Forwarded-For/Proto/Host and an X-Request-Id (the client's
-// when it sent one); Authorization is dropped unless the service asked for it. Services share
+// never cross it; the request gains X-Forwarded-For/Proto/Host/Prefix and an X-Request-Id (the
+// client's when it sent one); Authorization is dropped unless the service asked for it; an
+// answer's Location and Content-Location on the instance's own origin point back through the gateway. Services share
 // SAM's origin, so SAM's session cookies never reach one and none may set them, and an answer
 // is sandboxed in the browser unless the service opted out (gateway.browser_isolation). Pure.
 import { randomUUID } from "node:crypto"
@@ -69,7 +70,33 @@ export interface ForwardInfo {
   readonly proto: "http" | "https"
   readonly requestId: string
   readonly forwardAuth: boolean
+  /** The gateway's path prefix the service's paths sit under (`/api/<id>`): X-Forwarded-Prefix. */
+  readonly prefix?: string
 }
+
+/**
+ * Where a service's paths sit among the gateway's: the client's path `client + p` is the path
+ * `upstream + p` at the instance (`/api/web` and "" for a service with strip_prefix; "" and "" for
+ * one without, whose paths are the gateway's own).
+ */
+export interface Mount {
+  readonly client: string
+  readonly upstream: string
+}
+
+/** A Location-like value on `origin`, pointed back through the gateway's `mount`; others as they are. */
+const throughGateway = (value: string, origin: string, mount: Mount): string => {
+  // Only an absolute URL names the instance's origin; a root-relative one is left as it is.
+  const url = URL.parse(value)
+  if (url === null || url.origin !== origin) return value
+  const path = url.pathname
+  const { upstream } = mount
+  if (upstream !== "" && path !== upstream && !path.startsWith(`${upstream}/`)) return value
+  return `${mount.client}${path.slice(upstream.length)}${url.search}${url.hash}` || "/"
+}
+
+/** Response headers that name a URL the client is sent to, rewritten as nginx's `proxy_redirect default`. */
+const REDIRECTING = ["location", "content-location"] as const
 
 /** The request id of `headers`, or a fresh one. */
 export const requestIdOf = (headers: IncomingHttpHeaders): string => {
@@ -87,7 +114,13 @@ export const upstreamRequestHeaders = (
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue
     if (name === "authorization" && !info.forwardAuth) continue
-    if (name === "x-forwarded-for" || name === "x-forwarded-proto" || name === "x-forwarded-host") continue
+    if (
+      name === "x-forwarded-for" ||
+      name === "x-forwarded-proto" ||
+      name === "x-forwarded-host" ||
+      name === "x-forwarded-prefix"
+    )
+      continue
     const value = headers[name]
     if (name === "cookie" && value !== undefined) {
       // A service that got the dashboard's cookie could replay it as the signed-in user.
@@ -104,6 +137,8 @@ export const upstreamRequestHeaders = (
       : `${Array.isArray(prior) ? prior.join(", ") : prior}, ${info.clientAddress}`
   out["x-forwarded-proto"] = info.proto
   if (headers.host !== undefined) out["x-forwarded-host"] = headers.host
+  // Traefik's convention: the prefix the gateway took off, for a service to build its own links.
+  if (info.prefix !== undefined && info.prefix !== "") out["x-forwarded-prefix"] = info.prefix
   out["x-request-id"] = info.requestId
   return out
 }
@@ -119,12 +154,15 @@ const ORIGIN_WIDE = new Set(["clear-site-data", "service-worker-allowed"])
  * The headers sent to the client for an upstream answer with `headers`: a Set-Cookie naming a SAM
  * session cookie is dropped (a service must not sign the browser in or out of SAM), so are the
  * origin-wide headers, and with `browserIsolation` the sandbox CSP is added to the service's own
- * policies (all of them apply).
+ * policies (all of them apply). With `redirect`, a Location or Content-Location on the instance's
+ * origin (the Host SAM sent it) is rewritten to the gateway's path for it, relative to the
+ * client's origin: `http://127.0.0.1:41234/echo` becomes `/api/web/echo`.
  */
 export const clientResponseHeaders = (
   headers: IncomingHttpHeaders,
   requestId: string,
   browserIsolation: boolean,
+  redirect?: { readonly instance: string; readonly mount: Mount },
 ): OutgoingHttpHeaders => {
   const out: OutgoingHttpHeaders = {}
   const named = connectionTokens(headers.connection)
@@ -138,6 +176,13 @@ export const clientResponseHeaders = (
     }
     if (value !== undefined) out[name] = value
   }
+  if (redirect !== undefined)
+    for (const name of REDIRECTING) {
+      const value = out[name]
+      if (typeof value !== "string") continue
+      const origin = URL.parse(redirect.instance)?.origin
+      if (origin !== undefined) out[name] = throughGateway(value, origin, redirect.mount)
+    }
   if (browserIsolation) {
     // Node types this header as one string; several lines are several policies, each enforced.
     const policies = out as Record<string, OutgoingHttpHeader | undefined>

@@ -218,6 +218,16 @@ describe("header rules", () => {
     })
     expect(cookieValue("a=1; session=xyz; b=2", "session")).toBe("xyz")
   })
+
+  it("a Location on a plugin route's target is pointed back through the route only under the target's path", () => {
+    const redirect = { instance: "http://127.0.0.1:9", mount: { client: "/api/x", upstream: "/base" } }
+    const location = (value: string) =>
+      clientResponseHeaders({ location: value }, "r1", false, redirect).location
+    expect(location("http://127.0.0.1:9/base/y?q=1")).toBe("/api/x/y?q=1")
+    expect(location("http://127.0.0.1:9/base")).toBe("/api/x")
+    expect(location("http://127.0.0.1:9/basement")).toBe("http://127.0.0.1:9/basement")
+    expect(location("http://127.0.0.1:9/other")).toBe("http://127.0.0.1:9/other")
+  })
 })
 
 describe("cache rules (RFC 9111)", () => {

@@ -1,12 +1,23 @@
 import { request as httpRequest } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
 import { agentUnit, stopAll } from "../support/agents.ts"
-import { type GatewayHarness, LOCAL_TEST_TOKEN, startGateway, upstream } from "../support/gateway.ts"
+import {
+  externalService,
+  type GatewayHarness,
+  LOCAL_TEST_TOKEN,
+  type LocalUpstream,
+  localUpstream,
+  startGateway,
+  upstream,
+} from "../support/gateway.ts"
 
 let h: GatewayHarness | undefined
+let local: LocalUpstream | undefined
 afterEach(async () => {
   const left = await h?.close()
   h = undefined
+  await local?.close()
+  local = undefined
   expect(left ?? []).toEqual([])
   expect(await stopAll()).toEqual([])
 })
@@ -99,6 +110,61 @@ describe("routing /api/<service>/...", () => {
     expect(await seen("/api/api/echo/dir/.")).toBe("/echo/dir/")
     expect(await seen("/api/whole/../../echo")).toBe("/api/whole/echo")
     expect(await seen("/api/whole/echo?q=1")).toBe("/api/whole/echo?q=1")
+  })
+
+  it("a redirect to the instance's own address points back through the gateway; X-Forwarded-Prefix says where the service sits", async () => {
+    // /go answers 302 to ?to= ("SELF" is the Host the service was sent: the instance's address),
+    // with ?named= as its Content-Location; /echo tells the headers it got.
+    local = await localUpstream((req, res) => {
+      const url = new URL(req.url ?? "/", "http://x")
+      const self = `http://${req.headers.host}`
+      if (url.pathname.endsWith("/go")) {
+        const named = url.searchParams.get("named")
+        res.writeHead(302, {
+          location: String(url.searchParams.get("to")).replace("SELF", self),
+          ...(named === null ? {} : { "content-location": named.replace("SELF", self) }),
+        })
+        res.end()
+        return
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(req.headers))
+    })
+    h = await startGateway([
+      ...externalService("web", local.origin),
+      ...externalService("whole", local.origin, { strip_prefix: false }),
+    ])
+    await h.routable("web", 1)
+    const redirect = async (service: string, to: string, named?: string) => {
+      const query = new URLSearchParams({ to, ...(named === undefined ? {} : { named }) })
+      const response = await fetch(`${h!.url}/api/${service}/go?${query}`, { redirect: "manual" })
+      expect(response.status).toBe(302)
+      return [response.headers.get("location"), response.headers.get("content-location")]
+    }
+    // The instance's own origin, as the service builds it from its Host: back through the gateway.
+    expect(await redirect("web", "SELF/echo?a=1#top", "SELF/doc")).toEqual([
+      "/api/web/echo?a=1#top",
+      "/api/web/doc",
+    ])
+    expect(await redirect("web", "SELF")).toEqual(["/api/web/", null])
+    expect(await redirect("whole", "SELF/api/whole/echo")).toEqual(["/api/whole/echo", null])
+    // Another origin, or a path relative to the client's own origin, is left as it is.
+    expect(await redirect("web", "http://elsewhere.example/echo")).toEqual([
+      "http://elsewhere.example/echo",
+      null,
+    ])
+    expect(await redirect("web", "/echo")).toEqual(["/echo", null])
+    // Followed, the rewritten one reaches the service through the gateway.
+    const followed = await fetch(`${h.url}/api/web/go?${new URLSearchParams({ to: "SELF/echo" })}`)
+    expect(followed.url).toBe(`${h.url}/api/web/echo`)
+    // The prefix the gateway took off, whatever a client claimed; none where it took none off.
+    const seen = async (service: string) =>
+      (
+        await json(
+          await fetch(`${h!.url}/api/${service}/echo`, { headers: { "x-forwarded-prefix": "/forged" } }),
+        )
+      )["x-forwarded-prefix"]
+    expect(await seen("web")).toBe("/api/web")
+    expect(await seen("whole")).toBeUndefined()
   })
 
   it("strip_prefix: false forwards the whole path; enabled: false is a 404; agents are not proxied", async () => {
