@@ -378,16 +378,21 @@ export class Gateway {
     const state = this.states.get(route.id) ?? this.pluginState(route.id, route.spec)
     const { spec } = state
     const length = req.headers["content-length"]
-    if (length !== undefined && spec.maxBodyBytes > 0 && Number(length) > spec.maxBodyBytes)
+    // The gateway's own refusals are requests of the service in the metrics too (4xx), as its 429s.
+    if (length !== undefined && spec.maxBodyBytes > 0 && Number(length) > spec.maxBodyBytes) {
+      state.counters.answered(req.method ?? "GET", 413, 0)
       return sendProblem(res, 413, bodyTooLarge(route.id, spec.maxBodyBytes), { connection: "close" })
+    }
     const auth = authorize(route, req.headers, this.table, this.authOptions)
-    if (!auth.ok)
+    if (!auth.ok) {
+      state.counters.answered(req.method ?? "GET", auth.status, 0)
       return sendProblem(
         res,
         auth.status,
         auth.detail,
         auth.status === 401 ? { "www-authenticate": 'Bearer realm="sam"' } : {},
       )
+    }
     const registry = this.options.routes
     if (registry?.hasHooks("onRequest")) {
       const request = { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers }
@@ -726,7 +731,10 @@ export class Gateway {
     const state = this.states.get(route.id)
     if (state === undefined) return refuseUpgrade(socket, 404, this.unknown(req.method ?? "GET", target.id))
     const auth = authorize(route, req.headers, this.table, this.authOptions)
-    if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.detail)
+    if (!auth.ok) {
+      state.counters.answered(req.method ?? "GET", auth.status, 0)
+      return refuseUpgrade(socket, auth.status, auth.detail)
+    }
     const client = clientAddressOf(req.socket.remoteAddress)
     if (state.buckets !== undefined) {
       const key =

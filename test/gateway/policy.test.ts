@@ -1,4 +1,4 @@
-import { get, type IncomingHttpHeaders } from "node:http"
+import { get, type IncomingHttpHeaders, request } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
 import {
   externalService,
@@ -238,6 +238,48 @@ describe("auth", () => {
       '"caller" may not call "other" through the gateway: add "other" to its depends_on',
     )
     expect((await as("store", "samu_caller.forged")).status).toBe(401)
+  })
+
+  it("the gateway's 401s, 403s and 413s are requests of the service in the metrics (sam_gateway_requests_total, 4xx)", async () => {
+    h = await startGateway([
+      upstream("api", { gateway: { auth: "token", maxBodyBytes: 10 } }),
+      upstream("caller"),
+    ])
+    await h.routable("api", 1)
+    await h.routable("caller", 1)
+    const port = h.sam.unitStatus("caller").instances[0]!.port
+    const token = String((await json(await fetch(`http://127.0.0.1:${port}/env`))).SAM_GATEWAY_TOKEN)
+    const records: Array<{ service: string; method: string; status: number }> = []
+    const off = h.gateway.metrics.onRequest(({ service, method, status }) =>
+      records.push({ service, method, status }),
+    )
+    expect((await fetch(`${h.url}/api/api/whoami`)).status).toBe(401)
+    const forbidden = await fetch(`${h.url}/api/api/echo`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(forbidden.status).toBe(403)
+    // A WebSocket upgrade refused the same way.
+    const upgrade = await new Promise<number>((resolve, reject) => {
+      const req = request(`${h!.url}/api/api/ws`, {
+        headers: { connection: "Upgrade", upgrade: "websocket" },
+      })
+      req.on("response", (res) => {
+        res.resume()
+        resolve(res.statusCode as number)
+      })
+      req.on("error", reject)
+      req.end()
+    })
+    expect(upgrade).toBe(401)
+    expect((await fetch(`${h.url}/api/api/echo`, { method: "PUT", body: "x".repeat(11) })).status).toBe(413)
+    off()
+    expect(records).toEqual([
+      { service: "api", method: "GET", status: 401 },
+      { service: "api", method: "POST", status: 403 },
+      { service: "api", method: "GET", status: 401 },
+      { service: "api", method: "PUT", status: 413 },
+    ])
   })
 })
 
