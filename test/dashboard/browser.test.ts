@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { BrowserContext, Page } from "playwright-core"
+import type { BrowserContext, Page, Response } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { repoRoot } from "../cli/runSam.ts"
 import { launchChromium } from "../support/chromium.ts"
@@ -446,6 +446,29 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator("[data-unit]").count()).toBe(7)
     expect(await page.locator("[data-action]").count()).toBe(0)
     await page.screenshot({ path: join(artifacts, "dashboard-viewer.png") })
+  })
+
+  it("shows a unit a reload adds, and drops it when the next reload removes it, with no read of it left to 404", async () => {
+    const base = config(tokens)
+    const passing = {
+      deployment: {
+        mode: "process",
+        command: process.execPath,
+        args: ["-e", "setInterval(() => console.log('alive'), 200)"],
+      },
+    }
+    p.writeConfig({ ...base, services: { ...base.services, passing } })
+    await unit("passing").waitFor({ timeout: 15_000 })
+    await until("passing", "data-state", (s) => s.startsWith("running"))
+    const missing: string[] = []
+    const on404 = (response: Response) => {
+      if (response.status() === 404) missing.push(new URL(response.url()).pathname)
+    }
+    page.on("response", on404)
+    p.writeConfig(base)
+    await unit("passing").waitFor({ state: "detached", timeout: 15_000 })
+    page.off("response", on404)
+    expect(missing).toEqual([])
   })
 
   it("logged no errors in the console, and SAM answered no request with a 5xx", () => {

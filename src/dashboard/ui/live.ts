@@ -108,6 +108,12 @@ export class Live {
   private unreachableTold = false
   /** Units whose metrics history has been asked for (see readHistories). */
   private readonly historiesRead = new Set<string>()
+  /**
+   * Units a reload is removing (their stop's reason says so): not read one by one any more, as
+   * SAM may drop them before the read arrives (a 404 the console would show); the reload's own
+   * event reads every unit again.
+   */
+  private readonly removing = new Set<string>()
   private readonly store: Store
 
   constructor(store: Store) {
@@ -181,10 +187,15 @@ export class Live {
       case "usage":
         this.store.update((s) => applyUsage(s, data))
         return
-      case "transition":
+      case "transition": {
         this.store.update((s) => applyTransition(s, data))
-        this.refreshUnit(unitOf(data))
+        const id = unitOf(data)
+        const reason = (data as { reason?: unknown }).reason
+        if (id !== undefined && typeof reason === "string" && reason.startsWith("removed from the config"))
+          this.removing.add(id)
+        this.refreshUnit(id)
         return
+      }
       case "shutdown":
         this.store.update((s) => ({ ...s, connection: "reconnecting", connectionDetail: "SAM is stopping" }))
         return
@@ -231,7 +242,7 @@ export class Live {
   }
 
   private refreshUnit(id: string | undefined): void {
-    if (id === undefined) return
+    if (id === undefined || this.removing.has(id)) return
     const unit = this.store.state.units.get(id)
     if (unit === undefined) return
     const kind: UnitKind = unit.kind
@@ -242,6 +253,7 @@ export class Live {
   }
 
   private refreshAllUnits(): void {
+    this.removing.clear()
     this.once("units", async () => {
       const [services, agents] = await Promise.all([
         get<{ services: Raw[]; dependencies: Record<string, string[]> }>("/api/services"),
