@@ -71,6 +71,14 @@ const remember = (port: number): number => {
   return port
 }
 
+/**
+ * Ports already promised (kept in the runtime store for instances not started yet): no search
+ * hands them to another unit while their instance waits for its dependencies.
+ */
+export const reservePorts = (ports: Iterable<number>): void => {
+  for (const port of ports) remember(port)
+}
+
 /** Where the next search of each range begins (after the port handed out last). */
 const cursors = new Map<string, number>()
 
@@ -82,10 +90,16 @@ const freePortIn = async (range: PortRange, configured: boolean): Promise<number
   for (let i = 0; i < size; i++) {
     const port = range.from + ((start + i) % size)
     if (handedOut.has(port)) continue
+    // Taken before the probe: a search running at the same time (two units a reload adds) skips
+    // it instead of probing it too and handing out the same port twice.
+    remember(port)
     const bound = await pickOnce(port).catch(() => undefined)
-    if (bound === undefined) continue
+    if (bound === undefined) {
+      handedOut.delete(port)
+      continue
+    }
     cursors.set(key, (start + i + 1) % size)
-    return remember(port)
+    return port
   }
   throw new PortRangeExhausted(
     `no free port in runtime.port_range ${key}: all ${size} are in use (by SAM's units or other programs); widen the range`,

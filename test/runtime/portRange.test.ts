@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type ConfiguredSam, createSam } from "../../src/app/createSam.ts"
 import type { SamConfigInput } from "../../src/config/schema.ts"
-import { defaultPortRange, ephemeralOverlap } from "../../src/runtime/freePort.ts"
+import { defaultPortRange, ephemeralOverlap, freePort, reservePorts } from "../../src/runtime/freePort.ts"
 import { fixture, survivors } from "../support/runtime.ts"
 
 const bind = (port: number): Promise<Server | undefined> =>
@@ -158,6 +158,23 @@ describe("a fixed deployment.port", () => {
     await sam.until("web", (s) => s.ready, 10_000)
     expect(sam.unitStatus("web").instances[0]?.port).toBe(port)
     expect(asked).toEqual([])
+  })
+})
+
+describe("ports handed out at the same time", () => {
+  it("are never the same port twice (two units a reload adds start together)", async () => {
+    // A range of its own, searched by 40 starts at once, several times over.
+    const range = { from: 43_100, to: 43_299 }
+    const ports = (await Promise.all(Array.from({ length: 40 }, () => freePort(range)))).concat(
+      await Promise.all(Array.from({ length: 40 }, () => freePort(range))),
+    )
+    expect(new Set(ports).size).toBe(ports.length)
+    for (const port of ports) expect(port >= range.from && port <= range.to).toBe(true)
+  })
+
+  it("skip a port the runtime store keeps for an instance not started yet (reserved when SAM starts)", async () => {
+    reservePorts([43_400])
+    expect(await freePort({ from: 43_400, to: 43_401 })).toBe(43_401)
   })
 })
 

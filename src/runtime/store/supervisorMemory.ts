@@ -54,6 +54,7 @@ export const storeMemory = (store: RuntimeStore): SupervisorMemory => {
     portOf: (unit, instance) => store.ports.get(unit, instance),
     setPort: (unit, instance, port) => store.ports.set(unit, instance, port),
     clearPorts: (unit) => void store.ports.clear(unit),
+    keptPorts: () => store.ports.list().map((p) => p.port),
     windowOf: (key) => {
       const record = store.restartWindows.get(key)
       return record && { stamps: record.stamps, consecutiveFailures: record.consecutiveFailures }

@@ -72,6 +72,8 @@ export interface SupervisorMemory {
   readonly portOf: (unit: string, instance: number) => number | undefined
   readonly setPort: (unit: string, instance: number, port: number) => void
   readonly clearPorts: (unit: string) => void
+  /** Every port kept for any instance (reserved when SAM starts: see freePort.ts reservePorts). */
+  readonly keptPorts?: () => ReadonlyArray<number>
   readonly windowOf: (key: string) => InstanceWindow | undefined
   readonly setWindow: (key: string, window: InstanceWindow) => void
   /** The operator's last start or stop of this version of the unit's config, if any. */

@@ -2,7 +2,7 @@
 // scaling, so a dependent's SAM_<ID>_URL keeps answering) and its restart windows, in memory and,
 // when SAM has a runtime store, across SAM restarts (SupervisorMemory).
 import { Effect } from "effect"
-import { freePort, type PortRange, portIsFree } from "../freePort.ts"
+import { freePort, type PortRange, portIsFree, reservePorts } from "../freePort.ts"
 import type { SupervisorMemory } from "./contracts.ts"
 import { freshWindow, type InstanceWindow } from "./decide.ts"
 import type { InstanceRunner } from "./instanceRunner.ts"
@@ -25,6 +25,7 @@ export class InstanceMemory {
     holderOf?: (port: number, runner: InstanceRunner) => string | undefined,
   ) {
     this.durable = durable
+    reservePorts(durable?.keptPorts?.() ?? [])
     this.portRange = portRange
     this.onMoved = onMoved
     this.holderOf = holderOf
