@@ -91,12 +91,15 @@ export const acquireStateDir = (stateDir: string): StateDirLock => {
   const dir = resolve(stateDir)
   let db: DatabaseSync | undefined
   try {
-    ensurePrivateDir(dir)
+    const foreign = ensurePrivateDir(dir)
+    if (foreign !== undefined)
+      throw new StateDirLockFailed({ stateDir: dir, cause: undefined, message: foreign })
     db = new DatabaseSync(lockFile(dir), { timeout: 0 })
     // No journal file (nothing is ever written), the lock kept until close, taken up front.
     db.exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY; BEGIN EXCLUSIVE")
   } catch (error) {
     db?.close()
+    if (error instanceof StateDirLockFailed) throw error
     if (isBusy(error)) throw inUse(dir)
     throw new StateDirLockFailed({
       stateDir: dir,

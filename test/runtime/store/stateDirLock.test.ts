@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import {
   chmodSync,
+  chownSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -21,6 +22,7 @@ import {
   holderFile,
   readLockHolder,
   StateDirInUse,
+  StateDirLockFailed,
 } from "../../../src/runtime/store/stateDirLock.ts"
 import { fixture } from "../../support/runtime.ts"
 
@@ -160,6 +162,29 @@ describe("the state dir's permissions", () => {
     acquireStateDir(wide).release()
     expect(statSync(wide).mode & 0o777).toBe(0o700)
   })
+
+  // CI runs as root, which can give the dir away; another user cannot.
+  it.runIf(process.getuid?.() === 0)(
+    "refuses a state dir another user owns, naming both uids, and writes nothing in it",
+    () => {
+      const dir = join(stateDir(), "shared")
+      mkdirSync(dir, { mode: 0o777 })
+      chmodSync(dir, 0o777)
+      chownSync(dir, 65534, 65534)
+      let refused: unknown
+      try {
+        acquireStateDir(dir).release()
+      } catch (error) {
+        refused = error
+      }
+      expect(refused).toBeInstanceOf(StateDirLockFailed)
+      expect((refused as StateDirLockFailed).message).toBe(
+        `state dir ${dir} belongs to uid 65534, not to uid 0 that SAM runs as: its owner could replace what SAM and \`sam\` read there (api.json, which tells the CLI where to send the admin token); give SAM a state dir of its own user (runtime.state_dir)`,
+      )
+      expect(readdirSync(dir)).toEqual([])
+      expect(statSync(dir).mode & 0o777).toBe(0o777)
+    },
+  )
 
   it("keeps other local users out of the runtime store and agents' data (checked as nobody)", () => {
     // Under a dir anyone may enter (mkdtemp's is 0700), as a project's .sam is.
