@@ -8,10 +8,15 @@ import { SamConfigSchema } from "./schema.ts"
 /** The schema document, with `$defs` inlined at the top so `#/$defs/...` references resolve. */
 export const configJsonSchema = (): Record<string, unknown> => {
   const doc = Schema.toJsonSchemaDocument(SamConfigSchema, { onExcessProperty: "error" })
+  // Compose's extension fields: top-level `x-*` keys hold YAML anchors; SAM ignores them.
+  const root = doc.definitions.SamConfig
   return {
     $schema: JsonSchema.META_SCHEMA_URI_DRAFT_2020_12,
     ...doc.schema,
-    $defs: doc.definitions,
+    $defs: {
+      ...doc.definitions,
+      ...(root === undefined ? {} : { SamConfig: { ...root, patternProperties: { "^x-": {} } } }),
+    },
   }
 }
 

@@ -50,11 +50,18 @@ const exists = async (file: string): Promise<boolean> => {
   }
 }
 
+/**
+ * A file's settings without its top-level `x-*` keys: Compose's extension fields, where YAML
+ * anchors are kept (`x-common: &common {...}`, then `<<: *common`); SAM reads nothing in them.
+ */
+const withoutExtensions = (value: unknown): unknown =>
+  isRecord(value) ? Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith("x-"))) : value
+
 const fileLayer = (name: string, file: string, parsed: ConfigFile, cwd: string): ConfigLayer => {
   const shown = displayPath(file, cwd)
   return {
     name,
-    value: parsed.value,
+    value: withoutExtensions(parsed.value),
     baseDir: dirname(file),
     file,
     locate: (path, atKey) => {

@@ -147,10 +147,11 @@ const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
       problems: [],
     }
   }
-  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true })
+  // `<<: *common` merge keys (YAML 1.1, which Compose files use with their x-* anchors).
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, merge: true })
   const again = new LineCounter()
   const duplicates = doc.errors.some((e) => e.code === "DUPLICATE_KEY")
-    ? duplicateKeys(parseDocument(text, { lineCounter: again, uniqueKeys: false }), again)
+    ? duplicateKeys(parseDocument(text, { lineCounter: again, uniqueKeys: false, merge: true }), again)
     : []
   // yaml's own words stay should the walk not find what it meant.
   const duplicated = duplicates.length > 0

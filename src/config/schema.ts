@@ -15,6 +15,7 @@ import { encodedDefaultRestartPolicy, RestartPolicySchema } from "./restartPolic
 import {
   Count,
   EnvMap,
+  NonBlank,
   NonEmpty,
   optional,
   Port,
@@ -167,7 +168,7 @@ const Deployment = Schema.Struct({
   mode: Schema.Literals(DEPLOYMENT_MODES).annotate({
     description: "process: run command; container: run image with docker/podman; external: only watch url.",
   }),
-  command: optional(NonEmpty, "mode process: executable."),
+  command: optional(NonBlank, "mode process: executable."),
   args: optional(StringList),
   cwd: optional(NonEmpty, "Working directory (relative to this file)."),
   env: optional(EnvMap),

@@ -6,7 +6,7 @@ import { constants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { suggestionSuffix } from "./suggest.ts"
+import { didYouMean } from "./suggest.ts"
 
 /** Makes a struct key optional in the input, filled with `value` when absent, documented in the JSON Schema. */
 export const withDefault =
@@ -48,6 +48,9 @@ export const Port = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 655
 /** A string that must not be empty (a command, path, image, URL). */
 export const NonEmpty = Schema.String.check(Schema.isMinLength(1, { expected: "a non-empty string" }))
 
+/** A string with something but white space in it (a command of only spaces runs nothing). */
+export const NonBlank = Schema.String.check(Schema.isPattern(/\S/, { expected: "a non-empty string" }))
+
 /**
  * Environment variables: each value a string, or a number or boolean written bare (`PORT: 3000`,
  * `DEBUG: true`), taken as its text, as Compose takes it. Decoded to strings.
@@ -70,10 +73,17 @@ export const StringList = Schema.Array(Schema.String)
 export const SIGNAL_NAMES: ReadonlyArray<string> = Object.keys(constants.signals)
 
 // "term" and "sigterm" mean SIGTERM: try the usual spelling first, then string distance.
+// The distance is of the names without their common "SIG": SIGFOO is no typo of SIGIOT.
 const signalHint = (name: string): string => {
   const upper = name.toUpperCase()
   const spelled = [upper, `SIG${upper}`].find((s) => SIGNAL_NAMES.includes(s))
-  return spelled === undefined ? suggestionSuffix(name, SIGNAL_NAMES) : ` (did you mean "${spelled}"?)`
+  if (spelled !== undefined) return ` (did you mean "${spelled}"?)`
+  const bare = upper.startsWith("SIG") ? upper.slice(3) : upper
+  const hint = didYouMean(
+    bare,
+    SIGNAL_NAMES.map((s) => s.slice(3)),
+  )
+  return hint === undefined ? "" : ` (did you mean "SIG${hint}"?)`
 }
 
 /** A signal name from os.constants.signals; a typo gets a did-you-mean. */

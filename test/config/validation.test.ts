@@ -676,3 +676,41 @@ describe("an agent's limits its runtime cannot enforce", () => {
     ])
   })
 })
+
+describe("what Compose users write", () => {
+  it("top-level x-* keys hold YAML anchors that units merge with <<, and SAM reads nothing in them", async () => {
+    const dir = await tempDir({
+      "sam.yaml": yaml(
+        "x-common: &common",
+        "  restart_policy: on-failure",
+        "  health_check: { endpoint: /health }",
+        "services:",
+        "  web:",
+        "    <<: *common",
+        "    deployment: { mode: process, command: node }",
+      ),
+    })
+    const { config } = await loadConfig({ cwd: dir, configPath: "sam.yaml", env: {} })
+    expect(Object.keys(config)).not.toContain("x-common")
+    expect(config.services.web?.health_check).toMatchObject({ endpoint: "/health" })
+    expect(config.services.web?.restart_policy).toMatchObject({ type: "transient" })
+  })
+
+  it("a command of only white space is refused as an empty one, and SIGFOO is no typo of SIGIOT", async () => {
+    expect(
+      await check([
+        "services:",
+        "  web:",
+        '    deployment: { mode: process, command: "  " }',
+        "    stop: { signal: SIGFOO }",
+        "  api:",
+        "    deployment: { mode: process, command: node }",
+        "    stop: { signal: SIGTRM }",
+      ]),
+    ).toEqual([
+      'sam.yaml:3:43 services.web.deployment.command: expected a non-empty string, found "  "',
+      'sam.yaml:4:21 services.web.stop.signal: expected a signal name such as "SIGTERM" (os.constants.signals), found "SIGFOO"',
+      'sam.yaml:7:21 services.api.stop.signal: expected a signal name such as "SIGTERM" (os.constants.signals), found "SIGTRM" (did you mean "SIGTERM"?)',
+    ])
+  })
+})
