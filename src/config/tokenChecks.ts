@@ -12,17 +12,36 @@ const unresolved = /\$\{(env|vault)\.[^}]+\}/
 export const checkApiTokens = (raw: Record<string, unknown>, out: Array<IssueDraft>): void => {
   const security = raw.security
   if (!isRecord(security) || !isRecord(security.api_tokens)) return
+  /** The first name each token value was given, to tell a value given twice. */
+  const named = new Map<string, string>()
   for (const [name, entry] of Object.entries(security.api_tokens)) {
     if (!isRecord(entry) || typeof entry.token !== "string") continue
     const { token } = entry
+    const path = ["security", "api_tokens", name, "token"]
     // The schema already says an empty token is wrong; say why a short one is, never its value.
-    if (token === "" || unresolved.test(token) || token.length >= MIN_API_TOKEN_LENGTH) continue
-    out.push({
-      path: ["security", "api_tokens", name, "token"],
-      message:
-        `the token of "${name}" is ${token.length} characters long; API tokens need at least ` +
-        `${MIN_API_TOKEN_LENGTH} (counted after secrets resolve): generate one with \`openssl rand -hex 32\``,
-    })
+    if (token === "" || unresolved.test(token)) continue
+    if (token.length < MIN_API_TOKEN_LENGTH) {
+      out.push({
+        path,
+        message:
+          `the token of "${name}" is ${token.length} characters long; API tokens need at least ` +
+          `${MIN_API_TOKEN_LENGTH} (counted after secrets resolve): generate one with \`openssl rand -hex 32\``,
+      })
+      continue
+    }
+    // Spaces only, or one character over and over: as easy to guess as a short one.
+    if (new Set(token.trim()).size <= 1)
+      out.push({
+        path,
+        message: `the token of "${name}" is ${token.trim() === "" ? "only white space" : "one character repeated"}: generate one with \`openssl rand -hex 32\``,
+      })
+    const first = named.get(token)
+    if (first !== undefined)
+      out.push({
+        path,
+        message: `"${name}" has the same token as "${first}": a request with it could be either (and take either's role); give each its own`,
+      })
+    else named.set(token, name)
   }
 }
 

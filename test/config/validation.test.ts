@@ -714,3 +714,29 @@ describe("what Compose users write", () => {
     ])
   })
 })
+
+describe("API tokens a config gives", () => {
+  it("refuses white space or one repeated character, and one value under two names (which role would it take?)", () => {
+    let error: unknown
+    try {
+      validateConfigObject({
+        security: {
+          api_tokens: {
+            blank: { token: " ".repeat(20), role: "admin" },
+            same: { token: "a".repeat(20), role: "admin" },
+            ops: { token: "a-long-enough-token-0001", role: "admin" },
+            watch: { token: "a-long-enough-token-0001", role: "viewer" },
+          },
+        },
+      })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(lines(error as ConfigError)).toEqual([
+      '<config> security.api_tokens.blank.token: the token of "blank" is only white space: generate one with `openssl rand -hex 32`',
+      '<config> security.api_tokens.same.token: the token of "same" is one character repeated: generate one with `openssl rand -hex 32`',
+      '<config> security.api_tokens.watch.token: "watch" has the same token as "ops": a request with it could be either (and take either\'s role); give each its own',
+    ])
+  })
+})
