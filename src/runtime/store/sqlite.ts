@@ -1,5 +1,7 @@
 // The node:sqlite connection the runtime store runs on (WAL, synchronous=NORMAL, foreign keys,
 // a busy timeout) and typed readers for its rows. Table modules (desiredState.ts, ...) use these.
+
+import { closeSync, existsSync, openSync } from "node:fs"
 import { DatabaseSync, type SQLOutputValue } from "./nodeSqlite.ts"
 
 export type Row = Record<string, SQLOutputValue>
@@ -19,9 +21,17 @@ export interface OpenOptions {
   readonly busyTimeoutMs?: number
 }
 
-/** Open (creating if absent) a connection; nothing is written until `useWal`. */
-export const openConnection = (file: string, options: OpenOptions = {}): DatabaseSync =>
-  new DatabaseSync(file, { timeout: options.busyTimeoutMs ?? 5_000, enableForeignKeyConstraints: true })
+/**
+ * Open (creating if absent) a connection; nothing is written until `useWal`. A new file is its
+ * owner's only (0600), and so are its -wal and -shm, which SQLite creates with the file's mode.
+ */
+export const openConnection = (file: string, options: OpenOptions = {}): DatabaseSync => {
+  if (file !== ":memory:" && !existsSync(file)) closeSync(openSync(file, "a", 0o600))
+  return new DatabaseSync(file, {
+    timeout: options.busyTimeoutMs ?? 5_000,
+    enableForeignKeyConstraints: true,
+  })
+}
 
 /**
  * WAL mode: a crash (even SIGKILL) between writes loses no committed transaction, and

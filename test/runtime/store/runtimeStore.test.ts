@@ -2,7 +2,7 @@
 // database, round-trips every table, writes atomically, tells watchers (plain callbacks, PubSub,
 // SubscriptionRef) about committed changes only, keeps its data across close and SIGKILL.
 import { spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -48,6 +48,15 @@ const descriptorsInto = (dir: string): Array<string> =>
   })
 
 describe("the runtime store's schema", () => {
+  it("state.db and its -wal and -shm are their owner's only (0600)", () => {
+    const dir = stateDir()
+    const store = openRuntimeStore(dir)
+    store.desiredState.set(desired("web", "stopped"))
+    for (const name of ["state.db", "state.db-wal", "state.db-shm"])
+      expect((statSync(join(dir, name)).mode & 0o777).toString(8), name).toBe("600")
+    store.close()
+  })
+
   it("an empty state dir gets state.db in WAL mode at the current schema version", () => {
     const dir = stateDir()
     const store = openRuntimeStore(dir)
