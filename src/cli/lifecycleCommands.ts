@@ -182,6 +182,12 @@ export const lifecycleRun =
             const why = after.status === "running" ? "its readiness check has not passed" : after.reason
             io.stderr(`sam: ${unit.id} did not become ready${why === "" ? "" : `: ${terminalSafe(why)}`}\n`)
           }
+          // A start that came while it stopped (queued, LIFECYCLE.md) undid it: a script that
+          // stops a unit must not be told it is down when it runs.
+          if (name === "stop" && after.status !== "stopped") {
+            failed++
+            io.stderr(`sam: ${unit.id} is ${after.status} again: a start came while it was stopping\n`)
+          }
         } catch (error) {
           // Refused in its state: "already" where the command leads is no failure; any other
           // refusal (a dependency down) is told and the rest go on. Everything else ends the run.
