@@ -235,6 +235,8 @@ export class Sam {
   private traffic: UnitTraffic | undefined
   private autoscaler: Fiber.Fiber<never> | undefined
   private readonly probeListeners = new Set<ProbeListener>()
+  /** Capabilities each agent offers without its config declaring them, by unit id. */
+  private readonly undeclared = new Map<string, ReadonlyArray<string>>()
 
   constructor(options: SamOptions) {
     this.logLevel = options.logLevel ?? "info"
@@ -244,6 +246,13 @@ export class Sam {
     this.capabilities = new CapabilityRouter({
       ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
       whyMissing: (capability) => this.providersDown(capability),
+      hintMissing: (capability) => this.offeredUndeclared(capability),
+    })
+    // What each agent offers that its config does not declare (so is not routed), for the hint.
+    this.bus.subscribe((event) => {
+      if (event.type !== "agent.undeclared-capability" || typeof event.unit !== "string") return
+      const offered = (event as { capabilities?: unknown }).capabilities
+      if (Array.isArray(offered)) this.undeclared.set(event.unit, offered.map(String))
     })
     const drivers = new Map<string, Driver>([
       ["process", processDriver],
@@ -765,6 +774,15 @@ export class Sam {
    * Why `capability` has no running provider when configured agents declare it: which ones and
    * their state, and how to bring one up. Undefined when no agent declares it.
    */
+  private offeredUndeclared(capability: string): string | undefined {
+    const agents = [...this.undeclared]
+      .filter(([id, offered]) => offered.includes(capability) && this.supervisor.spec(id) !== undefined)
+      .map(([id]) => id)
+    if (agents.length === 0) return undefined
+    const [first] = agents
+    return `${agents.join(", ")} ${agents.length === 1 ? "offers" : "offer"} it, but the config does not declare it (a capability is routed only once listed): add "${capability}" to agents.${first}.capabilities`
+  }
+
   private providersDown(capability: string): string | undefined {
     const declaring = this.supervisor
       .specs()

@@ -101,7 +101,15 @@ describe("capability routing", () => {
     const warning = await h.next((e) => e.type === "agent.undeclared-capability" && e.unit === "modest")
     expect((warning as unknown as { capabilities: string[] }).capabilities).toContain("whoami")
     expect((await h.sam.invoke("echo", 2)).output).toBe(2)
-    await expect(h.sam.invoke("whoami", {})).rejects.toBeInstanceOf(CapabilityError)
+    // The refusal says who offers it and what to write.
+    const refused = await h.sam.invoke("whoami", {}).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(CapabilityError)
+    expect((refused as CapabilityError).message).toBe(
+      'no agent or plugin offers capability "whoami": modest offers it, but the config does not declare it (a capability is routed only once listed): add "whoami" to agents.modest.capabilities',
+    )
+    await expect(h.sam.invoke("nobody-has-this", {})).rejects.toThrow(
+      /^no agent or plugin offers capability "nobody-has-this"$/,
+    )
   })
 })
 

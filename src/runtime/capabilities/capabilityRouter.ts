@@ -92,12 +92,15 @@ export class CapabilityRouter {
   private readonly descriptions = new Map<string, string | undefined>()
   private readonly maxQueue: number
   private readonly explainers = new Set<WhyMissing>()
+  /** A hint for a capability nothing offers nor declares (an agent that offers it undeclared). */
+  private readonly hintMissing: WhyMissing | undefined
   private readonly invocationListeners = new Set<InvocationListener>()
 
   /** `whyMissing`: the first explainer (see `explainMissing`). */
-  constructor(options: { maxQueue?: number; whyMissing?: WhyMissing } = {}) {
+  constructor(options: { maxQueue?: number; whyMissing?: WhyMissing; hintMissing?: WhyMissing } = {}) {
     this.maxQueue = options.maxQueue ?? 100
     if (options.whyMissing) this.explainers.add(options.whyMissing)
+    this.hintMissing = options.hintMissing
   }
 
   /**
@@ -291,10 +294,11 @@ export class CapabilityRouter {
             reason: "unavailable",
             message: `capability "${capability}" is unavailable: ${why.join("; ")}`,
           })
+        const hint = this.hintMissing?.(capability)
         throw new CapabilityError({
           capability,
           reason: "not_found",
-          message: `no agent or plugin offers capability "${capability}"`,
+          message: `no agent or plugin offers capability "${capability}"${hint === undefined ? "" : `: ${hint}`}`,
         })
       }
       const start = this.cursors.get(capability) ?? 0
