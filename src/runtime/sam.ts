@@ -249,11 +249,12 @@ export class Sam {
       hintMissing: (capability) => this.offeredUndeclared(capability),
     })
     // What each agent offers that its config does not declare (so is not routed), for the hint.
-    this.bus.subscribe((event) => {
+    const offUndeclared = this.bus.subscribe((event) => {
       if (event.type !== "agent.undeclared-capability" || typeof event.unit !== "string") return
       const offered = (event as { capabilities?: unknown }).capabilities
       if (Array.isArray(offered)) this.undeclared.set(event.unit, offered.map(String))
     })
+    this.addFinalizer(() => offUndeclared())
     const drivers = new Map<string, Driver>([
       ["process", processDriver],
       ["external", externalDriver],
