@@ -39,6 +39,19 @@ describe("graceful stop", () => {
     expect(h.supervisor.status("polite").instances[0]?.reason).toBe("stop")
   })
 
+  it("keeps showing the pid of the process while it stops, and none once it is stopped", async () => {
+    h = harness([nodeService("stubborn", "stubborn.mjs", { stop: { graceMs: 2_000 } })])
+    await h.supervisor.startAll()
+    const pid = h.supervisor.status("stubborn").pid as number
+    h.pids.add(await grandchildOf(h, "stubborn"))
+    const stop = h.supervisor.command("stubborn", "stop")
+    // It has its SIGTERM: SAM has let go of its handle and waits out the grace.
+    await h.nextLine("stubborn", (l) => l.includes("parent ignoring SIGTERM"))
+    expect(h.supervisor.status("stubborn")).toMatchObject({ state: "stopping", pid })
+    await stop
+    expect(h.supervisor.status("stubborn").pid).toBeUndefined()
+  })
+
   it("a child that handles SIGTERM but exits after its grace is said to have outlived its grace, not ignored the signal", async () => {
     h = harness([
       nodeService("slow", "slow-exit.mjs", { stop: { graceMs: 300 }, env: { EXIT_AFTER_MS: "3000" } }),

@@ -77,6 +77,8 @@ export class InstanceRunner implements LifecycleWork {
   draining = false
   /** Stopped because its process ended (not by a stop): a config change runs it again. */
   endedItself = false
+  /** The pid of the process being stopped (its handle is already let go of). */
+  private stoppingPid: number | undefined
   /** The dependencies' addresses its current incarnation was given (SAM_<ID>_URL), by unit. */
   givenUrls: Readonly<Record<string, string>> = noDependencyUrls
 
@@ -221,7 +223,7 @@ export class InstanceRunner implements LifecycleWork {
       instance: this.index,
       state: this.state,
       ready: this.ready,
-      pid: this.handle?.pid,
+      pid: this.handle?.pid ?? this.stoppingPid,
       port: this.port ?? this.handle?.port,
       url: this.handle?.url,
       restarts: this.restarts,
@@ -455,6 +457,8 @@ export class InstanceRunner implements LifecycleWork {
       if (this.probes) yield* Fiber.interrupt(this.probes)
       const handle = this.handle
       this.handle = undefined
+      // Still shown while it stops (`sam ps`): the process is alive until the stop is done.
+      this.stoppingPid = handle?.pid
       let stopped: StopOutcome = {}
       if (handle) {
         const graceMs = input.timeoutMs ?? this.spec.stop.graceMs
@@ -491,7 +495,13 @@ export class InstanceRunner implements LifecycleWork {
       yield* this.closeScope()
       if (this.forced === forced) this.forced = undefined
       return stopped
-    })
+    }).pipe(
+      Effect.ensuring(
+        Effect.sync(() => {
+          this.stoppingPid = undefined
+        }),
+      ),
+    )
   }
 
   private closeScope(): Effect.Effect<void> {
