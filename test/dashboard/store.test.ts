@@ -2,6 +2,7 @@
 // once), usage samples and the metrics history into sparklines, alerts, the timeline newest first.
 import { describe, expect, it } from "vitest"
 import { asAlert, firingAlerts } from "../../src/dashboard/ui/live.ts"
+import { logText } from "../../src/dashboard/ui/logText.ts"
 import { headerCounts } from "../../src/dashboard/ui/states.ts"
 import {
   applyHistory,
@@ -342,5 +343,12 @@ describe("the header's counts", () => {
       failing: 1,
       stopped: 0,
     })
+  })
+})
+
+describe("a log line on the page", () => {
+  it("loses its colours and shows other control characters escaped, as sam logs shows them", () => {
+    expect(logText("\x1b[31mred\x1b[0m and \x1b[1;32mbold green\x1b[m")).toBe("red and bold green")
+    expect(logText("clear\x1b[2J bell\x07 tab\tkept")).toBe("clear\\x1b[2J bell\\x07 tab\tkept")
   })
 })

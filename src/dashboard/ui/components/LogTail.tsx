@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks"
 import { unitPath } from "../api.ts"
 import { clock } from "../format.ts"
+import { logText } from "../logText.ts"
 import { openStream } from "../sse.ts"
 import type { LogLine, Unit } from "../types.ts"
 
@@ -36,6 +37,8 @@ export const LogTail = ({ unit, units, onSelect }: Props) => {
     const stream = openStream({
       url: `${unitPath(kind, id)}/logs?follow=true&lines=200`,
       onMessage: (event, data) => {
+        // Lines skipped while the page fell behind a unit writing flat out: said, not hidden.
+        if (event === "gap") setStatus(String((data as { detail?: unknown }).detail ?? "lines were skipped"))
         if (event !== "line") return
         batch.push(data as LogLine)
         // One render per animation frame, however fast the unit writes.
@@ -85,7 +88,7 @@ export const LogTail = ({ unit, units, onSelect }: Props) => {
           <div key={l.seq} class={`log-line stream-${l.stream}`} data-seq={l.seq}>
             <time>{clock(l.time)}</time>
             {l.instance > 0 && <span class="instance">#{l.instance}</span>}
-            <span class="text">{l.line}</span>
+            <span class="text">{logText(l.line)}</span>
           </div>
         ))}
       </div>
