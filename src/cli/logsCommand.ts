@@ -221,11 +221,14 @@ const sayWhySilent = (
   merged: ReadonlyArray<{ unit: string }>,
   query: Query,
   named: boolean,
+  lastSeqs: ReadonlyMap<string, number>,
 ) => {
   const seen = new Set(merged.map((m) => m.unit))
   const filtered = Object.keys(query).some((key) => key !== "lines")
   for (const t of targets) {
     if (seen.has(t.id)) continue
+    // It has written lines, and none was asked for (`-n 0`): nothing to explain.
+    if (!filtered && (lastSeqs.get(t.id) ?? 0) > 0) continue
     const down = t.state !== undefined && downStates.has(t.state)
     if (!named && !down) continue
     const what = filtered ? `no line of ${t.id} matches` : `${t.id} has written nothing${down ? "" : " yet"}`
@@ -264,7 +267,7 @@ export const run: CommandRun = async ({ values, positionals, io }) => {
       const out = printer(io, targets, format)
       const { merged, lastSeqs } = await history(client, targets, query)
       for (const { unit, line } of merged) out.print(unit, line)
-      sayWhySilent(io, targets, merged, query, positionals.length > 0)
+      sayWhySilent(io, targets, merged, query, positionals.length > 0, lastSeqs)
       if (values.follow !== true) return EXIT_OK
 
       const abort = new AbortController()

@@ -19,6 +19,13 @@ describe("sam logs of a unit with no lines", () => {
             args: ["-e", "setInterval(() => {}, 1e9)"],
           },
         },
+        talker: {
+          deployment: {
+            mode: "process",
+            command: process.execPath,
+            args: ["-e", "console.log('hello'); setInterval(() => {}, 1e9)"],
+          },
+        },
       },
       agents: { ghost: { path: "./nope", runtime: "process", capabilities: ["x"] } },
     })
@@ -39,6 +46,10 @@ describe("sam logs of a unit with no lines", () => {
     const all = await runSam(["logs"], { cwd: p.dir })
     expect(all.stderr).toMatch(/^sam: ghost has written nothing; it is /)
     expect(all.stderr).not.toContain("quiet")
+    // `-n 0` of a unit that has written: nothing was asked for, so nothing to explain.
+    for (;;) if ((await runSam(["logs", "talker"], { cwd: p.dir })).stdout.includes("hello")) break
+    const none = await runSam(["logs", "talker", "-n", "0"], { cwd: p.dir })
+    expect(none).toMatchObject({ code: 0, stdout: "", stderr: "" })
     sam.child.kill("SIGTERM")
     expect(await sam.exited).toBe(0)
   })
