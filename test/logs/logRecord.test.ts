@@ -26,3 +26,35 @@ describe("a log record in its unit's file", () => {
     expect(logLineView(printed!).fields).toEqual({ msg: "json" })
   })
 })
+
+describe("a read of a unit's log file", () => {
+  it("holds at most its bound of text: the newest lines that fit, however many were asked for", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const { readRecords } = await import("../../src/runtime/logs/logReader.ts")
+    const dir = mkdtempSync(join(tmpdir(), "sam-log-read-"))
+    try {
+      const file = join(dir, "big.log")
+      const line = "x".repeat(1000)
+      const records = Array.from({ length: 100 }, (_, i) =>
+        encodeRecord({
+          seq: i + 1,
+          time: Date.UTC(2026, 11, 1),
+          unit: "big",
+          instance: 0,
+          stream: "stdout",
+          line,
+        }),
+      )
+      writeFileSync(file, records.join(""))
+      // 10 lines' worth of text (a line's record is a little longer than the line itself).
+      const read = await readRecords(file, "big", { lines: 100 }, 10 * 1100)
+      expect(read.map((r) => r.seq)).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100])
+      // Under the bound, every line asked for.
+      expect((await readRecords(file, "big", { lines: 100 })).length).toBe(100)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -89,14 +89,23 @@ const openListed = async (file: LogFile): Promise<OpenLogFile | undefined> => {
   )
 }
 
+/** At most this much of the log's text (UTF-16 units, ~32 MiB) is held by one read. */
+export const maxReadChars = 32 * 1024 * 1024
+
 /**
  * The last `query.lines` (default 100) records of `unit` in the log at `path` that match the
- * query, oldest first. Every file is opened before any is read, so a rotation meanwhile (renames)
+ * query, oldest first, and no more of them than `maxChars` of text hold. Every file is opened before any is read, so a rotation meanwhile (renames)
  * changes nothing of what is read; a record seen twice counts once.
  */
-export const readRecords = async (path: string, unit: string, query: LogQuery): Promise<LogRecord[]> => {
+export const readRecords = async (
+  path: string,
+  unit: string,
+  query: LogQuery,
+  maxChars = maxReadChars,
+): Promise<LogRecord[]> => {
   const limit = query.lines ?? defaultLines
   const found: LogRecord[] = []
+  let held = 0
   if (limit <= 0) return found
   const files = (await Promise.all(rotatedFiles(path).map(openListed))).filter(
     (file): file is OpenLogFile => file !== undefined,
@@ -116,6 +125,9 @@ export const readRecords = async (path: string, unit: string, query: LogQuery): 
           lowestSeq = record.seq
           if (pastQuery(record, query)) return found.reverse()
           if (!matches(record, query)) continue
+          // The newest lines up to the bound: 100,000 lines of 64 KiB would be 6 GB in memory.
+          held += text.length
+          if (held > maxChars && found.length > 0) return found.reverse()
           found.push(record)
           if (found.length >= limit) return found.reverse()
         }
