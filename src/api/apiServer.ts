@@ -199,6 +199,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
             authenticate: (header) => authenticator.authenticate(header),
             loopback: isLoopbackHost(host),
             report,
+            refused: (source, service, status) => options.audit?.refused(source, { service, status }),
           }).pipe(Scope.provide(scope)),
         ))
   const context: ApiContextShape = {

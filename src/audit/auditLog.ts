@@ -17,7 +17,7 @@ import {
   sealEntry,
 } from "./auditEntry.ts"
 import { rotatedFile, rotationIndexes } from "./auditFiles.ts"
-import { RefusalTally } from "./refusalTally.ts"
+import { RefusalTally, type RefusedAt } from "./refusalTally.ts"
 
 /** Where checkpoints are kept outside the log (the runtime store's audit_checkpoints table). */
 export interface AuditAnchor {
@@ -112,11 +112,12 @@ export class AuditLog {
 
   /**
    * Count a request refused for want of a valid credential from `source` (an address). Written as
-   * one `api.unauthenticated` entry per source and window, when the window closes (or on close).
+   * one `api.unauthenticated` entry per source and window, when the window closes (or on close);
+   * a gateway route's 401/403 (`at`) as one `gateway.refused` entry per source, service and status.
    */
-  refused(source: string): void {
+  refused(source: string, at?: RefusedAt): void {
     if (this.closed) return
-    this.refusals.count(source, Date.now())
+    this.refusals.count(source, Date.now(), at)
     this.scheduleRefusals()
   }
 

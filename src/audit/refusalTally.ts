@@ -3,9 +3,16 @@
 // count, instead of one per request. Pure; AuditLog drains it when windows close and on close.
 import type { AuditRecord } from "./auditEntry.ts"
 
+/** A gateway refusal's service and status; none for the control API's 401s. */
+export interface RefusedAt {
+  readonly service: string
+  readonly status: number
+}
+
 interface Window {
   readonly source: string
   readonly start: number
+  readonly at: RefusedAt | undefined
   count: number
 }
 
@@ -17,13 +24,13 @@ export class RefusalTally {
     this.windowMs = windowMs
   }
 
-  /** One more refusal from `source` at `now` (epoch ms). */
-  count(source: string, now: number): void {
+  /** One more refusal from `source` at `now` (epoch ms), of the API or of a service's gateway route. */
+  count(source: string, now: number, at?: RefusedAt): void {
     const start = now - (now % this.windowMs)
-    const key = `${start} ${source}`
+    const key = `${start} ${source}${at === undefined ? "" : ` ${at.service} ${at.status}`}`
     const window = this.windows.get(key)
     if (window) window.count++
-    else this.windows.set(key, { source, start, count: 1 })
+    else this.windows.set(key, { source, start, at, count: 1 })
   }
 
   /** When the earliest open window closes (epoch ms), or undefined when none is open. */
@@ -40,17 +47,29 @@ export class RefusalTally {
       .filter(([, w]) => w.start + this.windowMs <= now)
       .sort(([, a], [, b]) => a.start - b.start)
     for (const [key] of closed) this.windows.delete(key)
-    return closed.map(([, w]) => ({
-      actor: { name: "unauthenticated", via: "api" },
-      action: "api.unauthenticated",
-      target: w.source,
-      params: {
-        count: w.count,
+    return closed.map(([, w]) => {
+      const requests = `${w.count} request${w.count === 1 ? "" : "s"}`
+      const window = {
         from: new Date(w.start).toISOString(),
         to: new Date(w.start + this.windowMs).toISOString(),
-      },
-      result: "denied",
-      detail: `${w.count} request${w.count === 1 ? "" : "s"} without a valid credential refused (401)`,
-    }))
+      }
+      if (w.at === undefined)
+        return {
+          actor: { name: "unauthenticated", via: "api" },
+          action: "api.unauthenticated",
+          target: w.source,
+          params: { count: w.count, ...window },
+          result: "denied",
+          detail: `${requests} without a valid credential refused (401)`,
+        }
+      return {
+        actor: { name: "unauthenticated", via: "gateway" },
+        action: "gateway.refused",
+        target: w.source,
+        params: { count: w.count, service: w.at.service, status: w.at.status, ...window },
+        result: "denied",
+        detail: `${requests} to /api/${w.at.service}/ refused (${w.at.status}: ${w.at.status === 401 ? "without a credential it accepts" : "a credential it does not allow, such as a unit's SAM_GATEWAY_TOKEN outside its depends_on"})`,
+      }
+    })
   }
 }

@@ -51,6 +51,8 @@ export interface GatewayOptions {
   readonly loopback: boolean
   /** Told what went wrong outside any request (a failed scale, a plugin handler that threw). */
   readonly report?: (message: string) => void
+  /** Told of each request its auth refused (401, 403), for the audit log's tally. */
+  readonly refused?: (source: string, service: string, status: 401 | 403) => void
 }
 
 /** Ids under /api/ that stay the control API's. */
@@ -386,6 +388,7 @@ export class Gateway {
     const auth = authorize(route, req.headers, this.table, this.authOptions)
     if (!auth.ok) {
       state.counters.answered(req.method ?? "GET", auth.status, 0)
+      this.options.refused?.(clientAddressOf(req.socket.remoteAddress), route.id, auth.status)
       return sendProblem(
         res,
         auth.status,
@@ -733,6 +736,7 @@ export class Gateway {
     const auth = authorize(route, req.headers, this.table, this.authOptions)
     if (!auth.ok) {
       state.counters.answered(req.method ?? "GET", auth.status, 0)
+      this.options.refused?.(clientAddressOf(req.socket.remoteAddress), route.id, auth.status)
       return refuseUpgrade(socket, auth.status, auth.detail)
     }
     const client = clientAddressOf(req.socket.remoteAddress)

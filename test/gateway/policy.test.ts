@@ -211,6 +211,52 @@ describe("auth", () => {
     expect(((await json(ok)).headers as Record<string, string>).authorization).toBeUndefined()
   })
 
+  it("its 401s and 403s are tallied in the audit log per source, service and status, as the API's 401s are", async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const { AuditLog } = await import("../../src/audit/auditLog.ts")
+    const dir = mkdtempSync(join(tmpdir(), "sam-gw-audit-"))
+    const audit = await AuditLog.open(join(dir, "audit.log"))
+    try {
+      h = await startGateway([upstream("api", { gateway: { auth: "token" } })], {
+        tokens: { ops: { token: "ops-secret-123456789", role: "operator" } },
+        audit,
+      })
+      await h.routable("api", 1)
+      for (let i = 0; i < 30; i++) {
+        const refused = await fetch(
+          `${h.url}/api/api/echo`,
+          i % 2 === 0 ? {} : { headers: { authorization: "Bearer wrong" } },
+        )
+        expect(refused.status).toBe(401)
+        await refused.body?.cancel()
+      }
+      await audit.close()
+      const entries = readFileSync(audit.file, "utf8")
+        .trimEnd()
+        .split("\n")
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              action: string
+              target: string
+              params?: Record<string, unknown>
+              detail?: string
+            },
+        )
+        .filter((e) => e.action === "gateway.refused")
+      expect(entries).toHaveLength(1)
+      expect(entries[0]).toMatchObject({
+        target: "127.0.0.1",
+        params: { count: 30, service: "api", status: 401 },
+        detail: "30 requests to /api/api/ refused (401: without a credential it accepts)",
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("forward_auth: true passes Authorization on", async () => {
     h = await startGateway([upstream("api", { gateway: { forwardAuth: true } })])
     await h.routable("api", 1)
