@@ -83,4 +83,38 @@ describe("group strategies restart exactly the right siblings", () => {
     )
     expect(h.supervisor.groupStates().find((g) => g.name === "fragile")?.failed).toBe(true)
   })
+
+  it("a start of one member of a group that shut down brings the group back, its other members with it", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const dir = mkdtempSync(join(tmpdir(), "sam-group-"))
+    const flag = join(dir, "configured")
+    try {
+      // Both fail until the operator's fix (the flag file) is in place.
+      const specs = ["x", "y"].map((id) =>
+        nodeService(id, "flag-service.mjs", {
+          group: "fragile",
+          env: { FLAG_FILE: flag },
+          probes: [httpCheck()],
+        }),
+      )
+      h = harness(specs, [{ name: "fragile", strategy: "one_for_all", maxRestarts: 2, windowMs: 60_000 }])
+      void h.supervisor.startAll()
+      await h.next((e) => e.type === "supervisor" && e.action === "group-shutdown")
+      await Promise.all(
+        ["x", "y"].map((id) => waitFor(h!.supervisor.runners(id)[0]!, (r) => r.state === "crashed")),
+      )
+      writeFileSync(flag, "")
+      await h.supervisor.command("x", "start")
+      await Promise.all(
+        ["x", "y"].map((id) =>
+          waitFor(h!.supervisor.runners(id)[0]!, (r) => r.state === "running" && r.ready),
+        ),
+      )
+      expect(h.supervisor.groupStates().find((g) => g.name === "fragile")?.failed).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

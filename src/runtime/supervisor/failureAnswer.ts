@@ -142,6 +142,6 @@ const shutdownGroup = (ctx: FailureContext, group: GroupState, reason: string): 
     type: "supervisor",
     action: "escalation",
     group: "root",
-    detail: `escalated to root: ${reason}; SAM keeps running, start the group's units again to recover`,
+    detail: `escalated to root: ${reason}; SAM keeps running; start one of the group's units to bring the group back`,
   })
 }

@@ -65,8 +65,8 @@ export interface CommandContext {
   readonly heldBy: (id: string) => DesiredIntent | undefined
   readonly memory: SupervisorMemory | undefined
   readonly resetWindow: (runner: InstanceRunner) => void
-  /** An operator's start of a unit is how a group that shut down recovers. */
-  readonly clearGroupFailure: (group: string) => void
+  /** An operator's start of a unit is how a group that shut down recovers; true when it had. */
+  readonly clearGroupFailure: (group: string) => boolean
   /** Pending starts and rollouts, by unit: a stop cancels them. */
   readonly starts: FiberMap.FiberMap<string>
   /** Units whose start waits for a dependency. */
@@ -137,9 +137,26 @@ export const runCommand = (
     }
     if (command === "stop" || command === "start" || command === "restart")
       ctx.memory?.setDesired(unit.spec, command === "stop" ? "stopped" : "running", options.by ?? "library")
+    /**
+     * The rest of a group that shut down (OTP: a supervisor past its intensity stops all its
+     * children): a start of one member brings the group back, its other members with it (those
+     * its shutdown left down, not those an operator stopped).
+     */
+    let siblings: ReadonlyArray<string> = []
     if (command === "start" || command === "restart") {
-      ctx.clearGroupFailure(unit.spec.group)
+      if (ctx.clearGroupFailure(unit.spec.group))
+        siblings = [...ctx.units.values()]
+          .filter(
+            (u) =>
+              u !== unit &&
+              u.spec.group === unit.spec.group &&
+              ctx.heldBy(u.spec.id) === undefined &&
+              u.runners.every(isDown),
+          )
+          .map((u) => u.spec.id)
       for (const r of unit.runners) ctx.resetWindow(r)
+      for (const sibling of siblings)
+        for (const r of ctx.units.get(sibling)?.runners ?? []) ctx.resetWindow(r)
       // A watch paused for the unit's own writes watches again.
       resumeWatch(unit)
     }
@@ -162,7 +179,10 @@ export const runCommand = (
         // waits for (not ready within its check's time, crashed and retrying later), answers the
         // command at once: the unit stays waiting, and the answer says for what.
         const outcome = yield* Effect.raceAll([
-          Effect.as(ctx.startUnit(id), "started" as const),
+          Effect.as(
+            Effect.all([id, ...siblings].map(ctx.startUnit), { concurrency: "unbounded", discard: true }),
+            "started" as const,
+          ),
           Effect.as(untilBlocked(ctx, id), "blocked" as const),
           Effect.as(untilDependenciesSettledShort(ctx, id), "blocked" as const),
         ])
@@ -177,6 +197,10 @@ export const runCommand = (
       } else {
         for (const r of accepting) yield* r.command(command, options)
       }
+      // A restart of a member of a group that shut down: its siblings come back with it (a
+      // start's are started with it above).
+      if (command === "restart" && pendingDeps.length === 0 && siblings.length > 0)
+        yield* Effect.forEach(siblings, ctx.startUnit, { concurrency: "unbounded", discard: true })
       yield* Effect.forEach(accepting, (r) => r.until(commandDone[command]), {
         concurrency: "unbounded",
         discard: true,

@@ -70,12 +70,15 @@ export class SupervisionGroups {
     }
   }
 
-  /** An operator's start (or a change of watched files) is how a group that shut down recovers. */
-  clearFailure(name: string): void {
+  /**
+   * An operator's start (or a change of watched files) is how a group that shut down recovers;
+   * true when it had.
+   */
+  clearFailure(name: string): boolean {
     const group = this.groups.get(name)
-    if (group?.failed) {
-      group.failed = false
-      group.stamps = []
-    }
+    if (!group?.failed) return false
+    group.failed = false
+    group.stamps = []
+    return true
   }
 }
