@@ -144,7 +144,8 @@ export class WebhookSender {
           })
         return
       }
-      await this.sleep(delay)
+      // ±20% so receivers that came back at once are not all retried in the same instant.
+      await this.sleep(delay * (0.8 + Math.random() * 0.4))
       delay = Math.min(delay * 2, this.retry.maxBackoffMs)
     }
   }
