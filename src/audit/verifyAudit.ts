@@ -23,7 +23,10 @@ export type AuditVerification =
     }
   | {
       readonly ok: false
+      /** Entries that verified before the break (0 when the log was rewritten: none can be trusted). */
       readonly entries: number
+      /** The chain holds but is not the one the runtime store anchored: rewritten, anywhere before. */
+      readonly rewritten?: true
       /** 1-based line where the chain breaks (the line after the last one for a cut tail). */
       readonly line: number
       readonly reason: string
@@ -63,7 +66,7 @@ export const verifyAuditLog = async (
   let prev = GENESIS
   let lineNo = 0
   let current = file
-  const fail = (reason: string): AuditVerification => ({
+  const fail = (reason: string): Extract<AuditVerification, { ok: false }> => ({
     ok: false,
     entries: expectedSeq - 1,
     line: lineNo,
@@ -103,10 +106,14 @@ export const verifyAuditLog = async (
         if (entryHash(body) !== hash)
           return fail(`entry #${parsed.seq} was changed (its hash does not match its content)`)
         if (checkpoint && parsed.seq === checkpoint.seq && hash !== checkpoint.headHash)
-          return fail(
-            `entry #${parsed.seq} is not the one the runtime store's checkpoint of ${checkpoint.at} recorded ` +
-              "(its hash differs): the log was rewritten",
-          )
+          return {
+            ...fail(
+              `entry #${parsed.seq} is not the one the runtime store's checkpoint of ${checkpoint.at} recorded ` +
+                `(its hash differs): the log was rewritten, at #${parsed.seq} or anywhere before it`,
+            ),
+            entries: 0,
+            rewritten: true,
+          }
         prev = hash
         expectedSeq++
       }

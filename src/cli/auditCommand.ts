@@ -52,7 +52,9 @@ export const runVerify: CommandRun = async ({ values, io }) => {
   }
   io.stderr(
     `sam: ${result.file ?? file}:${result.line}: ${result.reason}\n` +
-      `The ${result.entries} entries before that are intact; everything from there on cannot be trusted.\n`,
+      (result.rewritten
+        ? "Its chain was recomputed, so its hashes prove nothing: no entry of it can be trusted.\n"
+        : `The ${result.entries} entries before that are intact; everything from there on cannot be trusted.\n`),
   )
   return EXIT_FAILURE
 }

@@ -192,6 +192,38 @@ describe("the audit log's anchor in the runtime store", () => {
     return { stateDir, store, file: log.file }
   }
 
+  it("a rewrite with the whole chain and head file recomputed is caught by the checkpoint, and no entry is called intact", async () => {
+    const { stateDir, store, file } = await anchoredLog()
+    try {
+      store.close()
+      // Forge entry #3, then recompute every hash after it and the head file, as an attacker would.
+      let prev = ""
+      const forged = (await readFile(file, "utf8"))
+        .trimEnd()
+        .split("\n")
+        .map((line) => {
+          const { hash: _, ...body } = entry(line)
+          const changed = {
+            ...body,
+            ...(body.seq === 3 ? { target: "forged" } : {}),
+            ...(body.seq === 1 ? {} : { prev }),
+          }
+          prev = entryHash(changed)
+          return JSON.stringify({ ...changed, hash: prev })
+        })
+      await writeFile(file, `${forged.join("\n")}\n`)
+      await writeFile(headFileOf(file), `${JSON.stringify({ seq: 6, hash: prev })}\n`)
+      expect(await verifyAuditLog(file)).toMatchObject({ ok: false, entries: 0, rewritten: true })
+      const run = await runSam(["audit", "verify", "--file", file])
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain("the log was rewritten, at #6 or anywhere before it")
+      expect(run.stderr).toContain("no entry of it can be trusted")
+      expect(run.stderr).not.toContain("entries before that are intact")
+    } finally {
+      await rm(stateDir, { recursive: true, force: true })
+    }
+  })
+
   it("a cut tail with a deleted head file is detected by `sam audit verify` (exit 1, naming the gap)", async () => {
     const { stateDir, store, file } = await anchoredLog()
     try {
