@@ -158,3 +158,45 @@ describe("README.md's service under `sam start`", () => {
     expect(await daemon.exited).toBe(0)
   })
 })
+
+describe("CONFIG.md's sample problems", () => {
+  it("are what sam validate prints for such configs, every line", async () => {
+    const external = (port: number) => `{ mode: external, url: "http://127.0.0.1:${port}" }`
+    const layered = await validate(
+      {
+        "sam.yaml": [
+          "api:",
+          "  prot: 1",
+          "services:",
+          "  a:",
+          `    deployment: ${external(1)}`,
+          "  b:",
+          `    deployment: ${external(2)}`,
+          "  web:",
+          "    instances: 2",
+          `    deployment: ${external(3)}`,
+          "",
+        ].join("\n"),
+        "system.yaml": [
+          ...Array.from({ length: 9 }, () => "# system-wide settings"),
+          "services:",
+          "  qdrant:",
+          "    restart_policy: sometimes",
+          `    deployment: ${external(4)}`,
+          "",
+        ].join("\n"),
+      },
+      "sam.yaml",
+      { SAM__api__port: "x" },
+    )
+    const typed = await validate(
+      { "sam.config.ts": '// the config\nexport default {\n  api: { port: "x" },\n}\n' },
+      "sam.config.ts",
+    )
+    expect(layered.code).toBe(2)
+    expect(typed.code).toBe(2)
+    const printed = `${layered.stderr}${typed.stderr}`.split("\n")
+    for (const line of docBlock("docs/CONFIG.md", "config-errors").trimEnd().split("\n"))
+      expect(printed, line).toContain(line)
+  })
+})
