@@ -172,12 +172,27 @@ const headerText = (headers: IncomingHttpHeaders, name: string): string => {
   return value === undefined ? "" : Array.isArray(value) ? value.join(",") : value
 }
 
+/** Variants kept per URL (one per set of values of the request headers its Vary names). */
+export const maxVariants = 8
+
+const sameVariant = (a: CachedResponse, b: CachedResponse): boolean =>
+  a.vary.length === b.vary.length &&
+  a.vary.every(([name, value], i) => b.vary[i]?.[0] === name && b.vary[i]?.[1] === value)
+
+const sameNames = (a: CachedResponse, b: CachedResponse): boolean =>
+  a.vary.length === b.vary.length && a.vary.every(([name], i) => b.vary[i]?.[0] === name)
+
+const matchesRequest = (entry: CachedResponse, requestHeaders: IncomingHttpHeaders): boolean =>
+  entry.vary.every(([name, value]) => headerText(requestHeaders, name) === value)
+
 export class ResponseCache {
   private readonly maxEntries: number
   private readonly maxBytes: number
   /** The largest body stored: an eighth of the cache, so one answer cannot evict all others. */
   readonly maxEntryBytes: number
-  private readonly entries = new Map<string, CachedResponse>()
+  /** By URL, its variants (Vary); a URL used recently is at the back of the eviction order. */
+  private readonly entries = new Map<string, CachedResponse[]>()
+  private count = 0
   private bytes = 0
   private readonly pending = new Map<string, Promise<void>>()
 
@@ -187,22 +202,23 @@ export class ResponseCache {
     this.maxEntryBytes = Math.max(1, Math.floor(maxBytes / 8))
   }
 
+  /** Responses stored (every variant counts). */
   get size(): number {
-    return this.entries.size
+    return this.count
   }
 
   /** A fresh response for the request, or undefined. */
   lookup(key: string, requestHeaders: IncomingHttpHeaders, now: number): CachedResponse | undefined {
-    const entry = this.entries.get(key)
+    const variants = this.entries.get(key)
+    if (variants === undefined) return undefined
+    for (const stale of variants.filter((v) => now - v.storedAt + v.initialAgeMs >= v.freshForMs))
+      this.remove(key, stale)
+    const entry = this.entries.get(key)?.find((v) => matchesRequest(v, requestHeaders))
     if (entry === undefined) return undefined
-    if (now - entry.storedAt + entry.initialAgeMs >= entry.freshForMs) {
-      this.delete(key)
-      return undefined
-    }
-    for (const [name, value] of entry.vary) if (headerText(requestHeaders, name) !== value) return undefined
     // Recently used goes to the back of the eviction order.
+    const kept = this.entries.get(key) as CachedResponse[]
     this.entries.delete(key)
-    this.entries.set(key, entry)
+    this.entries.set(key, kept)
     return entry
   }
 
@@ -222,7 +238,6 @@ export class ResponseCache {
     now: number,
   ): void {
     if (body.length > this.maxEntryBytes) return
-    this.delete(key)
     const age = Number(upstreamHeaders.age)
     const entry: CachedResponse = {
       status,
@@ -233,25 +248,43 @@ export class ResponseCache {
       freshForMs,
       vary: varyNames(upstreamHeaders).map((name) => [name, headerText(requestHeaders, name)] as const),
     }
-    this.entries.set(key, entry)
+    const variants = this.entries.get(key) ?? []
+    // The same variant replaced; a response that varies otherwise than the stored ones (its Vary
+    // changed) replaces them all, as they were made under other rules.
+    for (const old of variants.filter((v) => sameVariant(v, entry) || !sameNames(v, entry)))
+      this.remove(key, old)
+    for (
+      let kept = this.entries.get(key);
+      kept !== undefined && kept.length >= maxVariants;
+      kept = this.entries.get(key)
+    )
+      this.remove(key, kept[0] as CachedResponse)
+    const others = this.entries.get(key) ?? []
+    this.entries.delete(key)
+    this.entries.set(key, [...others, entry])
+    this.count++
     this.bytes += body.length
-    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next()
+    while (this.count > this.maxEntries || this.bytes > this.maxBytes) {
+      const oldest = this.entries.entries().next()
       if (oldest.done) break
-      this.delete(oldest.value)
+      const [oldestKey, oldestVariants] = oldest.value
+      this.remove(oldestKey, oldestVariants[0] as CachedResponse)
     }
   }
 
-  /** Drop what is stored for `key` (an unsafe request to it succeeded). */
+  /** Drop what is stored for `key`, every variant (an unsafe request to it succeeded). */
   invalidate(key: string): void {
-    this.delete(key)
+    for (const variant of this.entries.get(key) ?? []) this.remove(key, variant)
   }
 
-  private delete(key: string): void {
-    const entry = this.entries.get(key)
-    if (entry === undefined) return
+  private remove(key: string, entry: CachedResponse): void {
+    const variants = this.entries.get(key)
+    if (variants === undefined || !variants.includes(entry)) return
     this.bytes -= entry.body.length
-    this.entries.delete(key)
+    this.count--
+    const rest = variants.filter((v) => v !== entry)
+    if (rest.length === 0) this.entries.delete(key)
+    else this.entries.set(key, rest)
   }
 
   /** A miss for `key` is being fetched: what later misses for it wait on (request coalescing). */

@@ -278,6 +278,29 @@ describe("cache rules (RFC 9111)", () => {
     cache.store("/big", 200, {}, {}, {}, Buffer.alloc(126), 60_000, 0)
     expect(cache.lookup("/big", {}, 1)).toBeUndefined()
   })
+
+  it("keeps one variant per value of what Vary names, up to 8 a URL, the least recently stored going first", () => {
+    const cache = new ResponseCache(100, 100_000)
+    const store = (lang: string, vary = "accept-language") =>
+      cache.store("/a", 200, {}, { vary }, { "accept-language": lang }, Buffer.from(lang), 60_000, 0)
+    const hit = (lang: string) => cache.lookup("/a", { "accept-language": lang }, 1)?.body.toString()
+    store("fr")
+    store("de")
+    // Alternating languages hit: each keeps its own copy (one variant per URL made them all miss).
+    expect([hit("fr"), hit("de"), hit("fr"), hit("en")]).toEqual(["fr", "de", "fr", undefined])
+    store("fr") // replaced, not a second copy
+    expect(cache.size).toBe(2)
+    for (const lang of ["a", "b", "c", "d", "e", "f", "g"]) store(lang)
+    expect(cache.size).toBe(8)
+    expect(hit("de")).toBeUndefined() // the least recently stored of the nine (fr was stored again)
+    expect(hit("fr")).toBe("fr")
+    expect(hit("g")).toBe("g")
+    // A response that varies on something else now replaces every variant made under the old rule.
+    store("fr", "accept-encoding")
+    expect(cache.size).toBe(1)
+    cache.invalidate("/a")
+    expect(cache.size).toBe(0)
+  })
 })
 
 describe("credentials", () => {
