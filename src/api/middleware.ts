@@ -47,23 +47,29 @@ const auditRefusal = (
   principal: ApiPrincipal | undefined,
   result: AuditResult,
   detail: string,
+  /** A token's request refused for its role: past the first few a minute only counted (AuditLog.denied). */
+  summed = false,
 ) =>
   mutating(endpoint)
     ? Effect.gen(function* () {
         const params = yield* HttpRouter.params
         const line = yield* requestLine
         const byRequest = Context.get(endpoint.annotations, AuditAsRequest)
-        yield* Effect.promise(() =>
-          auditNow(context, {
-            actor: principal ? apiActor(principal) : { name: "unauthenticated", via: "api" },
-            action: byRequest
-              ? `${line.method} ${line.path}`
-              : `${nouns[group.identifier] ?? group.identifier}.${endpoint.identifier}`,
-            target: byRequest ? line.path : (params.id ?? params.name ?? endpoint.path),
-            result,
-            detail,
-          }),
-        )
+        const record = {
+          actor: principal ? apiActor(principal) : { name: "unauthenticated", via: "api" as const },
+          action: byRequest
+            ? `${line.method} ${line.path}`
+            : `${nouns[group.identifier] ?? group.identifier}.${endpoint.identifier}`,
+          target: byRequest ? line.path : (params.id ?? params.name ?? endpoint.path),
+          result,
+          detail,
+        }
+        if (summed && context.audit) {
+          if (context.audit.denied(record))
+            yield* Effect.promise(() => context.audit?.settled() ?? Promise.resolve())
+          return
+        }
+        yield* Effect.promise(() => auditNow(context, record))
       })
     : Effect.void
 
@@ -115,7 +121,7 @@ export const AuthorizationLive = Layer.effect(
             const detail =
               `token "${principal.name}" has role ${principal.role}; ${line.method} ${line.path} ` +
               `needs ${required}: use a token with that role`
-            yield* auditRefusal(context, group, endpoint, principal, "denied", detail)
+            yield* auditRefusal(context, group, endpoint, principal, "denied", detail, true)
             return yield* new Forbidden({ detail, role: principal.role, required_role: required })
           }
           return yield* Effect.provideService(httpEffect, Principal, principal)

@@ -121,6 +121,19 @@ export class AuditLog {
     this.scheduleRefusals()
   }
 
+  /**
+   * A request of a token refused for its role (403): the first few of each token per window are
+   * written in full, the rest only counted, as one `api.denied` entry when the window closes, so
+   * a token cannot grow the log by one entry per request. True when `record` was written.
+   */
+  denied(record: AuditRecord): boolean {
+    if (this.closed) return false
+    const inFull = this.refusals.deny(record.actor.name, record.actor.role ?? "", Date.now())
+    if (inFull) this.append(record)
+    else this.scheduleRefusals()
+    return inFull
+  }
+
   /** Resolves once every record appended so far is written (or reported as failed). */
   settled(): Promise<void> {
     return this.writing

@@ -9,10 +9,15 @@ export interface RefusedAt {
   readonly status: number
 }
 
+/** Refusals of one token's requests (403: its role) written in full per window, before they are summed. */
+export const deniedInFull = 5
+
 interface Window {
   readonly source: string
   readonly start: number
   readonly at: RefusedAt | undefined
+  /** A token's refused requests: its name and role (`source` is the token's name then). */
+  readonly denied?: { readonly role: string }
   count: number
 }
 
@@ -33,6 +38,20 @@ export class RefusalTally {
     else this.windows.set(key, { source, start, at, count: 1 })
   }
 
+  /**
+   * One more request of token `name` refused for its role at `now`: true while it is among the
+   * first `deniedInFull` of the window (write it in full), false once past (it is only counted,
+   * and the window's count is written when it closes).
+   */
+  deny(name: string, role: string, now: number): boolean {
+    const start = now - (now % this.windowMs)
+    const key = `${start} denied ${name}`
+    const window = this.windows.get(key) ?? { source: name, start, at: undefined, denied: { role }, count: 0 }
+    this.windows.set(key, window)
+    window.count++
+    return window.count <= deniedInFull
+  }
+
   /** When the earliest open window closes (epoch ms), or undefined when none is open. */
   nextClose(): number | undefined {
     let earliest: number | undefined
@@ -47,29 +66,51 @@ export class RefusalTally {
       .filter(([, w]) => w.start + this.windowMs <= now)
       .sort(([, a], [, b]) => a.start - b.start)
     for (const [key] of closed) this.windows.delete(key)
-    return closed.map(([, w]) => {
+    return closed.flatMap(([, w]) => {
+      if (w.denied !== undefined) {
+        const more = w.count - deniedInFull
+        if (more <= 0) return []
+        return [
+          {
+            actor: { name: w.source, role: w.denied.role, via: "api" },
+            action: "api.denied",
+            target: w.source,
+            params: {
+              count: more,
+              from: new Date(w.start).toISOString(),
+              to: new Date(w.start + this.windowMs).toISOString(),
+            },
+            result: "denied",
+            detail: `${more} more request${more === 1 ? "" : "s"} of token "${w.source}" refused for its role ${w.denied.role} (403) after the ${deniedInFull} written in full`,
+          },
+        ]
+      }
       const requests = `${w.count} request${w.count === 1 ? "" : "s"}`
       const window = {
         from: new Date(w.start).toISOString(),
         to: new Date(w.start + this.windowMs).toISOString(),
       }
       if (w.at === undefined)
-        return {
-          actor: { name: "unauthenticated", via: "api" },
-          action: "api.unauthenticated",
+        return [
+          {
+            actor: { name: "unauthenticated", via: "api" },
+            action: "api.unauthenticated",
+            target: w.source,
+            params: { count: w.count, ...window },
+            result: "denied",
+            detail: `${requests} without a valid credential refused (401)`,
+          },
+        ]
+      return [
+        {
+          actor: { name: "unauthenticated", via: "gateway" },
+          action: "gateway.refused",
           target: w.source,
-          params: { count: w.count, ...window },
+          params: { count: w.count, service: w.at.service, status: w.at.status, ...window },
           result: "denied",
-          detail: `${requests} without a valid credential refused (401)`,
-        }
-      return {
-        actor: { name: "unauthenticated", via: "gateway" },
-        action: "gateway.refused",
-        target: w.source,
-        params: { count: w.count, service: w.at.service, status: w.at.status, ...window },
-        result: "denied",
-        detail: `${requests} to /api/${w.at.service}/ refused (${w.at.status}: ${w.at.status === 401 ? "without a credential it accepts" : "a credential it does not allow, such as a unit's SAM_GATEWAY_TOKEN outside its depends_on"})`,
-      }
+          detail: `${requests} to /api/${w.at.service}/ refused (${w.at.status}: ${w.at.status === 401 ? "without a credential it accepts" : "a credential it does not allow, such as a unit's SAM_GATEWAY_TOKEN outside its depends_on"})`,
+        },
+      ]
     })
   }
 }

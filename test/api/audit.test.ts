@@ -350,3 +350,34 @@ describe("refused unauthenticated requests", () => {
     }
   })
 })
+
+describe("refused requests of a token without the role", () => {
+  it("the first few a minute are written in full, the rest summed in one api.denied entry: a viewer cannot grow the log by one entry a request", async () => {
+    const h = await startApi([])
+    try {
+      for (let i = 0; i < 40; i++) {
+        const response = await h.fetch("/api/services/x/stop", { method: "POST", as: "watcher" })
+        expect(response.status).toBe(403)
+        await response.body?.cancel()
+      }
+      await h.audit.close()
+      const entries = (await readFile(h.audit.file, "utf8")).trimEnd().split("\n").map(entry)
+      const full = entries.filter((e) => e.actor.name === "watcher" && e.action === "service.stop")
+      const summed = entries.filter((e) => e.action === "api.denied")
+      // 5 in full per minute (10 should the requests straddle a minute's end), the rest counted.
+      expect(full.length).toBeGreaterThanOrEqual(5)
+      expect(full.length).toBeLessThanOrEqual(10)
+      expect(full.every((e) => e.result === "denied")).toBe(true)
+      expect(summed.length).toBeGreaterThanOrEqual(1)
+      expect(full.length + summed.reduce((sum, e) => sum + Number(e.params?.count), 0)).toBe(40)
+      expect(summed[0]).toMatchObject({
+        actor: { name: "watcher", role: "viewer" },
+        detail: expect.stringMatching(
+          /^\d+ more requests of token "watcher" refused for its role viewer \(403\) after the 5 written in full$/,
+        ),
+      })
+    } finally {
+      expect(await h.close()).toEqual([])
+    }
+  })
+})
