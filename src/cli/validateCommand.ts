@@ -60,7 +60,8 @@ const containmentDetail = async (config: SamConfig): Promise<string> => {
   try {
     const containment = detectContainment(mode === "auto" ? {} : { force: mode })
     await containment.dispose()
-    return containment.info.detail
+    // The cell dir is named by each run of SAM: this check's own name would not be `sam start`'s.
+    return containment.info.detail.replace(/\bsam-[0-9a-f][0-9a-f-]{7,}/g, "sam-<each run's id>")
   } catch (error) {
     return `${(error as Error).message}: \`sam start\` will refuse to start`
   }

@@ -224,6 +224,8 @@ describe.concurrent("sam validate", () => {
     expect(run.stdout).toMatch(
       /^ok: 2 agents, 2 services\nrestart limits:\n( {2}.+\n){4}containment: .*(cgroup|process group)/,
     )
+    // No cell dir of validate's own: its name would not be the one `sam start` makes.
+    expect(run.stdout).not.toMatch(/sam-[0-9a-f]{8}/)
   })
 
   it("exits 2 on a broken file and lists every problem with file, path and line:column", async () => {
