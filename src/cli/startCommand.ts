@@ -36,7 +36,9 @@ export const run: CommandRun = async (context) => {
   printWarnings(io, loaded.warnings)
   // The state dir first, before the rest of SAM loads: a second SAM on it is told at once,
   // and touches nothing of the first.
-  const { acquireStateDir, StateDirInUse } = await import("../runtime/store/stateDirLock.ts")
+  const { acquireStateDir, StateDirInUse, StateDirLockFailed } = await import(
+    "../runtime/store/stateDirLock.ts"
+  )
   let stateDirLock: StateDirLock
   try {
     stateDirLock = acquireStateDir(loaded.config.runtime.state_dir)
@@ -46,6 +48,11 @@ export const run: CommandRun = async (context) => {
       io.stderr(
         `sam: ${error.message}: SAM is running already (it applies edits to the config by itself; \`sam reload\` applies them now, \`sam ps\` shows its units, \`sam shutdown\` stops it)\n`,
       )
+      return EXIT_FAILURE
+    }
+    // Its message says what is wrong with the dir and what to do: no stack trace.
+    if (error instanceof StateDirLockFailed) {
+      io.stderr(`sam: ${error.message}\n`)
       return EXIT_FAILURE
     }
     throw error

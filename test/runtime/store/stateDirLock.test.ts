@@ -186,6 +186,20 @@ describe("the state dir's permissions", () => {
     },
   )
 
+  it.runIf(process.getuid?.() === 0)("sam start says so in one line, exit 1, no stack trace", async () => {
+    const project = stateDir()
+    const dir = join(project, ".sam")
+    mkdirSync(dir, { mode: 0o700 })
+    chownSync(dir, 65534, 65534)
+    writeFileSync(join(project, "sam.config.json"), "{}")
+    const { runSam } = await import("../../cli/runSam.ts")
+    const run = await runSam(["start", "--config", "sam.config.json", "--port", "0"], { cwd: project })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(
+      /^sam: state dir \S+ belongs to uid 65534, not to uid 0 that SAM runs as: .+\n$/,
+    )
+  })
+
   it("keeps other local users out of the runtime store and agents' data (checked as nobody)", () => {
     // Under a dir anyone may enter (mkdtemp's is 0700), as a project's .sam is.
     const parent = stateDir()
