@@ -176,6 +176,25 @@ const readData = (text: string, format: "yaml" | "json"): ConfigFile => {
     try {
       value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES })
     } catch (cause) {
+      // `<<: 5`, `<<: *scalar`: yaml throws when building the value; said at the first merge key.
+      if (cause instanceof Error && /^Merge sources must be/.test(cause.message)) {
+        let merge: Node | undefined
+        visit(doc, {
+          Pair: (_, pair) => {
+            if (isScalar(pair.key) && (pair.key.source === "<<" || pair.key.value === "<<")) {
+              merge = pair.key
+              return visit.BREAK
+            }
+            return undefined
+          },
+        })
+        const range = merge?.range
+        problems.push({
+          message: `${cause.message} (\`<<: *anchor\` merges the mapping an anchor names, or a list of them)`,
+          ...(range === undefined || range === null ? {} : at(counter, range[0])),
+        })
+        return { value: {}, locate: locateIn(doc, counter), problems }
+      }
       // yaml throws a ReferenceError when aliases expand past maxAliasCount.
       if (!(cause instanceof ReferenceError)) throw cause
       let first: Node | undefined

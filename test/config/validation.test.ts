@@ -696,6 +696,20 @@ describe("what Compose users write", () => {
     expect(config.services.web?.restart_policy).toMatchObject({ type: "transient" })
   })
 
+  it("a merge of something that is not a mapping is a problem at its << key, not a crash", async () => {
+    expect(
+      await check([
+        "x-port: &port 5",
+        "services:",
+        "  c:",
+        "    <<: *port",
+        "    deployment: { mode: process, command: node }",
+      ]),
+    ).toEqual([
+      "sam.yaml:4:5 Merge sources must be maps or map aliases (`<<: *anchor` merges the mapping an anchor names, or a list of them)",
+    ])
+  })
+
   it("a command of only white space is refused as an empty one, and SIGFOO is no typo of SIGIOT", async () => {
     expect(
       await check([
