@@ -49,6 +49,7 @@ export class FollowBudget {
     if (this.skipped === 0 || this.queued > this.budget / 2) return undefined
     const { skipped, first, last } = this
     this.skipped = 0
-    return `skipped ${skipped} line${skipped === 1 ? "" : "s"} (seq ${first} to ${last}): this client fell behind; they are in the unit's log files (sam logs)`
+    const seqs = first === last ? `seq ${first}` : `seq ${first} to ${last}`
+    return `skipped ${skipped} line${skipped === 1 ? "" : "s"} (${seqs}): this client fell behind; ${skipped === 1 ? "it is" : "they are"} in the unit's log files (sam logs)`
   }
 }

@@ -62,7 +62,9 @@ export const run: CommandRun = ({ values, io }) =>
         k === "scaled"
           ? scaled(report)
           : k === "started"
-            ? listed(report, k)?.concat(" (its config changed, which ends an operator's stop)")
+            ? listed(report, k)?.concat(
+                ` (${Array.isArray(report.started) && report.started.length > 1 ? "their" : "its"} config changed, which ends an operator's stop)`,
+              )
             : listed(report, k),
       )
       .filter(Boolean)

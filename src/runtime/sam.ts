@@ -780,8 +780,8 @@ export class Sam {
       .filter(([id, offered]) => offered.includes(capability) && this.supervisor.spec(id) !== undefined)
       .map(([id]) => id)
     if (agents.length === 0) return undefined
-    const [first] = agents
-    return `${agents.join(", ")} ${agents.length === 1 ? "offers" : "offer"} it, but the config does not declare it (a capability is routed only once listed): add "${capability}" to agents.${first}.capabilities`
+    const where = agents.map((id) => `agents.${id}.capabilities`).join(" or ")
+    return `${agents.join(", ")} ${agents.length === 1 ? "offers" : "offer"} it, but the config does not declare it (a capability is routed only once listed): add "${capability}" to ${where}`
   }
 
   private providersDown(capability: string): string | undefined {

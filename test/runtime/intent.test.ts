@@ -88,7 +88,7 @@ describe("an operator's stop and a config change while SAM runs", () => {
       },
     })
     await sam.waitForOutput(
-      "config reloaded: started api, probe (its config changed, which ends an operator's stop)",
+      "config reloaded: started api, probe (their config changed, which ends an operator's stop)",
     )
     await untilUnit(sam, "services", "api", (s) => s.status === "running" && s.ready)
     await untilUnit(sam, "services", "probe", (s) => s.status === "running" && s.ready)

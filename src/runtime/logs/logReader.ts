@@ -89,8 +89,11 @@ const openListed = async (file: LogFile): Promise<OpenLogFile | undefined> => {
   )
 }
 
-/** At most this much of the log's text (UTF-16 units, ~32 MiB) is held by one read. */
-export const maxReadChars = 32 * 1024 * 1024
+/**
+ * At most this much of the log's text (8 Mi UTF-16 units: ~16 MB in memory, and as much again as
+ * the answer is built) is held by one read.
+ */
+export const maxReadChars = 8 * 1024 * 1024
 
 /**
  * The last `query.lines` (default 100) records of `unit` in the log at `path` that match the
