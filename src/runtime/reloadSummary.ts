@@ -17,10 +17,12 @@ export const scaledText = (report: Readonly<Record<string, unknown>>): string[] 
 }
 
 /** "started web (its config changed, which ends an operator's stop)". */
-const startedText = (report: Readonly<Record<string, unknown>>): string[] =>
-  listed(report, "started", "started").map(
-    (text) => `${text} (its config changed, which ends an operator's stop)`,
+const startedText = (report: Readonly<Record<string, unknown>>): string[] => {
+  const several = Array.isArray(report.started) && report.started.length > 1
+  return listed(report, "started", "started").map(
+    (text) => `${text} (${several ? "their" : "its"} config changed, which ends an operator's stop)`,
   )
+}
 
 /** "restarted web", "settings security.api_tokens", ...: what changed, in report order. */
 const reloadChanges = (report: Readonly<Record<string, unknown>>): string[] => [
