@@ -4,7 +4,7 @@
 // does not validate; from the record its SAM keeps in the user's cache when the config does not
 // even load: runPointer.ts); else api.host:api.port from the config), take the bearer token (SAM_TOKEN, else <state dir>/token), hand commands the typed client
 // (src/api/controlClient.ts), and turn every failure into a message that says what to do.
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
 import {
   type ApiState,
@@ -90,9 +90,28 @@ const callable = (url: string): boolean => {
   }
 }
 
+/**
+ * An api.json another user wrote names an address of theirs: the CLI would send its token there.
+ * SAM refuses such a state dir at start (privateDir.ts); the CLI refuses to follow one.
+ */
+const refuseForeign = (file: string): void => {
+  const me = process.getuid?.()
+  let owner: number
+  try {
+    owner = statSync(file).uid
+  } catch {
+    return
+  }
+  if (me === undefined || owner === me) return
+  throw new ApiCallError(
+    `${file} belongs to uid ${owner}, not to you (uid ${me}): another user could have written it to have your token sent to an address of theirs, so it is not followed; pass --url to reach a SAM`,
+  )
+}
+
 /** The control API address (and state dir) for this invocation, checked to be an http(s) URL. */
 export const locateSam = async (io: CliIo, values: OptionValues): Promise<SamLocation> => {
   const location = await findSam(io, values)
+  if (location.stateDir !== undefined) refuseForeign(apiStateFile(location.stateDir))
   if (callable(location.url)) return location
   const where =
     location.stateDir !== undefined
