@@ -233,6 +233,9 @@ describe("depends_on conditions (Compose's long syntax)", () => {
     void h.supervisor.startAll(2_000)
     await waitFor(app!, (r) => r.state === "running" && r.ready)
     expect(h.supervisor.status("db")).toMatchObject({ state: "running", ready: false })
+    // Its SAM_DB_URL is db's address already, the one db will answer on once it is ready.
+    expect(app?.givenUrls.db).toBe(h.supervisor.status("db").instances[0]?.url)
+    expect(app?.givenUrls.db).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
   })
 })
 

@@ -28,7 +28,7 @@ export interface RunnerEnvironment {
   /** The instance's port, stable across its restarts and reloads (the supervisor's table). */
   /** Fails (a start failure) when runtime.port_range has no free port left. */
   readonly portFor: (runner: InstanceRunner) => Effect.Effect<number | undefined, Error>
-  /** Base URL of a unit's first ready instance, for SAM_<ID>_URL. */
+  /** Base URL of a unit's first ready instance (else of its instance 0, started), for SAM_<ID>_URL. */
   readonly urlOf: (id: string) => string | undefined
   /** Variables every process of `spec` gets from SAM (its SAM_GATEWAY_TOKEN). */
   readonly variablesFor?: (spec: UnitSpec) => Readonly<Record<string, string>>

@@ -163,7 +163,9 @@ export class Supervisor {
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       recentLines: options.recentLines ?? { lines: 200, bytes: 256 * 1024 },
       portFor: (runner) => this.memory.portFor(runner),
-      urlOf: (id) => addressOf(this.units, id)?.url,
+      // A dependent that waits only for its dependency to start (`condition: started`) gets the
+      // address of its instance 0 while it is not ready yet: the one it will have once it is.
+      urlOf: (id) => addressOf(this.units, id)?.url ?? this.units.get(id)?.runners[0]?.url,
       publish: options.publish,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
