@@ -55,6 +55,9 @@ export interface GatewayOptions {
   readonly refused?: (source: string, service: string, status: 401 | 403) => void
 }
 
+/** How long a cache miss waits for the same URL's fetch already in flight (nginx's default). */
+const cacheLockTimeoutMs = 5_000
+
 /** Ids under /api/ that stay the control API's. */
 const RESERVED: ReadonlySet<string> = new Set([...RESERVED_IDS, "openapi.json"])
 
@@ -565,7 +568,17 @@ export class Gateway {
     }
     const pending = cache.inFlight(key)
     if (pending !== undefined && !waited) {
-      pending.then(() => this.throughCache(x, cache, route, true))
+      // As nginx's proxy_cache_lock_timeout (5 s): a first fetch slower than that (an answer that
+      // is not cacheable after all) holds the others no longer; they go to the service themselves.
+      let timer: NodeJS.Timeout | undefined
+      const lockTimeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, cacheLockTimeoutMs)
+        timer.unref()
+      })
+      void Promise.race([pending, lockTimeout]).then(() => {
+        clearTimeout(timer)
+        this.throughCache(x, cache, route, true)
+      })
       return
     }
     x.cacheKey = key

@@ -124,6 +124,31 @@ describe("the response cache", () => {
     expect(h.gateway.stats().services.api?.cache).toEqual({ hits: 5, misses: 1 })
   })
 
+  it("a miss waits for the same URL's fetch in flight at most 5 s (nginx's cache lock), then goes to the service itself", async () => {
+    // The first GET is held by the service until the test lets it go; the second arrives after it.
+    const arrived: string[] = []
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    local = await localUpstream((req, res) => {
+      arrived.push(req.headers["x-n"] as string)
+      if (req.headers["x-n"] === "1") void released.then(() => res.end("first"))
+      else res.end("second")
+    })
+    h = await startGateway(externalService("slow", local.origin, { cache: { enabled: true } }))
+    await h.routable("slow", 1)
+    const first = fetch(`${h.url}/api/slow/page`, { headers: { "x-n": "1" } })
+    while (arrived.length === 0) await new Promise((r) => setTimeout(r, 10))
+    const began = Date.now()
+    const second = await fetch(`${h.url}/api/slow/page`, { headers: { "x-n": "2" } })
+    expect(await second.text()).toBe("second")
+    expect(arrived).toEqual(["1", "2"])
+    expect(Date.now() - began).toBeGreaterThanOrEqual(4_900) // it waited its lock first
+    release()
+    expect(await (await first).text()).toBe("first")
+  })
+
   it("an unsafe request that succeeds drops the stored answer of its URL and of its Location and Content-Location", async () => {
     // /doc* answers GETs cacheably with a version that each change bumps; a change answered
     // with an error (x-fail) changes nothing; POST /docs names /doc* it made in its headers.
