@@ -84,11 +84,27 @@ export interface Mount {
   readonly upstream: string
 }
 
+/** Loopback names for one address: a service on 127.0.0.1 may name itself `localhost` or `[::1]`. */
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"])
+
+/** Whether `url` is on the instance's `origin`, a loopback instance by any of its loopback names. */
+const sameInstance = (url: URL, origin: string): boolean => {
+  if (url.origin === origin) return true
+  const instance = URL.parse(origin)
+  return (
+    instance !== null &&
+    url.protocol === instance.protocol &&
+    url.port === instance.port &&
+    LOOPBACK_NAMES.has(url.hostname) &&
+    LOOPBACK_NAMES.has(instance.hostname)
+  )
+}
+
 /** A Location-like value on `origin`, pointed back through the gateway's `mount`; others as they are. */
 const throughGateway = (value: string, origin: string, mount: Mount): string => {
   // Only an absolute URL names the instance's origin; a root-relative one is left as it is.
   const url = URL.parse(value)
-  if (url === null || url.origin !== origin) return value
+  if (url === null || !sameInstance(url, origin)) return value
   const path = url.pathname
   const { upstream } = mount
   if (upstream !== "" && path !== upstream && !path.startsWith(`${upstream}/`)) return value

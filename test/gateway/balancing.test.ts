@@ -227,6 +227,11 @@ describe("header rules", () => {
     expect(location("http://127.0.0.1:9/base")).toBe("/api/x")
     expect(location("http://127.0.0.1:9/basement")).toBe("http://127.0.0.1:9/basement")
     expect(location("http://127.0.0.1:9/other")).toBe("http://127.0.0.1:9/other")
+    // The instance by another of its loopback names is still the instance; another port is not.
+    expect(location("http://localhost:9/base/y")).toBe("/api/x/y")
+    expect(location("http://[::1]:9/base/y")).toBe("/api/x/y")
+    expect(location("http://localhost:10/base/y")).toBe("http://localhost:10/base/y")
+    expect(location("https://localhost:9/base/y")).toBe("https://localhost:9/base/y")
   })
 })
 
