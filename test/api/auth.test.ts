@@ -203,6 +203,15 @@ describe("token strength", () => {
   })
 })
 
+/** A service that writes the environment it was given to `file` (as JSON), then idles. */
+const dumperOf = (file: string) => ({
+  deployment: {
+    mode: "process" as const,
+    command: process.execPath,
+    args: [fixturePath("env-dump.mjs"), file],
+  },
+})
+
 describe("no unit is given an API token", () => {
   it("a token resolved from SAM's environment is withheld from every child that inherits it, under any name", async () => {
     const { createSam } = await import("../../src/app/createSam.ts")
@@ -217,13 +226,7 @@ describe("no unit is given an API token", () => {
     const sam = await createSam(
       {
         services: {
-          dumper: {
-            deployment: {
-              mode: "process",
-              command: process.execPath,
-              args: [fixturePath("env-dump.mjs"), dump],
-            },
-          },
+          dumper: dumperOf(dump),
         },
         security: { api_tokens: { me: { token, role: "admin" } } },
         runtime: { state_dir: ".sam" },
@@ -258,13 +261,7 @@ describe("no unit is given an API token", () => {
     const dump = join(p.dir, "env.json")
     p.writeConfig({
       services: {
-        dumper: {
-          deployment: {
-            mode: "process",
-            command: process.execPath,
-            args: [fixturePath("env-dump.mjs"), dump],
-          },
-        },
+        dumper: dumperOf(dump),
       },
     })
     // A shell that exported it (SAM_TOKEN=$(cat .sam/token) is SAM's own, and withheld by name).
