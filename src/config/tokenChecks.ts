@@ -29,6 +29,12 @@ export const checkApiTokens = (raw: Record<string, unknown>, out: Array<IssueDra
       })
       continue
     }
+    // A header or a shell trims it: the token sent would not be the one configured.
+    if (token.trim() !== token && token.trim() !== "")
+      out.push({
+        path,
+        message: `the token of "${name}" has white space at its start or end (a newline from a file?): remove it`,
+      })
     // Spaces only, or one character over and over: as easy to guess as a short one.
     if (new Set(token.trim()).size <= 1)
       out.push({

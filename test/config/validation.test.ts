@@ -740,6 +740,7 @@ describe("API tokens a config gives", () => {
             same: { token: "a".repeat(20), role: "admin" },
             ops: { token: "a-long-enough-token-0001", role: "admin" },
             watch: { token: "a-long-enough-token-0001", role: "viewer" },
+            padded: { token: "  another-long-enough-token  ", role: "viewer" },
           },
         },
       })
@@ -751,6 +752,7 @@ describe("API tokens a config gives", () => {
       '<config> security.api_tokens.blank.token: the token of "blank" is only white space: generate one with `openssl rand -hex 32`',
       '<config> security.api_tokens.same.token: the token of "same" is one character repeated: generate one with `openssl rand -hex 32`',
       '<config> security.api_tokens.watch.token: "watch" has the same token as "ops": a request with it could be either (and take either\'s role); give each its own',
+      '<config> security.api_tokens.padded.token: the token of "padded" has white space at its start or end (a newline from a file?): remove it',
     ])
   })
 })
