@@ -777,7 +777,12 @@ export class Sam {
    */
   private offeredUndeclared(capability: string): string | undefined {
     const agents = [...this.undeclared]
-      .filter(([id, offered]) => offered.includes(capability) && this.supervisor.spec(id) !== undefined)
+      .filter(
+        ([id, offered]) =>
+          offered.includes(capability) &&
+          this.supervisor.spec(id) !== undefined &&
+          this.supervisor.status(id).state === "running",
+      )
       .map(([id]) => id)
     if (agents.length === 0) return undefined
     const where = agents.map((id) => `agents.${id}.capabilities`).join(" or ")

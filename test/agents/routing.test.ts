@@ -110,6 +110,11 @@ describe("capability routing", () => {
     await expect(h.sam.invoke("nobody-has-this", {})).rejects.toThrow(
       /^no agent or plugin offers capability "nobody-has-this"$/,
     )
+    // Once it is stopped, nothing offers it: the plain answer.
+    await h.sam.agents.stop("modest")
+    await expect(h.sam.invoke("whoami", {})).rejects.toThrow(
+      /^no agent or plugin offers capability "whoami"$/,
+    )
   })
 })
 
