@@ -92,5 +92,7 @@ export const progressLine = (
   if (event.type === "plugin.crashed")
     return `!sam: plugin ${String(event.plugin)} ${String(event.detail)} (save a fixed version to reload it)`
   if (event.type === "config.reloaded") return `sam: ${reloadSummary(event)}`
+  // What an agent offers that no call can reach: told where the operator looks, once per start.
+  if (event.type === "agent.undeclared-capability") return `!sam: ${String(event.detail)}`
   return undefined
 }

@@ -39,9 +39,9 @@ export const missingMessage = (
   `(it offers ${offered.length === 0 ? "nothing" : offered.map((c) => `"${c}"`).join(", ")}): ` +
   `add the handler to its defineAgent({ capabilities }) or remove it from capabilities in the config`
 
-export const undeclaredMessage = (unit: string, undeclared: ReadonlyArray<string>): string =>
+export const undeclaredMessage = (unit: string, id: string, undeclared: ReadonlyArray<string>): string =>
   `agent ${unit} offers ${undeclared.map((c) => `"${c}"`).join(", ")} not declared in its config; ` +
-  `not routed until listed in the agent's capabilities`
+  `no call reaches ${undeclared.length === 1 ? "it" : "them"} until listed in agents.${id}.capabilities`
 
 /**
  * Decide what an instance that just reported ready will serve: a declared capability it does
@@ -56,7 +56,7 @@ export const admitCapabilities = (ctx: DriverContext, offered: ReadonlyArray<str
       return yield* new DriverError({ unit: ctx.spec.id, message: missingMessage(unit, check, offered) })
     }
     if (check.undeclared.length > 0) {
-      const detail = undeclaredMessage(unit, check.undeclared)
+      const detail = undeclaredMessage(unit, ctx.spec.id, check.undeclared)
       ctx.log("stderr", `sam: ${detail}`)
       ctx.event?.("agent.undeclared-capability", { capabilities: check.undeclared, detail })
     }
